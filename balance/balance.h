@@ -1,0 +1,104 @@
+/* balance/balance.h - the routing snapshot: frontends, backends, servers and how to pick one.
+ *
+ * shared: immutable after publish (RCU). A snapshot is built on main from the configuration,
+ * published with rcu_assign_pointer() and read by workers with rcu_dereference() under
+ * liburcu's QSBR flavour: a bare pointer obtained from sp_routing_get() is valid until the
+ * reading worker's next quiescent state (the end of its loop turn). Anything that keeps it
+ * longer (a connection, a transaction waiting on an upstream) takes a counted reference with
+ * sp_routing_ref() and drops it with sp_routing_unref(); the snapshot is freed once it has been
+ * replaced, a grace period has passed, and the last reference is gone.
+ *
+ * Per-worker state keyed by server (pools, round-robin weights) is not in the snapshot: each
+ * worker keeps arrays indexed by sp_server.idx, which is dense over the whole snapshot.
+ */
+#ifndef SP_BALANCE_BALANCE_H
+#define SP_BALANCE_BALANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <urcu/urcu-qsbr.h>
+
+#include "core/config.h"
+
+struct sp_backend;
+
+/* shared: immutable after publish (RCU) */
+struct sp_server {
+    char *name;
+    int idx; /* dense index over the snapshot's servers */
+    int id;  /* 1-based within its backend */
+    struct sp_backend *be;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int weight;
+    int maxconn;
+    bool disabled;
+};
+
+/* shared: immutable after publish (RCU) */
+struct sp_backend {
+    char *name;
+    int idx;
+    int id;
+    enum sp_mode mode;
+    struct sp_server **srv;
+    int nsrv;
+    int retries;
+    bool redispatch;
+    int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
+    struct sp_cfg_forwardfor fwdfor;
+    bool httpclose; /* the backend asked for close mode */
+};
+
+/* shared: immutable after publish (RCU) */
+struct sp_frontend {
+    char *name;
+    int idx;
+    int id;
+    enum sp_mode mode;
+    struct sp_backend *defbe; /* NULL: every request gets 503 */
+    int maxconn;              /* resolved: frontend maxconn or the global one */
+    int64_t t_client, t_http_request, t_http_keep_alive, t_client_fin;
+    struct sp_cfg_forwardfor fwdfor;
+    bool httpclose;
+    bool httplog, httplog_clf, dontlognull;
+};
+
+/* shared: immutable after publish (RCU), freed after grace period + last reference */
+struct sp_routing {
+    struct sp_frontend **fe;
+    int nfe;
+    struct sp_backend **be;
+    int nbe;
+    struct sp_server **srv; /* every server, by idx */
+    int nsrv;
+    unsigned generation;
+    uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
+    struct rcu_head rcu;
+};
+
+/* owner: main. Builds a snapshot from a checked configuration; NULL when out of memory. */
+struct sp_routing *sp_routing_build(const struct sp_config *cfg);
+/* owner: main. Publishes `r` and releases the previous snapshot's published reference after a
+ * grace period. */
+void sp_routing_publish(struct sp_routing *r);
+/* owner: main. Unpublishes and frees the current snapshot at shutdown (after workers exit). */
+void sp_routing_shutdown(void);
+
+/* owner: worker (online QSBR reader). The current snapshot; see the lifetime rules above. */
+struct sp_routing *sp_routing_get(void);
+/* shared: counted references for holders that outlive a loop turn. */
+void sp_routing_ref(struct sp_routing *r);
+void sp_routing_unref(struct sp_routing *r);
+
+struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *name);
+
+/* owner: worker. Weighted smooth round-robin (the nginx-style algorithm): `cw` is the calling
+ * worker's array of current weights indexed by server idx (zeroed at start). Returns NULL when
+ * no server is usable (none, all disabled, all weights 0). `exclude` (may be NULL) is skipped
+ * unless it is the only usable one. */
+struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
+                                     const struct sp_server *exclude);
+
+#endif

@@ -1,0 +1,222 @@
+#include "balance/balance.h"
+
+#include <ck_pr.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu/urcu-qsbr.h>
+
+/* shared: the published snapshot (RCU pointer) */
+static struct sp_routing *current;
+static unsigned generation;
+
+static void fwdfor_copy(struct sp_cfg_forwardfor *dst, const struct sp_cfg_forwardfor *src)
+{
+    *dst = *src;
+    dst->header = src->header ? strdup(src->header) : NULL;
+}
+
+static void routing_free(struct sp_routing *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->nsrv; i++) {
+        free(r->srv[i]->name);
+        free(r->srv[i]);
+    }
+    for (int i = 0; i < r->nbe; i++) {
+        free(r->be[i]->name);
+        free(r->be[i]->srv);
+        free(r->be[i]->fwdfor.header);
+        free(r->be[i]);
+    }
+    for (int i = 0; i < r->nfe; i++) {
+        free(r->fe[i]->name);
+        free(r->fe[i]->fwdfor.header);
+        free(r->fe[i]);
+    }
+    free(r->srv);
+    free(r->be);
+    free(r->fe);
+    free(r);
+}
+
+static struct sp_backend *find_be(struct sp_routing *r, const char *name)
+{
+    for (int i = 0; i < r->nbe; i++)
+        if (!strcmp(r->be[i]->name, name))
+            return r->be[i];
+    return NULL;
+}
+
+struct sp_routing *sp_routing_build(const struct sp_config *cfg)
+{
+    struct sp_routing *r = calloc(1, sizeof(*r));
+    int nfe = 0, nbe = 0, nsrv = 0;
+
+    if (!r)
+        return NULL;
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if (p->cap & SP_CAP_FE)
+            nfe++;
+        if (p->cap & SP_CAP_BE) {
+            nbe++;
+            nsrv += p->nservers;
+        }
+    }
+    r->fe = calloc(nfe ? nfe : 1, sizeof(*r->fe));
+    r->be = calloc(nbe ? nbe : 1, sizeof(*r->be));
+    r->srv = calloc(nsrv ? nsrv : 1, sizeof(*r->srv));
+    if (!r->fe || !r->be || !r->srv)
+        goto fail;
+
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if (!(p->cap & SP_CAP_BE))
+            continue;
+        struct sp_backend *be = calloc(1, sizeof(*be));
+        if (!be)
+            goto fail;
+        r->be[r->nbe] = be;
+        be->idx = r->nbe++;
+        be->name = strdup(p->name);
+        be->id = p->id;
+        be->mode = p->mode;
+        be->retries = p->retries;
+        be->redispatch = p->redispatch;
+        be->t_connect = p->to.connect;
+        be->t_server = p->to.server;
+        be->t_queue = p->to.queue != SP_TIME_UNSET ? p->to.queue : p->to.connect;
+        be->t_tunnel = p->to.tunnel;
+        be->httpclose = p->httpclose;
+        fwdfor_copy(&be->fwdfor, &p->fwdfor);
+        be->srv = calloc(p->nservers ? p->nservers : 1, sizeof(*be->srv));
+        if (!be->name || !be->srv)
+            goto fail;
+        for (struct sp_cfg_server *cs = p->servers; cs; cs = cs->next) {
+            struct sp_server *s = calloc(1, sizeof(*s));
+            if (!s)
+                goto fail;
+            r->srv[r->nsrv] = s;
+            s->idx = r->nsrv++;
+            be->srv[be->nsrv++] = s;
+            s->name = strdup(cs->name);
+            s->id = cs->id;
+            s->be = be;
+            s->addr = cs->addr;
+            s->addrlen = cs->addrlen;
+            s->weight = cs->weight;
+            s->maxconn = cs->maxconn;
+            s->disabled = cs->disabled;
+            if (!s->name)
+                goto fail;
+        }
+    }
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if (!(p->cap & SP_CAP_FE))
+            continue;
+        struct sp_frontend *fe = calloc(1, sizeof(*fe));
+        if (!fe)
+            goto fail;
+        r->fe[r->nfe] = fe;
+        fe->idx = r->nfe++;
+        fe->name = strdup(p->name);
+        if (!fe->name)
+            goto fail;
+        fe->id = p->id;
+        fe->mode = p->mode;
+        /* a listen section is its own default backend */
+        if (p->defbe)
+            fe->defbe = find_be(r, p->defbe->name);
+        else if (p->cap & SP_CAP_BE)
+            fe->defbe = find_be(r, p->name);
+        fe->maxconn = p->maxconn ? p->maxconn : cfg->global.maxconn;
+        fe->t_client = p->to.client;
+        fe->t_http_request = p->to.http_request;
+        fe->t_http_keep_alive = p->to.http_keep_alive;
+        fe->t_client_fin = p->to.client_fin;
+        fe->httpclose = p->httpclose;
+        fe->httplog = p->httplog;
+        fe->httplog_clf = p->httplog_clf;
+        fe->dontlognull = p->dontlognull;
+        fwdfor_copy(&fe->fwdfor, &p->fwdfor);
+    }
+    r->generation = ++generation;
+    r->refcnt = 1;
+    return r;
+fail:
+    routing_free(r);
+    return NULL;
+}
+
+static void reclaim(struct rcu_head *head)
+{
+    struct sp_routing *r = caa_container_of(head, struct sp_routing, rcu);
+    sp_routing_unref(r);
+}
+
+void sp_routing_publish(struct sp_routing *r)
+{
+    struct sp_routing *old = rcu_xchg_pointer(&current, r);
+    if (old) {
+        /* wait for every worker to pass a quiescent state: then no bare pointer to `old`
+         * survives, only counted references */
+        urcu_qsbr_synchronize_rcu();
+        reclaim(&old->rcu);
+    }
+}
+
+void sp_routing_shutdown(void)
+{
+    struct sp_routing *old = rcu_xchg_pointer(&current, NULL);
+    if (old)
+        sp_routing_unref(old);
+}
+
+struct sp_routing *sp_routing_get(void)
+{
+    return rcu_dereference(current);
+}
+
+void sp_routing_ref(struct sp_routing *r)
+{
+    ck_pr_inc_64(&r->refcnt);
+}
+
+void sp_routing_unref(struct sp_routing *r)
+{
+    bool zero;
+
+    ck_pr_dec_64_zero(&r->refcnt, &zero);
+    if (zero)
+        routing_free(r);
+}
+
+struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *name)
+{
+    for (int i = 0; i < r->nfe; i++)
+        if (!strcmp(r->fe[i]->name, name))
+            return r->fe[i];
+    return NULL;
+}
+
+struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
+                                     const struct sp_server *exclude)
+{
+    struct sp_server *best = NULL;
+    int64_t total = 0;
+
+    for (int pass = 0; pass < 2 && !best; pass++) {
+        total = 0;
+        for (int i = 0; i < be->nsrv; i++) {
+            struct sp_server *s = be->srv[i];
+            if (s->disabled || s->weight <= 0 || (pass == 0 && s == exclude))
+                continue;
+            cw[s->idx] += s->weight;
+            total += s->weight;
+            if (!best || cw[s->idx] > cw[best->idx])
+                best = s;
+        }
+    }
+    if (best)
+        cw[best->idx] -= total;
+    return best;
+}

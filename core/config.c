@@ -1,0 +1,798 @@
+/* core/config.c - the configuration model: its lifetime, the value parsers shared with other
+ * modules, and the checks that need the whole file (cfgparse.c reads the lines).
+ *
+ * owner: main.
+ */
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "core/config-int.h"
+
+/* HAProxy's ceiling for any time value: the largest positive tick (about 24.8 days). */
+#define TIME_MAX_MS INT32_MAX
+
+/* ---------------------------------------------------------------------------------------- */
+/* diagnostics */
+
+void sp__cfg_vdiag(struct sp_config *cfg, FILE *out, bool error, const struct sp_cfg_where *w,
+                   const char *kw, const char *fmt, va_list ap)
+{
+    if (error)
+        cfg->nerrors++;
+    else
+        cfg->nwarnings++;
+    if (!out)
+        return;
+    fprintf(out, "%s %s:%d: ", error ? "[ALERT]" : "[WARNING]", w->file ? w->file : "?", w->line);
+    if (kw)
+        fprintf(out, "'%s': ", kw);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+}
+
+void sp__cfg_diag(struct sp_config *cfg, FILE *out, bool error, const struct sp_cfg_where *w,
+                  const char *kw, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    sp__cfg_vdiag(cfg, out, error, w, kw, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* model lifetime */
+
+void sp__cfg_global_init(struct sp_cfg_global *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->bufsize = 16384;
+    g->maxaccept = 64;
+    g->h2_max_concurrent_streams = 100;
+    g->hard_stop_after = SP_TIME_UNSET;
+}
+
+void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
+{
+    memset(px, 0, sizeof(*px));
+    /* HAProxy's default mode is tcp when no `mode` line applies; spillway keeps that so a
+     * configuration means the same thing under both. */
+    px->mode = SP_MODE_TCP;
+    px->to.client = SP_TIME_UNSET;
+    px->to.server = SP_TIME_UNSET;
+    px->to.connect = SP_TIME_UNSET;
+    px->to.http_request = SP_TIME_UNSET;
+    px->to.http_keep_alive = SP_TIME_UNSET;
+    px->to.queue = SP_TIME_UNSET;
+    px->to.tunnel = SP_TIME_UNSET;
+    px->to.client_fin = SP_TIME_UNSET;
+    px->to.server_fin = SP_TIME_UNSET;
+    px->to.check = SP_TIME_UNSET;
+    px->balance = SP_BALANCE_ROUNDROBIN;
+    px->retries = 3;
+    px->redispatch_interval = -1;
+}
+
+void sp__cfg_logs_free(struct sp_cfg_log *l)
+{
+    while (l) {
+        struct sp_cfg_log *next = l->next;
+        free(l->target);
+        free(l->format);
+        free(l->facility);
+        free(l->level);
+        free(l);
+        l = next;
+    }
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+struct sp_cfg_log *sp__cfg_logs_dup(const struct sp_cfg_log *l, bool *ret_oom)
+{
+    struct sp_cfg_log *head = NULL, **tail = &head;
+    bool oom = false;
+
+    for (; l; l = l->next) {
+        struct sp_cfg_log *n = calloc(1, sizeof(*n));
+        if (!n) {
+            oom = true;
+            break;
+        }
+        *tail = n;
+        tail = &n->next;
+        n->len = l->len;
+        n->where = l->where;
+        n->target = dup_or_null(l->target, &oom);
+        n->format = dup_or_null(l->format, &oom);
+        n->facility = dup_or_null(l->facility, &oom);
+        n->level = dup_or_null(l->level, &oom);
+        if (oom)
+            break;
+    }
+    if (oom) {
+        sp__cfg_logs_free(head);
+        *ret_oom = true;
+        return NULL;
+    }
+    return head;
+}
+
+int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *src)
+{
+    bool oom = false;
+
+    dst->mode = src->mode;
+    dst->maxconn = src->maxconn;
+    dst->backlog = src->backlog;
+    dst->to = src->to;
+    dst->fwdfor = src->fwdfor;
+    dst->fwdfor.header = dup_or_null(src->fwdfor.header, &oom);
+    dst->httplog = src->httplog;
+    dst->httplog_clf = src->httplog_clf;
+    dst->dontlognull = src->dontlognull;
+    dst->log_separate_errors = src->log_separate_errors;
+    dst->http_keep_alive = src->http_keep_alive;
+    dst->httpclose = src->httpclose;
+    dst->redispatch = src->redispatch;
+    dst->redispatch_interval = src->redispatch_interval;
+    dst->balance = src->balance;
+    dst->retries = src->retries;
+    dst->fullconn = src->fullconn;
+    dst->default_backend = dup_or_null(src->default_backend, &oom);
+    dst->default_backend_where = src->default_backend_where;
+    dst->logs = sp__cfg_logs_dup(src->logs, &oom);
+    dst->log_global = src->log_global;
+    return oom ? -ENOMEM : 0;
+}
+
+void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
+{
+    if (!px)
+        return;
+    for (struct sp_cfg_bind *b = px->binds, *nb; b; b = nb) {
+        nb = b->next;
+        free(b->text);
+        free(b->name);
+        free(b);
+    }
+    for (struct sp_cfg_server *s = px->servers, *ns; s; s = ns) {
+        ns = s->next;
+        free(s->name);
+        free(s->addr_text);
+        free(s);
+    }
+    sp__cfg_logs_free(px->logs);
+    free(px->name);
+    free(px->fwdfor.header);
+    free(px->default_backend);
+    free(px);
+}
+
+struct sp_config *sp_config_free(struct sp_config *cfg)
+{
+    if (!cfg)
+        return NULL;
+    for (struct sp_cfg_proxy *px = cfg->proxies, *next; px; px = next) {
+        next = px->next;
+        sp__cfg_proxy_free(px);
+    }
+    sp__cfg_logs_free(cfg->global.logs);
+    free(cfg->global.pidfile);
+    free(cfg->_file);
+    free(cfg);
+    return NULL;
+}
+
+struct sp_cfg_proxy *sp_config_find_proxy(const struct sp_config *cfg, const char *name,
+                                          unsigned cap)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (struct sp_cfg_proxy *px = cfg->proxies; px; px = px->next)
+        if ((px->cap & cap) && strcmp(px->name, name) == 0)
+            return px;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* value parsers */
+
+int sp_parse_time_ms(const char *text, int64_t *ret_ms)
+{
+    /* A value in us may be up to 1000 times the ms ceiling before conversion. */
+    const uint64_t digits_max = (uint64_t)TIME_MAX_MS * 1000 + 999;
+    uint64_t v = 0, mult, ms;
+    const char *p = text;
+
+    if (!text || !isdigit((unsigned char)*p))
+        return -EINVAL;
+    for (; isdigit((unsigned char)*p); p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > digits_max)
+            return -EINVAL;
+    }
+    if (strcmp(p, "us") == 0) {
+        ms = v / 1000 + (v % 1000 != 0);
+        goto done;
+    }
+    if (*p == '\0' || strcmp(p, "ms") == 0)
+        mult = 1;
+    else if (strcmp(p, "s") == 0)
+        mult = 1000;
+    else if (strcmp(p, "m") == 0)
+        mult = 60 * 1000;
+    else if (strcmp(p, "h") == 0)
+        mult = 3600 * 1000;
+    else if (strcmp(p, "d") == 0)
+        mult = 86400 * 1000;
+    else
+        return -EINVAL;
+    if (v > TIME_MAX_MS / mult)
+        return -EINVAL;
+    ms = v * mult;
+done:
+    if (ms > TIME_MAX_MS)
+        return -EINVAL;
+    *ret_ms = (int64_t)ms;
+    return 0;
+}
+
+int sp_parse_size(const char *text, uint64_t *ret)
+{
+    uint64_t v = 0, mult = 1;
+    const char *p = text;
+
+    if (!text || !isdigit((unsigned char)*p))
+        return -EINVAL;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -EINVAL;
+        v = v * 10 + d;
+    }
+    switch (*p) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        mult = 1024;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1024 * 1024;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1024 * 1024 * 1024;
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (*p && p[1] != '\0')
+        return -EINVAL;
+    if (v > UINT64_MAX / mult)
+        return -EINVAL;
+    *ret = v * mult;
+    return 0;
+}
+
+static bool is_port(const char *p, unsigned *ret)
+{
+    unsigned v = 0;
+    size_t n = 0;
+
+    for (; p[n]; n++) {
+        if (!isdigit((unsigned char)p[n]) || n >= 5)
+            return false;
+        v = v * 10 + (unsigned)(p[n] - '0');
+    }
+    if (n == 0 || v > 65535)
+        return false;
+    *ret = v;
+    return true;
+}
+
+static int resolve_host(const char *host, int family, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct addrinfo hints, *res = NULL;
+    int ret = -ENOENT;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return -ENOENT;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+            ai->ai_addrlen <= sizeof(*ss)) {
+            memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+            *len = ai->ai_addrlen;
+            ret = 0;
+            break;
+        }
+    }
+    freeaddrinfo(res);
+    return ret;
+}
+
+int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, socklen_t *ret_len)
+{
+    struct sockaddr_storage tmp;
+    socklen_t len = 0;
+    int family = AF_UNSPEC;
+    char host[256];
+    const char *rest, *hend, *port_txt;
+    size_t hlen;
+    unsigned port;
+    bool bracketed = false;
+
+    if (!text)
+        return -EINVAL;
+    memset(&tmp, 0, sizeof(tmp));
+
+    if (strncmp(text, "unix@", 5) == 0) {
+        struct sockaddr_un *sun = (struct sockaddr_un *)&tmp;
+        size_t plen = strlen(text + 5);
+
+        if (plen == 0 || plen >= sizeof(sun->sun_path))
+            return -EINVAL;
+        sun->sun_family = AF_UNIX;
+        memcpy(sun->sun_path, text + 5, plen + 1);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + 1);
+        goto ok;
+    }
+    rest = text;
+    if (strncmp(rest, "ipv4@", 5) == 0) {
+        family = AF_INET;
+        rest += 5;
+    } else if (strncmp(rest, "ipv6@", 5) == 0) {
+        family = AF_INET6;
+        rest += 5;
+    }
+    /* any other prefix (abns@, fd@, sockpair@, udp@...) is not a stream address we serve */
+    if (strchr(rest, '@'))
+        return -EINVAL;
+
+    if (rest[0] == '[') {
+        const char *rb = strchr(rest, ']');
+        if (!rb || rb[1] != ':' || family == AF_INET)
+            return -EINVAL;
+        rest++;
+        hend = rb;
+        port_txt = rb + 2;
+        family = AF_INET6;
+        bracketed = true;
+    } else {
+        /* the last colon separates the port, so "::1:80" is [::1]:80 as in HAProxy */
+        hend = strrchr(rest, ':');
+        if (!hend)
+            return -EINVAL;
+        port_txt = hend + 1;
+    }
+    if (!is_port(port_txt, &port))
+        return -EINVAL; /* includes port ranges ("80-85") and offsets ("+1") */
+    hlen = (size_t)(hend - rest);
+    if (hlen >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, rest, hlen);
+    host[hlen] = '\0';
+
+    if (hlen == 0 || strcmp(host, "*") == 0) {
+        /* a wildcard is IPv4's unless ipv6@ asks for "::" (HAProxy's meaning of "*") */
+        if (family == AF_INET6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&tmp;
+            s6->sin6_family = AF_INET6;
+            s6->sin6_addr = in6addr_any;
+            len = sizeof(*s6);
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&tmp;
+            s4->sin_family = AF_INET;
+            s4->sin_addr.s_addr = htonl(INADDR_ANY);
+            len = sizeof(*s4);
+        }
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&tmp;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&tmp;
+
+        if (family != AF_INET6 && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+            s4->sin_family = AF_INET;
+            len = sizeof(*s4);
+        } else if (family != AF_INET && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            len = sizeof(*s6);
+        } else if (bracketed) {
+            return -EINVAL; /* brackets hold a numeric IPv6 address only */
+        } else {
+            for (const char *c = host; *c; c++)
+                if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_')
+                    return -EINVAL;
+            if (!resolve)
+                return -EINVAL;
+            int r = resolve_host(host, family, &tmp, &len);
+            if (r < 0)
+                return r;
+        }
+    }
+    if (tmp.ss_family == AF_INET)
+        ((struct sockaddr_in *)&tmp)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)&tmp)->sin6_port = htons((uint16_t)port);
+ok:
+    *ss = tmp;
+    *ret_len = len;
+    return 0;
+}
+
+int sp__cfg_check_log_target(const char *target)
+{
+    const char *pfx = "", *host = target;
+    struct sockaddr_storage ss;
+    struct in6_addr a6;
+    socklen_t len;
+    char buf[300];
+    int n;
+
+    if (strcmp(target, "stdout") == 0 || strcmp(target, "stderr") == 0)
+        return 0;
+    if (target[0] == '/')
+        return 0;
+    if (strncmp(target, "udp@", 4) == 0) {
+        host = target + 4;
+    } else if (strncmp(target, "ipv4@", 5) == 0 || strncmp(target, "ipv6@", 5) == 0) {
+        pfx = strncmp(target, "ipv4@", 5) == 0 ? "ipv4@" : "ipv6@";
+        host = target + 5;
+    }
+    if (*host == '\0')
+        return -EINVAL;
+    /* syslog's port 514 when none is given; a bare IPv6 address has colons but no port */
+    if (host[0] == '[' && host[strlen(host) - 1] == ']')
+        n = snprintf(buf, sizeof(buf), "%s%s:514", pfx, host);
+    else if (inet_pton(AF_INET6, host, &a6) == 1)
+        n = snprintf(buf, sizeof(buf), "%s[%s]:514", pfx, host);
+    else if (!strchr(host, ':'))
+        n = snprintf(buf, sizeof(buf), "%s%s:514", pfx, host);
+    else
+        n = snprintf(buf, sizeof(buf), "%s%s", pfx, host);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return -EINVAL;
+    return sp_parse_addr(buf, true, &ss, &len);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* words and lists of the configuration language */
+
+/* Parses a thread set ("1", "1-4", "1,3-5", "all") into bits 0..63 for threads 1..64. */
+bool sp__cfg_parse_thread_set(const char *txt, uint64_t *ret)
+{
+    uint64_t set = 0;
+    const char *p = txt;
+
+    if (strcmp(txt, "all") == 0) {
+        *ret = UINT64_MAX;
+        return true;
+    }
+    while (*p) {
+        unsigned long lo, hi;
+        char *end;
+
+        if (!isdigit((unsigned char)*p))
+            return false;
+        lo = strtoul(p, &end, 10);
+        hi = lo;
+        p = end;
+        if (*p == '-') {
+            if (!isdigit((unsigned char)p[1]))
+                return false;
+            hi = strtoul(p + 1, &end, 10);
+            p = end;
+        }
+        if (lo < 1 || hi > 64 || lo > hi)
+            return false;
+        for (unsigned long t = lo; t <= hi; t++)
+            set |= UINT64_C(1) << (t - 1);
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return false;
+    }
+    if (!set)
+        return false;
+    *ret = set;
+    return true;
+}
+
+/* Adds a CPU list ("0-3,5") to `set`. */
+bool sp__cfg_parse_cpu_list(const char *txt, cpu_set_t *set)
+{
+    const char *p = txt;
+
+    if (!*p)
+        return false;
+    while (*p) {
+        unsigned long lo, hi;
+        char *end;
+
+        if (!isdigit((unsigned char)*p))
+            return false;
+        lo = strtoul(p, &end, 10);
+        hi = lo;
+        p = end;
+        if (*p == '-') {
+            if (!isdigit((unsigned char)p[1]))
+                return false;
+            hi = strtoul(p + 1, &end, 10);
+            p = end;
+        }
+        if (hi >= CPU_SETSIZE || lo > hi)
+            return false;
+        for (unsigned long c = lo; c <= hi; c++)
+            CPU_SET(c, set);
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return false;
+    }
+    return true;
+}
+
+/* `except` network: IPv4 with an optional /len or /mask, IPv6 with an optional /len. */
+bool sp__cfg_parse_network(const char *txt, struct sockaddr_storage *ss, int *ret_prefix)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    const char *slash = strchr(txt, '/');
+    size_t alen = slash ? (size_t)(slash - txt) : strlen(txt);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    unsigned char *bytes;
+    int prefix, max, nbytes;
+
+    if (alen >= sizeof(buf))
+        return false;
+    memcpy(buf, txt, alen);
+    buf[alen] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, buf, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        bytes = (unsigned char *)&s4->sin_addr;
+        max = 32;
+    } else if (inet_pton(AF_INET6, buf, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        bytes = (unsigned char *)&s6->sin6_addr;
+        max = 128;
+    } else {
+        return false;
+    }
+    nbytes = max / 8;
+    prefix = max;
+    if (slash) {
+        const char *p = slash + 1;
+        struct in_addr mask;
+
+        if (*p && strspn(p, "0123456789") == strlen(p) && strlen(p) <= 3) {
+            prefix = atoi(p);
+            if (prefix > max)
+                return false;
+        } else if (max == 32 && inet_pton(AF_INET, p, &mask) == 1) {
+            uint32_t m = ntohl(mask.s_addr);
+            prefix = __builtin_popcount(m);
+            if (m != (prefix ? UINT32_MAX << (32 - prefix) : 0))
+                return false; /* not a contiguous mask */
+        } else {
+            return false;
+        }
+    }
+    for (int i = 0; i < nbytes; i++) {
+        int keep = prefix - i * 8;
+        if (keep <= 0)
+            bytes[i] = 0;
+        else if (keep < 8)
+            bytes[i] &= (unsigned char)(0xff << (8 - keep));
+    }
+    *ret_prefix = prefix;
+    return true;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Splits one line (no '\n') into words, HAProxy's way: blanks separate words, '#' starts a
+ * comment, "..." and '...' quote (and may join parts of one word: a"b c"d), and a backslash
+ * escapes a blank, '#', '\', a quote or '$', or gives \t \n \r \xHH; other backslashes stay
+ * as written (regexes keep their "\d"). Single quotes take everything literally. `out` must
+ * hold len + 1 bytes. Returns the word count, or -1 with *ret_err set to a message. */
+int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const char **ret_err)
+{
+    size_t i = 0;
+    int argc = 0;
+
+    for (;;) {
+        char quote = 0;
+
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        if (i >= len || line[i] == '#')
+            return argc;
+        if (argc == SP__CFG_MAX_WORDS) {
+            *ret_err = "too many words on one line (at most 64)";
+            return -1;
+        }
+        argv[argc++] = out;
+        while (i < len) {
+            char c = line[i];
+
+            if (!quote && (c == ' ' || c == '\t' || c == '#'))
+                break;
+            if (c == '\'' && quote != '"') {
+                quote = quote ? 0 : '\'';
+                i++;
+                continue;
+            }
+            if (c == '"' && quote != '\'') {
+                quote = quote ? 0 : '"';
+                i++;
+                continue;
+            }
+            if (c != '\\' || quote == '\'') {
+                *out++ = c;
+                i++;
+                continue;
+            }
+            if (i + 1 >= len) {
+                *ret_err = "unfinished escape sequence at the end of the line";
+                return -1;
+            }
+            c = line[i + 1];
+            i += 2;
+            if (strchr(" \t#\\\"'$", c)) {
+                *out++ = c;
+            } else if (c == 't') {
+                *out++ = '\t';
+            } else if (c == 'n') {
+                *out++ = '\n';
+            } else if (c == 'r') {
+                *out++ = '\r';
+            } else if (c == 'x') {
+                int hi = i < len ? hexval(line[i]) : -1;
+                int lo = i + 1 < len ? hexval(line[i + 1]) : -1;
+                if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                    *ret_err = "invalid '\\x' escape (expects two hex digits, not 00)";
+                    return -1;
+                }
+                *out++ = (char)(hi * 16 + lo);
+                i += 2;
+            } else {
+                *out++ = '\\';
+                *out++ = c;
+            }
+        }
+        if (quote) {
+            *ret_err = quote == '"' ? "unterminated double quote" : "unterminated single quote";
+            return -1;
+        }
+        *out++ = '\0';
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* post-parse checks */
+
+static const char *proxy_kind(const struct sp_cfg_proxy *px)
+{
+    if (px->cap == (SP_CAP_FE | SP_CAP_BE))
+        return "listen";
+    return px->cap == SP_CAP_FE ? "frontend" : "backend";
+}
+
+static bool has_log_target(const struct sp_config *cfg, const struct sp_cfg_proxy *px)
+{
+    return px->logs || (px->log_global && cfg->global.logs);
+}
+
+static void check_default_backend(struct sp_config *cfg, FILE *diag, struct sp_cfg_proxy *px)
+{
+    struct sp_cfg_proxy *be;
+
+    if (!(px->cap & SP_CAP_FE) || !px->default_backend)
+        return;
+    be = sp_config_find_proxy(cfg, px->default_backend, SP_CAP_BE);
+    if (!be) {
+        sp__cfg_diag(cfg, diag, true, &px->default_backend_where, "default_backend",
+                     "%s '%s': unable to find the required backend '%s'", proxy_kind(px), px->name,
+                     px->default_backend);
+        return;
+    }
+    if (px->mode == SP_MODE_HTTP && be->mode == SP_MODE_TCP) {
+        sp__cfg_diag(cfg, diag, true, &px->default_backend_where, "default_backend",
+                     "http %s '%s' cannot use tcp backend '%s' (set 'mode http' there)",
+                     proxy_kind(px), px->name, be->name);
+        return;
+    }
+    px->defbe = be;
+}
+
+static void check_timeouts(struct sp_config *cfg, FILE *diag, const struct sp_cfg_proxy *px)
+{
+    bool missing = false;
+
+    if ((px->cap & SP_CAP_FE) && px->to.client == SP_TIME_UNSET)
+        missing = true;
+    if ((px->cap & SP_CAP_BE) && px->servers) {
+        if (px->to.connect == SP_TIME_UNSET)
+            missing = true;
+        /* in tcp mode `timeout tunnel` covers the server side once the relay runs */
+        if (px->to.server == SP_TIME_UNSET &&
+            (px->mode != SP_MODE_TCP || px->to.tunnel == SP_TIME_UNSET))
+            missing = true;
+    }
+    if (missing)
+        sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                     "missing timeouts for %s '%s'; it will run with infinite timeouts, "
+                     "which lets idle or stuck connections pile up. Set 'timeout client', "
+                     "'timeout connect' and 'timeout server' to non-zero values.",
+                     proxy_kind(px), px->name);
+}
+
+void sp__cfg_check(struct sp_config *cfg, FILE *diag)
+{
+    int id = 0;
+
+    for (struct sp_cfg_proxy *px = cfg->proxies; px; px = px->next) {
+        px->id = ++id;
+        check_default_backend(cfg, diag, px);
+        if ((px->cap & SP_CAP_FE) && !px->binds) {
+            if (px->cap & SP_CAP_BE)
+                sp__cfg_diag(cfg, diag, false, &px->where, "listen",
+                             "listen '%s' has no 'bind' line and accepts no connection; "
+                             "declare it as a backend if that was intended",
+                             px->name);
+            else
+                sp__cfg_diag(cfg, diag, true, &px->where, "frontend",
+                             "frontend '%s' has no 'bind' line", px->name);
+        }
+        check_timeouts(cfg, diag, px);
+        if ((px->cap & SP_CAP_FE) && px->httplog) {
+            if (px->mode == SP_MODE_TCP)
+                sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                             "'option httplog' needs 'mode http'; %s '%s' is tcp and will "
+                             "log like tcp",
+                             proxy_kind(px), px->name);
+            if (!has_log_target(cfg, px))
+                sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                             "'option httplog' ignored for %s '%s': it has no log target "
+                             "(no 'log' line of its own, or 'log global' without a global "
+                             "'log')",
+                             proxy_kind(px), px->name);
+        }
+        if (px->fwdfor.enabled && px->mode == SP_MODE_TCP)
+            sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                         "'option forwardfor' ignored for %s '%s': it needs 'mode http'",
+                         proxy_kind(px), px->name);
+    }
+    cfg->nproxies = id;
+}

@@ -1,0 +1,181 @@
+/* core/config.h - the configuration model and its parser (HAProxy's syntax).
+ *
+ * owner: main. sp_config_load() runs on the main thread; the model it returns is never
+ * modified afterwards and workers never read it directly: they read the routing snapshot
+ * (balance/) and the worker settings built from it.
+ *
+ * Diagnostics go to the FILE given to the loader, one per line, in HAProxy's shape:
+ *   [ALERT]   file:line: 'keyword': message
+ *   [WARNING] file:line: 'keyword': message
+ * Parsing never stops at the first error: every error in the file is reported and counted.
+ */
+#ifndef SP_CORE_CONFIG_H
+#define SP_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sched.h>
+
+#define SP_TIME_UNSET (-1) /* a timeout that was not configured (infinite) */
+
+enum sp_mode {
+    SP_MODE_HTTP = 0,
+    SP_MODE_TCP = 1,
+};
+
+/* capabilities of a proxy section */
+enum {
+    SP_CAP_FE = 1, /* frontend or listen */
+    SP_CAP_BE = 2, /* backend or listen */
+};
+
+enum sp_balance {
+    SP_BALANCE_ROUNDROBIN = 0,
+};
+
+struct sp_cfg_where {
+    const char *file; /* interned: lives as long as the config */
+    int line;
+};
+
+struct sp_cfg_bind {
+    struct sp_cfg_bind *next;
+    char *text;                   /* the address as written: "*:80", "unix@/run/x.sock" */
+    struct sockaddr_storage addr; /* AF_INET, AF_INET6 or AF_UNIX, port set */
+    socklen_t addrlen;
+    int maxconn; /* bind-level maxconn, 0 = none */
+    int backlog; /* 0 = unset */
+    char *name;  /* NULL unless `name` */
+    int shards;  /* 0 = by-thread (the default: one socket per worker) */
+    struct sp_cfg_where where;
+};
+
+struct sp_cfg_server {
+    struct sp_cfg_server *next;
+    char *name;
+    char *addr_text;              /* as written */
+    struct sockaddr_storage addr; /* resolved at load time */
+    socklen_t addrlen;
+    int id;      /* 1-based, in order of declaration within its backend */
+    int weight;  /* 0..256, default 1 */
+    int maxconn; /* 0 = unlimited (HAProxy); spillway still caps upstream connections */
+    int maxqueue;
+    bool check, backup, disabled;
+    int64_t inter, fastinter, downinter; /* ms, SP_TIME_UNSET when unset */
+    int rise, fall;
+    struct sp_cfg_where where;
+};
+
+/* all in milliseconds; SP_TIME_UNSET when not configured */
+struct sp_cfg_timeouts {
+    int64_t client, server, connect, http_request, http_keep_alive, queue, tunnel, client_fin,
+        server_fin, check;
+};
+
+struct sp_cfg_forwardfor {
+    bool enabled;
+    bool if_none;
+    char *header; /* NULL: "X-Forwarded-For" */
+    bool has_except;
+    struct sockaddr_storage except_addr; /* network address (AF_INET or AF_INET6) */
+    int except_prefix;                   /* prefix length */
+};
+
+/* one `log` line: kept and checked now, used by the observability work */
+struct sp_cfg_log {
+    struct sp_cfg_log *next;
+    char *target; /* "stdout", "stderr", "/path", "127.0.0.1:514" */
+    int len;      /* 0 = default */
+    char *format; /* NULL = rfc3164 */
+    char *facility;
+    char *level; /* NULL when absent */
+    struct sp_cfg_where where;
+};
+
+struct sp_cfg_proxy {
+    struct sp_cfg_proxy *next; /* in declaration order */
+    char *name;
+    unsigned cap; /* SP_CAP_* */
+    int id;       /* 1-based, declaration order among all proxies */
+    enum sp_mode mode;
+    struct sp_cfg_bind *binds; /* frontends only, in order */
+    int maxconn;               /* 0 = use global maxconn */
+    int backlog;               /* 0 = unset */
+    struct sp_cfg_timeouts to;
+    struct sp_cfg_forwardfor fwdfor;
+    bool httplog, httplog_clf, dontlognull, log_separate_errors;
+    bool http_keep_alive, httpclose; /* last one given wins; neither = keep-alive */
+    bool redispatch;
+    int redispatch_interval;
+    enum sp_balance balance;
+    int retries; /* default 3 */
+    int fullconn;
+    char *default_backend; /* name as written (the last line wins) */
+    struct sp_cfg_where default_backend_where;
+    struct sp_cfg_proxy *defbe; /* resolved after parsing; NULL if none */
+    struct sp_cfg_server *servers; /* in order */
+    int nservers;
+    struct sp_cfg_log *logs; /* this proxy's own `log` lines */
+    bool log_global;         /* `log global` */
+    struct sp_cfg_where where;
+};
+
+struct sp_cfg_global {
+    int nbthread;                 /* 0 = online CPUs (resolved by the runtime) */
+    bool cpu_map_set;             /* a cpu-map line was given */
+    cpu_set_t cpu_map[64];        /* per worker (index = thread number - 1) when set */
+    bool cpu_map_has[64];         /* which entries a cpu-map line covered */
+    int maxconn;                  /* 0 = derived from RLIMIT_NOFILE at start */
+    int bufsize;                  /* default 16384 */
+    int maxaccept;                /* default 64 */
+    int h2_max_concurrent_streams; /* default 100 */
+    int h2_fe_max_concurrent_streams; /* 0 = same as the above */
+    int64_t hard_stop_after;      /* ms, SP_TIME_UNSET = wait forever */
+    char *pidfile;
+    bool daemon;
+    struct sp_cfg_log *logs;
+};
+
+struct sp_config {
+    struct sp_cfg_global global;
+    struct sp_cfg_proxy *proxies; /* frontends, backends and listens, declaration order */
+    int nproxies;
+    int nerrors;   /* errors seen by the loader */
+    int nwarnings; /* warnings seen by the loader */
+    char *_file;   /* the file name every sp_cfg_where.file points to (owned) */
+};
+
+/* owner: main. Parses the file at `path`. Every error and warning is printed to `diag`
+ * (may be NULL to stay silent). Returns 0 and sets *ret_cfg when there were no errors;
+ * otherwise returns -EINVAL (config errors, *ret_cfg untouched) or another negative errno
+ * (file cannot be read, out of memory). */
+int sp_config_load(const char *path, FILE *diag, struct sp_config **ret_cfg);
+
+/* owner: main. As sp_config_load(), from a string; `name` is used as the file name in
+ * diagnostics. For tests and for `-c` on stdin. */
+int sp_config_parse_string(const char *text, const char *name, FILE *diag,
+                           struct sp_config **ret_cfg);
+
+/* Frees the whole model. Accepts NULL, returns NULL. */
+struct sp_config *sp_config_free(struct sp_config *cfg);
+
+/* Lookup by name among proxies having `cap`; NULL if none. */
+struct sp_cfg_proxy *sp_config_find_proxy(const struct sp_config *cfg, const char *name,
+                                          unsigned cap);
+
+/* Value parsers shared with other modules (the stats socket, tests). Return 0 or -EINVAL.
+ * Times: a decimal number with an optional unit us|ms|s|m|h|d (ms when bare), result in ms
+ * (a us value is rounded up to 1 ms when non-zero). Sizes: a number with an optional k|m|g
+ * (powers of 1024). */
+int sp_parse_time_ms(const char *text, int64_t *ret_ms);
+int sp_parse_size(const char *text, uint64_t *ret);
+
+/* Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH" into
+ * `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).
+ * Returns 0, -EINVAL for a malformed address, -ENOENT when a name does not resolve. */
+int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss,
+                  socklen_t *ret_len);
+
+#endif

@@ -1,0 +1,121 @@
+/* core/worker.h - a worker: one pinned thread, one edge-triggered epoll loop, one timer wheel.
+ *
+ * owner: worker. Everything reachable from a struct sp_worker belongs to that worker's thread,
+ * except the fields gathered in `mt` (written by main, read by the worker with ck_pr loads)
+ * and sp_worker_wake_mt(), which any thread may call.
+ *
+ * Event sources register a struct sp_ev once for their whole life, edge-triggered, for every
+ * event they may ever need (EPOLLIN|EPOLLOUT|EPOLLRDHUP): no epoll_ctl churn in the request
+ * path. A handler must therefore consume readiness until EAGAIN, or remember that it stopped
+ * early (a full buffer) and resume by itself.
+ *
+ * A loop turn: wait for events (offline for liburcu QSBR while blocked), run their handlers,
+ * run the deferred tasks (sp_task: "flush this socket", "resume this stream"), advance the
+ * timer wheel, then report a QSBR quiescent state. Deferred tasks are how a turn makes one
+ * write per socket: producers queue a flush instead of writing at once.
+ */
+#ifndef SP_CORE_WORKER_H
+#define SP_CORE_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/timer.h"
+
+struct sp_worker;
+
+struct sp_ev;
+typedef void (*sp_ev_cb)(struct sp_ev *ev, uint32_t events);
+
+/* owner: worker. One registered file descriptor. */
+struct sp_ev {
+    int fd;
+    sp_ev_cb cb;
+};
+
+struct sp_task;
+typedef void (*sp_task_cb)(struct sp_task *t);
+
+/* owner: worker. Deferred work run later in the same loop turn (or the next one when queued
+ * from a task). Queuing an already queued task does nothing. */
+struct sp_task {
+    struct sp_task *_next;
+    bool _queued;
+    sp_task_cb cb;
+};
+
+/* owner: main. What the protocol layers plug into a worker; all run on the worker. */
+struct sp_worker_hooks {
+    int (*start)(struct sp_worker *w);  /* before the first turn; <0 aborts the worker */
+    void (*stop)(struct sp_worker *w);  /* graceful stop requested: stop accepting, drain */
+    bool (*idle)(struct sp_worker *w);  /* after a stop: true once nothing is in flight */
+    void (*finish)(struct sp_worker *w); /* last call on the thread: free everything */
+    void (*wake)(struct sp_worker *w);  /* the wake eventfd fired (after stop handling) */
+};
+
+struct sp_worker {
+    int id;   /* 0-based */
+    int cpu;  /* CPU pinned to, -1 when not pinned */
+    pthread_t thread;
+    int epfd;
+    struct sp_ev wake_ev; /* eventfd: main or another worker wants attention */
+    struct sp_timer_wheel tw;
+    uint64_t now; /* ms, updated once per turn */
+    struct sp_task *tasks_head, **tasks_tail;
+    const struct sp_worker_hooks *hooks;
+    void *proto; /* the protocol layers' per-worker state (http/) */
+    bool stopping;
+    int exit_status;
+
+    /* shared: written by main with ck_pr stores, read by the worker */
+    struct {
+        int stop_requested; /* graceful stop */
+        int exit_now;       /* hard stop */
+        int exited;         /* written by the worker as its last act */
+    } mt;
+};
+
+/* owner: main. Creates the worker's epoll and eventfd; does not start the thread. */
+int sp_worker_init(struct sp_worker *w, int id, int cpu, const struct sp_worker_hooks *hooks);
+/* owner: main. Starts the thread. */
+int sp_worker_start(struct sp_worker *w);
+/* owner: main. Joins the thread and frees the worker's descriptors. */
+void sp_worker_join(struct sp_worker *w);
+/* owner: main. Requests a graceful (hard=false) or immediate stop. */
+void sp_worker_stop_mt(struct sp_worker *w, bool hard);
+/* shared: wakes the worker's loop (its wake hook runs). */
+void sp_worker_wake_mt(struct sp_worker *w);
+
+/* owner: worker. Registers `ev` edge-triggered for in, out and hang-up events. */
+int sp_worker_add(struct sp_worker *w, struct sp_ev *ev);
+/* owner: worker. Registers `ev` edge-triggered for input only (listening sockets). */
+int sp_worker_add_in(struct sp_worker *w, struct sp_ev *ev);
+/* owner: worker. Unregisters (close() does it too; this is for fds that stay open). */
+void sp_worker_del(struct sp_worker *w, struct sp_ev *ev);
+
+static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)
+{
+    t->_next = 0;
+    t->_queued = false;
+    t->cb = cb;
+}
+
+/* owner: worker. Queues `t` to run before the loop waits again. */
+static inline void sp_task_queue(struct sp_worker *w, struct sp_task *t)
+{
+    if (t->_queued)
+        return;
+    t->_queued = true;
+    t->_next = 0;
+    *w->tasks_tail = t;
+    w->tasks_tail = &t->_next;
+}
+
+/* owner: worker. Removes `t` from the queue if it is there (O(n): only on object teardown). */
+void sp_task_cancel(struct sp_worker *w, struct sp_task *t);
+
+/* The worker running on this thread, NULL on main. */
+extern __thread struct sp_worker *sp_this_worker;
+
+#endif

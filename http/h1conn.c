@@ -1,0 +1,733 @@
+/* http/h1conn.c - the client side of HTTP/1.1: a connection reads requests one at a time,
+ * turns each into a transaction, streams its body to the server side and writes the response
+ * back, re-framed for this client.
+ *
+ * owner: worker. A connection and its transaction live on the worker that accepted it.
+ *
+ * Pipelining: bytes after a request stay in the read buffer and are parsed only once that
+ * request's response is complete, so responses go out in order. A request whose body was not
+ * fully read when its response ended cannot be resynchronised: the connection closes.
+ *
+ * Output: everything for the client goes through the write buffer and is flushed from a task
+ * at the end of the loop turn (one write per socket per turn), or at once when the buffer is
+ * full so that a large response keeps moving.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "http/http-int.h"
+#include "net/sock.h"
+
+#define LINGER_MS      1000
+#define CHUNK_OVERHEAD 24 /* hex size + CRLF + CRLF */
+
+enum h1c_state {
+    H1C_WAIT_REQ = 0, /* idle, or receiving a request head */
+    H1C_TXN,          /* a transaction runs */
+    H1C_CLOSING,      /* flushing the last bytes, then a lingering close */
+};
+
+/* owner: worker */
+struct sp_h1c {
+    struct sp_ev ev;
+    struct sp_http_worker *hw;
+    struct sp_bind *bind;
+    const struct sp_frontend *fe;
+    struct sp_h1c *_next, *_prev; /* hw->conns */
+    struct sockaddr_storage peer;
+    struct sp_buf rbuf, wbuf;
+    struct sp_timer timer;
+    struct sp_task proc_task;
+    struct sp_task flush_task;
+    enum h1c_state state;
+    struct sp_h1_scan scan;
+    struct sp_txn *txn;
+    uint64_t t_req_start;
+    unsigned nreq;
+    bool got_bytes;  /* some byte of the current request arrived */
+    bool can_read, can_write, rd_eof, shut_wr;
+    bool want_close; /* close after the current response */
+    bool closed;     /* freed at the end of this call chain */
+
+    /* current request */
+    int version;
+    bool keepalive;
+    enum sp_h1_body req_mode;
+    uint64_t req_left;
+    struct sp_h1_chunk req_chunk;
+    bool req_done;      /* the whole body was read from the client */
+    bool req_end_sent;  /* ...and its end was given to the transaction */
+    /* current response */
+    bool res_chunked; /* we chunk-encode it */
+    bool res_done;
+    bool res_abort;
+};
+
+static void h1c_process(struct sp_h1c *c);
+static void h1c_close(struct sp_h1c *c);
+
+static int64_t pick(int64_t a, int64_t b)
+{
+    return a != SP_TIME_UNSET ? a : b;
+}
+
+static void arm(struct sp_h1c *c, int64_t ms, uint64_t from)
+{
+    struct sp_worker *w = c->hw->w;
+
+    if (ms == SP_TIME_UNSET)
+        sp_timer_disarm(&w->tw, &c->timer);
+    else
+        sp_timer_arm(&w->tw, &c->timer, from + (uint64_t)ms);
+}
+
+/* Which timeout guards the client now (HAProxy's rules, see HAPROXY-BEHAVIOUR.md 5). */
+static void update_timer(struct sp_h1c *c)
+{
+    const struct sp_frontend *fe = c->fe;
+    uint64_t now = c->hw->w->now;
+
+    switch (c->state) {
+    case H1C_WAIT_REQ:
+        if (c->got_bytes)
+            arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
+        else if (c->nreq)
+            arm(c, pick(fe->t_http_keep_alive, pick(fe->t_http_request, fe->t_client)),
+                c->t_req_start);
+        else
+            arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
+        break;
+    case H1C_TXN:
+        /* the client is expected to act while it owes us body bytes or has output to take */
+        if ((!c->req_done) || (sp_buf_len(&c->wbuf) && !c->can_write))
+            arm(c, fe->t_client, now);
+        else
+            sp_timer_disarm(&c->hw->w->tw, &c->timer);
+        break;
+    case H1C_CLOSING:
+        arm(c, c->shut_wr ? LINGER_MS : pick(fe->t_client, LINGER_MS), now);
+        break;
+    }
+}
+
+/* ---- output ---- */
+
+/* Writes what the socket takes now. Never calls back into the transaction. */
+static void flush_raw(struct sp_h1c *c)
+{
+    if (!sp_buf_len(&c->wbuf) || !c->can_write)
+        return;
+    ssize_t n = sp_sock_write(c->ev.fd, &c->wbuf);
+    if (n == -EAGAIN) {
+        c->can_write = false;
+    } else if (n < 0) {
+        /* the client is gone: nothing more can reach it */
+        c->can_write = false;
+        sp_buf_consume(&c->wbuf, sp_buf_len(&c->wbuf));
+        c->want_close = true;
+        c->res_abort = true;
+        sp_task_queue(c->hw->w, &c->proc_task);
+    }
+}
+
+static void flush_task(struct sp_task *tk)
+{
+    struct sp_h1c *c = sp_container_of(tk, struct sp_h1c, flush_task);
+
+    flush_raw(c);
+    if (c->state == H1C_CLOSING) {
+        h1c_process(c);
+        return;
+    }
+    /* room again: let the response move on */
+    if (c->txn && !c->res_done && c->txn->state == SP_TXN_EXCHANGE &&
+        sp_buf_space(&c->wbuf) > CHUNK_OVERHEAD)
+        sp__txn_res_resume(c->txn);
+    if (!c->closed)
+        update_timer(c);
+}
+
+static void want_flush(struct sp_h1c *c)
+{
+    sp_task_queue(c->hw->w, &c->flush_task);
+}
+
+/* Puts `n` bytes or nothing; flushes first when that makes room. */
+static bool out_put(struct sp_h1c *c, const char *p, size_t n)
+{
+    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+        return false;
+    if (sp_buf_space(&c->wbuf) < n)
+        flush_raw(c);
+    if (sp_buf_space(&c->wbuf) < n)
+        return false;
+    sp_buf_append(&c->wbuf, p, (uint32_t)n);
+    want_flush(c);
+    return true;
+}
+
+static void start_closing(struct sp_h1c *c)
+{
+    c->state = H1C_CLOSING;
+    want_flush(c);
+    update_timer(c);
+}
+
+/* An error answered by the proxy outside of any transaction (bad request, timeout). */
+static void send_error(struct sp_h1c *c, int status)
+{
+    char page[1024];
+    size_t n = sp__http_error(status, true, page, sizeof(page));
+
+    sp_debug("worker %d: client error %d", c->hw->w->id, status);
+    out_put(c, page, n);
+    c->want_close = true;
+    start_closing(c);
+}
+
+/* ---- front ops: the transaction talks back ---- */
+
+static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf)
+{
+    struct sp_h1c *c = t->front;
+
+    if (m->status < 200) {
+        /* interim responses mean nothing to an HTTP/1.0 client */
+        if (c->version == 10)
+            return 0;
+    } else {
+        bool reframe = m->body == SP_H1_BODY_CHUNKED || m->body == SP_H1_BODY_CLOSE;
+        c->res_chunked = reframe && c->version == 11;
+        if (reframe && c->version == 10)
+            c->want_close = true; /* close-delimited is the only framing 1.0 has */
+        if (!c->keepalive || !c->req_done || c->hw->w->stopping)
+            c->want_close = true;
+    }
+    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+        return -ENOMEM;
+    bool closing = m->status >= 200 && c->want_close;
+    if (sp__h1_build_response(&c->wbuf, buf, m, c->version, c->res_chunked, closing) < 0) {
+        flush_raw(c);
+        if (sp__h1_build_response(&c->wbuf, buf, m, c->version, c->res_chunked, closing) < 0)
+            return -EAGAIN;
+    }
+    want_flush(c);
+    return 0;
+}
+
+static size_t op_res_room(struct sp_txn *t)
+{
+    struct sp_h1c *c = t->front;
+
+    if (c->res_abort || sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+        return 0;
+    uint32_t space = sp_buf_space(&c->wbuf);
+    if (space < c->wbuf.size / 2) {
+        flush_raw(c);
+        space = sp_buf_space(&c->wbuf);
+    }
+    if (c->res_chunked)
+        return space > CHUNK_OVERHEAD ? space - CHUNK_OVERHEAD : 0;
+    return space;
+}
+
+static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
+{
+    struct sp_h1c *c = t->front;
+    size_t room = op_res_room(t);
+    char hex[24];
+    size_t hl = 0;
+
+    if (len > room)
+        len = room;
+    if (!len)
+        return 0;
+    if (c->res_chunked) {
+        hl = sp_u64_hex(len, hex);
+        hex[hl++] = '\r';
+        hex[hl++] = '\n';
+    }
+    if (sp_buf_room(&c->wbuf) < len + hl + 2)
+        sp_buf_realign(&c->wbuf);
+    if (hl)
+        sp_buf_put(&c->wbuf, hex, (uint32_t)hl);
+    sp_buf_put(&c->wbuf, p, (uint32_t)len);
+    if (hl)
+        sp_buf_put(&c->wbuf, "\r\n", 2);
+    if (!sp_buf_space(&c->wbuf))
+        flush_raw(c);
+    want_flush(c);
+    return len;
+}
+
+static int op_res_end(struct sp_txn *t)
+{
+    struct sp_h1c *c = t->front;
+
+    if (c->res_chunked && !out_put(c, "0\r\n\r\n", 5))
+        return -EAGAIN;
+    c->res_done = true;
+    sp_task_queue(c->hw->w, &c->proc_task);
+    return 0;
+}
+
+static void op_res_error(struct sp_txn *t, int status)
+{
+    struct sp_h1c *c = t->front;
+    char page[1024];
+
+    /* the request body was not read: the next bytes are not a request head */
+    if (!c->req_done || !c->keepalive || c->hw->w->stopping)
+        c->want_close = true;
+    size_t n = sp__http_error(status, c->want_close, page, sizeof(page));
+    if (!out_put(c, page, n))
+        c->want_close = true;
+    c->res_done = true;
+    sp_task_queue(c->hw->w, &c->proc_task);
+}
+
+static void op_res_abort(struct sp_txn *t)
+{
+    struct sp_h1c *c = t->front;
+
+    c->res_abort = true;
+    c->res_done = true;
+    c->want_close = true;
+    sp_task_queue(c->hw->w, &c->proc_task);
+}
+
+static void op_req_resume(struct sp_txn *t)
+{
+    struct sp_h1c *c = t->front;
+    sp_task_queue(c->hw->w, &c->proc_task);
+}
+
+static const struct sp_front_ops h1_ops = {
+    .res_head = op_res_head,
+    .res_room = op_res_room,
+    .res_data = op_res_data,
+    .res_end = op_res_end,
+    .res_error = op_res_error,
+    .res_abort = op_res_abort,
+    .req_resume = op_req_resume,
+};
+
+/* ---- input ---- */
+
+/* Reads while there is room. */
+static void c_read(struct sp_h1c *c)
+{
+    while (c->can_read && !c->rd_eof) {
+        if (sp_buf_alloc(&c->rbuf, &c->hw->bufs))
+            return;
+        if (!sp_buf_space(&c->rbuf))
+            return;
+        ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
+        if (n > 0) {
+            if (!sp_buf_room(&c->rbuf))
+                return;
+            continue;
+        }
+        if (n == -EAGAIN)
+            c->can_read = false;
+        else
+            c->rd_eof = true; /* end of stream or reset */
+    }
+}
+
+static void start_txn(struct sp_h1c *c, long headlen)
+{
+    struct sp_http_worker *hw = c->hw;
+    const struct sp_h1_msg *m = &hw->msg;
+    const char *head = sp_buf_head(&c->rbuf);
+    struct sp_fwd fwd;
+
+    c->version = m->version;
+    c->keepalive = m->version == 11 ? !(m->flags & SP_H1_MF_CONN_CLOSE)
+                                    : !!(m->flags & SP_H1_MF_CONN_KEEPALIVE);
+    if (c->fe->httpclose || hw->w->stopping)
+        c->keepalive = false;
+    c->req_mode = m->body;
+    c->req_left = m->content_length;
+    sp_h1_chunk_init(&c->req_chunk);
+    c->req_done = m->body == SP_H1_BODY_NONE || (m->body == SP_H1_BODY_CL && !m->content_length);
+    c->req_end_sent = false;
+    c->res_chunked = c->res_done = c->res_abort = false;
+
+    struct sp_txn *t = sp__txn_new(hw, &h1_ops, c, c->fe);
+    if (!t || sp_buf_alloc(&t->reqhead, &hw->bufs)) {
+        sp__txn_free(t);
+        send_error(c, 500);
+        return;
+    }
+    t->meth = m->meth;
+    t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
+    t->be = c->fe->defbe;
+    sp__fwd_decide(c->fe, t->be, &c->peer, head, m, &fwd);
+    bool up_close = t->be && t->be->httpclose;
+    if (sp__h1_build_request(&t->reqhead, head, m, &fwd, &c->peer, up_close) < 0) {
+        sp__txn_free(t);
+        send_error(c, 431);
+        return;
+    }
+    sp_buf_consume(&c->rbuf, (uint32_t)headlen);
+    sp_h1_scan_init(&c->scan);
+    c->txn = t;
+    c->state = H1C_TXN;
+    c->nreq++;
+    sp__txn_start(t);
+}
+
+/* Moves request body bytes from the read buffer to the transaction. */
+static void pump_req_body(struct sp_h1c *c)
+{
+    struct sp_txn *t = c->txn;
+
+    while (!c->req_done && t->state != SP_TXN_DONE) {
+        struct sp_buf *rb = &c->rbuf;
+        if (!sp_buf_len(rb)) {
+            c_read(c);
+            if (!sp_buf_len(rb)) {
+                if (c->rd_eof) {
+                    /* the client left in the middle of its body */
+                    sp__txn_abort(t);
+                    c->want_close = true;
+                    c->res_abort = true;
+                    c->res_done = true;
+                }
+                return;
+            }
+        }
+        if (c->req_mode == SP_H1_BODY_CL) {
+            size_t n = SP_MIN((uint64_t)sp_buf_len(rb), c->req_left);
+            size_t k = sp__txn_req_data(t, sp_buf_head(rb), n);
+            sp_buf_consume(rb, (uint32_t)k);
+            c->req_left -= k;
+            if (!c->req_left)
+                c->req_done = true;
+            else if (!k)
+                return; /* the server side is full: req_resume brings us back */
+            continue;
+        }
+        /* chunked: decode no more than the server side can take, so every data run the
+         * decoder reports is taken whole */
+        struct sp_upconn *up = t->up;
+        if (t->state != SP_TXN_EXCHANGE || !up)
+            return;
+        uint32_t room = sp_buf_space(&up->wbuf);
+        if (room <= CHUNK_OVERHEAD)
+            return;
+        size_t limit = SP_MIN((size_t)sp_buf_len(rb), (size_t)room - CHUNK_OVERHEAD);
+        size_t consumed = 0, doff = 0, dlen = 0;
+        int r = sp_h1_chunk_parse(&c->req_chunk, sp_buf_head(rb), limit, &consumed, &doff, &dlen);
+        if (r < 0) {
+            /* framing lost: nothing sensible can follow */
+            sp__txn_abort(t);
+            c->res_abort = true;
+            c->res_done = true;
+            c->want_close = true;
+            if (!t->res_started) {
+                c->res_abort = false;
+                op_res_error(t, 400);
+            }
+            return;
+        }
+        if (dlen)
+            sp__txn_req_data(t, sp_buf_head(rb) + doff, dlen);
+        sp_buf_consume(rb, (uint32_t)consumed);
+        if (r == SP_H1_CHUNK_DONE) {
+            c->req_done = true;
+            break;
+        }
+        if (!consumed) {
+            if (sp_buf_len(rb) == rb->size)
+                sp_buf_realign(rb);
+            if (sp_buf_len(rb) < limit)
+                continue;
+            c_read(c);
+            if (c->rd_eof && !c->can_read) {
+                sp__txn_abort(t);
+                c->want_close = true;
+                c->res_abort = true;
+                c->res_done = true;
+                return;
+            }
+            if (!c->can_read)
+                return;
+        }
+    }
+    if (c->req_done && !c->req_end_sent && t->state != SP_TXN_DONE) {
+        if (sp__txn_req_end(t) == 0)
+            c->req_end_sent = true;
+    }
+}
+
+/* The transaction is over on both sides: log, free, then either the next request or close. */
+static void finish_txn(struct sp_h1c *c)
+{
+    struct sp_txn *t = c->txn;
+
+    if (sp_log_enabled(SP_LOG_DEBUG)) {
+        char ip[64];
+        sp_log(SP_LOG_DEBUG, "worker %d: %s:%d %s %s/%s %d %c%c", c->hw->w->id,
+               sp_addr_ip(&c->peer, ip, sizeof(ip)), sp_addr_port(&c->peer), c->fe->name,
+               t->be ? t->be->name : "<NOBACKEND>", t->srv ? t->srv->name : "<NOSRV>",
+               t->status, t->term[0], t->term[1]);
+    }
+    if (!c->req_done)
+        c->want_close = true;
+    sp__txn_free(t);
+    c->txn = NULL;
+    if (c->res_abort) {
+        h1c_close(c);
+        return;
+    }
+    if (c->want_close || !c->keepalive || c->rd_eof) {
+        start_closing(c);
+        return;
+    }
+    c->state = H1C_WAIT_REQ;
+    c->got_bytes = false;
+    c->t_req_start = c->hw->w->now;
+    sp_h1_scan_init(&c->scan);
+}
+
+static void h1c_process(struct sp_h1c *c)
+{
+    struct sp_http_worker *hw = c->hw;
+
+    for (int guard = 0; guard < 64 && !c->closed; guard++) {
+        switch (c->state) {
+        case H1C_CLOSING:
+            flush_raw(c);
+            if (sp_buf_len(&c->wbuf) && c->can_write)
+                return;
+            if (sp_buf_len(&c->wbuf))
+                goto out;
+            if (!c->shut_wr) {
+                /* lingering close: stop sending, then read until the client closes so that
+                 * unread bytes do not turn our last response into a reset */
+                shutdown(c->ev.fd, SHUT_WR);
+                c->shut_wr = true;
+                update_timer(c);
+            }
+            while (c->can_read && !c->rd_eof) {
+                char sink[4096];
+                ssize_t n = recv(c->ev.fd, sink, sizeof(sink), 0);
+                if (n > 0)
+                    continue;
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    c->can_read = false;
+                else
+                    c->rd_eof = true;
+            }
+            if (c->rd_eof)
+                h1c_close(c);
+            return;
+
+        case H1C_WAIT_REQ: {
+            c_read(c);
+            struct sp_buf *rb = &c->rbuf;
+            if (!sp_buf_len(rb)) {
+                if (c->rd_eof || hw->w->stopping) {
+                    h1c_close(c);
+                    return;
+                }
+                sp_buf_release(rb, &hw->bufs, 0);
+                sp_buf_release(&c->wbuf, &hw->bufs, 0);
+                goto out;
+            }
+            if (!c->got_bytes) {
+                c->got_bytes = true;
+                c->t_req_start = hw->w->now;
+            }
+            long r = sp_h1_parse_request(sp_buf_head(rb), sp_buf_len(rb), rb->size - 1,
+                                         rb->size - 1, &c->scan, &hw->msg);
+            if (r < 0) {
+                send_error(c, (int)-r);
+                continue;
+            }
+            if (r == 0) {
+                if (c->rd_eof) {
+                    h1c_close(c); /* a partial request, then nothing: just close */
+                    return;
+                }
+                if (!sp_buf_room(rb))
+                    sp_buf_realign(rb); /* the scan is relative to the head: still valid */
+                if (c->can_read)
+                    continue;
+                goto out;
+            }
+            start_txn(c, r);
+            continue;
+        }
+
+        case H1C_TXN:
+            if (!c->req_done || !c->req_end_sent)
+                pump_req_body(c);
+            if (c->closed)
+                return;
+            if (c->req_done && !c->rd_eof && sp_buf_space(&c->rbuf))
+                c_read(c); /* notice a client that leaves while we wait */
+            if (c->res_done && c->txn->state == SP_TXN_DONE) {
+                if (c->res_abort) {
+                    flush_raw(c);
+                    h1c_close(c);
+                    return;
+                }
+                finish_txn(c);
+                continue;
+            }
+            goto out;
+        }
+    }
+out:
+    if (!c->closed)
+        update_timer(c);
+}
+
+static void proc_task(struct sp_task *tk)
+{
+    h1c_process(sp_container_of(tk, struct sp_h1c, proc_task));
+}
+
+static void h1c_ev(struct sp_ev *ev, uint32_t events)
+{
+    struct sp_h1c *c = sp_container_of(ev, struct sp_h1c, ev);
+
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->can_read = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        c->can_write = true;
+        if (sp_buf_len(&c->wbuf))
+            want_flush(c);
+    }
+    h1c_process(c);
+}
+
+static void h1c_timer(struct sp_timer *tm)
+{
+    struct sp_h1c *c = sp_container_of(tm, struct sp_h1c, timer);
+
+    switch (c->state) {
+    case H1C_WAIT_REQ:
+        if (c->got_bytes)
+            send_error(c, 408);
+        else
+            h1c_close(c);
+        break;
+    case H1C_TXN:
+        if (c->txn && c->txn->term[0] == '-') {
+            c->txn->term[0] = 'c';
+            c->txn->term[1] = c->txn->res_started ? 'D' : 'H';
+        }
+        h1c_close(c);
+        break;
+    case H1C_CLOSING:
+        h1c_close(c);
+        break;
+    }
+}
+
+static void h1c_close(struct sp_h1c *c)
+{
+    struct sp_http_worker *hw = c->hw;
+    struct sp_worker *w = hw->w;
+
+    if (c->closed)
+        return;
+    c->closed = true;
+    if (c->txn) {
+        sp__txn_free(c->txn);
+        c->txn = NULL;
+    }
+    sp_timer_disarm(&w->tw, &c->timer);
+    sp_task_cancel(w, &c->proc_task);
+    sp_task_cancel(w, &c->flush_task);
+    close(c->ev.fd);
+    sp_buf_release(&c->rbuf, &hw->bufs, 1);
+    sp_buf_release(&c->wbuf, &hw->bufs, 1);
+    if (c->_prev)
+        c->_prev->_next = c->_next;
+    else
+        hw->conns = c->_next;
+    if (c->_next)
+        c->_next->_prev = c->_prev;
+    hw->nconns--;
+    sp_listener_release(c->bind, w->id);
+    sp_pool_put(&hw->h1c_pool, c);
+}
+
+void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
+                    socklen_t peerlen)
+{
+    struct sp_http_worker *hw = l->w->proto;
+    struct sp_h1c *c = sp_pool_get(&hw->h1c_pool);
+    const struct sp_frontend *fe =
+        l->bind->fe_idx < hw->rt->nfe ? hw->rt->fe[l->bind->fe_idx] : NULL;
+
+    (void)peerlen;
+    if (!c || !fe) {
+        close(fd);
+        sp_pool_put(&hw->h1c_pool, c);
+        sp_listener_release(l->bind, l->w->id);
+        return;
+    }
+    c->hw = hw;
+    c->bind = l->bind;
+    c->fe = fe;
+    c->peer = *peer;
+    c->ev.fd = fd;
+    c->ev.cb = h1c_ev;
+    sp_timer_init(&c->timer, h1c_timer);
+    sp_task_init(&c->proc_task, proc_task);
+    sp_task_init(&c->flush_task, flush_task);
+    c->state = H1C_WAIT_REQ;
+    c->t_req_start = hw->w->now;
+    c->can_write = true;
+    sp_h1_scan_init(&c->scan);
+    if (sp_worker_add(hw->w, &c->ev) < 0) {
+        close(fd);
+        sp_pool_put(&hw->h1c_pool, c);
+        sp_listener_release(l->bind, l->w->id);
+        return;
+    }
+    c->_next = hw->conns;
+    if (hw->conns)
+        hw->conns->_prev = c;
+    hw->conns = c;
+    hw->nconns++;
+    update_timer(c);
+}
+
+void sp__http_pools_init(struct sp_http_worker *hw)
+{
+    sp_pool_init(&hw->h1c_pool, sizeof(struct sp_h1c), 4096);
+    sp_pool_init(&hw->txn_pool, sizeof(struct sp_txn), 4096);
+    sp_pool_init(&hw->upconn_pool, sizeof(struct sp_upconn), 4096);
+}
+
+void sp__h1c_stop_all(struct sp_http_worker *hw)
+{
+    struct sp_h1c *c = hw->conns;
+
+    while (c) {
+        struct sp_h1c *next = c->_next;
+        c->want_close = true;
+        c->keepalive = false;
+        if (c->state == H1C_WAIT_REQ && !c->got_bytes)
+            h1c_close(c);
+        c = next;
+    }
+}
+
+void sp__h1c_close_all(struct sp_http_worker *hw)
+{
+    while (hw->conns)
+        h1c_close(hw->conns);
+}

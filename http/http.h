@@ -1,0 +1,27 @@
+/* http/http.h - the HTTP layer's face toward main: per-worker start and stop.
+ *
+ * owner: main builds the struct sp_http_conf before workers start; it is immutable afterwards
+ * and every worker reads it. The worker hooks run on their worker.
+ */
+#ifndef SP_HTTP_HTTP_H
+#define SP_HTTP_HTTP_H
+
+#include "core/worker.h"
+#include "net/listener.h"
+
+/* shared: immutable once workers run */
+struct sp_http_conf {
+    struct sp_bind *binds;
+    int nbinds;
+    int bufsize;
+    int maxaccept;
+    int nworkers;
+};
+
+/* owner: main. Must be set before the workers start. */
+void sp_http_set_conf(const struct sp_http_conf *conf);
+
+/* the hooks main gives every worker */
+extern const struct sp_worker_hooks sp_http_hooks;
+
+#endif

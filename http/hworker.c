@@ -1,0 +1,126 @@
+/* http/hworker.c - the HTTP layer's per-worker state and the hooks main gives each worker.
+ *
+ * owner: worker (the hooks run on their worker); the configuration is shared and immutable.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "http/http-int.h"
+
+/* shared: set by main before the workers start, read-only afterwards */
+static const struct sp_http_conf *conf;
+
+void sp_http_set_conf(const struct sp_http_conf *c)
+{
+    conf = c;
+}
+
+static void hw_free(struct sp_http_worker *hw)
+{
+    if (!hw)
+        return;
+    if (hw->pools) {
+        for (int i = 0; i < hw->rt->nsrv; i++)
+            sp_uppool_drain(&hw->pools[i]);
+    }
+    free(hw->pools);
+    free(hw->rr_cw);
+    free(hw->listeners);
+    sp_pool_destroy(&hw->h1c_pool);
+    sp_pool_destroy(&hw->txn_pool);
+    sp_pool_destroy(&hw->upconn_pool);
+    sp_bufpool_destroy(&hw->bufs);
+    if (hw->rt)
+        sp_routing_unref(hw->rt);
+    free(hw);
+}
+
+static int hw_start(struct sp_worker *w)
+{
+    struct sp_http_worker *hw = calloc(1, sizeof(*hw));
+
+    if (!hw)
+        return -ENOMEM;
+    w->proto = hw;
+    hw->w = w;
+    hw->conf = conf;
+    sp_bufpool_init(&hw->bufs, (uint32_t)conf->bufsize, 1024);
+    hw->rt = sp_routing_get();
+    if (!hw->rt) {
+        sp_log(SP_LOG_ALERT, "worker %d: no routing snapshot published", w->id);
+        return -EINVAL;
+    }
+    sp_routing_ref(hw->rt);
+    int nsrv = hw->rt->nsrv ? hw->rt->nsrv : 1;
+    hw->pools = calloc((size_t)nsrv, sizeof(*hw->pools));
+    hw->rr_cw = calloc((size_t)nsrv, sizeof(*hw->rr_cw));
+    hw->listeners = calloc((size_t)(conf->nbinds ? conf->nbinds : 1), sizeof(*hw->listeners));
+    if (!hw->pools || !hw->rr_cw || !hw->listeners)
+        return -ENOMEM;
+    sp__http_pools_init(hw);
+    for (int i = 0; i < hw->rt->nsrv; i++) {
+        const struct sp_server *s = hw->rt->srv[i];
+        sp_uppool_init(&hw->pools[i], w, &hw->bufs, &hw->upconn_pool, &s->addr, s->addrlen);
+    }
+    for (int i = 0; i < conf->nbinds; i++) {
+        int err = sp_listener_start(&hw->listeners[i], w, &conf->binds[i], w->id, conf->maxaccept,
+                                    sp__h1c_accept);
+        if (err < 0) {
+            sp_log(SP_LOG_ALERT, "worker %d: cannot poll %s: %s", w->id, conf->binds[i].text,
+                   strerror(-err));
+            return err;
+        }
+        hw->nlisteners++;
+    }
+    return 0;
+}
+
+static void hw_stop(struct sp_worker *w)
+{
+    struct sp_http_worker *hw = w->proto;
+
+    if (!hw)
+        return;
+    for (int i = 0; i < hw->nlisteners; i++)
+        sp_listener_stop(&hw->listeners[i]);
+    sp__h1c_stop_all(hw);
+}
+
+static bool hw_idle(struct sp_worker *w)
+{
+    struct sp_http_worker *hw = w->proto;
+    return !hw || hw->nconns == 0;
+}
+
+static void hw_wake(struct sp_worker *w)
+{
+    struct sp_http_worker *hw = w->proto;
+
+    if (!hw || w->stopping)
+        return;
+    for (int i = 0; i < hw->nlisteners; i++)
+        sp_listener_resume(&hw->listeners[i]);
+}
+
+static void hw_finish(struct sp_worker *w)
+{
+    struct sp_http_worker *hw = w->proto;
+
+    if (!hw)
+        return;
+    for (int i = 0; i < hw->nlisteners; i++)
+        sp_listener_stop(&hw->listeners[i]);
+    sp__h1c_close_all(hw);
+    hw_free(hw);
+    w->proto = NULL;
+}
+
+const struct sp_worker_hooks sp_http_hooks = {
+    .start = hw_start,
+    .stop = hw_stop,
+    .idle = hw_idle,
+    .finish = hw_finish,
+    .wake = hw_wake,
+};

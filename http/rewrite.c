@@ -1,0 +1,168 @@
+/* http/rewrite.c - HTTP/1.1 heads as spillway forwards them: hop-by-hop fields removed,
+ * framing rewritten, X-Forwarded-For appended.
+ *
+ * owner: worker (pure functions over the caller's buffers).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "http/http-int.h"
+
+#define XFF_DEFAULT "X-Forwarded-For"
+
+/* appends or fails as a whole: a head never goes out half-built */
+struct out {
+    struct sp_buf *b;
+    bool full;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+    if (o->full)
+        return;
+    if (sp_buf_room(o->b) < n) {
+        sp_buf_realign(o->b);
+        if (sp_buf_room(o->b) < n) {
+            o->full = true;
+            return;
+        }
+    }
+    sp_buf_put(o->b, p, (uint32_t)n);
+}
+
+static void puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void put_field(struct out *o, const char *buf, const struct sp_h1_hdr *h)
+{
+    put(o, buf + h->name_off, h->name_len);
+    put(o, ": ", 2);
+    put(o, buf + h->val_off, h->val_len);
+    put(o, "\r\n", 2);
+}
+
+static bool side_excepts(const struct sp_cfg_forwardfor *f, const struct sockaddr_storage *peer)
+{
+    return f->enabled && f->has_except && sp_addr_in_net(peer, &f->except_addr, f->except_prefix);
+}
+
+void sp__fwd_decide(const struct sp_frontend *fe, const struct sp_backend *be,
+                    const struct sockaddr_storage *peer, const char *buf,
+                    const struct sp_h1_msg *m, struct sp_fwd *ret)
+{
+    const struct sp_cfg_forwardfor *f = &fe->fwdfor, *b = be ? &be->fwdfor : NULL;
+    bool fe_on = f->enabled, be_on = b && b->enabled;
+
+    ret->add = false;
+    if (!fe_on && !be_on)
+        return;
+    /* no header for a unix socket client: it has no address to give */
+    if (peer->ss_family != AF_INET && peer->ss_family != AF_INET6)
+        return;
+    if (side_excepts(f, peer) || (b && side_excepts(b, peer)))
+        return;
+    ret->name = XFF_DEFAULT;
+    if (fe_on && f->header)
+        ret->name = f->header;
+    if (be_on && b->header)
+        ret->name = b->header;
+    ret->name_len = strlen(ret->name);
+    bool if_none = (!fe_on || f->if_none) && (!be_on || b->if_none);
+    if (if_none) {
+        for (uint32_t i = 0; i < m->nhdrs; i++) {
+            const struct sp_h1_hdr *h = &m->hdrs[i];
+            if (h->name_len == ret->name_len &&
+                !strncasecmp(buf + h->name_off, ret->name, ret->name_len))
+                return;
+        }
+    }
+    ret->add = true;
+}
+
+int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
+                         const struct sp_fwd *fwd, const struct sockaddr_storage *peer,
+                         bool close)
+{
+    struct out o = {.b = out};
+    uint32_t start = out->tail;
+
+    put(&o, buf + m->method_off, m->method_len);
+    put(&o, " ", 1);
+    put(&o, buf + m->uri_off, m->uri_len);
+    puts_(&o, " HTTP/1.1\r\n");
+    if (m->flags & SP_H1_MF_ABSOLUTE_URI) {
+        /* RFC 9112 3.2.2: the target's authority replaces any Host field */
+        puts_(&o, "Host: ");
+        put(&o, buf + m->authority_off, m->authority_len);
+        puts_(&o, "\r\n");
+    } else if (m->host_idx < 0) {
+        /* HTTP/1.0 without Host: 1.1 needs one, empty when there is no authority */
+        puts_(&o, "Host: \r\n");
+    }
+    for (uint32_t i = 0; i < m->nhdrs; i++) {
+        const struct sp_h1_hdr *h = &m->hdrs[i];
+        if (h->flags & SP_H1_HF_HOP)
+            continue;
+        if ((h->flags & SP_H1_HF_HOST) && (m->flags & SP_H1_MF_ABSOLUTE_URI))
+            continue;
+        put_field(&o, buf, h);
+    }
+    if (m->body == SP_H1_BODY_CHUNKED)
+        puts_(&o, "Transfer-Encoding: chunked\r\n");
+    if (close)
+        puts_(&o, "Connection: close\r\n");
+    if (fwd && fwd->add) {
+        char ip[64];
+        put(&o, fwd->name, fwd->name_len);
+        put(&o, ": ", 2);
+        puts_(&o, sp_addr_ip(peer, ip, sizeof(ip)));
+        put(&o, "\r\n", 2);
+    }
+    put(&o, "\r\n", 2);
+    if (o.full) {
+        out->tail = start < out->tail ? start : out->tail;
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
+                          int client_version, bool chunked, bool close)
+{
+    struct out o = {.b = out};
+    char num[24];
+    uint32_t start = out->tail;
+
+    puts_(&o, client_version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    sp_u64_dec((uint64_t)m->status, num);
+    puts_(&o, num);
+    put(&o, " ", 1);
+    if (m->reason_len)
+        put(&o, buf + m->reason_off, m->reason_len);
+    else
+        puts_(&o, sp__http_reason(m->status));
+    put(&o, "\r\n", 2);
+    for (uint32_t i = 0; i < m->nhdrs; i++) {
+        const struct sp_h1_hdr *h = &m->hdrs[i];
+        if (h->flags & SP_H1_HF_HOP)
+            continue;
+        put_field(&o, buf, h);
+    }
+    if (chunked)
+        puts_(&o, "Transfer-Encoding: chunked\r\n");
+    if (m->status >= 200) {
+        if (close)
+            puts_(&o, "Connection: close\r\n");
+        else if (client_version == 10)
+            puts_(&o, "Connection: keep-alive\r\n");
+    }
+    put(&o, "\r\n", 2);
+    if (o.full) {
+        out->tail = start;
+        return -ENOSPC;
+    }
+    return 0;
+}

@@ -1,0 +1,544 @@
+/* http/txn.c - the server side of a transaction: route, connect or reuse, send the request,
+ * parse and relay the response, retry what may be retried, and give the connection back to
+ * the pool when the exchange left it clean.
+ *
+ * owner: worker. The front ops are never called with the transaction in a state the callee
+ * may free: a client side frees its transaction only from its own task, never from inside an
+ * op (so this file can keep using `t` after calling one).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "http/http-int.h"
+#include "net/sock.h"
+
+#define RETRY_DELAY_MAX_MS 1000
+
+static void txn_connect(struct sp_txn *t, bool force_new);
+static void txn_pump(struct sp_txn *t);
+static void retry_timer(struct sp_timer *tm);
+
+static bool meth_idempotent(enum sp_h1_meth m)
+{
+    return m == SP_METH_GET || m == SP_METH_HEAD || m == SP_METH_PUT || m == SP_METH_DELETE ||
+           m == SP_METH_OPTIONS || m == SP_METH_TRACE;
+}
+
+static void set_term(struct sp_txn *t, char cause, char state)
+{
+    if (t->term[0] == '-') {
+        t->term[0] = cause;
+        t->term[1] = state;
+    }
+}
+
+static void arm_server_timer(struct sp_txn *t, int64_t ms)
+{
+    struct sp_upconn *c = t->up;
+    struct sp_worker *w = t->hw->w;
+
+    if (!c)
+        return;
+    if (ms == SP_TIME_UNSET)
+        sp_timer_disarm(&w->tw, &c->timer);
+    else
+        sp_timer_arm(&w->tw, &c->timer, w->now + (uint64_t)ms);
+}
+
+static void detach_up(struct sp_txn *t, bool reusable)
+{
+    struct sp_upconn *c = t->up;
+
+    if (!c)
+        return;
+    t->up = NULL;
+    if (reusable) {
+        sp_timer_disarm(&t->hw->w->tw, &c->timer);
+        sp_upconn_park(c);
+    } else {
+        sp_upconn_close(c);
+    }
+}
+
+/* The proxy answers by itself; nothing went to the client yet. */
+static void txn_fail(struct sp_txn *t, int status, char cause, char state)
+{
+    set_term(t, cause, state);
+    detach_up(t, false);
+    sp_timer_disarm(&t->hw->w->tw, &t->timer);
+    t->state = SP_TXN_DONE;
+    t->status = status;
+    t->t_end = t->hw->w->now;
+    t->ops->res_error(t, status);
+}
+
+/* The response broke after its head went out: the client side must abort. */
+static void txn_break(struct sp_txn *t, char cause, char state)
+{
+    set_term(t, cause, state);
+    detach_up(t, false);
+    t->state = SP_TXN_DONE;
+    t->t_end = t->hw->w->now;
+    t->ops->res_abort(t);
+}
+
+struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops,
+                           void *front, const struct sp_frontend *fe)
+{
+    struct sp_txn *t = sp_pool_get(&hw->txn_pool);
+
+    if (!t)
+        return NULL;
+    t->hw = hw;
+    t->ops = ops;
+    t->front = front;
+    t->fe = fe;
+    t->state = SP_TXN_NEW;
+    t->term[0] = t->term[1] = '-';
+    t->t_start = hw->w->now;
+    sp_h1_scan_init(&t->rscan);
+    sp_timer_init(&t->timer, retry_timer);
+    return t;
+}
+
+static void retry_timer(struct sp_timer *tm)
+{
+    struct sp_txn *t = sp_container_of(tm, struct sp_txn, timer);
+
+    if (t->state != SP_TXN_RETRY_WAIT)
+        return;
+    /* option redispatch: the last retry may go to another server */
+    if (t->be->redispatch && t->conn_retries == 0 && t->be->nsrv > 1) {
+        const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
+        if (s)
+            t->srv = s;
+    }
+    txn_connect(t, true);
+}
+
+static void conn_failed(struct sp_txn *t, bool timeout)
+{
+    struct sp_worker *w = t->hw->w;
+
+    detach_up(t, false);
+    if (t->conn_retries > 0) {
+        t->conn_retries--;
+        t->state = SP_TXN_RETRY_WAIT;
+        int64_t delay = t->be->t_connect;
+        if (delay == SP_TIME_UNSET || delay > RETRY_DELAY_MAX_MS)
+            delay = RETRY_DELAY_MAX_MS;
+        sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)delay);
+        return;
+    }
+    txn_fail(t, 503, timeout ? 's' : 'S', 'C');
+}
+
+static void up_io(struct sp_upconn *c, uint32_t events)
+{
+    struct sp_txn *t = c->owner;
+
+    if (t->state == SP_TXN_CONNECTING) {
+        if (!c->can_write && !(events & (EPOLLERR | EPOLLHUP)))
+            return;
+        if ((events & EPOLLERR) || sp_sock_error(c->ev.fd) < 0) {
+            conn_failed(t, false);
+            return;
+        }
+        t->state = SP_TXN_EXCHANGE;
+        t->t_connected = t->hw->w->now;
+    }
+    txn_pump(t);
+}
+
+static void up_timer(struct sp_upconn *c)
+{
+    struct sp_txn *t = c->owner;
+
+    if (t->state == SP_TXN_CONNECTING) {
+        conn_failed(t, true);
+        return;
+    }
+    if (t->state != SP_TXN_EXCHANGE)
+        return;
+    if (!t->res_started)
+        txn_fail(t, 504, 's', 'H');
+    else
+        txn_break(t, 's', 'D');
+}
+
+/* Puts the request head in front of whatever goes to the server. */
+static int send_head(struct sp_txn *t)
+{
+    struct sp_upconn *c = t->up;
+
+    if (sp_buf_alloc(&c->rbuf, &t->hw->bufs) || sp_buf_alloc(&c->wbuf, &t->hw->bufs))
+        return -ENOMEM;
+    if (sp_buf_append(&c->wbuf, sp_buf_head(&t->reqhead), sp_buf_len(&t->reqhead)) !=
+        sp_buf_len(&t->reqhead))
+        return -ENOSPC;
+    c->nreq++;
+    arm_server_timer(t, t->be->t_server);
+    return 0;
+}
+
+static void attach_up(struct sp_txn *t, struct sp_upconn *c)
+{
+    t->up = c;
+    c->owner = t;
+    c->on_io = up_io;
+    c->on_timer = up_timer;
+}
+
+static void txn_connect(struct sp_txn *t, bool force_new)
+{
+    struct sp_http_worker *hw = t->hw;
+    struct sp_uppool *pool = &hw->pools[t->srv->idx];
+    struct sp_upconn *c = force_new ? NULL : sp_upconn_take(pool);
+    int err;
+
+    if (c) {
+        attach_up(t, c);
+        t->state = SP_TXN_EXCHANGE;
+        t->t_connect_start = t->t_connected = hw->w->now;
+        if (send_head(t) < 0) {
+            txn_fail(t, 500, 'R', 'C');
+            return;
+        }
+        c->can_write = true; /* an idle socket has room */
+        txn_pump(t);
+        return;
+    }
+    c = sp_upconn_open(pool, &err);
+    if (!c) {
+        if (err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS) {
+            sp_log(SP_LOG_WARNING, "worker %d: cannot open a connection to %s/%s: %s",
+                   hw->w->id, t->be->name, t->srv->name, strerror(-err));
+            txn_fail(t, 503, 'R', 'C');
+            return;
+        }
+        conn_failed(t, false);
+        return;
+    }
+    attach_up(t, c);
+    t->state = SP_TXN_CONNECTING;
+    if (!t->t_connect_start)
+        t->t_connect_start = hw->w->now;
+    if (send_head(t) < 0) {
+        txn_fail(t, 500, 'R', 'C');
+        return;
+    }
+    arm_server_timer(t, t->be->t_connect);
+}
+
+void sp__txn_start(struct sp_txn *t)
+{
+    t->be = t->fe->defbe;
+    t->idempotent = meth_idempotent(t->meth);
+    if (!t->be) {
+        txn_fail(t, 503, 'S', 'C');
+        return;
+    }
+    t->conn_retries = t->be->retries;
+    t->srv = sp_backend_pick_rr(t->be, t->hw->rr_cw, NULL);
+    if (!t->srv) {
+        txn_fail(t, 503, 'S', 'C');
+        return;
+    }
+    txn_connect(t, false);
+}
+
+size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
+{
+    struct sp_upconn *c = t->up;
+    char hex[24];
+    size_t hl = 0, n;
+
+    if (t->state != SP_TXN_EXCHANGE || !c || !len)
+        return 0;
+    uint32_t space = sp_buf_space(&c->wbuf);
+    if (t->req_body == SP_H1_BODY_CHUNKED) {
+        if (space <= 24)
+            return 0;
+        n = SP_MIN(len, (size_t)space - 24);
+        hl = sp_u64_hex(n, hex);
+        hex[hl++] = '\r';
+        hex[hl++] = '\n';
+    } else {
+        n = SP_MIN(len, (size_t)space);
+    }
+    if (!n)
+        return 0;
+    if (sp_buf_room(&c->wbuf) < n + hl + 2)
+        sp_buf_realign(&c->wbuf);
+    if (hl)
+        sp_buf_put(&c->wbuf, hex, (uint32_t)hl);
+    sp_buf_put(&c->wbuf, p, (uint32_t)n);
+    if (hl)
+        sp_buf_put(&c->wbuf, "\r\n", 2);
+    t->req_body_sent = true;
+    txn_pump(t);
+    return n;
+}
+
+int sp__txn_req_end(struct sp_txn *t)
+{
+    if (t->req_end)
+        return 0;
+    if (t->req_body == SP_H1_BODY_CHUNKED) {
+        struct sp_upconn *c = t->up;
+        if (t->state != SP_TXN_EXCHANGE || !c || sp_buf_space(&c->wbuf) < 5)
+            return -EAGAIN;
+        sp_buf_append(&c->wbuf, "0\r\n\r\n", 5);
+    }
+    t->req_end = true;
+    if (t->state == SP_TXN_EXCHANGE)
+        txn_pump(t);
+    return 0;
+}
+
+/* Server closed before any response byte: a reused connection may have been closed by the
+ * server just as we sent; retry once on a fresh one when that is safe. */
+static bool retry_on_fresh(struct sp_txn *t)
+{
+    if (!t->up || t->up->nreq <= 1 || t->reuse_retried || t->req_body_sent || !t->idempotent ||
+        !sp_buf_len(&t->reqhead))
+        return false;
+    t->reuse_retried = true;
+    detach_up(t, false);
+    sp_h1_scan_init(&t->rscan);
+    txn_connect(t, true);
+    return true;
+}
+
+static void res_finish(struct sp_txn *t)
+{
+    if (t->ops->res_end(t) < 0) {
+        t->res_end_pending = true;
+        return;
+    }
+    t->res_end_pending = false;
+    t->state = SP_TXN_DONE;
+    t->t_end = t->hw->w->now;
+    bool clean = t->res_keepalive && t->req_sent && t->up && !sp_buf_len(&t->up->rbuf) &&
+                 !sp_buf_len(&t->up->wbuf) && t->res_body != SP_H1_BODY_CLOSE && !t->res_eof &&
+                 !t->be->httpclose;
+    detach_up(t, clean);
+}
+
+/* Hands the response over to the client side as far as it has room. Returns false when
+ * the transaction ended (or waits on the client side), true when more server bytes help. */
+static bool res_process(struct sp_txn *t)
+{
+    struct sp_upconn *c = t->up;
+    struct sp_buf *rb = &c->rbuf;
+    struct sp_h1_msg *m = &t->hw->msg;
+
+    while (!t->res_started) {
+        if (!sp_buf_len(rb) && t->res_eof) {
+            if (!retry_on_fresh(t))
+                txn_fail(t, 502, 'S', 'H');
+            return false;
+        }
+        long r = sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb), rb->size, t->meth,
+                                      &t->rscan, m);
+        if (r < 0) {
+            txn_fail(t, 502, 'P', 'H');
+            return false;
+        }
+        if (r == 0) {
+            if (t->res_eof) {
+                txn_fail(t, 502, 'S', 'H');
+                return false;
+            }
+            if (sp_buf_len(rb) == rb->size) {
+                txn_fail(t, 502, 'P', 'H');
+                return false;
+            }
+            if (rb->head && !sp_buf_room(rb)) {
+                sp_buf_realign(rb);
+                sp_h1_scan_init(&t->rscan);
+            }
+            return true;
+        }
+        if (m->status == 101) {
+            /* spillway removes Upgrade before forwarding: a switch is a protocol error */
+            txn_fail(t, 502, 'P', 'H');
+            return false;
+        }
+        if (t->ops->res_head(t, m, sp_buf_head(rb)) < 0) {
+            arm_server_timer(t, SP_TIME_UNSET);
+            return false; /* no room: resumed by the client side */
+        }
+        sp_buf_consume(rb, (uint32_t)r);
+        sp_h1_scan_init(&t->rscan);
+        if (m->status < 200)
+            continue; /* interim response relayed; the final one follows */
+        t->res_started = true;
+        t->status = m->status;
+        t->t_res_head = t->hw->w->now;
+        t->res_body = m->body;
+        t->res_left = m->content_length;
+        t->res_keepalive = m->version == 11 ? !(m->flags & SP_H1_MF_CONN_CLOSE)
+                                            : !!(m->flags & SP_H1_MF_CONN_KEEPALIVE);
+        sp_h1_chunk_init(&t->rchunk);
+        sp_buf_release(&t->reqhead, &t->hw->bufs, 1); /* no retry after this point */
+        t->bytes_out += (uint64_t)r;
+    }
+
+    for (;;) {
+        if (t->res_end_pending || t->res_body == SP_H1_BODY_NONE ||
+            (t->res_body == SP_H1_BODY_CL && !t->res_left)) {
+            res_finish(t);
+            return false;
+        }
+        size_t room = t->ops->res_room(t);
+        uint32_t len = sp_buf_len(rb);
+        if (!room) {
+            arm_server_timer(t, SP_TIME_UNSET); /* waiting on the client, not the server */
+            return false;
+        }
+        if (!len) {
+            if (!t->res_eof)
+                return true;
+            if (t->res_body == SP_H1_BODY_CLOSE) {
+                res_finish(t);
+            } else {
+                txn_break(t, 'S', 'D');
+            }
+            return false;
+        }
+        if (t->res_body == SP_H1_BODY_CHUNKED) {
+            size_t consumed = 0, doff = 0, dlen = 0;
+            size_t limit = SP_MIN((size_t)len, room);
+            int r = sp_h1_chunk_parse(&t->rchunk, sp_buf_head(rb), limit, &consumed, &doff,
+                                      &dlen);
+            if (r < 0) {
+                txn_break(t, 'P', 'D');
+                return false;
+            }
+            if (dlen) {
+                t->ops->res_data(t, sp_buf_head(rb) + doff, dlen);
+                t->bytes_out += dlen;
+            }
+            sp_buf_consume(rb, (uint32_t)consumed);
+            if (r == SP_H1_CHUNK_DONE) {
+                t->res_body = SP_H1_BODY_NONE;
+                continue;
+            }
+            if (!consumed) {
+                if (len == rb->size) {
+                    txn_break(t, 'P', 'D');
+                    return false;
+                }
+                if (t->res_eof) {
+                    txn_break(t, 'S', 'D');
+                    return false;
+                }
+                sp_buf_realign(rb);
+                return true;
+            }
+            continue;
+        }
+        size_t n = SP_MIN((size_t)len, room);
+        if (t->res_body == SP_H1_BODY_CL && n > t->res_left)
+            n = (size_t)t->res_left;
+        size_t k = t->ops->res_data(t, sp_buf_head(rb), n);
+        sp_buf_consume(rb, (uint32_t)k);
+        t->bytes_out += k;
+        if (t->res_body == SP_H1_BODY_CL)
+            t->res_left -= k;
+        if (!k)
+            return false;
+    }
+}
+
+static void txn_pump(struct sp_txn *t)
+{
+    struct sp_upconn *c;
+    struct sp_worker *w = t->hw->w;
+
+    if (t->state != SP_TXN_EXCHANGE || !(c = t->up))
+        return;
+
+    /* request side */
+    if (sp_buf_len(&c->wbuf) && c->can_write) {
+        ssize_t n = sp_sock_write(c->ev.fd, &c->wbuf);
+        if (n == -EAGAIN) {
+            c->can_write = false;
+        } else if (n < 0) {
+            /* the server went away while we sent: maybe it answered first, read that */
+            c->can_write = false;
+            sp_buf_consume(&c->wbuf, sp_buf_len(&c->wbuf));
+            t->req_sent = false;
+            c->can_read = true;
+        } else {
+            if (!t->res_started)
+                arm_server_timer(t, t->be->t_server);
+        }
+    }
+    if (!sp_buf_len(&c->wbuf)) {
+        if (t->req_end) {
+            if (!t->req_sent) {
+                t->req_sent = true;
+                t->t_sent = w->now;
+            }
+        } else if (t->req_body != SP_H1_BODY_NONE) {
+            t->ops->req_resume(t);
+            if (t->state != SP_TXN_EXCHANGE || t->up != c)
+                return;
+        }
+    }
+
+    /* response side */
+    for (;;) {
+        if (!res_process(t))
+            return;
+        if (t->state != SP_TXN_EXCHANGE || t->up != c)
+            return;
+        if (!c->can_read || t->res_eof)
+            break;
+        ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
+        if (n > 0) {
+            arm_server_timer(t, t->be->t_server);
+            continue;
+        }
+        if (n == -EAGAIN) {
+            c->can_read = false;
+            break;
+        }
+        /* end of stream or error: both mean no more bytes */
+        t->res_eof = true;
+    }
+}
+
+void sp__txn_res_resume(struct sp_txn *t)
+{
+    if (t->state != SP_TXN_EXCHANGE)
+        return;
+    if (t->up && t->res_started)
+        arm_server_timer(t, t->be->t_server);
+    txn_pump(t);
+}
+
+void sp__txn_abort(struct sp_txn *t)
+{
+    if (t->state == SP_TXN_DONE)
+        return;
+    set_term(t, 'C', t->res_started ? 'D' : (t->state == SP_TXN_CONNECTING ? 'C' : 'H'));
+    detach_up(t, false);
+    sp_timer_disarm(&t->hw->w->tw, &t->timer);
+    t->state = SP_TXN_DONE;
+    t->t_end = t->hw->w->now;
+}
+
+void sp__txn_free(struct sp_txn *t)
+{
+    if (!t)
+        return;
+    sp__txn_abort(t);
+    sp_buf_release(&t->reqhead, &t->hw->bufs, 1);
+    sp_pool_put(&t->hw->txn_pool, t);
+}

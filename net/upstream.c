@@ -1,0 +1,159 @@
+#include "net/upstream.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "net/sock.h"
+
+void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool *bufs,
+                    struct sp_pool *conns, const struct sockaddr_storage *addr, socklen_t len)
+{
+    *p = (struct sp_uppool){0};
+    p->w = w;
+    p->bufs = bufs;
+    p->conns = conns;
+    p->addr = addr;
+    p->addrlen = len;
+    p->max_idle = 1024;
+    p->idle_ms = 5000;
+}
+
+static void idle_unlink(struct sp_upconn *c)
+{
+    struct sp_uppool *p = c->pool;
+
+    if (c->_prev)
+        c->_prev->_next = c->_next;
+    else
+        p->idle = c->_next;
+    if (c->_next)
+        c->_next->_prev = c->_prev;
+    c->_next = c->_prev = NULL;
+    p->nidle--;
+}
+
+void sp_upconn_close(struct sp_upconn *c)
+{
+    if (!c)
+        return;
+    struct sp_uppool *p = c->pool;
+    if (c->state == SP_UP_IDLE)
+        idle_unlink(c);
+    sp_timer_disarm(&p->w->tw, &c->timer);
+    close(c->ev.fd);
+    sp_buf_release(&c->rbuf, p->bufs, 1);
+    sp_buf_release(&c->wbuf, p->bufs, 1);
+    p->nconns--;
+    sp_pool_put(p->conns, c);
+}
+
+static void conn_ev(struct sp_ev *ev, uint32_t events)
+{
+    struct sp_upconn *c = sp_container_of(ev, struct sp_upconn, ev);
+
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->can_read = true;
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        c->can_write = true;
+    if (c->state == SP_UP_IDLE) {
+        /* a parked connection has nothing to say: data or a close both end it */
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            sp_upconn_close(c);
+        return;
+    }
+    c->on_io(c, events);
+}
+
+static void conn_timer(struct sp_timer *t)
+{
+    struct sp_upconn *c = sp_container_of(t, struct sp_upconn, timer);
+
+    if (c->state == SP_UP_IDLE)
+        sp_upconn_close(c);
+    else if (c->on_timer)
+        c->on_timer(c);
+}
+
+struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
+{
+    struct sp_upconn *c = sp_pool_get(p->conns);
+    if (!c) {
+        *ret_err = -ENOMEM;
+        return NULL;
+    }
+    int fd = sp_sock_connect(p->addr, p->addrlen);
+    if (fd < 0) {
+        sp_pool_put(p->conns, c);
+        *ret_err = fd;
+        return NULL;
+    }
+    c->ev.fd = fd;
+    c->ev.cb = conn_ev;
+    c->pool = p;
+    c->state = SP_UP_CONNECTING;
+    sp_timer_init(&c->timer, conn_timer);
+    int err = sp_worker_add(p->w, &c->ev);
+    if (err) {
+        close(fd);
+        sp_pool_put(p->conns, c);
+        *ret_err = err;
+        return NULL;
+    }
+    p->nconns++;
+    p->opened++;
+    return c;
+}
+
+struct sp_upconn *sp_upconn_take(struct sp_uppool *p)
+{
+    while (p->idle) {
+        struct sp_upconn *c = p->idle;
+        char probe;
+
+        idle_unlink(c);
+        sp_timer_disarm(&p->w->tw, &c->timer);
+        c->state = SP_UP_BUSY;
+        /* the close may have arrived after our last look: check before trusting it */
+        ssize_t n = recv(c->ev.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0) {
+            sp_upconn_close(c);
+            continue;
+        }
+        c->can_read = false;
+        p->reused++;
+        return c;
+    }
+    return NULL;
+}
+
+void sp_upconn_park(struct sp_upconn *c)
+{
+    struct sp_uppool *p = c->pool;
+
+    if (p->nidle >= p->max_idle || sp_buf_len(&c->rbuf) || sp_buf_len(&c->wbuf)) {
+        sp_upconn_close(c);
+        return;
+    }
+    sp_buf_release(&c->rbuf, p->bufs, 0);
+    sp_buf_release(&c->wbuf, p->bufs, 0);
+    c->owner = NULL;
+    c->on_io = NULL;
+    c->on_timer = NULL;
+    c->state = SP_UP_IDLE;
+    c->_prev = NULL;
+    c->_next = p->idle;
+    if (p->idle)
+        p->idle->_prev = c;
+    p->idle = c;
+    p->nidle++;
+    sp_timer_arm(&p->w->tw, &c->timer, p->w->now + p->idle_ms);
+}
+
+void sp_uppool_drain(struct sp_uppool *p)
+{
+    while (p->idle)
+        sp_upconn_close(p->idle);
+}

@@ -1,0 +1,77 @@
+/* net/upstream.h - connections to servers and the per-worker pools that keep them alive.
+ *
+ * owner: worker. A pool exists per worker and per server; its connections never leave the
+ * worker. A connection is CONNECTING or BUSY while a transaction owns it, IDLE while parked
+ * in its pool. Idle connections are reused last-in first-out (the most recently used one is
+ * the least likely to have been closed by the server); one the server closed, or that sent
+ * anything while idle, is closed at once and never handed out. An idle connection is closed
+ * after `idle_ms` without use.
+ */
+#ifndef SP_NET_UPSTREAM_H
+#define SP_NET_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/pool.h"
+#include "core/timer.h"
+#include "core/worker.h"
+#include "net/buf.h"
+
+enum sp_upconn_state {
+    SP_UP_CONNECTING = 0,
+    SP_UP_BUSY,
+    SP_UP_IDLE,
+};
+
+struct sp_upconn;
+struct sp_uppool;
+
+/* owner: worker */
+struct sp_upconn {
+    struct sp_ev ev;
+    struct sp_uppool *pool;
+    struct sp_upconn *_next, *_prev; /* idle list */
+    enum sp_upconn_state state;
+    struct sp_buf rbuf, wbuf;
+    struct sp_timer timer; /* the owner's timeouts while busy; idle purge while idle */
+    void *owner;
+    void (*on_io)(struct sp_upconn *c, uint32_t events); /* owner's handler while busy */
+    void (*on_timer)(struct sp_upconn *c);               /* owner's timer while busy */
+    unsigned nreq; /* requests sent on this connection (> 0 after the first: reused) */
+    bool can_read, can_write;
+};
+
+/* owner: worker. One per (worker, server). */
+struct sp_uppool {
+    struct sp_worker *w;
+    struct sp_bufpool *bufs;
+    struct sp_pool *conns; /* the worker's free list of struct sp_upconn */
+    const struct sockaddr_storage *addr;
+    socklen_t addrlen;
+    struct sp_upconn *idle; /* most recently parked first */
+    unsigned nidle;
+    unsigned nconns;   /* all open connections of this pool */
+    unsigned max_idle; /* more idle than this: close instead of parking */
+    uint64_t idle_ms;
+    uint64_t opened; /* connections opened since start (reuse accounting) */
+    uint64_t reused; /* requests that went on an already used connection */
+};
+
+void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool *bufs,
+                    struct sp_pool *conns, const struct sockaddr_storage *addr, socklen_t len);
+/* Closes every idle connection (busy ones belong to their owners). */
+void sp_uppool_drain(struct sp_uppool *p);
+
+/* A live idle connection, now BUSY and owned by the caller, or NULL. */
+struct sp_upconn *sp_upconn_take(struct sp_uppool *p);
+/* A new connection, CONNECTING (the owner waits for writability), or NULL with *ret_err. */
+struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err);
+/* The owner is done with a connection that can carry another request: park it (or close it
+ * when the pool has enough idle ones). Buffers must be empty. */
+void sp_upconn_park(struct sp_upconn *c);
+/* Closes and frees; accepts NULL. */
+void sp_upconn_close(struct sp_upconn *c);
+
+#endif

@@ -1,0 +1,10 @@
+#include "tests/unit.h"
+
+void test_config_register(void);
+void test_timer_register(void);
+
+int main(void)
+{
+    static const sp_unit_register_fn fns[] = {test_config_register, test_timer_register};
+    return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
+}
