@@ -65,6 +65,31 @@ static const uint8_t ctab[256] = {
 #define CHUNK_TRAIL_MAX 16384
 #define CHUNK_OVH_MIN   16384
 
+/* Word-at-a-time skipping (SWAR): the common bytes of a head are plain printable ASCII, so
+ * 8 of them are tested at once and the byte loop only runs near a special octet. The tests
+ * are exact for "some byte matches"; a hit just hands over to the table loop. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGH UINT64_C(0x8080808080808080)
+
+static inline uint64_t load8(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+/* some byte of w is below n (n <= 128) */
+static inline bool has_less(uint64_t w, unsigned n)
+{
+    return ((w - ONES * n) & ~w & HIGH) != 0;
+}
+
+/* some byte of w is above n (n <= 127) */
+static inline bool has_more(uint64_t w, unsigned n)
+{
+    return (((w + ONES * (127 - n)) | w) & HIGH) != 0;
+}
+
 static inline unsigned lc(unsigned char c)
 {
     return (unsigned)(c - 'A') < 26u ? c | 0x20u : c;
@@ -149,6 +174,8 @@ static long find_end(struct sp_h1_scan *s, const unsigned char *p, size_t len, s
         case S_FIRST:
         case S_LINE: {
             size_t from = i;
+            while (end - i >= 8 && !has_less(load8(p + i), '\r' + 1))
+                i += 8;
             while (i < end && !(ctab[p[i]] & C_EOL))
                 i++;
             if (st == S_FIRST) {
@@ -443,8 +470,8 @@ static void mark_conn_named(const unsigned char *p, struct sp_h1_msg *m)
 }
 
 /* Walks the field lines from p[i] to the blank line. Returns the head length or an error. */
-static long parse_fields(const unsigned char *p, size_t i, struct sp_h1_msg *m, struct fstate *f,
-                         bool req, long bad, long big)
+static long parse_fields(const unsigned char *p, size_t i, size_t hlen, struct sp_h1_msg *m,
+                         struct fstate *f, bool req, long bad, long big)
 {
     for (;;) {
         if (p[i] == '\r') /* the blank line; find_end() proved the LF follows */
@@ -461,6 +488,12 @@ static long parse_fields(const unsigned char *p, size_t i, struct sp_h1_msg *m, 
         while (is_ws(p[i]))
             i++;
         size_t vs = i;
+        while (hlen - i >= 8) {
+            uint64_t w = load8(p + i);
+            if (has_less(w, 0x20) || has_less(w ^ (ONES * 0x7f), 1))
+                break;
+            i += 8;
+        }
         while (ctab[p[i]] & C_VAL)
             i++;
         if (p[i] != '\r') /* NUL, other CTLs, DEL */
@@ -584,6 +617,12 @@ static long parse_req(const unsigned char *p, size_t hlen, struct sp_h1_msg *m)
     m->meth = sp_h1_meth_from((const char *)p + ms, i - ms);
 
     size_t us = ++i;
+    while (hlen - i >= 8) {
+        uint64_t w = load8(p + i);
+        if (has_less(w, 0x21) || has_more(w, 0x7e))
+            break;
+        i += 8;
+    }
     while (ctab[p[i]] & C_URI)
         i++;
     if (i == us || p[i] != ' ')
@@ -599,7 +638,7 @@ static long parse_req(const unsigned char *p, size_t hlen, struct sp_h1_msg *m)
     if (!target(p, m))
         return SP_H1_E400;
 
-    long r = parse_fields(p, i + 10, m, &f, true, SP_H1_E400, SP_H1_E431);
+    long r = parse_fields(p, i + 10, hlen, m, &f, true, SP_H1_E400, SP_H1_E431);
     if (r < 0)
         return r;
     if (m->version == 11 && m->host_idx < 0)
@@ -666,7 +705,7 @@ static long parse_resp(const unsigned char *p, size_t hlen, enum sp_h1_meth req_
     if (p[i] != '\r')
         return bad;
 
-    long r = parse_fields(p, i + 2, m, &f, false, bad, bad);
+    long r = parse_fields(p, i + 2, hlen, m, &f, false, bad, bad);
     if (r < 0)
         return r;
     long e = framing(p, m, &f, bad, bad);
