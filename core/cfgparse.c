@@ -712,6 +712,7 @@ static void kw_bind(struct ps *ps, int argc, char **argv)
     bool ok = true;
     int i = 1, first_opt;
 
+    ps->cur->_bind_seen = true;
     while (i < argc && (strchr(argv[i], ':') || strchr(argv[i], '@')))
         i++;
     if (i == 1) {
@@ -719,9 +720,10 @@ static void kw_bind(struct ps *ps, int argc, char **argv)
         return;
     }
     first_opt = i;
-    for (; i < argc; i++)
-        if (!bind_option(ps, argc, argv, &i, &o))
-            ok = false;
+    /* after a wrong option the rest of the line cannot be read reliably (an unknown option
+     * may take arguments): one error per line is enough */
+    for (; i < argc && ok; i++)
+        ok = bind_option(ps, argc, argv, &i, &o);
     if (!ok)
         return;
     for (i = 1; i < first_opt; i++) {
@@ -1145,8 +1147,10 @@ static void kw_server(struct ps *ps, int argc, char **argv)
               "invalid address '%s' (expects HOST:PORT, [IPv6]:PORT or "
               "unix@PATH, port 1-65535)",
               argv[2]);
+    /* stop at the first wrong option: an unknown one may take arguments */
     for (int i = 3; i < argc; i++)
-        server_option(ps, argc, argv, &i, s);
+        if (!server_option(ps, argc, argv, &i, s))
+            break;
 }
 
 /* clang-format off */

@@ -421,8 +421,11 @@ int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, s
         } else if (family != AF_INET && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
             s6->sin6_family = AF_INET6;
             len = sizeof(*s6);
-        } else if (bracketed) {
-            return -EINVAL; /* brackets hold a numeric IPv6 address only */
+        } else if (bracketed || inet_pton(AF_INET, host, &s4->sin_addr) == 1 ||
+                   inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+            /* brackets hold a numeric IPv6 address only; a numeric address of the family
+             * that ipv4@/ipv6@ excludes is a mistake, not a name to resolve */
+            return -EINVAL;
         } else {
             for (const char *c = host; *c; c++)
                 if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_')
@@ -765,7 +768,8 @@ void sp__cfg_check(struct sp_config *cfg, FILE *diag)
     for (struct sp_cfg_proxy *px = cfg->proxies; px; px = px->next) {
         px->id = ++id;
         check_default_backend(cfg, diag, px);
-        if ((px->cap & SP_CAP_FE) && !px->binds) {
+        /* a bind line with errors was reported already: no second error for it */
+        if ((px->cap & SP_CAP_FE) && !px->binds && !px->_bind_seen) {
             if (px->cap & SP_CAP_BE)
                 sp__cfg_diag(cfg, diag, false, &px->where, "listen",
                              "listen '%s' has no 'bind' line and accepts no connection; "

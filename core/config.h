@@ -120,6 +120,7 @@ struct sp_cfg_proxy {
     struct sp_cfg_log *logs; /* this proxy's own `log` lines */
     bool log_global;         /* `log global` */
     struct sp_cfg_where where;
+    bool _bind_seen; /* loader only: a bind line was given, even one with errors */
 };
 
 struct sp_cfg_global {

@@ -546,7 +546,8 @@ static void h1c_process(struct sp_h1c *c)
                 c->got_bytes = true;
                 c->t_req_start = hw->w->now;
             }
-            long r = sp_h1_parse_request(sp_buf_head(rb), sp_buf_len(rb), rb->size - 1,
+            /* a request line that cannot fit is a 414, decided before the head limit (431) */
+            long r = sp_h1_parse_request(sp_buf_head(rb), sp_buf_len(rb), rb->size - 2,
                                          rb->size - 1, &c->scan, &hw->msg);
             if (r < 0) {
                 send_error(c, (int)-r);

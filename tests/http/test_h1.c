@@ -163,6 +163,11 @@ static bool span_is(const char *raw, uint32_t off, size_t len, const char *want)
     return len == strlen(want) && memcmp(raw + off, want, len) == 0;
 }
 
+static bool is_ows(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
 static bool hdr_is(const char *raw, const struct sp_h1_hdr *h, const char *name, const char *val)
 {
     return span_is(raw, h->name_off, h->name_len, name) &&
@@ -469,6 +474,57 @@ static void test_meth_and_names(void)
     CU_ASSERT(!sp_h1_name_is(buf, &h, "content-lengt"));
     CU_ASSERT(!sp_h1_name_is(buf, &h, "content-lengthy"));
     CU_ASSERT(!sp_h1_name_is(buf, &h, "content_length"));
+}
+
+/* The parser skips plain bytes 8 at a time: put each special octet at every offset of a
+ * long target, value and line so that every lane of the word and the byte tail are hit. */
+static void test_req_every_offset(void)
+{
+    static const unsigned char bad_val[] = {0x00, 0x01, 0x08, 0x0b, 0x1f, 0x7f};
+    static const unsigned char ok_val[] = {'\t', ' ', 0x80, 0xff, '~', '!'};
+    static const unsigned char bad_uri[] = {0x00, 0x09, 0x1f, 0x7f, 0x80, 0xff};
+    struct sp_h1_msg m;
+    char buf[256];
+    size_t at;
+
+    for (size_t k = 0; k < 40; k++) {
+        char v[41];
+        memset(v, 'v', 40);
+        v[40] = 0;
+        for (size_t j = 0; j < sizeof(bad_val); j++) {
+            int n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", v);
+            buf[28 + k] = (char)bad_val[j];
+            expect_lim(__LINE__, REQ, buf, (size_t)n, MAX_LINE, MAX_HEAD, 0, SP_H1_E400, &m);
+        }
+        for (size_t j = 0; j < sizeof(ok_val); j++) {
+            int n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", v);
+            buf[28 + k] = (char)ok_val[j];
+            expect_lim(__LINE__, REQ, buf, (size_t)n, MAX_LINE, MAX_HEAD, 0, n, &m);
+            /* OWS is trimmed only at the ends */
+            size_t want = (k == 0 || k == 39) && is_ows(ok_val[j]) ? 39 : 40;
+            CU_ASSERT_EQUAL(m.hdrs[1].val_len, want);
+        }
+        for (size_t j = 0; j < sizeof(bad_uri); j++) {
+            int n = snprintf(buf, sizeof(buf), "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n", v);
+            buf[5 + k] = (char)bad_uri[j];
+            expect_lim(__LINE__, REQ, buf, (size_t)n, MAX_LINE, MAX_HEAD, 0, SP_H1_E400, &m);
+        }
+        /* bare LF and bare CR inside a long line, caught on the byte that proves them */
+        int n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", v);
+        buf[28 + k] = '\n';
+        CU_ASSERT_EQUAL(run(__LINE__, REQ, buf, (size_t)n, MAX_LINE, MAX_HEAD, 0, &m, &at),
+                        SP_H1_E400);
+        CU_ASSERT_EQUAL(at, 29 + k);
+        buf[28 + k] = '\r';
+        CU_ASSERT_EQUAL(run(__LINE__, REQ, buf, (size_t)n, MAX_LINE, MAX_HEAD, 0, &m, &at),
+                        SP_H1_E400);
+        CU_ASSERT_EQUAL(at, 30 + k);
+        n = snprintf(buf, sizeof(buf), "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n", v);
+        buf[5 + k] = '\n';
+        CU_ASSERT_EQUAL(run(__LINE__, REQ, buf, (size_t)n, MAX_LINE, MAX_HEAD, 0, &m, &at),
+                        SP_H1_E400);
+        CU_ASSERT_EQUAL(at, 6 + k);
+    }
 }
 
 /* ---- rejected requests ---- */
@@ -1268,6 +1324,7 @@ void test_h1_register(void)
     sp_unit_test(s, "hop-by-hop fields", test_hop_by_hop);
     sp_unit_test(s, "limits: at the edge", test_req_limits_ok);
     sp_unit_test(s, "method and name helpers", test_meth_and_names);
+    sp_unit_test(s, "special octets at every offset", test_req_every_offset);
     sp_unit_test(s, "reject: line endings", test_req_reject_line_endings);
     sp_unit_test(s, "reject: field syntax", test_req_reject_fields);
     sp_unit_test(s, "reject: request line", test_req_reject_request_line);
