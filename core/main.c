@@ -403,6 +403,11 @@ int main(int argc, char **argv)
     rt.http.bufsize = cfg->global.bufsize;
     rt.http.maxaccept = cfg->global.maxaccept;
     rt.http.nworkers = rt.nworkers;
+    rt.http.h2_max_streams = cfg->global.h2_fe_max_concurrent_streams
+                                 ? cfg->global.h2_fe_max_concurrent_streams
+                                 : cfg->global.h2_max_concurrent_streams;
+    if (rt.http.h2_max_streams <= 0)
+        rt.http.h2_max_streams = 100;
     sp_http_set_conf(&rt.http);
 
     rt.workers = calloc((size_t)rt.nworkers, sizeof(*rt.workers));

@@ -24,59 +24,19 @@
 #include "net/sock.h"
 
 #define LINGER_MS      1000
+#define H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN 24
 #define CHUNK_OVERHEAD 24 /* hex size + CRLF + CRLF */
 
-enum h1c_state {
-    H1C_WAIT_REQ = 0, /* idle, or receiving a request head */
-    H1C_TXN,          /* a transaction runs */
-    H1C_CLOSING,      /* flushing the last bytes, then a lingering close */
-};
-
-/* owner: worker */
-struct sp_h1c {
-    struct sp_ev ev;
-    struct sp_http_worker *hw;
-    struct sp_bind *bind;
-    const struct sp_frontend *fe;
-    struct sp_h1c *_next, *_prev; /* hw->conns */
-    struct sockaddr_storage peer;
-    struct sp_buf rbuf, wbuf;
-    struct sp_timer timer;
-    struct sp_task proc_task;
-    struct sp_task flush_task;
-    enum h1c_state state;
-    struct sp_h1_scan scan;
-    struct sp_txn *txn;
-    uint64_t t_req_start;
-    unsigned nreq;
-    bool got_bytes;  /* some byte of the current request arrived */
-    bool can_read, can_write, rd_eof, shut_wr;
-    bool want_close; /* close after the current response */
-    bool closed;     /* freed at the end of this call chain */
-
-    /* current request */
-    int version;
-    bool keepalive;
-    enum sp_h1_body req_mode;
-    uint64_t req_left;
-    struct sp_h1_chunk req_chunk;
-    bool req_done;      /* the whole body was read from the client */
-    bool req_end_sent;  /* ...and its end was given to the transaction */
-    /* current response */
-    bool res_chunked; /* we chunk-encode it */
-    bool res_done;
-    bool res_abort;
-};
-
-static void h1c_process(struct sp_h1c *c);
-static void h1c_close(struct sp_h1c *c);
+static void h1c_process(struct sp_conn *c);
+#define h1c_close sp__conn_close
 
 static int64_t pick(int64_t a, int64_t b)
 {
     return a != SP_TIME_UNSET ? a : b;
 }
 
-static void arm(struct sp_h1c *c, int64_t ms, uint64_t from)
+static void arm(struct sp_conn *c, int64_t ms, uint64_t from)
 {
     struct sp_worker *w = c->hw->w;
 
@@ -87,13 +47,13 @@ static void arm(struct sp_h1c *c, int64_t ms, uint64_t from)
 }
 
 /* Which timeout guards the client now (HAProxy's rules, see HAPROXY-BEHAVIOUR.md 5). */
-static void update_timer(struct sp_h1c *c)
+static void update_timer(struct sp_conn *c)
 {
     const struct sp_frontend *fe = c->fe;
     uint64_t now = c->hw->w->now;
 
     switch (c->state) {
-    case H1C_WAIT_REQ:
+    case SP_CONN_WAIT_REQ:
         if (c->got_bytes)
             arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
         else if (c->nreq)
@@ -102,15 +62,18 @@ static void update_timer(struct sp_h1c *c)
         else
             arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
         break;
-    case H1C_TXN:
+    case SP_CONN_TXN:
         /* the client is expected to act while it owes us body bytes or has output to take */
         if ((!c->req_done) || (sp_buf_len(&c->wbuf) && !c->can_write))
             arm(c, fe->t_client, now);
         else
             sp_timer_disarm(&c->hw->w->tw, &c->timer);
         break;
-    case H1C_CLOSING:
+    case SP_CONN_CLOSING:
         arm(c, c->shut_wr ? LINGER_MS : pick(fe->t_client, LINGER_MS), now);
+        break;
+    case SP_CONN_H2:
+        sp__h2c_update_timer(c);
         break;
     }
 }
@@ -118,7 +81,7 @@ static void update_timer(struct sp_h1c *c)
 /* ---- output ---- */
 
 /* Writes what the socket takes now. Never calls back into the transaction. */
-static void flush_raw(struct sp_h1c *c)
+static void flush_raw(struct sp_conn *c)
 {
     if (!sp_buf_len(&c->wbuf) || !c->can_write)
         return;
@@ -137,10 +100,14 @@ static void flush_raw(struct sp_h1c *c)
 
 static void flush_task(struct sp_task *tk)
 {
-    struct sp_h1c *c = sp_container_of(tk, struct sp_h1c, flush_task);
+    struct sp_conn *c = sp_container_of(tk, struct sp_conn, flush_task);
 
+    if (c->state == SP_CONN_H2) {
+        sp__h2c_flush(c);
+        return;
+    }
     flush_raw(c);
-    if (c->state == H1C_CLOSING) {
+    if (c->state == SP_CONN_CLOSING) {
         h1c_process(c);
         return;
     }
@@ -152,13 +119,13 @@ static void flush_task(struct sp_task *tk)
         update_timer(c);
 }
 
-static void want_flush(struct sp_h1c *c)
+static void want_flush(struct sp_conn *c)
 {
     sp_task_queue(c->hw->w, &c->flush_task);
 }
 
 /* Puts `n` bytes or nothing; flushes first when that makes room. */
-static bool out_put(struct sp_h1c *c, const char *p, size_t n)
+static bool out_put(struct sp_conn *c, const char *p, size_t n)
 {
     if (sp_buf_alloc(&c->wbuf, &c->hw->bufs))
         return false;
@@ -171,15 +138,15 @@ static bool out_put(struct sp_h1c *c, const char *p, size_t n)
     return true;
 }
 
-static void start_closing(struct sp_h1c *c)
+static void start_closing(struct sp_conn *c)
 {
-    c->state = H1C_CLOSING;
+    c->state = SP_CONN_CLOSING;
     want_flush(c);
     update_timer(c);
 }
 
 /* An error answered by the proxy outside of any transaction (bad request, timeout). */
-static void send_error(struct sp_h1c *c, int status)
+static void send_error(struct sp_conn *c, int status)
 {
     char page[1024];
     size_t n = sp__http_error(status, true, page, sizeof(page));
@@ -194,7 +161,7 @@ static void send_error(struct sp_h1c *c, int status)
 
 static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf)
 {
-    struct sp_h1c *c = t->front;
+    struct sp_conn *c = t->front;
 
     if (m->status < 200) {
         /* interim responses mean nothing to an HTTP/1.0 client */
@@ -222,7 +189,7 @@ static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *
 
 static size_t op_res_room(struct sp_txn *t)
 {
-    struct sp_h1c *c = t->front;
+    struct sp_conn *c = t->front;
 
     if (c->res_abort || sp_buf_alloc(&c->wbuf, &c->hw->bufs))
         return 0;
@@ -238,7 +205,7 @@ static size_t op_res_room(struct sp_txn *t)
 
 static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
 {
-    struct sp_h1c *c = t->front;
+    struct sp_conn *c = t->front;
     size_t room = op_res_room(t);
     char hex[24];
     size_t hl = 0;
@@ -267,7 +234,7 @@ static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
 
 static int op_res_end(struct sp_txn *t)
 {
-    struct sp_h1c *c = t->front;
+    struct sp_conn *c = t->front;
 
     if (c->res_chunked && !out_put(c, "0\r\n\r\n", 5))
         return -EAGAIN;
@@ -278,7 +245,7 @@ static int op_res_end(struct sp_txn *t)
 
 static void op_res_error(struct sp_txn *t, int status)
 {
-    struct sp_h1c *c = t->front;
+    struct sp_conn *c = t->front;
     char page[1024];
 
     /* the request body was not read: the next bytes are not a request head */
@@ -293,7 +260,7 @@ static void op_res_error(struct sp_txn *t, int status)
 
 static void op_res_abort(struct sp_txn *t)
 {
-    struct sp_h1c *c = t->front;
+    struct sp_conn *c = t->front;
 
     c->res_abort = true;
     c->res_done = true;
@@ -303,7 +270,7 @@ static void op_res_abort(struct sp_txn *t)
 
 static void op_req_resume(struct sp_txn *t)
 {
-    struct sp_h1c *c = t->front;
+    struct sp_conn *c = t->front;
     sp_task_queue(c->hw->w, &c->proc_task);
 }
 
@@ -320,7 +287,7 @@ static const struct sp_front_ops h1_ops = {
 /* ---- input ---- */
 
 /* Reads while there is room. */
-static void c_read(struct sp_h1c *c)
+static void c_read(struct sp_conn *c)
 {
     while (c->can_read && !c->rd_eof) {
         if (sp_buf_alloc(&c->rbuf, &c->hw->bufs))
@@ -340,7 +307,7 @@ static void c_read(struct sp_h1c *c)
     }
 }
 
-static void start_txn(struct sp_h1c *c, long headlen)
+static void start_txn(struct sp_conn *c, long headlen)
 {
     struct sp_http_worker *hw = c->hw;
     const struct sp_h1_msg *m = &hw->msg;
@@ -368,7 +335,9 @@ static void start_txn(struct sp_h1c *c, long headlen)
     t->meth = m->meth;
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
     t->be = c->fe->defbe;
-    sp__fwd_decide(c->fe, t->be, &c->peer, head, m, &fwd);
+    sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
+    if (fwd.add && fwd.if_none && sp__h1_has_field(head, m, fwd.name, fwd.name_len))
+        fwd.add = false;
     bool up_close = t->be && t->be->httpclose;
     if (sp__h1_build_request(&t->reqhead, head, m, &fwd, &c->peer, up_close) < 0) {
         sp__txn_free(t);
@@ -378,13 +347,13 @@ static void start_txn(struct sp_h1c *c, long headlen)
     sp_buf_consume(&c->rbuf, (uint32_t)headlen);
     sp_h1_scan_init(&c->scan);
     c->txn = t;
-    c->state = H1C_TXN;
+    c->state = SP_CONN_TXN;
     c->nreq++;
     sp__txn_start(t);
 }
 
 /* Moves request body bytes from the read buffer to the transaction. */
-static void pump_req_body(struct sp_h1c *c)
+static void pump_req_body(struct sp_conn *c)
 {
     struct sp_txn *t = c->txn;
 
@@ -468,7 +437,7 @@ static void pump_req_body(struct sp_h1c *c)
 }
 
 /* The transaction is over on both sides: log, free, then either the next request or close. */
-static void finish_txn(struct sp_h1c *c)
+static void finish_txn(struct sp_conn *c)
 {
     struct sp_txn *t = c->txn;
 
@@ -491,19 +460,19 @@ static void finish_txn(struct sp_h1c *c)
         start_closing(c);
         return;
     }
-    c->state = H1C_WAIT_REQ;
+    c->state = SP_CONN_WAIT_REQ;
     c->got_bytes = false;
     c->t_req_start = c->hw->w->now;
     sp_h1_scan_init(&c->scan);
 }
 
-static void h1c_process(struct sp_h1c *c)
+static void h1c_process(struct sp_conn *c)
 {
     struct sp_http_worker *hw = c->hw;
 
     for (int guard = 0; guard < 64 && !c->closed; guard++) {
         switch (c->state) {
-        case H1C_CLOSING:
+        case SP_CONN_CLOSING:
             flush_raw(c);
             if (sp_buf_len(&c->wbuf) && c->can_write)
                 return;
@@ -530,7 +499,7 @@ static void h1c_process(struct sp_h1c *c)
                 h1c_close(c);
             return;
 
-        case H1C_WAIT_REQ: {
+        case SP_CONN_WAIT_REQ: {
             c_read(c);
             struct sp_buf *rb = &c->rbuf;
             if (!sp_buf_len(rb)) {
@@ -545,6 +514,25 @@ static void h1c_process(struct sp_h1c *c)
             if (!c->got_bytes) {
                 c->got_bytes = true;
                 c->t_req_start = hw->w->now;
+            }
+            if (!c->nreq) {
+                /* HTTP/2 with prior knowledge: the connection preface decides, byte by byte
+                 * ("P" alone could still be POST) */
+                size_t n = SP_MIN((size_t)sp_buf_len(rb), (size_t)H2_PREFACE_LEN);
+                if (!memcmp(sp_buf_head(rb), H2_PREFACE, n)) {
+                    if (n < H2_PREFACE_LEN) {
+                        if (c->rd_eof) {
+                            h1c_close(c);
+                            return;
+                        }
+                        goto out;
+                    }
+                    if (sp__h2c_start(c) < 0) {
+                        h1c_close(c);
+                        return;
+                    }
+                    return;
+                }
             }
             /* a request line that cannot fit is a 414, decided before the head limit (431) */
             long r = sp_h1_parse_request(sp_buf_head(rb), sp_buf_len(rb), rb->size - 2,
@@ -568,7 +556,10 @@ static void h1c_process(struct sp_h1c *c)
             continue;
         }
 
-        case H1C_TXN:
+        case SP_CONN_H2:
+            return;
+
+        case SP_CONN_TXN:
             if (!c->req_done || !c->req_end_sent)
                 pump_req_body(c);
             if (c->closed)
@@ -594,12 +585,12 @@ out:
 
 static void proc_task(struct sp_task *tk)
 {
-    h1c_process(sp_container_of(tk, struct sp_h1c, proc_task));
+    h1c_process(sp_container_of(tk, struct sp_conn, proc_task));
 }
 
 static void h1c_ev(struct sp_ev *ev, uint32_t events)
 {
-    struct sp_h1c *c = sp_container_of(ev, struct sp_h1c, ev);
+    struct sp_conn *c = sp_container_of(ev, struct sp_conn, ev);
 
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->can_read = true;
@@ -608,34 +599,43 @@ static void h1c_ev(struct sp_ev *ev, uint32_t events)
         if (sp_buf_len(&c->wbuf))
             want_flush(c);
     }
+    if (c->state == SP_CONN_H2) {
+        if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+            want_flush(c);
+        sp__h2c_io(c);
+        return;
+    }
     h1c_process(c);
 }
 
 static void h1c_timer(struct sp_timer *tm)
 {
-    struct sp_h1c *c = sp_container_of(tm, struct sp_h1c, timer);
+    struct sp_conn *c = sp_container_of(tm, struct sp_conn, timer);
 
     switch (c->state) {
-    case H1C_WAIT_REQ:
+    case SP_CONN_WAIT_REQ:
         if (c->got_bytes)
             send_error(c, 408);
         else
             h1c_close(c);
         break;
-    case H1C_TXN:
+    case SP_CONN_TXN:
         if (c->txn && c->txn->term[0] == '-') {
             c->txn->term[0] = 'c';
             c->txn->term[1] = c->txn->res_started ? 'D' : 'H';
         }
         h1c_close(c);
         break;
-    case H1C_CLOSING:
+    case SP_CONN_CLOSING:
         h1c_close(c);
+        break;
+    case SP_CONN_H2:
+        sp__h2c_timeout(c);
         break;
     }
 }
 
-static void h1c_close(struct sp_h1c *c)
+void sp__conn_close(struct sp_conn *c)
 {
     struct sp_http_worker *hw = c->hw;
     struct sp_worker *w = hw->w;
@@ -643,6 +643,7 @@ static void h1c_close(struct sp_h1c *c)
     if (c->closed)
         return;
     c->closed = true;
+    sp__h2c_free(c);
     if (c->txn) {
         sp__txn_free(c->txn);
         c->txn = NULL;
@@ -668,7 +669,7 @@ void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage
                     socklen_t peerlen)
 {
     struct sp_http_worker *hw = l->w->proto;
-    struct sp_h1c *c = sp_pool_get(&hw->h1c_pool);
+    struct sp_conn *c = sp_pool_get(&hw->h1c_pool);
     const struct sp_frontend *fe =
         l->bind->fe_idx < hw->rt->nfe ? hw->rt->fe[l->bind->fe_idx] : NULL;
 
@@ -688,7 +689,7 @@ void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage
     sp_timer_init(&c->timer, h1c_timer);
     sp_task_init(&c->proc_task, proc_task);
     sp_task_init(&c->flush_task, flush_task);
-    c->state = H1C_WAIT_REQ;
+    c->state = SP_CONN_WAIT_REQ;
     c->t_req_start = hw->w->now;
     c->can_write = true;
     sp_h1_scan_init(&c->scan);
@@ -708,20 +709,22 @@ void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage
 
 void sp__http_pools_init(struct sp_http_worker *hw)
 {
-    sp_pool_init(&hw->h1c_pool, sizeof(struct sp_h1c), 4096);
+    sp_pool_init(&hw->h1c_pool, sizeof(struct sp_conn), 4096);
     sp_pool_init(&hw->txn_pool, sizeof(struct sp_txn), 4096);
     sp_pool_init(&hw->upconn_pool, sizeof(struct sp_upconn), 4096);
 }
 
 void sp__h1c_stop_all(struct sp_http_worker *hw)
 {
-    struct sp_h1c *c = hw->conns;
+    struct sp_conn *c = hw->conns;
 
     while (c) {
-        struct sp_h1c *next = c->_next;
+        struct sp_conn *next = c->_next;
         c->want_close = true;
         c->keepalive = false;
-        if (c->state == H1C_WAIT_REQ && !c->got_bytes)
+        if (c->state == SP_CONN_H2)
+            sp__h2c_stop(c);
+        else if (c->state == SP_CONN_WAIT_REQ && !c->got_bytes)
             h1c_close(c);
         c = next;
     }

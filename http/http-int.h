@@ -25,13 +25,15 @@
 #include "core/timer.h"
 #include "core/worker.h"
 #include "http/h1.h"
+#include "http/h2map.h"
 #include "http/http.h"
 #include "net/buf.h"
 #include "net/listener.h"
 #include "net/upstream.h"
 
 struct sp_txn;
-struct sp_h1c;
+struct sp_conn;
+struct sp_h2c;
 
 /* owner: worker */
 struct sp_http_worker {
@@ -44,9 +46,15 @@ struct sp_http_worker {
     int64_t *rr_cw;          /* round-robin current weights, by server idx */
     struct sp_listener *listeners;
     int nlisteners;
-    struct sp_h1c *conns; /* every client connection, for graceful stop */
+    struct sp_conn *conns; /* every client connection, for graceful stop */
     unsigned nconns;
     struct sp_h1_msg msg; /* parse scratch: the parser runs to completion within a call */
+    /* HTTP/2 */
+    nghttp2_session_callbacks *h2cbs;
+    nghttp2_option *h2opt;
+    struct sp_pool h2s_pool, h2c_pool;
+    nghttp2_nv h2nva[SP_H1_MAX_HDRS + 1]; /* response head scratch (copied by nghttp2) */
+    char h2scratch[16384];
 };
 
 /* owner: worker. How a transaction talks back to its client side. */
@@ -130,6 +138,53 @@ struct sp_txn {
     char term[2]; /* %tsc first two characters */
 };
 
+/* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
+ * h2c upgrade was seen (h2conn.c). */
+enum sp_conn_state {
+    SP_CONN_WAIT_REQ = 0, /* idle, or receiving a request head */
+    SP_CONN_TXN,          /* a transaction runs */
+    SP_CONN_CLOSING,      /* flushing the last bytes, then a lingering close */
+    SP_CONN_H2,           /* an HTTP/2 session runs on it (http/h2conn.c) */
+};
+
+/* owner: worker */
+struct sp_conn {
+    struct sp_ev ev;
+    struct sp_http_worker *hw;
+    struct sp_bind *bind;
+    const struct sp_frontend *fe;
+    struct sp_conn *_next, *_prev; /* hw->conns */
+    struct sockaddr_storage peer;
+    struct sp_buf rbuf, wbuf;
+    struct sp_timer timer;
+    struct sp_task proc_task;
+    struct sp_task flush_task;
+    enum sp_conn_state state;
+    struct sp_h1_scan scan;
+    struct sp_txn *txn;
+    uint64_t t_req_start;
+    unsigned nreq;
+    bool got_bytes;  /* some byte of the current request arrived */
+    bool can_read, can_write, rd_eof, shut_wr;
+    bool want_close; /* close after the current response */
+    bool closed;     /* freed at the end of this call chain */
+
+    /* current request */
+    int version;
+    bool keepalive;
+    enum sp_h1_body req_mode;
+    uint64_t req_left;
+    struct sp_h1_chunk req_chunk;
+    bool req_done;      /* the whole body was read from the client */
+    bool req_end_sent;  /* ...and its end was given to the transaction */
+    /* current response */
+    bool res_chunked; /* we chunk-encode it */
+    bool res_done;
+    bool res_abort;
+
+    struct sp_h2c *h2; /* HTTP/2 session state when state == SP_CONN_H2 */
+};
+
 /* ---- txn.c ---- */
 struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops,
                            void *front, const struct sp_frontend *fe);
@@ -149,6 +204,7 @@ void sp__txn_free(struct sp_txn *t);
 /* ---- rewrite.c ---- */
 struct sp_fwd {
     bool add;
+    bool if_none;     /* add only when the request has no such field (the caller checks) */
     const char *name; /* header name to use */
     size_t name_len;
 };
@@ -156,8 +212,9 @@ struct sp_fwd {
  * does: the backend's header name wins, if-none only when every side that enables it says
  * so, each side's `except` network checked). */
 void sp__fwd_decide(const struct sp_frontend *fe, const struct sp_backend *be,
-                    const struct sockaddr_storage *peer, const char *buf,
-                    const struct sp_h1_msg *m, struct sp_fwd *ret);
+                    const struct sockaddr_storage *peer, struct sp_fwd *ret);
+/* True when the HTTP/1 message has a field of that name (case-insensitive). */
+bool sp__h1_has_field(const char *buf, const struct sp_h1_msg *m, const char *name, size_t len);
 /* Serialises the upstream HTTP/1.1 request head. Returns 0, or -ENOSPC when it does not fit. */
 int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
                          const struct sp_fwd *fwd, const struct sockaddr_storage *peer,
@@ -180,8 +237,27 @@ const char *sp__http_error_body(int status, size_t *ret_len);
 void sp__http_pools_init(struct sp_http_worker *hw);
 void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
                     socklen_t peerlen);
+/* Closes and frees a client connection (either protocol); its transactions are aborted. */
+void sp__conn_close(struct sp_conn *c);
 /* graceful stop: idle connections close now, busy ones after their current response */
 void sp__h1c_stop_all(struct sp_http_worker *hw);
 void sp__h1c_close_all(struct sp_http_worker *hw);
+
+/* ---- h2conn.c ---- */
+int sp__h2_worker_init(struct sp_http_worker *hw);
+void sp__h2_worker_free(struct sp_http_worker *hw);
+/* The client sent the HTTP/2 preface: the connection becomes an HTTP/2 session, fed with what
+ * the read buffer holds. */
+int sp__h2c_start(struct sp_conn *c);
+/* HTTP/1.1 "Upgrade: h2c": answers 101 and continues as HTTP/2, the request `t` (already
+ * started, its request complete) becoming stream 1. */
+int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool head,
+                    struct sp_txn *t);
+void sp__h2c_io(struct sp_conn *c);
+void sp__h2c_flush(struct sp_conn *c);
+void sp__h2c_update_timer(struct sp_conn *c);
+void sp__h2c_timeout(struct sp_conn *c);
+void sp__h2c_stop(struct sp_conn *c);
+void sp__h2c_free(struct sp_conn *c);
 
 #endif

@@ -16,6 +16,7 @@ struct sp_http_conf {
     int bufsize;
     int maxaccept;
     int nworkers;
+    int h2_max_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS we advertise */
 };
 
 /* owner: main. Must be set before the workers start. */

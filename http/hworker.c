@@ -28,6 +28,7 @@ static void hw_free(struct sp_http_worker *hw)
     free(hw->pools);
     free(hw->rr_cw);
     free(hw->listeners);
+    sp__h2_worker_free(hw);
     sp_pool_destroy(&hw->h1c_pool);
     sp_pool_destroy(&hw->txn_pool);
     sp_pool_destroy(&hw->upconn_pool);
@@ -60,6 +61,8 @@ static int hw_start(struct sp_worker *w)
     if (!hw->pools || !hw->rr_cw || !hw->listeners)
         return -ENOMEM;
     sp__http_pools_init(hw);
+    if (sp__h2_worker_init(hw) < 0)
+        return -ENOMEM;
     for (int i = 0; i < hw->rt->nsrv; i++) {
         const struct sp_server *s = hw->rt->srv[i];
         sp_uppool_init(&hw->pools[i], w, &hw->bufs, &hw->upconn_pool, &s->addr, s->addrlen);

@@ -50,13 +50,13 @@ static bool side_excepts(const struct sp_cfg_forwardfor *f, const struct sockadd
 }
 
 void sp__fwd_decide(const struct sp_frontend *fe, const struct sp_backend *be,
-                    const struct sockaddr_storage *peer, const char *buf,
-                    const struct sp_h1_msg *m, struct sp_fwd *ret)
+                    const struct sockaddr_storage *peer, struct sp_fwd *ret)
 {
     const struct sp_cfg_forwardfor *f = &fe->fwdfor, *b = be ? &be->fwdfor : NULL;
     bool fe_on = f->enabled, be_on = b && b->enabled;
 
     ret->add = false;
+    ret->if_none = false;
     if (!fe_on && !be_on)
         return;
     /* no header for a unix socket client: it has no address to give */
@@ -70,16 +70,18 @@ void sp__fwd_decide(const struct sp_frontend *fe, const struct sp_backend *be,
     if (be_on && b->header)
         ret->name = b->header;
     ret->name_len = strlen(ret->name);
-    bool if_none = (!fe_on || f->if_none) && (!be_on || b->if_none);
-    if (if_none) {
-        for (uint32_t i = 0; i < m->nhdrs; i++) {
-            const struct sp_h1_hdr *h = &m->hdrs[i];
-            if (h->name_len == ret->name_len &&
-                !strncasecmp(buf + h->name_off, ret->name, ret->name_len))
-                return;
-        }
-    }
+    ret->if_none = (!fe_on || f->if_none) && (!be_on || b->if_none);
     ret->add = true;
+}
+
+bool sp__h1_has_field(const char *buf, const struct sp_h1_msg *m, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < m->nhdrs; i++) {
+        const struct sp_h1_hdr *h = &m->hdrs[i];
+        if (h->name_len == len && !strncasecmp(buf + h->name_off, name, len))
+            return true;
+    }
+    return false;
 }
 
 int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,

@@ -52,11 +52,20 @@ signal.signal(signal.SIGTERM, _on_signal)
 signal.signal(signal.SIGINT, _on_signal)
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A TCP port that was free on 127.0.0.1 a moment ago, never one handed out before in this
+    process (two roles on one port, say a frontend and a dead server, would make a loop)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise SetupError("no fresh free port after 100 tries")
 
 
 def closed_port():
@@ -533,11 +542,18 @@ class Suite:
             self.not_ok("unexpected error", "%s: %s" % (type(e).__name__, e))
             traceback.print_exc(file=sys.stdout)
         finally:
+            states = [b.proc.poll() for b in self.backends]  # before we stop them
             for s in self.spillways:
                 s.stop()
             for b in self.backends:
                 b.stop()
         if self.failed:
+            for b, rc in zip(self.backends, states):
+                print("# backend %s (pid %d, port %d): %s" % (
+                    b.name, b.proc.pid, b.port,
+                    "running at the end" if rc is None else "exited with %s" % rc))
+                for line in b.log().splitlines()[-20:]:
+                    print("# " + line)
             for s in self.spillways:
                 log = s.log()
                 print("# --- spillway log %s (pid %d) ---" % (s.log_path, s.pid))

@@ -55,7 +55,7 @@ def main(t):
             except Exception as e:  # noqa: BLE001 - reported below
                 results[i] = repr(e)
 
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(40)]
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(40)]
         t0 = time.monotonic()
         for th in threads:
             th.start()

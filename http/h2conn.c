@@ -1,0 +1,795 @@
+/* http/h2conn.c - HTTP/2 on the client side (h2c: prior knowledge or HTTP/1.1 upgrade),
+ * through nghttp2's server session. Every stream becomes one transaction toward an HTTP/1.1
+ * server, exactly like an HTTP/1.1 request.
+ *
+ * owner: worker. The session, its streams and their transactions live on the worker that
+ * accepted the connection.
+ *
+ * Back-pressure, both ways:
+ *  - request bodies: automatic WINDOW_UPDATEs are off; DATA waits in the stream's buffer
+ *    (never larger than the stream window we advertise, which is one buffer) and is
+ *    acknowledged with nghttp2_session_consume() only once the server side took it;
+ *  - response bodies: the server side fills the stream's buffer only while it has room; the
+ *    DATA source hands it to nghttp2 as the client's windows allow, and reports DEFERRED when
+ *    it is empty (resumed when more arrives). A slow reader stalls its own stream only.
+ *
+ * nghttp2 is never re-entered from its own callbacks: callbacks record what happened and
+ * queue the stream's task; the task runs after nghttp2_session_mem_recv() returns, and the
+ * connection's flush task pulls output with nghttp2_session_mem_send() once per loop turn.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "http/h2map.h"
+#include "http/http-int.h"
+#include "net/sock.h"
+
+#define RESET_BURST 200 /* client resets of streams that cost backend work */
+#define RESET_RATE  100 /* tokens per second */
+
+/* owner: worker. One stream. */
+struct sp_h2s {
+    struct sp_h2c *h2;
+    int32_t id;
+    struct sp_h2s *_next, *_prev;
+    struct sp_txn *txn;
+    struct sp_buf hdrs;    /* field storage while the request head arrives */
+    struct sp_buf reqbody; /* DATA not yet taken by the server side */
+    struct sp_buf resbody; /* response DATA not yet taken by nghttp2 */
+    struct sp_task task;
+    int err_status; /* answer this instead of forwarding (431, 400) */
+    bool headers_done, started, req_end, req_end_sent;
+    bool res_submitted, res_eof, deferred;
+    bool closed;    /* nghttp2 closed the stream */
+    bool reset;     /* we reset it */
+    const char *errbody;
+    size_t errlen, erroff;
+    struct sp_h2_req req; /* last: large */
+};
+
+/* owner: worker. The HTTP/2 side of one client connection. */
+struct sp_h2c {
+    struct sp_conn *c;
+    nghttp2_session *s;
+    struct sp_h2s *streams;
+    unsigned nstreams;
+    const uint8_t *pend; /* output nghttp2 gave us that the write buffer could not take yet */
+    size_t pend_len;
+    struct sp_h2_budget budget;
+    bool seen_stream;
+    bool goaway;
+    bool fatal; /* close as soon as the last bytes are out */
+};
+
+static void stream_task(struct sp_task *tk);
+
+static struct sp_http_worker *hw_of(struct sp_h2c *h2)
+{
+    return h2->c->hw;
+}
+
+static void want_flush(struct sp_h2c *h2)
+{
+    sp_task_queue(h2->c->hw->w, &h2->c->flush_task);
+}
+
+static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
+{
+    struct sp_http_worker *hw = hw_of(h2);
+    struct sp_h2s *st = sp_pool_get(&hw->h2s_pool);
+
+    if (!st)
+        return NULL;
+    if (sp_buf_alloc(&st->hdrs, &hw->bufs)) {
+        sp_pool_put(&hw->h2s_pool, st);
+        return NULL;
+    }
+    st->h2 = h2;
+    st->id = id;
+    sp_task_init(&st->task, stream_task);
+    sp__h2_req_init(&st->req, &st->hdrs);
+    st->_next = h2->streams;
+    if (h2->streams)
+        h2->streams->_prev = st;
+    h2->streams = st;
+    h2->nstreams++;
+    h2->seen_stream = true;
+    return st;
+}
+
+static void stream_free(struct sp_h2s *st)
+{
+    struct sp_h2c *h2 = st->h2;
+    struct sp_http_worker *hw = hw_of(h2);
+
+    sp__txn_free(st->txn);
+    st->txn = NULL;
+    sp_task_cancel(hw->w, &st->task);
+    sp_buf_release(&st->hdrs, &hw->bufs, 1);
+    sp_buf_release(&st->reqbody, &hw->bufs, 1);
+    sp_buf_release(&st->resbody, &hw->bufs, 1);
+    if (st->_prev)
+        st->_prev->_next = st->_next;
+    else
+        h2->streams = st->_next;
+    if (st->_next)
+        st->_next->_prev = st->_prev;
+    h2->nstreams--;
+    if (h2->s && !st->closed)
+        nghttp2_session_set_stream_user_data(h2->s, st->id, NULL);
+    sp_pool_put(&hw->h2s_pool, st);
+}
+
+static void stream_reset(struct sp_h2s *st, uint32_t code)
+{
+    if (st->closed || st->reset)
+        return;
+    st->reset = true;
+    nghttp2_submit_rst_stream(st->h2->s, NGHTTP2_FLAG_NONE, st->id, code);
+    want_flush(st->h2);
+}
+
+/* ---- response bodies: the DATA source ---- */
+
+static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+                         uint32_t *flags, nghttp2_data_source *src, void *user)
+{
+    struct sp_h2s *st = src->ptr;
+    (void)s, (void)id, (void)user;
+
+    if (st->errbody) {
+        size_t n = SP_MIN(length, st->errlen - st->erroff);
+        memcpy(buf, st->errbody + st->erroff, n);
+        st->erroff += n;
+        if (st->erroff == st->errlen)
+            *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return (ssize_t)n;
+    }
+    size_t n = SP_MIN(length, (size_t)sp_buf_len(&st->resbody));
+    if (n) {
+        memcpy(buf, sp_buf_head(&st->resbody), n);
+        sp_buf_consume(&st->resbody, (uint32_t)n);
+        /* room again: the server side may go on (later, not from inside nghttp2) */
+        if (st->txn && !st->res_eof)
+            sp_task_queue(hw_of(st->h2)->w, &st->task);
+    }
+    if (!sp_buf_len(&st->resbody) && st->res_eof) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return (ssize_t)n;
+    }
+    if (!n) {
+        st->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}
+
+static void resume_data(struct sp_h2s *st)
+{
+    if (st->deferred && !st->closed) {
+        st->deferred = false;
+        nghttp2_session_resume_data(st->h2->s, st->id);
+    }
+    want_flush(st->h2);
+}
+
+/* An answer made by spillway itself: status, a few fields and a small HTML body. */
+static void submit_error(struct sp_h2s *st, int status)
+{
+    char code[4], len[24];
+    size_t blen;
+    const char *body = sp__http_error_body(status, &blen);
+
+    if (st->closed || st->reset || st->res_submitted)
+        return;
+    code[0] = (char)('0' + status / 100 % 10);
+    code[1] = (char)('0' + status / 10 % 10);
+    code[2] = (char)('0' + status % 10);
+    code[3] = 0;
+    size_t ll = sp_u64_dec(blen, len);
+    nghttp2_nv nva[] = {
+        {(uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"content-type", (uint8_t *)"text/html", 12, 9, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"cache-control", (uint8_t *)"no-cache", 13, 8, NGHTTP2_NV_FLAG_NONE},
+        {(uint8_t *)"content-length", (uint8_t *)len, 14, ll, NGHTTP2_NV_FLAG_NONE},
+    };
+    st->errbody = body;
+    st->errlen = blen;
+    st->erroff = 0;
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
+    if (nghttp2_submit_response(st->h2->s, st->id, nva, SP_ARRAY_SIZE(nva), &prd) == 0)
+        st->res_submitted = true;
+    want_flush(st->h2);
+}
+
+/* ---- front ops: the transaction talks back ---- */
+
+static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf)
+{
+    struct sp_h2s *st = t->front;
+    struct sp_http_worker *hw = hw_of(st->h2);
+
+    if (m->status < 200 || st->closed || st->reset)
+        return 0; /* interim responses are not relayed over HTTP/2 */
+    int n = sp__h2_res_nv(buf, m, hw->h2nva, SP_ARRAY_SIZE(hw->h2nva), hw->h2scratch,
+                          sizeof(hw->h2scratch));
+    if (n < 0) {
+        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+        return 0;
+    }
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
+    bool body = m->body != SP_H1_BODY_NONE;
+    if (body && sp_buf_alloc(&st->resbody, &hw->bufs))
+        return -ENOMEM;
+    if (nghttp2_submit_response(st->h2->s, st->id, hw->h2nva, (size_t)n, body ? &prd : NULL))
+        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+    else
+        st->res_submitted = true;
+    want_flush(st->h2);
+    return 0;
+}
+
+static size_t op_res_room(struct sp_txn *t)
+{
+    struct sp_h2s *st = t->front;
+
+    if (st->closed || st->reset)
+        return 0;
+    if (sp_buf_alloc(&st->resbody, &hw_of(st->h2)->bufs))
+        return 0;
+    return sp_buf_space(&st->resbody);
+}
+
+static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
+{
+    struct sp_h2s *st = t->front;
+    size_t n = op_res_room(t);
+
+    if (n > len)
+        n = len;
+    if (!n)
+        return 0;
+    sp_buf_append(&st->resbody, p, (uint32_t)n);
+    resume_data(st);
+    return n;
+}
+
+static int op_res_end(struct sp_txn *t)
+{
+    struct sp_h2s *st = t->front;
+
+    st->res_eof = true;
+    resume_data(st);
+    return 0;
+}
+
+static void op_res_error(struct sp_txn *t, int status)
+{
+    submit_error(t->front, status);
+}
+
+static void op_res_abort(struct sp_txn *t)
+{
+    stream_reset(t->front, NGHTTP2_INTERNAL_ERROR);
+}
+
+static void op_req_resume(struct sp_txn *t)
+{
+    struct sp_h2s *st = t->front;
+    sp_task_queue(hw_of(st->h2)->w, &st->task);
+}
+
+static const struct sp_front_ops h2_ops = {
+    .res_head = op_res_head,
+    .res_room = op_res_room,
+    .res_data = op_res_data,
+    .res_end = op_res_end,
+    .res_error = op_res_error,
+    .res_abort = op_res_abort,
+    .req_resume = op_req_resume,
+};
+
+/* ---- streams ---- */
+
+static bool req_has_field(const struct sp_h2_req *r, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < r->nfields; i++)
+        if (r->f[i].name.len == len &&
+            !strncasecmp(r->store->data + r->f[i].name.off, name, len))
+            return true;
+    return false;
+}
+
+static void stream_start(struct sp_h2s *st)
+{
+    struct sp_conn *c = st->h2->c;
+    struct sp_http_worker *hw = c->hw;
+    enum sp_h1_body body;
+    struct sp_fwd fwd;
+
+    st->started = true;
+    if (st->err_status) {
+        submit_error(st, st->err_status);
+        return;
+    }
+    struct sp_txn *t = sp__txn_new(hw, &h2_ops, st, c->fe);
+    if (!t || sp_buf_alloc(&t->reqhead, &hw->bufs)) {
+        sp__txn_free(t);
+        submit_error(st, 500);
+        return;
+    }
+    t->be = c->fe->defbe;
+    t->meth = st->req.meth;
+    sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
+    if (fwd.add && fwd.if_none && req_has_field(&st->req, fwd.name, fwd.name_len))
+        fwd.add = false;
+    bool no_body = st->req_end && !sp_buf_len(&st->reqbody);
+    int err = sp__h2_build_request(&t->reqhead, &st->req, &fwd, &c->peer,
+                                   t->be && t->be->httpclose, no_body, &body);
+    if (err < 0) {
+        sp__txn_free(t);
+        submit_error(st, err == -ENOSPC ? 431 : 400);
+        return;
+    }
+    sp_buf_release(&st->hdrs, &hw->bufs, 1);
+    t->req_body = body;
+    st->txn = t;
+    sp__txn_start(t);
+}
+
+/* Everything a stream does outside nghttp2's callbacks. */
+static void stream_task(struct sp_task *tk)
+{
+    struct sp_h2s *st = sp_container_of(tk, struct sp_h2s, task);
+    struct sp_h2c *h2 = st->h2;
+    struct sp_txn *t;
+
+    if (st->closed) {
+        stream_free(st);
+        want_flush(h2);
+        return;
+    }
+    if (!st->started && st->headers_done && !st->reset)
+        stream_start(st);
+    t = st->txn;
+    if (!t || t->state == SP_TXN_DONE || st->reset)
+        return;
+    /* request body toward the server, acknowledged to the client as it leaves */
+    while (sp_buf_len(&st->reqbody)) {
+        size_t k = sp__txn_req_data(t, sp_buf_head(&st->reqbody), sp_buf_len(&st->reqbody));
+        if (!k)
+            break;
+        sp_buf_consume(&st->reqbody, (uint32_t)k);
+        nghttp2_session_consume(h2->s, st->id, k);
+        want_flush(h2);
+        if (t->state == SP_TXN_DONE)
+            return;
+    }
+    if (st->req_end && !sp_buf_len(&st->reqbody) && !st->req_end_sent &&
+        sp__txn_req_end(t) == 0)
+        st->req_end_sent = true;
+    if (t->res_started && t->state == SP_TXN_EXCHANGE && sp_buf_space(&st->resbody))
+        sp__txn_res_resume(t);
+}
+
+/* ---- nghttp2 callbacks ---- */
+
+static struct sp_h2s *stream_of(nghttp2_session *s, int32_t id)
+{
+    return nghttp2_session_get_stream_user_data(s, id);
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+    struct sp_h2c *h2 = user;
+
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct sp_h2s *st = stream_new(h2, f->hd.stream_id);
+    if (!st) {
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
+                                  NGHTTP2_REFUSED_STREAM);
+        return 0;
+    }
+    nghttp2_session_set_stream_user_data(s, f->hd.stream_id, st);
+    return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+                     size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *user)
+{
+    (void)flags, (void)user;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers: not forwarded */
+    struct sp_h2s *st = stream_of(s, f->hd.stream_id);
+    if (!st || st->err_status || st->reset)
+        return 0;
+    int err = sp__h2_req_add(&st->req, name, nlen, value, vlen, st->hdrs.size);
+    if (err == -E2BIG)
+        st->err_status = 431;
+    else if (err < 0)
+        stream_reset(st, NGHTTP2_PROTOCOL_ERROR);
+    return 0;
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+    struct sp_h2c *h2 = user;
+    struct sp_h2s *st;
+
+    switch (f->hd.type) {
+    case NGHTTP2_HEADERS:
+    case NGHTTP2_DATA:
+        st = stream_of(s, f->hd.stream_id);
+        if (!st)
+            return 0;
+        if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
+            st->headers_done = true;
+        if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
+            st->req_end = true;
+        sp_task_queue(h2->c->hw->w, &st->task);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *user)
+{
+    struct sp_h2c *h2 = user;
+    struct sp_h2s *st = stream_of(s, id);
+    (void)flags;
+
+    if (!st || st->reset || st->err_status ||
+        (st->txn && st->txn->state == SP_TXN_DONE)) {
+        /* nobody will take these bytes: give the window back now */
+        nghttp2_session_consume(s, id, len);
+        return 0;
+    }
+    if (sp_buf_alloc(&st->reqbody, &h2->c->hw->bufs) ||
+        sp_buf_append(&st->reqbody, data, (uint32_t)len) != len) {
+        /* more than the window we advertised: the client ignores flow control */
+        nghttp2_session_consume(s, id, len);
+        stream_reset(st, NGHTTP2_FLOW_CONTROL_ERROR);
+        return 0;
+    }
+    sp_task_queue(h2->c->hw->w, &st->task);
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *user)
+{
+    struct sp_h2c *h2 = user;
+    struct sp_h2s *st = stream_of(s, id);
+
+    if (!st)
+        return 0;
+    st->closed = true;
+    nghttp2_session_set_stream_user_data(s, id, NULL);
+    /* bytes received but never consumed would stay counted against the connection */
+    if (sp_buf_len(&st->reqbody)) {
+        nghttp2_session_consume_connection(s, sp_buf_len(&st->reqbody));
+        sp_buf_consume(&st->reqbody, sp_buf_len(&st->reqbody));
+    }
+    if (code != NGHTTP2_NO_ERROR && !st->reset && st->txn && st->txn->state != SP_TXN_DONE) {
+        /* the client cancelled a request that already cost backend work */
+        sp__txn_abort(st->txn);
+        if (!sp__h2_budget_take(&h2->budget, h2->c->hw->w->now) && !h2->fatal) {
+            sp_log(SP_LOG_WARNING, "worker %d: HTTP/2 client resets too many streams, closing",
+                   h2->c->hw->w->id);
+            nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE,
+                                  nghttp2_session_get_last_proc_stream_id(s),
+                                  NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
+            h2->fatal = true;
+        }
+    }
+    sp_task_queue(h2->c->hw->w, &st->task);
+    return 0;
+}
+
+/* ---- per-worker setup ---- */
+
+int sp__h2_worker_init(struct sp_http_worker *hw)
+{
+    nghttp2_session_callbacks *cbs;
+
+    if (nghttp2_session_callbacks_new(&cbs))
+        return -ENOMEM;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    hw->h2cbs = cbs;
+    if (nghttp2_option_new(&hw->h2opt))
+        return -ENOMEM;
+    nghttp2_option_set_no_auto_window_update(hw->h2opt, 1);
+    nghttp2_option_set_max_continuations(hw->h2opt, 8);
+    sp_pool_init(&hw->h2s_pool, sizeof(struct sp_h2s), 1024);
+    sp_pool_init(&hw->h2c_pool, sizeof(struct sp_h2c), 1024);
+    return 0;
+}
+
+void sp__h2_worker_free(struct sp_http_worker *hw)
+{
+    if (hw->h2cbs)
+        nghttp2_session_callbacks_del(hw->h2cbs);
+    if (hw->h2opt)
+        nghttp2_option_del(hw->h2opt);
+    sp_pool_destroy(&hw->h2s_pool);
+    sp_pool_destroy(&hw->h2c_pool);
+}
+
+/* ---- the connection ---- */
+
+static int session_new(struct sp_conn *c)
+{
+    struct sp_http_worker *hw = c->hw;
+    struct sp_h2c *h2 = sp_pool_get(&hw->h2c_pool);
+    uint32_t streams = (uint32_t)hw->conf->h2_max_streams;
+
+    if (!h2)
+        return -ENOMEM;
+    h2->c = c;
+    if (nghttp2_session_server_new2(&h2->s, hw->h2cbs, h2, hw->h2opt)) {
+        sp_pool_put(&hw->h2c_pool, h2);
+        return -ENOMEM;
+    }
+    sp__h2_budget_init(&h2->budget, RESET_BURST, RESET_RATE, hw->w->now);
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)hw->conf->bufsize},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)hw->conf->bufsize},
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
+    };
+    nghttp2_submit_settings(h2->s, NGHTTP2_FLAG_NONE, iv, SP_ARRAY_SIZE(iv));
+    /* every stream may fill its window without starving the others */
+    nghttp2_session_set_local_window_size(h2->s, NGHTTP2_FLAG_NONE, 0,
+                                          (int32_t)(streams * (uint32_t)hw->conf->bufsize));
+    c->h2 = h2;
+    c->state = SP_CONN_H2;
+    return 0;
+}
+
+/* Feeds what the read buffer holds to nghttp2. */
+static int feed(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    while (sp_buf_len(&c->rbuf)) {
+        ssize_t n = nghttp2_session_mem_recv(h2->s, (const uint8_t *)sp_buf_head(&c->rbuf),
+                                             sp_buf_len(&c->rbuf));
+        if (n < 0) {
+            sp_debug("worker %d: HTTP/2 session error: %s", c->hw->w->id,
+                     nghttp2_strerror((int)n));
+            sp_buf_consume(&c->rbuf, sp_buf_len(&c->rbuf));
+            h2->fatal = true;
+            return -EPROTO;
+        }
+        sp_buf_consume(&c->rbuf, (uint32_t)n);
+    }
+    return 0;
+}
+
+int sp__h2c_start(struct sp_conn *c)
+{
+    int err = session_new(c);
+    if (err)
+        return err;
+    feed(c);
+    want_flush(c->h2);
+    return 0;
+}
+
+int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool head,
+                    struct sp_txn *t)
+{
+    uint8_t payload[256];
+    long n = sp__base64url_decode(settings, len, payload, sizeof(payload));
+    static const char resp[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                               "Connection: Upgrade\r\n"
+                               "Upgrade: h2c\r\n\r\n";
+
+    if (n < 0 || n % 6)
+        return -EINVAL;
+    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs) || sp_buf_space(&c->wbuf) < sizeof(resp))
+        return -ENOMEM;
+    int err = session_new(c);
+    if (err)
+        return err;
+    struct sp_h2c *h2 = c->h2;
+    if (nghttp2_session_upgrade2(h2->s, payload, (size_t)n, head, NULL)) {
+        /* the session stays; the connection is closed by the caller */
+        return -EINVAL;
+    }
+    sp_buf_append(&c->wbuf, resp, sizeof(resp) - 1);
+    struct sp_h2s *st = stream_new(h2, 1);
+    if (!st)
+        return -ENOMEM;
+    nghttp2_session_set_stream_user_data(h2->s, 1, st);
+    sp_buf_release(&st->hdrs, &c->hw->bufs, 1);
+    st->headers_done = st->started = st->req_end = st->req_end_sent = true;
+    st->txn = t;
+    t->ops = &h2_ops;
+    t->front = st;
+    want_flush(h2);
+    return 0;
+}
+
+/* Pulls nghttp2's output into the write buffer and writes it. 0, or <0 when the client is
+ * gone. */
+static int h2_output(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+        return -ENOMEM;
+    for (;;) {
+        if (h2->pend_len) {
+            uint32_t n = sp_buf_append(&c->wbuf, h2->pend, (uint32_t)SP_MIN(h2->pend_len,
+                                                                              UINT32_MAX));
+            h2->pend += n;
+            h2->pend_len -= n;
+        }
+        if (h2->pend_len || !sp_buf_space(&c->wbuf)) {
+            if (!c->can_write)
+                return 0;
+            ssize_t w = sp_sock_write(c->ev.fd, &c->wbuf);
+            if (w == -EAGAIN) {
+                c->can_write = false;
+                return 0;
+            }
+            if (w < 0)
+                return (int)w;
+            continue;
+        }
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(h2->s, &data);
+        if (n < 0) {
+            h2->fatal = true;
+            break;
+        }
+        if (!n)
+            break;
+        h2->pend = data;
+        h2->pend_len = (size_t)n;
+    }
+    if (sp_buf_len(&c->wbuf) && c->can_write) {
+        ssize_t w = sp_sock_write(c->ev.fd, &c->wbuf);
+        if (w == -EAGAIN)
+            c->can_write = false;
+        else if (w < 0)
+            return (int)w;
+    }
+    return 0;
+}
+
+static bool output_idle(const struct sp_conn *c)
+{
+    return !sp_buf_len(&c->wbuf) && !c->h2->pend_len;
+}
+
+/* Returns true when the connection should close now. */
+static bool should_close(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    if (!output_idle(c))
+        return false;
+    if (h2->fatal)
+        return true;
+    if (!nghttp2_session_want_read(h2->s) && !nghttp2_session_want_write(h2->s))
+        return true;
+    return (c->want_close || c->rd_eof) && !h2->nstreams;
+}
+
+void sp__h2c_flush(struct sp_conn *c)
+{
+    if (h2_output(c) < 0) {
+        sp__conn_close(c);
+        return;
+    }
+    if (should_close(c)) {
+        sp__conn_close(c);
+        return;
+    }
+    sp__h2c_update_timer(c);
+}
+
+void sp__h2c_io(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    while (c->can_read && !c->rd_eof && !h2->fatal) {
+        if (sp_buf_alloc(&c->rbuf, &c->hw->bufs))
+            break;
+        ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
+        if (n == -EAGAIN) {
+            c->can_read = false;
+            break;
+        }
+        if (n <= 0) {
+            c->rd_eof = true;
+            break;
+        }
+        feed(c);
+    }
+    if (!sp_buf_len(&c->rbuf))
+        sp_buf_release(&c->rbuf, &c->hw->bufs, 0);
+    want_flush(h2);
+}
+
+void sp__h2c_update_timer(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+    const struct sp_frontend *fe = c->fe;
+    struct sp_worker *w = c->hw->w;
+    int64_t ms = SP_TIME_UNSET;
+
+    if (!output_idle(c) && !c->can_write) {
+        ms = fe->t_client; /* the client does not read what we send */
+    } else if (!h2->nstreams) {
+        /* HAProxy's idle rule: keep-alive once a stream was seen, else http-request; then
+         * client; after a GOAWAY, client-fin */
+        if (h2->goaway)
+            ms = fe->t_client_fin != SP_TIME_UNSET ? fe->t_client_fin : fe->t_client;
+        else if (h2->seen_stream && fe->t_http_keep_alive != SP_TIME_UNSET)
+            ms = fe->t_http_keep_alive;
+        else if (fe->t_http_request != SP_TIME_UNSET)
+            ms = fe->t_http_request;
+        else
+            ms = fe->t_client;
+    }
+    if (ms == SP_TIME_UNSET)
+        sp_timer_disarm(&w->tw, &c->timer);
+    else
+        sp_timer_arm(&w->tw, &c->timer, w->now + (uint64_t)ms);
+}
+
+void sp__h2c_timeout(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    if (!h2->goaway && output_idle(c)) {
+        nghttp2_submit_goaway(h2->s, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(h2->s), NGHTTP2_NO_ERROR,
+                              NULL, 0);
+        h2_output(c);
+    }
+    sp__conn_close(c);
+}
+
+void sp__h2c_stop(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    c->want_close = true;
+    if (!h2->goaway) {
+        /* streams in flight finish; new ones are refused */
+        h2->goaway = true;
+        nghttp2_submit_goaway(h2->s, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(h2->s), NGHTTP2_NO_ERROR,
+                              NULL, 0);
+    }
+    want_flush(h2);
+}
+
+void sp__h2c_free(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    if (!h2)
+        return;
+    while (h2->streams)
+        stream_free(h2->streams);
+    nghttp2_session_del(h2->s);
+    h2->s = NULL;
+    sp_pool_put(&c->hw->h2c_pool, h2);
+    c->h2 = NULL;
+}

@@ -1,0 +1,368 @@
+/* http/h2map.c - see h2map.h. */
+#include "http/h2map.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "http/http-int.h"
+
+void sp__h2_req_init(struct sp_h2_req *r, struct sp_buf *store)
+{
+    memset(r, 0, offsetof(struct sp_h2_req, f));
+    r->store = store;
+    r->content_length = -1;
+}
+
+static bool store(struct sp_h2_req *r, const uint8_t *p, size_t n, struct sp_h2_span *ret)
+{
+    struct sp_buf *b = r->store;
+
+    if (sp_buf_room(b) < n)
+        return false;
+    ret->off = b->tail;
+    ret->len = (uint32_t)n;
+    sp_buf_put(b, p, (uint32_t)n);
+    return true;
+}
+
+/* RFC 9110 field-value: VCHAR, obs-text, SP and HTAB inside; nghttp2 already refused CR, LF
+ * and NUL, but other controls would still reach an HTTP/1.1 server. */
+static bool value_ok(const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+            return false;
+    return true;
+}
+
+static bool tchar(uint8_t c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))
+        return true;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool token_ok(const uint8_t *v, size_t n)
+{
+    if (!n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!tchar(v[i]))
+            return false;
+    return true;
+}
+
+/* :path as origin-form (or "*"): visible ASCII only, no space */
+static bool path_ok(const uint8_t *v, size_t n)
+{
+    if (!n)
+        return false;
+    if (n == 1 && v[0] == '*')
+        return true;
+    if (v[0] != '/')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] <= 0x20 || v[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* :authority as Host: reg-name / IPv4 / [IPv6], optional port; no userinfo */
+static bool authority_ok(const uint8_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = v[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            continue;
+        if (!strchr("-._~!$&'()*+,;=:[]%", c) || !c)
+            return false;
+    }
+    return true;
+}
+
+static bool name_is(const uint8_t *n, size_t len, const char *lit)
+{
+    return len == strlen(lit) && !memcmp(n, lit, len);
+}
+
+int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const uint8_t *value,
+                   size_t vlen, uint32_t max_list)
+{
+    r->list_size += (uint32_t)(nlen + vlen + 32);
+    if (r->list_size > max_list)
+        return -E2BIG;
+    if (nlen && name[0] == ':') {
+        struct sp_h2_span *dst;
+        bool *has;
+        if (name_is(name, nlen, ":method")) {
+            if (!token_ok(value, vlen))
+                return -EINVAL;
+            dst = &r->method, has = &r->has_method;
+        } else if (name_is(name, nlen, ":path")) {
+            if (!path_ok(value, vlen))
+                return -EINVAL;
+            dst = &r->path, has = &r->has_path;
+        } else if (name_is(name, nlen, ":authority")) {
+            if (!authority_ok(value, vlen))
+                return -EINVAL;
+            dst = &r->authority, has = &r->has_authority;
+        } else if (name_is(name, nlen, ":scheme")) {
+            if (!token_ok(value, vlen))
+                return -EINVAL;
+            dst = &r->scheme, has = &r->has_scheme;
+        } else {
+            return -EINVAL; /* :protocol (extended CONNECT) is not enabled */
+        }
+        if (*has || r->nfields)
+            return -EINVAL;
+        if (!store(r, value, vlen, dst))
+            return -E2BIG;
+        *has = true;
+        if (dst == &r->method)
+            r->meth = sp_h1_meth_from((const char *)value, vlen);
+        return 0;
+    }
+    if (!token_ok(name, nlen) || !value_ok(value, vlen))
+        return -EINVAL;
+    for (size_t i = 0; i < nlen; i++)
+        if (name[i] >= 'A' && name[i] <= 'Z')
+            return -EINVAL;
+    if (name_is(name, nlen, "content-length")) {
+        uint64_t v = 0;
+        if (!vlen || vlen > 18)
+            return -EINVAL;
+        for (size_t i = 0; i < vlen; i++) {
+            if (value[i] < '0' || value[i] > '9')
+                return -EINVAL;
+            v = v * 10 + (uint64_t)(value[i] - '0');
+        }
+        if (r->content_length >= 0 && (uint64_t)r->content_length != v)
+            return -EINVAL;
+        if (r->content_length >= 0)
+            return 0; /* an identical repeat: keep one */
+        r->content_length = (int64_t)v;
+    }
+    if (r->nfields >= SP_H2_MAX_FIELDS)
+        return -E2BIG;
+    if (!store(r, name, nlen, &r->f[r->nfields].name) ||
+        !store(r, value, vlen, &r->f[r->nfields].value))
+        return -E2BIG;
+    r->nfields++;
+    return 0;
+}
+
+struct out {
+    struct sp_buf *b;
+    bool full;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+    if (o->full)
+        return;
+    if (sp_buf_room(o->b) < n) {
+        sp_buf_realign(o->b);
+        if (sp_buf_room(o->b) < n) {
+            o->full = true;
+            return;
+        }
+    }
+    sp_buf_put(o->b, p, (uint32_t)n);
+}
+
+static void puts_(struct out *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+static void put_span(struct out *o, const struct sp_h2_req *r, struct sp_h2_span s)
+{
+    put(o, r->store->data + s.off, s.len);
+}
+
+static bool span_is(const struct sp_h2_req *r, struct sp_h2_span s, const char *lit)
+{
+    return s.len == strlen(lit) && !memcmp(r->store->data + s.off, lit, s.len);
+}
+
+int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const struct sp_fwd *fwd,
+                         const struct sockaddr_storage *peer, bool close, bool end_stream,
+                         enum sp_h1_body *ret_body)
+{
+    struct out o = {.b = out};
+    uint32_t start = out->tail;
+    bool cookie_done = false;
+    int host_idx = -1;
+
+    if (!r->has_method || !r->has_path || !r->has_scheme || r->meth == SP_METH_CONNECT)
+        return -EINVAL;
+    for (uint32_t i = 0; i < r->nfields; i++) {
+        if (span_is(r, r->f[i].name, "host")) {
+            if (host_idx >= 0)
+                return -EINVAL; /* two Host fields: ambiguous for HTTP/1.1 */
+            host_idx = (int)i;
+            const uint8_t *v = (const uint8_t *)r->store->data + r->f[i].value.off;
+            if (!authority_ok(v, r->f[i].value.len))
+                return -EINVAL;
+        }
+    }
+    put_span(&o, r, r->method);
+    put(&o, " ", 1);
+    put_span(&o, r, r->path);
+    puts_(&o, " HTTP/1.1\r\nhost: ");
+    /* RFC 9113 8.3.1: :authority wins over a host field */
+    if (r->has_authority)
+        put_span(&o, r, r->authority);
+    else if (host_idx >= 0)
+        put_span(&o, r, r->f[host_idx].value);
+    put(&o, "\r\n", 2);
+    for (uint32_t i = 0; i < r->nfields; i++) {
+        struct sp_h2_span n = r->f[i].name;
+        if ((int)i == host_idx || span_is(r, n, "te"))
+            continue;
+        if (span_is(r, n, "cookie")) {
+            /* RFC 9113 8.2.3: crumbs are joined with "; " into one field for HTTP/1.1 */
+            if (cookie_done)
+                continue;
+            cookie_done = true;
+            puts_(&o, "cookie: ");
+            bool first = true;
+            for (uint32_t j = i; j < r->nfields; j++) {
+                if (!span_is(r, r->f[j].name, "cookie"))
+                    continue;
+                if (!first)
+                    put(&o, "; ", 2);
+                put_span(&o, r, r->f[j].value);
+                first = false;
+            }
+            put(&o, "\r\n", 2);
+            continue;
+        }
+        put_span(&o, r, n);
+        put(&o, ": ", 2);
+        put_span(&o, r, r->f[i].value);
+        put(&o, "\r\n", 2);
+    }
+    if (r->content_length >= 0) {
+        *ret_body = r->content_length ? SP_H1_BODY_CL : SP_H1_BODY_NONE;
+    } else if (!end_stream) {
+        puts_(&o, "transfer-encoding: chunked\r\n");
+        *ret_body = SP_H1_BODY_CHUNKED;
+    } else {
+        *ret_body = SP_H1_BODY_NONE;
+        if (r->meth == SP_METH_POST || r->meth == SP_METH_PUT || r->meth == SP_METH_PATCH)
+            puts_(&o, "content-length: 0\r\n");
+    }
+    if (close)
+        puts_(&o, "connection: close\r\n");
+    if (fwd && fwd->add) {
+        char ip[64];
+        put(&o, fwd->name, fwd->name_len);
+        put(&o, ": ", 2);
+        puts_(&o, sp_addr_ip(peer, ip, sizeof(ip)));
+        put(&o, "\r\n", 2);
+    }
+    put(&o, "\r\n", 2);
+    if (o.full) {
+        out->tail = start < out->tail ? start : out->tail;
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+int sp__h2_res_nv(const char *buf, const struct sp_h1_msg *m, nghttp2_nv *nva, size_t max,
+                  char *scratch, size_t scratch_len)
+{
+    size_t n = 0, used = 0;
+
+    if (max < 1 || scratch_len < 4)
+        return -ENOSPC;
+    scratch[0] = (char)('0' + m->status / 100 % 10);
+    scratch[1] = (char)('0' + m->status / 10 % 10);
+    scratch[2] = (char)('0' + m->status % 10);
+    used = 3;
+    nva[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)scratch, 7, 3, NGHTTP2_NV_FLAG_NONE};
+    for (uint32_t i = 0; i < m->nhdrs; i++) {
+        const struct sp_h1_hdr *h = &m->hdrs[i];
+        if (h->flags & SP_H1_HF_HOP)
+            continue;
+        if (n >= max || used + h->name_len > scratch_len)
+            return -ENOSPC;
+        char *name = scratch + used;
+        for (uint16_t k = 0; k < h->name_len; k++) {
+            char ch = buf[h->name_off + k];
+            name[k] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        }
+        used += h->name_len;
+        nva[n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)(uintptr_t)(buf + h->val_off),
+                                h->name_len, h->val_len, NGHTTP2_NV_FLAG_NONE};
+    }
+    return (int)n;
+}
+
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_len)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t n = 0;
+
+    if (len % 4 == 1)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64val(in[i]);
+        if (v < 0)
+            return -EINVAL;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= out_len)
+                return -EINVAL;
+            out[n++] = (uint8_t)(acc >> bits);
+        }
+    }
+    /* leftover bits must be zero padding */
+    if (bits && (acc & ((1u << bits) - 1)))
+        return -EINVAL;
+    return (long)n;
+}
+
+void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms)
+{
+    b->tokens = burst;
+    b->burst = burst;
+    b->rate = rate;
+    b->last_ms = now_ms;
+}
+
+bool sp__h2_budget_take(struct sp_h2_budget *b, uint64_t now_ms)
+{
+    if (now_ms > b->last_ms) {
+        uint64_t refill = (now_ms - b->last_ms) * b->rate / 1000;
+        if (refill) {
+            uint64_t t = b->tokens + refill;
+            b->tokens = (uint32_t)(t > b->burst ? b->burst : t);
+            b->last_ms = now_ms;
+        }
+    }
+    if (!b->tokens)
+        return false;
+    b->tokens--;
+    return true;
+}

@@ -1,0 +1,86 @@
+/* http/h2map.h - translation between HTTP/2 streams and HTTP/1.1 messages, and the per-
+ * connection reset budget.
+ *
+ * Pure functions over caller-owned memory; no nghttp2 session is touched here, so that every
+ * rule can be unit-tested. owner: worker (each object is owned by its caller).
+ *
+ * nghttp2's HTTP messaging checks run before these (pseudo-header presence and order,
+ * connection-specific fields, lower-case names, no CR/LF/NUL, content-length against DATA);
+ * what remains here is what turns a valid HTTP/2 request into an unambiguous HTTP/1.1 one.
+ */
+#ifndef SP_HTTP_H2MAP_H
+#define SP_HTTP_H2MAP_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http/h1.h"
+#include "net/buf.h"
+
+#define SP_H2_MAX_FIELDS 100 /* regular fields per request; more: 431 */
+
+struct sp_h2_span {
+    uint32_t off, len;
+};
+
+/* owner: worker. A request's fields as they arrive (on_header), copied into `store`. */
+struct sp_h2_req {
+    struct sp_buf *store;
+    struct sp_h2_span method, path, authority, scheme;
+    bool has_method, has_path, has_authority, has_scheme;
+    uint32_t nfields;
+    struct {
+        struct sp_h2_span name, value;
+    } f[SP_H2_MAX_FIELDS];
+    uint32_t list_size;     /* RFC 9113 6.5.2: sum of name + value + 32 */
+    int64_t content_length; /* -1: none */
+    enum sp_h1_meth meth;
+};
+
+void sp__h2_req_init(struct sp_h2_req *r, struct sp_buf *store);
+
+/* Adds one field. Returns 0; -E2BIG when the list grows over `max_list` or has too many
+ * fields (answer 431); -EINVAL for a field HTTP/1.1 cannot carry safely (a name or value with
+ * bytes outside what RFC 9110 allows, a bad content-length, a repeated pseudo-header or an
+ * unknown one): the stream is reset. */
+int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const uint8_t *value,
+                   size_t vlen, uint32_t max_list);
+
+struct sp_fwd;
+
+/* Writes the HTTP/1.1 request head for a complete HTTP/2 request head. `end_stream`: the
+ * HEADERS frame ended the stream (no body). Sets *ret_body to the framing used toward the
+ * server: CL when the request carried content-length, CHUNKED when it has a body of unknown
+ * length, NONE otherwise. Returns 0, -ENOSPC (does not fit: 431) or -EINVAL (missing or bad
+ * pseudo-header: 400). */
+int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const struct sp_fwd *fwd,
+                         const struct sockaddr_storage *peer, bool close, bool end_stream,
+                         enum sp_h1_body *ret_body);
+
+/* Builds the nghttp2 header list of an HTTP/1.1 response head: ":status" first, then every
+ * field that is not hop-by-hop, names lower-cased into `scratch`. Values point into `buf`.
+ * Returns the number of entries, or -ENOSPC when `max` entries or the scratch space are too
+ * few. */
+int sp__h2_res_nv(const char *buf, const struct sp_h1_msg *m, nghttp2_nv *nva, size_t max,
+                  char *scratch, size_t scratch_len);
+
+/* Decodes base64url without padding (HTTP2-Settings). Returns the decoded length or -EINVAL. */
+long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_len);
+
+/* owner: worker. A token bucket of client stream resets: each reset of a stream that had
+ * cost backend work takes one token; tokens come back at `rate` per second up to `burst`. An
+ * empty bucket means the client resets faster than any honest one: the connection ends. */
+struct sp_h2_budget {
+    uint32_t tokens;
+    uint32_t burst, rate;
+    uint64_t last_ms;
+};
+
+void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms);
+/* Takes one token; false when none is left. */
+bool sp__h2_budget_take(struct sp_h2_budget *b, uint64_t now_ms);
+
+#endif
