@@ -344,6 +344,33 @@ static void start_txn(struct sp_conn *c, long headlen)
         send_error(c, 431);
         return;
     }
+    /* RFC 7540 3.2: a bodyless HTTP/1.1 request may switch the connection to h2c; it is
+     * then answered as stream 1 (a request with a body simply stays HTTP/1.1) */
+    int up = -1;
+    const unsigned want = SP_H1_MF_UPGRADE_H2C | SP_H1_MF_HAS_H2SETTINGS | SP_H1_MF_CONN_UPGRADE;
+    if ((m->flags & want) == want && m->version == 11 && m->body == SP_H1_BODY_NONE &&
+        !hw->w->stopping) {
+        for (uint32_t i = 0; i < m->nhdrs && up < 0; i++)
+            if (m->hdrs[i].flags & SP_H1_HF_H2SETTINGS)
+                up = (int)i;
+    }
+    if (up >= 0) {
+        char settings[512];
+        const struct sp_h1_hdr *h = &m->hdrs[up];
+        if (h->val_len < sizeof(settings)) {
+            memcpy(settings, head + h->val_off, h->val_len);
+            sp_buf_consume(&c->rbuf, (uint32_t)headlen);
+            c->nreq++;
+            t->req_end = true;
+            if (sp__h2c_upgrade(c, settings, h->val_len, m->meth == SP_METH_HEAD, t) < 0) {
+                sp__txn_free(t);
+                h1c_close(c);
+                return;
+            }
+            sp__txn_start(t);
+            return;
+        }
+    }
     sp_buf_consume(&c->rbuf, (uint32_t)headlen);
     sp_h1_scan_init(&c->scan);
     c->txn = t;

@@ -7,7 +7,8 @@
  *
  * Back-pressure, both ways:
  *  - request bodies: automatic WINDOW_UPDATEs are off; DATA waits in the stream's buffer
- *    (never larger than the stream window we advertise, which is one buffer) and is
+ *    (never larger than the stream window we advertise: the protocol's default 65,535 bytes,
+ *    which a client may use before it has our SETTINGS anyway, in a 64 KiB buffer) and is
  *    acknowledged with nghttp2_session_consume() only once the server side took it;
  *  - response bodies: the server side fills the stream's buffer only while it has room; the
  *    DATA source hands it to nghttp2 as the client's windows allow, and reports DEFERRED when
@@ -110,7 +111,7 @@ static void stream_free(struct sp_h2s *st)
     st->txn = NULL;
     sp_task_cancel(hw->w, &st->task);
     sp_buf_release(&st->hdrs, &hw->bufs, 1);
-    sp_buf_release(&st->reqbody, &hw->bufs, 1);
+    sp_buf_release(&st->reqbody, &hw->bufs64, 1);
     sp_buf_release(&st->resbody, &hw->bufs, 1);
     if (st->_prev)
         st->_prev->_next = st->_next;
@@ -452,7 +453,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
         nghttp2_session_consume(s, id, len);
         return 0;
     }
-    if (sp_buf_alloc(&st->reqbody, &h2->c->hw->bufs) ||
+    if (sp_buf_alloc(&st->reqbody, &h2->c->hw->bufs64) ||
         sp_buf_append(&st->reqbody, data, (uint32_t)len) != len) {
         /* more than the window we advertised: the client ignores flow control */
         nghttp2_session_consume(s, id, len);
@@ -544,14 +545,15 @@ static int session_new(struct sp_conn *c)
     sp__h2_budget_init(&h2->budget, RESET_BURST, RESET_RATE, hw->w->now);
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)hw->conf->bufsize},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SP_H2_STREAM_WINDOW},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)hw->conf->bufsize},
         {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     nghttp2_submit_settings(h2->s, NGHTTP2_FLAG_NONE, iv, SP_ARRAY_SIZE(iv));
     /* every stream may fill its window without starving the others */
     nghttp2_session_set_local_window_size(h2->s, NGHTTP2_FLAG_NONE, 0,
-                                          (int32_t)(streams * (uint32_t)hw->conf->bufsize));
+                                          (int32_t)SP_MIN(streams * SP_H2_STREAM_WINDOW,
+                                                          (uint32_t)INT32_MAX));
     c->h2 = h2;
     c->state = SP_CONN_H2;
     return 0;
@@ -618,6 +620,8 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
     st->txn = t;
     t->ops = &h2_ops;
     t->front = st;
+    /* the client's preface and SETTINGS may have come with the upgrade request */
+    feed(c);
     want_flush(h2);
     return 0;
 }

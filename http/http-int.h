@@ -31,6 +31,9 @@
 #include "net/listener.h"
 #include "net/upstream.h"
 
+/* the HTTP/2 stream window we advertise, and the buffer behind it */
+#define SP_H2_STREAM_WINDOW 65535u
+
 struct sp_txn;
 struct sp_conn;
 struct sp_h2c;
@@ -40,6 +43,7 @@ struct sp_http_worker {
     struct sp_worker *w;
     const struct sp_http_conf *conf;
     struct sp_bufpool bufs;
+    struct sp_bufpool bufs64; /* SP_H2_STREAM_WINDOW-sized: HTTP/2 request bodies */
     struct sp_pool h1c_pool, txn_pool, upconn_pool;
     struct sp_routing *rt; /* counted reference */
     struct sp_uppool *pools; /* by server idx */
