@@ -33,6 +33,7 @@ struct sp_server {
     socklen_t addrlen;
     int weight;
     int maxconn;
+    int maxqueue;
     bool disabled;
 };
 

@@ -105,6 +105,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg)
             s->addrlen = cs->addrlen;
             s->weight = cs->weight;
             s->maxconn = cs->maxconn;
+            s->maxqueue = cs->maxqueue;
             s->disabled = cs->disabled;
             if (!s->name)
                 goto fail;

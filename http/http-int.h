@@ -84,6 +84,7 @@ struct sp_front_ops {
 enum sp_txn_state {
     SP_TXN_NEW = 0,
     SP_TXN_RETRY_WAIT, /* between connection attempts */
+    SP_TXN_QUEUED,     /* the server's pool is at its cap: waiting for a connection */
     SP_TXN_CONNECTING,
     SP_TXN_EXCHANGE, /* connected: request going out, response coming in */
     SP_TXN_DONE,     /* response complete or error answered */
@@ -134,7 +135,10 @@ struct sp_txn {
     /* retries */
     int conn_retries; /* connection attempts left after this one */
     bool reuse_retried;
-    struct sp_timer timer; /* retry delay */
+    bool force_new;        /* the next attempt must not reuse an idle connection */
+    struct sp_timer timer; /* retry delay, queue timeout */
+    struct sp_upwait wait; /* place in the server pool's queue */
+    uint64_t t_queued;
 
     /* accounting for logs */
     uint64_t t_start, t_connect_start, t_connected, t_sent, t_res_head, t_end;

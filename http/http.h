@@ -17,6 +17,7 @@ struct sp_http_conf {
     int maxaccept;
     int nworkers;
     int h2_max_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS we advertise */
+    int server_default_maxconn; /* upstream connections per server when `maxconn` is absent */
 };
 
 /* owner: main. Must be set before the workers start. */

@@ -67,7 +67,13 @@ static int hw_start(struct sp_worker *w)
         return -ENOMEM;
     for (int i = 0; i < hw->rt->nsrv; i++) {
         const struct sp_server *s = hw->rt->srv[i];
-        sp_uppool_init(&hw->pools[i], w, &hw->bufs, &hw->upconn_pool, &s->addr, s->addrlen);
+        struct sp_uppool *p = &hw->pools[i];
+        unsigned n = (unsigned)conf->nworkers;
+        unsigned cap = (unsigned)(s->maxconn ? s->maxconn : conf->server_default_maxconn);
+        sp_uppool_init(p, w, &hw->bufs, &hw->upconn_pool, &s->addr, s->addrlen);
+        /* a process-wide limit, split evenly: each worker owns its share */
+        p->max_conns = cap ? (cap + n - 1) / n : 0;
+        p->max_queue = s->maxqueue ? ((unsigned)s->maxqueue + n - 1) / n : 0;
     }
     for (int i = 0; i < conf->nbinds; i++) {
         int err = sp_listener_start(&hw->listeners[i], w, &conf->binds[i], w->id, conf->maxaccept,

@@ -17,7 +17,7 @@
 
 #define RETRY_DELAY_MAX_MS 1000
 
-static void txn_connect(struct sp_txn *t, bool force_new);
+static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue);
 static void txn_pump(struct sp_txn *t);
 static void retry_timer(struct sp_timer *tm);
 
@@ -108,6 +108,12 @@ static void retry_timer(struct sp_timer *tm)
 {
     struct sp_txn *t = sp_container_of(tm, struct sp_txn, timer);
 
+    if (t->state == SP_TXN_QUEUED) {
+        /* timeout queue: no connection to this server freed up in time */
+        sp_uppool_unwait(&t->hw->pools[t->srv->idx], &t->wait);
+        txn_fail(t, 503, 's', 'Q');
+        return;
+    }
     if (t->state != SP_TXN_RETRY_WAIT)
         return;
     /* option redispatch: the last retry may go to another server */
@@ -116,7 +122,7 @@ static void retry_timer(struct sp_timer *tm)
         if (s)
             t->srv = s;
     }
-    txn_connect(t, true);
+    txn_connect(t, true, false);
 }
 
 static void conn_failed(struct sp_txn *t, bool timeout)
@@ -192,12 +198,58 @@ static void attach_up(struct sp_txn *t, struct sp_upconn *c)
     c->on_timer = up_timer;
 }
 
-static void txn_connect(struct sp_txn *t, bool force_new)
+static void queue_ready(struct sp_upwait *w)
+{
+    struct sp_txn *t = sp_container_of(w, struct sp_txn, wait);
+
+    sp_timer_disarm(&t->hw->w->tw, &t->timer);
+    t->state = SP_TXN_NEW;
+    txn_connect(t, t->force_new, true);
+}
+
+/* The pool is at its cap: wait for a connection, in arrival order, at most `timeout queue`. */
+static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
+{
+    struct sp_worker *w = t->hw->w;
+
+    t->wait.ready = queue_ready;
+    if (sp_uppool_wait(pool, &t->wait) < 0) {
+        txn_fail(t, 503, 'S', 'Q'); /* maxqueue reached */
+        return;
+    }
+    t->state = SP_TXN_QUEUED;
+    t->force_new = force_new;
+    if (!t->t_queued)
+        t->t_queued = w->now;
+    if (t->be->t_queue != SP_TIME_UNSET)
+        sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)t->be->t_queue);
+}
+
+static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
 {
     struct sp_http_worker *hw = t->hw;
     struct sp_uppool *pool = &hw->pools[t->srv->idx];
-    struct sp_upconn *c = force_new ? NULL : sp_upconn_take(pool);
+    bool full = pool->max_conns && pool->nconns >= pool->max_conns;
     int err;
+
+    if (!from_queue && !sp_uppool_has_room(pool)) {
+        txn_queue(t, pool, force_new);
+        return;
+    }
+    if (force_new && full) {
+        /* a fresh connection is needed and the cap is reached: give up an idle one */
+        if (!pool->nidle) {
+            txn_queue(t, pool, force_new);
+            return;
+        }
+        sp_upconn_close(pool->idle);
+    }
+    struct sp_upconn *c = force_new ? NULL : sp_upconn_take(pool);
+    if (!c && pool->max_conns && pool->nconns >= pool->max_conns) {
+        /* the idle ones were dead and closed: capacity may still be short */
+        txn_queue(t, pool, force_new);
+        return;
+    }
 
     if (c) {
         attach_up(t, c);
@@ -247,7 +299,7 @@ void sp__txn_start(struct sp_txn *t)
         txn_fail(t, 503, 'S', 'C');
         return;
     }
-    txn_connect(t, false);
+    txn_connect(t, false, false);
 }
 
 size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
@@ -309,7 +361,7 @@ static bool retry_on_fresh(struct sp_txn *t)
     t->reuse_retried = true;
     detach_up(t, false);
     sp_h1_scan_init(&t->rscan);
-    txn_connect(t, true);
+    txn_connect(t, true, false);
     return true;
 }
 
@@ -527,6 +579,8 @@ void sp__txn_abort(struct sp_txn *t)
 {
     if (t->state == SP_TXN_DONE)
         return;
+    if (t->state == SP_TXN_QUEUED)
+        sp_uppool_unwait(&t->hw->pools[t->srv->idx], &t->wait);
     set_term(t, 'C', t->res_started ? 'D' : (t->state == SP_TXN_CONNECTING ? 'C' : 'H'));
     detach_up(t, false);
     sp_timer_disarm(&t->hw->w->tw, &t->timer);

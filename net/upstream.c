@@ -8,10 +8,13 @@
 #include "core/util.h"
 #include "net/sock.h"
 
+static void wake_waiters(struct sp_task *t);
+
 void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool *bufs,
                     struct sp_pool *conns, const struct sockaddr_storage *addr, socklen_t len)
 {
     *p = (struct sp_uppool){0};
+    sp_task_init(&p->wake, wake_waiters);
     p->w = w;
     p->bufs = bufs;
     p->conns = conns;
@@ -19,6 +22,64 @@ void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool 
     p->addrlen = len;
     p->max_idle = 1024;
     p->idle_ms = 5000;
+}
+
+bool sp_uppool_has_room(const struct sp_uppool *p)
+{
+    if (p->nwait)
+        return false;
+    return p->nidle || !p->max_conns || p->nconns < p->max_conns;
+}
+
+int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w)
+{
+    if (p->max_queue && p->nwait >= p->max_queue)
+        return -ENOSPC;
+    w->_next = NULL;
+    w->_prev = p->wait_tail;
+    if (p->wait_tail)
+        p->wait_tail->_next = w;
+    else
+        p->wait_head = w;
+    p->wait_tail = w;
+    p->nwait++;
+    w->queued = true;
+    return 0;
+}
+
+void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w)
+{
+    if (!w->queued)
+        return;
+    if (w->_prev)
+        w->_prev->_next = w->_next;
+    else
+        p->wait_head = w->_next;
+    if (w->_next)
+        w->_next->_prev = w->_prev;
+    else
+        p->wait_tail = w->_prev;
+    w->_next = w->_prev = NULL;
+    w->queued = false;
+    p->nwait--;
+}
+
+/* Capacity freed: hand it out in arrival order, as long as it lasts. */
+static void wake_waiters(struct sp_task *t)
+{
+    struct sp_uppool *p = sp_container_of(t, struct sp_uppool, wake);
+
+    while (p->wait_head && (p->nidle || !p->max_conns || p->nconns < p->max_conns)) {
+        struct sp_upwait *w = p->wait_head;
+        sp_uppool_unwait(p, w);
+        w->ready(w);
+    }
+}
+
+static void capacity_freed(struct sp_uppool *p)
+{
+    if (p->nwait)
+        sp_task_queue(p->w, &p->wake);
 }
 
 static void idle_unlink(struct sp_upconn *c)
@@ -48,6 +109,7 @@ void sp_upconn_close(struct sp_upconn *c)
     sp_buf_release(&c->wbuf, p->bufs, 1);
     p->nconns--;
     sp_pool_put(p->conns, c);
+    capacity_freed(p);
 }
 
 static void conn_ev(struct sp_ev *ev, uint32_t events)
@@ -150,10 +212,12 @@ void sp_upconn_park(struct sp_upconn *c)
     p->idle = c;
     p->nidle++;
     sp_timer_arm(&p->w->tw, &c->timer, p->w->now + p->idle_ms);
+    capacity_freed(p);
 }
 
 void sp_uppool_drain(struct sp_uppool *p)
 {
     while (p->idle)
         sp_upconn_close(p->idle);
+    sp_task_cancel(p->w, &p->wake);
 }

@@ -6,6 +6,12 @@
  * the least likely to have been closed by the server); one the server closed, or that sent
  * anything while idle, is closed at once and never handed out. An idle connection is closed
  * after `idle_ms` without use.
+ *
+ * Connections per pool are capped (`max_conns`: the server's maxconn, or spillway's global
+ * default, split across workers), so that thousands of concurrent HTTP/2 streams never turn
+ * into thousands of server connections. An owner that finds the pool at its cap waits in the
+ * pool's queue (struct sp_upwait, first come first served); whenever a connection is parked or
+ * closed, the pool's task hands the freed capacity to the waiters in arrival order.
  */
 #ifndef SP_NET_UPSTREAM_H
 #define SP_NET_UPSTREAM_H
@@ -43,6 +49,14 @@ struct sp_upconn {
     bool can_read, can_write;
 };
 
+/* owner: worker. A place in a pool's queue. */
+struct sp_upwait {
+    struct sp_upwait *_next, *_prev;
+    bool queued;
+    /* capacity is there: the callee now takes an idle connection or opens one */
+    void (*ready)(struct sp_upwait *w);
+};
+
 /* owner: worker. One per (worker, server). */
 struct sp_uppool {
     struct sp_worker *w;
@@ -55,6 +69,11 @@ struct sp_uppool {
     unsigned nconns;   /* all open connections of this pool */
     unsigned max_idle; /* more idle than this: close instead of parking */
     uint64_t idle_ms;
+    unsigned max_conns; /* 0 = no cap */
+    unsigned max_queue; /* 0 = no limit */
+    struct sp_upwait *wait_head, *wait_tail;
+    unsigned nwait;
+    struct sp_task wake; /* dispatches freed capacity to the queue */
     uint64_t opened; /* connections opened since start (reuse accounting) */
     uint64_t reused; /* requests that went on an already used connection */
 };
@@ -63,6 +82,14 @@ void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool 
                     struct sp_pool *conns, const struct sockaddr_storage *addr, socklen_t len);
 /* Closes every idle connection (busy ones belong to their owners). */
 void sp_uppool_drain(struct sp_uppool *p);
+
+/* True when an owner may take an idle connection or open one now (and nobody queued before
+ * it). */
+bool sp_uppool_has_room(const struct sp_uppool *p);
+/* Queues `w` at the tail. -ENOSPC when the queue is full (max_queue). */
+int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w);
+/* Leaves the queue; harmless when not queued. */
+void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w);
 
 /* A live idle connection, now BUSY and owned by the caller, or NULL. */
 struct sp_upconn *sp_upconn_take(struct sp_uppool *p);

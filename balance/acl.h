@@ -1,0 +1,102 @@
+/* balance/acl.h - HAProxy's ACLs and conditions: compile once, evaluate per request.
+ *
+ * shared: compiled ACLs and conditions are immutable after compilation; they live in the
+ * routing snapshot (RCU) and any worker evaluates them concurrently. Evaluation allocates
+ * nothing, takes no lock, and reads live state only through the caller's struct sp_acl_env.
+ *
+ * Syntax (HAPROXY-BEHAVIOUR.md 3): `acl NAME CRITERION[(ARGS)] [FLAGS] [OPERATOR] [VALUE...]`,
+ * repeated names ORed; conditions `if|unless TERM...` with adjacent terms ANDed, `or`/`||`
+ * between AND groups, `!` negating the next term, `{ ... }` anonymous ACLs, the built-in ACLs.
+ */
+#ifndef SP_BALANCE_ACL_H
+#define SP_BALANCE_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Live load values an ACL may read. `idx` is a frontend or backend index in the snapshot
+ * being evaluated (resolved from the fetch's argument at compile time, or the evaluating
+ * proxy's own index when the argument is absent), or a server index for SRV_IS_UP. */
+enum sp_acl_load {
+    SP_LOAD_FE_CONN = 0,  /* fe_conn([fe]) */
+    SP_LOAD_BE_CONN,      /* be_conn([be]) */
+    SP_LOAD_BE_CONN_FREE, /* be_conn_free([be]) */
+    SP_LOAD_NBSRV,        /* nbsrv([be]) */
+    SP_LOAD_CONNSLOTS,    /* connslots([be]) */
+    SP_LOAD_QUEUE,        /* queue([be]) */
+    SP_LOAD_AVG_QUEUE,    /* avg_queue([be]) */
+    SP_LOAD_FE_REQ_RATE,  /* fe_req_rate([fe]) */
+    SP_LOAD_FE_SESS_RATE, /* fe_sess_rate([fe]) */
+    SP_LOAD_BE_SESS_RATE, /* be_sess_rate([be]) */
+    SP_LOAD_SRV_IS_UP,    /* srv_is_up(be/srv): 1 or 0 */
+    SP_LOAD_ACT_CONN,     /* act_conn (idx unused) */
+};
+
+/* What the evaluation may look at. The request part is a view over the client side's own
+ * parsed message (HTTP/1 or HTTP/2), valid for the duration of the call. */
+struct sp_acl_env {
+    /* request */
+    const char *method; /* token as sent */
+    size_t method_len;
+    const char *uri; /* the request target as sent (H2: :path) */
+    size_t uri_len;
+    int version; /* 10, 11 or 20 */
+    size_t nhdrs;
+    /* header i (0 <= i < nhdrs): name and value (value without surrounding whitespace).
+     * For HTTP/2 the :authority is presented as a Host header. */
+    void (*hdr)(const void *req, size_t i, const char **name, size_t *name_len,
+                const char **value, size_t *value_len);
+    const void *req;
+    /* connection */
+    const struct sockaddr_storage *src, *dst;
+    /* load: returns the value, or a negative number when it cannot be known (the fetch then
+     * fails, as a failed sample does in HAProxy) */
+    int64_t (*load)(const void *ctx, enum sp_acl_load what, int idx);
+    const void *load_ctx;
+    /* the proxy whose rules are evaluated: default argument of fe_* / be_* fetches */
+    int fe_idx, be_idx;
+};
+
+/* Name resolution at compile time (fetch arguments such as fe_conn(webserver) or
+ * srv_is_up(be/srv)). Each returns the index, or -1 when there is no such proxy/server. */
+struct sp_acl_resolver {
+    int (*frontend)(const void *ctx, const char *name);
+    int (*backend)(const void *ctx, const char *name);
+    int (*server)(const void *ctx, const char *backend, const char *server);
+    const void *ctx;
+    int self_fe, self_be; /* the declaring proxy's own indexes, -1 when it has none */
+};
+
+struct sp_acl_set;  /* the named ACLs of one proxy */
+struct sp_acl_cond; /* one compiled condition */
+
+struct sp_acl_set *sp_acl_set_new(void);
+/* Frees the set and every ACL in it. Accepts NULL, returns NULL. */
+struct sp_acl_set *sp_acl_set_free(struct sp_acl_set *set);
+
+/* Compiles `acl NAME ...`: words[0] is the name, words[1] the criterion, the rest flags,
+ * operators and values (the `acl` keyword itself is not included). On error returns -EINVAL
+ * and writes a one-line message naming the word at fault into err (never NULL). `-f FILE` is
+ * read relative to the current directory. */
+int sp_acl_declare(struct sp_acl_set *set, const struct sp_acl_resolver *res, char **words,
+                   int nwords, char *err, size_t errlen);
+
+/* Compiles a condition: words[0] is `if` or `unless`. Named ACLs are looked up in `set` first,
+ * then among the built-in ones. NULL on error, with a message in err. */
+struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
+                                      const struct sp_acl_resolver *res, char **words,
+                                      int nwords, char *err, size_t errlen);
+/* Accepts NULL, returns NULL. A condition may reference ACLs of its set: free conditions
+ * before their set. */
+struct sp_acl_cond *sp_acl_cond_free(struct sp_acl_cond *c);
+
+/* Evaluates; a NULL condition is true. shared: any thread, concurrently. */
+bool sp_acl_cond_eval(const struct sp_acl_cond *c, const struct sp_acl_env *env);
+
+/* A short text of the condition for logs and `show decisions` (e.g.
+ * "if too_many_connections"); points into the condition. */
+const char *sp_acl_cond_text(const struct sp_acl_cond *c);
+
+#endif
