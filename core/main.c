@@ -27,6 +27,7 @@
 #include "core/worker.h"
 #include "http/http.h"
 #include "net/listener.h"
+#include "stats/stats.h"
 
 /* Upstream connections per server, all workers together, when its line has no `maxconn`.
  * HAProxy has no such cap and opens one connection per in-flight request, which is how an
@@ -388,6 +389,10 @@ int main(int argc, char **argv)
         return 1;
     }
     int nfe = routing->nfe;
+    if (sp_stats_init(rt.nworkers, routing->nfe, routing->nbe, routing->nsrv) < 0) {
+        sp_log(SP_LOG_ALERT, "out of memory allocating the counters");
+        return 1;
+    }
     sp_routing_publish(routing);
 
     int status = 1;
@@ -460,6 +465,7 @@ int main(int argc, char **argv)
 out:
     close_binds(&rt);
     sp_routing_shutdown();
+    sp_stats_free();
     free_runtime(&rt, nfe);
     close(sfd);
     sp_config_free(cfg);

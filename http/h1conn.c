@@ -726,6 +726,8 @@ void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage
         sp_listener_release(l->bind, l->w->id);
         return;
     }
+    sp_stat_add(&hw->st->fe[fe->idx].sess_tot, 1);
+    sp_rate_add(&hw->st->fe[fe->idx].sess_rate, hw->w->now);
     c->_next = hw->conns;
     if (hw->conns)
         hw->conns->_prev = c;

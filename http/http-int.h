@@ -30,6 +30,7 @@
 #include "net/buf.h"
 #include "net/listener.h"
 #include "net/upstream.h"
+#include "stats/stats.h"
 
 /* the HTTP/2 stream window we advertise, and the buffer behind it */
 #define SP_H2_STREAM_WINDOW 65535u
@@ -46,6 +47,7 @@ struct sp_http_worker {
     struct sp_bufpool bufs64; /* SP_H2_STREAM_WINDOW-sized: HTTP/2 request bodies */
     struct sp_pool h1c_pool, txn_pool, upconn_pool;
     struct sp_routing *rt; /* counted reference */
+    struct sp_stats_worker *st; /* this worker's counters */
     struct sp_uppool *pools; /* by server idx */
     int64_t *rr_cw;          /* round-robin current weights, by server idx */
     struct sp_listener *listeners;
@@ -136,6 +138,8 @@ struct sp_txn {
     int conn_retries; /* connection attempts left after this one */
     bool reuse_retried;
     bool force_new;        /* the next attempt must not reuse an idle connection */
+    bool counted_be;       /* counted in the backend's current streams */
+    bool counted_srv;      /* counted in the server's current requests */
     struct sp_timer timer; /* retry delay, queue timeout */
     struct sp_upwait wait; /* place in the server pool's queue */
     uint64_t t_queued;

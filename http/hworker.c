@@ -56,6 +56,9 @@ static int hw_start(struct sp_worker *w)
         return -EINVAL;
     }
     sp_routing_ref(hw->rt);
+    hw->st = sp_stats_worker(w->id);
+    if (!hw->st)
+        return -EINVAL;
     int nsrv = hw->rt->nsrv ? hw->rt->nsrv : 1;
     hw->pools = calloc((size_t)nsrv, sizeof(*hw->pools));
     hw->rr_cw = calloc((size_t)nsrv, sizeof(*hw->rr_cw));

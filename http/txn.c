@@ -35,6 +35,37 @@ static void set_term(struct sp_txn *t, char cause, char state)
     }
 }
 
+/* counters: the backend's current streams (be_conn) and the server's current requests */
+static void uncount(struct sp_txn *t)
+{
+    struct sp_stats_worker *st = t->hw->st;
+
+    if (t->counted_be) {
+        sp_stat_add(&st->be[t->be->idx].cur, -1);
+        t->counted_be = false;
+    }
+    if (t->counted_srv) {
+        sp_stat_add(&st->srv[t->srv->idx].cur, -1);
+        t->counted_srv = false;
+    }
+}
+
+static void queue_count(struct sp_txn *t, int64_t d)
+{
+    struct sp_stats_worker *st = t->hw->st;
+
+    sp_stat_add(&st->be[t->be->idx].queue, d);
+    sp_stat_add(&st->srv[t->srv->idx].queue, d);
+}
+
+static void unqueue(struct sp_txn *t)
+{
+    if (t->wait.queued) {
+        sp_uppool_unwait(&t->hw->pools[t->srv->idx], &t->wait);
+        queue_count(t, -1);
+    }
+}
+
 static void arm_server_timer(struct sp_txn *t, int64_t ms)
 {
     struct sp_upconn *c = t->up;
@@ -55,6 +86,10 @@ static void detach_up(struct sp_txn *t, bool reusable)
     if (!c)
         return;
     t->up = NULL;
+    if (t->counted_srv) {
+        sp_stat_add(&t->hw->st->srv[t->srv->idx].cur, -1);
+        t->counted_srv = false;
+    }
     if (reusable) {
         sp_timer_disarm(&t->hw->w->tw, &c->timer);
         sp_upconn_park(c);
@@ -72,6 +107,7 @@ static void txn_fail(struct sp_txn *t, int status, char cause, char state)
     t->state = SP_TXN_DONE;
     t->status = status;
     t->t_end = t->hw->w->now;
+    uncount(t);
     t->ops->res_error(t, status);
 }
 
@@ -82,6 +118,7 @@ static void txn_break(struct sp_txn *t, char cause, char state)
     detach_up(t, false);
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now;
+    uncount(t);
     t->ops->res_abort(t);
 }
 
@@ -110,7 +147,7 @@ static void retry_timer(struct sp_timer *tm)
 
     if (t->state == SP_TXN_QUEUED) {
         /* timeout queue: no connection to this server freed up in time */
-        sp_uppool_unwait(&t->hw->pools[t->srv->idx], &t->wait);
+        unqueue(t);
         txn_fail(t, 503, 's', 'Q');
         return;
     }
@@ -192,6 +229,12 @@ static int send_head(struct sp_txn *t)
 
 static void attach_up(struct sp_txn *t, struct sp_upconn *c)
 {
+    if (!t->counted_srv) {
+        struct sp_stats_srv *ss = &t->hw->st->srv[t->srv->idx];
+        sp_stat_add(&ss->cur, 1);
+        sp_stat_add(&ss->req_tot, 1);
+        t->counted_srv = true;
+    }
     t->up = c;
     c->owner = t;
     c->on_io = up_io;
@@ -202,6 +245,7 @@ static void queue_ready(struct sp_upwait *w)
 {
     struct sp_txn *t = sp_container_of(w, struct sp_txn, wait);
 
+    queue_count(t, -1); /* the pool took us off its queue */
     sp_timer_disarm(&t->hw->w->tw, &t->timer);
     t->state = SP_TXN_NEW;
     txn_connect(t, t->force_new, true);
@@ -217,6 +261,7 @@ static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
         txn_fail(t, 503, 'S', 'Q'); /* maxqueue reached */
         return;
     }
+    queue_count(t, 1);
     t->state = SP_TXN_QUEUED;
     t->force_new = force_new;
     if (!t->t_queued)
@@ -287,12 +332,19 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
 
 void sp__txn_start(struct sp_txn *t)
 {
-    t->be = t->fe->defbe;
+    struct sp_stats_worker *st = t->hw->st;
+
+    sp_stat_add(&st->fe[t->fe->idx].req_tot, 1);
+    sp_rate_add(&st->fe[t->fe->idx].req_rate, t->hw->w->now);
     t->idempotent = meth_idempotent(t->meth);
     if (!t->be) {
         txn_fail(t, 503, 'S', 'C');
         return;
     }
+    sp_stat_add(&st->be[t->be->idx].cur, 1);
+    sp_stat_add(&st->be[t->be->idx].req_tot, 1);
+    sp_rate_add(&st->be[t->be->idx].sess_rate, t->hw->w->now);
+    t->counted_be = true;
     t->conn_retries = t->be->retries;
     t->srv = sp_backend_pick_rr(t->be, t->hw->rr_cw, NULL);
     if (!t->srv) {
@@ -378,6 +430,7 @@ static void res_finish(struct sp_txn *t)
                  !sp_buf_len(&t->up->wbuf) && t->res_body != SP_H1_BODY_CLOSE && !t->res_eof &&
                  !t->be->httpclose;
     detach_up(t, clean);
+    uncount(t);
 }
 
 /* Hands the response over to the client side as far as it has room. Returns false when
@@ -579,13 +632,13 @@ void sp__txn_abort(struct sp_txn *t)
 {
     if (t->state == SP_TXN_DONE)
         return;
-    if (t->state == SP_TXN_QUEUED)
-        sp_uppool_unwait(&t->hw->pools[t->srv->idx], &t->wait);
+    unqueue(t);
     set_term(t, 'C', t->res_started ? 'D' : (t->state == SP_TXN_CONNECTING ? 'C' : 'H'));
     detach_up(t, false);
     sp_timer_disarm(&t->hw->w->tw, &t->timer);
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now;
+    uncount(t);
 }
 
 void sp__txn_free(struct sp_txn *t)
