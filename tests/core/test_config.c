@@ -1331,6 +1331,12 @@ static void test_default_backend_checks(void)
     /* from a defaults section: reported at the defaults line */
     expect_errors(TMO " default_backend gone\nfrontend f\n bind :1\n", 1,
                   "t.cfg:6: 'default_backend':", NULL);
+    /* a backend inheriting default_backend from defaults ignores it: no error */
+    struct sp_config *be_only = load_ok(TMO " default_backend gone\nbackend b\n");
+    if (be_only) {
+        CU_ASSERT_PTR_NULL(be_only->proxies->defbe);
+        sp_config_free(be_only);
+    }
     /* a listen may name itself; a backend ignores it with a warning */
     struct sp_config *cfg = load_ok_w(TMO "listen l\n bind :1\n default_backend l\n"
                                           "backend b\n default_backend l\n",
