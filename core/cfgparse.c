@@ -454,6 +454,21 @@ static void kw_h2_streams(struct ps *ps, int argc, char **argv)
         get_int(ps, argv[0], "stream count", argv[1], 1, INT_MAX, dst);
 }
 
+/* spillway's own: upstream connections per server when its line has no maxconn */
+static void kw_server_default_maxconn(struct ps *ps, int argc, char **argv)
+{
+    if (nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        get_int(ps, argv[0], "connection count", argv[1], 1, 1000000,
+                &ps->cfg->global.server_default_maxconn);
+}
+
+/* spillway's own: routing decisions kept per worker for `show decisions` */
+static void kw_decision_log(struct ps *ps, int argc, char **argv)
+{
+    if (nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        get_int(ps, argv[0], "entry count", argv[1], 0, 1000000, &ps->cfg->global.decision_log);
+}
+
 static void kw_hard_stop_after(struct ps *ps, int argc, char **argv)
 {
     if (nargs_ok(ps, argv[0], argc, 1, 1, 1))
@@ -1021,6 +1036,53 @@ static void kw_default_backend(struct ps *ps, int argc, char **argv)
     ps->cur->default_backend_where = here(ps);
 }
 
+/* Keeps an `acl` or `use_backend` line as words, at the tail of `list` (order matters: the
+ * first matching use_backend wins). balance/ compiles them and reports their errors. */
+static void add_rule(struct ps *ps, struct sp_cfg_rule **list, int argc, char **argv)
+{
+    struct sp_cfg_rule *r = xcalloc(ps, sizeof(*r));
+
+    if (!r)
+        return;
+    r->where = here(ps);
+    r->words = xcalloc(ps, sizeof(char *) * (size_t)(argc - 1));
+    for (int i = 1; r->words && i < argc; i++) {
+        r->words[i - 1] = xstrdup(ps, argv[i]);
+        if (!r->words[i - 1])
+            break;
+        r->nwords++;
+    }
+    if (!r->words || r->nwords != argc - 1) {
+        sp__cfg_rules_free(r);
+        return;
+    }
+    while (*list)
+        list = &(*list)->next;
+    *list = r;
+}
+
+static void kw_acl(struct ps *ps, int argc, char **argv)
+{
+    if (!nargs_ok(ps, argv[0], argc, 1, 2, SP__CFG_MAX_WORDS))
+        return;
+    if (ps->sec == SEC_DEFAULTS) {
+        alert(ps, argv[0], "ACLs in a defaults section are not supported by spillway yet");
+        return;
+    }
+    add_rule(ps, &ps->cur->acls, argc, argv);
+}
+
+static void kw_use_backend(struct ps *ps, int argc, char **argv)
+{
+    if (!nargs_ok(ps, argv[0], argc, 1, 1, SP__CFG_MAX_WORDS) || !need_cap(ps, argv[0], SP_CAP_FE))
+        return;
+    if (argc > 2 && strcmp(argv[2], "if") && strcmp(argv[2], "unless")) {
+        alert(ps, argv[0], "expects 'if' or 'unless' after the backend name, not '%s'", argv[2]);
+        return;
+    }
+    add_rule(ps, &ps->cur->use_backends, argc, argv);
+}
+
 /* clang-format off */
 static const char *const server_opts_unsupported[] = {
     "ssl", "no-ssl", "verify", "verifyhost", "no-verifyhost", "ca-file", "crl-file", "crt", "sni",
@@ -1229,6 +1291,8 @@ static const struct kw keywords[] = {
     {"tune.h2.max-concurrent-streams", S_GLOBAL, kw_h2_streams},
     {"tune.h2.fe.max-concurrent-streams", S_GLOBAL, kw_h2_streams},
     {"hard-stop-after", S_GLOBAL, kw_hard_stop_after},
+    {"tune.server.default-maxconn", S_GLOBAL, kw_server_default_maxconn},
+    {"decision-log", S_GLOBAL, kw_decision_log},
     {"pidfile", S_GLOBAL, kw_pidfile},
     {"daemon", S_GLOBAL, kw_daemon},
     {"log", S_GLOBAL | S_PROXY, kw_log},
@@ -1240,6 +1304,8 @@ static const struct kw keywords[] = {
     {"option", S_PROXY, kw_option},
     {"no", S_PROXY, kw_no},
     {"default_backend", S_PROXY, kw_default_backend},
+    {"acl", S_FE | S_BE | S_LI | S_DEF, kw_acl},
+    {"use_backend", S_FE | S_LI, kw_use_backend},
     {"server", S_BE | S_LI, kw_server},
     {"balance", S_PROXY, kw_balance},
     {"retries", S_PROXY, kw_retries},
@@ -1296,7 +1362,7 @@ static const char *const global_unsupported[] = {
 
 /* clang-format off */
 static const char *const proxy_unsupported[] = {
-    "acl", "use_backend", "use-server", "http-request", "http-response", "http-after-response",
+    "use-server", "http-request", "http-response", "http-after-response",
     "stats", "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error",
     "http-check", "log-format", "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "capture", "cookie", "dynamic-cookie-key", "stick-table", "stick", "redirect", "tcp-request",

@@ -29,6 +29,9 @@ void sp__cfg_proxy_init(struct sp_cfg_proxy *px);
 /* Frees a proxy (or defaults section) and everything it owns. Accepts NULL. */
 void sp__cfg_proxy_free(struct sp_cfg_proxy *px);
 
+/* Frees a list of `acl` / `use_backend` lines. Accepts NULL. */
+void sp__cfg_rules_free(struct sp_cfg_rule *r);
+
 /* Frees a list of `log` lines. Accepts NULL. */
 void sp__cfg_logs_free(struct sp_cfg_log *l);
 

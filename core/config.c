@@ -59,6 +59,7 @@ void sp__cfg_global_init(struct sp_cfg_global *g)
     g->bufsize = 16384;
     g->maxaccept = 64;
     g->h2_max_concurrent_streams = 100;
+    g->server_default_maxconn = 1000;
     g->hard_stop_after = SP_TIME_UNSET;
 }
 
@@ -166,6 +167,18 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     return oom ? -ENOMEM : 0;
 }
 
+void sp__cfg_rules_free(struct sp_cfg_rule *r)
+{
+    while (r) {
+        struct sp_cfg_rule *next = r->next;
+        for (int i = 0; i < r->nwords; i++)
+            free(r->words[i]);
+        free(r->words);
+        free(r);
+        r = next;
+    }
+}
+
 void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
 {
     if (!px)
@@ -182,6 +195,8 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
         free(s->addr_text);
         free(s);
     }
+    sp__cfg_rules_free(px->acls);
+    sp__cfg_rules_free(px->use_backends);
     sp__cfg_logs_free(px->logs);
     free(px->name);
     free(px->fwdfor.header);

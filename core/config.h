@@ -83,6 +83,15 @@ struct sp_cfg_forwardfor {
     int except_prefix;                   /* prefix length */
 };
 
+/* an `acl` or `use_backend` line, kept as words; compiled by balance/ into the routing
+ * snapshot (which reports its errors with `where`) */
+struct sp_cfg_rule {
+    struct sp_cfg_rule *next; /* declaration order */
+    int nwords;
+    char **words; /* acl: NAME CRITERION...; use_backend: BACKEND [if|unless COND...] */
+    struct sp_cfg_where where;
+};
+
 /* one `log` line: kept and checked now, used by the observability work */
 struct sp_cfg_log {
     struct sp_cfg_log *next;
@@ -117,6 +126,8 @@ struct sp_cfg_proxy {
     struct sp_cfg_proxy *defbe; /* resolved after parsing; NULL if none */
     struct sp_cfg_server *servers; /* in order */
     int nservers;
+    struct sp_cfg_rule *acls;         /* `acl` lines */
+    struct sp_cfg_rule *use_backends; /* `use_backend` lines, in order */
     struct sp_cfg_log *logs; /* this proxy's own `log` lines */
     bool log_global;         /* `log global` */
     struct sp_cfg_where where;
@@ -133,6 +144,8 @@ struct sp_cfg_global {
     int maxaccept;                /* default 64 */
     int h2_max_concurrent_streams; /* default 100 */
     int h2_fe_max_concurrent_streams; /* 0 = same as the above */
+    int server_default_maxconn;   /* tune.server.default-maxconn (spillway's): 1000 */
+    int decision_log;             /* decision-log N (spillway's): 0 = off */
     int64_t hard_stop_after;      /* ms, SP_TIME_UNSET = wait forever */
     char *pidfile;
     bool daemon;

@@ -29,11 +29,6 @@
 #include "net/listener.h"
 #include "stats/stats.h"
 
-/* Upstream connections per server, all workers together, when its line has no `maxconn`.
- * HAProxy has no such cap and opens one connection per in-flight request, which is how an
- * HTTP/2 load of 30,000 concurrent streams ends in 5xx; see README. */
-#define SP_SERVER_DEFAULT_MAXCONN 1000
-
 #ifndef SP_VERSION
 #define SP_VERSION "0.0.0"
 #endif
@@ -418,7 +413,7 @@ int main(int argc, char **argv)
                                  : cfg->global.h2_max_concurrent_streams;
     if (rt.http.h2_max_streams <= 0)
         rt.http.h2_max_streams = 100;
-    rt.http.server_default_maxconn = SP_SERVER_DEFAULT_MAXCONN;
+    rt.http.server_default_maxconn = cfg->global.server_default_maxconn;
     sp_http_set_conf(&rt.http);
 
     rt.workers = calloc((size_t)rt.nworkers, sizeof(*rt.workers));

@@ -1061,7 +1061,7 @@ static void test_crlf_and_no_newline(void)
 static void test_unsupported_keywords(void)
 {
     static const char *const proxy_kws[] = {
-        "acl",         "use_backend",    "http-request",   "http-response",
+        "use-server",  "http-after-response", "http-request",   "http-response",
         "stats",       "errorfile",      "http-check",     "log-format",
         "capture",     "cookie",         "stick-table",    "stick",
         "redirect",    "tcp-request",    "tcp-response",   "unique-id-format",
@@ -1266,31 +1266,59 @@ static const char seed[] = "global\n"
 
 static void test_seed_config(void)
 {
-    expect_errors(seed, 2, "[ALERT] t.cfg:14: 'acl': keyword not supported by spillway yet\n",
-                  "[ALERT] t.cfg:15: 'use_backend': keyword not supported by spillway yet\n", NULL);
-    /* httplog without a log target: one warning, nothing else */
-    CU_ASSERT_PTR_NOT_NULL_FATAL(last_diag);
-    CU_ASSERT_EQUAL(count(last_diag, "[WARNING]"), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_diag, "[WARNING] t.cfg:8: 'frontend': 'option httplog'"));
-
-    /* without the two unsupported lines it loads, and the last default_backend wins */
-    char *text = strdup(seed), *acl = strstr(text, "    acl"),
-         *end = strstr(text, "    default_backend pbcoffee");
-    memmove(acl, end, strlen(end) + 1);
-    struct sp_config *cfg = load_ok_w(text, 1);
-    free(text);
+    /* the seed loads as it is: httplog without a log target is one warning, nothing else */
+    struct sp_config *cfg = load_ok_w(seed, 1);
     if (!cfg)
         return;
     struct sp_cfg_proxy *fe = sp_config_find_proxy(cfg, "webserver", SP_CAP_FE);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fe);
+    /* the last default_backend wins */
     CU_ASSERT_STRING_EQUAL(fe->default_backend, "ade");
     CU_ASSERT_PTR_EQUAL(fe->defbe, sp_config_find_proxy(cfg, "ade", SP_CAP_BE));
-    CU_ASSERT_EQUAL(fe->default_backend_where.line, 15);
+    CU_ASSERT_EQUAL(fe->default_backend_where.line, 17);
     CU_ASSERT_EQUAL(fe->maxconn, 310);
     CU_ASSERT_TRUE(fe->fwdfor.enabled);
     CU_ASSERT_TRUE(fe->httplog);
     CU_ASSERT_FALSE(fe->httplog_clf);
     CU_ASSERT(is_v4(&fe->binds->addr, "0.0.0.0", 80));
+    /* acl and use_backend lines are kept as words, in order, with their line */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fe->acls);
+    CU_ASSERT_EQUAL(fe->acls->nwords, 4);
+    CU_ASSERT_STRING_EQUAL(fe->acls->words[0], "too_many_connections");
+    CU_ASSERT_STRING_EQUAL(fe->acls->words[1], "fe_conn(webserver)");
+    CU_ASSERT_STRING_EQUAL(fe->acls->words[3], "300");
+    CU_ASSERT_EQUAL(fe->acls->where.line, 14);
+    CU_ASSERT_PTR_NULL(fe->acls->next);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fe->use_backends);
+    CU_ASSERT_EQUAL(fe->use_backends->nwords, 3);
+    CU_ASSERT_STRING_EQUAL(fe->use_backends->words[0], "pbcoffee");
+    CU_ASSERT_STRING_EQUAL(fe->use_backends->words[1], "if");
+    CU_ASSERT_EQUAL(fe->use_backends->where.line, 15);
+    sp_config_free(cfg);
+}
+
+static void test_rule_lines(void)
+{
+    expect_errors(TMO "frontend f\n bind :1\n use_backend b when x\nbackend b\n", 1,
+                  "'use_backend': expects 'if' or 'unless'", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n use_backend\nbackend b\n", 1, "'use_backend'",
+                  NULL);
+    expect_errors(TMO "frontend f\n bind :1\n acl x\nbackend b\n", 1, "'acl'", NULL);
+    expect_errors("defaults\n acl x src 1.2.3.4\n", 1, "'acl': ACLs in a defaults section",
+                  NULL);
+    expect_errors(TMO "backend b\n use_backend c\n", 1, "'use_backend'", NULL);
+    /* order of use_backend lines is kept */
+    struct sp_config *cfg = load_ok(TMO "frontend f\n bind :1\n use_backend b1 if TRUE\n"
+                                        " use_backend b2\n default_backend b1\n"
+                                        "backend b1\nbackend b2\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    struct sp_cfg_proxy *fe = sp_config_find_proxy(cfg, "f", SP_CAP_FE);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fe);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fe->use_backends);
+    CU_ASSERT_STRING_EQUAL(fe->use_backends->words[0], "b1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fe->use_backends->next);
+    CU_ASSERT_STRING_EQUAL(fe->use_backends->next->words[0], "b2");
+    CU_ASSERT_EQUAL(fe->use_backends->next->nwords, 1);
     sp_config_free(cfg);
 }
 
@@ -1681,6 +1709,7 @@ void test_config_register(void)
     sp_unit_test(s, "error paths", test_error_paths);
     sp_unit_test(s, "all errors reported", test_all_errors_reported);
     sp_unit_test(s, "seed config", test_seed_config);
+    sp_unit_test(s, "acl and use_backend lines", test_rule_lines);
     sp_unit_test(s, "duplicate names", test_duplicate_names);
     sp_unit_test(s, "default_backend checks", test_default_backend_checks);
     sp_unit_test(s, "frontend without bind", test_frontend_without_bind);
