@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <urcu/urcu-qsbr.h>
 
+#include "balance/acl.h"
 #include "core/config.h"
 
 struct sp_backend;
@@ -50,6 +51,14 @@ struct sp_backend {
     int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose; /* the backend asked for close mode */
+    struct sp_acl_set *acls; /* compiled (checked) even though no backend rule uses them yet */
+};
+
+/* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
+struct sp_switch_rule {
+    struct sp_backend *be;
+    struct sp_acl_cond *cond; /* NULL: always */
+    int line;                 /* in the configuration file */
 };
 
 /* shared: immutable after publish (RCU) */
@@ -64,6 +73,9 @@ struct sp_frontend {
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose;
     bool httplog, httplog_clf, dontlognull;
+    struct sp_acl_set *acls;
+    struct sp_switch_rule *rules; /* in declaration order: the first match wins */
+    int nrules;
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */
@@ -79,8 +91,13 @@ struct sp_routing {
     struct rcu_head rcu;
 };
 
-/* owner: main. Builds a snapshot from a checked configuration; NULL when out of memory. */
-struct sp_routing *sp_routing_build(const struct sp_config *cfg);
+/* owner: main. Builds a snapshot from a loaded configuration, compiling every `acl` and
+ * `use_backend` line; their errors are printed to `diag` (may be NULL) as
+ * "[ALERT] file:line: 'keyword': message" and counted in *ret_errors. Returns NULL when there
+ * were errors or memory ran out (*ret_errors is 0 then). */
+struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int *ret_errors);
+/* owner: main. Frees a snapshot that was never published. Accepts NULL, returns NULL. */
+struct sp_routing *sp_routing_discard(struct sp_routing *r);
 /* owner: main. Publishes `r` and releases the previous snapshot's published reference after a
  * grace period. */
 void sp_routing_publish(struct sp_routing *r);
@@ -94,6 +111,13 @@ void sp_routing_ref(struct sp_routing *r);
 void sp_routing_unref(struct sp_routing *r);
 
 struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *name);
+
+/* shared: any worker, concurrently. The backend for one request of `fe`: the first
+ * use_backend rule whose condition holds (even when that backend has no usable server), else
+ * the default backend (NULL when there is none). *ret_rule receives the index of the rule that
+ * matched, or -1 for the default. */
+struct sp_backend *sp_frontend_route(const struct sp_frontend *fe, const struct sp_acl_env *env,
+                                     int *ret_rule);
 
 /* owner: worker. Weighted smooth round-robin (the nginx-style algorithm): `cw` is the calling
  * worker's array of current weights indexed by server idx (zeroed at start). Returns NULL when

@@ -1,6 +1,8 @@
 #include "balance/balance.h"
 
 #include <ck_pr.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/urcu-qsbr.h>
@@ -23,7 +25,14 @@ static void routing_free(struct sp_routing *r)
         free(r->srv[i]->name);
         free(r->srv[i]);
     }
+    for (int i = 0; i < r->nfe; i++) {
+        for (int j = 0; j < r->fe[i]->nrules; j++)
+            sp_acl_cond_free(r->fe[i]->rules[j].cond);
+        free(r->fe[i]->rules);
+        sp_acl_set_free(r->fe[i]->acls);
+    }
     for (int i = 0; i < r->nbe; i++) {
+        sp_acl_set_free(r->be[i]->acls);
         free(r->be[i]->name);
         free(r->be[i]->srv);
         free(r->be[i]->fwdfor.header);
@@ -48,11 +57,151 @@ static struct sp_backend *find_be(struct sp_routing *r, const char *name)
     return NULL;
 }
 
-struct sp_routing *sp_routing_build(const struct sp_config *cfg)
+static int res_frontend(const void *ctx, const char *name)
+{
+    const struct sp_routing *r = ctx;
+    for (int i = 0; i < r->nfe; i++)
+        if (!strcmp(r->fe[i]->name, name))
+            return i;
+    return -1;
+}
+
+static int res_backend(const void *ctx, const char *name)
+{
+    const struct sp_routing *r = ctx;
+    for (int i = 0; i < r->nbe; i++)
+        if (!strcmp(r->be[i]->name, name))
+            return i;
+    return -1;
+}
+
+static int res_server(const void *ctx, const char *be, const char *srv)
+{
+    const struct sp_routing *r = ctx;
+    int b = res_backend(ctx, be);
+    if (b < 0)
+        return -1;
+    for (int i = 0; i < r->be[b]->nsrv; i++)
+        if (!strcmp(r->be[b]->srv[i]->name, srv))
+            return r->be[b]->srv[i]->idx;
+    return -1;
+}
+
+static void diag_rule(FILE *diag, const struct sp_cfg_rule *rule, const char *kw, const char *msg)
+{
+    if (diag)
+        fprintf(diag, "[ALERT] %s:%d: '%s': %s\n", rule->where.file, rule->where.line, kw, msg);
+}
+
+/* Compiles a proxy's `acl` lines into `set`; returns the number of errors. */
+static int compile_acls(struct sp_acl_set *set, const struct sp_acl_resolver *res,
+                        const struct sp_cfg_rule *acls, FILE *diag)
+{
+    int errors = 0;
+    char err[512];
+
+    for (const struct sp_cfg_rule *a = acls; a; a = a->next) {
+        if (sp_acl_declare(set, res, a->words, a->nwords, err, sizeof(err)) < 0) {
+            diag_rule(diag, a, "acl", err);
+            errors++;
+        }
+    }
+    return errors;
+}
+
+/* Compiles the use_backend rules of one frontend; returns the number of errors, -ENOMEM. */
+static int compile_rules(struct sp_routing *r, struct sp_frontend *fe,
+                         const struct sp_cfg_proxy *p, const struct sp_acl_resolver *res,
+                         FILE *diag)
+{
+    int n = 0, errors = 0;
+    char err[512];
+
+    for (const struct sp_cfg_rule *u = p->use_backends; u; u = u->next)
+        n++;
+    fe->rules = calloc((size_t)(n ? n : 1), sizeof(*fe->rules));
+    if (!fe->rules)
+        return -ENOMEM;
+    for (const struct sp_cfg_rule *u = p->use_backends; u; u = u->next) {
+        struct sp_switch_rule *rule = &fe->rules[fe->nrules];
+        int b = res_backend(r, u->words[0]);
+        if (b < 0) {
+            snprintf(err, sizeof(err), "unable to find required use_backend: '%s'", u->words[0]);
+            diag_rule(diag, u, "use_backend", err);
+            errors++;
+            continue;
+        }
+        if (r->be[b]->mode != fe->mode) {
+            snprintf(err, sizeof(err), "backend '%s' has another mode than frontend '%s'",
+                     u->words[0], fe->name);
+            diag_rule(diag, u, "use_backend", err);
+            errors++;
+            continue;
+        }
+        rule->be = r->be[b];
+        rule->line = u->where.line;
+        if (u->nwords > 1) {
+            rule->cond = sp_acl_cond_parse(fe->acls, res, u->words + 1, u->nwords - 1, err,
+                                           sizeof(err));
+            if (!rule->cond) {
+                diag_rule(diag, u, "use_backend", err);
+                errors++;
+                continue;
+            }
+        }
+        fe->nrules++;
+    }
+    return errors;
+}
+
+static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag)
+{
+    int errors = 0;
+
+    for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        struct sp_frontend *fe = (p->cap & SP_CAP_FE) ? sp_routing_frontend(r, p->name) : NULL;
+        int b = (p->cap & SP_CAP_BE) ? res_backend(r, p->name) : -1;
+        struct sp_acl_resolver res = {
+            .frontend = res_frontend,
+            .backend = res_backend,
+            .server = res_server,
+            .ctx = r,
+            .self_fe = fe ? fe->idx : -1,
+            .self_be = b,
+        };
+        struct sp_acl_set *set = sp_acl_set_new();
+        if (!set)
+            return -ENOMEM;
+        if (fe)
+            fe->acls = set;
+        else if (b >= 0)
+            r->be[b]->acls = set;
+        else
+            set = sp_acl_set_free(set);
+        if (set)
+            errors += compile_acls(set, &res, p->acls, diag);
+        if (fe) {
+            int e = compile_rules(r, fe, p, &res, diag);
+            if (e < 0)
+                return e;
+            errors += e;
+        }
+    }
+    return errors;
+}
+
+struct sp_routing *sp_routing_discard(struct sp_routing *r)
+{
+    routing_free(r);
+    return NULL;
+}
+
+struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int *ret_errors)
 {
     struct sp_routing *r = calloc(1, sizeof(*r));
     int nfe = 0, nbe = 0, nsrv = 0;
 
+    *ret_errors = 0;
     if (!r)
         return NULL;
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
@@ -140,6 +289,11 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg)
         fe->dontlognull = p->dontlognull;
         fwdfor_copy(&fe->fwdfor, &p->fwdfor);
     }
+    int errors = compile(r, cfg, diag);
+    if (errors) {
+        *ret_errors = errors > 0 ? errors : 0;
+        goto fail;
+    }
     r->generation = ++generation;
     r->refcnt = 1;
     return r;
@@ -197,6 +351,19 @@ struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *
         if (!strcmp(r->fe[i]->name, name))
             return r->fe[i];
     return NULL;
+}
+
+struct sp_backend *sp_frontend_route(const struct sp_frontend *fe, const struct sp_acl_env *env,
+                                     int *ret_rule)
+{
+    for (int i = 0; i < fe->nrules; i++) {
+        if (sp_acl_cond_eval(fe->rules[i].cond, env)) {
+            *ret_rule = i;
+            return fe->rules[i].be;
+        }
+    }
+    *ret_rule = -1;
+    return fe->defbe;
 }
 
 struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,

@@ -344,8 +344,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "[ALERT] cannot read '%s': %s\n", file, strerror(-err));
         return 1;
     }
+    /* ACLs and switching rules compile into the routing snapshot: their errors belong to the
+     * check as much as the parser's */
+    int rerrors = 0;
+    struct sp_routing *routing = sp_routing_build(cfg, stderr, &rerrors);
+    if (!routing) {
+        if (rerrors)
+            fprintf(stderr, "[ALERT] %s: configuration has %d error%s, %s\n", file, rerrors,
+                    rerrors > 1 ? "s" : "", check ? "check failed" : "not starting");
+        else
+            fprintf(stderr, "[ALERT] out of memory building the routing tables\n");
+        sp_config_free(cfg);
+        return 1;
+    }
     if (check) {
         printf("Configuration file is valid\n");
+        sp_routing_discard(routing);
         sp_config_free(cfg);
         return 0;
     }
@@ -378,11 +392,6 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct sp_routing *routing = sp_routing_build(cfg);
-    if (!routing) {
-        sp_log(SP_LOG_ALERT, "out of memory building the routing tables");
-        return 1;
-    }
     int nfe = routing->nfe;
     if (sp_stats_init(rt.nworkers, routing->nfe, routing->nbe, routing->nsrv) < 0) {
         sp_log(SP_LOG_ALERT, "out of memory allocating the counters");
@@ -414,6 +423,8 @@ int main(int argc, char **argv)
     if (rt.http.h2_max_streams <= 0)
         rt.http.h2_max_streams = 100;
     rt.http.server_default_maxconn = cfg->global.server_default_maxconn;
+    rt.http.fe_gates = rt.fe_gates;
+    rt.http.global_gate = rt.global_gate;
     sp_http_set_conf(&rt.http);
 
     rt.workers = calloc((size_t)rt.nworkers, sizeof(*rt.workers));

@@ -334,7 +334,7 @@ static void start_txn(struct sp_conn *c, long headlen)
     }
     t->meth = m->meth;
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
-    t->be = c->fe->defbe;
+    sp__route_h1(t, c, head, m);
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
     if (fwd.add && fwd.if_none && sp__h1_has_field(head, m, fwd.name, fwd.name_len))
         fwd.add = false;
@@ -711,6 +711,9 @@ void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage
     c->bind = l->bind;
     c->fe = fe;
     c->peer = *peer;
+    socklen_t llen = sizeof(c->local);
+    if (getsockname(fd, (struct sockaddr *)&c->local, &llen) < 0)
+        c->local.ss_family = AF_UNSPEC;
     c->ev.fd = fd;
     c->ev.cb = h1c_ev;
     sp_timer_init(&c->timer, h1c_timer);

@@ -323,7 +323,7 @@ static void stream_start(struct sp_h2s *st)
         submit_error(st, 500);
         return;
     }
-    t->be = c->fe->defbe;
+    sp__route_h2(t, c, &st->req);
     t->meth = st->req.meth;
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
     if (fwd.add && fwd.if_none && req_has_field(&st->req, fwd.name, fwd.name_len))

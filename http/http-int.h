@@ -111,6 +111,7 @@ struct sp_txn {
     const struct sp_frontend *fe;
     const struct sp_backend *be;
     const struct sp_server *srv;
+    int rule; /* the use_backend rule that chose `be`, -1: default_backend */
     struct sp_upconn *up;
     enum sp_txn_state state;
     enum sp_h1_meth meth;
@@ -167,6 +168,7 @@ struct sp_conn {
     const struct sp_frontend *fe;
     struct sp_conn *_next, *_prev; /* hw->conns */
     struct sockaddr_storage peer;
+    struct sockaddr_storage local; /* our address (dst) */
     struct sp_buf rbuf, wbuf;
     struct sp_timer timer;
     struct sp_task proc_task;
@@ -254,6 +256,16 @@ void sp__conn_close(struct sp_conn *c);
 /* graceful stop: idle connections close now, busy ones after their current response */
 void sp__h1c_stop_all(struct sp_http_worker *hw);
 void sp__h1c_close_all(struct sp_http_worker *hw);
+
+/* ---- route.c ---- */
+struct sp_route_h1 {
+    const char *buf;
+    const struct sp_h1_msg *m;
+};
+/* Sets t->be and t->rule for a complete request head. */
+void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
+                  const struct sp_h1_msg *m);
+void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r);
 
 /* ---- h2conn.c ---- */
 int sp__h2_worker_init(struct sp_http_worker *hw);

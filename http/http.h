@@ -18,6 +18,8 @@ struct sp_http_conf {
     int nworkers;
     int h2_max_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS we advertise */
     int server_default_maxconn; /* upstream connections per server when `maxconn` is absent */
+    struct sp_gate **fe_gates;  /* by frontend index: fe_conn */
+    struct sp_gate *global_gate; /* act_conn */
 };
 
 /* owner: main. Must be set before the workers start. */

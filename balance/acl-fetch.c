@@ -1,0 +1,813 @@
+/* balance/acl-fetch.c - ACL criteria (fetch keywords, their arguments and variants) and the
+ * evaluation of a compiled expression against a request; balance/acl.c compiles the flags and
+ * patterns.
+ *
+ * Evaluation allocates nothing. A fetch yields one value (load, path, src...) or several (each
+ * comma-separated value of each occurrence of a header, each cookie or URL parameter of that
+ * name); the expression is true when one value matches one pattern, and false when the fetch
+ * yields nothing (HAProxy's failed sample). Conversions a match method needs (an integer or an
+ * address as text, text as an address) use small buffers on the evaluating thread's stack. */
+#include "balance/acl-int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum fetch {
+    F_TRUE,
+    F_FALSE,
+    F_LOAD,
+    F_PATH,
+    F_URL,
+    F_BASE,
+    F_QUERY,
+    F_URLP,
+    F_HDR,
+    F_FHDR,
+    F_HDR_CNT,
+    F_METHOD,
+    F_VER,
+    F_COOK,
+    F_SRC,
+    F_DST,
+    F_SRC_PORT,
+    F_DST_PORT,
+};
+
+/* What a fetch takes between its parentheses. */
+enum argk {
+    A_NONE,
+    A_FE,      /* [frontend] */
+    A_BE,      /* [backend] */
+    A_SRV,     /* backend/server */
+    A_HDR,     /* name[,occurrence] */
+    A_HDR_OPT, /* [name] */
+    A_PARAM,   /* name[,delimiters] */
+    A_COOK,    /* name */
+};
+
+struct kw {
+    const char *name;
+    uint8_t fetch, out, argk, load;
+    bool variants; /* NAME_beg, NAME_end, ... exist */
+};
+
+static const struct kw kws[] = {
+    {"always_true", F_TRUE, SP__ACL_T_BOOL, A_NONE, 0, false},
+    {"always_false", F_FALSE, SP__ACL_T_BOOL, A_NONE, 0, false},
+    /* HTTP is the only mode spillway proxies */
+    {"req.proto_http", F_TRUE, SP__ACL_T_BOOL, A_NONE, 0, false},
+    {"fe_conn", F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_CONN, false},
+    {"be_conn", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN, false},
+    {"be_conn_free", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN_FREE, false},
+    {"nbsrv", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_NBSRV, false},
+    {"connslots", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_CONNSLOTS, false},
+    {"queue", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_QUEUE, false},
+    {"avg_queue", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_AVG_QUEUE, false},
+    {"fe_req_rate", F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_REQ_RATE, false},
+    {"fe_sess_rate", F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_SESS_RATE, false},
+    {"be_sess_rate", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_SESS_RATE, false},
+    {"srv_is_up", F_LOAD, SP__ACL_T_BOOL, A_SRV, SP_LOAD_SRV_IS_UP, false},
+    {"act_conn", F_LOAD, SP__ACL_T_INT, A_NONE, SP_LOAD_ACT_CONN, false},
+    {"path", F_PATH, SP__ACL_T_STR, A_NONE, 0, true},
+    {"url", F_URL, SP__ACL_T_STR, A_NONE, 0, true},
+    {"base", F_BASE, SP__ACL_T_STR, A_NONE, 0, true},
+    {"query", F_QUERY, SP__ACL_T_STR, A_NONE, 0, false},
+    {"url_param", F_URLP, SP__ACL_T_STR, A_PARAM, 0, false},
+    {"urlp", F_URLP, SP__ACL_T_STR, A_PARAM, 0, true},
+    {"hdr", F_HDR, SP__ACL_T_STR, A_HDR, 0, true},
+    {"req.hdr", F_HDR, SP__ACL_T_STR, A_HDR, 0, false},
+    {"req.fhdr", F_FHDR, SP__ACL_T_STR, A_HDR, 0, false},
+    {"hdr_cnt", F_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
+    {"req.hdr_cnt", F_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
+    {"method", F_METHOD, SP__ACL_T_STR, A_NONE, 0, false},
+    {"req.ver", F_VER, SP__ACL_T_STR, A_NONE, 0, false},
+    {"req_ver", F_VER, SP__ACL_T_STR, A_NONE, 0, false},
+    {"req.cook", F_COOK, SP__ACL_T_STR, A_COOK, 0, false},
+    {"cook", F_COOK, SP__ACL_T_STR, A_COOK, 0, true},
+    {"src", F_SRC, SP__ACL_T_IP, A_NONE, 0, false},
+    {"dst", F_DST, SP__ACL_T_IP, A_NONE, 0, false},
+    {"src_port", F_SRC_PORT, SP__ACL_T_INT, A_NONE, 0, false},
+    {"dst_port", F_DST_PORT, SP__ACL_T_INT, A_NONE, 0, false},
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* ---- compilation: criterion --------------------------------------------------------- */
+
+/* Finds NAME, or NAME_SUFFIX where NAME has variants; *ret_match is the variant's method or
+ * -1. */
+static const struct kw *find_kw(const char *name, size_t len, int *ret_match)
+{
+    static const struct {
+        const char *name;
+        uint8_t match;
+    } suffixes[] = {
+        {"beg", SP__ACL_M_BEG}, {"end", SP__ACL_M_END}, {"sub", SP__ACL_M_SUB},
+        {"dir", SP__ACL_M_DIR}, {"dom", SP__ACL_M_DOM}, {"reg", SP__ACL_M_REG},
+        {"len", SP__ACL_M_LEN},
+    };
+
+    *ret_match = -1;
+    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+        if (strlen(kws[i].name) == len && !memcmp(kws[i].name, name, len))
+            return &kws[i];
+    const char *us = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (name[i] == '_')
+            us = name + i;
+    if (!us)
+        return NULL;
+    size_t blen = (size_t)(us - name), slen = len - blen - 1;
+    for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++) {
+        if (strlen(suffixes[s].name) != slen || memcmp(suffixes[s].name, us + 1, slen))
+            continue;
+        for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
+            if (kws[i].variants && strlen(kws[i].name) == blen &&
+                !memcmp(kws[i].name, name, blen)) {
+                *ret_match = suffixes[s].match;
+                return &kws[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+static int resolve_proxy(struct sp__acl_expr *e, const struct sp_acl_resolver *res, bool fe,
+                         const char *arg, const char *word, char *err, size_t errlen)
+{
+    const char *what = fe ? "frontend" : "backend";
+
+    if (!arg) {
+        int self = res ? (fe ? res->self_fe : res->self_be) : -1;
+        if (self < 0)
+            return fail(err, errlen,
+                        "'%s' without an argument needs a %s, and this section is not one "
+                        "(write the %s's name in parentheses)",
+                        word, what, what);
+        e->idx = self;
+        return 0;
+    }
+    int (*fn)(const void *, const char *) = res ? (fe ? res->frontend : res->backend) : NULL;
+    int idx = fn ? fn(res->ctx, arg) : -1;
+    if (idx < 0)
+        return fail(err, errlen, "no such %s '%s' in ACL expression '%s'", what, arg, word);
+    e->idx = idx;
+    return 0;
+}
+
+static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct sp_acl_resolver *res,
+                      char *a1, char *a2, const char *word, char *err, size_t errlen)
+{
+    switch (k->argk) {
+    case A_NONE:
+        if (a1)
+            return fail(err, errlen, "'%s' takes no argument, in ACL expression '%s'", k->name,
+                        word);
+        return 0;
+    case A_FE:
+    case A_BE:
+        if (a2)
+            return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+        return resolve_proxy(e, res, k->argk == A_FE, a1, word, err, errlen);
+    case A_SRV: {
+        char *slash = a1 ? strchr(a1, '/') : NULL;
+        if (!slash || slash == a1 || !slash[1] || a2)
+            return fail(err, errlen, "'%s' expects 'backend/server', in ACL expression '%s'",
+                        k->name, word);
+        *slash = '\0';
+        int be = res && res->backend ? res->backend(res->ctx, a1) : -1;
+        if (be < 0)
+            return fail(err, errlen, "no such backend '%s' in ACL expression '%s'", a1, word);
+        int srv = res && res->server ? res->server(res->ctx, a1, slash + 1) : -1;
+        if (srv < 0)
+            return fail(err, errlen, "no such server '%s/%s' in ACL expression '%s'", a1, slash + 1,
+                        word);
+        e->idx = srv;
+        return 0;
+    }
+    case A_HDR:
+    case A_PARAM:
+    case A_COOK:
+        if (!a1 || !*a1)
+            return fail(err, errlen, "'%s' needs a name in parentheses, in ACL expression '%s'",
+                        k->name, word);
+        break;
+    case A_HDR_OPT:
+        if (a2)
+            return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+        if (a1 && !*a1)
+            a1 = NULL;
+        break;
+    }
+    if (a1) {
+        e->arg = strdup(a1);
+        if (!e->arg)
+            return fail(err, errlen, "out of memory");
+        e->arg_len = strlen(a1);
+    }
+    if (k->argk == A_HDR && a2) {
+        char *end;
+        errno = 0;
+        long occ = strtol(a2, &end, 10);
+        if (!*a2 || *end || errno || occ < -1000000 || occ > 1000000)
+            return fail(err, errlen, "bad occurrence '%s' in ACL expression '%s'", a2, word);
+        e->occ = (int)occ;
+    } else if (k->argk == A_PARAM) {
+        e->delims = strdup(a2 && *a2 ? a2 : "&");
+        if (!e->delims)
+            return fail(err, errlen, "out of memory");
+    } else if (a2) {
+        return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+    }
+    return 0;
+}
+
+int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res,
+                            const char *word, int *ret_forced, char *err, size_t errlen)
+{
+    size_t n = strcspn(word, "(,");
+    const struct kw *k = find_kw(word, n, ret_forced);
+    if (!k)
+        return fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'", (int)n, word,
+                    word);
+    e->fetch = k->fetch;
+    e->out = k->out;
+    e->load = k->load;
+    e->idx = -1;
+    /* HTTP methods compare case-insensitively whatever the flags say */
+    e->nocase = k->fetch == F_METHOD;
+
+    char args[256], *a1 = NULL, *a2 = NULL;
+    const char *rest = word + n;
+    if (*rest == '(') {
+        const char *close = strchr(rest, ')');
+        if (!close)
+            return fail(err, errlen, "missing ')' in ACL expression '%s'", word);
+        size_t alen = (size_t)(close - rest - 1);
+        if (alen >= sizeof(args))
+            return fail(err, errlen, "arguments too long in ACL expression '%s'", word);
+        memcpy(args, rest + 1, alen);
+        args[alen] = '\0';
+        if (alen) {
+            a1 = args;
+            char *comma = strchr(args, ',');
+            if (comma) {
+                *comma = '\0';
+                a2 = comma + 1;
+                if (strchr(a2, ','))
+                    return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+            }
+        }
+        rest = close + 1;
+    }
+    if (*rest == ',') {
+        size_t cl = strcspn(rest + 1, "(,");
+        return fail(err, errlen, "converters are not supported: '%.*s' in ACL expression '%s'",
+                    (int)cl, rest + 1, word);
+    }
+    if (*rest)
+        return fail(err, errlen, "unexpected '%s' in ACL expression '%s'", rest, word);
+    return parse_args(e, k, res, a1, a2, word, err, errlen);
+}
+
+/* ---- evaluation: matching ------------------------------------------------------------ */
+
+static inline char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+static bool same(const char *a, const char *b, size_t n, bool icase)
+{
+    if (!icase)
+        return !memcmp(a, b, n);
+    for (size_t i = 0; i < n; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+static bool in_ranges(const struct sp__acl_expr *e, int64_t v)
+{
+    for (size_t i = 0; i < e->npat; i++)
+        if (v >= e->pat[i].u.range.min && v <= e->pat[i].u.range.max)
+            return true;
+    return false;
+}
+
+/* The pattern as a whole word of s: preceded by a delimiter or the start, followed by one or
+ * the end. */
+static bool word_in(const char *s, size_t n, const struct sp__acl_pat *p, const char *delims)
+{
+    size_t pl = p->u.str.len;
+    for (size_t i = 0; i + pl <= n; i++) {
+        if (i && !memchr(delims, s[i - 1], strlen(delims)))
+            continue;
+        if (i + pl < n && !memchr(delims, s[i + pl], strlen(delims)))
+            continue;
+        if (same(s + i, p->u.str.s, pl, p->icase))
+            return true;
+    }
+    return false;
+}
+
+static bool sub_in(const char *s, size_t n, const struct sp__acl_pat *p)
+{
+    size_t pl = p->u.str.len;
+    for (size_t i = 0; i + pl <= n; i++)
+        if (same(s + i, p->u.str.s, pl, p->icase))
+            return true;
+    return false;
+}
+
+/* Text methods (str sub reg beg end dir dom bin) over s[0..n). */
+static bool match_text(const struct sp__acl_expr *e, const char *s, size_t n)
+{
+    for (size_t i = 0; i < e->npat; i++) {
+        const struct sp__acl_pat *p = &e->pat[i];
+        size_t pl = p->u.str.len;
+        switch (e->match) {
+        case SP__ACL_M_STR:
+            if (n == pl && same(s, p->u.str.s, n, p->icase))
+                return true;
+            break;
+        case SP__ACL_M_BIN:
+            if (n == pl && !memcmp(s, p->u.str.s, n))
+                return true;
+            break;
+        case SP__ACL_M_BEG:
+            if (n >= pl && same(s, p->u.str.s, pl, p->icase))
+                return true;
+            break;
+        case SP__ACL_M_END:
+            if (n >= pl && same(s + n - pl, p->u.str.s, pl, p->icase))
+                return true;
+            break;
+        case SP__ACL_M_SUB:
+            if (sub_in(s, n, p))
+                return true;
+            break;
+        case SP__ACL_M_DIR:
+            if (word_in(s, n, p, SP__ACL_DIR_DELIMS))
+                return true;
+            break;
+        case SP__ACL_M_DOM:
+            if (word_in(s, n, p, SP__ACL_DOM_DELIMS))
+                return true;
+            break;
+        case SP__ACL_M_REG: {
+            /* REG_STARTEND: the value need not be NUL-terminated, so no copy. glibc's regexec
+             * takes a lock inside the compiled regex: concurrent evaluations of one regex
+             * pattern serialize on it. */
+            regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)n};
+            if (!regexec(&p->u.re, s, 1, &m, REG_STARTEND))
+                return true;
+            break;
+        }
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
+static bool match_ip4(const struct sp__acl_expr *e, uint32_t a)
+{
+    for (size_t i = 0; i < e->npat; i++) {
+        const struct sp__acl_pat *p = &e->pat[i];
+        if (!p->u.ip.v6) {
+            if ((a & p->u.ip.m4) == p->u.ip.v4)
+                return true;
+        } else {
+            /* an IPv4 source is compared as ::ffff:a.b.c.d against IPv6 networks */
+            uint8_t m[16] = {[10] = 0xff, [11] = 0xff};
+            m[12] = (uint8_t)(a >> 24);
+            m[13] = (uint8_t)(a >> 16);
+            m[14] = (uint8_t)(a >> 8);
+            m[15] = (uint8_t)a;
+            int plen = p->u.ip.plen, k;
+            for (k = 0; k < 16 && plen > 0; k++, plen -= 8) {
+                uint8_t mask = plen >= 8 ? 0xff : (uint8_t)(0xff << (8 - plen));
+                if ((m[k] & mask) != p->u.ip.a6[k])
+                    break;
+            }
+            if (k == 16 || plen <= 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool match_ip6(const struct sp__acl_expr *e, const uint8_t *a)
+{
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+    bool is_mapped = !memcmp(a, mapped, 12);
+    for (size_t i = 0; i < e->npat; i++) {
+        const struct sp__acl_pat *p = &e->pat[i];
+        if (!p->u.ip.v6) {
+            /* an IPv4 network also matches a v4-mapped IPv6 source */
+            uint32_t v4 =
+                (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+            if (is_mapped && (v4 & p->u.ip.m4) == p->u.ip.v4)
+                return true;
+            continue;
+        }
+        int plen = p->u.ip.plen, k;
+        for (k = 0; k < 16 && plen > 0; k++, plen -= 8) {
+            uint8_t mask = plen >= 8 ? 0xff : (uint8_t)(0xff << (8 - plen));
+            if ((a[k] & mask) != p->u.ip.a6[k])
+                break;
+        }
+        if (k == 16 || plen <= 0)
+            return true;
+    }
+    return false;
+}
+
+/* Leading decimal digits of a string, as HAProxy casts a string to an integer. */
+static bool str_to_int(const char *s, size_t n, int64_t *ret)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (INT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *ret = (int64_t)v;
+    return i > 0;
+}
+
+static bool match_str(const struct sp__acl_expr *e, const char *s, size_t n);
+
+/* A value that is an address (src, dst). */
+static bool match_addr(const struct sp__acl_expr *e, const struct sockaddr_storage *ss)
+{
+    const void *raw;
+    if (e->match == SP__ACL_M_FOUND)
+        return true;
+    if (ss->ss_family == AF_INET) {
+        raw = &((const struct sockaddr_in *)ss)->sin_addr;
+        if (e->match == SP__ACL_M_IP)
+            return match_ip4(e, ntohl(((const struct in_addr *)raw)->s_addr));
+    } else {
+        raw = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (e->match == SP__ACL_M_IP)
+            return match_ip6(e, ((const struct in6_addr *)raw)->s6_addr);
+    }
+    char buf[INET6_ADDRSTRLEN];
+    if (!inet_ntop(ss->ss_family, raw, buf, sizeof(buf)))
+        return false;
+    return match_str(e, buf, strlen(buf));
+}
+
+/* A value that is text (every request fetch). */
+static bool match_str(const struct sp__acl_expr *e, const char *s, size_t n)
+{
+    int64_t v;
+    switch (e->match) {
+    case SP__ACL_M_FOUND:
+        return true;
+    case SP__ACL_M_BOOL:
+        return str_to_int(s, n, &v) && v != 0;
+    case SP__ACL_M_INT:
+        return str_to_int(s, n, &v) && in_ranges(e, v);
+    case SP__ACL_M_LEN:
+        return in_ranges(e, (int64_t)n);
+    case SP__ACL_M_IP: {
+        char buf[INET6_ADDRSTRLEN];
+        struct in6_addr a6;
+        struct in_addr a4;
+        if (n >= sizeof(buf))
+            return false;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        if (inet_pton(AF_INET, buf, &a4) == 1)
+            return match_ip4(e, ntohl(a4.s_addr));
+        if (inet_pton(AF_INET6, buf, &a6) == 1)
+            return match_ip6(e, a6.s6_addr);
+        return false;
+    }
+    default:
+        return match_text(e, s, n);
+    }
+}
+
+/* A value that is an integer or a boolean; -m int is the hot case and stays inline. */
+__attribute__((noinline)) static bool match_int_slow(const struct sp__acl_expr *e, int64_t v)
+{
+    char buf[24];
+    switch (e->match) {
+    case SP__ACL_M_FOUND:
+        return true;
+    case SP__ACL_M_BOOL:
+        return v != 0;
+    default: {
+        int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+        return match_str(e, buf, (size_t)n);
+    }
+    }
+}
+
+static inline bool match_int(const struct sp__acl_expr *e, int64_t v)
+{
+    if (e->match == SP__ACL_M_INT)
+        return in_ranges(e, v);
+    return match_int_slow(e, v);
+}
+
+/* ---- evaluation: fetches ------------------------------------------------------------- */
+
+/* The path of a request target: from the first '/' (after scheme://authority in absolute
+ * form) up to '?'. False when there is none ("*", authority form, "http://host"). */
+static bool uri_path(const struct sp_acl_env *env, const char **ret, size_t *ret_len)
+{
+    const char *u = env->uri;
+    size_t n = env->uri_len, i = 0;
+    if (!u || !n)
+        return false;
+    if (u[0] != '/') {
+        while (i < n && u[i] != ':' && u[i] != '/' && u[i] != '?')
+            i++;
+        if (i + 3 > n || memcmp(u + i, "://", 3))
+            return false;
+        for (i += 3; i < n && u[i] != '/' && u[i] != '?' && u[i] != '#'; i++)
+            ;
+        if (i == n || u[i] != '/')
+            return false;
+    }
+    const char *q = memchr(u + i, '?', n - i);
+    *ret = u + i;
+    *ret_len = (size_t)((q ? q : u + n) - (u + i));
+    return true;
+}
+
+static bool get_query(const struct sp_acl_env *env, const char **ret, size_t *ret_len)
+{
+    const char *q = env->uri ? memchr(env->uri, '?', env->uri_len) : NULL;
+    if (!q)
+        return false;
+    *ret = q + 1;
+    *ret_len = env->uri_len - (size_t)(q + 1 - env->uri);
+    return true;
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
+}
+
+/* Walks the values of the headers called `name` (every header when name is NULL): each
+ * comma-separated element when split, else each whole occurrence. */
+struct hdr_it {
+    size_t i;
+    const char *p, *end;
+    bool in;
+};
+
+static bool hdr_next(const struct sp_acl_env *env, const char *name, size_t name_len, bool split,
+                     struct hdr_it *it, const char **ret, size_t *ret_len)
+{
+    for (;;) {
+        if (!it->in) {
+            const char *hn, *hv;
+            size_t hnl, hvl;
+            if (!env->hdr || it->i >= env->nhdrs)
+                return false;
+            env->hdr(env->req, it->i++, &hn, &hnl, &hv, &hvl);
+            if (name && (hnl != name_len || !same(hn, name, hnl, true)))
+                continue;
+            if (!split) {
+                *ret = hv;
+                *ret_len = hvl;
+                return true;
+            }
+            it->p = hv;
+            it->end = hv + hvl;
+            it->in = true;
+        }
+        const char *c = memchr(it->p, ',', (size_t)(it->end - it->p));
+        const char *stop = c ? c : it->end;
+        *ret = it->p;
+        *ret_len = (size_t)(stop - it->p);
+        trim(ret, ret_len);
+        if (c)
+            it->p = c + 1;
+        else
+            it->in = false;
+        return true;
+    }
+}
+
+static bool exec_hdr(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split)
+{
+    struct hdr_it it = {0};
+    const char *v;
+    size_t vl;
+    int want = e->occ;
+
+    if (want < 0) {
+        int total = 0;
+        while (hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl))
+            total++;
+        want = total + want + 1;
+        if (want < 1)
+            return false;
+        memset(&it, 0, sizeof(it));
+    }
+    for (int n = 1; hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl); n++) {
+        if (want && n != want)
+            continue;
+        if (match_str(e, v, vl))
+            return true;
+        if (want)
+            return false;
+    }
+    return false;
+}
+
+static bool exec_hdr_cnt(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    struct hdr_it it = {0};
+    const char *v;
+    size_t vl;
+    int64_t n = 0;
+    while (hdr_next(env, e->arg, e->arg_len, true, &it, &v, &vl))
+        n++;
+    return match_int(e, n);
+}
+
+/* Each `name=value` of each Cookie header whose name is the argument (case-sensitive). */
+static bool exec_cook(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    struct hdr_it it = {0};
+    const char *v;
+    size_t vl;
+    while (hdr_next(env, "cookie", 6, false, &it, &v, &vl)) {
+        const char *end = v + vl;
+        while (v < end) {
+            const char *semi = memchr(v, ';', (size_t)(end - v));
+            const char *stop = semi ? semi : end;
+            const char *c = v;
+            size_t cl = (size_t)(stop - v);
+            trim(&c, &cl);
+            const char *eq = memchr(c, '=', cl);
+            if (eq) {
+                const char *nm = c;
+                size_t nl = (size_t)(eq - c);
+                trim(&nm, &nl);
+                const char *val = eq + 1;
+                size_t valn = (size_t)(c + cl - val);
+                trim(&val, &valn);
+                if (nl == e->arg_len && !memcmp(nm, e->arg, nl) && match_str(e, val, valn))
+                    return true;
+            }
+            if (!semi)
+                break;
+            v = semi + 1;
+        }
+    }
+    return false;
+}
+
+/* Each value of the query parameter named by the argument; a parameter without '=' has an
+ * empty value. */
+static bool exec_urlp(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    const char *q;
+    size_t ql;
+    if (!get_query(env, &q, &ql))
+        return false;
+    for (size_t i = 0;;) {
+        size_t stop = i;
+        while (stop < ql && !strchr(e->delims, q[stop]))
+            stop++;
+        const char *eq = memchr(q + i, '=', stop - i);
+        size_t nl = eq ? (size_t)(eq - (q + i)) : stop - i;
+        if (nl == e->arg_len && !memcmp(q + i, e->arg, nl)) {
+            size_t val = eq ? i + nl + 1 : stop;
+            if (match_str(e, q + val, stop - val))
+                return true;
+        }
+        if (stop == ql)
+            return false;
+        i = stop + 1;
+    }
+}
+
+/* Host (first occurrence) followed by the path. The concatenation needs a buffer: it lives on
+ * this frame only, so that the other fetches do not pay for its size. */
+__attribute__((noinline)) static bool exec_base(const struct sp__acl_expr *e,
+                                                const struct sp_acl_env *env)
+{
+    char buf[8192];
+    struct hdr_it it = {0};
+    const char *host = NULL, *path = NULL;
+    size_t hl = 0, pl = 0;
+    bool has_path = uri_path(env, &path, &pl);
+
+    if (!hdr_next(env, "host", 4, false, &it, &host, &hl) || !hl)
+        return has_path && match_str(e, path, pl);
+    if (hl + pl > sizeof(buf))
+        return false;
+    memcpy(buf, host, hl);
+    if (has_path)
+        memcpy(buf + hl, path, pl);
+    return match_str(e, buf, hl + pl);
+}
+
+static bool port_of(const struct sockaddr_storage *ss, int64_t *ret)
+{
+    if (!ss)
+        return false;
+    if (ss->ss_family == AF_INET)
+        *ret = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    else if (ss->ss_family == AF_INET6)
+        *ret = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    else
+        return false;
+    return true;
+}
+
+bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    const char *s;
+    size_t n;
+    int64_t v;
+
+    switch (e->fetch) {
+    case F_TRUE:
+        return match_int(e, 1);
+    case F_FALSE:
+        return match_int(e, 0);
+    case F_LOAD:
+        if (!env->load)
+            return false;
+        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, e->idx);
+        return v >= 0 && match_int(e, v);
+    case F_PATH:
+        return uri_path(env, &s, &n) && match_str(e, s, n);
+    case F_URL:
+        return env->uri && match_str(e, env->uri, env->uri_len);
+    case F_BASE:
+        return exec_base(e, env);
+    case F_QUERY:
+        return get_query(env, &s, &n) && match_str(e, s, n);
+    case F_URLP:
+        return exec_urlp(e, env);
+    case F_HDR:
+        return exec_hdr(e, env, true);
+    case F_FHDR:
+        return exec_hdr(e, env, false);
+    case F_HDR_CNT:
+        return exec_hdr_cnt(e, env);
+    case F_METHOD:
+        return env->method && match_str(e, env->method, env->method_len);
+    case F_VER:
+        switch (env->version) {
+        case 10:
+            return match_str(e, "1.0", 3);
+        case 11:
+            return match_str(e, "1.1", 3);
+        case 20:
+            return match_str(e, "2.0", 3);
+        case 30:
+            return match_str(e, "3.0", 3);
+        default:
+            return false;
+        }
+    case F_COOK:
+        return exec_cook(e, env);
+    case F_SRC:
+    case F_DST: {
+        const struct sockaddr_storage *ss = e->fetch == F_SRC ? env->src : env->dst;
+        if (!ss || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6))
+            return false;
+        return match_addr(e, ss);
+    }
+    case F_SRC_PORT:
+        return port_of(env->src, &v) && match_int(e, v);
+    case F_DST_PORT:
+        return port_of(env->dst, &v) && match_int(e, v);
+    }
+    return false;
+}

@@ -1,0 +1,107 @@
+/* balance/acl-int.h - what balance/acl.c (declarations, conditions) and balance/acl-fetch.c
+ * (criteria, patterns, matching) share. Not for use outside balance/.
+ *
+ * shared: an expression is immutable once compiled; sp__acl_expr_exec() may run on any thread
+ * concurrently and keeps its scratch on the stack. */
+#ifndef SP_BALANCE_ACL_INT_H
+#define SP_BALANCE_ACL_INT_H
+
+#include "balance/acl.h"
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Output type of a fetch; its default match method follows from it. */
+enum sp__acl_type {
+    SP__ACL_T_BOOL,
+    SP__ACL_T_INT,
+    SP__ACL_T_IP,
+    SP__ACL_T_STR,
+};
+
+/* Match methods, in HAProxy's `-m` spelling order (see sp__acl_match_name). */
+enum sp__acl_match {
+    SP__ACL_M_FOUND,
+    SP__ACL_M_BOOL,
+    SP__ACL_M_INT,
+    SP__ACL_M_IP,
+    SP__ACL_M_BIN,
+    SP__ACL_M_LEN,
+    SP__ACL_M_STR,
+    SP__ACL_M_SUB,
+    SP__ACL_M_REG,
+    SP__ACL_M_BEG,
+    SP__ACL_M_END,
+    SP__ACL_M_DIR,
+    SP__ACL_M_DOM,
+    SP__ACL_M_COUNT,
+};
+
+/* One pattern. Which member is live follows from the expression's match method:
+ * INT/LEN range, IP ip, REG re, the string methods and BIN str. */
+struct sp__acl_pat {
+    union {
+        struct {
+            int64_t min, max; /* inclusive; INT64_MIN / INT64_MAX stand for an open end */
+        } range;
+        struct {
+            bool v6;
+            uint8_t plen;    /* v6: prefix length */
+            uint32_t v4, m4; /* v4: network and mask, host order */
+            uint8_t a6[16];  /* v6: address with host bits cleared */
+        } ip;
+        struct {
+            char *s; /* NUL-terminated copy (bin: the decoded bytes) */
+            size_t len;
+        } str;
+        regex_t re;
+    } u;
+    bool icase; /* -i was in effect when this pattern was read */
+};
+
+/* One `CRITERION [FLAGS] [OPERATOR] [VALUE...]`: a fetch, a match method and its patterns.
+ * Several expressions declared under one name are chained through `next` and ORed. */
+struct sp__acl_expr {
+    uint8_t fetch; /* enum in acl-fetch.c */
+    uint8_t match; /* enum sp__acl_match */
+    uint8_t load;  /* enum sp_acl_load, for load fetches */
+    uint8_t out;   /* enum sp__acl_type of the fetch */
+    bool nocase;   /* patterns always compare case-insensitively (method) */
+    int idx;       /* resolved proxy/server index for load fetches */
+    int occ;       /* hdr(NAME,OCC): 0 = every value, >0 from the first, <0 from the last */
+    char *arg;     /* header, parameter or cookie name (NUL-terminated), or NULL */
+    size_t arg_len;
+    char *delims; /* url_param delimiters ("&" unless given) */
+    size_t npat;
+    struct sp__acl_pat *pat;
+    struct sp__acl_expr *next;
+};
+
+/* delimiters of -m dir and -m dom: a matching word sits between two of them or an end */
+#define SP__ACL_DIR_DELIMS "/?"
+#define SP__ACL_DOM_DELIMS "/?.:"
+
+/* Parses the criterion `fetch[(args)]` into e (fetch, out, load, idx, arg...), resolving
+ * proxy and server names; refuses converters. *ret_forced is the match method a variant such
+ * as path_beg imposes, or -1. Returns 0 or -EINVAL with a message in err. */
+int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res,
+                            const char *word, int *ret_forced, char *err, size_t errlen);
+
+/* Compiles words[0..nwords) (words[0] is the criterion) into *ret_expr. Returns 0 or -EINVAL
+ * with a one-line message in err. */
+int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_resolver *res,
+                         char **words, int nwords, char *err, size_t errlen);
+
+/* Frees one expression (not its `next`). Accepts NULL, returns NULL. */
+struct sp__acl_expr *sp__acl_expr_free(struct sp__acl_expr *e);
+
+/* True when the fetch succeeds and at least one of its values matches one pattern.
+ * shared: any thread, concurrently; allocates nothing. */
+bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *env);
+
+/* Words joined by single spaces, or NULL when out of memory. */
+char *sp__acl_join(char **words, int nwords);
+
+#endif

@@ -1,0 +1,169 @@
+/* http/route.c - the routing decision of one request: the frontend's use_backend rules over a
+ * view of the request (HTTP/1 or HTTP/2) and the live load of the process.
+ *
+ * owner: worker. Runs once per HTTP/1 request and once per HTTP/2 stream, when the request
+ * head is complete, on the snapshot the worker holds; reads shared counters with plain
+ * atomic loads and takes no lock.
+ */
+#include <string.h>
+
+#include "http/http-int.h"
+
+static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
+{
+    const struct sp_http_worker *hw = ctx;
+    const struct sp_routing *rt = hw->rt;
+    const struct sp_backend *be = NULL;
+    int64_t n = 0;
+
+    if (what == SP_LOAD_FE_CONN || what == SP_LOAD_FE_REQ_RATE || what == SP_LOAD_FE_SESS_RATE) {
+        if (idx < 0 || idx >= rt->nfe)
+            return -1;
+    } else if (what != SP_LOAD_ACT_CONN && what != SP_LOAD_SRV_IS_UP) {
+        if (idx < 0 || idx >= rt->nbe)
+            return -1;
+        be = rt->be[idx];
+    }
+    switch (what) {
+    case SP_LOAD_FE_CONN:
+        return hw->conf->fe_gates[idx] ? sp_gate_count_mt(hw->conf->fe_gates[idx]) : 0;
+    case SP_LOAD_ACT_CONN:
+        return sp_gate_count_mt(hw->conf->global_gate);
+    case SP_LOAD_FE_REQ_RATE:
+        return (int64_t)sp_stats_fe_req_rate_mt(idx, hw->w->now);
+    case SP_LOAD_FE_SESS_RATE:
+        return (int64_t)sp_stats_fe_sess_rate_mt(idx, hw->w->now);
+    case SP_LOAD_BE_SESS_RATE:
+        return (int64_t)sp_stats_be_sess_rate_mt(idx, hw->w->now);
+    case SP_LOAD_BE_CONN:
+        return sp_stats_be_cur_mt(idx);
+    case SP_LOAD_QUEUE:
+        return sp_stats_be_queue_mt(idx);
+    case SP_LOAD_SRV_IS_UP:
+        /* no health checks yet: a server is up unless the configuration disables it */
+        if (idx < 0 || idx >= rt->nsrv)
+            return -1;
+        return !rt->srv[idx]->disabled;
+    case SP_LOAD_NBSRV:
+    case SP_LOAD_AVG_QUEUE:
+        for (int i = 0; i < be->nsrv; i++)
+            n += !be->srv[i]->disabled && be->srv[i]->weight > 0;
+        if (what == SP_LOAD_NBSRV)
+            return n;
+        /* HAProxy: queued streams per active server, or twice the queue without any */
+        return n ? sp_stats_be_queue_mt(idx) / n : 2 * sp_stats_be_queue_mt(idx);
+    case SP_LOAD_CONNSLOTS:
+    case SP_LOAD_BE_CONN_FREE:
+        for (int i = 0; i < be->nsrv; i++) {
+            const struct sp_server *s = be->srv[i];
+            if (s->disabled)
+                continue;
+            /* a server without a limit makes the answer unknowable (HAProxy returns -1) */
+            if (!s->maxconn || (what == SP_LOAD_CONNSLOTS && !s->maxqueue))
+                return -1;
+            n += s->maxconn - sp_stats_srv_cur_mt(s->idx);
+            if (what == SP_LOAD_CONNSLOTS)
+                n += s->maxqueue; /* per-server queue counts are not kept apart yet */
+        }
+        return n;
+    }
+    return -1;
+}
+
+static void h1_hdr(const void *req, size_t i, const char **name, size_t *nlen, const char **value,
+                   size_t *vlen)
+{
+    const struct sp_route_h1 *r = req;
+    const struct sp_h1_hdr *h = &r->m->hdrs[i];
+
+    *name = r->buf + h->name_off;
+    *nlen = h->name_len;
+    *value = r->buf + h->val_off;
+    *vlen = h->val_len;
+}
+
+static void env_init(struct sp_acl_env *env, const struct sp_http_worker *hw,
+                     const struct sp_conn *c)
+{
+    memset(env, 0, sizeof(*env));
+    env->src = &c->peer;
+    env->dst = &c->local;
+    env->load = load;
+    env->load_ctx = hw;
+    env->fe_idx = c->fe->idx;
+    env->be_idx = -1;
+}
+
+void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
+                  const struct sp_h1_msg *m)
+{
+    struct sp_route_h1 req = {.buf = buf, .m = m};
+    struct sp_acl_env env;
+
+    if (!c->fe->nrules) {
+        t->be = c->fe->defbe;
+        t->rule = -1;
+        return;
+    }
+    env_init(&env, c->hw, c);
+    env.method = buf + m->method_off;
+    env.method_len = m->method_len;
+    env.uri = buf + m->uri_off;
+    env.uri_len = m->uri_len;
+    env.version = m->version;
+    env.nhdrs = m->nhdrs;
+    env.hdr = h1_hdr;
+    env.req = &req;
+    t->be = sp_frontend_route(c->fe, &env, &t->rule);
+}
+
+/* HTTP/2 fields as an HTTP/1 server will see them: :authority is the Host header and a
+ * client's own host field is hidden behind it (RFC 9113 8.3.1) */
+static void h2_hdr(const void *req, size_t i, const char **name, size_t *nlen, const char **value,
+                   size_t *vlen)
+{
+    const struct sp_h2_req *r = req;
+    const char *base = r->store->data;
+
+    if (r->has_authority) {
+        if (i == 0) {
+            *name = "host";
+            *nlen = 4;
+            *value = base + r->authority.off;
+            *vlen = r->authority.len;
+            return;
+        }
+        i--;
+    }
+    const struct sp_h2_span *n = &r->f[i].name, *v = &r->f[i].value;
+    *name = base + n->off;
+    *nlen = n->len;
+    *value = base + v->off;
+    *vlen = v->len;
+    if (r->has_authority && n->len == 4 && !memcmp(*name, "host", 4)) {
+        /* hidden: an empty, nameless field matches nothing */
+        *nlen = 0;
+        *vlen = 0;
+    }
+}
+
+void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r)
+{
+    struct sp_acl_env env;
+
+    if (!c->fe->nrules) {
+        t->be = c->fe->defbe;
+        t->rule = -1;
+        return;
+    }
+    env_init(&env, c->hw, c);
+    env.method = r->store->data + r->method.off;
+    env.method_len = r->method.len;
+    env.uri = r->store->data + r->path.off;
+    env.uri_len = r->path.len;
+    env.version = 20;
+    env.nhdrs = r->nfields + (r->has_authority ? 1 : 0);
+    env.hdr = h2_hdr;
+    env.req = r;
+    t->be = sp_frontend_route(c->fe, &env, &t->rule);
+}
