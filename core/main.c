@@ -466,6 +466,12 @@ int main(int argc, char **argv)
     sp_log(SP_LOG_NOTICE, "spillway %s started: %d worker%s, %d listener%s", SP_VERSION,
            rt.nworkers, rt.nworkers > 1 ? "s" : "", rt.nbinds, rt.nbinds > 1 ? "s" : "");
     status = main_loop(&rt, sfd);
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        struct sp_frontend *fe = (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
+        if (fe && rt.fe_gates[fe->idx])
+            sp_log(SP_LOG_NOTICE, "frontend '%s': highest fe_conn %lld (maxconn %d)", fe->name,
+                   (long long)sp_gate_peak_mt(rt.fe_gates[fe->idx]), fe->maxconn);
+    }
     if (cfg->global.pidfile)
         unlink(cfg->global.pidfile);
 out:

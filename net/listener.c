@@ -34,20 +34,46 @@ int64_t sp_gate_count_mt(const struct sp_gate *g)
 
 bool sp_gate_reserve(struct sp_gate *g, int wid)
 {
+    int64_t sum;
+    return sp_gate_reserve_sum(g, wid, &sum);
+}
+
+bool sp_gate_reserve_sum(struct sp_gate *g, int wid, int64_t *ret_sum)
+{
     uint64_t *mine = (uint64_t *)&g->slot[wid].v;
     uint64_t v = ck_pr_load_64(mine);
 
     ck_pr_store_64(mine, v + 1);
+    *ret_sum = 0;
     if (!g->limit)
         return true;
     /* store-load ordering: our raise must be visible before we read the others, or two
      * workers could each miss the other's raise and both get in */
     ck_pr_fence_memory();
-    if (sp_gate_count_mt(g) > g->limit) {
+    int64_t sum = sp_gate_count_mt(g);
+    if (sum > g->limit) {
         ck_pr_store_64(mine, v);
         return false;
     }
+    *ret_sum = sum;
     return true;
+}
+
+void sp_gate_note_peak(struct sp_gate *g, int wid, int64_t count)
+{
+    if (count > g->slot[wid].peak)
+        ck_pr_store_64((uint64_t *)&g->slot[wid].peak, (uint64_t)count);
+}
+
+int64_t sp_gate_peak_mt(const struct sp_gate *g)
+{
+    int64_t peak = 0;
+    for (int i = 0; i < SP_MAX_WORKERS; i++) {
+        int64_t p = (int64_t)ck_pr_load_64((const uint64_t *)&g->slot[i].peak);
+        if (p > peak)
+            peak = p;
+    }
+    return peak;
 }
 
 void sp_gate_release(struct sp_gate *g, int wid)
@@ -137,10 +163,10 @@ void sp_bind_close(struct sp_bind *b)
     b->nfds = 0;
 }
 
-static bool take_gates(struct sp_bind *b, int wid)
+static bool take_gates(struct sp_bind *b, int wid, int64_t sums[3])
 {
     for (int i = 0; i < 3; i++) {
-        if (b->gates[i] && !sp_gate_reserve(b->gates[i], wid)) {
+        if (b->gates[i] && !sp_gate_reserve_sum(b->gates[i], wid, &sums[i])) {
             while (i-- > 0)
                 if (b->gates[i])
                     sp_gate_release(b->gates[i], wid);
@@ -183,7 +209,8 @@ static void do_accept(struct sp_listener *l)
         struct sockaddr_storage peer;
         socklen_t len = sizeof(peer);
 
-        if (!take_gates(l->bind, l->w->id)) {
+        int64_t sums[3];
+        if (!take_gates(l->bind, l->w->id, sums)) {
             pause_listener(l);
             return;
         }
@@ -204,6 +231,9 @@ static void do_accept(struct sp_listener *l)
             /* ECONNABORTED and friends: that connection is gone, keep going */
             continue;
         }
+        for (int i = 0; i < 3; i++)
+            if (l->bind->gates[i])
+                sp_gate_note_peak(l->bind->gates[i], l->w->id, sums[i]);
         if (peer.ss_family != AF_UNIX) {
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -28,15 +28,24 @@
 struct sp_gate {
     struct {
         int64_t v;
-        char _pad[SP_CACHELINE - sizeof(int64_t)];
+        int64_t peak; /* highest count this worker saw when it admitted a connection */
+        char _pad[SP_CACHELINE - 2 * sizeof(int64_t)];
     } slot[SP_MAX_WORKERS] __attribute__((aligned(SP_CACHELINE)));
     int limit; /* 0 = no limit; immutable once workers run */
 };
 
 /* shared: sum of every worker's slot (ck_pr loads; may be stale by the time it returns) */
 int64_t sp_gate_count_mt(const struct sp_gate *g);
+/* shared: the highest count of admitted connections (gates with a limit only: the others
+ * never sum). Reservations that end in an empty accept are not counted. */
+int64_t sp_gate_peak_mt(const struct sp_gate *g);
+/* owner: worker `wid`. Records `count` (a sum taken at a successful reservation) as a peak
+ * candidate once the connection it admitted really exists. */
+void sp_gate_note_peak(struct sp_gate *g, int wid, int64_t count);
 /* owner: worker `wid`. Takes one slot; false (and nothing taken) when the limit is reached. */
 bool sp_gate_reserve(struct sp_gate *g, int wid);
+/* As sp_gate_reserve(), also giving the count it saw (0 on a gate without a limit). */
+bool sp_gate_reserve_sum(struct sp_gate *g, int wid, int64_t *ret_sum);
 /* owner: worker `wid`. Gives back one slot taken by this worker. */
 void sp_gate_release(struct sp_gate *g, int wid);
 
