@@ -42,6 +42,7 @@ int sp_worker_init(struct sp_worker *w, int id, int cpu, const struct sp_worker_
     w->hooks = hooks;
     w->tasks_head = NULL;
     w->tasks_tail = &w->tasks_head;
+    sp_task_init(&w->tasks_mark, NULL);
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epfd < 0)
         return -errno;
@@ -85,32 +86,30 @@ void sp_task_cancel(struct sp_worker *w, struct sp_task *t)
 {
     if (!t->_queued)
         return;
-    for (struct sp_task **pp = &w->tasks_head; *pp; pp = &(*pp)->_next) {
-        if (*pp == t) {
-            *pp = t->_next;
-            if (w->tasks_tail == &t->_next)
-                w->tasks_tail = pp;
-            break;
-        }
-    }
-    t->_queued = false;
+    *t->_pprev = t->_next;
+    if (t->_next)
+        t->_next->_pprev = t->_pprev;
+    else
+        w->tasks_tail = t->_pprev;
     t->_next = NULL;
+    t->_pprev = NULL;
+    t->_queued = false;
 }
 
-/* Runs the tasks queued before this call; tasks they queue run on the next pass, so a task
- * that keeps re-queuing itself cannot starve I/O. */
+/* Runs the tasks queued before this call, in order; tasks they queue run on the next pass, so
+ * that a task re-queuing itself cannot starve I/O. The batch stays on the live queue, ended by
+ * a marker, so that a task may cancel (and free) another one that has not run yet. */
 static void run_tasks(struct sp_worker *w)
 {
-    struct sp_task *t = w->tasks_head;
-
-    w->tasks_head = NULL;
-    w->tasks_tail = &w->tasks_head;
-    while (t) {
-        struct sp_task *next = t->_next;
-        t->_next = NULL;
-        t->_queued = false;
+    if (!w->tasks_head)
+        return;
+    sp_task_queue(w, &w->tasks_mark);
+    for (;;) {
+        struct sp_task *t = w->tasks_head;
+        sp_task_cancel(w, t);
+        if (t == &w->tasks_mark)
+            break;
         t->cb(t);
-        t = next;
     }
 }
 

@@ -40,7 +40,7 @@ typedef void (*sp_task_cb)(struct sp_task *t);
 /* owner: worker. Deferred work run later in the same loop turn (or the next one when queued
  * from a task). Queuing an already queued task does nothing. */
 struct sp_task {
-    struct sp_task *_next;
+    struct sp_task *_next, **_pprev;
     bool _queued;
     sp_task_cb cb;
 };
@@ -63,6 +63,7 @@ struct sp_worker {
     struct sp_timer_wheel tw;
     uint64_t now; /* ms, updated once per turn */
     struct sp_task *tasks_head, **tasks_tail;
+    struct sp_task tasks_mark; /* ends the batch run_tasks() is running */
     const struct sp_worker_hooks *hooks;
     void *proto; /* the protocol layers' per-worker state (http/) */
     bool stopping;
@@ -97,6 +98,7 @@ void sp_worker_del(struct sp_worker *w, struct sp_ev *ev);
 static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)
 {
     t->_next = 0;
+    t->_pprev = 0;
     t->_queued = false;
     t->cb = cb;
 }
@@ -108,11 +110,13 @@ static inline void sp_task_queue(struct sp_worker *w, struct sp_task *t)
         return;
     t->_queued = true;
     t->_next = 0;
+    t->_pprev = w->tasks_tail;
     *w->tasks_tail = t;
     w->tasks_tail = &t->_next;
 }
 
-/* owner: worker. Removes `t` from the queue if it is there (O(n): only on object teardown). */
+/* owner: worker. Removes `t` from the queue if it is there, including from the batch being
+ * run right now (a task may cancel another one of the same batch, e.g. when it frees it). */
 void sp_task_cancel(struct sp_worker *w, struct sp_task *t);
 
 /* The worker running on this thread, NULL on main. */

@@ -191,6 +191,8 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
                          enum sp_h1_body *ret_body)
 {
     struct out o = {.b = out};
+    /* realign first: put() must never move bytes, or a failed build could not be undone */
+    sp_buf_realign(out);
     uint32_t start = out->tail;
     bool cookie_done = false;
     int host_idx = -1;
@@ -265,7 +267,7 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
     }
     put(&o, "\r\n", 2);
     if (o.full) {
-        out->tail = start < out->tail ? start : out->tail;
+        out->tail = start;
         return -ENOSPC;
     }
     return 0;

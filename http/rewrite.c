@@ -89,6 +89,8 @@ int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1
                          bool close)
 {
     struct out o = {.b = out};
+    /* realign first: put() must never move bytes, or a failed build could not be undone */
+    sp_buf_realign(out);
     uint32_t start = out->tail;
 
     put(&o, buf + m->method_off, m->method_len);
@@ -125,7 +127,7 @@ int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1
     }
     put(&o, "\r\n", 2);
     if (o.full) {
-        out->tail = start < out->tail ? start : out->tail;
+        out->tail = start;
         return -ENOSPC;
     }
     return 0;
@@ -136,6 +138,7 @@ int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h
 {
     struct out o = {.b = out};
     char num[24];
+    sp_buf_realign(out);
     uint32_t start = out->tail;
 
     puts_(&o, client_version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");

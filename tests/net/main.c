@@ -1,9 +1,10 @@
 #include "tests/unit.h"
 
 void test_buf_register(void);
+void test_gate_register(void);
 
 int main(void)
 {
-    static const sp_unit_register_fn fns[] = {test_buf_register};
+    static const sp_unit_register_fn fns[] = {test_buf_register, test_gate_register};
     return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
 }

@@ -1,0 +1,10 @@
+#include "tests/unit.h"
+
+void test_acl_register(void);
+void test_routing_register(void);
+
+int main(void)
+{
+    static const sp_unit_register_fn fns[] = {test_acl_register, test_routing_register};
+    return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
+}
