@@ -181,3 +181,26 @@ uint64_t sp_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+uint64_t sp_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t sp_wall_us(uint64_t mono_us)
+{
+    /* shared: computed once, then only read; two threads racing compute the same value */
+    static int64_t offset;
+    int64_t off = __atomic_load_n(&offset, __ATOMIC_RELAXED);
+
+    if (!off) {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        off = (int64_t)((uint64_t)rt.tv_sec * 1000000u + (uint64_t)rt.tv_nsec / 1000u) -
+              (int64_t)sp_now_us();
+        __atomic_store_n(&offset, off, __ATOMIC_RELAXED);
+    }
+    return (uint64_t)((int64_t)mono_us + off);
+}

@@ -68,7 +68,11 @@ unsigned sp_timer_wheel_advance(struct sp_timer_wheel *w, uint64_t now_ms);
  * O(SP_TIMER_SLOTS) worst case; callers use it once per loop turn. */
 int sp_timer_wheel_next_ms(const struct sp_timer_wheel *w);
 
-/* Monotonic clock in ms. */
+/* Monotonic clock in ms, and in us (the same clock). */
 uint64_t sp_now_ms(void);
+uint64_t sp_now_us(void);
+/* Wall-clock time in us for a monotonic instant (offset measured once at first use: dates in
+ * logs, never durations). */
+uint64_t sp_wall_us(uint64_t mono_us);
 
 #endif

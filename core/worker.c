@@ -53,8 +53,9 @@ int sp_worker_init(struct sp_worker *w, int id, int cpu, const struct sp_worker_
         return err;
     }
     w->wake_ev.cb = wake_cb;
-    sp_timer_wheel_init(&w->tw, sp_now_ms());
-    w->now = w->tw.now;
+    w->now_us = sp_now_us();
+    w->now = w->now_us / 1000;
+    sp_timer_wheel_init(&w->tw, w->now);
     return sp_worker_add_in(w, &w->wake_ev);
 }
 
@@ -155,7 +156,8 @@ static void *worker_main(void *arg)
             w->exit_status = 1;
             break;
         }
-        w->now = sp_now_ms();
+        w->now_us = sp_now_us();
+        w->now = w->now_us / 1000;
         for (int i = 0; i < n; i++) {
             struct sp_ev *ev = evs[i].data.ptr;
             ev->cb(ev, evs[i].events);

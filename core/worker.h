@@ -61,7 +61,8 @@ struct sp_worker {
     int epfd;
     struct sp_ev wake_ev; /* eventfd: main or another worker wants attention */
     struct sp_timer_wheel tw;
-    uint64_t now; /* ms, updated once per turn */
+    uint64_t now;    /* ms, monotonic, updated once per turn */
+    uint64_t now_us; /* the same instant in microseconds */
     struct sp_task *tasks_head, **tasks_tail;
     struct sp_task tasks_mark; /* ends the batch run_tasks() is running */
     const struct sp_worker_hooks *hooks;

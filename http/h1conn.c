@@ -152,6 +152,10 @@ static void send_error(struct sp_conn *c, int status)
     size_t n = sp__http_error(status, true, page, sizeof(page));
 
     sp_debug("worker %d: client error %d", c->hw->w->id, status);
+    struct sp_stats_obj *fo = &c->hw->st->fe[c->fe->idx];
+    if (status != 408 || c->got_bytes)
+        sp_stat_add(&fo->ereq, 1);
+    sp_stat_add(&fo->hrsp[status / 100 - 1], 1);
     out_put(c, page, n);
     c->want_close = true;
     start_closing(c);
@@ -333,6 +337,10 @@ static void start_txn(struct sp_conn *c, long headlen)
         return;
     }
     t->meth = m->meth;
+    t->t_req = c->t_req_start * 1000;
+    t->bytes_in = (uint64_t)headlen;
+    if (!c->nreq)
+        sp_stat_add(&hw->st->fe[c->fe->idx].h1sess, 1);
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
     sp__route_h1(t, c, head, m);
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
@@ -729,8 +737,10 @@ void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage
         sp_listener_release(l->bind, l->w->id);
         return;
     }
-    sp_stat_add(&hw->st->fe[fe->idx].sess_tot, 1);
-    sp_rate_add(&hw->st->fe[fe->idx].sess_rate, hw->w->now);
+    struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
+    sp_stat_add(&fo->stot, 1);
+    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->rate, hw->w->now);
+    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
     c->_next = hw->conns;
     if (hw->conns)
         hw->conns->_prev = c;

@@ -42,6 +42,7 @@ struct sp_h2s {
     struct sp_buf reqbody; /* DATA not yet taken by the server side */
     struct sp_buf resbody; /* response DATA not yet taken by nghttp2 */
     struct sp_task task;
+    uint64_t t_begin; /* us: the request's HEADERS began */
     int err_status; /* answer this instead of forwarding (431, 400) */
     bool headers_done, started, req_end, req_end_sent;
     bool res_submitted, res_eof, deferred;
@@ -91,6 +92,7 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
     }
     st->h2 = h2;
     st->id = id;
+    st->t_begin = hw->w->now_us;
     sp_task_init(&st->task, stream_task);
     sp__h2_req_init(&st->req, &st->hdrs);
     st->_next = h2->streams;
@@ -325,6 +327,9 @@ static void stream_start(struct sp_h2s *st)
     }
     sp__route_h2(t, c, &st->req);
     t->meth = st->req.meth;
+    t->h2 = true;
+    t->t_req = st->t_begin;
+    t->bytes_in = st->req.list_size;
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
     if (fwd.add && fwd.if_none && req_has_field(&st->req, fwd.name, fwd.name_len))
         fwd.add = false;
@@ -556,6 +561,7 @@ static int session_new(struct sp_conn *c)
                                                           (uint32_t)INT32_MAX));
     c->h2 = h2;
     c->state = SP_CONN_H2;
+    sp_stat_add(&hw->st->fe[c->fe->idx].h2sess, 1);
     return 0;
 }
 
@@ -620,6 +626,7 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
     st->txn = t;
     t->ops = &h2_ops;
     t->front = st;
+    t->h2 = true;
     /* the client's preface and SETTINGS may have come with the upgrade request */
     feed(c);
     want_flush(h2);

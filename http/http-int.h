@@ -141,13 +141,19 @@ struct sp_txn {
     bool force_new;        /* the next attempt must not reuse an idle connection */
     bool counted_be;       /* counted in the backend's current streams */
     bool counted_srv;      /* counted in the server's current requests */
+    bool counted_srv_once; /* the server got the request (its counters take the result) */
     struct sp_timer timer; /* retry delay, queue timeout */
     struct sp_upwait wait; /* place in the server pool's queue */
-    uint64_t t_queued;
+    uint64_t t_queued, t_dequeued; /* us */
 
-    /* accounting for logs */
+    /* accounting for logs and counters; times are monotonic microseconds, 0 = never */
+    uint64_t t_req;  /* first byte of the request (set by the client side) */
     uint64_t t_start, t_connect_start, t_connected, t_sent, t_res_head, t_end;
-    uint64_t bytes_out;
+    uint64_t bytes_in, bytes_out; /* request / response bytes, heads included */
+    bool h2;          /* the client side is HTTP/2 */
+    bool accounted;   /* counters updated (once, at free) */
+    int retries;      /* connection retries done (%rc) */
+    bool redispatched;
     char term[2]; /* %tsc first two characters */
 };
 

@@ -5,6 +5,7 @@
  * head is complete, on the snapshot the worker holds; reads shared counters with plain
  * atomic loads and takes no lock.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "http/http-int.h"
@@ -30,15 +31,18 @@ static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
     case SP_LOAD_ACT_CONN:
         return sp_gate_count_mt(hw->conf->global_gate);
     case SP_LOAD_FE_REQ_RATE:
-        return (int64_t)sp_stats_fe_req_rate_mt(idx, hw->w->now);
+        return (int64_t)sp_stats_rate_mt(SP_STATS_FE, idx, offsetof(struct sp_stats_obj, req_rate),
+                                         hw->w->now);
     case SP_LOAD_FE_SESS_RATE:
-        return (int64_t)sp_stats_fe_sess_rate_mt(idx, hw->w->now);
+        return (int64_t)sp_stats_rate_mt(SP_STATS_FE, idx, offsetof(struct sp_stats_obj, rate),
+                                         hw->w->now);
     case SP_LOAD_BE_SESS_RATE:
-        return (int64_t)sp_stats_be_sess_rate_mt(idx, hw->w->now);
+        return (int64_t)sp_stats_rate_mt(SP_STATS_BE, idx, offsetof(struct sp_stats_obj, rate),
+                                         hw->w->now);
     case SP_LOAD_BE_CONN:
-        return sp_stats_be_cur_mt(idx);
+        return sp_stats_cur_mt(SP_STATS_BE, idx);
     case SP_LOAD_QUEUE:
-        return sp_stats_be_queue_mt(idx);
+        return sp_stats_qcur_mt(SP_STATS_BE, idx);
     case SP_LOAD_SRV_IS_UP:
         /* no health checks yet: a server is up unless the configuration disables it */
         if (idx < 0 || idx >= rt->nsrv)
@@ -51,7 +55,7 @@ static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
         if (what == SP_LOAD_NBSRV)
             return n;
         /* HAProxy: queued streams per active server, or twice the queue without any */
-        return n ? sp_stats_be_queue_mt(idx) / n : 2 * sp_stats_be_queue_mt(idx);
+        return n ? sp_stats_qcur_mt(SP_STATS_BE, idx) / n : 2 * sp_stats_qcur_mt(SP_STATS_BE, idx);
     case SP_LOAD_CONNSLOTS:
     case SP_LOAD_BE_CONN_FREE:
         for (int i = 0; i < be->nsrv; i++) {
@@ -61,7 +65,7 @@ static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
             /* a server without a limit makes the answer unknowable (HAProxy returns -1) */
             if (!s->maxconn || (what == SP_LOAD_CONNSLOTS && !s->maxqueue))
                 return -1;
-            n += s->maxconn - sp_stats_srv_cur_mt(s->idx);
+            n += s->maxconn - sp_stats_cur_mt(SP_STATS_SRV, s->idx);
             if (what == SP_LOAD_CONNSLOTS)
                 n += s->maxqueue; /* per-server queue counts are not kept apart yet */
         }

@@ -7,6 +7,7 @@
  * op (so this file can keep using `t` after calling one).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 
@@ -50,12 +51,29 @@ static void uncount(struct sp_txn *t)
     }
 }
 
-static void queue_count(struct sp_txn *t, int64_t d)
+static void queue_count(struct sp_txn *t, int d)
 {
     struct sp_stats_worker *st = t->hw->st;
 
-    sp_stat_add(&st->be[t->be->idx].queue, d);
-    sp_stat_add(&st->srv[t->srv->idx].queue, d);
+    if (d > 0) {
+        sp_stats_queue_inc(st, SP_STATS_BE, t->be->idx);
+        sp_stats_queue_inc(st, SP_STATS_SRV, t->srv->idx);
+    } else {
+        sp_stat_add(&st->be[t->be->idx].qcur, -1);
+        sp_stat_add(&st->srv[t->srv->idx].qcur, -1);
+        t->t_dequeued = t->hw->w->now_us;
+    }
+}
+
+/* a counter of both the backend and the server (when one was chosen) */
+static void be_srv_add(struct sp_txn *t, size_t off)
+{
+    struct sp_stats_worker *st = t->hw->st;
+
+    if (t->be)
+        sp_stat_add((int64_t *)((char *)&st->be[t->be->idx] + off), 1);
+    if (t->srv)
+        sp_stat_add((int64_t *)((char *)&st->srv[t->srv->idx] + off), 1);
 }
 
 static void unqueue(struct sp_txn *t)
@@ -101,12 +119,14 @@ static void detach_up(struct sp_txn *t, bool reusable)
 /* The proxy answers by itself; nothing went to the client yet. */
 static void txn_fail(struct sp_txn *t, int status, char cause, char state)
 {
+    if (status == 502 || status == 504)
+        be_srv_add(t, offsetof(struct sp_stats_obj, eresp));
     set_term(t, cause, state);
     detach_up(t, false);
     sp_timer_disarm(&t->hw->w->tw, &t->timer);
     t->state = SP_TXN_DONE;
     t->status = status;
-    t->t_end = t->hw->w->now;
+    t->t_end = t->hw->w->now_us;
     uncount(t);
     t->ops->res_error(t, status);
 }
@@ -114,10 +134,14 @@ static void txn_fail(struct sp_txn *t, int status, char cause, char state)
 /* The response broke after its head went out: the client side must abort. */
 static void txn_break(struct sp_txn *t, char cause, char state)
 {
+    if (cause == 'S' || cause == 's')
+        be_srv_add(t, offsetof(struct sp_stats_obj, srv_abrt));
+    else if (cause == 'P')
+        be_srv_add(t, offsetof(struct sp_stats_obj, eresp));
     set_term(t, cause, state);
     detach_up(t, false);
     t->state = SP_TXN_DONE;
-    t->t_end = t->hw->w->now;
+    t->t_end = t->hw->w->now_us;
     uncount(t);
     t->ops->res_abort(t);
 }
@@ -135,7 +159,7 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
     t->fe = fe;
     t->state = SP_TXN_NEW;
     t->term[0] = t->term[1] = '-';
-    t->t_start = hw->w->now;
+    t->t_start = hw->w->now_us;
     sp_h1_scan_init(&t->rscan);
     sp_timer_init(&t->timer, retry_timer);
     return t;
@@ -156,8 +180,11 @@ static void retry_timer(struct sp_timer *tm)
     /* option redispatch: the last retry may go to another server */
     if (t->be->redispatch && t->conn_retries == 0 && t->be->nsrv > 1) {
         const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
-        if (s)
+        if (s && s != t->srv) {
             t->srv = s;
+            t->redispatched = true;
+            be_srv_add(t, offsetof(struct sp_stats_obj, wredis));
+        }
     }
     txn_connect(t, true, false);
 }
@@ -169,6 +196,8 @@ static void conn_failed(struct sp_txn *t, bool timeout)
     detach_up(t, false);
     if (t->conn_retries > 0) {
         t->conn_retries--;
+        t->retries++;
+        be_srv_add(t, offsetof(struct sp_stats_obj, wretr));
         t->state = SP_TXN_RETRY_WAIT;
         int64_t delay = t->be->t_connect;
         if (delay == SP_TIME_UNSET || delay > RETRY_DELAY_MAX_MS)
@@ -176,6 +205,7 @@ static void conn_failed(struct sp_txn *t, bool timeout)
         sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)delay);
         return;
     }
+    be_srv_add(t, offsetof(struct sp_stats_obj, econ));
     txn_fail(t, 503, timeout ? 's' : 'S', 'C');
 }
 
@@ -191,7 +221,7 @@ static void up_io(struct sp_upconn *c, uint32_t events)
             return;
         }
         t->state = SP_TXN_EXCHANGE;
-        t->t_connected = t->hw->w->now;
+        t->t_connected = t->hw->w->now_us;
     }
     txn_pump(t);
 }
@@ -230,10 +260,9 @@ static int send_head(struct sp_txn *t)
 static void attach_up(struct sp_txn *t, struct sp_upconn *c)
 {
     if (!t->counted_srv) {
-        struct sp_stats_srv *ss = &t->hw->st->srv[t->srv->idx];
-        sp_stat_add(&ss->cur, 1);
-        sp_stat_add(&ss->req_tot, 1);
+        sp_stats_cur_inc(t->hw->st, SP_STATS_SRV, t->srv->idx);
         t->counted_srv = true;
+        t->counted_srv_once = true;
     }
     t->up = c;
     c->owner = t;
@@ -265,7 +294,7 @@ static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
     t->state = SP_TXN_QUEUED;
     t->force_new = force_new;
     if (!t->t_queued)
-        t->t_queued = w->now;
+        t->t_queued = w->now_us;
     if (t->be->t_queue != SP_TIME_UNSET)
         sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)t->be->t_queue);
 }
@@ -297,9 +326,10 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
     }
 
     if (c) {
+        be_srv_add(t, offsetof(struct sp_stats_obj, reuse));
         attach_up(t, c);
         t->state = SP_TXN_EXCHANGE;
-        t->t_connect_start = t->t_connected = hw->w->now;
+        t->t_connect_start = t->t_connected = hw->w->now_us;
         if (send_head(t) < 0) {
             txn_fail(t, 500, 'R', 'C');
             return;
@@ -319,10 +349,11 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
         conn_failed(t, false);
         return;
     }
+    be_srv_add(t, offsetof(struct sp_stats_obj, connect));
     attach_up(t, c);
     t->state = SP_TXN_CONNECTING;
     if (!t->t_connect_start)
-        t->t_connect_start = hw->w->now;
+        t->t_connect_start = hw->w->now_us;
     if (send_head(t) < 0) {
         txn_fail(t, 500, 'R', 'C');
         return;
@@ -333,24 +364,38 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
 void sp__txn_start(struct sp_txn *t)
 {
     struct sp_stats_worker *st = t->hw->st;
+    struct sp_stats_obj *fo = &st->fe[t->fe->idx];
+    uint64_t now = t->hw->w->now;
 
-    sp_stat_add(&st->fe[t->fe->idx].req_tot, 1);
-    sp_rate_add(&st->fe[t->fe->idx].req_rate, t->hw->w->now);
+    sp_stat_add(&fo->req_tot, 1);
+    sp_stat_add(t->h2 ? &fo->h2req : &fo->h1req, 1);
+    sp_rate_add(st, SP_STATS_FE, t->fe->idx, &fo->req_rate, now);
     t->idempotent = meth_idempotent(t->meth);
     if (!t->be) {
         txn_fail(t, 503, 'S', 'C');
         return;
     }
-    sp_stat_add(&st->be[t->be->idx].cur, 1);
-    sp_stat_add(&st->be[t->be->idx].req_tot, 1);
-    sp_rate_add(&st->be[t->be->idx].sess_rate, t->hw->w->now);
+    struct sp_stats_obj *bo = &st->be[t->be->idx];
+    sp_stats_cur_inc(st, SP_STATS_BE, t->be->idx);
+    sp_stat_add(&bo->stot, 1);
+    sp_stat_add(&bo->req_tot, 1);
+    sp_stat_set(&bo->lastsess, (int64_t)now);
+    sp_rate_add(st, SP_STATS_BE, t->be->idx, &bo->rate, now);
     t->counted_be = true;
     t->conn_retries = t->be->retries;
     t->srv = sp_backend_pick_rr(t->be, t->hw->rr_cw, NULL);
     if (!t->srv) {
+        sp_stat_add(&bo->econ, 1);
         txn_fail(t, 503, 'S', 'C');
         return;
     }
+    struct sp_stats_obj *so = &st->srv[t->srv->idx];
+    sp_stat_add(&bo->lbtot, 1);
+    sp_stat_add(&so->lbtot, 1);
+    sp_stat_add(&so->stot, 1);
+    sp_stat_add(&so->req_tot, 1);
+    sp_stat_set(&so->lastsess, (int64_t)now);
+    sp_rate_add(st, SP_STATS_SRV, t->srv->idx, &so->rate, now);
     txn_connect(t, false, false);
 }
 
@@ -383,6 +428,7 @@ size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
     if (hl)
         sp_buf_put(&c->wbuf, "\r\n", 2);
     t->req_body_sent = true;
+    t->bytes_in += n;
     txn_pump(t);
     return n;
 }
@@ -425,7 +471,7 @@ static void res_finish(struct sp_txn *t)
     }
     t->res_end_pending = false;
     t->state = SP_TXN_DONE;
-    t->t_end = t->hw->w->now;
+    t->t_end = t->hw->w->now_us;
     bool clean = t->res_keepalive && t->req_sent && t->up && !sp_buf_len(&t->up->rbuf) &&
                  !sp_buf_len(&t->up->wbuf) && t->res_body != SP_H1_BODY_CLOSE && !t->res_eof &&
                  !t->be->httpclose;
@@ -483,7 +529,7 @@ static bool res_process(struct sp_txn *t)
             continue; /* interim response relayed; the final one follows */
         t->res_started = true;
         t->status = m->status;
-        t->t_res_head = t->hw->w->now;
+        t->t_res_head = t->hw->w->now_us;
         t->res_body = m->body;
         t->res_left = m->content_length;
         t->res_keepalive = m->version == 11 ? !(m->flags & SP_H1_MF_CONN_CLOSE)
@@ -588,7 +634,7 @@ static void txn_pump(struct sp_txn *t)
         if (t->req_end) {
             if (!t->req_sent) {
                 t->req_sent = true;
-                t->t_sent = w->now;
+                t->t_sent = w->now_us;
             }
         } else if (t->req_body != SP_H1_BODY_NONE) {
             t->ops->req_resume(t);
@@ -633,12 +679,53 @@ void sp__txn_abort(struct sp_txn *t)
     if (t->state == SP_TXN_DONE)
         return;
     unqueue(t);
+    if (t->state != SP_TXN_NEW) {
+        struct sp_stats_worker *st = t->hw->st;
+        sp_stat_add(&st->fe[t->fe->idx].cli_abrt, 1);
+        be_srv_add(t, offsetof(struct sp_stats_obj, cli_abrt));
+    }
     set_term(t, 'C', t->res_started ? 'D' : (t->state == SP_TXN_CONNECTING ? 'C' : 'H'));
     detach_up(t, false);
     sp_timer_disarm(&t->hw->w->tw, &t->timer);
     t->state = SP_TXN_DONE;
-    t->t_end = t->hw->w->now;
+    t->t_end = t->hw->w->now_us;
     uncount(t);
+}
+
+static uint64_t span(uint64_t from, uint64_t to)
+{
+    return from && to >= from ? to - from : 0;
+}
+
+/* Counters of a finished transaction: status class, bytes, and the latency histograms. */
+static void account(struct sp_txn *t)
+{
+    struct sp_stats_worker *st = t->hw->st;
+    struct sp_stats_obj *objs[3] = {&st->fe[t->fe->idx], t->be ? &st->be[t->be->idx] : NULL,
+                                    t->srv && t->counted_srv_once ? &st->srv[t->srv->idx] : NULL};
+    int cls = t->status >= 100 && t->status < 600 ? t->status / 100 - 1 : 5;
+
+    t->accounted = true;
+    for (int i = 0; i < 3; i++) {
+        struct sp_stats_obj *o = objs[i];
+        if (!o)
+            continue;
+        if (t->status)
+            sp_stat_add(&o->hrsp[cls], 1);
+        sp_stat_add(&o->bin, (int64_t)t->bytes_in);
+        sp_stat_add(&o->bout, (int64_t)t->bytes_out);
+        if (i == 0)
+            continue;
+        if (t->t_queued)
+            sp_hist_add(&o->hist[SP_HIST_QUEUE], span(t->t_queued, t->t_dequeued));
+        if (t->t_connected)
+            sp_hist_add(&o->hist[SP_HIST_CONNECT], span(t->t_connect_start, t->t_connected));
+        if (t->t_res_head)
+            sp_hist_add(&o->hist[SP_HIST_RESPONSE],
+                        span(t->t_sent ? t->t_sent : t->t_connected, t->t_res_head));
+        if (t->t_end && t->state == SP_TXN_DONE && t->term[0] == '-')
+            sp_hist_add(&o->hist[SP_HIST_TOTAL], span(t->t_req ? t->t_req : t->t_start, t->t_end));
+    }
 }
 
 void sp__txn_free(struct sp_txn *t)
@@ -646,6 +733,8 @@ void sp__txn_free(struct sp_txn *t)
     if (!t)
         return;
     sp__txn_abort(t);
+    if (!t->accounted)
+        account(t);
     sp_buf_release(&t->reqhead, &t->hw->bufs, 1);
     sp_pool_put(&t->hw->txn_pool, t);
 }
