@@ -1083,6 +1083,139 @@ static void kw_use_backend(struct ps *ps, int argc, char **argv)
     add_rule(ps, &ps->cur->use_backends, argc, argv);
 }
 
+/* global `stats socket PATH [mode M] [level L]` and proxy `stats enable|uri|refresh|auth` */
+static void kw_stats(struct ps *ps, int argc, char **argv)
+{
+    if (argc < 2) {
+        alert(ps, argv[0], "expects a sub-keyword");
+        return;
+    }
+    if (ps->sec == SEC_GLOBAL) {
+        struct sp_cfg_global *g = &ps->cfg->global;
+        if (strcmp(argv[1], "socket")) {
+            alert(ps, argv[0], "'stats %s' is not supported by spillway yet", argv[1]);
+            return;
+        }
+        if (argc < 3 || argv[2][0] == 0) {
+            alert(ps, argv[0], "'stats socket' expects a path");
+            return;
+        }
+        const char *path = argv[2];
+        if (!strncmp(path, "unix@", 5))
+            path += 5;
+        if (path[0] != '/' || strlen(path) >= 100) {
+            alert(ps, argv[0], "'stats socket' expects an absolute path of less than 100 bytes");
+            return;
+        }
+        for (int i = 3; i < argc; i += 2) {
+            if (i + 1 >= argc) {
+                alert(ps, argv[0], "'%s' expects a value", argv[i]);
+                return;
+            }
+            if (!strcmp(argv[i], "mode")) {
+                char *end;
+                long m = strtol(argv[i + 1], &end, 8);
+                if (*end || m < 0 || m > 0777) {
+                    alert(ps, argv[0], "bad mode '%s' (octal expected)", argv[i + 1]);
+                    return;
+                }
+                g->stats_socket_mode = (int)m;
+            } else if (!strcmp(argv[i], "level")) {
+                if (strcmp(argv[i + 1], "user") && strcmp(argv[i + 1], "operator") &&
+                    strcmp(argv[i + 1], "admin")) {
+                    alert(ps, argv[0], "level must be user, operator or admin, not '%s'",
+                          argv[i + 1]);
+                    return;
+                }
+                free(g->stats_socket_level);
+                g->stats_socket_level = xstrdup(ps, argv[i + 1]);
+            } else {
+                alert(ps, argv[0], "'stats socket' option '%s' is not supported by spillway yet",
+                      argv[i]);
+                return;
+            }
+        }
+        free(g->stats_socket);
+        g->stats_socket = xstrdup(ps, path);
+        return;
+    }
+    struct sp_cfg_proxy *px = ps->cur;
+    if (!strcmp(argv[1], "enable") && argc == 2) {
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "uri") && argc == 3) {
+        if (argv[2][0] != '/') {
+            alert(ps, argv[0], "'stats uri' expects a prefix starting with '/'");
+            return;
+        }
+        free(px->stats_uri);
+        px->stats_uri = xstrdup(ps, argv[2]);
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "refresh") && argc == 3) {
+        if (get_time(ps, argv[0], "refresh delay", argv[2], &px->stats_refresh))
+            px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "auth") && argc == 3) {
+        if (!strchr(argv[2], ':')) {
+            alert(ps, argv[0], "'stats auth' expects user:password");
+            return;
+        }
+        char **n = realloc(px->stats_auth, sizeof(char *) * (size_t)(px->nstats_auth + 1));
+        if (!n) {
+            ps->oom = true;
+            return;
+        }
+        px->stats_auth = n;
+        px->stats_auth[px->nstats_auth] = xstrdup(ps, argv[2]);
+        if (px->stats_auth[px->nstats_auth])
+            px->nstats_auth++;
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "enable") || !strcmp(argv[1], "uri") ||
+               !strcmp(argv[1], "refresh") || !strcmp(argv[1], "auth")) {
+        alert(ps, argv[0], "wrong number of arguments to 'stats %s'", argv[1]);
+    } else {
+        alert(ps, argv[0], "'stats %s' is not supported by spillway yet", argv[1]);
+    }
+}
+
+/* only `http-request use-service prometheus-exporter [if|unless COND]` for now */
+static void kw_http_request(struct ps *ps, int argc, char **argv)
+{
+    if (argc < 2) {
+        alert(ps, argv[0], "expects an action");
+        return;
+    }
+    if (strcmp(argv[1], "use-service")) {
+        alert(ps, argv[0], "action '%s' is not supported by spillway yet", argv[1]);
+        return;
+    }
+    if (argc < 3 || strcmp(argv[2], "prometheus-exporter")) {
+        alert(ps, argv[0], "'use-service' supports 'prometheus-exporter' only");
+        return;
+    }
+    if (ps->sec == SEC_DEFAULTS) {
+        alert(ps, argv[0], "not supported in a defaults section by spillway yet");
+        return;
+    }
+    if (!need_cap(ps, argv[0], SP_CAP_FE))
+        return;
+    if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
+        alert(ps, argv[0], "expects 'if' or 'unless' after the service, not '%s'", argv[3]);
+        return;
+    }
+    ps->cur->prometheus = true;
+    sp__cfg_rules_free(ps->cur->prometheus_cond);
+    ps->cur->prometheus_cond = NULL;
+    if (argc > 3)
+        add_rule(ps, &ps->cur->prometheus_cond, argc - 2, argv + 2);
+}
+
+static void kw_log_format(struct ps *ps, int argc, char **argv)
+{
+    if (!nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    free(ps->cur->log_format);
+    ps->cur->log_format = xstrdup(ps, argv[1]);
+}
+
 /* clang-format off */
 static const char *const server_opts_unsupported[] = {
     "ssl", "no-ssl", "verify", "verifyhost", "no-verifyhost", "ca-file", "crl-file", "crt", "sni",
@@ -1306,6 +1439,9 @@ static const struct kw keywords[] = {
     {"default_backend", S_PROXY, kw_default_backend},
     {"acl", S_FE | S_BE | S_LI | S_DEF, kw_acl},
     {"use_backend", S_FE | S_LI, kw_use_backend},
+    {"stats", S_GLOBAL | S_PROXY, kw_stats},
+    {"http-request", S_FE | S_LI | S_DEF, kw_http_request},
+    {"log-format", S_PROXY, kw_log_format},
     {"server", S_BE | S_LI, kw_server},
     {"balance", S_PROXY, kw_balance},
     {"retries", S_PROXY, kw_retries},
@@ -1318,7 +1454,7 @@ static const struct kw keywords[] = {
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
 /* clang-format off */
 static const char *const global_unsupported[] = {
-    "user", "group", "uid", "gid", "chroot", "stats", "ca-base", "crt-base", "nbproc",
+    "user", "group", "uid", "gid", "chroot", "ca-base", "crt-base", "nbproc",
     "master-worker", "ulimit-n", "maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate",
     "maxcomprate", "maxcompcpuusage", "maxpipes", "maxzlibmem", "spread-checks", "node",
     "description", "log-send-hostname", "log-tag", "setenv", "presetenv", "unsetenv", "resetenv",
@@ -1362,9 +1498,9 @@ static const char *const global_unsupported[] = {
 
 /* clang-format off */
 static const char *const proxy_unsupported[] = {
-    "use-server", "http-request", "http-response", "http-after-response",
-    "stats", "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error",
-    "http-check", "log-format", "log-format-sd", "error-log-format", "log-tag", "log-steps",
+    "use-server", "http-response", "http-after-response",
+    "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error",
+    "http-check", "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "capture", "cookie", "dynamic-cookie-key", "stick-table", "stick", "redirect", "tcp-request",
     "tcp-response", "unique-id-format", "unique-id-header", "compression", "filter", "email-alert",
     "description", "id", "guid", "default-server", "server-template", "monitor-uri", "monitor",

@@ -61,6 +61,7 @@ void sp__cfg_global_init(struct sp_cfg_global *g)
     g->h2_max_concurrent_streams = 100;
     g->server_default_maxconn = 1000;
     g->hard_stop_after = SP_TIME_UNSET;
+    g->stats_socket_mode = -1;
 }
 
 void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
@@ -164,6 +165,19 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->default_backend_where = src->default_backend_where;
     dst->logs = sp__cfg_logs_dup(src->logs, &oom);
     dst->log_global = src->log_global;
+    dst->log_format = dup_or_null(src->log_format, &oom);
+    dst->stats_enabled = src->stats_enabled;
+    dst->stats_uri = dup_or_null(src->stats_uri, &oom);
+    dst->stats_refresh = src->stats_refresh;
+    if (src->nstats_auth) {
+        dst->stats_auth = calloc((size_t)src->nstats_auth, sizeof(char *));
+        if (!dst->stats_auth)
+            oom = true;
+        for (int i = 0; dst->stats_auth && i < src->nstats_auth; i++) {
+            dst->stats_auth[i] = dup_or_null(src->stats_auth[i], &oom);
+            dst->nstats_auth = i + 1;
+        }
+    }
     return oom ? -ENOMEM : 0;
 }
 
@@ -196,6 +210,12 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
         free(s);
     }
     sp__cfg_rules_free(px->acls);
+    sp__cfg_rules_free(px->prometheus_cond);
+    free(px->log_format);
+    free(px->stats_uri);
+    for (int i = 0; i < px->nstats_auth; i++)
+        free(px->stats_auth[i]);
+    free(px->stats_auth);
     sp__cfg_rules_free(px->use_backends);
     sp__cfg_logs_free(px->logs);
     free(px->name);
@@ -214,6 +234,8 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     }
     sp__cfg_logs_free(cfg->global.logs);
     free(cfg->global.pidfile);
+    free(cfg->global.stats_socket);
+    free(cfg->global.stats_socket_level);
     free(cfg->_file);
     free(cfg);
     return NULL;

@@ -130,6 +130,17 @@ struct sp_cfg_proxy {
     struct sp_cfg_rule *use_backends; /* `use_backend` lines, in order */
     struct sp_cfg_log *logs; /* this proxy's own `log` lines */
     bool log_global;         /* `log global` */
+    char *log_format;        /* `log-format` (overrides option httplog's format) */
+    /* HTTP statistics page: `stats enable|uri|refresh|auth` */
+    bool stats_enabled;
+    char *stats_uri;        /* NULL: "/haproxy?stats" once enabled */
+    int64_t stats_refresh;  /* ms, 0 = none */
+    char **stats_auth;      /* "user:pass" entries */
+    int nstats_auth;
+    /* `http-request use-service prometheus-exporter [if|unless COND]`: words after the
+     * service name (the condition), NULL when absent */
+    bool prometheus;
+    struct sp_cfg_rule *prometheus_cond;
     struct sp_cfg_where where;
     bool _bind_seen; /* loader only: a bind line was given, even one with errors */
 };
@@ -146,6 +157,9 @@ struct sp_cfg_global {
     int h2_fe_max_concurrent_streams; /* 0 = same as the above */
     int server_default_maxconn;   /* tune.server.default-maxconn (spillway's): 1000 */
     int decision_log;             /* decision-log N (spillway's): 0 = off */
+    char *stats_socket;           /* `stats socket PATH` */
+    int stats_socket_mode;        /* file mode, -1 = default (0600) */
+    char *stats_socket_level;     /* user|operator|admin, NULL = operator */
     int64_t hard_stop_after;      /* ms, SP_TIME_UNSET = wait forever */
     char *pidfile;
     bool daemon;

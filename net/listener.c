@@ -183,6 +183,14 @@ static void drop_gates(struct sp_bind *b, int wid)
             sp_gate_release(b->gates[i], wid);
 }
 
+static bool gates_have_room(const struct sp_bind *b)
+{
+    for (int i = 0; i < 3; i++)
+        if (b->gates[i] && b->gates[i]->limit && sp_gate_count_mt(b->gates[i]) >= b->gates[i]->limit)
+            return false;
+    return true;
+}
+
 static void pause_listener(struct sp_listener *l)
 {
     if (!l->paused) {
@@ -211,13 +219,24 @@ static void do_accept(struct sp_listener *l)
 
         int64_t sums[3];
         if (!take_gates(l->bind, l->w->id, sums)) {
+            /* Pause first (a locked increment: a full fence), then look again. A release
+             * stores its slot, fences, then reads paused_count: either it sees us paused
+             * and wakes us, or we see its slot freed here. And when two workers raced for
+             * the last slot and both backed off, the room is still there: retry next turn
+             * rather than wait for a release that may never come. */
             pause_listener(l);
+            if (gates_have_room(l->bind)) {
+                unpause_listener(l);
+                sp_task_queue(l->w, &l->retry);
+            }
             return;
         }
         int fd = accept4(l->ev.fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             int err = errno;
-            drop_gates(l->bind, l->w->id);
+            /* a release like any other: a worker that backed off because of our reservation
+             * (we raced for the last slot, and our queue turned out empty) must hear of it */
+            sp_listener_release(l->bind, l->w->id);
             if (err == EAGAIN || err == EINTR)
                 return;
             if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
@@ -308,6 +327,9 @@ void sp_listener_resume(struct sp_listener *l)
 void sp_listener_release(struct sp_bind *b, int wid)
 {
     drop_gates(b, wid);
+    /* store-load: our freed slot must be visible before we look for paused listeners (see
+     * do_accept) */
+    ck_pr_fence_memory();
     if (ck_pr_load_int(&paused_count) > 0) {
         for (int i = 0; i < nworkers; i++)
             sp_worker_wake_mt(workers[i]);

@@ -1061,14 +1061,14 @@ static void test_crlf_and_no_newline(void)
 static void test_unsupported_keywords(void)
 {
     static const char *const proxy_kws[] = {
-        "use-server",  "http-after-response", "http-request",   "http-response",
-        "stats",       "errorfile",      "http-check",     "log-format",
+        "use-server",  "http-after-response", "log-tag",        "http-response",
+        "errorloc",    "errorfile",      "http-check",     "log-format-sd",
         "capture",     "cookie",         "stick-table",    "stick",
         "redirect",    "tcp-request",    "tcp-response",   "unique-id-format",
         "compression", "filter",         "email-alert",    "description",
         "id",          "default-server", "server-template"};
     static const char *const global_kws[] = {
-        "user", "group", "chroot", "stats", "description", "ssl-default-bind-ciphers", "nbproc"};
+        "user", "group", "chroot", "ca-base", "description", "ssl-default-bind-ciphers", "nbproc"};
     static const char *const opts[] = {"httpchk", "tcplog", "http-server-close", "abortonclose",
                                        "http-buffer-request"};
     static const char *const algos[] = {"static-rr", "leastconn", "first",    "source",
@@ -1295,6 +1295,46 @@ static void test_seed_config(void)
     CU_ASSERT_STRING_EQUAL(fe->use_backends->words[1], "if");
     CU_ASSERT_EQUAL(fe->use_backends->where.line, 15);
     sp_config_free(cfg);
+}
+
+static void test_stats_keywords(void)
+{
+    struct sp_config *cfg = load_ok("global\n stats socket /run/sp.sock mode 660 level admin\n"
+                                    " decision-log 64\n tune.server.default-maxconn 50\n" TMO
+                                    "frontend f\n bind :1\n stats enable\n stats uri /st\n"
+                                    " stats refresh 5s\n stats auth a:b\n stats auth c:d\n"
+                                    " log-format \"%ci %ST\"\n"
+                                    " http-request use-service prometheus-exporter if { path /m }\n"
+                                    " default_backend b\nbackend b\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(cfg->global.stats_socket, "/run/sp.sock");
+    CU_ASSERT_EQUAL(cfg->global.stats_socket_mode, 0660);
+    CU_ASSERT_STRING_EQUAL(cfg->global.stats_socket_level, "admin");
+    CU_ASSERT_EQUAL(cfg->global.decision_log, 64);
+    CU_ASSERT_EQUAL(cfg->global.server_default_maxconn, 50);
+    struct sp_cfg_proxy *fe = sp_config_find_proxy(cfg, "f", SP_CAP_FE);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fe);
+    CU_ASSERT_TRUE(fe->stats_enabled);
+    CU_ASSERT_STRING_EQUAL(fe->stats_uri, "/st");
+    CU_ASSERT_EQUAL(fe->stats_refresh, 5000);
+    CU_ASSERT_EQUAL(fe->nstats_auth, 2);
+    CU_ASSERT_STRING_EQUAL(fe->stats_auth[1], "c:d");
+    CU_ASSERT_STRING_EQUAL(fe->log_format, "%ci %ST");
+    CU_ASSERT_TRUE(fe->prometheus);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fe->prometheus_cond);
+    CU_ASSERT_EQUAL(fe->prometheus_cond->nwords, 5);
+    CU_ASSERT_STRING_EQUAL(fe->prometheus_cond->words[0], "if");
+    sp_config_free(cfg);
+    expect_errors("global\n stats socket relative.sock\n", 1, "'stats': 'stats socket' expects",
+                  NULL);
+    expect_errors("global\n stats socket /a mode 999\n", 1, "bad mode", NULL);
+    expect_errors("global\n stats timeout 2s\n", 1, "'stats timeout' is not supported", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n stats uri nope\n", 1, "starting with '/'", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n stats auth nopass\n", 1, "user:password", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n http-request deny\n", 1,
+                  "action 'deny' is not supported", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n http-request use-service lua.x\n", 1,
+                  "prometheus-exporter", NULL);
 }
 
 static void test_rule_lines(void)
@@ -1710,6 +1750,7 @@ void test_config_register(void)
     sp_unit_test(s, "all errors reported", test_all_errors_reported);
     sp_unit_test(s, "seed config", test_seed_config);
     sp_unit_test(s, "acl and use_backend lines", test_rule_lines);
+    sp_unit_test(s, "stats, log-format and prometheus keywords", test_stats_keywords);
     sp_unit_test(s, "duplicate names", test_duplicate_names);
     sp_unit_test(s, "default_backend checks", test_default_backend_checks);
     sp_unit_test(s, "frontend without bind", test_frontend_without_bind);
