@@ -76,6 +76,14 @@ struct sp_frontend {
     struct sp_acl_set *acls;
     struct sp_switch_rule *rules; /* in declaration order: the first match wins */
     int nrules;
+    /* services answered by spillway itself */
+    bool prometheus;               /* http-request use-service prometheus-exporter */
+    struct sp_acl_cond *prom_cond; /* ...if|unless COND (NULL: always) */
+    bool stats_enabled;
+    char *stats_uri;       /* prefix; "/haproxy?stats" by default */
+    int64_t stats_refresh; /* ms, 0 = none */
+    char **stats_auth;     /* "user:pass" */
+    int nstats_auth;
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */

@@ -26,6 +26,11 @@ static void routing_free(struct sp_routing *r)
         free(r->srv[i]);
     }
     for (int i = 0; i < r->nfe; i++) {
+        sp_acl_cond_free(r->fe[i]->prom_cond);
+        free(r->fe[i]->stats_uri);
+        for (int j = 0; j < r->fe[i]->nstats_auth; j++)
+            free(r->fe[i]->stats_auth[j]);
+        free(r->fe[i]->stats_auth);
         for (int j = 0; j < r->fe[i]->nrules; j++)
             sp_acl_cond_free(r->fe[i]->rules[j].cond);
         free(r->fe[i]->rules);
@@ -122,6 +127,14 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe,
     fe->rules = calloc((size_t)(n ? n : 1), sizeof(*fe->rules));
     if (!fe->rules)
         return -ENOMEM;
+    const struct sp_cfg_rule *pc = p->prometheus_cond;
+    if (pc) {
+        fe->prom_cond = sp_acl_cond_parse(fe->acls, res, pc->words, pc->nwords, err, sizeof(err));
+        if (!fe->prom_cond) {
+            diag_rule(diag, pc, "http-request", err);
+            errors++;
+        }
+    }
     for (const struct sp_cfg_rule *u = p->use_backends; u; u = u->next) {
         struct sp_switch_rule *rule = &fe->rules[fe->nrules];
         int b = res_backend(r, u->words[0]);
@@ -287,6 +300,25 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         fe->httplog = p->httplog;
         fe->httplog_clf = p->httplog_clf;
         fe->dontlognull = p->dontlognull;
+        fe->prometheus = p->prometheus;
+        fe->stats_enabled = p->stats_enabled;
+        fe->stats_refresh = p->stats_refresh == SP_TIME_UNSET ? 0 : p->stats_refresh;
+        if (p->stats_enabled) {
+            fe->stats_uri = strdup(p->stats_uri ? p->stats_uri : "/haproxy?stats");
+            if (!fe->stats_uri)
+                goto fail;
+        }
+        if (p->nstats_auth) {
+            fe->stats_auth = calloc((size_t)p->nstats_auth, sizeof(char *));
+            if (!fe->stats_auth)
+                goto fail;
+            for (int k = 0; k < p->nstats_auth; k++) {
+                fe->stats_auth[k] = strdup(p->stats_auth[k]);
+                if (!fe->stats_auth[k])
+                    goto fail;
+                fe->nstats_auth = k + 1;
+            }
+        }
         fwdfor_copy(&fe->fwdfor, &p->fwdfor);
     }
     int errors = compile(r, cfg, diag);

@@ -27,6 +27,7 @@
 #include "core/worker.h"
 #include "http/http.h"
 #include "net/listener.h"
+#include "stats/decisions.h"
 #include "stats/stats.h"
 
 #ifndef SP_VERSION
@@ -227,18 +228,20 @@ static bool all_exited(struct runtime *rt)
 }
 
 /* Waits for signals until the workers are done. Returns the exit status. */
-static int main_loop(struct runtime *rt, int sfd)
+static int main_loop(struct runtime *rt, int sfd, int cli, const struct sp_routing *routing)
 {
     bool stopping = false;
     uint64_t hard_deadline = 0;
     int64_t hard_after = rt->cfg->global.hard_stop_after;
 
     for (;;) {
-        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = cli, .events = POLLIN}};
         int timeout = stopping ? 20 : 200;
-        int n = poll(&pfd, 1, timeout);
+        int n = poll(pfd, cli >= 0 ? 2 : 1, timeout);
 
-        if (n > 0) {
+        if (n > 0 && cli >= 0 && (pfd[1].revents & POLLIN))
+            sp_statsvc_cli_serve(cli, routing, &rt->http);
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 int sig = (int)si.ssi_signo;
@@ -393,13 +396,14 @@ int main(int argc, char **argv)
     }
 
     int nfe = routing->nfe;
-    if (sp_stats_init(rt.nworkers, routing->nfe, routing->nbe, routing->nsrv) < 0) {
+    if (sp_stats_init(rt.nworkers, routing->nfe, routing->nbe, routing->nsrv) < 0 ||
+        sp_decisions_init(rt.nworkers, cfg->global.decision_log) < 0) {
         sp_log(SP_LOG_ALERT, "out of memory allocating the counters");
         return 1;
     }
     sp_routing_publish(routing);
 
-    int status = 1;
+    int status = 1, cli = -1;
     err = open_binds(&rt, routing);
     if (err < 0) {
         if (err == -ENOMEM)
@@ -410,6 +414,16 @@ int main(int argc, char **argv)
         sp_log(SP_LOG_ALERT, "cannot write pidfile '%s': %s", cfg->global.pidfile,
                strerror(-err));
         goto out;
+    }
+
+    sp_statsvc_init();
+    if (cfg->global.stats_socket) {
+        cli = sp_statsvc_cli_open(cfg->global.stats_socket, cfg->global.stats_socket_mode);
+        if (cli < 0) {
+            sp_log(SP_LOG_ALERT, "cannot open the stats socket '%s': %s",
+                   cfg->global.stats_socket, strerror(-cli));
+            goto out;
+        }
     }
 
     rt.http.binds = rt.binds;
@@ -465,7 +479,7 @@ int main(int argc, char **argv)
     }
     sp_log(SP_LOG_NOTICE, "spillway %s started: %d worker%s, %d listener%s", SP_VERSION,
            rt.nworkers, rt.nworkers > 1 ? "s" : "", rt.nbinds, rt.nbinds > 1 ? "s" : "");
-    status = main_loop(&rt, sfd);
+    status = main_loop(&rt, sfd, cli, routing);
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
         struct sp_frontend *fe = (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
         if (fe && rt.fe_gates[fe->idx])
@@ -475,9 +489,14 @@ int main(int argc, char **argv)
     if (cfg->global.pidfile)
         unlink(cfg->global.pidfile);
 out:
+    if (cli >= 0) {
+        close(cli);
+        unlink(cfg->global.stats_socket);
+    }
     close_binds(&rt);
     sp_routing_shutdown();
     sp_stats_free();
+    sp_decisions_free();
     free_runtime(&rt, nfe);
     close(sfd);
     sp_config_free(cfg);

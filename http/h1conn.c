@@ -112,7 +112,8 @@ static void flush_task(struct sp_task *tk)
         return;
     }
     /* room again: let the response move on */
-    if (c->txn && !c->res_done && c->txn->state == SP_TXN_EXCHANGE &&
+    if (c->txn && !c->res_done &&
+        (c->txn->state == SP_TXN_EXCHANGE || c->txn->state == SP_TXN_LOCAL) &&
         sp_buf_space(&c->wbuf) > CHUNK_OVERHEAD)
         sp__txn_res_resume(c->txn);
     if (!c->closed)

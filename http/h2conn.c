@@ -378,7 +378,8 @@ static void stream_task(struct sp_task *tk)
     if (st->req_end && !sp_buf_len(&st->reqbody) && !st->req_end_sent &&
         sp__txn_req_end(t) == 0)
         st->req_end_sent = true;
-    if (t->res_started && t->state == SP_TXN_EXCHANGE && sp_buf_space(&st->resbody))
+    if (t->res_started && (t->state == SP_TXN_EXCHANGE || t->state == SP_TXN_LOCAL) &&
+        sp_buf_space(&st->resbody))
         sp__txn_res_resume(t);
 }
 

@@ -30,6 +30,7 @@
 #include "net/buf.h"
 #include "net/listener.h"
 #include "net/upstream.h"
+#include "stats/decisions.h"
 #include "stats/stats.h"
 
 /* the HTTP/2 stream window we advertise, and the buffer behind it */
@@ -48,6 +49,8 @@ struct sp_http_worker {
     struct sp_pool h1c_pool, txn_pool, upconn_pool;
     struct sp_routing *rt; /* counted reference */
     struct sp_stats_worker *st; /* this worker's counters */
+    int route_fe;          /* frontend being routed: load() notes its fe_conn */
+    int64_t route_fe_conn; /* ...here (-1: the rules did not read it) */
     struct sp_uppool *pools; /* by server idx */
     int64_t *rr_cw;          /* round-robin current weights, by server idx */
     struct sp_listener *listeners;
@@ -89,7 +92,17 @@ enum sp_txn_state {
     SP_TXN_QUEUED,     /* the server's pool is at its cap: waiting for a connection */
     SP_TXN_CONNECTING,
     SP_TXN_EXCHANGE, /* connected: request going out, response coming in */
+    SP_TXN_LOCAL,    /* answered by spillway itself (stats page, Prometheus) */
     SP_TXN_DONE,     /* response complete or error answered */
+};
+
+/* services spillway answers itself */
+enum sp_local {
+    SP_LOCAL_NONE = 0,
+    SP_LOCAL_STATS_HTML,
+    SP_LOCAL_STATS_CSV,
+    SP_LOCAL_PROMETHEUS,
+    SP_LOCAL_AUTH, /* 401: the stats page wants credentials */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -112,6 +125,12 @@ struct sp_txn {
     const struct sp_backend *be;
     const struct sp_server *srv;
     int rule; /* the use_backend rule that chose `be`, -1: default_backend */
+    int64_t fe_conn_seen; /* fe_conn when the rules ran (-1: not read) */
+    enum sp_local local;  /* answered by spillway itself */
+    char *lbody;          /* its body (malloc), lhead its head */
+    size_t llen, loff;
+    bool lhead_sent;
+    char lhead[320];
     struct sp_upconn *up;
     enum sp_txn_state state;
     enum sp_h1_meth meth;
@@ -221,6 +240,12 @@ void sp__txn_abort(struct sp_txn *t);
 /* Frees; the server connection is parked or closed as its state allows. Accepts NULL. */
 void sp__txn_free(struct sp_txn *t);
 
+/* ---- statsvc.c ---- */
+/* Renders the body of a local service answer into a malloc'd buffer. Returns 0 (and the
+ * body, its length and content type) or -ENOMEM. */
+int sp__statsvc_body(struct sp_http_worker *hw, const struct sp_frontend *fe, enum sp_local kind,
+                     char **ret_body, size_t *ret_len, const char **ret_ctype);
+
 /* ---- rewrite.c ---- */
 struct sp_fwd {
     bool add;
@@ -272,6 +297,8 @@ struct sp_route_h1 {
 void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
                   const struct sp_h1_msg *m);
 void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r);
+/* shared read: the frontend's current connection count */
+int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
 
 /* ---- h2conn.c ---- */
 int sp__h2_worker_init(struct sp_http_worker *hw);

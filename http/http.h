@@ -22,6 +22,16 @@ struct sp_http_conf {
     struct sp_gate *global_gate; /* act_conn */
 };
 
+struct sp_routing;
+
+/* owner: main. Notes the process start (uptime). */
+void sp_statsvc_init(void);
+/* owner: main. Opens the stats socket (`stats socket PATH [mode M]`): a listening unix socket,
+ * or a negative errno. */
+int sp_statsvc_cli_open(const char *path, int mode);
+/* owner: main. Serves the clients waiting on the stats socket, one command line each. */
+void sp_statsvc_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf);
+
 /* owner: main. Must be set before the workers start. */
 void sp_http_set_conf(const struct sp_http_conf *conf);
 

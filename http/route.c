@@ -12,7 +12,7 @@
 
 static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
 {
-    const struct sp_http_worker *hw = ctx;
+    struct sp_http_worker *hw = (struct sp_http_worker *)ctx;
     const struct sp_routing *rt = hw->rt;
     const struct sp_backend *be = NULL;
     int64_t n = 0;
@@ -27,7 +27,10 @@ static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
     }
     switch (what) {
     case SP_LOAD_FE_CONN:
-        return hw->conf->fe_gates[idx] ? sp_gate_count_mt(hw->conf->fe_gates[idx]) : 0;
+        n = hw->conf->fe_gates[idx] ? sp_gate_count_mt(hw->conf->fe_gates[idx]) : 0;
+        if (idx == hw->route_fe)
+            hw->route_fe_conn = n; /* what this decision saw, for the logs */
+        return n;
     case SP_LOAD_ACT_CONN:
         return sp_gate_count_mt(hw->conf->global_gate);
     case SP_LOAD_FE_REQ_RATE:
@@ -86,10 +89,81 @@ static void h1_hdr(const void *req, size_t i, const char **name, size_t *nlen, c
     *vlen = h->val_len;
 }
 
-static void env_init(struct sp_acl_env *env, const struct sp_http_worker *hw,
-                     const struct sp_conn *c)
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* `Authorization: Basic ...` against the stats auth list */
+static bool auth_ok(const struct sp_frontend *fe, const struct sp_acl_env *env)
+{
+    for (size_t i = 0; i < env->nhdrs; i++) {
+        const char *n, *v;
+        size_t nl, vl;
+        env->hdr(env->req, i, &n, &nl, &v, &vl);
+        if (nl != 13 || strncasecmp(n, "authorization", 13) || vl < 7 ||
+            strncasecmp(v, "Basic ", 6))
+            continue;
+        char plain[256];
+        size_t o = 0;
+        uint32_t acc = 0;
+        int bits = 0;
+        for (size_t k = 6; k < vl && v[k] != '='; k++) {
+            int d = b64val(v[k]);
+            if (d < 0 || o >= sizeof(plain) - 1)
+                return false;
+            acc = (acc << 6) | (uint32_t)d;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                plain[o++] = (char)(acc >> bits);
+            }
+        }
+        plain[o] = 0;
+        for (int a = 0; a < fe->nstats_auth; a++)
+            if (!strcmp(plain, fe->stats_auth[a]))
+                return true;
+        return false;
+    }
+    return false;
+}
+
+/* Services spillway answers itself: the Prometheus exporter (an http-request rule, so it is
+ * evaluated before use_backend, as in HAProxy) and the stats page (`stats uri` prefix). */
+static enum sp_local local_service(const struct sp_frontend *fe, const struct sp_acl_env *env)
+{
+    if (fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
+        return SP_LOCAL_PROMETHEUS;
+    if (fe->stats_enabled) {
+        size_t ul = strlen(fe->stats_uri);
+        if (env->uri_len >= ul && !memcmp(env->uri, fe->stats_uri, ul)) {
+            if (fe->nstats_auth && !auth_ok(fe, env))
+                return SP_LOCAL_AUTH;
+            const char *rest = env->uri + ul;
+            size_t rl = env->uri_len - ul;
+            if (rl >= 4 && memmem(rest, rl, ";csv", 4))
+                return SP_LOCAL_STATS_CSV;
+            return SP_LOCAL_STATS_HTML;
+        }
+    }
+    return SP_LOCAL_NONE;
+}
+
+static void env_init(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c)
 {
     memset(env, 0, sizeof(*env));
+    hw->route_fe = c->fe->idx;
+    hw->route_fe_conn = -1;
     env->src = &c->peer;
     env->dst = &c->local;
     env->load = load;
@@ -104,7 +178,8 @@ void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
     struct sp_route_h1 req = {.buf = buf, .m = m};
     struct sp_acl_env env;
 
-    if (!c->fe->nrules) {
+    t->fe_conn_seen = -1;
+    if (!c->fe->nrules && !c->fe->prometheus && !c->fe->stats_enabled) {
         t->be = c->fe->defbe;
         t->rule = -1;
         return;
@@ -118,7 +193,9 @@ void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
     env.nhdrs = m->nhdrs;
     env.hdr = h1_hdr;
     env.req = &req;
+    t->local = local_service(c->fe, &env);
     t->be = sp_frontend_route(c->fe, &env, &t->rule);
+    t->fe_conn_seen = c->hw->route_fe_conn;
 }
 
 /* HTTP/2 fields as an HTTP/1 server will see them: :authority is the Host header and a
@@ -155,7 +232,8 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
 {
     struct sp_acl_env env;
 
-    if (!c->fe->nrules) {
+    t->fe_conn_seen = -1;
+    if (!c->fe->nrules && !c->fe->prometheus && !c->fe->stats_enabled) {
         t->be = c->fe->defbe;
         t->rule = -1;
         return;
@@ -169,5 +247,12 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
     env.nhdrs = r->nfields + (r->has_authority ? 1 : 0);
     env.hdr = h2_hdr;
     env.req = r;
+    t->local = local_service(c->fe, &env);
     t->be = sp_frontend_route(c->fe, &env, &t->rule);
+    t->fe_conn_seen = c->hw->route_fe_conn;
+}
+
+int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)
+{
+    return hw->conf->fe_gates[fe] ? sp_gate_count_mt(hw->conf->fe_gates[fe]) : 0;
 }

@@ -7,6 +7,8 @@
  * op (so this file can keep using `t` after calling one).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -361,6 +363,103 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
     arm_server_timer(t, t->be->t_connect);
 }
 
+/* The decision log: what routed this request where, and on what fe_conn. */
+static void record_decision(struct sp_txn *t)
+{
+    struct sp_decision d;
+    const char *p = sp_buf_head(&t->reqhead);
+    size_t len = sp_buf_len(&t->reqhead), n = 0;
+
+    if (!sp_decisions_size())
+        return;
+    memset(&d, 0, sizeof(d));
+    d.wall_us = sp_wall_us(t->hw->w->now_us);
+    d.fe_conn = t->fe_conn_seen >= 0 ? t->fe_conn_seen : sp__fe_conn(t->hw, t->fe->idx);
+    d.fe = t->fe->idx;
+    d.rule = t->rule;
+    d.be = t->be ? t->be->idx : -1;
+    d.srv = t->srv ? t->srv->idx : -1;
+    d.worker = t->hw->w->id;
+    d.proto = t->h2 ? 20 : 11;
+    /* "METHOD /target" from the request line we built */
+    while (n < len && n < sizeof(d.target) - 1 && p[n] != '\r') {
+        d.target[n] = p[n];
+        n++;
+    }
+    if (n > 9 && !memcmp(d.target + n - 9, " HTTP/1.1", 9))
+        n -= 9;
+    d.target[n] = 0;
+    sp_decision_add(t->hw->w->id, &d);
+}
+
+/* Hands a local answer (head, then body as room allows) to the client side. */
+static void local_pump(struct sp_txn *t)
+{
+    if (!t->lhead_sent) {
+        struct sp_h1_msg *m = &t->hw->msg;
+        struct sp_h1_scan scan;
+        sp_h1_scan_init(&scan);
+        long r = sp_h1_parse_response(t->lhead, strlen(t->lhead), sizeof(t->lhead), t->meth,
+                                      &scan, m);
+        if (r <= 0) {
+            txn_fail(t, 500, 'P', 'R');
+            return;
+        }
+        if (t->ops->res_head(t, m, t->lhead) < 0)
+            return;
+        t->lhead_sent = true;
+        t->res_started = true;
+        t->t_res_head = t->hw->w->now_us;
+        t->bytes_out += (uint64_t)r;
+        if (m->body == SP_H1_BODY_NONE)
+            t->loff = t->llen; /* HEAD */
+    }
+    while (t->loff < t->llen) {
+        size_t room = t->ops->res_room(t);
+        if (!room)
+            return;
+        size_t k = t->ops->res_data(t, t->lbody + t->loff, SP_MIN(room, t->llen - t->loff));
+        if (!k)
+            return;
+        t->loff += k;
+        t->bytes_out += k;
+    }
+    if (t->ops->res_end(t) < 0)
+        return;
+    t->state = SP_TXN_DONE;
+    t->t_end = t->hw->w->now_us;
+    free(t->lbody);
+    t->lbody = NULL;
+}
+
+static void local_start(struct sp_txn *t)
+{
+    const char *ctype = "text/plain";
+    const char *extra = "";
+    int status = 200;
+
+    t->state = SP_TXN_LOCAL;
+    if (t->local == SP_LOCAL_AUTH) {
+        static const char body[] = "<html><body><h1>401 Unauthorized</h1>\n"
+                                   "You need a valid user and password to access this content.\n"
+                                   "</body></html>\n";
+        status = 401;
+        ctype = "text/html";
+        extra = "WWW-Authenticate: Basic realm=\"HAProxy Statistics\"\r\n";
+        t->lbody = strdup(body);
+        t->llen = t->lbody ? sizeof(body) - 1 : 0;
+    } else if (sp__statsvc_body(t->hw, t->fe, t->local, &t->lbody, &t->llen, &ctype) < 0) {
+        txn_fail(t, 500, 'R', 'R');
+        return;
+    }
+    t->status = status;
+    snprintf(t->lhead, sizeof(t->lhead),
+             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+             "Cache-Control: no-cache\r\n%s\r\n",
+             status, sp__http_reason(status), ctype, t->llen, extra);
+    local_pump(t);
+}
+
 void sp__txn_start(struct sp_txn *t)
 {
     struct sp_stats_worker *st = t->hw->st;
@@ -371,7 +470,12 @@ void sp__txn_start(struct sp_txn *t)
     sp_stat_add(t->h2 ? &fo->h2req : &fo->h1req, 1);
     sp_rate_add(st, SP_STATS_FE, t->fe->idx, &fo->req_rate, now);
     t->idempotent = meth_idempotent(t->meth);
+    if (t->local) {
+        local_start(t);
+        return;
+    }
     if (!t->be) {
+        record_decision(t);
         txn_fail(t, 503, 'S', 'C');
         return;
     }
@@ -384,6 +488,7 @@ void sp__txn_start(struct sp_txn *t)
     t->counted_be = true;
     t->conn_retries = t->be->retries;
     t->srv = sp_backend_pick_rr(t->be, t->hw->rr_cw, NULL);
+    record_decision(t);
     if (!t->srv) {
         sp_stat_add(&bo->econ, 1);
         txn_fail(t, 503, 'S', 'C');
@@ -667,6 +772,10 @@ static void txn_pump(struct sp_txn *t)
 
 void sp__txn_res_resume(struct sp_txn *t)
 {
+    if (t->state == SP_TXN_LOCAL) {
+        local_pump(t);
+        return;
+    }
     if (t->state != SP_TXN_EXCHANGE)
         return;
     if (t->up && t->res_started)
@@ -735,6 +844,7 @@ void sp__txn_free(struct sp_txn *t)
     sp__txn_abort(t);
     if (!t->accounted)
         account(t);
+    free(t->lbody);
     sp_buf_release(&t->reqhead, &t->hw->bufs, 1);
     sp_pool_put(&t->hw->txn_pool, t);
 }
