@@ -1,0 +1,9 @@
+#include "tests/unit.h"
+
+void test_render_register(void);
+
+int main(void)
+{
+    static const sp_unit_register_fn fns[] = {test_render_register};
+    return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
+}
