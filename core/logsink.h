@@ -90,8 +90,8 @@ void sp_logsink_buf_set_now(struct sp_logsink_buf *buf, int64_t now_us);
 /* owner: worker. Frames msg[0..len) for target `idx` at `severity` and queues it.
  * Returns 1 when queued, 0 when the target's level filters it out, -ENOBUFS when the
  * buffer is full (the line is dropped and counted), -EINVAL for a bad index. */
-int sp_logsink_emit_level(struct sp_logsink_buf *buf, unsigned idx, int severity,
-                          const char *msg, size_t len);
+int sp_logsink_emit_level(struct sp_logsink_buf *buf, unsigned idx, int severity, const char *msg,
+                          size_t len);
 
 /* As sp_logsink_emit_level() at SP_SYSLOG_INFO, a normal request's severity. */
 int sp_logsink_emit(struct sp_logsink_buf *buf, unsigned idx, const char *msg, size_t len);

@@ -22,10 +22,12 @@
 #include "balance/balance.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/logsink.h"
 #include "core/timer.h"
 #include "core/util.h"
 #include "core/worker.h"
 #include "http/http.h"
+#include "http/httplog.h"
 #include "net/listener.h"
 #include "stats/decisions.h"
 #include "stats/stats.h"
@@ -95,6 +97,78 @@ static int write_pidfile(const char *path)
         return -errno;
     fprintf(f, "%d\n", (int)getpid());
     return fclose(f) ? -errno : 0;
+}
+
+/* Compiles each frontend's log format and gathers the log targets: global `log` lines first,
+ * then each frontend's own. Opens the sink unless `check`. Returns the number of errors, or
+ * -ENOMEM. */
+static int setup_logs(const struct sp_config *cfg, const struct sp_routing *routing,
+                      struct sp_http_conf *http, bool check)
+{
+    const struct sp_cfg_log *targets[256];
+    unsigned n = 0, nglobal = 0;
+    int errors = 0;
+
+    http->felog = calloc((size_t)(routing->nfe ? routing->nfe : 1), sizeof(*http->felog));
+    if (!http->felog)
+        return -ENOMEM;
+    for (const struct sp_cfg_log *l = cfg->global.logs; l && n < 256; l = l->next)
+        targets[n++] = l;
+    nglobal = n;
+    for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        struct sp_frontend *fe = (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
+        if (!fe)
+            continue;
+        struct sp_http_felog *fl = &http->felog[fe->idx];
+        char err[256];
+        if (p->log_format) {
+            fl->fmt = sp_logfmt_compile(p->log_format, err, sizeof(err));
+            if (!fl->fmt) {
+                fprintf(stderr, "[ALERT] %s:%d: 'log-format' of frontend '%s': %s\n",
+                        p->where.file, p->where.line, p->name, err);
+                errors++;
+                continue;
+            }
+        } else if (p->httplog) {
+            fl->fmt = sp_logfmt_default(p->httplog_clf);
+        }
+        if (!fl->fmt)
+            continue;
+        fl->dontlognull = p->dontlognull;
+        unsigned own = 0;
+        for (const struct sp_cfg_log *l = p->logs; l; l = l->next)
+            own++;
+        fl->targets = calloc((size_t)own + nglobal + 1, sizeof(unsigned));
+        if (!fl->targets)
+            return -ENOMEM;
+        if (p->log_global)
+            for (unsigned i = 0; i < nglobal; i++)
+                fl->targets[fl->ntargets++] = i;
+        for (const struct sp_cfg_log *l = p->logs; l && n < 256; l = l->next) {
+            fl->targets[fl->ntargets++] = n;
+            targets[n++] = l;
+        }
+    }
+    if (errors || check || !n)
+        return errors;
+    char err[256];
+    int rc = sp_logsink_open(targets, n, NULL, &http->logsink, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "[ALERT] cannot open the log targets: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static void free_logs(struct sp_http_conf *http, int nfe)
+{
+    for (int i = 0; http->felog && i < nfe; i++) {
+        sp_logfmt_free(http->felog[i].fmt);
+        free(http->felog[i].targets);
+    }
+    free(http->felog);
+    http->felog = NULL;
+    http->logsink = sp_logsink_close(http->logsink);
 }
 
 struct runtime {
@@ -360,14 +434,21 @@ int main(int argc, char **argv)
         sp_config_free(cfg);
         return 1;
     }
-    if (check) {
-        printf("Configuration file is valid\n");
+    struct runtime rt = {.cfg = cfg};
+    int lerr = setup_logs(cfg, routing, &rt.http, check);
+    if (lerr || check) {
+        free_logs(&rt.http, routing->nfe);
         sp_routing_discard(routing);
         sp_config_free(cfg);
+        if (lerr) {
+            fprintf(stderr, "[ALERT] %s: configuration has errors, %s\n", file,
+                    check ? "check failed" : "not starting");
+            return 1;
+        }
+        printf("Configuration file is valid\n");
         return 0;
     }
 
-    struct runtime rt = {.cfg = cfg};
     int cpus[SP_MAX_WORKERS];
     int ncpus = allowed_cpus(cpus, SP_MAX_WORKERS);
     rt.nworkers = cfg->global.nbthread ? cfg->global.nbthread : (ncpus ? ncpus : 1);
@@ -497,6 +578,7 @@ out:
     sp_routing_shutdown();
     sp_stats_free();
     sp_decisions_free();
+    free_logs(&rt.http, nfe);
     free_runtime(&rt, nfe);
     close(sfd);
     sp_config_free(cfg);

@@ -165,6 +165,8 @@ static void *worker_main(void *arg)
         run_tasks(w);
         sp_timer_wheel_advance(&w->tw, w->now);
         run_tasks(w);
+        if (w->hooks->turn_end)
+            w->hooks->turn_end(w);
         urcu_qsbr_quiescent_state();
     }
 out:

@@ -52,6 +52,7 @@ struct sp_worker_hooks {
     bool (*idle)(struct sp_worker *w);  /* after a stop: true once nothing is in flight */
     void (*finish)(struct sp_worker *w); /* last call on the thread: free everything */
     void (*wake)(struct sp_worker *w);  /* the wake eventfd fired (after stop handling) */
+    void (*turn_end)(struct sp_worker *w); /* end of every loop turn (batched output: logs) */
 };
 
 struct sp_worker {

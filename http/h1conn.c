@@ -156,6 +156,8 @@ static void send_error(struct sp_conn *c, int status)
     struct sp_stats_obj *fo = &c->hw->st->fe[c->fe->idx];
     if (status != 408 || c->got_bytes)
         sp_stat_add(&fo->ereq, 1);
+    if (!c->txn)
+        sp__accesslog_badreq(c, status, status == 408 ? 'c' : 'P', 'R');
     sp_stat_add(&fo->hrsp[status / 100 - 1], 1);
     out_put(c, page, n);
     c->want_close = true;
@@ -338,6 +340,8 @@ static void start_txn(struct sp_conn *c, long headlen)
         return;
     }
     t->meth = m->meth;
+    t->conn = c;
+    sp__accesslog_reqline(t, head + m->method_off, m->method_len, head + m->uri_off, m->uri_len);
     t->t_req = c->t_req_start * 1000;
     t->bytes_in = (uint64_t)headlen;
     if (!c->nreq)
@@ -730,6 +734,7 @@ void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage
     sp_task_init(&c->flush_task, flush_task);
     c->state = SP_CONN_WAIT_REQ;
     c->t_req_start = hw->w->now;
+    c->t_accept_us = hw->w->now_us;
     c->can_write = true;
     sp_h1_scan_init(&c->scan);
     if (sp_worker_add(hw->w, &c->ev) < 0) {

@@ -19,6 +19,7 @@
  * connection's flush task pulls output with nghttp2_session_mem_send() once per loop turn.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -328,6 +329,22 @@ static void stream_start(struct sp_h2s *st)
     sp__route_h2(t, c, &st->req);
     t->meth = st->req.meth;
     t->h2 = true;
+    t->conn = c;
+    {
+        /* logged in absolute form when the request had an authority, as HAProxy does */
+        const struct sp_h2_req *q = &st->req;
+        const char *base = q->store->data;
+        char target[SP_LOG_REQLINE_MAX + 1];
+        int n = q->has_authority
+                    ? snprintf(target, sizeof(target), "%.*s://%.*s%.*s", (int)q->scheme.len,
+                               base + q->scheme.off, (int)q->authority.len,
+                               base + q->authority.off, (int)q->path.len, base + q->path.off)
+                    : snprintf(target, sizeof(target), "%.*s", (int)q->path.len,
+                               base + q->path.off);
+        if (n > (int)sizeof(target) - 1)
+            n = (int)sizeof(target) - 1;
+        sp__accesslog_reqline(t, base + q->method.off, q->method.len, target, (size_t)n);
+    }
     t->t_req = st->t_begin;
     t->bytes_in = st->req.list_size;
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);

@@ -26,6 +26,7 @@
 #include "core/worker.h"
 #include "http/h1.h"
 #include "http/h2map.h"
+#include "http/httplog.h"
 #include "http/http.h"
 #include "net/buf.h"
 #include "net/listener.h"
@@ -58,6 +59,10 @@ struct sp_http_worker {
     struct sp_conn *conns; /* every client connection, for graceful stop */
     unsigned nconns;
     struct sp_h1_msg msg; /* parse scratch: the parser runs to completion within a call */
+    /* access logs: lines are formatted into a per-worker buffer flushed once per turn */
+    struct sp_logsink_buf *logbuf;
+    struct sp_log_ctx logctx;
+    char logline[2048];
     /* HTTP/2 */
     nghttp2_session_callbacks *h2cbs;
     nghttp2_option *h2opt;
@@ -127,6 +132,9 @@ struct sp_txn {
     int rule; /* the use_backend rule that chose `be`, -1: default_backend */
     int64_t fe_conn_seen; /* fe_conn when the rules ran (-1: not read) */
     enum sp_local local;  /* answered by spillway itself */
+    struct sp_conn *conn; /* the client connection (outlives the transaction) */
+    char *reqline;        /* "METHOD\0TARGET" for the access log (malloc), NULL: no log */
+    size_t reqline_mlen, reqline_tlen;
     char *lbody;          /* its body (malloc), lhead its head */
     size_t llen, loff;
     bool lhead_sent;
@@ -202,6 +210,7 @@ struct sp_conn {
     struct sp_h1_scan scan;
     struct sp_txn *txn;
     uint64_t t_req_start;
+    uint64_t t_accept_us;
     unsigned nreq;
     bool got_bytes;  /* some byte of the current request arrived */
     bool can_read, can_write, rd_eof, shut_wr;
@@ -239,6 +248,15 @@ void sp__txn_res_resume(struct sp_txn *t);
 void sp__txn_abort(struct sp_txn *t);
 /* Frees; the server connection is parked or closed as its state allows. Accepts NULL. */
 void sp__txn_free(struct sp_txn *t);
+
+/* ---- accesslog.c ---- */
+/* Keeps the request line for the log when the frontend logs. */
+void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, const char *target,
+                           size_t tlen);
+/* One access-log line for a transaction that ends (called by sp__txn_free). */
+void sp__accesslog_txn(struct sp_txn *t);
+/* One line for a request spillway rejected before any transaction (400, 408, 414, 431...). */
+void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1);
 
 /* ---- statsvc.c ---- */
 /* Renders the body of a local service answer into a malloc'd buffer. Returns 0 (and the

@@ -9,6 +9,17 @@
 #include "core/worker.h"
 #include "net/listener.h"
 
+struct sp_logsink;
+struct sp_logfmt;
+
+/* shared: immutable once workers run. What one frontend logs, and where. */
+struct sp_http_felog {
+    struct sp_logfmt *fmt; /* NULL: the frontend does not log requests */
+    unsigned *targets;     /* indexes in the sink */
+    unsigned ntargets;
+    bool dontlognull;
+};
+
 /* shared: immutable once workers run */
 struct sp_http_conf {
     struct sp_bind *binds;
@@ -20,6 +31,8 @@ struct sp_http_conf {
     int server_default_maxconn; /* upstream connections per server when `maxconn` is absent */
     struct sp_gate **fe_gates;  /* by frontend index: fe_conn */
     struct sp_gate *global_gate; /* act_conn */
+    struct sp_logsink *logsink;  /* NULL: no log target anywhere */
+    struct sp_http_felog *felog; /* by frontend index */
 };
 
 struct sp_routing;

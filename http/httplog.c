@@ -30,11 +30,11 @@ enum node_type {
     N_FT,
     N_B,
     N_S,
-    N_T_LOCAL_MS, /* %t */
-    N_T_GMT,      /* %T */
-    N_T_LOCAL,    /* %Tl */
-    N_TS,         /* %Ts */
-    N_MS,         /* %ms */
+    N_T_LOCAL_MS,  /* %t */
+    N_T_GMT,       /* %T */
+    N_T_LOCAL,     /* %Tl */
+    N_TS,          /* %Ts */
+    N_MS,          /* %ms */
     N_TR_LOCAL_MS, /* %tr */
     N_TR_GMT,      /* %trg */
     N_TR_LOCAL,    /* %trl */
@@ -86,21 +86,26 @@ static const struct var {
     const char *name;
     uint8_t type;
 } vars[] = {
-    {"B", N_BYTES_OUT},  {"CC", N_CC},         {"CS", N_CS},         {"H", N_HOST},
-    {"HM", N_HM},        {"HP", N_HP},         {"HPO", N_HPO},       {"HQ", N_HQ},
-    {"HU", N_HU},        {"HV", N_HV},         {"ID", N_ID},         {"ST", N_ST},
-    {"T", N_T_GMT},      {"Ta", N_TIM_TA},     {"Tc", N_TIM_TC},     {"Td", N_TIM_TD},
-    {"Th", N_TIM_TH},    {"Ti", N_TIM_TI},     {"Tl", N_T_LOCAL},    {"Tq", N_TIM_TQ},
-    {"TR", N_TIM_TRQ},   {"Tr", N_TIM_TRS},    {"Ts", N_TS},         {"Tt", N_TIM_TT},
-    {"Tu", N_TIM_TU},    {"Tw", N_TIM_TW},     {"U", N_BYTES_IN},    {"ac", N_AC},
-    {"b", N_B},          {"bc", N_BC},         {"bi", N_BI},         {"bp", N_BP},
-    {"bq", N_BQ},        {"ci", N_CI},         {"cp", N_CP},         {"f", N_F},
-    {"fc", N_FC},        {"fi", N_FI},         {"fp", N_FP},         {"ft", N_FT},
-    {"hr", N_HR},        {"hrl", N_HRL},       {"hs", N_HS},         {"hsl", N_HSL},
-    {"lc", N_LC},        {"ms", N_MS},         {"pid", N_PID},       {"r", N_REQ},
-    {"rc", N_RC},        {"rt", N_RT},         {"s", N_S},           {"sc", N_SC},
-    {"si", N_SI},        {"sp", N_SP},         {"sq", N_SQ},         {"t", N_T_LOCAL_MS},
-    {"tr", N_TR_LOCAL_MS}, {"trg", N_TR_GMT},  {"trl", N_TR_LOCAL},  {"ts", N_TERM},
+    {"B", N_BYTES_OUT}, {"CC", N_CC},        {"CS", N_CS},
+    {"H", N_HOST},      {"HM", N_HM},        {"HP", N_HP},
+    {"HPO", N_HPO},     {"HQ", N_HQ},        {"HU", N_HU},
+    {"HV", N_HV},       {"ID", N_ID},        {"ST", N_ST},
+    {"T", N_T_GMT},     {"Ta", N_TIM_TA},    {"Tc", N_TIM_TC},
+    {"Td", N_TIM_TD},   {"Th", N_TIM_TH},    {"Ti", N_TIM_TI},
+    {"Tl", N_T_LOCAL},  {"Tq", N_TIM_TQ},    {"TR", N_TIM_TRQ},
+    {"Tr", N_TIM_TRS},  {"Ts", N_TS},        {"Tt", N_TIM_TT},
+    {"Tu", N_TIM_TU},   {"Tw", N_TIM_TW},    {"U", N_BYTES_IN},
+    {"ac", N_AC},       {"b", N_B},          {"bc", N_BC},
+    {"bi", N_BI},       {"bp", N_BP},        {"bq", N_BQ},
+    {"ci", N_CI},       {"cp", N_CP},        {"f", N_F},
+    {"fc", N_FC},       {"fi", N_FI},        {"fp", N_FP},
+    {"ft", N_FT},       {"hr", N_HR},        {"hrl", N_HRL},
+    {"hs", N_HS},       {"hsl", N_HSL},      {"lc", N_LC},
+    {"ms", N_MS},       {"pid", N_PID},      {"r", N_REQ},
+    {"rc", N_RC},       {"rt", N_RT},        {"s", N_S},
+    {"sc", N_SC},       {"si", N_SI},        {"sp", N_SP},
+    {"sq", N_SQ},       {"t", N_T_LOCAL_MS}, {"tr", N_TR_LOCAL_MS},
+    {"trg", N_TR_GMT},  {"trl", N_TR_LOCAL}, {"ts", N_TERM},
     {"tsc", N_TERM_CK},
 };
 
@@ -221,8 +226,7 @@ static bool parse_opts(const char *s, size_t len, uint8_t *opts, char *err, size
         } else if (j - i - 1 == 1 && s[i + 1] == 'M') {
             /* "mandatory": only changes what HAProxy does with missing sample fetches */
         } else {
-            seterr(err, errlen, "log-format option '%.*s' not supported by spillway", s + i,
-                   j - i);
+            seterr(err, errlen, "log-format option '%.*s' not supported by spillway", s + i, j - i);
             return false;
         }
         i = j;
@@ -297,8 +301,7 @@ struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen)
         if (nlen == 0) {
             if (*name)
                 seterr(err, errlen,
-                       "unexpected character '%.*s' after '%%' (write '%%%%' for a '%%')", name,
-                       1);
+                       "unexpected character '%.*s' after '%%' (write '%%%%' for a '%%')", name, 1);
             else
                 seterr0(err, errlen, "truncated line after '%'");
             goto fail;
@@ -309,8 +312,8 @@ struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen)
         }
         int type = var_lookup(name, nlen);
         if (type < 0) {
-            seterr(err, errlen,
-                   "unknown log-format variable '%%%.*s' (write '%%%%' for a '%%')", name, nlen);
+            seterr(err, errlen, "unknown log-format variable '%%%.*s' (write '%%%%' for a '%%')",
+                   name, nlen);
             goto fail;
         }
         add_node(&b, (uint8_t)type, opts);
@@ -493,8 +496,8 @@ static void put_ipv4(struct out *o, const struct in_addr *a)
 
 static void put_ip(struct out *o, const struct sockaddr_storage *ss, uint8_t opts)
 {
-    if (!ss || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6 &&
-                ss->ss_family != AF_UNIX)) {
+    if (!ss ||
+        (ss->ss_family != AF_INET && ss->ss_family != AF_INET6 && ss->ss_family != AF_UNIX)) {
         put_text(o, NULL, 0, opts);
         return;
     }
@@ -516,8 +519,7 @@ static void put_ip(struct out *o, const struct sockaddr_storage *ss, uint8_t opt
 static void put_port(struct out *o, const struct sockaddr_storage *ss, int listener_id,
                      uint8_t opts)
 {
-    if (!ss || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6 &&
-                ss->ss_family != AF_UNIX))
+    if (!ss || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6 && ss->ss_family != AF_UNIX))
         put_text(o, NULL, 0, opts);
     else if (ss->ss_family == AF_INET)
         put_u64(o, ntohs(((const struct sockaddr_in *)ss)->sin_port));
@@ -894,8 +896,7 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
             } else {
                 int64_t tq = (int64_t)(r->t_handshake < 0 ? 0 : r->t_handshake) +
                              (r->t_idle < 0 ? 0 : r->t_idle) + r->t_request;
-                put_i64(&o, (int64_t)r->t_total -
-                                (tq + r->t_queue + r->t_connect + r->t_response));
+                put_i64(&o, (int64_t)r->t_total - (tq + r->t_queue + r->t_connect + r->t_response));
             }
             break;
         }

@@ -91,12 +91,12 @@ struct sp_log_rec {
     char term[4];
 
     /* counters as seen when the line is produced */
-    unsigned actconn;  /* %ac: process-wide client connections */
-    unsigned feconn;   /* %fc: this frontend's connections */
-    unsigned beconn;   /* %bc: the backend's other in-flight streams */
-    unsigned srvconn;  /* %sc: the server's current streams */
-    unsigned retries;  /* %rc: connection retries */
-    bool redispatched; /* %rc gets a '+' prefix */
+    unsigned actconn;   /* %ac: process-wide client connections */
+    unsigned feconn;    /* %fc: this frontend's connections */
+    unsigned beconn;    /* %bc: the backend's other in-flight streams */
+    unsigned srvconn;   /* %sc: the server's current streams */
+    unsigned retries;   /* %rc: connection retries */
+    bool redispatched;  /* %rc gets a '+' prefix */
     unsigned srv_queue; /* %sq: requests ahead in the server queue */
     unsigned be_queue;  /* %bq: requests ahead in the backend queue */
 

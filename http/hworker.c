@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
+#include "core/logsink.h"
 #include "http/http-int.h"
 
 /* shared: set by main before the workers start, read-only afterwards */
@@ -29,6 +31,10 @@ static void hw_free(struct sp_http_worker *hw)
     free(hw->rr_cw);
     free(hw->listeners);
     sp__h2_worker_free(hw);
+    if (hw->logbuf) {
+        sp_logsink_flush(hw->logbuf);
+        sp_logsink_buf_free(hw->logbuf);
+    }
     sp_pool_destroy(&hw->h1c_pool);
     sp_pool_destroy(&hw->txn_pool);
     sp_pool_destroy(&hw->upconn_pool);
@@ -66,6 +72,12 @@ static int hw_start(struct sp_worker *w)
     if (!hw->pools || !hw->rr_cw || !hw->listeners)
         return -ENOMEM;
     sp__http_pools_init(hw);
+    if (conf->logsink) {
+        hw->logbuf = sp_logsink_buf_new(conf->logsink, 64 * 1024, 256);
+        if (!hw->logbuf)
+            return -ENOMEM;
+        sp_log_ctx_init(&hw->logctx, (int)getpid(), NULL);
+    }
     if (sp__h2_worker_init(hw) < 0)
         return -ENOMEM;
     for (int i = 0; i < hw->rt->nsrv; i++) {
@@ -131,7 +143,18 @@ static void hw_finish(struct sp_worker *w)
     w->proto = NULL;
 }
 
+static void hw_turn_end(struct sp_worker *w)
+{
+    struct sp_http_worker *hw = w->proto;
+
+    if (hw && hw->logbuf) {
+        sp_logsink_buf_set_now(hw->logbuf, (int64_t)sp_wall_us(w->now_us));
+        sp_logsink_flush(hw->logbuf);
+    }
+}
+
 const struct sp_worker_hooks sp_http_hooks = {
+    .turn_end = hw_turn_end,
     .start = hw_start,
     .stop = hw_stop,
     .idle = hw_idle,

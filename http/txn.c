@@ -844,6 +844,8 @@ void sp__txn_free(struct sp_txn *t)
     sp__txn_abort(t);
     if (!t->accounted)
         account(t);
+    sp__accesslog_txn(t);
+    free(t->reqline);
     free(t->lbody);
     sp_buf_release(&t->reqhead, &t->hw->bufs, 1);
     sp_pool_put(&t->hw->txn_pool, t);

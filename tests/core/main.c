@@ -1,10 +1,12 @@
 #include "tests/unit.h"
 
+void test_logsink_register(void);
 void test_config_register(void);
 void test_timer_register(void);
 
 int main(void)
 {
-    static const sp_unit_register_fn fns[] = {test_config_register, test_timer_register};
+    static const sp_unit_register_fn fns[] = {test_logsink_register, test_config_register,
+                                              test_timer_register};
     return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
 }

@@ -1,0 +1,128 @@
+/* http/accesslog.c - one access-log line per HTTP/1 request and per HTTP/2 stream.
+ *
+ * owner: worker. The line is formatted into the worker's scratch and queued in its log buffer
+ * (core/logsink.h), which the worker flushes once per loop turn: no lock, no blocking write in
+ * the request path. A full buffer drops lines and counts them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/logsink.h"
+#include "http/http-int.h"
+
+static const struct sp_http_felog *felog(const struct sp_http_worker *hw, int fe)
+{
+    const struct sp_http_felog *l = hw->conf->felog ? &hw->conf->felog[fe] : NULL;
+    return l && l->fmt && l->ntargets && hw->logbuf ? l : NULL;
+}
+
+void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, const char *target,
+                           size_t tlen)
+{
+    if (!felog(t->hw, t->fe->idx))
+        return;
+    if (tlen > SP_LOG_REQLINE_MAX)
+        tlen = SP_LOG_REQLINE_MAX;
+    t->reqline = malloc(mlen + tlen + 2);
+    if (!t->reqline)
+        return; /* the line is logged without its request: never fail a request for a log */
+    memcpy(t->reqline, method, mlen);
+    t->reqline[mlen] = 0;
+    memcpy(t->reqline + mlen + 1, target, tlen);
+    t->reqline[mlen + 1 + tlen] = 0;
+    t->reqline_mlen = mlen;
+    t->reqline_tlen = tlen;
+}
+
+static int32_t ms(uint64_t from, uint64_t to)
+{
+    if (!from || !to || to < from)
+        return -1;
+    return (int32_t)((to - from) / 1000);
+}
+
+static void emit(struct sp_http_worker *hw, const struct sp_http_felog *l,
+                 const struct sp_log_rec *r)
+{
+    size_t n = sp_logfmt_render(l->fmt, r, hw->logline, sizeof(hw->logline));
+    for (unsigned i = 0; i < l->ntargets; i++)
+        sp_logsink_emit(hw->logbuf, l->targets[i], hw->logline, n);
+}
+
+static void base(struct sp_log_rec *r, struct sp_http_worker *hw, struct sp_conn *c)
+{
+    sp_log_rec_init(r);
+    r->ctx = &hw->logctx;
+    r->cli = &c->peer;
+    r->fe = &c->local;
+    r->frontend = c->fe->name;
+    r->accept_us = (int64_t)sp_wall_us(c->t_accept_us);
+    r->actconn = (unsigned)sp_gate_count_mt(hw->conf->global_gate);
+    r->feconn = (unsigned)sp__fe_conn(hw, c->fe->idx);
+}
+
+void sp__accesslog_txn(struct sp_txn *t)
+{
+    struct sp_http_worker *hw = t->hw;
+    const struct sp_http_felog *l = felog(hw, t->fe->idx);
+    struct sp_log_rec r;
+
+    if (!l || !t->conn)
+        return;
+    base(&r, hw, t->conn);
+    r.backend = t->be ? t->be->name : NULL;
+    if (t->local)
+        r.server = "<STATS>";
+    else if (t->srv && t->counted_srv_once)
+        r.server = t->srv->name;
+    if (t->srv && t->counted_srv_once)
+        r.srv = &t->srv->addr;
+    r.request_us = (int64_t)sp_wall_us(t->t_req ? t->t_req : t->t_start);
+    r.t_request = ms(t->t_req ? t->t_req : t->t_start, t->t_start);
+    r.t_idle = 0;
+    r.t_handshake = 0;
+    if (t->t_queued)
+        r.t_queue = ms(t->t_queued, t->t_dequeued ? t->t_dequeued : t->t_end);
+    else if (t->t_connect_start || t->local)
+        r.t_queue = 0;
+    r.t_connect = t->t_connected ? ms(t->t_connect_start, t->t_connected) : -1;
+    r.t_response = ms(t->t_sent ? t->t_sent : t->t_connected, t->t_res_head);
+    r.t_active = ms(t->t_req ? t->t_req : t->t_start, t->t_end ? t->t_end : hw->w->now_us);
+    r.t_total = ms(t->conn->t_accept_us, t->t_end ? t->t_end : hw->w->now_us);
+    r.status = t->status ? t->status : -1;
+    r.bytes_out = t->bytes_out;
+    r.bytes_in = t->bytes_in;
+    r.term[0] = t->term[0] == '-' ? 0 : t->term[0];
+    r.term[1] = t->term[1] == '-' ? 0 : t->term[1];
+    r.beconn = t->be ? (unsigned)sp_stats_cur_mt(SP_STATS_BE, t->be->idx) : 0;
+    r.srvconn = t->srv ? (unsigned)sp_stats_cur_mt(SP_STATS_SRV, t->srv->idx) : 0;
+    r.retries = (unsigned)t->retries;
+    r.redispatched = t->redispatched;
+    if (t->reqline) {
+        r.method = t->reqline;
+        r.method_len = t->reqline_mlen;
+        r.target = t->reqline + t->reqline_mlen + 1;
+        r.target_len = t->reqline_tlen;
+    }
+    r.version = t->h2 ? "HTTP/2.0" : (t->conn->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
+    emit(hw, l, &r);
+}
+
+void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1)
+{
+    struct sp_http_worker *hw = c->hw;
+    const struct sp_http_felog *l = felog(hw, c->fe->idx);
+    struct sp_log_rec r;
+
+    if (!l || (l->dontlognull && !c->got_bytes))
+        return;
+    base(&r, hw, c);
+    r.request_us = (int64_t)sp_wall_us(c->t_req_start * 1000);
+    r.t_request = -1;
+    r.t_active = ms(c->t_req_start * 1000, hw->w->now_us);
+    r.t_total = ms(c->t_accept_us, hw->w->now_us);
+    r.status = status;
+    r.term[0] = term0;
+    r.term[1] = term1;
+    emit(hw, l, &r);
+}
