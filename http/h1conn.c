@@ -334,7 +334,8 @@ static void start_txn(struct sp_conn *c, long headlen)
     c->res_chunked = c->res_done = c->res_abort = false;
 
     struct sp_txn *t = sp__txn_new(hw, &h1_ops, c, c->fe);
-    if (!t || sp_buf_alloc(&t->reqhead, &hw->bufs)) {
+    hw->headbuf.head = hw->headbuf.tail = 0;
+    if (!t) {
         sp__txn_free(t);
         send_error(c, 500);
         return;
@@ -352,7 +353,8 @@ static void start_txn(struct sp_conn *c, long headlen)
     if (fwd.add && fwd.if_none && sp__h1_has_field(head, m, fwd.name, fwd.name_len))
         fwd.add = false;
     bool up_close = t->be && t->be->httpclose;
-    if (sp__h1_build_request(&t->reqhead, head, m, &fwd, &c->peer, up_close) < 0) {
+    if (sp__h1_build_request(&hw->headbuf, head, m, &fwd, &c->peer, up_close) < 0 ||
+        sp__txn_set_head(t) < 0) {
         sp__txn_free(t);
         send_error(c, 431);
         return;

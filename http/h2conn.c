@@ -39,7 +39,6 @@ struct sp_h2s {
     int32_t id;
     struct sp_h2s *_next, *_prev;
     struct sp_txn *txn;
-    struct sp_buf hdrs;    /* field storage while the request head arrives */
     struct sp_buf reqbody; /* DATA not yet taken by the server side */
     struct sp_buf resbody; /* response DATA not yet taken by nghttp2 */
     struct sp_task task;
@@ -47,11 +46,11 @@ struct sp_h2s {
     int err_status; /* answer this instead of forwarding (431, 400) */
     bool headers_done, started, req_end, req_end_sent;
     bool res_submitted, res_eof, deferred;
+    bool defer_start; /* its transaction starts from the stream task */
     bool closed;    /* nghttp2 closed the stream */
     bool reset;     /* we reset it */
     const char *errbody;
     size_t errlen, erroff;
-    struct sp_h2_req req; /* last: large */
 };
 
 /* owner: worker. The HTTP/2 side of one client connection. */
@@ -63,6 +62,12 @@ struct sp_h2c {
     const uint8_t *pend; /* output nghttp2 gave us that the write buffer could not take yet */
     size_t pend_len;
     struct sp_h2_budget budget;
+    /* the request head being received: a header block is never interleaved with another
+     * (RFC 9113 4.3), so one per connection is enough, and the stream starts as soon as its
+     * block ends: streams waiting for a server hold no header storage */
+    struct sp_buf hdrs;
+    struct sp_h2s *hdrs_owner; /* the stream whose fields are in `req` */
+    struct sp_h2_req req;
     bool seen_stream;
     bool goaway;
     bool fatal; /* close as soon as the last bytes are out */
@@ -87,7 +92,7 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
 
     if (!st)
         return NULL;
-    if (sp_buf_alloc(&st->hdrs, &hw->bufs)) {
+    if (sp_buf_alloc(&h2->hdrs, &hw->bufs)) {
         sp_pool_put(&hw->h2s_pool, st);
         return NULL;
     }
@@ -95,7 +100,9 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
     st->id = id;
     st->t_begin = hw->w->now_us;
     sp_task_init(&st->task, stream_task);
-    sp__h2_req_init(&st->req, &st->hdrs);
+    h2->hdrs.head = h2->hdrs.tail = 0;
+    sp__h2_req_init(&h2->req, &h2->hdrs);
+    h2->hdrs_owner = st;
     st->_next = h2->streams;
     if (h2->streams)
         h2->streams->_prev = st;
@@ -113,7 +120,8 @@ static void stream_free(struct sp_h2s *st)
     sp__txn_free(st->txn);
     st->txn = NULL;
     sp_task_cancel(hw->w, &st->task);
-    sp_buf_release(&st->hdrs, &hw->bufs, 1);
+    if (h2->hdrs_owner == st)
+        h2->hdrs_owner = NULL;
     sp_buf_release(&st->reqbody, &hw->bufs64, 1);
     sp_buf_release(&st->resbody, &hw->bufs, 1);
     if (st->_prev)
@@ -316,23 +324,29 @@ static void stream_start(struct sp_h2s *st)
     struct sp_fwd fwd;
 
     st->started = true;
+    if (st->h2->hdrs_owner != st) {
+        submit_error(st, 500); /* cannot happen: a header block is never interleaved */
+        return;
+    }
+    st->h2->hdrs_owner = NULL;
     if (st->err_status) {
         submit_error(st, st->err_status);
         return;
     }
     struct sp_txn *t = sp__txn_new(hw, &h2_ops, st, c->fe);
-    if (!t || sp_buf_alloc(&t->reqhead, &hw->bufs)) {
+    hw->headbuf.head = hw->headbuf.tail = 0;
+    if (!t) {
         sp__txn_free(t);
         submit_error(st, 500);
         return;
     }
-    sp__route_h2(t, c, &st->req);
-    t->meth = st->req.meth;
+    const struct sp_h2_req *q = &st->h2->req;
+    sp__route_h2(t, c, q);
+    t->meth = q->meth;
     t->h2 = true;
     t->conn = c;
     {
         /* logged in absolute form when the request had an authority, as HAProxy does */
-        const struct sp_h2_req *q = &st->req;
         const char *base = q->store->data;
         char target[SP_LOG_REQLINE_MAX + 1];
         int n = q->has_authority
@@ -346,22 +360,29 @@ static void stream_start(struct sp_h2s *st)
         sp__accesslog_reqline(t, base + q->method.off, q->method.len, target, (size_t)n);
     }
     t->t_req = st->t_begin;
-    t->bytes_in = st->req.list_size;
+    t->bytes_in = q->list_size;
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
-    if (fwd.add && fwd.if_none && req_has_field(&st->req, fwd.name, fwd.name_len))
+    if (fwd.add && fwd.if_none && req_has_field(q, fwd.name, fwd.name_len))
         fwd.add = false;
     bool no_body = st->req_end && !sp_buf_len(&st->reqbody);
-    int err = sp__h2_build_request(&t->reqhead, &st->req, &fwd, &c->peer,
+    int err = sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer,
                                    t->be && t->be->httpclose, no_body, &body);
+    if (!err)
+        err = sp__txn_set_head(t);
     if (err < 0) {
         sp__txn_free(t);
-        submit_error(st, err == -ENOSPC ? 431 : 400);
+        submit_error(st, err == -ENOSPC ? 431 : err == -ENOMEM ? 500 : 400);
         return;
     }
-    sp_buf_release(&st->hdrs, &hw->bufs, 1);
     t->req_body = body;
     st->txn = t;
-    sp__txn_start(t);
+    /* a request with a body waits for the end of this read: if nghttp2 finds its DATA
+     * malformed meanwhile (content-length mismatch...), the stream is reset before anything
+     * reaches a server */
+    if (st->req_end)
+        sp__txn_start(t);
+    else
+        st->defer_start = true;
 }
 
 /* Everything a stream does outside nghttp2's callbacks. */
@@ -381,6 +402,12 @@ static void stream_task(struct sp_task *tk)
     t = st->txn;
     if (!t || t->state == SP_TXN_DONE || st->reset)
         return;
+    if (st->defer_start) {
+        st->defer_start = false;
+        sp__txn_start(t);
+        if (t->state == SP_TXN_DONE)
+            return;
+    }
     /* request body toward the server, acknowledged to the client as it leaves */
     while (sp_buf_len(&st->reqbody)) {
         size_t k = sp__txn_req_data(t, sp_buf_head(&st->reqbody), sp_buf_len(&st->reqbody));
@@ -432,7 +459,9 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     struct sp_h2s *st = stream_of(s, f->hd.stream_id);
     if (!st || st->err_status || st->reset)
         return 0;
-    int err = sp__h2_req_add(&st->req, name, nlen, value, vlen, st->hdrs.size);
+    if (st->h2->hdrs_owner != st)
+        return 0;
+    int err = sp__h2_req_add(&st->h2->req, name, nlen, value, vlen, st->h2->hdrs.size);
     if (err == -E2BIG)
         st->err_status = 431;
     else if (err < 0)
@@ -451,10 +480,15 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
         st = stream_of(s, f->hd.stream_id);
         if (!st)
             return 0;
-        if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST)
-            st->headers_done = true;
         if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
             st->req_end = true;
+        if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+            st->headers_done = true;
+            /* route and send now, while the header block is still in the connection's
+             * buffer; nghttp2 allows submitting frames from here */
+            if (!st->reset)
+                stream_start(st);
+        }
         sp_task_queue(h2->c->hw->w, &st->task);
         break;
     default:
@@ -639,7 +673,6 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
     if (!st)
         return -ENOMEM;
     nghttp2_session_set_stream_user_data(h2->s, 1, st);
-    sp_buf_release(&st->hdrs, &c->hw->bufs, 1);
     st->headers_done = st->started = st->req_end = st->req_end_sent = true;
     st->txn = t;
     t->ops = &h2_ops;
@@ -817,6 +850,7 @@ void sp__h2c_free(struct sp_conn *c)
         return;
     while (h2->streams)
         stream_free(h2->streams);
+    sp_buf_release(&h2->hdrs, &c->hw->bufs, 1);
     nghttp2_session_del(h2->s);
     h2->s = NULL;
     sp_pool_put(&c->hw->h2c_pool, h2);

@@ -9,9 +9,12 @@
 
 void sp__h2_req_init(struct sp_h2_req *r, struct sp_buf *store)
 {
+    /* the field table is left as it is (nfields says how much of it is valid) */
     memset(r, 0, offsetof(struct sp_h2_req, f));
     r->store = store;
+    r->list_size = 0;
     r->content_length = -1;
+    r->meth = SP_METH_OTHER;
 }
 
 static bool store(struct sp_h2_req *r, const uint8_t *p, size_t n, struct sp_h2_span *ret)

@@ -59,6 +59,7 @@ struct sp_http_worker {
     struct sp_conn *conns; /* every client connection, for graceful stop */
     unsigned nconns;
     struct sp_h1_msg msg; /* parse scratch: the parser runs to completion within a call */
+    struct sp_buf headbuf; /* scratch where request heads are built before sp__txn_set_head */
     /* access logs: lines are formatted into a per-worker buffer flushed once per turn */
     struct sp_logsink_buf *logbuf;
     struct sp_log_ctx logctx;
@@ -145,7 +146,8 @@ struct sp_txn {
     bool idempotent;
 
     /* request */
-    struct sp_buf reqhead;    /* upstream head, kept until the response starts (retries) */
+    struct sp_buf reqhead; /* upstream head, kept until the response starts (retries); its own
+                              exact-size allocation: thousands may wait in queues */
     enum sp_h1_body req_body; /* framing toward the server */
     bool req_body_sent;       /* some body byte went out: no retry possible */
     bool req_end;             /* the client side has pushed the whole body */
@@ -236,6 +238,9 @@ struct sp_conn {
 /* ---- txn.c ---- */
 struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops,
                            void *front, const struct sp_frontend *fe);
+/* Takes the request head built in hw->headbuf (copied to an exact-size allocation; the
+ * scratch is emptied). 0 or -ENOMEM. */
+int sp__txn_set_head(struct sp_txn *t);
 /* Routes and sends. The head is in t->reqhead and t->req_body says its framing. */
 void sp__txn_start(struct sp_txn *t);
 /* Request body bytes (already decoded); returns how many were taken. */

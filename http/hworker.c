@@ -38,6 +38,7 @@ static void hw_free(struct sp_http_worker *hw)
     sp_pool_destroy(&hw->h1c_pool);
     sp_pool_destroy(&hw->txn_pool);
     sp_pool_destroy(&hw->upconn_pool);
+    sp_buf_release(&hw->headbuf, &hw->bufs, 1);
     sp_bufpool_destroy(&hw->bufs);
     sp_bufpool_destroy(&hw->bufs64);
     if (hw->rt)
@@ -56,6 +57,8 @@ static int hw_start(struct sp_worker *w)
     hw->conf = conf;
     sp_bufpool_init(&hw->bufs, (uint32_t)conf->bufsize, 1024);
     sp_bufpool_init(&hw->bufs64, SP_H2_STREAM_WINDOW, 64);
+    if (sp_buf_alloc(&hw->headbuf, &hw->bufs))
+        return -ENOMEM;
     hw->rt = sp_routing_get();
     if (!hw->rt) {
         sp_log(SP_LOG_ALERT, "worker %d: no routing snapshot published", w->id);

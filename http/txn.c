@@ -148,6 +148,27 @@ static void txn_break(struct sp_txn *t, char cause, char state)
     t->ops->res_abort(t);
 }
 
+int sp__txn_set_head(struct sp_txn *t)
+{
+    struct sp_buf *h = &t->hw->headbuf;
+    uint32_t len = sp_buf_len(h);
+    char *p = malloc(len ? len : 1);
+
+    if (!p)
+        return -ENOMEM;
+    memcpy(p, sp_buf_head(h), len);
+    h->head = h->tail = 0;
+    free(t->reqhead.data);
+    t->reqhead = (struct sp_buf){.data = p, .size = len, .head = 0, .tail = len};
+    return 0;
+}
+
+static void head_free(struct sp_txn *t)
+{
+    free(t->reqhead.data);
+    t->reqhead = (struct sp_buf){0};
+}
+
 struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops,
                            void *front, const struct sp_frontend *fe)
 {
@@ -640,7 +661,7 @@ static bool res_process(struct sp_txn *t)
         t->res_keepalive = m->version == 11 ? !(m->flags & SP_H1_MF_CONN_CLOSE)
                                             : !!(m->flags & SP_H1_MF_CONN_KEEPALIVE);
         sp_h1_chunk_init(&t->rchunk);
-        sp_buf_release(&t->reqhead, &t->hw->bufs, 1); /* no retry after this point */
+        head_free(t); /* no retry after this point */
         t->bytes_out += (uint64_t)r;
     }
 
@@ -847,6 +868,6 @@ void sp__txn_free(struct sp_txn *t)
     sp__accesslog_txn(t);
     free(t->reqline);
     free(t->lbody);
-    sp_buf_release(&t->reqhead, &t->hw->bufs, 1);
+    head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);
 }
