@@ -46,8 +46,8 @@ struct sp_acl_env {
     size_t nhdrs;
     /* header i (0 <= i < nhdrs): name and value (value without surrounding whitespace).
      * For HTTP/2 the :authority is presented as a Host header. */
-    void (*hdr)(const void *req, size_t i, const char **name, size_t *name_len,
-                const char **value, size_t *value_len);
+    void (*hdr)(const void *req, size_t i, const char **name, size_t *name_len, const char **value,
+                size_t *value_len);
     const void *req;
     /* connection */
     const struct sockaddr_storage *src, *dst;
@@ -86,8 +86,8 @@ int sp_acl_declare(struct sp_acl_set *set, const struct sp_acl_resolver *res, ch
 /* Compiles a condition: words[0] is `if` or `unless`. Named ACLs are looked up in `set` first,
  * then among the built-in ones. NULL on error, with a message in err. */
 struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
-                                      const struct sp_acl_resolver *res, char **words,
-                                      int nwords, char *err, size_t errlen);
+                                      const struct sp_acl_resolver *res, char **words, int nwords,
+                                      char *err, size_t errlen);
 /* Accepts NULL, returns NULL. A condition may reference ACLs of its set: free conditions
  * before their set. */
 struct sp_acl_cond *sp_acl_cond_free(struct sp_acl_cond *c);

@@ -50,7 +50,7 @@ struct sp_backend {
     bool redispatch;
     int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
     struct sp_cfg_forwardfor fwdfor;
-    bool httpclose; /* the backend asked for close mode */
+    bool httpclose;          /* the backend asked for close mode */
     struct sp_acl_set *acls; /* compiled (checked) even though no backend rule uses them yet */
 };
 

@@ -115,9 +115,8 @@ static int compile_acls(struct sp_acl_set *set, const struct sp_acl_resolver *re
 }
 
 /* Compiles the use_backend rules of one frontend; returns the number of errors, -ENOMEM. */
-static int compile_rules(struct sp_routing *r, struct sp_frontend *fe,
-                         const struct sp_cfg_proxy *p, const struct sp_acl_resolver *res,
-                         FILE *diag)
+static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const struct sp_cfg_proxy *p,
+                         const struct sp_acl_resolver *res, FILE *diag)
 {
     int n = 0, errors = 0;
     char err[512];
@@ -154,8 +153,8 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe,
         rule->be = r->be[b];
         rule->line = u->where.line;
         if (u->nwords > 1) {
-            rule->cond = sp_acl_cond_parse(fe->acls, res, u->words + 1, u->nwords - 1, err,
-                                           sizeof(err));
+            rule->cond =
+                sp_acl_cond_parse(fe->acls, res, u->words + 1, u->nwords - 1, err, sizeof(err));
             if (!rule->cond) {
                 diag_rule(diag, u, "use_backend", err);
                 errors++;

@@ -123,19 +123,19 @@ struct sp_cfg_proxy {
     int fullconn;
     char *default_backend; /* name as written (the last line wins) */
     struct sp_cfg_where default_backend_where;
-    struct sp_cfg_proxy *defbe; /* resolved after parsing; NULL if none */
+    struct sp_cfg_proxy *defbe;    /* resolved after parsing; NULL if none */
     struct sp_cfg_server *servers; /* in order */
     int nservers;
     struct sp_cfg_rule *acls;         /* `acl` lines */
     struct sp_cfg_rule *use_backends; /* `use_backend` lines, in order */
-    struct sp_cfg_log *logs; /* this proxy's own `log` lines */
-    bool log_global;         /* `log global` */
-    char *log_format;        /* `log-format` (overrides option httplog's format) */
+    struct sp_cfg_log *logs;          /* this proxy's own `log` lines */
+    bool log_global;                  /* `log global` */
+    char *log_format;                 /* `log-format` (overrides option httplog's format) */
     /* HTTP statistics page: `stats enable|uri|refresh|auth` */
     bool stats_enabled;
-    char *stats_uri;        /* NULL: "/haproxy?stats" once enabled */
-    int64_t stats_refresh;  /* ms, 0 = none */
-    char **stats_auth;      /* "user:pass" entries */
+    char *stats_uri;       /* NULL: "/haproxy?stats" once enabled */
+    int64_t stats_refresh; /* ms, 0 = none */
+    char **stats_auth;     /* "user:pass" entries */
     int nstats_auth;
     /* `http-request use-service prometheus-exporter [if|unless COND]`: words after the
      * service name (the condition), NULL when absent */
@@ -146,21 +146,21 @@ struct sp_cfg_proxy {
 };
 
 struct sp_cfg_global {
-    int nbthread;                 /* 0 = online CPUs (resolved by the runtime) */
-    bool cpu_map_set;             /* a cpu-map line was given */
-    cpu_set_t cpu_map[64];        /* per worker (index = thread number - 1) when set */
-    bool cpu_map_has[64];         /* which entries a cpu-map line covered */
-    int maxconn;                  /* 0 = derived from RLIMIT_NOFILE at start */
-    int bufsize;                  /* default 16384 */
-    int maxaccept;                /* default 64 */
-    int h2_max_concurrent_streams; /* default 100 */
+    int nbthread;                     /* 0 = online CPUs (resolved by the runtime) */
+    bool cpu_map_set;                 /* a cpu-map line was given */
+    cpu_set_t cpu_map[64];            /* per worker (index = thread number - 1) when set */
+    bool cpu_map_has[64];             /* which entries a cpu-map line covered */
+    int maxconn;                      /* 0 = derived from RLIMIT_NOFILE at start */
+    int bufsize;                      /* default 16384 */
+    int maxaccept;                    /* default 64 */
+    int h2_max_concurrent_streams;    /* default 100 */
     int h2_fe_max_concurrent_streams; /* 0 = same as the above */
-    int server_default_maxconn;   /* tune.server.default-maxconn (spillway's): 1000 */
-    int decision_log;             /* decision-log N (spillway's): 0 = off */
-    char *stats_socket;           /* `stats socket PATH` */
-    int stats_socket_mode;        /* file mode, -1 = default (0600) */
-    char *stats_socket_level;     /* user|operator|admin, NULL = operator */
-    int64_t hard_stop_after;      /* ms, SP_TIME_UNSET = wait forever */
+    int server_default_maxconn;       /* tune.server.default-maxconn (spillway's): 1000 */
+    int decision_log;                 /* decision-log N (spillway's): 0 = off */
+    char *stats_socket;               /* `stats socket PATH` */
+    int stats_socket_mode;            /* file mode, -1 = default (0600) */
+    char *stats_socket_level;         /* user|operator|admin, NULL = operator */
+    int64_t hard_stop_after;          /* ms, SP_TIME_UNSET = wait forever */
     char *pidfile;
     bool daemon;
     struct sp_cfg_log *logs;
@@ -203,7 +203,6 @@ int sp_parse_size(const char *text, uint64_t *ret);
 /* Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH" into
  * `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).
  * Returns 0, -EINVAL for a malformed address, -ENOENT when a name does not resolve. */
-int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss,
-                  socklen_t *ret_len);
+int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, socklen_t *ret_len);
 
 #endif

@@ -116,7 +116,8 @@ static int setup_logs(const struct sp_config *cfg, const struct sp_routing *rout
         targets[n++] = l;
     nglobal = n;
     for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
-        struct sp_frontend *fe = (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
+        struct sp_frontend *fe =
+            (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
         if (!fe)
             continue;
         struct sp_http_felog *fl = &http->felog[fe->idx];
@@ -124,8 +125,8 @@ static int setup_logs(const struct sp_config *cfg, const struct sp_routing *rout
         if (p->log_format) {
             fl->fmt = sp_logfmt_compile(p->log_format, err, sizeof(err));
             if (!fl->fmt) {
-                fprintf(stderr, "[ALERT] %s:%d: 'log-format' of frontend '%s': %s\n",
-                        p->where.file, p->where.line, p->name, err);
+                fprintf(stderr, "[ALERT] %s:%d: 'log-format' of frontend '%s': %s\n", p->where.file,
+                        p->where.line, p->name, err);
                 errors++;
                 continue;
             }
@@ -230,8 +231,9 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
         if (!fe)
             return -EINVAL;
         if (p->mode != SP_MODE_HTTP) {
-            sp_log(SP_LOG_ALERT, "%s:%d: frontend '%s': mode tcp is not supported by spillway "
-                                 "yet; set 'mode http'",
+            sp_log(SP_LOG_ALERT,
+                   "%s:%d: frontend '%s': mode tcp is not supported by spillway "
+                   "yet; set 'mode http'",
                    p->where.file, p->where.line, p->name);
             errors++;
             continue;
@@ -259,8 +261,8 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
             b->gates[2] = rt->global_gate;
             int err = sp_bind_open(b, rt->nworkers, &msg);
             if (err < 0) {
-                sp_log(SP_LOG_ALERT, "%s:%d: starting frontend '%s': %s (%s) [%s]",
-                       cb->where.file, cb->where.line, p->name, msg, strerror(-err),
+                sp_log(SP_LOG_ALERT, "%s:%d: starting frontend '%s': %s (%s) [%s]", cb->where.file,
+                       cb->where.line, p->name, msg, strerror(-err),
                        sp_addr_str(&cb->addr, addr, sizeof(addr)));
                 errors++;
                 continue;
@@ -492,8 +494,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (cfg->global.pidfile && (err = write_pidfile(cfg->global.pidfile)) < 0) {
-        sp_log(SP_LOG_ALERT, "cannot write pidfile '%s': %s", cfg->global.pidfile,
-               strerror(-err));
+        sp_log(SP_LOG_ALERT, "cannot write pidfile '%s': %s", cfg->global.pidfile, strerror(-err));
         goto out;
     }
 
@@ -501,8 +502,8 @@ int main(int argc, char **argv)
     if (cfg->global.stats_socket) {
         cli = sp_statsvc_cli_open(cfg->global.stats_socket, cfg->global.stats_socket_mode);
         if (cli < 0) {
-            sp_log(SP_LOG_ALERT, "cannot open the stats socket '%s': %s",
-                   cfg->global.stats_socket, strerror(-cli));
+            sp_log(SP_LOG_ALERT, "cannot open the stats socket '%s': %s", cfg->global.stats_socket,
+                   strerror(-cli));
             goto out;
         }
     }
@@ -562,7 +563,8 @@ int main(int argc, char **argv)
            rt.nworkers, rt.nworkers > 1 ? "s" : "", rt.nbinds, rt.nbinds > 1 ? "s" : "");
     status = main_loop(&rt, sfd, cli, routing);
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
-        struct sp_frontend *fe = (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
+        struct sp_frontend *fe =
+            (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
         if (fe && rt.fe_gates[fe->idx])
             sp_log(SP_LOG_NOTICE, "frontend '%s': highest fe_conn %lld (maxconn %d)", fe->name,
                    (long long)sp_gate_peak_mt(rt.fe_gates[fe->idx]), fe->maxconn);

@@ -29,8 +29,8 @@ struct sp_timer {
 
 struct sp_timer_wheel {
     struct sp_timer *slots[SP_TIMER_SLOTS];
-    uint64_t now;  /* ms: last time passed to init/advance */
-    uint64_t tick; /* last tick processed */
+    uint64_t now;   /* ms: last time passed to init/advance */
+    uint64_t tick;  /* last tick processed */
     unsigned count; /* armed timers */
 };
 

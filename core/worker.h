@@ -47,17 +47,17 @@ struct sp_task {
 
 /* owner: main. What the protocol layers plug into a worker; all run on the worker. */
 struct sp_worker_hooks {
-    int (*start)(struct sp_worker *w);  /* before the first turn; <0 aborts the worker */
-    void (*stop)(struct sp_worker *w);  /* graceful stop requested: stop accepting, drain */
-    bool (*idle)(struct sp_worker *w);  /* after a stop: true once nothing is in flight */
-    void (*finish)(struct sp_worker *w); /* last call on the thread: free everything */
-    void (*wake)(struct sp_worker *w);  /* the wake eventfd fired (after stop handling) */
+    int (*start)(struct sp_worker *w);     /* before the first turn; <0 aborts the worker */
+    void (*stop)(struct sp_worker *w);     /* graceful stop requested: stop accepting, drain */
+    bool (*idle)(struct sp_worker *w);     /* after a stop: true once nothing is in flight */
+    void (*finish)(struct sp_worker *w);   /* last call on the thread: free everything */
+    void (*wake)(struct sp_worker *w);     /* the wake eventfd fired (after stop handling) */
     void (*turn_end)(struct sp_worker *w); /* end of every loop turn (batched output: logs) */
 };
 
 struct sp_worker {
-    int id;   /* 0-based */
-    int cpu;  /* CPU pinned to, -1 when not pinned */
+    int id;  /* 0-based */
+    int cpu; /* CPU pinned to, -1 when not pinned */
     pthread_t thread;
     int epfd;
     struct sp_ev wake_ev; /* eventfd: main or another worker wants attention */

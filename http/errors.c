@@ -18,7 +18,7 @@ struct errpage {
 /* the body is assembled by the compiler: no formatting in the error path */
 #define PAGE(code, reason, text)                                                                   \
     {                                                                                              \
-        code, reason, "<html><body><h1>" #code " " reason "</h1>\n" text "\n</body></html>\n"    \
+        code, reason, "<html><body><h1>" #code " " reason "</h1>\n" text "\n</body></html>\n"      \
     }
 
 static const struct errpage pages[] = {
@@ -53,13 +53,26 @@ const char *sp__http_reason(int status)
         int status;
         const char *reason;
     } others[] = {
-        {100, "Continue"},       {101, "Switching Protocols"}, {200, "OK"},
-        {201, "Created"},        {202, "Accepted"},            {204, "No Content"},
-        {206, "Partial Content"}, {301, "Moved Permanently"},  {302, "Found"},
-        {303, "See Other"},      {304, "Not Modified"},        {307, "Temporary Redirect"},
-        {308, "Permanent Redirect"}, {401, "Unauthorized"},    {409, "Conflict"},
-        {410, "Gone"},           {412, "Precondition Failed"}, {415, "Unsupported Media Type"},
-        {416, "Range Not Satisfiable"}, {417, "Expectation Failed"},
+        {100, "Continue"},
+        {101, "Switching Protocols"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {206, "Partial Content"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {401, "Unauthorized"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {412, "Precondition Failed"},
+        {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"},
+        {417, "Expectation Failed"},
     };
     const struct errpage *p = find(status);
 
@@ -85,16 +98,16 @@ size_t sp__http_error(int status, bool close, char *out, size_t len)
 {
     size_t blen;
     const char *body = sp__http_error_body(status, &blen);
-    int n = snprintf(out, len,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Cache-Control: no-cache\r\n"
-                     "Content-Type: text/html\r\n"
-                     "%s"
-                     "\r\n"
-                     "%s",
-                     status, sp__http_reason(status), blen,
-                     close ? "Connection: close\r\n" : "", body);
+    int n =
+        snprintf(out, len,
+                 "HTTP/1.1 %d %s\r\n"
+                 "Content-Length: %zu\r\n"
+                 "Cache-Control: no-cache\r\n"
+                 "Content-Type: text/html\r\n"
+                 "%s"
+                 "\r\n"
+                 "%s",
+                 status, sp__http_reason(status), blen, close ? "Connection: close\r\n" : "", body);
     if (n < 0)
         return 0;
     return (size_t)n < len ? (size_t)n : len - 1;

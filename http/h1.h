@@ -71,13 +71,13 @@ struct sp_h1_hdr {
 
 /* message-level flags */
 enum {
-    SP_H1_MF_CONN_CLOSE = 1 << 0,      /* Connection: close */
-    SP_H1_MF_CONN_KEEPALIVE = 1 << 1,  /* Connection: keep-alive */
-    SP_H1_MF_CONN_UPGRADE = 1 << 2,    /* Connection names "upgrade" */
-    SP_H1_MF_EXPECT_100 = 1 << 3,      /* Expect: 100-continue (case-insensitive) */
-    SP_H1_MF_UPGRADE_H2C = 1 << 4,     /* Upgrade lists h2c */
-    SP_H1_MF_HAS_H2SETTINGS = 1 << 5,  /* exactly one HTTP2-Settings field */
-    SP_H1_MF_ABSOLUTE_URI = 1 << 6,    /* request target in absolute-form */
+    SP_H1_MF_CONN_CLOSE = 1 << 0,     /* Connection: close */
+    SP_H1_MF_CONN_KEEPALIVE = 1 << 1, /* Connection: keep-alive */
+    SP_H1_MF_CONN_UPGRADE = 1 << 2,   /* Connection names "upgrade" */
+    SP_H1_MF_EXPECT_100 = 1 << 3,     /* Expect: 100-continue (case-insensitive) */
+    SP_H1_MF_UPGRADE_H2C = 1 << 4,    /* Upgrade lists h2c */
+    SP_H1_MF_HAS_H2SETTINGS = 1 << 5, /* exactly one HTTP2-Settings field */
+    SP_H1_MF_ABSOLUTE_URI = 1 << 6,   /* request target in absolute-form */
 };
 
 struct sp_h1_msg {
@@ -91,7 +91,7 @@ struct sp_h1_msg {
     uint32_t reason_off;
     uint16_t reason_len;
     /* both */
-    int version; /* 10 or 11 */
+    int version;    /* 10 or 11 */
     unsigned flags; /* SP_H1_MF_* */
     enum sp_h1_body body;
     uint64_t content_length; /* valid when body == SP_H1_BODY_CL */
@@ -104,9 +104,9 @@ struct sp_h1_msg {
 
 /* incremental end-of-head search state; zero it (or call sp_h1_scan_init) for a new message */
 struct sp_h1_scan {
-    size_t pos;       /* bytes already scanned */
-    int state;        /* private */
-    size_t line_len;  /* length of the first line once known, private */
+    size_t pos;      /* bytes already scanned */
+    int state;       /* private */
+    size_t line_len; /* length of the first line once known, private */
 };
 
 static inline void sp_h1_scan_init(struct sp_h1_scan *s)

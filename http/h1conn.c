@@ -487,8 +487,8 @@ static void finish_txn(struct sp_conn *c)
         char ip[64];
         sp_log(SP_LOG_DEBUG, "worker %d: %s:%d %s %s/%s %d %c%c", c->hw->w->id,
                sp_addr_ip(&c->peer, ip, sizeof(ip)), sp_addr_port(&c->peer), c->fe->name,
-               t->be ? t->be->name : "<NOBACKEND>", t->srv ? t->srv->name : "<NOSRV>",
-               t->status, t->term[0], t->term[1]);
+               t->be ? t->be->name : "<NOBACKEND>", t->srv ? t->srv->name : "<NOSRV>", t->status,
+               t->term[0], t->term[1]);
     }
     if (!c->req_done)
         c->want_close = true;

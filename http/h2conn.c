@@ -43,12 +43,12 @@ struct sp_h2s {
     struct sp_buf resbody; /* response DATA not yet taken by nghttp2 */
     struct sp_task task;
     uint64_t t_begin; /* us: the request's HEADERS began */
-    int err_status; /* answer this instead of forwarding (431, 400) */
+    int err_status;   /* answer this instead of forwarding (431, 400) */
     bool headers_done, started, req_end, req_end_sent;
     bool res_submitted, res_eof, deferred;
     bool defer_start; /* its transaction starts from the stream task */
-    bool closed;    /* nghttp2 closed the stream */
-    bool reset;     /* we reset it */
+    bool closed;      /* nghttp2 closed the stream */
+    bool reset;       /* we reset it */
     const char *errbody;
     size_t errlen, erroff;
 };
@@ -310,8 +310,7 @@ static const struct sp_front_ops h2_ops = {
 static bool req_has_field(const struct sp_h2_req *r, const char *name, size_t len)
 {
     for (uint32_t i = 0; i < r->nfields; i++)
-        if (r->f[i].name.len == len &&
-            !strncasecmp(r->store->data + r->f[i].name.off, name, len))
+        if (r->f[i].name.len == len && !strncasecmp(r->store->data + r->f[i].name.off, name, len))
             return true;
     return false;
 }
@@ -349,12 +348,12 @@ static void stream_start(struct sp_h2s *st)
         /* logged in absolute form when the request had an authority, as HAProxy does */
         const char *base = q->store->data;
         char target[SP_LOG_REQLINE_MAX + 1];
-        int n = q->has_authority
-                    ? snprintf(target, sizeof(target), "%.*s://%.*s%.*s", (int)q->scheme.len,
-                               base + q->scheme.off, (int)q->authority.len,
-                               base + q->authority.off, (int)q->path.len, base + q->path.off)
-                    : snprintf(target, sizeof(target), "%.*s", (int)q->path.len,
-                               base + q->path.off);
+        int n =
+            q->has_authority
+                ? snprintf(target, sizeof(target), "%.*s://%.*s%.*s", (int)q->scheme.len,
+                           base + q->scheme.off, (int)q->authority.len, base + q->authority.off,
+                           (int)q->path.len, base + q->path.off)
+                : snprintf(target, sizeof(target), "%.*s", (int)q->path.len, base + q->path.off);
         if (n > (int)sizeof(target) - 1)
             n = (int)sizeof(target) - 1;
         sp__accesslog_reqline(t, base + q->method.off, q->method.len, target, (size_t)n);
@@ -365,8 +364,8 @@ static void stream_start(struct sp_h2s *st)
     if (fwd.add && fwd.if_none && req_has_field(q, fwd.name, fwd.name_len))
         fwd.add = false;
     bool no_body = st->req_end && !sp_buf_len(&st->reqbody);
-    int err = sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer,
-                                   t->be && t->be->httpclose, no_body, &body);
+    int err = sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer, t->be && t->be->httpclose,
+                                   no_body, &body);
     if (!err)
         err = sp__txn_set_head(t);
     if (err < 0) {
@@ -419,8 +418,7 @@ static void stream_task(struct sp_task *tk)
         if (t->state == SP_TXN_DONE)
             return;
     }
-    if (st->req_end && !sp_buf_len(&st->reqbody) && !st->req_end_sent &&
-        sp__txn_req_end(t) == 0)
+    if (st->req_end && !sp_buf_len(&st->reqbody) && !st->req_end_sent && sp__txn_req_end(t) == 0)
         st->req_end_sent = true;
     if (t->res_started && (t->state == SP_TXN_EXCHANGE || t->state == SP_TXN_LOCAL) &&
         sp_buf_space(&st->resbody))
@@ -442,16 +440,15 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *us
         return 0;
     struct sp_h2s *st = stream_new(h2, f->hd.stream_id);
     if (!st) {
-        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
-                                  NGHTTP2_REFUSED_STREAM);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
         return 0;
     }
     nghttp2_session_set_stream_user_data(s, f->hd.stream_id, st);
     return 0;
 }
 
-static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-                     size_t nlen, const uint8_t *value, size_t vlen, uint8_t flags, void *user)
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *user)
 {
     (void)flags, (void)user;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
@@ -504,8 +501,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
     struct sp_h2s *st = stream_of(s, id);
     (void)flags;
 
-    if (!st || st->reset || st->err_status ||
-        (st->txn && st->txn->state == SP_TXN_DONE)) {
+    if (!st || st->reset || st->err_status || (st->txn && st->txn->state == SP_TXN_DONE)) {
         /* nobody will take these bytes: give the window back now */
         nghttp2_session_consume(s, id, len);
         return 0;
@@ -541,8 +537,7 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
         if (!sp__h2_budget_take(&h2->budget, h2->c->hw->w->now) && !h2->fatal) {
             sp_log(SP_LOG_WARNING, "worker %d: HTTP/2 client resets too many streams, closing",
                    h2->c->hw->w->id);
-            nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE,
-                                  nghttp2_session_get_last_proc_stream_id(s),
+            nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s),
                                   NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
             h2->fatal = true;
         }
@@ -608,9 +603,9 @@ static int session_new(struct sp_conn *c)
     };
     nghttp2_submit_settings(h2->s, NGHTTP2_FLAG_NONE, iv, SP_ARRAY_SIZE(iv));
     /* every stream may fill its window without starving the others */
-    nghttp2_session_set_local_window_size(h2->s, NGHTTP2_FLAG_NONE, 0,
-                                          (int32_t)SP_MIN(streams * SP_H2_STREAM_WINDOW,
-                                                          (uint32_t)INT32_MAX));
+    nghttp2_session_set_local_window_size(
+        h2->s, NGHTTP2_FLAG_NONE, 0,
+        (int32_t)SP_MIN(streams * SP_H2_STREAM_WINDOW, (uint32_t)INT32_MAX));
     c->h2 = h2;
     c->state = SP_CONN_H2;
     sp_stat_add(&hw->st->fe[c->fe->idx].h2sess, 1);
@@ -626,8 +621,7 @@ static int feed(struct sp_conn *c)
         ssize_t n = nghttp2_session_mem_recv(h2->s, (const uint8_t *)sp_buf_head(&c->rbuf),
                                              sp_buf_len(&c->rbuf));
         if (n < 0) {
-            sp_debug("worker %d: HTTP/2 session error: %s", c->hw->w->id,
-                     nghttp2_strerror((int)n));
+            sp_debug("worker %d: HTTP/2 session error: %s", c->hw->w->id, nghttp2_strerror((int)n));
             sp_buf_consume(&c->rbuf, sp_buf_len(&c->rbuf));
             h2->fatal = true;
             return -EPROTO;
@@ -694,8 +688,8 @@ static int h2_output(struct sp_conn *c)
         return -ENOMEM;
     for (;;) {
         if (h2->pend_len) {
-            uint32_t n = sp_buf_append(&c->wbuf, h2->pend, (uint32_t)SP_MIN(h2->pend_len,
-                                                                              UINT32_MAX));
+            uint32_t n =
+                sp_buf_append(&c->wbuf, h2->pend, (uint32_t)SP_MIN(h2->pend_len, UINT32_MAX));
             h2->pend += n;
             h2->pend_len -= n;
         }

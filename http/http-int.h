@@ -48,17 +48,17 @@ struct sp_http_worker {
     struct sp_bufpool bufs;
     struct sp_bufpool bufs64; /* SP_H2_STREAM_WINDOW-sized: HTTP/2 request bodies */
     struct sp_pool h1c_pool, txn_pool, upconn_pool;
-    struct sp_routing *rt; /* counted reference */
+    struct sp_routing *rt;      /* counted reference */
     struct sp_stats_worker *st; /* this worker's counters */
-    int route_fe;          /* frontend being routed: load() notes its fe_conn */
-    int64_t route_fe_conn; /* ...here (-1: the rules did not read it) */
-    struct sp_uppool *pools; /* by server idx */
-    int64_t *rr_cw;          /* round-robin current weights, by server idx */
+    int route_fe;               /* frontend being routed: load() notes its fe_conn */
+    int64_t route_fe_conn;      /* ...here (-1: the rules did not read it) */
+    struct sp_uppool *pools;    /* by server idx */
+    int64_t *rr_cw;             /* round-robin current weights, by server idx */
     struct sp_listener *listeners;
     int nlisteners;
     struct sp_conn *conns; /* every client connection, for graceful stop */
     unsigned nconns;
-    struct sp_h1_msg msg; /* parse scratch: the parser runs to completion within a call */
+    struct sp_h1_msg msg;  /* parse scratch: the parser runs to completion within a call */
     struct sp_buf headbuf; /* scratch where request heads are built before sp__txn_set_head */
     /* access logs: lines are formatted into a per-worker buffer flushed once per turn */
     struct sp_logsink_buf *logbuf;
@@ -130,13 +130,13 @@ struct sp_txn {
     const struct sp_frontend *fe;
     const struct sp_backend *be;
     const struct sp_server *srv;
-    int rule; /* the use_backend rule that chose `be`, -1: default_backend */
+    int rule;             /* the use_backend rule that chose `be`, -1: default_backend */
     int64_t fe_conn_seen; /* fe_conn when the rules ran (-1: not read) */
     enum sp_local local;  /* answered by spillway itself */
     struct sp_conn *conn; /* the client connection (outlives the transaction) */
     char *reqline;        /* "METHOD\0TARGET" for the access log (malloc), NULL: no log */
     size_t reqline_mlen, reqline_tlen;
-    char *lbody;          /* its body (malloc), lhead its head */
+    char *lbody; /* its body (malloc), lhead its head */
     size_t llen, loff;
     bool lhead_sent;
     char lhead[320];
@@ -146,8 +146,8 @@ struct sp_txn {
     bool idempotent;
 
     /* request */
-    struct sp_buf reqhead; /* upstream head, kept until the response starts (retries); its own
-                              exact-size allocation: thousands may wait in queues */
+    struct sp_buf reqhead;    /* upstream head, kept until the response starts (retries); its own
+                                 exact-size allocation: thousands may wait in queues */
     enum sp_h1_body req_body; /* framing toward the server */
     bool req_body_sent;       /* some body byte went out: no retry possible */
     bool req_end;             /* the client side has pushed the whole body */
@@ -167,21 +167,21 @@ struct sp_txn {
     /* retries */
     int conn_retries; /* connection attempts left after this one */
     bool reuse_retried;
-    bool force_new;        /* the next attempt must not reuse an idle connection */
-    bool counted_be;       /* counted in the backend's current streams */
-    bool counted_srv;      /* counted in the server's current requests */
-    bool counted_srv_once; /* the server got the request (its counters take the result) */
-    struct sp_timer timer; /* retry delay, queue timeout */
-    struct sp_upwait wait; /* place in the server pool's queue */
+    bool force_new;                /* the next attempt must not reuse an idle connection */
+    bool counted_be;               /* counted in the backend's current streams */
+    bool counted_srv;              /* counted in the server's current requests */
+    bool counted_srv_once;         /* the server got the request (its counters take the result) */
+    struct sp_timer timer;         /* retry delay, queue timeout */
+    struct sp_upwait wait;         /* place in the server pool's queue */
     uint64_t t_queued, t_dequeued; /* us */
 
     /* accounting for logs and counters; times are monotonic microseconds, 0 = never */
-    uint64_t t_req;  /* first byte of the request (set by the client side) */
+    uint64_t t_req; /* first byte of the request (set by the client side) */
     uint64_t t_start, t_connect_start, t_connected, t_sent, t_res_head, t_end;
     uint64_t bytes_in, bytes_out; /* request / response bytes, heads included */
-    bool h2;          /* the client side is HTTP/2 */
-    bool accounted;   /* counters updated (once, at free) */
-    int retries;      /* connection retries done (%rc) */
+    bool h2;                      /* the client side is HTTP/2 */
+    bool accounted;               /* counters updated (once, at free) */
+    int retries;                  /* connection retries done (%rc) */
     bool redispatched;
     char term[2]; /* %tsc first two characters */
 };
@@ -214,7 +214,7 @@ struct sp_conn {
     uint64_t t_req_start;
     uint64_t t_accept_us;
     unsigned nreq;
-    bool got_bytes;  /* some byte of the current request arrived */
+    bool got_bytes; /* some byte of the current request arrived */
     bool can_read, can_write, rd_eof, shut_wr;
     bool want_close; /* close after the current response */
     bool closed;     /* freed at the end of this call chain */
@@ -225,8 +225,8 @@ struct sp_conn {
     enum sp_h1_body req_mode;
     uint64_t req_left;
     struct sp_h1_chunk req_chunk;
-    bool req_done;      /* the whole body was read from the client */
-    bool req_end_sent;  /* ...and its end was given to the transaction */
+    bool req_done;     /* the whole body was read from the client */
+    bool req_end_sent; /* ...and its end was given to the transaction */
     /* current response */
     bool res_chunked; /* we chunk-encode it */
     bool res_done;
@@ -236,8 +236,8 @@ struct sp_conn {
 };
 
 /* ---- txn.c ---- */
-struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops,
-                           void *front, const struct sp_frontend *fe);
+struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops, void *front,
+                           const struct sp_frontend *fe);
 /* Takes the request head built in hw->headbuf (copied to an exact-size allocation; the
  * scratch is emptied). 0 or -ENOMEM. */
 int sp__txn_set_head(struct sp_txn *t);
@@ -285,8 +285,7 @@ void sp__fwd_decide(const struct sp_frontend *fe, const struct sp_backend *be,
 bool sp__h1_has_field(const char *buf, const struct sp_h1_msg *m, const char *name, size_t len);
 /* Serialises the upstream HTTP/1.1 request head. Returns 0, or -ENOSPC when it does not fit. */
 int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
-                         const struct sp_fwd *fwd, const struct sockaddr_storage *peer,
-                         bool close);
+                         const struct sp_fwd *fwd, const struct sockaddr_storage *peer, bool close);
 /* Serialises a response head for an HTTP/1.x client. `chunked` says the body will be
  * chunk-encoded by us, `close` that the connection closes after it. */
 int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,

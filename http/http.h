@@ -27,9 +27,9 @@ struct sp_http_conf {
     int bufsize;
     int maxaccept;
     int nworkers;
-    int h2_max_streams; /* SETTINGS_MAX_CONCURRENT_STREAMS we advertise */
-    int server_default_maxconn; /* upstream connections per server when `maxconn` is absent */
-    struct sp_gate **fe_gates;  /* by frontend index: fe_conn */
+    int h2_max_streams;          /* SETTINGS_MAX_CONCURRENT_STREAMS we advertise */
+    int server_default_maxconn;  /* upstream connections per server when `maxconn` is absent */
+    struct sp_gate **fe_gates;   /* by frontend index: fe_conn */
     struct sp_gate *global_gate; /* act_conn */
     struct sp_logsink *logsink;  /* NULL: no log target anywhere */
     struct sp_http_felog *felog; /* by frontend index */

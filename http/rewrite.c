@@ -85,8 +85,7 @@ bool sp__h1_has_field(const char *buf, const struct sp_h1_msg *m, const char *na
 }
 
 int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
-                         const struct sp_fwd *fwd, const struct sockaddr_storage *peer,
-                         bool close)
+                         const struct sp_fwd *fwd, const struct sockaddr_storage *peer, bool close)
 {
     struct out o = {.b = out};
     /* realign first: put() must never move bytes, or a failed build could not be undone */

@@ -54,9 +54,8 @@ static bool srv_usable(const struct sp_server *s)
 
 /* Builds every row, in proxy id order: FRONTEND, servers, BACKEND. Addresses are written in
  * `addrs` (one per server). */
-static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *conf,
-                      uint64_t now_ms, struct sp_stats_row **ret_rows, size_t *ret_n,
-                      char (**ret_addrs)[64])
+static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *conf, uint64_t now_ms,
+                      struct sp_stats_row **ret_rows, size_t *ret_n, char (**ret_addrs)[64])
 {
     size_t cap = (size_t)(rt->nfe + rt->nbe + rt->nsrv);
     struct sp_stats_row *rows = calloc(cap ? cap : 1, sizeof(*rows));
@@ -143,8 +142,8 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
     return 0;
 }
 
-static void proc_info(const struct sp_routing *rt, const struct sp_http_conf *conf,
-                      uint64_t now_ms, struct sp_stats_proc *p)
+static void proc_info(const struct sp_routing *rt, const struct sp_http_conf *conf, uint64_t now_ms,
+                      struct sp_stats_proc *p)
 {
     struct sp_stats_obj o;
     uint64_t now_us = sp_now_us();
@@ -164,8 +163,7 @@ static void proc_info(const struct sp_routing *rt, const struct sp_http_conf *co
 }
 
 static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
-                  const struct sp_frontend *fe, enum sp_local kind, bool typed,
-                  struct sp_strbuf *b)
+                  const struct sp_frontend *fe, enum sp_local kind, bool typed, struct sp_strbuf *b)
 {
     uint64_t now_ms = sp_now_ms();
     struct sp_stats_row *rows;
@@ -215,7 +213,7 @@ int sp__statsvc_body(struct sp_http_worker *hw, const struct sp_frontend *fe, en
     }
     *ret_body = b.p ? b.p : strdup("");
     *ret_len = b.len;
-    *ret_ctype = kind == SP_LOCAL_PROMETHEUS ? "text/plain; version=0.0.4; charset=utf-8"
+    *ret_ctype = kind == SP_LOCAL_PROMETHEUS  ? "text/plain; version=0.0.4; charset=utf-8"
                  : kind == SP_LOCAL_STATS_CSV ? "text/plain"
                                               : "text/html";
     return *ret_body ? 0 : -ENOMEM;
@@ -259,12 +257,12 @@ static void show_decisions(const struct sp_routing *rt, struct sp_strbuf *b)
                      fe->rules[d[i].rule].cond ? sp_acl_cond_text(fe->rules[d[i].rule].cond)
                                                : "always");
         const char *be = d[i].be >= 0 && d[i].be < rt->nbe ? rt->be[d[i].be]->name : "<NOBACKEND>";
-        const char *srv = d[i].srv >= 0 && d[i].srv < rt->nsrv ? rt->srv[d[i].srv]->name
-                                                               : "<NOSRV>";
+        const char *srv =
+            d[i].srv >= 0 && d[i].srv < rt->nsrv ? rt->srv[d[i].srv]->name : "<NOSRV>";
         sp_strbuf_printf(b, "%s.%06uZ %d %s fe_conn=%lld %s -> %s/%s %s \"%s\"\n", when,
                          (unsigned)(d[i].wall_us % 1000000), d[i].worker, name_fe(rt, d[i].fe),
-                         (long long)d[i].fe_conn, rule, be, srv,
-                         d[i].proto == 20 ? "h2" : "h1", d[i].target);
+                         (long long)d[i].fe_conn, rule, be, srv, d[i].proto == 20 ? "h2" : "h1",
+                         d[i].target);
     }
     free(d);
 }
@@ -290,13 +288,12 @@ static void show_info(const struct sp_routing *rt, const struct sp_http_conf *co
                      "Maxconn: %lld\nCurrConns: %lld\nCumConns: %lld\nCumReq: %lld\n"
                      "ConnRate: %llu\nMaxConnRate: %llu\nReqRate: %llu\n"
                      "DecisionLogSize: %d\n",
-                     version, (long long)p.nbthread, (int)getpid(),
-                     (long long)(p.uptime_s / 86400), (long long)(p.uptime_s / 3600 % 24),
-                     (long long)(p.uptime_s / 60 % 60), (long long)(p.uptime_s % 60),
-                     (long long)p.uptime_s, (long long)p.max_conn, (long long)p.cur_conn,
-                     (long long)p.conn_tot, (long long)p.req_tot, (unsigned long long)rate,
-                     (unsigned long long)max_rate, (unsigned long long)req_rate,
-                     sp_decisions_size());
+                     version, (long long)p.nbthread, (int)getpid(), (long long)(p.uptime_s / 86400),
+                     (long long)(p.uptime_s / 3600 % 24), (long long)(p.uptime_s / 60 % 60),
+                     (long long)(p.uptime_s % 60), (long long)p.uptime_s, (long long)p.max_conn,
+                     (long long)p.cur_conn, (long long)p.conn_tot, (long long)p.req_tot,
+                     (unsigned long long)rate, (unsigned long long)max_rate,
+                     (unsigned long long)req_rate, sp_decisions_size());
 }
 
 static void show_servers_state(const struct sp_routing *rt, struct sp_strbuf *b)
@@ -350,8 +347,9 @@ static void run_command(const struct sp_routing *rt, const struct sp_http_conf *
     } else if (!strcmp(w[0], "show") && n >= 2 && !strcmp(w[1], "stat")) {
         bool typed = n >= 3 && !strcmp(w[2], "typed");
         if (n >= 3 && !typed) {
-            sp_strbuf_printf(b, "Unknown option '%s' to 'show stat': only 'typed' is "
-                                "supported.\n",
+            sp_strbuf_printf(b,
+                             "Unknown option '%s' to 'show stat': only 'typed' is "
+                             "supported.\n",
                              w[2]);
         } else if (render(rt, conf, NULL, SP_LOCAL_STATS_CSV, typed, b) < 0) {
             b->oom = true;

@@ -169,8 +169,8 @@ static void head_free(struct sp_txn *t)
     t->reqhead = (struct sp_buf){0};
 }
 
-struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops,
-                           void *front, const struct sp_frontend *fe)
+struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops, void *front,
+                           const struct sp_frontend *fe)
 {
     struct sp_txn *t = sp_pool_get(&hw->txn_pool);
 
@@ -364,8 +364,8 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
     c = sp_upconn_open(pool, &err);
     if (!c) {
         if (err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS) {
-            sp_log(SP_LOG_WARNING, "worker %d: cannot open a connection to %s/%s: %s",
-                   hw->w->id, t->be->name, t->srv->name, strerror(-err));
+            sp_log(SP_LOG_WARNING, "worker %d: cannot open a connection to %s/%s: %s", hw->w->id,
+                   t->be->name, t->srv->name, strerror(-err));
             txn_fail(t, 503, 'R', 'C');
             return;
         }
@@ -420,8 +420,8 @@ static void local_pump(struct sp_txn *t)
         struct sp_h1_msg *m = &t->hw->msg;
         struct sp_h1_scan scan;
         sp_h1_scan_init(&scan);
-        long r = sp_h1_parse_response(t->lhead, strlen(t->lhead), sizeof(t->lhead), t->meth,
-                                      &scan, m);
+        long r =
+            sp_h1_parse_response(t->lhead, strlen(t->lhead), sizeof(t->lhead), t->meth, &scan, m);
         if (r <= 0) {
             txn_fail(t, 500, 'P', 'R');
             return;
@@ -619,8 +619,8 @@ static bool res_process(struct sp_txn *t)
                 txn_fail(t, 502, 'S', 'H');
             return false;
         }
-        long r = sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb), rb->size, t->meth,
-                                      &t->rscan, m);
+        long r =
+            sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb), rb->size, t->meth, &t->rscan, m);
         if (r < 0) {
             txn_fail(t, 502, 'P', 'H');
             return false;
@@ -690,8 +690,7 @@ static bool res_process(struct sp_txn *t)
         if (t->res_body == SP_H1_BODY_CHUNKED) {
             size_t consumed = 0, doff = 0, dlen = 0;
             size_t limit = SP_MIN((size_t)len, room);
-            int r = sp_h1_chunk_parse(&t->rchunk, sp_buf_head(rb), limit, &consumed, &doff,
-                                      &dlen);
+            int r = sp_h1_chunk_parse(&t->rchunk, sp_buf_head(rb), limit, &consumed, &doff, &dlen);
             if (r < 0) {
                 txn_break(t, 'P', 'D');
                 return false;

@@ -186,7 +186,8 @@ static void drop_gates(struct sp_bind *b, int wid)
 static bool gates_have_room(const struct sp_bind *b)
 {
     for (int i = 0; i < 3; i++)
-        if (b->gates[i] && b->gates[i]->limit && sp_gate_count_mt(b->gates[i]) >= b->gates[i]->limit)
+        if (b->gates[i] && b->gates[i]->limit &&
+            sp_gate_count_mt(b->gates[i]) >= b->gates[i]->limit)
             return false;
     return true;
 }

@@ -61,9 +61,9 @@ struct sp_bind {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int backlog;
-    int fe_idx;                /* frontend index in the routing snapshot */
-    struct sp_gate *gates[3];  /* bind, frontend, global; NULL where unlimited */
-    int nfds;                  /* shards: one per worker, or 1 for unix@ */
+    int fe_idx;               /* frontend index in the routing snapshot */
+    struct sp_gate *gates[3]; /* bind, frontend, global; NULL where unlimited */
+    int nfds;                 /* shards: one per worker, or 1 for unix@ */
     int *fds;
 };
 

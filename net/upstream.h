@@ -74,8 +74,8 @@ struct sp_uppool {
     struct sp_upwait *wait_head, *wait_tail;
     unsigned nwait;
     struct sp_task wake; /* dispatches freed capacity to the queue */
-    uint64_t opened; /* connections opened since start (reuse accounting) */
-    uint64_t reused; /* requests that went on an already used connection */
+    uint64_t opened;     /* connections opened since start (reuse accounting) */
+    uint64_t reused;     /* requests that went on an already used connection */
 };
 
 void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool *bufs,

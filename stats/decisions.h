@@ -14,12 +14,12 @@
 
 /* shared: one writer, any reader (through sp_decisions_read) */
 struct sp_decision {
-    uint64_t seq;     /* seqlock word */
-    uint64_t wall_us; /* wall clock when the request was routed */
-    int64_t fe_conn;  /* fe_conn of the frontend at that moment */
+    uint64_t seq;              /* seqlock word */
+    uint64_t wall_us;          /* wall clock when the request was routed */
+    int64_t fe_conn;           /* fe_conn of the frontend at that moment */
     int32_t fe, rule, be, srv; /* indexes; rule -1 = default_backend; be/srv -1 = none */
     int32_t worker;
-    int32_t proto; /* 11, 10 or 20 */
+    int32_t proto;                   /* 11, 10 or 20 */
     char target[SP_DECISION_TARGET]; /* "METHOD /path" (truncated) */
 };
 

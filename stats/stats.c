@@ -99,7 +99,7 @@ static int64_t sum_at(enum sp_stats_kind kind, int idx, size_t off)
 }
 
 static void raise_cur(struct sp_stats_worker *w, enum sp_stats_kind kind, int idx, size_t cur_off,
-                  size_t max_off)
+                      size_t max_off)
 {
     struct sp_stats_obj *o = obj(w, kind, idx);
     if (!o)
@@ -118,7 +118,8 @@ void sp_stats_cur_inc(struct sp_stats_worker *w, enum sp_stats_kind kind, int id
 
 void sp_stats_queue_inc(struct sp_stats_worker *w, enum sp_stats_kind kind, int idx)
 {
-    raise_cur(w, kind, idx, offsetof(struct sp_stats_obj, qcur), offsetof(struct sp_stats_obj, qmax));
+    raise_cur(w, kind, idx, offsetof(struct sp_stats_obj, qcur),
+              offsetof(struct sp_stats_obj, qmax));
 }
 
 uint64_t sp_rate_read(const struct sp_rate *r, uint64_t now_ms)

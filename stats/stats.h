@@ -60,10 +60,10 @@ enum sp_hist_kind {
 
 /* shared: one writer, any reader. One frontend, backend or server on one worker. */
 struct sp_stats_obj {
-    int64_t cur;   /* scur: fe: client connections (kept by the gate); be: streams assigned,
-                      queued ones included; srv: requests on the server now */
-    int64_t max;   /* smax (see "Maxima") */
-    int64_t qcur;  /* queued streams */
+    int64_t cur;  /* scur: fe: client connections (kept by the gate); be: streams assigned,
+                     queued ones included; srv: requests on the server now */
+    int64_t max;  /* smax (see "Maxima") */
+    int64_t qcur; /* queued streams */
     int64_t qmax;
     int64_t stot;  /* fe: sessions (connections); be/srv: streams assigned */
     int64_t lbtot; /* be/srv: times chosen by load balancing */
@@ -73,11 +73,11 @@ struct sp_stats_obj {
     int64_t req_tot; /* HTTP requests (fe) / streams (be, srv) */
     int64_t h1req, h2req, h1sess, h2sess;
     int64_t cli_abrt, srv_abrt;
-    int64_t connect, reuse; /* be/srv: new upstream connections, reused ones */
-    int64_t lastsess;       /* ms (monotonic) of the last stream assigned; 0 never */
-    struct sp_rate rate;     /* fe: sessions/s; be/srv: streams/s */
-    struct sp_rate req_rate; /* fe: requests/s */
-    struct sp_rate conn_rate; /* fe: connections/s */
+    int64_t connect, reuse;             /* be/srv: new upstream connections, reused ones */
+    int64_t lastsess;                   /* ms (monotonic) of the last stream assigned; 0 never */
+    struct sp_rate rate;                /* fe: sessions/s; be/srv: streams/s */
+    struct sp_rate req_rate;            /* fe: requests/s */
+    struct sp_rate conn_rate;           /* fe: connections/s */
     struct sp_hist hist[SP_HIST_KINDS]; /* be/srv */
 };
 

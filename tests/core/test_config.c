@@ -1060,13 +1060,29 @@ static void test_crlf_and_no_newline(void)
 
 static void test_unsupported_keywords(void)
 {
-    static const char *const proxy_kws[] = {
-        "use-server",  "http-after-response", "log-tag",        "http-response",
-        "errorloc",    "errorfile",      "http-check",     "log-format-sd",
-        "capture",     "cookie",         "stick-table",    "stick",
-        "redirect",    "tcp-request",    "tcp-response",   "unique-id-format",
-        "compression", "filter",         "email-alert",    "description",
-        "id",          "default-server", "server-template"};
+    static const char *const proxy_kws[] = {"use-server",
+                                            "http-after-response",
+                                            "log-tag",
+                                            "http-response",
+                                            "errorloc",
+                                            "errorfile",
+                                            "http-check",
+                                            "log-format-sd",
+                                            "capture",
+                                            "cookie",
+                                            "stick-table",
+                                            "stick",
+                                            "redirect",
+                                            "tcp-request",
+                                            "tcp-response",
+                                            "unique-id-format",
+                                            "compression",
+                                            "filter",
+                                            "email-alert",
+                                            "description",
+                                            "id",
+                                            "default-server",
+                                            "server-template"};
     static const char *const global_kws[] = {
         "user", "group", "chroot", "ca-base", "description", "ssl-default-bind-ciphers", "nbproc"};
     static const char *const opts[] = {"httpchk", "tcplog", "http-server-close", "abortonclose",
@@ -1341,11 +1357,9 @@ static void test_rule_lines(void)
 {
     expect_errors(TMO "frontend f\n bind :1\n use_backend b when x\nbackend b\n", 1,
                   "'use_backend': expects 'if' or 'unless'", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n use_backend\nbackend b\n", 1, "'use_backend'",
-                  NULL);
+    expect_errors(TMO "frontend f\n bind :1\n use_backend\nbackend b\n", 1, "'use_backend'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n acl x\nbackend b\n", 1, "'acl'", NULL);
-    expect_errors("defaults\n acl x src 1.2.3.4\n", 1, "'acl': ACLs in a defaults section",
-                  NULL);
+    expect_errors("defaults\n acl x src 1.2.3.4\n", 1, "'acl': ACLs in a defaults section", NULL);
     expect_errors(TMO "backend b\n use_backend c\n", 1, "'use_backend'", NULL);
     /* order of use_backend lines is kept */
     struct sp_config *cfg = load_ok(TMO "frontend f\n bind :1\n use_backend b1 if TRUE\n"
