@@ -118,6 +118,7 @@ static void *worker_main(void *arg)
 {
     struct sp_worker *w = arg;
     struct epoll_event evs[MAX_EVENTS];
+    bool busy = false;
 
     sp_this_worker = w;
     if (w->cpu >= 0) {
@@ -141,7 +142,10 @@ static void *worker_main(void *arg)
         if (w->stopping && w->hooks->idle && w->hooks->idle(w))
             break;
 
-        int timeout = w->tasks_head ? 0 : sp_timer_wheel_next_ms(&w->tw);
+        /* under load the last wait returned events: wait at most one tick instead of
+         * scanning the wheel for the next expiry (timers are advanced every turn anyway, so
+         * none fires more than a tick late) */
+        int timeout = w->tasks_head ? 0 : busy ? SP_TIMER_TICK_MS : sp_timer_wheel_next_ms(&w->tw);
         int n;
         if (timeout != 0) {
             /* blocked in the kernel: not a reader, so grace periods need not wait for us */
@@ -156,6 +160,7 @@ static void *worker_main(void *arg)
             w->exit_status = 1;
             break;
         }
+        busy = n > 0;
         w->now_us = sp_now_us();
         w->now = w->now_us / 1000;
         for (int i = 0; i < n; i++) {

@@ -16,6 +16,11 @@ static const struct sp_http_felog *felog(const struct sp_http_worker *hw, int fe
     return l && l->fmt && l->ntargets && hw->logbuf ? l : NULL;
 }
 
+bool sp__accesslog_on(const struct sp_http_worker *hw, int fe)
+{
+    return felog(hw, fe) != NULL;
+}
+
 void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, const char *target,
                            size_t tlen)
 {

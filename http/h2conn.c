@@ -344,7 +344,7 @@ static void stream_start(struct sp_h2s *st)
     t->meth = q->meth;
     t->h2 = true;
     t->conn = c;
-    {
+    if (sp__accesslog_on(hw, c->fe->idx)) {
         /* logged in absolute form when the request had an authority, as HAProxy does */
         const char *base = q->store->data;
         char target[SP_LOG_REQLINE_MAX + 1];

@@ -255,6 +255,8 @@ void sp__txn_abort(struct sp_txn *t);
 void sp__txn_free(struct sp_txn *t);
 
 /* ---- accesslog.c ---- */
+/* Whether the frontend logs requests. */
+bool sp__accesslog_on(const struct sp_http_worker *hw, int fe);
 /* Keeps the request line for the log when the frontend logs. */
 void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, const char *target,
                            size_t tlen);
