@@ -129,7 +129,10 @@ bench_forget() { # pid
 
 # Stops one process we started (SIGTERM, then SIGKILL after about 10 s), reaps it, forgets it.
 bench_stop() { # pid
-    local pid=$1
+    local pid=$1 kids c
+    # its children (nghttpx's worker, nginx's worker) exit on their own once it stops; wait
+    # for them too, so they do not overlap with whatever runs next
+    kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || break
@@ -140,6 +143,12 @@ bench_stop() { # pid
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     bench_forget "$pid"
+    for c in $kids; do
+        for _ in $(seq 1 50); do
+            [ -d "/proc/$c" ] && [ "$(awk '{print $3}' "/proc/$c/stat" 2>/dev/null)" != Z ] || break
+            sleep 0.1
+        done
+    done
 }
 
 # Like bench_nginx (one worker answering "NAME\n" on 127.0.0.1:PORT, stub_status on
@@ -223,4 +232,106 @@ backend ade
 backend pbcoffee
     server pbcoffee1 127.0.0.1:$pb${srvopts:+ $srvopts}
 CFG
+}
+
+# ---- scenario loads (bench/run, bench/profile) ---------------------------------------------
+# bench_scenario SCENARIO: sets BENCH_LOADS (the loads it runs, in order) and BENCH_DEF_N
+# (default -n: normal, --quick); returns 1 for an unknown scenario.
+bench_scenario() {
+    case $1 in
+    seed) BENCH_LOADS=(c300 c310); BENCH_DEF_N=(100000 20000) ;;
+    h1-keepalive) BENCH_LOADS=(c100); BENCH_DEF_N=(100000 20000) ;;
+    h1-close) BENCH_LOADS=(c50-close); BENCH_DEF_N=(20000 5000) ;;
+    h2-large) BENCH_LOADS=(c16m16-100k); BENCH_DEF_N=(20000 4000) ;;
+    overflow-churn) BENCH_LOADS=(churn); BENCH_DEF_N=(60000 20000) ;;
+    *) return 1 ;;
+    esac
+}
+
+# overflow-churn: client counts of the short runs beside the 290 steady clients
+BENCH_CHURN_FG=(10 15 20 25 30)
+
+# bench_load_setup LOAD N: sets H2ARGS (h2load arguments but -n/-t/URL), URLPATH, PROTO
+# (h1|h2: which direct-to-nginx port fits), LOAD_N (requests of the measured run), WARMN
+# (requests of the discarded warm-up run) and DESC.
+bench_load_setup() {
+    URLPATH=/
+    LOAD_N=$2
+    case $1 in
+    c300) H2ARGS=(-c300 -m400 --rate=300); PROTO=h2 ;;
+    # the last 10 clients connect a second after the first 300: the first 300 must still be
+    # busy then for anything to go to pbcoffee, so at least 100000 requests
+    c310) H2ARGS=(-c310 -m400 --rate=300); PROTO=h2; [ "$LOAD_N" -ge 100000 ] || LOAD_N=100000 ;;
+    c100) H2ARGS=(--h1 -c100); PROTO=h1 ;;
+    c50-close) H2ARGS=(--h1 -c50 -H 'Connection: close'); PROTO=h1 ;;
+    c16m16-100k) H2ARGS=(-c16 -m16); PROTO=h2; URLPATH=/100k ;;
+    churn) H2ARGS=(-c290 -m1 --rps=30); PROTO=h2 ;;
+    *) echo "unknown load $1" >&2; return 1 ;;
+    esac
+    WARMN=$((LOAD_N / 10))
+    [ "$WARMN" -ge 2000 ] || WARMN=2000
+    [ "$1" != c16m16-100k ] || [ "$WARMN" -le 1000 ] || WARMN=1000
+    DESC="h2load ${H2ARGS[*]} -n$LOAD_N"
+    [ "$1" != churn ] || DESC+=" + rounds of -c${BENCH_CHURN_FG[0]}..${BENCH_CHURN_FG[-1]} -m1 x10 req"
+    # h2load threads: one per generator CPU, never more than clients
+    local a c=1
+    for a in "${H2ARGS[@]}"; do [[ $a =~ ^-c([0-9]+)$ ]] && c=${BASH_REMATCH[1]}; done
+    BENCH_H2T=${BENCH_CLI_NCPU:-1}
+    [ "$BENCH_H2T" -le "$c" ] || BENCH_H2T=$c
+    # time bound of one h2load run
+    BENCH_TMO=$((120 + LOAD_N / 300))
+}
+
+bench_alive() { [ -d "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+# h2load on the generator's CPUs, bounded by BENCH_TMO seconds
+bench_h2load() {
+    timeout -k 5 "${BENCH_TMO:-300}" taskset -c "${BENCH_CLI_CPUS:-0}" h2load "$@"
+}
+
+# bench_load_warm LOAD URL: the discarded warm-up run (after bench_load_setup)
+bench_load_warm() {
+    if [ "$1" = churn ]; then
+        bench_h2load -t"$BENCH_H2T" -c100 -m10 -n"$WARMN" "$2" >/dev/null 2>&1 || true
+    else
+        bench_h2load -t"$BENCH_H2T" "${H2ARGS[@]}" -n"$WARMN" "$2" >/dev/null 2>&1 || true
+    fi
+}
+
+# bench_load_run LOAD URL BASE [N]: the measured run (after bench_load_setup; N defaults to
+# LOAD_N), h2load summaries in BASE*.out and --log-file rows in BASE*.log. Sets BENCH_OUTS,
+# BENCH_LOGS (arrays), BENCH_REQS (requests asked for) and BENCH_WALL (seconds, churn only).
+bench_load_run() {
+    local load=$1 url=$2 base=$3 n=${4:-$LOAD_N}
+    BENCH_OUTS=("$base.out")
+    BENCH_LOGS=("$base.log")
+    BENCH_REQS=$n
+    BENCH_WALL=""
+    if [ "$load" != churn ]; then
+        bench_h2load -t"$BENCH_H2T" "${H2ARGS[@]}" -n"$n" --log-file="$base.log" "$url" \
+            >"$base.out" 2>&1 || true
+        return 0
+    fi
+    # 290 steady rate-limited clients in the background; beside them, one short h2load after
+    # the other (10..30 new clients, 10 requests each, then they close) until the steady ones
+    # are done, so fe_conn keeps crossing 300 and reaching maxconn
+    local t0 t1 rounds=0 fc bg
+    t0=$(date +%s.%N)
+    bench_h2load -t"$BENCH_H2T" "${H2ARGS[@]}" -n"$n" --log-file="$base.log" "$url" \
+        >"$base.out" 2>&1 &
+    bg=$!
+    BENCH_PIDS+=("$bg")
+    while bench_alive "$bg" && [ "$rounds" -lt 5000 ]; do
+        fc=${BENCH_CHURN_FG[$((rounds % ${#BENCH_CHURN_FG[@]}))]}
+        timeout -k 5 60 taskset -c "${BENCH_CLI_CPUS:-0}" h2load -t1 -c"$fc" -m1 \
+            -n$((fc * 10)) --log-file="$base.fg$rounds.log" "$url" >"$base.fg$rounds.out" 2>&1 || true
+        BENCH_OUTS+=("$base.fg$rounds.out")
+        BENCH_LOGS+=("$base.fg$rounds.log")
+        BENCH_REQS=$((BENCH_REQS + fc * 10))
+        rounds=$((rounds + 1))
+    done
+    wait "$bg" 2>/dev/null || true
+    bench_forget "$bg"
+    t1=$(date +%s.%N)
+    BENCH_WALL=$(python3 -c "print(f'{$t1 - $t0:.3f}')")
 }

@@ -194,7 +194,10 @@ void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
     env.hdr = h1_hdr;
     env.req = &req;
     t->local = local_service(c->fe, &env);
-    t->be = sp_frontend_route(c->fe, &env, &t->rule);
+    /* a request spillway answers itself is caught before the switching rules (HAProxy:
+     * stats and services are not charged to any backend) */
+    t->rule = -1;
+    t->be = t->local ? NULL : sp_frontend_route(c->fe, &env, &t->rule);
     t->fe_conn_seen = c->hw->route_fe_conn;
 }
 
@@ -248,7 +251,10 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
     env.hdr = h2_hdr;
     env.req = r;
     t->local = local_service(c->fe, &env);
-    t->be = sp_frontend_route(c->fe, &env, &t->rule);
+    /* a request spillway answers itself is caught before the switching rules (HAProxy:
+     * stats and services are not charged to any backend) */
+    t->rule = -1;
+    t->be = t->local ? NULL : sp_frontend_route(c->fe, &env, &t->rule);
     t->fe_conn_seen = c->hw->route_fe_conn;
 }
 

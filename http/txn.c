@@ -460,6 +460,9 @@ static void local_start(struct sp_txn *t)
     int status = 200;
 
     t->state = SP_TXN_LOCAL;
+    /* HAProxy's flags for an applet's answer: L(ocal) R(equest), P(roxy) for a refusal */
+    t->term[0] = t->local == SP_LOCAL_AUTH ? 'P' : 'L';
+    t->term[1] = 'R';
     if (t->local == SP_LOCAL_AUTH) {
         static const char body[] = "<html><body><h1>401 Unauthorized</h1>\n"
                                    "You need a valid user and password to access this content.\n"

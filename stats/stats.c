@@ -238,6 +238,11 @@ void sp_stats_read(enum sp_stats_kind kind, int idx, uint64_t now_ms, struct sp_
                 dh->b[b] += ck_pr_load_64((uint64_t *)&sh->b[b]);
         }
     }
+    /* the current estimate is a rate that was reached: the maximum is at least that */
+    struct sp_rate *rates[3] = {&ret->rate, &ret->req_rate, &ret->conn_rate};
+    for (int i = 0; i < 3; i++)
+        if (rates[i]->cur > rates[i]->max)
+            rates[i]->max = rates[i]->cur;
     /* maxima are not sums: take the highest any worker saw */
     ret->max = ret->qmax = ret->lastsess = 0;
     for (int i = 0; i < nworkers; i++) {
