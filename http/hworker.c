@@ -153,6 +153,7 @@ static void hw_turn_end(struct sp_worker *w)
     if (hw && hw->logbuf) {
         sp_logsink_buf_set_now(hw->logbuf, (int64_t)sp_wall_us(w->now_us));
         sp_logsink_flush(hw->logbuf);
+        sp_stat_set(&hw->st->log_drops, (int64_t)sp_logsink_buf_drops_mt(hw->logbuf));
     }
 }
 

@@ -287,13 +287,14 @@ static void show_info(const struct sp_routing *rt, const struct sp_http_conf *co
                      "Pid: %d\nUptime: %lldd %02lldh%02lldm%02llds\nUptime_sec: %lld\n"
                      "Maxconn: %lld\nCurrConns: %lld\nCumConns: %lld\nCumReq: %lld\n"
                      "ConnRate: %llu\nMaxConnRate: %llu\nReqRate: %llu\n"
-                     "DecisionLogSize: %d\n",
+                     "DecisionLogSize: %d\nDroppedLogs: %lld\n",
                      version, (long long)p.nbthread, (int)getpid(), (long long)(p.uptime_s / 86400),
                      (long long)(p.uptime_s / 3600 % 24), (long long)(p.uptime_s / 60 % 60),
                      (long long)(p.uptime_s % 60), (long long)p.uptime_s, (long long)p.max_conn,
                      (long long)p.cur_conn, (long long)p.conn_tot, (long long)p.req_tot,
                      (unsigned long long)rate, (unsigned long long)max_rate,
-                     (unsigned long long)req_rate, sp_decisions_size());
+                     (unsigned long long)req_rate, sp_decisions_size(),
+                     (long long)sp_stats_log_drops_mt());
 }
 
 static void show_servers_state(const struct sp_routing *rt, struct sp_strbuf *b)

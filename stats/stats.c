@@ -268,3 +268,12 @@ int64_t sp_stats_qcur_mt(enum sp_stats_kind kind, int idx)
 {
     return sum_at(kind, idx, offsetof(struct sp_stats_obj, qcur));
 }
+
+int64_t sp_stats_log_drops_mt(void)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < nworkers; i++)
+        if (workers[i])
+            sum += load(&workers[i]->log_drops);
+    return sum;
+}

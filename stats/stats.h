@@ -88,6 +88,7 @@ struct sp_stats_worker {
     struct sp_stats_obj *srv;
     int nfe, nbe, nsrv;
     int wid;
+    int64_t log_drops; /* access-log lines this worker dropped (its buffer was full) */
 } __attribute__((aligned(SP_CACHELINE)));
 
 enum sp_stats_kind {
@@ -140,6 +141,8 @@ uint64_t sp_hist_bucket_le(unsigned b);
 void sp_stats_read(enum sp_stats_kind kind, int idx, uint64_t now_ms, struct sp_stats_obj *ret);
 
 int64_t sp_stats_cur_mt(enum sp_stats_kind kind, int idx);
+/* access-log lines dropped, all workers */
+int64_t sp_stats_log_drops_mt(void);
 int64_t sp_stats_qcur_mt(enum sp_stats_kind kind, int idx);
 /* The rate estimate of one field over every worker; `off` is offsetof(struct sp_stats_obj,
  * rate|req_rate|conn_rate). */

@@ -1,9 +1,10 @@
 #include "tests/unit.h"
 
 void test_render_register(void);
+void test_stats_register(void);
 
 int main(void)
 {
-    static const sp_unit_register_fn fns[] = {test_render_register};
+    static const sp_unit_register_fn fns[] = {test_render_register, test_stats_register};
     return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
 }
