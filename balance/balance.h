@@ -36,6 +36,7 @@ struct sp_server {
     int maxconn;
     int maxqueue;
     bool disabled;
+    bool backup; /* used only when no active server is usable */
 };
 
 /* shared: immutable after publish (RCU) */

@@ -268,6 +268,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             s->maxconn = cs->maxconn;
             s->maxqueue = cs->maxqueue;
             s->disabled = cs->disabled;
+            s->backup = cs->backup;
             if (!s->name)
                 goto fail;
         }
@@ -407,7 +408,7 @@ struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
         total = 0;
         for (int i = 0; i < be->nsrv; i++) {
             struct sp_server *s = be->srv[i];
-            if (s->disabled || s->weight <= 0 || (pass == 0 && s == exclude))
+            if (s->disabled || s->backup || s->weight <= 0 || (pass == 0 && s == exclude))
                 continue;
             cw[s->idx] += s->weight;
             total += s->weight;
@@ -415,7 +416,15 @@ struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
                 best = s;
         }
     }
-    if (best)
+    if (best) {
         cw[best->idx] -= total;
-    return best;
+        return best;
+    }
+    /* no active server: the first usable backup, as HAProxy without `option allbackups` */
+    for (int i = 0; i < be->nsrv; i++) {
+        struct sp_server *s = be->srv[i];
+        if (s->backup && !s->disabled && s->weight > 0)
+            return s;
+    }
+    return NULL;
 }

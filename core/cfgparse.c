@@ -1254,8 +1254,14 @@ static bool server_option(struct ps *ps, int argc, char **argv, int *i, struct s
     } times[] = {{"inter", &s->inter}, {"fastinter", &s->fastinter}, {"downinter", &s->downinter}};
     char what[32];
 
-    if (strcmp(opt, "check") == 0)
+    if (strcmp(opt, "check") == 0) {
+        /* accepted so that existing files load, but said out loud: nothing checks yet */
+        warn(ps, argv[0],
+             "health checks are not performed by spillway yet: server '%s' is "
+             "always considered UP",
+             s->name ? s->name : "?");
         return (s->check = true);
+    }
     if (strcmp(opt, "backup") == 0)
         return (s->backup = true);
     if (strcmp(opt, "disabled") == 0)

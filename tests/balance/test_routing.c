@@ -789,10 +789,47 @@ static void test_rcu_readers(void)
     CU_ASSERT(atomic_load(&Q.gens) > NREADERS); /* readers did see publications happen */
 }
 
+/* weighted round-robin over the active servers; a backup only when none is usable */
+static void test_pick_rr_backup(void)
+{
+    int nerr;
+    struct sp_routing *r = build("defaults\n mode http\n timeout client 1s\n timeout server 1s\n"
+                                 " timeout connect 1s\nbackend b\n server a1 127.0.0.1:1 weight 3\n"
+                                 " server a2 127.0.0.1:2\n server k1 127.0.0.1:3 backup\n"
+                                 " server k2 127.0.0.1:4 backup\n",
+                                 NULL, &nerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    const struct sp_backend *be = r->be[0];
+    int64_t cw[8] = {0};
+    int hits[4] = {0};
+    for (int i = 0; i < 400; i++) {
+        const struct sp_server *s = sp_backend_pick_rr(be, cw, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        hits[s->id - 1]++;
+    }
+    CU_ASSERT_EQUAL(hits[0], 300); /* weight 3 against 1, exactly over whole cycles */
+    CU_ASSERT_EQUAL(hits[1], 100);
+    CU_ASSERT_EQUAL(hits[2], 0);
+    CU_ASSERT_EQUAL(hits[3], 0);
+    /* `exclude` is skipped while another active server remains */
+    CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, be->srv[0]), be->srv[1]);
+    /* no active server left: the first backup, always */
+    be->srv[0]->disabled = true;
+    be->srv[1]->weight = 0;
+    CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, NULL), be->srv[2]);
+    CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, NULL), be->srv[2]);
+    be->srv[2]->disabled = true;
+    CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, NULL), be->srv[3]);
+    be->srv[3]->disabled = true;
+    CU_ASSERT_PTR_NULL(sp_backend_pick_rr(be, cw, NULL));
+    sp_routing_discard(r);
+}
+
 void test_routing_register(void)
 {
     CU_pSuite s = sp_unit_suite("balance/routing");
     sp_unit_test(s, "overflow config compiles: rule, line, default backend", test_compile_overflow);
+    sp_unit_test(s, "round-robin weights and backup servers", test_pick_rr_backup);
     sp_unit_test(s, "several rules, no condition, no default backend", test_compile_rules);
     sp_unit_test(s, "error: use_backend to an unknown backend", test_error_unknown_backend);
     sp_unit_test(s, "error: bad acl lines, each reported and counted", test_error_bad_acl);

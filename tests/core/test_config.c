@@ -810,13 +810,15 @@ static void test_log_lines(void)
 
 static void test_servers(void)
 {
-    struct sp_config *cfg = load_ok(TMO "backend b\n"
-                                        "    server s1 127.0.0.1:8001\n"
-                                        "    server s2 [::1]:8002 weight 0 maxconn 10 maxqueue 5 "
-                                        "check inter 3s fastinter 500 downinter 1m rise 4 fall 5 "
-                                        "backup disabled\n"
-                                        "    server s3 localhost:8003 weight 256\n"
-                                        "    server s4 unix@/run/app.sock\n");
+    /* `check` loads, with a warning that nothing checks yet */
+    struct sp_config *cfg = load_ok_w(TMO "backend b\n"
+                                          "    server s1 127.0.0.1:8001\n"
+                                          "    server s2 [::1]:8002 weight 0 maxconn 10 maxqueue 5 "
+                                          "check inter 3s fastinter 500 downinter 1m rise 4 fall 5 "
+                                          "backup disabled\n"
+                                          "    server s3 localhost:8003 weight 256\n"
+                                          "    server s4 unix@/run/app.sock\n",
+                                      1);
     const struct sp_cfg_server *s;
 
     if (!cfg)
