@@ -301,8 +301,13 @@ static void c_read(struct sp_conn *c)
             return;
         if (!sp_buf_space(&c->rbuf))
             return;
+        uint32_t room = sp_buf_room(&c->rbuf) ? sp_buf_room(&c->rbuf) : sp_buf_space(&c->rbuf);
         ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
         if (n > 0) {
+            /* a short read drained the socket: edge-triggered epoll reports the next bytes,
+             * so asking again would only cost an EAGAIN (unless a FIN is pending) */
+            if ((uint32_t)n < room && !c->rdhup)
+                c->can_read = false;
             if (!sp_buf_room(&c->rbuf))
                 return;
             continue;
@@ -636,6 +641,8 @@ static void h1c_ev(struct sp_ev *ev, uint32_t events)
 
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->can_read = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->rdhup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         c->can_write = true;
         if (sp_buf_len(&c->wbuf))

@@ -765,6 +765,7 @@ void sp__h2c_io(struct sp_conn *c)
     while (c->can_read && !c->rd_eof && !h2->fatal) {
         if (sp_buf_alloc(&c->rbuf, &c->hw->bufs))
             break;
+        uint32_t room = sp_buf_room(&c->rbuf) ? sp_buf_room(&c->rbuf) : sp_buf_space(&c->rbuf);
         ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
         if (n == -EAGAIN) {
             c->can_read = false;
@@ -774,6 +775,8 @@ void sp__h2c_io(struct sp_conn *c)
             c->rd_eof = true;
             break;
         }
+        if ((uint32_t)n < room && !c->rdhup)
+            c->can_read = false; /* drained: the next bytes raise a new edge */
         feed(c);
     }
     if (!sp_buf_len(&c->rbuf))

@@ -146,8 +146,11 @@ struct sp_txn {
     bool idempotent;
 
     /* request */
-    struct sp_buf reqhead;    /* upstream head, kept until the response starts (retries); its own
-                                 exact-size allocation: thousands may wait in queues */
+    /* upstream head, kept until the response starts (retries): in head_inline when it fits,
+     * else in its own exact-size allocation (thousands may wait in queues: never a whole
+     * buffer each) */
+    struct sp_buf reqhead;
+    char head_inline[256];
     enum sp_h1_body req_body; /* framing toward the server */
     bool req_body_sent;       /* some body byte went out: no retry possible */
     bool req_end;             /* the client side has pushed the whole body */
@@ -216,6 +219,7 @@ struct sp_conn {
     unsigned nreq;
     bool got_bytes; /* some byte of the current request arrived */
     bool can_read, can_write, rd_eof, shut_wr;
+    bool rdhup;      /* the peer's FIN was signalled: read until end of stream, no short cut */
     bool want_close; /* close after the current response */
     bool closed;     /* freed at the end of this call chain */
 

@@ -148,25 +148,27 @@ static void txn_break(struct sp_txn *t, char cause, char state)
     t->ops->res_abort(t);
 }
 
+static void head_free(struct sp_txn *t)
+{
+    if (t->reqhead.data != t->head_inline)
+        free(t->reqhead.data);
+    t->reqhead = (struct sp_buf){0};
+}
+
 int sp__txn_set_head(struct sp_txn *t)
 {
     struct sp_buf *h = &t->hw->headbuf;
     uint32_t len = sp_buf_len(h);
-    char *p = malloc(len ? len : 1);
+    /* most heads fit in the transaction itself: no allocation per request */
+    char *p = len <= sizeof(t->head_inline) ? t->head_inline : malloc(len);
 
     if (!p)
         return -ENOMEM;
     memcpy(p, sp_buf_head(h), len);
     h->head = h->tail = 0;
-    free(t->reqhead.data);
+    head_free(t);
     t->reqhead = (struct sp_buf){.data = p, .size = len, .head = 0, .tail = len};
     return 0;
-}
-
-static void head_free(struct sp_txn *t)
-{
-    free(t->reqhead.data);
-    t->reqhead = (struct sp_buf){0};
 }
 
 struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops, void *front,
@@ -779,9 +781,12 @@ static void txn_pump(struct sp_txn *t)
             return;
         if (!c->can_read || t->res_eof)
             break;
+        uint32_t room = sp_buf_room(&c->rbuf) ? sp_buf_room(&c->rbuf) : sp_buf_space(&c->rbuf);
         ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
         if (n > 0) {
             arm_server_timer(t, t->be->t_server);
+            if ((uint32_t)n < room && !c->rdhup)
+                c->can_read = false; /* drained: the next bytes raise a new edge */
             continue;
         }
         if (n == -EAGAIN) {

@@ -118,6 +118,8 @@ static void conn_ev(struct sp_ev *ev, uint32_t events)
 
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->can_read = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->rdhup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         c->can_write = true;
     if (c->state == SP_UP_IDLE) {

@@ -47,6 +47,7 @@ struct sp_upconn {
     void (*on_timer)(struct sp_upconn *c);               /* owner's timer while busy */
     unsigned nreq; /* requests sent on this connection (> 0 after the first: reused) */
     bool can_read, can_write;
+    bool rdhup; /* the server's FIN was signalled: read until end of stream */
 };
 
 /* owner: worker. A place in a pool's queue. */
