@@ -155,31 +155,10 @@ int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const 
     return 0;
 }
 
-struct out {
-    struct sp_buf *b;
-    bool full;
-};
+#define put   sp__out_put
+#define puts_ sp__out_puts
 
-static void put(struct out *o, const void *p, size_t n)
-{
-    if (o->full)
-        return;
-    if (sp_buf_room(o->b) < n) {
-        sp_buf_realign(o->b);
-        if (sp_buf_room(o->b) < n) {
-            o->full = true;
-            return;
-        }
-    }
-    sp_buf_put(o->b, p, (uint32_t)n);
-}
-
-static void puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
-
-static void put_span(struct out *o, const struct sp_h2_req *r, struct sp_h2_span s)
+static void put_span(struct sp__out *o, const struct sp_h2_req *r, struct sp_h2_span s)
 {
     put(o, r->store->data + s.off, s.len);
 }
@@ -193,7 +172,7 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
                          const struct sockaddr_storage *peer, bool close, bool end_stream,
                          enum sp_h1_body *ret_body)
 {
-    struct out o = {.b = out};
+    struct sp__out o = {.b = out};
     /* realign first: put() must never move bytes, or a failed build could not be undone */
     sp_buf_realign(out);
     uint32_t start = out->tail;
@@ -306,7 +285,7 @@ int sp__h2_res_nv(const char *buf, const struct sp_h1_msg *m, nghttp2_nv *nva, s
     return (int)n;
 }
 
-static int b64val(char c)
+static int b64val(char c, bool url)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -314,23 +293,26 @@ static int b64val(char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '-')
+    if (c == (url ? '-' : '+'))
         return 62;
-    if (c == '_')
+    if (c == (url ? '_' : '/'))
         return 63;
     return -1;
 }
 
-long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_len)
+long sp__base64_decode(const char *in, size_t len, uint8_t *out, size_t out_len, bool url)
 {
     uint32_t acc = 0;
     int bits = 0;
     size_t n = 0;
 
+    if (!url)
+        while (len && in[len - 1] == '=') /* padding: only at the end, at most 2 */
+            len--;
     if (len % 4 == 1)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
-        int v = b64val(in[i]);
+        int v = b64val(in[i], url);
         if (v < 0)
             return -EINVAL;
         acc = (acc << 6) | (uint32_t)v;
@@ -346,6 +328,11 @@ long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_l
     if (bits && (acc & ((1u << bits) - 1)))
         return -EINVAL;
     return (long)n;
+}
+
+long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_len)
+{
+    return sp__base64_decode(in, len, out, out_len, true);
 }
 
 void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms)

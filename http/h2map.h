@@ -67,6 +67,9 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
 int sp__h2_res_nv(const char *buf, const struct sp_h1_msg *m, nghttp2_nv *nva, size_t max,
                   char *scratch, size_t scratch_len);
 
+/* Decodes base64 (RFC 4648: `url` selects the URL alphabet; trailing '=' padding is accepted
+ * with the standard one). Returns the decoded length or -EINVAL. */
+long sp__base64_decode(const char *in, size_t len, uint8_t *out, size_t out_len, bool url);
 /* Decodes base64url without padding (HTTP2-Settings). Returns the decoded length or -EINVAL. */
 long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_len);
 

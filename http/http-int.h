@@ -276,6 +276,15 @@ int sp__statsvc_body(struct sp_http_worker *hw, const struct sp_frontend *fe, en
                      char **ret_body, size_t *ret_len, const char **ret_ctype);
 
 /* ---- rewrite.c ---- */
+/* Appends to a head being built; a head that does not fit fails as a whole (`full`) and
+ * never goes out half-built. */
+struct sp__out {
+    struct sp_buf *b;
+    bool full;
+};
+void sp__out_put(struct sp__out *o, const void *p, size_t n);
+void sp__out_puts(struct sp__out *o, const char *s);
+
 struct sp_fwd {
     bool add;
     bool if_none;     /* add only when the request has no such field (the caller checks) */

@@ -11,13 +11,7 @@
 
 #define XFF_DEFAULT "X-Forwarded-For"
 
-/* appends or fails as a whole: a head never goes out half-built */
-struct out {
-    struct sp_buf *b;
-    bool full;
-};
-
-static void put(struct out *o, const void *p, size_t n)
+void sp__out_put(struct sp__out *o, const void *p, size_t n)
 {
     if (o->full)
         return;
@@ -31,12 +25,15 @@ static void put(struct out *o, const void *p, size_t n)
     sp_buf_put(o->b, p, (uint32_t)n);
 }
 
-static void puts_(struct out *o, const char *s)
+void sp__out_puts(struct sp__out *o, const char *s)
 {
-    put(o, s, strlen(s));
+    sp__out_put(o, s, strlen(s));
 }
 
-static void put_field(struct out *o, const char *buf, const struct sp_h1_hdr *h)
+#define put   sp__out_put
+#define puts_ sp__out_puts
+
+static void put_field(struct sp__out *o, const char *buf, const struct sp_h1_hdr *h)
 {
     put(o, buf + h->name_off, h->name_len);
     put(o, ": ", 2);
@@ -87,7 +84,7 @@ bool sp__h1_has_field(const char *buf, const struct sp_h1_msg *m, const char *na
 int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
                          const struct sp_fwd *fwd, const struct sockaddr_storage *peer, bool close)
 {
-    struct out o = {.b = out};
+    struct sp__out o = {.b = out};
     /* realign first: put() must never move bytes, or a failed build could not be undone */
     sp_buf_realign(out);
     uint32_t start = out->tail;
@@ -135,7 +132,7 @@ int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1
 int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
                           int client_version, bool chunked, bool close)
 {
-    struct out o = {.b = out};
+    struct sp__out o = {.b = out};
     char num[24];
     sp_buf_realign(out);
     uint32_t start = out->tail;

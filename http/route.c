@@ -89,21 +89,6 @@ static void h1_hdr(const void *req, size_t i, const char **name, size_t *nlen, c
     *vlen = h->val_len;
 }
 
-static int b64val(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 /* `Authorization: Basic ...` against the stats auth list */
 static bool auth_ok(const struct sp_frontend *fe, const struct sp_acl_env *env)
 {
@@ -115,20 +100,9 @@ static bool auth_ok(const struct sp_frontend *fe, const struct sp_acl_env *env)
             strncasecmp(v, "Basic ", 6))
             continue;
         char plain[256];
-        size_t o = 0;
-        uint32_t acc = 0;
-        int bits = 0;
-        for (size_t k = 6; k < vl && v[k] != '='; k++) {
-            int d = b64val(v[k]);
-            if (d < 0 || o >= sizeof(plain) - 1)
-                return false;
-            acc = (acc << 6) | (uint32_t)d;
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                plain[o++] = (char)(acc >> bits);
-            }
-        }
+        long o = sp__base64_decode(v + 6, vl - 6, (uint8_t *)plain, sizeof(plain) - 1, false);
+        if (o < 0)
+            return false;
         plain[o] = 0;
         for (int a = 0; a < fe->nstats_auth; a++)
             if (!strcmp(plain, fe->stats_auth[a]))
