@@ -438,6 +438,18 @@ int main(int argc, char **argv)
     }
     struct runtime rt = {.cfg = cfg};
     int lerr = setup_logs(cfg, routing, &rt.http, check);
+    /* HAProxy's default mode is tcp; spillway relays HTTP only so far: say so at check time
+     * too, not only when the listeners open */
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if ((p->cap & SP_CAP_FE) && p->mode != SP_MODE_HTTP) {
+            fprintf(stderr,
+                    "[ALERT] %s:%d: 'mode': %s '%s' is in mode tcp, which spillway does not "
+                    "support yet; set 'mode http'\n",
+                    p->where.file, p->where.line, (p->cap & SP_CAP_BE) ? "listen" : "frontend",
+                    p->name);
+            lerr++;
+        }
+    }
     if (lerr || check) {
         free_logs(&rt.http, routing->nfe);
         sp_routing_discard(routing);
