@@ -230,14 +230,6 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
         struct sp_frontend *fe = sp_routing_frontend(routing, p->name);
         if (!fe)
             return -EINVAL;
-        if (p->mode != SP_MODE_HTTP) {
-            sp_log(SP_LOG_ALERT,
-                   "%s:%d: frontend '%s': mode tcp is not supported by spillway "
-                   "yet; set 'mode http'",
-                   p->where.file, p->where.line, p->name);
-            errors++;
-            continue;
-        }
         rt->fe_gates[fe->idx] = gate_new(fe->maxconn);
         if (!rt->fe_gates[fe->idx])
             return -ENOMEM;
