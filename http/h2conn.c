@@ -40,7 +40,9 @@ struct sp_h2s {
     struct sp_h2s *_next, *_prev;
     struct sp_txn *txn;
     struct sp_buf reqbody; /* DATA not yet taken by the server side */
-    struct sp_buf resbody; /* response DATA not yet taken by nghttp2 */
+    struct sp_buf resbody; /* response DATA not yet taken by nghttp2: a pool buffer, or an
+                              exact-size allocation for a small body of known length */
+    bool resbody_own;      /* resbody.data is malloc'd, not from the pool */
     struct sp_task task;
     uint64_t t_begin; /* us: the request's HEADERS began */
     int err_status;   /* answer this instead of forwarding (431, 400) */
@@ -112,6 +114,36 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
     return st;
 }
 
+static void resbody_release(struct sp_h2s *st)
+{
+    if (st->resbody_own) {
+        free(st->resbody.data);
+        st->resbody = (struct sp_buf){0};
+        st->resbody_own = false;
+    } else {
+        sp_buf_release(&st->resbody, &hw_of(st->h2)->bufs, 1);
+    }
+}
+
+/* Room for the response body: most responses are small and say how long they are, and
+ * thousands of streams may wait at once, so those get exactly what they need instead of a
+ * whole pool buffer. */
+static int resbody_alloc(struct sp_h2s *st, const struct sp_h1_msg *m)
+{
+    if (st->resbody.data)
+        return 0;
+    if (m && m->body == SP_H1_BODY_CL && m->content_length && m->content_length <= 4096) {
+        st->resbody.data = malloc((size_t)m->content_length);
+        if (!st->resbody.data)
+            return -ENOMEM;
+        st->resbody.size = (uint32_t)m->content_length;
+        st->resbody.head = st->resbody.tail = 0;
+        st->resbody_own = true;
+        return 0;
+    }
+    return sp_buf_alloc(&st->resbody, &hw_of(st->h2)->bufs);
+}
+
 static void stream_free(struct sp_h2s *st)
 {
     struct sp_h2c *h2 = st->h2;
@@ -123,7 +155,7 @@ static void stream_free(struct sp_h2s *st)
     if (h2->hdrs_owner == st)
         h2->hdrs_owner = NULL;
     sp_buf_release(&st->reqbody, &hw->bufs64, 1);
-    sp_buf_release(&st->resbody, &hw->bufs, 1);
+    resbody_release(st);
     if (st->_prev)
         st->_prev->_next = st->_next;
     else
@@ -235,7 +267,7 @@ static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *
     }
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
     bool body = m->body != SP_H1_BODY_NONE;
-    if (body && sp_buf_alloc(&st->resbody, &hw->bufs))
+    if (body && resbody_alloc(st, m))
         return -ENOMEM;
     if (nghttp2_submit_response(st->h2->s, st->id, hw->h2nva, (size_t)n, body ? &prd : NULL))
         stream_reset(st, NGHTTP2_INTERNAL_ERROR);
@@ -251,7 +283,7 @@ static size_t op_res_room(struct sp_txn *t)
 
     if (st->closed || st->reset)
         return 0;
-    if (sp_buf_alloc(&st->resbody, &hw_of(st->h2)->bufs))
+    if (resbody_alloc(st, NULL))
         return 0;
     return sp_buf_space(&st->resbody);
 }
