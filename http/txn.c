@@ -272,7 +272,9 @@ static int send_head(struct sp_txn *t)
 {
     struct sp_upconn *c = t->up;
 
-    if (sp_buf_alloc(&c->rbuf, &t->hw->bufs) || sp_buf_alloc(&c->wbuf, &t->hw->bufs))
+    /* the read buffer comes when the response does: a thousand requests waiting on their
+     * servers hold no read buffer */
+    if (sp_buf_alloc(&c->wbuf, &t->hw->bufs))
         return -ENOMEM;
     if (sp_buf_append(&c->wbuf, sp_buf_head(&t->reqhead), sp_buf_len(&t->reqhead)) !=
         sp_buf_len(&t->reqhead))
@@ -536,7 +538,7 @@ size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
     char hex[24];
     size_t hl = 0, n;
 
-    if (t->state != SP_TXN_EXCHANGE || !c || !len)
+    if (t->state != SP_TXN_EXCHANGE || !c || !len || sp_buf_alloc(&c->wbuf, &t->hw->bufs))
         return 0;
     uint32_t space = sp_buf_space(&c->wbuf);
     if (t->req_body == SP_H1_BODY_CHUNKED) {
@@ -570,7 +572,8 @@ int sp__txn_req_end(struct sp_txn *t)
         return 0;
     if (t->req_body == SP_H1_BODY_CHUNKED) {
         struct sp_upconn *c = t->up;
-        if (t->state != SP_TXN_EXCHANGE || !c || sp_buf_space(&c->wbuf) < 5)
+        if (t->state != SP_TXN_EXCHANGE || !c || sp_buf_alloc(&c->wbuf, &t->hw->bufs) ||
+            sp_buf_space(&c->wbuf) < 5)
             return -EAGAIN;
         sp_buf_append(&c->wbuf, "0\r\n\r\n", 5);
     }
@@ -766,6 +769,7 @@ static void txn_pump(struct sp_txn *t)
                 t->req_sent = true;
                 t->t_sent = w->now_us;
             }
+            sp_buf_release(&c->wbuf, &t->hw->bufs, 0); /* all sent: nothing more to write */
         } else if (t->req_body != SP_H1_BODY_NONE) {
             t->ops->req_resume(t);
             if (t->state != SP_TXN_EXCHANGE || t->up != c)
@@ -775,6 +779,14 @@ static void txn_pump(struct sp_txn *t)
 
     /* response side */
     for (;;) {
+        if (!c->rbuf.data) {
+            if (!c->can_read && !t->res_eof)
+                return; /* nothing arrived yet */
+            if (sp_buf_alloc(&c->rbuf, &t->hw->bufs)) {
+                txn_fail(t, 500, 'R', t->res_started ? 'D' : 'H');
+                return;
+            }
+        }
         if (!res_process(t))
             return;
         if (t->state != SP_TXN_EXCHANGE || t->up != c)
@@ -796,6 +808,7 @@ static void txn_pump(struct sp_txn *t)
         /* end of stream or error: both mean no more bytes */
         t->res_eof = true;
     }
+    sp_buf_release(&c->rbuf, &t->hw->bufs, 0); /* only if empty */
 }
 
 void sp__txn_res_resume(struct sp_txn *t)
