@@ -185,6 +185,9 @@ struct runtime {
     int nworkers;
 };
 
+/* the worker count, for the gates' slot sums */
+static int gate_slots;
+
 static struct sp_gate *gate_new(int limit)
 {
     struct sp_gate *g = aligned_alloc(SP_CACHELINE, sizeof(*g));
@@ -192,6 +195,7 @@ static struct sp_gate *gate_new(int limit)
         return NULL;
     memset(g, 0, sizeof(*g));
     g->limit = limit;
+    g->nslots = gate_slots;
     return g;
 }
 
@@ -461,6 +465,7 @@ int main(int argc, char **argv)
     if (rt.nworkers > SP_MAX_WORKERS)
         rt.nworkers = SP_MAX_WORKERS;
     setup_limits(cfg);
+    gate_slots = rt.nworkers;
 
     if (cfg->global.daemon && !debug && daemon(1, 0) < 0) {
         fprintf(stderr, "[ALERT] cannot go to the background: %s\n", strerror(errno));

@@ -2,15 +2,40 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
+
+/* dotted quad by hand: glibc's inet_ntop goes through sprintf, and this runs per request
+ * (X-Forwarded-For, logs) */
+static bool ipv4_str(const uint8_t *a, char *buf, size_t len)
+{
+    char tmp[16];
+    size_t n = 0;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            tmp[n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            tmp[n++] = (char)('0' + v / 10 % 10);
+        tmp[n++] = (char)('0' + v % 10);
+        if (i < 3)
+            tmp[n++] = '.';
+    }
+    if (n >= len)
+        return false;
+    memcpy(buf, tmp, n);
+    buf[n] = 0;
+    return true;
+}
 
 const char *sp_addr_ip(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        if (!inet_ntop(AF_INET, &sin->sin_addr, buf, len))
+        if (!ipv4_str((const uint8_t *)&sin->sin_addr, buf, len))
             snprintf(buf, len, "?");
     } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;

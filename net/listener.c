@@ -27,7 +27,8 @@ void sp_listener_set_workers(struct sp_worker **ws, int n)
 int64_t sp_gate_count_mt(const struct sp_gate *g)
 {
     int64_t sum = 0;
-    for (int i = 0; i < SP_MAX_WORKERS; i++)
+    int n = g->nslots ? g->nslots : SP_MAX_WORKERS;
+    for (int i = 0; i < n; i++)
         sum += ck_pr_load_64((const uint64_t *)&g->slot[i].v);
     return sum;
 }

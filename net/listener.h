@@ -31,7 +31,8 @@ struct sp_gate {
         int64_t peak; /* highest count this worker saw when it admitted a connection */
         char _pad[SP_CACHELINE - 2 * sizeof(int64_t)];
     } slot[SP_MAX_WORKERS] __attribute__((aligned(SP_CACHELINE)));
-    int limit; /* 0 = no limit; immutable once workers run */
+    int limit;  /* 0 = no limit; immutable once workers run */
+    int nslots; /* slots in use (the worker count); 0 = all SP_MAX_WORKERS */
 };
 
 /* shared: sum of every worker's slot (ck_pr loads; may be stale by the time it returns) */
