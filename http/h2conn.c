@@ -117,7 +117,8 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
 static void resbody_release(struct sp_h2s *st)
 {
     if (st->resbody_own) {
-        free(st->resbody.data);
+        struct sp_h2mem *m = &hw_of(st->h2)->h2mem;
+        m->iface.free(st->resbody.data, m);
         st->resbody = (struct sp_buf){0};
         st->resbody_own = false;
     } else {
@@ -133,7 +134,8 @@ static int resbody_alloc(struct sp_h2s *st, const struct sp_h1_msg *m)
     if (st->resbody.data)
         return 0;
     if (m && m->body == SP_H1_BODY_CL && m->content_length && m->content_length <= 4096) {
-        st->resbody.data = malloc((size_t)m->content_length);
+        struct sp_h2mem *mem = &hw_of(st->h2)->h2mem;
+        st->resbody.data = mem->iface.malloc((size_t)m->content_length, mem);
         if (!st->resbody.data)
             return -ENOMEM;
         st->resbody.size = (uint32_t)m->content_length;
@@ -596,6 +598,7 @@ int sp__h2_worker_init(struct sp_http_worker *hw)
         return -ENOMEM;
     nghttp2_option_set_no_auto_window_update(hw->h2opt, 1);
     nghttp2_option_set_max_continuations(hw->h2opt, 8);
+    sp__h2mem_init(&hw->h2mem);
     sp_pool_init(&hw->h2s_pool, sizeof(struct sp_h2s), 1024);
     sp_pool_init(&hw->h2c_pool, sizeof(struct sp_h2c), 1024);
     return 0;
@@ -609,6 +612,7 @@ void sp__h2_worker_free(struct sp_http_worker *hw)
         nghttp2_option_del(hw->h2opt);
     sp_pool_destroy(&hw->h2s_pool);
     sp_pool_destroy(&hw->h2c_pool);
+    sp__h2mem_destroy(&hw->h2mem);
 }
 
 /* ---- the connection ---- */
@@ -622,7 +626,7 @@ static int session_new(struct sp_conn *c)
     if (!h2)
         return -ENOMEM;
     h2->c = c;
-    if (nghttp2_session_server_new2(&h2->s, hw->h2cbs, h2, hw->h2opt)) {
+    if (nghttp2_session_server_new3(&h2->s, hw->h2cbs, h2, hw->h2opt, &hw->h2mem.iface)) {
         sp_pool_put(&hw->h2c_pool, h2);
         return -ENOMEM;
     }

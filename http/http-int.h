@@ -41,6 +41,16 @@ struct sp_txn;
 struct sp_conn;
 struct sp_h2c;
 
+#define SP_H2MEM_CLASSES  8    /* 32 .. 4096 bytes */
+#define SP_H2MEM_MAX_FREE 8192 /* cached blocks per class */
+
+/* owner: worker. nghttp2's allocator (h2mem.c). */
+struct sp_h2mem {
+    nghttp2_mem iface;
+    void *free[SP_H2MEM_CLASSES];
+    unsigned nfree[SP_H2MEM_CLASSES];
+};
+
 /* owner: worker */
 struct sp_http_worker {
     struct sp_worker *w;
@@ -67,6 +77,7 @@ struct sp_http_worker {
     /* HTTP/2 */
     nghttp2_session_callbacks *h2cbs;
     nghttp2_option *h2opt;
+    struct sp_h2mem h2mem;
     struct sp_pool h2s_pool, h2c_pool;
     nghttp2_nv h2nva[SP_H1_MAX_HDRS + 1]; /* response head scratch (copied by nghttp2) */
     char h2scratch[16384];
@@ -336,6 +347,11 @@ void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
 void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r);
 /* shared read: the frontend's current connection count */
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
+
+/* ---- h2mem.c ---- */
+void sp__h2mem_init(struct sp_h2mem *m);
+/* Frees the cached blocks; every session using `m` must be gone. */
+void sp__h2mem_destroy(struct sp_h2mem *m);
 
 /* ---- h2conn.c ---- */
 int sp__h2_worker_init(struct sp_http_worker *hw);
