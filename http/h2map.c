@@ -238,21 +238,7 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
         if (r->meth == SP_METH_POST || r->meth == SP_METH_PUT || r->meth == SP_METH_PATCH)
             puts_(&o, "content-length: 0\r\n");
     }
-    if (close)
-        puts_(&o, "connection: close\r\n");
-    if (fwd && fwd->add) {
-        char ip[64];
-        put(&o, fwd->name, fwd->name_len);
-        put(&o, ": ", 2);
-        puts_(&o, sp_addr_ip(peer, ip, sizeof(ip)));
-        put(&o, "\r\n", 2);
-    }
-    put(&o, "\r\n", 2);
-    if (o.full) {
-        out->tail = start;
-        return -ENOSPC;
-    }
-    return 0;
+    return sp__out_end_request(&o, start, close, fwd, peer);
 }
 
 int sp__h2_res_nv(const char *buf, const struct sp_h1_msg *m, nghttp2_nv *nva, size_t max,

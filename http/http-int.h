@@ -287,6 +287,7 @@ int sp__statsvc_body(struct sp_http_worker *hw, const struct sp_frontend *fe, en
                      char **ret_body, size_t *ret_len, const char **ret_ctype);
 
 /* ---- rewrite.c ---- */
+struct sp_fwd;
 /* Appends to a head being built; a head that does not fit fails as a whole (`full`) and
  * never goes out half-built. */
 struct sp__out {
@@ -295,6 +296,10 @@ struct sp__out {
 };
 void sp__out_put(struct sp__out *o, const void *p, size_t n);
 void sp__out_puts(struct sp__out *o, const char *s);
+/* Ends an upstream request head: `Connection: close` when asked, X-Forwarded-For, the blank
+ * line. On overflow the buffer is cut back to `start` and -ENOSPC returned. */
+int sp__out_end_request(struct sp__out *o, uint32_t start, bool close, const struct sp_fwd *fwd,
+                        const struct sockaddr_storage *peer);
 
 struct sp_fwd {
     bool add;

@@ -112,18 +112,24 @@ int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1
     }
     if (m->body == SP_H1_BODY_CHUNKED)
         puts_(&o, "Transfer-Encoding: chunked\r\n");
+    return sp__out_end_request(&o, start, close, fwd, peer);
+}
+
+int sp__out_end_request(struct sp__out *o, uint32_t start, bool close, const struct sp_fwd *fwd,
+                        const struct sockaddr_storage *peer)
+{
     if (close)
-        puts_(&o, "Connection: close\r\n");
+        puts_(o, "Connection: close\r\n");
     if (fwd && fwd->add) {
         char ip[64];
-        put(&o, fwd->name, fwd->name_len);
-        put(&o, ": ", 2);
-        puts_(&o, sp_addr_ip(peer, ip, sizeof(ip)));
-        put(&o, "\r\n", 2);
+        put(o, fwd->name, fwd->name_len);
+        put(o, ": ", 2);
+        puts_(o, sp_addr_ip(peer, ip, sizeof(ip)));
+        put(o, "\r\n", 2);
     }
-    put(&o, "\r\n", 2);
-    if (o.full) {
-        out->tail = start;
+    put(o, "\r\n", 2);
+    if (o->full) {
+        o->b->tail = start;
         return -ENOSPC;
     }
     return 0;
