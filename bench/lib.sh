@@ -50,36 +50,7 @@ bench_wait_port() { # port
 # Starts an nginx (one worker, 19000 connections) answering "NAME\n" on 127.0.0.1:PORT, with
 # stub_status on /nginx_status for its own counters.
 bench_nginx() { # name port
-    local name=$1 port=$2 dir=$BENCH_WORK/nginx-$1
-    mkdir -p "$dir/logs" "$dir/tmp"
-    local user=""
-    [ "$(id -u)" -eq 0 ] && user="user root;"
-    cat >"$dir/nginx.conf" <<NGX
-$user
-worker_processes 1;
-worker_rlimit_nofile 40000;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log;
-events { worker_connections 19000; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $dir/tmp;
-    proxy_temp_path $dir/tmp;
-    fastcgi_temp_path $dir/tmp;
-    uwsgi_temp_path $dir/tmp;
-    scgi_temp_path $dir/tmp;
-    server {
-        listen 127.0.0.1:$port reuseport backlog=4096;
-        location = /nginx_status { stub_status; }
-        location / { default_type text/plain; return 200 "$name\n"; }
-    }
-}
-NGX
-    nginx -p "$dir" -c "$dir/nginx.conf" &
-    BENCH_PIDS+=($!)
-    bench_wait_port "$port"
+    bench_nginx_ext "$1" "$2"
 }
 
 # "ACCEPTS REQUESTS" from an nginx's stub_status; the call itself is one more of each

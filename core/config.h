@@ -35,11 +35,13 @@ enum sp_balance {
     SP_BALANCE_ROUNDROBIN = 0,
 };
 
+/* owner: main (the whole model: built by the loader, read-only afterwards) */
 struct sp_cfg_where {
     const char *file; /* interned: lives as long as the config */
     int line;
 };
 
+/* owner: main */
 struct sp_cfg_bind {
     struct sp_cfg_bind *next;
     char *text;                   /* the address as written: "*:80", "unix@/run/x.sock" */
@@ -52,6 +54,7 @@ struct sp_cfg_bind {
     struct sp_cfg_where where;
 };
 
+/* owner: main */
 struct sp_cfg_server {
     struct sp_cfg_server *next;
     char *name;
@@ -74,6 +77,7 @@ struct sp_cfg_timeouts {
         server_fin, check;
 };
 
+/* owner: main; copied by value into the routing snapshot */
 struct sp_cfg_forwardfor {
     bool enabled;
     bool if_none;
@@ -103,6 +107,7 @@ struct sp_cfg_log {
     struct sp_cfg_where where;
 };
 
+/* owner: main */
 struct sp_cfg_proxy {
     struct sp_cfg_proxy *next; /* in declaration order */
     char *name;
@@ -145,6 +150,7 @@ struct sp_cfg_proxy {
     bool _bind_seen; /* loader only: a bind line was given, even one with errors */
 };
 
+/* owner: main */
 struct sp_cfg_global {
     int nbthread;                     /* 0 = online CPUs (resolved by the runtime) */
     bool cpu_map_set;                 /* a cpu-map line was given */
@@ -166,6 +172,7 @@ struct sp_cfg_global {
     struct sp_cfg_log *logs;
 };
 
+/* owner: main */
 struct sp_config {
     struct sp_cfg_global global;
     struct sp_cfg_proxy *proxies; /* frontends, backends and listens, declaration order */

@@ -49,6 +49,7 @@ enum {
 
 #define SP_LOGSINK_DEFAULT_LEN 1024
 
+/* owner: main (read by sp_logsink_open only) */
 struct sp_logsink_opts {
     const char *hostname; /* rfc5424's HOSTNAME and rfc3164's with send_hostname;
                              NULL: gethostname() at open */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* owner: worker */
 struct sp_pool {
     void *free;
     unsigned nfree;

@@ -21,12 +21,14 @@
 struct sp_timer;
 typedef void (*sp_timer_cb)(struct sp_timer *t);
 
+/* owner: worker (the wheel's) */
 struct sp_timer {
     struct sp_timer *_next, **_pprev; /* slot list links; _pprev == NULL: not armed */
     uint64_t expire;                  /* absolute ms, valid while armed */
     sp_timer_cb cb;                   /* set by the owner; called once per expiry */
 };
 
+/* owner: worker */
 struct sp_timer_wheel {
     struct sp_timer *slots[SP_TIMER_SLOTS];
     uint64_t now;   /* ms: last time passed to init/advance */

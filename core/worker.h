@@ -55,6 +55,7 @@ struct sp_worker_hooks {
     void (*turn_end)(struct sp_worker *w); /* end of every loop turn (batched output: logs) */
 };
 
+/* owner: worker, except `mt` (written by main) and the wake eventfd (any thread) */
 struct sp_worker {
     int id;  /* 0-based */
     int cpu; /* CPU pinned to, -1 when not pinned */

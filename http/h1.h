@@ -63,6 +63,7 @@ enum {
     SP_H1_HF_EXPECT = 1 << 6,
 };
 
+/* owner: the caller (a parse result) */
 struct sp_h1_hdr {
     uint32_t name_off, val_off; /* offsets into the buffer given to the parser */
     uint16_t name_len, val_len; /* value without leading/trailing OWS */
@@ -80,6 +81,7 @@ enum {
     SP_H1_MF_ABSOLUTE_URI = 1 << 6,   /* request target in absolute-form */
 };
 
+/* owner: the caller (a parse result) */
 struct sp_h1_msg {
     /* request line (requests) */
     uint32_t method_off, uri_off;
@@ -163,6 +165,7 @@ enum {
     SP_H1_CHUNK_ERR = -1, /* framing error: the connection must be closed */
 };
 
+/* owner: the caller (decoder state of one body) */
 struct sp_h1_chunk {
     int state;           /* private */
     uint64_t remaining;  /* data bytes left in the current chunk */

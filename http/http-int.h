@@ -301,6 +301,7 @@ void sp__out_puts(struct sp__out *o, const char *s);
 int sp__out_end_request(struct sp__out *o, uint32_t start, bool close, const struct sp_fwd *fwd,
                         const struct sockaddr_storage *peer);
 
+/* owner: worker (a value computed per request) */
 struct sp_fwd {
     bool add;
     bool if_none;     /* add only when the request has no such field (the caller checks) */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+/* owner: worker */
 struct sp_buf {
     char *data; /* NULL: no storage attached */
     uint32_t size;
