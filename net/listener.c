@@ -33,31 +33,60 @@ int64_t sp_gate_count_mt(const struct sp_gate *g)
     return sum;
 }
 
+/* admitted connections plus the reservations of accepts in progress: what the limit bounds */
+static int64_t total_mt(const struct sp_gate *g)
+{
+    int64_t sum = 0;
+    int n = g->nslots ? g->nslots : SP_MAX_WORKERS;
+    for (int i = 0; i < n; i++)
+        sum += ck_pr_load_64((const uint64_t *)&g->slot[i].v) +
+               ck_pr_load_64((const uint64_t *)&g->slot[i].resv);
+    return sum;
+}
+
 bool sp_gate_reserve(struct sp_gate *g, int wid)
 {
     int64_t sum;
-    return sp_gate_reserve_sum(g, wid, &sum);
+    if (!sp_gate_reserve_sum(g, wid, &sum))
+        return false;
+    sp_gate_commit(g, wid);
+    return true;
 }
 
 bool sp_gate_reserve_sum(struct sp_gate *g, int wid, int64_t *ret_sum)
 {
-    uint64_t *mine = (uint64_t *)&g->slot[wid].v;
-    uint64_t v = ck_pr_load_64(mine);
+    uint64_t *mine = (uint64_t *)&g->slot[wid].resv;
+    uint64_t r = ck_pr_load_64(mine);
 
-    ck_pr_store_64(mine, v + 1);
+    ck_pr_store_64(mine, r + 1);
     *ret_sum = 0;
     if (!g->limit)
         return true;
     /* store-load ordering: our raise must be visible before we read the others, or two
      * workers could each miss the other's raise and both get in */
     ck_pr_fence_memory();
-    int64_t sum = sp_gate_count_mt(g);
+    int64_t sum = total_mt(g);
     if (sum > g->limit) {
-        ck_pr_store_64(mine, v);
+        ck_pr_store_64(mine, r);
         return false;
     }
     *ret_sum = sum;
     return true;
+}
+
+void sp_gate_commit(struct sp_gate *g, int wid)
+{
+    /* admitted first, reservation dropped second: the total never dips below the truth, so
+     * the limit stays exact while the count readers see moves from resv to v */
+    uint64_t *v = (uint64_t *)&g->slot[wid].v, *r = (uint64_t *)&g->slot[wid].resv;
+    ck_pr_store_64(v, ck_pr_load_64(v) + 1);
+    ck_pr_store_64(r, ck_pr_load_64(r) - 1);
+}
+
+void sp_gate_cancel(struct sp_gate *g, int wid)
+{
+    uint64_t *r = (uint64_t *)&g->slot[wid].resv;
+    ck_pr_store_64(r, ck_pr_load_64(r) - 1);
 }
 
 void sp_gate_note_peak(struct sp_gate *g, int wid, int64_t count)
@@ -164,17 +193,26 @@ void sp_bind_close(struct sp_bind *b)
     b->nfds = 0;
 }
 
+static void wake_paused(void);
+
 static bool take_gates(struct sp_bind *b, int wid, int64_t sums[3])
 {
     for (int i = 0; i < 3; i++) {
         if (b->gates[i] && !sp_gate_reserve_sum(b->gates[i], wid, &sums[i])) {
             while (i-- > 0)
                 if (b->gates[i])
-                    sp_gate_release(b->gates[i], wid);
+                    sp_gate_cancel(b->gates[i], wid);
             return false;
         }
     }
     return true;
+}
+
+static void cancel_gates(struct sp_bind *b, int wid)
+{
+    for (int i = 0; i < 3; i++)
+        if (b->gates[i])
+            sp_gate_cancel(b->gates[i], wid);
 }
 
 static void drop_gates(struct sp_bind *b, int wid)
@@ -236,9 +274,10 @@ static void do_accept(struct sp_listener *l)
         int fd = accept4(l->ev.fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             int err = errno;
-            /* a release like any other: a worker that backed off because of our reservation
-             * (we raced for the last slot, and our queue turned out empty) must hear of it */
-            sp_listener_release(l->bind, l->w->id);
+            /* our reservation goes, and a worker that backed off because of it (we raced for
+             * the last slot, and our queue turned out empty) must hear of it */
+            cancel_gates(l->bind, l->w->id);
+            wake_paused();
             if (err == EAGAIN || err == EINTR)
                 return;
             if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
@@ -252,9 +291,12 @@ static void do_accept(struct sp_listener *l)
             /* ECONNABORTED and friends: that connection is gone, keep going */
             continue;
         }
-        for (int i = 0; i < 3; i++)
-            if (l->bind->gates[i])
+        for (int i = 0; i < 3; i++) {
+            if (l->bind->gates[i]) {
+                sp_gate_commit(l->bind->gates[i], l->w->id);
                 sp_gate_note_peak(l->bind->gates[i], l->w->id, sums[i]);
+            }
+        }
         if (peer.ss_family != AF_UNIX) {
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -329,6 +371,11 @@ void sp_listener_resume(struct sp_listener *l)
 void sp_listener_release(struct sp_bind *b, int wid)
 {
     drop_gates(b, wid);
+    wake_paused();
+}
+
+static void wake_paused(void)
+{
     /* store-load: our freed slot must be visible before we look for paused listeners (see
      * do_accept) */
     ck_pr_fence_memory();
