@@ -38,9 +38,13 @@ static int64_t total_mt(const struct sp_gate *g)
 {
     int64_t sum = 0;
     int n = g->nslots ? g->nslots : SP_MAX_WORKERS;
-    for (int i = 0; i < n; i++)
-        sum += ck_pr_load_64((const uint64_t *)&g->slot[i].v) +
-               ck_pr_load_64((const uint64_t *)&g->slot[i].resv);
+    for (int i = 0; i < n; i++) {
+        /* reservation first, then admitted: sp_gate_commit() stores in the other order, so a
+         * commit racing with this read is counted once or twice, never zero times */
+        int64_t r = (int64_t)ck_pr_load_64((const uint64_t *)&g->slot[i].resv);
+        ck_pr_fence_load();
+        sum += r + (int64_t)ck_pr_load_64((const uint64_t *)&g->slot[i].v);
+    }
     return sum;
 }
 
@@ -80,6 +84,7 @@ void sp_gate_commit(struct sp_gate *g, int wid)
      * the limit stays exact while the count readers see moves from resv to v */
     uint64_t *v = (uint64_t *)&g->slot[wid].v, *r = (uint64_t *)&g->slot[wid].resv;
     ck_pr_store_64(v, ck_pr_load_64(v) + 1);
+    ck_pr_fence_store();
     ck_pr_store_64(r, ck_pr_load_64(r) - 1);
 }
 
