@@ -1,5 +1,7 @@
-/* core/config-int.h - what config.c (the model, value parsers, post-parse checks) and
- * cfgparse.c (the line parser) share inside core/. Not for other modules.
+/* core/config-int.h - what config.c (the model, value parsers, post-parse checks) and the
+ * line parser share inside core/: cfgparse.c (sections, helpers, keyword table, global
+ * keywords), cfgproxy.c (proxy keywords) and cfgrules.c (rule and stats keywords). Not for
+ * other modules.
  *
  * owner: main, like everything in the configuration loader.
  */
@@ -71,5 +73,96 @@ bool sp__cfg_parse_cpu_list(const char *txt, cpu_set_t *set);
 /* A network for `except`: IPv4 with an optional /len or /dotted-mask, IPv6 with an optional
  * /len; host bits are cleared. */
 bool sp__cfg_parse_network(const char *txt, struct sockaddr_storage *ss, int *ret_prefix);
+
+/* ---------------------------------------------------------------------------------------- */
+/* the line parser: its state and helpers live in cfgparse.c; the keyword handlers below are
+ * called from its keyword table */
+
+/* The section a line belongs to. */
+enum sp__cfg_sec {
+    SP__CFG_SEC_NONE,     /* before the first section keyword */
+    SP__CFG_SEC_GLOBAL,   /* global */
+    SP__CFG_SEC_DEFAULTS, /* defaults [name] [from name] */
+    SP__CFG_SEC_FE,       /* frontend */
+    SP__CFG_SEC_BE,       /* backend */
+    SP__CFG_SEC_LISTEN,   /* listen */
+    SP__CFG_SEC_SKIP,     /* a section spillway does not support: its lines are skipped */
+};
+
+/* The parser's state across the lines of one file. */
+struct sp__cfg_parser {
+    struct sp_config *cfg;
+    FILE *diag;
+    int line;
+    enum sp__cfg_sec sec;
+    struct sp_cfg_proxy *cur;      /* the proxy or defaults section being filled */
+    struct sp_cfg_proxy *defs;     /* every defaults section, newest first */
+    struct sp_cfg_proxy *last_def; /* the one in effect; NULL: built-in values */
+    struct sp_cfg_proxy **tail;    /* where the next proxy is appended */
+    bool oom;
+};
+
+/* Each section's name as messages spell it, by enum sp__cfg_sec. */
+extern const char *const sp__cfg_sec_names[];
+
+/* The file and line being parsed. */
+struct sp_cfg_where sp__cfg_here(const struct sp__cfg_parser *ps);
+
+/* Report on the current line through sp__cfg_vdiag(): an error, or a warning. */
+void sp__cfg_alert(struct sp__cfg_parser *ps, const char *kw, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sp__cfg_warn(struct sp__cfg_parser *ps, const char *kw, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The error for a keyword HAProxy knows and spillway does not support yet. */
+void sp__cfg_not_supported(struct sp__cfg_parser *ps, const char *kw);
+
+/* calloc(1, size) and strdup(); NULL with ps->oom set when memory runs out. */
+void *sp__cfg_xcalloc(struct sp__cfg_parser *ps, size_t size);
+char *sp__cfg_xstrdup(struct sp__cfg_parser *ps, const char *s);
+
+/* True when `word` is one of the `n` strings of `list`. */
+bool sp__cfg_in_list(const char *word, const char *const *list, size_t n);
+
+/* True when a keyword got between `min` and `max` arguments after its `skip` words;
+ * reports the error otherwise. */
+bool sp__cfg_nargs_ok(struct sp__cfg_parser *ps, const char *kw, int argc, int skip, int min,
+                      int max);
+
+/* A decimal integer within [min, max] (only a leading '-' when min < 0), or a time with an
+ * optional unit, in ms, into *out; `what` names the value in the error. NULL `txt` is a
+ * missing value. */
+bool sp__cfg_get_int(struct sp__cfg_parser *ps, const char *kw, const char *what, const char *txt,
+                     long long min, long long max, int *out);
+bool sp__cfg_get_time(struct sp__cfg_parser *ps, const char *kw, const char *what, const char *txt,
+                      int64_t *out);
+
+/* True when the current proxy has the `cap` side (or is a defaults section); otherwise warns
+ * that the line is ignored, as HAProxy does (e.g. `timeout client` in a backend). */
+bool sp__cfg_need_cap(struct sp__cfg_parser *ps, const char *kw, unsigned cap);
+
+/* A proxy, server or header name: letters, digits, '-', '_', '.' and ':', not empty. */
+bool sp__cfg_valid_name(const char *s);
+
+/* Keyword handlers, each called with argv[0] the keyword and the parser in a section where
+ * the keyword table allows it. cfgproxy.c: */
+void sp__cfg_kw_mode(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_backlog(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_timeout(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_option(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_no(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_default_backend(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_log_format(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_balance(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_retries(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_fullconn(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_removed(struct sp__cfg_parser *ps, int argc, char **argv);
+/* cfgrules.c: */
+void sp__cfg_kw_acl(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_use_backend(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv);
 
 #endif

@@ -1,0 +1,662 @@
+/* core/cfgproxy.c - the configuration keywords of proxy and defaults sections: mode, bind,
+ * backlog, timeout, option, no, default_backend, log-format, server, balance, retries,
+ * fullconn and the removed clitimeout / srvtimeout / contimeout. core/cfgparse.c holds the
+ * parser state, the helpers and the keyword table that calls these handlers; the rule and
+ * stats keywords are in core/cfgrules.c.
+ *
+ * owner: main.
+ *
+ * As everywhere in the parser, a handler reports a wrong line and returns, and running out
+ * of memory sets ps->oom instead of unwinding.
+ */
+#include "core/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config-int.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---------------------------------------------------------------------------------------- */
+/* proxy keywords */
+
+void sp__cfg_kw_mode(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (strcmp(argv[1], "http") == 0)
+        ps->cur->mode = SP_MODE_HTTP;
+    else if (strcmp(argv[1], "tcp") == 0)
+        ps->cur->mode = SP_MODE_TCP;
+    else
+        sp__cfg_alert(ps, argv[0], "unknown mode '%s' (expects 'http' or 'tcp')", argv[1]);
+}
+
+/* clang-format off */
+static const char *const bind_opts_unsupported[] = {
+    "ssl", "crt", "crt-list", "ca-file", "ca-verify-file", "ca-ignore-err", "crt-ignore-err",
+    "crl-file", "verify", "alpn", "npn", "no-alpn", "ciphers", "ciphersuites", "curves", "ecdhe",
+    "sigalgs", "client-sigalgs", "strict-sni", "allow-0rtt", "no-sslv3", "no-tlsv10", "no-tlsv11",
+    "no-tlsv12", "no-tlsv13", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
+    "force-tlsv13", "ssl-min-ver", "ssl-max-ver", "no-ca-names", "no-tls-tickets",
+    "prefer-client-ciphers", "generate-certificates", "ca-sign-file", "ca-sign-pass",
+    "tls-ticket-keys", "proto", "accept-proxy", "accept-netscaler-cip", "v4v6", "v6only",
+    "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
+    "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "mode", "user", "group",
+    "uid", "gid", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
+    "quic-force-retry", "quic-socket", "set-mark", "set-tos", "nbconn",
+};
+/* clang-format on */
+
+/* Lays out the options of one bind line, shared by all its addresses. */
+struct bind_opts {
+    int maxconn, backlog, shards;
+    const char *name;
+};
+
+static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
+                        struct bind_opts *o)
+{
+    const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+
+    if (strcmp(opt, "maxconn") == 0 || strcmp(opt, "backlog") == 0 || strcmp(opt, "name") == 0 ||
+        strcmp(opt, "shards") == 0) {
+        if (!val) {
+            sp__cfg_alert(ps, argv[0], "option '%s' needs a value", opt);
+            return false;
+        }
+        (*i)++;
+        if (strcmp(opt, "maxconn") == 0)
+            return sp__cfg_get_int(ps, argv[0], "'maxconn'", val, 0, INT_MAX, &o->maxconn);
+        if (strcmp(opt, "backlog") == 0)
+            return sp__cfg_get_int(ps, argv[0], "'backlog'", val, 0, INT_MAX, &o->backlog);
+        if (strcmp(opt, "name") == 0) {
+            o->name = val;
+            return true;
+        }
+        if (strcmp(val, "by-thread") == 0) {
+            o->shards = 0;
+            return true;
+        }
+        if (strcmp(val, "by-group") == 0 || strcmp(val, "by-process") == 0) {
+            sp__cfg_alert(ps, argv[0], "'shards %s' not supported by spillway yet", val);
+            return false;
+        }
+        return sp__cfg_get_int(ps, argv[0], "'shards'", val, 1, 64, &o->shards);
+    }
+    if (sp__cfg_in_list(opt, bind_opts_unsupported, ARRAY_SIZE(bind_opts_unsupported)))
+        sp__cfg_alert(ps, argv[0], "bind option '%s' not supported by spillway yet", opt);
+    else
+        sp__cfg_alert(ps, argv[0], "unknown bind option '%s'", opt);
+    return false;
+}
+
+static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text,
+                     const struct bind_opts *o)
+{
+    struct sockaddr_storage ss;
+    struct sp_cfg_bind *b, **tail;
+    const char *colon = strrchr(text, ':');
+    socklen_t len;
+
+    if (sp_parse_addr(text, false, &ss, &len) < 0) {
+        if (colon && strchr(colon, '-') && strncmp(text, "unix@", 5) != 0)
+            sp__cfg_alert(ps, kw, "port ranges are not supported by spillway ('%s')", text);
+        else
+            sp__cfg_alert(ps, kw,
+                          "invalid address '%s' (expects ADDR:PORT, *:PORT, :PORT, "
+                          "[IPv6]:PORT or unix@PATH)",
+                          text);
+        return;
+    }
+    b = sp__cfg_xcalloc(ps, sizeof(*b));
+    if (!b)
+        return;
+    for (tail = &ps->cur->binds; *tail; tail = &(*tail)->next)
+        ;
+    *tail = b;
+    b->text = sp__cfg_xstrdup(ps, text);
+    b->addr = ss;
+    b->addrlen = len;
+    b->maxconn = o->maxconn;
+    b->backlog = o->backlog;
+    b->shards = o->shards;
+    b->where = sp__cfg_here(ps);
+    if (o->name)
+        b->name = sp__cfg_xstrdup(ps, o->name);
+}
+
+/* bind ADDR[,ADDR...] [ADDR...] [maxconn N] [backlog N] [name N] [shards N|by-thread]
+ * An address is a word holding ':' or '@'; the first word without is the first option. */
+void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct bind_opts o = {0};
+    bool ok = true;
+    int i = 1, first_opt;
+
+    ps->cur->_bind_seen = true;
+    while (i < argc && (strchr(argv[i], ':') || strchr(argv[i], '@')))
+        i++;
+    if (i == 1) {
+        sp__cfg_alert(ps, argv[0], "missing address (expects ADDR:PORT)");
+        return;
+    }
+    first_opt = i;
+    /* after a wrong option the rest of the line cannot be read reliably (an unknown option
+     * may take arguments): one error per line is enough */
+    for (; i < argc && ok; i++)
+        ok = bind_option(ps, argc, argv, &i, &o);
+    if (!ok)
+        return;
+    for (i = 1; i < first_opt; i++) {
+        char *copy = sp__cfg_xstrdup(ps, argv[i]);
+
+        if (!copy)
+            return;
+        /* split on commas by hand: strtok would swallow empty elements (":80,,:81") */
+        for (char *s = copy, *comma;; s = comma + 1) {
+            comma = strchr(s, ',');
+            if (comma)
+                *comma = '\0';
+            add_bind(ps, argv[0], s, &o);
+            if (!comma)
+                break;
+        }
+        free(copy);
+    }
+}
+
+void sp__cfg_kw_backlog(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    int v;
+
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) &&
+        sp__cfg_get_int(ps, argv[0], "queue length", argv[1], 0, INT_MAX, &v) &&
+        sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
+        ps->cur->backlog = v;
+}
+
+struct timeout_kw {
+    const char *name;
+    size_t off;   /* in struct sp_cfg_timeouts */
+    unsigned cap; /* the side it applies to; the other side ignores it with a warning */
+};
+
+static const struct timeout_kw timeouts[] = {
+    {"client", offsetof(struct sp_cfg_timeouts, client), SP_CAP_FE},
+    {"server", offsetof(struct sp_cfg_timeouts, server), SP_CAP_BE},
+    {"connect", offsetof(struct sp_cfg_timeouts, connect), SP_CAP_BE},
+    {"http-request", offsetof(struct sp_cfg_timeouts, http_request), SP_CAP_FE | SP_CAP_BE},
+    {"http-keep-alive", offsetof(struct sp_cfg_timeouts, http_keep_alive), SP_CAP_FE | SP_CAP_BE},
+    {"queue", offsetof(struct sp_cfg_timeouts, queue), SP_CAP_BE},
+    {"tunnel", offsetof(struct sp_cfg_timeouts, tunnel), SP_CAP_BE},
+    {"client-fin", offsetof(struct sp_cfg_timeouts, client_fin), SP_CAP_FE},
+    {"server-fin", offsetof(struct sp_cfg_timeouts, server_fin), SP_CAP_BE},
+    {"check", offsetof(struct sp_cfg_timeouts, check), SP_CAP_BE},
+};
+
+/* clang-format off */
+static const char *const timeouts_unsupported[] = {
+    "client-hs", "tarpit",
+};
+/* clang-format on */
+
+void sp__cfg_kw_timeout(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    const struct timeout_kw *t = NULL;
+    char kw[64];
+    int64_t ms;
+
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0],
+                      "missing timeout name (client, server, connect, http-request, "
+                      "http-keep-alive, queue, tunnel, client-fin, server-fin or check)");
+        return;
+    }
+    snprintf(kw, sizeof(kw), "timeout %s", argv[1]);
+    for (size_t i = 0; i < ARRAY_SIZE(timeouts); i++)
+        if (strcmp(argv[1], timeouts[i].name) == 0)
+            t = &timeouts[i];
+    if (!t) {
+        if (sp__cfg_in_list(argv[1], timeouts_unsupported, ARRAY_SIZE(timeouts_unsupported)))
+            sp__cfg_not_supported(ps, kw);
+        else
+            sp__cfg_alert(ps, argv[0],
+                          "unknown timeout '%s' (expects client, server, connect, "
+                          "http-request, http-keep-alive, queue, tunnel, client-fin, server-fin or "
+                          "check)",
+                          argv[1]);
+        return;
+    }
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 1, 1) ||
+        !sp__cfg_get_time(ps, kw, "timeout", argv[2], &ms))
+        return;
+    if (strspn(argv[2], "0123456789") == strlen(argv[2]) && ms > 0 && ms < 100)
+        sp__cfg_warn(ps, kw,
+                     "%s ms is suspiciously small (a bare number is in milliseconds); "
+                     "it is used as given",
+                     argv[2]);
+    if (!sp__cfg_need_cap(ps, kw, t->cap & (SP_CAP_FE | SP_CAP_BE)))
+        return;
+    /* 0 means "no timeout" in HAProxy, the same as not setting it */
+    *(int64_t *)((char *)&ps->cur->to + t->off) = ms ? ms : SP_TIME_UNSET;
+}
+
+static void opt_forwardfor(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                           bool neg)
+{
+    struct sp_cfg_forwardfor f = {.enabled = true};
+    struct sp_cfg_forwardfor *dst = &ps->cur->fwdfor;
+
+    if (neg) {
+        sp__cfg_alert(ps, kw, "this option cannot be negated");
+        return;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "if-none") == 0) {
+            f.if_none = true;
+        } else if (strcmp(argv[i], "except") == 0 && i + 1 < argc) {
+            if (!sp__cfg_parse_network(argv[++i], &f.except_addr, &f.except_prefix)) {
+                sp__cfg_alert(ps, kw,
+                              "invalid network '%s' after 'except' (expects an IPv4 or IPv6 "
+                              "address with an optional /prefix)",
+                              argv[i]);
+                return;
+            }
+            f.has_except = true;
+        } else if (strcmp(argv[i], "header") == 0 && i + 1 < argc) {
+            if (!sp__cfg_valid_name(argv[++i])) {
+                sp__cfg_alert(ps, kw, "invalid header name '%s'", argv[i]);
+                return;
+            }
+            f.header = argv[i];
+        } else {
+            sp__cfg_alert(ps, kw,
+                          "unexpected argument '%s' (expects [except NET] [header NAME] "
+                          "[if-none])",
+                          argv[i]);
+            return;
+        }
+    }
+    /* each line replaces the earlier settings, as in HAProxy */
+    free(dst->header);
+    *dst = f;
+    if (f.header)
+        dst->header = sp__cfg_xstrdup(ps, f.header);
+}
+
+static void opt_http_keep_alive(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                                bool neg)
+{
+    (void)argv;
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0))
+        return;
+    ps->cur->http_keep_alive = !neg;
+    if (!neg)
+        ps->cur->httpclose = false;
+}
+
+static void opt_httpclose(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                          bool neg)
+{
+    (void)argv;
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0))
+        return;
+    ps->cur->httpclose = !neg;
+    if (!neg)
+        ps->cur->http_keep_alive = false;
+}
+
+static void opt_httplog(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg)
+{
+    bool clf = false;
+
+    if (neg) {
+        sp__cfg_alert(ps, kw, "this option cannot be negated");
+        return;
+    }
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 1))
+        return;
+    if (argc == 3) {
+        if (strcmp(argv[2], "clf") != 0) {
+            sp__cfg_alert(ps, kw, "unexpected argument '%s' (expects nothing or 'clf')", argv[2]);
+            return;
+        }
+        clf = true;
+    }
+    if (!sp__cfg_need_cap(ps, kw, SP_CAP_FE))
+        return;
+    ps->cur->httplog = true;
+    ps->cur->httplog_clf = clf;
+}
+
+static void opt_dontlognull(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                            bool neg)
+{
+    (void)argv;
+    if (sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) && sp__cfg_need_cap(ps, kw, SP_CAP_FE))
+        ps->cur->dontlognull = !neg;
+}
+
+static void opt_log_separate_errors(struct sp__cfg_parser *ps, const char *kw, int argc,
+                                    char **argv, bool neg)
+{
+    (void)argv;
+    if (sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) && sp__cfg_need_cap(ps, kw, SP_CAP_FE))
+        ps->cur->log_separate_errors = !neg;
+}
+
+/* option redispatch [N]: N > 0 every Nth retry, N < 0 the Nth retry from the end, 0 never;
+ * without N, HAProxy's -1 (the last retry). */
+static void opt_redispatch(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                           bool neg)
+{
+    int n = -1;
+
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, neg ? 0 : 1))
+        return;
+    if (argc == 3 && !sp__cfg_get_int(ps, kw, "retry interval", argv[2], -INT_MAX, INT_MAX, &n))
+        return;
+    if (!sp__cfg_need_cap(ps, kw, SP_CAP_BE))
+        return;
+    ps->cur->redispatch = !neg && n != 0;
+    ps->cur->redispatch_interval = neg ? -1 : n;
+}
+
+typedef void (*opt_fn)(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg);
+
+static const struct {
+    const char *name;
+    opt_fn fn;
+} options[] = {
+    {"forwardfor", opt_forwardfor},   {"http-keep-alive", opt_http_keep_alive},
+    {"httpclose", opt_httpclose},     {"httplog", opt_httplog},
+    {"dontlognull", opt_dontlognull}, {"log-separate-errors", opt_log_separate_errors},
+    {"redispatch", opt_redispatch},
+};
+
+/* clang-format off */
+static const char *const options_unsupported[] = {
+    "httpchk", "tcplog", "httpslog", "http-server-close", "abortonclose", "http-buffer-request",
+    "allbackups", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
+    "smtpchk", "ldap-check", "spop-check", "external-check", "http-pretend-keepalive",
+    "http-no-delay", "logasap", "log-health-checks", "persist", "prefer-last-server",
+    "socket-stats", "splice-auto", "splice-request", "splice-response", "srvtcpka", "clitcpka",
+    "tcpka", "tcp-smart-accept", "tcp-smart-connect", "transparent", "accept-invalid-http-request",
+    "accept-invalid-http-response", "accept-unsafe-violations-in-http-request",
+    "accept-unsafe-violations-in-http-response", "checkcache", "contstats", "disable-h2-upgrade",
+    "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "http-ignore-probes",
+    "http-restrict-req-hdr-names", "http-drop-request-trailers", "http-drop-response-trailers",
+    "idle-close-on-response", "independent-streams", "nolinger", "originalto", "dontlog-normal",
+    "forwarded", "http_proxy", "http-use-proxy-header", "forceclose",
+};
+/* clang-format on */
+
+static void do_option(struct sp__cfg_parser *ps, int argc, char **argv, bool neg)
+{
+    char kw[96];
+
+    if (argc < 2) {
+        sp__cfg_alert(ps, "option", "missing option name");
+        return;
+    }
+    snprintf(kw, sizeof(kw), "%soption %s", neg ? "no " : "", argv[1]);
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        if (strcmp(argv[1], options[i].name) == 0) {
+            options[i].fn(ps, kw, argc, argv, neg);
+            return;
+        }
+    }
+    if (sp__cfg_in_list(argv[1], options_unsupported, ARRAY_SIZE(options_unsupported)))
+        sp__cfg_not_supported(ps, kw + (neg ? 3 : 0));
+    else
+        sp__cfg_alert(ps, "option", "unknown option '%s'", argv[1]);
+}
+
+void sp__cfg_kw_option(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    do_option(ps, argc, argv, false);
+}
+
+/* `no option X` and `no log` */
+void sp__cfg_kw_no(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "option") == 0) {
+        do_option(ps, argc - 1, argv + 1, true);
+        return;
+    }
+    if (argc == 2 && strcmp(argv[1], "log") == 0) {
+        sp__cfg_logs_free(ps->cur->logs);
+        ps->cur->logs = NULL;
+        ps->cur->log_global = false;
+        return;
+    }
+    sp__cfg_alert(ps, argv[0],
+                  "'no' is supported before 'option X' and 'log' only, not before '%s'",
+                  argc >= 2 ? argv[1] : "");
+}
+
+void sp__cfg_kw_default_backend(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    char *name;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) || !sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
+        return;
+    name = sp__cfg_xstrdup(ps, argv[1]);
+    if (!name)
+        return;
+    /* the last line wins, silently, as in HAProxy */
+    free(ps->cur->default_backend);
+    ps->cur->default_backend = name;
+    ps->cur->default_backend_where = sp__cfg_here(ps);
+}
+void sp__cfg_kw_log_format(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    free(ps->cur->log_format);
+    ps->cur->log_format = sp__cfg_xstrdup(ps, argv[1]);
+}
+
+/* clang-format off */
+static const char *const server_opts_unsupported[] = {
+    "ssl", "no-ssl", "verify", "verifyhost", "no-verifyhost", "ca-file", "crl-file", "crt", "sni",
+    "alpn", "npn", "proto", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn", "proxy-v2-options", "no-send-proxy", "no-send-proxy-v2", "check-ssl",
+    "no-check-ssl", "check-send-proxy", "check-sni", "check-alpn", "check-proto",
+    "check-via-socks4", "check-reuse-pool", "port", "addr", "agent-check", "no-agent-check",
+    "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id", "init-addr",
+    "init-state", "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "observe",
+    "error-limit", "on-error", "on-marked-down", "on-marked-up", "slowstart", "minconn", "track",
+    "redir", "source", "usesrc", "pool-max-conn", "pool-purge-delay", "pool-low-conn",
+    "pool-conn-name", "max-reuse", "tfo", "non-stick", "namespace", "no-check", "no-backup",
+    "socks4", "ws", "allow-0rtt", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs",
+    "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
+    "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13",
+    "no-tls-tickets", "tls-tickets", "ssl-reuse", "no-ssl-reuse", "set-proxy-v2-tlv-fmt", "shard",
+    "guid", "hash-key", "log-proto", "strict-maxconn", "tcp-ut", "mss", "set-mark", "set-tos",
+};
+/* clang-format on */
+
+static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
+                          struct sp_cfg_server *s)
+{
+    const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    struct {
+        const char *name;
+        int min, max;
+        int *dst;
+    } ints[] = {{"weight", 0, 256, &s->weight},
+                {"maxconn", 0, INT_MAX, &s->maxconn},
+                {"maxqueue", 0, INT_MAX, &s->maxqueue},
+                {"rise", 1, INT_MAX, &s->rise},
+                {"fall", 1, INT_MAX, &s->fall}};
+    struct {
+        const char *name;
+        int64_t *dst;
+    } times[] = {{"inter", &s->inter}, {"fastinter", &s->fastinter}, {"downinter", &s->downinter}};
+    char what[32];
+
+    if (strcmp(opt, "check") == 0) {
+        /* accepted so that existing files load, but said out loud: nothing checks yet */
+        sp__cfg_warn(ps, argv[0],
+                     "health checks are not performed by spillway yet: server '%s' is "
+                     "always considered UP",
+                     s->name ? s->name : "?");
+        return (s->check = true);
+    }
+    if (strcmp(opt, "backup") == 0)
+        return (s->backup = true);
+    if (strcmp(opt, "disabled") == 0)
+        return (s->disabled = true);
+    if (strcmp(opt, "enabled") == 0)
+        return !(s->disabled = false);
+    for (size_t k = 0; k < ARRAY_SIZE(ints); k++) {
+        if (strcmp(opt, ints[k].name) == 0) {
+            snprintf(what, sizeof(what), "'%s'", opt);
+            (*i)++;
+            return sp__cfg_get_int(ps, argv[0], what, val, ints[k].min, ints[k].max, ints[k].dst);
+        }
+    }
+    for (size_t k = 0; k < ARRAY_SIZE(times); k++) {
+        if (strcmp(opt, times[k].name) == 0) {
+            int64_t ms;
+            snprintf(what, sizeof(what), "'%s'", opt);
+            (*i)++;
+            if (!sp__cfg_get_time(ps, argv[0], what, val, &ms))
+                return false;
+            if (ms == 0) {
+                sp__cfg_alert(ps, argv[0], "%s: expects a delay above zero", what);
+                return false;
+            }
+            *times[k].dst = ms;
+            return true;
+        }
+    }
+    if (sp__cfg_in_list(opt, server_opts_unsupported, ARRAY_SIZE(server_opts_unsupported)))
+        sp__cfg_alert(ps, argv[0], "server option '%s' not supported by spillway yet", opt);
+    else
+        sp__cfg_alert(ps, argv[0], "unknown server option '%s'", opt);
+    return false;
+}
+
+/* server NAME ADDR:PORT [options] */
+void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_proxy *px = ps->cur;
+    struct sp_cfg_server *s, **tail;
+    int r;
+
+    if (argc < 3) {
+        sp__cfg_alert(ps, argv[0], "missing argument (expects NAME ADDR:PORT [options])");
+        return;
+    }
+    if (!sp__cfg_valid_name(argv[1])) {
+        sp__cfg_alert(ps, argv[0], "invalid server name '%s'", argv[1]);
+        return;
+    }
+    for (tail = &px->servers; *tail; tail = &(*tail)->next) {
+        if (strcmp((*tail)->name, argv[1]) == 0) {
+            sp__cfg_alert(ps, argv[0], "server '%s' already declared at %s:%d in %s '%s'", argv[1],
+                          (*tail)->where.file, (*tail)->where.line, sp__cfg_sec_names[ps->sec],
+                          px->name);
+            return;
+        }
+    }
+    s = sp__cfg_xcalloc(ps, sizeof(*s));
+    if (!s)
+        return;
+    s->weight = 1;
+    s->rise = 2;
+    s->fall = 3;
+    s->inter = s->fastinter = s->downinter = SP_TIME_UNSET;
+    s->where = sp__cfg_here(ps);
+    s->name = sp__cfg_xstrdup(ps, argv[1]);
+    s->addr_text = sp__cfg_xstrdup(ps, argv[2]);
+    if (!s->name || !s->addr_text) {
+        free(s->name);
+        free(s->addr_text);
+        free(s);
+        return;
+    }
+    /* the server is kept even when a part of its line is wrong, so that a later duplicate
+     * still gets reported */
+    *tail = s;
+    s->id = ++px->nservers;
+    r = sp_parse_addr(argv[2], true, &s->addr, &s->addrlen);
+    if (r == -ENOENT)
+        sp__cfg_alert(ps, argv[0], "could not resolve address '%s'", argv[2]);
+    else if (r < 0 ||
+             (s->addr.ss_family != AF_UNIX && ((struct sockaddr_in *)&s->addr)->sin_port == 0))
+        sp__cfg_alert(ps, argv[0],
+                      "invalid address '%s' (expects HOST:PORT, [IPv6]:PORT or "
+                      "unix@PATH, port 1-65535)",
+                      argv[2]);
+    /* stop at the first wrong option: an unknown one may take arguments */
+    for (int i = 3; i < argc; i++)
+        if (!server_option(ps, argc, argv, &i, s))
+            break;
+}
+
+/* clang-format off */
+static const char *const balance_unsupported[] = {
+    "static-rr", "leastconn", "first", "source", "uri", "url_param", "random", "hash", "hdr",
+    "rdp-cookie",
+};
+/* clang-format on */
+
+void sp__cfg_kw_balance(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    char algo[32];
+    size_t n;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, INT_MAX))
+        return;
+    if (strcmp(argv[1], "roundrobin") == 0) {
+        if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) &&
+            sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
+            ps->cur->balance = SP_BALANCE_ROUNDROBIN;
+        return;
+    }
+    /* "random(3)", "hdr(host)": the name before the parenthesis */
+    n = strcspn(argv[1], "(");
+    snprintf(algo, sizeof(algo), "%.*s", (int)(n < sizeof(algo) ? n : sizeof(algo) - 1), argv[1]);
+    if (sp__cfg_in_list(algo, balance_unsupported, ARRAY_SIZE(balance_unsupported)))
+        sp__cfg_alert(ps, argv[0], "algorithm '%s' not supported by spillway yet", argv[1]);
+    else
+        sp__cfg_alert(ps, argv[0], "unknown algorithm '%s'", argv[1]);
+}
+
+void sp__cfg_kw_retries(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    int v;
+
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) &&
+        sp__cfg_get_int(ps, argv[0], "retry count", argv[1], 0, INT_MAX, &v) &&
+        sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
+        ps->cur->retries = v;
+}
+
+void sp__cfg_kw_fullconn(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    int v;
+
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) &&
+        sp__cfg_get_int(ps, argv[0], "connection count", argv[1], 0, INT_MAX, &v) &&
+        sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
+        ps->cur->fullconn = v;
+}
+
+void sp__cfg_kw_removed(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    const char *repl = strcmp(argv[0], "clitimeout") == 0   ? "timeout client"
+                       : strcmp(argv[0], "srvtimeout") == 0 ? "timeout server"
+                                                            : "timeout connect";
+    (void)argc;
+    sp__cfg_alert(ps, argv[0], "removed from HAProxy's language; use '%s'", repl);
+}

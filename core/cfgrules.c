@@ -1,0 +1,192 @@
+/* core/cfgrules.c - the configuration keywords that hold rules rather than settings: acl,
+ * use_backend and http-request, kept as words for balance/ to compile, and stats (global
+ * `stats socket`, proxy `stats enable|uri|refresh|auth`). core/cfgparse.c holds the parser
+ * state, the helpers and the keyword table that calls these handlers.
+ *
+ * owner: main.
+ *
+ * As everywhere in the parser, a handler reports a wrong line and returns, and running out
+ * of memory sets ps->oom instead of unwinding.
+ */
+#include "core/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config-int.h"
+
+/* Keeps an `acl` or `use_backend` line as words, at the tail of `list` (order matters: the
+ * first matching use_backend wins). balance/ compiles them and reports their errors. */
+static void add_rule(struct sp__cfg_parser *ps, struct sp_cfg_rule **list, int argc, char **argv)
+{
+    struct sp_cfg_rule *r = sp__cfg_xcalloc(ps, sizeof(*r));
+
+    if (!r)
+        return;
+    r->where = sp__cfg_here(ps);
+    r->words = sp__cfg_xcalloc(ps, sizeof(char *) * (size_t)(argc - 1));
+    for (int i = 1; r->words && i < argc; i++) {
+        r->words[i - 1] = sp__cfg_xstrdup(ps, argv[i]);
+        if (!r->words[i - 1])
+            break;
+        r->nwords++;
+    }
+    if (!r->words || r->nwords != argc - 1) {
+        sp__cfg_rules_free(r);
+        return;
+    }
+    while (*list)
+        list = &(*list)->next;
+    *list = r;
+}
+
+void sp__cfg_kw_acl(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 2, SP__CFG_MAX_WORDS))
+        return;
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, argv[0], "ACLs in a defaults section are not supported by spillway yet");
+        return;
+    }
+    add_rule(ps, &ps->cur->acls, argc, argv);
+}
+
+void sp__cfg_kw_use_backend(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, SP__CFG_MAX_WORDS) ||
+        !sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
+        return;
+    if (argc > 2 && strcmp(argv[2], "if") && strcmp(argv[2], "unless")) {
+        sp__cfg_alert(ps, argv[0], "expects 'if' or 'unless' after the backend name, not '%s'",
+                      argv[2]);
+        return;
+    }
+    add_rule(ps, &ps->cur->use_backends, argc, argv);
+}
+
+/* global `stats socket PATH [mode M] [level L]` and proxy `stats enable|uri|refresh|auth` */
+void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects a sub-keyword");
+        return;
+    }
+    if (ps->sec == SP__CFG_SEC_GLOBAL) {
+        struct sp_cfg_global *g = &ps->cfg->global;
+        if (strcmp(argv[1], "socket")) {
+            sp__cfg_alert(ps, argv[0], "'stats %s' is not supported by spillway yet", argv[1]);
+            return;
+        }
+        if (argc < 3 || argv[2][0] == 0) {
+            sp__cfg_alert(ps, argv[0], "'stats socket' expects a path");
+            return;
+        }
+        const char *path = argv[2];
+        if (!strncmp(path, "unix@", 5))
+            path += 5;
+        if (path[0] != '/' || strlen(path) >= 100) {
+            sp__cfg_alert(ps, argv[0],
+                          "'stats socket' expects an absolute path of less than 100 bytes");
+            return;
+        }
+        for (int i = 3; i < argc; i += 2) {
+            if (i + 1 >= argc) {
+                sp__cfg_alert(ps, argv[0], "'%s' expects a value", argv[i]);
+                return;
+            }
+            if (!strcmp(argv[i], "mode")) {
+                char *end;
+                long m = strtol(argv[i + 1], &end, 8);
+                if (*end || m < 0 || m > 0777) {
+                    sp__cfg_alert(ps, argv[0], "bad mode '%s' (octal expected)", argv[i + 1]);
+                    return;
+                }
+                g->stats_socket_mode = (int)m;
+            } else if (!strcmp(argv[i], "level")) {
+                if (strcmp(argv[i + 1], "user") && strcmp(argv[i + 1], "operator") &&
+                    strcmp(argv[i + 1], "admin")) {
+                    sp__cfg_alert(ps, argv[0], "level must be user, operator or admin, not '%s'",
+                                  argv[i + 1]);
+                    return;
+                }
+                free(g->stats_socket_level);
+                g->stats_socket_level = sp__cfg_xstrdup(ps, argv[i + 1]);
+            } else {
+                sp__cfg_alert(ps, argv[0],
+                              "'stats socket' option '%s' is not supported by spillway yet",
+                              argv[i]);
+                return;
+            }
+        }
+        free(g->stats_socket);
+        g->stats_socket = sp__cfg_xstrdup(ps, path);
+        return;
+    }
+    struct sp_cfg_proxy *px = ps->cur;
+    if (!strcmp(argv[1], "enable") && argc == 2) {
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "uri") && argc == 3) {
+        if (argv[2][0] != '/') {
+            sp__cfg_alert(ps, argv[0], "'stats uri' expects a prefix starting with '/'");
+            return;
+        }
+        free(px->stats_uri);
+        px->stats_uri = sp__cfg_xstrdup(ps, argv[2]);
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "refresh") && argc == 3) {
+        if (sp__cfg_get_time(ps, argv[0], "refresh delay", argv[2], &px->stats_refresh))
+            px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "auth") && argc == 3) {
+        if (!strchr(argv[2], ':')) {
+            sp__cfg_alert(ps, argv[0], "'stats auth' expects user:password");
+            return;
+        }
+        char **n = realloc(px->stats_auth, sizeof(char *) * (size_t)(px->nstats_auth + 1));
+        if (!n) {
+            ps->oom = true;
+            return;
+        }
+        px->stats_auth = n;
+        px->stats_auth[px->nstats_auth] = sp__cfg_xstrdup(ps, argv[2]);
+        if (px->stats_auth[px->nstats_auth])
+            px->nstats_auth++;
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "enable") || !strcmp(argv[1], "uri") ||
+               !strcmp(argv[1], "refresh") || !strcmp(argv[1], "auth")) {
+        sp__cfg_alert(ps, argv[0], "wrong number of arguments to 'stats %s'", argv[1]);
+    } else {
+        sp__cfg_alert(ps, argv[0], "'stats %s' is not supported by spillway yet", argv[1]);
+    }
+}
+
+/* only `http-request use-service prometheus-exporter [if|unless COND]` for now */
+void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects an action");
+        return;
+    }
+    if (strcmp(argv[1], "use-service")) {
+        sp__cfg_alert(ps, argv[0], "action '%s' is not supported by spillway yet", argv[1]);
+        return;
+    }
+    if (argc < 3 || strcmp(argv[2], "prometheus-exporter")) {
+        sp__cfg_alert(ps, argv[0], "'use-service' supports 'prometheus-exporter' only");
+        return;
+    }
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, argv[0], "not supported in a defaults section by spillway yet");
+        return;
+    }
+    if (!sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
+        return;
+    if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
+        sp__cfg_alert(ps, argv[0], "expects 'if' or 'unless' after the service, not '%s'", argv[3]);
+        return;
+    }
+    ps->cur->prometheus = true;
+    sp__cfg_rules_free(ps->cur->prometheus_cond);
+    ps->cur->prometheus_cond = NULL;
+    if (argc > 3)
+        add_rule(ps, &ps->cur->prometheus_cond, argc - 2, argv + 2);
+}
