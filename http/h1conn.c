@@ -239,6 +239,24 @@ static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
     return len;
 }
 
+/* A body buffer taken whole when nothing waits in the write buffer (no chunk framing to
+ * add): the server's read buffer becomes the client's write buffer. */
+static bool op_res_swap(struct sp_txn *t, struct sp_buf *rb)
+{
+    struct sp_conn *c = t->front;
+
+    if (c->res_abort || c->res_chunked || sp_buf_len(&c->wbuf) || rb->size != c->hw->bufs.size)
+        return false;
+    struct sp_buf empty = c->wbuf;
+    c->wbuf = *rb;
+    *rb = empty;
+    rb->head = rb->tail = 0;
+    if (!sp_buf_space(&c->wbuf))
+        flush_raw(c);
+    want_flush(c);
+    return true;
+}
+
 static int op_res_end(struct sp_txn *t)
 {
     struct sp_conn *c = t->front;
@@ -285,6 +303,7 @@ static const struct sp_front_ops h1_ops = {
     .res_head = op_res_head,
     .res_room = op_res_room,
     .res_data = op_res_data,
+    .res_swap = op_res_swap,
     .res_end = op_res_end,
     .res_error = op_res_error,
     .res_abort = op_res_abort,

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,6 +64,8 @@ struct sp_h2c {
     unsigned nstreams;
     const uint8_t *pend; /* output nghttp2 gave us that the write buffer could not take yet */
     size_t pend_len;
+    char *spill; /* what a short write left of an output round (malloc), written first */
+    size_t spill_len, spill_off;
     struct sp_h2_budget budget;
     /* the request head being received: a header block is never interleaved with another
      * (RFC 9113 4.3), so one per connection is enough, and the stream starts as soon as its
@@ -72,7 +75,8 @@ struct sp_h2c {
     struct sp_h2_req req;
     bool seen_stream;
     bool goaway;
-    bool fatal; /* close as soon as the last bytes are out */
+    bool fatal;   /* close as soon as the last bytes are out */
+    bool blocked; /* send_data() found no room: nghttp2 holds a frame until there is */
 };
 
 static void stream_task(struct sp_task *tk);
@@ -179,7 +183,17 @@ static void stream_reset(struct sp_h2s *st, uint32_t code)
     want_flush(st->h2);
 }
 
-/* ---- response bodies: the DATA source ---- */
+/* ---- response bodies: the DATA source ----
+ *
+ * Response DATA is not copied into nghttp2's frame buffer: data_read() only says how much the
+ * next frame carries (NGHTTP2_DATA_FLAG_NO_COPY), and send_data() adds the frame to the
+ * output round (see h2_output()): the 9 header bytes go to the write buffer, the payload is
+ * referenced where it lies, in the stream's buffer, and the whole round leaves in one
+ * sendmsg(). Small payloads are copied to the write buffer instead: an iovec entry costs more
+ * than a short copy. */
+
+#define DATA_DIRECT_MIN 2048 /* payloads from this size are referenced, not copied */
+#define FRAME_HDLEN     9    /* an HTTP/2 frame header */
 
 static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
                          uint32_t *flags, nghttp2_data_source *src, void *user)
@@ -195,15 +209,11 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
             *flags |= NGHTTP2_DATA_FLAG_EOF;
         return (ssize_t)n;
     }
-    size_t n = SP_MIN(length, (size_t)sp_buf_len(&st->resbody));
-    if (n) {
-        memcpy(buf, sp_buf_head(&st->resbody), n);
-        sp_buf_consume(&st->resbody, (uint32_t)n);
-        /* room again: the server side may go on (later, not from inside nghttp2) */
-        if (st->txn && !st->res_eof)
-            sp_task_queue(hw_of(st->h2)->w, &st->task);
-    }
-    if (!sp_buf_len(&st->resbody) && st->res_eof) {
+    size_t avail = sp_buf_len(&st->resbody);
+    size_t n = SP_MIN(length, avail);
+    if (n)
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == avail && st->res_eof) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         return (ssize_t)n;
     }
@@ -212,6 +222,52 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
         return NGHTTP2_ERR_DEFERRED;
     }
     return (ssize_t)n;
+}
+
+/* Closes the write buffer's open segment of the round into an iovec entry. */
+static void round_close_seg(struct sp_http_worker *hw, struct sp_conn *c)
+{
+    if (c->wbuf.tail > hw->h2seg) {
+        hw->h2iov[hw->h2niov++] = (struct iovec){.iov_base = c->wbuf.data + hw->h2seg,
+                                                 .iov_len = c->wbuf.tail - hw->h2seg};
+        hw->h2seg = c->wbuf.tail;
+    }
+}
+
+/* nghttp2 sends a DATA frame data_read() announced: 9 header bytes, then `len` bytes from
+ * the head of the stream's buffer (spillway never pads). Called from nghttp2_session_mem_send()
+ * inside h2_output(): nothing writes to a stream's buffer until the round is out. */
+static int send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, size_t len,
+                     nghttp2_data_source *src, void *user)
+{
+    struct sp_h2c *h2 = user;
+    struct sp_h2s *st = src->ptr;
+    struct sp_conn *c = h2->c;
+    struct sp_http_worker *hw = hw_of(h2);
+    struct sp_buf *wb = &c->wbuf;
+    const char *data = sp_buf_head(&st->resbody);
+    (void)s;
+
+    if (f->data.padlen || len > sp_buf_len(&st->resbody))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (len < DATA_DIRECT_MIN && sp_buf_room(wb) >= FRAME_HDLEN + len) {
+        sp_buf_put(wb, hd, FRAME_HDLEN);
+        sp_buf_put(wb, data, (uint32_t)len);
+    } else if (len >= DATA_DIRECT_MIN && sp_buf_room(wb) >= FRAME_HDLEN &&
+               hw->h2niov + 2 <= SP_H2_OUT_IOV && hw->h2ext + len <= SP_H2_OUT_EXT) {
+        sp_buf_put(wb, hd, FRAME_HDLEN);
+        round_close_seg(hw, c);
+        hw->h2iov[hw->h2niov++] = (struct iovec){.iov_base = (void *)data, .iov_len = len};
+        hw->h2ext += len;
+    } else {
+        h2->blocked = true; /* the round is full: send it, then nghttp2 asks again */
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    sp_buf_consume(&st->resbody, (uint32_t)len); /* the bytes stay where they are */
+    /* room again: the server side may go on (later, not from inside nghttp2) */
+    if (st->txn && !st->res_eof)
+        sp_task_queue(hw->w, &st->task);
+    return 0;
 }
 
 static void resume_data(struct sp_h2s *st)
@@ -304,6 +360,21 @@ static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
     return n;
 }
 
+static bool op_res_swap(struct sp_txn *t, struct sp_buf *rb)
+{
+    struct sp_h2s *st = t->front;
+
+    if (st->closed || st->reset || st->resbody_own || sp_buf_len(&st->resbody) ||
+        rb->size != hw_of(st->h2)->bufs.size)
+        return false;
+    struct sp_buf empty = st->resbody;
+    st->resbody = *rb;
+    *rb = empty;
+    rb->head = rb->tail = 0;
+    resume_data(st);
+    return true;
+}
+
 static int op_res_end(struct sp_txn *t)
 {
     struct sp_h2s *st = t->front;
@@ -333,6 +404,7 @@ static const struct sp_front_ops h2_ops = {
     .res_head = op_res_head,
     .res_room = op_res_room,
     .res_data = op_res_data,
+    .res_swap = op_res_swap,
     .res_end = op_res_end,
     .res_error = op_res_error,
     .res_abort = op_res_abort,
@@ -593,6 +665,7 @@ int sp__h2_worker_init(struct sp_http_worker *hw)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_send_data_callback(cbs, send_data);
     hw->h2cbs = cbs;
     if (nghttp2_option_new(&hw->h2opt))
         return -ENOMEM;
@@ -714,57 +787,139 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
     return 0;
 }
 
-/* Pulls nghttp2's output into the write buffer and writes it. 0, or <0 when the client is
- * gone. */
-static int h2_output(struct sp_conn *c)
+/* Sends the round: the write buffer's segments and the DATA payloads they frame, in one
+ * sendmsg(). What the socket does not take is copied, in order, to the spill (one
+ * allocation, written before anything else); the stream buffers are free again either way.
+ * 0 when all went out, 1 when the socket is full, <0 when the client is gone. */
+static int round_send(struct sp_conn *c)
+{
+    struct sp_http_worker *hw = c->hw;
+    struct sp_h2c *h2 = c->h2;
+    ssize_t w = 0;
+    size_t total = 0;
+
+    round_close_seg(hw, c);
+    for (int i = 0; i < hw->h2niov; i++)
+        total += hw->h2iov[i].iov_len;
+    if (total && c->can_write) {
+        w = sp_sock_writev(c->ev.fd, hw->h2iov, hw->h2niov);
+        if (w == -EAGAIN)
+            w = 0;
+        else if (w < 0)
+            return (int)w;
+    }
+    int ret = 0;
+    if ((size_t)w < total) {
+        c->can_write = false;
+        h2->spill = malloc(total - (size_t)w);
+        if (!h2->spill)
+            return -ENOMEM;
+        h2->spill_len = total - (size_t)w;
+        h2->spill_off = 0;
+        size_t skip = (size_t)w, o = 0;
+        for (int i = 0; i < hw->h2niov; i++) {
+            size_t l = hw->h2iov[i].iov_len;
+            if (skip >= l) {
+                skip -= l;
+                continue;
+            }
+            memcpy(h2->spill + o, (char *)hw->h2iov[i].iov_base + skip, l - skip);
+            o += l - skip;
+            skip = 0;
+        }
+        ret = 1;
+    }
+    c->wbuf.head = c->wbuf.tail = 0;
+    hw->h2niov = 0;
+    hw->h2ext = 0;
+    hw->h2seg = 0;
+    return ret;
+}
+
+/* Writes what a short write left. 0 when done, 1 when the socket is full again. */
+static int spill_send(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
-    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+    while (h2->spill) {
+        if (!c->can_write)
+            return 1;
+        struct iovec iov = {.iov_base = h2->spill + h2->spill_off,
+                            .iov_len = h2->spill_len - h2->spill_off};
+        ssize_t w = sp_sock_writev(c->ev.fd, &iov, 1);
+        if (w == -EAGAIN) {
+            c->can_write = false;
+            return 1;
+        }
+        if (w < 0)
+            return (int)w;
+        h2->spill_off += (size_t)w;
+        if (h2->spill_off == h2->spill_len) {
+            free(h2->spill);
+            h2->spill = NULL;
+        }
+    }
+    return 0;
+}
+
+/* Pulls nghttp2's output and writes it, a round at a time: frames are gathered (control
+ * frames and HEADERS copied to the write buffer, large DATA payloads referenced) until the
+ * buffer or the round's limits are reached, then sent together. nghttp2 keeps what was not
+ * pulled, so nothing is pulled while the socket is full. 0, or <0 when the client is gone. */
+static int h2_output(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+    struct sp_http_worker *hw = c->hw;
+    int r;
+
+    if ((r = spill_send(c)) != 0)
+        return r < 0 ? r : 0;
+    if (!c->can_write)
+        return 0;
+    if (sp_buf_alloc(&c->wbuf, &hw->bufs))
         return -ENOMEM;
+    sp_buf_realign(&c->wbuf);
+    hw->h2niov = 0;
+    hw->h2ext = 0;
+    hw->h2seg = 0;
     for (;;) {
         if (h2->pend_len) {
-            uint32_t n =
-                sp_buf_append(&c->wbuf, h2->pend, (uint32_t)SP_MIN(h2->pend_len, UINT32_MAX));
+            uint32_t n = (uint32_t)SP_MIN(h2->pend_len, (size_t)sp_buf_room(&c->wbuf));
+            sp_buf_put(&c->wbuf, h2->pend, n);
             h2->pend += n;
             h2->pend_len -= n;
-        }
-        if (h2->pend_len || !sp_buf_space(&c->wbuf)) {
-            if (!c->can_write)
-                return 0;
-            ssize_t w = sp_sock_write(c->ev.fd, &c->wbuf);
-            if (w == -EAGAIN) {
-                c->can_write = false;
-                return 0;
+            if (h2->pend_len) {
+                if ((r = round_send(c)) != 0)
+                    return r < 0 ? r : 0;
+                continue;
             }
-            if (w < 0)
-                return (int)w;
-            continue;
         }
         const uint8_t *data;
+        h2->blocked = false;
         ssize_t n = nghttp2_session_mem_send(h2->s, &data);
         if (n < 0) {
             h2->fatal = true;
             break;
         }
-        if (!n)
-            break;
+        if (!n) {
+            if (!h2->blocked)
+                break;
+            if ((r = round_send(c)) != 0)
+                return r < 0 ? r : 0;
+            continue;
+        }
         h2->pend = data;
         h2->pend_len = (size_t)n;
     }
-    if (sp_buf_len(&c->wbuf) && c->can_write) {
-        ssize_t w = sp_sock_write(c->ev.fd, &c->wbuf);
-        if (w == -EAGAIN)
-            c->can_write = false;
-        else if (w < 0)
-            return (int)w;
-    }
-    return 0;
+    r = round_send(c);
+    if (!r)
+        sp_buf_release(&c->wbuf, &hw->bufs, 0); /* all out: an idle connection holds none */
+    return r < 0 ? r : 0;
 }
 
 static bool output_idle(const struct sp_conn *c)
 {
-    return !sp_buf_len(&c->wbuf) && !c->h2->pend_len;
+    return !sp_buf_len(&c->wbuf) && !c->h2->pend_len && !c->h2->spill;
 }
 
 /* Returns true when the connection should close now. */
@@ -884,6 +1039,8 @@ void sp__h2c_free(struct sp_conn *c)
     while (h2->streams)
         stream_free(h2->streams);
     sp_buf_release(&h2->hdrs, &c->hw->bufs, 1);
+    free(h2->spill);
+    h2->spill = NULL;
     nghttp2_session_del(h2->s);
     h2->s = NULL;
     sp_pool_put(&c->hw->h2c_pool, h2);

@@ -41,8 +41,10 @@ struct sp_txn;
 struct sp_conn;
 struct sp_h2c;
 
-#define SP_H2MEM_CLASSES  8    /* 32 .. 4096 bytes */
-#define SP_H2MEM_MAX_FREE 8192 /* cached blocks per class */
+#define SP_H2_OUT_IOV     64           /* iovecs of one HTTP/2 output round */
+#define SP_H2_OUT_EXT     (256 * 1024) /* DATA payload bytes one round references */
+#define SP_H2MEM_CLASSES  8            /* 32 .. 4096 bytes */
+#define SP_H2MEM_MAX_FREE 8192         /* cached blocks per class */
 
 /* owner: worker. nghttp2's allocator (h2mem.c). */
 struct sp_h2mem {
@@ -81,6 +83,12 @@ struct sp_http_worker {
     struct sp_pool h2s_pool, h2c_pool;
     nghttp2_nv h2nva[SP_H1_MAX_HDRS + 1]; /* response head scratch (copied by nghttp2) */
     char h2scratch[16384];
+    /* the HTTP/2 output round being gathered (h2conn.c h2_output(); one connection at a
+     * time): iovecs over the write buffer and over DATA payloads in stream buffers */
+    struct iovec h2iov[SP_H2_OUT_IOV];
+    int h2niov;
+    size_t h2ext;   /* payload bytes referenced */
+    uint32_t h2seg; /* start of the write buffer's open segment */
 };
 
 /* owner: worker. How a transaction talks back to its client side. */
@@ -93,6 +101,10 @@ struct sp_front_ops {
     size_t (*res_room)(struct sp_txn *t);
     /* Response body bytes; takes at most res_room() bytes and returns how many it took. */
     size_t (*res_data)(struct sp_txn *t, const char *p, size_t len);
+    /* Optional. All of `rb` (at least one byte, no more than res_room()) is response body:
+     * take its storage instead of a copy, leaving `rb` an empty buffer of the same pool (or
+     * none). Returns false, having taken nothing, when it cannot. */
+    bool (*res_swap)(struct sp_txn *t, struct sp_buf *rb);
     /* End of the response. 0, or -EAGAIN when the final framing does not fit yet. */
     int (*res_end)(struct sp_txn *t);
     /* The proxy answers with `status` itself; nothing of a response was given before. */

@@ -729,8 +729,13 @@ static bool res_process(struct sp_txn *t)
         size_t n = SP_MIN((size_t)len, room);
         if (t->res_body == SP_H1_BODY_CL && n > t->res_left)
             n = (size_t)t->res_left;
-        size_t k = t->ops->res_data(t, sp_buf_head(rb), n);
-        sp_buf_consume(rb, (uint32_t)k);
+        size_t k;
+        if (n == len && t->ops->res_swap && t->ops->res_swap(t, rb)) {
+            k = n; /* the client side took the whole buffer */
+        } else {
+            k = t->ops->res_data(t, sp_buf_head(rb), n);
+            sp_buf_consume(rb, (uint32_t)k);
+        }
         t->bytes_out += k;
         if (t->res_body == SP_H1_BODY_CL)
             t->res_left -= k;

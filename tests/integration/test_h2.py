@@ -471,6 +471,29 @@ def main(t):
                                   "@" + big_path, url + "/sink"])
         assert code == 200 and body.decode() == checksum(big), (code, body)
 
+    def stalled_socket():
+        # several large responses at once to a client that stops reading its socket: spillway's
+        # gathered writes come up short, what is left waits in order, and every stream arrives
+        # intact once the client reads again
+        sizes = [2000000 + k * 7919 for k in range(6)]
+        with H2(port, settings={S_INITIAL_WINDOW: 2**31 - 1}) as h:
+            h.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            h.send(h.frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 2**31 - 1 - 65535)))
+            sids = [h.request("GET", "/size/%d" % n)[0] for n in sizes]
+            time.sleep(1.0)  # nothing read: the socket and its buffers fill up
+            done = h.pump(lambda: all(h.streams[i].done() for i in sids), 60)
+            assert done, "not all streams ended: %s" % [len(h.streams[i].data) for i in sids]
+            for sid, n in zip(sids, sizes):
+                st = h.streams[sid]
+                assert st.status == 200 and st.rst is None, (sid, st.status, st.rst)
+                assert len(st.data) == n, "stream %d: %d bytes of %d" % (sid, len(st.data), n)
+                assert bytes(st.data) == pattern_bytes(n), "stream %d: content differs" % sid
+            # the frames of the six streams were interleaved (one round carries several)
+            order = [sid for (ft, _, sid) in h.frames if ft == DATA]
+            switches = sum(1 for a, b in zip(order, order[1:]) if a != b)
+            print("# DATA frames %d, stream switches %d" % (len(order), switches))
+            assert switches >= 5, switches
+
     def h2load_many():
         rc, out, err = run_tool(["h2load", "-c4", "-m50", "-n20000", url + "/name"], 120)
         assert rc == 0, "h2load rc=%d %s %s" % (rc, out[-800:], err[-800:])
@@ -492,6 +515,7 @@ def main(t):
     t.case("5 MB response intact (chunked upstream)", big_down("?mode=chunked"))
     t.case("5 MB upload intact (content-length)", big_up)
     t.case("5 MB upload intact (no content-length)", big_up_chunked)
+    t.case("6 x 2 MB at once, client socket stalled 1 s: every stream intact", stalled_socket)
     t.case("h2load -c4 -m50 -n20000: all 2xx", h2load_many)
 
     # ---- upstream connections bounded by server maxconn ----
