@@ -167,6 +167,7 @@ struct sp_txn {
     enum sp_txn_state state;
     enum sp_h1_meth meth;
     bool idempotent;
+    bool deferred; /* its connection was deferred to the end of a batch once already */
 
     /* request */
     /* upstream head, kept until the response starts (retries): in head_inline when it fits,

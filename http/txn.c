@@ -81,8 +81,10 @@ static void be_srv_add(struct sp_txn *t, size_t off)
 static void unqueue(struct sp_txn *t)
 {
     if (t->wait.queued) {
+        bool deferred = t->wait.deferred;
         sp_uppool_unwait(&t->hw->pools[t->srv->idx], &t->wait);
-        queue_count(t, -1);
+        if (!deferred)
+            queue_count(t, -1);
     }
 }
 
@@ -307,6 +309,16 @@ static void queue_ready(struct sp_upwait *w)
     txn_connect(t, t->force_new, true);
 }
 
+/* End of the batch of events the request came in: take a connection a response parked
+ * meanwhile, or open one after all. */
+static void defer_ready(struct sp_upwait *w)
+{
+    struct sp_txn *t = sp_container_of(w, struct sp_txn, wait);
+
+    t->state = SP_TXN_NEW;
+    txn_connect(t, false, false);
+}
+
 /* The pool is at its cap: wait for a connection, in arrival order, at most `timeout queue`. */
 static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
 {
@@ -337,6 +349,14 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
         txn_queue(t, pool, force_new);
         return;
     }
+    if (!from_queue && !force_new && !pool->nidle && !t->deferred) {
+        /* none idle: see first whether this batch of events parks one (once per request) */
+        t->deferred = true;
+        t->wait.ready = defer_ready;
+        t->state = SP_TXN_QUEUED;
+        sp_uppool_defer(pool, &t->wait);
+        return;
+    }
     if (force_new && full) {
         /* a fresh connection is needed and the cap is reached: give up an idle one */
         if (!pool->nidle) {
@@ -363,6 +383,11 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
         }
         c->can_write = true; /* an idle socket has room */
         txn_pump(t);
+        return;
+    }
+    if (!force_new && !sp_uppool_may_open(pool)) {
+        /* enough opened in this turn: wait in the queue for a parked one or the next turn */
+        txn_queue(t, pool, false);
         return;
     }
     c = sp_upconn_open(pool, &err);

@@ -47,10 +47,37 @@ int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w)
     return 0;
 }
 
+void sp_uppool_defer(struct sp_uppool *p, struct sp_upwait *w)
+{
+    w->_next = NULL;
+    w->_prev = p->defer_tail;
+    if (p->defer_tail)
+        p->defer_tail->_next = w;
+    else
+        p->defer_head = w;
+    p->defer_tail = w;
+    w->queued = true;
+    w->deferred = true;
+    sp_task_queue(p->w, &p->wake);
+}
+
 void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w)
 {
     if (!w->queued)
         return;
+    if (w->deferred) {
+        if (w->_prev)
+            w->_prev->_next = w->_next;
+        else
+            p->defer_head = w->_next;
+        if (w->_next)
+            w->_next->_prev = w->_prev;
+        else
+            p->defer_tail = w->_prev;
+        w->_next = w->_prev = NULL;
+        w->queued = w->deferred = false;
+        return;
+    }
     if (w->_prev)
         w->_prev->_next = w->_next;
     else
@@ -64,16 +91,32 @@ void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w)
     p->nwait--;
 }
 
-/* Capacity freed: hand it out in arrival order, as long as it lasts. */
+/* Capacity freed: hand it out in arrival order, as long as it lasts (and as far as the
+ * openings of this turn allow); then the owners deferred in this batch decide again (they may
+ * queue: they come after the queue). */
 static void wake_waiters(struct sp_task *t)
 {
     struct sp_uppool *p = sp_container_of(t, struct sp_uppool, wake);
 
-    while (p->wait_head && (p->nidle || !p->max_conns || p->nconns < p->max_conns)) {
+    while (p->wait_head &&
+           (p->nidle || ((!p->max_conns || p->nconns < p->max_conns) && sp_uppool_may_open(p)))) {
         struct sp_upwait *w = p->wait_head;
         sp_uppool_unwait(p, w);
         w->ready(w);
     }
+    /* only those deferred before this run: one deferred again waits for the next batch */
+    struct sp_upwait *last = p->defer_tail;
+    while (last && p->defer_head) {
+        struct sp_upwait *w = p->defer_head;
+        sp_uppool_unwait(p, w);
+        w->ready(w);
+        if (w == last)
+            break;
+    }
+    /* still waiters with none idle and room below the cap: openings were paced, go on in
+     * the next turn */
+    if (p->wait_head && !p->nidle && (!p->max_conns || p->nconns < p->max_conns))
+        sp_task_queue(p->w, &p->wake);
 }
 
 static void capacity_freed(struct sp_uppool *p)
@@ -141,6 +184,11 @@ static void conn_timer(struct sp_timer *t)
         c->on_timer(c);
 }
 
+bool sp_uppool_may_open(struct sp_uppool *p)
+{
+    return p->turn_us != p->w->now_us || p->turn_opened < SP_UP_OPENS_PER_TURN;
+}
+
 struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
 {
     struct sp_upconn *c = sp_pool_get(p->conns);
@@ -168,6 +216,11 @@ struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
     }
     p->nconns++;
     p->opened++;
+    if (p->turn_us != p->w->now_us) {
+        p->turn_us = p->w->now_us;
+        p->turn_opened = 0;
+    }
+    p->turn_opened++;
     return c;
 }
 

@@ -12,6 +12,11 @@
  * into thousands of server connections. An owner that finds the pool at its cap waits in the
  * pool's queue (struct sp_upwait, first come first served); whenever a connection is parked or
  * closed, the pool's task hands the freed capacity to the waiters in arrival order.
+ *
+ * An owner that finds no idle connection does not open one at once: it is deferred to the end
+ * of the batch of events it came in (sp_uppool_defer()), so that a response that arrived in
+ * the same batch parks its connection first and the request reuses it. Under bursts this is
+ * the difference between one new connection per concurrent request and reuse.
  */
 #ifndef SP_NET_UPSTREAM_H
 #define SP_NET_UPSTREAM_H
@@ -34,6 +39,8 @@ enum sp_upconn_state {
 struct sp_upconn;
 struct sp_uppool;
 
+#define SP_UP_OPENS_PER_TURN 16
+
 /* owner: worker */
 struct sp_upconn {
     struct sp_ev ev;
@@ -54,6 +61,7 @@ struct sp_upconn {
 struct sp_upwait {
     struct sp_upwait *_next, *_prev;
     bool queued;
+    bool deferred; /* on the pool's deferred list, not its queue */
     /* capacity is there: the callee now takes an idle connection or opens one */
     void (*ready)(struct sp_upwait *w);
 };
@@ -74,9 +82,12 @@ struct sp_uppool {
     unsigned max_queue; /* 0 = no limit */
     struct sp_upwait *wait_head, *wait_tail;
     unsigned nwait;
-    struct sp_task wake; /* dispatches freed capacity to the queue */
-    uint64_t opened;     /* connections opened since start (reuse accounting) */
-    uint64_t reused;     /* requests that went on an already used connection */
+    struct sp_upwait *defer_head, *defer_tail; /* see sp_uppool_defer() */
+    struct sp_task wake;                       /* dispatches freed capacity to the queue */
+    uint64_t opened;      /* connections opened since start (reuse accounting) */
+    uint64_t turn_us;     /* the loop turn (its timestamp) of the last opening */
+    unsigned turn_opened; /* connections opened in that turn */
+    uint64_t reused;      /* requests that went on an already used connection */
 };
 
 void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool *bufs,
@@ -89,11 +100,21 @@ void sp_uppool_drain(struct sp_uppool *p);
 bool sp_uppool_has_room(const struct sp_uppool *p);
 /* Queues `w` at the tail. -ENOSPC when the queue is full (max_queue). */
 int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w);
-/* Leaves the queue; harmless when not queued. */
+/* Puts `w` aside until the end of the current batch of events (the pool's task), when its
+ * ready() is called, whatever the capacity: the callee decides again. For an owner that
+ * would open a connection because none is idle: responses that arrived in the same batch may
+ * park one first. Not part of the queue (no limit, not counted by nwait). */
+void sp_uppool_defer(struct sp_uppool *p, struct sp_upwait *w);
+/* Leaves the queue or the deferred list; harmless when on neither. */
 void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w);
 
 /* A live idle connection, now BUSY and owned by the caller, or NULL. */
 struct sp_upconn *sp_upconn_take(struct sp_uppool *p);
+/* Whether a connection may be opened in this loop turn: at most SP_UP_OPENS_PER_TURN per
+ * pool, so that a burst of requests that find none idle does not open one connection each
+ * while responses to earlier ones are about to free some: the rest are deferred to the next
+ * batch (sp_uppool_defer()) and take what was parked by then. */
+bool sp_uppool_may_open(struct sp_uppool *p);
 /* A new connection, CONNECTING (the owner waits for writability), or NULL with *ret_err. */
 struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err);
 /* The owner is done with a connection that can carry another request: park it (or close it

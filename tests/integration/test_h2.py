@@ -171,6 +171,14 @@ class H2:
     def send(self, data):
         self.sock.sendall(data)
 
+    def _reply(self, data):
+        """An acknowledgement; the server may have closed already (after a GOAWAY, with our
+        unread bytes it resets): that is an end of the connection, not an error."""
+        try:
+            self.sock.sendall(data)
+        except (ConnectionResetError, BrokenPipeError):
+            self.eof = True
+
     def new_stream(self):
         sid = self.next_id
         self.next_id += 2
@@ -247,9 +255,9 @@ class H2:
         self.frames.append((ftype, flags, sid))
         st = self.streams.get(sid)
         if ftype == SETTINGS and not flags & ACK:
-            self.send(self.frame(SETTINGS, ACK, 0))
+            self._reply(self.frame(SETTINGS, ACK, 0))
         elif ftype == PING and not flags & ACK:
-            self.send(self.frame(PING, ACK, 0, p))
+            self._reply(self.frame(PING, ACK, 0, p))
         elif ftype == GOAWAY:
             last, code = struct.unpack(">II", p[:8])
             self.goaway = (last & 0x7fffffff, code)
