@@ -421,7 +421,7 @@ static bool req_has_field(const struct sp_h2_req *r, const char *name, size_t le
     return false;
 }
 
-static void stream_start(struct sp_h2s *st)
+static void stream_start_req(struct sp_h2s *st)
 {
     struct sp_conn *c = st->h2->c;
     struct sp_http_worker *hw = c->hw;
@@ -488,6 +488,17 @@ static void stream_start(struct sp_h2s *st)
         sp__txn_start(t);
     else
         st->defer_start = true;
+}
+
+/* Starts a stream whose header block ended; the block's storage goes back to the pool as soon
+ * as no block is being received (an idle connection holds none). */
+static void stream_start(struct sp_h2s *st)
+{
+    struct sp_h2c *h2 = st->h2;
+
+    stream_start_req(st);
+    if (!h2->hdrs_owner)
+        sp_buf_release(&h2->hdrs, &hw_of(h2)->bufs, 1);
 }
 
 /* Everything a stream does outside nghttp2's callbacks. */
