@@ -365,7 +365,8 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
         }
         sp_upconn_close(pool->idle);
     }
-    struct sp_upconn *c = force_new ? NULL : sp_upconn_take(pool);
+    struct sp_upconn *c =
+        force_new ? NULL : sp_upconn_take(pool, !t->idempotent || t->req_body != SP_H1_BODY_NONE);
     if (!c && pool->max_conns && pool->nconns >= pool->max_conns) {
         /* the idle ones were dead and closed: capacity may still be short */
         txn_queue(t, pool, force_new);

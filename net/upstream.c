@@ -224,20 +224,22 @@ struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
     return c;
 }
 
-struct sp_upconn *sp_upconn_take(struct sp_uppool *p)
+struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe)
 {
     while (p->idle) {
         struct sp_upconn *c = p->idle;
-        char probe;
+        char peek;
 
         idle_unlink(c);
         sp_timer_disarm(&p->w->tw, &c->timer);
         c->state = SP_UP_BUSY;
         /* the close may have arrived after our last look: check before trusting it */
-        ssize_t n = recv(c->ev.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0) {
-            sp_upconn_close(c);
-            continue;
+        if (probe || p->w->now - c->parked_ms >= SP_UP_PROBE_AFTER_MS) {
+            ssize_t n = recv(c->ev.fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0) {
+                sp_upconn_close(c);
+                continue;
+            }
         }
         c->can_read = false;
         p->reused++;
@@ -266,6 +268,7 @@ void sp_upconn_park(struct sp_upconn *c)
         p->idle->_prev = c;
     p->idle = c;
     p->nidle++;
+    c->parked_ms = p->w->now;
     sp_timer_arm(&p->w->tw, &c->timer, p->w->now + p->idle_ms);
     capacity_freed(p);
 }

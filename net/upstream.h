@@ -40,6 +40,7 @@ struct sp_upconn;
 struct sp_uppool;
 
 #define SP_UP_OPENS_PER_TURN 16
+#define SP_UP_PROBE_AFTER_MS 100
 
 /* owner: worker */
 struct sp_upconn {
@@ -52,7 +53,8 @@ struct sp_upconn {
     void *owner;
     void (*on_io)(struct sp_upconn *c, uint32_t events); /* owner's handler while busy */
     void (*on_timer)(struct sp_upconn *c);               /* owner's timer while busy */
-    unsigned nreq; /* requests sent on this connection (> 0 after the first: reused) */
+    unsigned nreq;      /* requests sent on this connection (> 0 after the first: reused) */
+    uint64_t parked_ms; /* when it was last parked (worker clock) */
     bool can_read, can_write;
     bool rdhup; /* the server's FIN was signalled: read until end of stream */
 };
@@ -108,8 +110,13 @@ void sp_uppool_defer(struct sp_uppool *p, struct sp_upwait *w);
 /* Leaves the queue or the deferred list; harmless when on neither. */
 void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w);
 
-/* A live idle connection, now BUSY and owned by the caller, or NULL. */
-struct sp_upconn *sp_upconn_take(struct sp_uppool *p);
+/* A live idle connection, now BUSY and owned by the caller, or NULL. A connection parked
+ * SP_UP_PROBE_AFTER_MS or longer ago, or any when `probe` is set (a request that cannot be
+ * retried), is first probed with a non-blocking MSG_PEEK: a close that arrived since the last
+ * look at the events is found before the request goes out. One parked more recently is
+ * trusted (its events close it as soon as the server does; the race left is covered by the
+ * retry of idempotent requests) and costs no system call. */
+struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe);
 /* Whether a connection may be opened in this loop turn: at most SP_UP_OPENS_PER_TURN per
  * pool, so that a burst of requests that find none idle does not open one connection each
  * while responses to earlier ones are about to free some: the rest are deferred to the next
