@@ -410,13 +410,17 @@ static long on_field(const unsigned char *p, struct sp_h1_msg *m, struct fstate 
              * the next hop: refuse it rather than guess */
             if (!all_tok(v + off, len))
                 return bad;
-            f->conn_tok = true;
-            if (ieq(v + off, len, "close"))
-                m->flags |= SP_H1_MF_CONN_CLOSE;
-            else if (ieq(v + off, len, "keep-alive"))
+            /* keep-alive and upgrade name fields that are hop-by-hop anyway: only other
+             * tokens make the fields they name hop-by-hop (mark_conn_named()) */
+            if (ieq(v + off, len, "keep-alive")) {
                 m->flags |= SP_H1_MF_CONN_KEEPALIVE;
-            else if (ieq(v + off, len, "upgrade"))
+            } else if (ieq(v + off, len, "upgrade")) {
                 m->flags |= SP_H1_MF_CONN_UPGRADE;
+            } else {
+                f->conn_tok = true;
+                if (ieq(v + off, len, "close"))
+                    m->flags |= SP_H1_MF_CONN_CLOSE;
+            }
         }
         break;
     case F_HOP:

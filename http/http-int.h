@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "balance/balance.h"
@@ -307,7 +308,18 @@ struct sp__out {
     struct sp_buf *b;
     bool full;
 };
-void sp__out_put(struct sp__out *o, const void *p, size_t n);
+/* Appends n bytes, realigning the buffer when needed; once something did not fit, nothing
+ * more is appended (o->full). */
+void sp__out_put_slow(struct sp__out *o, const void *p, size_t n);
+static inline void sp__out_put(struct sp__out *o, const void *p, size_t n)
+{
+    if (!o->full && sp_buf_room(o->b) >= n) {
+        memcpy(o->b->data + o->b->tail, p, n);
+        o->b->tail += (uint32_t)n;
+        return;
+    }
+    sp__out_put_slow(o, p, n);
+}
 void sp__out_puts(struct sp__out *o, const char *s);
 /* Ends an upstream request head: `Connection: close` when asked, X-Forwarded-For, the blank
  * line. On overflow the buffer is cut back to `start` and -ENOSPC returned. */

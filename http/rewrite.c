@@ -11,7 +11,7 @@
 
 #define XFF_DEFAULT "X-Forwarded-For"
 
-void sp__out_put(struct sp__out *o, const void *p, size_t n)
+void sp__out_put_slow(struct sp__out *o, const void *p, size_t n)
 {
     if (o->full)
         return;
