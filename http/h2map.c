@@ -29,31 +29,70 @@ static bool store(struct sp_h2_req *r, const uint8_t *p, size_t n, struct sp_h2_
     return true;
 }
 
+/* character classes of the checks below */
+enum { C_TCHAR = 1, C_AUTH = 2, C_VAL = 4, C_PATH = 8, C_LNAME = 16 };
+/* C_LNAME: a tchar allowed in an HTTP/2 field name (no upper case) */
+#define ALNUM(f) ['0' ... '9'] = (f) | C_LNAME, ['A' ... 'Z'] = (f), ['a' ... 'z'] = (f) | C_LNAME
+/* range designators are a GNU extension (the build is gnu17) */
+__extension__ static const uint8_t ctab[256] = {
+    ALNUM(C_TCHAR | C_AUTH | C_VAL | C_PATH),
+    /* visible ASCII and obs-text are field-value bytes; SP and HTAB too (inside) */
+    ['\t'] = C_VAL,
+    [' '] = C_VAL,
+    ['!'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['"'] = C_VAL | C_PATH,
+    ['#'] = C_TCHAR | C_LNAME | C_VAL | C_PATH,
+    ['$'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['%'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['&'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['\''] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['('] = C_AUTH | C_VAL | C_PATH,
+    [')'] = C_AUTH | C_VAL | C_PATH,
+    ['*'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['+'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    [','] = C_AUTH | C_VAL | C_PATH,
+    ['-'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['.'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['/'] = C_VAL | C_PATH,
+    [':'] = C_AUTH | C_VAL | C_PATH,
+    [';'] = C_AUTH | C_VAL | C_PATH,
+    ['<'] = C_VAL | C_PATH,
+    ['='] = C_AUTH | C_VAL | C_PATH,
+    ['>'] = C_VAL | C_PATH,
+    ['?'] = C_VAL | C_PATH,
+    ['@'] = C_VAL | C_PATH,
+    ['['] = C_AUTH | C_VAL | C_PATH,
+    ['\\'] = C_VAL | C_PATH,
+    [']'] = C_AUTH | C_VAL | C_PATH,
+    ['^'] = C_TCHAR | C_LNAME | C_VAL | C_PATH,
+    ['_'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    ['`'] = C_TCHAR | C_LNAME | C_VAL | C_PATH,
+    ['{'] = C_VAL | C_PATH,
+    ['|'] = C_TCHAR | C_LNAME | C_VAL | C_PATH,
+    ['}'] = C_VAL | C_PATH,
+    ['~'] = C_TCHAR | C_LNAME | C_AUTH | C_VAL | C_PATH,
+    [0x80 ... 0xff] = C_VAL,
+};
+#undef ALNUM
+
+static bool all_of(const uint8_t *v, size_t n, uint8_t cls)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(ctab[v[i]] & cls))
+            return false;
+    return true;
+}
+
 /* RFC 9110 field-value: VCHAR, obs-text, SP and HTAB inside; nghttp2 already refused CR, LF
  * and NUL, but other controls would still reach an HTTP/1.1 server. */
 static bool value_ok(const uint8_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
-            return false;
-    return true;
-}
-
-static bool tchar(uint8_t c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return all_of(v, n, C_VAL);
 }
 
 static bool token_ok(const uint8_t *v, size_t n)
 {
-    if (!n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!tchar(v[i]))
-            return false;
-    return true;
+    return n && all_of(v, n, C_TCHAR);
 }
 
 /* :path as origin-form (or "*"): visible ASCII only, no space */
@@ -63,25 +102,13 @@ static bool path_ok(const uint8_t *v, size_t n)
         return false;
     if (n == 1 && v[0] == '*')
         return true;
-    if (v[0] != '/')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] <= 0x20 || v[i] >= 0x7f)
-            return false;
-    return true;
+    return v[0] == '/' && all_of(v, n, C_PATH);
 }
 
 /* :authority as Host: reg-name / IPv4 / [IPv6], optional port; no userinfo */
 static bool authority_ok(const uint8_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = v[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            continue;
-        if (!strchr("-._~!$&'()*+,;=:[]%", c) || !c)
-            return false;
-    }
-    return true;
+    return all_of(v, n, C_AUTH);
 }
 
 static bool name_is(const uint8_t *n, size_t len, const char *lit)
@@ -126,11 +153,9 @@ int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const 
             r->meth = sp_h1_meth_from((const char *)value, vlen);
         return 0;
     }
-    if (!token_ok(name, nlen) || !value_ok(value, vlen))
+    /* lower-case tchars (nghttp2 checks this too, before calling us) */
+    if (!nlen || !all_of(name, nlen, C_LNAME) || !value_ok(value, vlen))
         return -EINVAL;
-    for (size_t i = 0; i < nlen; i++)
-        if (name[i] >= 'A' && name[i] <= 'Z')
-            return -EINVAL;
     if (name_is(name, nlen, "content-length")) {
         uint64_t v = 0;
         if (!vlen || vlen > 18)
