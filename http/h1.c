@@ -95,14 +95,21 @@ static inline unsigned lc(unsigned char c)
     return (unsigned)(c - 'A') < 26u ? c | 0x20u : c;
 }
 
-/* p[0..n) equals the lower-case literal `lit`, ignoring ASCII case. */
-static bool ieq(const unsigned char *p, size_t n, const char *lit)
+/* p[0..n) equals the literal `lit`, ignoring ASCII case. `lit` holds only a-z, 0-9 and '-'
+ * (every one of them has bit 0x20 set), and p holds no control byte: then setting bit 0x20 in
+ * p folds exactly upper case to lower case (a control byte could turn into a digit or '-',
+ * HTAB into ')'). Eight bytes at a time. Callers pass names (tokens) or checked values. */
+static inline bool ieq(const unsigned char *p, size_t n, const char *lit)
 {
     size_t l = strlen(lit);
     if (n != l)
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (lc(p[i]) != (unsigned char)lit[i])
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if ((load8(p + i) | ONES * 0x20) != load8((const unsigned char *)lit + i))
+            return false;
+    for (; i < n; i++)
+        if ((p[i] | 0x20u) != (unsigned char)lit[i])
             return false;
     return true;
 }
@@ -114,7 +121,15 @@ static inline bool is_ws(unsigned char c)
 
 bool sp_h1_name_is(const char *buf, const struct sp_h1_hdr *h, const char *lower)
 {
-    return ieq((const unsigned char *)buf + h->name_off, h->name_len, lower);
+    /* any lower-case literal: byte by byte */
+    const unsigned char *p = (const unsigned char *)buf + h->name_off;
+    size_t n = strlen(lower);
+    if (h->name_len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (lc(p[i]) != (unsigned char)lower[i])
+            return false;
+    return true;
 }
 
 enum sp_h1_meth sp_h1_meth_from(const char *p, size_t len)
