@@ -254,7 +254,9 @@ static int send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, si
         sp_buf_put(wb, hd, FRAME_HDLEN);
         sp_buf_put(wb, data, (uint32_t)len);
     } else if (len >= DATA_DIRECT_MIN && sp_buf_room(wb) >= FRAME_HDLEN &&
-               hw->h2niov + 2 <= SP_H2_OUT_IOV && hw->h2ext + len <= SP_H2_OUT_EXT) {
+               hw->h2niov + 3 <= SP_H2_OUT_IOV && hw->h2ext + len <= SP_H2_OUT_EXT) {
+        /* three entries at most: the segment this header ends, the payload, and the segment
+         * round_send() closes last */
         sp_buf_put(wb, hd, FRAME_HDLEN);
         round_close_seg(hw, c);
         hw->h2iov[hw->h2niov++] = (struct iovec){.iov_base = (void *)data, .iov_len = len};

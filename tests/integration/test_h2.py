@@ -502,6 +502,23 @@ def main(t):
             print("# DATA frames %d, stream switches %d" % (len(order), switches))
             assert switches >= 5, switches
 
+    def many_mid_frames():
+        # 64 responses of 3000 bytes each, asked for at once: their DATA frames are referenced
+        # in place and one output round runs out of iovec entries before it runs out of bytes
+        sizes = [3000 + k for k in range(64)]
+        with H2(port) as h:
+            # this client never acknowledges DATA: open the connection's window for it all
+            h.send(h.frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 20)))
+            reqs = [h.request("GET", "/size/%d" % n, send=False) for n in sizes]
+            h.send(b"".join(d for _, d in reqs))
+            sids = [sid for sid, _ in reqs]
+            done = h.pump(lambda: all(h.streams[i].done() for i in sids), 30)
+            assert done, "not all streams ended"
+            for sid, n in zip(sids, sizes):
+                st = h.streams[sid]
+                assert st.status == 200 and st.rst is None, (sid, st.status, st.rst)
+                assert bytes(st.data) == pattern_bytes(n), "stream %d: content differs" % sid
+
     def h2load_many():
         rc, out, err = run_tool(["h2load", "-c4", "-m50", "-n20000", url + "/name"], 120)
         assert rc == 0, "h2load rc=%d %s %s" % (rc, out[-800:], err[-800:])
@@ -524,6 +541,7 @@ def main(t):
     t.case("5 MB upload intact (content-length)", big_up)
     t.case("5 MB upload intact (no content-length)", big_up_chunked)
     t.case("6 x 2 MB at once, client socket stalled 1 s: every stream intact", stalled_socket)
+    t.case("64 x 3000 bytes at once: every stream intact", many_mid_frames)
     t.case("h2load -c4 -m50 -n20000: all 2xx", h2load_many)
 
     # ---- upstream connections bounded by server maxconn ----
