@@ -72,7 +72,7 @@ struct sp_h2c {
      * block ends: streams waiting for a server hold no header storage */
     struct sp_buf hdrs;
     struct sp_h2s *hdrs_owner; /* the stream whose fields are in `req` */
-    struct sp_h2_req req;
+    struct sp_h2_req *req;     /* its fields (from the worker's pool, with `hdrs`) */
     bool seen_stream;
     bool goaway;
     bool fatal;   /* close as soon as the last bytes are out */
@@ -98,7 +98,8 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
 
     if (!st)
         return NULL;
-    if (sp_buf_alloc(&h2->hdrs, &hw->bufs)) {
+    if (sp_buf_alloc(&h2->hdrs, &hw->bufs) ||
+        (!h2->req && !(h2->req = sp_pool_get(&hw->h2req_pool)))) {
         sp_pool_put(&hw->h2s_pool, st);
         return NULL;
     }
@@ -107,7 +108,7 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
     st->t_begin = hw->w->now_us;
     sp_task_init(&st->task, stream_task);
     h2->hdrs.head = h2->hdrs.tail = 0;
-    sp__h2_req_init(&h2->req, &h2->hdrs);
+    sp__h2_req_init(h2->req, &h2->hdrs);
     h2->hdrs_owner = st;
     st->_next = h2->streams;
     if (h2->streams)
@@ -447,7 +448,7 @@ static void stream_start_req(struct sp_h2s *st)
         submit_error(st, 500);
         return;
     }
-    const struct sp_h2_req *q = &st->h2->req;
+    const struct sp_h2_req *q = st->h2->req;
     sp__route_h2(t, c, q);
     t->meth = q->meth;
     t->h2 = true;
@@ -492,6 +493,16 @@ static void stream_start_req(struct sp_h2s *st)
         st->defer_start = true;
 }
 
+/* The header block's storage and field index go back to the worker's pools. */
+static void hdrs_release(struct sp_h2c *h2)
+{
+    struct sp_http_worker *hw = hw_of(h2);
+
+    sp_buf_release(&h2->hdrs, &hw->bufs, 1);
+    sp_pool_put(&hw->h2req_pool, h2->req);
+    h2->req = NULL;
+}
+
 /* Starts a stream whose header block ended; the block's storage goes back to the pool as soon
  * as no block is being received (an idle connection holds none). */
 static void stream_start(struct sp_h2s *st)
@@ -500,7 +511,7 @@ static void stream_start(struct sp_h2s *st)
 
     stream_start_req(st);
     if (!h2->hdrs_owner)
-        sp_buf_release(&h2->hdrs, &hw_of(h2)->bufs, 1);
+        hdrs_release(h2);
 }
 
 /* Everything a stream does outside nghttp2's callbacks. */
@@ -577,7 +588,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
         return 0;
     if (st->h2->hdrs_owner != st)
         return 0;
-    int err = sp__h2_req_add(&st->h2->req, name, nlen, value, vlen, st->h2->hdrs.size);
+    int err = sp__h2_req_add(st->h2->req, name, nlen, value, vlen, st->h2->hdrs.size);
     if (err == -E2BIG)
         st->err_status = 431;
     else if (err < 0)
@@ -687,6 +698,7 @@ int sp__h2_worker_init(struct sp_http_worker *hw)
     sp__h2mem_init(&hw->h2mem);
     sp_pool_init(&hw->h2s_pool, sizeof(struct sp_h2s), 1024);
     sp_pool_init(&hw->h2c_pool, sizeof(struct sp_h2c), 1024);
+    sp_pool_init(&hw->h2req_pool, sizeof(struct sp_h2_req), 256);
     return 0;
 }
 
@@ -698,6 +710,7 @@ void sp__h2_worker_free(struct sp_http_worker *hw)
         nghttp2_option_del(hw->h2opt);
     sp_pool_destroy(&hw->h2s_pool);
     sp_pool_destroy(&hw->h2c_pool);
+    sp_pool_destroy(&hw->h2req_pool);
     sp__h2mem_destroy(&hw->h2mem);
 }
 
@@ -1051,7 +1064,7 @@ void sp__h2c_free(struct sp_conn *c)
         return;
     while (h2->streams)
         stream_free(h2->streams);
-    sp_buf_release(&h2->hdrs, &c->hw->bufs, 1);
+    hdrs_release(h2);
     free(h2->spill);
     h2->spill = NULL;
     nghttp2_session_del(h2->s);

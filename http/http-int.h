@@ -82,6 +82,7 @@ struct sp_http_worker {
     nghttp2_option *h2opt;
     struct sp_h2mem h2mem;
     struct sp_pool h2s_pool, h2c_pool;
+    struct sp_pool h2req_pool;            /* field indexes of header blocks being received */
     nghttp2_nv h2nva[SP_H1_MAX_HDRS + 1]; /* response head scratch (copied by nghttp2) */
     char h2scratch[16384];
     /* the HTTP/2 output round being gathered (h2conn.c h2_output(); one connection at a
