@@ -234,7 +234,8 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
         struct sp_frontend *fe = sp_routing_frontend(routing, p->name);
         if (!fe)
             return -EINVAL;
-        rt->fe_gates[fe->idx] = gate_new(fe->maxconn);
+        /* HAProxy: a frontend without maxconn takes the global one */
+        rt->fe_gates[fe->idx] = gate_new(fe->maxconn ? fe->maxconn : cfg->global.maxconn);
         if (!rt->fe_gates[fe->idx])
             return -ENOMEM;
         for (struct sp_cfg_bind *cb = p->binds; cb; cb = cb->next) {
@@ -575,8 +576,9 @@ int main(int argc, char **argv)
         struct sp_frontend *fe =
             (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
         if (fe && rt.fe_gates[fe->idx])
-            sp_log(SP_LOG_NOTICE, "frontend '%s': highest fe_conn %lld (maxconn %d)", fe->name,
-                   (long long)sp_gate_peak_mt(rt.fe_gates[fe->idx]), fe->maxconn);
+            sp_log(SP_LOG_NOTICE, "frontend '%s': highest fe_conn %lld (maxconn %lld)", fe->name,
+                   (long long)sp_gate_peak_mt(rt.fe_gates[fe->idx]),
+                   (long long)rt.fe_gates[fe->idx]->limit);
     }
     if (cfg->global.pidfile)
         unlink(cfg->global.pidfile);

@@ -89,7 +89,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             r->scur_set = true;
             r->scur = g ? sp_gate_count_mt(g) : 0;
             r->obj.max = g ? sp_gate_peak_mt(g) : 0;
-            r->slim = fe->maxconn;
+            r->slim = g ? (int64_t)g->limit : fe->maxconn; /* the global maxconn when unset */
             r->status = "OPEN";
         }
         for (int i = 0; i < rt->nbe; i++) {

@@ -27,6 +27,7 @@ import datetime
 import io
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -965,6 +966,38 @@ def main(t):
 
     t.case("option dontlognull: a connection that sends nothing and closes logs nothing",
            dontlognull)
+
+    # 3b. a frontend without maxconn: HAProxy gives it the global maxconn ---------------------
+    def fe_without_maxconn():
+        p = free_port()
+        sock2 = os.path.join(t.dir, "stats-nomax.sock")
+        cfg = cfg_small(p, "fe_nomax", ade.port, []).replace(
+            "global\n", "global\n    stats socket %s mode 600\n" % sock2, 1)
+        # no maxconn anywhere: the global one is derived from the descriptor limit, which
+        # spillway raises to the hard one, as HAProxy does: (fds - 100) / 2
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        fds = 1048576 if hard == resource.RLIM_INFINITY or hard > 1048576 else hard
+        want_slim = str(max(100, (fds - 100) // 2))
+        s2 = t.spillway(cfg, p)
+        cli2 = Cli(sock2)
+        conns = []
+        try:
+            for _ in range(3):
+                c = socket.create_connection((HOST, p), timeout=5)
+                c.sendall(b"GET /name HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert c.recv(4096).startswith(b"HTTP/1.1 200"), "no answer"
+                conns.append(c)
+            fe = parse_csv(cli2("show stat"))[1][("fe_nomax", "FRONTEND")]
+            assert (fe["scur"], fe["slim"]) == ("3", want_slim), \
+                "scur %s slim %s (want %s)" % (fe["scur"], fe["slim"], want_slim)
+            assert int(fe["smax"]) >= 3, "smax %s with 3 connections open" % fe["smax"]
+        finally:
+            for c in conns:
+                c.close()
+            s2.stop()
+
+    t.case("frontend without maxconn: slim is the derived global maxconn, smax counts (>= 3)",
+           fe_without_maxconn)
 
     # 4. option httplog clf, custom log-format (own instances) -------------------------------
     def clf():
