@@ -44,7 +44,7 @@ struct sp_h2c;
 
 #define SP_H2_OUT_IOV     64           /* iovecs of one HTTP/2 output round */
 #define SP_H2_OUT_EXT     (256 * 1024) /* DATA payload bytes one round references */
-#define SP_H2MEM_CLASSES  8            /* 32 .. 4096 bytes */
+#define SP_H2MEM_CLASSES  15           /* 32 .. 4096 bytes, steps of about 1.5 */
 #define SP_H2MEM_MAX_FREE 8192         /* cached blocks per class */
 
 /* owner: worker. nghttp2's allocator (h2mem.c). */
