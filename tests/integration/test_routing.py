@@ -11,13 +11,13 @@ import os
 import re
 import select
 import socket
-import struct
 import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import h2client  # noqa: E402
 from lib import HOST, SPILLWAY, Conn, Suite, curl, free_port, wait_until  # noqa: E402
 
 SILENT_S = 1.0  # how long a connection held in the backlog must stay unanswered
@@ -135,114 +135,24 @@ def poll_answer(ask, want, tries=POLL_TRIES):
 
 
 # ---------------------------------------------------------------------------------------------
-# A minimal HTTP/2 client (prior knowledge): HPACK out as literals without indexing; in, only
-# DATA frames are read (the body names the backend), and :status when it is an indexed 200.
-
-H2_DATA, H2_HEADERS, H2_RST, H2_SETTINGS, H2_PING, H2_GOAWAY = 0, 1, 3, 4, 6, 7
-END_STREAM, ACK, END_HEADERS, PADDED = 0x1, 0x1, 0x4, 0x8
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+# HTTP/2 through h2client's raw client: GETs whose body names the backend.
 
 
-def hp_str(s):
-    s = s.encode()
-    assert len(s) < 127
-    return bytes([len(s)]) + s
-
-
-def frame(ftype, flags, sid, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
-        struct.pack(">I", sid) + payload
-
-
-class H2:
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
-        self.buf = b""
-        self.next_id = 1
-        self.streams = {}  # sid -> {"status", "data", "done", "rst"}
-        self.eof = False
-        # header table size 0: nothing the server sends depends on a dynamic table
-        self.sock.sendall(PREFACE + frame(H2_SETTINGS, 0, 0, struct.pack(">HI", 1, 0)))
-
-    def close(self):
-        self.sock.close()
-
+class H2(h2client.H2):
     def start(self, path="/name", authority="localhost", method="GET"):
-        sid = self.next_id
-        self.next_id += 2
-        block = b"".join(b"\x00" + hp_str(n) + hp_str(v) for n, v in (
-            (":method", method), (":scheme", "http"), (":path", path),
-            (":authority", authority)))
-        self.streams[sid] = {"status": None, "data": b"", "done": False, "rst": None}
-        self.sock.sendall(frame(H2_HEADERS, END_HEADERS | END_STREAM, sid, block))
-        return sid
-
-    def _frame(self, deadline):
-        while len(self.buf) < 9 or len(self.buf) < 9 + int.from_bytes(self.buf[:3], "big"):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            self.sock.settimeout(left)
-            try:
-                d = self.sock.recv(65536)
-            except socket.timeout:
-                return None
-            except OSError:
-                d = b""
-            if not d:
-                self.eof = True
-                return None
-            self.buf += d
-        n = int.from_bytes(self.buf[:3], "big")
-        f = (self.buf[3], self.buf[4], int.from_bytes(self.buf[5:9], "big") & 0x7fffffff,
-             self.buf[9:9 + n])
-        self.buf = self.buf[9 + n:]
-        return f
+        return self.request(method, path, authority=authority)[0]
 
     def wait(self, sids, timeout=10.0, check=True):
         """Reads until every stream in sids is complete; returns their bodies (with check,
         asserts each is a complete 200)."""
-        deadline = time.monotonic() + timeout
-        for _ in range(100000):
-            if all(self.streams[s]["done"] for s in sids):
-                break
-            f = self._frame(deadline)
-            if f is None:
-                break
-            ftype, flags, sid, p = f
-            st = self.streams.get(sid)
-            if ftype == H2_SETTINGS and not flags & ACK:
-                self.sock.sendall(frame(H2_SETTINGS, ACK, 0))
-            elif ftype == H2_PING and not flags & ACK:
-                self.sock.sendall(frame(H2_PING, ACK, 0, p))
-            elif ftype == H2_RST and st:
-                st["rst"] = struct.unpack(">I", p[:4])[0]
-                st["done"] = True
-            elif ftype == H2_HEADERS and st:
-                if flags & PADDED:
-                    p = p[1:len(p) - p[0]]
-                if flags & 0x20:
-                    p = p[5:]
-                if st["status"] is None and p:
-                    i = 0
-                    while i < len(p) - 1 and p[i] & 0xe0 == 0x20:  # table size update to 0
-                        i += 1
-                    st["status"] = 200 if p[i] == 0x88 else "not an indexed 200: %r" % p[:8]
-                if flags & END_STREAM:
-                    st["done"] = True
-            elif ftype == H2_DATA and st:
-                if flags & PADDED:
-                    p = p[1:len(p) - p[0]]
-                st["data"] += p
-                if flags & END_STREAM:
-                    st["done"] = True
+        self.pump(lambda: all(self.streams[s].done() for s in sids), timeout)
         out = []
         for s in sids if check else ():
             st = self.streams[s]
-            assert st["done"], "stream %d not complete (eof=%s)" % (s, self.eof)
-            assert st["rst"] is None, "stream %d reset with %d" % (s, st["rst"])
-            assert st["status"] == 200, "stream %d status %r" % (s, st["status"])
-            out.append(st["data"].decode(errors="replace").strip())
+            assert st.done(), "stream %d not complete (eof=%s)" % (s, self.eof)
+            assert st.rst is None, "stream %d reset with %d" % (s, st.rst)
+            assert st.status == 200, "stream %d status %r" % (s, st.status)
+            out.append(bytes(st.data).decode(errors="replace").strip())
         return out
 
     def ask(self, **kw):
@@ -478,8 +388,9 @@ def main(t):
             sid = h2.start()
             h2.wait([sid], timeout=SILENT_S, check=False)
             st = h2.streams[sid]
-            assert not st["done"] and not h2.eof and not st["data"], \
-                "H2 request on a 13th connection answered with 12 open: %r" % st
+            assert not st.done() and not h2.eof and not st.data, \
+                "H2 request on a 13th connection answered with 12 open: status %s data %r" % (
+                    st.status, bytes(st.data))
             conns[0].close()
             got = h2.wait([sid], timeout=5.0)
             assert got == ["pbcoffee"], "H2 13th connection once accepted: %r" % got
