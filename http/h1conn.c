@@ -247,10 +247,7 @@ static bool op_res_swap(struct sp_txn *t, struct sp_buf *rb)
 
     if (c->res_abort || c->res_chunked || sp_buf_len(&c->wbuf) || rb->size != c->hw->bufs.size)
         return false;
-    struct sp_buf empty = c->wbuf;
-    c->wbuf = *rb;
-    *rb = empty;
-    rb->head = rb->tail = 0;
+    sp_buf_move(&c->wbuf, rb);
     if (!sp_buf_space(&c->wbuf))
         flush_raw(c);
     want_flush(c);

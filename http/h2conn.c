@@ -370,10 +370,7 @@ static bool op_res_swap(struct sp_txn *t, struct sp_buf *rb)
     if (st->closed || st->reset || st->resbody_own || sp_buf_len(&st->resbody) ||
         rb->size != hw_of(st->h2)->bufs.size)
         return false;
-    struct sp_buf empty = st->resbody;
-    st->resbody = *rb;
-    *rb = empty;
-    rb->head = rb->tail = 0;
+    sp_buf_move(&st->resbody, rb);
     resume_data(st);
     return true;
 }

@@ -90,6 +90,18 @@ static inline void sp_buf_put(struct sp_buf *b, const void *p, uint32_t n)
     b->tail += n;
 }
 
+/* Hands the storage of `from`, bytes included, to the empty buffer `to`, whose own storage (or
+ * none) goes back to `from`, emptied: a move of the bytes without copying them. Both belong
+ * to the same pool. */
+static inline void sp_buf_move(struct sp_buf *to, struct sp_buf *from)
+{
+    struct sp_buf empty = *to;
+
+    *to = *from;
+    *from = empty;
+    from->head = from->tail = 0;
+}
+
 /* Appends as much as fits (realigning when that makes room); returns the bytes taken. */
 uint32_t sp_buf_append(struct sp_buf *b, const void *p, uint32_t n);
 

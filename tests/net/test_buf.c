@@ -369,6 +369,41 @@ static void test_append_unattached(void)
     CU_ASSERT_EQUAL(sp_buf_space(&b), 0);
 }
 
+static void test_move(void)
+{
+    struct sp_bufpool p;
+    struct sp_buf from = {0}, to = {0};
+
+    sp_bufpool_init(&p, 64, 4);
+    CU_ASSERT_EQUAL(sp_buf_alloc(&from, &p), 0);
+    sp_buf_append(&from, "head:body", 9);
+    sp_buf_consume(&from, 5);
+    char *storage = from.data;
+    /* into a buffer with no storage: `from` is left with none */
+    sp_buf_move(&to, &from);
+    CU_ASSERT_PTR_EQUAL(to.data, storage);
+    CU_ASSERT_EQUAL(sp_buf_len(&to), 4);
+    CU_ASSERT(!memcmp(sp_buf_head(&to), "body", 4));
+    CU_ASSERT_PTR_NULL(from.data);
+    CU_ASSERT_EQUAL(sp_buf_len(&from), 0);
+    /* into an empty buffer with storage: `from` gets that storage back, empty */
+    CU_ASSERT_EQUAL(sp_buf_alloc(&from, &p), 0);
+    sp_buf_append(&from, "more", 4);
+    char *second = from.data;
+    sp_buf_consume(&to, 4);
+    sp_buf_move(&to, &from);
+    CU_ASSERT_PTR_EQUAL(to.data, second);
+    CU_ASSERT(!memcmp(sp_buf_head(&to), "more", 4));
+    CU_ASSERT_PTR_EQUAL(from.data, storage);
+    CU_ASSERT_EQUAL(from.head, 0);
+    CU_ASSERT_EQUAL(from.tail, 0);
+    CU_ASSERT_EQUAL(p.used, 2);
+    sp_buf_release(&to, &p, 1);
+    sp_buf_release(&from, &p, 1);
+    CU_ASSERT_EQUAL(p.used, 0);
+    sp_bufpool_destroy(&p);
+}
+
 void test_buf_register(void)
 {
     CU_pSuite s = sp_unit_suite("net/buf");
@@ -381,4 +416,5 @@ void test_buf_register(void)
     sp_unit_test(s, "consume to empty resets", test_consume);
     sp_unit_test(s, "append with realign", test_append);
     sp_unit_test(s, "append without storage", test_append_unattached);
+    sp_unit_test(s, "move hands storage over without a copy", test_move);
 }
