@@ -398,6 +398,16 @@ static inline void put_2d(char *d, int v)
     d[1] = (char)('0' + v % 10);
 }
 
+/* "hh:mm:ss" */
+static void put_hms(char *d, const struct tm *tm)
+{
+    put_2d(d, tm->tm_hour);
+    d[2] = ':';
+    put_2d(d + 3, tm->tm_min);
+    d[5] = ':';
+    put_2d(d + 6, tm->tm_sec);
+}
+
 static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -414,11 +424,7 @@ static const char *date3164(struct sp_logsink_buf *b, int64_t sec)
         if (b->c3164[4] == '0')
             b->c3164[4] = ' ';
         b->c3164[6] = ' ';
-        put_2d(b->c3164 + 7, tm.tm_hour);
-        b->c3164[9] = ':';
-        put_2d(b->c3164 + 10, tm.tm_min);
-        b->c3164[12] = ':';
-        put_2d(b->c3164 + 13, tm.tm_sec);
+        put_hms(b->c3164 + 7, &tm);
         b->c3164_sec = sec;
     }
     return b->c3164;
@@ -440,11 +446,7 @@ static void date5424(struct sp_logsink_buf *b, int64_t sec)
         b->c5424[7] = '-';
         put_2d(b->c5424 + 8, tm.tm_mday);
         b->c5424[10] = 'T';
-        put_2d(b->c5424 + 11, tm.tm_hour);
-        b->c5424[13] = ':';
-        put_2d(b->c5424 + 14, tm.tm_min);
-        b->c5424[16] = ':';
-        put_2d(b->c5424 + 17, tm.tm_sec);
+        put_hms(b->c5424 + 11, &tm);
         off = tm.tm_gmtoff;
         a = off < 0 ? -off : off;
         b->c5424_tz[0] = off < 0 ? '-' : '+';

@@ -146,18 +146,36 @@ static void env_init(struct sp_acl_env *env, struct sp_http_worker *hw, const st
     env->be_idx = -1;
 }
 
+/* No rule and no local service to look at: the default backend, without a single fetch. */
+static bool default_only(struct sp_txn *t, const struct sp_conn *c)
+{
+    t->fe_conn_seen = -1;
+    if (c->fe->nrules || c->fe->prometheus || c->fe->stats_enabled)
+        return false;
+    t->be = c->fe->defbe;
+    t->rule = -1;
+    return true;
+}
+
+/* The request is described by `env`: local services first, then the switching rules. */
+static void route_env(struct sp_txn *t, const struct sp_conn *c, struct sp_acl_env *env)
+{
+    t->local = local_service(c->fe, env);
+    /* a request spillway answers itself is caught before the switching rules (HAProxy:
+     * stats and services are not charged to any backend) */
+    t->rule = -1;
+    t->be = t->local ? NULL : sp_frontend_route(c->fe, env, &t->rule);
+    t->fe_conn_seen = c->hw->route_fe_conn;
+}
+
 void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
                   const struct sp_h1_msg *m)
 {
     struct sp_route_h1 req = {.buf = buf, .m = m};
     struct sp_acl_env env;
 
-    t->fe_conn_seen = -1;
-    if (!c->fe->nrules && !c->fe->prometheus && !c->fe->stats_enabled) {
-        t->be = c->fe->defbe;
-        t->rule = -1;
+    if (default_only(t, c))
         return;
-    }
     env_init(&env, c->hw, c);
     env.method = buf + m->method_off;
     env.method_len = m->method_len;
@@ -167,12 +185,7 @@ void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
     env.nhdrs = m->nhdrs;
     env.hdr = h1_hdr;
     env.req = &req;
-    t->local = local_service(c->fe, &env);
-    /* a request spillway answers itself is caught before the switching rules (HAProxy:
-     * stats and services are not charged to any backend) */
-    t->rule = -1;
-    t->be = t->local ? NULL : sp_frontend_route(c->fe, &env, &t->rule);
-    t->fe_conn_seen = c->hw->route_fe_conn;
+    route_env(t, c, &env);
 }
 
 /* HTTP/2 fields as an HTTP/1 server will see them: :authority is the Host header and a
@@ -209,12 +222,8 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
 {
     struct sp_acl_env env;
 
-    t->fe_conn_seen = -1;
-    if (!c->fe->nrules && !c->fe->prometheus && !c->fe->stats_enabled) {
-        t->be = c->fe->defbe;
-        t->rule = -1;
+    if (default_only(t, c))
         return;
-    }
     env_init(&env, c->hw, c);
     env.method = r->store->data + r->method.off;
     env.method_len = r->method.len;
@@ -224,12 +233,7 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
     env.nhdrs = r->nfields + (r->has_authority ? 1 : 0);
     env.hdr = h2_hdr;
     env.req = r;
-    t->local = local_service(c->fe, &env);
-    /* a request spillway answers itself is caught before the switching rules (HAProxy:
-     * stats and services are not charged to any backend) */
-    t->rule = -1;
-    t->be = t->local ? NULL : sp_frontend_route(c->fe, &env, &t->rule);
-    t->fe_conn_seen = c->hw->route_fe_conn;
+    route_env(t, c, &env);
 }
 
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)
