@@ -54,6 +54,20 @@ static bool srv_usable(const struct sp_server *s)
 
 /* Builds every row, in proxy id order: FRONTEND, servers, BACKEND. Addresses are written in
  * `addrs` (one per server). */
+/* The columns every row has: names, ids, and the counters summed over the workers. */
+static struct sp_stats_row *row_start(struct sp_stats_row *r, enum sp_stats_type type,
+                                      const char *pxname, int iid, enum sp_stats_kind kind, int idx,
+                                      uint64_t now_ms)
+{
+    r->pxname = pxname;
+    r->type = type;
+    r->iid = (uint32_t)iid;
+    r->pid = 1;
+    r->now_ms = now_ms;
+    sp_stats_read(kind, idx, now_ms, &r->obj);
+    return r;
+}
+
 static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *conf, uint64_t now_ms,
                       struct sp_stats_row **ret_rows, size_t *ret_n, char (**ret_addrs)[64])
 {
@@ -78,13 +92,8 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             const struct sp_frontend *fe = rt->fe[i];
             if (fe->id != id)
                 continue;
-            struct sp_stats_row *r = &rows[n++];
-            r->pxname = fe->name;
-            r->type = SP_STATS_TYPE_FE;
-            r->iid = (uint32_t)fe->id;
-            r->pid = 1;
-            r->now_ms = now_ms;
-            sp_stats_read(SP_STATS_FE, fe->idx, now_ms, &r->obj);
+            struct sp_stats_row *r = row_start(&rows[n++], SP_STATS_TYPE_FE, fe->name, fe->id,
+                                               SP_STATS_FE, fe->idx, now_ms);
             struct sp_gate *g = conf->fe_gates[fe->idx];
             r->scur_set = true;
             r->scur = g ? sp_gate_count_mt(g) : 0;
@@ -99,15 +108,10 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             uint32_t weight = 0, act = 0;
             for (int k = 0; k < be->nsrv; k++) {
                 const struct sp_server *s = be->srv[k];
-                struct sp_stats_row *r = &rows[n++];
-                r->pxname = be->name;
+                struct sp_stats_row *r = row_start(&rows[n++], SP_STATS_TYPE_SRV, be->name, be->id,
+                                                   SP_STATS_SRV, s->idx, now_ms);
                 r->svname = s->name;
-                r->type = SP_STATS_TYPE_SRV;
-                r->iid = (uint32_t)be->id;
                 r->sid = (uint32_t)s->id;
-                r->pid = 1;
-                r->now_ms = now_ms;
-                sp_stats_read(SP_STATS_SRV, s->idx, now_ms, &r->obj);
                 r->slim = s->maxconn;
                 r->qlimit = s->maxqueue;
                 r->status = s->disabled ? "MAINT" : "UP";
@@ -121,13 +125,8 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
                     act++;
                 }
             }
-            struct sp_stats_row *r = &rows[n++];
-            r->pxname = be->name;
-            r->type = SP_STATS_TYPE_BE;
-            r->iid = (uint32_t)be->id;
-            r->pid = 1;
-            r->now_ms = now_ms;
-            sp_stats_read(SP_STATS_BE, be->idx, now_ms, &r->obj);
+            struct sp_stats_row *r = row_start(&rows[n++], SP_STATS_TYPE_BE, be->name, be->id,
+                                               SP_STATS_BE, be->idx, now_ms);
             r->slim = fullconn(rt, be);
             r->status = act ? "UP" : "DOWN";
             r->weight = weight;

@@ -31,32 +31,45 @@ bool sp_uppool_has_room(const struct sp_uppool *p)
     return p->nidle || !p->max_conns || p->nconns < p->max_conns;
 }
 
+/* The queue and the deferred list are the same kind of list: append, unlink. */
+static void list_append(struct sp_upwait **head, struct sp_upwait **tail, struct sp_upwait *w)
+{
+    w->_next = NULL;
+    w->_prev = *tail;
+    if (*tail)
+        (*tail)->_next = w;
+    else
+        *head = w;
+    *tail = w;
+    w->queued = true;
+}
+
+static void list_unlink(struct sp_upwait **head, struct sp_upwait **tail, struct sp_upwait *w)
+{
+    if (w->_prev)
+        w->_prev->_next = w->_next;
+    else
+        *head = w->_next;
+    if (w->_next)
+        w->_next->_prev = w->_prev;
+    else
+        *tail = w->_prev;
+    w->_next = w->_prev = NULL;
+    w->queued = false;
+}
+
 int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w)
 {
     if (p->max_queue && p->nwait >= p->max_queue)
         return -ENOSPC;
-    w->_next = NULL;
-    w->_prev = p->wait_tail;
-    if (p->wait_tail)
-        p->wait_tail->_next = w;
-    else
-        p->wait_head = w;
-    p->wait_tail = w;
+    list_append(&p->wait_head, &p->wait_tail, w);
     p->nwait++;
-    w->queued = true;
     return 0;
 }
 
 void sp_uppool_defer(struct sp_uppool *p, struct sp_upwait *w)
 {
-    w->_next = NULL;
-    w->_prev = p->defer_tail;
-    if (p->defer_tail)
-        p->defer_tail->_next = w;
-    else
-        p->defer_head = w;
-    p->defer_tail = w;
-    w->queued = true;
+    list_append(&p->defer_head, &p->defer_tail, w);
     w->deferred = true;
     sp_task_queue(p->w, &p->wake);
 }
@@ -66,28 +79,11 @@ void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w)
     if (!w->queued)
         return;
     if (w->deferred) {
-        if (w->_prev)
-            w->_prev->_next = w->_next;
-        else
-            p->defer_head = w->_next;
-        if (w->_next)
-            w->_next->_prev = w->_prev;
-        else
-            p->defer_tail = w->_prev;
-        w->_next = w->_prev = NULL;
-        w->queued = w->deferred = false;
+        list_unlink(&p->defer_head, &p->defer_tail, w);
+        w->deferred = false;
         return;
     }
-    if (w->_prev)
-        w->_prev->_next = w->_next;
-    else
-        p->wait_head = w->_next;
-    if (w->_next)
-        w->_next->_prev = w->_prev;
-    else
-        p->wait_tail = w->_prev;
-    w->_next = w->_prev = NULL;
-    w->queued = false;
+    list_unlink(&p->wait_head, &p->wait_tail, w);
     p->nwait--;
 }
 
