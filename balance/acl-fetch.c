@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,16 +94,6 @@ static const struct kw kws[] = {
     {"dst_port", F_DST_PORT, SP__ACL_T_INT, A_NONE, 0, false},
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
 /* ---- compilation: criterion --------------------------------------------------------- */
 
 /* Finds NAME, or NAME_SUFFIX where NAME has variants; *ret_match is the variant's method or
@@ -153,17 +142,17 @@ static int resolve_proxy(struct sp__acl_expr *e, const struct sp_acl_resolver *r
     if (!arg) {
         int self = res ? (fe ? res->self_fe : res->self_be) : -1;
         if (self < 0)
-            return fail(err, errlen,
-                        "'%s' without an argument needs a %s, and this section is not one "
-                        "(write the %s's name in parentheses)",
-                        word, what, what);
+            return sp__acl_fail(err, errlen,
+                                "'%s' without an argument needs a %s, and this section is not one "
+                                "(write the %s's name in parentheses)",
+                                word, what, what);
         e->idx = self;
         return 0;
     }
     int (*fn)(const void *, const char *) = res ? (fe ? res->frontend : res->backend) : NULL;
     int idx = fn ? fn(res->ctx, arg) : -1;
     if (idx < 0)
-        return fail(err, errlen, "no such %s '%s' in ACL expression '%s'", what, arg, word);
+        return sp__acl_fail(err, errlen, "no such %s '%s' in ACL expression '%s'", what, arg, word);
     e->idx = idx;
     return 0;
 }
@@ -174,27 +163,29 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
     switch (k->argk) {
     case A_NONE:
         if (a1)
-            return fail(err, errlen, "'%s' takes no argument, in ACL expression '%s'", k->name,
-                        word);
+            return sp__acl_fail(err, errlen, "'%s' takes no argument, in ACL expression '%s'",
+                                k->name, word);
         return 0;
     case A_FE:
     case A_BE:
         if (a2)
-            return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
         return resolve_proxy(e, res, k->argk == A_FE, a1, word, err, errlen);
     case A_SRV: {
         char *slash = a1 ? strchr(a1, '/') : NULL;
         if (!slash || slash == a1 || !slash[1] || a2)
-            return fail(err, errlen, "'%s' expects 'backend/server', in ACL expression '%s'",
-                        k->name, word);
+            return sp__acl_fail(err, errlen,
+                                "'%s' expects 'backend/server', in ACL expression '%s'", k->name,
+                                word);
         *slash = '\0';
         int be = res && res->backend ? res->backend(res->ctx, a1) : -1;
         if (be < 0)
-            return fail(err, errlen, "no such backend '%s' in ACL expression '%s'", a1, word);
+            return sp__acl_fail(err, errlen, "no such backend '%s' in ACL expression '%s'", a1,
+                                word);
         int srv = res && res->server ? res->server(res->ctx, a1, slash + 1) : -1;
         if (srv < 0)
-            return fail(err, errlen, "no such server '%s/%s' in ACL expression '%s'", a1, slash + 1,
-                        word);
+            return sp__acl_fail(err, errlen, "no such server '%s/%s' in ACL expression '%s'", a1,
+                                slash + 1, word);
         e->idx = srv;
         return 0;
     }
@@ -202,12 +193,13 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
     case A_PARAM:
     case A_COOK:
         if (!a1 || !*a1)
-            return fail(err, errlen, "'%s' needs a name in parentheses, in ACL expression '%s'",
-                        k->name, word);
+            return sp__acl_fail(err, errlen,
+                                "'%s' needs a name in parentheses, in ACL expression '%s'", k->name,
+                                word);
         break;
     case A_HDR_OPT:
         if (a2)
-            return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
         if (a1 && !*a1)
             a1 = NULL;
         break;
@@ -215,7 +207,7 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
     if (a1) {
         e->arg = strdup(a1);
         if (!e->arg)
-            return fail(err, errlen, "out of memory");
+            return sp__acl_fail(err, errlen, "out of memory");
         e->arg_len = strlen(a1);
     }
     if (k->argk == A_HDR && a2) {
@@ -223,14 +215,15 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
         errno = 0;
         long occ = strtol(a2, &end, 10);
         if (!*a2 || *end || errno || occ < -1000000 || occ > 1000000)
-            return fail(err, errlen, "bad occurrence '%s' in ACL expression '%s'", a2, word);
+            return sp__acl_fail(err, errlen, "bad occurrence '%s' in ACL expression '%s'", a2,
+                                word);
         e->occ = (int)occ;
     } else if (k->argk == A_PARAM) {
         e->delims = strdup(a2 && *a2 ? a2 : "&");
         if (!e->delims)
-            return fail(err, errlen, "out of memory");
+            return sp__acl_fail(err, errlen, "out of memory");
     } else if (a2) {
-        return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+        return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
     }
     return 0;
 }
@@ -241,8 +234,8 @@ int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver
     size_t n = strcspn(word, "(,");
     const struct kw *k = find_kw(word, n, ret_forced);
     if (!k)
-        return fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'", (int)n, word,
-                    word);
+        return sp__acl_fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'",
+                            (int)n, word, word);
     e->fetch = k->fetch;
     e->out = k->out;
     e->load = k->load;
@@ -255,10 +248,10 @@ int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver
     if (*rest == '(') {
         const char *close = strchr(rest, ')');
         if (!close)
-            return fail(err, errlen, "missing ')' in ACL expression '%s'", word);
+            return sp__acl_fail(err, errlen, "missing ')' in ACL expression '%s'", word);
         size_t alen = (size_t)(close - rest - 1);
         if (alen >= sizeof(args))
-            return fail(err, errlen, "arguments too long in ACL expression '%s'", word);
+            return sp__acl_fail(err, errlen, "arguments too long in ACL expression '%s'", word);
         memcpy(args, rest + 1, alen);
         args[alen] = '\0';
         if (alen) {
@@ -268,18 +261,20 @@ int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver
                 *comma = '\0';
                 a2 = comma + 1;
                 if (strchr(a2, ','))
-                    return fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+                    return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'",
+                                        word);
             }
         }
         rest = close + 1;
     }
     if (*rest == ',') {
         size_t cl = strcspn(rest + 1, "(,");
-        return fail(err, errlen, "converters are not supported: '%.*s' in ACL expression '%s'",
-                    (int)cl, rest + 1, word);
+        return sp__acl_fail(err, errlen,
+                            "converters are not supported: '%.*s' in ACL expression '%s'", (int)cl,
+                            rest + 1, word);
     }
     if (*rest)
-        return fail(err, errlen, "unexpected '%s' in ACL expression '%s'", rest, word);
+        return sp__acl_fail(err, errlen, "unexpected '%s' in ACL expression '%s'", rest, word);
     return parse_args(e, k, res, a1, a2, word, err, errlen);
 }
 

@@ -104,4 +104,8 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
 /* Words joined by single spaces, or NULL when out of memory. */
 char *sp__acl_join(char **words, int nwords);
 
+/* Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */
+__attribute__((format(printf, 3, 4))) int sp__acl_fail(char *err, size_t errlen, const char *fmt,
+                                                       ...);
+
 #endif

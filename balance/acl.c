@@ -14,8 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
+int sp__acl_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -93,9 +92,9 @@ static int parse_range(const char *w, enum op op, struct sp__acl_pat *p, char *e
         has_b = parse_u63(&s, &b);
     }
     if (*s || (!has_a && !has_b))
-        return fail(err, errlen, "'%s' is not an integer or a range", w);
+        return sp__acl_fail(err, errlen, "'%s' is not an integer or a range", w);
     if (sep && op != OP_NONE && op != OP_EQ)
-        return fail(err, errlen, "'%s' after an operator must be a single integer", w);
+        return sp__acl_fail(err, errlen, "'%s' after an operator must be a single integer", w);
     p->u.range.min = INT64_MIN;
     p->u.range.max = INT64_MAX;
     switch (op) {
@@ -111,7 +110,7 @@ static int parse_range(const char *w, enum op op, struct sp__acl_pat *p, char *e
         break;
     case OP_GT:
         if (a == INT64_MAX)
-            return fail(err, errlen, "'gt %s' can never match", w);
+            return sp__acl_fail(err, errlen, "'gt %s' can never match", w);
         p->u.range.min = a + 1;
         break;
     case OP_LE:
@@ -122,7 +121,7 @@ static int parse_range(const char *w, enum op op, struct sp__acl_pat *p, char *e
         break;
     }
     if (p->u.range.min > p->u.range.max)
-        return fail(err, errlen, "'%s' is an empty range", w);
+        return sp__acl_fail(err, errlen, "'%s' is an empty range", w);
     return 0;
 }
 
@@ -130,7 +129,7 @@ static int parse_ip(const char *w, struct sp__acl_pat *p, char *err, size_t errl
 {
     char buf[INET6_ADDRSTRLEN + 8];
     if (strlen(w) >= sizeof(buf))
-        return fail(err, errlen, "'%s' is not an IP address or network", w);
+        return sp__acl_fail(err, errlen, "'%s' is not an IP address or network", w);
     strcpy(buf, w);
     char *mask = strchr(buf, '/');
     if (mask)
@@ -149,7 +148,7 @@ static int parse_ip(const char *w, struct sp__acl_pat *p, char *err, size_t errl
             else if (inet_pton(AF_INET, mask, &m4) == 1)
                 m = ntohl(m4.s_addr);
             else
-                return fail(err, errlen, "bad network mask in '%s'", w);
+                return sp__acl_fail(err, errlen, "bad network mask in '%s'", w);
         }
         p->u.ip.v6 = false;
         p->u.ip.m4 = m;
@@ -161,7 +160,7 @@ static int parse_ip(const char *w, struct sp__acl_pat *p, char *err, size_t errl
         if (mask) {
             len = strtol(mask, &end, 10);
             if (*mask < '0' || *mask > '9' || *end || len < 0 || len > 128)
-                return fail(err, errlen, "bad prefix length in '%s'", w);
+                return sp__acl_fail(err, errlen, "bad prefix length in '%s'", w);
         }
         p->u.ip.v6 = true;
         p->u.ip.plen = (uint8_t)len;
@@ -172,7 +171,8 @@ static int parse_ip(const char *w, struct sp__acl_pat *p, char *err, size_t errl
         }
         return 0;
     }
-    return fail(err, errlen, "'%s' is not an IP address or network (names are not resolved)", w);
+    return sp__acl_fail(err, errlen,
+                        "'%s' is not an IP address or network (names are not resolved)", w);
 }
 
 static int hexval(char c)
@@ -201,20 +201,21 @@ static int parse_str(const char *w, int match, struct sp__acl_pat *p, char *err,
         while (len && strchr(d, s[len - 1]))
             len--;
         if (!len)
-            return fail(err, errlen, "'%s' has nothing to match once its delimiters are removed",
-                        w);
+            return sp__acl_fail(err, errlen,
+                                "'%s' has nothing to match once its delimiters are removed", w);
     }
     if (match == SP__ACL_M_BIN) {
         if (len % 2)
-            return fail(err, errlen, "'%s' is not a hex string (pairs of hex digits)", w);
+            return sp__acl_fail(err, errlen, "'%s' is not a hex string (pairs of hex digits)", w);
         p->u.str.s = malloc(len / 2 + 1);
         if (!p->u.str.s)
-            return fail(err, errlen, "out of memory");
+            return sp__acl_fail(err, errlen, "out of memory");
         for (size_t i = 0; i < len; i += 2) {
             int hi = hexval(w[i]), lo = hexval(w[i + 1]);
             if (hi < 0 || lo < 0) {
                 free(p->u.str.s);
-                return fail(err, errlen, "'%s' is not a hex string (pairs of hex digits)", w);
+                return sp__acl_fail(err, errlen, "'%s' is not a hex string (pairs of hex digits)",
+                                    w);
             }
             p->u.str.s[i / 2] = (char)(hi << 4 | lo);
         }
@@ -223,7 +224,7 @@ static int parse_str(const char *w, int match, struct sp__acl_pat *p, char *err,
     }
     p->u.str.s = strndup(s, len);
     if (!p->u.str.s)
-        return fail(err, errlen, "out of memory");
+        return sp__acl_fail(err, errlen, "out of memory");
     p->u.str.len = len;
     return 0;
 }
@@ -245,7 +246,7 @@ static int add_value(struct sp__acl_expr *e, size_t *cap, const char *w, enum op
         /* regex_t holds only pointers to its compiled form, so moving it is fine */
         struct sp__acl_pat *np = realloc(e->pat, ncap * sizeof(*np));
         if (!np)
-            return fail(err, errlen, "out of memory");
+            return sp__acl_fail(err, errlen, "out of memory");
         e->pat = np;
         *cap = ncap;
     }
@@ -267,7 +268,7 @@ static int add_value(struct sp__acl_expr *e, size_t *cap, const char *w, enum op
         if (rc) {
             char msg[128];
             regerror(rc, &p->u.re, msg, sizeof(msg));
-            ret = fail(err, errlen, "bad regex '%s': %s", w, msg);
+            ret = sp__acl_fail(err, errlen, "bad regex '%s': %s", w, msg);
         }
         break;
     }
@@ -285,7 +286,8 @@ static int load_file(struct sp__acl_expr *e, size_t *cap, const char *path, bool
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return fail(err, errlen, "cannot open pattern file '%s': %s", path, strerror(errno));
+        return sp__acl_fail(err, errlen, "cannot open pattern file '%s': %s", path,
+                            strerror(errno));
     char *line = NULL;
     size_t lcap = 0;
     int ret = 0, lineno = 0;
@@ -308,7 +310,7 @@ static int load_file(struct sp__acl_expr *e, size_t *cap, const char *path, bool
         }
     }
     if (!ret && ferror(f))
-        ret = fail(err, errlen, "cannot read pattern file '%s'", path);
+        ret = sp__acl_fail(err, errlen, "cannot read pattern file '%s'", path);
     free(line);
     fclose(f);
     return ret;
@@ -332,8 +334,8 @@ static int check_method(const struct sp__acl_expr *e, const char *word, char *er
 {
     if (compatible(e->out, e->match))
         return 0;
-    return fail(err, errlen, "match method '-m %s' cannot apply to '%s', which returns %s",
-                match_names[e->match], word, type_names[e->out]);
+    return sp__acl_fail(err, errlen, "match method '-m %s' cannot apply to '%s', which returns %s",
+                        match_names[e->match], word, type_names[e->out]);
 }
 
 int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_resolver *res,
@@ -346,11 +348,11 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
         [SP__ACL_T_STR] = SP__ACL_M_STR,
     };
     if (nwords < 1)
-        return fail(err, errlen, "missing fetch method in ACL expression");
+        return sp__acl_fail(err, errlen, "missing fetch method in ACL expression");
 
     struct sp__acl_expr *e = calloc(1, sizeof(*e));
     if (!e)
-        return fail(err, errlen, "out of memory");
+        return sp__acl_fail(err, errlen, "out of memory");
     const char *crit = words[0];
     int forced, ret;
     size_t cap = 0;
@@ -358,8 +360,8 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
      * warns; a library cannot warn, and the intent is plain, so it is an error here */
     size_t l1 = nwords > 1 ? strlen(words[1]) : 0;
     if (l1 > 1 && words[1][0] == '(' && words[1][l1 - 1] == ')' && !strchr(crit, '(')) {
-        ret = fail(err, errlen, "'%s' is separated from '%s' by a space: write '%s%s'", words[1],
-                   crit, crit, words[1]);
+        ret = sp__acl_fail(err, errlen, "'%s' is separated from '%s' by a space: write '%s%s'",
+                           words[1], crit, crit, words[1]);
         goto fail;
     }
     ret = sp__acl_criterion_parse(e, res, crit, &forced, err, errlen);
@@ -381,30 +383,31 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
             /* no DNS resolution of IP patterns: spillway never resolves them */
         } else if (!strcmp(w, "-m") || !strcmp(w, "-f") || !strcmp(w, "-u")) {
             if (i + 1 >= nwords) {
-                ret = fail(err, errlen, "'%s' needs a value in ACL expression '%s'", w, crit);
+                ret =
+                    sp__acl_fail(err, errlen, "'%s' needs a value in ACL expression '%s'", w, crit);
                 goto fail;
             }
             const char *v = words[++i];
             if (w[1] == 'm') {
                 if (had_m) {
-                    ret =
-                        fail(err, errlen, "only one '-m' is allowed in ACL expression '%s'", crit);
+                    ret = sp__acl_fail(err, errlen,
+                                       "only one '-m' is allowed in ACL expression '%s'", crit);
                     goto fail;
                 }
                 if (forced >= 0) {
-                    ret = fail(err, errlen,
-                               "'-m' cannot be used with '%s', which sets its own match method",
-                               crit);
+                    ret = sp__acl_fail(
+                        err, errlen,
+                        "'-m' cannot be used with '%s', which sets its own match method", crit);
                     goto fail;
                 }
                 if (had_f) {
-                    ret = fail(err, errlen, "'-m' must come before '-f' in ACL expression '%s'",
-                               crit);
+                    ret = sp__acl_fail(err, errlen,
+                                       "'-m' must come before '-f' in ACL expression '%s'", crit);
                     goto fail;
                 }
                 int m = find_match(v);
                 if (m < 0) {
-                    ret = fail(err, errlen, "unknown match method '%s' after '-m'", v);
+                    ret = sp__acl_fail(err, errlen, "unknown match method '%s' after '-m'", v);
                     goto fail;
                 }
                 e->match = (uint8_t)m;
@@ -412,8 +415,9 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
             } else if (w[1] == 'f') {
                 ret = check_method(e, crit, err, errlen);
                 if (!ret && (e->match == SP__ACL_M_FOUND || e->match == SP__ACL_M_BOOL))
-                    ret = fail(err, errlen, "'-m %s' takes no pattern, not even from '-f %s'",
-                               match_names[e->match], v);
+                    ret =
+                        sp__acl_fail(err, errlen, "'-m %s' takes no pattern, not even from '-f %s'",
+                                     match_names[e->match], v);
                 if (!ret)
                     ret = load_file(e, &cap, v, icase, err, errlen);
                 if (ret)
@@ -422,12 +426,12 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
             }
             /* -u ID: HAProxy's unique id for its runtime API; spillway has no use for it */
         } else if (!strcmp(w, "-M")) {
-            ret = fail(err, errlen, "'-M' (patterns from a map) is not supported");
+            ret = sp__acl_fail(err, errlen, "'-M' (patterns from a map) is not supported");
             goto fail;
         } else {
-            ret =
-                fail(err, errlen,
-                     "'%s' is not an ACL flag (write '--' before a value that begins with '-')", w);
+            ret = sp__acl_fail(
+                err, errlen,
+                "'%s' is not an ACL flag (write '--' before a value that begins with '-')", w);
             goto fail;
         }
     }
@@ -435,8 +439,8 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
     if (ret)
         goto fail;
     if (i < nwords && (e->match == SP__ACL_M_FOUND || e->match == SP__ACL_M_BOOL)) {
-        ret = fail(err, errlen, "'-m %s' takes no value, but '%s' follows '%s'",
-                   match_names[e->match], words[i], crit);
+        ret = sp__acl_fail(err, errlen, "'-m %s' takes no value, but '%s' follows '%s'",
+                           match_names[e->match], words[i], crit);
         goto fail;
     }
 
@@ -447,7 +451,7 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
         enum op o = numeric ? find_op(words[i]) : OP_NONE;
         if (o != OP_NONE) {
             if (opword) {
-                ret = fail(err, errlen, "missing value after operator '%s'", opword);
+                ret = sp__acl_fail(err, errlen, "missing value after operator '%s'", opword);
                 goto fail;
             }
             op = o;
@@ -464,15 +468,15 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
         opword = NULL;
     }
     if (opword) {
-        ret = fail(err, errlen, "missing value after operator '%s'", opword);
+        ret = sp__acl_fail(err, errlen, "missing value after operator '%s'", opword);
         goto fail;
     }
     if (!e->npat && !had_f && !dashdash && e->match != SP__ACL_M_FOUND &&
         e->match != SP__ACL_M_BOOL) {
-        ret = fail(err, errlen,
-                   "no value to match '%s' against: use '-m found' to test presence, "
-                   "'-m bool' for a non-zero value, or '--' for an ACL that never matches",
-                   crit);
+        ret = sp__acl_fail(err, errlen,
+                           "no value to match '%s' against: use '-m found' to test presence, "
+                           "'-m bool' for a non-zero value, or '--' for an ACL that never matches",
+                           crit);
         goto fail;
     }
     *ret_expr = e;
@@ -554,7 +558,7 @@ static int acl_add(struct acl **head, const char *name, const struct sp_acl_reso
         if (!a || (name && !(a->name = strdup(name)))) {
             free(a);
             sp__acl_expr_free(e);
-            return fail(err, errlen, "out of memory");
+            return sp__acl_fail(err, errlen, "out of memory");
         }
         struct acl **pp = head;
         while (*pp)
@@ -603,16 +607,18 @@ int sp_acl_declare(struct sp_acl_set *set, const struct sp_acl_resolver *res, ch
                    int nwords, char *err, size_t errlen)
 {
     if (nwords < 1)
-        return fail(err, errlen, "'acl' needs a name and a criterion");
+        return sp__acl_fail(err, errlen, "'acl' needs a name and a criterion");
     if (!valid_name(words[0]))
-        return fail(err, errlen,
-                    "invalid ACL name '%s': only letters, digits, '-', '_', '.' and ':' are "
-                    "allowed",
-                    words[0]);
+        return sp__acl_fail(
+            err, errlen,
+            "invalid ACL name '%s': only letters, digits, '-', '_', '.' and ':' are "
+            "allowed",
+            words[0]);
     if (!strcasecmp(words[0], "or"))
-        return fail(err, errlen, "'%s' cannot be an ACL name: it is the OR operator", words[0]);
+        return sp__acl_fail(err, errlen, "'%s' cannot be an ACL name: it is the OR operator",
+                            words[0]);
     if (nwords < 2)
-        return fail(err, errlen, "missing criterion after ACL name '%s'", words[0]);
+        return sp__acl_fail(err, errlen, "missing criterion after ACL name '%s'", words[0]);
     return acl_add(&set->head, words[0], res, words + 1, nwords - 1, NULL, err, errlen);
 }
 
@@ -715,8 +721,8 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
                                       char *err, size_t errlen)
 {
     if (nwords < 1 || (strcmp(words[0], "if") && strcmp(words[0], "unless"))) {
-        fail(err, errlen, "a condition starts with 'if' or 'unless', not '%s'",
-             nwords < 1 ? "" : words[0]);
+        sp__acl_fail(err, errlen, "a condition starts with 'if' or 'unless', not '%s'",
+                     nwords < 1 ? "" : words[0]);
         return NULL;
     }
     struct sp_acl_cond *c = calloc(1, sizeof(*c));
@@ -734,11 +740,11 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
         const char *w = words[i];
         if (is_or(w)) {
             if (neg) {
-                fail(err, errlen, "'!' before '%s' negates nothing", w);
+                sp__acl_fail(err, errlen, "'!' before '%s' negates nothing", w);
                 goto fail;
             }
             if (group_empty) {
-                fail(err, errlen, "'%s' needs a term before it", w);
+                sp__acl_fail(err, errlen, "'%s' needs a term before it", w);
                 goto fail;
             }
             c->terms[c->nterms - 1].end_group = true;
@@ -747,8 +753,9 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
             continue;
         }
         if (!strcasecmp(w, "and") || !strcmp(w, "&&")) {
-            fail(err, errlen,
-                 "'%s' is not an ACL operator: terms are ANDed when written next to each other", w);
+            sp__acl_fail(
+                err, errlen,
+                "'%s' is not an ACL operator: terms are ANDed when written next to each other", w);
             goto fail;
         }
         for (; *w == '!'; w++)
@@ -761,17 +768,17 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
             int j = i + 1;
             for (; j < nwords && strcmp(words[j], "}"); j++) {
                 if (!strcmp(words[j], "{")) {
-                    fail(err, errlen, "'{' inside an anonymous ACL: braces do not nest");
+                    sp__acl_fail(err, errlen, "'{' inside an anonymous ACL: braces do not nest");
                     goto fail;
                 }
             }
             if (j == nwords) {
-                fail(err, errlen, "missing '}' after anonymous ACL '{ %s'",
-                     i + 1 < nwords ? words[i + 1] : "");
+                sp__acl_fail(err, errlen, "missing '}' after anonymous ACL '{ %s'",
+                             i + 1 < nwords ? words[i + 1] : "");
                 goto fail;
             }
             if (j == i + 1) {
-                fail(err, errlen, "empty anonymous ACL '{ }'");
+                sp__acl_fail(err, errlen, "empty anonymous ACL '{ }'");
                 goto fail;
             }
             struct acl *na;
@@ -780,8 +787,8 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
             a = na;
             i = j;
         } else if (w[0] == '{' || w[0] == '}' || w[strlen(w) - 1] == '}') {
-            fail(err, errlen, "'%s': the braces of an anonymous ACL must be separate words",
-                 words[i]);
+            sp__acl_fail(err, errlen, "'%s': the braces of an anonymous ACL must be separate words",
+                         words[i]);
             goto fail;
         } else {
             a = set ? acl_find(set->head, w) : NULL;
@@ -789,7 +796,7 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
                 bool found;
                 a = builtin_get(&c->own, w, &found, err, errlen);
                 if (!found)
-                    fail(err, errlen, "no such ACL '%s'", w);
+                    sp__acl_fail(err, errlen, "no such ACL '%s'", w);
                 if (!a)
                     goto fail;
             }
@@ -799,22 +806,22 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
         group_empty = false;
     }
     if (neg) {
-        fail(err, errlen, "'!' at the end of the condition negates nothing");
+        sp__acl_fail(err, errlen, "'!' at the end of the condition negates nothing");
         goto fail;
     }
     if (!c->nterms) {
-        fail(err, errlen, "empty condition after '%s'", words[0]);
+        sp__acl_fail(err, errlen, "empty condition after '%s'", words[0]);
         goto fail;
     }
     if (group_empty) {
-        fail(err, errlen, "the condition ends with '%s'", last_or);
+        sp__acl_fail(err, errlen, "the condition ends with '%s'", last_or);
         goto fail;
     }
     c->terms[c->nterms - 1].end_group = true;
     return c;
 
 fail_oom:
-    fail(err, errlen, "out of memory");
+    sp__acl_fail(err, errlen, "out of memory");
 fail:
     return sp_acl_cond_free(c);
 }
