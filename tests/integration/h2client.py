@@ -9,7 +9,7 @@ import socket
 import struct
 import time
 
-from lib import HOST
+from lib import Conn
 
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, \
     CONTINUATION = range(10)
@@ -118,33 +118,21 @@ class Stream:
         return self.ended or self.rst is not None
 
 
-class H2:
-    """One HTTP/2 client connection (prior knowledge)."""
+class H2(Conn):
+    """One HTTP/2 client connection (prior knowledge); lib.Conn's socket, buffer and close."""
 
     def __init__(self, port, settings=None, timeout=10.0, preface=True):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        super().__init__(port, timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.timeout = timeout
-        self.buf = b""
         self.streams = {}
         self.next_id = 1
         self.goaway = None  # (last_stream_id, error_code)
-        self.eof = False
         self.frames = []  # (type, flags, stream id) of every frame received
         self._cont = None  # stream id whose header block continues
         if preface:
             s = {S_HEADER_TABLE_SIZE: 0, S_ENABLE_PUSH: 0}
             s.update(settings or {})
             self.send(PREFACE + self.settings_frame(s))
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     @staticmethod
     def frame(ftype, flags, sid, payload=b""):
@@ -154,9 +142,6 @@ class H2:
     def settings_frame(self, s):
         return self.frame(SETTINGS, 0, 0, b"".join(struct.pack(">HI", k, v)
                                                    for k, v in s.items()))
-
-    def send(self, data):
-        self.sock.sendall(data)
 
     def _reply(self, data):
         """An acknowledgement; the server may have closed already (after a GOAWAY, with our
