@@ -3,7 +3,8 @@
  * owner: worker. Not thread-safe, by design: an object goes back to the free list of the
  * worker that allocated it, which is the only one that ever touches it. Objects come back
  * zeroed from sp_pool_get(). Up to `max_free` objects are cached; beyond that they go back
- * to malloc, so a burst does not pin memory for ever.
+ * to malloc, so a burst does not pin memory for ever. A cached object is poisoned
+ * (core/poison.h): touching it before sp_pool_get() hands it out again is an ASan report.
  */
 #ifndef SP_CORE_POOL_H
 #define SP_CORE_POOL_H
@@ -11,6 +12,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/poison.h"
 
 /* owner: worker */
 struct sp_pool {
@@ -35,6 +38,7 @@ static inline void *sp_pool_get(struct sp_pool *p)
 {
     void *o = p->free;
     if (o) {
+        sp_unpoison(o, p->size);
         p->free = *(void **)o;
         p->nfree--;
         memset(o, 0, p->size);
@@ -54,6 +58,7 @@ static inline void sp_pool_put(struct sp_pool *p, void *o)
         return;
     p->used--;
     if (p->nfree < p->max_free) {
+        sp_poison(o, sizeof(void *), p->size);
         *(void **)o = p->free;
         p->free = o;
         p->nfree++;
@@ -66,6 +71,7 @@ static inline void sp_pool_destroy(struct sp_pool *p)
 {
     while (p->free) {
         void *next = *(void **)p->free;
+        sp_unpoison(p->free, p->size);
         free(p->free);
         p->free = next;
     }

@@ -13,8 +13,6 @@
 #include "core/log.h"
 #include "core/util.h"
 
-#define MAX_EVENTS 256
-
 __thread struct sp_worker *sp_this_worker;
 
 static void wake_cb(struct sp_ev *ev, uint32_t events)
@@ -78,9 +76,28 @@ int sp_worker_add_in(struct sp_worker *w, struct sp_ev *ev)
     return add(w, ev, EPOLLIN);
 }
 
+/* Drops the events for `ev` that the batch being dispatched still holds. */
+static void forget(struct sp_worker *w, struct sp_ev *ev)
+{
+    for (int i = w->_batch_next; i < w->_batch_n; i++)
+        if (w->_batch[i].data.ptr == ev)
+            w->_batch[i].data.ptr = NULL;
+}
+
 void sp_worker_del(struct sp_worker *w, struct sp_ev *ev)
 {
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+    forget(w, ev);
+}
+
+void sp_worker_close(struct sp_worker *w, struct sp_ev *ev)
+{
+    /* the last descriptor of the socket: close() removes it from the epoll set (spillway never
+     * duplicates a registered descriptor), so no EPOLL_CTL_DEL system call */
+    if (ev->fd >= 0)
+        close(ev->fd);
+    ev->fd = -1;
+    forget(w, ev);
 }
 
 void sp_task_cancel(struct sp_worker *w, struct sp_task *t)
@@ -117,7 +134,7 @@ static void run_tasks(struct sp_worker *w)
 static void *worker_main(void *arg)
 {
     struct sp_worker *w = arg;
-    struct epoll_event evs[MAX_EVENTS];
+    struct epoll_event evs[SP_WORKER_BATCH];
     bool busy = false;
 
     sp_this_worker = w;
@@ -150,10 +167,10 @@ static void *worker_main(void *arg)
         if (timeout != 0) {
             /* blocked in the kernel: not a reader, so grace periods need not wait for us */
             urcu_qsbr_thread_offline();
-            n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
+            n = epoll_wait(w->epfd, evs, SP_WORKER_BATCH, timeout);
             urcu_qsbr_thread_online();
         } else {
-            n = epoll_wait(w->epfd, evs, MAX_EVENTS, 0);
+            n = epoll_wait(w->epfd, evs, SP_WORKER_BATCH, 0);
         }
         if (n < 0 && errno != EINTR) {
             sp_log(SP_LOG_ALERT, "worker %d: epoll_wait: %s", w->id, strerror(errno));
@@ -163,10 +180,17 @@ static void *worker_main(void *arg)
         busy = n > 0;
         w->now_us = sp_now_us();
         w->now = w->now_us / 1000;
-        for (int i = 0; i < n; i++) {
+        /* a handler may end other registrations of this batch: their events are dropped
+         * (NULL) by forget() before they come up */
+        w->_batch = evs;
+        w->_batch_n = n > 0 ? n : 0;
+        for (int i = 0; i < w->_batch_n; i++) {
             struct sp_ev *ev = evs[i].data.ptr;
-            ev->cb(ev, evs[i].events);
+            w->_batch_next = i + 1;
+            if (ev)
+                ev->cb(ev, evs[i].events);
         }
+        w->_batch_n = w->_batch_next = 0;
         run_tasks(w);
         sp_timer_wheel_advance(&w->tw, w->now);
         run_tasks(w);

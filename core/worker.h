@@ -9,6 +9,17 @@
  * path. A handler must therefore consume readiness until EAGAIN, or remember that it stopped
  * early (a full buffer) and resume by itself.
  *
+ * The rule for ending a registration (every event source: client and server connections,
+ * listeners, checks, anything added later): it ends through sp_worker_close() (closes the
+ * descriptor) or sp_worker_del() (the descriptor stays open), never through a bare close().
+ * Both drop the events for that sp_ev which the batch being dispatched still holds, so once
+ * either returns, no handler is ever called for it again and its object may go back to its
+ * free list at once. Without that, an object closed by the handler of an earlier event of the
+ * same batch (a pooled server connection found dead by its probe, say) would still receive
+ * the later one: after recycling, in whatever the slot had become. Cost: a scan of the rest of
+ * the batch (at most SP_WORKER_BATCH pointers) per close; no system call. Free lists poison
+ * what they cache (core/poison.h), so a breach of the rule is an ASan report in the tests.
+ *
  * A loop turn: wait for events (offline for liburcu QSBR while blocked), run their handlers,
  * run the deferred tasks (sp_task: "flush this socket", "resume this stream"), advance the
  * timer wheel, then report a QSBR quiescent state. Deferred tasks are how a turn makes one
@@ -23,16 +34,21 @@
 
 #include "core/timer.h"
 
+struct epoll_event;
+
 struct sp_worker;
 
 struct sp_ev;
 typedef void (*sp_ev_cb)(struct sp_ev *ev, uint32_t events);
 
-/* owner: worker. One registered file descriptor. */
+/* owner: worker. One registered file descriptor (-1 once sp_worker_close() closed it). */
 struct sp_ev {
     int fd;
     sp_ev_cb cb;
 };
+
+/* events taken from the kernel per epoll_wait() */
+#define SP_WORKER_BATCH 256
 
 struct sp_task;
 typedef void (*sp_task_cb)(struct sp_task *t);
@@ -67,6 +83,9 @@ struct sp_worker {
     uint64_t now_us; /* the same instant in microseconds */
     struct sp_task *tasks_head, **tasks_tail;
     struct sp_task tasks_mark; /* ends the batch run_tasks() is running */
+    /* the batch of events being dispatched: [_batch_next, _batch_n) are still to come */
+    struct epoll_event *_batch;
+    int _batch_next, _batch_n;
     const struct sp_worker_hooks *hooks;
     void *proto; /* the protocol layers' per-worker state (http/) */
     bool stopping;
@@ -95,7 +114,11 @@ void sp_worker_wake_mt(struct sp_worker *w);
 int sp_worker_add(struct sp_worker *w, struct sp_ev *ev);
 /* owner: worker. Registers `ev` edge-triggered for input only (listening sockets). */
 int sp_worker_add_in(struct sp_worker *w, struct sp_ev *ev);
-/* owner: worker. Unregisters (close() does it too; this is for fds that stay open). */
+/* owner: worker. Ends the registration of `ev` and closes its descriptor; ev->fd becomes -1.
+ * No event for `ev` is delivered after this returns (see the rule above). */
+void sp_worker_close(struct sp_worker *w, struct sp_ev *ev);
+/* owner: worker. Ends the registration of `ev`; its descriptor stays open (the caller's). No
+ * event for `ev` is delivered after this returns. */
 void sp_worker_del(struct sp_worker *w, struct sp_ev *ev);
 
 static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)

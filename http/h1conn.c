@@ -716,7 +716,7 @@ void sp__conn_close(struct sp_conn *c)
     sp_timer_disarm(&w->tw, &c->timer);
     sp_task_cancel(w, &c->proc_task);
     sp_task_cancel(w, &c->flush_task);
-    close(c->ev.fd);
+    sp_worker_close(w, &c->ev);
     sp_buf_release(&c->rbuf, &hw->bufs, 1);
     sp_buf_release(&c->wbuf, &hw->bufs, 1);
     if (c->_prev)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/poison.h"
 #include "core/util.h"
 #include "http/http-int.h"
 
@@ -61,6 +62,7 @@ static void *mem_malloc(size_t size, void *user)
 
     if (c < SP_H2MEM_CLASSES && m->free[c]) {
         h = m->free[c];
+        sp_unpoison(h, class_size(c));
         m->free[c] = *(void **)((char *)h + HDR);
         m->nfree[c]--;
     } else {
@@ -82,6 +84,8 @@ static void mem_free(void *ptr, void *user)
     struct hdr *h = (struct hdr *)((char *)ptr - HDR);
     unsigned c = h->cls;
     if (c < SP_H2MEM_CLASSES && m->nfree[c] < SP_H2MEM_MAX_FREE) {
+        /* the header (class) and the link stay readable; the rest is poisoned */
+        sp_poison(h, HDR + sizeof(void *), class_size(c));
         *(void **)ptr = m->free[c];
         m->free[c] = h;
         m->nfree[c]++;
@@ -134,6 +138,7 @@ void sp__h2mem_destroy(struct sp_h2mem *m)
         while (m->free[c]) {
             struct hdr *h = m->free[c];
             m->free[c] = *(void **)((char *)h + HDR);
+            sp_unpoison(h, class_size(c));
             free(h);
         }
         m->nfree[c] = 0;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "core/poison.h"
+
 void sp_bufpool_init(struct sp_bufpool *p, uint32_t size, unsigned max_free)
 {
     p->free = NULL;
@@ -16,6 +18,7 @@ void sp_bufpool_destroy(struct sp_bufpool *p)
 {
     while (p->free) {
         void *next = *(void **)p->free;
+        sp_unpoison(p->free, p->size);
         free(p->free);
         p->free = next;
     }
@@ -28,6 +31,7 @@ int sp_buf_alloc(struct sp_buf *b, struct sp_bufpool *p)
         return 0;
     char *blk = p->free;
     if (blk) {
+        sp_unpoison(blk, p->size);
         p->free = *(void **)blk;
         p->nfree--;
     } else {
@@ -48,6 +52,9 @@ void sp_buf_release(struct sp_buf *b, struct sp_bufpool *p, int force)
         return;
     p->used--;
     if (p->nfree < p->max_free) {
+        /* cached storage is poisoned (core/poison.h): a stale sp_buf pointing at it is a
+         * report, not a silent read of another connection's bytes */
+        sp_poison(b->data, sizeof(void *), p->size);
         *(void **)b->data = p->free;
         p->free = b->data;
         p->nfree++;

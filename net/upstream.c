@@ -143,7 +143,8 @@ void sp_upconn_close(struct sp_upconn *c)
     if (c->state == SP_UP_IDLE)
         idle_unlink(c);
     sp_timer_disarm(&p->w->tw, &c->timer);
-    close(c->ev.fd);
+    /* drops the events of this batch still to come for it: the slot may be reused at once */
+    sp_worker_close(p->w, &c->ev);
     sp_buf_release(&c->rbuf, p->bufs, 1);
     sp_buf_release(&c->wbuf, p->bufs, 1);
     p->nconns--;
