@@ -49,6 +49,8 @@ struct sp_backend {
     int nsrv;
     int retries;
     bool redispatch;
+    int redispatch_after; /* option redispatch N: >0 every Nth retry, <0 the Nth from the end */
+    int nsrv_act;         /* active servers that can take traffic (HAProxy's srv_act) */
     int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose;          /* the backend asked for close mode */

@@ -243,6 +243,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->mode = p->mode;
         be->retries = p->retries;
         be->redispatch = p->redispatch;
+        be->redispatch_after = p->redispatch_interval;
         be->t_connect = p->to.connect;
         be->t_server = p->to.server;
         be->t_queue = p->to.queue != SP_TIME_UNSET ? p->to.queue : p->to.connect;
@@ -269,6 +270,8 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             s->maxqueue = cs->maxqueue;
             s->disabled = cs->disabled;
             s->backup = cs->backup;
+            if (!s->disabled && !s->backup && s->weight > 0)
+                be->nsrv_act++;
             if (!s->name)
                 goto fail;
         }

@@ -257,7 +257,8 @@ enum {
     F_CL,
     F_TE,
     F_CONN,
-    F_HOP, /* Keep-Alive, Proxy-Connection, TE */
+    F_HOP,      /* Keep-Alive, Proxy-Connection */
+    F_TECODING, /* TE (the codings a client accepts, not Transfer-Encoding) */
     F_UPGRADE,
     F_H2SET,
     F_EXPECT,
@@ -268,7 +269,7 @@ static int classify(const unsigned char *n, size_t len)
 {
     switch (len) {
     case 2:
-        return ieq(n, len, "te") ? F_HOP : F_OTHER;
+        return ieq(n, len, "te") ? F_TECODING : F_OTHER;
     case 4:
         return ieq(n, len, "host") ? F_HOST : F_OTHER;
     case 6:
@@ -289,6 +290,21 @@ static int classify(const unsigned char *n, size_t len)
         return ieq(n, len, "transfer-encoding") ? F_TE : F_OTHER;
     }
     return F_OTHER;
+}
+
+/* Whether a TE value asks for trailers: its first "trailers" (as written) ends the value or is
+ * followed by a comma. */
+static bool te_trailers(const unsigned char *v, size_t n)
+{
+    static const char tr[] = "trailers";
+    const size_t tl = sizeof(tr) - 1;
+
+    for (size_t i = 0; i + tl <= n; i++) {
+        if (memcmp(v + i, tr, tl))
+            continue;
+        return i + tl == n || v[i + tl] == ',';
+    }
+    return false;
 }
 
 /* Next member of a comma-separated list in v[*pos..n), without OWS; empty members are
@@ -440,6 +456,13 @@ static long on_field(const unsigned char *p, struct sp_h1_msg *m, struct fstate 
         break;
     case F_HOP:
         fl = SP_H1_HF_HOP;
+        break;
+    case F_TECODING:
+        /* hop-by-hop, but "trailers" goes on toward the server (gRPC needs it), HAProxy's
+         * rule: the first "trailers" in the value, ending it or followed by a comma */
+        fl = SP_H1_HF_HOP;
+        if (te_trailers(v, vn))
+            m->flags |= SP_H1_MF_TE_TRAILERS;
         break;
     case F_UPGRADE:
         fl = SP_H1_HF_UPGRADE | SP_H1_HF_HOP;

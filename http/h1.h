@@ -79,6 +79,7 @@ enum {
     SP_H1_MF_UPGRADE_H2C = 1 << 4,    /* Upgrade lists h2c */
     SP_H1_MF_HAS_H2SETTINGS = 1 << 5, /* exactly one HTTP2-Settings field */
     SP_H1_MF_ABSOLUTE_URI = 1 << 6,   /* request target in absolute-form */
+    SP_H1_MF_TE_TRAILERS = 1 << 7,    /* a TE field lists "trailers": kept toward the server */
 };
 
 /* owner: the caller (a parse result) */

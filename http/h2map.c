@@ -228,7 +228,11 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
     put(&o, "\r\n", 2);
     for (uint32_t i = 0; i < r->nfields; i++) {
         struct sp_h2_span n = r->f[i].name;
-        if ((int)i == host_idx || span_is(r, n, "te"))
+        if ((int)i == host_idx)
+            continue;
+        /* TE: only "trailers" may go on (RFC 9113 8.2.2; nghttp2 refuses other values before
+         * we see them), and it must: gRPC servers depend on it, HAProxy keeps it */
+        if (span_is(r, n, "te") && !span_is(r, r->f[i].value, "trailers"))
             continue;
         if (span_is(r, n, "cookie")) {
             /* RFC 9113 8.2.3: crumbs are joined with "; " into one field for HTTP/1.1 */

@@ -194,14 +194,15 @@ struct sp_txn {
     int status;
 
     /* retries */
-    int conn_retries; /* connection attempts left after this one */
-    bool reuse_retried;
-    bool force_new;                /* the next attempt must not reuse an idle connection */
-    bool counted_be;               /* counted in the backend's current streams */
-    bool counted_srv;              /* counted in the server's current requests */
-    bool counted_srv_once;         /* the server got the request (its counters take the result) */
-    struct sp_timer timer;         /* retry delay, queue timeout */
-    struct sp_upwait wait;         /* place in the server pool's queue */
+    int conn_retries;      /* connection attempts left after this one */
+    bool reuse_retried;    /* sent again after a reused connection closed on it */
+    bool died_retried;     /* sent to another server after a fresh connection closed on it */
+    bool force_new;        /* the next attempt must not reuse an idle connection */
+    bool counted_be;       /* counted in the backend's current streams */
+    bool counted_srv;      /* counted in the server's current requests */
+    bool counted_srv_once; /* the server got the request (its counters take the result) */
+    struct sp_timer timer; /* retry delay, queue timeout */
+    struct sp_upwait wait; /* place in the server pool's queue */
     uint64_t t_queued, t_dequeued; /* us */
 
     /* accounting for logs and counters; times are monotonic microseconds, 0 = never */

@@ -110,6 +110,8 @@ int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1
             continue;
         put_field(&o, buf, h);
     }
+    if (m->flags & SP_H1_MF_TE_TRAILERS)
+        puts_(&o, "TE: trailers\r\n");
     if (m->body == SP_H1_BODY_CHUNKED)
         puts_(&o, "Transfer-Encoding: chunked\r\n");
     return sp__out_end_request(&o, start, close, fwd, peer);

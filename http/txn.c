@@ -192,6 +192,93 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
     return t;
 }
 
+/* A new attempt starts clean on the response side: nothing of the previous connection (its
+ * end of stream above all) may leak into it. */
+static void attempt_reset(struct sp_txn *t)
+{
+    t->res_eof = false;
+    t->req_sent = false;
+    sp_h1_scan_init(&t->rscan);
+}
+
+/* The transaction now goes to `s`: the server's share of the counters sp__txn_start() gave
+ * the first one. */
+static void assign_server(struct sp_txn *t, const struct sp_server *s)
+{
+    struct sp_stats_worker *st = t->hw->st;
+    struct sp_stats_obj *so = &st->srv[s->idx];
+    uint64_t now = t->hw->w->now;
+
+    t->srv = s;
+    sp_stat_add(&st->be[t->be->idx].lbtot, 1);
+    sp_stat_add(&so->lbtot, 1);
+    sp_stat_add(&so->stot, 1);
+    sp_stat_add(&so->req_tot, 1);
+    sp_stat_set(&so->lastsess, (int64_t)now);
+    sp_rate_add(st, SP_STATS_SRV, s->idx, &so->rate, now);
+}
+
+/* HAProxy's choice after a failed attempt (its stream_choose_redispatch()): with `option
+ * redispatch`, pick the server again on the retries `option redispatch N` names (every Nth;
+ * by default the last one), and on every retry when the algorithm is of the round-robin kind
+ * and more than one active server is there: that request does not care which server takes
+ * it. `done` counts the retries including this one. (roundrobin is spillway's only algorithm
+ * so far; a hash-based one must not take the last case.) */
+static bool want_redispatch(const struct sp_txn *t, int done)
+{
+    const struct sp_backend *be = t->be;
+    int n = be->redispatch_after;
+
+    if (!be->redispatch)
+        return false;
+    if (n > 0 && done % n == 0)
+        return true;
+    if (n < 0 && be->retries + 1 + n > 0 && done % (be->retries + 1 + n) == 0)
+        return true;
+    return be->nsrv_act > 1;
+}
+
+/* One more attempt after a failed one, from the `retries` budget (the caller checked that
+ * some is left). `conn_error`: the server refused or reset the connection attempt, which an
+ * immediate retry to the same server would most likely meet again: then, as HAProxy does,
+ * wait min(1 s, timeout connect) first, unless the request moves to another server (a
+ * redispatch with more than one active server) — a dead server must not hold its requests
+ * for seconds while the others are idle. A connect timeout has waited already: no delay. */
+static void txn_retry(struct sp_txn *t, bool conn_error)
+{
+    struct sp_worker *w = t->hw->w;
+    int done;
+    bool redisp, moved = false;
+
+    t->conn_retries--;
+    t->retries++;
+    done = t->be->retries - t->conn_retries;
+    redisp = want_redispatch(t, done);
+    if (redisp) {
+        const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
+        if (s && s != t->srv) {
+            be_srv_add(t, offsetof(struct sp_stats_obj, wredis)); /* the server left */
+            assign_server(t, s);
+            t->redispatched = true;
+            moved = true;
+        }
+    }
+    if (!moved)
+        be_srv_add(t, offsetof(struct sp_stats_obj, wretr));
+    attempt_reset(t);
+    if (conn_error && (!redisp || t->be->nsrv_act <= 1)) {
+        int64_t delay = t->be->t_connect;
+        if (delay == SP_TIME_UNSET || delay > RETRY_DELAY_MAX_MS)
+            delay = RETRY_DELAY_MAX_MS;
+        t->state = SP_TXN_RETRY_WAIT;
+        sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)delay);
+        return;
+    }
+    t->state = SP_TXN_NEW;
+    /* the same server again: not on one of its idle connections (the failure may be theirs) */
+    txn_connect(t, !moved, false);
+}
+
 static void retry_timer(struct sp_timer *tm)
 {
     struct sp_txn *t = sp_container_of(tm, struct sp_txn, timer);
@@ -204,32 +291,15 @@ static void retry_timer(struct sp_timer *tm)
     }
     if (t->state != SP_TXN_RETRY_WAIT)
         return;
-    /* option redispatch: the last retry may go to another server */
-    if (t->be->redispatch && t->conn_retries == 0 && t->be->nsrv > 1) {
-        const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
-        if (s && s != t->srv) {
-            t->srv = s;
-            t->redispatched = true;
-            be_srv_add(t, offsetof(struct sp_stats_obj, wredis));
-        }
-    }
+    t->state = SP_TXN_NEW;
     txn_connect(t, true, false);
 }
 
 static void conn_failed(struct sp_txn *t, bool timeout)
 {
-    struct sp_worker *w = t->hw->w;
-
     detach_up(t, false);
     if (t->conn_retries > 0) {
-        t->conn_retries--;
-        t->retries++;
-        be_srv_add(t, offsetof(struct sp_stats_obj, wretr));
-        t->state = SP_TXN_RETRY_WAIT;
-        int64_t delay = t->be->t_connect;
-        if (delay == SP_TIME_UNSET || delay > RETRY_DELAY_MAX_MS)
-            delay = RETRY_DELAY_MAX_MS;
-        sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)delay);
+        txn_retry(t, !timeout);
         return;
     }
     be_srv_add(t, offsetof(struct sp_stats_obj, econ));
@@ -541,20 +611,15 @@ void sp__txn_start(struct sp_txn *t)
     sp_rate_add(st, SP_STATS_BE, t->be->idx, &bo->rate, now);
     t->counted_be = true;
     t->conn_retries = t->be->retries;
-    t->srv = sp_backend_pick_rr(t->be, t->hw->rr_cw, NULL);
+    const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, NULL);
+    t->srv = s;
     record_decision(t);
-    if (!t->srv) {
+    if (!s) {
         sp_stat_add(&bo->econ, 1);
         txn_fail(t, 503, 'S', 'C');
         return;
     }
-    struct sp_stats_obj *so = &st->srv[t->srv->idx];
-    sp_stat_add(&bo->lbtot, 1);
-    sp_stat_add(&so->lbtot, 1);
-    sp_stat_add(&so->stot, 1);
-    sp_stat_add(&so->req_tot, 1);
-    sp_stat_set(&so->lastsess, (int64_t)now);
-    sp_rate_add(st, SP_STATS_SRV, t->srv->idx, &so->rate, now);
+    assign_server(t, s);
     txn_connect(t, false, false);
 }
 
@@ -609,17 +674,44 @@ int sp__txn_req_end(struct sp_txn *t)
     return 0;
 }
 
-/* Server closed before any response byte: a reused connection may have been closed by the
- * server just as we sent; retry once on a fresh one when that is safe. */
-static bool retry_on_fresh(struct sp_txn *t)
+/* The server closed (or reset) the connection before the first response byte. Only an
+ * idempotent request without a body, whose head is still here, is ever sent twice:
+ * - on a reused connection, the server may have closed it just as the request went out (the
+ *   keep-alive race, which no probe can close): once, a fresh connection to the same server;
+ * - on a fresh one, the server most likely died with the request in hand: with `option
+ *   redispatch` and a retry left, once, to another server (an attempt of the `retries`
+ *   budget). A request that kills every server it reaches is thus sent at most twice.
+ * Everything else gets the 502 it got before. */
+static bool retry_empty(struct sp_txn *t)
 {
-    if (!t->up || t->up->nreq <= 1 || t->reuse_retried || t->req_body_sent || !t->idempotent ||
+    struct sp_upconn *c = t->up;
+
+    if (!c || t->req_body != SP_H1_BODY_NONE || t->req_body_sent || !t->idempotent ||
         !sp_buf_len(&t->reqhead))
         return false;
-    t->reuse_retried = true;
+    if (c->nreq > 1 && !t->reuse_retried) {
+        t->reuse_retried = true;
+        detach_up(t, false);
+        attempt_reset(t);
+        t->state = SP_TXN_NEW;
+        txn_connect(t, true, false);
+        return true;
+    }
+    if (t->died_retried || !t->be->redispatch || t->conn_retries <= 0)
+        return false;
+    const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
+    if (!s || s == t->srv)
+        return false;
+    t->died_retried = true;
     detach_up(t, false);
-    sp_h1_scan_init(&t->rscan);
-    txn_connect(t, true, false);
+    t->conn_retries--;
+    t->retries++;
+    be_srv_add(t, offsetof(struct sp_stats_obj, wredis));
+    assign_server(t, s);
+    t->redispatched = true;
+    attempt_reset(t);
+    t->state = SP_TXN_NEW;
+    txn_connect(t, false, false);
     return true;
 }
 
@@ -632,9 +724,11 @@ static void res_finish(struct sp_txn *t)
     t->res_end_pending = false;
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now_us;
-    bool clean = t->res_keepalive && t->req_sent && t->up && !sp_buf_len(&t->up->rbuf) &&
-                 !sp_buf_len(&t->up->wbuf) && t->res_body != SP_H1_BODY_CLOSE && !t->res_eof &&
-                 !t->be->httpclose;
+    /* a connection whose end of stream was signalled is not parked: the edge came with the
+     * response and no later event would close it, so the next request would go out on it */
+    bool clean = t->res_keepalive && t->req_sent && t->up && !t->up->rdhup &&
+                 !sp_buf_len(&t->up->rbuf) && !sp_buf_len(&t->up->wbuf) &&
+                 t->res_body != SP_H1_BODY_CLOSE && !t->res_eof && !t->be->httpclose;
     detach_up(t, clean);
     uncount(t);
 }
@@ -649,7 +743,7 @@ static bool res_process(struct sp_txn *t)
 
     while (!t->res_started) {
         if (!sp_buf_len(rb) && t->res_eof) {
-            if (!retry_on_fresh(t))
+            if (!retry_empty(t))
                 txn_fail(t, 502, 'S', 'H');
             return false;
         }

@@ -372,6 +372,34 @@ static void test_req_msg_flags(void)
     CU_ASSERT_EQUAL(m.flags, 0);
 }
 
+/* TE is hop-by-hop, but "trailers" is kept toward the server: HAProxy's rule, the first
+ * "trailers" in the value, as written, ending it or followed by a comma */
+static void test_te_trailers(void)
+{
+    static const struct {
+        const char *te;
+        bool keep;
+    } cases[] = {
+        {"trailers", true},       {"trailers, deflate", true},
+        {"gzip, trailers", true}, {"gzip,trailers", true},
+        {"gzip", false},          {"trailers;q=1", false},
+        {"Trailers", false},      {"trailersx", false},
+        {"x-trailers", true},     {"deflate;q=0.5", false},
+    };
+    char req[256];
+    struct sp_h1_msg m;
+
+    for (unsigned i = 0; i < NCASES(cases); i++) {
+        int n =
+            snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nTE: %s\r\n\r\n", cases[i].te);
+        expect_lim(__LINE__, REQ, req, (size_t)n, MAX_LINE, MAX_HEAD, 0, n, &m);
+        CU_ASSERT_EQUAL(m.hdrs[1].flags, SP_H1_HF_HOP);
+        CU_ASSERT_EQUAL(!!(m.flags & SP_H1_MF_TE_TRAILERS), cases[i].keep);
+        if (!!(m.flags & SP_H1_MF_TE_TRAILERS) != cases[i].keep)
+            fprintf(stderr, "\n  TE: %s: keep %d\n", cases[i].te, !cases[i].keep);
+    }
+}
+
 static void test_hop_by_hop(void)
 {
     struct sp_h1_msg m;
@@ -408,7 +436,7 @@ static void test_hop_by_hop(void)
         if (m.hdrs[i].flags != want[i])
             fprintf(stderr, "\n  hdr %u flags %#x want %#x\n", i, m.hdrs[i].flags, want[i]);
     }
-    CU_ASSERT_EQUAL(m.flags, 0);
+    CU_ASSERT_EQUAL(m.flags, SP_H1_MF_TE_TRAILERS);
 
     /* Connection may even name Host or Content-Length; the flag is set, the caller decides */
     REQ_OK("GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n", &m);
@@ -1322,6 +1350,7 @@ void test_h1_register(void)
     sp_unit_test(s, "request: Host values", test_req_host_values);
     sp_unit_test(s, "request: message flags", test_req_msg_flags);
     sp_unit_test(s, "hop-by-hop fields", test_hop_by_hop);
+    sp_unit_test(s, "TE: trailers kept", test_te_trailers);
     sp_unit_test(s, "limits: at the edge", test_req_limits_ok);
     sp_unit_test(s, "method and name helpers", test_meth_and_names);
     sp_unit_test(s, "special octets at every offset", test_req_every_offset);
