@@ -8,8 +8,28 @@
  * bodies are generated into a fixed output buffer only when it has room, so a slow reader
  * back-pressures /size/N without memory growing with N.
  *
- * Usage: sp-testbackend --listen 127.0.0.1:PORT [--name NAME]
+ * Usage: sp-testbackend --listen 127.0.0.1:PORT [--name NAME] [--keepalive-requests K]
+ *                      [--close-after-ms MS] [--announce-close]
  * Prints "listening 127.0.0.1:PORT" on stdout once accepting (PORT 0 picks a free one).
+ *
+ * Servers close keep-alive connections on their own (request limits, idle timeouts), most of
+ * them without a `Connection: close` in the last response. To reproduce that, a connection is
+ * closed "silently" (close(), no header, a FIN or a reset as the kernel decides):
+ *   --keepalive-requests K  after its K-th response (nginx's keepalive_requests, 0 = never);
+ *                           with --announce-close that response says `Connection: close`.
+ *   --close-after-ms MS     MS ms after each response (an idle timeout; 0 = at once), unless
+ *                           the next request has begun to arrive by then.
+ * and per request, in the query string (any route):
+ *   closeafter=MS           as --close-after-ms, for the connection this response was sent on.
+ *   close=header            this response says `Connection: close`, then the server closes.
+ *   dropnext=fin|rst        the next request on this connection is read whole, counted, and
+ *                           left unanswered: close() (FIN) or an abortive close (RST). This
+ *                           is the race of an idle close with a request in flight, made certain.
+ * GET /headers returns the request head (request line and fields, as received) as its body.
+ * GET /stats: "accepts=A requests=R posts=P dropped=D quits=Q": connections accepted; request
+ * heads parsed (/stats excluded; a dropped request counts); POST and PUT heads among them, so a
+ * test can tell whether a request with a body reached the origin twice; requests dropnext left
+ * unanswered; connections closed silently by any of the above.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,7 +57,7 @@
 #define RUN_ROUNDS   64 /* work rounds per wakeup before yielding to other connections */
 #define NAME_MAX_LEN 200
 
-enum state { ST_HEAD, ST_BODY, ST_TIMER, ST_SEND, ST_CLOSING, ST_LINGER };
+enum state { ST_HEAD, ST_BODY, ST_TIMER, ST_SEND, ST_CLOSING, ST_LINGER, ST_QUIT };
 enum body { BODY_NONE, BODY_CL, BODY_CHUNKED };
 enum chunk { CH_SIZE, CH_DATA, CH_CRLF, CH_TRAILER };
 enum route {
@@ -53,9 +73,11 @@ enum route {
     R_CLOSE,
     R_GARBAGE,
     R_STATUS,
-    R_STATS
+    R_STATS,
+    R_HEADERS
 };
 enum size_mode { MODE_CL, MODE_CHUNKED, MODE_CLOSE };
+enum drop { DROP_NONE, DROP_FIN, DROP_RST };
 
 struct conn {
     int fd;
@@ -65,6 +87,12 @@ struct conn {
     bool more;          /* work left when the round budget ran out */
     long long deadline; /* monotonic ms; 0 = no timer */
     struct conn *prev, *next;
+
+    /* the connection's own end, kept across requests */
+    uint64_t nres;       /* responses completed */
+    bool idle_close;     /* ST_HEAD's deadline is a silent close (idle timeout) */
+    enum drop drop;      /* what to do with the next request (dropnext=) */
+    enum drop quit_mode; /* ST_QUIT: how to close */
 
     /* the request being handled */
     bool keepalive, head_only, http10;
@@ -87,6 +115,8 @@ struct conn {
     bool chunked_out, gen_active;
     bool body_after_timer; /* /slowbody: the blob is queued when the timer fires */
     bool close_after;      /* close once the response is out, whatever keep-alive says */
+    long long quiet_ms;    /* closeafter=MS, or -1 for the --close-after-ms default */
+    enum drop drop_next;   /* dropnext= of this request, applied when its response is out */
 
     size_t in_off, in_len, out_off, out_len;
     char in[IN_CAP];
@@ -96,8 +126,11 @@ struct conn {
 static int epfd, lfd;
 static struct conn *conns;
 static unsigned nconns;
-static unsigned long long n_accepts, n_requests;
+static unsigned long long n_accepts, n_requests, n_posts, n_dropped, n_quits;
 static const char *name = "backend";
+static uint64_t ka_requests;          /* --keepalive-requests; 0 = no limit */
+static long long close_after_ms = -1; /* --close-after-ms; -1 = never */
+static bool announce_close;           /* --announce-close */
 static char pattern[CHUNK_MAX + 32];
 
 static long long now_ms(void)
@@ -191,6 +224,8 @@ static void start_response(struct conn *c, int status, long long cl)
         c->keepalive = false;
     if (c->close_after)
         c->keepalive = false;
+    if (announce_close && ka_requests && c->nres + 1 >= ka_requests)
+        c->keepalive = false;
     n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nServer: sp-testbackend\r\nX-Backend: %s\r\n",
                  status, reason(status), name);
     if (cl >= 0)
@@ -249,6 +284,8 @@ static void reset_request(struct conn *c)
     c->body = BODY_NONE;
     c->mode = MODE_CL;
     c->arg = 0;
+    c->quiet_ms = -1;
+    c->drop_next = DROP_NONE;
     c->st = ST_HEAD;
 }
 
@@ -302,6 +339,20 @@ static bool path_arg(const char *p, size_t n, const char *prefix, uint64_t *ret)
     return n > pl && memcmp(p, prefix, pl) == 0 && parse_u64(p + pl, n - pl, ret);
 }
 
+/* The value of "key=" (key given with its '='), as a decimal number, in query q. */
+static bool query_u64(const char *q, size_t ql, const char *key, uint64_t *ret)
+{
+    size_t n = strlen(key);
+    for (size_t i = 0; i < ql;) {
+        const char *amp = memchr(q + i, '&', ql - i);
+        size_t e = amp ? (size_t)(amp - q) : ql;
+        if (e - i > n && memcmp(q + i, key, n) == 0)
+            return parse_u64(q + i + n, e - i - n, ret);
+        i = e + 1;
+    }
+    return false;
+}
+
 /* Is param (like "mode=close") one of the '&'-separated parameters of query q? */
 static bool query_has(const char *q, size_t ql, const char *param)
 {
@@ -338,6 +389,8 @@ static void route_request(struct conn *c, const char *m, size_t ml, const char *
         c->route = R_CLOSE;
     else if (path_is(t, pl, "/garbage"))
         c->route = R_GARBAGE;
+    else if (path_is(t, pl, "/headers"))
+        c->route = get ? R_HEADERS : R_BADMETHOD;
     else if (path_arg(t, pl, "/size/", &c->arg) && c->arg <= SIZE_LIMIT)
         c->route = R_SIZE;
     else if (path_arg(t, pl, "/slowbody/", &c->arg))
@@ -355,6 +408,15 @@ static void route_request(struct conn *c, const char *m, size_t ml, const char *
             c->mode = MODE_CHUNKED;
         else if (query_has(q + 1, ql, "mode=close"))
             c->mode = MODE_CLOSE;
+        uint64_t ms;
+        if (query_u64(q + 1, ql, "closeafter=", &ms))
+            c->quiet_ms = ms > 3600000 ? 3600000 : (long long)ms;
+        if (query_has(q + 1, ql, "close=header"))
+            c->close_after = true;
+        if (query_has(q + 1, ql, "dropnext=fin"))
+            c->drop_next = DROP_FIN;
+        else if (query_has(q + 1, ql, "dropnext=rst"))
+            c->drop_next = DROP_RST;
     }
 }
 
@@ -435,7 +497,7 @@ static int parse_head(struct conn *c, size_t len)
     c->ch = CH_SIZE;
     route_request(c, p, (size_t)(sp1 - p), sp1 + 1, (size_t)(sp2 - sp1 - 1));
 
-    if (c->route == R_ECHO) {
+    if (c->route == R_ECHO || c->route == R_HEADERS) {
         c->echo = malloc(len);
         if (!c->echo)
             return 500;
@@ -547,10 +609,25 @@ static int body_consume(struct conn *c)
 static void dispatch(struct conn *c)
 {
     char txt[256];
+    if (c->drop) {
+        /* dropnext: read whole, counted, never answered */
+        n_dropped++;
+        c->quit_mode = c->drop;
+        c->st = ST_QUIT;
+        return;
+    }
     switch (c->route) {
     case R_NAME:
         snprintf(txt, sizeof(txt), "%s\n", name);
         respond_text(c, 200, txt);
+        break;
+    case R_HEADERS:
+        start_response(c, 200, (long long)c->echo_len);
+        if (!c->head_only) {
+            c->blob = c->echo;
+            c->blob_len = c->echo_len;
+            c->echo = NULL;
+        }
         break;
     case R_ECHO:
         if (c->echo_over) {
@@ -612,7 +689,9 @@ static void dispatch(struct conn *c)
         }
         break;
     case R_STATS:
-        snprintf(txt, sizeof(txt), "accepts=%llu requests=%llu\n", n_accepts, n_requests);
+        snprintf(txt, sizeof(txt),
+                 "accepts=%llu requests=%llu posts=%llu dropped=%llu quits=%llu\n", n_accepts,
+                 n_requests, n_posts, n_dropped, n_quits);
         respond_text(c, 200, txt);
         break;
     case R_BADMETHOD:
@@ -626,6 +705,15 @@ static void dispatch(struct conn *c)
 
 static void timer_fired(struct conn *c)
 {
+    if (c->st == ST_HEAD && c->idle_close) {
+        /* idle timeout: a request that has begun to arrive keeps the connection */
+        c->idle_close = false;
+        if (c->in_off == c->in_len) {
+            c->quit_mode = DROP_FIN;
+            c->st = ST_QUIT;
+        }
+        return;
+    }
     if (c->st == ST_LINGER) {
         c->rd_eof = true; /* give up waiting for the peer's FIN */
         return;
@@ -646,6 +734,23 @@ static void timer_fired(struct conn *c)
                 c->keepalive = false;
             }
         }
+    }
+}
+
+/* A keep-alive response is out (or queued): the next request, or a silent close. */
+static void response_done(struct conn *c)
+{
+    long long ms = c->quiet_ms >= 0 ? c->quiet_ms : close_after_ms;
+    c->drop = c->drop_next;
+    reset_request(c);
+    if (ka_requests && c->nres >= ka_requests)
+        ms = 0;
+    if (ms == 0) {
+        c->quit_mode = DROP_FIN;
+        c->st = ST_QUIT;
+    } else if (ms > 0) {
+        c->idle_close = true;
+        c->deadline = now_ms() + ms;
     }
 }
 
@@ -690,10 +795,11 @@ static int generate(struct conn *c)
             }
             c->gen_active = false;
             progress = 1;
+            c->nres++;
             if (c->close_after || !c->keepalive) {
                 c->st = ST_CLOSING;
             } else {
-                reset_request(c);
+                response_done(c);
             }
         }
     }
@@ -739,6 +845,12 @@ static int process(struct conn *c)
             }
             if (c->route != R_STATS)
                 n_requests++;
+            if (!memcmp(p, "POST ", 5) || !memcmp(p, "PUT ", 4))
+                n_posts++;
+            if (c->idle_close) {
+                c->idle_close = false;
+                c->deadline = 0;
+            }
             c->st = ST_BODY;
         }
         if (c->st == ST_BODY) {
@@ -778,6 +890,16 @@ static int process(struct conn *c)
         if (c->st == ST_LINGER) {
             c->in_off = c->in_len = 0; /* discard whatever the peer still sends */
             return c->rd_eof ? -1 : progress;
+        }
+        if (c->st == ST_QUIT) {
+            if (c->out_off < c->out_len)
+                return progress; /* the response goes out whole first */
+            n_quits++;
+            if (c->quit_mode == DROP_RST) {
+                struct linger lg = {.l_onoff = 1, .l_linger = 0};
+                setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+            }
+            return -1; /* conn_free() closes: FIN, or RST if unread bytes wait */
         }
         return progress; /* ST_TIMER */
     }
@@ -909,17 +1031,27 @@ int main(int argc, char **argv)
     struct sockaddr_in sa;
     socklen_t sl = sizeof(sa);
     int one = 1;
+    uint64_t ms;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--listen") && i + 1 < argc)
             listen_at = argv[++i];
         else if (!strcmp(argv[i], "--name") && i + 1 < argc)
             name = argv[++i];
+        else if (!strcmp(argv[i], "--keepalive-requests") && i + 1 < argc &&
+                 parse_u64(argv[i + 1], strlen(argv[i + 1]), &ka_requests))
+            i++;
+        else if (!strcmp(argv[i], "--close-after-ms") && i + 1 < argc &&
+                 parse_u64(argv[i + 1], strlen(argv[i + 1]), &ms) && ms <= 3600000)
+            close_after_ms = (long long)ms, i++;
+        else if (!strcmp(argv[i], "--announce-close"))
+            announce_close = true;
         else
             listen_at = NULL, i = argc;
     }
     if (!listen_at || strlen(name) > NAME_MAX_LEN || parse_listen(listen_at, &sa) < 0) {
-        fprintf(stderr, "usage: sp-testbackend --listen IPV4:PORT [--name NAME]\n");
+        fprintf(stderr, "usage: sp-testbackend --listen IPV4:PORT [--name NAME] "
+                        "[--keepalive-requests K] [--close-after-ms MS] [--announce-close]\n");
         return 2;
     }
     for (size_t i = 0; i < sizeof(pattern); i++)
