@@ -394,8 +394,9 @@ static void kw_maxconn(struct sp__cfg_parser *ps, int argc, char **argv)
     if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
         return;
     if (ps->sec == SP__CFG_SEC_GLOBAL) {
-        sp__cfg_get_int(ps, argv[0], "connection count", argv[1], 0, INT_MAX,
-                        &ps->cfg->global.maxconn);
+        if (sp__cfg_get_int(ps, argv[0], "connection count", argv[1], 0, INT_MAX,
+                            &ps->cfg->global.maxconn))
+            ps->cfg->global.maxconn_where = sp__cfg_here(ps);
         return;
     }
     int v;

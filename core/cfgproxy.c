@@ -185,19 +185,22 @@ struct timeout_kw {
     const char *name;
     size_t off;   /* in struct sp_cfg_timeouts */
     unsigned cap; /* the side it applies to; the other side ignores it with a warning */
+    unsigned bad; /* SP__CFG_TO_*: recorded when its line has an error */
 };
 
 static const struct timeout_kw timeouts[] = {
-    {"client", offsetof(struct sp_cfg_timeouts, client), SP_CAP_FE},
-    {"server", offsetof(struct sp_cfg_timeouts, server), SP_CAP_BE},
-    {"connect", offsetof(struct sp_cfg_timeouts, connect), SP_CAP_BE},
-    {"http-request", offsetof(struct sp_cfg_timeouts, http_request), SP_CAP_FE | SP_CAP_BE},
-    {"http-keep-alive", offsetof(struct sp_cfg_timeouts, http_keep_alive), SP_CAP_FE | SP_CAP_BE},
-    {"queue", offsetof(struct sp_cfg_timeouts, queue), SP_CAP_BE},
-    {"tunnel", offsetof(struct sp_cfg_timeouts, tunnel), SP_CAP_BE},
-    {"client-fin", offsetof(struct sp_cfg_timeouts, client_fin), SP_CAP_FE},
-    {"server-fin", offsetof(struct sp_cfg_timeouts, server_fin), SP_CAP_BE},
-    {"check", offsetof(struct sp_cfg_timeouts, check), SP_CAP_BE},
+    {"client", offsetof(struct sp_cfg_timeouts, client), SP_CAP_FE, SP__CFG_TO_CLIENT},
+    {"server", offsetof(struct sp_cfg_timeouts, server), SP_CAP_BE, SP__CFG_TO_SERVER},
+    {"connect", offsetof(struct sp_cfg_timeouts, connect), SP_CAP_BE, SP__CFG_TO_CONNECT},
+    {"http-request", offsetof(struct sp_cfg_timeouts, http_request), SP_CAP_FE | SP_CAP_BE,
+     SP__CFG_TO_OTHER},
+    {"http-keep-alive", offsetof(struct sp_cfg_timeouts, http_keep_alive), SP_CAP_FE | SP_CAP_BE,
+     SP__CFG_TO_OTHER},
+    {"queue", offsetof(struct sp_cfg_timeouts, queue), SP_CAP_BE, SP__CFG_TO_OTHER},
+    {"tunnel", offsetof(struct sp_cfg_timeouts, tunnel), SP_CAP_BE, SP__CFG_TO_TUNNEL},
+    {"client-fin", offsetof(struct sp_cfg_timeouts, client_fin), SP_CAP_FE, SP__CFG_TO_OTHER},
+    {"server-fin", offsetof(struct sp_cfg_timeouts, server_fin), SP_CAP_BE, SP__CFG_TO_OTHER},
+    {"check", offsetof(struct sp_cfg_timeouts, check), SP_CAP_BE, SP__CFG_TO_OTHER},
 };
 
 /* clang-format off */
@@ -216,6 +219,7 @@ void sp__cfg_kw_timeout(struct sp__cfg_parser *ps, int argc, char **argv)
         sp__cfg_alert(ps, argv[0],
                       "missing timeout name (client, server, connect, http-request, "
                       "http-keep-alive, queue, tunnel, client-fin, server-fin or check)");
+        ps->cur->_to_bad |= SP__CFG_TO_UNKNOWN;
         return;
     }
     snprintf(kw, sizeof(kw), "timeout %s", argv[1]);
@@ -223,19 +227,23 @@ void sp__cfg_kw_timeout(struct sp__cfg_parser *ps, int argc, char **argv)
         if (strcmp(argv[1], timeouts[i].name) == 0)
             t = &timeouts[i];
     if (!t) {
-        if (sp__cfg_in_list(argv[1], timeouts_unsupported, ARRAY_SIZE(timeouts_unsupported)))
+        if (sp__cfg_in_list(argv[1], timeouts_unsupported, ARRAY_SIZE(timeouts_unsupported))) {
             sp__cfg_not_supported(ps, kw);
-        else
-            sp__cfg_alert(ps, argv[0],
-                          "unknown timeout '%s' (expects client, server, connect, "
-                          "http-request, http-keep-alive, queue, tunnel, client-fin, server-fin or "
-                          "check)",
-                          argv[1]);
+            return;
+        }
+        sp__cfg_alert(ps, argv[0],
+                      "unknown timeout '%s' (expects client, server, connect, "
+                      "http-request, http-keep-alive, queue, tunnel, client-fin, server-fin or "
+                      "check)",
+                      argv[1]);
+        ps->cur->_to_bad |= SP__CFG_TO_UNKNOWN;
         return;
     }
     if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 1, 1) ||
-        !sp__cfg_get_time(ps, kw, "timeout", argv[2], &ms))
+        !sp__cfg_get_time(ps, kw, "timeout", argv[2], &ms)) {
+        ps->cur->_to_bad |= t->bad;
         return;
+    }
     if (strspn(argv[2], "0123456789") == strlen(argv[2]) && ms > 0 && ms < 100)
         sp__cfg_warn(ps, kw,
                      "%s ms is suspiciously small (a bare number is in milliseconds); "

@@ -24,6 +24,17 @@ void sp__cfg_vdiag(struct sp_config *cfg, FILE *out, bool error, const struct sp
 void sp__cfg_diag(struct sp_config *cfg, FILE *out, bool error, const struct sp_cfg_where *w,
                   const char *kw, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* Bits of sp_cfg_proxy._to_bad: a `timeout` line for that timeout had an error, which was
+ * reported; the check for missing timeouts then stays silent about it rather than pile a
+ * misleading warning on top. OTHER: a line whose timeout name was missing or unknown (which
+ * one was meant cannot be told, so none of them is reported as missing). */
+#define SP__CFG_TO_CLIENT  (1u << 0)
+#define SP__CFG_TO_SERVER  (1u << 1)
+#define SP__CFG_TO_CONNECT (1u << 2)
+#define SP__CFG_TO_TUNNEL  (1u << 3)
+#define SP__CFG_TO_OTHER   (1u << 4)
+#define SP__CFG_TO_UNKNOWN (~0u)
+
 /* Sets the built-in values every proxy and defaults section starts from when no `defaults`
  * applies (HAProxy's: mode tcp, retries 3, unset timeouts...). Owns nothing afterwards. */
 void sp__cfg_proxy_init(struct sp_cfg_proxy *px);

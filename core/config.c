@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include "core/config-int.h"
+#include "core/log.h"
 
 /* HAProxy's ceiling for any time value: the largest positive tick (about 24.8 days). */
 #define TIME_MAX_MS INT32_MAX
@@ -24,20 +25,65 @@
 /* ---------------------------------------------------------------------------------------- */
 /* diagnostics */
 
+/* Writes `s` to `out` with its non-printable bytes escaped (sp_log_escape()): diagnostics
+ * quote words of the file, and a binary file must not reach the terminal as raw bytes. */
+static void put_escaped(FILE *out, const char *s, size_t len)
+{
+    char small[1024], *buf = small;
+    size_t need = 4 * len + 1;
+
+    if (need > sizeof(small)) {
+        buf = malloc(need);
+        if (!buf) {
+            fputs("(message lost: out of memory)", out);
+            return;
+        }
+    }
+    sp_log_escape(buf, need, s, len);
+    fputs(buf, out);
+    if (buf != small)
+        free(buf);
+}
+
 void sp__cfg_vdiag(struct sp_config *cfg, FILE *out, bool error, const struct sp_cfg_where *w,
                    const char *kw, const char *fmt, va_list ap)
 {
+    char small[512], *msg = small;
+    const char *file = w->file ? w->file : "?";
+    va_list ap2;
+    int n;
+
     if (error)
         cfg->nerrors++;
     else
         cfg->nwarnings++;
     if (!out)
         return;
-    fprintf(out, "%s %s:%d: ", error ? "[ALERT]" : "[WARNING]", w->file ? w->file : "?", w->line);
-    if (kw)
-        fprintf(out, "'%s': ", kw);
-    vfprintf(out, fmt, ap);
+    va_copy(ap2, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(small)) {
+        msg = malloc((size_t)n + 1);
+        if (msg)
+            vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        else
+            msg = small; /* the truncated text is better than none */
+        n = (int)strlen(msg);
+    }
+    fprintf(out, "%s ", error ? "[ALERT]" : "[WARNING]");
+    put_escaped(out, file, strlen(file));
+    fprintf(out, ":%d: ", w->line);
+    if (kw) {
+        fputc('\'', out);
+        put_escaped(out, kw, strlen(kw));
+        fputs("': ", out);
+    }
+    put_escaped(out, msg, (size_t)n);
     fputc('\n', out);
+    if (msg != small)
+        free(msg);
 }
 
 void sp__cfg_diag(struct sp_config *cfg, FILE *out, bool error, const struct sp_cfg_where *w,
@@ -148,6 +194,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->maxconn = src->maxconn;
     dst->backlog = src->backlog;
     dst->to = src->to;
+    dst->_to_bad = src->_to_bad; /* an error in the defaults is not repeated as a warning */
     dst->fwdfor = src->fwdfor;
     dst->fwdfor.header = dup_or_null(src->fwdfor.header, &oom);
     dst->httplog = src->httplog;
@@ -239,6 +286,19 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     free(cfg->_file);
     free(cfg);
     return NULL;
+}
+
+int sp_config_count_listeners(const struct sp_config *cfg)
+{
+    int n = 0;
+
+    if (!cfg)
+        return 0;
+    for (const struct sp_cfg_proxy *px = cfg->proxies; px; px = px->next)
+        if (px->cap & SP_CAP_FE)
+            for (const struct sp_cfg_bind *b = px->binds; b; b = b->next)
+                n++;
+    return n;
 }
 
 struct sp_cfg_proxy *sp_config_find_proxy(const struct sp_config *cfg, const char *name,
@@ -776,18 +836,23 @@ static void check_default_backend(struct sp_config *cfg, FILE *diag, struct sp_c
     px->defbe = be;
 }
 
+/* HAProxy's warning for a proxy that runs without its side's timeouts. A timeout whose line
+ * had an error was reported already: the error is the news, and "missing" would send the
+ * reader looking for a line that is there. */
 static void check_timeouts(struct sp_config *cfg, FILE *diag, const struct sp_cfg_proxy *px)
 {
+    unsigned bad = px->_to_bad;
     bool missing = false;
 
-    if ((px->cap & SP_CAP_FE) && px->to.client == SP_TIME_UNSET)
+    if ((px->cap & SP_CAP_FE) && px->to.client == SP_TIME_UNSET && !(bad & SP__CFG_TO_CLIENT))
         missing = true;
     if ((px->cap & SP_CAP_BE) && px->servers) {
-        if (px->to.connect == SP_TIME_UNSET)
+        if (px->to.connect == SP_TIME_UNSET && !(bad & SP__CFG_TO_CONNECT))
             missing = true;
         /* in tcp mode `timeout tunnel` covers the server side once the relay runs */
-        if (px->to.server == SP_TIME_UNSET &&
-            (px->mode != SP_MODE_TCP || px->to.tunnel == SP_TIME_UNSET))
+        if (px->to.server == SP_TIME_UNSET && !(bad & SP__CFG_TO_SERVER) &&
+            (px->mode != SP_MODE_TCP ||
+             (px->to.tunnel == SP_TIME_UNSET && !(bad & SP__CFG_TO_TUNNEL))))
             missing = true;
     }
     if (missing)

@@ -8,6 +8,7 @@
  *   [ALERT]   file:line: 'keyword': message
  *   [WARNING] file:line: 'keyword': message
  * Parsing never stops at the first error: every error in the file is reported and counted.
+ * What a line quotes from the file is escaped (sp_log_escape(): \x1b, never a raw ESC).
  */
 #ifndef SP_CORE_CONFIG_H
 #define SP_CORE_CONFIG_H
@@ -147,7 +148,8 @@ struct sp_cfg_proxy {
     bool prometheus;
     struct sp_cfg_rule *prometheus_cond;
     struct sp_cfg_where where;
-    bool _bind_seen; /* loader only: a bind line was given, even one with errors */
+    bool _bind_seen;  /* loader only: a bind line was given, even one with errors */
+    unsigned _to_bad; /* loader only: SP__CFG_TO_* of `timeout` lines that had errors */
 };
 
 /* owner: main */
@@ -170,6 +172,7 @@ struct sp_cfg_global {
     char *pidfile;
     bool daemon;
     struct sp_cfg_log *logs;
+    struct sp_cfg_where maxconn_where; /* the `maxconn` line; line 0 when there is none */
 };
 
 /* owner: main */
@@ -195,6 +198,11 @@ int sp_config_parse_string(const char *text, const char *name, FILE *diag,
 
 /* Frees the whole model. Accepts NULL, returns NULL. */
 struct sp_config *sp_config_free(struct sp_config *cfg);
+
+/* The listening addresses the configuration asks for: one per address of each `bind` line of
+ * a frontend or listen section (the sockets per worker are the runtime's business). 0 means
+ * that spillway would accept nothing: main refuses to start, as HAProxy does. */
+int sp_config_count_listeners(const struct sp_config *cfg);
 
 /* Lookup by name among proxies having `cap`; NULL if none. */
 struct sp_cfg_proxy *sp_config_find_proxy(const struct sp_config *cfg, const char *name,

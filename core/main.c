@@ -9,6 +9,7 @@
 #include <ck_pr.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +41,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: spillway -f FILE [-c] [-d] [-v] [-h]\n"
                  "  -f FILE  configuration file (HAProxy syntax)\n"
-                 "  -c       check the configuration, print every error, exit 0 or 1\n"
+                 "  -c       check the configuration, print every error, exit 0 (valid),\n"
+                 "           1 (errors, or it could not start) or 2 (no listener)\n"
                  "  -d       debug output on stderr, stay in the foreground\n"
                  "  -v       print the version and exit\n"
                  "  -h       this help\n");
@@ -60,34 +62,157 @@ static int allowed_cpus(int *cpus, int max)
     return n;
 }
 
-/* Raises the soft descriptor limit to the hard one and derives the global maxconn when it is
- * not set, as HAProxy does: about (descriptors - reserve) / 2 (a client and a server side per
- * connection), never below 100. */
-static int setup_limits(struct sp_config *cfg)
+/* the most descriptors counted on when the limit is unlimited or huge, as HAProxy's default */
+#define FD_CEIL 1048576LL
+/* descriptors held outside connections and listeners besides those counted one by one: the
+ * configuration file, name resolution at start, the pidfile, /proc reads, a CLI client */
+#define FD_MARGIN 16
+/* what a derived maxconn leaves aside at least, for what is not a connection */
+#define FD_RESERVE 100LL
+
+/* What a start needs in file descriptors, HAProxy's rule (about two per connection, plus the
+ * listeners and a reserve) applied to what spillway opens. */
+struct fd_budget {
+    long long clients;   /* global maxconn: the gate bounds client connections */
+    long long servers;   /* one server connection per client connection (HAProxy's rule), but
+                          * never more than the servers' pools may open together */
+    long long listeners; /* one SO_REUSEPORT socket per worker per address, one for unix@ */
+    long long other;     /* stdio, signalfd, each worker's epoll and eventfd, the stats socket,
+                          * log targets, FD_MARGIN */
+};
+
+static long long fd_total(const struct fd_budget *b)
 {
+    return b->clients + b->servers + b->listeners + b->other;
+}
+
+/* The budget for `maxconn` client connections and `nworkers` workers. */
+static void fd_budget(const struct sp_config *cfg, int nworkers, long long maxconn,
+                      struct fd_budget *b)
+{
+    long long server_caps = 0;
+    int nlogs = 0;
+
+    memset(b, 0, sizeof(*b));
+    for (const struct sp_cfg_log *l = cfg->global.logs; l; l = l->next)
+        nlogs++;
+    for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if (p->cap & SP_CAP_FE) {
+            for (const struct sp_cfg_bind *cb = p->binds; cb; cb = cb->next)
+                b->listeners += cb->addr.ss_family == AF_UNIX ? 1 : nworkers;
+            for (const struct sp_cfg_log *l = p->logs; l; l = l->next)
+                nlogs++;
+        }
+        if (!(p->cap & SP_CAP_BE))
+            continue;
+        /* a pool per worker and server, capped at the server's maxconn (or the default)
+         * split across workers and rounded up: see http/hworker.c */
+        for (const struct sp_cfg_server *s = p->servers; s; s = s->next) {
+            long long cap = s->maxconn ? s->maxconn : cfg->global.server_default_maxconn;
+            server_caps += (cap + nworkers - 1) / nworkers * nworkers;
+        }
+    }
+    b->clients = maxconn;
+    b->servers = server_caps < maxconn ? server_caps : maxconn;
+    /* 3 stdio, signalfd, the probe socket sp_bind_open() opens before the shards */
+    b->other = 3 + 1 + 1 + 2LL * nworkers + nlogs + FD_MARGIN;
+    if (cfg->global.stats_socket)
+        b->other += 2; /* its listening socket and the client being served */
+}
+
+static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, long long limit)
+{
+    char where[300] = "";
+
+    if (cfg->global.maxconn_where.line)
+        snprintf(where, sizeof(where), " (%s:%d)", cfg->global.maxconn_where.file,
+                 cfg->global.maxconn_where.line);
+    sp_log(SP_LOG_ALERT,
+           "Cannot raise FD limit to %lld, limit is %lld: global 'maxconn %lld'%s needs %lld "
+           "client and %lld server connections, %lld listening sockets and %lld descriptors "
+           "for the workers, logs and spillway itself. Lower 'maxconn' or raise the hard "
+           "limit ('ulimit -Hn', systemd's LimitNOFILE=).",
+           fd_total(b), limit, b->clients, where, b->clients, b->servers, b->listeners, b->other);
+}
+
+/* Makes room for the descriptors the configuration needs, the way HAProxy 2.6 does by default
+ * (its `strict-limits`): starting short of descriptors would only turn the shortage into
+ * failed accepts and 503s under load, so it is refused at start instead.
+ *
+ * The soft RLIMIT_NOFILE goes up to the hard one: room beyond the estimate costs nothing
+ * and covers what it cannot see (an HTTP/2 connection whose streams each hold a server
+ * connection). When even the hard limit is too low, it is raised too where allowed
+ * (CAP_SYS_RESOURCE). Without `global maxconn`, maxconn is derived from what is available,
+ * two descriptors per connection. Returns 0, or -1 after an alert. `-c` runs it too: the
+ * limits it changes die with the check. */
+static int setup_limits(struct sp_config *cfg, int nworkers)
+{
+    struct fd_budget b;
     struct rlimit rl;
 
+    fd_budget(cfg, nworkers, cfg->global.maxconn, &b);
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return 0;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
+        return 0; /* cannot tell: the accept path copes with EMFILE */
+    if (rl.rlim_cur != rl.rlim_max) {
+        struct rlimit up = rl;
+        /* an unlimited hard limit is still capped by fs.nr_open: aim at what we need */
+        if (up.rlim_max == RLIM_INFINITY) {
+            long long want = SP_MAX(fd_total(&b), FD_CEIL);
+            up.rlim_cur = (rlim_t)SP_MAX((long long)rl.rlim_cur, want);
+        } else {
+            up.rlim_cur = up.rlim_max;
+        }
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
     }
-    long fds = rl.rlim_cur == RLIM_INFINITY ? 1048576 : (long)rl.rlim_cur;
-    if (fds > 1048576)
-        fds = 1048576;
-    long need = 2L * cfg->global.maxconn + 100;
-    if (cfg->global.maxconn && need > fds)
-        sp_log(SP_LOG_WARNING,
-               "global maxconn %d needs about %ld file descriptors but the limit is %ld: "
-               "connections beyond that will wait in the kernel queue or fail",
-               cfg->global.maxconn, need, fds);
+    long long avail = rl.rlim_cur == RLIM_INFINITY ? LLONG_MAX : (long long)rl.rlim_cur;
+
     if (!cfg->global.maxconn) {
-        long mc = (fds - 100) / 2;
-        cfg->global.maxconn = (int)(mc < 100 ? 100 : mc);
+        /* two descriptors per connection once the rest is set aside: at least FD_RESERVE
+         * (the derived value operators and `show stat` have always seen), more when the
+         * listeners and workers need it */
+        long long fds = SP_MIN(avail, FD_CEIL);
+        long long mc = (fds - SP_MAX(FD_RESERVE, b.listeners + b.other)) / 2;
+        if (mc < 1) {
+            sp_log(SP_LOG_ALERT,
+                   "Cannot raise FD limit: it is %lld, and with no 'maxconn' in global spillway "
+                   "sets %lld descriptors aside (%lld listening sockets, the workers, logs and "
+                   "itself) and needs two per connection. Raise the limit ('ulimit -n').",
+                   avail, SP_MAX(FD_RESERVE, b.listeners + b.other), b.listeners);
+            return -1;
+        }
+        cfg->global.maxconn = (int)SP_MIN(mc, (long long)INT_MAX);
+        return 0;
     }
-    return 0;
+    if (fd_total(&b) <= avail)
+        return 0;
+    struct rlimit up = {.rlim_cur = (rlim_t)fd_total(&b), .rlim_max = rl.rlim_max};
+    if (rl.rlim_max != RLIM_INFINITY && (long long)rl.rlim_max < fd_total(&b))
+        up.rlim_max = (rlim_t)fd_total(&b);
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+        return 0;
+    fd_alert(cfg, &b, avail);
+    return -1;
+}
+
+/* Copies diagnostic lines to `out` with their non-printable bytes escaped: the routing
+ * builder quotes ACL words as written in the file, which may be any bytes. */
+static void put_escaped_lines(FILE *out, const char *text, size_t len)
+{
+    while (len) {
+        const char *nl = memchr(text, '\n', len);
+        size_t n = nl ? (size_t)(nl - text) : len;
+        char *esc = malloc(4 * n + 1);
+
+        if (esc) {
+            sp_log_escape(esc, 4 * n + 1, text, n);
+            fprintf(out, "%s\n", esc);
+            free(esc);
+        }
+        n += nl ? 1 : 0;
+        text += n;
+        len -= n;
+    }
 }
 
 static int write_pidfile(const char *path)
@@ -125,8 +250,8 @@ static int setup_logs(const struct sp_config *cfg, const struct sp_routing *rout
         if (p->log_format) {
             fl->fmt = sp_logfmt_compile(p->log_format, err, sizeof(err));
             if (!fl->fmt) {
-                fprintf(stderr, "[ALERT] %s:%d: 'log-format' of frontend '%s': %s\n", p->where.file,
-                        p->where.line, p->name, err);
+                sp_log(SP_LOG_ALERT, "%s:%d: 'log-format' of frontend '%s': %s", p->where.file,
+                       p->where.line, p->name, err);
                 errors++;
                 continue;
             }
@@ -155,7 +280,7 @@ static int setup_logs(const struct sp_config *cfg, const struct sp_routing *rout
     char err[256];
     int rc = sp_logsink_open(targets, n, NULL, &http->logsink, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "[ALERT] cannot open the log targets: %s\n", err);
+        sp_log(SP_LOG_ALERT, "cannot open the log targets: %s", err);
         return 1;
     }
     return 0;
@@ -333,7 +458,9 @@ static int main_loop(struct runtime *rt, int sfd, int cli, const struct sp_routi
                     for (int i = 0; i < rt->nworkers; i++)
                         sp_worker_stop_mt(&rt->workers[i], false);
                 } else if (sig == SIGHUP) {
-                    sp_log(SP_LOG_WARNING, "SIGHUP: reload is not supported yet, ignored");
+                    static struct sp_log_rl rl_hup = SP_LOG_RL_INIT;
+                    sp_log_rl_mt(&rl_hup, SP_LOG_WARNING,
+                                 "SIGHUP: reload is not supported yet, ignored");
                 }
             }
         }
@@ -412,24 +539,32 @@ int main(int argc, char **argv)
     struct sp_config *cfg = NULL;
     int err = sp_config_load(file, stderr, &cfg);
     if (err == -EINVAL) {
-        fprintf(stderr, "[ALERT] %s: configuration has errors, %s\n", file,
-                check ? "check failed" : "not starting");
+        sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", file,
+               check ? "check failed" : "not starting");
         return 1;
     }
     if (err < 0) {
-        fprintf(stderr, "[ALERT] cannot read '%s': %s\n", file, strerror(-err));
+        sp_log(SP_LOG_ALERT, "cannot read '%s': %s", file, strerror(-err));
         return 1;
     }
     /* ACLs and switching rules compile into the routing snapshot: their errors belong to the
      * check as much as the parser's */
     int rerrors = 0;
-    struct sp_routing *routing = sp_routing_build(cfg, stderr, &rerrors);
+    char *rdiag_buf = NULL;
+    size_t rdiag_len = 0;
+    FILE *rdiag = open_memstream(&rdiag_buf, &rdiag_len);
+    struct sp_routing *routing = sp_routing_build(cfg, rdiag ? rdiag : stderr, &rerrors);
+    if (rdiag) {
+        fclose(rdiag);
+        put_escaped_lines(stderr, rdiag_buf, rdiag_len);
+        free(rdiag_buf);
+    }
     if (!routing) {
         if (rerrors)
-            fprintf(stderr, "[ALERT] %s: configuration has %d error%s, %s\n", file, rerrors,
-                    rerrors > 1 ? "s" : "", check ? "check failed" : "not starting");
+            sp_log(SP_LOG_ALERT, "%s: configuration has %d error%s, %s", file, rerrors,
+                   rerrors > 1 ? "s" : "", check ? "check failed" : "not starting");
         else
-            fprintf(stderr, "[ALERT] out of memory building the routing tables\n");
+            sp_log(SP_LOG_ALERT, "out of memory building the routing tables");
         sp_config_free(cfg);
         return 1;
     }
@@ -439,34 +574,52 @@ int main(int argc, char **argv)
      * too, not only when the listeners open */
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
         if ((p->cap & SP_CAP_FE) && p->mode != SP_MODE_HTTP) {
-            fprintf(stderr,
-                    "[ALERT] %s:%d: 'mode': %s '%s' is in mode tcp, which spillway does not "
-                    "support yet; set 'mode http'\n",
-                    p->where.file, p->where.line, (p->cap & SP_CAP_BE) ? "listen" : "frontend",
-                    p->name);
+            sp_log(SP_LOG_ALERT,
+                   "%s:%d: 'mode': %s '%s' is in mode tcp, which spillway does not support yet; "
+                   "set 'mode http'",
+                   p->where.file, p->where.line, (p->cap & SP_CAP_BE) ? "listen" : "frontend",
+                   p->name);
             lerr++;
         }
     }
-    if (lerr || check) {
-        free_logs(&rt.http, routing->nfe);
-        sp_routing_discard(routing);
-        sp_config_free(cfg);
-        if (lerr) {
-            fprintf(stderr, "[ALERT] %s: configuration has errors, %s\n", file,
-                    check ? "check failed" : "not starting");
-            return 1;
-        }
-        printf("Configuration file is valid\n");
-        return 0;
-    }
-
     int cpus[SP_MAX_WORKERS];
     int ncpus = allowed_cpus(cpus, SP_MAX_WORKERS);
     rt.nworkers = cfg->global.nbthread ? cfg->global.nbthread : (ncpus ? ncpus : 1);
     if (rt.nworkers > SP_MAX_WORKERS)
         rt.nworkers = SP_MAX_WORKERS;
-    setup_limits(cfg);
     gate_slots = rt.nworkers;
+
+    /* The checks below are about running, not about the file's syntax, but `-c` is how an
+     * operator asks "will it start?": it answers them too, with HAProxy's exit statuses. */
+    int status = lerr ? 1 : 0;
+    if (!status && sp_config_count_listeners(cfg) == 0) {
+        /* nothing to accept on: a process that would only sit there is refused (a `listen`
+         * without `bind` was warned about; the stats socket alone is not a proxy) */
+        sp_log(SP_LOG_ALERT,
+               "%s: no enabled listener found (check for 'bind' lines in a frontend or listen "
+               "section); %s",
+               file, check ? "spillway would not start" : "exiting");
+        if (check)
+            printf("Configuration file has no error but will not start (no listener) => "
+                   "exit(2).\n");
+        status = check ? 2 : 1;
+    }
+    if (!status && setup_limits(cfg, rt.nworkers) < 0) {
+        sp_log(SP_LOG_ALERT, "%s: %s", file,
+               check ? "spillway would not start, check failed" : "not starting");
+        status = 1;
+    }
+    if (status || check) {
+        free_logs(&rt.http, routing->nfe);
+        sp_routing_discard(routing);
+        sp_config_free(cfg);
+        if (lerr)
+            sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", file,
+                   check ? "check failed" : "not starting");
+        else if (!status)
+            printf("Configuration file is valid\n");
+        return status;
+    }
 
     if (cfg->global.daemon && !debug && daemon(1, 0) < 0) {
         fprintf(stderr, "[ALERT] cannot go to the background: %s\n", strerror(errno));
@@ -496,7 +649,8 @@ int main(int argc, char **argv)
     }
     sp_routing_publish(routing);
 
-    int status = 1, cli = -1;
+    int cli = -1;
+    status = 1;
     err = open_binds(&rt, routing);
     if (err < 0) {
         if (err == -ENOMEM)

@@ -464,8 +464,11 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
     c = sp_upconn_open(pool, &err);
     if (!c) {
         if (err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS) {
-            sp_log(SP_LOG_WARNING, "worker %d: cannot open a connection to %s/%s: %s", hw->w->id,
-                   t->be->name, t->srv->name, strerror(-err));
+            /* one line a second at most: under a descriptor shortage this fires per request */
+            static struct sp_log_rl rl = SP_LOG_RL_INIT;
+            sp_log_rl_mt(&rl, SP_LOG_WARNING,
+                         "worker %d: cannot open a connection to %s/%s: %s, answering 503",
+                         hw->w->id, t->be->name, t->srv->name, strerror(-err));
             txn_fail(t, 503, 'R', 'C');
             return;
         }

@@ -17,6 +17,10 @@ static struct sp_worker **workers;
 static int nworkers;
 /* shared: how many listeners are paused on a full gate, all workers together (atomic) */
 static int paused_count;
+/* shared: the rate limit of the accept failures that pause a listener (out of descriptors or
+ * memory): every worker hits it at once when the process runs out, once per released
+ * connection */
+static struct sp_log_rl rl_accept = SP_LOG_RL_INIT;
 
 void sp_listener_set_workers(struct sp_worker **ws, int n)
 {
@@ -288,8 +292,10 @@ static void do_accept(struct sp_listener *l)
             if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
                 /* out of descriptors: the connection stays in the kernel queue; try again
                  * when something closes (as for a full gate) */
-                sp_log(SP_LOG_WARNING, "worker %d: accept on %s: %s, pausing the listener",
-                       l->w->id, l->bind->text, strerror(err));
+                sp_log_rl_mt(&rl_accept, SP_LOG_WARNING,
+                             "worker %d: accept on %s: %s, pausing the listener until a "
+                             "connection closes",
+                             l->w->id, l->bind->text, strerror(err));
                 pause_listener(l);
                 return;
             }

@@ -1,6 +1,7 @@
 /* tests/core/test_config.c - the configuration loader: every supported keyword lands in its
  * field, defaults are inherited, values and addresses parse, and every error is reported with
- * its file, line and keyword. */
+ * its file, line and keyword, escaped. A second suite, "log", covers core/log.c's escaping and
+ * rate limit, which the loader's diagnostics rely on. */
 #include "core/config.h"
 
 #include <arpa/inet.h>
@@ -9,12 +10,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "tests/unit.h"
 
 /* timeouts that keep the "missing timeouts" warning out of tests about something else */
@@ -1738,6 +1741,328 @@ static void test_garbage(void)
     CU_ASSERT(total_err > 0);
 }
 
+/* A bad `timeout` line is an error and only that: no "missing timeouts" warning on top of it,
+ * whether the line is in the proxy or in the defaults it inherits. */
+static void test_timeout_error_only(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc;
+
+    expect_errors("defaults\n mode http\n timeout client abc\n timeout server 1s\n"
+                  " timeout connect 1s\n"
+                  "frontend f\n bind :1\n default_backend b\n"
+                  "backend b\n server s 1.2.3.4:80\n",
+                  1, "t.cfg:3: 'timeout client': timeout: invalid time 'abc'", NULL);
+    CU_ASSERT_EQUAL(count(last_diag, "[WARNING]"), 0);
+    CU_ASSERT_PTR_NULL(strstr(last_diag, "missing timeouts"));
+    /* in the proxy itself, each side */
+    expect_errors("frontend f\n mode http\n bind :1\n timeout client 5q\n", 1,
+                  "t.cfg:4: 'timeout client'", NULL);
+    CU_ASSERT_EQUAL(count(last_diag, "[WARNING]"), 0);
+    expect_errors("backend b\n mode http\n timeout connect\n timeout server 1s\n"
+                  " server s 1.2.3.4:80\n",
+                  1, "t.cfg:3: 'timeout connect': missing argument", NULL);
+    CU_ASSERT_EQUAL(count(last_diag, "[WARNING]"), 0);
+    /* an unknown or missing name: which one was meant cannot be told, so none is missing */
+    expect_errors("frontend f\n mode http\n bind :1\n timeout clinet 5s\n", 1,
+                  "t.cfg:4: 'timeout': unknown timeout 'clinet'", NULL);
+    CU_ASSERT_EQUAL(count(last_diag, "[WARNING]"), 0);
+    expect_errors("frontend f\n mode http\n bind :1\n timeout\n", 1,
+                  "t.cfg:4: 'timeout': missing timeout name", NULL);
+    CU_ASSERT_EQUAL(count(last_diag, "[WARNING]"), 0);
+    /* a tcp backend whose bad tunnel line would have stood in for timeout server */
+    expect_errors("backend t\n mode tcp\n timeout connect 1s\n timeout tunnel 1y\n"
+                  " server s 1.2.3.4:80\n",
+                  1, "t.cfg:4: 'timeout tunnel'", NULL);
+    CU_ASSERT_EQUAL(count(last_diag, "[WARNING]"), 0);
+    /* a timeout that is really missing is still reported next to the error of another */
+    rc = run("listen l\n mode http\n bind :1\n timeout client 1x\n timeout connect 1s\n"
+             " server s 1.2.3.4:80\n",
+             &cfg, &diag);
+    CU_ASSERT_EQUAL(rc, -EINVAL);
+    CU_ASSERT_EQUAL(count(diag, "[ALERT]"), 1);
+    CU_ASSERT_EQUAL(count(diag, "[WARNING]"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "[WARNING] t.cfg:1: 'listen': missing timeouts"));
+    free(diag);
+    /* a valid configuration without timeouts still gets the warning */
+    cfg = load_ok_w("frontend f\n mode http\n bind :1\n", 1);
+    sp_config_free(cfg);
+}
+
+/* Diagnostics quote words of the file: their control bytes and broken UTF-8 come out as \xHH,
+ * never raw (a binary file must not drive the terminal). Valid UTF-8 stays readable. */
+static void test_escaped_diagnostics(void)
+{
+    char bin[64], *diag;
+    int rc;
+
+    memset(bin, 0x1b, 16);
+    bin[16] = '\n';
+    rc = load_bytes(bin, 17, &diag);
+    CU_ASSERT_EQUAL(rc, -EINVAL);
+    CU_ASSERT_PTR_NULL(strchr(diag, 0x1b));
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, ":1: '\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b"
+                                        "\\x1b\\x1b\\x1b\\x1b\\x1b\\x1b': keyword outside"));
+    free(diag);
+
+    expect_errors("global\n \x1b[31mfoo bar\n maxconn \x1b[2J\n nbthread \xff\xfe\x01\n"
+                  " pidfile \xc3\xa9t\xc3\xa9\x7f\n pidfile x\n",
+                  3, "t.cfg:2: '\\x1b[31mfoo': unknown keyword '\\x1b[31mfoo' in 'global'",
+                  "t.cfg:3: 'maxconn': connection count: invalid value '\\x1b[2J'",
+                  "t.cfg:4: 'nbthread': thread count: invalid value '\\xff\\xfe\\x01'", NULL);
+    CU_ASSERT_PTR_NULL(strchr(last_diag, 0x1b));
+    CU_ASSERT_PTR_NULL(strchr(last_diag, 0x7f));
+    CU_ASSERT_PTR_NULL(strchr(last_diag, 0x01));
+    CU_ASSERT_PTR_NULL(strchr(last_diag, (char)0xff));
+    /* the warning quotes valid UTF-8 as it is, and the DEL after it escaped */
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_diag, "already set to '\xc3\xa9t\xc3\xa9\\x7f'"));
+    /* a tokenizer escape that produces a control byte is escaped back on the way out */
+    expect_errors("global\n nbthread a\\tb\\x1b\n", 1,
+                  "t.cfg:2: 'nbthread': thread count: invalid value 'a\\x09b\\x1b'", NULL);
+    /* the file name, given by the caller, is escaped too */
+    struct sp_config *cfg = NULL;
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *f = open_memstream(&buf, &blen);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    rc = sp_config_parse_string("global\n nbthread 0\n",
+                                "a\x1b"
+                                "b.cfg",
+                                f, &cfg);
+    fclose(f);
+    CU_ASSERT_EQUAL(rc, -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "[ALERT] a\\x1bb.cfg:2: 'nbthread'"));
+    free(buf);
+    /* a long message is escaped whole, not cut at a buffer's size */
+    char *text = malloc(8192);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    strcpy(text, "global\n nbthread ");
+    size_t off = strlen(text);
+    for (int i = 0; i < 2000; i++)
+        text[off++] = (char)0x1b;
+    strcpy(text + off, "Z\n");
+    expect_errors(text, 1, "\\x1b\\x1bZ' (expects", NULL);
+    CU_ASSERT_EQUAL(count(last_diag, "\\x1b"), 2000);
+    free(text);
+}
+
+static void test_count_listeners(void)
+{
+    struct sp_config *cfg;
+
+    CU_ASSERT_EQUAL(sp_config_count_listeners(NULL), 0);
+    /* empty, comments only, global only, backends only: nothing to accept on */
+    static const char *const none[] = {
+        "",
+        "# nothing\n\n   # at all\n",
+        "global\n nbthread 2\n maxconn 100\n",
+        TMO "backend b\n server s 1.2.3.4:80\n",
+    };
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        cfg = load_ok(none[i]);
+        if (cfg)
+            CU_ASSERT_EQUAL(sp_config_count_listeners(cfg), 0);
+        sp_config_free(cfg);
+    }
+    /* a listen without bind is a warning, and still no listener */
+    cfg = load_ok_w(TMO "listen l\n server s 1.2.3.4:80\n", 1);
+    if (cfg)
+        CU_ASSERT_EQUAL(sp_config_count_listeners(cfg), 0);
+    sp_config_free(cfg);
+    /* every address of every bind line of frontends and listens */
+    cfg = load_ok(TMO "frontend f\n bind :1,:2 :3\n bind unix@/tmp/x.sock\n"
+                      "listen l\n bind :4\n server s 1.2.3.4:80\n");
+    if (cfg)
+        CU_ASSERT_EQUAL(sp_config_count_listeners(cfg), 5);
+    sp_config_free(cfg);
+}
+
+static void test_global_maxconn_where(void)
+{
+    struct sp_config *cfg = load_ok("global\n nbthread 1\n maxconn 5000\n");
+    if (cfg) {
+        CU_ASSERT_EQUAL(cfg->global.maxconn, 5000);
+        CU_ASSERT_STRING_EQUAL(cfg->global.maxconn_where.file, "t.cfg");
+        CU_ASSERT_EQUAL(cfg->global.maxconn_where.line, 3);
+    }
+    sp_config_free(cfg);
+    cfg = load_ok("global\n nbthread 1\n");
+    if (cfg) {
+        CU_ASSERT_EQUAL(cfg->global.maxconn, 0);
+        CU_ASSERT_EQUAL(cfg->global.maxconn_where.line, 0);
+    }
+    sp_config_free(cfg);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* core/log.c: escaping and the rate limit. A suite of its own; it lives here because the
+ * test-core sources are listed in tests/meson.build (move it to tests/core/test_log.c when
+ * that file is added there). */
+
+static void test_log_escape(void)
+{
+    char out[64];
+
+    CU_ASSERT_EQUAL(sp_log_escape(out, sizeof(out), "plain text", 10), 10);
+    CU_ASSERT_STRING_EQUAL(out, "plain text");
+    sp_log_escape(out, sizeof(out), "a\x1b[2Jb\n\t\x7f", 9);
+    CU_ASSERT_STRING_EQUAL(out, "a\\x1b[2Jb\\x0a\\x09\\x7f");
+    /* NUL inside the length is escaped, not an end */
+    sp_log_escape(out, sizeof(out), "a\0b", 3);
+    CU_ASSERT_STRING_EQUAL(out, "a\\x00b");
+    /* UTF-8: valid sequences pass; C1 controls, stray continuations, overlongs, surrogates,
+     * truncated sequences and bytes beyond U+10FFFF do not */
+    sp_log_escape(out, sizeof(out), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9);
+    CU_ASSERT_STRING_EQUAL(out, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    sp_log_escape(out, sizeof(out), "\xc2\x9b", 2);
+    CU_ASSERT_STRING_EQUAL(out, "\\xc2\\x9b");
+    sp_log_escape(out, sizeof(out), "\x80\xc0\xaf\xed\xa0\x80", 6);
+    CU_ASSERT_STRING_EQUAL(out, "\\x80\\xc0\\xaf\\xed\\xa0\\x80");
+    sp_log_escape(out, sizeof(out), "\xe2\x82", 2);
+    CU_ASSERT_STRING_EQUAL(out, "\\xe2\\x82");
+    sp_log_escape(out, sizeof(out), "\xf4\x90\x80\x80", 4);
+    CU_ASSERT_STRING_EQUAL(out, "\\xf4\\x90\\x80\\x80");
+    /* never half an escape: "ab" fits, "\x1b" (4 bytes) does not in 6 */
+    CU_ASSERT_EQUAL(sp_log_escape(out, 6, "ab\x1b", 3), 2);
+    CU_ASSERT_STRING_EQUAL(out, "ab");
+    CU_ASSERT_EQUAL(sp_log_escape(out, 7, "ab\x1b", 3), 6);
+    CU_ASSERT_STRING_EQUAL(out, "ab\\x1b");
+    CU_ASSERT_EQUAL(sp_log_escape(out, 0, "ab", 2), 0);
+    /* the documented worst case fits exactly */
+    char all[256], big[4 * 256 + 1];
+    for (int i = 0; i < 256; i++)
+        all[i] = (char)0xff;
+    CU_ASSERT_EQUAL(sp_log_escape(big, sizeof(big), all, sizeof(all)), 4 * 256);
+}
+
+static void test_log_rl_sequence(void)
+{
+    struct sp_log_rl rl = SP_LOG_RL_INIT;
+    uint64_t n = 99;
+
+    /* the first line goes out; the next ones within the second are counted */
+    CU_ASSERT_TRUE(sp_log_rl_pass_mt(&rl, 5000, &n));
+    CU_ASSERT_EQUAL(n, 0);
+    for (int i = 0; i < 7; i++)
+        CU_ASSERT_FALSE(sp_log_rl_pass_mt(&rl, 5000 + (uint64_t)i * 100, &n));
+    CU_ASSERT_FALSE(sp_log_rl_pass_mt(&rl, 5999, &n));
+    /* a second later: out again, with the count, which restarts */
+    n = 0;
+    CU_ASSERT_TRUE(sp_log_rl_pass_mt(&rl, 6000, &n));
+    CU_ASSERT_EQUAL(n, 8);
+    CU_ASSERT_FALSE(sp_log_rl_pass_mt(&rl, 6001, &n));
+    CU_ASSERT_TRUE(sp_log_rl_pass_mt(&rl, 60000, &n));
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_TRUE(sp_log_rl_pass_mt(&rl, 61000, &n));
+    CU_ASSERT_EQUAL(n, 0);
+    /* causes are independent */
+    struct sp_log_rl other = SP_LOG_RL_INIT;
+    CU_ASSERT_TRUE(sp_log_rl_pass_mt(&other, 61000, &n));
+}
+
+#define RL_THREADS 8
+#define RL_CALLS   20000
+
+struct rl_race {
+    struct sp_log_rl *rl;
+    uint64_t now;
+    int passed;
+    uint64_t reported;
+};
+
+static void *rl_racer(void *arg)
+{
+    struct rl_race *r = arg;
+    uint64_t n;
+
+    for (int i = 0; i < RL_CALLS; i++) {
+        if (sp_log_rl_pass_mt(r->rl, r->now, &n)) {
+            r->passed++;
+            r->reported += n;
+        }
+    }
+    return NULL;
+}
+
+/* Workers racing on one cause: one line per interval in all, and every dropped line counted
+ * once by the line that follows. */
+static void test_log_rl_race(void)
+{
+    struct sp_log_rl rl = SP_LOG_RL_INIT;
+    struct rl_race r[RL_THREADS];
+    pthread_t th[RL_THREADS];
+    int passed = 0;
+    uint64_t reported = 0, n = 0;
+
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < RL_THREADS; i++) {
+            r[i] = (struct rl_race){.rl = &rl, .now = 10000 + (uint64_t)round * 1000};
+            CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, rl_racer, &r[i]), 0);
+        }
+        for (int i = 0; i < RL_THREADS; i++) {
+            pthread_join(th[i], NULL);
+            passed += r[i].passed;
+            reported += r[i].reported;
+        }
+        CU_ASSERT_EQUAL(passed, round + 1);
+    }
+    CU_ASSERT_TRUE(sp_log_rl_pass_mt(&rl, 20000, &n));
+    reported += n;
+    CU_ASSERT_EQUAL(reported, (uint64_t)3 * RL_THREADS * RL_CALLS - 3);
+}
+
+/* Runs fn with stderr sent to a temporary file; returns what it wrote (caller frees). */
+static char *capture_stderr(void (*fn)(void *), void *arg)
+{
+    char path[] = "/tmp/spillway-test-XXXXXX";
+    int fd = mkstemp(path), saved;
+    char *buf = calloc(1, 65536);
+    ssize_t n;
+
+    CU_ASSERT_FATAL(fd >= 0 && buf);
+    unlink(path);
+    fflush(stderr);
+    saved = dup(2);
+    dup2(fd, 2);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    n = pread(fd, buf, 65535, 0);
+    close(fd);
+    CU_ASSERT(n >= 0);
+    return buf;
+}
+
+static void rl_lines(void *arg)
+{
+    struct sp_log_rl *rl = arg;
+
+    for (int i = 0; i < 5; i++)
+        sp_log_rl_mt(rl, SP_LOG_WARNING, "worker %d: accept on %s: %s", 0, "\x1b:80", "boom");
+    rl->next_ms = 1; /* as if the second had passed */
+    sp_log_rl_mt(rl, SP_LOG_WARNING, "worker %d: accept again", 1);
+    rl->next_ms = 1;
+    sp_log_rl_mt(rl, SP_LOG_WARNING, "after a quiet second");
+    sp_log_rl_mt(rl, SP_LOG_DEBUG, "not enabled: not counted");
+    rl->next_ms = 1;
+    sp_log_rl_mt(rl, SP_LOG_WARNING, "one more");
+}
+
+static void test_log_rl_lines(void)
+{
+    struct sp_log_rl rl = SP_LOG_RL_INIT;
+    char *out = capture_stderr(rl_lines, &rl);
+
+    CU_ASSERT_STRING_EQUAL(out, "[WARNING] worker 0: accept on \\x1b:80: boom\n"
+                                "[WARNING] worker 1: accept again (4 similar messages "
+                                "suppressed)\n"
+                                "[WARNING] after a quiet second\n"
+                                "[WARNING] one more\n");
+    free(out);
+}
+
 void test_config_register(void)
 {
     CU_pSuite s = sp_unit_suite("config");
@@ -1775,4 +2100,14 @@ void test_config_register(void)
     sp_unit_test(s, "find_proxy", test_find_proxy);
     sp_unit_test(s, "bad input", test_bad_input);
     sp_unit_test(s, "random garbage", test_garbage);
+    sp_unit_test(s, "timeout errors without missing-timeout warnings", test_timeout_error_only);
+    sp_unit_test(s, "diagnostics escape what they quote", test_escaped_diagnostics);
+    sp_unit_test(s, "listener count", test_count_listeners);
+    sp_unit_test(s, "global maxconn line", test_global_maxconn_where);
+
+    CU_pSuite l = sp_unit_suite("log");
+    sp_unit_test(l, "escape", test_log_escape);
+    sp_unit_test(l, "rate limit sequence", test_log_rl_sequence);
+    sp_unit_test(l, "rate limit under a race", test_log_rl_race);
+    sp_unit_test(l, "rate-limited lines", test_log_rl_lines);
 }
