@@ -93,22 +93,3 @@ const char *sp__http_error_body(int status, size_t *ret_len)
     *ret_len = strlen(p->body);
     return p->body;
 }
-
-size_t sp__http_error(int status, bool close, char *out, size_t len)
-{
-    size_t blen;
-    const char *body = sp__http_error_body(status, &blen);
-    int n =
-        snprintf(out, len,
-                 "HTTP/1.1 %d %s\r\n"
-                 "Content-Length: %zu\r\n"
-                 "Cache-Control: no-cache\r\n"
-                 "Content-Type: text/html\r\n"
-                 "%s"
-                 "\r\n"
-                 "%s",
-                 status, sp__http_reason(status), blen, close ? "Connection: close\r\n" : "", body);
-    if (n < 0)
-        return 0;
-    return (size_t)n < len ? (size_t)n : len - 1;
-}

@@ -15,7 +15,7 @@
 enum {
     C_TOK = 0x01, /* tchar (RFC 9110 5.6.2) */
     C_VAL = 0x02, /* field-value octet: VCHAR, obs-text, SP, HTAB */
-    C_URI = 0x04, /* request-target octet: VCHAR only (no CTL, SP or non-ASCII) */
+    C_URI = 0x04, /* request-target octet: VCHAR but '#' (no CTL, SP, non-ASCII, fragment) */
     C_REG = 0x08, /* reg-name octet: unreserved / sub-delims (RFC 3986) */
     C_HEX = 0x10,
     C_DIG = 0x20,
@@ -24,13 +24,14 @@ enum {
 };
 
 /* Generated from the RFC 9110 / RFC 3986 ABNF; each row is 8 octets, from the one in the
- * comment. */
+ * comment. '#' (0x23) is left out of C_URI: a fragment never belongs in a request-target
+ * (RFC 9112 3.2) and HAProxy refuses it (CVE-2023-45539: "path_end .png" matched "/x#.png"). */
 static const uint8_t ctab[256] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 00 */
     0x00, 0x42, 0x80, 0x00, 0x00, 0x80, 0x00, 0x00, /* 08 */
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 10 */
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 18 */
-    0x42, 0x4f, 0x06, 0x47, 0x4f, 0x47, 0x4f, 0x4f, /* 20 */
+    0x42, 0x4f, 0x06, 0x43, 0x4f, 0x47, 0x4f, 0x4f, /* 20 */
     0x4e, 0x4e, 0x4f, 0x4f, 0x4e, 0x4f, 0x4f, 0x46, /* 28 */
     0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, /* 30 */
     0x7f, 0x7f, 0x46, 0x4e, 0x46, 0x4e, 0x46, 0x46, /* 38 */
@@ -64,6 +65,7 @@ static const uint8_t ctab[256] = {
 #define CHUNK_LINE_MAX  4096
 #define CHUNK_TRAIL_MAX 16384
 #define CHUNK_OVH_MIN   16384
+#define CHUNK_OVH_RATIO 8 /* framing bytes allowed per data byte past CHUNK_OVH_MIN */
 
 /* Word-at-a-time skipping (SWAR): the common bytes of a head are plain printable ASCII, so
  * 8 of them are tested at once and the byte loop only runs near a special octet. The tests
@@ -110,6 +112,15 @@ static inline bool ieq(const unsigned char *p, size_t n, const char *lit)
             return false;
     for (; i < n; i++)
         if ((p[i] | 0x20u) != (unsigned char)lit[i])
+            return false;
+    return true;
+}
+
+/* a[0..n) equals b[0..n), ignoring ASCII case */
+static bool same_ci(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lc(a[i]) != lc(b[i]))
             return false;
     return true;
 }
@@ -357,9 +368,11 @@ static bool parse_cl(const unsigned char *v, size_t n, uint64_t *out)
 }
 
 /* uri-host [":" port] where uri-host is an IP-literal in brackets, or reg-name/IPv4 made of
- * unreserved, sub-delims and pct-encoded octets (RFC 3986 3.2.2); port is *DIGIT. A plain
- * character check would let "a:b:c" or "x]" through, which different backends split
- * differently, so the shape is checked too. */
+ * unreserved, sub-delims and pct-encoded octets (RFC 3986 3.2.2). A plain character check
+ * would let "a:b:c" or "x]" through, which different backends split differently, so the
+ * shape is checked too. The port is *DIGIT only where it matters to us (CONNECT's
+ * authority, `need_port`); elsewhere it may hold any reg-name octet, because HAProxy 2.6
+ * checks nothing in a Host value and forwards "a.com:80x" (a second ':' still fails). */
 static bool host_ok(const unsigned char *p, size_t n, bool need_host, bool need_port)
 {
     size_t i = 0;
@@ -389,8 +402,9 @@ static bool host_ok(const unsigned char *p, size_t n, bool need_host, bool need_
         return !need_port;
     if (p[i++] != ':' || (need_port && i == n))
         return false;
+    unsigned port_class = need_port ? C_DIG : C_REG;
     for (; i < n; i++)
-        if (!(ctab[p[i]] & C_DIG))
+        if (!(ctab[p[i]] & port_class))
             return false;
     return true;
 }
@@ -401,6 +415,19 @@ struct fstate {
     unsigned h2s;  /* HTTP2-Settings fields seen */
     bool conn_tok; /* some Connection field lists at least one token */
 };
+
+/* Whether a Connection token names a field that frames or routes the message: dropping it
+ * as hop-by-hop would let the next hop see another message than the one we parsed. */
+static bool conn_names_framing(const unsigned char *t, size_t len)
+{
+    switch (classify(t, len)) {
+    case F_HOST:
+    case F_CL:
+    case F_TE:
+        return true;
+    }
+    return false;
+}
 
 /* Records one field line. Returns 0 or the error code. */
 static long on_field(const unsigned char *p, struct sp_h1_msg *m, struct fstate *f, bool req,
@@ -447,6 +474,12 @@ static long on_field(const unsigned char *p, struct sp_h1_msg *m, struct fstate 
                 m->flags |= SP_H1_MF_CONN_KEEPALIVE;
             } else if (ieq(v + off, len, "upgrade")) {
                 m->flags |= SP_H1_MF_CONN_UPGRADE;
+            } else if (conn_names_framing(v + off, len)) {
+                /* "Connection: Content-Length" would strip the framing and send the body
+                 * as the next request (HAProxy ignores such tokens; a request is refused,
+                 * a response keeps its fields, see mark_conn_named()) */
+                if (req)
+                    return bad;
             } else {
                 f->conn_tok = true;
                 if (ieq(v + off, len, "close"))
@@ -498,7 +531,9 @@ static void mark_conn_named(const unsigned char *p, struct sp_h1_msg *m)
         while (list_next(v, ch->val_len, &pos, &off, &len)) {
             for (uint32_t j = 0; j < m->nhdrs; j++) {
                 struct sp_h1_hdr *h = &m->hdrs[j];
-                if (h->name_len != len || (h->flags & SP_H1_HF_HOP))
+                /* a response's Content-Length stays whatever Connection says: it frames
+                 * what we relay (requests naming it were refused already) */
+                if (h->name_len != len || (h->flags & (SP_H1_HF_HOP | SP_H1_HF_CL | SP_H1_HF_HOST)))
                     continue;
                 /* v + off holds only tchars, so lc() on both sides is exact */
                 size_t k = 0;
@@ -625,11 +660,13 @@ static bool target(const unsigned char *p, struct sp_h1_msg *m)
         return false;
     i += 3;
     size_t a = i;
-    while (i < n && t[i] != '/' && t[i] != '?' && t[i] != '#')
+    while (i < n && t[i] != '/' && t[i] != '?')
         i++;
     /* userinfo ('@' fails host_ok) is an error for http(s) URIs (RFC 9110 4.2.4); an empty
-     * host must be rejected (4.2.1) */
-    if (!host_ok(t + a, i - a, true, false))
+     * host must be rejected (4.2.1). "http://h?q" (a query but no path) is refused as
+     * HAProxy 2.6 refuses it: its authority runs to the first '/', so "h?q" never matches
+     * the Host field, and servers disagree on where such a target's path starts. */
+    if (!host_ok(t + a, i - a, true, false) || (i < n && t[i] == '?'))
         return false;
     m->flags |= SP_H1_MF_ABSOLUTE_URI;
     m->authority_off = (uint32_t)(m->uri_off + a);
@@ -661,7 +698,9 @@ static long parse_req(const unsigned char *p, size_t hlen, struct sp_h1_msg *m)
     size_t us = ++i;
     while (hlen - i >= 8) {
         uint64_t w = load8(p + i);
-        if (has_less(w, 0x21) || has_more(w, 0x7e))
+        /* below 0x24 stops at SP and CTLs, and at '#' too (with the rare '!' and '"',
+         * which the table loop then accepts) */
+        if (has_less(w, 0x24) || has_more(w, 0x7e))
             break;
         i += 8;
     }
@@ -685,6 +724,15 @@ static long parse_req(const unsigned char *p, size_t hlen, struct sp_h1_msg *m)
         return r;
     if (m->version == 11 && m->host_idx < 0)
         return SP_H1_E400;
+    /* RFC 9112 3.2.2 lets the target's authority override Host; HAProxy 2.6 (h1.c) instead
+     * refuses a Host that differs from it (ASCII case aside), so that what routing reads in
+     * Host is what the server will use */
+    if ((m->flags & SP_H1_MF_ABSOLUTE_URI) && m->host_idx >= 0) {
+        const struct sp_h1_hdr *h = &m->hdrs[m->host_idx];
+        if (h->val_len != m->authority_len ||
+            !same_ci(p + h->val_off, p + m->authority_off, h->val_len))
+            return SP_H1_E400;
+    }
     long e = framing(p, m, &f, SP_H1_E400, SP_H1_E501);
     if (e)
         return e;
@@ -846,10 +894,13 @@ int sp_h1_chunk_parse(struct sp_h1_chunk *c, const char *in, size_t len, size_t 
             if (++c->trailer_len > CHUNK_TRAIL_MAX)
                 goto fail;
         } else {
-            /* framing only: a peer sending 1-byte chunks pays ~5 bytes of parsing per data
-             * byte; past max(16 KiB, data so far) that is an attack, not a body */
-            uint64_t cap = c->data_total > CHUNK_OVH_MIN ? c->data_total : CHUNK_OVH_MIN;
-            if (++c->overhead > cap)
+            /* framing only. Limits protect memory and time, not chunk counts: the smallest
+             * chunk, one data byte, costs 5 framing bytes ("1" CRLF and CRLF), so plain
+             * chunking of any size stays under 8 per data byte and passes however many
+             * chunks it takes. What this refuses is framing that carries next to nothing
+             * (long extensions, zero-padded sizes) beyond the first 16 KiB. */
+            if (++c->overhead > CHUNK_OVH_MIN &&
+                (c->overhead - CHUNK_OVH_MIN) / CHUNK_OVH_RATIO > c->data_total)
                 goto fail;
             if (st < CS_LF && ch != '\r' && ++c->line_len > CHUNK_LINE_MAX)
                 goto fail;

@@ -54,7 +54,8 @@ enum sp_h1_body {
 /* per-field flags */
 enum {
     SP_H1_HF_HOP = 1 << 0, /* hop-by-hop: Connection, Keep-Alive, Proxy-Connection, TE,
-                            * Transfer-Encoding, Upgrade, and every field named in Connection */
+                            * Transfer-Encoding, Upgrade, and every field named in Connection
+                            * but Content-Length and Host */
     SP_H1_HF_HOST = 1 << 1,
     SP_H1_HF_CL = 1 << 2,
     SP_H1_HF_TE = 1 << 3,
@@ -99,7 +100,7 @@ struct sp_h1_msg {
     enum sp_h1_body body;
     uint64_t content_length; /* valid when body == SP_H1_BODY_CL */
     int host_idx;            /* index of the Host field in hdrs[], -1 if none */
-    /* for an absolute-form target: the authority part (the Host to use), else 0/0 */
+    /* for an absolute-form target: the authority part (equal to Host when both exist), else 0/0 */
     uint32_t authority_off, authority_len;
     uint32_t nhdrs;
     struct sp_h1_hdr hdrs[SP_H1_MAX_HDRS];
@@ -130,14 +131,18 @@ static inline void sp_h1_scan_init(struct sp_h1_scan *s)
  * Must reject (400 unless stated): bare CR anywhere, bare LF as a line end, obs-fold, space or
  * tab between field name and colon, a field name that is not a token, NUL/CR/LF or other CTLs
  * (except HTAB) in values, a method that is not a token, anything but one SP between the three
- * request-line parts, a target containing CTL or SP, a version other than HTTP/1.0 or HTTP/1.1
+ * request-line parts, a target containing CTL, SP or '#' (a fragment), an absolute-form target
+ * with a query but no path ("http://h?q"), a version other than HTTP/1.0 or HTTP/1.1
  * (a well-formed HTTP/x.y of another version -> 400 too), Content-Length that is not 1*DIGIT or
  * overflows 2^62, more than one Content-Length field or a list (even identical values),
  * Content-Length together with Transfer-Encoding, Transfer-Encoding on HTTP/1.0,
  * Transfer-Encoding other than exactly "chunked" (case-insensitive): "chunked" listed with
  * other codings or twice, split over two lines, empty members -> 400; a single unknown coding
  * such as "gzip" -> 501; missing Host on HTTP/1.1, more than one Host, a Host value with
- * characters not allowed in an authority; more than SP_H1_MAX_HDRS fields -> 431.
+ * characters not allowed in an authority (its port may be any reg-name octets, as HAProxy
+ * forwards "a.com:80x"), a Host that differs (ignoring case) from an absolute-form target's
+ * authority; a Connection token naming Content-Length, Transfer-Encoding or Host (dropping
+ * those as hop-by-hop would reframe the request); more than SP_H1_MAX_HDRS fields -> 431.
  * Body: chunked -> SP_H1_BODY_CHUNKED; Content-Length -> SP_H1_BODY_CL (0 allowed);
  * otherwise SP_H1_BODY_NONE (a request never has a close-delimited body). */
 long sp_h1_parse_request(const char *buf, size_t len, size_t max_line, size_t max_head,
@@ -191,7 +196,8 @@ static inline void sp_h1_chunk_init(struct sp_h1_chunk *c)
  * Errors: chunk-size not 1*HEXDIG or over 2^62, anything after the size other than BWS, ';'
  * extensions (token[=token|quoted-string]) and CRLF, bare CR or LF, a chunk's data not followed
  * by exactly CRLF, a size/extension line over 4096 bytes, a trailer section over 16384 bytes,
- * and framing overhead above max(16384, data_total) (many tiny chunks). */
+ * and framing bytes above 16384 + 8 * data_total (framing that carries next to no data: long
+ * extensions, zero-padded sizes; plain chunks, even of one byte each, never reach it). */
 int sp_h1_chunk_parse(struct sp_h1_chunk *c, const char *in, size_t len, size_t *ret_consumed,
                       size_t *ret_data_off, size_t *ret_data_len);
 

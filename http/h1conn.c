@@ -146,11 +146,60 @@ static void start_closing(struct sp_conn *c)
     update_timer(c);
 }
 
+/* how an error reply ends the exchange */
+enum {
+    ERR_CLOSE = 1 << 0,     /* the connection closes after it */
+    ERR_KEEPALIVE = 1 << 1, /* it stays open for an HTTP/1.0 client: say so */
+    ERR_HEAD = 1 << 2,      /* it answers HEAD: fields only */
+};
+
+/* An answer spillway makes itself, as HAProxy's are: HTTP/1.1 whatever the client's version,
+ * `Connection: close` when closing and `keep-alive` for a 1.0 client kept open. To HEAD the
+ * fields alone go out, Content-Length still saying what a GET would get (RFC 9110 9.3.2): a
+ * body there would be read as the next response. The HTTP/2 side answers with the same body
+ * (sp__http_error_body()) and must end the stream with HEADERS for HEAD. */
+static size_t error_reply(int status, unsigned how, char *out, size_t len)
+{
+    size_t blen;
+    const char *body = sp__http_error_body(status, &blen);
+    const char *conn = how & ERR_CLOSE       ? "Connection: close\r\n"
+                       : how & ERR_KEEPALIVE ? "Connection: keep-alive\r\n"
+                                             : "";
+    int n = snprintf(out, len,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-cache\r\n"
+                     "Content-Type: text/html\r\n"
+                     "%s"
+                     "\r\n"
+                     "%s",
+                     status, sp__http_reason(status), blen, conn, how & ERR_HEAD ? "" : body);
+    if (n < 0)
+        return 0;
+    return (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* Whether the request waiting in the read buffer, complete or not, is a HEAD: a request that
+ * failed to parse has no method anywhere else. */
+static bool head_waiting(const struct sp_conn *c)
+{
+    const struct sp_buf *rb = &c->rbuf;
+    size_t n = sp_buf_len(rb), i = 0;
+
+    if (!n)
+        return false;
+    const char *p = sp_buf_head(rb);
+    while (n - i >= 2 && p[i] == '\r' && p[i + 1] == '\n') /* empty lines the parser skips */
+        i += 2;
+    return n - i >= 5 && !memcmp(p + i, "HEAD ", 5);
+}
+
 /* An error answered by the proxy outside of any transaction (bad request, timeout). */
 static void send_error(struct sp_conn *c, int status)
 {
     char page[1024];
-    size_t n = sp__http_error(status, true, page, sizeof(page));
+    size_t n =
+        error_reply(status, ERR_CLOSE | (head_waiting(c) ? ERR_HEAD : 0), page, sizeof(page));
 
     sp_debug("worker %d: client error %d", c->hw->w->id, status);
     struct sp_stats_obj *fo = &c->hw->st->fe[c->fe->idx];
@@ -273,7 +322,10 @@ static void op_res_error(struct sp_txn *t, int status)
     /* the request body was not read: the next bytes are not a request head */
     if (!c->req_done || !c->keepalive || c->hw->w->stopping)
         c->want_close = true;
-    size_t n = sp__http_error(status, c->want_close, page, sizeof(page));
+    unsigned how = c->want_close ? ERR_CLOSE : c->version == 10 ? ERR_KEEPALIVE : 0;
+    if (t->meth == SP_METH_HEAD)
+        how |= ERR_HEAD;
+    size_t n = error_reply(status, how, page, sizeof(page));
     if (!out_put(c, page, n))
         c->want_close = true;
     c->res_done = true;
@@ -343,8 +395,9 @@ static void start_txn(struct sp_conn *c, long headlen)
     struct sp_fwd fwd;
 
     c->version = m->version;
-    c->keepalive = m->version == 11 ? !(m->flags & SP_H1_MF_CONN_CLOSE)
-                                    : !!(m->flags & SP_H1_MF_CONN_KEEPALIVE);
+    /* HAProxy's h1_set_cli_conn_mode(): close wins, and 1.0 must ask for keep-alive */
+    c->keepalive = !(m->flags & SP_H1_MF_CONN_CLOSE) &&
+                   (m->version == 11 || (m->flags & SP_H1_MF_CONN_KEEPALIVE));
     if (c->fe->httpclose || hw->w->stopping)
         c->keepalive = false;
     c->req_mode = m->body;
@@ -415,6 +468,35 @@ static void start_txn(struct sp_conn *c, long headlen)
     sp__txn_start(t);
 }
 
+/* Decodes the chunked body in p[0..len) as far as it goes, gathering the data of every
+ * chunk at p[0..*ret_data) (over the framing already consumed, which nothing reads again):
+ * one hand-over and one write toward the server for a whole read of small chunks, never one
+ * per chunk, so a client sending one-byte chunks costs no more system calls than one
+ * sending large ones. *ret_consumed bytes of p were used. Returns as sp_h1_chunk_parse(). */
+static int dechunk(struct sp_conn *c, char *p, size_t len, size_t *ret_consumed, size_t *ret_data)
+{
+    size_t pos = 0, out = 0;
+    int r;
+
+    do {
+        size_t consumed = 0, doff = 0, dlen = 0;
+        r = sp_h1_chunk_parse(&c->req_chunk, p + pos, len - pos, &consumed, &doff, &dlen);
+        if (r < 0)
+            break;
+        if (dlen) {
+            /* decoded data never outruns the input: out <= pos + doff */
+            memmove(p + out, p + pos + doff, dlen);
+            out += dlen;
+        }
+        pos += consumed;
+        if (!consumed)
+            break;
+    } while (r == SP_H1_CHUNK_MORE && pos < len);
+    *ret_consumed = pos;
+    *ret_data = out;
+    return r;
+}
+
 /* Moves request body bytes from the read buffer to the transaction. */
 static void pump_req_body(struct sp_conn *c)
 {
@@ -446,8 +528,8 @@ static void pump_req_body(struct sp_conn *c)
                 return; /* the server side is full: req_resume brings us back */
             continue;
         }
-        /* chunked: decode no more than the server side can take, so every data run the
-         * decoder reports is taken whole */
+        /* chunked: decode no more than the server side can take, so that all the data
+         * decoded is taken whole */
         struct sp_upconn *up = t->up;
         if (t->state != SP_TXN_EXCHANGE || !up)
             return;
@@ -455,8 +537,13 @@ static void pump_req_body(struct sp_conn *c)
         if (room <= CHUNK_OVERHEAD)
             return;
         size_t limit = SP_MIN((size_t)sp_buf_len(rb), (size_t)room - CHUNK_OVERHEAD);
-        size_t consumed = 0, doff = 0, dlen = 0;
-        int r = sp_h1_chunk_parse(&c->req_chunk, sp_buf_head(rb), limit, &consumed, &doff, &dlen);
+        size_t consumed = 0, dlen = 0;
+        int r = dechunk(c, sp_buf_head(rb), limit, &consumed, &dlen);
+        if (r >= 0 && dlen && sp__txn_req_data(t, sp_buf_head(rb), dlen) != dlen) {
+            /* cannot happen: the room was measured above. Losing bytes would reframe the
+             * body, so the request dies instead */
+            r = SP_H1_CHUNK_ERR;
+        }
         if (r < 0) {
             /* framing lost: nothing sensible can follow */
             sp__txn_abort(t);
@@ -469,8 +556,6 @@ static void pump_req_body(struct sp_conn *c)
             }
             return;
         }
-        if (dlen)
-            sp__txn_req_data(t, sp_buf_head(rb) + doff, dlen);
         sp_buf_consume(rb, (uint32_t)consumed);
         if (r == SP_H1_CHUNK_DONE) {
             c->req_done = true;

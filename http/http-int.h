@@ -351,11 +351,9 @@ int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h
                           int client_version, bool chunked, bool close);
 
 /* ---- errors.c ---- */
-/* The complete HTTP/1.1 error response for `status` (400, 408, 414, 431, 500, 501, 502, 503,
- * 504), with `Connection: close` when `close`. Returns its length. */
-size_t sp__http_error(int status, bool close, char *out, size_t len);
 const char *sp__http_reason(int status);
-/* The body only (HTML), for HTTP/2 responses. */
+/* The HTML body of spillway's own answer for `status` (400, 408, 414, 431, 500, 501, 502,
+ * 503, 504; others get 500's). Each protocol frames it itself (h1conn.c, h2conn.c). */
 const char *sp__http_error_body(int status, size_t *ret_len);
 
 /* ---- h1conn.c ---- */

@@ -73,8 +73,12 @@ void sp__fwd_decide(const struct sp_frontend *fe, const struct sp_backend *be,
 
 bool sp__h1_has_field(const char *buf, const struct sp_h1_msg *m, const char *name, size_t len)
 {
+    /* only a field the server will see counts: "Connection: X-Forwarded-For" drops the
+     * client's, and `if-none` must then add ours */
     for (uint32_t i = 0; i < m->nhdrs; i++) {
         const struct sp_h1_hdr *h = &m->hdrs[i];
+        if (h->flags & SP_H1_HF_HOP)
+            continue;
         if (h->name_len == len && !strncasecmp(buf + h->name_off, name, len))
             return true;
     }
@@ -89,24 +93,17 @@ int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1
     sp_buf_realign(out);
     uint32_t start = out->tail;
 
+    /* HAProxy 2.6 forwards a request in the version it came in: a 1.0 request stays 1.0, so
+     * the server answers in a form a 1.0 client can take, and no Host is made up for it
+     * (the parser made sure that an absolute-form target and Host agree, so both go on
+     * as they are) */
     put(&o, buf + m->method_off, m->method_len);
     put(&o, " ", 1);
     put(&o, buf + m->uri_off, m->uri_len);
-    puts_(&o, " HTTP/1.1\r\n");
-    if (m->flags & SP_H1_MF_ABSOLUTE_URI) {
-        /* RFC 9112 3.2.2: the target's authority replaces any Host field */
-        puts_(&o, "Host: ");
-        put(&o, buf + m->authority_off, m->authority_len);
-        puts_(&o, "\r\n");
-    } else if (m->host_idx < 0) {
-        /* HTTP/1.0 without Host: 1.1 needs one, empty when there is no authority */
-        puts_(&o, "Host: \r\n");
-    }
+    puts_(&o, m->version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
     for (uint32_t i = 0; i < m->nhdrs; i++) {
         const struct sp_h1_hdr *h = &m->hdrs[i];
         if (h->flags & SP_H1_HF_HOP)
-            continue;
-        if ((h->flags & SP_H1_HF_HOST) && (m->flags & SP_H1_MF_ABSOLUTE_URI))
             continue;
         put_field(&o, buf, h);
     }
@@ -114,6 +111,13 @@ int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1
         puts_(&o, "TE: trailers\r\n");
     if (m->body == SP_H1_BODY_CHUNKED)
         puts_(&o, "Transfer-Encoding: chunked\r\n");
+    if (m->version == 10) {
+        /* 1.0 closes by default: ask for keep-alive when we mean to reuse the connection,
+         * say nothing when we do not (HAProxy's h1_update_req_conn_value()) */
+        if (!close)
+            puts_(&o, "Connection: keep-alive\r\n");
+        close = false;
+    }
     return sp__out_end_request(&o, start, close, fwd, peer);
 }
 
@@ -145,7 +149,10 @@ int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h
     sp_buf_realign(out);
     uint32_t start = out->tail;
 
-    puts_(&o, client_version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    /* HAProxy 2.6 answers in the server's version whatever the client's (h1_format_htx_stline),
+     * but a body we chunk-encode is HTTP/1.1 framing and needs a 1.1 status line */
+    int version = chunked ? 11 : m->version;
+    puts_(&o, version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     sp_u64_dec((uint64_t)m->status, num);
     puts_(&o, num);
     put(&o, " ", 1);
@@ -162,10 +169,12 @@ int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h
     }
     if (chunked)
         puts_(&o, "Transfer-Encoding: chunked\r\n");
+    /* what the status line implies is not repeated: "close" on a 1.1 line only, and
+     * "keep-alive" when the line or the client's request is 1.0 (h1_update_res_conn_value()) */
     if (m->status >= 200) {
-        if (close)
+        if (close && version == 11)
             puts_(&o, "Connection: close\r\n");
-        else if (client_version == 10)
+        else if (!close && (version == 10 || client_version == 10))
             puts_(&o, "Connection: keep-alive\r\n");
     }
     put(&o, "\r\n", 2);

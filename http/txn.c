@@ -510,7 +510,8 @@ static void record_decision(struct sp_txn *t)
         d.target[n] = p[n];
         n++;
     }
-    if (n > 9 && !memcmp(d.target + n - 9, " HTTP/1.1", 9))
+    if (n > 9 &&
+        (!memcmp(d.target + n - 9, " HTTP/1.1", 9) || !memcmp(d.target + n - 9, " HTTP/1.0", 9)))
         n -= 9;
     d.target[n] = 0;
     sp_decision_add(t->hw->w->id, &d);

@@ -253,20 +253,28 @@ static void test_req_http10(void)
 static void test_req_absolute(void)
 {
     struct sp_h1_msg m;
-    static const char a[] = "GET http://example.com:8080/a/b?c=d HTTP/1.1\r\nHost: other\r\n\r\n";
+    /* Host must name the target's authority, ASCII case aside (HAProxy 2.6, h1.c): it was
+     * "Host: other" here when the authority simply overrode Host */
+    static const char a[] =
+        "GET http://example.com:8080/a/b?c=d HTTP/1.1\r\nHost: Example.COM:8080\r\n\r\n";
     REQ_OK(a, &m);
     CU_ASSERT(m.flags & SP_H1_MF_ABSOLUTE_URI);
     CU_ASSERT(span_is(a, m.authority_off, m.authority_len, "example.com:8080"));
     CU_ASSERT(span_is(a, m.uri_off, m.uri_len, "http://example.com:8080/a/b?c=d"));
-    CU_ASSERT(hdr_is(a, &m.hdrs[(unsigned)m.host_idx], "Host", "other"));
+    CU_ASSERT(hdr_is(a, &m.hdrs[(unsigned)m.host_idx], "Host", "Example.COM:8080"));
 
     static const char b[] = "OPTIONS HTTPS://[::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n";
     REQ_OK(b, &m);
     CU_ASSERT(m.flags & SP_H1_MF_ABSOLUTE_URI);
     CU_ASSERT(span_is(b, m.authority_off, m.authority_len, "[::1]:443"));
-    static const char c[] = "GET http://h?q HTTP/1.1\r\nHost: h\r\n\r\n";
+    static const char c[] = "GET http://h HTTP/1.1\r\nHost: h\r\n\r\n";
     REQ_OK(c, &m);
     CU_ASSERT(span_is(c, m.authority_off, m.authority_len, "h"));
+    /* HTTP/1.0 needs no Host: the authority alone names the server */
+    static const char d[] = "GET http://h:81/x HTTP/1.0\r\n\r\n";
+    REQ_OK(d, &m);
+    CU_ASSERT_EQUAL(m.host_idx, -1);
+    CU_ASSERT(span_is(d, m.authority_off, m.authority_len, "h:81"));
 
     REQ_OK("GET /p HTTP/1.1\r\nHost: h\r\n\r\n", &m);
     CU_ASSERT_EQUAL(m.flags & SP_H1_MF_ABSOLUTE_URI, 0);
@@ -333,6 +341,11 @@ static void test_req_host_values(void)
     REQ_OK("GET / HTTP/1.1\r\nHost: a%2Db.example\r\n\r\n", &m);
     REQ_OK("GET / HTTP/1.1\r\nHost: h:\r\n\r\n", &m); /* port = *DIGIT */
     REQ_OK("GET / HTTP/1.1\r\nHost: !$&'()*+,;=\r\n\r\n", &m);
+    /* a port that is not all digits: HAProxy 2.6 forwards it (these were 400 before) */
+    REQ_OK("GET / HTTP/1.1\r\nHost: a.com:80x\r\n\r\n", &m);
+    REQ_OK("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", &m);
+    REQ_OK("GET / HTTP/1.1\r\nHost: [::1]:8a\r\n\r\n", &m);
+    REQ_OK("GET http://a.com:80x/ HTTP/1.1\r\nHost: a.com:80x\r\n\r\n", &m);
     static const char r[] = "GET / HTTP/1.1\r\nX: 1\r\nhOsT: Example.COM:8443\r\n\r\n";
     REQ_OK(r, &m);
     CU_ASSERT_EQUAL(m.host_idx, 1);
@@ -438,9 +451,10 @@ static void test_hop_by_hop(void)
     }
     CU_ASSERT_EQUAL(m.flags, SP_H1_MF_TE_TRAILERS);
 
-    /* Connection may even name Host or Content-Length; the flag is set, the caller decides */
-    REQ_OK("GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n", &m);
-    CU_ASSERT_EQUAL(m.hdrs[0].flags, SP_H1_HF_HOST | SP_H1_HF_HOP);
+    /* Connection naming Host, Content-Length or Transfer-Encoding: refused (it used to set
+     * the hop-by-hop flag on Host, and the body went on without its framing), see
+     * test_req_reject_conn_framing() */
+    REQ_IS("GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n", SP_H1_E400, &m);
     /* responses too */
     static const char s[] = "HTTP/1.1 200 OK\r\nConnection: close, X-Priv\r\nX-Priv: 1\r\n"
                             "Keep-Alive: 1\r\nContent-Length: 0\r\n\r\n";
@@ -450,6 +464,19 @@ static void test_hop_by_hop(void)
     CU_ASSERT_EQUAL(m.hdrs[1].flags, SP_H1_HF_HOP);
     CU_ASSERT_EQUAL(m.hdrs[2].flags, SP_H1_HF_HOP);
     CU_ASSERT_EQUAL(m.hdrs[3].flags, SP_H1_HF_CL);
+    /* ...but a response's framing stays, whatever its Connection names */
+    static const char f[] = "HTTP/1.1 200 OK\r\nConnection: Content-Length, X-Priv, host\r\n"
+                            "Content-Length: 3\r\nX-Priv: 1\r\nHost: h\r\n\r\n";
+    RESP_OK(f, SP_METH_GET, &m);
+    CU_ASSERT_EQUAL(m.body, SP_H1_BODY_CL);
+    CU_ASSERT_EQUAL(m.content_length, 3);
+    CU_ASSERT_EQUAL(m.hdrs[1].flags, SP_H1_HF_CL);
+    CU_ASSERT_EQUAL(m.hdrs[2].flags, SP_H1_HF_HOP);
+    CU_ASSERT_EQUAL(m.hdrs[3].flags, SP_H1_HF_HOST);
+    RESP_OK("HTTP/1.1 200 OK\r\nConnection: transfer-encoding\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n",
+            SP_METH_GET, &m);
+    CU_ASSERT_EQUAL(m.body, SP_H1_BODY_CHUNKED);
 }
 
 static void test_req_limits_ok(void)
@@ -510,7 +537,7 @@ static void test_req_every_offset(void)
 {
     static const unsigned char bad_val[] = {0x00, 0x01, 0x08, 0x0b, 0x1f, 0x7f};
     static const unsigned char ok_val[] = {'\t', ' ', 0x80, 0xff, '~', '!'};
-    static const unsigned char bad_uri[] = {0x00, 0x09, 0x1f, 0x7f, 0x80, 0xff};
+    static const unsigned char bad_uri[] = {0x00, 0x09, 0x1f, 0x7f, 0x80, 0xff, '#'};
     struct sp_h1_msg m;
     char buf[256];
     size_t at;
@@ -763,18 +790,88 @@ static void test_req_reject_host(void)
         RC("GET / HTTP/1.1\r\nHost: a#b\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: a\"b\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: a:b:c\r\n\r\n", SP_H1_E400),
-        RC("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", SP_H1_E400),
+        RC("GET / HTTP/1.1\r\nHost: a:8:0\r\n\r\n", SP_H1_E400),
+        RC("GET / HTTP/1.1\r\nHost: a:8/\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: a%2\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: []\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", SP_H1_E400),
-        RC("GET / HTTP/1.1\r\nHost: [::1]:8a\r\n\r\n", SP_H1_E400),
+        RC("GET / HTTP/1.1\r\nHost: [::1]:8]\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: a]\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: a\xc3\xa9\r\n\r\n", SP_H1_E400),
         RC("GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n", SP_H1_E400),
     };
     req_cases(c, NCASES(c));
+}
+
+/* A fragment never belongs in a request-target (RFC 9112 3.2); HAProxy refuses '#' anywhere in
+ * it (CVE-2023-45539: "path_end .png" matched "/x#.png"). */
+static void test_req_reject_fragment(void)
+{
+    static const struct rcase c[] = {
+        RC("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("GET /#x HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("GET /a# HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("GET /a?b=c#d HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("GET /x/../admin#.png HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("GET http://a/b#c HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("GET http://a#c HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("OPTIONS *# HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+        RC("CONNECT a:1# HTTP/1.1\r\nHost: a\r\n\r\n", SP_H1_E400),
+    };
+    req_cases(c, NCASES(c));
+    /* the escaped form is an ordinary byte of the path */
+    struct sp_h1_msg m;
+    REQ_OK("GET /a%23b HTTP/1.1\r\nHost: a\r\n\r\n", &m);
+}
+
+/* Absolute-form targets: Host must repeat the authority (HAProxy 2.6 refuses a mismatch), and
+ * a query right after the authority is refused as HAProxy does. */
+static void test_req_reject_absolute(void)
+{
+    static const struct rcase c[] = {
+        RC("GET http://a.example/x HTTP/1.1\r\nHost: b.example\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example/x HTTP/1.1\r\nHost: a.example:80\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example:80/x HTTP/1.1\r\nHost: a.example\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example/x HTTP/1.1\r\nHost: a.exampl\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example/x HTTP/1.1\r\nHost:\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example/x HTTP/1.0\r\nHost: b.example\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example?q=1 HTTP/1.1\r\nHost: a.example\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example?q=1 HTTP/1.0\r\n\r\n", SP_H1_E400),
+        RC("GET http://a.example:8080?q HTTP/1.1\r\nHost: a.example:8080\r\n\r\n", SP_H1_E400),
+    };
+    req_cases(c, NCASES(c));
+    struct sp_h1_msg m;
+    REQ_OK("GET http://a.example/?q=1 HTTP/1.1\r\nHost: A.Example\r\n\r\n", &m);
+    REQ_OK("GET https://[::1]:8443/x HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n", &m);
+}
+
+/* A Connection token naming a field that frames or routes the request: honoured, it would
+ * strip Content-Length (the body then reaches the server as a second request), Host, or
+ * Transfer-Encoding. Refused, in any case and list position, with or without the field. */
+static void test_req_reject_conn_framing(void)
+{
+    static const struct rcase c[] = {
+        RC("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: Content-Length\r\n"
+           "\r\n",
+           SP_H1_E400),
+        RC("POST / HTTP/1.1\r\nConnection: keep-alive, content-length\r\nHost: a\r\n"
+           "Content-Length: 5\r\n\r\n",
+           SP_H1_E400),
+        RC("POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nConnection: CONTENT-LENGTH\r\n"
+           "\r\n",
+           SP_H1_E400),
+        RC("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+           "Connection: Transfer-Encoding\r\n\r\n",
+           SP_H1_E400),
+        RC("GET / HTTP/1.1\r\nHost: a\r\nConnection: x, Host\r\n\r\n", SP_H1_E400),
+        RC("GET / HTTP/1.0\r\nConnection: host\r\n\r\n", SP_H1_E400),
+    };
+    req_cases(c, NCASES(c));
+    /* tokens that merely look alike name other fields */
+    struct sp_h1_msg m;
+    REQ_OK("GET / HTTP/1.1\r\nHost: a\r\nConnection: content-lengths, hosts, x-host\r\n\r\n", &m);
 }
 
 static void test_req_reject_limits(void)
@@ -1306,16 +1403,39 @@ static void test_chunk_overhead(void)
     CU_ASSERT_EQUAL(olen, 3000);
     CU_ASSERT_EQUAL(dechunk(buf, n + 5, 1, 1, out, cap, &olen, &used), SP_H1_CHUNK_DONE);
 
-    /* 4000 of them: 20000 framing bytes for 4000 data bytes */
+    /* 5000 of them: 25003 framing bytes for 5000 data bytes. This was refused (the cap was
+     * max(16 KiB, data)); limits protect memory, not chunk counts, and plain chunks cost
+     * at most 5 framing bytes per data byte, under the 8 allowed */
     n = 0;
-    for (int i = 0; i < 4000; i++) {
+    for (int i = 0; i < 5000; i++) {
         memcpy(buf + n, "1\r\nx\r\n", 6);
         n += 6;
     }
     memcpy(buf + n, "0\r\n\r\n", 5);
+    CU_ASSERT_EQUAL(dechunk(buf, n + 5, n + 5, 1, out, cap, &olen, &used), SP_H1_CHUNK_DONE);
+    CU_ASSERT_EQUAL(olen, 5000);
+    CU_ASSERT_EQUAL(used, n + 5);
+
+    /* framing that carries next to nothing is still refused past 16 KiB: 1-byte chunks with a
+     * 40-byte extension each (45 framing bytes per data byte) */
+    static const char fat[] = "1;xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\nx\r\n";
+    n = 0;
+    for (int i = 0; i < 1500; i++) {
+        memcpy(buf + n, fat, sizeof(fat) - 1);
+        n += sizeof(fat) - 1;
+    }
+    memcpy(buf + n, "0\r\n\r\n", 5);
     CU_ASSERT_EQUAL(dechunk(buf, n + 5, n + 5, 1, out, cap, &olen, &used), SP_H1_CHUNK_ERR);
-    CU_ASSERT(olen < 4000);
-    CU_ASSERT(olen > 2500);
+    CU_ASSERT(olen < 1500);
+    CU_ASSERT(olen > 16384 / 45 - 1);
+    /* zero-padded sizes too */
+    n = 0;
+    for (int i = 0; i < 1500; i++) {
+        memcpy(buf + n, "0000000000000000000000000000000000000001\r\nx\r\n", 45);
+        n += 45;
+    }
+    memcpy(buf + n, "0\r\n\r\n", 5);
+    CU_ASSERT_EQUAL(dechunk(buf, n + 5, n + 5, 1, out, cap, &olen, &used), SP_H1_CHUNK_ERR);
 
     /* ...but after 64 KiB of real data the same 4000 tiny chunks are fine */
     n = 0;
@@ -1360,6 +1480,9 @@ void test_h1_register(void)
     sp_unit_test(s, "reject: Content-Length", test_req_reject_content_length);
     sp_unit_test(s, "reject: Transfer-Encoding", test_req_reject_transfer_encoding);
     sp_unit_test(s, "reject: Host", test_req_reject_host);
+    sp_unit_test(s, "reject: fragment in the target", test_req_reject_fragment);
+    sp_unit_test(s, "reject: absolute-form and Host", test_req_reject_absolute);
+    sp_unit_test(s, "reject: Connection naming framing fields", test_req_reject_conn_framing);
     sp_unit_test(s, "reject: 414 and 431", test_req_reject_limits);
     sp_unit_test(s, "response: body framing", test_resp_bodies);
     sp_unit_test(s, "response: status line", test_resp_status_line);
