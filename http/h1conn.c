@@ -533,7 +533,7 @@ static void pump_req_body(struct sp_conn *c)
         struct sp_upconn *up = t->up;
         if (t->state != SP_TXN_EXCHANGE || !up)
             return;
-        uint32_t room = sp_buf_space(&up->wbuf);
+        uint32_t room = sp_buf_space(&up->x.wbuf);
         if (room <= CHUNK_OVERHEAD)
             return;
         size_t limit = SP_MIN((size_t)sp_buf_len(rb), (size_t)room - CHUNK_OVERHEAD);

@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http-int.h"
-#include "net/sock.h"
+#include "net/transport.h"
 
 #define RETRY_DELAY_MAX_MS 1000
 
@@ -96,9 +96,9 @@ static void arm_server_timer(struct sp_txn *t, int64_t ms)
     if (!c)
         return;
     if (ms == SP_TIME_UNSET)
-        sp_timer_disarm(&w->tw, &c->timer);
+        sp_timer_disarm(&w->tw, &c->x.timer);
     else
-        sp_timer_arm(&w->tw, &c->timer, w->now + (uint64_t)ms);
+        sp_timer_arm(&w->tw, &c->x.timer, w->now + (uint64_t)ms);
 }
 
 static void detach_up(struct sp_txn *t, bool reusable)
@@ -113,7 +113,7 @@ static void detach_up(struct sp_txn *t, bool reusable)
         t->counted_srv = false;
     }
     if (reusable) {
-        sp_timer_disarm(&t->hw->w->tw, &c->timer);
+        sp_timer_disarm(&t->hw->w->tw, &c->x.timer);
         sp_upconn_park(c);
     } else {
         sp_upconn_close(c);
@@ -311,9 +311,9 @@ static void up_io(struct sp_upconn *c, uint32_t events)
     struct sp_txn *t = c->owner;
 
     if (t->state == SP_TXN_CONNECTING) {
-        if (!c->can_write && !(events & (EPOLLERR | EPOLLHUP)))
+        if (!c->x.can_write && !(events & (EPOLLERR | EPOLLHUP)))
             return;
-        if ((events & EPOLLERR) || sp_sock_error(c->ev.fd) < 0) {
+        if ((events & EPOLLERR) || sp_xconn_error(&c->x) < 0) {
             conn_failed(t, false);
             return;
         }
@@ -346,9 +346,9 @@ static int send_head(struct sp_txn *t)
 
     /* the read buffer comes when the response does: a thousand requests waiting on their
      * servers hold no read buffer */
-    if (sp_buf_alloc(&c->wbuf, &t->hw->bufs))
+    if (sp_buf_alloc(&c->x.wbuf, &t->hw->bufs))
         return -ENOMEM;
-    if (sp_buf_append(&c->wbuf, sp_buf_head(&t->reqhead), sp_buf_len(&t->reqhead)) !=
+    if (sp_buf_append(&c->x.wbuf, sp_buf_head(&t->reqhead), sp_buf_len(&t->reqhead)) !=
         sp_buf_len(&t->reqhead))
         return -ENOSPC;
     c->nreq++;
@@ -452,7 +452,7 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
             txn_fail(t, 500, 'R', 'C');
             return;
         }
-        c->can_write = true; /* an idle socket has room */
+        c->x.can_write = true; /* an idle socket has room */
         txn_pump(t);
         return;
     }
@@ -633,9 +633,9 @@ size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
     char hex[24];
     size_t hl = 0, n;
 
-    if (t->state != SP_TXN_EXCHANGE || !c || !len || sp_buf_alloc(&c->wbuf, &t->hw->bufs))
+    if (t->state != SP_TXN_EXCHANGE || !c || !len || sp_buf_alloc(&c->x.wbuf, &t->hw->bufs))
         return 0;
-    uint32_t space = sp_buf_space(&c->wbuf);
+    uint32_t space = sp_buf_space(&c->x.wbuf);
     if (t->req_body == SP_H1_BODY_CHUNKED) {
         if (space <= 24)
             return 0;
@@ -648,13 +648,13 @@ size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
     }
     if (!n)
         return 0;
-    if (sp_buf_room(&c->wbuf) < n + hl + 2)
-        sp_buf_realign(&c->wbuf);
+    if (sp_buf_room(&c->x.wbuf) < n + hl + 2)
+        sp_buf_realign(&c->x.wbuf);
     if (hl)
-        sp_buf_put(&c->wbuf, hex, (uint32_t)hl);
-    sp_buf_put(&c->wbuf, p, (uint32_t)n);
+        sp_buf_put(&c->x.wbuf, hex, (uint32_t)hl);
+    sp_buf_put(&c->x.wbuf, p, (uint32_t)n);
     if (hl)
-        sp_buf_put(&c->wbuf, "\r\n", 2);
+        sp_buf_put(&c->x.wbuf, "\r\n", 2);
     t->req_body_sent = true;
     t->bytes_in += n;
     txn_pump(t);
@@ -667,10 +667,10 @@ int sp__txn_req_end(struct sp_txn *t)
         return 0;
     if (t->req_body == SP_H1_BODY_CHUNKED) {
         struct sp_upconn *c = t->up;
-        if (t->state != SP_TXN_EXCHANGE || !c || sp_buf_alloc(&c->wbuf, &t->hw->bufs) ||
-            sp_buf_space(&c->wbuf) < 5)
+        if (t->state != SP_TXN_EXCHANGE || !c || sp_buf_alloc(&c->x.wbuf, &t->hw->bufs) ||
+            sp_buf_space(&c->x.wbuf) < 5)
             return -EAGAIN;
-        sp_buf_append(&c->wbuf, "0\r\n\r\n", 5);
+        sp_buf_append(&c->x.wbuf, "0\r\n\r\n", 5);
     }
     t->req_end = true;
     if (t->state == SP_TXN_EXCHANGE)
@@ -730,8 +730,8 @@ static void res_finish(struct sp_txn *t)
     t->t_end = t->hw->w->now_us;
     /* a connection whose end of stream was signalled is not parked: the edge came with the
      * response and no later event would close it, so the next request would go out on it */
-    bool clean = t->res_keepalive && t->req_sent && t->up && !t->up->rdhup &&
-                 !sp_buf_len(&t->up->rbuf) && !sp_buf_len(&t->up->wbuf) &&
+    bool clean = t->res_keepalive && t->req_sent && t->up && !t->up->x.rdhup &&
+                 !sp_buf_len(&t->up->x.rbuf) && !sp_buf_len(&t->up->x.wbuf) &&
                  t->res_body != SP_H1_BODY_CLOSE && !t->res_eof && !t->be->httpclose;
     detach_up(t, clean);
     uncount(t);
@@ -742,7 +742,7 @@ static void res_finish(struct sp_txn *t)
 static bool res_process(struct sp_txn *t)
 {
     struct sp_upconn *c = t->up;
-    struct sp_buf *rb = &c->rbuf;
+    struct sp_buf *rb = &c->x.rbuf;
     struct sp_h1_msg *m = &t->hw->msg;
 
     while (!t->res_started) {
@@ -877,28 +877,25 @@ static void txn_pump(struct sp_txn *t)
         return;
 
     /* request side */
-    if (sp_buf_len(&c->wbuf) && c->can_write) {
-        ssize_t n = sp_sock_write(c->ev.fd, &c->wbuf);
-        if (n == -EAGAIN) {
-            c->can_write = false;
-        } else if (n < 0) {
+    if (sp_buf_len(&c->x.wbuf) && c->x.can_write) {
+        ssize_t n = sp_xconn_flush(&c->x); /* -EAGAIN: the next edge brings us back */
+        if (n < 0 && n != -EAGAIN) {
             /* the server went away while we sent: maybe it answered first, read that */
-            c->can_write = false;
-            sp_buf_consume(&c->wbuf, sp_buf_len(&c->wbuf));
+            c->x.can_write = false;
+            sp_buf_consume(&c->x.wbuf, sp_buf_len(&c->x.wbuf));
             t->req_sent = false;
-            c->can_read = true;
-        } else {
-            if (!t->res_started)
-                arm_server_timer(t, t->be->t_server);
+            c->x.can_read = true;
+        } else if (n > 0 && !t->res_started) {
+            arm_server_timer(t, t->be->t_server);
         }
     }
-    if (!sp_buf_len(&c->wbuf)) {
+    if (!sp_buf_len(&c->x.wbuf)) {
         if (t->req_end) {
             if (!t->req_sent) {
                 t->req_sent = true;
                 t->t_sent = w->now_us;
             }
-            sp_buf_release(&c->wbuf, &t->hw->bufs, 0); /* all sent: nothing more to write */
+            sp_buf_release(&c->x.wbuf, &t->hw->bufs, 0); /* all sent: nothing more to write */
         } else if (t->req_body != SP_H1_BODY_NONE) {
             t->ops->req_resume(t);
             if (t->state != SP_TXN_EXCHANGE || t->up != c)
@@ -908,10 +905,10 @@ static void txn_pump(struct sp_txn *t)
 
     /* response side */
     for (;;) {
-        if (!c->rbuf.data) {
-            if (!c->can_read && !t->res_eof)
+        if (!c->x.rbuf.data) {
+            if (!c->x.can_read && !t->res_eof)
                 return; /* nothing arrived yet */
-            if (sp_buf_alloc(&c->rbuf, &t->hw->bufs)) {
+            if (sp_buf_alloc(&c->x.rbuf, &t->hw->bufs)) {
                 txn_fail(t, 500, 'R', t->res_started ? 'D' : 'H');
                 return;
             }
@@ -920,24 +917,19 @@ static void txn_pump(struct sp_txn *t)
             return;
         if (t->state != SP_TXN_EXCHANGE || t->up != c)
             return;
-        if (!c->can_read || t->res_eof)
+        if (!c->x.can_read || t->res_eof)
             break;
-        uint32_t room = sp_buf_room(&c->rbuf) ? sp_buf_room(&c->rbuf) : sp_buf_space(&c->rbuf);
-        ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
+        ssize_t n = sp_xconn_read(&c->x);
         if (n > 0) {
             arm_server_timer(t, t->be->t_server);
-            if ((uint32_t)n < room && !c->rdhup)
-                c->can_read = false; /* drained: the next bytes raise a new edge */
             continue;
         }
-        if (n == -EAGAIN) {
-            c->can_read = false;
+        if (n == -EAGAIN)
             break;
-        }
         /* end of stream or error: both mean no more bytes */
         t->res_eof = true;
     }
-    sp_buf_release(&c->rbuf, &t->hw->bufs, 0); /* only if empty */
+    sp_buf_release(&c->x.rbuf, &t->hw->bufs, 0); /* only if empty */
 }
 
 void sp__txn_res_resume(struct sp_txn *t)

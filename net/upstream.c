@@ -142,26 +142,17 @@ void sp_upconn_close(struct sp_upconn *c)
     struct sp_uppool *p = c->pool;
     if (c->state == SP_UP_IDLE)
         idle_unlink(c);
-    sp_timer_disarm(&p->w->tw, &c->timer);
     /* drops the events of this batch still to come for it: the slot may be reused at once */
-    sp_worker_close(p->w, &c->ev);
-    sp_buf_release(&c->rbuf, p->bufs, 1);
-    sp_buf_release(&c->wbuf, p->bufs, 1);
+    sp_xconn_close(&c->x, p->w, p->bufs);
     p->nconns--;
     sp_pool_put(p->conns, c);
     capacity_freed(p);
 }
 
-static void conn_ev(struct sp_ev *ev, uint32_t events)
+static void conn_io(struct sp_xconn *x, uint32_t events)
 {
-    struct sp_upconn *c = sp_container_of(ev, struct sp_upconn, ev);
+    struct sp_upconn *c = sp_container_of(x, struct sp_upconn, x);
 
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        c->can_read = true;
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        c->rdhup = true;
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-        c->can_write = true;
     if (c->state == SP_UP_IDLE) {
         /* a parked connection has nothing to say: data or a close both end it */
         if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -171,15 +162,17 @@ static void conn_ev(struct sp_ev *ev, uint32_t events)
     c->on_io(c, events);
 }
 
-static void conn_timer(struct sp_timer *t)
+static void conn_timer(struct sp_xconn *x)
 {
-    struct sp_upconn *c = sp_container_of(t, struct sp_upconn, timer);
+    struct sp_upconn *c = sp_container_of(x, struct sp_upconn, x);
 
     if (c->state == SP_UP_IDLE)
         sp_upconn_close(c);
     else if (c->on_timer)
         c->on_timer(c);
 }
+
+static const struct sp_xconn_hooks conn_hooks = {.io = conn_io, .timer = conn_timer};
 
 bool sp_uppool_may_open(struct sp_uppool *p)
 {
@@ -199,12 +192,9 @@ struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
         *ret_err = fd;
         return NULL;
     }
-    c->ev.fd = fd;
-    c->ev.cb = conn_ev;
     c->pool = p;
     c->state = SP_UP_CONNECTING;
-    sp_timer_init(&c->timer, conn_timer);
-    int err = sp_worker_add(p->w, &c->ev);
+    int err = sp_xconn_open(&c->x, p->w, fd, &sp_xprt_raw, &conn_hooks);
     if (err) {
         close(fd);
         sp_pool_put(p->conns, c);
@@ -228,17 +218,17 @@ struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe)
         char peek;
 
         idle_unlink(c);
-        sp_timer_disarm(&p->w->tw, &c->timer);
+        sp_timer_disarm(&p->w->tw, &c->x.timer);
         c->state = SP_UP_BUSY;
         /* the close may have arrived after our last look: check before trusting it */
         if (probe || p->w->now - c->parked_ms >= SP_UP_PROBE_AFTER_MS) {
-            ssize_t n = recv(c->ev.fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+            ssize_t n = recv(c->x.ev.fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0) {
                 sp_upconn_close(c);
                 continue;
             }
         }
-        c->can_read = false;
+        c->x.can_read = false;
         p->reused++;
         return c;
     }
@@ -249,12 +239,12 @@ void sp_upconn_park(struct sp_upconn *c)
 {
     struct sp_uppool *p = c->pool;
 
-    if (p->nidle >= p->max_idle || sp_buf_len(&c->rbuf) || sp_buf_len(&c->wbuf)) {
+    if (p->nidle >= p->max_idle || sp_buf_len(&c->x.rbuf) || sp_buf_len(&c->x.wbuf)) {
         sp_upconn_close(c);
         return;
     }
-    sp_buf_release(&c->rbuf, p->bufs, 0);
-    sp_buf_release(&c->wbuf, p->bufs, 0);
+    sp_buf_release(&c->x.rbuf, p->bufs, 0);
+    sp_buf_release(&c->x.wbuf, p->bufs, 0);
     c->owner = NULL;
     c->on_io = NULL;
     c->on_timer = NULL;
@@ -266,7 +256,7 @@ void sp_upconn_park(struct sp_upconn *c)
     p->idle = c;
     p->nidle++;
     c->parked_ms = p->w->now;
-    sp_timer_arm(&p->w->tw, &c->timer, p->w->now + p->idle_ms);
+    sp_timer_arm(&p->w->tw, &c->x.timer, p->w->now + p->idle_ms);
     capacity_freed(p);
 }
 

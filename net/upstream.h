@@ -29,6 +29,7 @@
 #include "core/timer.h"
 #include "core/worker.h"
 #include "net/buf.h"
+#include "net/transport.h"
 
 enum sp_upconn_state {
     SP_UP_CONNECTING = 0,
@@ -42,21 +43,18 @@ struct sp_uppool;
 #define SP_UP_OPENS_PER_TURN 16
 #define SP_UP_PROBE_AFTER_MS 100
 
-/* owner: worker */
+/* owner: worker. A server connection: the transport (descriptor, buffers, readiness, timer;
+ * net/transport.h) and its place in the pool. */
 struct sp_upconn {
-    struct sp_ev ev;
+    struct sp_xconn x; /* x.timer: the owner's timeouts while busy; idle purge while idle */
     struct sp_uppool *pool;
     struct sp_upconn *_next, *_prev; /* idle list */
     enum sp_upconn_state state;
-    struct sp_buf rbuf, wbuf;
-    struct sp_timer timer; /* the owner's timeouts while busy; idle purge while idle */
     void *owner;
     void (*on_io)(struct sp_upconn *c, uint32_t events); /* owner's handler while busy */
     void (*on_timer)(struct sp_upconn *c);               /* owner's timer while busy */
     unsigned nreq;      /* requests sent on this connection (> 0 after the first: reused) */
     uint64_t parked_ms; /* when it was last parked (worker clock) */
-    bool can_read, can_write;
-    bool rdhup; /* the server's FIN was signalled: read until end of stream */
 };
 
 /* owner: worker. A place in a pool's queue. */
