@@ -315,13 +315,7 @@ static int gate_slots;
 
 static struct sp_gate *gate_new(int limit)
 {
-    struct sp_gate *g = aligned_alloc(SP_CACHELINE, sizeof(*g));
-    if (!g)
-        return NULL;
-    memset(g, 0, sizeof(*g));
-    g->limit = limit;
-    g->nslots = gate_slots;
-    return g;
+    return sp_gate_new(limit, gate_slots);
 }
 
 /* listen() backlog, in HAProxy's order: bind backlog, frontend backlog, bind maxconn,
