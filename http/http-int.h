@@ -190,6 +190,7 @@ struct sp_txn {
     bool res_started; /* a final response head went to the client side */
     bool res_keepalive;
     bool res_eof;
+    bool res_err; /* ...and it was an error (a reset), not the server's FIN */
     bool res_end_pending;
     int status;
 

@@ -196,7 +196,7 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
  * end of stream above all) may leak into it. */
 static void attempt_reset(struct sp_txn *t)
 {
-    t->res_eof = false;
+    t->res_eof = t->res_err = false;
     t->req_sent = false;
     sp_h1_scan_init(&t->rscan);
 }
@@ -812,7 +812,7 @@ static bool res_process(struct sp_txn *t)
         if (!len) {
             if (!t->res_eof)
                 return true;
-            if (t->res_body == SP_H1_BODY_CLOSE) {
+            if (t->res_body == SP_H1_BODY_CLOSE && !t->res_err) {
                 res_finish(t);
             } else {
                 txn_break(t, 'S', 'D');
@@ -926,8 +926,10 @@ static void txn_pump(struct sp_txn *t)
         }
         if (n == -EAGAIN)
             break;
-        /* end of stream or error: both mean no more bytes */
+        /* end of stream or error: both mean no more bytes, but only a clean end (FIN) can
+         * end a body delimited by the close; a reset cuts it */
         t->res_eof = true;
+        t->res_err = n < 0;
     }
     sp_buf_release(&c->x.rbuf, &t->hw->bufs, 0); /* only if empty */
 }

@@ -9,7 +9,8 @@
  * back-pressures /size/N without memory growing with N.
  *
  * Usage: sp-testbackend --listen 127.0.0.1:PORT [--name NAME] [--keepalive-requests K]
- *                      [--close-after-ms MS] [--announce-close]
+ *                      [--close-after-ms MS] [--announce-close] [--random-close PCT]
+ *                      [--seed S] [--max-conns N]
  * Prints "listening 127.0.0.1:PORT" on stdout once accepting (PORT 0 picks a free one).
  *
  * Servers close keep-alive connections on their own (request limits, idle timeouts), most of
@@ -19,6 +20,11 @@
  *                           with --announce-close that response says `Connection: close`.
  *   --close-after-ms MS     MS ms after each response (an idle timeout; 0 = at once), unless
  *                           the next request has begun to arrive by then.
+ *   --random-close PCT      after PCT % of keep-alive responses, drawn at random (--seed S,
+ *                           default 1, makes a run repeatable): half of them a silent close at
+ *                           once, half a dropnext= (FIN or RST, even odds) for the next request.
+ *                           The first request on a connection is always answered.
+ *   --max-conns N           connections held at once (default 1024); beyond, accept and close.
  * and per request, in the query string (any route):
  *   closeafter=MS           as --close-after-ms, for the connection this response was sent on.
  *   close=header            this response says `Connection: close`, then the server closes.
@@ -26,10 +32,33 @@
  *                           left unanswered: close() (FIN) or an abortive close (RST). This
  *                           is the race of an idle close with a request in flight, made certain.
  * GET /headers returns the request head (request line and fields, as received) as its body.
- * GET /stats: "accepts=A requests=R posts=P dropped=D quits=Q": connections accepted; request
- * heads parsed (/stats excluded; a dropped request counts); POST and PUT heads among them, so a
- * test can tell whether a request with a body reached the origin twice; requests dropnext left
- * unanswered; connections closed silently by any of the above.
+ *
+ * Hostile responses (any method; the request is read whole first):
+ *   /hang             never answered; the connection stays open, input is discarded, until the
+ *                     peer closes it.
+ *   /headcut/N        the first N bytes of a response head (a 200 with a few fields, about 150
+ *                     bytes; N is clamped so that the head never completes), then then=.
+ *   /cut/N            a response that announces more body than it sends: Content-Length M
+ *                     (cl=M; default N + 1000000), or chunked with no last chunk (mode=chunked),
+ *                     or close-delimited (mode=close); N bytes of the /size pattern, then then=.
+ *   /bighead/N        a 200 whose head (status line to the empty line) is N bytes (at most
+ *                     1 MiB; raised to what its fixed part needs) of X-Filler-NNNN fields of
+ *                     line=L bytes each (18 to 8000, default 1000; the last one shorter), body
+ *                     "bighead\n"; keep-alive.
+ *   /overlong/N       Content-Length: N, N pattern bytes, then a second, unrequested response
+ *                     (X-Backend: smuggled, body "SMUGGLED\n") in the same write, or late=MS
+ *                     ms later; the connection then carries on as if nothing happened.
+ *   /raw?hex=HEX      the bytes HEX decodes to (at most 4 KiB), as the whole response; then=.
+ *   then=fin|rst|hang|keep   how a response ends (any route): close (FIN), abortive close
+ *                     (RST), stay open and silent (as /hang), or carry on with keep-alive.
+ *                     Default: rst for /headcut, fin for /cut and /raw, the route's own
+ *                     otherwise. wait=MS delays the fin/rst/hang by MS ms once the bytes are
+ *                     queued (so the proxy has passed them on before).
+ * GET /stats: "accepts=A requests=R posts=P dropped=D quits=Q conns=C hostile=H": connections
+ * accepted; request heads parsed (/stats excluded; a dropped request counts); POST and PUT heads
+ * among them, so a test can tell whether a request with a body reached the origin twice;
+ * requests dropnext left unanswered; connections closed silently by any of the above;
+ * connections open now (this one included); hostile responses begun (the routes above).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,14 +79,16 @@
 #define OUT_CAP      (64 * 1024)
 #define HDR_ROOM     4096 /* free output space needed before starting a response */
 #define ECHO_MAX     (1024 * 1024)
-#define MAX_CONNS    1024
+#define MAX_CONNS    1024 /* --max-conns default */
 #define LINGER_MS    2000
 #define CHUNK_MAX    (16 * 1024)
 #define SIZE_LIMIT   (1ULL << 40)
 #define RUN_ROUNDS   64 /* work rounds per wakeup before yielding to other connections */
 #define NAME_MAX_LEN 200
+#define RAW_MAX      4096
+#define BIGHEAD_MAX  (1024 * 1024)
 
-enum state { ST_HEAD, ST_BODY, ST_TIMER, ST_SEND, ST_CLOSING, ST_LINGER, ST_QUIT };
+enum state { ST_HEAD, ST_BODY, ST_TIMER, ST_SEND, ST_CLOSING, ST_LINGER, ST_QUIT, ST_HANG };
 enum body { BODY_NONE, BODY_CL, BODY_CHUNKED };
 enum chunk { CH_SIZE, CH_DATA, CH_CRLF, CH_TRAILER };
 enum route {
@@ -74,10 +105,18 @@ enum route {
     R_GARBAGE,
     R_STATUS,
     R_STATS,
-    R_HEADERS
+    R_HEADERS,
+    R_HANG,
+    R_HEADCUT,
+    R_CUT,
+    R_BIGHEAD,
+    R_OVERLONG,
+    R_RAW
 };
 enum size_mode { MODE_CL, MODE_CHUNKED, MODE_CLOSE };
 enum drop { DROP_NONE, DROP_FIN, DROP_RST };
+/* how a response ends (then=): THEN_DEFAULT is the route's own behaviour */
+enum then { THEN_DEFAULT, THEN_KEEP, THEN_FIN, THEN_RST, THEN_HANG };
 
 struct conn {
     int fd;
@@ -117,6 +156,18 @@ struct conn {
     bool close_after;      /* close once the response is out, whatever keep-alive says */
     long long quiet_ms;    /* closeafter=MS, or -1 for the --close-after-ms default */
     enum drop drop_next;   /* dropnext= of this request, applied when its response is out */
+    enum then then;        /* then= of this request */
+    long long then_wait;   /* wait=MS before the then= close; 0 = at once */
+    bool then_pending;     /* ST_TIMER: the then= close waits for the timer */
+    bool no_last_chunk;    /* /cut?mode=chunked: the last chunk never goes out */
+    char *tail;            /* /overlong: the unrequested response, sent after the body */
+    size_t tail_len;
+    long long tail_ms; /* late=MS; 0 = in the same write */
+    uint64_t cl_arg;   /* cl=M */
+    uint64_t line_arg; /* line=L of /bighead */
+    bool have_cl_arg;
+    char *hex; /* hex= of /raw, decoded */
+    size_t hex_len;
 
     size_t in_off, in_len, out_off, out_len;
     char in[IN_CAP];
@@ -126,7 +177,10 @@ struct conn {
 static int epfd, lfd;
 static struct conn *conns;
 static unsigned nconns;
-static unsigned long long n_accepts, n_requests, n_posts, n_dropped, n_quits;
+static unsigned long long n_accepts, n_requests, n_posts, n_dropped, n_quits, n_hostile;
+static unsigned max_conns = MAX_CONNS; /* --max-conns */
+static uint64_t random_close_pct;      /* --random-close */
+static uint64_t rng_state = 1;         /* --seed */
 static const char *name = "backend";
 static uint64_t ka_requests;          /* --keepalive-requests; 0 = no limit */
 static long long close_after_ms = -1; /* --close-after-ms; -1 = never */
@@ -140,6 +194,15 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* xorshift64: --random-close draws, repeatable from --seed */
+static uint64_t rng_next(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
 static void conn_free(struct conn *c)
 {
     close(c->fd);
@@ -151,6 +214,8 @@ static void conn_free(struct conn *c)
         c->next->prev = c->prev;
     free(c->echo);
     free(c->blob);
+    free(c->tail);
+    free(c->hex);
     free(c);
     nconns--;
 }
@@ -273,7 +338,15 @@ static void reset_request(struct conn *c)
 {
     free(c->echo);
     free(c->blob);
-    c->echo = c->blob = NULL;
+    free(c->tail);
+    free(c->hex);
+    c->echo = c->blob = c->tail = c->hex = NULL;
+    c->tail_len = c->hex_len = 0;
+    c->tail_ms = c->then_wait = 0;
+    c->then = THEN_DEFAULT;
+    c->then_pending = c->no_last_chunk = c->have_cl_arg = false;
+    c->cl_arg = 0;
+    c->line_arg = 1000;
     c->echo_len = c->blob_len = c->blob_off = 0;
     c->echo_over = false;
     c->pat_off = c->pat_len = 0;
@@ -367,6 +440,41 @@ static bool query_has(const char *q, size_t ql, const char *param)
     return false;
 }
 
+static int hexval(char h)
+{
+    return h >= '0' && h <= '9'   ? h - '0'
+           : h >= 'a' && h <= 'f' ? h - 'a' + 10
+           : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                  : -1;
+}
+
+/* The value of "hex=" in query q, decoded into c->hex (at most RAW_MAX bytes). */
+static void query_hex(struct conn *c, const char *q, size_t ql)
+{
+    for (size_t i = 0; i < ql;) {
+        const char *amp = memchr(q + i, '&', ql - i);
+        size_t e = amp ? (size_t)(amp - q) : ql;
+        if (e - i >= 4 && memcmp(q + i, "hex=", 4) == 0) {
+            size_t n = (e - i - 4) / 2;
+            if (n > RAW_MAX)
+                n = RAW_MAX;
+            free(c->hex);
+            c->hex = malloc(n ? n : 1);
+            c->hex_len = 0;
+            if (!c->hex)
+                return;
+            for (size_t k = 0; k < n; k++) {
+                int hi = hexval(q[i + 4 + 2 * k]), lo = hexval(q[i + 5 + 2 * k]);
+                if (hi < 0 || lo < 0)
+                    break;
+                c->hex[c->hex_len++] = (char)(hi << 4 | lo);
+            }
+            return;
+        }
+        i = e + 1;
+    }
+}
+
 static void route_request(struct conn *c, const char *m, size_t ml, const char *t, size_t tl)
 {
     const char *q = memchr(t, '?', tl);
@@ -391,6 +499,18 @@ static void route_request(struct conn *c, const char *m, size_t ml, const char *
         c->route = R_GARBAGE;
     else if (path_is(t, pl, "/headers"))
         c->route = get ? R_HEADERS : R_BADMETHOD;
+    else if (path_is(t, pl, "/hang"))
+        c->route = R_HANG;
+    else if (path_is(t, pl, "/raw"))
+        c->route = R_RAW;
+    else if (path_arg(t, pl, "/headcut/", &c->arg))
+        c->route = R_HEADCUT;
+    else if (path_arg(t, pl, "/cut/", &c->arg) && c->arg <= SIZE_LIMIT)
+        c->route = R_CUT;
+    else if (path_arg(t, pl, "/bighead/", &c->arg))
+        c->route = R_BIGHEAD;
+    else if (path_arg(t, pl, "/overlong/", &c->arg) && c->arg <= SIZE_LIMIT)
+        c->route = R_OVERLONG;
     else if (path_arg(t, pl, "/size/", &c->arg) && c->arg <= SIZE_LIMIT)
         c->route = R_SIZE;
     else if (path_arg(t, pl, "/slowbody/", &c->arg))
@@ -417,6 +537,24 @@ static void route_request(struct conn *c, const char *m, size_t ml, const char *
             c->drop_next = DROP_FIN;
         else if (query_has(q + 1, ql, "dropnext=rst"))
             c->drop_next = DROP_RST;
+        if (query_has(q + 1, ql, "then=fin"))
+            c->then = THEN_FIN;
+        else if (query_has(q + 1, ql, "then=rst"))
+            c->then = THEN_RST;
+        else if (query_has(q + 1, ql, "then=hang"))
+            c->then = THEN_HANG;
+        else if (query_has(q + 1, ql, "then=keep"))
+            c->then = THEN_KEEP;
+        if (query_u64(q + 1, ql, "wait=", &ms))
+            c->then_wait = ms > 3600000 ? 3600000 : (long long)ms;
+        if (query_u64(q + 1, ql, "late=", &ms))
+            c->tail_ms = ms > 3600000 ? 3600000 : (long long)ms;
+        if (query_u64(q + 1, ql, "cl=", &c->cl_arg))
+            c->have_cl_arg = true;
+        if (query_u64(q + 1, ql, "line=", &c->line_arg))
+            c->line_arg = c->line_arg < 18 ? 18 : c->line_arg > 8000 ? 8000 : c->line_arg;
+        if (c->route == R_RAW)
+            query_hex(c, q + 1, ql);
     }
 }
 
@@ -605,6 +743,111 @@ static int body_consume(struct conn *c)
     }
 }
 
+/* Queue bytes (owned from now on) as the whole response, sent as they are. */
+static void respond_raw(struct conn *c, char *bytes, size_t n)
+{
+    free(c->blob);
+    c->blob = bytes;
+    c->blob_len = bytes ? n : 0;
+    c->blob_off = 0;
+    c->chunked_out = false;
+    c->st = ST_SEND;
+    c->gen_active = true;
+}
+
+/* /headcut/N: the first N bytes of a head that never completes. */
+static void respond_headcut(struct conn *c)
+{
+    char h[512];
+    int n = snprintf(h, sizeof(h),
+                     "HTTP/1.1 200 OK\r\nServer: sp-testbackend\r\nX-Backend: %s\r\n"
+                     "Content-Type: text/plain\r\nX-Filler: %.60s\r\nContent-Length: 10\r\n\r\n",
+                     name, pattern);
+    size_t len = c->arg < (uint64_t)n - 3 ? (size_t)c->arg : (size_t)n - 3;
+    char *b = malloc(len ? len : 1);
+    if (b)
+        memcpy(b, h, len);
+    if (c->then == THEN_DEFAULT)
+        c->then = THEN_RST;
+    respond_raw(c, b, len);
+}
+
+/* /bighead/N: a 200 whose head is exactly N bytes (raised to what the fixed part needs). */
+static void respond_bighead(struct conn *c)
+{
+    char pre[512];
+    int n = snprintf(pre, sizeof(pre),
+                     "HTTP/1.1 200 OK\r\nServer: sp-testbackend\r\nX-Backend: %s\r\n"
+                     "Content-Length: 8\r\n%s",
+                     name, c->keepalive ? "" : "Connection: close\r\n");
+    size_t base = (size_t)n + 2, want = c->arg > BIGHEAD_MAX ? BIGHEAD_MAX : (size_t)c->arg;
+    if (want < base + 18)
+        want = base + 18;
+    char *b = malloc(want + 8);
+    if (!b) {
+        respond_error(c, 500, "out of memory\n");
+        return;
+    }
+    memcpy(b, pre, (size_t)n);
+    size_t o = (size_t)n, r = want - base, line = c->line_arg;
+    unsigned i = 0;
+    /* lines of 18 to `line` bytes: "X-Filler-NNNN: " (15), at least one 'x', CRLF */
+    while (r > 0) {
+        size_t l = r > line ? line : r;
+        if (r - l > 0 && r - l < 18)
+            l = r - 18;
+        o += (size_t)sprintf(b + o, "X-Filler-%04u: ", i++ % 10000);
+        memset(b + o, 'x', l - 17);
+        o += l - 17;
+        memcpy(b + o, "\r\n", 2);
+        o += 2;
+        r -= l;
+    }
+    memcpy(b + o, "\r\nbighead\n", 10);
+    respond_raw(c, b, o + 10);
+}
+
+/* The then= of a hostile response, now. */
+static void apply_then(struct conn *c)
+{
+    c->then_pending = false;
+    if (c->then == THEN_RST) {
+        c->quit_mode = DROP_RST;
+        c->st = ST_QUIT;
+    } else if (c->then == THEN_HANG) {
+        c->st = ST_HANG;
+    } else {
+        c->st = ST_CLOSING;
+    }
+}
+
+static void response_done(struct conn *c);
+
+/* The response's bytes are all queued: what happens to the connection next. */
+static void response_end(struct conn *c)
+{
+    if (c->tail) {
+        /* /overlong late=: the unrequested response goes out when the timer fires */
+        c->st = ST_TIMER;
+        c->deadline = now_ms() + c->tail_ms;
+        return;
+    }
+    if (c->then == THEN_FIN || c->then == THEN_RST || c->then == THEN_HANG) {
+        if (c->then_wait > 0) {
+            c->then_pending = true;
+            c->st = ST_TIMER;
+            c->deadline = now_ms() + c->then_wait;
+            return;
+        }
+        apply_then(c);
+        return;
+    }
+    if (c->close_after || !c->keepalive)
+        c->st = ST_CLOSING;
+    else
+        response_done(c);
+}
+
 /* The request head and body are in: produce the response. */
 static void dispatch(struct conn *c)
 {
@@ -690,9 +933,56 @@ static void dispatch(struct conn *c)
         break;
     case R_STATS:
         snprintf(txt, sizeof(txt),
-                 "accepts=%llu requests=%llu posts=%llu dropped=%llu quits=%llu\n", n_accepts,
-                 n_requests, n_posts, n_dropped, n_quits);
+                 "accepts=%llu requests=%llu posts=%llu dropped=%llu quits=%llu conns=%u "
+                 "hostile=%llu\n",
+                 n_accepts, n_requests, n_posts, n_dropped, n_quits, nconns, n_hostile);
         respond_text(c, 200, txt);
+        break;
+    case R_HANG:
+        n_hostile++;
+        c->st = ST_HANG;
+        break;
+    case R_HEADCUT:
+        n_hostile++;
+        respond_headcut(c);
+        break;
+    case R_CUT:
+        n_hostile++;
+        if (c->mode == MODE_CHUNKED)
+            c->no_last_chunk = true;
+        start_response(c, 200,
+                       c->mode == MODE_CHUNKED ? -1
+                       : c->mode == MODE_CLOSE ? -2
+                       : c->have_cl_arg        ? (long long)c->cl_arg
+                                               : (long long)c->arg + 1000000);
+        c->pat_len = c->head_only ? 0 : c->arg;
+        if (c->then == THEN_DEFAULT)
+            c->then = THEN_FIN;
+        break;
+    case R_BIGHEAD:
+        n_hostile++;
+        respond_bighead(c);
+        break;
+    case R_OVERLONG: {
+        static const char fake[] = "HTTP/1.1 200 OK\r\nServer: sp-testbackend\r\n"
+                                   "X-Backend: smuggled\r\nContent-Length: 9\r\n\r\nSMUGGLED\n";
+        n_hostile++;
+        start_response(c, 200, (long long)c->arg);
+        c->pat_len = c->head_only ? 0 : c->arg;
+        c->tail = malloc(sizeof(fake) - 1);
+        if (c->tail) {
+            memcpy(c->tail, fake, sizeof(fake) - 1);
+            c->tail_len = sizeof(fake) - 1;
+        }
+        break;
+    }
+    case R_RAW:
+        n_hostile++;
+        respond_raw(c, c->hex, c->hex_len);
+        c->hex = NULL;
+        c->hex_len = 0;
+        if (c->then == THEN_DEFAULT)
+            c->then = THEN_FIN;
         break;
     case R_BADMETHOD:
         respond_text(c, 405, "method not allowed\n");
@@ -720,6 +1010,19 @@ static void timer_fired(struct conn *c)
     }
     if (c->st != ST_TIMER)
         return;
+    if (c->then_pending) {
+        apply_then(c);
+        return;
+    }
+    if (c->tail) {
+        /* /overlong late=: the unrequested response, then carry on as the response would */
+        if (out_room(c) >= c->tail_len)
+            out_put(c, c->tail, c->tail_len);
+        free(c->tail);
+        c->tail = NULL;
+        response_end(c);
+        return;
+    }
     if (c->route == R_SLOW) {
         respond_text(c, 200, "slow\n");
     } else {
@@ -745,6 +1048,14 @@ static void response_done(struct conn *c)
     reset_request(c);
     if (ka_requests && c->nres >= ka_requests)
         ms = 0;
+    if (random_close_pct && ms != 0 && c->drop == DROP_NONE &&
+        rng_next() % 100 < random_close_pct) {
+        uint64_t r = rng_next();
+        if (r & 1)
+            ms = 0;
+        else
+            c->drop = r & 2 ? DROP_RST : DROP_FIN;
+    }
     if (ms == 0) {
         c->quit_mode = DROP_FIN;
         c->st = ST_QUIT;
@@ -788,19 +1099,21 @@ static int generate(struct conn *c)
         } else if (c->body_after_timer && c->blob_len == 0) {
             break; /* /slowbody: wait for the timer */
         } else {
-            if (c->chunked_out) {
-                if (room < 5)
-                    break;
+            bool last = c->chunked_out && !c->no_last_chunk;
+            bool tail = c->tail && !c->tail_ms;
+            if (room < (last ? 5 : 0) + (tail ? c->tail_len : 0))
+                break;
+            if (last)
                 out_put(c, "0\r\n\r\n", 5);
+            if (tail) {
+                out_put(c, c->tail, c->tail_len);
+                free(c->tail);
+                c->tail = NULL;
             }
             c->gen_active = false;
             progress = 1;
             c->nres++;
-            if (c->close_after || !c->keepalive) {
-                c->st = ST_CLOSING;
-            } else {
-                response_done(c);
-            }
+            response_end(c);
         }
     }
     return progress;
@@ -894,12 +1207,17 @@ static int process(struct conn *c)
         if (c->st == ST_QUIT) {
             if (c->out_off < c->out_len)
                 return progress; /* the response goes out whole first */
-            n_quits++;
+            if (c->then != THEN_RST)
+                n_quits++; /* a hostile RST counts in hostile= only */
             if (c->quit_mode == DROP_RST) {
                 struct linger lg = {.l_onoff = 1, .l_linger = 0};
                 setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
             }
             return -1; /* conn_free() closes: FIN, or RST if unread bytes wait */
+        }
+        if (c->st == ST_HANG) {
+            c->in_off = c->in_len = 0; /* discard whatever the peer sends */
+            return c->rd_eof ? -1 : progress;
         }
         return progress; /* ST_TIMER */
     }
@@ -986,7 +1304,7 @@ static void accept_some(void)
         if (fd < 0)
             return;
         n_accepts++;
-        struct conn *c = nconns < MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+        struct conn *c = nconns < max_conns ? calloc(1, sizeof(*c)) : NULL;
         if (!c) {
             close(fd);
             continue;
@@ -1046,12 +1364,23 @@ int main(int argc, char **argv)
             close_after_ms = (long long)ms, i++;
         else if (!strcmp(argv[i], "--announce-close"))
             announce_close = true;
+        else if (!strcmp(argv[i], "--random-close") && i + 1 < argc &&
+                 parse_u64(argv[i + 1], strlen(argv[i + 1]), &random_close_pct) &&
+                 random_close_pct <= 100)
+            i++;
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc &&
+                 parse_u64(argv[i + 1], strlen(argv[i + 1]), &rng_state))
+            rng_state = rng_state ? rng_state : 1, i++;
+        else if (!strcmp(argv[i], "--max-conns") && i + 1 < argc &&
+                 parse_u64(argv[i + 1], strlen(argv[i + 1]), &ms) && ms >= 1 && ms <= 1000000)
+            max_conns = (unsigned)ms, i++;
         else
             listen_at = NULL, i = argc;
     }
     if (!listen_at || strlen(name) > NAME_MAX_LEN || parse_listen(listen_at, &sa) < 0) {
         fprintf(stderr, "usage: sp-testbackend --listen IPV4:PORT [--name NAME] "
-                        "[--keepalive-requests K] [--close-after-ms MS] [--announce-close]\n");
+                        "[--keepalive-requests K] [--close-after-ms MS] [--announce-close] "
+                        "[--random-close PCT] [--seed S] [--max-conns N]\n");
         return 2;
     }
     for (size_t i = 0; i < sizeof(pattern); i++)
