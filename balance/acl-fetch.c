@@ -28,6 +28,7 @@ enum fetch {
     F_HDR,
     F_FHDR,
     F_HDR_CNT,
+    F_FHDR_CNT,
     F_METHOD,
     F_VER,
     F_COOK,
@@ -45,7 +46,7 @@ enum argk {
     A_SRV,     /* backend/server */
     A_HDR,     /* name[,occurrence] */
     A_HDR_OPT, /* [name] */
-    A_PARAM,   /* name[,delimiters] */
+    A_PARAM,   /* name[,delimiter] */
     A_COOK,    /* name */
 };
 
@@ -83,6 +84,7 @@ static const struct kw kws[] = {
     {"req.fhdr", F_FHDR, SP__ACL_T_STR, A_HDR, 0, false},
     {"hdr_cnt", F_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
     {"req.hdr_cnt", F_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
+    {"req.fhdr_cnt", F_FHDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
     {"method", F_METHOD, SP__ACL_T_STR, A_NONE, 0, false},
     {"req.ver", F_VER, SP__ACL_T_STR, A_NONE, 0, false},
     {"req_ver", F_VER, SP__ACL_T_STR, A_NONE, 0, false},
@@ -219,8 +221,7 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
                                 word);
         e->occ = (int)occ;
     } else if (k->argk == A_PARAM) {
-        e->delims = strdup(a2 && *a2 ? a2 : "&");
-        if (!e->delims)
+        if (a2 && *a2 && !(e->delims = strdup(a2)))
             return sp__acl_fail(err, errlen, "out of memory");
     } else if (a2) {
         return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
@@ -432,19 +433,34 @@ static bool match_ip6(const struct sp__acl_expr *e, const uint8_t *a)
     return false;
 }
 
-/* Leading decimal digits of a string, as HAProxy casts a string to an integer. */
+/* A string as HAProxy casts it to an integer (sample.c c_str2int(), tools.c read_int64()):
+ * an empty string does not convert; otherwise an optional sign, then the leading decimal
+ * digits, none reading 0 ("abc" is 0), too many saturating to INT64_MAX (INT64_MIN with a
+ * minus). */
 static bool str_to_int(const char *s, size_t n, int64_t *ret)
 {
     uint64_t v = 0;
     size_t i = 0;
+    bool neg = false, over = false;
+
+    if (!n)
+        return false;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        i++;
+    }
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
         uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (INT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
+        if (v > (UINT64_MAX - d) / 10)
+            over = true;
+        else
+            v = v * 10 + d;
     }
-    *ret = (int64_t)v;
-    return i > 0;
+    if (neg)
+        *ret = over || v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
+    else
+        *ret = over || v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+    return true;
 }
 
 static bool match_str(const struct sp__acl_expr *e, const char *s, size_t n);
@@ -571,6 +587,29 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
+/* The end of one element of a comma-separated list that starts at p: the next comma that is
+ * not inside a quoted string (RFC 9110 5.6.4, backslash pairs included), or end. HAProxy's
+ * http_find_hdr_value_end() draws the same line; with `semi`, ';' ends an element too, as in
+ * its http_find_cookie_value_end(). */
+static const char *elem_end(const char *p, const char *end, bool semi)
+{
+    bool quoted = false, pair = false;
+
+    for (; p < end; p++) {
+        if (pair)
+            pair = false;
+        else if (quoted && *p == '\\')
+            pair = true;
+        else if (quoted)
+            quoted = *p != '"';
+        else if (*p == '"')
+            quoted = true;
+        else if (*p == ',' || (semi && *p == ';'))
+            return p;
+    }
+    return end;
+}
+
 /* Walks the values of the headers called `name` (every header when name is NULL): each
  * comma-separated element when split, else each whole occurrence. */
 struct hdr_it {
@@ -600,13 +639,12 @@ static bool hdr_next(const struct sp_acl_env *env, const char *name, size_t name
             it->end = hv + hvl;
             it->in = true;
         }
-        const char *c = memchr(it->p, ',', (size_t)(it->end - it->p));
-        const char *stop = c ? c : it->end;
+        const char *stop = elem_end(it->p, it->end, false);
         *ret = it->p;
         *ret_len = (size_t)(stop - it->p);
         trim(ret, ret_len);
-        if (c)
-            it->p = c + 1;
+        if (stop < it->end)
+            it->p = stop + 1;
         else
             it->in = false;
         return true;
@@ -640,73 +678,130 @@ static bool exec_hdr(const struct sp__acl_expr *e, const struct sp_acl_env *env,
     return false;
 }
 
-static bool exec_hdr_cnt(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+/* hdr_cnt counts list elements, req.fhdr_cnt whole fields. */
+static bool exec_hdr_cnt(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split)
 {
     struct hdr_it it = {0};
     const char *v;
     size_t vl;
     int64_t n = 0;
-    while (hdr_next(env, e->arg, e->arg_len, true, &it, &v, &vl))
+    while (hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl))
         n++;
     return match_int(e, n);
 }
 
-/* Each `name=value` of each Cookie header whose name is the argument (case-sensitive). */
+static inline bool spht(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The next cookie called name[0..nl) in p[0..end), as HAProxy reads a request's Cookie
+ * elements (http.c http_extract_cookie_value() with its list flag): `NAME = VALUE` pairs
+ * separated by ';' or ',', blanks around names and values dropped, a quoted value kept
+ * whole with its quotes, attributes beginning with '$' and words without '=' skipped, names
+ * compared case-sensitively. A cookie is looked for only while name and '=' and one more
+ * byte fit in what is left, so an empty value at the very end is not found. Returns where
+ * to go on from, or NULL when there is none. */
+static const char *cookie_next(const char *p, const char *end, const char *name, size_t nl,
+                               const char **ret, size_t *ret_len)
+{
+    for (const char *next; (size_t)(end - p) > nl + 1; p = next < end ? next + 1 : end) {
+        while (p < end && spht(*p))
+            p++;
+        const char *eq = p, *name_end = p;
+        while (eq < end && *eq != '=' && *eq != ';' && *eq != ',')
+            if (!spht(*eq++))
+                name_end = eq;
+        const char *vb = eq, *ve = eq;
+        next = eq;
+        if (eq < end && *eq == '=') {
+            for (vb = eq + 1; vb < end && spht(*vb); vb++)
+                ;
+            next = elem_end(vb, end, true);
+            for (ve = next; ve > vb && spht(ve[-1]); ve--)
+                ;
+        }
+        if (p < end && *p == '$')
+            continue;
+        if (eq == next) /* no '=' */
+            continue;
+        if ((size_t)(name_end - p) == nl && !memcmp(p, name, nl)) {
+            *ret = vb;
+            *ret_len = (size_t)(ve - vb);
+            return next < end ? next + 1 : end;
+        }
+    }
+    return NULL;
+}
+
+/* Each value of each cookie of that name, in every element of every Cookie field (HAProxy
+ * http_fetch.c smp_fetch_cookie(): a Cookie field is split on commas like any list, and an
+ * element shorter than the name and '=' is skipped). */
 static bool exec_cook(const struct sp__acl_expr *e, const struct sp_acl_env *env)
 {
     struct hdr_it it = {0};
-    const char *v;
-    size_t vl;
-    while (hdr_next(env, "cookie", 6, false, &it, &v, &vl)) {
-        const char *end = v + vl;
-        while (v < end) {
-            const char *semi = memchr(v, ';', (size_t)(end - v));
-            const char *stop = semi ? semi : end;
-            const char *c = v;
-            size_t cl = (size_t)(stop - v);
-            trim(&c, &cl);
-            const char *eq = memchr(c, '=', cl);
-            if (eq) {
-                const char *nm = c;
-                size_t nl = (size_t)(eq - c);
-                trim(&nm, &nl);
-                const char *val = eq + 1;
-                size_t valn = (size_t)(c + cl - val);
-                trim(&val, &valn);
-                if (nl == e->arg_len && !memcmp(nm, e->arg, nl) && match_str(e, val, valn))
-                    return true;
-            }
-            if (!semi)
-                break;
-            v = semi + 1;
-        }
+    const char *v, *cv;
+    size_t vl, cvl;
+    while (hdr_next(env, "cookie", 6, true, &it, &v, &vl)) {
+        if (vl < e->arg_len + 1)
+            continue;
+        for (const char *p = v; (p = cookie_next(p, v + vl, e->arg, e->arg_len, &cv, &cvl));)
+            if (match_str(e, cv, cvl))
+                return true;
     }
     return false;
 }
 
-/* Each value of the query parameter named by the argument; a parameter without '=' has an
- * empty value. */
+/* '&' and ';' separate URL parameters, and so does the fetch's own delimiter. */
+static inline bool param_delim(char c, char delim)
+{
+    return c == '&' || c == ';' || c == delim;
+}
+
+/* Where the parameter called name[0..nl) begins in p[0..end), or NULL. A parameter counts
+ * only when its name is followed by '=' (HAProxy http.c http_find_url_param_pos(): a word
+ * that is followed by '=' but is not the name is skipped with its '=' before the next
+ * delimiter is looked for). */
+static const char *param_find(const char *p, const char *end, const char *name, size_t nl,
+                              char delim)
+{
+    while (p < end) {
+        if ((size_t)(end - p) <= nl)
+            return NULL;
+        if (p[nl] == '=') {
+            if (!memcmp(p, name, nl))
+                return p;
+            p += nl + 1;
+        }
+        while (p < end && !param_delim(*p, delim))
+            p++;
+        if (p == end)
+            return NULL;
+        p++;
+    }
+    return NULL;
+}
+
+/* Each value of the URL parameter named by the argument (HAProxy http_fetch.c
+ * smp_fetch_url_param()): the parameter list begins after the first '?' of the URL, or after
+ * the first occurrence of the delimiter given as second argument (its first character),
+ * which also separates parameters; values end at the next delimiter. */
 static bool exec_urlp(const struct sp__acl_expr *e, const struct sp_acl_env *env)
 {
-    const char *q;
-    size_t ql;
-    if (!get_query(env, &q, &ql))
+    char delim = e->delims ? e->delims[0] : '?';
+    const char *start = env->uri ? memchr(env->uri, delim, env->uri_len) : NULL;
+    if (!start)
         return false;
-    for (size_t i = 0;;) {
-        size_t stop = i;
-        while (stop < ql && !strchr(e->delims, q[stop]))
-            stop++;
-        const char *eq = memchr(q + i, '=', stop - i);
-        size_t nl = eq ? (size_t)(eq - (q + i)) : stop - i;
-        if (nl == e->arg_len && !memcmp(q + i, e->arg, nl)) {
-            size_t val = eq ? i + nl + 1 : stop;
-            if (match_str(e, q + val, stop - val))
-                return true;
-        }
-        if (stop == ql)
-            return false;
-        i = stop + 1;
+    const char *p = start + 1, *end = env->uri + env->uri_len;
+    while (p < end && (p = param_find(p, end, e->arg, e->arg_len, delim))) {
+        const char *vb = p + e->arg_len + 1, *ve = vb;
+        while (ve < end && !param_delim(*ve, delim))
+            ve++;
+        if (match_str(e, vb, (size_t)(ve - vb)))
+            return true;
+        p = ve;
     }
+    return false;
 }
 
 /* Host (first occurrence) followed by the path. The concatenation needs a buffer: it lives on
@@ -774,7 +869,9 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     case F_FHDR:
         return exec_hdr(e, env, false);
     case F_HDR_CNT:
-        return exec_hdr_cnt(e, env);
+        return exec_hdr_cnt(e, env, true);
+    case F_FHDR_CNT:
+        return exec_hdr_cnt(e, env, false);
     case F_METHOD:
         return env->method && match_str(e, env->method, env->method_len);
     case F_VER:

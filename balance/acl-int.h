@@ -73,7 +73,9 @@ struct sp__acl_expr {
     int occ;       /* hdr(NAME,OCC): 0 = every value, >0 from the first, <0 from the last */
     char *arg;     /* header, parameter or cookie name (NUL-terminated), or NULL */
     size_t arg_len;
-    char *delims; /* url_param delimiters ("&" unless given) */
+    char *delims; /* url_param's second argument: its first character opens the parameter
+                     list instead of '?' and separates parameters as '&' and ';' do; NULL
+                     when not given */
     size_t npat;
     struct sp__acl_pat *pat;
     struct sp__acl_expr *next;

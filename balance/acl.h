@@ -40,12 +40,15 @@ struct sp_acl_env {
     /* request */
     const char *method; /* token as sent */
     size_t method_len;
-    const char *uri; /* the request target as sent (H2: :path) */
+    /* the request target as sent; for HTTP/2 what HAProxy makes of it: the absolute form
+     * scheme://authority/path when there is an :authority, else :path */
+    const char *uri;
     size_t uri_len;
     int version; /* 10, 11 or 20 */
     size_t nhdrs;
     /* header i (0 <= i < nhdrs): name and value (value without surrounding whitespace).
-     * For HTTP/2 the :authority is presented as a Host header. */
+     * For HTTP/2 the :authority is presented as a Host header and cookie crumbs as one
+     * Cookie header. */
     void (*hdr)(const void *req, size_t i, const char **name, size_t *name_len, const char **value,
                 size_t *value_len);
     const void *req;

@@ -33,6 +33,12 @@
 
 #define RESET_BURST 200 /* client resets of streams that cost backend work */
 #define RESET_RATE  100 /* tokens per second */
+/* DATA frames without payload or END_STREAM: honest clients send none or a few; a flood of
+ * them costs us a frame's work each and the client nothing (CVE-2019-9518). nghttp2 1.67
+ * counts them among its "glitches" (10,000, then 330 a second, for all kinds together); these
+ * are counted alone, so the budget is smaller. */
+#define EMPTY_DATA_BURST 1000
+#define EMPTY_DATA_RATE  100 /* tokens per second */
 
 /* owner: worker. One stream. */
 struct sp_h2s {
@@ -52,6 +58,7 @@ struct sp_h2s {
     bool defer_start; /* its transaction starts from the stream task */
     bool closed;      /* nghttp2 closed the stream */
     bool reset;       /* we reset it */
+    bool head;        /* a HEAD request: answers carry no body */
     const char *errbody;
     size_t errlen, erroff;
 };
@@ -67,6 +74,8 @@ struct sp_h2c {
     char *spill; /* what a short write left of an output round (malloc), written first */
     size_t spill_len, spill_off;
     struct sp_h2_budget budget;
+    struct sp_h2_budget empty_data; /* DATA frames without payload nor END_STREAM */
+    struct sp_h2_fscan fscan;       /* frame boundaries of what the client sent */
     /* the request head being received: a header block is never interleaved with another
      * (RFC 9113 4.3), so one per connection is enough, and the stream starts as soon as its
      * block ends: streams waiting for a server hold no header storage */
@@ -282,7 +291,9 @@ static void resume_data(struct sp_h2s *st)
     want_flush(st->h2);
 }
 
-/* An answer made by spillway itself: status, a few fields and a small HTML body. */
+/* An answer made by spillway itself: status, a few fields and a small HTML body, which a
+ * HEAD request does not get (HEADERS with END_STREAM; content-length still says what a GET
+ * would receive, as HAProxy does: http_forward_proxy_resp() skips only the payload). */
 static void submit_error(struct sp_h2s *st, int status)
 {
     char code[4], len[24];
@@ -306,7 +317,8 @@ static void submit_error(struct sp_h2s *st, int status)
     st->errlen = blen;
     st->erroff = 0;
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
-    if (nghttp2_submit_response(st->h2->s, st->id, nva, SP_ARRAY_SIZE(nva), &prd) == 0)
+    if (nghttp2_submit_response(st->h2->s, st->id, nva, SP_ARRAY_SIZE(nva),
+                                st->head ? NULL : &prd) == 0)
         st->res_submitted = true;
     want_flush(st->h2);
 }
@@ -386,7 +398,11 @@ static int op_res_end(struct sp_txn *t)
 
 static void op_res_error(struct sp_txn *t, int status)
 {
-    submit_error(t->front, status);
+    struct sp_h2s *st = t->front;
+
+    if (t->meth == SP_METH_HEAD)
+        st->head = true;
+    submit_error(st, status);
 }
 
 static void op_res_abort(struct sp_txn *t)
@@ -434,6 +450,7 @@ static void stream_start_req(struct sp_h2s *st)
         return;
     }
     st->h2->hdrs_owner = NULL;
+    st->head = st->h2->req->meth == SP_METH_HEAD;
     if (st->err_status) {
         submit_error(st, st->err_status);
         return;
@@ -727,6 +744,9 @@ static int session_new(struct sp_conn *c)
         return -ENOMEM;
     }
     sp__h2_budget_init(&h2->budget, RESET_BURST, RESET_RATE, hw->w->now);
+    sp__h2_budget_init(&h2->empty_data, EMPTY_DATA_BURST, EMPTY_DATA_RATE, hw->w->now);
+    /* the client's bytes begin with its preface, also after an upgrade (RFC 9113 3.2) */
+    sp__h2_fscan_init(&h2->fscan, NGHTTP2_CLIENT_MAGIC_LEN);
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SP_H2_STREAM_WINDOW},
@@ -744,11 +764,39 @@ static int session_new(struct sp_conn *c)
     return 0;
 }
 
+/* Counts the empty DATA frames among the bytes just read. When the budget runs out the
+ * client is told to calm down (GOAWAY ENHANCE_YOUR_CALM, what nghttp2 1.67 and nghttpx send
+ * when a client exceeds its glitch budget) and nothing more of what it sent is read. */
+static bool empty_data_ok(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+    uint32_t n =
+        sp__h2_fscan(&h2->fscan, (const uint8_t *)sp_buf_head(&c->rbuf), sp_buf_len(&c->rbuf));
+
+    while (n--) {
+        if (sp__h2_budget_take(&h2->empty_data, c->hw->w->now))
+            continue;
+        sp_log(SP_LOG_WARNING, "worker %d: HTTP/2 client floods empty DATA frames, closing",
+               c->hw->w->id);
+        nghttp2_submit_goaway(h2->s, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(h2->s),
+                              NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
+        h2->goaway = true;
+        h2->fatal = true;
+        return false;
+    }
+    return true;
+}
+
 /* Feeds what the read buffer holds to nghttp2. */
 static int feed(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
+    if (!h2->fatal && !empty_data_ok(c)) {
+        sp_buf_consume(&c->rbuf, sp_buf_len(&c->rbuf));
+        return -EPROTO;
+    }
     while (sp_buf_len(&c->rbuf)) {
         ssize_t n = nghttp2_session_mem_recv(h2->s, (const uint8_t *)sp_buf_head(&c->rbuf),
                                              sp_buf_len(&c->rbuf));
@@ -800,6 +848,7 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
         return -ENOMEM;
     nghttp2_session_set_stream_user_data(h2->s, 1, st);
     st->headers_done = st->started = st->req_end = st->req_end_sent = true;
+    st->head = head;
     st->txn = t;
     t->ops = &h2_ops;
     t->front = st;

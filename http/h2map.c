@@ -270,6 +270,167 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
     return sp__out_end_request(&o, start, close, fwd, peer);
 }
 
+static void put_raw(struct sp_buf *b, const struct sp_h2_req *r, struct sp_h2_span s)
+{
+    sp_buf_put(b, r->store->data + s.off, s.len);
+}
+
+int sp__h2_view_init(struct sp_h2_view *v, const struct sp_h2_req *r, struct sp_buf *scratch)
+{
+    const char *base = r->store->data;
+    bool host_seen = r->has_authority, joined = false;
+    uint32_t ncookie = 0;
+    int err = 0;
+
+    v->req = r;
+    v->n = 0;
+    v->uri = base + r->path.off;
+    v->uri_len = r->path.len;
+    v->cookie = NULL;
+    v->cookie_len = 0;
+    for (uint32_t i = 0; i < r->nfields; i++)
+        ncookie += span_is(r, r->f[i].name, "cookie");
+
+    sp_buf_realign(scratch);
+    if (r->has_authority) {
+        bool star = span_is(r, r->path, "*");
+        size_t need = r->scheme.len + 3 + r->authority.len + (star ? 0 : r->path.len);
+        if (sp_buf_room(scratch) >= need) {
+            char *u = scratch->data + scratch->tail;
+            put_raw(scratch, r, r->scheme);
+            sp_buf_put(scratch, "://", 3);
+            put_raw(scratch, r, r->authority);
+            if (!star)
+                put_raw(scratch, r, r->path);
+            v->uri = u;
+            v->uri_len = need;
+        } else {
+            err = -ENOSPC;
+        }
+        v->idx[v->n++] = SP_H2_VIEW_HOST;
+    }
+    if (ncookie > 1) {
+        size_t need = 2 * (ncookie - 1);
+        for (uint32_t i = 0; i < r->nfields; i++)
+            if (span_is(r, r->f[i].name, "cookie"))
+                need += r->f[i].value.len;
+        if (sp_buf_room(scratch) >= need) {
+            char *c = scratch->data + scratch->tail;
+            bool first = true;
+            for (uint32_t i = 0; i < r->nfields; i++) {
+                if (!span_is(r, r->f[i].name, "cookie"))
+                    continue;
+                if (!first)
+                    sp_buf_put(scratch, "; ", 2);
+                put_raw(scratch, r, r->f[i].value);
+                first = false;
+            }
+            v->cookie = c;
+            v->cookie_len = need;
+            joined = true;
+        } else {
+            err = -ENOSPC;
+        }
+    }
+    for (uint32_t i = 0; i < r->nfields; i++) {
+        if (span_is(r, r->f[i].name, "host")) {
+            /* HAProxy keeps the first host field, and none after an :authority */
+            if (host_seen)
+                continue;
+            host_seen = true;
+        } else if (span_is(r, r->f[i].name, "cookie")) {
+            if (ncookie == 1 && !v->cookie) {
+                v->cookie = base + r->f[i].value.off;
+                v->cookie_len = r->f[i].value.len;
+                joined = true;
+            }
+            if (joined)
+                continue;
+        }
+        v->idx[v->n++] = (int16_t)i;
+    }
+    if (joined)
+        v->idx[v->n++] = SP_H2_VIEW_COOKIE;
+    return err;
+}
+
+void sp__h2_view_field(const struct sp_h2_view *v, size_t i, const char **name, size_t *nlen,
+                       const char **value, size_t *vlen)
+{
+    const struct sp_h2_req *r = v->req;
+    int k = v->idx[i];
+
+    if (k == SP_H2_VIEW_HOST) {
+        *name = "host";
+        *nlen = 4;
+        *value = r->store->data + r->authority.off;
+        *vlen = r->authority.len;
+    } else if (k == SP_H2_VIEW_COOKIE) {
+        *name = "cookie";
+        *nlen = 6;
+        *value = v->cookie;
+        *vlen = v->cookie_len;
+    } else {
+        *name = r->store->data + r->f[k].name.off;
+        *nlen = r->f[k].name.len;
+        *value = r->store->data + r->f[k].value.off;
+        *vlen = r->f[k].value.len;
+    }
+}
+
+/* ---- frame boundaries ---- */
+
+void sp__h2_fscan_init(struct sp_h2_fscan *s, uint32_t preface)
+{
+    memset(s, 0, sizeof(*s));
+    s->skip = preface;
+}
+
+uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n)
+{
+    uint32_t empty = 0;
+    size_t i = 0;
+
+    while (i < n) {
+        if (s->pad_next) {
+            /* payload = frame length - 1 - pad length; nghttp2 refuses padding longer
+             * than the frame */
+            s->pad_next = false;
+            if (s->padlen == (uint32_t)p[i] + 1)
+                empty++;
+            s->skip = s->padlen - 1;
+            i++;
+            continue;
+        }
+        if (s->skip) {
+            size_t k = SP_MIN((size_t)s->skip, n - i);
+            s->skip -= (uint32_t)k;
+            i += k;
+            continue;
+        }
+        size_t k = SP_MIN((size_t)(9 - s->hdlen), n - i);
+        memcpy(s->hd + s->hdlen, p + i, k);
+        s->hdlen += (uint8_t)k;
+        i += k;
+        if (s->hdlen < 9)
+            break;
+        s->hdlen = 0;
+        uint32_t len = (uint32_t)s->hd[0] << 16 | (uint32_t)s->hd[1] << 8 | s->hd[2];
+        uint8_t type = s->hd[3], flags = s->hd[4];
+        s->skip = len;
+        if (type != NGHTTP2_DATA || (flags & NGHTTP2_FLAG_END_STREAM))
+            continue;
+        if (!(flags & NGHTTP2_FLAG_PADDED)) {
+            empty += !len;
+        } else if (len) {
+            s->pad_next = true;
+            s->padlen = len;
+            s->skip = 0;
+        }
+    }
+    return empty;
+}
+
 int sp__h2_res_nv(const char *buf, const struct sp_h1_msg *m, nghttp2_nv *nva, size_t max,
                   char *scratch, size_t scratch_len)
 {

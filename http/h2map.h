@@ -49,6 +49,55 @@ void sp__h2_req_init(struct sp_h2_req *r, struct sp_buf *store);
 int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const uint8_t *value,
                    size_t vlen, uint32_t max_list);
 
+/* The request as HAProxy 2.6's HTTP/2 demultiplexer hands it to rules and fetches (src/h2.c,
+ * h2_make_htx_request): with :authority the URI is the absolute form scheme://authority
+ * followed by :path (left out when it is "*"), and a host field made of the authority comes
+ * first, hiding the client's own host fields; without :authority the URI is :path and host
+ * fields stay where they are. Cookie crumbs are joined with "; " into one field placed after
+ * every other field (RFC 9113 8.2.3). owner: worker; valid while the request and the scratch
+ * buffer given to sp__h2_view_init() are. */
+#define SP_H2_VIEW_HOST   (-1) /* the host field made of :authority */
+#define SP_H2_VIEW_COOKIE (-2) /* the joined cookie field */
+
+struct sp_h2_view {
+    const struct sp_h2_req *req;
+    const char *uri; /* not NUL-terminated */
+    size_t uri_len;
+    const char *cookie; /* the joined crumbs, NULL when the request has none */
+    size_t cookie_len;
+    uint32_t n;                        /* fields seen */
+    int16_t idx[SP_H2_MAX_FIELDS + 2]; /* each: a field of req, or SP_H2_VIEW_* */
+};
+
+/* Builds the view of a complete request head, writing the absolute URI and the joined
+ * cookie into `scratch` (appended; the caller empties it when the view is no longer used).
+ * A request whose field list fits a buffer of the scratch's size always fits: both strings
+ * are made of field values that the list size counts with 32 bytes more each. Returns 0, or
+ * -ENOSPC when they do not fit: the view then holds :path as the URI and the crumbs apart. */
+int sp__h2_view_init(struct sp_h2_view *v, const struct sp_h2_req *r, struct sp_buf *scratch);
+/* Field i (0 <= i < v->n) of the view. */
+void sp__h2_view_field(const struct sp_h2_view *v, size_t i, const char **name, size_t *nlen,
+                       const char **value, size_t *vlen);
+
+/* owner: worker. The frame boundaries of a client's byte stream, followed through the frame
+ * headers only, to count DATA frames that carry nothing and do not end their stream: a flood
+ * of them costs the server work at no cost to the client (CVE-2019-9518). nghttp2 1.52 has no
+ * limit of its own (1.67 counts them as "glitches") and drops those sent on a closed stream
+ * without any callback, so they are counted here, before nghttp2 sees the bytes. */
+struct sp_h2_fscan {
+    uint32_t skip;   /* bytes to pass before the next frame header (the preface first) */
+    uint32_t padlen; /* the frame length of a padded DATA frame whose pad length is next */
+    uint8_t hd[9];   /* a frame header split between two reads */
+    uint8_t hdlen;
+    bool pad_next; /* the next byte is a padded DATA frame's pad length */
+};
+
+/* `preface`: the bytes before the first frame (the 24-byte client connection preface). */
+void sp__h2_fscan_init(struct sp_h2_fscan *s, uint32_t preface);
+/* Follows p[0..n) and returns how many DATA frames without payload (padding aside) and
+ * without END_STREAM begin in it. */
+uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n);
+
 struct sp_fwd;
 
 /* Writes the HTTP/1.1 request head for a complete HTTP/2 request head. `end_stream`: the

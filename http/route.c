@@ -112,6 +112,28 @@ static bool auth_ok(const struct sp_frontend *fe, const struct sp_acl_env *env)
     return false;
 }
 
+/* The origin form of a request target (path and query): an absolute URI loses its
+ * scheme://authority, as HAProxy's http_parse_path() does before matching `stats uri`
+ * (http_ana.c http_stats_check_uri()). False when there is no path ("*", "http://host"). */
+static bool origin_form(const char *u, size_t n, const char **ret, size_t *ret_len)
+{
+    size_t i = 0;
+
+    if (n && u[0] != '/') {
+        const char *sep = memmem(u, n, "://", 3);
+        if (!sep)
+            return false;
+        i = (size_t)(sep - u) + 3;
+        while (i < n && u[i] != '/')
+            i++;
+        if (i == n)
+            return false;
+    }
+    *ret = u + i;
+    *ret_len = n - i;
+    return true;
+}
+
 /* Services spillway answers itself: the Prometheus exporter (an http-request rule, so it is
  * evaluated before use_backend, as in HAProxy) and the stats page (`stats uri` prefix). */
 static enum sp_local local_service(const struct sp_frontend *fe, const struct sp_acl_env *env)
@@ -119,12 +141,16 @@ static enum sp_local local_service(const struct sp_frontend *fe, const struct sp
     if (fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
         return SP_LOCAL_PROMETHEUS;
     if (fe->stats_enabled) {
-        size_t ul = strlen(fe->stats_uri);
-        if (env->uri_len >= ul && !memcmp(env->uri, fe->stats_uri, ul)) {
+        const char *uri = env->uri;
+        size_t uri_len = env->uri_len, ul = strlen(fe->stats_uri);
+        /* a prefix that is a path is compared with the target's path and query */
+        if (fe->stats_uri[0] == '/' && !origin_form(env->uri, env->uri_len, &uri, &uri_len))
+            return SP_LOCAL_NONE;
+        if (uri_len >= ul && !memcmp(uri, fe->stats_uri, ul)) {
             if (fe->nstats_auth && !auth_ok(fe, env))
                 return SP_LOCAL_AUTH;
-            const char *rest = env->uri + ul;
-            size_t rl = env->uri_len - ul;
+            const char *rest = uri + ul;
+            size_t rl = uri_len - ul;
             if (rl >= 4 && memmem(rest, rl, ";csv", 4))
                 return SP_LOCAL_STATS_CSV;
             return SP_LOCAL_STATS_HTML;
@@ -188,52 +214,37 @@ void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
     route_env(t, c, &env);
 }
 
-/* HTTP/2 fields as an HTTP/1 server will see them: :authority is the Host header and a
- * client's own host field is hidden behind it (RFC 9113 8.3.1) */
 static void h2_hdr(const void *req, size_t i, const char **name, size_t *nlen, const char **value,
                    size_t *vlen)
 {
-    const struct sp_h2_req *r = req;
-    const char *base = r->store->data;
-
-    if (r->has_authority) {
-        if (i == 0) {
-            *name = "host";
-            *nlen = 4;
-            *value = base + r->authority.off;
-            *vlen = r->authority.len;
-            return;
-        }
-        i--;
-    }
-    const struct sp_h2_span *n = &r->f[i].name, *v = &r->f[i].value;
-    *name = base + n->off;
-    *nlen = n->len;
-    *value = base + v->off;
-    *vlen = v->len;
-    if (r->has_authority && n->len == 4 && !memcmp(*name, "host", 4)) {
-        /* hidden: an empty, nameless field matches nothing */
-        *nlen = 0;
-        *vlen = 0;
-    }
+    sp__h2_view_field(req, i, name, nlen, value, vlen);
 }
 
+/* HTTP/2 requests are seen as HAProxy 2.6 sees them (see struct sp_h2_view): the absolute URI
+ * when there is an :authority, which is also the Host; cookie crumbs joined. The worker's
+ * head scratch, empty until the request head is built after routing, holds what the view
+ * has to write. */
 void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r)
 {
+    struct sp_buf *scratch = &c->hw->headbuf;
+    struct sp_h2_view v;
     struct sp_acl_env env;
 
     if (default_only(t, c))
         return;
     env_init(&env, c->hw, c);
+    scratch->head = scratch->tail = 0;
+    sp__h2_view_init(&v, r, scratch); /* -ENOSPC cannot happen: the same pool's buffers */
     env.method = r->store->data + r->method.off;
     env.method_len = r->method.len;
-    env.uri = r->store->data + r->path.off;
-    env.uri_len = r->path.len;
+    env.uri = v.uri;
+    env.uri_len = v.uri_len;
     env.version = 20;
-    env.nhdrs = r->nfields + (r->has_authority ? 1 : 0);
+    env.nhdrs = v.n;
     env.hdr = h2_hdr;
-    env.req = r;
+    env.req = &v;
     route_env(t, c, &env);
+    scratch->head = scratch->tail = 0;
 }
 
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)

@@ -482,7 +482,7 @@ static void test_flag_m(void)
     CU_ASSERT_EQUAL(acl1("hdr(x-word) -m bool"), 0);
     CU_ASSERT_EQUAL(acl1("hdr(x-num) -m int gt 5"), 1);
     CU_ASSERT_EQUAL(acl1("hdr(x-num) -m int gt 6"), 0);
-    CU_ASSERT_EQUAL(acl1("hdr(x-word) -m int ge 0"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr(x-word) -m int eq 0"), 1); /* no digits: 0 (test_str_to_int) */
     CU_ASSERT_EQUAL(acl1("hdr(x-ip) -m ip 10.0.0.0/8"), 1);
     CU_ASSERT_EQUAL(acl1("hdr(x-ip) -m ip 11.0.0.0/8"), 0);
     CU_ASSERT_EQUAL(acl1("hdr(x-ip6) -m ip 2001:db8::/32"), 1);
@@ -675,6 +675,7 @@ static void test_fetch_query_absent(void)
     CU_ASSERT_EQUAL(acl1("query -m len 0"), 1);
 }
 
+/* HAProxy 2.6 http_fetch.c smp_fetch_url_param() and http.c http_find_url_param_pos() */
 static void test_fetch_url_param(void)
 {
     reset();
@@ -684,17 +685,42 @@ static void test_fetch_url_param(void)
     CU_ASSERT_EQUAL(acl1("url_param(x) 3"), 1); /* every occurrence is tried */
     CU_ASSERT_EQUAL(acl1("url_param(x) 4"), 0);
     CU_ASSERT_EQUAL(acl1("urlp(x) -m int gt 2"), 1);
-    CU_ASSERT_EQUAL(acl1("urlp(flag) -m found"), 1);
-    CU_ASSERT_EQUAL(acl1("urlp(flag) -m len 0"), 1);
+    /* a name counts only when '=' follows it */
+    CU_ASSERT_EQUAL(acl1("urlp(flag) -m found"), 0);
+    CU_ASSERT_EQUAL(acl1("urlp(flag) -m len 0"), 0);
     CU_ASSERT_EQUAL(acl1("urlp(empty) -m len 0"), 1);
     CU_ASSERT_EQUAL(acl1("urlp(fla) -m found"), 0);
     CU_ASSERT_EQUAL(acl1("urlp(A) 1"), 0); /* names are case-sensitive */
     CU_ASSERT_EQUAL(acl1("urlp_beg(a) 1"), 1);
+    F.uri = "/s?x&x=5";
+    CU_ASSERT_EQUAL(acl1("url_param(x) 5"), 1);
+    CU_ASSERT_EQUAL(acl1("url_param(x) -m len 0"), 0);
+    F.uri = "/s?a";
+    CU_ASSERT_EQUAL(acl1("url_param(a) -m found"), 0);
+    F.uri = "/s?ab=1&b=2&c=1=2";
+    CU_ASSERT_EQUAL(acl1("url_param(b) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("url_param(b) 1"), 0); /* "ab" is not "b" */
+    CU_ASSERT_EQUAL(acl1("url_param(c) 1=2"), 1);
+    /* ';' separates parameters as '&' does */
     F.uri = "/s?a=1;b=2";
-    CU_ASSERT_EQUAL(acl1("url_param(b) 2"), 0);
+    CU_ASSERT_EQUAL(acl1("url_param(b) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("url_param(a) 1"), 1);
     CU_ASSERT_EQUAL(acl1("url_param(b,;) 2"), 1);
+    /* the delimiter opens the list instead of '?' (which is then a plain byte) */
+    F.uri = "/s;jsessionid=abc?x=1";
+    CU_ASSERT_EQUAL(acl1("url_param(jsessionid,;) -m beg abc"), 1);
+    CU_ASSERT_EQUAL(acl1("url_param(jsessionid) -m found"), 0);
+    CU_ASSERT_EQUAL(acl1("url_param(x) 1"), 1);
+    CU_ASSERT_EQUAL(acl1("url_param(x,;) -m found"), 0);
+    F.uri = "/p|k=v|w=2";
+    CU_ASSERT_EQUAL(acl1("url_param(k,|) v"), 1);
+    CU_ASSERT_EQUAL(acl1("url_param(w,|) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("url_param(k) -m found"), 0);
     F.uri = "/s";
     CU_ASSERT_EQUAL(acl1("url_param(a) -m found"), 0);
+    /* an HTTP/2 request's absolute URI */
+    F.uri = "https://example.org/p?q=1";
+    CU_ASSERT_EQUAL(acl1("url_param(q) 1"), 1);
 }
 
 static void headers_fixture(void)
@@ -785,6 +811,101 @@ static void test_fetch_method_ver_cook(void)
     CU_ASSERT_EQUAL(acl1("cook(v) -m found"), 0); /* no '=': not a cookie value */
     CU_ASSERT_EQUAL(acl1("cook_beg(t) 2"), 1);
     CU_ASSERT_EQUAL(acl1("req.cook(t) -m int gt 1"), 1);
+}
+
+/* HAProxy 2.6 sample.c c_str2int() and tools.c read_int64() */
+static void test_str_to_int(void)
+{
+    reset();
+    add_hdr("x-neg", "-12");
+    add_hdr("x-plus", "+7");
+    add_hdr("x-word", "abc");
+    add_hdr("x-mixed", "42abc");
+    add_hdr("x-big", "99999999999999999999");
+    add_hdr("x-nbig", "-99999999999999999999");
+    add_hdr("x-max", "9223372036854775807");
+    add_hdr("x-empty", "");
+    add_hdr("x-minus", "-");
+    CU_ASSERT_EQUAL(acl1("hdr(x-neg) -m int lt 0"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-neg) -m int ge 0"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr(x-neg) -m bool"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-plus) -m int 7"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-word) -m int 0"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-word) -m int ge 1"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr(x-word) -m bool"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr(x-mixed) -m int 42"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-big) -m int 9223372036854775807"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-big) -m bool"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-max) -m int 9223372036854775807"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-max) -m int le 9223372036854775806"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr(x-nbig) -m int lt 0"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-nbig) -m bool"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-minus) -m int 0"), 1);
+    /* an empty string does not convert: nothing to match, but it was found */
+    CU_ASSERT_EQUAL(acl1("hdr(x-empty) -m int 0"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr(x-empty) -m bool"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr(x-empty) -m found"), 1);
+    F.uri = "/s?n=-3&m=x";
+    CU_ASSERT_EQUAL(acl1("urlp(n) -m int lt 0"), 1);
+    CU_ASSERT_EQUAL(acl1("urlp(m) -m int 0"), 1);
+}
+
+/* HAProxy 2.6 http.c http_find_hdr_value_end(): a comma inside a quoted string does not
+ * split a value */
+static void test_fetch_hdr_quoted(void)
+{
+    reset();
+    add_hdr("x-q", "\"a,b\", c");
+    add_hdr("x-esc", "\"x\\\",y\", z");
+    add_hdr("x-open", "\"a, b");
+    CU_ASSERT_EQUAL(acl1("hdr(x-q) \"a,b\""), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-q) c"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-q) -m sub ,"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-q) \"a"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr_cnt(x-q) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-q,1) \"a,b\""), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-q,-1) c"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr_cnt(x-esc) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr(x-esc) z"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr_cnt(x-open) 1"), 1);
+    CU_ASSERT_EQUAL(acl1("hdr_cnt 5"), 1);
+}
+
+/* HAProxy 2.6 smp_fetch_cookie() over http_find_header() (commas split a Cookie field) and
+ * http_extract_cookie_value() */
+static void test_fetch_cook_lists(void)
+{
+    reset();
+    add_hdr("Cookie", "a=1, b=2");
+    add_hdr("cookie", "c=\"x;y,z\"; d=4");
+    add_hdr("cookie", "$Version=1; e=5;  i  =  9  ");
+    add_hdr("cookie", "g=; h=8");
+    add_hdr("cookie", "f=");
+    CU_ASSERT_EQUAL(acl1("req.cook(a) 1"), 1);
+    CU_ASSERT_EQUAL(acl1("req.cook(b) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("req.cook(c) \"x;y,z\""), 1);
+    CU_ASSERT_EQUAL(acl1("req.cook(d) 4"), 1);
+    CU_ASSERT_EQUAL(acl1("req.cook($Version) -m found"), 0);
+    CU_ASSERT_EQUAL(acl1("req.cook(e) 5"), 1);
+    CU_ASSERT_EQUAL(acl1("req.cook(i) 9"), 1);
+    CU_ASSERT_EQUAL(acl1("req.cook(g) -m len 0"), 1);
+    CU_ASSERT_EQUAL(acl1("req.cook(h) 8"), 1);
+    /* an empty value at the very end of an element is not found (HAProxy's bound) */
+    CU_ASSERT_EQUAL(acl1("req.cook(f) -m found"), 0);
+    CU_ASSERT_EQUAL(acl1("cook_beg(b) 2"), 1);
+}
+
+static void test_fetch_fhdr_cnt(void)
+{
+    headers_fixture();
+    CU_ASSERT_EQUAL(acl1("req.fhdr_cnt(x-a) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("req.fhdr_cnt(X-A) gt 2"), 0);
+    CU_ASSERT_EQUAL(acl1("hdr_cnt(x-a) 3"), 1);
+    CU_ASSERT_EQUAL(acl1("req.fhdr_cnt(cookie) 2"), 1);
+    CU_ASSERT_EQUAL(acl1("req.fhdr_cnt(nope) 0"), 1);
+    CU_ASSERT_EQUAL(acl1("req.fhdr_cnt 6"), 1); /* every field */
+    CU_ASSERT_EQUAL(acl1("req.fhdr_cnt() 6"), 1);
+    ASSERT_ERR("x req.fhdr_cnt(a,1) 1", NULL, "too many arguments");
 }
 
 static void test_fetch_conn(void)
@@ -1217,6 +1338,10 @@ void test_acl_register(void)
     sp_unit_test(s, "url_param", test_fetch_url_param);
     sp_unit_test(s, "hdr, req.hdr, req.fhdr, hdr_cnt", test_fetch_hdr);
     sp_unit_test(s, "method, req.ver, req.cook", test_fetch_method_ver_cook);
+    sp_unit_test(s, "-m int / -m bool on strings", test_str_to_int);
+    sp_unit_test(s, "quoted commas do not split header values", test_fetch_hdr_quoted);
+    sp_unit_test(s, "req.cook: commas, quotes, $attributes", test_fetch_cook_lists);
+    sp_unit_test(s, "req.fhdr_cnt", test_fetch_fhdr_cnt);
     sp_unit_test(s, "src, dst, ports", test_fetch_conn);
     sp_unit_test(s, "built-in ACLs and overriding", test_builtins);
     sp_unit_test(s, "conditions: AND, OR, precedence", test_cond_and_or);

@@ -6,6 +6,7 @@
  * must be there, not in which byte order spillway happens to write it. Responses are parsed
  * with the real HTTP/1 parser, so hop-by-hop flags come from where production gets them. */
 #include "http/h2map.h"
+#include "balance/acl.h"
 #include "http/http-int.h"
 #include "tests/unit.h"
 
@@ -867,6 +868,314 @@ static void test_base64url(void)
     CU_ASSERT_EQUAL(sp__base64url_decode("Zm\0v", 4, out, sizeof(out)), -EINVAL);
 }
 
+/* ---- sp__h2_view: the request as rules see it ---- */
+
+struct vw {
+    char mem[STORE_SIZE];
+    struct sp_buf scratch;
+    struct sp_h2_view v;
+};
+
+static struct vw *view_of(struct rq *q)
+{
+    struct vw *w = calloc(1, sizeof(*w));
+
+    CU_ASSERT_FATAL(w != NULL);
+    w->scratch = (struct sp_buf){.data = w->mem, .size = sizeof(w->mem)};
+    CU_ASSERT_EQUAL(sp__h2_view_init(&w->v, &q->r, &w->scratch), 0);
+    return w;
+}
+
+/* "name: value" of view field i */
+static const char *vfield(const struct vw *w, size_t i)
+{
+    static char line[1024];
+    const char *n, *v;
+    size_t nl, vl;
+
+    sp__h2_view_field(&w->v, i, &n, &nl, &v, &vl);
+    snprintf(line, sizeof(line), "%.*s: %.*s", (int)nl, n, (int)vl, v);
+    return line;
+}
+
+static bool vuri_is(const struct vw *w, const char *want)
+{
+    return w->v.uri_len == strlen(want) && !memcmp(w->v.uri, want, w->v.uri_len);
+}
+
+static void test_view_uri(void)
+{
+    struct rq *q = rq_new();
+    struct vw *w;
+
+    /* with :authority: the absolute form, as HAProxy's h2_prepare_htx_reqline() builds it */
+    add_pseudo(q, "GET", "/a/b?x=1", "example.com:8080");
+    w = view_of(q);
+    CU_ASSERT(vuri_is(w, "http://example.com:8080/a/b?x=1"));
+    free(w);
+    free(q);
+
+    q = rq_new();
+    CU_ASSERT_EQUAL(add(q, ":method", "OPTIONS"), 0);
+    CU_ASSERT_EQUAL(add(q, ":scheme", "https"), 0);
+    CU_ASSERT_EQUAL(add(q, ":path", "*"), 0);
+    CU_ASSERT_EQUAL(add(q, ":authority", "example.com"), 0);
+    w = view_of(q);
+    CU_ASSERT(vuri_is(w, "https://example.com")); /* "*" is left out */
+    free(w);
+    free(q);
+
+    /* without :authority (only a host field) the URI is the path */
+    q = rq_new();
+    add_pseudo(q, "GET", "/p?q=1", NULL);
+    CU_ASSERT_EQUAL(add(q, "host", "h.example"), 0);
+    w = view_of(q);
+    CU_ASSERT(vuri_is(w, "/p?q=1"));
+    CU_ASSERT_EQUAL(w->v.n, 1);
+    CU_ASSERT_STRING_EQUAL(vfield(w, 0), "host: h.example");
+    free(w);
+    free(q);
+
+    /* too little scratch: the path, and the caller is told */
+    q = rq_new();
+    add_pseudo(q, "GET", "/long/enough", "example.com");
+    struct vw *small = calloc(1, sizeof(*small));
+    CU_ASSERT_FATAL(small != NULL);
+    small->scratch = (struct sp_buf){.data = small->mem, .size = 10};
+    CU_ASSERT_EQUAL(sp__h2_view_init(&small->v, &q->r, &small->scratch), -ENOSPC);
+    CU_ASSERT(vuri_is(small, "/long/enough"));
+    CU_ASSERT_EQUAL(small->scratch.tail, 0);
+    free(small);
+    free(q);
+}
+
+static void test_view_fields(void)
+{
+    struct rq *q = rq_new();
+    struct vw *w;
+
+    add_pseudo(q, "GET", "/", "a.example");
+    CU_ASSERT_EQUAL(add(q, "cookie", "a=1"), 0);
+    CU_ASSERT_EQUAL(add(q, "host", "b.example"), 0); /* hidden behind :authority */
+    CU_ASSERT_EQUAL(add(q, "x-mid", "m"), 0);
+    CU_ASSERT_EQUAL(add(q, "cookie", "b=2"), 0);
+    CU_ASSERT_EQUAL(add(q, "cookie", "c=3"), 0);
+    w = view_of(q);
+    CU_ASSERT_EQUAL_FATAL(w->v.n, 3);
+    CU_ASSERT_STRING_EQUAL(vfield(w, 0), "host: a.example");
+    CU_ASSERT_STRING_EQUAL(vfield(w, 1), "x-mid: m");
+    /* crumbs joined after every other field (HAProxy's h2_make_htx_request()) */
+    CU_ASSERT_STRING_EQUAL(vfield(w, 2), "cookie: a=1; b=2; c=3");
+    free(w);
+    free(q);
+
+    /* one cookie field: used where it lies, moved last all the same */
+    q = rq_new();
+    add_pseudo(q, "GET", "/", NULL);
+    CU_ASSERT_EQUAL(add(q, "cookie", "only=1"), 0);
+    CU_ASSERT_EQUAL(add(q, "host", "h1"), 0);
+    CU_ASSERT_EQUAL(add(q, "host", "h2"), 0); /* HAProxy keeps the first */
+    w = view_of(q);
+    CU_ASSERT_EQUAL_FATAL(w->v.n, 2);
+    CU_ASSERT_STRING_EQUAL(vfield(w, 0), "host: h1");
+    CU_ASSERT_STRING_EQUAL(vfield(w, 1), "cookie: only=1");
+    CU_ASSERT_EQUAL(w->scratch.tail, 0); /* nothing written */
+    free(w);
+    free(q);
+
+    /* empty crumbs keep their separators */
+    q = rq_new();
+    add_pseudo(q, "GET", "/", NULL);
+    CU_ASSERT_EQUAL(add(q, "cookie", ""), 0);
+    CU_ASSERT_EQUAL(add(q, "cookie", "b=2"), 0);
+    CU_ASSERT_EQUAL(add(q, "cookie", ""), 0);
+    w = view_of(q);
+    CU_ASSERT_EQUAL_FATAL(w->v.n, 1);
+    CU_ASSERT_STRING_EQUAL(vfield(w, 0), "cookie: ; b=2; ");
+    CU_ASSERT_EQUAL(w->scratch.tail, w->v.cookie_len);
+    free(w);
+    free(q);
+
+    /* no cookie, no authority: fields as they came */
+    q = rq_new();
+    add_pseudo(q, "GET", "/", NULL);
+    CU_ASSERT_EQUAL(add(q, "a", "1"), 0);
+    CU_ASSERT_EQUAL(add(q, "b", "2"), 0);
+    w = view_of(q);
+    CU_ASSERT_EQUAL_FATAL(w->v.n, 2);
+    CU_ASSERT_STRING_EQUAL(vfield(w, 0), "a: 1");
+    CU_ASSERT_STRING_EQUAL(vfield(w, 1), "b: 2");
+    free(w);
+    free(q);
+
+    /* the most fields a request may have, all cookies, plus the authority */
+    q = rq_new();
+    add_pseudo(q, "GET", "/", "a.example");
+    for (int i = 0; i < SP_H2_MAX_FIELDS; i++)
+        CU_ASSERT_EQUAL(add(q, "cookie", "k=v"), 0);
+    w = view_of(q);
+    CU_ASSERT_EQUAL(w->v.n, 2);
+    CU_ASSERT_EQUAL(w->v.cookie_len, SP_H2_MAX_FIELDS * 5 - 2);
+    free(w);
+    free(q);
+}
+
+/* The view through the ACL engine, as http/route.c evaluates rules */
+static void view_hdr(const void *req, size_t i, const char **name, size_t *nlen, const char **value,
+                     size_t *vlen)
+{
+    sp__h2_view_field(req, i, name, nlen, value, vlen);
+}
+
+static int view_acl(const struct vw *w, const char *def)
+{
+    char buf[512], *words[16], *save = NULL, err[256];
+    int n = 0;
+
+    snprintf(buf, sizeof(buf), "%s", def);
+    for (char *t = strtok_r(buf, " ", &save); t && n < 16; t = strtok_r(NULL, " ", &save))
+        words[n++] = t;
+    struct sp_acl_set *set = sp_acl_set_new();
+    CU_ASSERT_FATAL(set != NULL);
+    char *cw[] = {"if", "x"};
+    struct sp_acl_cond *c = NULL;
+    int ret = -1;
+    if (sp_acl_declare(set, NULL, words, n, err, sizeof(err)) == 0 &&
+        (c = sp_acl_cond_parse(set, NULL, cw, 2, err, sizeof(err)))) {
+        struct sp_acl_env env = {
+            .method = "GET",
+            .method_len = 3,
+            .uri = w->v.uri,
+            .uri_len = w->v.uri_len,
+            .version = 20,
+            .nhdrs = w->v.n,
+            .hdr = view_hdr,
+            .req = &w->v,
+            .fe_idx = -1,
+            .be_idx = -1,
+        };
+        ret = sp_acl_cond_eval(c, &env);
+    } else {
+        fprintf(stderr, "\n  [%s]: %s\n", def, err);
+    }
+    sp_acl_cond_free(c);
+    sp_acl_set_free(set);
+    return ret;
+}
+
+static void test_view_acl(void)
+{
+    struct rq *q = rq_new();
+    struct vw *w;
+
+    add_pseudo(q, "GET", "/img/a.png?id=7", "Example.com");
+    CU_ASSERT_EQUAL(add(q, "cookie", "s=1"), 0);
+    CU_ASSERT_EQUAL(add(q, "cookie", "t=2"), 0);
+    w = view_of(q);
+    CU_ASSERT_EQUAL(view_acl(w, "x url http://Example.com/img/a.png?id=7"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x url_beg /img"), 0);
+    CU_ASSERT_EQUAL(view_acl(w, "x url_beg http://Example.com/"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x url_reg ^http://[^/]+/img/"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x url_len 33"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x url_param(id) 7"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x path /img/a.png"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x base Example.com/img/a.png"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x query id=7"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x url_reg ^[^/:]*://"), 1); /* the built-in HTTP_URL_ABS */
+    CU_ASSERT_EQUAL(view_acl(w, "x hdr_cnt(cookie) 1"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x req.fhdr_cnt(cookie) 1"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x req.fhdr(cookie) s=1;"), 0);
+    CU_ASSERT_EQUAL(view_acl(w, "x req.fhdr(cookie) -m str s=1;"), 0);
+    CU_ASSERT_EQUAL(view_acl(w, "x req.fhdr(cookie) -m beg s=1;"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x req.fhdr(cookie) -m end ;"), 0);
+    CU_ASSERT_EQUAL(view_acl(w, "x req.fhdr(cookie) -m len 8"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x req.cook(t) 2"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x hdr(host) -i example.com"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x hdr_cnt 2"), 1); /* host and the joined cookie */
+    free(w);
+    free(q);
+
+    /* without :authority: url is the path */
+    q = rq_new();
+    add_pseudo(q, "GET", "/img/a.png", NULL);
+    CU_ASSERT_EQUAL(add(q, "host", "example.com"), 0);
+    w = view_of(q);
+    CU_ASSERT_EQUAL(view_acl(w, "x url /img/a.png"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x url_beg /img"), 1);
+    CU_ASSERT_EQUAL(view_acl(w, "x base example.com/img/a.png"), 1);
+    free(w);
+    free(q);
+}
+
+/* ---- sp__h2_fscan: empty DATA frames ---- */
+
+static size_t frame(uint8_t *out, uint32_t len, uint8_t type, uint8_t flags, uint32_t sid)
+{
+    out[0] = (uint8_t)(len >> 16);
+    out[1] = (uint8_t)(len >> 8);
+    out[2] = (uint8_t)len;
+    out[3] = type;
+    out[4] = flags;
+    out[5] = (uint8_t)(sid >> 24);
+    out[6] = (uint8_t)(sid >> 16);
+    out[7] = (uint8_t)(sid >> 8);
+    out[8] = (uint8_t)sid;
+    memset(out + 9, 'p', len);
+    return 9 + len;
+}
+
+static void test_fscan(void)
+{
+    static uint8_t buf[4096];
+    size_t n = 0;
+    struct sp_h2_fscan sc;
+
+    memcpy(buf, NGHTTP2_CLIENT_MAGIC, NGHTTP2_CLIENT_MAGIC_LEN);
+    n += NGHTTP2_CLIENT_MAGIC_LEN;
+    n += frame(buf + n, 6, NGHTTP2_SETTINGS, 0, 0);
+    n += frame(buf + n, 0, NGHTTP2_DATA, 0, 1);                       /* empty: 1 */
+    n += frame(buf + n, 0, NGHTTP2_DATA, NGHTTP2_FLAG_END_STREAM, 1); /* ends the stream */
+    n += frame(buf + n, 5, NGHTTP2_DATA, 0, 3);                       /* payload */
+    n += frame(buf + n, 0, NGHTTP2_HEADERS, 0, 5);                    /* not DATA */
+    n += frame(buf + n, 0, NGHTTP2_DATA, 0, 7);                       /* empty: 2 */
+    /* padded: pad length 3, nothing else: empty (3) */
+    size_t at = n;
+    n += frame(buf + n, 4, NGHTTP2_DATA, NGHTTP2_FLAG_PADDED, 1);
+    buf[at + 9] = 3;
+    /* padded with one byte of payload: not empty */
+    at = n;
+    n += frame(buf + n, 5, NGHTTP2_DATA, NGHTTP2_FLAG_PADDED, 1);
+    buf[at + 9] = 3;
+    /* a payload that looks like a frame header is skipped as payload */
+    at = n;
+    n += frame(buf + n, 9, NGHTTP2_DATA, 0, 1);
+    frame(buf + at + 9, 0, NGHTTP2_DATA, 0, 1);
+    n += frame(buf + n, 0, NGHTTP2_DATA, 0, 9); /* empty: 4 */
+
+    sp__h2_fscan_init(&sc, NGHTTP2_CLIENT_MAGIC_LEN);
+    CU_ASSERT_EQUAL(sp__h2_fscan(&sc, buf, n), 4);
+
+    /* the same bytes one at a time, and in every split of two */
+    sp__h2_fscan_init(&sc, NGHTTP2_CLIENT_MAGIC_LEN);
+    uint32_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += sp__h2_fscan(&sc, buf + i, 1);
+    CU_ASSERT_EQUAL(total, 4);
+    for (size_t cut = 0; cut <= n; cut++) {
+        sp__h2_fscan_init(&sc, NGHTTP2_CLIENT_MAGIC_LEN);
+        total = sp__h2_fscan(&sc, buf, cut);
+        total += sp__h2_fscan(&sc, buf + cut, n - cut);
+        CU_ASSERT_EQUAL(total, 4);
+    }
+
+    /* a flood: 300 empty frames */
+    n = 0;
+    for (int i = 0; i < 300; i++)
+        n += frame(buf + n, 0, NGHTTP2_DATA, 0, 1);
+    sp__h2_fscan_init(&sc, 0);
+    CU_ASSERT_EQUAL(sp__h2_fscan(&sc, buf, n), 300);
+}
+
 /* ---- sp__h2_budget ---- */
 
 static void test_budget(void)
@@ -937,4 +1246,8 @@ void test_h2map_register(void)
     sp_unit_test(s, "response fields: status", test_res_nv_status);
     sp_unit_test(s, "base64url", test_base64url);
     sp_unit_test(s, "reset budget", test_budget);
+    sp_unit_test(s, "view: absolute URI with :authority, path without", test_view_uri);
+    sp_unit_test(s, "view: host first, cookie crumbs joined last", test_view_fields);
+    sp_unit_test(s, "view: url, url_*, path, cookies through the ACL engine", test_view_acl);
+    sp_unit_test(s, "frame scan: empty DATA frames", test_fscan);
 }
