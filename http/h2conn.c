@@ -59,6 +59,8 @@ struct sp_h2s {
     bool closed;      /* nghttp2 closed the stream */
     bool reset;       /* we reset it */
     bool head;        /* a HEAD request: answers carry no body */
+    bool wait_body;   /* its head is in, its body still expected from the client */
+    bool rst_at_end;  /* answered before its body came: RST_STREAM(NO_ERROR) once sent */
     const char *errbody;
     size_t errlen, erroff;
 };
@@ -69,6 +71,14 @@ struct sp_h2c {
     nghttp2_session *s;
     struct sp_h2s *streams;
     unsigned nstreams;
+    /* streams whose request head is complete (not freed yet): without one the connection is
+     * idle, whatever nghttp2 holds (a header block never finished makes no request, as in
+     * HAProxy, so `timeout http-request` ends it) */
+    unsigned nheads;
+    /* streams waiting for request body bytes, and when the last of those bytes (or the first
+     * wait) came: `timeout client` runs from there */
+    unsigned nwait_body;
+    uint64_t t_body_ms;
     const uint8_t *pend; /* output nghttp2 gave us that the write buffer could not take yet */
     size_t pend_len;
     char *spill; /* what a short write left of an output round (malloc), written first */
@@ -170,6 +180,12 @@ static void stream_free(struct sp_h2s *st)
     sp_task_cancel(hw->w, &st->task);
     if (h2->hdrs_owner == st)
         h2->hdrs_owner = NULL;
+    if (st->headers_done)
+        h2->nheads--;
+    if (st->wait_body) {
+        st->wait_body = false;
+        h2->nwait_body--;
+    }
     sp_buf_release(&st->reqbody, &hw->bufs64, 1);
     resbody_release(st);
     if (st->_prev)
@@ -621,10 +637,22 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
         st = stream_of(s, f->hd.stream_id);
         if (!st)
             return 0;
-        if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
+        if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
             st->req_end = true;
-        if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+            if (st->wait_body) {
+                st->wait_body = false;
+                h2->nwait_body--;
+            }
+        }
+        if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
+            !st->headers_done) {
             st->headers_done = true;
+            h2->nheads++;
+            if (!st->req_end) {
+                st->wait_body = true;
+                if (!h2->nwait_body++)
+                    h2->t_body_ms = h2->c->hw->w->now;
+            }
             /* route and send now, while the header block is still in the connection's
              * buffer; nghttp2 allows submitting frames from here */
             if (!st->reset)
@@ -635,6 +663,19 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
     default:
         break;
     }
+    return 0;
+}
+
+/* Our END_STREAM left: a stream answered before its request ended is closed at once. */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
+{
+    (void)user;
+    if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+        (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA))
+        return 0;
+    struct sp_h2s *st = stream_of(s, f->hd.stream_id);
+    if (st && st->rst_at_end)
+        stream_reset(st, NGHTTP2_NO_ERROR);
     return 0;
 }
 
@@ -657,6 +698,8 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
         stream_reset(st, NGHTTP2_FLOW_CONTROL_ERROR);
         return 0;
     }
+    if (st->wait_body)
+        h2->t_body_ms = h2->c->hw->w->now; /* the body moves: `timeout client` starts again */
     sp_task_queue(h2->c->hw->w, &st->task);
     return 0;
 }
@@ -703,6 +746,7 @@ int sp__h2_worker_init(struct sp_http_worker *hw)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     nghttp2_session_callbacks_set_send_data_callback(cbs, send_data);
     hw->h2cbs = cbs;
     if (nghttp2_option_new(&hw->h2opt))
@@ -1047,16 +1091,17 @@ void sp__h2c_io(struct sp_conn *c)
     want_flush(h2);
 }
 
-void sp__h2c_update_timer(struct sp_conn *c)
+/* When the connection's timer must fire (worker ms), or 0 for never. */
+static uint64_t timer_deadline(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
     const struct sp_frontend *fe = c->fe;
-    struct sp_worker *w = c->hw->w;
+    uint64_t now = c->hw->w->now;
     int64_t ms = SP_TIME_UNSET;
 
     if (!output_idle(c) && !c->can_write) {
         ms = fe->t_client; /* the client does not read what we send */
-    } else if (!h2->nstreams) {
+    } else if (!h2->nheads) {
         /* HAProxy's idle rule: keep-alive once a stream was seen, else http-request; then
          * client; after a GOAWAY, client-fin */
         if (h2->goaway)
@@ -1067,17 +1112,74 @@ void sp__h2c_update_timer(struct sp_conn *c)
             ms = fe->t_http_request;
         else
             ms = fe->t_client;
+    } else if (h2->nwait_body && fe->t_client != SP_TIME_UNSET) {
+        /* a request body that stopped coming: `timeout client` since its last bytes */
+        return h2->t_body_ms + (uint64_t)fe->t_client;
     }
-    if (ms == SP_TIME_UNSET)
+    return ms == SP_TIME_UNSET ? 0 : now + (uint64_t)ms;
+}
+
+void sp__h2c_update_timer(struct sp_conn *c)
+{
+    struct sp_worker *w = c->hw->w;
+    uint64_t at = timer_deadline(c);
+
+    if (!at)
         sp_timer_disarm(&w->tw, &c->timer);
     else
-        sp_timer_arm(&w->tw, &c->timer, w->now + (uint64_t)ms);
+        sp_timer_arm(&w->tw, &c->timer, at);
+}
+
+/* `timeout client` ran out on the request bodies being received: as HAProxy, each such
+ * request ends with a 408 when its response has not started (termination "cD"), its stream
+ * reset otherwise; the connection and its other streams go on. */
+static void body_timeout(struct sp_conn *c)
+{
+    struct sp_h2c *h2 = c->h2;
+
+    for (struct sp_h2s *st = h2->streams; st; st = st->_next) {
+        if (!st->wait_body)
+            continue;
+        st->wait_body = false;
+        h2->nwait_body--;
+        struct sp_txn *t = st->txn;
+        bool started = t && t->res_started;
+        if (t && t->state != SP_TXN_DONE) {
+            if (t->term[0] == '-') {
+                t->term[0] = 'c';
+                t->term[1] = 'D';
+            }
+            sp__txn_abort(t);
+        }
+        if (!started && !st->res_submitted) {
+            if (t)
+                t->status = 408;
+            /* then the client is told to stop sending (RFC 9113 8.1), which closes the
+             * stream: the connection can become idle */
+            st->rst_at_end = true;
+            submit_error(st, 408);
+        } else {
+            stream_reset(st, NGHTTP2_CANCEL);
+        }
+        sp_task_queue(c->hw->w, &st->task);
+    }
+    want_flush(h2);
+    sp__h2c_update_timer(c);
 }
 
 void sp__h2c_timeout(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
+    if (h2->nheads && (output_idle(c) || c->can_write)) {
+        /* not the idle rule: a body timeout, or an early wake-up */
+        uint64_t at = timer_deadline(c);
+        if (h2->nwait_body && at && at <= c->hw->w->now)
+            body_timeout(c);
+        else
+            sp__h2c_update_timer(c);
+        return;
+    }
     if (!h2->goaway && output_idle(c)) {
         nghttp2_submit_goaway(h2->s, NGHTTP2_FLAG_NONE,
                               nghttp2_session_get_last_proc_stream_id(h2->s), NGHTTP2_NO_ERROR,
