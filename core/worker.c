@@ -102,7 +102,7 @@ void sp_worker_close(struct sp_worker *w, struct sp_ev *ev)
 
 void sp_task_cancel(struct sp_worker *w, struct sp_task *t)
 {
-    if (!t->_queued)
+    if (!t->_pprev)
         return;
     *t->_pprev = t->_next;
     if (t->_next)
@@ -111,7 +111,6 @@ void sp_task_cancel(struct sp_worker *w, struct sp_task *t)
         w->tasks_tail = t->_pprev;
     t->_next = NULL;
     t->_pprev = NULL;
-    t->_queued = false;
 }
 
 /* Runs the tasks queued before this call, in order; tasks they queue run on the next pass, so

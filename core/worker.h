@@ -56,8 +56,7 @@ typedef void (*sp_task_cb)(struct sp_task *t);
 /* owner: worker. Deferred work run later in the same loop turn (or the next one when queued
  * from a task). Queuing an already queued task does nothing. */
 struct sp_task {
-    struct sp_task *_next, **_pprev;
-    bool _queued;
+    struct sp_task *_next, **_pprev; /* _pprev == NULL: not queued */
     sp_task_cb cb;
 };
 
@@ -125,16 +124,14 @@ static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)
 {
     t->_next = 0;
     t->_pprev = 0;
-    t->_queued = false;
     t->cb = cb;
 }
 
 /* owner: worker. Queues `t` to run before the loop waits again. */
 static inline void sp_task_queue(struct sp_worker *w, struct sp_task *t)
 {
-    if (t->_queued)
+    if (t->_pprev)
         return;
-    t->_queued = true;
     t->_next = 0;
     t->_pprev = w->tasks_tail;
     *w->tasks_tail = t;

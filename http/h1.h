@@ -108,9 +108,9 @@ struct sp_h1_msg {
 
 /* incremental end-of-head search state; zero it (or call sp_h1_scan_init) for a new message */
 struct sp_h1_scan {
-    size_t pos;      /* bytes already scanned */
-    int state;       /* private */
-    size_t line_len; /* length of the first line once known, private */
+    uint32_t pos;      /* bytes already scanned (a head never reaches 4 GiB: bufsize) */
+    int state;         /* private */
+    uint32_t line_len; /* length of the first line once known, private */
 };
 
 static inline void sp_h1_scan_init(struct sp_h1_scan *s)

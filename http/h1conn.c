@@ -41,9 +41,9 @@ static void arm(struct sp_conn *c, int64_t ms, uint64_t from)
     struct sp_worker *w = c->hw->w;
 
     if (ms == SP_TIME_UNSET)
-        sp_timer_disarm(&w->tw, &c->timer);
+        sp_timer_disarm(&w->tw, &c->x.timer);
     else
-        sp_timer_arm(&w->tw, &c->timer, from + (uint64_t)ms);
+        sp_timer_arm(&w->tw, &c->x.timer, from + (uint64_t)ms);
 }
 
 /* Which timeout guards the client now (HAProxy's rules, see HAPROXY-BEHAVIOUR.md 5). */
@@ -64,17 +64,16 @@ static void update_timer(struct sp_conn *c)
         break;
     case SP_CONN_TXN:
         /* the client is expected to act while it owes us body bytes or has output to take */
-        if ((!c->req_done) || (sp_buf_len(&c->wbuf) && !c->can_write))
+        if ((!c->req_done) || (sp_buf_len(&c->x.wbuf) && !c->x.can_write))
             arm(c, fe->t_client, now);
         else
-            sp_timer_disarm(&c->hw->w->tw, &c->timer);
+            sp_timer_disarm(&c->hw->w->tw, &c->x.timer);
         break;
     case SP_CONN_CLOSING:
-        arm(c, c->shut_wr ? LINGER_MS : pick(fe->t_client, LINGER_MS), now);
+        arm(c, c->x.shut_wr ? LINGER_MS : pick(fe->t_client, LINGER_MS), now);
         break;
     case SP_CONN_H2:
-        sp__h2c_update_timer(c);
-        break;
+        break; /* not HTTP/1's any more */
     }
 }
 
@@ -83,29 +82,22 @@ static void update_timer(struct sp_conn *c)
 /* Writes what the socket takes now. Never calls back into the transaction. */
 static void flush_raw(struct sp_conn *c)
 {
-    if (!sp_buf_len(&c->wbuf) || !c->can_write)
+    if (!sp_buf_len(&c->x.wbuf) || !c->x.can_write)
         return;
-    ssize_t n = sp_sock_write(c->ev.fd, &c->wbuf);
-    if (n == -EAGAIN) {
-        c->can_write = false;
-    } else if (n < 0) {
+    ssize_t n = sp_xconn_flush(&c->x); /* -EAGAIN: can_write cleared */
+    if (n < 0 && n != -EAGAIN) {
         /* the client is gone: nothing more can reach it */
-        c->can_write = false;
-        sp_buf_consume(&c->wbuf, sp_buf_len(&c->wbuf));
+        c->x.can_write = false;
+        sp_buf_consume(&c->x.wbuf, sp_buf_len(&c->x.wbuf));
         c->want_close = true;
         c->res_abort = true;
         sp_task_queue(c->hw->w, &c->proc_task);
     }
 }
 
-static void flush_task(struct sp_task *tk)
+/* The connection's flush task (http/conn.c), while HTTP/1 runs. */
+static void h1_flush(struct sp_conn *c)
 {
-    struct sp_conn *c = sp_container_of(tk, struct sp_conn, flush_task);
-
-    if (c->state == SP_CONN_H2) {
-        sp__h2c_flush(c);
-        return;
-    }
     flush_raw(c);
     if (c->state == SP_CONN_CLOSING) {
         h1c_process(c);
@@ -114,7 +106,7 @@ static void flush_task(struct sp_task *tk)
     /* room again: let the response move on */
     if (c->txn && !c->res_done &&
         (c->txn->state == SP_TXN_EXCHANGE || c->txn->state == SP_TXN_LOCAL) &&
-        sp_buf_space(&c->wbuf) > CHUNK_OVERHEAD)
+        sp_buf_space(&c->x.wbuf) > CHUNK_OVERHEAD)
         sp__txn_res_resume(c->txn);
     if (!c->closed)
         update_timer(c);
@@ -128,13 +120,13 @@ static void want_flush(struct sp_conn *c)
 /* Puts `n` bytes or nothing; flushes first when that makes room. */
 static bool out_put(struct sp_conn *c, const char *p, size_t n)
 {
-    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+    if (sp_buf_alloc(&c->x.wbuf, &c->hw->bufs))
         return false;
-    if (sp_buf_space(&c->wbuf) < n)
+    if (sp_buf_space(&c->x.wbuf) < n)
         flush_raw(c);
-    if (sp_buf_space(&c->wbuf) < n)
+    if (sp_buf_space(&c->x.wbuf) < n)
         return false;
-    sp_buf_append(&c->wbuf, p, (uint32_t)n);
+    sp_buf_append(&c->x.wbuf, p, (uint32_t)n);
     want_flush(c);
     return true;
 }
@@ -183,7 +175,7 @@ static size_t error_reply(int status, unsigned how, char *out, size_t len)
  * failed to parse has no method anywhere else. */
 static bool head_waiting(const struct sp_conn *c)
 {
-    const struct sp_buf *rb = &c->rbuf;
+    const struct sp_buf *rb = &c->x.rbuf;
     size_t n = sp_buf_len(rb), i = 0;
 
     if (!n)
@@ -231,12 +223,12 @@ static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *
         if (!c->keepalive || !c->req_done || c->hw->w->stopping)
             c->want_close = true;
     }
-    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+    if (sp_buf_alloc(&c->x.wbuf, &c->hw->bufs))
         return -ENOMEM;
     bool closing = m->status >= 200 && c->want_close;
-    if (sp__h1_build_response(&c->wbuf, buf, m, c->version, c->res_chunked, closing) < 0) {
+    if (sp__h1_build_response(&c->x.wbuf, buf, m, c->version, c->res_chunked, closing) < 0) {
         flush_raw(c);
-        if (sp__h1_build_response(&c->wbuf, buf, m, c->version, c->res_chunked, closing) < 0)
+        if (sp__h1_build_response(&c->x.wbuf, buf, m, c->version, c->res_chunked, closing) < 0)
             return -EAGAIN;
     }
     want_flush(c);
@@ -247,12 +239,12 @@ static size_t op_res_room(struct sp_txn *t)
 {
     struct sp_conn *c = t->front;
 
-    if (c->res_abort || sp_buf_alloc(&c->wbuf, &c->hw->bufs))
+    if (c->res_abort || sp_buf_alloc(&c->x.wbuf, &c->hw->bufs))
         return 0;
-    uint32_t space = sp_buf_space(&c->wbuf);
-    if (space < c->wbuf.size / 2) {
+    uint32_t space = sp_buf_space(&c->x.wbuf);
+    if (space < c->x.wbuf.size / 2) {
         flush_raw(c);
-        space = sp_buf_space(&c->wbuf);
+        space = sp_buf_space(&c->x.wbuf);
     }
     if (c->res_chunked)
         return space > CHUNK_OVERHEAD ? space - CHUNK_OVERHEAD : 0;
@@ -275,14 +267,14 @@ static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
         hex[hl++] = '\r';
         hex[hl++] = '\n';
     }
-    if (sp_buf_room(&c->wbuf) < len + hl + 2)
-        sp_buf_realign(&c->wbuf);
+    if (sp_buf_room(&c->x.wbuf) < len + hl + 2)
+        sp_buf_realign(&c->x.wbuf);
     if (hl)
-        sp_buf_put(&c->wbuf, hex, (uint32_t)hl);
-    sp_buf_put(&c->wbuf, p, (uint32_t)len);
+        sp_buf_put(&c->x.wbuf, hex, (uint32_t)hl);
+    sp_buf_put(&c->x.wbuf, p, (uint32_t)len);
     if (hl)
-        sp_buf_put(&c->wbuf, "\r\n", 2);
-    if (!sp_buf_space(&c->wbuf))
+        sp_buf_put(&c->x.wbuf, "\r\n", 2);
+    if (!sp_buf_space(&c->x.wbuf))
         flush_raw(c);
     want_flush(c);
     return len;
@@ -294,10 +286,10 @@ static bool op_res_swap(struct sp_txn *t, struct sp_buf *rb)
 {
     struct sp_conn *c = t->front;
 
-    if (c->res_abort || c->res_chunked || sp_buf_len(&c->wbuf) || rb->size != c->hw->bufs.size)
+    if (c->res_abort || c->res_chunked || sp_buf_len(&c->x.wbuf) || rb->size != c->hw->bufs.size)
         return false;
-    sp_buf_move(&c->wbuf, rb);
-    if (!sp_buf_space(&c->wbuf))
+    sp_buf_move(&c->x.wbuf, rb);
+    if (!sp_buf_space(&c->x.wbuf))
         flush_raw(c);
     want_flush(c);
     return true;
@@ -364,26 +356,16 @@ static const struct sp_front_ops h1_ops = {
 /* Reads while there is room. */
 static void c_read(struct sp_conn *c)
 {
-    while (c->can_read && !c->rd_eof) {
-        if (sp_buf_alloc(&c->rbuf, &c->hw->bufs))
+    while (c->x.can_read && !c->x.rd_eof) {
+        if (sp_buf_alloc(&c->x.rbuf, &c->hw->bufs))
             return;
-        if (!sp_buf_space(&c->rbuf))
+        if (!sp_buf_space(&c->x.rbuf))
             return;
-        uint32_t room = sp_buf_room(&c->rbuf) ? sp_buf_room(&c->rbuf) : sp_buf_space(&c->rbuf);
-        ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
-        if (n > 0) {
-            /* a short read drained the socket: edge-triggered epoll reports the next bytes,
-             * so asking again would only cost an EAGAIN (unless a FIN is pending) */
-            if ((uint32_t)n < room && !c->rdhup)
-                c->can_read = false;
-            if (!sp_buf_room(&c->rbuf))
-                return;
-            continue;
-        }
-        if (n == -EAGAIN)
-            c->can_read = false;
-        else
-            c->rd_eof = true; /* end of stream or reset */
+        /* a short read drained the socket (can_read cleared): edge-triggered epoll reports
+         * the next bytes, so asking again would only cost an EAGAIN */
+        ssize_t n = sp_xconn_read(&c->x);
+        if (n > 0 && !sp_buf_room(&c->x.rbuf))
+            return;
     }
 }
 
@@ -391,7 +373,7 @@ static void start_txn(struct sp_conn *c, long headlen)
 {
     struct sp_http_worker *hw = c->hw;
     const struct sp_h1_msg *m = &hw->msg;
-    const char *head = sp_buf_head(&c->rbuf);
+    const char *head = sp_buf_head(&c->x.rbuf);
     struct sp_fwd fwd;
 
     c->version = m->version;
@@ -448,7 +430,7 @@ static void start_txn(struct sp_conn *c, long headlen)
         const struct sp_h1_hdr *h = &m->hdrs[up];
         if (h->val_len < sizeof(settings)) {
             memcpy(settings, head + h->val_off, h->val_len);
-            sp_buf_consume(&c->rbuf, (uint32_t)headlen);
+            sp_buf_consume(&c->x.rbuf, (uint32_t)headlen);
             c->nreq++;
             t->req_end = true;
             if (sp__h2c_upgrade(c, settings, h->val_len, m->meth == SP_METH_HEAD, t) < 0) {
@@ -460,7 +442,7 @@ static void start_txn(struct sp_conn *c, long headlen)
             return;
         }
     }
-    sp_buf_consume(&c->rbuf, (uint32_t)headlen);
+    sp_buf_consume(&c->x.rbuf, (uint32_t)headlen);
     sp_h1_scan_init(&c->scan);
     c->txn = t;
     c->state = SP_CONN_TXN;
@@ -503,11 +485,11 @@ static void pump_req_body(struct sp_conn *c)
     struct sp_txn *t = c->txn;
 
     while (!c->req_done && t->state != SP_TXN_DONE) {
-        struct sp_buf *rb = &c->rbuf;
+        struct sp_buf *rb = &c->x.rbuf;
         if (!sp_buf_len(rb)) {
             c_read(c);
             if (!sp_buf_len(rb)) {
-                if (c->rd_eof) {
+                if (c->x.rd_eof) {
                     /* the client left in the middle of its body */
                     sp__txn_abort(t);
                     c->want_close = true;
@@ -567,14 +549,14 @@ static void pump_req_body(struct sp_conn *c)
             if (sp_buf_len(rb) < limit)
                 continue;
             c_read(c);
-            if (c->rd_eof && !c->can_read) {
+            if (c->x.rd_eof && !c->x.can_read) {
                 sp__txn_abort(t);
                 c->want_close = true;
                 c->res_abort = true;
                 c->res_done = true;
                 return;
             }
-            if (!c->can_read)
+            if (!c->x.can_read)
                 return;
         }
     }
@@ -604,7 +586,7 @@ static void finish_txn(struct sp_conn *c)
         h1c_close(c);
         return;
     }
-    if (c->want_close || !c->keepalive || c->rd_eof) {
+    if (c->want_close || !c->keepalive || c->x.rd_eof) {
         start_closing(c);
         return;
     }
@@ -622,41 +604,31 @@ static void h1c_process(struct sp_conn *c)
         switch (c->state) {
         case SP_CONN_CLOSING:
             flush_raw(c);
-            if (sp_buf_len(&c->wbuf) && c->can_write)
+            if (sp_buf_len(&c->x.wbuf) && c->x.can_write)
                 return;
-            if (sp_buf_len(&c->wbuf))
+            if (sp_buf_len(&c->x.wbuf))
                 goto out;
-            if (!c->shut_wr) {
+            if (!c->x.shut_wr) {
                 /* lingering close: stop sending, then read until the client closes so that
                  * unread bytes do not turn our last response into a reset */
-                shutdown(c->ev.fd, SHUT_WR);
-                c->shut_wr = true;
+                sp_xconn_shutw(&c->x);
                 update_timer(c);
             }
-            while (c->can_read && !c->rd_eof) {
-                char sink[4096];
-                ssize_t n = recv(c->ev.fd, sink, sizeof(sink), 0);
-                if (n > 0)
-                    continue;
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                    c->can_read = false;
-                else
-                    c->rd_eof = true;
-            }
-            if (c->rd_eof)
+            sp_xconn_drain(&c->x);
+            if (c->x.rd_eof)
                 h1c_close(c);
             return;
 
         case SP_CONN_WAIT_REQ: {
             c_read(c);
-            struct sp_buf *rb = &c->rbuf;
+            struct sp_buf *rb = &c->x.rbuf;
             if (!sp_buf_len(rb)) {
-                if (c->rd_eof || hw->w->stopping) {
+                if (c->x.rd_eof || hw->w->stopping) {
                     h1c_close(c);
                     return;
                 }
                 sp_buf_release(rb, &hw->bufs, 0);
-                sp_buf_release(&c->wbuf, &hw->bufs, 0);
+                sp_buf_release(&c->x.wbuf, &hw->bufs, 0);
                 goto out;
             }
             if (!c->got_bytes) {
@@ -669,7 +641,7 @@ static void h1c_process(struct sp_conn *c)
                 size_t n = SP_MIN((size_t)sp_buf_len(rb), (size_t)H2_PREFACE_LEN);
                 if (!memcmp(sp_buf_head(rb), H2_PREFACE, n)) {
                     if (n < H2_PREFACE_LEN) {
-                        if (c->rd_eof) {
+                        if (c->x.rd_eof) {
                             h1c_close(c);
                             return;
                         }
@@ -690,13 +662,13 @@ static void h1c_process(struct sp_conn *c)
                 continue;
             }
             if (r == 0) {
-                if (c->rd_eof) {
+                if (c->x.rd_eof) {
                     h1c_close(c); /* a partial request, then nothing: just close */
                     return;
                 }
                 if (!sp_buf_room(rb))
                     sp_buf_realign(rb); /* the scan is relative to the head: still valid */
-                if (c->can_read)
+                if (c->x.can_read)
                     continue;
                 goto out;
             }
@@ -705,14 +677,14 @@ static void h1c_process(struct sp_conn *c)
         }
 
         case SP_CONN_H2:
-            return;
+            return; /* handed over to HTTP/2 (preface or upgrade) in this very call */
 
         case SP_CONN_TXN:
             if (!c->req_done || !c->req_end_sent)
                 pump_req_body(c);
             if (c->closed)
                 return;
-            if (c->req_done && !c->rd_eof && sp_buf_space(&c->rbuf))
+            if (c->req_done && !c->x.rd_eof && sp_buf_space(&c->x.rbuf))
                 c_read(c); /* notice a client that leaves while we wait */
             if (c->res_done && c->txn->state == SP_TXN_DONE) {
                 if (c->res_abort) {
@@ -736,32 +708,15 @@ static void proc_task(struct sp_task *tk)
     h1c_process(sp_container_of(tk, struct sp_conn, proc_task));
 }
 
-static void h1c_ev(struct sp_ev *ev, uint32_t events)
+static void h1_io(struct sp_conn *c, uint32_t events)
 {
-    struct sp_conn *c = sp_container_of(ev, struct sp_conn, ev);
-
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        c->can_read = true;
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        c->rdhup = true;
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-        c->can_write = true;
-        if (sp_buf_len(&c->wbuf))
-            want_flush(c);
-    }
-    if (c->state == SP_CONN_H2) {
-        if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-            want_flush(c);
-        sp__h2c_io(c);
-        return;
-    }
+    if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && sp_buf_len(&c->x.wbuf))
+        want_flush(c);
     h1c_process(c);
 }
 
-static void h1c_timer(struct sp_timer *tm)
+static void h1_timeout(struct sp_conn *c)
 {
-    struct sp_conn *c = sp_container_of(tm, struct sp_conn, timer);
-
     switch (c->state) {
     case SP_CONN_WAIT_REQ:
         if (c->got_bytes)
@@ -780,116 +735,49 @@ static void h1c_timer(struct sp_timer *tm)
         h1c_close(c);
         break;
     case SP_CONN_H2:
-        sp__h2c_timeout(c);
         break;
     }
 }
 
-void sp__conn_close(struct sp_conn *c)
+/* A graceful stop: the response in progress finishes, an idle connection closes now. */
+static void h1_stop(struct sp_conn *c)
 {
-    struct sp_http_worker *hw = c->hw;
-    struct sp_worker *w = hw->w;
+    c->keepalive = false;
+    if (c->state == SP_CONN_WAIT_REQ && !c->got_bytes)
+        h1c_close(c);
+}
 
-    if (c->closed)
-        return;
-    c->closed = true;
-    sp__h2c_free(c);
+static void h1_start(struct sp_conn *c)
+{
+    sp_task_init(&c->proc_task, proc_task);
+    c->state = SP_CONN_WAIT_REQ;
+    c->t_req_start = c->hw->w->now;
+    sp_h1_scan_init(&c->scan);
+}
+
+static void h1_release(struct sp_conn *c)
+{
     if (c->txn) {
         sp__txn_free(c->txn);
         c->txn = NULL;
     }
-    sp_timer_disarm(&w->tw, &c->timer);
-    sp_task_cancel(w, &c->proc_task);
-    sp_task_cancel(w, &c->flush_task);
-    sp_worker_close(w, &c->ev);
-    sp_buf_release(&c->rbuf, &hw->bufs, 1);
-    sp_buf_release(&c->wbuf, &hw->bufs, 1);
-    if (c->_prev)
-        c->_prev->_next = c->_next;
-    else
-        hw->conns = c->_next;
-    if (c->_next)
-        c->_next->_prev = c->_prev;
-    hw->nconns--;
-    sp_listener_release(c->bind, w->id);
-    sp_pool_put(&hw->h1c_pool, c);
+    sp_task_cancel(c->hw->w, &c->proc_task);
 }
 
-void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
-                    socklen_t peerlen)
-{
-    struct sp_http_worker *hw = l->w->proto;
-    struct sp_conn *c = sp_pool_get(&hw->h1c_pool);
-    const struct sp_frontend *fe =
-        l->bind->fe_idx < hw->rt->nfe ? hw->rt->fe[l->bind->fe_idx] : NULL;
-
-    (void)peerlen;
-    if (!c || !fe) {
-        close(fd);
-        sp_pool_put(&hw->h1c_pool, c);
-        sp_listener_release(l->bind, l->w->id);
-        return;
-    }
-    c->hw = hw;
-    c->bind = l->bind;
-    c->fe = fe;
-    c->peer = *peer;
-    socklen_t llen = sizeof(c->local);
-    if (getsockname(fd, (struct sockaddr *)&c->local, &llen) < 0)
-        c->local.ss_family = AF_UNSPEC;
-    c->ev.fd = fd;
-    c->ev.cb = h1c_ev;
-    sp_timer_init(&c->timer, h1c_timer);
-    sp_task_init(&c->proc_task, proc_task);
-    sp_task_init(&c->flush_task, flush_task);
-    c->state = SP_CONN_WAIT_REQ;
-    c->t_req_start = hw->w->now;
-    c->t_accept_us = hw->w->now_us;
-    c->can_write = true;
-    sp_h1_scan_init(&c->scan);
-    if (sp_worker_add(hw->w, &c->ev) < 0) {
-        close(fd);
-        sp_pool_put(&hw->h1c_pool, c);
-        sp_listener_release(l->bind, l->w->id);
-        return;
-    }
-    struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
-    sp_stat_add(&fo->stot, 1);
-    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->rate, hw->w->now);
-    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
-    c->_next = hw->conns;
-    if (hw->conns)
-        hw->conns->_prev = c;
-    hw->conns = c;
-    hw->nconns++;
-    update_timer(c);
-}
+const struct sp_cproto sp__h1_cproto = {
+    .name = "HTTP/1.1",
+    .start = h1_start,
+    .io = h1_io,
+    .flush = h1_flush,
+    .timeout = h1_timeout,
+    .update_timer = update_timer,
+    .stop = h1_stop,
+    .release = h1_release,
+};
 
 void sp__http_pools_init(struct sp_http_worker *hw)
 {
     sp_pool_init(&hw->h1c_pool, sizeof(struct sp_conn), 4096);
     sp_pool_init(&hw->txn_pool, sizeof(struct sp_txn), 4096);
     sp_pool_init(&hw->upconn_pool, sizeof(struct sp_upconn), 4096);
-}
-
-void sp__h1c_stop_all(struct sp_http_worker *hw)
-{
-    struct sp_conn *c = hw->conns;
-
-    while (c) {
-        struct sp_conn *next = c->_next;
-        c->want_close = true;
-        c->keepalive = false;
-        if (c->state == SP_CONN_H2)
-            sp__h2c_stop(c);
-        else if (c->state == SP_CONN_WAIT_REQ && !c->got_bytes)
-            h1c_close(c);
-        c = next;
-    }
-}
-
-void sp__h1c_close_all(struct sp_http_worker *hw)
-{
-    while (hw->conns)
-        h1c_close(hw->conns);
 }

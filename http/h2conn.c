@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,6 +100,7 @@ struct sp_h2c {
 };
 
 static void stream_task(struct sp_task *tk);
+static void h2_update_timer(struct sp_conn *c);
 
 static struct sp_http_worker *hw_of(struct sp_h2c *h2)
 {
@@ -253,10 +255,10 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 /* Closes the write buffer's open segment of the round into an iovec entry. */
 static void round_close_seg(struct sp_http_worker *hw, struct sp_conn *c)
 {
-    if (c->wbuf.tail > hw->h2seg) {
-        hw->h2iov[hw->h2niov++] = (struct iovec){.iov_base = c->wbuf.data + hw->h2seg,
-                                                 .iov_len = c->wbuf.tail - hw->h2seg};
-        hw->h2seg = c->wbuf.tail;
+    if (c->x.wbuf.tail > hw->h2seg) {
+        hw->h2iov[hw->h2niov++] = (struct iovec){.iov_base = c->x.wbuf.data + hw->h2seg,
+                                                 .iov_len = c->x.wbuf.tail - hw->h2seg};
+        hw->h2seg = c->x.wbuf.tail;
     }
 }
 
@@ -270,7 +272,7 @@ static int send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, si
     struct sp_h2s *st = src->ptr;
     struct sp_conn *c = h2->c;
     struct sp_http_worker *hw = hw_of(h2);
-    struct sp_buf *wb = &c->wbuf;
+    struct sp_buf *wb = &c->x.wbuf;
     const char *data = sp_buf_head(&st->resbody);
     (void)s;
 
@@ -803,7 +805,8 @@ static int session_new(struct sp_conn *c)
         h2->s, NGHTTP2_FLAG_NONE, 0,
         (int32_t)SP_MIN(streams * SP_H2_STREAM_WINDOW, (uint32_t)INT32_MAX));
     c->h2 = h2;
-    c->state = SP_CONN_H2;
+    c->state = SP_CONN_H2; /* HTTP/1's code stops here (it may be on the stack) */
+    c->proto = &sp__h2_cproto;
     sp_stat_add(&hw->st->fe[c->fe->idx].h2sess, 1);
     return 0;
 }
@@ -815,7 +818,7 @@ static bool empty_data_ok(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
     uint32_t n =
-        sp__h2_fscan(&h2->fscan, (const uint8_t *)sp_buf_head(&c->rbuf), sp_buf_len(&c->rbuf));
+        sp__h2_fscan(&h2->fscan, (const uint8_t *)sp_buf_head(&c->x.rbuf), sp_buf_len(&c->x.rbuf));
 
     while (n--) {
         if (sp__h2_budget_take(&h2->empty_data, c->hw->w->now))
@@ -838,19 +841,19 @@ static int feed(struct sp_conn *c)
     struct sp_h2c *h2 = c->h2;
 
     if (!h2->fatal && !empty_data_ok(c)) {
-        sp_buf_consume(&c->rbuf, sp_buf_len(&c->rbuf));
+        sp_buf_consume(&c->x.rbuf, sp_buf_len(&c->x.rbuf));
         return -EPROTO;
     }
-    while (sp_buf_len(&c->rbuf)) {
-        ssize_t n = nghttp2_session_mem_recv(h2->s, (const uint8_t *)sp_buf_head(&c->rbuf),
-                                             sp_buf_len(&c->rbuf));
+    while (sp_buf_len(&c->x.rbuf)) {
+        ssize_t n = nghttp2_session_mem_recv(h2->s, (const uint8_t *)sp_buf_head(&c->x.rbuf),
+                                             sp_buf_len(&c->x.rbuf));
         if (n < 0) {
             sp_debug("worker %d: HTTP/2 session error: %s", c->hw->w->id, nghttp2_strerror((int)n));
-            sp_buf_consume(&c->rbuf, sp_buf_len(&c->rbuf));
+            sp_buf_consume(&c->x.rbuf, sp_buf_len(&c->x.rbuf));
             h2->fatal = true;
             return -EPROTO;
         }
-        sp_buf_consume(&c->rbuf, (uint32_t)n);
+        sp_buf_consume(&c->x.rbuf, (uint32_t)n);
     }
     return 0;
 }
@@ -876,7 +879,7 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
 
     if (n < 0 || n % 6)
         return -EINVAL;
-    if (sp_buf_alloc(&c->wbuf, &c->hw->bufs) || sp_buf_space(&c->wbuf) < sizeof(resp))
+    if (sp_buf_alloc(&c->x.wbuf, &c->hw->bufs) || sp_buf_space(&c->x.wbuf) < sizeof(resp))
         return -ENOMEM;
     int err = session_new(c);
     if (err)
@@ -886,7 +889,7 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
         /* the session stays; the connection is closed by the caller */
         return -EINVAL;
     }
-    sp_buf_append(&c->wbuf, resp, sizeof(resp) - 1);
+    sp_buf_append(&c->x.wbuf, resp, sizeof(resp) - 1);
     struct sp_h2s *st = stream_new(h2, 1);
     if (!st)
         return -ENOMEM;
@@ -917,8 +920,8 @@ static int round_send(struct sp_conn *c)
     round_close_seg(hw, c);
     for (int i = 0; i < hw->h2niov; i++)
         total += hw->h2iov[i].iov_len;
-    if (total && c->can_write) {
-        w = sp_sock_writev(c->ev.fd, hw->h2iov, hw->h2niov);
+    if (total && c->x.can_write) {
+        w = sp_xconn_sendv(&c->x, hw->h2iov, hw->h2niov);
         if (w == -EAGAIN)
             w = 0;
         else if (w < 0)
@@ -926,7 +929,7 @@ static int round_send(struct sp_conn *c)
     }
     int ret = 0;
     if ((size_t)w < total) {
-        c->can_write = false;
+        c->x.can_write = false;
         h2->spill = malloc(total - (size_t)w);
         if (!h2->spill)
             return -ENOMEM;
@@ -945,7 +948,7 @@ static int round_send(struct sp_conn *c)
         }
         ret = 1;
     }
-    c->wbuf.head = c->wbuf.tail = 0;
+    c->x.wbuf.head = c->x.wbuf.tail = 0;
     hw->h2niov = 0;
     hw->h2ext = 0;
     hw->h2seg = 0;
@@ -958,15 +961,13 @@ static int spill_send(struct sp_conn *c)
     struct sp_h2c *h2 = c->h2;
 
     while (h2->spill) {
-        if (!c->can_write)
+        if (!c->x.can_write)
             return 1;
         struct iovec iov = {.iov_base = h2->spill + h2->spill_off,
                             .iov_len = h2->spill_len - h2->spill_off};
-        ssize_t w = sp_sock_writev(c->ev.fd, &iov, 1);
-        if (w == -EAGAIN) {
-            c->can_write = false;
+        ssize_t w = sp_xconn_sendv(&c->x, &iov, 1);
+        if (w == -EAGAIN)
             return 1;
-        }
         if (w < 0)
             return (int)w;
         h2->spill_off += (size_t)w;
@@ -990,18 +991,18 @@ static int h2_output(struct sp_conn *c)
 
     if ((r = spill_send(c)) != 0)
         return r < 0 ? r : 0;
-    if (!c->can_write)
+    if (!c->x.can_write)
         return 0;
-    if (sp_buf_alloc(&c->wbuf, &hw->bufs))
+    if (sp_buf_alloc(&c->x.wbuf, &hw->bufs))
         return -ENOMEM;
-    sp_buf_realign(&c->wbuf);
+    sp_buf_realign(&c->x.wbuf);
     hw->h2niov = 0;
     hw->h2ext = 0;
     hw->h2seg = 0;
     for (;;) {
         if (h2->pend_len) {
-            uint32_t n = (uint32_t)SP_MIN(h2->pend_len, (size_t)sp_buf_room(&c->wbuf));
-            sp_buf_put(&c->wbuf, h2->pend, n);
+            uint32_t n = (uint32_t)SP_MIN(h2->pend_len, (size_t)sp_buf_room(&c->x.wbuf));
+            sp_buf_put(&c->x.wbuf, h2->pend, n);
             h2->pend += n;
             h2->pend_len -= n;
             if (h2->pend_len) {
@@ -1029,13 +1030,13 @@ static int h2_output(struct sp_conn *c)
     }
     r = round_send(c);
     if (!r)
-        sp_buf_release(&c->wbuf, &hw->bufs, 0); /* all out: an idle connection holds none */
+        sp_buf_release(&c->x.wbuf, &hw->bufs, 0); /* all out: an idle connection holds none */
     return r < 0 ? r : 0;
 }
 
 static bool output_idle(const struct sp_conn *c)
 {
-    return !sp_buf_len(&c->wbuf) && !c->h2->pend_len && !c->h2->spill;
+    return !sp_buf_len(&c->x.wbuf) && !c->h2->pend_len && !c->h2->spill;
 }
 
 /* Returns true when the connection should close now. */
@@ -1049,10 +1050,10 @@ static bool should_close(struct sp_conn *c)
         return true;
     if (!nghttp2_session_want_read(h2->s) && !nghttp2_session_want_write(h2->s))
         return true;
-    return (c->want_close || c->rd_eof) && !h2->nstreams;
+    return (c->want_close || c->x.rd_eof) && !h2->nstreams;
 }
 
-void sp__h2c_flush(struct sp_conn *c)
+static void h2_flush(struct sp_conn *c)
 {
     if (h2_output(c) < 0) {
         sp__conn_close(c);
@@ -1062,32 +1063,23 @@ void sp__h2c_flush(struct sp_conn *c)
         sp__conn_close(c);
         return;
     }
-    sp__h2c_update_timer(c);
+    h2_update_timer(c);
 }
 
-void sp__h2c_io(struct sp_conn *c)
+static void h2_io_read(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
-    while (c->can_read && !c->rd_eof && !h2->fatal) {
-        if (sp_buf_alloc(&c->rbuf, &c->hw->bufs))
+    while (c->x.can_read && !c->x.rd_eof && !h2->fatal) {
+        if (sp_buf_alloc(&c->x.rbuf, &c->hw->bufs))
             break;
-        uint32_t room = sp_buf_room(&c->rbuf) ? sp_buf_room(&c->rbuf) : sp_buf_space(&c->rbuf);
-        ssize_t n = sp_sock_read(c->ev.fd, &c->rbuf);
-        if (n == -EAGAIN) {
-            c->can_read = false;
+        ssize_t n = sp_xconn_read(&c->x); /* clears can_read, sets rd_eof */
+        if (n <= 0)
             break;
-        }
-        if (n <= 0) {
-            c->rd_eof = true;
-            break;
-        }
-        if ((uint32_t)n < room && !c->rdhup)
-            c->can_read = false; /* drained: the next bytes raise a new edge */
         feed(c);
     }
-    if (!sp_buf_len(&c->rbuf))
-        sp_buf_release(&c->rbuf, &c->hw->bufs, 0);
+    if (!sp_buf_len(&c->x.rbuf))
+        sp_buf_release(&c->x.rbuf, &c->hw->bufs, 0);
     want_flush(h2);
 }
 
@@ -1099,7 +1091,7 @@ static uint64_t timer_deadline(struct sp_conn *c)
     uint64_t now = c->hw->w->now;
     int64_t ms = SP_TIME_UNSET;
 
-    if (!output_idle(c) && !c->can_write) {
+    if (!output_idle(c) && !c->x.can_write) {
         ms = fe->t_client; /* the client does not read what we send */
     } else if (!h2->nheads) {
         /* HAProxy's idle rule: keep-alive once a stream was seen, else http-request; then
@@ -1119,15 +1111,15 @@ static uint64_t timer_deadline(struct sp_conn *c)
     return ms == SP_TIME_UNSET ? 0 : now + (uint64_t)ms;
 }
 
-void sp__h2c_update_timer(struct sp_conn *c)
+static void h2_update_timer(struct sp_conn *c)
 {
     struct sp_worker *w = c->hw->w;
     uint64_t at = timer_deadline(c);
 
     if (!at)
-        sp_timer_disarm(&w->tw, &c->timer);
+        sp_timer_disarm(&w->tw, &c->x.timer);
     else
-        sp_timer_arm(&w->tw, &c->timer, at);
+        sp_timer_arm(&w->tw, &c->x.timer, at);
 }
 
 /* `timeout client` ran out on the request bodies being received: as HAProxy, each such
@@ -1164,20 +1156,20 @@ static void body_timeout(struct sp_conn *c)
         sp_task_queue(c->hw->w, &st->task);
     }
     want_flush(h2);
-    sp__h2c_update_timer(c);
+    h2_update_timer(c);
 }
 
-void sp__h2c_timeout(struct sp_conn *c)
+static void h2_timeout(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
-    if (h2->nheads && (output_idle(c) || c->can_write)) {
+    if (h2->nheads && (output_idle(c) || c->x.can_write)) {
         /* not the idle rule: a body timeout, or an early wake-up */
         uint64_t at = timer_deadline(c);
         if (h2->nwait_body && at && at <= c->hw->w->now)
             body_timeout(c);
         else
-            sp__h2c_update_timer(c);
+            h2_update_timer(c);
         return;
     }
     if (!h2->goaway && output_idle(c)) {
@@ -1189,7 +1181,7 @@ void sp__h2c_timeout(struct sp_conn *c)
     sp__conn_close(c);
 }
 
-void sp__h2c_stop(struct sp_conn *c)
+static void h2_stop(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
@@ -1204,10 +1196,11 @@ void sp__h2c_stop(struct sp_conn *c)
     want_flush(h2);
 }
 
-void sp__h2c_free(struct sp_conn *c)
+static void h2_release(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
+    sp_task_cancel(c->hw->w, &c->proc_task); /* HTTP/1's, should it still be queued */
     if (!h2)
         return;
     while (h2->streams)
@@ -1220,3 +1213,23 @@ void sp__h2c_free(struct sp_conn *c)
     sp_pool_put(&c->hw->h2c_pool, h2);
     c->h2 = NULL;
 }
+
+static void h2_io(struct sp_conn *c, uint32_t events)
+{
+    /* queued before the reading queues anything else: frames nghttp2 answers with (a
+     * RST_STREAM for a malformed request) leave before a deferred server connection opens,
+     * so a request reset in the same read never reaches a server */
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        want_flush(c->h2);
+    h2_io_read(c);
+}
+
+const struct sp_cproto sp__h2_cproto = {
+    .name = "HTTP/2",
+    .io = h2_io,
+    .flush = h2_flush,
+    .timeout = h2_timeout,
+    .update_timer = h2_update_timer,
+    .stop = h2_stop,
+    .release = h2_release,
+};

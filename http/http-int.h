@@ -31,6 +31,7 @@
 #include "http/http.h"
 #include "net/buf.h"
 #include "net/listener.h"
+#include "net/transport.h"
 #include "net/upstream.h"
 #include "stats/decisions.h"
 #include "stats/stats.h"
@@ -226,34 +227,51 @@ enum sp_conn_state {
     SP_CONN_H2,           /* an HTTP/2 session runs on it (http/h2conn.c) */
 };
 
-/* owner: worker */
+struct sp_conn;
+
+/* shared: immutable (static tables). The protocol a client connection speaks now: HTTP/1
+ * (h1conn.c) from the accept, HTTP/2 (h2conn.c) once switched. Every entry runs on the
+ * connection's worker; http/conn.c calls them, and the transactions reach the protocol
+ * through struct sp_front_ops. */
+struct sp_cproto {
+    const char *name;
+    void (*start)(struct sp_conn *c);               /* just accepted (HTTP/1 only) */
+    void (*io)(struct sp_conn *c, uint32_t events); /* transport readiness changed */
+    void (*flush)(struct sp_conn *c);               /* the connection's flush task */
+    void (*timeout)(struct sp_conn *c);             /* the connection's timer fired */
+    void (*update_timer)(struct sp_conn *c);        /* which timeout guards it now */
+    void (*stop)(struct sp_conn *c);                /* graceful stop; may close c */
+    void (*release)(struct sp_conn *c);             /* closing: free the protocol's state */
+};
+extern const struct sp_cproto sp__h1_cproto, sp__h2_cproto;
+
+/* owner: worker. A client connection (http/conn.c); the fields after `proto` up to `h2` are
+ * HTTP/1's (unused once HTTP/2 runs). */
 struct sp_conn {
-    struct sp_ev ev;
+    struct sp_xconn x; /* transport: descriptor, readiness, buffers, timer (net/transport.h) */
+    const struct sp_cproto *proto;
     struct sp_http_worker *hw;
     struct sp_bind *bind;
     const struct sp_frontend *fe;
     struct sp_conn *_next, *_prev; /* hw->conns */
     struct sockaddr_storage peer;
     struct sockaddr_storage local; /* our address (dst) */
-    struct sp_buf rbuf, wbuf;
-    struct sp_timer timer;
     struct sp_task proc_task;
     struct sp_task flush_task;
-    enum sp_conn_state state;
     struct sp_h1_scan scan;
     struct sp_txn *txn;
+    struct sp_h2c *h2; /* HTTP/2 session state when state == SP_CONN_H2 */
     uint64_t t_req_start;
     uint64_t t_accept_us;
     unsigned nreq;
-    bool got_bytes; /* some byte of the current request arrived */
-    bool can_read, can_write, rd_eof, shut_wr;
-    bool rdhup;      /* the peer's FIN was signalled: read until end of stream, no short cut */
+    enum sp_conn_state state;
+    bool got_bytes;  /* some byte of the current request arrived */
     bool want_close; /* close after the current response */
     bool closed;     /* freed at the end of this call chain */
 
     /* current request */
-    int version;
     bool keepalive;
+    int version;
     enum sp_h1_body req_mode;
     uint64_t req_left;
     struct sp_h1_chunk req_chunk;
@@ -263,8 +281,6 @@ struct sp_conn {
     bool res_chunked; /* we chunk-encode it */
     bool res_done;
     bool res_abort;
-
-    struct sp_h2c *h2; /* HTTP/2 session state when state == SP_CONN_H2 */
 };
 
 /* ---- txn.c ---- */
@@ -357,16 +373,23 @@ const char *sp__http_reason(int status);
  * 503, 504; others get 500's). Each protocol frames it itself (h1conn.c, h2conn.c). */
 const char *sp__http_error_body(int status, size_t *ret_len);
 
-/* ---- h1conn.c ---- */
-/* sizes the worker's free lists of connections, transactions and upstream connections */
-void sp__http_pools_init(struct sp_http_worker *hw);
-void sp__h1c_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
-                    socklen_t peerlen);
-/* Closes and frees a client connection (either protocol); its transactions are aborted. */
+/* ---- conn.c: a client connection, whatever its protocol ---- */
+/* owner: worker. The listener's accept callback: the connection starts as HTTP/1. */
+void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
+                     socklen_t peerlen);
+/* owner: worker. Closes and frees a client connection (either protocol); its transactions
+ * are aborted. Idempotent within one call chain (c->closed). */
 void sp__conn_close(struct sp_conn *c);
-/* graceful stop: idle connections close now, busy ones after their current response */
-void sp__h1c_stop_all(struct sp_http_worker *hw);
-void sp__h1c_close_all(struct sp_http_worker *hw);
+/* owner: worker. Graceful stop: idle connections close now, busy ones after their current
+ * response (HTTP/1) or their open streams (HTTP/2, after a GOAWAY). */
+void sp__conn_stop_all(struct sp_http_worker *hw);
+/* owner: worker. Closes every client connection now. */
+void sp__conn_close_all(struct sp_http_worker *hw);
+
+/* ---- h1conn.c ---- */
+/* owner: worker. Sizes the worker's free lists of connections, transactions and upstream
+ * connections. */
+void sp__http_pools_init(struct sp_http_worker *hw);
 
 /* ---- route.c ---- */
 struct sp_route_h1 {
@@ -395,11 +418,5 @@ int sp__h2c_start(struct sp_conn *c);
  * started, its request complete) becoming stream 1. */
 int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool head,
                     struct sp_txn *t);
-void sp__h2c_io(struct sp_conn *c);
-void sp__h2c_flush(struct sp_conn *c);
-void sp__h2c_update_timer(struct sp_conn *c);
-void sp__h2c_timeout(struct sp_conn *c);
-void sp__h2c_stop(struct sp_conn *c);
-void sp__h2c_free(struct sp_conn *c);
 
 #endif

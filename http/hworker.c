@@ -95,7 +95,7 @@ static int hw_start(struct sp_worker *w)
     }
     for (int i = 0; i < conf->nbinds; i++) {
         int err = sp_listener_start(&hw->listeners[i], w, &conf->binds[i], w->id, conf->maxaccept,
-                                    sp__h1c_accept);
+                                    sp__conn_accept);
         if (err < 0) {
             sp_log(SP_LOG_ALERT, "worker %d: cannot poll %s: %s", w->id, conf->binds[i].text,
                    strerror(-err));
@@ -114,7 +114,7 @@ static void hw_stop(struct sp_worker *w)
         return;
     for (int i = 0; i < hw->nlisteners; i++)
         sp_listener_stop(&hw->listeners[i]);
-    sp__h1c_stop_all(hw);
+    sp__conn_stop_all(hw);
 }
 
 static bool hw_idle(struct sp_worker *w)
@@ -141,7 +141,7 @@ static void hw_finish(struct sp_worker *w)
         return;
     for (int i = 0; i < hw->nlisteners; i++)
         sp_listener_stop(&hw->listeners[i]);
-    sp__h1c_close_all(hw);
+    sp__conn_close_all(hw);
     hw_free(hw);
     w->proto = NULL;
 }

@@ -144,6 +144,21 @@ ssize_t sp_xconn_sendv(struct sp_xconn *x, const struct iovec *iov, int n)
     return r;
 }
 
+void sp_xconn_drain(struct sp_xconn *x)
+{
+    char sink[4096];
+
+    while (x->can_read && !x->rd_eof) {
+        ssize_t n = x->xprt->recv(x, sink, sizeof(sink));
+        if (n > 0)
+            continue;
+        if (n == -EAGAIN)
+            x->can_read = false;
+        else
+            x->rd_eof = true;
+    }
+}
+
 int sp_xconn_shutw(struct sp_xconn *x)
 {
     if (x->shut_wr)

@@ -99,6 +99,12 @@ ssize_t sp_xconn_flush(struct sp_xconn *x);
  * as struct sp_xprt_ops sendv; clears can_write on -EAGAIN. */
 ssize_t sp_xconn_sendv(struct sp_xconn *x, const struct iovec *iov, int n);
 
+/* owner: worker. Reads and discards what the peer sends, until the socket has no more for now
+ * (can_read cleared) or the stream ends (rd_eof): a lingering close, which waits for the
+ * peer's FIN after our own so that its unread bytes do not turn our last response into a
+ * reset. */
+void sp_xconn_drain(struct sp_xconn *x);
+
 /* owner: worker. No more bytes will be sent (the peer reads the end of the stream). */
 int sp_xconn_shutw(struct sp_xconn *x);
 

@@ -1,0 +1,118 @@
+/* http/conn.c - a client connection, whatever it speaks: accepted, dispatched to its protocol,
+ * closed.
+ *
+ * owner: worker. A struct sp_conn is its transport (net/transport.h: descriptor, readiness,
+ * buffers, timer) plus the protocol it speaks now, a struct sp_cproto table: HTTP/1
+ * (http/h1conn.c) from the accept on, HTTP/2 (http/h2conn.c) once the preface or an h2c
+ * upgrade has been seen — a switch of table, not a flag inside HTTP/1's code. This file
+ * knows no protocol: it routes the transport's events, the timer and the flush task to the
+ * table, and holds what every client connection has (the frontend, the maxconn gate slot,
+ * the worker's list, the counters of an accept).
+ */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "http/http-int.h"
+
+static void conn_io(struct sp_xconn *x, uint32_t events)
+{
+    struct sp_conn *c = sp_container_of(x, struct sp_conn, x);
+
+    c->proto->io(c, events);
+}
+
+static void conn_timer(struct sp_xconn *x)
+{
+    struct sp_conn *c = sp_container_of(x, struct sp_conn, x);
+
+    c->proto->timeout(c);
+}
+
+static const struct sp_xconn_hooks conn_hooks = {.io = conn_io, .timer = conn_timer};
+
+static void flush_task(struct sp_task *tk)
+{
+    struct sp_conn *c = sp_container_of(tk, struct sp_conn, flush_task);
+
+    c->proto->flush(c);
+}
+
+void sp__conn_close(struct sp_conn *c)
+{
+    struct sp_http_worker *hw = c->hw;
+    struct sp_worker *w = hw->w;
+
+    if (c->closed)
+        return;
+    c->closed = true;
+    c->proto->release(c);
+    sp_task_cancel(w, &c->flush_task);
+    sp_xconn_close(&c->x, w, &hw->bufs);
+    if (c->_prev)
+        c->_prev->_next = c->_next;
+    else
+        hw->conns = c->_next;
+    if (c->_next)
+        c->_next->_prev = c->_prev;
+    hw->nconns--;
+    sp_listener_release(c->bind, w->id);
+    sp_pool_put(&hw->h1c_pool, c);
+}
+
+void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
+                     socklen_t peerlen)
+{
+    struct sp_http_worker *hw = l->w->proto;
+    struct sp_conn *c = sp_pool_get(&hw->h1c_pool);
+    const struct sp_frontend *fe =
+        l->bind->fe_idx < hw->rt->nfe ? hw->rt->fe[l->bind->fe_idx] : NULL;
+
+    (void)peerlen;
+    if (!c || !fe || sp_xconn_open(&c->x, hw->w, fd, &sp_xprt_raw, &conn_hooks) < 0) {
+        close(fd);
+        sp_pool_put(&hw->h1c_pool, c);
+        sp_listener_release(l->bind, l->w->id);
+        return;
+    }
+    c->hw = hw;
+    c->bind = l->bind;
+    c->fe = fe;
+    c->peer = *peer;
+    socklen_t llen = sizeof(c->local);
+    if (getsockname(fd, (struct sockaddr *)&c->local, &llen) < 0)
+        c->local.ss_family = AF_UNSPEC;
+    sp_task_init(&c->flush_task, flush_task);
+    c->t_accept_us = hw->w->now_us;
+    c->x.can_write = true; /* an accepted socket has room */
+    c->proto = &sp__h1_cproto;
+    c->proto->start(c);
+    struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
+    sp_stat_add(&fo->stot, 1);
+    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->rate, hw->w->now);
+    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
+    c->_next = hw->conns;
+    if (hw->conns)
+        hw->conns->_prev = c;
+    hw->conns = c;
+    hw->nconns++;
+    c->proto->update_timer(c);
+}
+
+void sp__conn_stop_all(struct sp_http_worker *hw)
+{
+    struct sp_conn *c = hw->conns;
+
+    while (c) {
+        struct sp_conn *next = c->_next;
+        c->want_close = true;
+        c->proto->stop(c); /* may close c */
+        c = next;
+    }
+}
+
+void sp__conn_close_all(struct sp_http_worker *hw)
+{
+    while (hw->conns)
+        sp__conn_close(hw->conns);
+}
