@@ -7,6 +7,8 @@
 #include <string.h>
 #include <urcu/urcu-qsbr.h>
 
+#include "core/log.h"
+
 /* shared: the published snapshot (RCU pointer) */
 static struct sp_routing *current;
 static unsigned generation;
@@ -92,10 +94,17 @@ static int res_server(const void *ctx, const char *be, const char *srv)
     return -1;
 }
 
+/* One line per diagnostic, whatever the configuration's words hold: a message quoting a word
+ * with a newline or an escape sequence in it must not forge lines of its own. */
 static void diag_rule(FILE *diag, const struct sp_cfg_rule *rule, const char *kw, const char *msg)
 {
-    if (diag)
-        fprintf(diag, "[ALERT] %s:%d: '%s': %s\n", rule->where.file, rule->where.line, kw, msg);
+    char file[1024], text[2048];
+
+    if (!diag)
+        return;
+    sp_log_escape(file, sizeof(file), rule->where.file, strlen(rule->where.file));
+    sp_log_escape(text, sizeof(text), msg, strlen(msg));
+    fprintf(diag, "[ALERT] %s:%d: '%s': %s\n", file, rule->where.line, kw, text);
 }
 
 /* Compiles a proxy's `acl` lines into `set`; returns the number of errors. */

@@ -409,6 +409,11 @@ static bool host_ok(const unsigned char *p, size_t n, bool need_host, bool need_
     return true;
 }
 
+bool sp_h1_host_ok(const char *v, size_t n)
+{
+    return host_ok((const unsigned char *)v, n, false, false);
+}
+
 /* Cross-field facts gathered during the walk and checked once it is over. */
 struct fstate {
     int cl_idx, te_idx;

@@ -159,6 +159,10 @@ long sp_h1_parse_response(const char *buf, size_t len, size_t max_head, enum sp_
 
 /* Case-insensitive comparison of a field name with a lower-case literal. */
 bool sp_h1_name_is(const char *buf, const struct sp_h1_hdr *h, const char *lower);
+/* Pure. Whether `v` is a Host value HTTP/1 accepts (reg-name, IPv4 or [IPv6], an optional
+ * port; empty allowed): the rule HTTP/2's :authority and host must meet too, so that what
+ * routing and the server see never depends on the client's protocol. */
+bool sp_h1_host_ok(const char *v, size_t n);
 
 /* Method token to enum (exact, case-sensitive as RFC 9110 says). */
 enum sp_h1_meth sp_h1_meth_from(const char *p, size_t len);

@@ -101,14 +101,16 @@ static bool path_ok(const uint8_t *v, size_t n)
     if (!n)
         return false;
     if (n == 1 && v[0] == '*')
-        return true;
-    return v[0] == '/' && all_of(v, n, C_PATH);
+        return true; /* OPTIONS only: checked once the method is known */
+    /* a fragment never goes to a server (HTTP/1 refuses it too: CVE-2023-45539 class) */
+    return v[0] == '/' && all_of(v, n, C_PATH) && !memchr(v, '#', n);
 }
 
-/* :authority as Host: reg-name / IPv4 / [IPv6], optional port; no userinfo */
+/* :authority as Host: reg-name / IPv4 / [IPv6], optional port; no userinfo; the shape HTTP/1
+ * checks for Host (percent-encodings, one port colon, brackets) */
 static bool authority_ok(const uint8_t *v, size_t n)
 {
-    return all_of(v, n, C_AUTH);
+    return all_of(v, n, C_AUTH) && sp_h1_host_ok((const char *)v, n);
 }
 
 static bool name_is(const uint8_t *n, size_t len, const char *lit)
@@ -205,6 +207,10 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
     int host_idx = -1;
 
     if (!r->has_method || !r->has_path || !r->has_scheme || r->meth == SP_METH_CONNECT)
+        return -EINVAL;
+    /* the asterisk form is OPTIONS' alone (RFC 9112 3.2.4); nghttp2 checks it only for the
+     * http and https schemes */
+    if (span_is(r, r->path, "*") && r->meth != SP_METH_OPTIONS)
         return -EINVAL;
     for (uint32_t i = 0; i < r->nfields; i++) {
         if (span_is(r, r->f[i].name, "host")) {

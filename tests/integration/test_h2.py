@@ -481,6 +481,14 @@ def main(t):
         ("two host fields, no :authority", fields_req([("host", "a"), ("host", "b")],
                                                       authority=None)),
         ("CONNECT", connect),
+        # what HTTP/1 refuses is refused over HTTP/2 too (found by tests/fuzz)
+        (":path with a fragment", fields_req([], path="/admin#/public")),
+        (":path * with GET", fields_req([], path="*")),
+        (":authority with two colons", fields_req([], authority="a:b:c")),
+        (":authority with a bad percent-encoding", fields_req([], authority="a%zz.test")),
+        (":authority with a stray bracket", fields_req([], authority="x]:80")),
+        ("host with two colons, no :authority", fields_req([("host", "a:b:c")],
+                                                           authority=None)),
     ]
     for name, build in bad:
         t.case("malformed, not forwarded: " + name, refused(name, build))
