@@ -69,6 +69,7 @@ int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w)
 
 void sp_uppool_defer(struct sp_uppool *p, struct sp_upwait *w)
 {
+    w->gen = p->defer_gen;
     list_append(&p->defer_head, &p->defer_tail, w);
     w->deferred = true;
     sp_task_queue(p->w, &p->wake);
@@ -100,14 +101,14 @@ static void wake_waiters(struct sp_task *t)
         sp_uppool_unwait(p, w);
         w->ready(w);
     }
-    /* only those deferred before this run: one deferred again waits for the next batch */
-    struct sp_upwait *last = p->defer_tail;
-    while (last && p->defer_head) {
+    /* only those deferred before this run: one deferred again (or deferred by a ready()
+     * here) carries the new generation and waits for the next batch, whatever the callees
+     * remove from the list meanwhile */
+    uint64_t run = ++p->defer_gen;
+    while (p->defer_head && p->defer_head->gen < run) {
         struct sp_upwait *w = p->defer_head;
         sp_uppool_unwait(p, w);
         w->ready(w);
-        if (w == last)
-            break;
     }
     /* still waiters with none idle and room below the cap: openings were paced, go on in
      * the next turn */
@@ -239,7 +240,10 @@ void sp_upconn_park(struct sp_upconn *c)
 {
     struct sp_uppool *p = c->pool;
 
-    if (p->nidle >= p->max_idle || sp_buf_len(&c->x.rbuf) || sp_buf_len(&c->x.wbuf)) {
+    /* a connection whose end was signalled while it was busy gets no later event: never
+     * parked, or a take() could hand it out */
+    if (p->nidle >= p->max_idle || c->x.rdhup || c->x.rd_eof || sp_buf_len(&c->x.rbuf) ||
+        sp_buf_len(&c->x.wbuf)) {
         sp_upconn_close(c);
         return;
     }

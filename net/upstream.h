@@ -62,6 +62,7 @@ struct sp_upwait {
     struct sp_upwait *_next, *_prev;
     bool queued;
     bool deferred; /* on the pool's deferred list, not its queue */
+    uint64_t gen;  /* the pool's defer_gen when deferred: which run of its task serves it */
     /* capacity is there: the callee now takes an idle connection or opens one */
     void (*ready)(struct sp_upwait *w);
 };
@@ -83,6 +84,7 @@ struct sp_uppool {
     struct sp_upwait *wait_head, *wait_tail;
     unsigned nwait;
     struct sp_upwait *defer_head, *defer_tail; /* see sp_uppool_defer() */
+    uint64_t defer_gen;                        /* runs of `wake` over the deferred list */
     struct sp_task wake;                       /* dispatches freed capacity to the queue */
     uint64_t opened;      /* connections opened since start (reuse accounting) */
     uint64_t turn_us;     /* the loop turn (its timestamp) of the last opening */

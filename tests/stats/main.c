@@ -1,10 +1,12 @@
 #include "tests/unit.h"
 
+void test_decisions_register(void);
 void test_render_register(void);
 void test_stats_register(void);
 
 int main(void)
 {
-    static const sp_unit_register_fn fns[] = {test_render_register, test_stats_register};
+    static const sp_unit_register_fn fns[] = {test_decisions_register, test_render_register,
+                                              test_stats_register};
     return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
 }
