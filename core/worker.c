@@ -68,6 +68,7 @@ static int add(struct sp_worker *w, struct sp_ev *ev, uint32_t events)
 
 int sp_worker_add(struct sp_worker *w, struct sp_ev *ev)
 {
+    SP_ASSERT_OWNER(w);
     return add(w, ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
 }
 
@@ -86,12 +87,14 @@ static void forget(struct sp_worker *w, struct sp_ev *ev)
 
 void sp_worker_del(struct sp_worker *w, struct sp_ev *ev)
 {
+    SP_ASSERT_OWNER(w);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
     forget(w, ev);
 }
 
 void sp_worker_close(struct sp_worker *w, struct sp_ev *ev)
 {
+    SP_ASSERT_OWNER(w);
     /* the last descriptor of the socket: close() removes it from the epoll set (spillway never
      * duplicates a registered descriptor), so no EPOLL_CTL_DEL system call */
     if (ev->fd >= 0)
@@ -102,6 +105,7 @@ void sp_worker_close(struct sp_worker *w, struct sp_ev *ev)
 
 void sp_task_cancel(struct sp_worker *w, struct sp_task *t)
 {
+    SP_ASSERT_OWNER(w);
     if (!t->_pprev)
         return;
     *t->_pprev = t->_next;

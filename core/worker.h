@@ -28,6 +28,7 @@
 #ifndef SP_CORE_WORKER_H
 #define SP_CORE_WORKER_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -120,6 +121,18 @@ void sp_worker_close(struct sp_worker *w, struct sp_ev *ev);
  * event for `ev` is delivered after this returns. */
 void sp_worker_del(struct sp_worker *w, struct sp_ev *ev);
 
+/* The worker running on this thread, NULL on main. */
+extern __thread struct sp_worker *sp_this_worker;
+
+/* Debug builds: the calling thread must be worker `w`'s, the only one that may touch what `w`
+ * owns. Entry points that take a worker-owned object assert it, so that a cross-thread touch
+ * fails a test at once instead of corrupting memory later. Free in release builds. */
+#ifndef NDEBUG
+#define SP_ASSERT_OWNER(w) assert(sp_this_worker == (w))
+#else
+#define SP_ASSERT_OWNER(w) ((void)0)
+#endif
+
 static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)
 {
     t->_next = 0;
@@ -130,6 +143,7 @@ static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)
 /* owner: worker. Queues `t` to run before the loop waits again. */
 static inline void sp_task_queue(struct sp_worker *w, struct sp_task *t)
 {
+    SP_ASSERT_OWNER(w);
     if (t->_pprev)
         return;
     t->_next = 0;
@@ -141,8 +155,5 @@ static inline void sp_task_queue(struct sp_worker *w, struct sp_task *t)
 /* owner: worker. Removes `t` from the queue if it is there, including from the batch being
  * run right now (a task may cancel another one of the same batch, e.g. when it frees it). */
 void sp_task_cancel(struct sp_worker *w, struct sp_task *t);
-
-/* The worker running on this thread, NULL on main. */
-extern __thread struct sp_worker *sp_this_worker;
 
 #endif

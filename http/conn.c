@@ -43,6 +43,7 @@ void sp__conn_close(struct sp_conn *c)
     struct sp_http_worker *hw = c->hw;
     struct sp_worker *w = hw->w;
 
+    SP_ASSERT_OWNER(w);
     if (c->closed)
         return;
     c->closed = true;
@@ -69,6 +70,7 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         l->bind->fe_idx < hw->rt->nfe ? hw->rt->fe[l->bind->fe_idx] : NULL;
 
     (void)peerlen;
+    SP_ASSERT_OWNER(hw->w);
     if (!c || !fe || sp_xconn_open(&c->x, hw->w, fd, &sp_xprt_raw, &conn_hooks) < 0) {
         close(fd);
         sp_pool_put(&hw->h1c_pool, c);

@@ -590,6 +590,7 @@ static void local_start(struct sp_txn *t)
 
 void sp__txn_start(struct sp_txn *t)
 {
+    SP_ASSERT_OWNER(t->hw->w);
     struct sp_stats_worker *st = t->hw->st;
     struct sp_stats_obj *fo = &st->fe[t->fe->idx];
     uint64_t now = t->hw->w->now;

@@ -60,6 +60,7 @@ static void list_unlink(struct sp_upwait **head, struct sp_upwait **tail, struct
 
 int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w)
 {
+    SP_ASSERT_OWNER(p->w);
     if (p->max_queue && p->nwait >= p->max_queue)
         return -ENOSPC;
     list_append(&p->wait_head, &p->wait_tail, w);
@@ -69,6 +70,7 @@ int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w)
 
 void sp_uppool_defer(struct sp_uppool *p, struct sp_upwait *w)
 {
+    SP_ASSERT_OWNER(p->w);
     w->gen = p->defer_gen;
     list_append(&p->defer_head, &p->defer_tail, w);
     w->deferred = true;
@@ -182,6 +184,7 @@ bool sp_uppool_may_open(struct sp_uppool *p)
 
 struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
 {
+    SP_ASSERT_OWNER(p->w);
     struct sp_upconn *c = sp_pool_get(p->conns);
     if (!c) {
         *ret_err = -ENOMEM;
@@ -214,6 +217,7 @@ struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
 
 struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe)
 {
+    SP_ASSERT_OWNER(p->w);
     while (p->idle) {
         struct sp_upconn *c = p->idle;
         char peek;
@@ -238,6 +242,7 @@ struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe)
 
 void sp_upconn_park(struct sp_upconn *c)
 {
+    SP_ASSERT_OWNER(c->pool->w);
     struct sp_uppool *p = c->pool;
 
     /* a connection whose end was signalled while it was busy gets no later event: never
