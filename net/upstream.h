@@ -92,42 +92,44 @@ struct sp_uppool {
     uint64_t reused;      /* requests that went on an already used connection */
 };
 
+/* owner: worker `w` (the pool is built on its thread, at its start). */
 void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool *bufs,
                     struct sp_pool *conns, const struct sockaddr_storage *addr, socklen_t len);
-/* Closes every idle connection (busy ones belong to their owners). */
+/* owner: worker. Closes every idle connection (busy ones belong to their owners). */
 void sp_uppool_drain(struct sp_uppool *p);
 
-/* True when an owner may take an idle connection or open one now (and nobody queued before
- * it). */
+/* owner: worker. True when an owner may take an idle connection or open one now (and nobody queued
+ * before it). */
 bool sp_uppool_has_room(const struct sp_uppool *p);
-/* Queues `w` at the tail. -ENOSPC when the queue is full (max_queue). */
+/* owner: worker. Queues `w` at the tail. -ENOSPC when the queue is full (max_queue). */
 int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w);
-/* Puts `w` aside until the end of the current batch of events (the pool's task), when its
- * ready() is called, whatever the capacity: the callee decides again. For an owner that
+/* owner: worker. Puts `w` aside until the end of the current batch of events (the pool's task),
+ * when its ready() is called, whatever the capacity: the callee decides again. For an owner that
  * would open a connection because none is idle: responses that arrived in the same batch may
  * park one first. Not part of the queue (no limit, not counted by nwait). */
 void sp_uppool_defer(struct sp_uppool *p, struct sp_upwait *w);
-/* Leaves the queue or the deferred list; harmless when on neither. */
+/* owner: worker. Leaves the queue or the deferred list; harmless when on neither. */
 void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w);
 
-/* A live idle connection, now BUSY and owned by the caller, or NULL. A connection parked
- * SP_UP_PROBE_AFTER_MS or longer ago, or any when `probe` is set (a request that cannot be
+/* owner: worker. A live idle connection, now BUSY and owned by the caller, or NULL. A connection
+ * parked SP_UP_PROBE_AFTER_MS or longer ago, or any when `probe` is set (a request that cannot be
  * retried), is first probed with a non-blocking MSG_PEEK: a close that arrived since the last
  * look at the events is found before the request goes out. One parked more recently is
  * trusted (its events close it as soon as the server does; the race left is covered by the
  * retry of idempotent requests) and costs no system call. */
 struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe);
-/* Whether a connection may be opened in this loop turn: at most SP_UP_OPENS_PER_TURN per
- * pool, so that a burst of requests that find none idle does not open one connection each
- * while responses to earlier ones are about to free some: the rest are deferred to the next
- * batch (sp_uppool_defer()) and take what was parked by then. */
+/* owner: worker. Whether a connection may be opened in this loop turn: at most SP_UP_OPENS_PER_TURN
+ * per pool, so that a burst of requests that find none idle does not open one connection each while
+ * responses to earlier ones are about to free some: the rest are deferred to the next batch
+ * (sp_uppool_defer()) and take what was parked by then. */
 bool sp_uppool_may_open(struct sp_uppool *p);
-/* A new connection, CONNECTING (the owner waits for writability), or NULL with *ret_err. */
+/* owner: worker. A new connection, CONNECTING (the owner waits for writability), or NULL with
+ * *ret_err. */
 struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err);
-/* The owner is done with a connection that can carry another request: park it (or close it
- * when the pool has enough idle ones). Buffers must be empty. */
+/* owner: worker. The owner is done with a connection that can carry another request: park it (or
+ * close it when the pool has enough idle ones). Buffers must be empty. */
 void sp_upconn_park(struct sp_upconn *c);
-/* Closes and frees; accepts NULL. */
+/* owner: worker. Closes and frees; accepts NULL. */
 void sp_upconn_close(struct sp_upconn *c);
 
 #endif
