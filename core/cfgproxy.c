@@ -45,7 +45,7 @@ static const char *const bind_opts_unsupported[] = {
     "no-tlsv12", "no-tlsv13", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
     "force-tlsv13", "ssl-min-ver", "ssl-max-ver", "no-ca-names", "no-tls-tickets",
     "prefer-client-ciphers", "generate-certificates", "ca-sign-file", "ca-sign-pass",
-    "tls-ticket-keys", "proto", "accept-proxy", "accept-netscaler-cip", "v4v6", "v6only",
+    "tls-ticket-keys", "accept-proxy", "accept-netscaler-cip", "v4v6", "v6only",
     "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
     "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "mode", "user", "group",
     "uid", "gid", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
@@ -57,6 +57,7 @@ static const char *const bind_opts_unsupported[] = {
 struct bind_opts {
     int maxconn, backlog, shards;
     const char *name;
+    bool h2_only;
 };
 
 static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
@@ -88,6 +89,22 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
             return false;
         }
         return sp__cfg_get_int(ps, argv[0], "'shards'", val, 1, 64, &o->shards);
+    }
+    if (strcmp(opt, "proto") == 0) {
+        /* HAProxy 2.6 names a multiplexer; spillway has HTTP/2 only (HTTP/1 is the
+         * default's detection, which `proto h1` would not change) */
+        if (!val) {
+            sp__cfg_alert(ps, argv[0], "option 'proto' needs a value");
+            return false;
+        }
+        (*i)++;
+        if (strcmp(val, "h2") != 0) {
+            sp__cfg_alert(ps, argv[0], "'proto %s' not supported by spillway (only 'proto h2')",
+                          val);
+            return false;
+        }
+        o->h2_only = true;
+        return true;
     }
     if (sp__cfg_in_list(opt, bind_opts_unsupported, ARRAY_SIZE(bind_opts_unsupported)))
         sp__cfg_alert(ps, argv[0], "bind option '%s' not supported by spillway yet", opt);
@@ -126,12 +143,14 @@ static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text
     b->maxconn = o->maxconn;
     b->backlog = o->backlog;
     b->shards = o->shards;
+    b->h2_only = o->h2_only;
     b->where = sp__cfg_here(ps);
     if (o->name)
         b->name = sp__cfg_xstrdup(ps, o->name);
 }
 
 /* bind ADDR[,ADDR...] [ADDR...] [maxconn N] [backlog N] [name N] [shards N|by-thread]
+ *      [proto h2]
  * An address is a word holding ':' or '@'; the first word without is the first option. */
 void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv)
 {

@@ -48,10 +48,11 @@ struct sp_cfg_bind {
     char *text;                   /* the address as written: "*:80", "unix@/run/x.sock" */
     struct sockaddr_storage addr; /* AF_INET, AF_INET6 or AF_UNIX, port set */
     socklen_t addrlen;
-    int maxconn; /* bind-level maxconn, 0 = none */
-    int backlog; /* 0 = unset */
-    char *name;  /* NULL unless `name` */
-    int shards;  /* 0 = by-thread (the default: one socket per worker) */
+    int maxconn;  /* bind-level maxconn, 0 = none */
+    int backlog;  /* 0 = unset */
+    char *name;   /* NULL unless `name` */
+    int shards;   /* 0 = by-thread (the default: one socket per worker) */
+    bool h2_only; /* `proto h2`: HTTP/2 from the first byte, no HTTP/1 detection */
     struct sp_cfg_where where;
 };
 

@@ -367,6 +367,7 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
             b->addrlen = cb->addrlen;
             b->backlog = backlog_for(p, cb);
             b->fe_idx = fe->idx;
+            b->h2_only = cb->h2_only;
             if (cb->maxconn) {
                 rt->bind_gates[rt->nbinds] = gate_new(cb->maxconn);
                 if (!rt->bind_gates[rt->nbinds])

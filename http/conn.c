@@ -87,7 +87,8 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     sp_task_init(&c->flush_task, flush_task);
     c->t_accept_us = hw->w->now_us;
     c->x.can_write = true; /* an accepted socket has room */
-    c->proto = &sp__h1_cproto;
+    /* HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks nothing else */
+    c->proto = l->bind->h2_only ? &sp__h2_cproto : &sp__h1_cproto;
     c->proto->start(c);
     struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
     sp_stat_add(&fo->stot, 1);

@@ -93,6 +93,20 @@ struct sp_h2c {
     struct sp_buf hdrs;
     struct sp_h2s *hdrs_owner; /* the stream whose fields are in `req` */
     struct sp_h2_req *req;     /* its fields (from the worker's pool, with `hdrs`) */
+    /* The client's streams it must know are closed (RFC 9113 5.1): a window of the last
+     * CLOSED_WIN client stream ids up to the highest it opened, one bit each, ring-indexed by
+     * id / 2. `used`: it opened that id (an id skipped is closed too, but a HEADERS on it is
+     * a PROTOCOL_ERROR, 5.1.1). `reset_by_us`: we sent RST_STREAM while the client may still
+     * be sending, so its frames in flight are ignored (nghttp2 forgets closed streams, and
+     * would ignore every frame on them). Older ids are ignored, as nghttp2 does. 32 bytes. */
+    uint64_t used[2], reset_by_us[2];
+    int32_t max_id;    /* the highest client stream id a HEADERS opened */
+    uint32_t err_code; /* a connection error found in a callback: GOAWAY with this code */
+    /* client streams this read ends (END_STREAM, RST_STREAM), as the scanner meets them:
+     * a DATA after them in the same read is on a closed stream, though nghttp2 has not seen
+     * the end yet (at most SCAN_ENDED kept; beyond, no judgement: never a false error) */
+    int32_t scan_ended[8];
+    uint8_t nscan_ended;
     bool seen_stream;
     bool goaway;
     bool fatal;   /* close as soon as the last bytes are out */
@@ -668,10 +682,114 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
     return 0;
 }
 
+/* ---- closed streams (RFC 9113 5.1) ---- */
+
+#define CLOSED_WIN 128 /* client stream ids (odd) the window covers */
+
+static bool win_get(const uint64_t *bits, int32_t id)
+{
+    uint32_t i = ((uint32_t)id >> 1) % CLOSED_WIN;
+    return bits[i / 64] >> (i % 64) & 1;
+}
+
+static void win_set(uint64_t *bits, int32_t id)
+{
+    uint32_t i = ((uint32_t)id >> 1) % CLOSED_WIN;
+    bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static void win_clear(uint64_t *bits, int32_t id)
+{
+    uint32_t i = ((uint32_t)id >> 1) % CLOSED_WIN;
+    bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+static bool win_has(const struct sp_h2c *h2, int32_t id)
+{
+    return id <= h2->max_id && h2->max_id - id < 2 * CLOSED_WIN;
+}
+
+/* A HEADERS opens a client stream above the highest so far: the window slides up to it, the
+ * ids skipped on the way are closed and unused (at most CLOSED_WIN bits to clear). */
+static void win_open(struct sp_h2c *h2, int32_t id)
+{
+    int32_t from = h2->max_id ? h2->max_id + 2 : 1;
+
+    if (id - from >= 2 * CLOSED_WIN)
+        from = id - 2 * (CLOSED_WIN - 1);
+    for (int32_t i = from; i <= id; i += 2) {
+        win_clear(h2->used, i);
+        win_clear(h2->reset_by_us, i);
+    }
+    win_set(h2->used, id);
+    h2->max_id = id;
+}
+
+/* Called before nghttp2 reads a frame's payload: a DATA or HEADERS on a client stream the
+ * client knows is closed is a connection error (STREAM_CLOSED; PROTOCOL_ERROR for a HEADERS
+ * on an id it skipped), and so is a PRIORITY on stream 0, which nghttp2 skips unread once
+ * RFC 7540 priorities are off. The error is noted and the callback fails: feed() sends the
+ * GOAWAY. */
+static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user)
+{
+    struct sp_h2c *h2 = user;
+    int32_t id = hd->stream_id;
+
+    if (hd->type == NGHTTP2_PRIORITY && id == 0) {
+        h2->err_code = NGHTTP2_PROTOCOL_ERROR;
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    if ((hd->type != NGHTTP2_DATA && hd->type != NGHTTP2_HEADERS) || !(id & 1) || h2->goaway)
+        return 0;
+    if (id > h2->max_id) {
+        if (hd->type == NGHTTP2_HEADERS)
+            win_open(h2, id);
+        return 0; /* an idle stream: nghttp2's to judge */
+    }
+    if (!win_has(h2, id) || win_get(h2->reset_by_us, id) || nghttp2_session_find_stream(s, id))
+        return 0;
+    h2->err_code = hd->type == NGHTTP2_HEADERS && !win_get(h2->used, id) ? NGHTTP2_PROTOCOL_ERROR
+                                                                         : NGHTTP2_STREAM_CLOSED;
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+/* The frame scanner (feed()) saw a frame header, before nghttp2 reads the frame: DATA on a
+ * client stream that is closed, which nghttp2 1.52 drops without a word, is a connection
+ * error (STREAM_CLOSED). Judged on the streams as they were before this read: a stream this
+ * very read opens is above max_id and left alone. */
+static void scan_hd(void *arg, uint8_t type, uint8_t flags, int32_t id)
+{
+    struct sp_h2c *h2 = arg;
+    bool data = type == NGHTTP2_DATA;
+
+    if (!(id & 1) || h2->goaway || h2->err_code)
+        return;
+    if (data) {
+        for (unsigned i = 0; i < h2->nscan_ended; i++) {
+            if (h2->scan_ended[i] == id) {
+                h2->err_code = NGHTTP2_STREAM_CLOSED; /* ended earlier in this very read */
+                return;
+            }
+        }
+        if (win_has(h2, id) && !win_get(h2->reset_by_us, id) &&
+            !nghttp2_session_find_stream(h2->s, id)) {
+            h2->err_code = NGHTTP2_STREAM_CLOSED;
+            return;
+        }
+    }
+    if ((type == NGHTTP2_RST_STREAM ||
+         ((data || type == NGHTTP2_HEADERS) && (flags & NGHTTP2_FLAG_END_STREAM))) &&
+        h2->nscan_ended < SP_ARRAY_SIZE(h2->scan_ended))
+        h2->scan_ended[h2->nscan_ended++] = id;
+}
+
 /* Our END_STREAM left: a stream answered before its request ended is closed at once. */
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
-    (void)user;
+    struct sp_h2c *h2 = user;
+
+    if (f->hd.type == NGHTTP2_RST_STREAM && win_has(h2, f->hd.stream_id))
+        win_set(h2->reset_by_us, f->hd.stream_id);
     if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
         (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA))
         return 0;
@@ -749,6 +867,7 @@ int sp__h2_worker_init(struct sp_http_worker *hw)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
     nghttp2_session_callbacks_set_send_data_callback(cbs, send_data);
     hw->h2cbs = cbs;
     if (nghttp2_option_new(&hw->h2opt))
@@ -793,6 +912,8 @@ static int session_new(struct sp_conn *c)
     sp__h2_budget_init(&h2->empty_data, EMPTY_DATA_BURST, EMPTY_DATA_RATE, hw->w->now);
     /* the client's bytes begin with its preface, also after an upgrade (RFC 9113 3.2) */
     sp__h2_fscan_init(&h2->fscan, NGHTTP2_CLIENT_MAGIC_LEN);
+    h2->fscan.on_hd = scan_hd;
+    h2->fscan.arg = h2;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SP_H2_STREAM_WINDOW},
@@ -817,6 +938,7 @@ static int session_new(struct sp_conn *c)
 static bool empty_data_ok(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
+    h2->nscan_ended = 0;
     uint32_t n =
         sp__h2_fscan(&h2->fscan, (const uint8_t *)sp_buf_head(&c->x.rbuf), sp_buf_len(&c->x.rbuf));
 
@@ -844,12 +966,28 @@ static int feed(struct sp_conn *c)
         sp_buf_consume(&c->x.rbuf, sp_buf_len(&c->x.rbuf));
         return -EPROTO;
     }
+    if (h2->err_code && !h2->goaway) {
+        /* the scanner found a frame on a closed stream: nothing more of this client is read */
+        sp_buf_consume(&c->x.rbuf, sp_buf_len(&c->x.rbuf));
+        nghttp2_session_terminate_session(h2->s, h2->err_code);
+        h2->goaway = true;
+        h2->fatal = true;
+        return -EPROTO;
+    }
     while (sp_buf_len(&c->x.rbuf)) {
         ssize_t n = nghttp2_session_mem_recv(h2->s, (const uint8_t *)sp_buf_head(&c->x.rbuf),
                                              sp_buf_len(&c->x.rbuf));
         if (n < 0) {
             sp_debug("worker %d: HTTP/2 session error: %s", c->hw->w->id, nghttp2_strerror((int)n));
             sp_buf_consume(&c->x.rbuf, sp_buf_len(&c->x.rbuf));
+            /* a wrong preface, or an error our callbacks found: nghttp2 sent nothing, the
+             * client is told why before the close (RFC 9113 3.4, 5.4.1) */
+            if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+                h2->err_code = NGHTTP2_PROTOCOL_ERROR;
+            if (h2->err_code && !h2->goaway) {
+                nghttp2_session_terminate_session(h2->s, h2->err_code);
+                h2->goaway = true;
+            }
             h2->fatal = true;
             return -EPROTO;
         }
@@ -890,6 +1028,7 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
         return -EINVAL;
     }
     sp_buf_append(&c->x.wbuf, resp, sizeof(resp) - 1);
+    win_open(h2, 1);
     struct sp_h2s *st = stream_new(h2, 1);
     if (!st)
         return -ENOMEM;
@@ -1053,14 +1192,34 @@ static bool should_close(struct sp_conn *c)
     return (c->want_close || c->x.rd_eof) && !h2->nstreams;
 }
 
+#define H2_LINGER_MS 1000
+
+/* All is said: a lingering close, as HTTP/1's. Our FIN goes first, then what the client
+ * still sends is read and dropped until its own FIN (or H2_LINGER_MS), so that its bytes in
+ * flight (a PING right after its GOAWAY) do not turn the close into a reset that destroys
+ * our last frames before it reads them. */
+static void close_gently(struct sp_conn *c)
+{
+    struct sp_worker *w = c->hw->w;
+
+    if (!c->x.shut_wr) {
+        sp_xconn_shutw(&c->x);
+        c->h2->fatal = true; /* nothing more reaches nghttp2 */
+        sp_timer_arm(&w->tw, &c->x.timer, w->now + H2_LINGER_MS);
+    }
+    sp_xconn_drain(&c->x);
+    if (c->x.rd_eof)
+        sp__conn_close(c);
+}
+
 static void h2_flush(struct sp_conn *c)
 {
-    if (h2_output(c) < 0) {
+    if (!c->h2 || h2_output(c) < 0) {
         sp__conn_close(c);
         return;
     }
     if (should_close(c)) {
-        sp__conn_close(c);
+        close_gently(c);
         return;
     }
     h2_update_timer(c);
@@ -1114,7 +1273,11 @@ static uint64_t timer_deadline(struct sp_conn *c)
 static void h2_update_timer(struct sp_conn *c)
 {
     struct sp_worker *w = c->hw->w;
-    uint64_t at = timer_deadline(c);
+
+    if (c->x.shut_wr)
+        return; /* lingering: its own deadline stands */
+    /* no session (h2_start failed): the timer closes the connection at once */
+    uint64_t at = c->h2 ? timer_deadline(c) : w->now;
 
     if (!at)
         sp_timer_disarm(&w->tw, &c->x.timer);
@@ -1163,6 +1326,10 @@ static void h2_timeout(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
 
+    if (!h2 || c->x.shut_wr) {
+        sp__conn_close(c); /* no session, or the lingering close ran out */
+        return;
+    }
     if (h2->nheads && (output_idle(c) || c->x.can_write)) {
         /* not the idle rule: a body timeout, or an early wake-up */
         uint64_t at = timer_deadline(c);
@@ -1186,6 +1353,10 @@ static void h2_stop(struct sp_conn *c)
     struct sp_h2c *h2 = c->h2;
 
     c->want_close = true;
+    if (!h2) {
+        sp__conn_close(c);
+        return;
+    }
     if (!h2->goaway) {
         /* streams in flight finish; new ones are refused */
         h2->goaway = true;
@@ -1216,6 +1387,10 @@ static void h2_release(struct sp_conn *c)
 
 static void h2_io(struct sp_conn *c, uint32_t events)
 {
+    if (!c->h2) {
+        sp__conn_close(c);
+        return;
+    }
     /* queued before the reading queues anything else: frames nghttp2 answers with (a
      * RST_STREAM for a malformed request) leave before a deferred server connection opens,
      * so a request reset in the same read never reaches a server */
@@ -1224,8 +1399,21 @@ static void h2_io(struct sp_conn *c, uint32_t events)
     h2_io_read(c);
 }
 
+/* A connection accepted on a `bind ... proto h2`: HTTP/2 from its first byte, no HTTP/1
+ * detection. Our SETTINGS go out at once (RFC 9113 3.4 allows it); a client whose first
+ * bytes are not the preface gets GOAWAY(PROTOCOL_ERROR) and the close (feed()). Without
+ * memory for the session, the timer closes the connection at once. */
+static void h2_start(struct sp_conn *c)
+{
+    c->t_req_start = c->hw->w->now;
+    if (session_new(c) < 0)
+        return;
+    want_flush(c->h2);
+}
+
 const struct sp_cproto sp__h2_cproto = {
     .name = "HTTP/2",
+    .start = h2_start,
     .io = h2_io,
     .flush = h2_flush,
     .timeout = h2_timeout,

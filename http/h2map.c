@@ -424,6 +424,11 @@ uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n)
         uint32_t len = (uint32_t)s->hd[0] << 16 | (uint32_t)s->hd[1] << 8 | s->hd[2];
         uint8_t type = s->hd[3], flags = s->hd[4];
         s->skip = len;
+        if (s->on_hd)
+            s->on_hd(s->arg, type, flags,
+                     (int32_t)(((uint32_t)s->hd[5] << 24 | (uint32_t)s->hd[6] << 16 |
+                                (uint32_t)s->hd[7] << 8 | s->hd[8]) &
+                               0x7fffffffu));
         if (type != NGHTTP2_DATA || (flags & NGHTTP2_FLAG_END_STREAM))
             continue;
         if (!(flags & NGHTTP2_FLAG_PADDED)) {

@@ -90,6 +90,10 @@ struct sp_h2_fscan {
     uint8_t hd[9];   /* a frame header split between two reads */
     uint8_t hdlen;
     bool pad_next; /* the next byte is a padded DATA frame's pad length */
+    /* optional: told every frame header as it is found (type, flags, stream id), before the
+     * frame reaches nghttp2 (which drops DATA on streams it forgot without a callback) */
+    void (*on_hd)(void *arg, uint8_t type, uint8_t flags, int32_t id);
+    void *arg;
 };
 
 /* `preface`: the bytes before the first frame (the 24-byte client connection preface). */

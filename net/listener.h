@@ -35,6 +35,7 @@ struct sp_bind {
     socklen_t addrlen;
     int backlog;
     int fe_idx;               /* frontend index in the routing snapshot */
+    bool h2_only;             /* `proto h2`: connections speak HTTP/2 from the first byte */
     struct sp_gate *gates[3]; /* bind, frontend, global; NULL where unlimited */
     int nfds;                 /* shards: one per worker, or 1 for unix@ */
     int *fds;

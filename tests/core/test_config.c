@@ -598,7 +598,8 @@ static void test_binds(void)
                                         "    bind [::]:84 shards by-thread\n"
                                         "    bind unix@/tmp/sp.sock\n"
                                         "    bind ipv6@:85\n"
-                                        "    bind ipv4@127.0.0.2:86\n");
+                                        "    bind ipv4@127.0.0.2:86\n"
+                                        "    bind :87 proto h2 maxconn 5\n");
     struct sp_cfg_bind *b;
 
     if (!cfg)
@@ -650,6 +651,12 @@ static void test_binds(void)
     b = b->next;
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT(is_v4(&b->addr, "127.0.0.2", 86));
+    CU_ASSERT_FALSE(b->h2_only);
+    b = b->next;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT(is_v4(&b->addr, "0.0.0.0", 87));
+    CU_ASSERT_TRUE(b->h2_only);
+    CU_ASSERT_EQUAL(b->maxconn, 5);
     CU_ASSERT_PTR_NULL(b->next);
     sp_config_free(cfg);
 
@@ -665,6 +672,10 @@ static void test_binds(void)
                   NULL);
     expect_errors(TMO "frontend f\n bind :80 shards 0\n", 1, "t.cfg:7: 'bind':", "'shards'", NULL);
     expect_errors(TMO "frontend f\n bind :80 shards by-group\n", 1, "not supported", NULL);
+    expect_errors(TMO "frontend f\n bind :80 proto\n", 1,
+                  "t.cfg:7: 'bind': option 'proto' needs a value", NULL);
+    expect_errors(TMO "frontend f\n bind :80 proto h1\n", 1,
+                  "t.cfg:7: 'bind': 'proto h1' not supported by spillway (only 'proto h2')", NULL);
     expect_errors(TMO "frontend f\n bind maxconn 5\n", 1, "t.cfg:7: 'bind': missing address", NULL);
     expect_errors(TMO "frontend f\n bind\n", 1, "t.cfg:7: 'bind': missing address", NULL);
     expect_errors(TMO "frontend f\n bind host.example:80\n", 1, "t.cfg:7: 'bind': invalid address",
