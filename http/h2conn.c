@@ -783,6 +783,18 @@ static void scan_hd(void *arg, uint8_t type, uint8_t flags, int32_t id)
         h2->scan_ended[h2->nscan_ended++] = id;
 }
 
+/* A PRIORITY frame that makes a stream depend on itself: a stream error (RFC 9113 5.3.1),
+ * which nghttp2 no longer checks once it skips PRIORITY payloads. Treated as a connection
+ * error (5.4.1 allows it): the stream is usually idle, and a RST_STREAM on an idle stream
+ * would be a protocol error of ours. No client that means well does this. */
+static void scan_prio(void *arg, int32_t id, int32_t dep)
+{
+    struct sp_h2c *h2 = arg;
+
+    if (id && id == dep && !h2->goaway && !h2->err_code)
+        h2->err_code = NGHTTP2_PROTOCOL_ERROR;
+}
+
 /* Our END_STREAM left: a stream answered before its request ended is closed at once. */
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
 {
@@ -913,6 +925,7 @@ static int session_new(struct sp_conn *c)
     /* the client's bytes begin with its preface, also after an upgrade (RFC 9113 3.2) */
     sp__h2_fscan_init(&h2->fscan, NGHTTP2_CLIENT_MAGIC_LEN);
     h2->fscan.on_hd = scan_hd;
+    h2->fscan.on_prio = scan_prio;
     h2->fscan.arg = h2;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streams},
@@ -967,7 +980,8 @@ static int feed(struct sp_conn *c)
         return -EPROTO;
     }
     if (h2->err_code && !h2->goaway) {
-        /* the scanner found a frame on a closed stream: nothing more of this client is read */
+        /* the scanner found a frame on a closed stream, or a stream depending on itself:
+         * nothing more of this client is read */
         sp_buf_consume(&c->x.rbuf, sp_buf_len(&c->x.rbuf));
         nghttp2_session_terminate_session(h2->s, h2->err_code);
         h2->goaway = true;

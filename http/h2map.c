@@ -398,6 +398,21 @@ uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n)
     size_t i = 0;
 
     while (i < n) {
+        if (s->prio_next) {
+            size_t k = SP_MIN((size_t)(4 - s->prio_len), n - i);
+            memcpy(s->prio + s->prio_len, p + i, k);
+            s->prio_len += (uint8_t)k;
+            i += k;
+            if (s->prio_len < 4)
+                break;
+            s->prio_next = false;
+            s->skip = 1; /* the weight */
+            s->on_prio(s->arg, s->prio_id,
+                       (int32_t)(((uint32_t)s->prio[0] << 24 | (uint32_t)s->prio[1] << 16 |
+                                  (uint32_t)s->prio[2] << 8 | s->prio[3]) &
+                                 0x7fffffffu));
+            continue;
+        }
         if (s->pad_next) {
             /* payload = frame length - 1 - pad length; nghttp2 refuses padding longer
              * than the frame */
@@ -424,11 +439,18 @@ uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n)
         uint32_t len = (uint32_t)s->hd[0] << 16 | (uint32_t)s->hd[1] << 8 | s->hd[2];
         uint8_t type = s->hd[3], flags = s->hd[4];
         s->skip = len;
-        if (s->on_hd)
-            s->on_hd(s->arg, type, flags,
-                     (int32_t)(((uint32_t)s->hd[5] << 24 | (uint32_t)s->hd[6] << 16 |
+        int32_t id = (int32_t)(((uint32_t)s->hd[5] << 24 | (uint32_t)s->hd[6] << 16 |
                                 (uint32_t)s->hd[7] << 8 | s->hd[8]) &
-                               0x7fffffffu));
+                               0x7fffffffu);
+        if (s->on_hd)
+            s->on_hd(s->arg, type, flags, id);
+        if (type == NGHTTP2_PRIORITY && len == 5 && s->on_prio) {
+            s->prio_next = true;
+            s->prio_len = 0;
+            s->prio_id = id;
+            s->skip = 0;
+            continue;
+        }
         if (type != NGHTTP2_DATA || (flags & NGHTTP2_FLAG_END_STREAM))
             continue;
         if (!(flags & NGHTTP2_FLAG_PADDED)) {

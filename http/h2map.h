@@ -93,7 +93,14 @@ struct sp_h2_fscan {
     /* optional: told every frame header as it is found (type, flags, stream id), before the
      * frame reaches nghttp2 (which drops DATA on streams it forgot without a callback) */
     void (*on_hd)(void *arg, uint8_t type, uint8_t flags, int32_t id);
+    /* optional: a PRIORITY frame's stream and the stream it depends on (nghttp2 skips
+     * PRIORITY payloads unread once RFC 7540 priorities are off) */
+    void (*on_prio)(void *arg, int32_t id, int32_t dep);
     void *arg;
+    uint8_t prio[4]; /* a PRIORITY payload's dependency, being read */
+    uint8_t prio_len;
+    bool prio_next;  /* the next bytes are a PRIORITY payload's dependency */
+    int32_t prio_id; /* its stream */
 };
 
 /* `preface`: the bytes before the first frame (the 24-byte client connection preface). */

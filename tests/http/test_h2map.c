@@ -1176,6 +1176,64 @@ static void test_fscan(void)
     CU_ASSERT_EQUAL(sp__h2_fscan(&sc, buf, n), 300);
 }
 
+/* the frame headers and PRIORITY dependencies a scan reports */
+struct seen {
+    unsigned nhd, nprio;
+    int32_t ids[16], prio_id[4], prio_dep[4];
+};
+
+static void seen_hd(void *arg, uint8_t type, uint8_t flags, int32_t id)
+{
+    struct seen *s = arg;
+    (void)type, (void)flags;
+    if (s->nhd < 16)
+        s->ids[s->nhd] = id;
+    s->nhd++;
+}
+
+static void seen_prio(void *arg, int32_t id, int32_t dep)
+{
+    struct seen *s = arg;
+    if (s->nprio < 4) {
+        s->prio_id[s->nprio] = id;
+        s->prio_dep[s->nprio] = dep;
+    }
+    s->nprio++;
+}
+
+/* Every frame header is reported with its stream id (reserved bit cleared), and a PRIORITY
+ * frame's dependency too, whatever the splits; payload bytes never read as headers. */
+static void test_fscan_callbacks(void)
+{
+    static uint8_t buf[512];
+    size_t n = 0, at;
+
+    n += frame(buf + n, 0, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1);
+    at = n;
+    n += frame(buf + n, 5, NGHTTP2_PRIORITY, 0, 3); /* 3 depends on 3 */
+    buf[at + 9] = 0x80, buf[at + 10] = 0, buf[at + 11] = 0, buf[at + 12] = 3, buf[at + 13] = 16;
+    at = n;
+    n += frame(buf + n, 5, NGHTTP2_PRIORITY, 0, 5); /* 5 depends on 1 */
+    buf[at + 9] = 0, buf[at + 10] = 0, buf[at + 11] = 0, buf[at + 12] = 1, buf[at + 13] = 0;
+    n += frame(buf + n, 3, NGHTTP2_DATA, 0, 0x80000007u); /* reserved bit set */
+
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct sp_h2_fscan sc;
+        struct seen seen = {0};
+        sp__h2_fscan_init(&sc, 0);
+        sc.on_hd = seen_hd;
+        sc.on_prio = seen_prio;
+        sc.arg = &seen;
+        sp__h2_fscan(&sc, buf, cut);
+        sp__h2_fscan(&sc, buf + cut, n - cut);
+        CU_ASSERT_EQUAL(seen.nhd, 4);
+        CU_ASSERT_EQUAL(seen.ids[3], 7);
+        CU_ASSERT_EQUAL_FATAL(seen.nprio, 2);
+        CU_ASSERT(seen.prio_id[0] == 3 && seen.prio_dep[0] == 3);
+        CU_ASSERT(seen.prio_id[1] == 5 && seen.prio_dep[1] == 1);
+    }
+}
+
 /* ---- sp__h2_budget ---- */
 
 static void test_budget(void)
@@ -1250,4 +1308,5 @@ void test_h2map_register(void)
     sp_unit_test(s, "view: host first, cookie crumbs joined last", test_view_fields);
     sp_unit_test(s, "view: url, url_*, path, cookies through the ACL engine", test_view_acl);
     sp_unit_test(s, "frame scan: empty DATA frames", test_fscan);
+    sp_unit_test(s, "frame scan: headers and PRIORITY dependencies reported", test_fscan_callbacks);
 }

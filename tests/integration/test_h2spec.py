@@ -16,10 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import HOST, Suite, free_port  # noqa: E402
 
 TOTAL = 146
-# still open (issue 18): a PRIORITY frame that depends on itself must reset its stream, but
-# with RFC 7540 priorities off nghttp2 1.52 skips PRIORITY payloads unread. Listed, so that
-# any other failure fails the test, and this one is seen the day it passes.
-KNOWN_OPEN = {"http2/5.3.1/2"}
+# cases known to fail, listed so that any other failure fails the test (none today)
+KNOWN_OPEN = set()
 WANT_H2_ONLY = TOTAL - len(KNOWN_OPEN)
 WANT_SHARED = TOTAL - 1 - len(KNOWN_OPEN)
 # under load a stream may still be open when h2spec expects it closed, or a reset races the
