@@ -117,20 +117,26 @@ def pattern_bytes(n, offset=0):
 class Backend:
     """One sp-testbackend process."""
 
-    def __init__(self, tmpdir, name="b1", port=0, timeout=5.0):
+    def __init__(self, tmpdir, name="b1", port=0, timeout=5.0, flags=()):
+        """`flags`: extra command-line flags (--keepalive-requests K, --random-close PCT...)."""
         if not BACKEND or not os.access(BACKEND, os.X_OK):
             raise SetupError("BACKEND=%r is not an executable" % BACKEND)
         self.name = name
         self.log_path = os.path.join(tmpdir, "backend-%s-%d.log" % (name, time.monotonic_ns()))
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [BACKEND, "--listen", "%s:%d" % (HOST, port), "--name", name],
+            [BACKEND, "--listen", "%s:%d" % (HOST, port), "--name", name] + list(flags),
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,
         )
         _started.append(self.proc)
         self.port = self._read_port(timeout)
+
+    def counters(self):
+        """The origin's /stats as a dict (accepts, requests, posts, dropped, quits, conns...)."""
+        r = request(self.port, "GET", "/stats")
+        return {k: int(v) for k, v in (kv.split("=") for kv in r.body.decode().split())}
 
     def _read_port(self, timeout):
         deadline = time.monotonic() + timeout

@@ -54,29 +54,14 @@ BODY = bytes(range(256)) * 16  # 4 KiB POST body
 # Helpers (lib.py is shared; what only this test needs lives here)
 
 
-class FlagBackend(Backend):
-    """lib.Backend started with extra command-line flags (lib's starts it with none)."""
-
-    def __init__(self, tmpdir, name, flags, timeout=5.0):
-        if not lib.BACKEND or not os.access(lib.BACKEND, os.X_OK):
-            raise SetupError("BACKEND=%r is not an executable" % lib.BACKEND)
-        self.name = name
-        self.log_path = os.path.join(tmpdir, "backend-%s-%d.log" % (name, time.monotonic_ns()))
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [lib.BACKEND, "--listen", "%s:0" % HOST, "--name", name] + list(flags),
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            stdin=subprocess.DEVNULL,
-        )
-        lib._started.append(self.proc)  # ended by lib's exit handler like every other
-        self.port = self._read_port(timeout)
+def FlagBackend(tmpdir, name, flags, timeout=5.0):
+    """An sp-testbackend started with extra command-line flags."""
+    return Backend(tmpdir, name, timeout=timeout, flags=flags)
 
 
 def counters(be):
-    """The origin's /stats as a dict: accepts, requests, posts, dropped, quits."""
-    r = request(be.port, "GET", "/stats")
-    return {k: int(v) for k, v in (kv.split("=") for kv in r.body.decode().split())}
+    """The origin's /stats as a dict (accepts, requests, posts, dropped, quits, conns, ...)."""
+    return be.counters()
 
 
 def delta(c0, c1):

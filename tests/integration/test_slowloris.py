@@ -109,20 +109,9 @@ backend be
 # Helpers
 
 
-class FlagBackend(Backend):
-    """lib.Backend started with extra command-line flags."""
-
-    def __init__(self, tmpdir, name, flags, timeout=5.0):
-        if not lib.BACKEND or not os.access(lib.BACKEND, os.X_OK):
-            raise SetupError("BACKEND=%r is not an executable" % lib.BACKEND)
-        self.name = name
-        self.log_path = os.path.join(tmpdir, "backend-%s-%d.log" % (name, time.monotonic_ns()))
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [lib.BACKEND, "--listen", "%s:0" % HOST, "--name", name] + list(flags),
-            stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL)
-        lib._started.append(self.proc)
-        self.port = self._read_port(timeout)
+def FlagBackend(tmpdir, name, flags, timeout=5.0):
+    """An sp-testbackend started with extra command-line flags."""
+    return Backend(tmpdir, name, timeout=timeout, flags=flags)
 
 
 class LimitedSpillway(Spillway):
