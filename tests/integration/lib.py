@@ -571,3 +571,27 @@ class Suite:
         _cleanup()
         self.tmp.cleanup()
         sys.exit(1 if self.failed else 0)
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "AddressSanitizer:DEADLYSIGNAL")
+
+
+def no_sanitizer_report(t):
+    """Stops every spillway and backend (LeakSanitizer reports at exit) and looks for reports."""
+    found = []
+    for s in t.spillways:
+        s.stop()
+        log = s.log(limit=1 << 20)
+        found += ["spillway %d: %s" % (s.pid, ln[:200]) for ln in log.splitlines()
+                  if any(m in ln for m in SANITIZER_MARKS)]
+    for b in t.backends:
+        if b.proc.poll() is None:
+            b.proc.terminate()
+            try:
+                b.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        found += ["backend %s: %s" % (b.name, ln[:200]) for ln in b.log().splitlines()
+                  if any(m in ln for m in SANITIZER_MARKS)]
+    assert not found, "; ".join(found[:4])

@@ -50,8 +50,7 @@ DOWN_FOR = 1.0       # seconds the server stays dead before it is started again
 CLIENTS = 50         # h2load -c
 STREAMS = 10         # h2load -m (streams per h2c connection, pipelined requests over h1)
 ALIVE_TRIES = 4      # fresh requests after a run, of which one must get a 200
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "AddressSanitizer:DEADLYSIGNAL")
+from lib import SANITIZER_MARKS  # noqa: E402
 
 _quiet_ports = set()
 

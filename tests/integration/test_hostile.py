@@ -41,6 +41,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+from lib import no_sanitizer_report  # noqa: E402
 from lib import HOST, Backend, Conn, ProtocolError, SetupError, Suite, free_port, \
     pattern_bytes, request  # noqa: E402
 from h2client import H2, S_INITIAL_WINDOW, WINDOW_UPDATE  # noqa: E402
@@ -273,28 +274,6 @@ def h2load(url, n, h1=False, data=None):
     return int(m.group(4)), int(m.group(5)), int(s.group(1)), int(s.group(4)), text
 
 
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "AddressSanitizer:DEADLYSIGNAL")
-
-
-def no_sanitizer_report(t):
-    """Stops every spillway and backend (LeakSanitizer reports at exit) and looks for reports."""
-    found = []
-    for s in t.spillways:
-        s.stop()
-        log = s.log(limit=1 << 20)
-        found += ["spillway %d: %s" % (s.pid, ln[:200]) for ln in log.splitlines()
-                  if any(m in ln for m in SANITIZER_MARKS)]
-    for b in t.backends:
-        if b.proc.poll() is None:
-            b.proc.terminate()
-            try:
-                b.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        found += ["backend %s: %s" % (b.name, ln[:200]) for ln in b.log().splitlines()
-                  if any(m in ln for m in SANITIZER_MARKS)]
-    assert not found, "; ".join(found[:4])
 
 
 # ---------------------------------------------------------------------------------------------

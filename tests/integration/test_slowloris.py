@@ -47,6 +47,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+from lib import no_sanitizer_report  # noqa: E402
 from lib import HOST, Backend, SetupError, Spillway, Suite, free_port, request  # noqa: E402
 from h2client import (ACK, DATA, END_HEADERS, END_STREAM, GOAWAY, H2, HEADERS,  # noqa: E402
                       PREFACE, RST_STREAM, SETTINGS, S_ENABLE_PUSH, S_HEADER_TABLE_SIZE,
@@ -501,28 +502,6 @@ def phase_idle(t, b1):
             "%.0fs" % (IDLE_B, TC_B), not problems, "; ".join(problems))
 
 
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "AddressSanitizer:DEADLYSIGNAL")
-
-
-def no_sanitizer_report(t):
-    """Stops every spillway and backend (LeakSanitizer reports at exit) and looks for reports."""
-    found = []
-    for s in t.spillways:
-        s.stop()
-        log = s.log(limit=1 << 20)
-        found += ["spillway %d: %s" % (s.pid, ln[:200]) for ln in log.splitlines()
-                  if any(m in ln for m in SANITIZER_MARKS)]
-    for b in t.backends:
-        if b.proc.poll() is None:
-            b.proc.terminate()
-            try:
-                b.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        found += ["backend %s: %s" % (b.name, ln[:200]) for ln in b.log().splitlines()
-                  if any(m in ln for m in SANITIZER_MARKS)]
-    assert not found, "; ".join(found[:4])
 
 
 # ---------------------------------------------------------------------------------------------
