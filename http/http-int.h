@@ -2,7 +2,10 @@
  * (one request/response exchange, server side) and the interface between a transaction and
  * the client side that feeds it (HTTP/1.1 connection today, HTTP/2 stream next).
  *
- * owner: worker. Everything here lives and dies on one worker.
+ * owner: worker. Everything here lives and dies on one worker, and every function below runs
+ * on the worker that owns what it is given (debug builds assert it at the entry points:
+ * SP_ASSERT_OWNER), except where its comment says `pure` (any thread, touches nothing shared)
+ * or `shared read`.
  *
  * Division of labour:
  *  - the client side parses the request, builds the upstream request head (HTTP/1.1 text) into
@@ -368,8 +371,9 @@ int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h
                           int client_version, bool chunked, bool close);
 
 /* ---- errors.c ---- */
+/* pure. The reason phrase of `status` ("Unknown" for one spillway does not know). */
 const char *sp__http_reason(int status);
-/* The HTML body of spillway's own answer for `status` (400, 408, 414, 431, 500, 501, 502,
+/* pure. The HTML body of spillway's own answer for `status` (400, 408, 414, 431, 500, 501, 502,
  * 503, 504; others get 500's). Each protocol frames it itself (h1conn.c, h2conn.c). */
 const char *sp__http_error_body(int status, size_t *ret_len);
 
@@ -404,11 +408,14 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
 
 /* ---- h2mem.c ---- */
+/* owner: worker. nghttp2's allocator on the worker's size-class free lists. */
 void sp__h2mem_init(struct sp_h2mem *m);
 /* Frees the cached blocks; every session using `m` must be gone. */
 void sp__h2mem_destroy(struct sp_h2mem *m);
 
 /* ---- h2conn.c ---- */
+/* owner: worker. nghttp2's callbacks, options and the HTTP/2 free lists of `hw`; freed by
+ * sp__h2_worker_free() on the same worker. 0 or -ENOMEM. */
 int sp__h2_worker_init(struct sp_http_worker *hw);
 void sp__h2_worker_free(struct sp_http_worker *hw);
 /* The client sent the HTTP/2 preface: the connection becomes an HTTP/2 session, fed with what
