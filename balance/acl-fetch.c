@@ -844,6 +844,8 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     size_t n;
     int64_t v;
 
+    if (e->fetch != F_TRUE && e->fetch != F_FALSE && e->fetch != F_LOAD)
+        sp_acl_env_need_req(env);
     switch (e->fetch) {
     case F_TRUE:
         return match_int(e, 1);

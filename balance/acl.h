@@ -60,7 +60,19 @@ struct sp_acl_env {
     const void *load_ctx;
     /* the proxy whose rules are evaluated: default argument of fe_* / be_* fetches */
     int fe_idx, be_idx;
+    /* when set, the request fields above (uri, nhdrs, hdr, req) are filled only when a fetch
+     * first needs them: the caller's prepare() fills them (the env is the caller's own
+     * object, so it may write to it) and clears `prepare`. A rule set that only reads
+     * counters (fe_conn) never pays for a request view. */
+    void (*prepare)(const struct sp_acl_env *env);
 };
+
+/* The request fields of `env`, filled now if they were left for later. */
+static inline void sp_acl_env_need_req(const struct sp_acl_env *env)
+{
+    if (env->prepare)
+        env->prepare(env);
+}
 
 /* Name resolution at compile time (fetch arguments such as fe_conn(webserver) or
  * srv_is_up(be/srv)). Each returns the index, or -1 when there is no such proxy/server. */

@@ -6,6 +6,7 @@
  * atomic loads and takes no lock.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "http/http-int.h"
@@ -141,6 +142,7 @@ static enum sp_local local_service(const struct sp_frontend *fe, const struct sp
     if (fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
         return SP_LOCAL_PROMETHEUS;
     if (fe->stats_enabled) {
+        sp_acl_env_need_req(env);
         const char *uri = env->uri;
         size_t uri_len = env->uri_len, ul = strlen(fe->stats_uri);
         /* a prefix that is a path is compared with the target's path and query */
@@ -223,28 +225,43 @@ static void h2_hdr(const void *req, size_t i, const char **name, size_t *nlen, c
 /* HTTP/2 requests are seen as HAProxy 2.6 sees them (see struct sp_h2_view): the absolute URI
  * when there is an :authority, which is also the Host; cookie crumbs joined. The worker's
  * head scratch, empty until the request head is built after routing, holds what the view
- * has to write. */
+ * has to write. The view is made only when a rule first reads the request (h2_prepare). */
+struct h2_env {
+    struct sp_acl_env env; /* first: h2_prepare() gets it back from the env */
+    struct sp_h2_view v;
+    const struct sp_h2_req *r;
+    struct sp_buf *scratch;
+};
+
+static void h2_prepare(const struct sp_acl_env *cenv)
+{
+    struct h2_env *he = (struct h2_env *)(uintptr_t)cenv; /* ours: route_h2's local */
+
+    he->env.prepare = NULL;
+    sp__h2_view_init(&he->v, he->r, he->scratch); /* no -ENOSPC: the same pool's buffers */
+    he->env.uri = he->v.uri;
+    he->env.uri_len = he->v.uri_len;
+    he->env.nhdrs = he->v.n;
+    he->env.hdr = h2_hdr;
+    he->env.req = &he->v;
+}
+
 void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r)
 {
-    struct sp_buf *scratch = &c->hw->headbuf;
-    struct sp_h2_view v;
-    struct sp_acl_env env;
+    struct h2_env he;
 
     if (default_only(t, c))
         return;
-    env_init(&env, c->hw, c);
-    scratch->head = scratch->tail = 0;
-    sp__h2_view_init(&v, r, scratch); /* -ENOSPC cannot happen: the same pool's buffers */
-    env.method = r->store->data + r->method.off;
-    env.method_len = r->method.len;
-    env.uri = v.uri;
-    env.uri_len = v.uri_len;
-    env.version = 20;
-    env.nhdrs = v.n;
-    env.hdr = h2_hdr;
-    env.req = &v;
-    route_env(t, c, &env);
-    scratch->head = scratch->tail = 0;
+    env_init(&he.env, c->hw, c);
+    he.r = r;
+    he.scratch = &c->hw->headbuf;
+    he.scratch->head = he.scratch->tail = 0;
+    he.env.method = r->store->data + r->method.off;
+    he.env.method_len = r->method.len;
+    he.env.version = 20;
+    he.env.prepare = h2_prepare;
+    route_env(t, c, &he.env);
+    he.scratch->head = he.scratch->tail = 0;
 }
 
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)
