@@ -249,7 +249,8 @@ int sp_listener_start(struct sp_listener *l, struct sp_worker *w, struct sp_bind
     l->bind = b;
     l->on_accept = cb;
     l->maxaccept = maxaccept > 0 ? maxaccept : 1;
-    l->ev.fd = b->fds[shard < b->nfds ? shard : 0];
+    l->shard = shard < b->nfds ? shard : 0;
+    l->ev.fd = b->fds[l->shard];
     l->ev.cb = listener_ev;
     sp_task_init(&l->retry, listener_retry);
     int err = sp_worker_add_in(w, &l->ev);
@@ -271,9 +272,9 @@ void sp_listener_stop(struct sp_listener *l)
     /* a shard's socket is this worker's alone: closing it here stops the kernel from
      * queueing more connections on it (a unix@ socket is shared and closed by main) */
     if (l->bind->addr.ss_family != AF_UNIX) {
-        for (int i = 0; i < l->bind->nfds; i++)
-            if (l->bind->fds[i] == l->ev.fd)
-                l->bind->fds[i] = -1;
+        /* only its own slot of the array: the other workers stop theirs at the same time */
+        if (l->bind->fds[l->shard] == l->ev.fd)
+            l->bind->fds[l->shard] = -1;
         close(l->ev.fd);
     }
 }

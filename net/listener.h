@@ -49,6 +49,7 @@ struct sp_listener {
     sp_accept_cb on_accept;
     struct sp_task retry; /* continue accepting after a batch, or after a wake-up */
     int maxaccept;
+    int shard;   /* its socket: bind->fds[shard], this worker's slot of the array alone */
     bool paused; /* a gate was full: waiting for a release */
     bool closed;
 };

@@ -215,13 +215,14 @@ static void h_wake(struct sp_worker *w)
 
 static void h_turn_end(struct sp_worker *w)
 {
-    int cur = ck_pr_load_int(&E.cur);
-    ck_pr_fence_load();
+    /* acquire/release on the step index: the worker that runs the next step sees all the
+     * previous one wrote (C11 atomics, which ThreadSanitizer sees; ck_pr's fences are inline
+     * assembly it does not) */
+    int cur = __atomic_load_n(&E.cur, __ATOMIC_ACQUIRE);
     if (cur < E.nsteps && !ck_pr_load_int(&E.abort) && E.steps[cur].wid == w->id) {
         if (E.steps[cur].fn()) {
             E.t0_ms = now_ms();
-            ck_pr_fence_store();
-            ck_pr_store_int(&E.cur, cur + 1);
+            __atomic_store_n(&E.cur, cur + 1, __ATOMIC_RELEASE);
         } else if (now_ms() - E.t0_ms > STEP_TIMEOUT_MS) {
             fprintf(stderr, "step %s: still waiting after %d ms\n", E.steps[cur].name,
                     STEP_TIMEOUT_MS);
