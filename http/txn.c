@@ -218,6 +218,21 @@ static void assign_server(struct sp_txn *t, const struct sp_server *s)
     sp_rate_add(st, SP_STATS_SRV, s->idx, &so->rate, now);
 }
 
+/* The request goes to another server than the one that failed it, when the backend has one
+ * (HAProxy's round-robin passes the server to avoid): counted as a redispatch of the server
+ * left. False when no other server can take it. */
+static bool redispatch(struct sp_txn *t)
+{
+    const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
+
+    if (!s || s == t->srv)
+        return false;
+    be_srv_add(t, offsetof(struct sp_stats_obj, wredis));
+    assign_server(t, s);
+    t->redispatched = true;
+    return true;
+}
+
 /* HAProxy's choice after a failed attempt (its stream_choose_redispatch()): with `option
  * redispatch`, pick the server again on the retries `option redispatch N` names (every Nth;
  * by default the last one), and on every retry when the algorithm is of the round-robin kind
@@ -254,15 +269,8 @@ static void txn_retry(struct sp_txn *t, bool conn_error)
     t->retries++;
     done = t->be->retries - t->conn_retries;
     redisp = want_redispatch(t, done);
-    if (redisp) {
-        const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
-        if (s && s != t->srv) {
-            be_srv_add(t, offsetof(struct sp_stats_obj, wredis)); /* the server left */
-            assign_server(t, s);
-            t->redispatched = true;
-            moved = true;
-        }
-    }
+    if (redisp)
+        moved = redispatch(t);
     if (!moved)
         be_srv_add(t, offsetof(struct sp_stats_obj, wretr));
     attempt_reset(t);
@@ -704,16 +712,14 @@ static bool retry_empty(struct sp_txn *t)
     }
     if (t->died_retried || !t->be->redispatch || t->conn_retries <= 0)
         return false;
-    const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
-    if (!s || s == t->srv)
+    /* the dead connection goes first (its server's counters), whatever comes next: the
+     * caller's 502 would close it too */
+    detach_up(t, false);
+    if (!redispatch(t))
         return false;
     t->died_retried = true;
-    detach_up(t, false);
     t->conn_retries--;
     t->retries++;
-    be_srv_add(t, offsetof(struct sp_stats_obj, wredis));
-    assign_server(t, s);
-    t->redispatched = true;
     attempt_reset(t);
     t->state = SP_TXN_NEW;
     txn_connect(t, false, false);

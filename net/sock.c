@@ -5,43 +5,6 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
-ssize_t sp_sock_read(int fd, struct sp_buf *b)
-{
-    if (!sp_buf_room(b))
-        sp_buf_realign(b);
-    for (;;) {
-        ssize_t n = recv(fd, sp_buf_tail(b), sp_buf_room(b), 0);
-        if (n > 0) {
-            b->tail += (uint32_t)n;
-            return n;
-        }
-        if (n == 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-}
-
-ssize_t sp_sock_write(int fd, struct sp_buf *b)
-{
-    ssize_t total = 0;
-
-    while (sp_buf_len(b)) {
-        ssize_t n = send(fd, sp_buf_head(b), sp_buf_len(b), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return total ? total : -EAGAIN;
-            return -errno;
-        }
-        sp_buf_consume(b, (uint32_t)n);
-        total += n;
-    }
-    return total;
-}
-
 ssize_t sp_sock_writev(int fd, const struct iovec *iov, int n)
 {
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};

@@ -13,11 +13,8 @@
 
 #include "net/buf.h"
 
-/* Reads once into the free room at the tail of `b` (realigning first if the tail is at the
- * end). A short read means the socket is drained for now; the caller need not read again. */
-ssize_t sp_sock_read(int fd, struct sp_buf *b);
-/* Writes as much of `b` as the socket takes, consuming what was written. */
-ssize_t sp_sock_write(int fd, struct sp_buf *b);
+/* Gathered write (what the raw transport's sendv is, net/transport.c; buffers and readiness
+ * are the transport's business). */
 ssize_t sp_sock_writev(int fd, const struct iovec *iov, int n);
 /* Starts a non-blocking TCP connect. Returns the descriptor (connect in progress or done) or
  * a negative errno (ECONNREFUSED may come immediately on loopback). */

@@ -2,10 +2,10 @@
  * after the connection preface, into a server-side nghttp2 session configured as
  * http/h2conn.c configures it (same options, SETTINGS and spillway's allocator, http/h2mem.c);
  * its callbacks do what h2conn.c's do with what nghttp2 decodes: every field through
- * sp__h2_req_add(), the request's view for the rules (sp__h2_view_init(), when this tree has
- * it) evaluated by the probe ACLs, the HTTP/1.1 head through sp__h2_build_request(), error
+ * sp__h2_req_add(), the request's view for the rules (sp__h2_view_init())
+ * evaluated by the probe ACLs, the HTTP/1.1 head through sp__h2_build_request(), error
  * answers with sp__http_error_body(), response heads with sp__h2_res_nv(), and the empty-DATA
- * frame scanner (sp__h2_fscan(), when present) over the raw bytes.
+ * frame scanner (sp__h2_fscan()) over the raw bytes.
  *
  * h2conn.c's callbacks are static and need a worker, a connection and a transaction; these
  * are their twins, statement for statement where it matters (who owns the header block, when
@@ -191,7 +191,6 @@ static bool req_has_field(const struct sp_h2_req *r, const char *name, size_t le
     return false;
 }
 
-#ifdef FZ_HAVE_H2_VIEW
 static void view_hdr(const void *req, size_t i, const char **name, size_t *nlen, const char **value,
                      size_t *vlen)
 {
@@ -199,7 +198,6 @@ static void view_hdr(const void *req, size_t i, const char **name, size_t *nlen,
     FZ_CHECK(i < v->n, "fetch asked for field %zu of %u", i, v->n);
     sp__h2_view_field(v, i, name, nlen, value, vlen);
 }
-#endif
 
 /* sp__route_h2(): the rules see the request through its view */
 static void route(struct conn *h2, const struct sp_h2_req *q)
@@ -215,7 +213,6 @@ static void route(struct conn *h2, const struct sp_h2_req *q)
         .fe_idx = 0,
         .be_idx = -1,
     };
-#ifdef FZ_HAVE_H2_VIEW
     struct sp_buf *scratch = &h2->headbuf;
     struct sp_h2_view v;
     scratch->head = scratch->tail = 0;
@@ -246,10 +243,6 @@ static void route(struct conn *h2, const struct sp_h2_req *q)
     env.req = &v;
     fz_probe_eval(&env);
     scratch->head = scratch->tail = 0;
-#else
-    (void)h2;
-    (void)env;
-#endif
 }
 
 /* The head toward the server must be the request the client sent, and nothing more. */
@@ -467,7 +460,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-#ifdef FZ_HAVE_H2_FSCAN
 /* the empty DATA frames without END_STREAM in a whole stream, by a plain walk */
 static uint32_t empty_frames(const uint8_t *p, size_t n, size_t preface)
 {
@@ -510,7 +502,6 @@ static void fscan_check(const uint8_t *all, size_t n, size_t cut)
     FZ_CHECK(a == ref && b == ref, "empty DATA frames: %u by a walk, %u in one read, %u in pieces",
              ref, a, b);
 }
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -527,9 +518,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(all + NGHTTP2_CLIENT_MAGIC_LEN, in.p, in.n);
     cut = NGHTTP2_CLIENT_MAGIC_LEN + cut % (in.n + 1);
     fz_guard = true;
-#ifdef FZ_HAVE_H2_FSCAN
     fscan_check(all, n, cut);
-#endif
     h2.headbuf.data = malloc(h2.bufsize);
     h2.headbuf.size = (uint32_t)h2.bufsize;
     if (!h2.headbuf.data || nghttp2_session_server_new3(&h2.s, cbs, &h2, opt, &h2mem.iface))

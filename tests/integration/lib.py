@@ -10,6 +10,7 @@ passes both).
 
 import atexit
 import os
+import re
 import select
 import signal
 import socket
@@ -595,3 +596,54 @@ def no_sanitizer_report(t):
         found += ["backend %s: %s" % (b.name, ln[:200]) for ln in b.log().splitlines()
                   if any(m in ln for m in SANITIZER_MARKS)]
     assert not found, "; ".join(found[:4])
+
+
+_H2LOAD_REQ = re.compile(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                         r"(\d+) failed, (\d+) errored, (\d+) timeout")
+_H2LOAD_ST = re.compile(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx")
+H2LOAD_KEYS = ("total", "started", "done", "succeeded", "failed", "errored", "timeout",
+               "2xx", "3xx", "4xx", "5xx")
+
+
+def parse_h2load(out):
+    """h2load's summary as a dict of H2LOAD_KEYS (None for what it did not print), plus
+    "text": its two summary lines (None when absent)."""
+    f = dict.fromkeys(H2LOAD_KEYS)
+    m, s = _H2LOAD_REQ.search(out), _H2LOAD_ST.search(out)
+    if m:
+        f.update(zip(H2LOAD_KEYS[:7], map(int, m.groups())))
+    if s:
+        f.update(zip(H2LOAD_KEYS[7:], map(int, s.groups())))
+    f["text"] = "%s | %s" % (m.group(0), s.group(0)) if m and s else None
+    return f
+
+
+def h2load_ok(out, n):
+    """None when every one of n requests succeeded with a 2xx, else the reason."""
+    f = parse_h2load(out)
+    if not f["text"]:
+        return "no summary in h2load output: %s" % out[-1500:]
+    if f["succeeded"] != n or f["2xx"] != n:
+        return f["text"]
+    return None
+
+
+def send(c, method, path, headers=(), body=None, timeout=5.0):
+    """One request on client connection c (a Conn). Returns (outcome, Response or None):
+    outcome is the status as text, or "closed" (the connection ended before a whole response),
+    "reset" or "timeout". Never raises for a connection that failed."""
+    hdrs = [("Host", "spillway.test")] + list(headers)
+    if body is not None:
+        hdrs.append(("Content-Length", str(len(body))))
+    raw = ("%s %s HTTP/1.1\r\n" % (method, path)).encode()
+    raw += b"".join(("%s: %s\r\n" % h).encode() for h in hdrs) + b"\r\n" + (body or b"")
+    try:
+        c.send(raw)
+        r = c.read_response(head_request=(method == "HEAD"), timeout=timeout)
+    except socket.timeout:
+        return "timeout", None
+    except (ConnectionResetError, BrokenPipeError):
+        return "reset", None
+    except (ProtocolError, OSError):
+        return "closed", None
+    return str(r.status), r

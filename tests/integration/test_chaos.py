@@ -36,6 +36,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import parse_h2load  # noqa: E402
 from lib import (  # noqa: E402
     HOST, Backend, SetupError, Spillway, Suite, config, free_port, request)
 
@@ -94,23 +95,6 @@ def start_backend(t, name, port, tries=50):
         t.backends.append(b)
         return b
     raise SetupError("could not start %s on port %d: %s" % (name, port, last))
-
-
-def parse_h2load(out):
-    """The summary figures of one h2load run as a dict (missing ones are None)."""
-    f = dict.fromkeys(("total", "started", "done", "succeeded", "failed", "errored", "timeout",
-                       "2xx", "3xx", "4xx", "5xx"))
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    if m:
-        for k, v in zip(("total", "started", "done", "succeeded", "failed", "errored", "timeout"),
-                        m.groups()):
-            f[k] = int(v)
-    s = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    if s:
-        for k, v in zip(("2xx", "3xx", "4xx", "5xx"), s.groups()):
-            f[k] = int(v)
-    return f
 
 
 def window_figures(log_path, t_kill, t_back):

@@ -30,6 +30,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import h2client  # noqa: E402
 from h2client import DATA, END_STREAM, HEADERS, H2  # noqa: E402
+from lib import h2load_ok  # noqa: E402
 from lib import HOST, Conn, Suite, curl, free_port  # noqa: E402
 
 ENHANCE_YOUR_CALM = 0xb
@@ -60,17 +61,6 @@ def run_tool(cmd, timeout):
     except subprocess.TimeoutExpired:
         return -9, "", "%s did not finish in %ss" % (cmd[0], timeout)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
-
-
-def h2load_ok(out, n):
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    s = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    if not m or not s:
-        return "no summary in h2load output: %s" % out[-1500:]
-    if int(m.group(4)) != n or int(s.group(1)) != n:
-        return "%s | %s" % (m.group(0), s.group(0))
-    return None
 
 
 def h1_get(port, target, headers=()):

@@ -15,6 +15,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import h2load_ok  # noqa: E402
 from lib import HOST, Suite, config, curl, free_port, pattern_bytes, wait_until  # noqa: E402
 from h2client import (  # noqa: E402
     DATA, HEADERS, RST_STREAM, GOAWAY, WINDOW_UPDATE, END_STREAM, S_INITIAL_WINDOW, NO_ERROR, CANCEL, H2)
@@ -46,18 +47,6 @@ def echo_lines(body):
 def fields(lines, name):
     return [ln.split(":", 1)[1].strip() for ln in lines[1:]
             if ":" in ln and ln.split(":", 1)[0].strip().lower() == name.lower()]
-
-
-def h2load_ok(out, n):
-    """None when every one of n requests succeeded with a 2xx, else the reason."""
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    s = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    if not m or not s:
-        return "no summary in h2load output: %s" % out[-1500:]
-    if int(m.group(4)) != n or int(s.group(1)) != n:
-        return "%s | %s" % (m.group(0), s.group(0))
-    return None
 
 
 def main(t):

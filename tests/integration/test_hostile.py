@@ -41,6 +41,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+from lib import send  # noqa: E402
 from lib import no_sanitizer_report  # noqa: E402
 from lib import HOST, Backend, Conn, ProtocolError, SetupError, Suite, free_port, \
     pattern_bytes, request  # noqa: E402
@@ -194,26 +195,6 @@ def raw_get(port, path, timeout, extra=b""):
     return Raw(data, end, time.monotonic() - t0)
 
 
-def send(c, method, path, body=None, timeout=5.0):
-    """One request on client connection c: (outcome, Response or None); outcome is the status
-    as text, or "closed", "reset", "timeout"."""
-    hdrs = [("Host", "spillway.test")]
-    if body is not None:
-        hdrs.append(("Content-Length", str(len(body))))
-    raw = ("%s %s HTTP/1.1\r\n" % (method, path)).encode()
-    raw += b"".join(("%s: %s\r\n" % h).encode() for h in hdrs) + b"\r\n" + (body or b"")
-    try:
-        c.send(raw)
-        r = c.read_response(head_request=(method == "HEAD"), timeout=timeout)
-    except socket.timeout:
-        return "timeout", None
-    except (ConnectionResetError, BrokenPipeError):
-        return "reset", None
-    except (ProtocolError, OSError):
-        return "closed", None
-    return str(r.status), r
-
-
 def timed_status(port, path, want, lo, hi):
     t0 = time.monotonic()
     r = request(port, "GET", path, timeout=hi + 5)
@@ -265,13 +246,10 @@ def h2load(url, n, h1=False, data=None):
     cmd = ["h2load", "-c10", "-m4", "-n%d" % n] + (["--h1"] if h1 else []) + \
         (["-d", data] if data else []) + [url]
     rc, out, err = run_tool(cmd, 60)
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    s = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    assert m and s, "h2load rc=%d, no summary: %s %s" % (rc, out[-1200:], err[-400:])
-    text = "%s | %s" % (m.group(0), s.group(0))
-    print("#   %s" % text, flush=True)
-    return int(m.group(4)), int(m.group(5)), int(s.group(1)), int(s.group(4)), text
+    f = lib.parse_h2load(out)
+    assert f["text"], "h2load rc=%d, no summary: %s %s" % (rc, out[-1200:], err[-400:])
+    print("#   %s" % f["text"], flush=True)
+    return f["succeeded"], f["failed"], f["2xx"], f["5xx"], f["text"]
 
 
 

@@ -36,6 +36,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+from lib import send  # noqa: E402
 from lib import HOST, Backend, Conn, ProtocolError, SetupError, Suite, config, free_port, \
     request  # noqa: E402
 from h2client import H2  # noqa: E402
@@ -66,27 +67,6 @@ def counters(be):
 
 def delta(c0, c1):
     return {k: c1[k] - c0.get(k, 0) for k in c1}
-
-
-def send(c, method, path, headers=(), body=None, timeout=5.0):
-    """One request on client connection c. Returns (outcome, Response or None): outcome is the
-    status as text, or "closed" (the connection ended before a whole response), "reset" or
-    "timeout". Never raises for a connection that failed."""
-    hdrs = [("Host", "spillway.test")] + list(headers)
-    if body is not None:
-        hdrs.append(("Content-Length", str(len(body))))
-    raw = ("%s %s HTTP/1.1\r\n" % (method, path)).encode()
-    raw += b"".join(("%s: %s\r\n" % h).encode() for h in hdrs) + b"\r\n" + (body or b"")
-    try:
-        c.send(raw)
-        r = c.read_response(head_request=(method == "HEAD"), timeout=timeout)
-    except socket.timeout:
-        return "timeout", None
-    except (ConnectionResetError, BrokenPipeError):
-        return "reset", None
-    except (ProtocolError, OSError):
-        return "closed", None
-    return str(r.status), r
 
 
 def sequence(port, paths, gap_ms=0, method="GET", name="b1"):
@@ -153,12 +133,10 @@ def h2load(url, n, h1=False):
     """Runs h2load -c10 -m4 -nN; asserts every request succeeded with a 2xx."""
     cmd = ["h2load", "-c10", "-m4", "-n%d" % n] + (["--h1"] if h1 else []) + [url]
     rc, out, err = run_tool(cmd, 60)
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    s = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    assert m and s, "h2load rc=%d, no summary: %s %s" % (rc, out[-1200:], err[-400:])
-    print("#   %s | %s" % (m.group(0), s.group(0)), flush=True)
-    assert int(m.group(4)) == n and int(s.group(1)) == n, "%s | %s" % (m.group(0), s.group(0))
+    f = lib.parse_h2load(out)
+    assert f["text"], "h2load rc=%d, no summary: %s %s" % (rc, out[-1200:], err[-400:])
+    print("#   %s" % f["text"], flush=True)
+    assert f["succeeded"] == n and f["2xx"] == n, f["text"]
     assert rc == 0, "h2load rc=%d %s" % (rc, err[-400:])
 
 

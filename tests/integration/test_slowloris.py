@@ -335,13 +335,11 @@ def h2load_result(p, f, out_path, timeout):
     f.close()
     with open(out_path, "rb") as g:
         out = g.read().decode(errors="replace")
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
-    s = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
-    assert m and s, "h2load rc=%s, no summary: %s" % (p.returncode, out[-1500:])
-    text = "%s | %s" % (m.group(0), s.group(0))
-    print("#   %s" % text, flush=True)
-    return [int(x) for x in m.groups()], [int(x) for x in s.groups()], text
+    f = lib.parse_h2load(out)
+    assert f["text"], "h2load rc=%s, no summary: %s" % (p.returncode, out[-1500:])
+    print("#   %s" % f["text"], flush=True)
+    return ([f[k] for k in lib.H2LOAD_KEYS[:7]], [f[k] for k in lib.H2LOAD_KEYS[7:]],
+            f["text"])
 
 
 # ---------------------------------------------------------------------------------------------
