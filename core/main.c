@@ -486,6 +486,8 @@ static int main_loop(struct runtime *rt, int sfd, int cli, const struct sp_routi
         if (rt->workers[i].exit_status)
             status = 1;
     }
+    for (int i = 0; i < rt->nworkers; i++)
+        sp_worker_destroy(&rt->workers[i]);
     return status;
 }
 
@@ -715,6 +717,8 @@ int main(int argc, char **argv)
                 sp_worker_stop_mt(&rt.workers[j], true);
             for (int j = 0; j < i; j++)
                 sp_worker_join(&rt.workers[j]);
+            for (int j = 0; j < i; j++)
+                sp_worker_destroy(&rt.workers[j]);
             goto out;
         }
     }

@@ -223,8 +223,13 @@ int sp_worker_start(struct sp_worker *w)
 void sp_worker_join(struct sp_worker *w)
 {
     pthread_join(w->thread, NULL);
+}
+
+void sp_worker_destroy(struct sp_worker *w)
+{
     close(w->wake_ev.fd);
     close(w->epfd);
+    w->wake_ev.fd = w->epfd = -1;
 }
 
 void sp_worker_wake_mt(struct sp_worker *w)

@@ -103,8 +103,12 @@ struct sp_worker {
 int sp_worker_init(struct sp_worker *w, int id, int cpu, const struct sp_worker_hooks *hooks);
 /* owner: main. Starts the thread. */
 int sp_worker_start(struct sp_worker *w);
-/* owner: main. Joins the thread and frees the worker's descriptors. */
+/* owner: main. Joins the thread. */
 void sp_worker_join(struct sp_worker *w);
+/* owner: main. Closes the worker's epoll and wake descriptors: only once every worker that
+ * could wake it has been joined too (a worker ending its connections wakes the others, see
+ * sp_listener_release(); a descriptor closed under it could be reused by anything). */
+void sp_worker_destroy(struct sp_worker *w);
 /* owner: main. Requests a graceful (hard=false) or immediate stop. */
 void sp_worker_stop_mt(struct sp_worker *w, bool hard);
 /* shared: wakes the worker's loop (its wake hook runs). */

@@ -110,6 +110,7 @@ static void test_close_drops_pending_events(void)
     CU_ASSERT_EQUAL_FATAL(sp_worker_init(&w, 0, -1, &hooks), 0);
     CU_ASSERT_EQUAL_FATAL(sp_worker_start(&w), 0);
     sp_worker_join(&w);
+    sp_worker_destroy(&w);
     CU_ASSERT_EQUAL(start_err, 0);
     CU_ASSERT_EQUAL(w.exit_status, 0);
     int total = 0;

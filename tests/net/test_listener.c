@@ -290,6 +290,8 @@ static void run_steps(int nw, int limit, const int *to, int nclients, const bool
         sp_worker_join(&E.ws[i].w);
         CU_ASSERT_EQUAL(E.ws[i].w.exit_status, 0);
     }
+    for (int i = 0; i < nw; i++)
+        sp_worker_destroy(&E.ws[i].w);
     sp_listener_set_workers(NULL, 0);
     for (int i = 0; i < E.nclients; i++)
         close(E.clients[i]);

@@ -465,6 +465,7 @@ static void run_steps(const struct step *steps, unsigned n)
     CU_ASSERT_EQUAL_FATAL(sp_worker_init(&E.w, 0, -1, &hooks), 0);
     CU_ASSERT_EQUAL_FATAL(sp_worker_start(&E.w), 0);
     sp_worker_join(&E.w);
+    sp_worker_destroy(&E.w);
     close(E.lfd);
     CU_ASSERT_EQUAL(E.w.exit_status, 0);
     CU_ASSERT_PTR_NULL(E.timed_out);
