@@ -151,6 +151,41 @@ enum {
     SP_TERM_RESOURCE = 'R',
 };
 
+/* owner: worker (the transaction's). What the HTTP/1 server side (h1srv.c) keeps of one
+ * exchange: the response's framing as it is parsed. Reset for every attempt. */
+struct sp_h1s {
+    struct sp_h1_scan rscan;
+    enum sp_h1_body res_body;
+    uint64_t res_left;
+    struct sp_h1_chunk rchunk;
+    bool res_keepalive;
+    bool res_eof;
+    bool res_err; /* ...and it was an error (a reset), not the server's FIN */
+    bool res_end_pending;
+};
+
+/* shared: immutable (static tables). The protocol of the server side of a transaction:
+ * HTTP/1 (h1srv.c) now; HTTP/2 to servers will be one more table. Every entry runs on the
+ * transaction's worker and is called by txn.c only; the protocol reaches the transaction
+ * (and through it the client side) only through the sp__txn_* calls marked "server
+ * protocols" below, and the connection's bytes only through its transport (t->up->x). */
+struct sp_sproto {
+    const char *name;
+    /* A new attempt starts: nothing of an earlier connection's response remains. */
+    void (*reset)(struct sp_txn *t);
+    /* Connected or reusing (t->up set): the request head t->reqhead goes out first. 0, or
+     * -ENOMEM / -ENOSPC. */
+    int (*send_head)(struct sp_txn *t);
+    /* Request body bytes (decoded) while connected; returns how many were taken. */
+    size_t (*req_data)(struct sp_txn *t, const char *p, size_t len);
+    /* The request body is complete (called connected or not): 0, or -EAGAIN when its end
+     * cannot be framed yet (the client side retries on its req_resume). */
+    int (*req_end)(struct sp_txn *t);
+    /* Connected: move bytes both ways, hand the response on, end or fail the exchange. */
+    void (*pump)(struct sp_txn *t);
+};
+extern const struct sp_sproto sp__h1_sproto;
+
 /* owner: worker */
 struct sp_txn {
     struct sp_http_worker *hw;
@@ -187,15 +222,9 @@ struct sp_txn {
     bool req_sent;            /* ...and it all left for the server */
 
     /* response */
-    struct sp_h1_scan rscan;
-    enum sp_h1_body res_body;
-    uint64_t res_left;
-    struct sp_h1_chunk rchunk;
-    bool res_started; /* a final response head went to the client side */
-    bool res_keepalive;
-    bool res_eof;
-    bool res_err; /* ...and it was an error (a reset), not the server's FIN */
-    bool res_end_pending;
+    const struct sp_sproto *sp; /* the server side's protocol */
+    struct sp_h1s h1s;          /* ...its state when that is HTTP/1 */
+    bool res_started;           /* a final response head went to the client side */
     int status;
 
     /* retries */
@@ -304,6 +333,48 @@ void sp__txn_res_resume(struct sp_txn *t);
 void sp__txn_abort(struct sp_txn *t);
 /* Frees; the server connection is parked or closed as its state allows. Accepts NULL. */
 void sp__txn_free(struct sp_txn *t);
+
+/* -- for server protocols (the sp_sproto entries): owner: the transaction's worker -- */
+/* The server connection's timer: `ms` from now, or SP_TIME_UNSET to disarm it. */
+void sp__txn_srv_timer(struct sp_txn *t, int64_t ms);
+/* The proxy answers `status` itself (nothing of a response went out): the exchange ends. */
+void sp__txn_fail(struct sp_txn *t, int status, char cause, char state);
+/* The response broke after its head went out: the client side aborts; the exchange ends. */
+void sp__txn_break(struct sp_txn *t, char cause, char state);
+/* The server closed before the first response byte: true when the request was sent again
+ * (the exchange goes on elsewhere), false when the caller must fail it. */
+bool sp__txn_retry_empty(struct sp_txn *t);
+/* A response head (1xx interim or final), `len` bytes of `buf`, for the client side. 0, or
+ * -EAGAIN when it has no room yet (sp__txn_res_resume() comes back). */
+int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len);
+/* The response is complete; `reusable`: the connection may be parked. 0, or -EAGAIN when the
+ * client side cannot take the end yet (call again on the next pump). */
+int sp__txn_res_end(struct sp_txn *t, bool reusable);
+/* Response body: the client side's room, a copy of up to that much, or (optional) a swap of
+ * the whole buffer `rb`; bytes are counted for the log. */
+static inline size_t sp__txn_res_room(struct sp_txn *t)
+{
+    return t->ops->res_room(t);
+}
+static inline size_t sp__txn_res_data(struct sp_txn *t, const char *p, size_t len)
+{
+    size_t k = t->ops->res_data(t, p, len);
+    t->bytes_out += k;
+    return k;
+}
+static inline bool sp__txn_res_swap(struct sp_txn *t, struct sp_buf *rb)
+{
+    uint32_t len = sp_buf_len(rb);
+    if (!t->ops->res_swap || !t->ops->res_swap(t, rb))
+        return false;
+    t->bytes_out += len;
+    return true;
+}
+/* The server side can take more request body: the client side is asked for it. */
+static inline void sp__txn_req_resume(struct sp_txn *t)
+{
+    t->ops->req_resume(t);
+}
 
 /* ---- accesslog.c ---- */
 /* Whether the frontend logs requests. */

@@ -88,7 +88,7 @@ static void unqueue(struct sp_txn *t)
     }
 }
 
-static void arm_server_timer(struct sp_txn *t, int64_t ms)
+void sp__txn_srv_timer(struct sp_txn *t, int64_t ms)
 {
     struct sp_upconn *c = t->up;
     struct sp_worker *w = t->hw->w;
@@ -121,7 +121,7 @@ static void detach_up(struct sp_txn *t, bool reusable)
 }
 
 /* The proxy answers by itself; nothing went to the client yet. */
-static void txn_fail(struct sp_txn *t, int status, char cause, char state)
+void sp__txn_fail(struct sp_txn *t, int status, char cause, char state)
 {
     if (status == 502 || status == 504)
         be_srv_add(t, offsetof(struct sp_stats_obj, eresp));
@@ -136,7 +136,7 @@ static void txn_fail(struct sp_txn *t, int status, char cause, char state)
 }
 
 /* The response broke after its head went out: the client side must abort. */
-static void txn_break(struct sp_txn *t, char cause, char state)
+void sp__txn_break(struct sp_txn *t, char cause, char state)
 {
     if (cause == 'S' || cause == 's')
         be_srv_add(t, offsetof(struct sp_stats_obj, srv_abrt));
@@ -187,7 +187,9 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
     t->state = SP_TXN_NEW;
     t->term[0] = t->term[1] = '-';
     t->t_start = hw->w->now_us;
-    sp_h1_scan_init(&t->rscan);
+    /* HTTP/1 is the only server protocol so far: HTTP/2 to servers will choose per server */
+    t->sp = &sp__h1_sproto;
+    t->sp->reset(t);
     sp_timer_init(&t->timer, retry_timer);
     return t;
 }
@@ -196,9 +198,8 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
  * end of stream above all) may leak into it. */
 static void attempt_reset(struct sp_txn *t)
 {
-    t->res_eof = t->res_err = false;
     t->req_sent = false;
-    sp_h1_scan_init(&t->rscan);
+    t->sp->reset(t);
 }
 
 /* The transaction now goes to `s`: the server's share of the counters sp__txn_start() gave
@@ -294,7 +295,7 @@ static void retry_timer(struct sp_timer *tm)
     if (t->state == SP_TXN_QUEUED) {
         /* timeout queue: no connection to this server freed up in time */
         unqueue(t);
-        txn_fail(t, 503, 's', 'Q');
+        sp__txn_fail(t, 503, 's', 'Q');
         return;
     }
     if (t->state != SP_TXN_RETRY_WAIT)
@@ -311,7 +312,7 @@ static void conn_failed(struct sp_txn *t, bool timeout)
         return;
     }
     be_srv_add(t, offsetof(struct sp_stats_obj, econ));
-    txn_fail(t, 503, timeout ? 's' : 'S', 'C');
+    sp__txn_fail(t, 503, timeout ? 's' : 'S', 'C');
 }
 
 static void up_io(struct sp_upconn *c, uint32_t events)
@@ -342,25 +343,52 @@ static void up_timer(struct sp_upconn *c)
     if (t->state != SP_TXN_EXCHANGE)
         return;
     if (!t->res_started)
-        txn_fail(t, 504, 's', 'H');
+        sp__txn_fail(t, 504, 's', 'H');
     else
-        txn_break(t, 's', 'D');
+        sp__txn_break(t, 's', 'D');
+}
+
+/* Moves the exchange on, through the server protocol, while connected. */
+static void txn_pump(struct sp_txn *t)
+{
+    if (t->state == SP_TXN_EXCHANGE && t->up)
+        t->sp->pump(t);
 }
 
 /* Puts the request head in front of whatever goes to the server. */
 static int send_head(struct sp_txn *t)
 {
-    struct sp_upconn *c = t->up;
+    int err = t->sp->send_head(t);
 
-    /* the read buffer comes when the response does: a thousand requests waiting on their
-     * servers hold no read buffer */
-    if (sp_buf_alloc(&c->x.wbuf, &t->hw->bufs))
-        return -ENOMEM;
-    if (sp_buf_append(&c->x.wbuf, sp_buf_head(&t->reqhead), sp_buf_len(&t->reqhead)) !=
-        sp_buf_len(&t->reqhead))
-        return -ENOSPC;
-    c->nreq++;
-    arm_server_timer(t, t->be->t_server);
+    if (!err)
+        sp__txn_srv_timer(t, t->be->t_server);
+    return err;
+}
+
+int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len)
+{
+    if (t->ops->res_head(t, m, buf) < 0) {
+        sp__txn_srv_timer(t, SP_TIME_UNSET); /* waiting on the client, not the server */
+        return -EAGAIN;
+    }
+    if (m->status < 200)
+        return 0;
+    t->res_started = true;
+    t->status = m->status;
+    t->t_res_head = t->hw->w->now_us;
+    head_free(t); /* no retry after this point */
+    t->bytes_out += (uint64_t)len;
+    return 0;
+}
+
+int sp__txn_res_end(struct sp_txn *t, bool reusable)
+{
+    if (t->ops->res_end(t) < 0)
+        return -EAGAIN;
+    t->state = SP_TXN_DONE;
+    t->t_end = t->hw->w->now_us;
+    detach_up(t, reusable && !t->be->httpclose);
+    uncount(t);
     return 0;
 }
 
@@ -404,7 +432,7 @@ static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
 
     t->wait.ready = queue_ready;
     if (sp_uppool_wait(pool, &t->wait) < 0) {
-        txn_fail(t, 503, 'S', 'Q'); /* maxqueue reached */
+        sp__txn_fail(t, 503, 'S', 'Q'); /* maxqueue reached */
         return;
     }
     queue_count(t, 1);
@@ -457,7 +485,7 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
         t->state = SP_TXN_EXCHANGE;
         t->t_connect_start = t->t_connected = hw->w->now_us;
         if (send_head(t) < 0) {
-            txn_fail(t, 500, 'R', 'C');
+            sp__txn_fail(t, 500, 'R', 'C');
             return;
         }
         c->x.can_write = true; /* an idle socket has room */
@@ -477,7 +505,7 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
             sp_log_rl_mt(&rl, SP_LOG_WARNING,
                          "worker %d: cannot open a connection to %s/%s: %s, answering 503",
                          hw->w->id, t->be->name, t->srv->name, strerror(-err));
-            txn_fail(t, 503, 'R', 'C');
+            sp__txn_fail(t, 503, 'R', 'C');
             return;
         }
         conn_failed(t, false);
@@ -489,10 +517,10 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
     if (!t->t_connect_start)
         t->t_connect_start = hw->w->now_us;
     if (send_head(t) < 0) {
-        txn_fail(t, 500, 'R', 'C');
+        sp__txn_fail(t, 500, 'R', 'C');
         return;
     }
-    arm_server_timer(t, t->be->t_connect);
+    sp__txn_srv_timer(t, t->be->t_connect);
 }
 
 /* The decision log: what routed this request where, and on what fe_conn. */
@@ -535,7 +563,7 @@ static void local_pump(struct sp_txn *t)
         long r =
             sp_h1_parse_response(t->lhead, strlen(t->lhead), sizeof(t->lhead), t->meth, &scan, m);
         if (r <= 0) {
-            txn_fail(t, 500, 'P', 'R');
+            sp__txn_fail(t, 500, 'P', 'R');
             return;
         }
         if (t->ops->res_head(t, m, t->lhead) < 0)
@@ -585,7 +613,7 @@ static void local_start(struct sp_txn *t)
         t->lbody = strdup(body);
         t->llen = t->lbody ? sizeof(body) - 1 : 0;
     } else if (sp__statsvc_body(t->hw, t->fe, t->local, &t->lbody, &t->llen, &ctype) < 0) {
-        txn_fail(t, 500, 'R', 'R');
+        sp__txn_fail(t, 500, 'R', 'R');
         return;
     }
     t->status = status;
@@ -613,7 +641,7 @@ void sp__txn_start(struct sp_txn *t)
     }
     if (!t->be) {
         record_decision(t);
-        txn_fail(t, 503, 'S', 'C');
+        sp__txn_fail(t, 503, 'S', 'C');
         return;
     }
     struct sp_stats_obj *bo = &st->be[t->be->idx];
@@ -629,7 +657,7 @@ void sp__txn_start(struct sp_txn *t)
     record_decision(t);
     if (!s) {
         sp_stat_add(&bo->econ, 1);
-        txn_fail(t, 503, 'S', 'C');
+        sp__txn_fail(t, 503, 'S', 'C');
         return;
     }
     assign_server(t, s);
@@ -638,52 +666,19 @@ void sp__txn_start(struct sp_txn *t)
 
 size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
 {
-    struct sp_upconn *c = t->up;
-    char hex[24];
-    size_t hl = 0, n;
-
-    if (t->state != SP_TXN_EXCHANGE || !c || !len || sp_buf_alloc(&c->x.wbuf, &t->hw->bufs))
+    if (t->state != SP_TXN_EXCHANGE || !t->up)
         return 0;
-    uint32_t space = sp_buf_space(&c->x.wbuf);
-    if (t->req_body == SP_H1_BODY_CHUNKED) {
-        if (space <= 24)
-            return 0;
-        n = SP_MIN(len, (size_t)space - 24);
-        hl = sp_u64_hex(n, hex);
-        hex[hl++] = '\r';
-        hex[hl++] = '\n';
-    } else {
-        n = SP_MIN(len, (size_t)space);
-    }
-    if (!n)
-        return 0;
-    if (sp_buf_room(&c->x.wbuf) < n + hl + 2)
-        sp_buf_realign(&c->x.wbuf);
-    if (hl)
-        sp_buf_put(&c->x.wbuf, hex, (uint32_t)hl);
-    sp_buf_put(&c->x.wbuf, p, (uint32_t)n);
-    if (hl)
-        sp_buf_put(&c->x.wbuf, "\r\n", 2);
-    t->req_body_sent = true;
-    t->bytes_in += n;
-    txn_pump(t);
-    return n;
+    return t->sp->req_data(t, p, len);
 }
 
 int sp__txn_req_end(struct sp_txn *t)
 {
     if (t->req_end)
         return 0;
-    if (t->req_body == SP_H1_BODY_CHUNKED) {
-        struct sp_upconn *c = t->up;
-        if (t->state != SP_TXN_EXCHANGE || !c || sp_buf_alloc(&c->x.wbuf, &t->hw->bufs) ||
-            sp_buf_space(&c->x.wbuf) < 5)
-            return -EAGAIN;
-        sp_buf_append(&c->x.wbuf, "0\r\n\r\n", 5);
-    }
+    if (t->sp->req_end(t) < 0)
+        return -EAGAIN;
     t->req_end = true;
-    if (t->state == SP_TXN_EXCHANGE)
-        txn_pump(t);
+    txn_pump(t);
     return 0;
 }
 
@@ -695,7 +690,7 @@ int sp__txn_req_end(struct sp_txn *t)
  *   redispatch` and a retry left, once, to another server (an attempt of the `retries`
  *   budget). A request that kills every server it reaches is thus sent at most twice.
  * Everything else gets the 502 it got before. */
-static bool retry_empty(struct sp_txn *t)
+bool sp__txn_retry_empty(struct sp_txn *t)
 {
     struct sp_upconn *c = t->up;
 
@@ -726,221 +721,6 @@ static bool retry_empty(struct sp_txn *t)
     return true;
 }
 
-static void res_finish(struct sp_txn *t)
-{
-    if (t->ops->res_end(t) < 0) {
-        t->res_end_pending = true;
-        return;
-    }
-    t->res_end_pending = false;
-    t->state = SP_TXN_DONE;
-    t->t_end = t->hw->w->now_us;
-    /* a connection whose end of stream was signalled is not parked: the edge came with the
-     * response and no later event would close it, so the next request would go out on it */
-    bool clean = t->res_keepalive && t->req_sent && t->up && !t->up->x.rdhup &&
-                 !sp_buf_len(&t->up->x.rbuf) && !sp_buf_len(&t->up->x.wbuf) &&
-                 t->res_body != SP_H1_BODY_CLOSE && !t->res_eof && !t->be->httpclose;
-    detach_up(t, clean);
-    uncount(t);
-}
-
-/* Hands the response over to the client side as far as it has room. Returns false when
- * the transaction ended (or waits on the client side), true when more server bytes help. */
-static bool res_process(struct sp_txn *t)
-{
-    struct sp_upconn *c = t->up;
-    struct sp_buf *rb = &c->x.rbuf;
-    struct sp_h1_msg *m = &t->hw->msg;
-
-    while (!t->res_started) {
-        if (!sp_buf_len(rb) && t->res_eof) {
-            if (!retry_empty(t))
-                txn_fail(t, 502, 'S', 'H');
-            return false;
-        }
-        long r =
-            sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb), rb->size, t->meth, &t->rscan, m);
-        if (r < 0) {
-            txn_fail(t, 502, 'P', 'H');
-            return false;
-        }
-        if (r == 0) {
-            if (t->res_eof) {
-                txn_fail(t, 502, 'S', 'H');
-                return false;
-            }
-            if (sp_buf_len(rb) == rb->size) {
-                txn_fail(t, 502, 'P', 'H');
-                return false;
-            }
-            if (rb->head && !sp_buf_room(rb)) {
-                sp_buf_realign(rb);
-                sp_h1_scan_init(&t->rscan);
-            }
-            return true;
-        }
-        if (m->status == 101) {
-            /* spillway removes Upgrade before forwarding: a switch is a protocol error */
-            txn_fail(t, 502, 'P', 'H');
-            return false;
-        }
-        if (t->ops->res_head(t, m, sp_buf_head(rb)) < 0) {
-            arm_server_timer(t, SP_TIME_UNSET);
-            return false; /* no room: resumed by the client side */
-        }
-        sp_buf_consume(rb, (uint32_t)r);
-        sp_h1_scan_init(&t->rscan);
-        if (m->status < 200)
-            continue; /* interim response relayed; the final one follows */
-        t->res_started = true;
-        t->status = m->status;
-        t->t_res_head = t->hw->w->now_us;
-        t->res_body = m->body;
-        t->res_left = m->content_length;
-        t->res_keepalive = m->version == 11 ? !(m->flags & SP_H1_MF_CONN_CLOSE)
-                                            : !!(m->flags & SP_H1_MF_CONN_KEEPALIVE);
-        sp_h1_chunk_init(&t->rchunk);
-        head_free(t); /* no retry after this point */
-        t->bytes_out += (uint64_t)r;
-    }
-
-    for (;;) {
-        if (t->res_end_pending || t->res_body == SP_H1_BODY_NONE ||
-            (t->res_body == SP_H1_BODY_CL && !t->res_left)) {
-            res_finish(t);
-            return false;
-        }
-        size_t room = t->ops->res_room(t);
-        uint32_t len = sp_buf_len(rb);
-        if (!room) {
-            arm_server_timer(t, SP_TIME_UNSET); /* waiting on the client, not the server */
-            return false;
-        }
-        if (!len) {
-            if (!t->res_eof)
-                return true;
-            if (t->res_body == SP_H1_BODY_CLOSE && !t->res_err) {
-                res_finish(t);
-            } else {
-                txn_break(t, 'S', 'D');
-            }
-            return false;
-        }
-        if (t->res_body == SP_H1_BODY_CHUNKED) {
-            size_t consumed = 0, doff = 0, dlen = 0;
-            size_t limit = SP_MIN((size_t)len, room);
-            int r = sp_h1_chunk_parse(&t->rchunk, sp_buf_head(rb), limit, &consumed, &doff, &dlen);
-            if (r < 0) {
-                txn_break(t, 'P', 'D');
-                return false;
-            }
-            if (dlen) {
-                t->ops->res_data(t, sp_buf_head(rb) + doff, dlen);
-                t->bytes_out += dlen;
-            }
-            sp_buf_consume(rb, (uint32_t)consumed);
-            if (r == SP_H1_CHUNK_DONE) {
-                t->res_body = SP_H1_BODY_NONE;
-                continue;
-            }
-            if (!consumed) {
-                if (len == rb->size) {
-                    txn_break(t, 'P', 'D');
-                    return false;
-                }
-                if (t->res_eof) {
-                    txn_break(t, 'S', 'D');
-                    return false;
-                }
-                sp_buf_realign(rb);
-                return true;
-            }
-            continue;
-        }
-        size_t n = SP_MIN((size_t)len, room);
-        if (t->res_body == SP_H1_BODY_CL && n > t->res_left)
-            n = (size_t)t->res_left;
-        size_t k;
-        if (n == len && t->ops->res_swap && t->ops->res_swap(t, rb)) {
-            k = n; /* the client side took the whole buffer */
-        } else {
-            k = t->ops->res_data(t, sp_buf_head(rb), n);
-            sp_buf_consume(rb, (uint32_t)k);
-        }
-        t->bytes_out += k;
-        if (t->res_body == SP_H1_BODY_CL)
-            t->res_left -= k;
-        if (!k)
-            return false;
-    }
-}
-
-static void txn_pump(struct sp_txn *t)
-{
-    struct sp_upconn *c;
-    struct sp_worker *w = t->hw->w;
-
-    if (t->state != SP_TXN_EXCHANGE || !(c = t->up))
-        return;
-
-    /* request side */
-    if (sp_buf_len(&c->x.wbuf) && c->x.can_write) {
-        ssize_t n = sp_xconn_flush(&c->x); /* -EAGAIN: the next edge brings us back */
-        if (n < 0 && n != -EAGAIN) {
-            /* the server went away while we sent: maybe it answered first, read that */
-            c->x.can_write = false;
-            sp_buf_consume(&c->x.wbuf, sp_buf_len(&c->x.wbuf));
-            t->req_sent = false;
-            c->x.can_read = true;
-        } else if (n > 0 && !t->res_started) {
-            arm_server_timer(t, t->be->t_server);
-        }
-    }
-    if (!sp_buf_len(&c->x.wbuf)) {
-        if (t->req_end) {
-            if (!t->req_sent) {
-                t->req_sent = true;
-                t->t_sent = w->now_us;
-            }
-            sp_buf_release(&c->x.wbuf, &t->hw->bufs, 0); /* all sent: nothing more to write */
-        } else if (t->req_body != SP_H1_BODY_NONE) {
-            t->ops->req_resume(t);
-            if (t->state != SP_TXN_EXCHANGE || t->up != c)
-                return;
-        }
-    }
-
-    /* response side */
-    for (;;) {
-        if (!c->x.rbuf.data) {
-            if (!c->x.can_read && !t->res_eof)
-                return; /* nothing arrived yet */
-            if (sp_buf_alloc(&c->x.rbuf, &t->hw->bufs)) {
-                txn_fail(t, 500, 'R', t->res_started ? 'D' : 'H');
-                return;
-            }
-        }
-        if (!res_process(t))
-            return;
-        if (t->state != SP_TXN_EXCHANGE || t->up != c)
-            return;
-        if (!c->x.can_read || t->res_eof)
-            break;
-        ssize_t n = sp_xconn_read(&c->x);
-        if (n > 0) {
-            arm_server_timer(t, t->be->t_server);
-            continue;
-        }
-        if (n == -EAGAIN)
-            break;
-        /* end of stream or error: both mean no more bytes, but only a clean end (FIN) can
-         * end a body delimited by the close; a reset cuts it */
-        t->res_eof = true;
-        t->res_err = n < 0;
-    }
-    sp_buf_release(&c->x.rbuf, &t->hw->bufs, 0); /* only if empty */
-}
-
 void sp__txn_res_resume(struct sp_txn *t)
 {
     if (t->state == SP_TXN_LOCAL) {
@@ -950,7 +730,7 @@ void sp__txn_res_resume(struct sp_txn *t)
     if (t->state != SP_TXN_EXCHANGE)
         return;
     if (t->up && t->res_started)
-        arm_server_timer(t, t->be->t_server);
+        sp__txn_srv_timer(t, t->be->t_server);
     txn_pump(t);
 }
 
