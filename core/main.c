@@ -4,7 +4,8 @@
  * an address in use stops the start, before any worker runs), publishes the routing snapshot,
  * starts the pinned workers and then only handles signals (signalfd): SIGTERM and SIGINT stop
  * accepting at once and let in-flight requests finish, within `hard-stop-after` when set; a
- * second one stops at once.
+ * second one stops at once. main() runs the start-up steps at the end of this file, in order;
+ * the stats socket it serves between signals is core/cli.c.
  */
 #include <ck_pr.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "balance/balance.h"
+#include "core/cli.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/logsink.h"
@@ -30,7 +32,6 @@
 #include "http/http.h"
 #include "http/httplog.h"
 #include "net/listener.h"
-#include "stats/decisions.h"
 #include "stats/stats.h"
 
 #ifndef SP_VERSION
@@ -297,8 +298,10 @@ static void free_logs(struct sp_http_conf *http, int nfe)
     http->logsink = sp_logsink_close(http->logsink);
 }
 
+/* owner: main. What the start-up steps build, one step after the other, and teardown() frees. */
 struct runtime {
     struct sp_config *cfg;
+    int nfe; /* the routing snapshot's frontends (it is gone by teardown()) */
     struct sp_gate *global_gate;
     struct sp_gate **fe_gates; /* by frontend idx */
     struct sp_bind *binds;
@@ -308,6 +311,10 @@ struct runtime {
     struct sp_worker *workers;
     struct sp_worker **wptrs;
     int nworkers;
+    int cpus[SP_MAX_WORKERS]; /* the CPUs this process may run on, ascending */
+    int ncpus;
+    int sfd; /* signalfd, -1 before open_signals() */
+    int cli; /* the stats socket, -1: none */
 };
 
 /* the worker count, for the gates' slot sums */
@@ -396,7 +403,7 @@ static void close_binds(struct runtime *rt)
         sp_bind_close(&rt->binds[i]);
 }
 
-static void free_runtime(struct runtime *rt, int nfe)
+static void free_runtime(struct runtime *rt)
 {
     free(rt->binds);
     if (rt->bind_gates)
@@ -404,7 +411,7 @@ static void free_runtime(struct runtime *rt, int nfe)
             free(rt->bind_gates[i]);
     free(rt->bind_gates);
     if (rt->fe_gates)
-        for (int i = 0; i < nfe; i++)
+        for (int i = 0; i < rt->nfe; i++)
             free(rt->fe_gates[i]);
     free(rt->fe_gates);
     free(rt->global_gate);
@@ -420,9 +427,348 @@ static bool all_exited(struct runtime *rt)
     return true;
 }
 
-/* Waits for signals until the workers are done. Returns the exit status. */
-static int main_loop(struct runtime *rt, int sfd, int cli, const struct sp_routing *routing)
+/* ---- the start-up steps, in the order main() runs them ---- */
+
+/* owner: main. The command line. */
+struct args {
+    const char *file; /* -f FILE */
+    bool check;       /* -c: check the configuration and exit */
+    bool debug;       /* -d: debug output on stderr, stay in the foreground */
+};
+
+/* Step 1. Reads the command line into `a` and turns debug output on for -d. Returns -1 when
+ * the start goes on with load_config(), else the exit status: 0 after -v or -h, 1 after a
+ * usage error (said on stderr). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
+    int opt;
+
+    memset(a, 0, sizeof(*a));
+    while ((opt = getopt(argc, argv, "f:cdvVh")) != -1) {
+        switch (opt) {
+        case 'f':
+            a->file = optarg;
+            break;
+        case 'c':
+            a->check = true;
+            break;
+        case 'd':
+            a->debug = true;
+            break;
+        case 'v':
+        case 'V':
+            printf("spillway version %s\n", SP_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "spillway: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 1;
+    }
+    if (!a->file) {
+        fprintf(stderr, "spillway: no configuration file (-f FILE)\n");
+        usage(stderr);
+        return 1;
+    }
+    if (a->debug)
+        sp_log_verbosity = SP_LOG_DEBUG;
+    return -1;
+}
+
+/* Step 2. Reads and parses the configuration file (its errors on stderr). Returns it, or NULL
+ * after an alert (exit 1); leaves its proxies, ACLs and rules to build_routing(). */
+static struct sp_config *load_config(const struct args *a)
+{
+    struct sp_config *cfg = NULL;
+    int err = sp_config_load(a->file, stderr, &cfg);
+
+    if (err == -EINVAL) {
+        sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", a->file,
+               a->check ? "check failed" : "not starting");
+        return NULL;
+    }
+    if (err < 0) {
+        sp_log(SP_LOG_ALERT, "cannot read '%s': %s", a->file, strerror(-err));
+        return NULL;
+    }
+    return cfg;
+}
+
+/* Step 3. Compiles the ACLs and switching rules into the routing snapshot: their errors belong
+ * to the check as much as the parser's, copied to stderr escaped. Returns the snapshot, not
+ * yet published, or NULL after an alert (exit 1; the caller still owns `cfg`); leaves the
+ * frontends' logs and modes to setup_frontends(). */
+static struct sp_routing *build_routing(const struct args *a, struct sp_config *cfg)
+{
+    int rerrors = 0;
+    char *rdiag_buf = NULL;
+    size_t rdiag_len = 0;
+    FILE *rdiag = open_memstream(&rdiag_buf, &rdiag_len);
+    struct sp_routing *routing = sp_routing_build(cfg, rdiag ? rdiag : stderr, &rerrors);
+
+    if (rdiag) {
+        fclose(rdiag);
+        put_escaped_lines(stderr, rdiag_buf, rdiag_len);
+        free(rdiag_buf);
+    }
+    if (!routing) {
+        if (rerrors)
+            sp_log(SP_LOG_ALERT, "%s: configuration has %d error%s, %s", a->file, rerrors,
+                   rerrors > 1 ? "s" : "", a->check ? "check failed" : "not starting");
+        else
+            sp_log(SP_LOG_ALERT, "out of memory building the routing tables");
+    }
+    return routing;
+}
+
+/* Step 4. Compiles each frontend's log format and opens the log targets (not with -c), and
+ * refuses the frontends spillway cannot relay yet (mode tcp). Returns the number of
+ * configuration errors, each alerted (negative: out of memory); leaves rt->http's log fields
+ * for the workers and the worker count to count_workers(). */
+static int setup_frontends(const struct args *a, const struct sp_routing *routing,
+                           struct runtime *rt)
+{
+    const struct sp_config *cfg = rt->cfg;
+    int lerr = setup_logs(cfg, routing, &rt->http, a->check);
+
+    /* HAProxy's default mode is tcp; spillway relays HTTP only so far: say so at check time
+     * too, not only when the listeners open */
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if ((p->cap & SP_CAP_FE) && p->mode != SP_MODE_HTTP) {
+            sp_log(SP_LOG_ALERT,
+                   "%s:%d: 'mode': %s '%s' is in mode tcp, which spillway does not support yet; "
+                   "set 'mode http'",
+                   p->where.file, p->where.line, (p->cap & SP_CAP_BE) ? "listen" : "frontend",
+                   p->name);
+            lerr++;
+        }
+    }
+    return lerr;
+}
+
+/* Step 5. Counts the workers (`nbthread`, else one per allowed CPU, at most SP_MAX_WORKERS)
+ * and notes the CPUs they may be pinned on; leaves rt->nworkers to check_start() and the
+ * CPUs to start_workers(). */
+static void count_workers(struct runtime *rt)
+{
+    const struct sp_config *cfg = rt->cfg;
+
+    rt->ncpus = allowed_cpus(rt->cpus, SP_MAX_WORKERS);
+    rt->nworkers = cfg->global.nbthread ? cfg->global.nbthread : (rt->ncpus ? rt->ncpus : 1);
+    if (rt->nworkers > SP_MAX_WORKERS)
+        rt->nworkers = SP_MAX_WORKERS;
+    gate_slots = rt->nworkers;
+}
+
+/* Step 6. The checks about running, not about the file's syntax; but `-c` is how an operator
+ * asks "will it start?": it answers them too, with HAProxy's exit statuses. `lerr` is what
+ * setup_frontends() returned. Returns the exit status so far (0: it would start), each refusal
+ * alerted; raises the descriptor limits (and may set global maxconn) for what follows. */
+static int check_start(const struct args *a, struct runtime *rt, int lerr)
+{
+    struct sp_config *cfg = rt->cfg;
+    int status = lerr ? 1 : 0;
+
+    if (!status && sp_config_count_listeners(cfg) == 0) {
+        /* nothing to accept on: a process that would only sit there is refused (a `listen`
+         * without `bind` was warned about; the stats socket alone is not a proxy) */
+        sp_log(SP_LOG_ALERT,
+               "%s: no enabled listener found (check for 'bind' lines in a frontend or listen "
+               "section); %s",
+               a->file, a->check ? "spillway would not start" : "exiting");
+        if (a->check)
+            printf("Configuration file has no error but will not start (no listener) => "
+                   "exit(2).\n");
+        status = a->check ? 2 : 1;
+    }
+    if (!status && setup_limits(cfg, rt->nworkers) < 0) {
+        sp_log(SP_LOG_ALERT, "%s: %s", a->file,
+               a->check ? "spillway would not start, check failed" : "not starting");
+        status = 1;
+    }
+    return status;
+}
+
+/* Step 6 ends here with -c, or when the start was refused: frees what steps 2 to 5 built and
+ * says the verdict. Returns `status`, the exit status. */
+static int end_check(const struct args *a, struct sp_routing *routing, struct runtime *rt,
+                     int status, int lerr)
+{
+    free_logs(&rt->http, routing->nfe);
+    sp_routing_discard(routing);
+    sp_config_free(rt->cfg);
+    if (lerr)
+        sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", a->file,
+               a->check ? "check failed" : "not starting");
+    else if (!status)
+        printf("Configuration file is valid\n");
+    return status;
+}
+
+/* Step 7. Goes to the background when `daemon` is set (not with -d). Returns 0, or -1 after a
+ * message (exit 1); leaves the signals to open_signals(). */
+static int detach(const struct args *a, const struct sp_config *cfg)
+{
+    if (cfg->global.daemon && !a->debug && daemon(1, 0) < 0) {
+        fprintf(stderr, "[ALERT] cannot go to the background: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Step 7, continued. Signals are handled on main only: blocks them before any thread exists
+ * (SIGPIPE for good) and returns a signalfd for SIGTERM, SIGINT and SIGHUP, or -1 after an
+ * alert (exit 1); leaves the counters to init_counters(). */
+static int open_signals(void)
+{
+    sigset_t mask;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    sigdelset(&mask, SIGPIPE);
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0) {
+        sp_log(SP_LOG_ALERT, "signalfd: %s", strerror(errno));
+        return -1;
+    }
+    return sfd;
+}
+
+/* Step 7, continued. Allocates every worker's counters and decision ring, sized from the
+ * snapshot. Returns 0, or -1 after an alert (exit 1); the caller then publishes the snapshot
+ * and leaves the sockets to open_sockets(). */
+static int init_counters(const struct runtime *rt, const struct sp_routing *routing)
+{
+    if (sp_stats_init(rt->nworkers, routing->nfe, routing->nbe, routing->nsrv) < 0 ||
+        sp_decisions_init(rt->nworkers, rt->cfg->global.decision_log) < 0) {
+        sp_log(SP_LOG_ALERT, "out of memory allocating the counters");
+        return -1;
+    }
+    return 0;
+}
+
+/* Step 8. Opens every listening socket (an address in use stops the start, before any worker
+ * runs), writes the pidfile, notes the start time and opens the stats socket. Returns 0, or
+ * -1 after an alert (exit 1, through teardown()); leaves the binds and gates to
+ * start_workers(). */
+static int open_sockets(struct runtime *rt, struct sp_routing *routing)
+{
+    struct sp_config *cfg = rt->cfg;
+    int err = open_binds(rt, routing);
+
+    if (err < 0) {
+        if (err == -ENOMEM)
+            sp_log(SP_LOG_ALERT, "out of memory opening the listeners");
+        return -1;
+    }
+    if (cfg->global.pidfile && (err = write_pidfile(cfg->global.pidfile)) < 0) {
+        sp_log(SP_LOG_ALERT, "cannot write pidfile '%s': %s", cfg->global.pidfile, strerror(-err));
+        return -1;
+    }
+
+    sp_statsvc_init();
+    if (cfg->global.stats_socket) {
+        rt->cli = sp_cli_open(cfg->global.stats_socket, cfg->global.stats_socket_mode);
+        if (rt->cli < 0) {
+            sp_log(SP_LOG_ALERT, "cannot open the stats socket '%s': %s", cfg->global.stats_socket,
+                   strerror(-rt->cli));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* What every worker's HTTP layer reads, immutable once they run. */
+static void set_http_conf(struct runtime *rt)
+{
+    const struct sp_config *cfg = rt->cfg;
+
+    rt->http.binds = rt->binds;
+    rt->http.nbinds = rt->nbinds;
+    rt->http.bufsize = cfg->global.bufsize;
+    rt->http.maxaccept = cfg->global.maxaccept;
+    rt->http.nworkers = rt->nworkers;
+    rt->http.h2_max_streams = cfg->global.h2_fe_max_concurrent_streams
+                                  ? cfg->global.h2_fe_max_concurrent_streams
+                                  : cfg->global.h2_max_concurrent_streams;
+    if (rt->http.h2_max_streams <= 0)
+        rt->http.h2_max_streams = 100;
+    rt->http.server_default_maxconn = cfg->global.server_default_maxconn;
+    rt->http.fe_gates = rt->fe_gates;
+    rt->http.global_gate = rt->global_gate;
+    sp_http_set_conf(&rt->http);
+}
+
+/* Step 8, continued. Hands the HTTP configuration to the workers' layer, creates the workers
+ * pinned (`cpu-map`, else one allowed CPU each in turn) and starts them; a start that fails
+ * stops those already running. Returns 0 ("started" logged), or -1 after an alert (exit 1,
+ * through teardown()); leaves the running workers to main_loop(). */
+static int start_workers(struct runtime *rt)
+{
+    const struct sp_config *cfg = rt->cfg;
+    int err;
+
+    set_http_conf(rt);
+    rt->workers = calloc((size_t)rt->nworkers, sizeof(*rt->workers));
+    rt->wptrs = calloc((size_t)rt->nworkers, sizeof(*rt->wptrs));
+    if (!rt->workers || !rt->wptrs) {
+        sp_log(SP_LOG_ALERT, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < rt->nworkers; i++) {
+        int cpu = -1;
+        if (i < 64 && cfg->global.cpu_map_has[i]) {
+            for (int c = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &cfg->global.cpu_map[i])) {
+                    cpu = c;
+                    break;
+                }
+        } else if (rt->ncpus) {
+            cpu = rt->cpus[i % rt->ncpus];
+        }
+        err = sp_worker_init(&rt->workers[i], i, cpu, &sp_http_hooks);
+        if (err < 0) {
+            sp_log(SP_LOG_ALERT, "cannot create worker %d: %s", i, strerror(-err));
+            return -1;
+        }
+        rt->wptrs[i] = &rt->workers[i];
+    }
+    sp_listener_set_workers(rt->wptrs, rt->nworkers);
+    for (int i = 0; i < rt->nworkers; i++) {
+        err = sp_worker_start(&rt->workers[i]);
+        if (err < 0) {
+            sp_log(SP_LOG_ALERT, "cannot start worker %d: %s", i, strerror(-err));
+            for (int j = 0; j < i; j++)
+                sp_worker_stop_mt(&rt->workers[j], true);
+            for (int j = 0; j < i; j++)
+                sp_worker_join(&rt->workers[j]);
+            for (int j = 0; j < i; j++)
+                sp_worker_destroy(&rt->workers[j]);
+            return -1;
+        }
+    }
+    sp_log(SP_LOG_NOTICE, "spillway %s started: %d worker%s, %d listener%s", SP_VERSION,
+           rt->nworkers, rt->nworkers > 1 ? "s" : "", rt->nbinds, rt->nbinds > 1 ? "s" : "");
+    return 0;
+}
+
+/* Step 9. Serves the stats socket and waits for signals until the workers are done, then
+ * joins and destroys them. Returns the exit status; leaves the sockets, counters and
+ * snapshot for report_stop() and teardown(). */
+static int main_loop(struct runtime *rt, const struct sp_routing *routing)
+{
+    int sfd = rt->sfd, cli = rt->cli;
     bool stopping = false;
     uint64_t hard_deadline = 0;
     int64_t hard_after = rt->cfg->global.hard_stop_after;
@@ -433,7 +779,7 @@ static int main_loop(struct runtime *rt, int sfd, int cli, const struct sp_routi
         int n = poll(pfd, cli >= 0 ? 2 : 1, timeout);
 
         if (n > 0 && cli >= 0 && (pfd[1].revents & POLLIN))
-            sp_statsvc_cli_serve(cli, routing, &rt->http);
+            sp_cli_serve(cli, routing, &rt->http);
         if (n > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -491,262 +837,74 @@ static int main_loop(struct runtime *rt, int sfd, int cli, const struct sp_routi
     return status;
 }
 
-int main(int argc, char **argv)
+/* Step 10, after a run. Logs each frontend's highest fe_conn and removes the pidfile; leaves
+ * the rest to teardown(). */
+static void report_stop(const struct runtime *rt, const struct sp_routing *routing)
 {
-    const char *file = NULL;
-    bool check = false, debug = false;
-    int opt;
+    const struct sp_config *cfg = rt->cfg;
 
-    while ((opt = getopt(argc, argv, "f:cdvVh")) != -1) {
-        switch (opt) {
-        case 'f':
-            file = optarg;
-            break;
-        case 'c':
-            check = true;
-            break;
-        case 'd':
-            debug = true;
-            break;
-        case 'v':
-        case 'V':
-            printf("spillway version %s\n", SP_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "spillway: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 1;
-    }
-    if (!file) {
-        fprintf(stderr, "spillway: no configuration file (-f FILE)\n");
-        usage(stderr);
-        return 1;
-    }
-    if (debug)
-        sp_log_verbosity = SP_LOG_DEBUG;
-
-    struct sp_config *cfg = NULL;
-    int err = sp_config_load(file, stderr, &cfg);
-    if (err == -EINVAL) {
-        sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", file,
-               check ? "check failed" : "not starting");
-        return 1;
-    }
-    if (err < 0) {
-        sp_log(SP_LOG_ALERT, "cannot read '%s': %s", file, strerror(-err));
-        return 1;
-    }
-    /* ACLs and switching rules compile into the routing snapshot: their errors belong to the
-     * check as much as the parser's */
-    int rerrors = 0;
-    char *rdiag_buf = NULL;
-    size_t rdiag_len = 0;
-    FILE *rdiag = open_memstream(&rdiag_buf, &rdiag_len);
-    struct sp_routing *routing = sp_routing_build(cfg, rdiag ? rdiag : stderr, &rerrors);
-    if (rdiag) {
-        fclose(rdiag);
-        put_escaped_lines(stderr, rdiag_buf, rdiag_len);
-        free(rdiag_buf);
-    }
-    if (!routing) {
-        if (rerrors)
-            sp_log(SP_LOG_ALERT, "%s: configuration has %d error%s, %s", file, rerrors,
-                   rerrors > 1 ? "s" : "", check ? "check failed" : "not starting");
-        else
-            sp_log(SP_LOG_ALERT, "out of memory building the routing tables");
-        sp_config_free(cfg);
-        return 1;
-    }
-    struct runtime rt = {.cfg = cfg};
-    int lerr = setup_logs(cfg, routing, &rt.http, check);
-    /* HAProxy's default mode is tcp; spillway relays HTTP only so far: say so at check time
-     * too, not only when the listeners open */
-    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
-        if ((p->cap & SP_CAP_FE) && p->mode != SP_MODE_HTTP) {
-            sp_log(SP_LOG_ALERT,
-                   "%s:%d: 'mode': %s '%s' is in mode tcp, which spillway does not support yet; "
-                   "set 'mode http'",
-                   p->where.file, p->where.line, (p->cap & SP_CAP_BE) ? "listen" : "frontend",
-                   p->name);
-            lerr++;
-        }
-    }
-    int cpus[SP_MAX_WORKERS];
-    int ncpus = allowed_cpus(cpus, SP_MAX_WORKERS);
-    rt.nworkers = cfg->global.nbthread ? cfg->global.nbthread : (ncpus ? ncpus : 1);
-    if (rt.nworkers > SP_MAX_WORKERS)
-        rt.nworkers = SP_MAX_WORKERS;
-    gate_slots = rt.nworkers;
-
-    /* The checks below are about running, not about the file's syntax, but `-c` is how an
-     * operator asks "will it start?": it answers them too, with HAProxy's exit statuses. */
-    int status = lerr ? 1 : 0;
-    if (!status && sp_config_count_listeners(cfg) == 0) {
-        /* nothing to accept on: a process that would only sit there is refused (a `listen`
-         * without `bind` was warned about; the stats socket alone is not a proxy) */
-        sp_log(SP_LOG_ALERT,
-               "%s: no enabled listener found (check for 'bind' lines in a frontend or listen "
-               "section); %s",
-               file, check ? "spillway would not start" : "exiting");
-        if (check)
-            printf("Configuration file has no error but will not start (no listener) => "
-                   "exit(2).\n");
-        status = check ? 2 : 1;
-    }
-    if (!status && setup_limits(cfg, rt.nworkers) < 0) {
-        sp_log(SP_LOG_ALERT, "%s: %s", file,
-               check ? "spillway would not start, check failed" : "not starting");
-        status = 1;
-    }
-    if (status || check) {
-        free_logs(&rt.http, routing->nfe);
-        sp_routing_discard(routing);
-        sp_config_free(cfg);
-        if (lerr)
-            sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", file,
-                   check ? "check failed" : "not starting");
-        else if (!status)
-            printf("Configuration file is valid\n");
-        return status;
-    }
-
-    if (cfg->global.daemon && !debug && daemon(1, 0) < 0) {
-        fprintf(stderr, "[ALERT] cannot go to the background: %s\n", strerror(errno));
-        return 1;
-    }
-
-    /* signals are handled on main only: block them before any thread exists */
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    sigdelset(&mask, SIGPIPE);
-    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0) {
-        sp_log(SP_LOG_ALERT, "signalfd: %s", strerror(errno));
-        return 1;
-    }
-
-    int nfe = routing->nfe;
-    if (sp_stats_init(rt.nworkers, routing->nfe, routing->nbe, routing->nsrv) < 0 ||
-        sp_decisions_init(rt.nworkers, cfg->global.decision_log) < 0) {
-        sp_log(SP_LOG_ALERT, "out of memory allocating the counters");
-        return 1;
-    }
-    sp_routing_publish(routing);
-
-    int cli = -1;
-    status = 1;
-    err = open_binds(&rt, routing);
-    if (err < 0) {
-        if (err == -ENOMEM)
-            sp_log(SP_LOG_ALERT, "out of memory opening the listeners");
-        goto out;
-    }
-    if (cfg->global.pidfile && (err = write_pidfile(cfg->global.pidfile)) < 0) {
-        sp_log(SP_LOG_ALERT, "cannot write pidfile '%s': %s", cfg->global.pidfile, strerror(-err));
-        goto out;
-    }
-
-    sp_statsvc_init();
-    if (cfg->global.stats_socket) {
-        cli = sp_statsvc_cli_open(cfg->global.stats_socket, cfg->global.stats_socket_mode);
-        if (cli < 0) {
-            sp_log(SP_LOG_ALERT, "cannot open the stats socket '%s': %s", cfg->global.stats_socket,
-                   strerror(-cli));
-            goto out;
-        }
-    }
-
-    rt.http.binds = rt.binds;
-    rt.http.nbinds = rt.nbinds;
-    rt.http.bufsize = cfg->global.bufsize;
-    rt.http.maxaccept = cfg->global.maxaccept;
-    rt.http.nworkers = rt.nworkers;
-    rt.http.h2_max_streams = cfg->global.h2_fe_max_concurrent_streams
-                                 ? cfg->global.h2_fe_max_concurrent_streams
-                                 : cfg->global.h2_max_concurrent_streams;
-    if (rt.http.h2_max_streams <= 0)
-        rt.http.h2_max_streams = 100;
-    rt.http.server_default_maxconn = cfg->global.server_default_maxconn;
-    rt.http.fe_gates = rt.fe_gates;
-    rt.http.global_gate = rt.global_gate;
-    sp_http_set_conf(&rt.http);
-
-    rt.workers = calloc((size_t)rt.nworkers, sizeof(*rt.workers));
-    rt.wptrs = calloc((size_t)rt.nworkers, sizeof(*rt.wptrs));
-    if (!rt.workers || !rt.wptrs) {
-        sp_log(SP_LOG_ALERT, "out of memory");
-        goto out;
-    }
-    for (int i = 0; i < rt.nworkers; i++) {
-        int cpu = -1;
-        if (i < 64 && cfg->global.cpu_map_has[i]) {
-            for (int c = 0; c < CPU_SETSIZE; c++)
-                if (CPU_ISSET(c, &cfg->global.cpu_map[i])) {
-                    cpu = c;
-                    break;
-                }
-        } else if (ncpus) {
-            cpu = cpus[i % ncpus];
-        }
-        err = sp_worker_init(&rt.workers[i], i, cpu, &sp_http_hooks);
-        if (err < 0) {
-            sp_log(SP_LOG_ALERT, "cannot create worker %d: %s", i, strerror(-err));
-            goto out;
-        }
-        rt.wptrs[i] = &rt.workers[i];
-    }
-    sp_listener_set_workers(rt.wptrs, rt.nworkers);
-    for (int i = 0; i < rt.nworkers; i++) {
-        err = sp_worker_start(&rt.workers[i]);
-        if (err < 0) {
-            sp_log(SP_LOG_ALERT, "cannot start worker %d: %s", i, strerror(-err));
-            for (int j = 0; j < i; j++)
-                sp_worker_stop_mt(&rt.workers[j], true);
-            for (int j = 0; j < i; j++)
-                sp_worker_join(&rt.workers[j]);
-            for (int j = 0; j < i; j++)
-                sp_worker_destroy(&rt.workers[j]);
-            goto out;
-        }
-    }
-    sp_log(SP_LOG_NOTICE, "spillway %s started: %d worker%s, %d listener%s", SP_VERSION,
-           rt.nworkers, rt.nworkers > 1 ? "s" : "", rt.nbinds, rt.nbinds > 1 ? "s" : "");
-    status = main_loop(&rt, sfd, cli, routing);
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
         struct sp_frontend *fe =
             (p->cap & SP_CAP_FE) ? sp_routing_frontend(routing, p->name) : NULL;
-        if (fe && rt.fe_gates[fe->idx])
+        if (fe && rt->fe_gates[fe->idx])
             sp_log(SP_LOG_NOTICE, "frontend '%s': highest fe_conn %lld (maxconn %lld)", fe->name,
-                   (long long)sp_gate_peak_mt(rt.fe_gates[fe->idx]),
-                   (long long)rt.fe_gates[fe->idx]->limit);
+                   (long long)sp_gate_peak_mt(rt->fe_gates[fe->idx]),
+                   (long long)rt->fe_gates[fe->idx]->limit);
     }
     if (cfg->global.pidfile)
         unlink(cfg->global.pidfile);
-out:
-    if (cli >= 0) {
-        close(cli);
-        unlink(cfg->global.stats_socket);
+}
+
+/* Step 11, last. Closes the stats socket (and removes its file) and the listeners, retires
+ * the snapshot and frees everything steps 2 to 9 built, whether or not the workers ran. */
+static void teardown(struct runtime *rt)
+{
+    if (rt->cli >= 0) {
+        close(rt->cli);
+        unlink(rt->cfg->global.stats_socket);
     }
-    close_binds(&rt);
+    close_binds(rt);
     sp_routing_shutdown();
     sp_stats_free();
     sp_decisions_free();
-    free_logs(&rt.http, nfe);
-    free_runtime(&rt, nfe);
-    close(sfd);
-    sp_config_free(cfg);
+    free_logs(&rt->http, rt->nfe);
+    free_runtime(rt);
+    close(rt->sfd);
+    sp_config_free(rt->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    int status = parse_args(argc, argv, &a);
+    if (status >= 0)
+        return status;
+
+    /* what `-c` answers: is the file valid, and would it start? */
+    struct sp_config *cfg = load_config(&a);
+    if (!cfg)
+        return 1;
+    struct sp_routing *routing = build_routing(&a, cfg);
+    if (!routing) {
+        sp_config_free(cfg);
+        return 1;
+    }
+    struct runtime rt = {.cfg = cfg, .nfe = routing->nfe, .sfd = -1, .cli = -1};
+    int lerr = setup_frontends(&a, routing, &rt);
+    count_workers(&rt);
+    status = check_start(&a, &rt, lerr);
+    if (status || a.check)
+        return end_check(&a, routing, &rt, status, lerr);
+
+    /* the start itself */
+    if (detach(&a, cfg) < 0 || (rt.sfd = open_signals()) < 0 || init_counters(&rt, routing) < 0)
+        return 1;
+    sp_routing_publish(routing);
+    status = 1;
+    if (open_sockets(&rt, routing) == 0 && start_workers(&rt) == 0) {
+        status = main_loop(&rt, routing);
+        report_stop(&rt, routing);
+    }
+    teardown(&rt);
     return status;
 }

@@ -36,7 +36,6 @@
 #include "net/listener.h"
 #include "net/transport.h"
 #include "net/upstream.h"
-#include "stats/decisions.h"
 #include "stats/stats.h"
 
 /* the HTTP/2 stream window we advertise, and the buffer behind it */

@@ -1,16 +1,23 @@
-/* http/http.h - the HTTP layer's face toward main: per-worker start and stop.
+/* http/http.h - the HTTP layer's face toward main: per-worker start and stop, and the
+ * statistics the stats socket (core/cli.c) shares with the stats page.
  *
  * owner: main builds the struct sp_http_conf before workers start; it is immutable afterwards
- * and every worker reads it. The worker hooks run on their worker.
+ * and every worker reads it. The worker hooks run on their worker; each sp_statsvc_ function
+ * names its thread.
  */
 #ifndef SP_HTTP_HTTP_H
 #define SP_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "core/worker.h"
 #include "net/listener.h"
 
 struct sp_logsink;
 struct sp_logfmt;
+struct sp_strbuf;
+struct sp_stats_proc;
 
 /* shared: immutable once workers run. What one frontend logs, and where. */
 struct sp_http_felog {
@@ -39,11 +46,17 @@ struct sp_routing;
 
 /* owner: main. Notes the process start (uptime). */
 void sp_statsvc_init(void);
-/* owner: main. Opens the stats socket (`stats socket PATH [mode M]`): a listening unix socket,
- * or a negative errno. */
-int sp_statsvc_cli_open(const char *path, int mode);
-/* owner: main. Serves the clients waiting on the stats socket, one command line each. */
-void sp_statsvc_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf);
+/* owner: main, with the routing snapshot it published; reads the counters as any reader does.
+ * Appends the `show stat` CSV (header then rows), or with `typed` the `show stat typed` lines,
+ * of every proxy and server of `rt`: the rows the stats page renders. 0 or -ENOMEM. */
+int sp_statsvc_show_stat(const struct sp_routing *rt, const struct sp_http_conf *conf, bool typed,
+                         struct sp_strbuf *b);
+/* owner: main or a worker, each with the routing snapshot it holds (main: the one it
+ * published); reads the counters and gates as any reader does. The process-wide values
+ * (connections, requests, workers, uptime, version) of `show info` and of the Prometheus
+ * process families, counters read at `now_ms`. */
+void sp_statsvc_proc_info(const struct sp_routing *rt, const struct sp_http_conf *conf,
+                          uint64_t now_ms, struct sp_stats_proc *p);
 
 /* owner: main. Must be set before the workers start. */
 void sp_http_set_conf(const struct sp_http_conf *conf);

@@ -1,4 +1,4 @@
-#include "stats/decisions.h"
+#include "stats/stats.h"
 
 #include <ck_pr.h>
 #include <errno.h>

@@ -1,90 +1,16 @@
-/* stats/render.h - HAProxy-compatible renderings of summed statistics: `show stat` CSV, the
- * typed form, Prometheus text exposition and the HTML stats page.
+/* stats/render.h - what the renderings of stats/render.c share with stats/'s unit tests only:
+ * HAProxy's `show stat` column indexes and names, and the Prometheus histogram ladder. The
+ * renderings themselves (struct sp_strbuf, struct sp_stats_row, the CSV, typed, Prometheus and
+ * HTML renderers) are public, in stats/stats.h; nothing outside stats/ includes this header.
  *
- * Pure functions: no I/O, no globals, no threads. The caller reads each object with
- * sp_stats_read() into a struct sp_stats_row, adds what only it knows (names, status,
- * configuration), and renders into a heap-backed struct sp_strbuf. Every function is safe
- * from any thread on its own buffer and rows. Library code: nothing is logged; out of memory
- * is reported once, by the return value (-ENOMEM) and the buffer's sticky `oom` flag.
- *
- * Compatibility follows HAPROXY-BEHAVIOUR.md section 7: CSV columns 0..112 in HAProxy 2.8's
- * order (`pxname` .. `proto`). Module columns (the `-` separator and per-mux counters HAProxy
- * appends after them) are not emitted: spillway's h1/h2 counters are already in the fixed
- * columns 104..111, and a consumer that reads by header name ignores their absence.
+ * shared: immutable (constant tables); every function here is pure and safe from any thread.
  */
 #ifndef SP_STATS_RENDER_H
 #define SP_STATS_RENDER_H
 
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "stats/stats.h"
-
-/* ---- growable string buffer ---- */
-
-/* owner: caller. p is NUL-terminated whenever it is not NULL. After a failed allocation `oom`
- * stays set and every further append is a no-op, so a renderer checks once at the end. A
- * zeroed struct is an empty buffer. */
-struct sp_strbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-void sp_strbuf_init(struct sp_strbuf *b);
-/* Frees the storage; the buffer is empty (and usable) again. Accepts NULL. */
-void sp_strbuf_free(struct sp_strbuf *b);
-/* Empties the buffer but keeps its storage and clears `oom`. */
-void sp_strbuf_reset(struct sp_strbuf *b);
-void sp_strbuf_append(struct sp_strbuf *b, const char *s, size_t n);
-void sp_strbuf_puts(struct sp_strbuf *b, const char *s);
-void sp_strbuf_putc(struct sp_strbuf *b, char c);
-void sp_strbuf_printf(struct sp_strbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* ---- rows ---- */
-
-/* HAProxy's `type` column. Listeners (3) are not rendered. */
-enum sp_stats_type {
-    SP_STATS_TYPE_FE = 0,
-    SP_STATS_TYPE_BE = 1,
-    SP_STATS_TYPE_SRV = 2,
-};
-
-/* owner: caller. One FRONTEND, BACKEND or server line. Strings are borrowed for the duration
- * of the call; NULL reads as "" except where noted. Pass rows in HAProxy's order: per proxy,
- * FRONTEND, then servers, then BACKEND. */
-struct sp_stats_row {
-    const char *pxname;
-    const char *svname; /* NULL: "FRONTEND" / "BACKEND" by type */
-    int type;           /* enum sp_stats_type */
-    uint32_t iid;       /* proxy id */
-    uint32_t sid;       /* server id; 0 for FRONTEND and BACKEND */
-    uint32_t pid;       /* process number: 1 */
-
-    /* Summed with sp_stats_read(kind, idx, now_ms, &obj): obj.cur is scur, obj.max smax,
-     * rate/req_rate/conn_rate .cur and .max the current and highest rates, hist[] the
-     * latency histograms (backends and servers). */
-    struct sp_stats_obj obj;
-    uint64_t now_ms; /* the now_ms given to sp_stats_read(): turns obj.lastsess into an age */
-
-    bool scur_set; /* true: scur below replaces obj.cur (frontends: fe_conn) */
-    int64_t scur;
-
-    int64_t slim;       /* fe: maxconn; be: fullconn; srv: maxconn, 0 = none (left empty) */
-    int64_t qlimit;     /* srv: maxqueue, 0 = none (left empty) */
-    const char *status; /* fe: OPEN|PAUSED|STOP; be: UP|DOWN; srv: UP|DOWN|MAINT|DRAIN|NOLB,
-                           "UP 1/3"... */
-    uint32_t weight;    /* be: total effective weight; srv: effective weight */
-    uint32_t act, bck;  /* be: active / backup servers UP; srv: 1 if active / backup */
-    int64_t lastchg;    /* be, srv: seconds since the last status change */
-    const char *mode;   /* NULL reads as "http" */
-    const char *algo;   /* be: "roundrobin"... */
-    const char *addr;   /* srv: "127.0.0.1:8080" */
-};
-
-/* ---- CSV (`show stat`, `<stats uri>;csv`) and typed (`show stat typed`, `;typed`) ---- */
 
 /* HAProxy's column indexes; SP_STATS_NCOLS columns are emitted. */
 enum sp_stats_col {
@@ -207,64 +133,9 @@ enum sp_stats_col {
 /* The wire name of a column ("pxname"), NULL past the last one. */
 const char *sp_stats_col_name(unsigned col);
 
-/* Appends "# pxname,svname,...,proto,\n": every name followed by a comma. Returns 0 or
- * -ENOMEM. */
-int sp_stats_csv_header(struct sp_strbuf *b);
-/* Appends one row: SP_STATS_NCOLS fields each followed by a comma, then "\n". Fields HAProxy
- * leaves empty for this row type, or that spillway does not measure (checks, compression,
- * cache...), are empty. Returns 0 or -ENOMEM. */
-int sp_stats_csv_row(struct sp_strbuf *b, const struct sp_stats_row *r);
-/* Appends the row in `show stat typed` form, one line per non-empty field:
- * "F.<iid>.<sid>.<col>.<name>.<pid>:<origin><nature><scope>:<type>:<value>\n". */
-int sp_stats_typed_row(struct sp_strbuf *b, const struct sp_stats_row *r);
-
-/* ---- Prometheus text exposition format 0.0.4 ---- */
-
-/* owner: caller. Process-wide values for the haproxy_process_* families. */
-struct sp_stats_proc {
-    int64_t cur_conn;     /* client connections now */
-    int64_t max_conn;     /* global maxconn */
-    int64_t conn_tot;     /* connections accepted since start */
-    int64_t req_tot;      /* HTTP requests since start */
-    int64_t nbthread;     /* workers */
-    int64_t uptime_s;     /* seconds since start */
-    int64_t start_time_s; /* Unix time of the start */
-    const char *version;  /* build_info{version=...} */
-};
-
-/* Which scopes sp_stats_prom() renders (promex's `scope=`). */
-#define SP_PROM_PROCESS  0x1u
-#define SP_PROM_FRONTEND 0x2u
-#define SP_PROM_BACKEND  0x4u
-#define SP_PROM_SERVER   0x8u
-#define SP_PROM_ALL      0xfu
-
-/* Appends the exposition of `proc` (NULL: no process families) and `rows`: each family's
- * # HELP and # TYPE once, then all its samples, families in the order process, frontend,
- * backend, server. Names and labels follow HAProxy's exporter; the haproxy_{backend,server}_
- * {queue,connect,response,total}_time_seconds histograms are spillway's own (le ladder in
- * sp_stats_prom_le). Returns 0 or -ENOMEM. */
-int sp_stats_prom(struct sp_strbuf *b, const struct sp_stats_proc *proc,
-                  const struct sp_stats_row *rows, size_t n, unsigned scope);
-
 /* The histogram ladder, in microseconds, without +Inf. A fine bucket of struct sp_hist is
  * counted under the smallest `le` at or above its (inclusive) upper bound. */
 extern const uint64_t sp_stats_prom_le[];
 extern const unsigned sp_stats_prom_nle;
-
-/* ---- HTML stats page ---- */
-
-/* owner: caller */
-struct sp_stats_html_opts {
-    const char *uri;                  /* stats uri, for the ";csv" link; NULL: "/haproxy?stats" */
-    int refresh;                      /* > 0: <meta http-equiv="refresh" content="N"> */
-    const char *title;                /* NULL: "spillway statistics" */
-    const struct sp_stats_proc *proc; /* NULL: no process line */
-};
-
-/* Appends a self-contained page: one table per proxy (consecutive rows with the same iid and
- * pxname), names HTML-escaped. Returns 0 or -ENOMEM. */
-int sp_stats_html(struct sp_strbuf *b, const struct sp_stats_html_opts *o,
-                  const struct sp_stats_row *rows, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
-/* tests/stats/test_decisions.c - the decision log (stats/decisions.h): one ring per worker,
- * written by its worker only, read by any thread under a per-entry sequence number.
+/* tests/stats/test_decisions.c - the decision log (stats/stats.h, stats/decisions.c): one ring
+ * per worker, written by its worker only, read by any thread under a per-entry sequence
+ * number.
  *
  * Single-threaded: an empty log, the log off, order and wrap-around, several workers merged
  * by time, the bounds (`max`, an unknown worker), free and init again.
@@ -20,7 +21,7 @@
  * stats/decisions.c copies entries through relaxed atomic words, so no access races. (The
  * tolerance and the TSan ignore hooks below stayed switchable for a bisect:
  * SP_TEST_KNOWN_BUGS=0 brings them back.) */
-#include "stats/decisions.h"
+#include "stats/stats.h"
 
 #include "tests/unit.h"
 

@@ -1,0 +1,27 @@
+/* core/cli.h - the stats socket (`stats socket PATH [mode M]`): HAProxy's command interpreter
+ * on a unix socket, one command line per connection (several commands separated by ';'), as
+ * HAProxy's non-interactive mode: help, show info, show stat [typed], show servers state,
+ * show decisions.
+ *
+ * owner: main. Part of the daemon (linked into the spillway executable with core/main.c, not
+ * into sp_core): main opens the socket and serves it between signals. The answers read the
+ * counters and decision rings as any reader does (stats/stats.h), and the routing snapshot and
+ * HTTP configuration main published, which main owns.
+ */
+#ifndef SP_CORE_CLI_H
+#define SP_CORE_CLI_H
+
+struct sp_routing;
+struct sp_http_conf;
+
+/* owner: main. Opens the stats socket at `path` (an existing file there is replaced), mode
+ * `mode` (< 0: 0600): a listening, non-blocking unix socket, or a negative errno. */
+int sp_cli_open(const char *path, int mode);
+
+/* owner: main, with the routing snapshot `rt` it published and the `conf` it gave the workers.
+ * Serves the clients waiting on the listening socket `lfd` (at most 16 a call), one command
+ * line each; each read and write is bounded in time (2 s) so that a stuck client cannot hold
+ * main. */
+void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf);
+
+#endif
