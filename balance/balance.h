@@ -14,12 +14,14 @@
 #ifndef SP_BALANCE_BALANCE_H
 #define SP_BALANCE_BALANCE_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <urcu/urcu-qsbr.h>
 
 #include "balance/acl.h"
+#include "balance/health.h"
 #include "core/config.h"
 
 struct sp_backend;
@@ -37,6 +39,32 @@ struct sp_server {
     int maxqueue;
     bool disabled;
     bool backup; /* used only when no active server is usable */
+    /* live state (balance/health.h): the one mutable part, written by the check's owner
+     * and main, read by anyone */
+    struct sp_srv_health *h;
+    /* health check: `check` and its settings, resolved (inter > 0, fastinter and downinter
+     * default to inter) */
+    bool check;
+    int check_pos; /* 0-based among the snapshot's checked servers (which worker, when) */
+    int64_t inter, fastinter, downinter;
+    int rise, fall;
+    struct sockaddr_storage chk_addr; /* where the check connects */
+    socklen_t chk_addrlen;
+};
+
+/* shared: immutable after publish (RCU). A backend's health check: TCP connect, or
+ * `option httpchk` with what to send and what to expect. */
+struct sp_be_check {
+    bool http;
+    char *req; /* the whole HTTP request, bytes as sent */
+    size_t reqlen;
+    enum sp_cfg_expect expect;
+    bool expect_neg;
+    char *pat;   /* status list or string */
+    regex_t re;  /* rstatus / rstring */
+    bool has_re; /* `re` compiled */
+    bool disable_on_404;
+    int64_t t_check, t_connect; /* timeout check / connect, SP_TIME_UNSET when unset */
 };
 
 /* shared: immutable after publish (RCU) */
@@ -50,10 +78,12 @@ struct sp_backend {
     int retries;
     bool redispatch;
     int redispatch_after; /* option redispatch N: >0 every Nth retry, <0 the Nth from the end */
-    int nsrv_act;         /* active servers that can take traffic (HAProxy's srv_act) */
     int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose;          /* the backend asked for close mode */
+    bool allbackups;         /* option allbackups: every usable backup shares the load */
+    bool log_health_checks;  /* option log-health-checks */
+    struct sp_be_check chk;
     struct sp_acl_set *acls; /* compiled (checked) even though no backend rule uses them yet */
 };
 
@@ -97,6 +127,9 @@ struct sp_routing {
     int nbe;
     struct sp_server **srv; /* every server, by idx */
     int nsrv;
+    struct sp_srv_health *health; /* by server idx (cache-line aligned) */
+    int nchecks;                  /* servers with `check` */
+    int spread_checks;            /* global spread-checks, percent */
     unsigned generation;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;
@@ -130,10 +163,14 @@ struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *
 struct sp_backend *sp_frontend_route(const struct sp_frontend *fe, const struct sp_acl_env *env,
                                      int *ret_rule);
 
+/* shared: any thread. Usable servers of `be` right now, active ones or backups. */
+int sp_backend_usable(const struct sp_backend *be, bool backup);
+
 /* owner: worker. Weighted smooth round-robin (the nginx-style algorithm): `cw` is the calling
  * worker's array of current weights indexed by server idx (zeroed at start). Returns NULL when
- * no server is usable (none, all disabled, all weights 0). `exclude` (may be NULL) is skipped
- * unless it is the only usable one. */
+ * no server is usable (none, all down, in maintenance, draining or of weight 0). Backups
+ * take over when no active server is usable: the first usable one, or all of them with
+ * `option allbackups`. `exclude` (may be NULL) is skipped unless it is the only usable one. */
 struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
                                      const struct sp_server *exclude);
 

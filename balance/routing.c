@@ -1,13 +1,16 @@
 #include "balance/balance.h"
 
 #include <ck_pr.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu/urcu-qsbr.h>
 
 #include "core/log.h"
+#include "core/timer.h"
 
 /* shared: the published snapshot (RCU pointer) */
 static struct sp_routing *current;
@@ -39,6 +42,11 @@ static void routing_free(struct sp_routing *r)
         sp_acl_set_free(r->fe[i]->acls);
     }
     for (int i = 0; i < r->nbe; i++) {
+        struct sp_be_check *c = &r->be[i]->chk;
+        free(c->req);
+        free(c->pat);
+        if (c->has_re)
+            regfree(&c->re);
         sp_acl_set_free(r->be[i]->acls);
         free(r->be[i]->name);
         free(r->be[i]->srv);
@@ -51,9 +59,95 @@ static void routing_free(struct sp_routing *r)
         free(r->fe[i]);
     }
     free(r->srv);
+    free(r->health);
     free(r->be);
     free(r->fe);
     free(r);
+}
+
+/* A backend's check, compiled: the request bytes HAProxy sends (its h1 mux's rules: the
+ * configured headers in order, then `connection: close` for HTTP/1.1 unless one was given;
+ * a content-length only with a body), and the expectation. */
+static int compile_check(struct sp_be_check *c, const struct sp_cfg_proxy *p, FILE *diag)
+{
+    const struct sp_cfg_httpchk *h = &p->httpchk;
+    const char *meth = h->meth ? h->meth : "OPTIONS", *uri = h->uri ? h->uri : "/";
+    const char *ver = h->ver ? h->ver : "HTTP/1.0", *hdrs = h->hdrs ? h->hdrs : "";
+    bool v11 = strcmp(ver, "HTTP/1.1") == 0;
+    bool has_conn = strncmp(hdrs, "connection:", 11) == 0 || strstr(hdrs, "\nconnection:");
+    char clen[48] = "";
+    size_t blen = h->body ? strlen(h->body) : 0;
+
+    c->t_check = p->to.check;
+    c->t_connect = p->to.connect;
+    if (!h->enabled) {
+        if (h->expect != SP_EXPECT_DEFAULT || h->hdrs || h->meth || h->body || h->disable_on_404)
+            if (diag)
+                fprintf(diag,
+                        "[WARNING] %s:%d: backend '%s' uses http-check rules without 'option "
+                        "httpchk', so the rules are ignored.\n",
+                        p->where.file, p->where.line, p->name);
+        return 0;
+    }
+    c->http = true;
+    c->disable_on_404 = h->disable_on_404;
+    if (blen)
+        snprintf(clen, sizeof(clen), "content-length: %zu\r\n", blen);
+    size_t n = strlen(meth) + strlen(uri) + strlen(ver) + strlen(hdrs) + strlen(clen) + blen + 64;
+    c->req = malloc(n);
+    if (!c->req)
+        return -ENOMEM;
+    int len = snprintf(c->req, n, "%s %s %s\r\n%s%s%s\r\n", meth, uri, ver, hdrs, clen,
+                       v11 && !has_conn ? "connection: close\r\n" : "");
+    if (blen)
+        memcpy(c->req + len, h->body, blen);
+    c->reqlen = (size_t)len + blen;
+    c->expect = h->expect;
+    c->expect_neg = h->expect_neg;
+    if (h->expect_pat && !(c->pat = strdup(h->expect_pat)))
+        return -ENOMEM;
+    if (h->expect == SP_EXPECT_RSTATUS || h->expect == SP_EXPECT_RSTRING) {
+        if (regcomp(&c->re, h->expect_pat, REG_EXTENDED | REG_NOSUB) != 0)
+            return -EINVAL; /* checked by the parser */
+        c->has_re = true;
+    }
+    return 0;
+}
+
+/* A server's check settings, resolved as HAProxy does: fastinter and downinter default to
+ * inter (2 s by default); the check goes to `addr` and `port` when given, else to the
+ * server's own address. */
+static void server_check(struct sp_server *s, const struct sp_cfg_server *cs)
+{
+    s->check = cs->check;
+    s->rise = cs->rise;
+    s->fall = cs->fall;
+    s->inter = cs->inter != SP_TIME_UNSET ? cs->inter : 2000;
+    s->fastinter = cs->fastinter != SP_TIME_UNSET ? cs->fastinter : s->inter;
+    s->downinter = cs->downinter != SP_TIME_UNSET ? cs->downinter : s->inter;
+    s->chk_addr = cs->addr;
+    s->chk_addrlen = cs->addrlen;
+    if (cs->check_addr.ss_family == AF_INET || cs->check_addr.ss_family == AF_INET6) {
+        uint16_t port = cs->check_addr.ss_family == AF_INET
+                            ? ((const struct sockaddr_in *)&cs->check_addr)->sin_port
+                            : ((const struct sockaddr_in6 *)&cs->check_addr)->sin6_port;
+        s->chk_addr = cs->check_addr;
+        s->chk_addrlen = cs->check_addrlen;
+        if (!port) { /* no port in `addr`: the server's */
+            uint16_t sp = ((const struct sockaddr_in *)&cs->addr)->sin_port;
+            if (s->chk_addr.ss_family == AF_INET)
+                ((struct sockaddr_in *)&s->chk_addr)->sin_port = sp;
+            else
+                ((struct sockaddr_in6 *)&s->chk_addr)->sin6_port = sp;
+        }
+    }
+    if (cs->check_port && s->chk_addr.ss_family != AF_UNIX) {
+        uint16_t port = htons((uint16_t)cs->check_port);
+        if (s->chk_addr.ss_family == AF_INET)
+            ((struct sockaddr_in *)&s->chk_addr)->sin_port = port;
+        else
+            ((struct sockaddr_in6 *)&s->chk_addr)->sin6_port = port;
+    }
 }
 
 static struct sp_backend *find_be(struct sp_routing *r, const char *name)
@@ -236,8 +330,13 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
     r->fe = calloc(nfe ? nfe : 1, sizeof(*r->fe));
     r->be = calloc(nbe ? nbe : 1, sizeof(*r->be));
     r->srv = calloc(nsrv ? nsrv : 1, sizeof(*r->srv));
-    if (!r->fe || !r->be || !r->srv)
+    size_t hsize = (size_t)(nsrv ? nsrv : 1) * sizeof(struct sp_srv_health);
+    r->health = aligned_alloc(64, hsize);
+    if (!r->fe || !r->be || !r->srv || !r->health)
         goto fail;
+    memset(r->health, 0, hsize);
+    r->spread_checks = cfg->global.spread_checks;
+    uint64_t now_ms = sp_now_ms();
 
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
         if (!(p->cap & SP_CAP_BE))
@@ -258,6 +357,10 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->t_queue = p->to.queue != SP_TIME_UNSET ? p->to.queue : p->to.connect;
         be->t_tunnel = p->to.tunnel;
         be->httpclose = p->httpclose;
+        be->allbackups = p->allbackups;
+        be->log_health_checks = p->log_health_checks;
+        if (compile_check(&be->chk, p, diag) < 0)
+            goto fail;
         fwdfor_copy(&be->fwdfor, &p->fwdfor);
         be->srv = calloc(p->nservers ? p->nservers : 1, sizeof(*be->srv));
         if (!be->name || !be->srv)
@@ -279,8 +382,12 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             s->maxqueue = cs->maxqueue;
             s->disabled = cs->disabled;
             s->backup = cs->backup;
-            if (!s->disabled && !s->backup && s->weight > 0)
-                be->nsrv_act++;
+            server_check(s, cs);
+            if (s->check)
+                s->check_pos = r->nchecks++;
+            s->h = &r->health[s->idx];
+            sp_srv_health_init(s->h, s->weight, s->backup, s->disabled, s->check, s->rise, s->fall,
+                               now_ms);
             if (!s->name)
                 goto fail;
         }
@@ -410,8 +517,18 @@ struct sp_backend *sp_frontend_route(const struct sp_frontend *fe, const struct 
     return fe->defbe;
 }
 
-struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
-                                     const struct sp_server *exclude)
+int sp_backend_usable(const struct sp_backend *be, bool backup)
+{
+    int n = 0;
+
+    for (int i = 0; i < be->nsrv; i++)
+        n += be->srv[i]->backup == backup && sp_srv_lbw(be->srv[i]->h) > 0;
+    return n;
+}
+
+/* One round of smooth weighted round-robin over the usable servers of one group. */
+static struct sp_server *rr_group(const struct sp_backend *be, int64_t *cw,
+                                  const struct sp_server *exclude, bool backup)
 {
     struct sp_server *best = NULL;
     int64_t total = 0;
@@ -420,22 +537,33 @@ struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
         total = 0;
         for (int i = 0; i < be->nsrv; i++) {
             struct sp_server *s = be->srv[i];
-            if (s->disabled || s->backup || s->weight <= 0 || (pass == 0 && s == exclude))
+            int w;
+            if (s->backup != backup || (pass == 0 && s == exclude) || (w = sp_srv_lbw(s->h)) <= 0)
                 continue;
-            cw[s->idx] += s->weight;
-            total += s->weight;
+            cw[s->idx] += w;
+            total += w;
             if (!best || cw[s->idx] > cw[best->idx])
                 best = s;
         }
     }
-    if (best) {
+    if (best)
         cw[best->idx] -= total;
-        return best;
-    }
+    return best;
+}
+
+struct sp_server *sp_backend_pick_rr(const struct sp_backend *be, int64_t *cw,
+                                     const struct sp_server *exclude)
+{
+    struct sp_server *s = rr_group(be, cw, exclude, false);
+
+    if (s)
+        return s;
+    if (be->allbackups)
+        return rr_group(be, cw, exclude, true);
     /* no active server: the first usable backup, as HAProxy without `option allbackups` */
     for (int i = 0; i < be->nsrv; i++) {
-        struct sp_server *s = be->srv[i];
-        if (s->backup && !s->disabled && s->weight > 0)
+        s = be->srv[i];
+        if (s->backup && sp_srv_lbw(s->h) > 0)
             return s;
     }
     return NULL;

@@ -420,6 +420,12 @@ static void kw_bufsize(struct sp__cfg_parser *ps, int argc, char **argv)
     ps->cfg->global.bufsize = (int)v;
 }
 
+static void kw_spread_checks(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        sp__cfg_get_int(ps, argv[0], "percentage", argv[1], 0, 50, &ps->cfg->global.spread_checks);
+}
+
 static void kw_maxaccept(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
@@ -618,6 +624,7 @@ static const struct kw keywords[] = {
     {"maxconn", S_GLOBAL | S_PROXY, kw_maxconn},
     {"tune.bufsize", S_GLOBAL, kw_bufsize},
     {"tune.maxaccept", S_GLOBAL, kw_maxaccept},
+    {"spread-checks", S_GLOBAL, kw_spread_checks},
     {"tune.h2.max-concurrent-streams", S_GLOBAL, kw_h2_streams},
     {"tune.h2.fe.max-concurrent-streams", S_GLOBAL, kw_h2_streams},
     {"hard-stop-after", S_GLOBAL, kw_hard_stop_after},
@@ -643,6 +650,7 @@ static const struct kw keywords[] = {
     {"balance", S_PROXY, sp__cfg_kw_balance},
     {"retries", S_PROXY, sp__cfg_kw_retries},
     {"fullconn", S_PROXY, sp__cfg_kw_fullconn},
+    {"http-check", S_BE | S_LI | S_DEF, sp__cfg_kw_http_check},
     {"clitimeout", S_PROXY, sp__cfg_kw_removed},
     {"srvtimeout", S_PROXY, sp__cfg_kw_removed},
     {"contimeout", S_PROXY, sp__cfg_kw_removed},
@@ -653,7 +661,7 @@ static const struct kw keywords[] = {
 static const char *const global_unsupported[] = {
     "user", "group", "uid", "gid", "chroot", "ca-base", "crt-base", "nbproc",
     "master-worker", "ulimit-n", "maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate",
-    "maxcomprate", "maxcompcpuusage", "maxpipes", "maxzlibmem", "spread-checks", "node",
+    "maxcomprate", "maxcompcpuusage", "maxpipes", "maxzlibmem", "node",
     "description", "log-send-hostname", "log-tag", "setenv", "presetenv", "unsetenv", "resetenv",
     "lua-load", "lua-load-per-thread", "lua-prepend-path", "expose-experimental-directives",
     "insecure-fork-wanted", "insecure-setuid-wanted", "h1-case-adjust", "h1-case-adjust-file",
@@ -697,7 +705,7 @@ static const char *const global_unsupported[] = {
 static const char *const proxy_unsupported[] = {
     "use-server", "http-response", "http-after-response",
     "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error",
-    "http-check", "log-format-sd", "error-log-format", "log-tag", "log-steps",
+    "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "capture", "cookie", "dynamic-cookie-key", "stick-table", "stick", "redirect", "tcp-request",
     "tcp-response", "unique-id-format", "unique-id-header", "compression", "filter", "email-alert",
     "description", "id", "guid", "default-server", "server-template", "monitor-uri", "monitor",

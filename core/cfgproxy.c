@@ -11,9 +11,12 @@
  */
 #include "core/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <regex.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,6 +398,110 @@ static void opt_redispatch(struct sp__cfg_parser *ps, const char *kw, int argc, 
     ps->cur->redispatch_interval = neg ? -1 : n;
 }
 
+static void opt_allbackups(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                           bool neg)
+{
+    (void)argv;
+    if (sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) && sp__cfg_need_cap(ps, kw, SP_CAP_BE))
+        ps->cur->allbackups = !neg;
+}
+
+static void opt_log_health_checks(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                                  bool neg)
+{
+    (void)argv;
+    if (sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) && sp__cfg_need_cap(ps, kw, SP_CAP_BE))
+        ps->cur->log_health_checks = !neg;
+}
+
+/* Appends "name: value\r\n" with the name lower-cased (as HAProxy sends check headers). */
+static bool chk_add_hdr(struct sp__cfg_parser *ps, struct sp_cfg_httpchk *h, const char *name,
+                        size_t nlen, const char *value, size_t vlen)
+{
+    size_t old = h->hdrs ? strlen(h->hdrs) : 0;
+    char *n = realloc(h->hdrs, old + nlen + vlen + 5);
+
+    if (!n) {
+        ps->oom = true;
+        return false;
+    }
+    for (size_t k = 0; k < nlen; k++)
+        n[old + k] = (char)tolower((unsigned char)name[k]);
+    memcpy(n + old + nlen, ": ", 2);
+    memcpy(n + old + nlen + 2, value, vlen);
+    memcpy(n + old + nlen + 2 + vlen, "\r\n", 3);
+    h->hdrs = n;
+    return true;
+}
+
+/* The legacy form: header lines (and a body) after "\r\n" in the version word. */
+static bool chk_legacy_hdrs(struct sp__cfg_parser *ps, const char *kw, struct sp_cfg_httpchk *h,
+                            const char *ver)
+{
+    const char *p = strstr(ver, "\r\n");
+
+    if (!p)
+        return true;
+    sp__cfg_warn(ps, kw,
+                 "hiding headers or body at the end of the version string is deprecated; "
+                 "consider 'http-check send'");
+    free(h->ver);
+    h->ver = strndup(ver, (size_t)(p - ver));
+    p += 2;
+    while (*p) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (!len) { /* the blank line: the rest is the body */
+            free(h->body);
+            h->body = *(p + 2) ? strdup(p + 2) : NULL;
+            break;
+        }
+        const char *colon = memchr(p, ':', len);
+        if (!colon || colon == p) {
+            sp__cfg_alert(ps, kw, "invalid header line '%.*s' in the version string", (int)len, p);
+            return false;
+        }
+        const char *v = colon + 1, *end = p + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        if (!chk_add_hdr(ps, h, p, (size_t)(colon - p), v, (size_t)(end - v)))
+            return false;
+        p = eol ? eol + 2 : p + len;
+    }
+    return true;
+}
+
+/* option httpchk [URI] | [METH URI [VER]] */
+static void opt_httpchk(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg)
+{
+    struct sp_cfg_httpchk *h = &ps->cur->httpchk;
+
+    if (neg) {
+        sp__cfg_alert(ps, kw, "this option cannot be negated");
+        return;
+    }
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 3) || !sp__cfg_need_cap(ps, kw, SP_CAP_BE))
+        return;
+    free(h->meth);
+    free(h->uri);
+    free(h->ver);
+    free(h->hdrs);
+    free(h->body);
+    h->meth = h->uri = h->ver = h->hdrs = h->body = NULL;
+    h->enabled = true;
+    if (argc == 3) {
+        h->uri = sp__cfg_xstrdup(ps, argv[2]);
+    } else if (argc >= 4) {
+        h->meth = sp__cfg_xstrdup(ps, argv[2]);
+        h->uri = sp__cfg_xstrdup(ps, argv[3]);
+        if (argc == 5) {
+            h->ver = sp__cfg_xstrdup(ps, argv[4]);
+            if (h->ver)
+                chk_legacy_hdrs(ps, kw, h, argv[4]);
+        }
+    }
+}
+
 typedef void (*opt_fn)(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg);
 
 static const struct {
@@ -404,15 +511,15 @@ static const struct {
     {"forwardfor", opt_forwardfor},   {"http-keep-alive", opt_http_keep_alive},
     {"httpclose", opt_httpclose},     {"httplog", opt_httplog},
     {"dontlognull", opt_dontlognull}, {"log-separate-errors", opt_log_separate_errors},
-    {"redispatch", opt_redispatch},
+    {"redispatch", opt_redispatch},   {"httpchk", opt_httpchk},
+    {"allbackups", opt_allbackups},   {"log-health-checks", opt_log_health_checks},
 };
 
 /* clang-format off */
 static const char *const options_unsupported[] = {
-    "httpchk", "tcplog", "httpslog", "http-server-close", "abortonclose", "http-buffer-request",
-    "allbackups", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
+    "tcplog", "httpslog", "http-server-close", "abortonclose", "http-buffer-request", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
     "smtpchk", "ldap-check", "spop-check", "external-check", "http-pretend-keepalive",
-    "http-no-delay", "logasap", "log-health-checks", "persist", "prefer-last-server",
+    "http-no-delay", "logasap", "persist", "prefer-last-server",
     "socket-stats", "splice-auto", "splice-request", "splice-response", "srvtcpka", "clitcpka",
     "tcpka", "tcp-smart-accept", "tcp-smart-connect", "transparent", "accept-invalid-http-request",
     "accept-invalid-http-response", "accept-unsafe-violations-in-http-request",
@@ -496,7 +603,7 @@ static const char *const server_opts_unsupported[] = {
     "alpn", "npn", "proto", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl",
     "send-proxy-v2-ssl-cn", "proxy-v2-options", "no-send-proxy", "no-send-proxy-v2", "check-ssl",
     "no-check-ssl", "check-send-proxy", "check-sni", "check-alpn", "check-proto",
-    "check-via-socks4", "check-reuse-pool", "port", "addr", "agent-check", "no-agent-check",
+    "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
     "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id", "init-addr",
     "init-state", "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "observe",
     "error-limit", "on-error", "on-marked-down", "on-marked-up", "slowstart", "minconn", "track",
@@ -529,13 +636,21 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
     } times[] = {{"inter", &s->inter}, {"fastinter", &s->fastinter}, {"downinter", &s->downinter}};
     char what[32];
 
-    if (strcmp(opt, "check") == 0) {
-        /* accepted so that existing files load, but said out loud: nothing checks yet */
-        sp__cfg_warn(ps, argv[0],
-                     "health checks are not performed by spillway yet: server '%s' is "
-                     "always considered UP",
-                     s->name ? s->name : "?");
+    if (strcmp(opt, "check") == 0)
         return (s->check = true);
+    if (strcmp(opt, "port") == 0) {
+        (*i)++;
+        return sp__cfg_get_int(ps, argv[0], "'port'", val, 1, 65535, &s->check_port);
+    }
+    if (strcmp(opt, "addr") == 0) {
+        (*i)++;
+        if (!val || sp_parse_addr(val, true, &s->check_addr, &s->check_addrlen) < 0 ||
+            s->check_addr.ss_family == AF_UNIX) {
+            sp__cfg_alert(ps, argv[0], "'addr' expects an IPv4 or IPv6 address[:port], not '%s'",
+                          val ? val : "");
+            return false;
+        }
+        return true;
     }
     if (strcmp(opt, "backup") == 0)
         return (s->backup = true);
@@ -686,4 +801,171 @@ void sp__cfg_kw_removed(struct sp__cfg_parser *ps, int argc, char **argv)
                                                             : "timeout connect";
     (void)argc;
     sp__cfg_alert(ps, argv[0], "removed from HAProxy's language; use '%s'", repl);
+}
+
+/* "200", "200-399", "200,301-302": each code 100-599, each range ordered. */
+static bool status_list_ok(const char *s)
+{
+    while (*s) {
+        char *end;
+        long lo = strtol(s, &end, 10), hi = lo;
+        if (end == s || lo < 100 || lo > 599)
+            return false;
+        if (*end == '-') {
+            const char *h = end + 1;
+            hi = strtol(h, &end, 10);
+            if (end == h || hi < lo || hi > 599)
+                return false;
+        }
+        if (*end == ',')
+            end++;
+        else if (*end)
+            return false;
+        s = end;
+    }
+    return true;
+}
+
+/* http-check expect [!] status|rstatus|string|rstring PATTERN */
+static void http_check_expect(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_httpchk *h = &ps->cur->httpchk;
+    static const struct {
+        const char *name;
+        enum sp_cfg_expect kind;
+    } kinds[] = {{"status", SP_EXPECT_STATUS},
+                 {"rstatus", SP_EXPECT_RSTATUS},
+                 {"string", SP_EXPECT_STRING},
+                 {"rstring", SP_EXPECT_RSTRING}};
+    int i = 2;
+    bool neg = false;
+
+    if (h->expect != SP_EXPECT_DEFAULT) {
+        sp__cfg_alert(ps, "http-check expect",
+                      "only one 'http-check expect' rule per proxy is supported by spillway "
+                      "(the first is at line %d)",
+                      h->expect_where.line);
+        return;
+    }
+    if (i < argc && strcmp(argv[i], "!") == 0) {
+        neg = true;
+        i++;
+    }
+    if (argc - i != 2) {
+        sp__cfg_alert(ps, "http-check expect",
+                      "expects [!] status|rstatus|string|rstring PATTERN (the options min-recv, "
+                      "comment, ok-status, error-status, tout-status, on-success, on-error, "
+                      "status-code and the hdr, fhdr and string-lf matches are not supported by "
+                      "spillway)");
+        return;
+    }
+    for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+        if (strcmp(argv[i], kinds[k].name) != 0)
+            continue;
+        const char *pat = argv[i + 1];
+        if (kinds[k].kind == SP_EXPECT_STATUS && !status_list_ok(pat)) {
+            sp__cfg_alert(ps, "http-check expect",
+                          "invalid list of status codes '%s' (expects codes 100-599 and "
+                          "ranges LOW-HIGH separated by commas)",
+                          pat);
+            return;
+        }
+        if (kinds[k].kind == SP_EXPECT_RSTATUS || kinds[k].kind == SP_EXPECT_RSTRING) {
+            regex_t re;
+            if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0) {
+                sp__cfg_alert(ps, "http-check expect", "invalid regex '%s'", pat);
+                return;
+            }
+            regfree(&re);
+        }
+        if (!*pat) {
+            sp__cfg_alert(ps, "http-check expect", "empty pattern");
+            return;
+        }
+        if (!sp__cfg_need_cap(ps, "http-check expect", SP_CAP_BE))
+            return;
+        h->expect = kinds[k].kind;
+        h->expect_neg = neg;
+        h->expect_pat = sp__cfg_xstrdup(ps, pat);
+        h->expect_where = sp__cfg_here(ps);
+        return;
+    }
+    if (strcmp(argv[i], "hdr") == 0 || strcmp(argv[i], "fhdr") == 0 ||
+        strcmp(argv[i], "string-lf") == 0 || strcmp(argv[i], "custom") == 0)
+        sp__cfg_alert(ps, "http-check expect", "match '%s' not supported by spillway", argv[i]);
+    else
+        sp__cfg_alert(ps, "http-check expect",
+                      "unknown match '%s' (expects status, rstatus, string or rstring)", argv[i]);
+}
+
+/* http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]* [body S] */
+static void http_check_send(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_httpchk *h = &ps->cur->httpchk;
+
+    if (!sp__cfg_need_cap(ps, "http-check send", SP_CAP_BE))
+        return;
+    for (int i = 2; i < argc; i++) {
+        const char *w = argv[i];
+        char **dst = strcmp(w, "meth") == 0   ? &h->meth
+                     : strcmp(w, "uri") == 0  ? &h->uri
+                     : strcmp(w, "ver") == 0  ? &h->ver
+                     : strcmp(w, "body") == 0 ? &h->body
+                                              : NULL;
+        if (dst && i + 1 < argc) {
+            free(*dst);
+            *dst = sp__cfg_xstrdup(ps, argv[++i]);
+        } else if (strcmp(w, "hdr") == 0 && i + 2 < argc) {
+            if (!sp__cfg_valid_name(argv[i + 1])) {
+                sp__cfg_alert(ps, "http-check send", "invalid header name '%s'", argv[i + 1]);
+                return;
+            }
+            if (strchr(argv[i + 2], '%')) {
+                sp__cfg_alert(ps, "http-check send",
+                              "log-format values ('%s') are not supported by spillway in "
+                              "check headers",
+                              argv[i + 2]);
+                return;
+            }
+            if (!chk_add_hdr(ps, h, argv[i + 1], strlen(argv[i + 1]), argv[i + 2],
+                             strlen(argv[i + 2])))
+                return;
+            i += 2;
+        } else if (strcmp(w, "uri-lf") == 0 || strcmp(w, "body-lf") == 0 ||
+                   strcmp(w, "comment") == 0) {
+            sp__cfg_alert(ps, "http-check send", "'%s' not supported by spillway", w);
+            return;
+        } else {
+            sp__cfg_alert(ps, "http-check send",
+                          "unexpected '%s' (expects meth M, uri U, ver V, hdr NAME VALUE, "
+                          "body S)",
+                          w);
+            return;
+        }
+    }
+}
+
+void sp__cfg_kw_http_check(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "missing directive (expects expect, send or disable-on-404)");
+        return;
+    }
+    if (strcmp(argv[1], "expect") == 0) {
+        http_check_expect(ps, argc, argv);
+    } else if (strcmp(argv[1], "send") == 0) {
+        http_check_send(ps, argc, argv);
+    } else if (strcmp(argv[1], "disable-on-404") == 0) {
+        if (sp__cfg_nargs_ok(ps, "http-check disable-on-404", argc, 2, 0, 0) &&
+            sp__cfg_need_cap(ps, "http-check disable-on-404", SP_CAP_BE))
+            ps->cur->httpchk.disable_on_404 = true;
+    } else if (strcmp(argv[1], "connect") == 0 || strcmp(argv[1], "comment") == 0 ||
+               strcmp(argv[1], "set-var") == 0 || strcmp(argv[1], "unset-var") == 0 ||
+               strcmp(argv[1], "send-state") == 0) {
+        char kw[64];
+        snprintf(kw, sizeof(kw), "http-check %s", argv[1]);
+        sp__cfg_not_supported(ps, kw);
+    } else {
+        sp__cfg_alert(ps, argv[0], "unknown directive '%s'", argv[1]);
+    }
 }

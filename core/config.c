@@ -186,6 +186,17 @@ struct sp_cfg_log *sp__cfg_logs_dup(const struct sp_cfg_log *l, bool *ret_oom)
     return head;
 }
 
+void sp__cfg_httpchk_free(struct sp_cfg_httpchk *h)
+{
+    free(h->meth);
+    free(h->uri);
+    free(h->ver);
+    free(h->hdrs);
+    free(h->body);
+    free(h->expect_pat);
+    h->meth = h->uri = h->ver = h->hdrs = h->body = h->expect_pat = NULL;
+}
+
 int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *src)
 {
     bool oom = false;
@@ -205,6 +216,15 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->httpclose = src->httpclose;
     dst->redispatch = src->redispatch;
     dst->redispatch_interval = src->redispatch_interval;
+    dst->allbackups = src->allbackups;
+    dst->log_health_checks = src->log_health_checks;
+    dst->httpchk = src->httpchk;
+    dst->httpchk.meth = dup_or_null(src->httpchk.meth, &oom);
+    dst->httpchk.uri = dup_or_null(src->httpchk.uri, &oom);
+    dst->httpchk.ver = dup_or_null(src->httpchk.ver, &oom);
+    dst->httpchk.hdrs = dup_or_null(src->httpchk.hdrs, &oom);
+    dst->httpchk.body = dup_or_null(src->httpchk.body, &oom);
+    dst->httpchk.expect_pat = dup_or_null(src->httpchk.expect_pat, &oom);
     dst->balance = src->balance;
     dst->retries = src->retries;
     dst->fullconn = src->fullconn;
@@ -259,6 +279,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     sp__cfg_rules_free(px->acls);
     sp__cfg_rules_free(px->prometheus_cond);
     free(px->log_format);
+    sp__cfg_httpchk_free(&px->httpchk);
     free(px->stats_uri);
     for (int i = 0; i < px->nstats_auth; i++)
         free(px->stats_auth[i]);

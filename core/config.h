@@ -70,7 +70,32 @@ struct sp_cfg_server {
     bool check, backup, disabled;
     int64_t inter, fastinter, downinter; /* ms, SP_TIME_UNSET when unset */
     int rise, fall;
+    int check_port;                     /* `port`, 0 = unset */
+    struct sockaddr_storage check_addr; /* `addr`: AF_UNSPEC when unset; its port, 0 = none */
+    socklen_t check_addrlen;
     struct sp_cfg_where where;
+};
+
+/* what `http-check expect` matches */
+enum sp_cfg_expect {
+    SP_EXPECT_DEFAULT = 0, /* status 200-399 */
+    SP_EXPECT_STATUS,      /* a list of codes and ranges: "200,301-302" */
+    SP_EXPECT_RSTATUS,     /* a regex on the three digits */
+    SP_EXPECT_STRING,      /* a substring of the body */
+    SP_EXPECT_RSTRING,     /* a regex on the body */
+};
+
+/* owner: main. `option httpchk` and the `http-check` lines of a proxy */
+struct sp_cfg_httpchk {
+    bool enabled;           /* option httpchk */
+    char *meth, *uri, *ver; /* NULL: OPTIONS, /, HTTP/1.0 */
+    char *hdrs;             /* "name: value\r\n" lines, names lower-cased; NULL: none */
+    char *body;             /* NULL: none */
+    enum sp_cfg_expect expect;
+    bool expect_neg; /* `!`: the check fails when the pattern matches */
+    char *expect_pat;
+    bool disable_on_404;
+    struct sp_cfg_where expect_where;
 };
 
 /* all in milliseconds; SP_TIME_UNSET when not configured */
@@ -125,6 +150,9 @@ struct sp_cfg_proxy {
     bool http_keep_alive, httpclose; /* last one given wins; neither = keep-alive */
     bool redispatch;
     int redispatch_interval;
+    bool allbackups;        /* option allbackups */
+    bool log_health_checks; /* option log-health-checks */
+    struct sp_cfg_httpchk httpchk;
     enum sp_balance balance;
     int retries; /* default 3 */
     int fullconn;
@@ -166,6 +194,7 @@ struct sp_cfg_global {
     int h2_fe_max_concurrent_streams; /* 0 = same as the above */
     int server_default_maxconn;       /* tune.server.default-maxconn (spillway's): 1000 */
     int decision_log;                 /* decision-log N (spillway's): 0 = off */
+    int spread_checks;                /* spread-checks: 0..50 percent */
     char *stats_socket;               /* `stats socket PATH` */
     int stats_socket_mode;            /* file mode, -1 = default (0600) */
     char *stats_socket_level;         /* user|operator|admin, NULL = operator */

@@ -94,6 +94,9 @@ struct sp_http_worker {
     int h2niov;
     size_t h2ext;   /* payload bytes referenced */
     uint32_t h2seg; /* start of the write buffer's open segment */
+    /* health checks this worker owns (check.c) */
+    struct sp_check **checks;
+    int nchecks;
 };
 
 /* owner: worker. How a transaction talks back to its client side. */
@@ -374,6 +377,13 @@ static inline void sp__txn_req_resume(struct sp_txn *t)
 {
     t->ops->req_resume(t);
 }
+
+/* ---- check.c ---- */
+/* owner: worker. Starts the checks of the servers this worker owns (hw->rt), the first ones
+ * spread over about one interval as HAProxy does. 0 or -ENOMEM. */
+int sp__checks_start(struct sp_http_worker *hw);
+/* owner: worker. Stops and frees them (connections under way are closed). */
+void sp__checks_stop(struct sp_http_worker *hw);
 
 /* ---- accesslog.c ---- */
 /* Whether the frontend logs requests. */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "balance/balance.h"
 #include "core/worker.h"
 #include "net/listener.h"
 
@@ -57,6 +58,16 @@ int sp_statsvc_show_stat(const struct sp_routing *rt, const struct sp_http_conf 
  * process families, counters read at `now_ms`. */
 void sp_statsvc_proc_info(const struct sp_routing *rt, const struct sp_http_conf *conf,
                           uint64_t now_ms, struct sp_stats_proc *p);
+
+/* shared: any thread (the check's owner, or main for the stats socket's commands). Logs a
+ * server's state change `ch` as HAProxy words it ("Server be/s1 is DOWN, reason: ..., check
+ * duration: 0ms. 1 active and 0 backup servers left. ..."): with the check's reason when
+ * `reason`, or `why` instead when not NULL ("changed from CLI"). */
+void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bool reason,
+                            const char *why);
+/* shared: any thread. "backend 'be' has no server available!" when `be` had
+ * `usable_before` usable servers and has none left. */
+void sp_http_be_down_log(const struct sp_backend *be, int usable_before);
 
 /* owner: main. Must be set before the workers start. */
 void sp_http_set_conf(const struct sp_http_conf *conf);

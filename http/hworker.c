@@ -23,6 +23,7 @@ static void hw_free(struct sp_http_worker *hw)
 {
     if (!hw)
         return;
+    sp__checks_stop(hw);
     if (hw->pools) {
         for (int i = 0; i < hw->rt->nsrv; i++)
             sp_uppool_drain(&hw->pools[i]);
@@ -93,6 +94,8 @@ static int hw_start(struct sp_worker *w)
         p->max_conns = cap ? (cap + n - 1) / n : 0;
         p->max_queue = s->maxqueue ? ((unsigned)s->maxqueue + n - 1) / n : 0;
     }
+    if (sp__checks_start(hw) < 0)
+        return -ENOMEM;
     for (int i = 0; i < conf->nbinds; i++) {
         int err = sp_listener_start(&hw->listeners[i], w, &conf->binds[i], w->id, conf->maxaccept,
                                     sp__conn_accept);
@@ -114,6 +117,7 @@ static void hw_stop(struct sp_worker *w)
         return;
     for (int i = 0; i < hw->nlisteners; i++)
         sp_listener_stop(&hw->listeners[i]);
+    sp__checks_stop(hw);
     sp__conn_stop_all(hw);
 }
 

@@ -47,33 +47,63 @@ static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
         return sp_stats_cur_mt(SP_STATS_BE, idx);
     case SP_LOAD_QUEUE:
         return sp_stats_qcur_mt(SP_STATS_BE, idx);
-    case SP_LOAD_SRV_IS_UP:
-        /* no health checks yet: a server is up unless the configuration disables it */
+    case SP_LOAD_SRV_IS_UP: {
+        /* HAProxy: not in maintenance, and not DOWN when checked (NOLB, DRAIN and weight 0
+         * still count as up) */
+        struct sp_srv_hstate st;
         if (idx < 0 || idx >= rt->nsrv)
             return -1;
-        return !rt->srv[idx]->disabled;
+        sp_srv_health_read(rt->srv[idx]->h, &st);
+        return !(st.admin & SP_SRV_MAINT) &&
+               (!(st.chk_state & SP_CHK_ST_CONFIGURED) || st.op != SP_SRV_STOPPED);
+    }
     case SP_LOAD_NBSRV:
     case SP_LOAD_AVG_QUEUE:
-        for (int i = 0; i < be->nsrv; i++)
-            n += !be->srv[i]->disabled && be->srv[i]->weight > 0;
+        n = sp_backend_usable(be, false);
+        if (!n) {
+            /* no active one: the backups in use (the first only, without allbackups) */
+            n = sp_backend_usable(be, true);
+            if (n && !be->allbackups)
+                n = 1;
+        }
         if (what == SP_LOAD_NBSRV)
             return n;
-        /* HAProxy: queued streams per active server, or twice the queue without any */
-        return n ? sp_stats_qcur_mt(SP_STATS_BE, idx) / n : 2 * sp_stats_qcur_mt(SP_STATS_BE, idx);
+        /* HAProxy: queued streams per usable server rounded up, or twice the queue without
+         * any */
+        int64_t q = sp_stats_qcur_mt(SP_STATS_BE, idx);
+        return n ? (q + n - 1) / n : 2 * q;
     case SP_LOAD_CONNSLOTS:
-    case SP_LOAD_BE_CONN_FREE:
+        /* every server not DOWN (backups and draining ones too): free slots and queue room;
+         * a server without a limit makes the answer unknowable (HAProxy returns -1) */
         for (int i = 0; i < be->nsrv; i++) {
             const struct sp_server *s = be->srv[i];
-            if (s->disabled)
+            struct sp_srv_hstate st;
+            sp_srv_health_read(s->h, &st);
+            if (st.op == SP_SRV_STOPPED)
                 continue;
-            /* a server without a limit makes the answer unknowable (HAProxy returns -1) */
-            if (!s->maxconn || (what == SP_LOAD_CONNSLOTS && !s->maxqueue))
+            if (!s->maxconn || !s->maxqueue)
                 return -1;
             n += s->maxconn - sp_stats_cur_mt(SP_STATS_SRV, s->idx);
-            if (what == SP_LOAD_CONNSLOTS)
-                n += s->maxqueue; /* per-server queue counts are not kept apart yet */
+            n += s->maxqueue - sp_stats_qcur_mt(SP_STATS_SRV, s->idx);
         }
         return n;
+    case SP_LOAD_BE_CONN_FREE: {
+        /* the usable servers that take traffic now: the active ones, or the backups in use */
+        bool bck = sp_backend_usable(be, false) == 0;
+        bool first_only = bck && !be->allbackups;
+        for (int i = 0; i < be->nsrv; i++) {
+            const struct sp_server *s = be->srv[i];
+            if (s->backup != bck || sp_srv_lbw(s->h) <= 0)
+                continue;
+            if (!s->maxconn)
+                return -1;
+            int64_t f = s->maxconn - sp_stats_cur_mt(SP_STATS_SRV, s->idx);
+            n += f > 0 ? f : 0;
+            if (first_only)
+                break;
+        }
+        return n;
+    }
     }
     return -1;
 }

@@ -251,7 +251,7 @@ static bool want_redispatch(const struct sp_txn *t, int done)
         return true;
     if (n < 0 && be->retries + 1 + n > 0 && done % (be->retries + 1 + n) == 0)
         return true;
-    return be->nsrv_act > 1;
+    return sp_backend_usable(be, false) > 1;
 }
 
 /* One more attempt after a failed one, from the `retries` budget (the caller checked that
@@ -275,7 +275,7 @@ static void txn_retry(struct sp_txn *t, bool conn_error)
     if (!moved)
         be_srv_add(t, offsetof(struct sp_stats_obj, wretr));
     attempt_reset(t);
-    if (conn_error && (!redisp || t->be->nsrv_act <= 1)) {
+    if (conn_error && (!redisp || sp_backend_usable(t->be, false) <= 1)) {
         int64_t delay = t->be->t_connect;
         if (delay == SP_TIME_UNSET || delay > RETRY_DELAY_MAX_MS)
             delay = RETRY_DELAY_MAX_MS;

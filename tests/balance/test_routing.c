@@ -813,15 +813,21 @@ static void test_pick_rr_backup(void)
     CU_ASSERT_EQUAL(hits[3], 0);
     /* `exclude` is skipped while another active server remains */
     CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, be->srv[0]), be->srv[1]);
-    /* no active server left: the first backup, always */
-    be->srv[0]->disabled = true;
-    be->srv[1]->weight = 0;
+    /* no active server left (one in maintenance, one of weight 0): the first backup, always */
+    sp_srv_set_admin(be->srv[0]->h, SP_SRV_FMAINT, 0);
+    sp_srv_set_weight(be->srv[1]->h, 0, 0);
+    CU_ASSERT_EQUAL(sp_backend_usable(be, false), 0);
+    CU_ASSERT_EQUAL(sp_backend_usable(be, true), 2);
     CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, NULL), be->srv[2]);
     CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, NULL), be->srv[2]);
-    be->srv[2]->disabled = true;
+    /* a backup that is DOWN (its check failed) is passed over */
+    sp_srv_set_op(be->srv[2]->h, SP_SRV_STOPPED, 0);
     CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, NULL), be->srv[3]);
-    be->srv[3]->disabled = true;
+    sp_srv_set_admin(be->srv[3]->h, SP_SRV_FDRAIN, 0);
     CU_ASSERT_PTR_NULL(sp_backend_pick_rr(be, cw, NULL));
+    /* back from maintenance: the active server takes over again */
+    sp_srv_set_admin(be->srv[0]->h, 0, 0);
+    CU_ASSERT_PTR_EQUAL(sp_backend_pick_rr(be, cw, NULL), be->srv[0]);
     sp_routing_discard(r);
 }
 

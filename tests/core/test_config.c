@@ -824,7 +824,7 @@ static void test_log_lines(void)
 
 static void test_servers(void)
 {
-    /* `check` loads, with a warning that nothing checks yet */
+    /* `check` and its settings load silently */
     struct sp_config *cfg = load_ok_w(TMO "backend b\n"
                                           "    server s1 127.0.0.1:8001\n"
                                           "    server s2 [::1]:8002 weight 0 maxconn 10 maxqueue 5 "
@@ -832,7 +832,7 @@ static void test_servers(void)
                                           "backup disabled\n"
                                           "    server s3 localhost:8003 weight 256\n"
                                           "    server s4 unix@/run/app.sock\n",
-                                      1);
+                                      0);
     const struct sp_cfg_server *s;
 
     if (!cfg)
@@ -1082,7 +1082,6 @@ static void test_unsupported_keywords(void)
                                             "http-response",
                                             "errorloc",
                                             "errorfile",
-                                            "http-check",
                                             "log-format-sd",
                                             "capture",
                                             "cookie",
@@ -1101,7 +1100,7 @@ static void test_unsupported_keywords(void)
                                             "server-template"};
     static const char *const global_kws[] = {
         "user", "group", "chroot", "ca-base", "description", "ssl-default-bind-ciphers", "nbproc"};
-    static const char *const opts[] = {"httpchk", "tcplog", "http-server-close", "abortonclose",
+    static const char *const opts[] = {"tcp-check", "tcplog", "http-server-close", "abortonclose",
                                        "http-buffer-request"};
     static const char *const algos[] = {"static-rr", "leastconn", "first",    "source",
                                         "uri",       "random",    "random(3)"};
