@@ -246,19 +246,22 @@ static void h1s_pump(struct sp_txn *t)
     struct sp_worker *w = t->hw->w;
 
     /* request side */
+    bool wfail = false;
     if (sp_buf_len(&c->x.wbuf) && c->x.can_write) {
         ssize_t n = sp_xconn_flush(&c->x); /* -EAGAIN: the next edge brings us back */
         if (n < 0 && n != -EAGAIN) {
-            /* the server went away while we sent: maybe it answered first, read that */
+            /* the server went away while we sent: maybe it answered first, read that; what
+             * did not go out is dropped and the request does not count as sent */
             c->x.can_write = false;
             sp_buf_consume(&c->x.wbuf, sp_buf_len(&c->x.wbuf));
             t->req_sent = false;
             c->x.can_read = true;
+            wfail = true;
         } else if (n > 0 && !t->res_started) {
             sp__txn_srv_timer(t, t->be->t_server);
         }
     }
-    if (!sp_buf_len(&c->x.wbuf)) {
+    if (!wfail && !sp_buf_len(&c->x.wbuf)) {
         if (t->req_end) {
             if (!t->req_sent) {
                 t->req_sent = true;
@@ -278,7 +281,10 @@ static void h1s_pump(struct sp_txn *t)
             if (!c->x.can_read && !s->res_eof)
                 return; /* nothing arrived yet */
             if (sp_buf_alloc(&c->x.rbuf, &t->hw->bufs)) {
-                sp__txn_fail(t, 500, 'R', t->res_started ? 'D' : 'H');
+                if (t->res_started)
+                    sp__txn_break(t, 'R', 'D');
+                else
+                    sp__txn_fail(t, 500, 'R', 'H');
                 return;
             }
         }

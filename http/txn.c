@@ -383,8 +383,10 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
 
 int sp__txn_res_end(struct sp_txn *t, bool reusable)
 {
-    if (t->ops->res_end(t) < 0)
+    if (t->ops->res_end(t) < 0) {
+        sp__txn_srv_timer(t, SP_TIME_UNSET); /* waiting on the client, not the server */
         return -EAGAIN;
+    }
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now_us;
     detach_up(t, reusable && !t->be->httpclose);
@@ -738,13 +740,18 @@ void sp__txn_abort(struct sp_txn *t)
 {
     if (t->state == SP_TXN_DONE)
         return;
+    /* HAProxy's state at the abort: D(ata), Q(ueue), C(onnect, retries included), H(eaders) */
+    char st = t->res_started                                                   ? 'D'
+              : t->wait.queued && !t->wait.deferred                            ? 'Q'
+              : t->state == SP_TXN_CONNECTING || t->state == SP_TXN_RETRY_WAIT ? 'C'
+                                                                               : 'H';
     unqueue(t);
     if (t->state != SP_TXN_NEW) {
         struct sp_stats_worker *st = t->hw->st;
         sp_stat_add(&st->fe[t->fe->idx].cli_abrt, 1);
         be_srv_add(t, offsetof(struct sp_stats_obj, cli_abrt));
     }
-    set_term(t, 'C', t->res_started ? 'D' : (t->state == SP_TXN_CONNECTING ? 'C' : 'H'));
+    set_term(t, 'C', st);
     detach_up(t, false);
     sp_timer_disarm(&t->hw->w->tw, &t->timer);
     t->state = SP_TXN_DONE;
