@@ -50,6 +50,8 @@ struct sp_server {
     int rise, fall;
     struct sockaddr_storage chk_addr; /* where the check connects */
     socklen_t chk_addrlen;
+    uint16_t chk_port; /* `port`, 0 = none */
+    bool chk_follow;   /* no `addr`: the check follows the server's live address */
 };
 
 /* shared: immutable after publish (RCU). A backend's health check: TCP connect, or
@@ -80,9 +82,9 @@ struct sp_backend {
     int redispatch_after; /* option redispatch N: >0 every Nth retry, <0 the Nth from the end */
     int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
     struct sp_cfg_forwardfor fwdfor;
-    bool httpclose;          /* the backend asked for close mode */
-    bool allbackups;         /* option allbackups: every usable backup shares the load */
-    bool log_health_checks;  /* option log-health-checks */
+    bool httpclose;         /* the backend asked for close mode */
+    bool allbackups;        /* option allbackups: every usable backup shares the load */
+    bool log_health_checks; /* option log-health-checks */
     struct sp_be_check chk;
     struct sp_acl_set *acls; /* compiled (checked) even though no backend rule uses them yet */
 };

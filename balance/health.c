@@ -42,7 +42,8 @@ bool sp_srv_usable(const struct sp_srv_hstate *h)
 }
 
 void sp_srv_health_init(struct sp_srv_health *h, int weight, bool backup, bool disabled, bool check,
-                        int rise, int fall, uint64_t now_ms)
+                        int rise, int fall, uint64_t now_ms, const struct sockaddr_storage *addr,
+                        uint32_t addrlen)
 {
     struct sp_srv_hstate st = {
         .op = SP_SRV_RUNNING,
@@ -55,6 +56,8 @@ void sp_srv_health_init(struct sp_srv_health *h, int weight, bool backup, bool d
         .backup = backup,
         .duration_ms = -1,
         .lastchg_ms = now_ms,
+        .addr = *addr,
+        .addrlen = addrlen,
     };
 
     if (check)
@@ -260,6 +263,20 @@ enum sp_srv_change sp_srv_set_weight(struct sp_srv_health *h, int weight, uint64
     st.uweight = weight;
     wr_end(h, &st);
     return SP_SRV_CH_WEIGHT;
+}
+
+void sp_srv_set_addr(struct sp_srv_health *h, const struct sockaddr_storage *addr, uint32_t addrlen)
+{
+    struct sp_srv_hstate st;
+
+    wr_begin(h, &st);
+    st.addr = *addr;
+    st.addrlen = addrlen;
+    /* the record first, then the generation: a reader that sees the new generation reads
+     * the new address (its sequence read orders after this write section) */
+    publish(h, &st);
+    ck_pr_store_int(&h->addr_gen, h->addr_gen + 1);
+    ck_spinlock_unlock(&h->lock);
 }
 
 int sp_srv_set_check_enabled(struct sp_srv_health *h, bool on)

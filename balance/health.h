@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct sp_server;
 
@@ -93,13 +94,16 @@ struct sp_srv_hstate {
     uint64_t lastchg_ms;      /* last state change (the start before any) */
     uint64_t downtime_ms;     /* time spent DOWN before the current period */
     char info[72];            /* the check's detail ("Connection refused", "Not Found"), or "" */
+    struct sockaddr_storage addr; /* where the server is now (`set server ... addr`) */
+    uint32_t addrlen;
 };
 
 /* shared: see the header comment. */
 struct sp_srv_health {
     ck_spinlock_t lock; /* writers only */
     ck_sequence_t seq;
-    int lbw; /* the weight load balancing uses now: the weight when usable, 0 otherwise */
+    int lbw;      /* the weight load balancing uses now: the weight when usable, 0 otherwise */
+    int addr_gen; /* bumped by each address change: readers compare it with what they hold */
     struct sp_srv_hstate st; /* written word by word inside `seq` write sections */
 } __attribute__((aligned(64)));
 
@@ -121,7 +125,8 @@ enum sp_srv_change {
  * RUNNING with health = rise ("UP, falls at the first failure", as HAProxy), or maintenance
  * for `disabled`; status INI when checked. */
 void sp_srv_health_init(struct sp_srv_health *h, int weight, bool backup, bool disabled, bool check,
-                        int rise, int fall, uint64_t now_ms);
+                        int rise, int fall, uint64_t now_ms, const struct sockaddr_storage *addr,
+                        uint32_t addrlen);
 
 /* shared: the weight load balancing uses now (0: not usable). */
 static inline int sp_srv_lbw(const struct sp_srv_health *h)
@@ -147,6 +152,15 @@ enum sp_srv_change sp_srv_set_admin(struct sp_srv_health *h, int state, uint64_t
 enum sp_srv_change sp_srv_set_op(struct sp_srv_health *h, enum sp_srv_op op, uint64_t now_ms);
 /* owner: main. `set server ... weight`: 0..256. */
 enum sp_srv_change sp_srv_set_weight(struct sp_srv_health *h, int weight, uint64_t now_ms);
+/* owner: main. `set server ... addr`: the new address, for the connections opened from now
+ * on (each worker compares addr_gen with the one its pool was opened for). */
+void sp_srv_set_addr(struct sp_srv_health *h, const struct sockaddr_storage *addr,
+                     uint32_t addrlen);
+/* shared: the address generation (0 until the first change). */
+static inline int sp_srv_addr_gen(const struct sp_srv_health *h)
+{
+    return ck_pr_load_int(&h->addr_gen);
+}
 /* owner: main. `disable health` / `enable health` (0, or -EINVAL: no check configured). */
 int sp_srv_set_check_enabled(struct sp_srv_health *h, bool on);
 

@@ -127,7 +127,10 @@ static void server_check(struct sp_server *s, const struct sp_cfg_server *cs)
     s->downinter = cs->downinter != SP_TIME_UNSET ? cs->downinter : s->inter;
     s->chk_addr = cs->addr;
     s->chk_addrlen = cs->addrlen;
+    s->chk_port = (uint16_t)cs->check_port;
+    s->chk_follow = true;
     if (cs->check_addr.ss_family == AF_INET || cs->check_addr.ss_family == AF_INET6) {
+        s->chk_follow = false;
         uint16_t port = cs->check_addr.ss_family == AF_INET
                             ? ((const struct sockaddr_in *)&cs->check_addr)->sin_port
                             : ((const struct sockaddr_in6 *)&cs->check_addr)->sin6_port;
@@ -387,7 +390,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
                 s->check_pos = r->nchecks++;
             s->h = &r->health[s->idx];
             sp_srv_health_init(s->h, s->weight, s->backup, s->disabled, s->check, s->rise, s->fall,
-                               now_ms);
+                               now_ms, &s->addr, s->addrlen);
             if (!s->name)
                 goto fail;
         }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "balance/balance.h"
+#include "core/config.h"
 #include "core/timer.h"
 #include "core/util.h"
 #include "http/http.h"
@@ -100,12 +101,18 @@ static void show_info(const struct sp_routing *rt, const struct sp_http_conf *co
                      sp_decisions_size(), (long long)sp_stats_log_drops_mt());
 }
 
-static void show_servers_state(const struct sp_routing *rt, const struct sp_http_conf *conf,
-                               struct sp_strbuf *b)
+/* `show servers state [BE]`: HAProxy's version-1 dump, one line per server. */
+static void show_servers_state(const struct sp_routing *rt, const char *only, struct sp_strbuf *b)
 {
-    struct sp_stats_proc p;
+    uint64_t now = sp_now_ms();
+    bool found = !only;
 
-    sp_statsvc_proc_info(rt, conf, sp_now_ms(), &p); /* for its uptime */
+    for (int i = 0; i < rt->nbe && !found; i++)
+        found = !strcmp(rt->be[i]->name, only);
+    if (!found) {
+        sp_strbuf_puts(b, "Can't find backend.\n");
+        return;
+    }
     sp_strbuf_puts(b, "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
                       "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
                       "srv_check_status srv_check_result srv_check_health srv_check_state "
@@ -114,15 +121,218 @@ static void show_servers_state(const struct sp_routing *rt, const struct sp_http
                       "srv_agent_port\n");
     for (int i = 0; i < rt->nbe; i++) {
         const struct sp_backend *be = rt->be[i];
+        if (only && strcmp(be->name, only))
+            continue;
         for (int k = 0; k < be->nsrv; k++) {
             const struct sp_server *s = be->srv[k];
-            char ip[64];
-            sp_addr_ip(&s->addr, ip, sizeof(ip));
-            sp_strbuf_printf(b, "%d %s %d %s %s %d %d %d %d %lld 1 0 0 0 0 0 0 - %d - 0 0 - - 0\n",
-                             be->id, be->name, s->id, s->name, ip, s->disabled ? 0 : 2,
-                             s->disabled ? 1 : 0, s->weight, s->weight, (long long)p.uptime_s,
-                             sp_addr_port(&s->addr));
+            struct sp_srv_hstate st;
+            char ip[64], chk[64] = "-";
+            sp_srv_health_read(s->h, &st);
+            sp_addr_ip(&st.addr, ip, sizeof(ip));
+            if (s->check && !s->chk_follow)
+                sp_addr_ip(&s->chk_addr, chk, sizeof(chk));
+            sp_strbuf_printf(
+                b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d 0 0 0 - %d - 0 %d %s - 0\n", be->id,
+                be->name, s->id, s->name, ip, st.op, st.admin, st.uweight, st.iweight,
+                (long long)((now - st.lastchg_ms) / 1000), st.status, st.result, st.health,
+                st.chk_state, sp_addr_port(&st.addr), s->check ? s->chk_port : 0, chk);
         }
+    }
+}
+
+/* `show backend`: every proxy that can take requests as a backend, in declaration order. */
+static void show_backend(const struct sp_routing *rt, struct sp_strbuf *b)
+{
+    sp_strbuf_puts(b, "# name\n");
+    for (int i = 0; i < rt->nbe; i++)
+        sp_strbuf_printf(b, "%s\n", rt->be[i]->name);
+}
+
+/* "BE/SRV" to a server, or the error HAProxy answers. */
+static struct sp_server *find_server(const struct sp_routing *rt, const char *arg,
+                                     struct sp_strbuf *b)
+{
+    const char *slash = arg ? strchr(arg, '/') : NULL;
+
+    if (!slash || slash == arg || !slash[1]) {
+        sp_strbuf_puts(b, "Require 'backend/server'.\n");
+        return NULL;
+    }
+    for (int i = 0; i < rt->nbe; i++) {
+        const struct sp_backend *be = rt->be[i];
+        if (strlen(be->name) != (size_t)(slash - arg) || strncmp(be->name, arg, slash - arg))
+            continue;
+        for (int k = 0; k < be->nsrv; k++)
+            if (!strcmp(be->srv[k]->name, slash + 1))
+                return be->srv[k];
+        sp_strbuf_puts(b, "No such server.\n");
+        return NULL;
+    }
+    sp_strbuf_puts(b, "No such backend.\n");
+    return NULL;
+}
+
+static int usable_all(const struct sp_backend *be)
+{
+    return sp_backend_usable(be, false) + sp_backend_usable(be, true);
+}
+
+/* A change made from the socket: logged as HAProxy logs it. */
+static void log_change(const struct sp_server *s, enum sp_srv_change ch, const char *why,
+                       int usable_before)
+{
+    if (ch == SP_SRV_CH_NONE || ch == SP_SRV_CH_WEIGHT)
+        return;
+    sp_http_srv_change_log(s, ch, false, why);
+    sp_http_be_down_log(s->be, usable_before);
+}
+
+/* "N" or "N%" (of the configured weight), 0..256. */
+static void set_weight(struct sp_server *s, const char *arg, struct sp_strbuf *b)
+{
+    struct sp_srv_hstate st;
+    char *end;
+    long w;
+
+    if (!arg || !*arg) {
+        sp_strbuf_puts(b, "Require <weight> or <weight%>.\n");
+        return;
+    }
+    w = strtol(arg, &end, 10);
+    if (end == arg || *arg == '-' || *arg == '+') {
+        sp_strbuf_puts(b, "Empty weight string empty or preceded by garbage");
+        return;
+    }
+    sp_srv_health_read(s->h, &st);
+    if (*end == '%') {
+        if (end[1]) {
+            sp_strbuf_puts(b, "Trailing garbage in weight string");
+            return;
+        }
+        if (w < 0) {
+            sp_strbuf_puts(b, "Relative weight must be positive.\n");
+            return;
+        }
+        w = (long)st.iweight * w / 100;
+        if (w > 256)
+            w = 256;
+    } else if (*end) {
+        sp_strbuf_puts(b, "Trailing garbage in weight string");
+        return;
+    } else if (w < 0 || w > 256) {
+        sp_strbuf_puts(b, "Absolute weight can only be between 0 and 256 inclusive.\n");
+        return;
+    }
+    int before = usable_all(s->be);
+    sp_srv_set_weight(s->h, (int)w, sp_now_ms());
+    sp_http_be_down_log(s->be, before);
+}
+
+/* `set server BE/SRV addr IP [port P]`: HAProxy's informational answer. */
+static void set_addr(struct sp_server *s, char **w, int n, struct sp_strbuf *b)
+{
+    struct sp_srv_hstate st;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char spec[96], oldip[64], newip[64];
+    int oldport, port;
+
+    if (n < 5) {
+        sp_strbuf_printf(b, "set server %s/%s addr requires an address and optionally a port.\n",
+                         s->be->name, s->name);
+        return;
+    }
+    sp_srv_health_read(s->h, &st);
+    oldport = sp_addr_port(&st.addr);
+    port = oldport;
+    if (n >= 7 && !strcmp(w[5], "port")) {
+        char *end;
+        long p = strtol(w[6], &end, 10);
+        if (end == w[6] || *end || p < 1 || p > 65535) {
+            sp_strbuf_printf(b, "Invalid port '%s' by 'stats socket command'\n", w[6]);
+            return;
+        }
+        port = (int)p;
+    }
+    snprintf(spec, sizeof(spec), strchr(w[4], ':') ? "[%s]:%d" : "%s:%d", w[4], port);
+    if (st.addr.ss_family == AF_UNIX || sp_parse_addr(spec, false, &ss, &len) < 0 ||
+        ss.ss_family == AF_UNIX) {
+        sp_strbuf_printf(b, "Invalid addr '%s' by 'stats socket command'\n", w[4]);
+        return;
+    }
+    sp_addr_ip(&st.addr, oldip, sizeof(oldip));
+    sp_addr_ip(&ss, newip, sizeof(newip));
+    bool ipchg = strcmp(oldip, newip) != 0, portchg = port != oldport;
+    if (ipchg || portchg)
+        sp_srv_set_addr(s->h, &ss, (uint32_t)len);
+    if (ipchg)
+        sp_strbuf_printf(b, "IP changed from '%s' to '%s'", oldip, newip);
+    else
+        sp_strbuf_puts(b, "no need to change the addr");
+    if (portchg)
+        sp_strbuf_printf(b, ", port changed from '%d' to '%d'", oldport, port);
+    else
+        sp_strbuf_puts(b, ", no need to change the port");
+    sp_strbuf_puts(b, " by 'stats socket command'\n");
+}
+
+/* set server BE/SRV state|health|weight|addr ..., set weight, get weight, enable/disable
+ * server|health. */
+static void server_command(const struct sp_routing *rt, char **w, int n, bool admin,
+                           struct sp_strbuf *b)
+{
+    bool get = !strcmp(w[0], "get");
+    bool setsrv = !strcmp(w[0], "set") && !strcmp(w[1], "server");
+    struct sp_server *s;
+
+    if (!get && !admin) {
+        sp_strbuf_puts(b, "Permission denied\n");
+        return;
+    }
+    if (!(s = find_server(rt, n >= 3 ? w[2] : NULL, b)))
+        return;
+    uint64_t now = sp_now_ms();
+    int before = usable_all(s->be);
+    if (get) {
+        struct sp_srv_hstate st;
+        sp_srv_health_read(s->h, &st);
+        sp_strbuf_printf(b, "%d (initial %d)\n", st.uweight, st.iweight);
+    } else if (!setsrv && !strcmp(w[1], "weight")) {
+        set_weight(s, n >= 4 ? w[3] : NULL, b);
+    } else if (!setsrv) { /* enable|disable server|health */
+        bool on = !strcmp(w[0], "enable");
+        if (!strcmp(w[1], "server")) {
+            log_change(s, sp_srv_set_admin(s->h, on ? 0 : SP_SRV_FMAINT, now), NULL, before);
+        } else if (sp_srv_set_check_enabled(s->h, on) < 0) {
+            sp_strbuf_puts(b, "Health check was not configured on this server, cannot enable.\n");
+        }
+    } else if (n >= 4 && !strcmp(w[3], "state")) {
+        const char *v = n >= 5 ? w[4] : "";
+        int st = !strcmp(v, "ready")   ? 0
+                 : !strcmp(v, "drain") ? SP_SRV_FDRAIN
+                 : !strcmp(v, "maint") ? SP_SRV_FMAINT
+                                       : -1;
+        if (st < 0)
+            sp_strbuf_puts(b, "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n");
+        else
+            log_change(s, sp_srv_set_admin(s->h, st, now), NULL, before);
+    } else if (n >= 4 && !strcmp(w[3], "health")) {
+        const char *v = n >= 5 ? w[4] : "";
+        int op = !strcmp(v, "up")         ? SP_SRV_RUNNING
+                 : !strcmp(v, "stopping") ? SP_SRV_STOPPING
+                 : !strcmp(v, "down")     ? SP_SRV_STOPPED
+                                          : -1;
+        if (op < 0)
+            sp_strbuf_puts(b, "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n");
+        else
+            log_change(s, sp_srv_set_op(s->h, (enum sp_srv_op)op, now), "changed from CLI", before);
+    } else if (n >= 4 && !strcmp(w[3], "weight")) {
+        set_weight(s, n >= 5 ? w[4] : NULL, b);
+    } else if (n >= 4 && !strcmp(w[3], "addr")) {
+        set_addr(s, w, n, b);
+    } else {
+        sp_strbuf_puts(b, "usage: set server <backend>/<server> addr | health | state | "
+                          "weight\n");
     }
 }
 
@@ -132,12 +342,19 @@ static const char help[] =
     "  show info                               : report information about the running "
     "process\n"
     "  show stat [typed]                       : report counters for each proxy and server\n"
-    "  show servers state                      : dump volatile server information\n"
+    "  show servers state [BE]                 : dump volatile server information\n"
+    "  show backend                            : list backends in the current running config\n"
+    "  get weight BE/SRV                       : report a server's current weight\n"
+    "  set weight BE/SRV (N|N%)                : change a server's weight (deprecated)\n"
+    "  set server BE/SRV state|health|weight|addr ... : change a server's state, weight or "
+    "address\n"
+    "  enable|disable server BE/SRV            : leave or enter maintenance\n"
+    "  enable|disable health BE/SRV            : start or stop a server's health checks\n"
     "  show decisions                          : the last routing decisions of every worker "
     "(decision-log)\n";
 
 static void run_command(const struct sp_routing *rt, const struct sp_http_conf *conf, char *cmd,
-                        struct sp_strbuf *b)
+                        bool admin, struct sp_strbuf *b)
 {
     char *w[8];
     int n = 0;
@@ -162,7 +379,15 @@ static void run_command(const struct sp_routing *rt, const struct sp_http_conf *
         }
     } else if (!strcmp(w[0], "show") && n >= 3 && !strcmp(w[1], "servers") &&
                !strcmp(w[2], "state")) {
-        show_servers_state(rt, conf, b);
+        show_servers_state(rt, n >= 4 ? w[3] : NULL, b);
+    } else if (!strcmp(w[0], "show") && n >= 2 && !strcmp(w[1], "backend")) {
+        show_backend(rt, b);
+    } else if (n >= 2 && ((!strcmp(w[0], "set") && !strcmp(w[1], "server")) ||
+                          (!strcmp(w[0], "set") && !strcmp(w[1], "weight")) ||
+                          (!strcmp(w[0], "get") && !strcmp(w[1], "weight")) ||
+                          ((!strcmp(w[0], "enable") || !strcmp(w[0], "disable")) &&
+                           (!strcmp(w[1], "server") || !strcmp(w[1], "health"))))) {
+        server_command(rt, w, n, admin, b);
     } else if (!strcmp(w[0], "show") && n >= 2 && !strcmp(w[1], "decisions")) {
         show_decisions(rt, b);
     } else {
@@ -193,7 +418,7 @@ int sp_cli_open(const char *path, int mode)
     return fd;
 }
 
-void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf)
+void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf, bool admin)
 {
     for (int guard = 0; guard < 16; guard++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -221,7 +446,7 @@ void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_con
         struct sp_strbuf b;
         sp_strbuf_init(&b);
         for (char *save = NULL, *c = strtok_r(line, ";", &save); c; c = strtok_r(NULL, ";", &save))
-            run_command(rt, conf, c, &b);
+            run_command(rt, conf, c, admin, &b);
         if (b.oom) {
             sp_strbuf_reset(&b);
             sp_strbuf_puts(&b, "Out of memory.\n\n");

@@ -11,6 +11,8 @@
 #ifndef SP_CORE_CLI_H
 #define SP_CORE_CLI_H
 
+#include <stdbool.h>
+
 struct sp_routing;
 struct sp_http_conf;
 
@@ -22,6 +24,7 @@ int sp_cli_open(const char *path, int mode);
  * Serves the clients waiting on the listening socket `lfd` (at most 16 a call), one command
  * line each; each read and write is bounded in time (2 s) so that a stuck client cannot hold
  * main. */
-void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf);
+void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf,
+                  bool admin);
 
 #endif

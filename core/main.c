@@ -313,8 +313,9 @@ struct runtime {
     int nworkers;
     int cpus[SP_MAX_WORKERS]; /* the CPUs this process may run on, ascending */
     int ncpus;
-    int sfd; /* signalfd, -1 before open_signals() */
-    int cli; /* the stats socket, -1: none */
+    int sfd;        /* signalfd, -1 before open_signals() */
+    int cli;        /* the stats socket, -1: none */
+    bool cli_admin; /* ...at level admin */
 };
 
 /* the worker count, for the gates' slot sums */
@@ -680,6 +681,8 @@ static int open_sockets(struct runtime *rt, struct sp_routing *routing)
     sp_statsvc_init();
     if (cfg->global.stats_socket) {
         rt->cli = sp_cli_open(cfg->global.stats_socket, cfg->global.stats_socket_mode);
+        rt->cli_admin =
+            cfg->global.stats_socket_level && !strcmp(cfg->global.stats_socket_level, "admin");
         if (rt->cli < 0) {
             sp_log(SP_LOG_ALERT, "cannot open the stats socket '%s': %s", cfg->global.stats_socket,
                    strerror(-rt->cli));
@@ -779,7 +782,7 @@ static int main_loop(struct runtime *rt, const struct sp_routing *routing)
         int n = poll(pfd, cli >= 0 ? 2 : 1, timeout);
 
         if (n > 0 && cli >= 0 && (pfd[1].revents & POLLIN))
-            sp_cli_serve(cli, routing, &rt->http);
+            sp_cli_serve(cli, routing, &rt->http, rt->cli_admin);
         if (n > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {

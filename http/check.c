@@ -9,7 +9,9 @@
  * thread count. A check's connection goes through the transport layer (net/transport.h) like
  * every other connection; its request is small and sent whole.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,7 +365,18 @@ static void check_start(struct sp_timer *tm)
     c->running = true;
     c->connected = false;
     sp_h1_scan_init(&c->scan);
-    int fd = sp_sock_connect(&s->chk_addr, s->chk_addrlen);
+    struct sockaddr_storage to = s->chk_addr;
+    socklen_t tolen = s->chk_addrlen;
+    if (s->chk_follow && sp_srv_addr_gen(s->h)) {
+        /* moved by `set server ... addr`: the check follows, with its own port if any */
+        to = st.addr;
+        tolen = st.addrlen;
+        if (s->chk_port && to.ss_family == AF_INET)
+            ((struct sockaddr_in *)&to)->sin_port = htons(s->chk_port);
+        else if (s->chk_port && to.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&to)->sin6_port = htons(s->chk_port);
+    }
+    int fd = sp_sock_connect(&to, tolen);
     if (fd < 0) {
         char why[96];
         if (fd == -ECONNREFUSED || fd == -ENOENT) {

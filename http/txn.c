@@ -450,6 +450,13 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
 {
     struct sp_http_worker *hw = t->hw;
     struct sp_uppool *pool = &hw->pools[t->srv->idx];
+    int gen = sp_srv_addr_gen(t->srv->h);
+    if (gen != pool->addr_gen) {
+        /* `set server ... addr`: this worker's connections go to the new address from now */
+        struct sp_srv_hstate st;
+        sp_srv_health_read(t->srv->h, &st);
+        sp_uppool_set_addr(pool, &st.addr, st.addrlen, gen);
+    }
     bool full = pool->max_conns && pool->nconns >= pool->max_conns;
     int err;
 

@@ -18,7 +18,7 @@ void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool 
     p->w = w;
     p->bufs = bufs;
     p->conns = conns;
-    p->addr = addr;
+    p->addr = *addr;
     p->addrlen = len;
     p->max_idle = 1024;
     p->idle_ms = 5000;
@@ -190,7 +190,7 @@ struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
         *ret_err = -ENOMEM;
         return NULL;
     }
-    int fd = sp_sock_connect(p->addr, p->addrlen);
+    int fd = sp_sock_connect(&p->addr, p->addrlen);
     if (fd < 0) {
         sp_pool_put(p->conns, c);
         *ret_err = fd;
@@ -267,6 +267,16 @@ void sp_upconn_park(struct sp_upconn *c)
     c->parked_ms = p->w->now;
     sp_timer_arm(&p->w->tw, &c->x.timer, p->w->now + p->idle_ms);
     capacity_freed(p);
+}
+
+void sp_uppool_set_addr(struct sp_uppool *p, const struct sockaddr_storage *addr, socklen_t len,
+                        int gen)
+{
+    SP_ASSERT_OWNER(p->w);
+    p->addr = *addr;
+    p->addrlen = len;
+    p->addr_gen = gen;
+    sp_uppool_drain(p);
 }
 
 void sp_uppool_drain(struct sp_uppool *p)

@@ -71,9 +71,10 @@ struct sp_upwait {
 struct sp_uppool {
     struct sp_worker *w;
     struct sp_bufpool *bufs;
-    struct sp_pool *conns; /* the worker's free list of struct sp_upconn */
-    const struct sockaddr_storage *addr;
+    struct sp_pool *conns;        /* the worker's free list of struct sp_upconn */
+    struct sockaddr_storage addr; /* where new connections go (the pool's own copy) */
     socklen_t addrlen;
+    int addr_gen;           /* which address change of the server `addr` is (the caller's count) */
     struct sp_upconn *idle; /* most recently parked first */
     unsigned nidle;
     unsigned nconns;   /* all open connections of this pool */
@@ -95,6 +96,10 @@ struct sp_uppool {
 /* owner: worker `w` (the pool is built on its thread, at its start). */
 void sp_uppool_init(struct sp_uppool *p, struct sp_worker *w, struct sp_bufpool *bufs,
                     struct sp_pool *conns, const struct sockaddr_storage *addr, socklen_t len);
+/* owner: worker. The server moved: new connections go to `addr`; idle ones (to the old
+ * address) are closed; busy ones finish where they are. `gen` is recorded in addr_gen. */
+void sp_uppool_set_addr(struct sp_uppool *p, const struct sockaddr_storage *addr, socklen_t len,
+                        int gen);
 /* owner: worker. Closes every idle connection (busy ones belong to their owners). */
 void sp_uppool_drain(struct sp_uppool *p);
 
