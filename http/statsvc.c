@@ -8,6 +8,7 @@
  * with the published snapshot, which main owns.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,13 +42,13 @@ static int64_t fullconn(const struct sp_routing *rt, const struct sp_backend *be
     return sum / 10;
 }
 
-static bool srv_usable(const struct sp_server *s)
-{
-    return !s->disabled && s->weight > 0;
-}
+/* The text a server row points to, kept until the rendering is done. */
+struct srv_text {
+    char addr[64];
+    char status[32];
+    char info[sizeof(((struct sp_srv_hstate *)0)->info)];
+};
 
-/* Builds every row, in proxy id order: FRONTEND, servers, BACKEND. Addresses are written in
- * `addrs` (one per server). */
 /* The columns every row has: names, ids, and the counters summed over the workers. */
 static struct sp_stats_row *row_start(struct sp_stats_row *r, enum sp_stats_type type,
                                       const char *pxname, int iid, enum sp_stats_kind kind, int idx,
@@ -62,19 +63,98 @@ static struct sp_stats_row *row_start(struct sp_stats_row *r, enum sp_stats_type
     return r;
 }
 
+static int64_t age_s(uint64_t now_ms, uint64_t then_ms)
+{
+    return now_ms > then_ms ? (int64_t)((now_ms - then_ms) / 1000) : 0;
+}
+
+/* A server's state columns from one consistent copy of its health record (HAProxy 2.6's
+ * stats_fill_sv_stats()). `txt` receives the strings the row points to. */
+static void srv_row_health(struct sp_stats_row *r, const struct sp_server *s,
+                           const struct sp_srv_hstate *st, struct srv_text *txt, uint64_t now_ms)
+{
+    const struct sockaddr_storage *addr = st->addrlen ? &st->addr : &s->addr;
+
+    sp_srv_status_text(st, txt->status, sizeof(txt->status));
+    r->status = txt->status;
+    r->weight = (uint32_t)(st->uweight > 0 ? st->uweight : 0); /* no slowstart: eweight */
+    r->uweight = r->weight;
+    r->act = !st->backup;
+    r->bck = !!st->backup;
+    r->lastchg = age_s(now_ms, st->lastchg_ms);
+    sp_addr_str(addr, txt->addr, sizeof(txt->addr));
+    r->addr = txt->addr;
+
+    if ((st->chk_state & (SP_CHK_ST_CONFIGURED | SP_CHK_ST_ENABLED)) ==
+        (SP_CHK_ST_CONFIGURED | SP_CHK_ST_ENABLED))
+        r->chk |= SP_STATS_CHK_ENABLED;
+    if (st->chk_state & SP_CHK_ST_PAUSED)
+        r->chk |= SP_STATS_CHK_PAUSED;
+    if (st->chk_state & SP_CHK_ST_INPROGRESS)
+        r->chk |= SP_STATS_CHK_RUNNING;
+    r->check_status = sp_chk_status_name(st->status);
+    r->check_desc = sp_chk_status_desc(st->status);
+    /* HAProxy clears the detail when a check starts (set_server_check_status(START)) */
+    snprintf(txt->info, sizeof(txt->info), "%s",
+             st->chk_state & SP_CHK_ST_INPROGRESS ? "" : st->info);
+    r->last_chk = txt->info;
+    r->check_code = sp_chk_status_has_code(st->status) ? st->code : -1;
+    r->check_duration = st->status != SP_CHK_UNK && st->status != SP_CHK_INI ? st->duration_ms : -1;
+    r->chkfail = st->chkfail;
+    r->chkdown = st->chkdown;
+    r->downtime = (int64_t)(sp_srv_downtime_ms(st, now_ms) / 1000);
+    r->check_rise = st->rise;
+    r->check_fall = st->fall;
+    r->check_health = st->health;
+}
+
+/* What a backend's servers add up to (HAProxy's update_backend_weight()): usable active and
+ * backup servers, and the weight of the group in use: the active servers while one is
+ * usable, else the first usable backup, else (option allbackups) every usable backup. */
+struct be_sum {
+    uint32_t act, bck;
+    int64_t wact, wbck, wfbck; /* wfbck: the first usable backup's, -1 none */
+};
+
+static void be_sum_add(struct be_sum *b, const struct sp_srv_hstate *st)
+{
+    if (!sp_srv_usable(st))
+        return;
+    if (st->backup) {
+        b->bck++;
+        b->wbck += st->uweight;
+        if (b->wfbck < 0)
+            b->wfbck = st->uweight;
+    } else {
+        b->act++;
+        b->wact += st->uweight;
+    }
+}
+
+static int64_t be_sum_weight(const struct be_sum *b, const struct sp_backend *be)
+{
+    if (b->act)
+        return b->wact;
+    if (!be->allbackups && b->wfbck >= 0)
+        return b->wfbck;
+    return b->wbck;
+}
+
+/* Builds every row, in proxy id order: FRONTEND, servers, BACKEND. The strings of server rows
+ * are written in `txt` (one per server, by idx). */
 static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *conf, uint64_t now_ms,
-                      struct sp_stats_row **ret_rows, size_t *ret_n, char (**ret_addrs)[64])
+                      struct sp_stats_row **ret_rows, size_t *ret_n, struct srv_text **ret_txt)
 {
     size_t cap = (size_t)(rt->nfe + rt->nbe + rt->nsrv);
     struct sp_stats_row *rows = calloc(cap ? cap : 1, sizeof(*rows));
-    char(*addrs)[64] = calloc((size_t)(rt->nsrv ? rt->nsrv : 1), sizeof(*addrs));
+    struct srv_text *txt = calloc((size_t)(rt->nsrv ? rt->nsrv : 1), sizeof(*txt));
     int64_t uptime = (int64_t)((sp_now_us() - start_mono_us) / 1000000);
     size_t n = 0;
     int maxid = 0;
 
-    if (!rows || !addrs) {
+    if (!rows || !txt) {
         free(rows);
-        free(addrs);
+        free(txt);
         return -ENOMEM;
     }
     for (int i = 0; i < rt->nfe; i++)
@@ -99,39 +179,39 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             const struct sp_backend *be = rt->be[i];
             if (be->id != id)
                 continue;
-            uint32_t weight = 0, act = 0;
+            struct be_sum sum = {.wfbck = -1};
             for (int k = 0; k < be->nsrv; k++) {
                 const struct sp_server *s = be->srv[k];
                 struct sp_stats_row *r = row_start(&rows[n++], SP_STATS_TYPE_SRV, be->name, be->id,
                                                    SP_STATS_SRV, s->idx, now_ms);
+                struct sp_srv_hstate st;
+                sp_srv_health_read(s->h, &st);
                 r->svname = s->name;
                 r->sid = (uint32_t)s->id;
                 r->slim = s->maxconn;
                 r->qlimit = s->maxqueue;
-                r->status = s->disabled ? "MAINT" : "UP";
-                r->weight = (uint32_t)s->weight;
-                r->act = srv_usable(s);
-                r->lastchg = uptime;
-                sp_addr_str(&s->addr, addrs[s->idx], sizeof(addrs[s->idx]));
-                r->addr = addrs[s->idx];
-                if (srv_usable(s)) {
-                    weight += (uint32_t)s->weight;
-                    act++;
-                }
+                srv_row_health(r, s, &st, &txt[s->idx], now_ms);
+                be_sum_add(&sum, &st);
             }
             struct sp_stats_row *r = row_start(&rows[n++], SP_STATS_TYPE_BE, be->name, be->id,
                                                SP_STATS_BE, be->idx, now_ms);
+            int64_t w = be_sum_weight(&sum, be);
             r->slim = fullconn(rt, be);
-            r->status = act ? "UP" : "DOWN";
-            r->weight = weight;
-            r->act = act;
+            r->status = w > 0 || be->nsrv == 0 ? "UP" : "DOWN";
+            r->weight = (uint32_t)w;
+            r->uweight = (uint32_t)w; /* no slowstart: user and effective weights agree */
+            r->act = sum.act;
+            r->bck = sum.bck;
+            /* HAProxy moves a backend's lastchg when it loses its last usable server or gets
+             * one back; spillway keeps no per-backend record of that, so this is the time
+             * since start (HAProxy's value until the first such change). */
             r->lastchg = uptime;
             r->algo = "roundrobin";
         }
     }
     *ret_rows = rows;
     *ret_n = n;
-    *ret_addrs = addrs;
+    *ret_txt = txt;
     return 0;
 }
 
@@ -160,10 +240,10 @@ static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
 {
     uint64_t now_ms = sp_now_ms();
     struct sp_stats_row *rows;
-    char(*addrs)[64];
+    struct srv_text *txt;
     size_t n;
     struct sp_stats_proc proc;
-    int err = build_rows(rt, conf, now_ms, &rows, &n, &addrs);
+    int err = build_rows(rt, conf, now_ms, &rows, &n, &txt);
 
     if (err)
         return err;
@@ -189,7 +269,7 @@ static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
         break;
     }
     free(rows);
-    free(addrs);
+    free(txt);
     return b->oom ? -ENOMEM : err;
 }
 

@@ -119,7 +119,8 @@ struct col {
 
 /* Names in HAProxy 2.8's order (HAPROXY-BEHAVIOUR.md 7.1). Types and tags only for the
  * columns spillway fills; tags: origin M(etric) S(tatus) K(ey) C(onfig), nature G(auge)
- * L(imit) M(ax) R(ate) C(ounter) A(ge) a(verage) N(ame), scope P(rocess) S(ervice). */
+ * L(imit) M(ax) R(ate) C(ounter) A(ge) a(verage) N(ame) D(uration)
+ * O(utput), scope P(rocess) S(ervice). */
 static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_PXNAME] = {"pxname", T_STR, "KNS"},
     [SP_ST_SVNAME] = {"svname", T_STR, "KNS"},
@@ -142,10 +143,10 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_WEIGHT] = {"weight", T_U32, "MaP"},
     [SP_ST_ACT] = {"act", T_U32, "MGP"}, /* servers: "SGP" */
     [SP_ST_BCK] = {"bck", T_U32, "MGP"},
-    [SP_ST_CHKFAIL] = {"chkfail", 0, ""},
-    [SP_ST_CHKDOWN] = {"chkdown", 0, ""},
+    [SP_ST_CHKFAIL] = {"chkfail", T_U64, "MCP"},
+    [SP_ST_CHKDOWN] = {"chkdown", T_U64, "MCP"},
     [SP_ST_LASTCHG] = {"lastchg", T_U32, "MAP"},
-    [SP_ST_DOWNTIME] = {"downtime", 0, ""},
+    [SP_ST_DOWNTIME] = {"downtime", T_U32, "MCP"},
     [SP_ST_QLIMIT] = {"qlimit", T_U32, "CGS"},
     [SP_ST_PID] = {"pid", T_U32, "KGP"},
     [SP_ST_IID] = {"iid", T_U32, "KGS"},
@@ -157,9 +158,9 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_RATE] = {"rate", T_U32, "MRP"},
     [SP_ST_RATE_LIM] = {"rate_lim", T_U32, "CLP"},
     [SP_ST_RATE_MAX] = {"rate_max", T_U32, "MMP"},
-    [SP_ST_CHECK_STATUS] = {"check_status", 0, ""},
-    [SP_ST_CHECK_CODE] = {"check_code", 0, ""},
-    [SP_ST_CHECK_DURATION] = {"check_duration", 0, ""},
+    [SP_ST_CHECK_STATUS] = {"check_status", T_STR, "MOP"},
+    [SP_ST_CHECK_CODE] = {"check_code", T_U32, "MOP"},
+    [SP_ST_CHECK_DURATION] = {"check_duration", T_U64, "MDP"},
     [SP_ST_HRSP_1XX] = {"hrsp_1xx", T_U64, "MCP"},
     [SP_ST_HRSP_2XX] = {"hrsp_2xx", T_U64, "MCP"},
     [SP_ST_HRSP_3XX] = {"hrsp_3xx", T_U64, "MCP"},
@@ -177,7 +178,7 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_COMP_BYP] = {"comp_byp", 0, ""},
     [SP_ST_COMP_RSP] = {"comp_rsp", 0, ""},
     [SP_ST_LASTSESS] = {"lastsess", T_S32, "MAP"},
-    [SP_ST_LAST_CHK] = {"last_chk", 0, ""},
+    [SP_ST_LAST_CHK] = {"last_chk", T_STR, "MOP"},
     [SP_ST_LAST_AGT] = {"last_agt", 0, ""},
     [SP_ST_QTIME] = {"qtime", T_U32, "MaP"},
     [SP_ST_CTIME] = {"ctime", T_U32, "MaP"},
@@ -186,11 +187,11 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_AGENT_STATUS] = {"agent_status", 0, ""},
     [SP_ST_AGENT_CODE] = {"agent_code", 0, ""},
     [SP_ST_AGENT_DURATION] = {"agent_duration", 0, ""},
-    [SP_ST_CHECK_DESC] = {"check_desc", 0, ""},
+    [SP_ST_CHECK_DESC] = {"check_desc", T_STR, "MOP"},
     [SP_ST_AGENT_DESC] = {"agent_desc", 0, ""},
-    [SP_ST_CHECK_RISE] = {"check_rise", 0, ""},
-    [SP_ST_CHECK_FALL] = {"check_fall", 0, ""},
-    [SP_ST_CHECK_HEALTH] = {"check_health", 0, ""},
+    [SP_ST_CHECK_RISE] = {"check_rise", T_U32, "CGS"},
+    [SP_ST_CHECK_FALL] = {"check_fall", T_U32, "CGS"},
+    [SP_ST_CHECK_HEALTH] = {"check_health", T_U32, "CGS"},
     [SP_ST_AGENT_RISE] = {"agent_rise", 0, ""},
     [SP_ST_AGENT_FALL] = {"agent_fall", 0, ""},
     [SP_ST_AGENT_HEALTH] = {"agent_health", 0, ""},
@@ -220,7 +221,7 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_SAFE_CONN_CUR] = {"safe_conn_cur", 0, ""},
     [SP_ST_USED_CONN_CUR] = {"used_conn_cur", 0, ""},
     [SP_ST_NEED_CONN_EST] = {"need_conn_est", 0, ""},
-    [SP_ST_UWEIGHT] = {"uweight", 0, ""},
+    [SP_ST_UWEIGHT] = {"uweight", T_U32, "MaP"},
     [SP_ST_AGG_SERVER_STATUS] = {"agg_server_status", 0, ""},
     [SP_ST_AGG_SERVER_CHECK_STATUS] = {"agg_server_check_status", 0, ""},
     [SP_ST_AGG_CHECK_STATUS] = {"agg_check_status", 0, ""},
@@ -247,6 +248,7 @@ struct fval {
     enum vkind kind;
     int64_t i;
     const char *s;
+    const char *pre; /* V_STR: printed before s (the "* " of a check in flight), or NULL */
 };
 
 static struct fval vint(int64_t i)
@@ -292,6 +294,19 @@ static int64_t row_lastsess(const struct sp_stats_row *r)
         return -1;
     uint64_t last = (uint64_t)r->obj.lastsess;
     return r->now_ms > last ? (int64_t)((r->now_ms - last) / 1000) : 0;
+}
+
+/* Whether the check_* columns exist: a check enabled and not paused by maintenance. */
+static bool chk_shown(const struct sp_stats_row *r)
+{
+    return r->type == SP_STATS_TYPE_SRV &&
+           (r->chk & (SP_STATS_CHK_ENABLED | SP_STATS_CHK_PAUSED)) == SP_STATS_CHK_ENABLED;
+}
+
+/* Whether chkfail, chkdown and downtime exist: a check enabled, paused or not. */
+static bool chk_counted(const struct sp_stats_row *r)
+{
+    return r->type == SP_STATS_TYPE_SRV && (r->chk & SP_STATS_CHK_ENABLED);
 }
 
 #define FE  (1u << SP_STATS_TYPE_FE)
@@ -349,12 +364,43 @@ static struct fval field(const struct sp_stats_row *r, unsigned c)
         return vstr(r->status);
     case SP_ST_WEIGHT:
         return t & (BE | SRV) ? vint(r->weight) : vempty;
+    case SP_ST_UWEIGHT:
+        return t & (BE | SRV) ? vint(r->uweight) : vempty;
     case SP_ST_ACT:
         return t & (BE | SRV) ? vint(r->act) : vempty;
     case SP_ST_BCK:
         return t & (BE | SRV) ? vint(r->bck) : vempty;
     case SP_ST_LASTCHG:
         return t & (BE | SRV) ? vint(r->lastchg) : vempty;
+    /* chkdown and downtime of a backend: see struct sp_stats_row */
+    case SP_ST_CHKFAIL:
+        return chk_counted(r) ? vint(r->chkfail) : vempty;
+    case SP_ST_CHKDOWN:
+        return chk_counted(r) ? vint(r->chkdown) : vempty;
+    case SP_ST_DOWNTIME:
+        return chk_counted(r) ? vint(r->downtime) : vempty;
+    case SP_ST_CHECK_STATUS: {
+        if (!chk_shown(r))
+            return vempty;
+        struct fval v = vstr(r->check_status);
+        if (r->chk & SP_STATS_CHK_RUNNING)
+            v.pre = "* ";
+        return v;
+    }
+    case SP_ST_CHECK_CODE:
+        return chk_shown(r) && r->check_code >= 0 ? vint(r->check_code) : vempty;
+    case SP_ST_CHECK_DURATION:
+        return chk_shown(r) && r->check_duration >= 0 ? vint(r->check_duration) : vempty;
+    case SP_ST_LAST_CHK:
+        return chk_shown(r) ? vstr(r->last_chk) : vempty;
+    case SP_ST_CHECK_DESC:
+        return chk_shown(r) ? vstr(r->check_desc) : vempty;
+    case SP_ST_CHECK_RISE:
+        return chk_shown(r) ? vint(r->check_rise) : vempty;
+    case SP_ST_CHECK_FALL:
+        return chk_shown(r) ? vint(r->check_fall) : vempty;
+    case SP_ST_CHECK_HEALTH:
+        return chk_shown(r) ? vint(r->check_health) : vempty;
     case SP_ST_QLIMIT:
         return t == SRV && r->qlimit > 0 ? vint(r->qlimit) : vempty;
     case SP_ST_PID:
@@ -461,19 +507,24 @@ static int64_t clamp(int64_t v, uint8_t type)
     return v;
 }
 
-/* CSV quoting: only a value holding ',' or '"' (or a line break) is quoted, '"' doubled. */
-static void put_csv(struct sp_strbuf *b, const char *s)
+/* CSV quoting: only a value holding ',' or '"' (or a line break) is quoted, '"' doubled. The
+ * value is `pre` (may be NULL) followed by `s`. */
+static void put_csv2(struct sp_strbuf *b, const char *pre, const char *s)
 {
-    if (!strpbrk(s, ",\"\r\n")) {
-        sp_strbuf_puts(b, s);
+    const char *part[2] = {pre ? pre : "", s};
+
+    if (!strpbrk(part[0], ",\"\r\n") && !strpbrk(part[1], ",\"\r\n")) {
+        sp_strbuf_puts(b, part[0]);
+        sp_strbuf_puts(b, part[1]);
         return;
     }
     sp_strbuf_putc(b, '"');
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            sp_strbuf_putc(b, '"');
-        sp_strbuf_putc(b, *p);
-    }
+    for (int i = 0; i < 2; i++)
+        for (const char *p = part[i]; *p; p++) {
+            if (*p == '"')
+                sp_strbuf_putc(b, '"');
+            sp_strbuf_putc(b, *p);
+        }
     sp_strbuf_putc(b, '"');
 }
 
@@ -495,7 +546,7 @@ int sp_stats_csv_row(struct sp_strbuf *b, const struct sp_stats_row *r)
         if (v.kind == V_INT)
             sp_strbuf_printf(b, "%" PRId64, clamp(v.i, cols[c].type));
         else if (v.kind == V_STR)
-            put_csv(b, v.s);
+            put_csv2(b, v.pre, v.s);
         sp_strbuf_putc(b, ',');
     }
     sp_strbuf_putc(b, '\n');
@@ -523,7 +574,7 @@ int sp_stats_typed_row(struct sp_strbuf *b, const struct sp_stats_row *r)
         if (v.kind == V_INT)
             sp_strbuf_printf(b, "%" PRId64, clamp(v.i, cols[c].type));
         else
-            put_csv(b, v.s); /* keeps one field per line whatever the name holds */
+            put_csv2(b, v.pre, v.s); /* keeps one field per line whatever the name holds */
         sp_strbuf_putc(b, '\n');
     }
     return done(b);
@@ -538,12 +589,15 @@ const uint64_t sp_stats_prom_le[] = {500,     1000,     2500,     5000,    10000
 const unsigned sp_stats_prom_nle = SP_ARRAY_SIZE(sp_stats_prom_le);
 
 enum psrc {
-    P_COL,    /* the integer of CSV column `arg` (absent where the CSV field is empty) */
-    P_AVG,    /* histogram `arg`: average, seconds */
-    P_MAX,    /* histogram `arg`: maximum, seconds */
-    P_HIST,   /* histogram `arg`: buckets, sum, count */
-    P_CODES,  /* hrsp_* with code="1xx".."other" */
-    P_STATUS, /* one-hot state="UP"... */
+    P_COL,     /* the integer of CSV column `arg` (absent where the CSV field is empty) */
+    P_AVG,     /* histogram `arg`: average, seconds */
+    P_MAX,     /* histogram `arg`: maximum, seconds */
+    P_HIST,    /* histogram `arg`: buckets, sum, count */
+    P_CODES,   /* hrsp_* with code="1xx".."other" */
+    P_STATUS,  /* one-hot state="UP"... */
+    P_CHKSTS,  /* servers: one-hot state="L4OK"... of the last check (check columns shown) */
+    P_CHKCODE, /* servers: check_code, 0 when the status has none (check columns shown) */
+    P_CHKDUR,  /* servers: check_duration in seconds, whenever a check has finished */
 };
 
 enum ptype { P_GAUGE, P_COUNTER, P_HISTOGRAM };
@@ -595,8 +649,18 @@ static const struct pfam pfams[] = {
     {"weight", "Service weight.", BE | SRV, P_COL, P_GAUGE, SP_ST_WEIGHT},
     {"active_servers", "Current number of active servers.", BE, P_COL, P_GAUGE, SP_ST_ACT},
     {"backup_servers", "Current number of backup servers.", BE, P_COL, P_GAUGE, SP_ST_BCK},
+    {"check_failures_total",
+     "Total number of failed individual health checks per server/backend, since the worker "
+     "process started",
+     SRV, P_COL, P_COUNTER, SP_ST_CHKFAIL},
+    {"check_up_down_total",
+     "Total number of failed checks causing UP to DOWN server transitions, per server/backend, "
+     "since the worker process started",
+     BE | SRV, P_COL, P_COUNTER, SP_ST_CHKDOWN},
     {"check_last_change_seconds", "Number of seconds since the last UP<->DOWN transition.",
      BE | SRV, P_COL, P_GAUGE, SP_ST_LASTCHG},
+    {"downtime_seconds_total", "Total time spent in DOWN state, for server or backend", BE | SRV,
+     P_COL, P_COUNTER, SP_ST_DOWNTIME},
     {"queue_limit", "Configured maxqueue for the server.", SRV, P_COL, P_GAUGE, SP_ST_QLIMIT},
     {"loadbalanced_total", "Total number of times a service was selected.", BE | SRV, P_COL,
      P_COUNTER, SP_ST_LBTOT},
@@ -606,6 +670,12 @@ static const struct pfam pfams[] = {
      P_GAUGE, SP_ST_RATE_MAX},
     {"limit_session_rate", "Configured limit on new sessions per second (0: none).", FE, P_COL,
      P_GAUGE, SP_ST_RATE_LIM},
+    {"check_status", "Status of last health check, per state label value.", SRV, P_CHKSTS, P_GAUGE,
+     0},
+    {"check_code", "layer5-7 code, if available of the last health check.", SRV, P_CHKCODE, P_GAUGE,
+     0},
+    {"check_duration_seconds", "Total duration of the latest server health check, in seconds.", SRV,
+     P_CHKDUR, P_GAUGE, 0},
     {"http_requests_rate_max", "Maximum observed number of HTTP requests per second.", FE, P_COL,
      P_GAUGE, SP_ST_REQ_RATE_MAX},
     {"http_requests_total", "Total number of HTTP requests received.", FE | BE | SRV, P_COL,
@@ -645,6 +715,8 @@ static const struct pfam pfams[] = {
      SP_ST_REUSE},
     {"internal_errors_total", "Total number of internal errors.", FE | BE | SRV, P_COL, P_COUNTER,
      SP_ST_EINT},
+    {"uweight", "Server's user weight, or sum of active servers' user weights for a backend",
+     BE | SRV, P_COL, P_GAUGE, SP_ST_UWEIGHT},
     {"queue_time_seconds", HIST_HELP("Time spent in the queue"), BE | SRV, P_HIST, P_HISTOGRAM,
      SP_HIST_QUEUE},
     {"connect_time_seconds",
@@ -724,8 +796,17 @@ static void put_head(struct sp_strbuf *b, const char *scope, const char *name, c
     sp_strbuf_printf(b, "# TYPE haproxy_%s_%s %s\n", scope, name, ptype_name[type]);
 }
 
-static const char *const fe_states[] = {"UP", "DOWN"};
-static const char *const srv_states[] = {"UP", "DOWN", "MAINT", "DRAIN", "NOLB"};
+/* In HAProxy 2.6's order (promex_front_st, promex_back_st, promex_srv_st). */
+static const char *const fe_states[] = {"DOWN", "UP"};
+static const char *const srv_states[] = {"DOWN", "UP", "MAINT", "DRAIN", "NOLB"};
+
+/* haproxy_server_check_status: every check status whose result is failed, passed or
+ * conditionally passed, in HAProxy 2.6's order (src/check.c check_statuses[]; promex skips
+ * the others). A check in flight keeps the status of the last finished one. */
+static const char *const chk_states[] = {
+    "HANA",   "SOCKERR", "L4OK", "L4TOUT", "L4CON", "L6OK",    "L6TOUT",   "L6RSP",
+    "L7TOUT", "L7RSP",   "L7OK", "L7OKC",  "L7STS", "PROCERR", "PROCTOUT", "PROCOK",
+};
 
 static bool prefix(const char *s, const char *p)
 {
@@ -733,8 +814,10 @@ static bool prefix(const char *s, const char *p)
 }
 
 /* The one-hot state of a row: HAProxy's exporter maps a stopped frontend to DOWN, a backend
- * not UP to DOWN, and a server's transitional "UP 1/3" / "DOWN 1/2" to where it still is;
- * "no check" is UP. Unknown strings read as DOWN. */
+ * not UP to DOWN, and a server by its state (promex_srv_status(): maintenance first, then
+ * RUNNING as UP or DRAIN, STOPPING as NOLB, STOPPED as DOWN), which the status text carries:
+ * "UP 1/3" and "no check" are UP, "DOWN 1/2" is DOWN, "DRAIN 1/3" is DRAIN. Unknown strings
+ * read as DOWN. */
 static const char *row_state(const struct sp_stats_row *r)
 {
     const char *s = r->status ? r->status : "";
@@ -810,6 +893,10 @@ static void put_family(struct sp_strbuf *b, const struct pfam *f, int type, cons
             continue;
         if (f->src == P_CODES && !row_http(r))
             continue;
+        if ((f->src == P_CHKSTS || f->src == P_CHKCODE) && !chk_shown(r))
+            continue;
+        if (f->src == P_CHKDUR && r->check_duration < 0)
+            continue; /* HAProxy: any status from CHECKED up, even with the check disabled */
         if (!head) {
             put_head(b, scope, f->name, f->help, f->type);
             head = true;
@@ -845,6 +932,23 @@ static void put_family(struct sp_strbuf *b, const struct pfam *f, int type, cons
             }
             break;
         }
+        case P_CHKSTS: {
+            const char *cur = r->check_status ? r->check_status : "";
+            for (unsigned s = 0; s < SP_ARRAY_SIZE(chk_states); s++) {
+                put_sample(b, scope, f->name, "", r, "state", chk_states[s]);
+                sp_strbuf_puts(b, strcmp(cur, chk_states[s]) ? "0\n" : "1\n");
+            }
+            break;
+        }
+        case P_CHKCODE:
+            put_sample(b, scope, f->name, "", r, NULL, NULL);
+            sp_strbuf_printf(b, "%" PRId64 "\n", clamp(r->check_code, T_U32));
+            break;
+        case P_CHKDUR:
+            put_sample(b, scope, f->name, "", r, NULL, NULL);
+            put_us_seconds(b, (uint64_t)r->check_duration * 1000);
+            sp_strbuf_putc(b, '\n');
+            break;
         }
     }
 }
@@ -937,29 +1041,43 @@ static const char html_style[] =
     "td{text-align:right}td.n{text-align:left;font-weight:bold}"
     "tr.px{background:#eef}"
     "td.up{background:#bfb}td.down{background:#f99}td.maint{background:#ccf}"
-    "td.warn{background:#fd8}";
+    "td.warn{background:#fd8}"
+    /* server lines: HAProxy's classes and colours */
+    ".active_down{background:#ff9090}.active_going_up{background:#ffd020}"
+    ".active_going_down{background:#ffffa0}.active_up{background:#c0ffc0}"
+    ".active_nolb{background:#20a0ff}.active_draining{background:#20a0ff}"
+    ".active_no_check{background:#e0e0e0}"
+    ".backup_down{background:#ff9090}.backup_going_up{background:#ff80ff}"
+    ".backup_going_down{background:#c060ff}.backup_up{background:#b0d0ff}"
+    ".backup_nolb{background:#90b0e0}.backup_draining{background:#cc9900}"
+    ".backup_no_check{background:#e0e0e0}"
+    ".maintain{background:#c07820}";
 
-/* The cells of one row, in the order of the header below. */
+/* The cells of one row, in the order of the header below. HTML_LASTCHK is the last check,
+ * made of several columns (HAProxy's "LastChk"). */
+#define HTML_LASTCHK 0xff
 static const uint8_t html_cols[] = {
-    SP_ST_QCUR,     SP_ST_QMAX,     SP_ST_QLIMIT,   SP_ST_RATE,       SP_ST_RATE_MAX,
-    SP_ST_SCUR,     SP_ST_SMAX,     SP_ST_SLIM,     SP_ST_STOT,       SP_ST_BIN,
-    SP_ST_BOUT,     SP_ST_DREQ,     SP_ST_DRESP,    SP_ST_EREQ,       SP_ST_ECON,
-    SP_ST_ERESP,    SP_ST_WRETR,    SP_ST_WREDIS,   SP_ST_STATUS,     SP_ST_LASTCHG,
-    SP_ST_WEIGHT,   SP_ST_ACT,      SP_ST_BCK,      SP_ST_HRSP_1XX,   SP_ST_HRSP_2XX,
-    SP_ST_HRSP_3XX, SP_ST_HRSP_4XX, SP_ST_HRSP_5XX, SP_ST_HRSP_OTHER,
+    SP_ST_QCUR,     SP_ST_QMAX,     SP_ST_QLIMIT,     SP_ST_RATE,     SP_ST_RATE_MAX,
+    SP_ST_SCUR,     SP_ST_SMAX,     SP_ST_SLIM,       SP_ST_STOT,     SP_ST_BIN,
+    SP_ST_BOUT,     SP_ST_DREQ,     SP_ST_DRESP,      SP_ST_EREQ,     SP_ST_ECON,
+    SP_ST_ERESP,    SP_ST_WRETR,    SP_ST_WREDIS,     SP_ST_STATUS,   SP_ST_LASTCHG,
+    HTML_LASTCHK,   SP_ST_WEIGHT,   SP_ST_ACT,        SP_ST_BCK,      SP_ST_CHKFAIL,
+    SP_ST_CHKDOWN,  SP_ST_DOWNTIME, SP_ST_HRSP_1XX,   SP_ST_HRSP_2XX, SP_ST_HRSP_3XX,
+    SP_ST_HRSP_4XX, SP_ST_HRSP_5XX, SP_ST_HRSP_OTHER,
 };
 
 static const char html_head1[] =
     "<tr><th rowspan=\"2\"></th><th colspan=\"3\">Queue</th><th colspan=\"2\">Session "
     "rate</th><th colspan=\"4\">Sessions</th><th colspan=\"2\">Bytes</th><th "
     "colspan=\"2\">Denied</th><th colspan=\"3\">Errors</th><th "
-    "colspan=\"2\">Warnings</th><th colspan=\"5\">Server</th><th "
+    "colspan=\"2\">Warnings</th><th colspan=\"9\">Server</th><th "
     "colspan=\"6\">Responses</th></tr>\n";
 static const char html_head2[] =
     "<tr><th>Cur</th><th>Max</th><th>Limit</th><th>Cur</th><th>Max</th><th>Cur</th>"
     "<th>Max</th><th>Limit</th><th>Total</th><th>In</th><th>Out</th><th>Req</th>"
     "<th>Resp</th><th>Req</th><th>Conn</th><th>Resp</th><th>Retr</th><th>Redis</th>"
-    "<th>Status</th><th>LastChg</th><th>Wght</th><th>Act</th><th>Bck</th><th>1xx</th>"
+    "<th>Status</th><th>LastChg</th><th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th>"
+    "<th>Chk</th><th>Dwn</th><th>Dwntme</th><th>1xx</th>"
     "<th>2xx</th><th>3xx</th><th>4xx</th><th>5xx</th><th>other</th></tr>\n";
 
 static const char *status_class(const char *s)
@@ -977,24 +1095,135 @@ static const char *status_class(const char *s)
     return "";
 }
 
+/* A server's health as HAProxy's page reads it from the stats fields: the check health and
+ * its maximum (both 0 when the check columns are empty). */
+static int64_t html_health(const struct sp_stats_row *r)
+{
+    return chk_shown(r) ? r->check_health : 0;
+}
+
+static bool html_health_max(const struct sp_stats_row *r)
+{
+    return chk_shown(r) && r->check_health == (int64_t)r->check_rise + r->check_fall - 1;
+}
+
+/* HAProxy's server line class (src/stats.c stats_dump_fields_html): "maintain", or
+ * "<active|backup>_<style>" with the style read from the status text and the check. */
+static void put_srv_class(struct sp_strbuf *b, const struct sp_stats_row *r)
+{
+    const char *s = r->status ? r->status : "";
+    const char *style;
+
+    if (prefix(s, "MAINT")) {
+        sp_strbuf_puts(b, "maintain");
+        return;
+    }
+    if (strcmp(s, "DOWN") == 0 || strcmp(s, "DOWN (agent)") == 0)
+        style = "down";
+    else if (prefix(s, "DOWN "))
+        style = "going_up";
+    else if (strcmp(s, "DRAIN") == 0)
+        style = "draining";
+    else if (prefix(s, "NOLB "))
+        style = "going_down";
+    else if (strcmp(s, "NOLB") == 0)
+        style = "nolb";
+    else if (strcmp(s, "no check") == 0)
+        style = "no_check";
+    else if (!chk_counted(r) || html_health_max(r))
+        style = r->weight ? "up" : "draining"; /* fully up; weight 0 drains */
+    else
+        style = "going_down";
+    sp_strbuf_printf(b, "%s_%s", r->bck ? "backup" : "active", style);
+}
+
+/* A server's status cell: the text, an arrow while a check moves it towards the other state,
+ * "no check" in italics. */
+static void put_srv_status(struct sp_strbuf *b, const struct sp_stats_row *r)
+{
+    const char *s = r->status ? r->status : "";
+
+    if (strcmp(s, "no check") == 0) {
+        sp_strbuf_puts(b, "<i>no check</i>");
+        return;
+    }
+    put_html(b, s);
+    if (prefix(s, "MAINT") || !chk_shown(r))
+        return;
+    if (prefix(s, "DOWN")) {
+        if (html_health(r))
+            sp_strbuf_puts(b, " &uarr;");
+    } else if (!html_health_max(r)) {
+        sp_strbuf_puts(b, " &darr;");
+    }
+}
+
+/* The last check, as HAProxy's page shows it: "L7STS/404 in 1ms", its description and
+ * detail in the tooltip. Empty when the check columns are. */
+static void put_last_check(struct sp_strbuf *b, const struct sp_stats_row *r)
+{
+    struct fval st = field(r, SP_ST_CHECK_STATUS);
+    struct fval code = field(r, SP_ST_CHECK_CODE);
+    struct fval dur = field(r, SP_ST_CHECK_DURATION);
+
+    if (st.kind != V_STR) {
+        sp_strbuf_puts(b, "<td></td>");
+        return;
+    }
+    sp_strbuf_puts(b, "<td title=\"");
+    put_html(b, r->check_desc);
+    if (r->last_chk && *r->last_chk) {
+        sp_strbuf_puts(b, ": ");
+        put_html(b, r->last_chk);
+    }
+    sp_strbuf_puts(b, "\">");
+    put_html(b, st.pre);
+    put_html(b, st.s);
+    if (code.kind == V_INT)
+        sp_strbuf_printf(b, "/%" PRId64, code.i);
+    if (dur.kind == V_INT)
+        sp_strbuf_printf(b, " in %" PRId64 "ms", dur.i);
+    sp_strbuf_puts(b, "</td>");
+}
+
 static void put_html_row(struct sp_strbuf *b, const struct sp_stats_row *r)
 {
     struct fval name = field(r, SP_ST_SVNAME);
-    sp_strbuf_puts(b, r->type == SP_STATS_TYPE_SRV ? "<tr>" : "<tr class=\"px\">");
+    bool srv = r->type == SP_STATS_TYPE_SRV;
+
+    if (srv) {
+        sp_strbuf_puts(b, "<tr class=\"");
+        put_srv_class(b, r);
+        sp_strbuf_puts(b, "\">");
+    } else {
+        sp_strbuf_puts(b, "<tr class=\"px\">");
+    }
     sp_strbuf_puts(b, "<td class=\"n\">");
     put_html(b, name.s);
     sp_strbuf_puts(b, "</td>");
     for (unsigned i = 0; i < SP_ARRAY_SIZE(html_cols); i++) {
         unsigned c = html_cols[i];
+        if (c == HTML_LASTCHK) {
+            put_last_check(b, r);
+            continue;
+        }
         struct fval v = field(r, c);
+        if (c == SP_ST_STATUS && srv) {
+            sp_strbuf_puts(b, "<td>");
+            put_srv_status(b, r);
+            sp_strbuf_puts(b, "</td>");
+            continue;
+        }
         if (c == SP_ST_STATUS)
             sp_strbuf_printf(b, "<td class=\"%s\">", status_class(v.s));
         else
             sp_strbuf_puts(b, "<td>");
         if (v.kind == V_INT)
             sp_strbuf_printf(b, "%" PRId64, clamp(v.i, cols[c].type));
-        else if (v.kind == V_STR)
+        else if (v.kind == V_STR) {
+            put_html(b, v.pre);
             put_html(b, v.s);
+        }
         sp_strbuf_puts(b, "</td>");
     }
     sp_strbuf_puts(b, "</tr>\n");

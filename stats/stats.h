@@ -269,14 +269,38 @@ struct sp_stats_row {
     int64_t slim;       /* fe: maxconn; be: fullconn; srv: maxconn, 0 = none (left empty) */
     int64_t qlimit;     /* srv: maxqueue, 0 = none (left empty) */
     const char *status; /* fe: OPEN|PAUSED|STOP; be: UP|DOWN; srv: UP|DOWN|MAINT|DRAIN|NOLB,
-                           "UP 1/3"... */
-    uint32_t weight;    /* be: total effective weight; srv: effective weight */
-    uint32_t act, bck;  /* be: active / backup servers UP; srv: 1 if active / backup */
+                           "UP 1/3", "DOWN 1/2", "no check"... */
+    uint32_t weight;    /* be: weight of the servers in use; srv: effective weight */
+    uint32_t uweight;   /* be: user weight of the servers in use; srv: user weight */
+    uint32_t act, bck;  /* be: usable active / backup servers; srv: 1 if active / backup */
     int64_t lastchg;    /* be, srv: seconds since the last status change */
     const char *mode;   /* NULL reads as "http" */
     const char *algo;   /* be: "roundrobin"... */
     const char *addr;   /* srv: "127.0.0.1:8080" */
+
+    /* srv: the health check (balance/health.h's record, copied by the caller). `chk` says
+     * which columns exist, as HAProxy 2.6's stats_fill_sv_stats(): chkfail, chkdown and
+     * downtime while the check is enabled (even when maintenance pauses it); check_status,
+     * check_code, check_duration, last_chk, check_desc and check_rise/fall/health only while
+     * it is enabled and not paused. Backends leave chkdown and downtime empty: spillway keeps
+     * no per-backend record of transitions. */
+    unsigned chk;             /* SP_STATS_CHK_* */
+    const char *check_status; /* short name: "L4CON", "INI" (without the "* " of a check in
+                                 flight, which the renderers add) */
+    const char *check_desc;   /* "Layer4 connection problem" */
+    const char *last_chk;     /* the check's detail ("Connection refused"), often "" */
+    int64_t check_code;       /* L7 status (L7OK, L7OKC, L7STS); < 0: none */
+    int64_t check_duration;   /* ms of the last finished check; < 0: none yet (INI) */
+    int64_t chkfail;          /* failed checks */
+    int64_t chkdown;          /* transitions to DOWN */
+    int64_t downtime;         /* seconds spent DOWN, the current period included */
+    int32_t check_rise, check_fall, check_health;
 };
+
+/* struct sp_stats_row.chk */
+#define SP_STATS_CHK_ENABLED 0x1u /* a check is configured and enabled (not `disable health`) */
+#define SP_STATS_CHK_PAUSED  0x2u /* maintenance pauses it */
+#define SP_STATS_CHK_RUNNING 0x4u /* a check is in flight: check_status reads "* L4OK" */
 
 /* ---- CSV (`show stat`, `<stats uri>;csv`) and typed (`show stat typed`, `;typed`) ---- */
 
@@ -284,8 +308,9 @@ struct sp_stats_row {
  * -ENOMEM. */
 int sp_stats_csv_header(struct sp_strbuf *b);
 /* Appends one row: HAProxy's 113 columns (0..112) each followed by a comma, then "\n". Fields
- * HAProxy leaves empty for this row type, or that spillway does not measure (checks,
- * compression, cache...), are empty. Returns 0 or -ENOMEM. */
+ * HAProxy leaves empty for this row type or state (the check columns without an enabled
+ * check), or that spillway does not measure (agent checks, compression, cache...), are empty.
+ * Returns 0 or -ENOMEM. */
 int sp_stats_csv_row(struct sp_strbuf *b, const struct sp_stats_row *r);
 /* Appends the row in `show stat typed` form, one line per non-empty field:
  * "F.<iid>.<sid>.<col>.<name>.<pid>:<origin><nature><scope>:<type>:<value>\n". */
@@ -314,7 +339,10 @@ struct sp_stats_proc {
 
 /* Appends the exposition of `proc` (NULL: no process families) and `rows`: each family's
  * # HELP and # TYPE once, then all its samples, families in the order process, frontend,
- * backend, server. Names and labels follow HAProxy's exporter; the haproxy_{backend,server}_
+ * backend, server. Names and labels follow HAProxy 2.6's exporter: one-hot `state` labels on
+ * the status families (DOWN, UP, then MAINT, DRAIN, NOLB for servers) and on
+ * haproxy_server_check_status (every status a finished check can have). A column HAProxy
+ * leaves empty for a row has no sample here (HAProxy prints NaN). The haproxy_{backend,server}_
  * {queue,connect,response,total}_time_seconds histograms are spillway's own (le ladder:
  * sp_stats_prom_le in stats/render.h). Returns 0 or -ENOMEM. */
 int sp_stats_prom(struct sp_strbuf *b, const struct sp_stats_proc *proc,
@@ -331,7 +359,9 @@ struct sp_stats_html_opts {
 };
 
 /* Appends a self-contained page: one table per proxy (consecutive rows with the same iid and
- * pxname), names HTML-escaped. Returns 0 or -ENOMEM. */
+ * pxname), names HTML-escaped. A server's line is coloured as on HAProxy's page (class
+ * active_up, backup_going_down, maintain...), its status followed by an arrow while it is
+ * going up or down. Returns 0 or -ENOMEM. */
 int sp_stats_html(struct sp_strbuf *b, const struct sp_stats_html_opts *o,
                   const struct sp_stats_row *rows, size_t n);
 

@@ -224,10 +224,16 @@ def be_want(e, server):
     w = {"stot": e["req"], "lbtot": e["req"], "req_tot": e["req"], "qcur": 0, "scur": 0,
          "hrsp_1xx": 0, "hrsp_2xx": e["2xx"], "hrsp_3xx": 0, "hrsp_4xx": e["4xx"],
          "hrsp_5xx": e["5xx"], "hrsp_other": 0, "econ": 0, "eresp": 0, "wretr": 0,
-         "wredis": 0, "cli_abrt": 0, "srv_abrt": 0, "status": "UP",
-         "type": 2 if server else 1}
-    if not server:
-        w.update({"act": 1, "bck": 0})
+         "wredis": 0, "cli_abrt": 0, "srv_abrt": 0, "type": 2 if server else 1,
+         "weight": 1, "act": 1, "bck": 0}
+    if server:
+        # no `check`: HAProxy's "no check", every check column empty (test_health_stats.py
+        # covers checked servers)
+        w.update({"status": "no check", "chkfail": "", "chkdown": "", "downtime": "",
+                  "check_status": "", "check_code": "", "check_duration": "",
+                  "last_chk": "", "check_desc": "", "check_rise": "", "check_health": ""})
+    else:
+        w.update({"status": "UP", "uweight": 1})  # its one server, usable, weight 1
     return w
 
 
@@ -481,11 +487,11 @@ def main(t):
                ADE["5xx"] + PBC["5xx"], ADE["h1"] + PBC["h1"], ADE["h2"] + PBC["h2"],
                CONNS_PROXIED, N_IDLE), stat_frontend)
     t.case("show stat: BACKEND ade stot %d (2xx/4xx/5xx %d/%d/%d), pbcoffee stot %d "
-           "(%d/%d/%d), qcur 0, UP" % (ADE["req"], ADE["2xx"], ADE["4xx"], ADE["5xx"],
+           "(%d/%d/%d), qcur 0, UP, act 1, weight 1" % (ADE["req"], ADE["2xx"], ADE["4xx"], ADE["5xx"],
                                        PBC["req"], PBC["2xx"], PBC["4xx"], PBC["5xx"]),
            stat_backends)
-    t.case("show stat: servers s1/p1 same counts, addr, connect+reuse, bytes == backend's",
-           stat_servers)
+    t.case("show stat: servers s1/p1 same counts, addr, connect+reuse, bytes == backend's, "
+           "status 'no check' with empty check columns", stat_servers)
 
     def stat_typed():
         need_traffic()

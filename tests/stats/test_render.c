@@ -126,6 +126,28 @@ static void fill_srv(struct sp_stats_row *r)
     r->addr = "127.0.0.1:8080";
 }
 
+/* A checked server: HTTP check failing with 404 (L7STS), DOWN once, weight 3. */
+static void fill_chk(struct sp_stats_row *r)
+{
+    fill_srv(r);
+    r->status = "DOWN";
+    r->weight = 3;
+    r->uweight = 3;
+    r->lastchg = 42;
+    r->chk = SP_STATS_CHK_ENABLED;
+    r->check_status = "L7STS";
+    r->check_desc = "Layer7 wrong status";
+    r->last_chk = "Not Found";
+    r->check_code = 404;
+    r->check_duration = 1;
+    r->chkfail = 3;
+    r->chkdown = 1;
+    r->downtime = 17;
+    r->check_rise = 2;
+    r->check_fall = 2;
+    r->check_health = 0;
+}
+
 /* ---- CSV helpers ---- */
 
 /* Number of comma-terminated fields in one line (quotes respected); -1 if the line does not
@@ -394,6 +416,152 @@ static void test_csv_quoting(void)
     free(l);
 }
 
+/* The check columns of a server, indexes from HAPROXY-BEHAVIOUR.md 7.1. */
+enum {
+    C_STATUS = 17,
+    C_WEIGHT = 18,
+    C_ACT = 19,
+    C_BCK = 20,
+    C_CHKFAIL = 21,
+    C_CHKDOWN = 22,
+    C_LASTCHG = 23,
+    C_DOWNTIME = 24,
+    C_CHECK_STATUS = 36,
+    C_CHECK_CODE = 37,
+    C_CHECK_DURATION = 38,
+    C_LAST_CHK = 56,
+    C_CHECK_DESC = 65,
+    C_CHECK_RISE = 67,
+    C_CHECK_FALL = 68,
+    C_CHECK_HEALTH = 69,
+    C_UWEIGHT = 99,
+};
+
+static const int check_cols[] = {C_CHECK_STATUS, C_CHECK_CODE, C_CHECK_DURATION, C_LAST_CHK,
+                                 C_CHECK_DESC,   C_CHECK_RISE, C_CHECK_FALL,     C_CHECK_HEALTH};
+
+static void test_csv_check(void)
+{
+    struct sp_stats_row r;
+    fill_chk(&r);
+    char *l = render_csv(&r);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    CU_ASSERT_EQUAL(csv_count(l), 113);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_STATUS), "DOWN");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_WEIGHT), "3");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_ACT), "1");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_BCK), "0");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKFAIL), "3");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKDOWN), "1");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_LASTCHG), "42");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_DOWNTIME), "17");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_STATUS), "L7STS");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_CODE), "404");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_DURATION), "1");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_LAST_CHK), "Not Found");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_DESC), "Layer7 wrong status");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_RISE), "2");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_FALL), "2");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_HEALTH), "0");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_UWEIGHT), "3");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 62), ""); /* no agent */
+    free(l);
+
+    /* a check in flight: "* " before the last status */
+    r.chk |= SP_STATS_CHK_RUNNING;
+    l = render_csv(&r);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_STATUS), "* L7STS");
+    free(l);
+
+    /* an L4 failure has no code; a detail with a comma is quoted */
+    fill_chk(&r);
+    r.check_status = "L4CON";
+    r.check_desc = "Layer4 connection problem";
+    r.check_code = -1;
+    r.check_duration = 0;
+    r.last_chk = "Connection refused, really";
+    l = render_csv(&r);
+    CU_ASSERT_EQUAL(csv_count(l), 113);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_STATUS), "L4CON");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_CODE), "");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_DURATION), "0");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_LAST_CHK), "\"Connection refused, really\"");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_DESC), "Layer4 connection problem");
+    free(l);
+
+    /* no check finished yet: INI, no duration */
+    fill_chk(&r);
+    r.status = "UP 1/2";
+    r.check_status = "INI";
+    r.check_desc = "Initializing";
+    r.check_code = -1;
+    r.check_duration = -1;
+    r.last_chk = "";
+    r.chkfail = r.chkdown = r.downtime = 0;
+    r.check_health = 2;
+    l = render_csv(&r);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_STATUS), "UP 1/2");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_STATUS), "INI");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_DURATION), "");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_DESC), "Initializing");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKFAIL), "0");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_DOWNTIME), "0");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_HEALTH), "2");
+    free(l);
+
+    /* maintenance pauses the check: its counters stay, the check columns go */
+    fill_chk(&r);
+    r.status = "MAINT";
+    r.chk |= SP_STATS_CHK_PAUSED;
+    l = render_csv(&r);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_STATUS), "MAINT");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKFAIL), "3");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKDOWN), "1");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_DOWNTIME), "17");
+    for (unsigned i = 0; i < SP_ARRAY_SIZE(check_cols); i++)
+        CU_ASSERT_STRING_EQUAL(FIELD(l, check_cols[i]), "");
+    free(l);
+
+    /* no check, or `disable health`: every check column empty, the state ones stay */
+    fill_chk(&r);
+    r.status = "no check";
+    r.chk = 0;
+    r.act = 0;
+    r.bck = 1;
+    l = render_csv(&r);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_STATUS), "no check");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_ACT), "0");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_BCK), "1");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_WEIGHT), "3");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_LASTCHG), "42");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKFAIL), "");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKDOWN), "");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_DOWNTIME), "");
+    for (unsigned i = 0; i < SP_ARRAY_SIZE(check_cols); i++)
+        CU_ASSERT_STRING_EQUAL(FIELD(l, check_cols[i]), "");
+    free(l);
+
+    /* a backend never shows server check columns, whatever the row holds */
+    fill_be(&r);
+    r.chk = SP_STATS_CHK_ENABLED;
+    r.chkfail = 9;
+    r.chkdown = 9;
+    r.downtime = 9;
+    r.check_status = "L4OK";
+    r.uweight = 2;
+    r.act = 1;
+    r.bck = 1;
+    l = render_csv(&r);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_ACT), "1");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_BCK), "1");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_UWEIGHT), "2");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKFAIL), "");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHKDOWN), "");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_DOWNTIME), "");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_STATUS), "");
+    free(l);
+}
+
 /* ---- typed ---- */
 
 static bool has_line(const char *text, const char *line)
@@ -481,6 +649,46 @@ static void test_typed(void)
         p = e + 1;
     }
     CU_ASSERT(lines > 100);
+    sp_strbuf_free(&b);
+}
+
+static void test_typed_check(void)
+{
+    struct sp_stats_row r;
+    struct sp_strbuf b = {0};
+    fill_chk(&r);
+    r.last_chk = "";
+    r.chk |= SP_STATS_CHK_RUNNING;
+    CU_ASSERT_EQUAL(sp_stats_typed_row(&b, &r), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.p);
+    /* HAProxy's types and tags (src/stats.c stats_fill_sv_stats) */
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.17.status.1:SGP:str:DOWN"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.18.weight.1:MaP:u32:3"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.20.bck.1:SGP:u32:0"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.21.chkfail.1:MCP:u64:3"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.22.chkdown.1:MCP:u64:1"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.23.lastchg.1:MAP:u32:42"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.24.downtime.1:MCP:u32:17"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.36.check_status.1:MOP:str:* L7STS"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.37.check_code.1:MOP:u32:404"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.38.check_duration.1:MDP:u64:1"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.56.last_chk.1:MOP:str:")); /* an empty string is a value */
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.65.check_desc.1:MOP:str:Layer7 wrong status"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.67.check_rise.1:CGS:u32:2"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.68.check_fall.1:CGS:u32:2"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.69.check_health.1:CGS:u32:0"));
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.99.uweight.1:MaP:u32:3"));
+
+    /* no check: none of them */
+    sp_strbuf_reset(&b);
+    r.chk = 0;
+    r.status = "no check";
+    CU_ASSERT_EQUAL(sp_stats_typed_row(&b, &r), 0);
+    CU_ASSERT_TRUE(has_line(b.p, "S.2.7.17.status.1:SGP:str:no check"));
+    CU_ASSERT_PTR_NULL(strstr(b.p, ".chkfail."));
+    CU_ASSERT_PTR_NULL(strstr(b.p, ".check_"));
+    CU_ASSERT_PTR_NULL(strstr(b.p, ".last_chk."));
+    CU_ASSERT_PTR_NULL(strstr(b.p, ".downtime."));
     sp_strbuf_free(&b);
 }
 
@@ -835,6 +1043,148 @@ static void test_prom_status(void)
     sp_strbuf_free(&b);
 }
 
+/* The TYPE of a family, "" when it is absent. */
+static const char *fam_type(const struct promcheck *c, const char *name)
+{
+    int i = fam_find(c, name);
+    return i < 0 ? "" : c->type[i];
+}
+
+/* Whether `p` (may be NULL) starts with `s`. */
+static bool begins(const char *p, const char *s)
+{
+    return p && strncmp(p, s, strlen(s)) == 0;
+}
+
+/* Number of sample lines that start with `prefix`. */
+static unsigned count_samples(const char *text, const char *prefix)
+{
+    unsigned n = 0;
+    size_t k = strlen(prefix);
+    for (const char *p = text; (p = strstr(p, prefix)); p += k)
+        if (p == text || p[-1] == '\n')
+            n++;
+    return n;
+}
+
+static void test_prom_check(void)
+{
+    struct sp_stats_row rows[6];
+    struct sp_strbuf b = {0};
+    struct promcheck *c = malloc(sizeof(*c));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    fill_fe(&rows[0]);
+    fill_chk(&rows[1]); /* s1: L7STS 404, DOWN */
+    fill_srv(&rows[2]); /* s2: no check */
+    rows[2].svname = "s2";
+    rows[2].status = "no check";
+    rows[2].check_duration = -1;
+    fill_chk(&rows[3]); /* s3: maintenance after a finished L4 check */
+    rows[3].svname = "s3";
+    rows[3].status = "MAINT";
+    rows[3].chk |= SP_STATS_CHK_PAUSED;
+    rows[3].check_status = "L4OK";
+    rows[3].check_code = -1;
+    rows[3].check_duration = 5;
+    fill_chk(&rows[4]); /* s4: up, L4 check in flight, a backup */
+    rows[4].svname = "s4";
+    rows[4].status = "UP";
+    rows[4].chk |= SP_STATS_CHK_RUNNING;
+    rows[4].check_status = "L4OK";
+    rows[4].check_code = -1;
+    rows[4].check_duration = 1500;
+    rows[4].act = 0;
+    rows[4].bck = 1;
+    fill_be(&rows[5]);
+    rows[5].uweight = 2;
+    CU_ASSERT_EQUAL(sp_stats_prom(&b, NULL, rows, 6, SP_PROM_ALL), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.p);
+    const char *t = b.p;
+    prom_check(t, c);
+    CU_ASSERT_TRUE(c->ok);
+    char raw[64];
+
+#define S1(name)       "haproxy_server_" name "{proxy=\"web\",server=\"s1\"}"
+#define SRV(name, srv) "haproxy_server_" name "{proxy=\"web\",server=\"" srv "\"}"
+    /* check_status: one-hot over every finished status, HAProxy's order, only while the check
+     * columns exist */
+    CU_ASSERT_EQUAL(
+        count_samples(t, "haproxy_server_check_status{proxy=\"web\",server=\"s1\",state="), 16);
+    CU_ASSERT_EQUAL(
+        sample_value(t, "haproxy_server_check_status{proxy=\"web\",server=\"s1\",state=\"L7STS\"}"),
+        1);
+    CU_ASSERT_EQUAL(
+        sample_value(t, "haproxy_server_check_status{proxy=\"web\",server=\"s1\",state=\"L4OK\"}"),
+        0);
+    CU_ASSERT_EQUAL(
+        sample_value(t, "haproxy_server_check_status{proxy=\"web\",server=\"s4\",state=\"L4OK\"}"),
+        1); /* a check in flight keeps the last status */
+    CU_ASSERT_EQUAL(
+        sample_value(t, "haproxy_server_check_status{proxy=\"web\",server=\"s4\",state=\"L7STS\"}"),
+        0);
+    CU_ASSERT_TRUE(
+        begins(strstr(t, "haproxy_server_check_status{"),
+               "haproxy_server_check_status{proxy=\"web\",server=\"s1\",state=\"HANA\"} 0\n"
+               "haproxy_server_check_status{proxy=\"web\",server=\"s1\",state=\"SOCKERR\"} 0\n"));
+    CU_ASSERT_EQUAL(count_samples(t, "haproxy_server_check_status{proxy=\"web\",server=\"s2\""), 0);
+    CU_ASSERT_EQUAL(count_samples(t, "haproxy_server_check_status{proxy=\"web\",server=\"s3\""), 0);
+    /* check_code: the L7 code, 0 without one, absent without check columns */
+    CU_ASSERT_EQUAL(sample_value(t, S1("check_code")), 404);
+    CU_ASSERT_STRING_EQUAL(sample_raw(t, SRV("check_code", "s4"), raw, sizeof(raw)), "0");
+    CU_ASSERT_EQUAL(count_samples(t, SRV("check_code", "s2")), 0);
+    CU_ASSERT_EQUAL(count_samples(t, SRV("check_code", "s3")), 0);
+    /* check_duration_seconds: any finished check, even paused */
+    CU_ASSERT_STRING_EQUAL(sample_raw(t, S1("check_duration_seconds"), raw, sizeof(raw)), "0.001");
+    CU_ASSERT_STRING_EQUAL(sample_raw(t, SRV("check_duration_seconds", "s3"), raw, sizeof(raw)),
+                           "0.005");
+    CU_ASSERT_STRING_EQUAL(sample_raw(t, SRV("check_duration_seconds", "s4"), raw, sizeof(raw)),
+                           "1.5");
+    CU_ASSERT_EQUAL(count_samples(t, SRV("check_duration_seconds", "s2")), 0);
+    /* counters: while the check is enabled, paused included */
+    CU_ASSERT_EQUAL(sample_value(t, S1("check_failures_total")), 3);
+    CU_ASSERT_EQUAL(sample_value(t, S1("check_up_down_total")), 1);
+    CU_ASSERT_EQUAL(sample_value(t, S1("downtime_seconds_total")), 17);
+    CU_ASSERT_EQUAL(sample_value(t, SRV("check_failures_total", "s3")), 3);
+    CU_ASSERT_EQUAL(count_samples(t, SRV("check_failures_total", "s2")), 0);
+    CU_ASSERT_EQUAL(count_samples(t, SRV("downtime_seconds_total", "s2")), 0);
+    CU_ASSERT_EQUAL(count_samples(t, "haproxy_backend_check_up_down_total"), 0);
+    CU_ASSERT_EQUAL(count_samples(t, "haproxy_backend_downtime_seconds_total"), 0);
+    /* weights, roles, last change */
+    CU_ASSERT_EQUAL(sample_value(t, S1("weight")), 3);
+    CU_ASSERT_EQUAL(sample_value(t, S1("uweight")), 3);
+    CU_ASSERT_EQUAL(sample_value(t, "haproxy_backend_uweight{proxy=\"web\"}"), 2);
+    CU_ASSERT_EQUAL(sample_value(t, S1("check_last_change_seconds")), 42);
+    CU_ASSERT_EQUAL(sample_value(t, "haproxy_backend_active_servers{proxy=\"web\"}"), 2);
+    CU_ASSERT_EQUAL(sample_value(t, "haproxy_backend_backup_servers{proxy=\"web\"}"), 0);
+    CU_ASSERT_EQUAL(fam_find(c, "haproxy_server_active_servers"), -1);
+    CU_ASSERT_STRING_EQUAL(fam_type(c, "haproxy_server_check_failures_total"), "counter");
+    CU_ASSERT_STRING_EQUAL(fam_type(c, "haproxy_server_check_up_down_total"), "counter");
+    CU_ASSERT_STRING_EQUAL(fam_type(c, "haproxy_server_downtime_seconds_total"), "counter");
+    CU_ASSERT_STRING_EQUAL(fam_type(c, "haproxy_server_check_status"), "gauge");
+    CU_ASSERT_STRING_EQUAL(fam_type(c, "haproxy_server_check_code"), "gauge");
+    CU_ASSERT_STRING_EQUAL(fam_type(c, "haproxy_server_check_duration_seconds"), "gauge");
+    /* states: HAProxy's order, DOWN first; per server */
+    CU_ASSERT_TRUE(begins(strstr(t, "haproxy_server_status{"),
+                          "haproxy_server_status{proxy=\"web\",server=\"s1\",state=\"DOWN\"} 1\n"
+                          "haproxy_server_status{proxy=\"web\",server=\"s1\",state=\"UP\"} 0\n"
+                          "haproxy_server_status{proxy=\"web\",server=\"s1\",state=\"MAINT\"} 0\n"
+                          "haproxy_server_status{proxy=\"web\",server=\"s1\",state=\"DRAIN\"} 0\n"
+                          "haproxy_server_status{proxy=\"web\",server=\"s1\",state=\"NOLB\"} 0\n"));
+    CU_ASSERT_TRUE(begins(strstr(t, "haproxy_backend_status{"),
+                          "haproxy_backend_status{proxy=\"web\",state=\"DOWN\"} 0\n"
+                          "haproxy_backend_status{proxy=\"web\",state=\"UP\"} 1\n"));
+    CU_ASSERT_EQUAL(
+        sample_value(t, "haproxy_server_status{proxy=\"web\",server=\"s2\",state=\"UP\"}"), 1);
+    CU_ASSERT_EQUAL(
+        sample_value(t, "haproxy_server_status{proxy=\"web\",server=\"s3\",state=\"MAINT\"}"), 1);
+    CU_ASSERT_EQUAL(
+        sample_value(t, "haproxy_server_status{proxy=\"web\",server=\"s4\",state=\"UP\"}"), 1);
+#undef S1
+#undef SRV
+    free(c);
+    sp_strbuf_free(&b);
+}
+
 static void test_prom_scope(void)
 {
     struct sp_stats_row rows[3];
@@ -1047,6 +1397,85 @@ static void test_html(void)
     sp_strbuf_free(&b);
 }
 
+/* The <tr ...> line of server `name` (up to its end) in `out`. */
+static const char *html_line(const char *t, const char *name, char *out, size_t cap)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "<td class=\"n\">%s</td>", name);
+    const char *p = strstr(t, key);
+    out[0] = '\0';
+    if (!p)
+        return out;
+    const char *s = p;
+    while (s > t && strncmp(s, "<tr", 3))
+        s--;
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
+    return out;
+}
+
+static void test_html_servers(void)
+{
+    static const struct {
+        const char *name, *status;
+        bool backup, check;
+        int health; /* rise 2, fall 3: max 4 */
+        const char *cls, *cell;
+    } cases[] = {
+        {"up", "UP", false, true, 4, "active_up", "<td>UP</td>"},
+        {"goingdown", "UP 1/3", false, true, 2, "active_going_down", "<td>UP 1/3 &darr;</td>"},
+        {"down", "DOWN", false, true, 0, "active_down", "<td>DOWN</td>"},
+        {"goingup", "DOWN 1/2", true, true, 1, "backup_going_up", "<td>DOWN 1/2 &uarr;</td>"},
+        {"bkup", "UP", true, true, 4, "backup_up", "<td>UP</td>"},
+        {"maint", "MAINT", false, true, 0, "maintain", "<td>MAINT</td>"},
+        {"drain", "DRAIN", false, true, 4, "active_draining", "<td>DRAIN</td>"},
+        {"nolb", "NOLB", false, true, 4, "active_nolb", "<td>NOLB</td>"},
+        {"nochk", "no check", false, false, 0, "active_no_check", "<td><i>no check</i></td>"},
+        {"zero", "UP", false, true, 4, "active_draining", "<td>UP</td>"}, /* weight 0 */
+    };
+    enum { N = SP_ARRAY_SIZE(cases) };
+    struct sp_stats_row rows[N];
+    struct sp_strbuf b = {0};
+    char line[4096], want[128];
+
+    for (unsigned i = 0; i < N; i++) {
+        fill_chk(&rows[i]);
+        rows[i].svname = cases[i].name;
+        rows[i].status = cases[i].status;
+        rows[i].act = !cases[i].backup;
+        rows[i].bck = cases[i].backup;
+        rows[i].check_rise = 2;
+        rows[i].check_fall = 3;
+        rows[i].check_health = cases[i].health;
+        rows[i].chk = cases[i].check ? SP_STATS_CHK_ENABLED : 0;
+        if (!strcmp(cases[i].name, "maint"))
+            rows[i].chk |= SP_STATS_CHK_PAUSED;
+        if (!strcmp(cases[i].name, "zero"))
+            rows[i].weight = 0;
+    }
+    CU_ASSERT_EQUAL(sp_stats_html(&b, NULL, rows, N), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.p);
+    for (unsigned i = 0; i < N; i++) {
+        html_line(b.p, cases[i].name, line, sizeof(line));
+        snprintf(want, sizeof(want), "<tr class=\"%s\">", cases[i].cls);
+        if (strncmp(line, want, strlen(want)) || !strstr(line, cases[i].cell)) {
+            fprintf(stderr, "server %s: %s\n", cases[i].name, line);
+            CU_FAIL("server line class or status cell");
+        }
+    }
+    /* the last check: status/code in duration, description and detail in the tooltip */
+    html_line(b.p, "down", line, sizeof(line));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(line, "<td title=\"Layer7 wrong status: Not Found\">L7STS/404 in 1ms</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "<td>3</td><td>1</td><td>17</td>")); /* Chk Dwn Dwntme */
+    html_line(b.p, "nochk", line, sizeof(line));
+    CU_ASSERT_PTR_NULL(strstr(line, "L7STS"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, ".active_up{background:#c0ffc0}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "<th>LastChk</th>"));
+    sp_strbuf_free(&b);
+}
+
 void test_render_register(void)
 {
     CU_pSuite s = sp_unit_suite("stats/render");
@@ -1056,11 +1485,15 @@ void test_render_register(void)
     sp_unit_test(s, "csv backend row", test_csv_backend);
     sp_unit_test(s, "csv server row", test_csv_server);
     sp_unit_test(s, "csv quoting", test_csv_quoting);
+    sp_unit_test(s, "csv health check columns", test_csv_check);
     sp_unit_test(s, "typed", test_typed);
+    sp_unit_test(s, "typed health check columns", test_typed_check);
     sp_unit_test(s, "prometheus format", test_prom_format);
     sp_unit_test(s, "prometheus status", test_prom_status);
+    sp_unit_test(s, "prometheus health check families", test_prom_check);
     sp_unit_test(s, "prometheus scope", test_prom_scope);
     sp_unit_test(s, "prometheus label escaping", test_prom_escape);
     sp_unit_test(s, "prometheus histogram", test_prom_histogram);
     sp_unit_test(s, "html", test_html);
+    sp_unit_test(s, "html server states", test_html_servers);
 }
