@@ -69,6 +69,14 @@ struct sp_be_check {
     int64_t t_check, t_connect; /* timeout check / connect, SP_TIME_UNSET when unset */
 };
 
+/* shared: immutable after publish (RCU). How a backend picks a server: `balance` and
+ * `hash-type`, resolved (HAProxy 2.6's semantics, see sp_backend_pick()). */
+struct sp_be_lb {
+    enum sp_balance algo; /* L7 hashes in a tcp backend fall back to roundrobin, as HAProxy */
+    struct sp_cfg_lb arg; /* `name` is the backend's own copy */
+    int wgcd;             /* GCD of the configured weights (map-based lookups), >= 1 */
+};
+
 /* shared: immutable after publish (RCU) */
 struct sp_backend {
     char *name;
@@ -83,10 +91,12 @@ struct sp_backend {
     int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose;         /* the backend asked for close mode */
+    int retry_on;           /* SP_RETRY_* */
     bool allbackups;        /* option allbackups: every usable backup shares the load */
     bool log_health_checks; /* option log-health-checks */
     struct sp_be_check chk;
     struct sp_acl_set *acls; /* compiled (checked) even though no backend rule uses them yet */
+    struct sp_be_lb lb;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
@@ -167,6 +177,105 @@ struct sp_backend *sp_frontend_route(const struct sp_frontend *fe, const struct 
 
 /* shared: any thread. Usable servers of `be` right now, active ones or backups. */
 int sp_backend_usable(const struct sp_backend *be, bool backup);
+
+/* ==== Picking a server ====
+ *
+ * sp_backend_pick() applies the backend's `balance` algorithm with HAProxy 2.6's semantics:
+ * - which servers: the usable active ones (sp_srv_lbw() > 0); with none, the first usable
+ *   backup in declaration order, or every usable backup with `option allbackups`;
+ * - roundrobin: smooth weighted round-robin over the live weights (sp_backend_pick_rr());
+ * - static-rr: HAProxy's map of the GCD-reduced weights (3,2,1 gives a a b a b c), walked
+ *   with a cursor that passes saturated servers;
+ * - leastconn: the smallest (served+queued+1)*256/weight (0 when idle), saturated servers
+ *   (maxconn && served+queued >= maxconn+maxqueue) passed, ties to the server this worker
+ *   picked least recently (idle servers rotate a b c a b c);
+ * - first: the lowest server id that is not saturated (maxconn && (queued || served >=
+ *   maxconn)); weights only matter as 0 = unusable;
+ * - source, uri, url_param, hdr(): a hash of the request key (struct sp_lb_req) with the
+ *   `hash-type` function (avalanche: full_hash()), looked up map-based (map[h % total
+ *   weight]) or consistent (the nearest of weight*16 ring points per server); an absent key
+ *   (no such header or parameter, an address that is not IP) means round-robin on that map
+ *   or ring instead;
+ * - random(N): N random points on the consistent ring, the least loaded (served/weight)
+ *   kept.
+ * `exclude` (a redispatch) is passed over while another server is usable; a backup that is
+ * the only one in use is returned whatever `exclude` says, as HAProxy does. One departure:
+ * HAProxy's map-based hash lookup ignores the server to avoid (a redispatch lands on the same
+ * server again); spillway takes the next map slot holding another server, the same on every
+ * worker, so that `option redispatch` can move the request.
+ *
+ * "Saturated" reads the load the caller reports (struct sp_lb_load). spillway has no backend
+ * queue: where HAProxy would queue a request in its backend because every server is
+ * saturated, the pick returns a server anyway (the one with the shortest queue for first and
+ * static-rr, the least loaded for leastconn, the winning draw for random) and the request
+ * waits in that server's queue.
+ *
+ * Which state is per worker, and why the answer does not depend on it being global: each
+ * worker owns a struct sp_lb_worker with the round-robin weights, the static-rr and fallback
+ * cursors, leastconn's tie order and random's PRNG, and the maps and rings built from the
+ * usable set it last saw. A map or ring is a pure function of the snapshot and the servers'
+ * usable weights, so every worker that sees the same weights builds the same one, and a key
+ * goes to the same server on every worker. A worker reads the weights at each pick (one
+ * atomic load per server, what round-robin pays already) and rebuilds its map or ring when
+ * one changed (a sort of weight*16 points per server for a ring: rare, on state changes
+ * only); right after a health change two workers may disagree for the duration of one
+ * pick, as they would about the state itself. Cursors, tie orders and PRNGs being per
+ * worker makes each worker's rotation fair on its own, so the sum over workers is fair too;
+ * HAProxy's one shared cursor would put a lock or an atomic on a shared line in the request
+ * path (DESIGN.md: none). */
+
+/* shared: a view of one request, valid for the call. Any part may be absent (NULL): the
+ * algorithm that needs it then falls back to round-robin. No http type: the caller fills it
+ * from its own request. */
+struct sp_lb_req {
+    /* the request target as received (origin or absolute form) */
+    const char *uri;
+    size_t uri_len;
+    /* HTTP/2 with an :authority: HAProxy hashes the absolute form scheme://authority+uri */
+    const char *scheme, *authority;
+    size_t scheme_len, authority_len;
+    /* the header fields, "name: value\r\n" lines (the request line excluded) */
+    const char *hdrs;
+    size_t hdrs_len;
+    const struct sockaddr_storage *src; /* the client's address */
+};
+
+/* The live load of a server as the caller counts it: requests being served (a connection in
+ * hand or on its way) and requests waiting in its queues, over every worker. Called on the
+ * picking worker, only where load matters: for servers with a maxconn under static-rr,
+ * first and the hash algorithms' round-robin fallback; for every usable server under
+ * leastconn (so a leastconn pick costs one call per server); for each draw of random.
+ * NULL `get`: every server idle. */
+struct sp_lb_load {
+    void (*get)(void *ctx, const struct sp_server *s, int64_t *ret_served, int64_t *ret_queued);
+    void *ctx;
+};
+
+/* owner: worker. One worker's balancing state for one snapshot (see above). */
+struct sp_lb_worker;
+
+/* owner: worker. The state for snapshot `r` (which must outlive it); `seed` starts random's
+ * PRNG (0 is replaced). NULL when memory runs out. */
+struct sp_lb_worker *sp_lb_worker_new(const struct sp_routing *r, uint32_t seed);
+/* owner: worker. Accepts NULL, returns NULL. */
+struct sp_lb_worker *sp_lb_worker_free(struct sp_lb_worker *lw);
+
+/* owner: worker. The server for one request of `be` (a backend of the snapshot `lw` was made
+ * for), or NULL when no server is usable or memory for a map or ring ran out. `req` may be
+ * NULL (no key: the hash algorithms' round-robin fallback), `load` too (every server idle),
+ * `exclude` too. */
+struct sp_server *sp_backend_pick(const struct sp_backend *be, struct sp_lb_worker *lw,
+                                  const struct sp_lb_req *req, const struct sp_lb_load *load,
+                                  const struct sp_server *exclude);
+
+/* Pure. Whether `algo` is of HAProxy's round-robin kind (roundrobin, static-rr, random): a
+ * request that does not care which server takes it, so that a retry moves it at once (the
+ * immediate redispatch of `option redispatch`). */
+bool sp_balance_rr_kind(enum sp_balance algo);
+
+/* Pure. HAProxy's hash functions (src/hash.c) and Bob Jenkins' full_hash() (avalanche). */
+uint32_t sp_lb_hash(enum sp_hash_fn fn, const void *p, size_t len);
+uint32_t sp_lb_full_hash(uint32_t a);
 
 /* owner: worker. Weighted smooth round-robin (the nginx-style algorithm): `cw` is the calling
  * worker's array of current weights indexed by server idx (zeroed at start). Returns NULL when

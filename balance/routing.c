@@ -51,6 +51,7 @@ static void routing_free(struct sp_routing *r)
         free(r->be[i]->name);
         free(r->be[i]->srv);
         free(r->be[i]->fwdfor.header);
+        free(r->be[i]->lb.arg.name);
         free(r->be[i]);
     }
     for (int i = 0; i < r->nfe; i++) {
@@ -151,6 +152,43 @@ static void server_check(struct sp_server *s, const struct sp_cfg_server *cs)
         else
             ((struct sockaddr_in6 *)&s->chk_addr)->sin6_port = port;
     }
+}
+
+/* A backend's `balance` and `hash-type`, resolved. */
+static int backend_lb(struct sp_backend *be, const struct sp_cfg_proxy *p, FILE *diag)
+{
+    struct sp_be_lb *lb = &be->lb;
+    bool l7 = p->balance == SP_BALANCE_URI || p->balance == SP_BALANCE_URL_PARAM ||
+              p->balance == SP_BALANCE_HDR;
+
+    lb->algo = p->balance;
+    lb->arg = p->lb;
+    lb->arg.name = NULL;
+    if (p->lb.name && !(lb->arg.name = strdup(p->lb.name)))
+        return -ENOMEM;
+    if (l7 && p->mode != SP_MODE_HTTP) {
+        if (diag)
+            fprintf(diag,
+                    "[WARNING] %s:%d: Layer 7 hash not possible for backend '%s' (needs 'mode "
+                    "http'). Falling back to round robin.\n",
+                    p->where.file, p->where.line, p->name);
+        lb->algo = SP_BALANCE_ROUNDROBIN;
+    }
+    /* HAProxy's init_server_map(): the GCD of the configured non-zero weights, backups
+     * included, once and for all (a runtime weight change does not redo it) */
+    lb->wgcd = 0;
+    for (const struct sp_cfg_server *cs = p->servers; cs; cs = cs->next) {
+        int a = lb->wgcd, b = cs->weight;
+        while (b) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        lb->wgcd = a;
+    }
+    if (lb->wgcd < 1)
+        lb->wgcd = 1;
+    return 0;
 }
 
 static struct sp_backend *find_be(struct sp_routing *r, const char *name)
@@ -360,9 +398,10 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->t_queue = p->to.queue != SP_TIME_UNSET ? p->to.queue : p->to.connect;
         be->t_tunnel = p->to.tunnel;
         be->httpclose = p->httpclose;
+        be->retry_on = p->retry_on;
         be->allbackups = p->allbackups;
         be->log_health_checks = p->log_health_checks;
-        if (compile_check(&be->chk, p, diag) < 0)
+        if (compile_check(&be->chk, p, diag) < 0 || backend_lb(be, p, diag) < 0)
             goto fail;
         fwdfor_copy(&be->fwdfor, &p->fwdfor);
         be->srv = calloc(p->nservers ? p->nservers : 1, sizeof(*be->srv));

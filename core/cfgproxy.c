@@ -1,8 +1,8 @@
 /* core/cfgproxy.c - the configuration keywords of proxy and defaults sections: mode, bind,
- * backlog, timeout, option, no, default_backend, log-format, server, balance, retries,
- * fullconn and the removed clitimeout / srvtimeout / contimeout. core/cfgparse.c holds the
- * parser state, the helpers and the keyword table that calls these handlers; the rule and
- * stats keywords are in core/cfgrules.c.
+ * backlog, timeout, option, no, default_backend, log-format, server, balance, hash-type,
+ * retries, fullconn and the removed clitimeout / srvtimeout / contimeout. core/cfgparse.c
+ * holds the parser state, the helpers and the keyword table that calls these handlers; the
+ * rule and stats keywords are in core/cfgrules.c.
  *
  * owner: main.
  *
@@ -11,6 +11,7 @@
  */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -644,6 +645,20 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
     }
     if (strcmp(opt, "addr") == 0) {
         (*i)++;
+        /* the port is optional: a bare IPv4 or IPv6 address keeps the server's port */
+        struct sockaddr_in *v4 = (struct sockaddr_in *)&s->check_addr;
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&s->check_addr;
+        memset(&s->check_addr, 0, sizeof(s->check_addr));
+        if (val && inet_pton(AF_INET, val, &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+            s->check_addrlen = sizeof(*v4);
+            return true;
+        }
+        if (val && inet_pton(AF_INET6, val, &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+            s->check_addrlen = sizeof(*v6);
+            return true;
+        }
         if (!val || sp_parse_addr(val, true, &s->check_addr, &s->check_addrlen) < 0 ||
             s->check_addr.ss_family == AF_UNIX) {
             sp__cfg_alert(ps, argv[0], "'addr' expects an IPv4 or IPv6 address[:port], not '%s'",
@@ -746,32 +761,256 @@ void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
 }
 
 /* clang-format off */
-static const char *const balance_unsupported[] = {
-    "static-rr", "leastconn", "first", "source", "uri", "url_param", "random", "hash", "hdr",
-    "rdp-cookie",
-};
+static const char *const balance_unsupported[] = {"hash", "rdp-cookie"};
 /* clang-format on */
 
-void sp__cfg_kw_balance(struct sp__cfg_parser *ps, int argc, char **argv)
+/* A positive decimal count for `what` (a `uri` option, random's draws), HAProxy's words. */
+static bool lb_count(struct sp__cfg_parser *ps, const char *kw, const char *algo, const char *what,
+                     const char *txt, int *out)
 {
-    char algo[32];
-    size_t n;
+    long v = 0;
+    const char *p = txt;
 
-    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, INT_MAX))
+    for (; p && *p >= '0' && *p <= '9' && v <= INT_MAX; p++)
+        v = v * 10 + (*p - '0');
+    if (!txt || p == txt || *p || v < 1 || v > INT_MAX) {
+        sp__cfg_alert(ps, kw, "%s : '%s' expects a positive integer (got '%s')", algo, what,
+                      txt ? txt : "");
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* An HTTP field name (RFC 9110 token), as hdr() takes it. */
+static bool lb_token(const char *s, size_t n)
+{
+    if (!n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("!#$%&'*+-.^_`|~", s[i]))
+            return false;
+    return true;
+}
+
+/* `random`, `random()` or `random(N)`: N draws, at least one (2 by default). */
+static bool lb_random(struct sp__cfg_parser *ps, const char *kw, const char *arg, int *draws)
+{
+    const char *p = arg + 6;
+    long v = 0;
+
+    *draws = 2;
+    if (!*p || strcmp(p, "()") == 0)
+        return true;
+    p++; /* '(' */
+    const char *digits = p;
+    for (; *p >= '0' && *p <= '9' && v <= INT_MAX; p++)
+        v = v * 10 + (*p - '0');
+    if (*p != ')' || p == digits) {
+        if (!*p)
+            sp__cfg_alert(ps, kw, "random : missing closing parenthesis");
+        else
+            sp__cfg_alert(ps, kw, "random : unexpected character '%c' after argument", *p);
+        return false;
+    }
+    if (p[1]) {
+        sp__cfg_alert(ps, kw, "random : unexpected character '%c' after ')'", p[1]);
+        return false;
+    }
+    if (v < 1 || v > INT_MAX) {
+        sp__cfg_alert(ps, kw, "random : number of draws must be at least 1");
+        return false;
+    }
+    *draws = (int)v;
+    return true;
+}
+
+/* The algorithm and its arguments into *algo and *lb (whose hash-type part is kept); false
+ * after reporting the error. */
+static bool lb_parse(struct sp__cfg_parser *ps, int argc, char **argv, enum sp_balance *algo,
+                     struct sp_cfg_lb *lb)
+{
+    const char *kw = argv[0], *a = argv[1];
+    static const struct {
+        const char *name;
+        enum sp_balance algo;
+    } plain[] = {{"roundrobin", SP_BALANCE_ROUNDROBIN},
+                 {"static-rr", SP_BALANCE_STATIC_RR},
+                 {"leastconn", SP_BALANCE_LEASTCONN},
+                 {"first", SP_BALANCE_FIRST},
+                 {"source", SP_BALANCE_SOURCE}};
+
+    for (size_t i = 0; i < ARRAY_SIZE(plain); i++) {
+        if (strcmp(a, plain[i].name) == 0) {
+            *algo = plain[i].algo;
+            return sp__cfg_nargs_ok(ps, kw, argc, 1, 1, 1);
+        }
+    }
+    if (strncmp(a, "random", 6) == 0 && (!a[6] || a[6] == '(')) {
+        *algo = SP_BALANCE_RANDOM;
+        return sp__cfg_nargs_ok(ps, kw, argc, 1, 1, 1) && lb_random(ps, kw, a, &lb->draws);
+    }
+    if (strcmp(a, "uri") == 0) {
+        *algo = SP_BALANCE_URI;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "len") == 0 || strcmp(argv[i], "depth") == 0) {
+                int *dst = argv[i][0] == 'l' ? &lb->uri_len : &lb->uri_depth;
+                if (!lb_count(ps, kw, a, argv[i], i + 1 < argc ? argv[i + 1] : NULL, dst))
+                    return false;
+                i++;
+            } else if (strcmp(argv[i], "whole") == 0) {
+                lb->uri_whole = true;
+            } else if (strcmp(argv[i], "path-only") == 0) {
+                lb->uri_path_only = true;
+            } else {
+                sp__cfg_alert(ps, kw,
+                              "uri only accepts parameters 'len', 'depth', 'path-only', and "
+                              "'whole' (got '%s')",
+                              argv[i]);
+                return false;
+            }
+        }
+        return true;
+    }
+    if (strcmp(a, "url_param") == 0) {
+        *algo = SP_BALANCE_URL_PARAM;
+        if (argc < 3 || !argv[2][0]) {
+            sp__cfg_alert(ps, kw, "url_param requires an URL parameter name");
+            return false;
+        }
+        if (argc > 3) {
+            if (strcmp(argv[3], "check_post") != 0) {
+                sp__cfg_alert(ps, kw, "url_param only accepts 'check_post' modifier (got '%s')",
+                              argv[3]);
+            } else {
+                /* the server is chosen when the request head is in, before any body byte */
+                sp__cfg_alert(ps, kw,
+                              "url_param 'check_post' (a parameter in a POST body) not "
+                              "supported by spillway yet");
+            }
+            return false;
+        }
+        lb->name = sp__cfg_xstrdup(ps, argv[2]);
+        return lb->name != NULL;
+    }
+    if (strncmp(a, "hdr", 3) == 0 && (!a[3] || a[3] == '(')) {
+        const char *beg = a + 4, *end = a[3] ? strchr(beg, ')') : NULL;
+        *algo = SP_BALANCE_HDR;
+        if (!end || !lb_token(beg, (size_t)(end - beg)) || end[1]) {
+            sp__cfg_alert(ps, kw, "hdr requires an http header field name: hdr(<name>)");
+            return false;
+        }
+        if (argc > 2 && strcmp(argv[2], "use_domain_only") != 0) {
+            sp__cfg_alert(ps, kw, "%s only accepts 'use_domain_only' modifier (got '%s')", a,
+                          argv[2]);
+            return false;
+        }
+        if (!sp__cfg_nargs_ok(ps, kw, argc, 1, 1, 2))
+            return false;
+        lb->domain_only = argc > 2;
+        lb->name = calloc(1, (size_t)(end - beg) + 1);
+        if (!lb->name) {
+            ps->oom = true;
+            return false;
+        }
+        memcpy(lb->name, beg, (size_t)(end - beg));
+        return true;
+    }
+    /* "rdp-cookie(name)": the name before the parenthesis */
+    char name[32];
+    size_t n = strcspn(a, "(");
+    snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), a);
+    if (sp__cfg_in_list(name, balance_unsupported, ARRAY_SIZE(balance_unsupported)))
+        sp__cfg_alert(ps, kw, "algorithm '%s' not supported by spillway yet", a);
+    else
+        sp__cfg_alert(ps, kw, "unknown algorithm '%s'", a);
+    return false;
+}
+
+/* `hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]` (HAProxy's
+ * cfgparse-listen.c): consistent with no function means sdbm with avalanche. */
+static void hash_type(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    static const char *const fns[] = {"sdbm", "djb2", "wt6", "crc32"};
+    static const enum sp_hash_fn fn_ids[] = {SP_HASH_SDBM, SP_HASH_DJB2, SP_HASH_WT6,
+                                             SP_HASH_CRC32};
+    enum sp_hash_type type;
+    enum sp_hash_fn fn = SP_HASH_SDBM;
+    bool aval;
+    size_t k;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 3))
         return;
-    if (strcmp(argv[1], "roundrobin") == 0) {
-        if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) &&
-            sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
-            ps->cur->balance = SP_BALANCE_ROUNDROBIN;
+    if (strcmp(argv[1], "consistent") == 0) {
+        type = SP_HASH_CONSISTENT;
+    } else if (strcmp(argv[1], "map-based") == 0) {
+        type = SP_HASH_MAP_BASED;
+    } else if (strcmp(argv[1], "avalanche") == 0) {
+        sp__cfg_alert(ps, argv[0],
+                      "experimental feature 'hash-type avalanche' is not supported anymore, "
+                      "please use 'hash-type map-based sdbm avalanche' instead");
+        return;
+    } else {
+        sp__cfg_alert(ps, argv[0], "only supports 'consistent' and 'map-based' (got '%s')",
+                      argv[1]);
         return;
     }
-    /* "random(3)", "hdr(host)": the name before the parenthesis */
-    n = strcspn(argv[1], "(");
-    snprintf(algo, sizeof(algo), "%.*s", (int)(n < sizeof(algo) ? n : sizeof(algo) - 1), argv[1]);
-    if (sp__cfg_in_list(algo, balance_unsupported, ARRAY_SIZE(balance_unsupported)))
-        sp__cfg_alert(ps, argv[0], "algorithm '%s' not supported by spillway yet", argv[1]);
-    else
-        sp__cfg_alert(ps, argv[0], "unknown algorithm '%s'", argv[1]);
+    aval = argc == 2 && type == SP_HASH_CONSISTENT;
+    if (argc > 2) {
+        for (k = 0; k < ARRAY_SIZE(fns) && strcmp(argv[2], fns[k]) != 0; k++)
+            ;
+        if (k == ARRAY_SIZE(fns)) {
+            sp__cfg_alert(ps, argv[0],
+                          "only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions "
+                          "(got '%s')",
+                          argv[2]);
+            return;
+        }
+        fn = fn_ids[k];
+    }
+    if (argc > 3) {
+        if (strcmp(argv[3], "avalanche") != 0) {
+            sp__cfg_alert(ps, argv[0],
+                          "only supports 'avalanche' as a modifier for hash functions (got '%s')",
+                          argv[3]);
+            return;
+        }
+        aval = true;
+    }
+    if (!sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
+        return;
+    ps->cur->lb.hash_type = type;
+    ps->cur->lb.hash_fn = fn;
+    ps->cur->lb.avalanche = aval;
+}
+
+/* `balance ALGO [ARGS]`. The keyword table names this handler for `hash-type` too, so that
+ * the balancing syntax stays in one place. The last line wins; `hash-type` is independent of
+ * the order of the two lines. */
+void sp__cfg_kw_balance(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_lb lb;
+    enum sp_balance algo = SP_BALANCE_ROUNDROBIN;
+
+    if (strcmp(argv[0], "hash-type") == 0) {
+        hash_type(ps, argc, argv);
+        return;
+    }
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, INT_MAX))
+        return;
+    lb = (struct sp_cfg_lb){
+        .draws = 2,
+        .hash_type = ps->cur->lb.hash_type,
+        .hash_fn = ps->cur->lb.hash_fn,
+        .avalanche = ps->cur->lb.avalanche,
+    };
+    if (!lb_parse(ps, argc, argv, &algo, &lb) || !sp__cfg_need_cap(ps, argv[0], SP_CAP_BE)) {
+        free(lb.name);
+        return;
+    }
+    free(ps->cur->lb.name);
+    ps->cur->balance = algo;
+    ps->cur->lb = lb;
 }
 
 void sp__cfg_kw_retries(struct sp__cfg_parser *ps, int argc, char **argv)
@@ -968,4 +1207,57 @@ void sp__cfg_kw_http_check(struct sp__cfg_parser *ps, int argc, char **argv)
     } else {
         sp__cfg_alert(ps, argv[0], "unknown directive '%s'", argv[1]);
     }
+}
+
+/* retry-on KEYWORD...: the list replaces the previous one (HAProxy's proxy_parse_retry_on). */
+void sp__cfg_kw_retry_on(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int bits;
+    } kws[] = {{"conn-failure", SP_RETRY_CONN},
+               {"empty-response", SP_RETRY_EMPTY},
+               {"junk-response", SP_RETRY_JUNK},
+               {"response-timeout", SP_RETRY_TIMEOUT},
+               {"0rtt-rejected", SP_RETRY_0RTT}};
+    int bits = 0;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, INT_MAX) ||
+        !sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
+        return;
+    for (int i = 1; i < argc; i++) {
+        const char *w = argv[i];
+        char *end;
+        long code = strtol(w, &end, 10);
+        if (!strcmp(w, "none")) {
+            if (argc != 2) {
+                sp__cfg_alert(ps, argv[0], "'none' keyword only usable alone");
+                return;
+            }
+            continue;
+        }
+        if (!strcmp(w, "all-retryable-errors")) {
+            bits |= SP_RETRY_ALL | sp_retry_status_bit(500) | sp_retry_status_bit(502) |
+                    sp_retry_status_bit(503) | sp_retry_status_bit(504);
+            continue;
+        }
+        if (end != w && !*end && sp_retry_status_bit((int)code)) {
+            bits |= sp_retry_status_bit((int)code);
+            continue;
+        }
+        size_t k;
+        for (k = 0; k < ARRAY_SIZE(kws) && strcmp(w, kws[k].name); k++)
+            ;
+        if (k == ARRAY_SIZE(kws)) {
+            sp__cfg_alert(ps, argv[0],
+                          "unknown keyword '%s' (expects none, conn-failure, empty-response, "
+                          "junk-response, response-timeout, 0rtt-rejected, "
+                          "all-retryable-errors, 401, 403, 404, 408, 425, 500, 501, 502, 503 or "
+                          "504)",
+                          w);
+            return;
+        }
+        bits |= kws[k].bits;
+    }
+    ps->cur->retry_on = bits;
 }

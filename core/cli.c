@@ -223,6 +223,17 @@ static void set_weight(struct sp_server *s, const char *arg, struct sp_strbuf *b
         sp_strbuf_puts(b, "Absolute weight can only be between 0 and 256 inclusive.\n");
         return;
     }
+    /* a map built once from the weights (static-rr, map-based hashing): HAProxy accepts
+     * only "off" and the configured weight */
+    const struct sp_be_lb *lb = &s->be->lb;
+    bool hashed = lb->algo == SP_BALANCE_SOURCE || lb->algo == SP_BALANCE_URI ||
+                  lb->algo == SP_BALANCE_URL_PARAM || lb->algo == SP_BALANCE_HDR;
+    if ((lb->algo == SP_BALANCE_STATIC_RR || (hashed && lb->arg.hash_type == SP_HASH_MAP_BASED)) &&
+        w && w != st.iweight) {
+        sp_strbuf_puts(b, "Backend is using a static LB algorithm and only accepts weights '0%' "
+                          "and '100%'.\n");
+        return;
+    }
     int before = usable_all(s->be);
     sp_srv_set_weight(s->h, (int)w, sp_now_ms());
     sp_http_be_down_log(s->be, before);

@@ -168,6 +168,7 @@ void sp__cfg_kw_log_format(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_balance(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_retries(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_retry_on(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_check(struct sp__cfg_parser *ps, int argc, char **argv);
 /* Frees the strings of `h` (leaves them NULL). */
 void sp__cfg_httpchk_free(struct sp_cfg_httpchk *h);

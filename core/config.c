@@ -127,8 +127,20 @@ void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
     px->to.server_fin = SP_TIME_UNSET;
     px->to.check = SP_TIME_UNSET;
     px->balance = SP_BALANCE_ROUNDROBIN;
+    px->lb.draws = 2;
     px->retries = 3;
+    px->retry_on = SP_RETRY_CONN;
     px->redispatch_interval = -1;
+}
+
+static const int retry_codes[] = {401, 403, 404, 408, 425, 500, 501, 502, 503, 504};
+
+int sp_retry_status_bit(int status)
+{
+    for (size_t i = 0; i < sizeof(retry_codes) / sizeof(retry_codes[0]); i++)
+        if (retry_codes[i] == status)
+            return SP_RETRY_401 << i;
+    return 0;
 }
 
 void sp__cfg_logs_free(struct sp_cfg_log *l)
@@ -216,6 +228,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->httpclose = src->httpclose;
     dst->redispatch = src->redispatch;
     dst->redispatch_interval = src->redispatch_interval;
+    dst->retry_on = src->retry_on;
     dst->allbackups = src->allbackups;
     dst->log_health_checks = src->log_health_checks;
     dst->httpchk = src->httpchk;
@@ -226,6 +239,8 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->httpchk.body = dup_or_null(src->httpchk.body, &oom);
     dst->httpchk.expect_pat = dup_or_null(src->httpchk.expect_pat, &oom);
     dst->balance = src->balance;
+    dst->lb = src->lb;
+    dst->lb.name = dup_or_null(src->lb.name, &oom);
     dst->retries = src->retries;
     dst->fullconn = src->fullconn;
     dst->default_backend = dup_or_null(src->default_backend, &oom);
@@ -279,6 +294,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     sp__cfg_rules_free(px->acls);
     sp__cfg_rules_free(px->prometheus_cond);
     free(px->log_format);
+    free(px->lb.name);
     sp__cfg_httpchk_free(&px->httpchk);
     free(px->stats_uri);
     for (int i = 0; i < px->nstats_auth; i++)

@@ -32,8 +32,45 @@ enum {
     SP_CAP_BE = 2, /* backend or listen */
 };
 
+/* `balance`: HAProxy 2.6's algorithms (src/backend.c backend_parse_balance) */
 enum sp_balance {
-    SP_BALANCE_ROUNDROBIN = 0,
+    SP_BALANCE_ROUNDROBIN = 0, /* the default */
+    SP_BALANCE_STATIC_RR,
+    SP_BALANCE_LEASTCONN,
+    SP_BALANCE_FIRST,
+    SP_BALANCE_SOURCE,
+    SP_BALANCE_URI,
+    SP_BALANCE_URL_PARAM,
+    SP_BALANCE_HDR,
+    SP_BALANCE_RANDOM,
+};
+
+/* `hash-type map-based|consistent` */
+enum sp_hash_type {
+    SP_HASH_MAP_BASED = 0, /* the default */
+    SP_HASH_CONSISTENT,
+};
+
+/* `hash-type ... sdbm|djb2|wt6|crc32` */
+enum sp_hash_fn {
+    SP_HASH_SDBM = 0, /* the default */
+    SP_HASH_DJB2,
+    SP_HASH_WT6,
+    SP_HASH_CRC32,
+};
+
+/* owner: main. The arguments of `balance` and `hash-type`. */
+struct sp_cfg_lb {
+    int uri_len;        /* uri len N: 0 = whole length */
+    int uri_depth;      /* uri depth N: 0 = any depth */
+    bool uri_whole;     /* uri whole: the query string too */
+    bool uri_path_only; /* uri path-only: no scheme nor authority */
+    char *name;         /* url_param NAME, hdr(NAME); NULL otherwise */
+    bool domain_only;   /* hdr(NAME) use_domain_only */
+    int draws;          /* random(N): 2 by default */
+    enum sp_hash_type hash_type;
+    enum sp_hash_fn hash_fn;
+    bool avalanche; /* full_hash() on the result: given, or `consistent` with no function */
 };
 
 /* owner: main (the whole model: built by the loader, read-only afterwards) */
@@ -75,6 +112,19 @@ struct sp_cfg_server {
     socklen_t check_addrlen;
     struct sp_cfg_where where;
 };
+
+/* `retry-on` conditions (HAProxy 2.6's keywords) */
+enum {
+    SP_RETRY_CONN = 1 << 0,    /* conn-failure */
+    SP_RETRY_EMPTY = 1 << 1,   /* empty-response */
+    SP_RETRY_JUNK = 1 << 2,    /* junk-response */
+    SP_RETRY_TIMEOUT = 1 << 3, /* response-timeout */
+    SP_RETRY_0RTT = 1 << 4,    /* 0rtt-rejected (no early data in spillway: never happens) */
+    SP_RETRY_401 = 1 << 5,     /* then 403 404 408 425 500 501 502 503 504, in this order */
+    SP_RETRY_ALL = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4), /* + 500 502 503 504 */
+};
+/* The SP_RETRY_* bit of a status retry-on can name, 0 for the others. */
+int sp_retry_status_bit(int status);
 
 /* what `http-check expect` matches */
 enum sp_cfg_expect {
@@ -150,11 +200,13 @@ struct sp_cfg_proxy {
     bool http_keep_alive, httpclose; /* last one given wins; neither = keep-alive */
     bool redispatch;
     int redispatch_interval;
+    int retry_on;           /* SP_RETRY_* (default conn-failure) */
     bool allbackups;        /* option allbackups */
     bool log_health_checks; /* option log-health-checks */
     struct sp_cfg_httpchk httpchk;
     enum sp_balance balance;
-    int retries; /* default 3 */
+    struct sp_cfg_lb lb; /* the algorithm's arguments and hash-type */
+    int retries;         /* default 3 */
     int fullconn;
     char *default_backend; /* name as written (the last line wins) */
     struct sp_cfg_where default_backend_where;

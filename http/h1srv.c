@@ -124,12 +124,15 @@ static bool res_heads(struct sp_txn *t, struct sp_buf *rb, bool *more)
         long r =
             sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb), rb->size, t->meth, &s->rscan, m);
         if (r < 0) {
-            sp__txn_fail(t, 502, 'P', 'H');
+            if (!sp__txn_retry_on(t, SP_RETRY_JUNK))
+                sp__txn_fail(t, 502, 'P', 'H');
             return false;
         }
         if (r == 0) {
             if (s->res_eof || sp_buf_len(rb) == rb->size) {
-                sp__txn_fail(t, 502, s->res_eof ? 'S' : 'P', 'H');
+                /* an incomplete head is junk to `retry-on` */
+                if (!sp__txn_retry_on(t, SP_RETRY_JUNK))
+                    sp__txn_fail(t, 502, s->res_eof ? 'S' : 'P', 'H');
                 return false;
             }
             if (rb->head && !sp_buf_room(rb)) {
@@ -141,7 +144,8 @@ static bool res_heads(struct sp_txn *t, struct sp_buf *rb, bool *more)
         }
         if (m->status == 101) {
             /* spillway removes Upgrade before forwarding: a switch is a protocol error */
-            sp__txn_fail(t, 502, 'P', 'H');
+            if (!sp__txn_retry_on(t, SP_RETRY_JUNK))
+                sp__txn_fail(t, 502, 'P', 'H');
             return false;
         }
         if (sp__txn_res_head(t, m, sp_buf_head(rb), (size_t)r) < 0)

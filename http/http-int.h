@@ -69,7 +69,8 @@ struct sp_http_worker {
     int route_fe;               /* frontend being routed: load() notes its fe_conn */
     int64_t route_fe_conn;      /* ...here (-1: the rules did not read it) */
     struct sp_uppool *pools;    /* by server idx */
-    int64_t *rr_cw;             /* round-robin current weights, by server idx */
+    struct sp_lb_worker *lb;    /* this worker's balancing state (balance/balance.h) */
+    struct sp_lb_load lbload;   /* ...and how it reads the servers' load (hworker.c) */
     struct sp_listener *listeners;
     int nlisteners;
     struct sp_conn *conns; /* every client connection, for graceful stop */
@@ -346,8 +347,13 @@ void sp__txn_break(struct sp_txn *t, char cause, char state);
 /* The server closed before the first response byte: true when the request was sent again
  * (the exchange goes on elsewhere), false when the caller must fail it. */
 bool sp__txn_retry_empty(struct sp_txn *t);
-/* A response head (1xx interim or final), `len` bytes of `buf`, for the client side. 0, or
- * -EAGAIN when it has no room yet (sp__txn_res_resume() comes back). */
+/* `retry-on` condition `cond` (SP_RETRY_*) met before the response started: true when the
+ * request went out again (the exchange left this connection, which is closed), false when
+ * the caller must fail it. */
+bool sp__txn_retry_on(struct sp_txn *t, int cond);
+/* A response head (1xx interim or final), `len` bytes of `buf`, for the client side. 0,
+ * -EAGAIN when it has no room yet (sp__txn_res_resume() comes back), or -ECANCELED when its
+ * status is one `retry-on` lists and the request went out again (the connection is gone). */
 int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len);
 /* The response is complete; `reusable`: the connection may be parked. 0, or -EAGAIN when the
  * client side cannot take the end yet (call again on the next pump). */
@@ -474,6 +480,11 @@ void sp__conn_close_all(struct sp_http_worker *hw);
 /* owner: worker. Sizes the worker's free lists of connections, transactions and upstream
  * connections. */
 void sp__http_pools_init(struct sp_http_worker *hw);
+
+/* ---- hworker.c ---- */
+/* owner: worker. The keys of `t`'s request the balancer may hash (a view of t->reqhead and
+ * of the client's address, valid while they are). */
+void sp__txn_lb_req(const struct sp_txn *t, struct sp_lb_req *ret);
 
 /* ---- route.c ---- */
 struct sp_route_h1 {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -19,6 +20,61 @@ void sp_http_set_conf(const struct sp_http_conf *c)
     conf = c;
 }
 
+/* The balancer's view of a server's load (struct sp_lb_load): requests being served and
+ * queued, over every worker. The counters count a request once it holds a connection; one
+ * that this worker put aside until the end of the current batch of events
+ * (sp_uppool_defer()) is counted nowhere yet, so it is added from the pool here: the
+ * requests of one burst, picked in one batch, must see each other (`first` fills a server up
+ * to its maxconn, leastconn spreads them). Costs a walk of the server's deferred list. */
+static void lb_load(void *ctx, const struct sp_server *s, int64_t *ret_served, int64_t *ret_queued)
+{
+    const struct sp_http_worker *hw = ctx;
+    int64_t deferred = 0;
+
+    for (const struct sp_upwait *w = hw->pools[s->idx].defer_head; w; w = w->_next)
+        deferred++;
+    *ret_served = sp_stats_cur_mt(SP_STATS_SRV, s->idx) + deferred;
+    *ret_queued = sp_stats_qcur_mt(SP_STATS_SRV, s->idx);
+}
+
+void sp__txn_lb_req(const struct sp_txn *t, struct sp_lb_req *ret)
+{
+    size_t len = sp_buf_len(&t->reqhead), ll, sp1, sp2;
+    const char *p = len ? sp_buf_head(&t->reqhead) : NULL;
+    const char *eol = p ? memchr(p, '\n', len) : NULL;
+
+    *ret = (struct sp_lb_req){.src = t->conn ? &t->conn->peer : NULL};
+    if (!eol)
+        return;
+    /* "METHOD SP target SP version CRLF", as the client side built it: the target runs from
+     * the first space to the last one */
+    ll = (size_t)(eol - p);
+    if (ll && p[ll - 1] == '\r')
+        ll--;
+    for (sp1 = 0; sp1 < ll && p[sp1] != ' '; sp1++)
+        ;
+    for (sp2 = ll; sp2 > 0 && p[sp2 - 1] != ' '; sp2--)
+        ;
+    if (sp1 == ll || sp2 < sp1 + 2)
+        return;
+    ret->uri = p + sp1 + 1;
+    ret->uri_len = sp2 - 1 - (sp1 + 1);
+    ret->hdrs = eol + 1;
+    ret->hdrs_len = len - (size_t)(eol + 1 - p);
+    /* HTTP/2: HAProxy makes the absolute form scheme://authority+path of a request with an
+     * :authority, which the head's first field carries ("host: ", empty without one). The
+     * scheme is http: spillway's listeners speak cleartext only. */
+    if (t->h2 && ret->hdrs_len > 6 && strncasecmp(ret->hdrs, "host: ", 6) == 0) {
+        const char *v = ret->hdrs + 6, *ve = memchr(v, '\r', ret->hdrs_len - 6);
+        if (ve && ve > v) {
+            ret->scheme = "http";
+            ret->scheme_len = 4;
+            ret->authority = v;
+            ret->authority_len = (size_t)(ve - v);
+        }
+    }
+}
+
 static void hw_free(struct sp_http_worker *hw)
 {
     if (!hw)
@@ -29,7 +85,7 @@ static void hw_free(struct sp_http_worker *hw)
             sp_uppool_drain(&hw->pools[i]);
     }
     free(hw->pools);
-    free(hw->rr_cw);
+    sp_lb_worker_free(hw->lb);
     free(hw->listeners);
     sp__h2_worker_free(hw);
     if (hw->logbuf) {
@@ -71,9 +127,12 @@ static int hw_start(struct sp_worker *w)
         return -EINVAL;
     int nsrv = hw->rt->nsrv ? hw->rt->nsrv : 1;
     hw->pools = calloc((size_t)nsrv, sizeof(*hw->pools));
-    hw->rr_cw = calloc((size_t)nsrv, sizeof(*hw->rr_cw));
+    /* random's PRNG: a different sequence per worker and per start */
+    hw->lb =
+        sp_lb_worker_new(hw->rt, (uint32_t)(sp_now_ms() ^ ((uint64_t)w->id + 1) * 2654435761u));
+    hw->lbload = (struct sp_lb_load){.get = lb_load, .ctx = hw};
     hw->listeners = calloc((size_t)(conf->nbinds ? conf->nbinds : 1), sizeof(*hw->listeners));
-    if (!hw->pools || !hw->rr_cw || !hw->listeners)
+    if (!hw->pools || !hw->lb || !hw->listeners)
         return -ENOMEM;
     sp__http_pools_init(hw);
     if (conf->logsink) {

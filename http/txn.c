@@ -219,12 +219,24 @@ static void assign_server(struct sp_txn *t, const struct sp_server *s)
     sp_rate_add(st, SP_STATS_SRV, s->idx, &so->rate, now);
 }
 
+/* The backend's algorithm picks a server; only the hashing ones read the request. */
+static const struct sp_server *lb_pick(struct sp_txn *t, const struct sp_server *exclude)
+{
+    struct sp_lb_req req = {0};
+    enum sp_balance a = t->be->lb.algo;
+
+    if (a == SP_BALANCE_SOURCE || a == SP_BALANCE_URI || a == SP_BALANCE_URL_PARAM ||
+        a == SP_BALANCE_HDR)
+        sp__txn_lb_req(t, &req);
+    return sp_backend_pick(t->be, t->hw->lb, &req, &t->hw->lbload, exclude);
+}
+
 /* The request goes to another server than the one that failed it, when the backend has one
  * (HAProxy's round-robin passes the server to avoid): counted as a redispatch of the server
  * left. False when no other server can take it. */
 static bool redispatch(struct sp_txn *t)
 {
-    const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, t->srv);
+    const struct sp_server *s = lb_pick(t, t->srv);
 
     if (!s || s == t->srv)
         return false;
@@ -237,9 +249,9 @@ static bool redispatch(struct sp_txn *t)
 /* HAProxy's choice after a failed attempt (its stream_choose_redispatch()): with `option
  * redispatch`, pick the server again on the retries `option redispatch N` names (every Nth;
  * by default the last one), and on every retry when the algorithm is of the round-robin kind
- * and more than one active server is there: that request does not care which server takes
- * it. `done` counts the retries including this one. (roundrobin is spillway's only algorithm
- * so far; a hash-based one must not take the last case.) */
+ * (roundrobin, static-rr, random) and more than one active server is there: that request
+ * does not care which server takes it. A hash, leastconn or first waits for the named
+ * retries. `done` counts the retries including this one. */
 static bool want_redispatch(const struct sp_txn *t, int done)
 {
     const struct sp_backend *be = t->be;
@@ -251,7 +263,7 @@ static bool want_redispatch(const struct sp_txn *t, int done)
         return true;
     if (n < 0 && be->retries + 1 + n > 0 && done % (be->retries + 1 + n) == 0)
         return true;
-    return sp_backend_usable(be, false) > 1;
+    return sp_balance_rr_kind(be->lb.algo) && sp_backend_usable(be, false) > 1;
 }
 
 /* One more attempt after a failed one, from the `retries` budget (the caller checked that
@@ -307,7 +319,7 @@ static void retry_timer(struct sp_timer *tm)
 static void conn_failed(struct sp_txn *t, bool timeout)
 {
     detach_up(t, false);
-    if (t->conn_retries > 0) {
+    if (t->conn_retries > 0 && (t->be->retry_on & SP_RETRY_CONN)) {
         txn_retry(t, !timeout);
         return;
     }
@@ -342,10 +354,12 @@ static void up_timer(struct sp_upconn *c)
     }
     if (t->state != SP_TXN_EXCHANGE)
         return;
-    if (!t->res_started)
-        sp__txn_fail(t, 504, 's', 'H');
-    else
+    if (!t->res_started) {
+        if (!sp__txn_retry_on(t, SP_RETRY_TIMEOUT))
+            sp__txn_fail(t, 504, 's', 'H');
+    } else {
         sp__txn_break(t, 's', 'D');
+    }
 }
 
 /* Moves the exchange on, through the server protocol, while connected. */
@@ -367,6 +381,10 @@ static int send_head(struct sp_txn *t)
 
 int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len)
 {
+    int bit = m->status >= 200 ? sp_retry_status_bit(m->status) : 0;
+
+    if (bit && sp__txn_retry_on(t, bit))
+        return -ECANCELED; /* the response is dropped, the request went out again */
     if (t->ops->res_head(t, m, buf) < 0) {
         sp__txn_srv_timer(t, SP_TIME_UNSET); /* waiting on the client, not the server */
         return -EAGAIN;
@@ -661,7 +679,7 @@ void sp__txn_start(struct sp_txn *t)
     sp_rate_add(st, SP_STATS_BE, t->be->idx, &bo->rate, now);
     t->counted_be = true;
     t->conn_retries = t->be->retries;
-    const struct sp_server *s = sp_backend_pick_rr(t->be, t->hw->rr_cw, NULL);
+    const struct sp_server *s = lb_pick(t, NULL);
     t->srv = s;
     record_decision(t);
     if (!s) {
@@ -691,6 +709,21 @@ int sp__txn_req_end(struct sp_txn *t)
     return 0;
 }
 
+/* HAProxy's layer-7 retries (`retry-on`): the request goes out again, to the server
+ * want_redispatch() names, when the condition is listed, retries are left and the whole
+ * request is still here. spillway keeps the head of a request until its response starts but
+ * streams bodies: a request with a body is never replayed (HAProxy replays one that fitted in
+ * a buffer). The method does not matter, as in HAProxy. */
+bool sp__txn_retry_on(struct sp_txn *t, int cond)
+{
+    if (!(t->be->retry_on & cond) || t->conn_retries <= 0 || t->res_started ||
+        t->req_body != SP_H1_BODY_NONE || t->req_body_sent || !sp_buf_len(&t->reqhead))
+        return false;
+    detach_up(t, false);
+    txn_retry(t, false);
+    return true;
+}
+
 /* The server closed (or reset) the connection before the first response byte. Only an
  * idempotent request without a body, whose head is still here, is ever sent twice:
  * - on a reused connection, the server may have closed it just as the request went out (the
@@ -703,6 +736,10 @@ bool sp__txn_retry_empty(struct sp_txn *t)
 {
     struct sp_upconn *c = t->up;
 
+    /* the keep-alive race on a reused connection below is spillway's own and free; beyond
+     * it, `retry-on empty-response` decides when listed */
+    if (c && !(c->nreq > 1 && !t->reuse_retried) && (t->be->retry_on & SP_RETRY_EMPTY))
+        return sp__txn_retry_on(t, SP_RETRY_EMPTY);
     if (!c || t->req_body != SP_H1_BODY_NONE || t->req_body_sent || !t->idempotent ||
         !sp_buf_len(&t->reqhead))
         return false;

@@ -1102,8 +1102,7 @@ static void test_unsupported_keywords(void)
         "user", "group", "chroot", "ca-base", "description", "ssl-default-bind-ciphers", "nbproc"};
     static const char *const opts[] = {"tcp-check", "tcplog", "http-server-close", "abortonclose",
                                        "http-buffer-request"};
-    static const char *const algos[] = {"static-rr", "leastconn", "first",    "source",
-                                        "uri",       "random",    "random(3)"};
+    static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
     static const char *const sections[] = {"resolvers dns", "peers p", "userlist u", "program p",
                                            "http-errors e", "ring r",  "mailers m",  "cache c"};
     char text[256], msg[128];
