@@ -95,6 +95,7 @@ struct sp_backend {
     bool allbackups;        /* option allbackups: every usable backup shares the load */
     bool log_health_checks; /* option log-health-checks */
     struct sp_be_check chk;
+    struct sp_be_health *bh; /* mutable: the backend's down/up record (balance/health.h) */
     struct sp_acl_set *acls; /* compiled (checked) even though no backend rule uses them yet */
     struct sp_be_lb lb;
 };
@@ -139,9 +140,10 @@ struct sp_routing {
     int nbe;
     struct sp_server **srv; /* every server, by idx */
     int nsrv;
-    struct sp_srv_health *health; /* by server idx (cache-line aligned) */
-    int nchecks;                  /* servers with `check` */
-    int spread_checks;            /* global spread-checks, percent */
+    struct sp_srv_health *health;   /* by server idx (cache-line aligned) */
+    struct sp_be_health *be_health; /* by backend idx (cache-line aligned) */
+    int nchecks;                    /* servers with `check` */
+    int spread_checks;              /* global spread-checks, percent */
     unsigned generation;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;

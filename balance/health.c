@@ -372,3 +372,43 @@ bool sp_chk_status_has_code(int status)
 {
     return status == SP_CHK_L7OK || status == SP_CHK_L7OKC || status == SP_CHK_L7STS;
 }
+
+void sp_be_health_init(struct sp_be_health *b, int usable, uint64_t now_ms)
+{
+    memset(b, 0, sizeof(*b));
+    ck_spinlock_init(&b->lock);
+    b->down = usable == 0;
+    b->lastchg_ms = now_ms;
+}
+
+int sp_be_health_update(struct sp_be_health *b, int usable, uint64_t now_ms)
+{
+    int r = 0;
+
+    ck_spinlock_lock(&b->lock);
+    if (!usable && !b->down) {
+        b->down = 1;
+        b->chkdown++;
+        b->lastchg_ms = now_ms;
+        r = 1;
+    } else if (usable && b->down) {
+        b->down = 0;
+        if (now_ms > b->lastchg_ms)
+            b->downtime_ms += now_ms - b->lastchg_ms;
+        b->lastchg_ms = now_ms;
+        r = -1;
+    }
+    ck_spinlock_unlock(&b->lock);
+    return r;
+}
+
+void sp_be_health_read(struct sp_be_health *b, struct sp_be_health *out, uint64_t now_ms,
+                       uint64_t *ret_downtime_ms)
+{
+    ck_spinlock_lock(&b->lock);
+    *out = *b;
+    ck_spinlock_unlock(&b->lock);
+    *ret_downtime_ms = out->downtime_ms;
+    if (out->down && now_ms > out->lastchg_ms)
+        *ret_downtime_ms += now_ms - out->lastchg_ms;
+}

@@ -107,6 +107,27 @@ struct sp_srv_health {
     struct sp_srv_hstate st; /* written word by word inside `seq` write sections */
 } __attribute__((aligned(64)));
 
+/* shared: a backend's own record (HAProxy's set_backend_down() and the UP path): how often it
+ * lost its last usable server, when its state last changed, how long it was down. Any thread
+ * that changed one of its servers (a check owner, main) updates it under its lock; readers
+ * copy it under the lock too (stats only: rare). */
+struct sp_be_health {
+    ck_spinlock_t lock;
+    int down; /* no usable server */
+    int64_t chkdown;
+    uint64_t lastchg_ms;  /* monotonic ms */
+    uint64_t downtime_ms; /* before the current down period */
+} __attribute__((aligned(64)));
+
+/* owner: main, before publish. Up (or down when `usable` is 0) since `now_ms`. */
+void sp_be_health_init(struct sp_be_health *b, int usable, uint64_t now_ms);
+/* shared. The backend has `usable` usable servers now: 1 when that made it go down (the
+ * caller logs "has no server available!"), -1 when it came back, 0 otherwise. */
+int sp_be_health_update(struct sp_be_health *b, int usable, uint64_t now_ms);
+/* shared. A copy, and the downtime until `now_ms` (current period included). */
+void sp_be_health_read(struct sp_be_health *b, struct sp_be_health *out, uint64_t now_ms,
+                       uint64_t *ret_downtime_ms);
+
 /* What a change did to the server, for the caller's log line. */
 enum sp_srv_change {
     SP_SRV_CH_NONE = 0,

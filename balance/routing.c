@@ -61,6 +61,7 @@ static void routing_free(struct sp_routing *r)
     }
     free(r->srv);
     free(r->health);
+    free(r->be_health);
     free(r->be);
     free(r->fe);
     free(r);
@@ -373,7 +374,8 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
     r->srv = calloc(nsrv ? nsrv : 1, sizeof(*r->srv));
     size_t hsize = (size_t)(nsrv ? nsrv : 1) * sizeof(struct sp_srv_health);
     r->health = aligned_alloc(64, hsize);
-    if (!r->fe || !r->be || !r->srv || !r->health)
+    r->be_health = aligned_alloc(64, (size_t)(nbe ? nbe : 1) * sizeof(struct sp_be_health));
+    if (!r->fe || !r->be || !r->srv || !r->health || !r->be_health)
         goto fail;
     memset(r->health, 0, hsize);
     r->spread_checks = cfg->global.spread_checks;
@@ -433,6 +435,9 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             if (!s->name)
                 goto fail;
         }
+        be->bh = &r->be_health[be->idx];
+        sp_be_health_init(be->bh, sp_backend_usable(be, false) + sp_backend_usable(be, true),
+                          now_ms);
     }
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
         if (!(p->cap & SP_CAP_FE))

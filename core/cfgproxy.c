@@ -1144,6 +1144,18 @@ static void http_check_send(struct sp__cfg_parser *ps, int argc, char **argv)
 
     if (!sp__cfg_need_cap(ps, "http-check send", SP_CAP_BE))
         return;
+    if (h->send_line) {
+        sp__cfg_alert(ps, "http-check send",
+                      "only one 'http-check send' rule per proxy is supported by spillway (the "
+                      "first is at line %d)",
+                      h->send_line);
+        return;
+    }
+    /* merged into the request of `option httpchk` as HAProxy does
+     * (tcpcheck_overwrite_send_http_rule): its own fields replace the option's, and its
+     * headers replace all the option's headers */
+    free(h->hdrs);
+    h->hdrs = NULL;
     for (int i = 2; i < argc; i++) {
         const char *w = argv[i];
         char **dst = strcmp(w, "meth") == 0   ? &h->meth
@@ -1182,6 +1194,7 @@ static void http_check_send(struct sp__cfg_parser *ps, int argc, char **argv)
             return;
         }
     }
+    h->send_line = ps->line;
 }
 
 void sp__cfg_kw_http_check(struct sp__cfg_parser *ps, int argc, char **argv)

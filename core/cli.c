@@ -172,19 +172,13 @@ static struct sp_server *find_server(const struct sp_routing *rt, const char *ar
     return NULL;
 }
 
-static int usable_all(const struct sp_backend *be)
-{
-    return sp_backend_usable(be, false) + sp_backend_usable(be, true);
-}
-
 /* A change made from the socket: logged as HAProxy logs it. */
-static void log_change(const struct sp_server *s, enum sp_srv_change ch, const char *why,
-                       int usable_before)
+static void log_change(const struct sp_server *s, enum sp_srv_change ch, const char *why)
 {
     if (ch == SP_SRV_CH_NONE || ch == SP_SRV_CH_WEIGHT)
         return;
     sp_http_srv_change_log(s, ch, false, why);
-    sp_http_be_down_log(s->be, usable_before);
+    sp_http_be_changed(s->be, sp_now_ms());
 }
 
 /* "N" or "N%" (of the configured weight), 0..256. */
@@ -234,9 +228,8 @@ static void set_weight(struct sp_server *s, const char *arg, struct sp_strbuf *b
                           "and '100%'.\n");
         return;
     }
-    int before = usable_all(s->be);
     sp_srv_set_weight(s->h, (int)w, sp_now_ms());
-    sp_http_be_down_log(s->be, before);
+    sp_http_be_changed(s->be, sp_now_ms());
 }
 
 /* `set server BE/SRV addr IP [port P]`: HAProxy's informational answer. */
@@ -303,7 +296,7 @@ static void server_command(const struct sp_routing *rt, char **w, int n, bool ad
     if (!(s = find_server(rt, n >= 3 ? w[2] : NULL, b)))
         return;
     uint64_t now = sp_now_ms();
-    int before = usable_all(s->be);
+
     if (get) {
         struct sp_srv_hstate st;
         sp_srv_health_read(s->h, &st);
@@ -313,7 +306,7 @@ static void server_command(const struct sp_routing *rt, char **w, int n, bool ad
     } else if (!setsrv) { /* enable|disable server|health */
         bool on = !strcmp(w[0], "enable");
         if (!strcmp(w[1], "server")) {
-            log_change(s, sp_srv_set_admin(s->h, on ? 0 : SP_SRV_FMAINT, now), NULL, before);
+            log_change(s, sp_srv_set_admin(s->h, on ? 0 : SP_SRV_FMAINT, now), NULL);
         } else if (sp_srv_set_check_enabled(s->h, on) < 0) {
             sp_strbuf_puts(b, "Health check was not configured on this server, cannot enable.\n");
         }
@@ -326,7 +319,7 @@ static void server_command(const struct sp_routing *rt, char **w, int n, bool ad
         if (st < 0)
             sp_strbuf_puts(b, "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n");
         else
-            log_change(s, sp_srv_set_admin(s->h, st, now), NULL, before);
+            log_change(s, sp_srv_set_admin(s->h, st, now), NULL);
     } else if (n >= 4 && !strcmp(w[3], "health")) {
         const char *v = n >= 5 ? w[4] : "";
         int op = !strcmp(v, "up")         ? SP_SRV_RUNNING
@@ -336,7 +329,7 @@ static void server_command(const struct sp_routing *rt, char **w, int n, bool ad
         if (op < 0)
             sp_strbuf_puts(b, "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n");
         else
-            log_change(s, sp_srv_set_op(s->h, (enum sp_srv_op)op, now), "changed from CLI", before);
+            log_change(s, sp_srv_set_op(s->h, (enum sp_srv_op)op, now), "changed from CLI");
     } else if (n >= 4 && !strcmp(w[3], "weight")) {
         set_weight(s, n >= 5 ? w[4] : NULL, b);
     } else if (n >= 4 && !strcmp(w[3], "addr")) {

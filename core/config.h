@@ -145,6 +145,7 @@ struct sp_cfg_httpchk {
     bool expect_neg; /* `!`: the check fails when the pattern matches */
     char *expect_pat;
     bool disable_on_404;
+    int send_line; /* the `http-check send` line, 0: none */
     struct sp_cfg_where expect_where;
 };
 

@@ -118,9 +118,11 @@ void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bo
     sp_log(SP_LOG_WARNING, "%s.", msg);
 }
 
-void sp_http_be_down_log(const struct sp_backend *be, int usable_before)
+void sp_http_be_changed(const struct sp_backend *be, uint64_t now_ms)
 {
-    if (usable_before > 0 && !sp_backend_usable(be, false) && !sp_backend_usable(be, true))
+    int usable = sp_backend_usable(be, false) + sp_backend_usable(be, true);
+
+    if (sp_be_health_update(be->bh, usable, now_ms) > 0)
         sp_log(SP_LOG_ALERT, "backend '%s' has no server available!", be->name);
 }
 
@@ -165,7 +167,6 @@ static void check_done(struct sp_check *c, enum sp_chk_status status, int code, 
     struct sp_worker *w = c->hw->w;
     const struct sp_server *s = c->s;
     struct sp_srv_hstate before, st;
-    int usable_before = sp_backend_usable(s->be, false) + sp_backend_usable(s->be, true);
 
     sp_xconn_close(&c->x, w, &c->hw->bufs);
     c->x.ev.fd = -1;
@@ -178,8 +179,7 @@ static void check_done(struct sp_check *c, enum sp_chk_status status, int code, 
         log_check(s, &before, &st);
     if (ch != SP_SRV_CH_NONE) {
         sp_http_srv_change_log(s, ch, !s->be->log_health_checks, NULL);
-        if (ch == SP_SRV_CH_DOWN || ch == SP_SRV_CH_STOPPING)
-            sp_http_be_down_log(s->be, usable_before);
+        sp_http_be_changed(s->be, w->now);
     }
     sp_timer_arm(&w->tw, &c->next, w->now + (uint64_t)spread(c->hw->rt, interval(s, &st)));
 }

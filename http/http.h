@@ -65,9 +65,9 @@ void sp_statsvc_proc_info(const struct sp_routing *rt, const struct sp_http_conf
  * `reason`, or `why` instead when not NULL ("changed from CLI"). */
 void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bool reason,
                             const char *why);
-/* shared: any thread. "backend 'be' has no server available!" when `be` had
- * `usable_before` usable servers and has none left. */
-void sp_http_be_down_log(const struct sp_backend *be, int usable_before);
+/* shared: any thread that changed a server of `be`: updates the backend's down/up record
+ * and logs "backend 'be' has no server available!" when its last usable server is gone. */
+void sp_http_be_changed(const struct sp_backend *be, uint64_t now_ms);
 
 /* owner: main. Must be set before the workers start. */
 void sp_http_set_conf(const struct sp_http_conf *conf);

@@ -140,6 +140,31 @@ static int64_t be_sum_weight(const struct be_sum *b, const struct sp_backend *be
     return b->wbck;
 }
 
+/* The `algo` column: HAProxy's name of the backend's balance algorithm. */
+static const char *algo_name(enum sp_balance a)
+{
+    switch (a) {
+    case SP_BALANCE_STATIC_RR:
+        return "static-rr";
+    case SP_BALANCE_LEASTCONN:
+        return "leastconn";
+    case SP_BALANCE_FIRST:
+        return "first";
+    case SP_BALANCE_SOURCE:
+        return "source";
+    case SP_BALANCE_URI:
+        return "uri";
+    case SP_BALANCE_URL_PARAM:
+        return "url_param";
+    case SP_BALANCE_HDR:
+        return "hdr";
+    case SP_BALANCE_RANDOM:
+        return "random";
+    default:
+        return "roundrobin";
+    }
+}
+
 /* Builds every row, in proxy id order: FRONTEND, servers, BACKEND. The strings of server rows
  * are written in `txt` (one per server, by idx). */
 static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *conf, uint64_t now_ms,
@@ -148,7 +173,6 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
     size_t cap = (size_t)(rt->nfe + rt->nbe + rt->nsrv);
     struct sp_stats_row *rows = calloc(cap ? cap : 1, sizeof(*rows));
     struct srv_text *txt = calloc((size_t)(rt->nsrv ? rt->nsrv : 1), sizeof(*txt));
-    int64_t uptime = (int64_t)((sp_now_us() - start_mono_us) / 1000000);
     size_t n = 0;
     int maxid = 0;
 
@@ -202,11 +226,15 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             r->uweight = (uint32_t)w; /* no slowstart: user and effective weights agree */
             r->act = sum.act;
             r->bck = sum.bck;
-            /* HAProxy moves a backend's lastchg when it loses its last usable server or gets
-             * one back; spillway keeps no per-backend record of that, so this is the time
-             * since start (HAProxy's value until the first such change). */
-            r->lastchg = uptime;
-            r->algo = "roundrobin";
+            /* lastchg, chkdown and downtime: when the backend lost its last usable server or
+             * got one back (HAProxy's set_backend_down() and UP path) */
+            struct sp_be_health bh;
+            uint64_t down_ms;
+            sp_be_health_read(be->bh, &bh, now_ms, &down_ms);
+            r->lastchg = age_s(now_ms, bh.lastchg_ms);
+            r->chkdown = bh.chkdown;
+            r->downtime = (int64_t)(down_ms / 1000);
+            r->algo = algo_name(be->lb.algo);
         }
     }
     *ret_rows = rows;

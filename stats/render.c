@@ -372,13 +372,13 @@ static struct fval field(const struct sp_stats_row *r, unsigned c)
         return t & (BE | SRV) ? vint(r->bck) : vempty;
     case SP_ST_LASTCHG:
         return t & (BE | SRV) ? vint(r->lastchg) : vempty;
-    /* chkdown and downtime of a backend: see struct sp_stats_row */
+    /* a backend's chkdown and downtime: see struct sp_stats_row */
     case SP_ST_CHKFAIL:
         return chk_counted(r) ? vint(r->chkfail) : vempty;
     case SP_ST_CHKDOWN:
-        return chk_counted(r) ? vint(r->chkdown) : vempty;
+        return chk_counted(r) || r->type == SP_STATS_TYPE_BE ? vint(r->chkdown) : vempty;
     case SP_ST_DOWNTIME:
-        return chk_counted(r) ? vint(r->downtime) : vempty;
+        return chk_counted(r) || r->type == SP_STATS_TYPE_BE ? vint(r->downtime) : vempty;
     case SP_ST_CHECK_STATUS: {
         if (!chk_shown(r))
             return vempty;

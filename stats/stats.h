@@ -282,8 +282,8 @@ struct sp_stats_row {
      * which columns exist, as HAProxy 2.6's stats_fill_sv_stats(): chkfail, chkdown and
      * downtime while the check is enabled (even when maintenance pauses it); check_status,
      * check_code, check_duration, last_chk, check_desc and check_rise/fall/health only while
-     * it is enabled and not paused. Backends leave chkdown and downtime empty: spillway keeps
-     * no per-backend record of transitions. */
+     * it is enabled and not paused. Backends always show chkdown (times the backend lost its
+     * last usable server) and downtime. */
     unsigned chk;             /* SP_STATS_CHK_* */
     const char *check_status; /* short name: "L4CON", "INI" (without the "* " of a check in
                                  flight, which the renderers add) */

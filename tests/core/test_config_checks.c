@@ -326,14 +326,17 @@ static void test_http_check_in_frontend(void)
 
 static void test_http_check_send(void)
 {
-    struct sp_config *cfg = load_ok(
+    struct sp_config *cfg = load_ok_w(
         TMO "backend b\n"
             "    option httpchk\n"
             "    http-check send meth POST uri /p ver HTTP/1.1 hdr Host h hdr X-A b body hello\n"
             "backend c\n"
             "    option httpchk GET /health HTTP/1.1\n"
-            "    http-check send hdr Host www.example.com\n"
-            "    http-check send uri /other\n");
+            "    http-check send hdr Host www.example.com uri /other\n"
+            "backend d\n"
+            "    option httpchk HEAD / HTTP/1.1\\r\\nHost:\\ foo\\r\\nX-Old:\\ 1\n"
+            "    http-check send meth GET\n",
+        1, "deprecated", NULL); /* the headers hidden in the version */
     const struct sp_cfg_httpchk *h;
 
     if (!cfg)
@@ -349,7 +352,23 @@ static void test_http_check_send(void)
     ASSERT_STR(h->uri, "/other"); /* send's fields override the option's */
     ASSERT_STR(h->ver, "HTTP/1.1");
     ASSERT_STR(h->hdrs, "host: www.example.com\r\n");
+    /* as HAProxy merges a send into the option's request: its headers replace the option's,
+     * even none */
+    h = &proxy(cfg, "d")->httpchk;
+    ASSERT_STR(h->meth, "GET");
+    ASSERT_STR(h->ver, "HTTP/1.1");
+    ASSERT_STR(h->hdrs, NULL);
     sp_config_free(cfg);
+
+    /* a second send would be a second step of HAProxy's check: refused */
+    expect_errors(TMO "backend b\n"
+                      "    option httpchk\n"
+                      "    http-check send hdr Host h\n"
+                      "    http-check send uri /x\n",
+                  1,
+                  "[ALERT] t.cfg:9: 'http-check send': only one 'http-check send' rule per proxy "
+                  "is supported by spillway (the first is at line 8)",
+                  NULL);
 
     expect_errors(TMO "backend b\n"
                       "    option httpchk\n"

@@ -60,6 +60,13 @@ def servers_state(sock, be="be"):
     return out
 
 
+def stat_rows(sock):
+    """`show stat` as {(pxname, svname): {column: value}}."""
+    lines = [ln for ln in cli(sock, "show stat").splitlines() if ln.strip()]
+    cols = lines[0][2:].split(",")
+    return {(f[0], f[1]): dict(zip(cols, f)) for f in (ln.split(",") for ln in lines[1:])}
+
+
 def names(port, n, path="/name"):
     """Who answered n sequential requests (server names, or the status when not 200)."""
     got = []
@@ -163,6 +170,11 @@ def http_checks(t):
             "backend 'be' has no server available!" in sp2.log(limit=1 << 20), sp2.log())
     r = request(port2, "GET", "/name", timeout=5)
     t.check("no server usable: 503", r.status == 503, r.status)
+    rows = stat_rows(sock2)
+    t.check("show stat: the BACKEND row is DOWN, chkdown 1 (it lost its last server once)",
+            (rows[("be", "BACKEND")]["status"], rows[("be", "BACKEND")]["chkdown"],
+             rows[("be", "BACKEND")]["algo"]) == ("DOWN", "1", "roundrobin"),
+            rows[("be", "BACKEND")])
 
 
 def backups(t):

@@ -296,16 +296,18 @@ def main(t):
         r = rows()
         # be: up (1) and nochk (3) usable, the backup not in use: weight 4
         expect_row(r[("be", "BACKEND")], {"status": "UP", "act": 2, "bck": 1, "weight": 4,
-                                          "uweight": 4, "lastchg": number, "chkdown": "",
-                                          "downtime": "", "check_status": ""}, "be BACKEND")
-        expect_row(r[("b404", "BACKEND")], {"status": "DOWN", "act": 0, "bck": 0, "weight": 0},
-                   "b404 BACKEND")
+                                          "uweight": 4, "lastchg": number, "chkdown": 0,
+                                          "downtime": 0, "check_status": ""}, "be BACKEND")
+        # b404 lost its only server once: HAProxy's backend chkdown and downtime
+        expect_row(r[("b404", "BACKEND")], {"status": "DOWN", "act": 0, "bck": 0, "weight": 0,
+                                            "chkdown": 1, "downtime": number}, "b404 BACKEND")
         expect_row(r[("bok", "BACKEND")], {"status": "UP", "act": 1, "bck": 0, "weight": 1},
                    "bok BACKEND")
         expect_row(r[("bflip", "BACKEND")], {"status": "UP", "act": 1, "bck": 2, "weight": 1},
                    "bflip BACKEND")
 
-    t.case("show stat BACKEND: be UP act 2 bck 1 weight 4, b404 DOWN act 0 weight 0, bok UP",
+    t.case("show stat BACKEND: be UP act 2 bck 1 weight 4 chkdown 0, b404 DOWN act 0 weight 0 "
+           "chkdown 1, bok UP",
            stat_backends)
 
     # 3. show stat typed -------------------------------------------------------------------
