@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/config-int.h"
+#include "core/log.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -633,6 +634,25 @@ static const struct kw keywords[] = {
     {"pidfile", S_GLOBAL, kw_pidfile},
     {"daemon", S_GLOBAL, kw_daemon},
     {"log", S_GLOBAL | S_PROXY, kw_log},
+    {"setenv", S_GLOBAL, sp__cfg_kw_setenv},
+    {"presetenv", S_GLOBAL, sp__cfg_kw_setenv},
+    {"unsetenv", S_GLOBAL, sp__cfg_kw_unsetenv},
+    {"resetenv", S_GLOBAL, sp__cfg_kw_resetenv},
+    {"user", S_GLOBAL, sp__cfg_kw_user},
+    {"group", S_GLOBAL, sp__cfg_kw_user},
+    {"uid", S_GLOBAL, sp__cfg_kw_uid},
+    {"gid", S_GLOBAL, sp__cfg_kw_gid},
+    {"chroot", S_GLOBAL, sp__cfg_kw_chroot},
+    {"ulimit-n", S_GLOBAL, sp__cfg_kw_ulimit_n},
+    {"strict-limits", S_GLOBAL, sp__cfg_kw_strict_limits},
+    {"no", S_GLOBAL, sp__cfg_kw_global_no},
+    {"zero-warning", S_GLOBAL, sp__cfg_kw_zero_warning},
+    {"master-worker", S_GLOBAL, sp__cfg_kw_master_worker},
+    {"node", S_GLOBAL, sp__cfg_kw_node},
+    {"description", S_GLOBAL, sp__cfg_kw_description},
+    {"localpeer", S_GLOBAL, sp__cfg_kw_localpeer},
+    {"tune.maxrewrite", S_GLOBAL, sp__cfg_kw_maxrewrite},
+    {"tune.http.maxhdr", S_GLOBAL, sp__cfg_kw_http_maxhdr},
     /* proxies and defaults */
     {"mode", S_PROXY, sp__cfg_kw_mode},
     {"bind", S_FE | S_LI, sp__cfg_kw_bind},
@@ -661,17 +681,17 @@ static const struct kw keywords[] = {
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
 /* clang-format off */
 static const char *const global_unsupported[] = {
-    "user", "group", "uid", "gid", "chroot", "ca-base", "crt-base", "nbproc",
-    "master-worker", "ulimit-n", "maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate",
-    "maxcomprate", "maxcompcpuusage", "maxpipes", "maxzlibmem", "node",
-    "description", "log-send-hostname", "log-tag", "setenv", "presetenv", "unsetenv", "resetenv",
+    "ca-base", "crt-base", "nbproc",
+    "maxsslconn", "maxconnrate", "maxsessrate", "maxsslrate",
+    "maxcomprate", "maxcompcpuusage", "maxpipes", "maxzlibmem",
+    "log-send-hostname", "log-tag",
     "lua-load", "lua-load-per-thread", "lua-prepend-path", "expose-experimental-directives",
     "insecure-fork-wanted", "insecure-setuid-wanted", "h1-case-adjust", "h1-case-adjust-file",
-    "server-state-file", "server-state-base", "localpeer", "numa-cpu-mapping", "cpu-policy",
+    "server-state-file", "server-state-base", "numa-cpu-mapping", "cpu-policy",
     "cpu-set", "thread-groups", "thread-group", "max-threads-per-group", "thread-hard-limit",
-    "fd-hard-limit", "quiet", "zero-warning", "busy-polling", "noepoll", "nopoll", "nosplice",
+    "fd-hard-limit", "quiet", "busy-polling", "noepoll", "nopoll", "nosplice",
     "nogetaddrinfo", "noreuseport", "profiling.tasks", "profiling.memory", "set-dumpable",
-    "strict-limits", "grace", "close-spread-time", "mworker-max-reloads", "external-check",
+    "grace", "close-spread-time", "mworker-max-reloads", "external-check",
     "default-path", "unix-bind", "issuers-chain-path", "pp2-never-send-local", "stats-file",
     "cluster-secret", "dns-accept-family", "limited-quic", "prealloc-fd", "debug",
     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
@@ -682,8 +702,8 @@ static const char *const global_unsupported[] = {
     "ssl-provider", "ssl-provider-path", "ssl-skip-self-issued-ca", "ssl-security-level",
     "tune.ssl.default-dh-param", "tune.ssl.cachesize", "tune.ssl.lifetime", "tune.ssl.maxrecord",
     "tune.ssl.force-private-cache", "tune.ssl.capture-buffer-size", "tune.ssl.ssl-ctx-cache-size",
-    "tune.ssl.keylog", "tune.http.maxhdr", "tune.http.cookielen", "tune.http.logurilen",
-    "tune.maxrewrite", "tune.idletimer", "tune.rcvbuf.client", "tune.sndbuf.client",
+    "tune.ssl.keylog", "tune.http.cookielen", "tune.http.logurilen",
+    "tune.idletimer", "tune.rcvbuf.client", "tune.sndbuf.client",
     "tune.rcvbuf.server", "tune.sndbuf.server", "tune.rcvbuf.frontend", "tune.rcvbuf.backend",
     "tune.sndbuf.frontend", "tune.sndbuf.backend", "tune.h2.header-table-size",
     "tune.h2.initial-window-size", "tune.h2.fe.initial-window-size",
@@ -749,6 +769,10 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
     unsigned here_bit = 1u << ps->sec, found = 0;
     char where[64];
 
+    if (!strcmp(kw, "global") || !strcmp(kw, "defaults") || !strcmp(kw, "frontend") ||
+        !strcmp(kw, "backend") || !strcmp(kw, "listen") ||
+        sp__cfg_in_list(kw, sections_unsupported, ARRAY_SIZE(sections_unsupported)))
+        snprintf(ps->section, sizeof(ps->section), "%s", argc > 1 ? argv[1] : kw);
     if (strcmp(kw, "global") == 0) {
         section_start(ps, SP__CFG_SEC_GLOBAL, argc, argv);
         return;
@@ -821,10 +845,157 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
 /* ---------------------------------------------------------------------------------------- */
 /* lines and words */
 
+/* The states of a `.if` level, HAProxy's nested_cond_state. */
+enum {
+    COND_IF_TAKE = 1, /* .if true: its lines are read */
+    COND_IF_DROP,     /* .if false: skipped until .elif or .else */
+    COND_IF_SKIP,     /* inside a skipped block: everything up to its .endif is skipped */
+    COND_ELIF_TAKE,   /* .elif true */
+    COND_ELIF_DROP,   /* .elif false */
+    COND_ELIF_SKIP,   /* .elif after a taken branch */
+    COND_ELSE_TAKE,   /* .else after no taken branch */
+    COND_ELSE_DROP,   /* .else after a taken branch */
+};
+
+static bool cond_masked(int st)
+{
+    return st == COND_IF_DROP || st == COND_IF_SKIP || st == COND_ELIF_DROP ||
+           st == COND_ELIF_SKIP || st == COND_ELSE_DROP;
+}
+
+/* A `.if` or `.elif` condition: the words after the directive, joined with spaces (HAProxy
+ * merges them back into one expression). Returns 1, 0, or -1 after an error. */
+static int eval_cond(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    char expr[4096], err[512];
+    size_t off = 0;
+    int r;
+
+    expr[0] = '\0';
+    for (int i = 1; i < argc; i++) {
+        int n = snprintf(expr + off, sizeof(expr) - off, "%s%s", i > 1 ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= sizeof(expr) - off) {
+            sp__cfg_alert(ps, argv[0], "condition too long (at most %zu bytes)", sizeof(expr) - 1);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    r = sp__cfg_cond_eval(expr, err, sizeof(err));
+    if (r < 0)
+        sp__cfg_alert(ps, argv[0], "%s in '%s'", err, expr);
+    return r;
+}
+
+/* `.notice`, `.warning`, `.alert`, `.diag "message"`: one word, as HAProxy wants it. */
+static void message(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    const char *kw = argv[0], *msg = argc > 1 ? argv[1] : "";
+
+    if (argc > 2) {
+        sp__cfg_alert(ps, kw,
+                      "unexpected argument '%s' (use quotes if the message should contain "
+                      "spaces)",
+                      argv[2]);
+        return;
+    }
+    if (!strcmp(kw, ".alert")) {
+        sp__cfg_alert(ps, NULL, "'%s'", msg);
+        ps->abort = true; /* HAProxy: always fatal, and the file is read no further */
+    } else if (!strcmp(kw, ".warning")) {
+        sp__cfg_warn(ps, NULL, "'%s'", msg);
+    } else if (ps->diag && (!strcmp(kw, ".notice") || sp_log_enabled(SP_LOG_DEBUG))) {
+        /* .diag: only in diagnostic output (-d), as HAProxy's -dD */
+        char esc[4 * 1024 + 1], fesc[4 * 256 + 1];
+        sp_log_escape(esc, sizeof(esc), msg, strlen(msg));
+        sp_log_escape(fesc, sizeof(fesc), ps->cfg->_file, strlen(ps->cfg->_file));
+        fprintf(ps->diag, "%s %s:%d: '%s'\n", !strcmp(kw, ".notice") ? "[NOTICE]" : "[DIAG]", fesc,
+                ps->line, esc);
+    }
+}
+
+/* A line starting with '.': the conditional blocks first (they are followed even inside a
+ * skipped block, to find its end), then, only where lines are read, the messages. Returns
+ * true when the line was a directive (handled), false for a line of a skipped block that the
+ * caller must drop too. */
+static bool directive(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    const char *kw = argv[0];
+    int *d = &ps->cond_depth;
+    unsigned char *st = ps->cond;
+
+    if (!strcmp(kw, ".if")) {
+        if (*d >= SP__CFG_MAX_NESTED) {
+            sp__cfg_alert(ps, kw, "too many nested '.if' (at most %d)", SP__CFG_MAX_NESTED);
+            ps->abort = true;
+            return true;
+        }
+        (*d)++;
+        if (*d > 1 && cond_masked(st[*d - 1])) {
+            st[*d] = COND_IF_SKIP; /* not evaluated: the whole block is skipped */
+            return true;
+        }
+        int r = eval_cond(ps, argc, argv);
+        if (r < 0)
+            ps->abort = true; /* which lines belong would be a guess */
+        st[*d] = r > 0 ? COND_IF_TAKE : COND_IF_DROP;
+        return true;
+    }
+    if (!strcmp(kw, ".elif") || !strcmp(kw, ".else") || !strcmp(kw, ".endif")) {
+        bool elif = kw[2] == 'l' && kw[3] == 'i', endif = kw[1] == 'e' && kw[2] == 'n';
+        if (!elif && argc > 1) {
+            sp__cfg_alert(ps, kw, "unexpected argument '%s'", argv[1]);
+            ps->abort = !endif;
+            return true;
+        }
+        if (!*d) {
+            sp__cfg_alert(ps, kw, "'%s' with no matching '.if'", kw);
+            ps->abort = !endif;
+            return true;
+        }
+        if (endif) {
+            (*d)--;
+            return true;
+        }
+        if (st[*d] == COND_ELSE_TAKE || st[*d] == COND_ELSE_DROP) {
+            sp__cfg_alert(ps, kw, "'%s' after '.else' is not permitted", kw);
+            ps->abort = true;
+            return true;
+        }
+        bool taken = st[*d] == COND_IF_TAKE || st[*d] == COND_IF_SKIP || st[*d] == COND_ELIF_TAKE ||
+                     st[*d] == COND_ELIF_SKIP;
+        if (!elif) {
+            st[*d] = taken ? COND_ELSE_DROP : COND_ELSE_TAKE;
+            return true;
+        }
+        if (taken) {
+            st[*d] = COND_ELIF_SKIP;
+            return true;
+        }
+        int r = eval_cond(ps, argc, argv);
+        if (r < 0)
+            ps->abort = true;
+        st[*d] = r > 0 ? COND_ELIF_TAKE : COND_ELIF_DROP;
+        return true;
+    }
+    if (*d && cond_masked(st[*d]))
+        return false;
+    if (!strcmp(kw, ".notice") || !strcmp(kw, ".warning") || !strcmp(kw, ".alert") ||
+        !strcmp(kw, ".diag")) {
+        message(ps, argc, argv);
+        return true;
+    }
+    sp__cfg_alert(ps, kw,
+                  "unknown directive (expects .if, .elif, .else, .endif, .notice, "
+                  ".warning, .alert or .diag)");
+    return true;
+}
+
 static void parse_line(struct sp__cfg_parser *ps, const char *line, size_t len, char *work)
 {
     char *argv[SP__CFG_MAX_WORDS + 1];
     const char *err = NULL;
+    struct sp__cfg_tokvars vars = {
+        .file = ps->cfg->_file, .line = ps->line, .section = ps->section};
     int argc;
 
     if (len && line[len - 1] == '\r') /* CRLF files */
@@ -837,12 +1008,18 @@ static void parse_line(struct sp__cfg_parser *ps, const char *line, size_t len, 
         sp__cfg_alert(ps, NULL, "NUL byte in line");
         return;
     }
-    argc = sp__cfg_tokenize(line, len, work, argv, &err);
+    /* as HAProxy, every line is split (and its variables expanded) before the `.if` state
+     * is looked at: a quoting error is one even in a skipped block */
+    argc = sp__cfg_tokenize_env(line, len, work, SP__CFG_MAX_EXPANDED + 1, argv, &vars, &err);
     if (argc < 0)
         sp__cfg_alert(ps, NULL, "%s", err);
     if (argc <= 0)
         return;
     argv[argc] = NULL;
+    if (argv[0][0] == '.' && directive(ps, argc, argv))
+        return;
+    if (ps->cond_depth && cond_masked(ps->cond[ps->cond_depth]))
+        return; /* a line of a block whose condition is false: skipped, not checked */
     dispatch(ps, argc, argv);
 }
 
@@ -860,8 +1037,8 @@ static int parse(const char *buf, size_t len, const char *name, FILE *diag,
         return -ENOMEM;
     sp__cfg_global_init(&cfg->global);
     cfg->_file = strdup(name ? name : "<string>");
-    /* a tokenized line is never longer than its text, plus one NUL */
-    work = malloc(SP__CFG_MAX_LINE + 2);
+    /* a tokenized line is never longer than its text once expanded, plus one NUL */
+    work = malloc(SP__CFG_MAX_EXPANDED + 1);
     if (!cfg->_file || !work) {
         free(work);
         sp_config_free(cfg);
@@ -872,7 +1049,7 @@ static int parse(const char *buf, size_t len, const char *name, FILE *diag,
     ps.diag = diag;
     ps.tail = &cfg->proxies;
 
-    while (pos < len && !ps.oom) {
+    while (pos < len && !ps.oom && !ps.abort) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - buf) : len;
 
@@ -881,6 +1058,11 @@ static int parse(const char *buf, size_t len, const char *name, FILE *diag,
         pos = end + 1;
     }
     free(work);
+    if (ps.cond_depth && !ps.abort)
+        sp__cfg_alert(&ps, NULL,
+                      "non-terminated '.if' block (%d level%s open at the end of the "
+                      "file)",
+                      ps.cond_depth, ps.cond_depth > 1 ? "s" : "");
     for (struct sp_cfg_proxy *d = ps.defs, *next; d; d = next) {
         next = d->next;
         sp__cfg_proxy_free(d);

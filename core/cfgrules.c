@@ -10,6 +10,8 @@
  */
 #include "core/config.h"
 
+#include <limits.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,7 +66,157 @@ void sp__cfg_kw_use_backend(struct sp__cfg_parser *ps, int argc, char **argv)
     add_rule(ps, &ps->cur->use_backends, argc, argv);
 }
 
-/* global `stats socket PATH [mode M] [level L]` and proxy `stats enable|uri|refresh|auth` */
+/* a unix path, or an IP address with a port other than 0 */
+static bool has_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_port != 0;
+    if (ss->ss_family == AF_INET6)
+        return ((const struct sockaddr_in6 *)ss)->sin6_port != 0;
+    return ss->ss_family == AF_UNIX;
+}
+
+/* `stats socket ADDRESS|PATH [mode M] [level L] [user U] [group G] [uid N] [gid N]
+ * [expose-fd listeners]`: a unix socket (a path, `unix@PATH`) or a TCP address (`ipv4@`,
+ * `ipv6@`, `ADDR:PORT`); several lines, several sockets. */
+static void stats_socket(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+    struct sp_cfg_stats_socket *ss, **tail;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    const char *text = argc > 2 ? argv[2] : "";
+
+    if (!text[0]) {
+        sp__cfg_alert(ps, argv[0], "'stats socket' expects a path or an address");
+        return;
+    }
+    if (text[0] == '/' || !strncmp(text, "unix@", 5)) {
+        const char *path = text[0] == '/' ? text : text + 5;
+        if (path[0] != '/' || strlen(path) >= 100) {
+            sp__cfg_alert(ps, argv[0],
+                          "'stats socket' expects an absolute path of less than 100 bytes");
+            return;
+        }
+    }
+    char unix_text[128];
+    if (text[0] == '/') { /* a bare path is a unix socket, as in HAProxy */
+        snprintf(unix_text, sizeof(unix_text), "unix@%s", text);
+        text = unix_text;
+    }
+    if (sp_parse_addr(text, false, &addr, &addrlen) < 0 || !has_port(&addr)) {
+        sp__cfg_alert(ps, argv[0],
+                      "'stats socket': invalid address '%s' (expects an absolute path, "
+                      "unix@PATH, or [ipv4@|ipv6@]ADDRESS:PORT)",
+                      text);
+        return;
+    }
+    ss = sp__cfg_xcalloc(ps, sizeof(*ss));
+    if (!ss)
+        return;
+    ss->addr = addr;
+    ss->addrlen = addrlen;
+    ss->mode = -1;
+    ss->uid = ss->gid = -1;
+    ss->level = SP_CLI_LEVEL_OPERATOR;
+    ss->where = sp__cfg_here(ps);
+    for (int i = 3; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int r = 0;
+        if (!val) {
+            sp__cfg_alert(ps, argv[0], "'%s' expects a value", opt);
+            goto fail;
+        }
+        if (!strcmp(opt, "mode")) {
+            char *end;
+            long m = strtol(val, &end, 8);
+            if (!*val || *end || m < 0 || m > 0777) {
+                sp__cfg_alert(ps, argv[0], "bad mode '%s' (octal expected)", val);
+                goto fail;
+            }
+            ss->mode = (int)m;
+        } else if (!strcmp(opt, "level")) {
+            if (!strcmp(val, "user")) {
+                ss->level = SP_CLI_LEVEL_USER;
+            } else if (!strcmp(val, "operator")) {
+                ss->level = SP_CLI_LEVEL_OPERATOR;
+            } else if (!strcmp(val, "admin")) {
+                ss->level = SP_CLI_LEVEL_ADMIN;
+            } else {
+                sp__cfg_alert(ps, argv[0], "level must be user, operator or admin, not '%s'", val);
+                goto fail;
+            }
+        } else if (!strcmp(opt, "user")) {
+            if ((r = sp__cfg_lookup_user(val, &ss->uid)) < 0) {
+                sp__cfg_alert(ps, argv[0], "'user': cannot find user id for '%s'", val);
+                goto fail;
+            }
+        } else if (!strcmp(opt, "group")) {
+            if ((r = sp__cfg_lookup_group(val, &ss->gid)) < 0) {
+                sp__cfg_alert(ps, argv[0], "'group': cannot find group id for '%s'", val);
+                goto fail;
+            }
+        } else if (!strcmp(opt, "uid") || !strcmp(opt, "gid")) {
+            if (!sp__cfg_get_int(ps, argv[0], opt, val, 0, INT_MAX,
+                                 opt[0] == 'u' ? &ss->uid : &ss->gid))
+                goto fail;
+        } else if (!strcmp(opt, "expose-fd")) {
+            if (strcmp(val, "listeners")) {
+                sp__cfg_alert(ps, argv[0], "'expose-fd' only supports 'listeners'");
+                goto fail;
+            }
+            ss->expose_fd = true;
+            sp__cfg_warn(ps, argv[0],
+                         "'expose-fd listeners' accepted but nothing is exposed: spillway has "
+                         "no reload that would take over the listeners (no _getsocks command)");
+        } else {
+            sp__cfg_alert(ps, argv[0], "'stats socket' option '%s' is not supported by spillway",
+                          opt);
+            goto fail;
+        }
+    }
+    if (addr.ss_family != AF_UNIX && (ss->mode >= 0 || ss->uid >= 0 || ss->gid >= 0))
+        sp__cfg_warn(ps, argv[0],
+                     "'mode', 'user', 'group', 'uid' and 'gid' apply to a unix socket's file; "
+                     "ignored on the TCP address '%s'",
+                     text);
+    ss->text = sp__cfg_xstrdup(ps, argv[2]);
+    if (!ss->text)
+        goto fail;
+    for (tail = &g->stats_sockets; *tail; tail = &(*tail)->next)
+        ;
+    *tail = ss;
+    return;
+fail:
+    free(ss);
+}
+
+/* global `stats socket ...`, `stats timeout T`, `stats maxconn N` */
+static void global_stats(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+    int64_t ms;
+
+    if (!strcmp(argv[1], "socket")) {
+        stats_socket(ps, argc, argv);
+    } else if (!strcmp(argv[1], "timeout")) {
+        if (sp__cfg_nargs_ok(ps, "stats timeout", argc, 2, 1, 1) &&
+            sp__cfg_get_time(ps, "stats timeout", "timeout", argv[2], &ms)) {
+            if (ms <= 0)
+                sp__cfg_alert(ps, "stats timeout", "expects a positive value");
+            else
+                g->stats_timeout = ms;
+        }
+    } else if (!strcmp(argv[1], "maxconn")) {
+        if (sp__cfg_nargs_ok(ps, "stats maxconn", argc, 2, 1, 1))
+            sp__cfg_get_int(ps, "stats maxconn", "connection count", argv[2], 1, INT_MAX,
+                            &g->stats_maxconn);
+    } else {
+        sp__cfg_alert(ps, argv[0], "'stats %s' is not supported by spillway in global", argv[1]);
+    }
+}
+
+/* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth` */
 void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     if (argc < 2) {
@@ -72,54 +224,7 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     }
     if (ps->sec == SP__CFG_SEC_GLOBAL) {
-        struct sp_cfg_global *g = &ps->cfg->global;
-        if (strcmp(argv[1], "socket")) {
-            sp__cfg_alert(ps, argv[0], "'stats %s' is not supported by spillway yet", argv[1]);
-            return;
-        }
-        if (argc < 3 || argv[2][0] == 0) {
-            sp__cfg_alert(ps, argv[0], "'stats socket' expects a path");
-            return;
-        }
-        const char *path = argv[2];
-        if (!strncmp(path, "unix@", 5))
-            path += 5;
-        if (path[0] != '/' || strlen(path) >= 100) {
-            sp__cfg_alert(ps, argv[0],
-                          "'stats socket' expects an absolute path of less than 100 bytes");
-            return;
-        }
-        for (int i = 3; i < argc; i += 2) {
-            if (i + 1 >= argc) {
-                sp__cfg_alert(ps, argv[0], "'%s' expects a value", argv[i]);
-                return;
-            }
-            if (!strcmp(argv[i], "mode")) {
-                char *end;
-                long m = strtol(argv[i + 1], &end, 8);
-                if (*end || m < 0 || m > 0777) {
-                    sp__cfg_alert(ps, argv[0], "bad mode '%s' (octal expected)", argv[i + 1]);
-                    return;
-                }
-                g->stats_socket_mode = (int)m;
-            } else if (!strcmp(argv[i], "level")) {
-                if (strcmp(argv[i + 1], "user") && strcmp(argv[i + 1], "operator") &&
-                    strcmp(argv[i + 1], "admin")) {
-                    sp__cfg_alert(ps, argv[0], "level must be user, operator or admin, not '%s'",
-                                  argv[i + 1]);
-                    return;
-                }
-                free(g->stats_socket_level);
-                g->stats_socket_level = sp__cfg_xstrdup(ps, argv[i + 1]);
-            } else {
-                sp__cfg_alert(ps, argv[0],
-                              "'stats socket' option '%s' is not supported by spillway yet",
-                              argv[i]);
-                return;
-            }
-        }
-        free(g->stats_socket);
-        g->stats_socket = sp__cfg_xstrdup(ps, path);
+        global_stats(ps, argc, argv);
         return;
     }
     struct sp_cfg_proxy *px = ps->cur;

@@ -86,19 +86,19 @@ static void show_info(const struct sp_routing *rt, const struct sp_http_conf *co
         req_rate += o.req_rate.cur;
         max_rate = SP_MAX(max_rate, o.conn_rate.max);
     }
-    sp_strbuf_printf(b,
-                     "Name: spillway\nVersion: %s\nNbthread: %lld\nNbproc: 1\nProcess_num: 1\n"
-                     "Pid: %d\nUptime: %lldd %02lldh%02lldm%02llds\nUptime_sec: %lld\n"
-                     "Maxconn: %lld\nCurrConns: %lld\nCumConns: %lld\nCumReq: %lld\n"
-                     "ConnRate: %llu\nMaxConnRate: %llu\nReqRate: %llu\n"
-                     "DecisionLogSize: %d\nDroppedLogs: %lld\n",
-                     p.version, (long long)p.nbthread, (int)getpid(),
-                     (long long)(p.uptime_s / 86400), (long long)(p.uptime_s / 3600 % 24),
-                     (long long)(p.uptime_s / 60 % 60), (long long)(p.uptime_s % 60),
-                     (long long)p.uptime_s, (long long)p.max_conn, (long long)p.cur_conn,
-                     (long long)p.conn_tot, (long long)p.req_tot, (unsigned long long)rate,
-                     (unsigned long long)max_rate, (unsigned long long)req_rate,
-                     sp_decisions_size(), (long long)sp_stats_log_drops_mt());
+    sp_strbuf_printf(
+        b,
+        "Name: spillway\nVersion: %s\nNbthread: %lld\nNbproc: 1\nProcess_num: 1\n"
+        "Pid: %d\nUptime: %lldd %02lldh%02lldm%02llds\nUptime_sec: %lld\n"
+        "Maxconn: %lld\nCurrConns: %lld\nCumConns: %lld\nCumReq: %lld\n"
+        "ConnRate: %llu\nMaxConnRate: %llu\nReqRate: %llu\n"
+        "DecisionLogSize: %d\nDroppedLogs: %lld\nnode: %s\ndescription: %s\n",
+        p.version, (long long)p.nbthread, (int)getpid(), (long long)(p.uptime_s / 86400),
+        (long long)(p.uptime_s / 3600 % 24), (long long)(p.uptime_s / 60 % 60),
+        (long long)(p.uptime_s % 60), (long long)p.uptime_s, (long long)p.max_conn,
+        (long long)p.cur_conn, (long long)p.conn_tot, (long long)p.req_tot,
+        (unsigned long long)rate, (unsigned long long)max_rate, (unsigned long long)req_rate,
+        sp_decisions_size(), (long long)sp_stats_log_drops_mt(), p.node, p.desc ? p.desc : "");
 }
 
 /* `show servers state [BE]`: HAProxy's version-1 dump, one line per server. */
@@ -401,28 +401,34 @@ static void run_command(const struct sp_routing *rt, const struct sp_http_conf *
     sp_strbuf_puts(b, "\n");
 }
 
-int sp_cli_open(const char *path, int mode)
+int sp_cli_open(const struct sp_cfg_stats_socket *ss)
 {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    int fd;
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss->addr;
+    bool local = ss->addr.ss_family == AF_UNIX;
+    int fd, one = 1;
 
-    if (strlen(path) >= sizeof(sun.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sun.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(ss->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    chmod(path, (mode_t)(mode >= 0 ? mode : 0600));
+    if (local)
+        unlink(sun->sun_path);
+    else
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&ss->addr, ss->addrlen) < 0 || listen(fd, 16) < 0)
+        goto fail;
+    if (local && (chmod(sun->sun_path, (mode_t)(ss->mode >= 0 ? ss->mode : 0600)) < 0 ||
+                  ((ss->uid >= 0 || ss->gid >= 0) &&
+                   chown(sun->sun_path, (uid_t)ss->uid, (gid_t)ss->gid) < 0)))
+        goto fail;
     return fd;
+fail:;
+    int err = -errno;
+    close(fd);
+    return err;
 }
 
-void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf, bool admin)
+void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf, bool admin,
+                  int timeout_ms)
 {
     for (int guard = 0; guard < 16; guard++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -430,7 +436,7 @@ void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_con
             return;
         /* one command line per connection (several separated by ';'), as HAProxy's
          * non-interactive mode; bounded in time and size so a stuck client cannot hold main */
-        struct timeval tv = {.tv_sec = 2};
+        struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         char line[4096];

@@ -1,5 +1,5 @@
-/* core/cli.h - the stats socket (`stats socket PATH [mode M]`): HAProxy's command interpreter
- * on a unix socket, one command line per connection (several commands separated by ';'), as
+/* core/cli.h - the stats socket (`stats socket PATH|ADDR:PORT [mode M]...`): HAProxy's command
+ * interpreter on a unix or TCP socket, one command line per connection (several commands separated by ';'), as
  * HAProxy's non-interactive mode: help, show info, show stat [typed], show servers state,
  * show decisions.
  *
@@ -16,15 +16,21 @@
 struct sp_routing;
 struct sp_http_conf;
 
-/* owner: main. Opens the stats socket at `path` (an existing file there is replaced), mode
- * `mode` (< 0: 0600): a listening, non-blocking unix socket, or a negative errno. */
-int sp_cli_open(const char *path, int mode);
+struct sp_cfg_stats_socket;
+
+/* the most `stats socket` lines one process serves */
+#define SP_CLI_MAX 16
+
+/* owner: main. Opens one `stats socket`: a unix socket (an existing file there is replaced;
+ * its mode, 0600 by default, and owner as the line says) or a TCP address
+ * (SO_REUSEADDR). Returns a listening, non-blocking socket, or a negative errno. */
+int sp_cli_open(const struct sp_cfg_stats_socket *ss);
 
 /* owner: main, with the routing snapshot `rt` it published and the `conf` it gave the workers.
  * Serves the clients waiting on the listening socket `lfd` (at most 16 a call), one command
- * line each; each read and write is bounded in time (2 s) so that a stuck client cannot hold
- * main. */
+ * line each; each read and write is bounded by `timeout_ms` (`stats timeout`, 2 s by default)
+ * so that a stuck client cannot hold main longer. */
 void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf,
-                  bool admin);
+                  bool admin, int timeout_ms);
 
 #endif

@@ -15,6 +15,10 @@
 /* The limits a configuration line must respect; longer or wordier lines are errors. */
 #define SP__CFG_MAX_LINE  65536
 #define SP__CFG_MAX_WORDS 64
+/* a line once its environment variables are expanded; `.if` levels open at once (HAProxy's
+ * MAXNESTEDCONDS) */
+#define SP__CFG_MAX_EXPANDED (4 * SP__CFG_MAX_LINE)
+#define SP__CFG_MAX_NESTED   128
 
 /* Prints one diagnostic line to `out` (skipped when NULL) and counts it in cfg:
  *   [ALERT] file:line: 'kw': message      (`kw` NULL: no keyword part)
@@ -75,6 +79,20 @@ int sp__cfg_check_log_target(const char *target);
  * *ret_err set to a static message. */
 int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const char **ret_err);
 
+/* What the pseudo-variables of sp__cfg_tokenize_env() expand to. */
+struct sp__cfg_tokvars {
+    const char *file;    /* .FILE */
+    int line;            /* .LINE */
+    const char *section; /* .SECTION: the section's name, or its keyword when it has none */
+};
+
+/* As sp__cfg_tokenize(), and with `vars` (NULL: no expansion) expands environment variables
+ * inside double quotes as HAProxy 2.6 does ("$NAME", "${NAME}", "${NAME-default}",
+ * "${NAME[*]}" split into words, the .FILE, .LINE and .SECTION pseudo-variables). `out`
+ * holds `outsize` bytes; a line that grows beyond it is an error. */
+int sp__cfg_tokenize_env(const char *line, size_t len, char *out, size_t outsize, char **argv,
+                         const struct sp__cfg_tokvars *vars, const char **ret_err);
+
 /* "1", "1-4", "1,3-5" or "all" -> bits 0..63 for threads 1..64 (never empty). */
 bool sp__cfg_parse_thread_set(const char *txt, uint64_t *ret);
 
@@ -84,6 +102,27 @@ bool sp__cfg_parse_cpu_list(const char *txt, cpu_set_t *set);
 /* A network for `except`: IPv4 with an optional /len or /dotted-mask, IPv6 with an optional
  * /len; host bits are cleared. */
 bool sp__cfg_parse_network(const char *txt, struct sockaddr_storage *ss, int *ret_prefix);
+
+/* The HAProxy version whose configuration language spillway reads: what `.if
+ * version_atleast()` and `version_before()` compare with (core/cfgcond.c). */
+#define SP__CFG_HAPROXY_VERSION "2.6.0"
+
+/* HAProxy's build features ("haproxy -vv"), answered for spillway: '+' for what it has
+ * (epoll, threads, accept4, getaddrinfo, CPU pinning, the Prometheus exporter), '-' for the
+ * rest. `.if feature(NAME)` is true for a '+' entry only. */
+#define SP__CFG_FEATURES                                                                           \
+    "+EPOLL -KQUEUE -EVPORTS -POLL +THREAD -THREAD_DUMP -BACKTRACE -NETFILTER -PCRE -PCRE_JIT " \
+    "-PCRE2 -PCRE2_JIT -STATIC_PCRE -STATIC_PCRE2 -TPROXY -LINUX_TPROXY -LINUX_SPLICE "        \
+    "-LIBCRYPT -CRYPT_H -ENGINE +GETADDRINFO -OPENSSL -LUA +ACCEPT4 -CLOSEFROM -ZLIB -SLZ "    \
+    "+CPU_AFFINITY -TFO -NS -DL -RT -DEVICEATLAS -51DEGREES -WURFL -SYSTEMD -OBSOLETE_LINKER "  \
+    "-PRCTL -PROCCTL -OT -QUIC +PROMEX -MEMORY_PROFILING"
+
+/* True when `name` is a '+' entry of SP__CFG_FEATURES. */
+bool sp__cfg_has_feature(const char *name);
+
+/* Evaluates the condition of a `.if` or `.elif` line (its words joined by spaces): 1 true,
+ * 0 false, -1 with a message in `err` for an unparsable one. */
+int sp__cfg_cond_eval(const char *text, char *err, size_t errsize);
 
 /* ---------------------------------------------------------------------------------------- */
 /* the line parser: its state and helpers live in cfgparse.c; the keyword handlers below are
@@ -111,6 +150,11 @@ struct sp__cfg_parser {
     struct sp_cfg_proxy *last_def; /* the one in effect; NULL: built-in values */
     struct sp_cfg_proxy **tail;    /* where the next proxy is appended */
     bool oom;
+    bool abort;        /* stop reading: `.alert`, or a `.if` block that cannot be followed */
+    char section[256]; /* .SECTION: the current section's name, or its keyword */
+    /* `.if` blocks: cond[1..cond_depth] hold each open level's state (cfgparse.c) */
+    int cond_depth;
+    unsigned char cond[SP__CFG_MAX_NESTED + 1];
 };
 
 /* Each section's name as messages spell it, by enum sp__cfg_sec. */
@@ -174,6 +218,28 @@ void sp__cfg_kw_http_check(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_httpchk_free(struct sp_cfg_httpchk *h);
 void sp__cfg_kw_fullconn(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_removed(struct sp__cfg_parser *ps, int argc, char **argv);
+/* cfgglobal.c: */
+void sp__cfg_kw_setenv(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_unsetenv(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_resetenv(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_uid(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_gid(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_user(struct sp__cfg_parser *ps, int argc, char **argv); /* and `group` */
+void sp__cfg_kw_chroot(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_ulimit_n(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_strict_limits(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_global_no(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_zero_warning(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_master_worker(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_node(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_description(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_localpeer(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv);
+/* A user or group name to its id (getpwnam/getgrnam): 0, -ENOENT when unknown, or the
+ * lookup's error. */
+int sp__cfg_lookup_user(const char *name, int *ret_uid);
+int sp__cfg_lookup_group(const char *name, int *ret_gid);
 /* cfgrules.c: */
 void sp__cfg_kw_acl(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_use_backend(struct sp__cfg_parser *ps, int argc, char **argv);

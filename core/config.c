@@ -107,7 +107,13 @@ void sp__cfg_global_init(struct sp_cfg_global *g)
     g->h2_max_concurrent_streams = 100;
     g->server_default_maxconn = 1000;
     g->hard_stop_after = SP_TIME_UNSET;
-    g->stats_socket_mode = -1;
+    g->stats_timeout = 2000;
+    g->stats_maxconn = 10;
+    g->uid = -1;
+    g->gid = -1;
+    g->strict_limits = true;
+    g->maxrewrite = -1;
+    g->http_maxhdr = SP_CFG_MAXHDR_DEFAULT;
 }
 
 void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
@@ -318,8 +324,14 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     }
     sp__cfg_logs_free(cfg->global.logs);
     free(cfg->global.pidfile);
-    free(cfg->global.stats_socket);
-    free(cfg->global.stats_socket_level);
+    for (struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets, *next; ss; ss = next) {
+        next = ss->next;
+        free(ss->text);
+        free(ss);
+    }
+    free(cfg->global.chroot);
+    free(cfg->global.node);
+    free(cfg->global.description);
     free(cfg->_file);
     free(cfg);
     return NULL;
@@ -758,13 +770,41 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/* Appends one byte to the word being built; false when `out` is full. */
+#define EMIT(ch)                                                                                   \
+    do {                                                                                           \
+        if (o >= oend) {                                                                           \
+            *ret_err = "line too long once its variables are expanded";                            \
+            return -1;                                                                             \
+        }                                                                                          \
+        *o++ = (ch);                                                                               \
+    } while (0)
+
+/* Starts a new word at `o`; -1 when the line has too many. */
+#define NEW_WORD()                                                                                 \
+    do {                                                                                           \
+        if (argc == SP__CFG_MAX_WORDS) {                                                           \
+            *ret_err = "too many words on one line (at most 64)";                                  \
+            return -1;                                                                             \
+        }                                                                                          \
+        argv[argc++] = o;                                                                          \
+    } while (0)
+
 /* Splits one line (no '\n') into words, HAProxy's way: blanks separate words, '#' starts a
  * comment, "..." and '...' quote (and may join parts of one word: a"b c"d), and a backslash
  * escapes a blank, '#', '\', a quote or '$', or gives \t \n \r \xHH; other backslashes stay
- * as written (regexes keep their "\d"). Single quotes take everything literally. `out` must
- * hold len + 1 bytes. Returns the word count, or -1 with *ret_err set to a message. */
-int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const char **ret_err)
+ * as written (regexes keep their "\d"). Single quotes take everything literally.
+ *
+ * With `vars`, "$NAME" and "${NAME}" are expanded inside double quotes only, as HAProxy 2.6's
+ * parse_line() does (PARSE_OPT_ENV with PARSE_OPT_DQUOTE): a name starts with a letter or '_'
+ * and goes on with letters, digits and '_'; an unset variable expands to nothing;
+ * "${NAME-default}" gives `default` when NAME is unset (not when it is empty); "${NAME[*]}"
+ * splits the value on blanks into several words; ".FILE", ".LINE" and ".SECTION" are the
+ * pseudo-variables. Returns the word count, or -1 with *ret_err set to a message. */
+int sp__cfg_tokenize_env(const char *line, size_t len, char *out, size_t outsize, char **argv,
+                         const struct sp__cfg_tokvars *vars, const char **ret_err)
 {
+    char *o = out, *oend = out + outsize;
     size_t i = 0;
     int argc = 0;
 
@@ -775,11 +815,7 @@ int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const
             i++;
         if (i >= len || line[i] == '#')
             return argc;
-        if (argc == SP__CFG_MAX_WORDS) {
-            *ret_err = "too many words on one line (at most 64)";
-            return -1;
-        }
-        argv[argc++] = out;
+        NEW_WORD();
         while (i < len) {
             char c = line[i];
 
@@ -795,8 +831,89 @@ int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const
                 i++;
                 continue;
             }
+            if (c == '$' && quote == '"' && vars) {
+                char name[256];
+                const char *value, *def = NULL;
+                size_t nlen = 0, deflen = 0;
+                bool brace = false, split = false;
+                char num[16];
+
+                i++;
+                if (i < len && line[i] == '{') {
+                    brace = true;
+                    i++;
+                }
+                if (i >= len ||
+                    (!isalpha((unsigned char)line[i]) && line[i] != '_' && line[i] != '.')) {
+                    *ret_err = "forbidden first character in an environment variable name "
+                               "(expects a letter, '_' or '.')";
+                    return -1;
+                }
+                if (line[i] == '.')
+                    name[nlen++] = line[i++];
+                while (i < len && (isalnum((unsigned char)line[i]) || line[i] == '_')) {
+                    if (nlen + 1 >= sizeof(name)) {
+                        *ret_err = "environment variable name too long (at most 255 bytes)";
+                        return -1;
+                    }
+                    name[nlen++] = line[i++];
+                }
+                name[nlen] = '\0';
+                if (name[0] == '.') {
+                    if (!strcmp(name, ".LINE")) {
+                        snprintf(num, sizeof(num), "%d", vars->line);
+                        value = num;
+                    } else if (!strcmp(name, ".FILE")) {
+                        value = vars->file;
+                    } else if (!strcmp(name, ".SECTION")) {
+                        value = vars->section;
+                    } else {
+                        *ret_err = "unknown pseudo-variable (expects .FILE, .LINE or .SECTION)";
+                        return -1;
+                    }
+                } else {
+                    value = getenv(name);
+                }
+                if (brace && i < len && line[i] == '[') {
+                    if (i + 2 >= len || line[i + 1] != '*' || line[i + 2] != ']') {
+                        *ret_err = "truncated or invalid word expansion (expects ${NAME[*]})";
+                        return -1;
+                    }
+                    split = true;
+                    i += 3;
+                }
+                if (brace) {
+                    if (i < len && line[i] == '-') {
+                        def = line + ++i;
+                        while (i < len && line[i] != '}')
+                            i++;
+                        deflen = (size_t)(line + i - def);
+                    }
+                    if (i >= len || line[i] != '}') {
+                        *ret_err = "unmatched brace in an environment variable name";
+                        return -1;
+                    }
+                    i++;
+                }
+                if (!value && def) {
+                    for (size_t k = 0; k < deflen; k++)
+                        EMIT(def[k]);
+                    continue;
+                }
+                for (; value && *value; value++) {
+                    if (split && (*value == ' ' || *value == '\t')) {
+                        while (value[1] == ' ' || value[1] == '\t')
+                            value++;
+                        EMIT('\0');
+                        NEW_WORD();
+                        continue;
+                    }
+                    EMIT(*value);
+                }
+                continue;
+            }
             if (c != '\\' || quote == '\'') {
-                *out++ = c;
+                EMIT(c);
                 i++;
                 continue;
             }
@@ -807,13 +924,13 @@ int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const
             c = line[i + 1];
             i += 2;
             if (strchr(" \t#\\\"'$", c)) {
-                *out++ = c;
+                EMIT(c);
             } else if (c == 't') {
-                *out++ = '\t';
+                EMIT('\t');
             } else if (c == 'n') {
-                *out++ = '\n';
+                EMIT('\n');
             } else if (c == 'r') {
-                *out++ = '\r';
+                EMIT('\r');
             } else if (c == 'x') {
                 int hi = i < len ? hexval(line[i]) : -1;
                 int lo = i + 1 < len ? hexval(line[i + 1]) : -1;
@@ -821,19 +938,28 @@ int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const
                     *ret_err = "invalid '\\x' escape (expects two hex digits, not 00)";
                     return -1;
                 }
-                *out++ = (char)(hi * 16 + lo);
+                EMIT((char)(hi * 16 + lo));
                 i += 2;
             } else {
-                *out++ = '\\';
-                *out++ = c;
+                EMIT('\\');
+                EMIT(c);
             }
         }
         if (quote) {
             *ret_err = quote == '"' ? "unterminated double quote" : "unterminated single quote";
             return -1;
         }
-        *out++ = '\0';
+        EMIT('\0');
     }
+}
+
+#undef EMIT
+#undef NEW_WORD
+
+int sp__cfg_tokenize(const char *line, size_t len, char *out, char **argv, const char **ret_err)
+{
+    /* without expansion a line never grows: len + 1 bytes hold every word and its NUL */
+    return sp__cfg_tokenize_env(line, len, out, len + 1, argv, NULL, ret_err);
 }
 
 /* ---------------------------------------------------------------------------------------- */

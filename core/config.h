@@ -21,6 +21,12 @@
 
 #define SP_TIME_UNSET (-1) /* a timeout that was not configured (infinite) */
 
+/* `tune.http.maxhdr`, counted as HAProxy counts it (the header fields plus the start line):
+ * the default, and the most that spillway's compiled header table (http/h1.h SP_H1_MAX_HDRS
+ * fields) can hold */
+#define SP_CFG_MAXHDR_DEFAULT 101
+#define SP_CFG_MAXHDR_MAX     101
+
 enum sp_mode {
     SP_MODE_HTTP = 0,
     SP_MODE_TCP = 1,
@@ -234,6 +240,26 @@ struct sp_cfg_proxy {
     unsigned _to_bad; /* loader only: SP__CFG_TO_* of `timeout` lines that had errors */
 };
 
+/* the stats socket's `level` */
+enum sp_cli_level {
+    SP_CLI_LEVEL_USER = 0,
+    SP_CLI_LEVEL_OPERATOR, /* the default */
+    SP_CLI_LEVEL_ADMIN,
+};
+
+/* owner: main. One `stats socket` line: a unix socket or a TCP address. */
+struct sp_cfg_stats_socket {
+    struct sp_cfg_stats_socket *next; /* in declaration order */
+    char *text;                       /* as written: "/run/x.sock", "ipv4@127.0.0.1:9999" */
+    struct sockaddr_storage addr;     /* AF_UNIX (the path), AF_INET or AF_INET6 */
+    socklen_t addrlen;
+    int mode;      /* unix: file mode, -1 = default (0600) */
+    int uid, gid;  /* unix: the file's owner (`user`/`uid`, `group`/`gid`), -1 = unchanged */
+    enum sp_cli_level level;
+    bool expose_fd; /* `expose-fd listeners`: accepted, nothing to hand over without reload */
+    struct sp_cfg_where where;
+};
+
 /* owner: main */
 struct sp_cfg_global {
     int nbthread;                     /* 0 = online CPUs (resolved by the runtime) */
@@ -248,14 +274,26 @@ struct sp_cfg_global {
     int server_default_maxconn;       /* tune.server.default-maxconn (spillway's): 1000 */
     int decision_log;                 /* decision-log N (spillway's): 0 = off */
     int spread_checks;                /* spread-checks: 0..50 percent */
-    char *stats_socket;               /* `stats socket PATH` */
-    int stats_socket_mode;            /* file mode, -1 = default (0600) */
-    char *stats_socket_level;         /* user|operator|admin, NULL = operator */
+    struct sp_cfg_stats_socket *stats_sockets; /* `stats socket` lines, in order */
+    int64_t stats_timeout;                     /* ms: a stats client's read/write bound (2 s) */
+    int stats_maxconn;                         /* `stats maxconn`: 10 */
     int64_t hard_stop_after;          /* ms, SP_TIME_UNSET = wait forever */
     char *pidfile;
     bool daemon;
     struct sp_cfg_log *logs;
     struct sp_cfg_where maxconn_where; /* the `maxconn` line; line 0 when there is none */
+    /* identity: applied once the sockets are open and the logs too, before any worker runs */
+    int uid, gid;                      /* `user`/`uid`, `group`/`gid`: -1 = unchanged */
+    char *chroot;                      /* `chroot DIR`, NULL = none */
+    int ulimit_n;                      /* `ulimit-n N`: RLIMIT_NOFILE, 0 = computed */
+    struct sp_cfg_where ulimit_where;  /* the `ulimit-n` line */
+    bool strict_limits;                /* default true (HAProxy 2.6); `no strict-limits` */
+    bool zero_warning;                 /* `zero-warning`: any warning fails the start */
+    char *node;                        /* `node NAME`: `show info` Node, default the hostname */
+    char *description;                 /* `description TEXT`: `show info` Description */
+    int maxrewrite;                    /* `tune.maxrewrite`: -1 = unset (no reserve) */
+    int http_maxhdr;                   /* `tune.http.maxhdr`: HAProxy's count (fields + the
+                                        * start line), 101 by default */
 };
 
 /* owner: main */

@@ -102,10 +102,19 @@ static void vlog(enum sp_log_level lvl, uint64_t suppressed, const char *fmt, va
         fprintf(stderr, "%s %s\n", level_names[lvl], esc);
 }
 
+static unsigned nwarnings;
+
+unsigned sp_log_nwarnings_mt(void)
+{
+    return ck_pr_load_uint(&nwarnings);
+}
+
 void sp_log(enum sp_log_level lvl, const char *fmt, ...)
 {
     va_list ap;
 
+    if (lvl == SP_LOG_WARNING)
+        ck_pr_inc_uint(&nwarnings);
     if (!sp_log_enabled(lvl))
         return;
     va_start(ap, fmt);

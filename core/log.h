@@ -29,6 +29,10 @@ extern int sp_log_verbosity; /* highest level printed; SP_LOG_NOTICE by default,
 
 void sp_log(enum sp_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* shared: any thread. How many warnings sp_log() was given (printed or not): `zero-warning`
+ * counts them. */
+unsigned sp_log_nwarnings_mt(void);
+
 #define sp_debug(...)                                                                              \
     do {                                                                                           \
         if (sp_log_enabled(SP_LOG_DEBUG))                                                          \

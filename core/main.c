@@ -10,6 +10,7 @@
 #include <ck_pr.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,16 +20,19 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "balance/balance.h"
 #include "core/cli.h"
 #include "core/config.h"
+#include "core/config-int.h"
 #include "core/log.h"
 #include "core/logsink.h"
 #include "core/timer.h"
 #include "core/util.h"
 #include "core/worker.h"
+#include "http/h1.h"
 #include "http/http.h"
 #include "http/httplog.h"
 #include "net/listener.h"
@@ -45,7 +49,7 @@ static void usage(FILE *out)
                  "  -c       check the configuration, print every error, exit 0 (valid),\n"
                  "           1 (errors, or it could not start) or 2 (no listener)\n"
                  "  -d       debug output on stderr, stay in the foreground\n"
-                 "  -v       print the version and exit\n"
+                 "  -v       print the version and exit (-vv: and the feature list)\n"
                  "  -h       this help\n");
 }
 
@@ -117,7 +121,7 @@ static void fd_budget(const struct sp_config *cfg, int nworkers, long long maxco
     b->servers = server_caps < maxconn ? server_caps : maxconn;
     /* 3 stdio, signalfd, the probe socket sp_bind_open() opens before the shards */
     b->other = 3 + 1 + 1 + 2LL * nworkers + nlogs + FD_MARGIN;
-    if (cfg->global.stats_socket)
+    for (const struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets; ss; ss = ss->next)
         b->other += 2; /* its listening socket and the client being served */
 }
 
@@ -148,13 +152,43 @@ static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, lon
  * limits it changes die with the check. */
 static int setup_limits(struct sp_config *cfg, int nworkers)
 {
+    const struct sp_cfg_global *g = &cfg->global;
     struct fd_budget b;
     struct rlimit rl;
 
     fd_budget(cfg, nworkers, cfg->global.maxconn, &b);
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return 0; /* cannot tell: the accept path copes with EMFILE */
-    if (rl.rlim_cur != rl.rlim_max) {
+    if (g->ulimit_n) {
+        /* `ulimit-n N`: exactly N, as HAProxy sets it (the hard limit raised to N if lower,
+         * which takes CAP_SYS_RESOURCE) */
+        struct rlimit want = {.rlim_cur = (rlim_t)g->ulimit_n,
+                              .rlim_max = rl.rlim_max != RLIM_INFINITY &&
+                                                  (long long)rl.rlim_max < g->ulimit_n
+                                              ? (rlim_t)g->ulimit_n
+                                              : rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+            long long have = rl.rlim_max == RLIM_INFINITY ? LLONG_MAX : (long long)rl.rlim_max;
+            if (g->strict_limits) {
+                sp_log(SP_LOG_ALERT,
+                       "%s:%d: 'ulimit-n': Cannot raise FD limit to %d, limit is %lld (%s); "
+                       "'no strict-limits' would start with the highest possible limit",
+                       g->ulimit_where.file, g->ulimit_where.line, g->ulimit_n, have,
+                       strerror(errno));
+                return -1;
+            }
+            struct rlimit max = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+            if (setrlimit(RLIMIT_NOFILE, &max) == 0)
+                rl = max;
+            sp_log(SP_LOG_WARNING,
+                   "%s:%d: 'ulimit-n': Cannot raise FD limit to %d, limit is %lld; starting with "
+                   "it ('no strict-limits')",
+                   g->ulimit_where.file, g->ulimit_where.line, g->ulimit_n,
+                   rl.rlim_cur == RLIM_INFINITY ? LLONG_MAX : (long long)rl.rlim_cur);
+        } else {
+            rl = want;
+        }
+    } else if (rl.rlim_cur != rl.rlim_max) {
         struct rlimit up = rl;
         /* an unlimited hard limit is still capped by fs.nr_open: aim at what we need */
         if (up.rlim_max == RLIM_INFINITY) {
@@ -178,8 +212,9 @@ static int setup_limits(struct sp_config *cfg, int nworkers)
             sp_log(SP_LOG_ALERT,
                    "Cannot raise FD limit: it is %lld, and with no 'maxconn' in global spillway "
                    "sets %lld descriptors aside (%lld listening sockets, the workers, logs and "
-                   "itself) and needs two per connection. Raise the limit ('ulimit -n').",
-                   avail, SP_MAX(FD_RESERVE, b.listeners + b.other), b.listeners);
+                   "itself) and needs two per connection. Raise the limit (%s).",
+                   avail, SP_MAX(FD_RESERVE, b.listeners + b.other), b.listeners,
+                   g->ulimit_n ? "'ulimit-n'" : "'ulimit -n'");
             return -1;
         }
         cfg->global.maxconn = (int)SP_MIN(mc, (long long)INT_MAX);
@@ -187,11 +222,29 @@ static int setup_limits(struct sp_config *cfg, int nworkers)
     }
     if (fd_total(&b) <= avail)
         return 0;
-    struct rlimit up = {.rlim_cur = (rlim_t)fd_total(&b), .rlim_max = rl.rlim_max};
-    if (rl.rlim_max != RLIM_INFINITY && (long long)rl.rlim_max < fd_total(&b))
-        up.rlim_max = (rlim_t)fd_total(&b);
-    if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+    if (!g->ulimit_n) {
+        struct rlimit up = {.rlim_cur = (rlim_t)fd_total(&b), .rlim_max = rl.rlim_max};
+        if (rl.rlim_max != RLIM_INFINITY && (long long)rl.rlim_max < fd_total(&b))
+            up.rlim_max = (rlim_t)fd_total(&b);
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            return 0;
+    }
+    if (!g->strict_limits) {
+        sp_log(SP_LOG_WARNING,
+               "FD limit (%lld) too low for global 'maxconn %d', which needs %lld descriptors; "
+               "starting anyway ('no strict-limits'): accepts and server connections will fail "
+               "once descriptors run out",
+               avail, cfg->global.maxconn, fd_total(&b));
         return 0;
+    }
+    if (g->ulimit_n) {
+        sp_log(SP_LOG_ALERT,
+               "%s:%d: 'ulimit-n %d' is too low for global 'maxconn %d', which needs %lld "
+               "descriptors. Raise 'ulimit-n' or lower 'maxconn'.",
+               g->ulimit_where.file, g->ulimit_where.line, g->ulimit_n, cfg->global.maxconn,
+               fd_total(&b));
+        return -1;
+    }
     fd_alert(cfg, &b, avail);
     return -1;
 }
@@ -313,9 +366,11 @@ struct runtime {
     int nworkers;
     int cpus[SP_MAX_WORKERS]; /* the CPUs this process may run on, ascending */
     int ncpus;
-    int sfd;        /* signalfd, -1 before open_signals() */
-    int cli;        /* the stats socket, -1: none */
-    bool cli_admin; /* ...at level admin */
+    int sfd;             /* signalfd, -1 before open_signals() */
+    int cli[SP_CLI_MAX]; /* the stats sockets, in `stats socket` order */
+    bool cli_admin[SP_CLI_MAX];
+    int ncli;
+    bool jailed; /* chrooted: the paths of the pidfile and unix sockets are gone */
 };
 
 /* the worker count, for the gates' slot sums */
@@ -442,7 +497,7 @@ struct args {
  * usage error (said on stderr). */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    int opt;
+    int opt, nv = 0;
 
     memset(a, 0, sizeof(*a));
     while ((opt = getopt(argc, argv, "f:cdvVh")) != -1) {
@@ -458,8 +513,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             break;
         case 'v':
         case 'V':
-            printf("spillway version %s\n", SP_VERSION);
-            return 0;
+            nv++;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -467,6 +522,13 @@ static int parse_args(int argc, char **argv, struct args *a)
             usage(stderr);
             return 1;
         }
+    }
+    if (nv) {
+        printf("spillway version %s\n", SP_VERSION);
+        if (nv > 1) /* -vv: what `.if version_atleast()` and `feature()` answer */
+            printf("Configuration language: HAProxy %s\nFeature list : %s\n",
+                   SP__CFG_HAPROXY_VERSION, SP__CFG_FEATURES);
+        return 0;
     }
     if (optind < argc) {
         fprintf(stderr, "spillway: unexpected argument '%s'\n", argv[optind]);
@@ -502,6 +564,9 @@ static struct sp_config *load_config(const struct args *a)
     return cfg;
 }
 
+/* warnings the routing builder printed, for `zero-warning` */
+static int routing_warnings;
+
 /* Step 3. Compiles the ACLs and switching rules into the routing snapshot: their errors belong
  * to the check as much as the parser's, copied to stderr escaped. Returns the snapshot, not
  * yet published, or NULL after an alert (exit 1; the caller still owns `cfg`); leaves the
@@ -516,6 +581,8 @@ static struct sp_routing *build_routing(const struct args *a, struct sp_config *
 
     if (rdiag) {
         fclose(rdiag);
+        for (const char *p = rdiag_buf; p && (p = strstr(p, "[WARNING]")); p++)
+            routing_warnings++;
         put_escaped_lines(stderr, rdiag_buf, rdiag_len);
         free(rdiag_buf);
     }
@@ -592,6 +659,14 @@ static int check_start(const struct args *a, struct runtime *rt, int lerr)
     if (!status && setup_limits(cfg, rt->nworkers) < 0) {
         sp_log(SP_LOG_ALERT, "%s: %s", a->file,
                a->check ? "spillway would not start, check failed" : "not starting");
+        status = 1;
+    }
+    /* HAProxy's zero-warning: the warnings of the file, of the routing tables and of the
+     * checks above all count */
+    unsigned nwarn = (unsigned)cfg->nwarnings + (unsigned)routing_warnings + sp_log_nwarnings_mt();
+    if (!status && cfg->global.zero_warning && nwarn) {
+        sp_log(SP_LOG_ALERT, "%s: %u warning%s found and 'zero-warning' is set: %s", a->file, nwarn,
+               nwarn > 1 ? "s were" : " was", a->check ? "check failed" : "not starting");
         status = 1;
     }
     return status;
@@ -679,15 +754,51 @@ static int open_sockets(struct runtime *rt, struct sp_routing *routing)
     }
 
     sp_statsvc_init();
-    if (cfg->global.stats_socket) {
-        rt->cli = sp_cli_open(cfg->global.stats_socket, cfg->global.stats_socket_mode);
-        rt->cli_admin =
-            cfg->global.stats_socket_level && !strcmp(cfg->global.stats_socket_level, "admin");
-        if (rt->cli < 0) {
-            sp_log(SP_LOG_ALERT, "cannot open the stats socket '%s': %s", cfg->global.stats_socket,
-                   strerror(-rt->cli));
+    for (const struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets; ss; ss = ss->next) {
+        if (rt->ncli == SP_CLI_MAX) {
+            sp_log(SP_LOG_ALERT, "%s:%d: 'stats socket': at most %d stats sockets", ss->where.file,
+                   ss->where.line, SP_CLI_MAX);
             return -1;
         }
+        int fd = sp_cli_open(ss);
+        if (fd < 0) {
+            sp_log(SP_LOG_ALERT, "%s:%d: cannot open the stats socket '%s': %s", ss->where.file,
+                   ss->where.line, ss->text, strerror(-fd));
+            return -1;
+        }
+        rt->cli[rt->ncli] = fd;
+        rt->cli_admin[rt->ncli++] = ss->level == SP_CLI_LEVEL_ADMIN;
+    }
+    return 0;
+}
+
+/* Step 8, continued. `chroot`, then `group`/`gid` and `user`/`uid`, as HAProxy 2.6 does them
+ * once everything that needs a path or a privilege is open (listeners, stats sockets, log
+ * files, the pidfile) and before any worker runs: what serves clients never runs as root.
+ * The supplementary groups go with any change of identity. Returns 0, or -1 after an alert
+ * (exit 1, through teardown()). */
+static int drop_privileges(struct runtime *rt)
+{
+    const struct sp_cfg_global *g = &rt->cfg->global;
+
+    if (g->chroot) {
+        if (chroot(g->chroot) < 0 || chdir("/") < 0) {
+            sp_log(SP_LOG_ALERT, "cannot chroot to '%s': %s", g->chroot, strerror(errno));
+            return -1;
+        }
+        rt->jailed = true;
+    }
+    if ((g->uid >= 0 || g->gid >= 0) && geteuid() == 0 && setgroups(0, NULL) < 0) {
+        sp_log(SP_LOG_ALERT, "cannot drop the supplementary groups: %s", strerror(errno));
+        return -1;
+    }
+    if (g->gid >= 0 && setgid((gid_t)g->gid) < 0) {
+        sp_log(SP_LOG_ALERT, "cannot set gid %d: %s", g->gid, strerror(errno));
+        return -1;
+    }
+    if (g->uid >= 0 && setuid((uid_t)g->uid) < 0) {
+        sp_log(SP_LOG_ALERT, "cannot set uid %d: %s", g->uid, strerror(errno));
+        return -1;
     }
     return 0;
 }
@@ -697,8 +808,22 @@ static void set_http_conf(struct runtime *rt)
 {
     const struct sp_config *cfg = rt->cfg;
 
+    static char host[256];
+
     rt->http.binds = rt->binds;
     rt->http.nbinds = rt->nbinds;
+    /* HAProxy: `node` defaults to the host name */
+    if (!cfg->global.node && gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
+    rt->http.node = cfg->global.node ? cfg->global.node : host;
+    rt->http.description = cfg->global.description;
+    /* tune.maxrewrite: HAProxy's reserve, at most half the buffer; unset, spillway (which
+     * never rewrites a head in place) lets a head use the whole buffer */
+    rt->http.head_reserve = cfg->global.maxrewrite < 0 ? 0
+                            : cfg->global.maxrewrite > cfg->global.bufsize / 2
+                                ? cfg->global.bufsize / 2
+                                : cfg->global.maxrewrite;
+    sp_h1_max_hdrs = cfg->global.http_maxhdr - 1; /* HAProxy counts the start line too */
     rt->http.bufsize = cfg->global.bufsize;
     rt->http.maxaccept = cfg->global.maxaccept;
     rt->http.nworkers = rt->nworkers;
@@ -771,18 +896,22 @@ static int start_workers(struct runtime *rt)
  * snapshot for report_stop() and teardown(). */
 static int main_loop(struct runtime *rt, const struct sp_routing *routing)
 {
-    int sfd = rt->sfd, cli = rt->cli;
+    int sfd = rt->sfd;
     bool stopping = false;
     uint64_t hard_deadline = 0;
     int64_t hard_after = rt->cfg->global.hard_stop_after;
 
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = cli, .events = POLLIN}};
+        struct pollfd pfd[1 + SP_CLI_MAX] = {{.fd = sfd, .events = POLLIN}};
+        for (int i = 0; i < rt->ncli; i++)
+            pfd[1 + i] = (struct pollfd){.fd = rt->cli[i], .events = POLLIN};
         int timeout = stopping ? 20 : 200;
-        int n = poll(pfd, cli >= 0 ? 2 : 1, timeout);
+        int n = poll(pfd, (nfds_t)(1 + rt->ncli), timeout);
 
-        if (n > 0 && cli >= 0 && (pfd[1].revents & POLLIN))
-            sp_cli_serve(cli, routing, &rt->http, rt->cli_admin);
+        for (int i = 0; n > 0 && i < rt->ncli; i++)
+            if (pfd[1 + i].revents & POLLIN)
+                sp_cli_serve(rt->cli[i], routing, &rt->http, rt->cli_admin[i],
+                             (int)rt->cfg->global.stats_timeout);
         if (n > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -854,7 +983,7 @@ static void report_stop(const struct runtime *rt, const struct sp_routing *routi
                    (long long)sp_gate_peak_mt(rt->fe_gates[fe->idx]),
                    (long long)rt->fe_gates[fe->idx]->limit);
     }
-    if (cfg->global.pidfile)
+    if (cfg->global.pidfile && !rt->jailed)
         unlink(cfg->global.pidfile);
 }
 
@@ -862,9 +991,11 @@ static void report_stop(const struct runtime *rt, const struct sp_routing *routi
  * the snapshot and frees everything steps 2 to 9 built, whether or not the workers ran. */
 static void teardown(struct runtime *rt)
 {
-    if (rt->cli >= 0) {
-        close(rt->cli);
-        unlink(rt->cfg->global.stats_socket);
+    const struct sp_cfg_stats_socket *ss = rt->cfg->global.stats_sockets;
+    for (int i = 0; i < rt->ncli; i++, ss = ss->next) {
+        close(rt->cli[i]);
+        if (ss->addr.ss_family == AF_UNIX && !rt->jailed)
+            unlink(((const struct sockaddr_un *)&ss->addr)->sun_path);
     }
     close_binds(rt);
     sp_routing_shutdown();
@@ -892,7 +1023,7 @@ int main(int argc, char **argv)
         sp_config_free(cfg);
         return 1;
     }
-    struct runtime rt = {.cfg = cfg, .nfe = routing->nfe, .sfd = -1, .cli = -1};
+    struct runtime rt = {.cfg = cfg, .nfe = routing->nfe, .sfd = -1};
     int lerr = setup_frontends(&a, routing, &rt);
     count_workers(&rt);
     status = check_start(&a, &rt, lerr);
@@ -904,7 +1035,7 @@ int main(int argc, char **argv)
         return 1;
     sp_routing_publish(routing);
     status = 1;
-    if (open_sockets(&rt, routing) == 0 && start_workers(&rt) == 0) {
+    if (open_sockets(&rt, routing) == 0 && drop_privileges(&rt) == 0 && start_workers(&rt) == 0) {
         status = main_loop(&rt, routing);
         report_stop(&rt, routing);
     }

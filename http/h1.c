@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+int sp_h1_max_hdrs = SP_H1_MAX_HDRS;
+
 /* Octet classes, one table load per byte in every inner loop. */
 enum {
     C_TOK = 0x01, /* tchar (RFC 9110 5.6.2) */
@@ -585,7 +587,7 @@ static long parse_fields(const unsigned char *p, size_t i, size_t hlen, struct s
             ve--;
         i += 2;
 
-        if (m->nhdrs == SP_H1_MAX_HDRS || nl > UINT16_MAX || ve - vs > UINT16_MAX)
+        if (m->nhdrs >= (uint32_t)sp_h1_max_hdrs || nl > UINT16_MAX || ve - vs > UINT16_MAX)
             return big;
         struct sp_h1_hdr *h = &m->hdrs[m->nhdrs];
         h->name_off = (uint32_t)ns;

@@ -20,7 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SP_H1_MAX_HDRS 100 /* more fields than this: 431 (request) / 502 (response) */
+#define SP_H1_MAX_HDRS 100 /* the field table's size: at most this many fields, ever */
+
+/* owner: main before the workers start (`tune.http.maxhdr` - 1), read-only afterwards. More
+ * fields than this in a head: 431 (request) / 502 (response). 1..SP_H1_MAX_HDRS, default
+ * SP_H1_MAX_HDRS. */
+extern int sp_h1_max_hdrs;
 
 /* parse outcomes (negative); a head length > 0 is success, 0 is "need more bytes" */
 enum sp_h1_err {

@@ -655,8 +655,10 @@ static void h1c_process(struct sp_conn *c)
                 }
             }
             /* a request line that cannot fit is a 414, decided before the head limit (431) */
-            long r = sp_h1_parse_request(sp_buf_head(rb), sp_buf_len(rb), rb->size - 2,
-                                         rb->size - 1, &c->scan, &hw->msg);
+            size_t max_head = rb->size - 1 - (size_t)hw->conf->head_reserve;
+            long r =
+                sp_h1_parse_request(sp_buf_head(rb), sp_buf_len(rb), SP_MIN(rb->size - 2, max_head),
+                                    max_head, &c->scan, &hw->msg);
             if (r < 0) {
                 send_error(c, (int)-r);
                 continue;

@@ -121,8 +121,9 @@ static bool res_heads(struct sp_txn *t, struct sp_buf *rb, bool *more)
                 sp__txn_fail(t, 502, 'S', 'H');
             return false;
         }
-        long r =
-            sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb), rb->size, t->meth, &s->rscan, m);
+        long r = sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb),
+                                      rb->size - (size_t)t->hw->conf->head_reserve, t->meth,
+                                      &s->rscan, m);
         if (r < 0) {
             if (!sp__txn_retry_on(t, SP_RETRY_JUNK))
                 sp__txn_fail(t, 502, 'P', 'H');

@@ -173,7 +173,7 @@ int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const 
             return 0; /* an identical repeat: keep one */
         r->content_length = (int64_t)v;
     }
-    if (r->nfields >= SP_H2_MAX_FIELDS)
+    if (r->nfields >= SP_H2_MAX_FIELDS || r->nfields >= (uint32_t)sp_h1_max_hdrs)
         return -E2BIG;
     if (!store(r, name, nlen, &r->f[r->nfields].name) ||
         !store(r, value, vlen, &r->f[r->nfields].value))

@@ -41,6 +41,9 @@ struct sp_http_conf {
     struct sp_gate *global_gate; /* act_conn */
     struct sp_logsink *logsink;  /* NULL: no log target anywhere */
     struct sp_http_felog *felog; /* by frontend index */
+    const char *node;            /* global `node`, or the host name */
+    const char *description;     /* global `description`, NULL when unset */
+    int head_reserve;            /* `tune.maxrewrite`: bytes of the buffer a head may not use */
 };
 
 struct sp_routing;

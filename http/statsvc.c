@@ -261,6 +261,8 @@ void sp_statsvc_proc_info(const struct sp_routing *rt, const struct sp_http_conf
     p->uptime_s = (int64_t)((now_us - start_mono_us) / 1000000);
     p->start_time_s = (int64_t)(sp_wall_us(start_mono_us) / 1000000);
     p->version = version;
+    p->node = conf->node ? conf->node : "";
+    p->desc = conf->description;
 }
 
 static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,

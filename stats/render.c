@@ -1261,6 +1261,16 @@ int sp_stats_html(struct sp_strbuf *b, const struct sp_stats_html_opts *o,
                          "s, %" PRId64 " threads, connections %" PRId64 "/%" PRId64 "<br>\n",
                          up / 86400, up / 3600 % 24, up / 60 % 60, up % 60, p->nbthread,
                          p->cur_conn, p->max_conn);
+        if (p->node && *p->node) {
+            sp_strbuf_puts(b, "node ");
+            put_html(b, p->node);
+            sp_strbuf_puts(b, "<br>\n");
+        }
+        if (p->desc) {
+            sp_strbuf_puts(b, "description: ");
+            put_html(b, p->desc);
+            sp_strbuf_puts(b, "<br>\n");
+        }
     }
     sp_strbuf_puts(b, "<a href=\"");
     put_html(b, uri);

@@ -328,6 +328,8 @@ struct sp_stats_proc {
     int64_t uptime_s;     /* seconds since start */
     int64_t start_time_s; /* Unix time of the start */
     const char *version;  /* build_info{version=...} */
+    const char *node;     /* global `node` (default: the host name), never NULL */
+    const char *desc;     /* global `description`, NULL when unset */
 };
 
 /* Which scopes sp_stats_prom() renders (promex's `scope=`). */

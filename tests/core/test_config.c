@@ -1098,8 +1098,8 @@ static void test_unsupported_keywords(void)
                                             "id",
                                             "default-server",
                                             "server-template"};
-    static const char *const global_kws[] = {
-        "user", "group", "chroot", "ca-base", "description", "ssl-default-bind-ciphers", "nbproc"};
+    static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
+                                             "nbproc", "log-tag"};
     static const char *const opts[] = {"tcp-check", "tcplog", "http-server-close", "abortonclose",
                                        "http-buffer-request"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
@@ -1337,9 +1337,9 @@ static void test_stats_keywords(void)
                                     " http-request use-service prometheus-exporter if { path /m }\n"
                                     " default_backend b\nbackend b\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-    CU_ASSERT_STRING_EQUAL(cfg->global.stats_socket, "/run/sp.sock");
-    CU_ASSERT_EQUAL(cfg->global.stats_socket_mode, 0660);
-    CU_ASSERT_STRING_EQUAL(cfg->global.stats_socket_level, "admin");
+    CU_ASSERT_STRING_EQUAL(cfg->global.stats_sockets->text, "/run/sp.sock");
+    CU_ASSERT_EQUAL(cfg->global.stats_sockets->mode, 0660);
+    CU_ASSERT_EQUAL(cfg->global.stats_sockets->level, SP_CLI_LEVEL_ADMIN);
     CU_ASSERT_EQUAL(cfg->global.decision_log, 64);
     CU_ASSERT_EQUAL(cfg->global.server_default_maxconn, 50);
     struct sp_cfg_proxy *fe = sp_config_find_proxy(cfg, "f", SP_CAP_FE);
@@ -1355,10 +1355,11 @@ static void test_stats_keywords(void)
     CU_ASSERT_EQUAL(fe->prometheus_cond->nwords, 5);
     CU_ASSERT_STRING_EQUAL(fe->prometheus_cond->words[0], "if");
     sp_config_free(cfg);
-    expect_errors("global\n stats socket relative.sock\n", 1, "'stats': 'stats socket' expects",
-                  NULL);
+    expect_errors("global\n stats socket relative.sock\n", 1,
+                  "'stats': 'stats socket': invalid address 'relative.sock'", NULL);
     expect_errors("global\n stats socket /a mode 999\n", 1, "bad mode", NULL);
-    expect_errors("global\n stats timeout 2s\n", 1, "'stats timeout' is not supported", NULL);
+    expect_errors("global\n stats bind-process 1\n", 1, "'stats bind-process' is not supported",
+                  NULL);
     expect_errors(TMO "frontend f\n bind :1\n stats uri nope\n", 1, "starting with '/'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n stats auth nopass\n", 1, "user:password", NULL);
     expect_errors(TMO "frontend f\n bind :1\n http-request deny\n", 1,

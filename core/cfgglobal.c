@@ -1,0 +1,304 @@
+/* core/cfgglobal.c - the global keywords every deployment carries: the environment (setenv,
+ * presetenv, resetenv, unsetenv: applied while parsing, so later lines expand the result),
+ * the identity (user, group, uid, gid, chroot: applied by main once the sockets are open),
+ * the limits (ulimit-n, strict-limits), zero-warning, master-worker, node, description,
+ * localpeer, tune.maxrewrite and tune.http.maxhdr. HAProxy 2.6's semantics
+ * (src/cfgparse-global.c) unless a comment says otherwise.
+ *
+ * owner: main.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config-int.h"
+
+extern char **environ;
+
+/* setenv NAME VALUE | presetenv NAME VALUE (only when NAME is not set yet) */
+void sp__cfg_kw_setenv(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 2, 2))
+        return;
+    if (!argv[1][0] || strchr(argv[1], '=')) {
+        sp__cfg_alert(ps, argv[0], "invalid variable name '%s'", argv[1]);
+        return;
+    }
+    if (setenv(argv[1], argv[2], argv[0][0] == 's') != 0)
+        sp__cfg_alert(ps, argv[0], "failed on variable '%s': %s", argv[1], strerror(errno));
+}
+
+/* unsetenv NAME... */
+void sp__cfg_kw_unsetenv(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects at least one variable name");
+        return;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!argv[i][0] || strchr(argv[i], '=') || unsetenv(argv[i]) != 0) {
+            sp__cfg_alert(ps, argv[0], "failed on variable '%s': invalid name", argv[i]);
+            return;
+        }
+    }
+}
+
+/* resetenv [NAME...]: removes every variable but those named */
+void sp__cfg_kw_resetenv(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    char name[1024];
+    size_t guard = 0;
+
+    for (char **env = environ; *env && guard < 1000000; guard++) {
+        const char *eq = strchr(*env, '=');
+        size_t n = eq ? (size_t)(eq - *env) : strlen(*env);
+        bool keep = false;
+
+        for (int i = 1; i < argc && !keep; i++)
+            keep = strlen(argv[i]) == n && !strncmp(*env, argv[i], n);
+        if (keep) {
+            env++;
+            continue;
+        }
+        if (n >= sizeof(name)) {
+            sp__cfg_alert(ps, argv[0], "cannot unset a variable with a name of %zu bytes", n);
+            return;
+        }
+        memcpy(name, *env, n);
+        name[n] = '\0';
+        if (unsetenv(name) != 0) {
+            sp__cfg_alert(ps, argv[0], "failed to unset variable '%s': %s", name, strerror(errno));
+            return;
+        }
+        /* unsetenv() moved the next entry into this slot: look at the same index again */
+    }
+}
+
+/* A decimal id, 0..INT_MAX. HAProxy only warns about a non-number uid and goes on as root:
+ * spillway refuses it rather than run with privileges the operator meant to drop. */
+static void numeric_id(struct sp__cfg_parser *ps, int argc, char **argv, int *dst, const char *hint)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (*dst >= 0) {
+        sp__cfg_alert(ps, argv[0], "%s already specified", hint);
+        return;
+    }
+    sp__cfg_get_int(ps, argv[0], "id", argv[1], 0, INT_MAX, dst);
+}
+
+void sp__cfg_kw_uid(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    numeric_id(ps, argc, argv, &ps->cfg->global.uid, "user/uid");
+}
+
+void sp__cfg_kw_gid(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    numeric_id(ps, argc, argv, &ps->cfg->global.gid, "group/gid");
+}
+
+int sp__cfg_lookup_user(const char *name, int *ret_uid)
+{
+    struct passwd *pw;
+
+    errno = 0;
+    pw = getpwnam(name);
+    if (!pw)
+        return errno ? -errno : -ENOENT;
+    *ret_uid = (int)pw->pw_uid;
+    return 0;
+}
+
+int sp__cfg_lookup_group(const char *name, int *ret_gid)
+{
+    struct group *gr;
+
+    errno = 0;
+    gr = getgrnam(name);
+    if (!gr)
+        return errno ? -errno : -ENOENT;
+    *ret_gid = (int)gr->gr_gid;
+    return 0;
+}
+
+/* user NAME | group NAME: looked up now, as HAProxy does, so an unknown name stops the load */
+void sp__cfg_kw_user(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    bool user = argv[0][0] == 'u';
+    int *dst = user ? &ps->cfg->global.uid : &ps->cfg->global.gid;
+    int id, r;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (*dst >= 0) {
+        sp__cfg_alert(ps, argv[0], "%s already specified", user ? "user/uid" : "group/gid");
+        return;
+    }
+    r = user ? sp__cfg_lookup_user(argv[1], &id) : sp__cfg_lookup_group(argv[1], &id);
+    if (r < 0) {
+        sp__cfg_alert(ps, argv[0], "cannot find %s id for '%s'%s%s", user ? "user" : "group",
+                      argv[1], r == -ENOENT ? "" : ": ", r == -ENOENT ? "" : strerror(-r));
+        return;
+    }
+    *dst = id;
+}
+
+void sp__cfg_kw_chroot(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (g->chroot) {
+        sp__cfg_alert(ps, argv[0], "already specified");
+        return;
+    }
+    if (!argv[1][0]) {
+        sp__cfg_alert(ps, argv[0], "expects a directory");
+        return;
+    }
+    g->chroot = sp__cfg_xstrdup(ps, argv[1]);
+}
+
+void sp__cfg_kw_ulimit_n(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (g->ulimit_n) {
+        sp__cfg_alert(ps, argv[0], "already specified");
+        return;
+    }
+    if (sp__cfg_get_int(ps, argv[0], "descriptor count", argv[1], 1, INT_MAX, &g->ulimit_n))
+        g->ulimit_where = sp__cfg_here(ps);
+}
+
+/* strict-limits (the default) and, through `no`, no strict-limits */
+void sp__cfg_kw_strict_limits(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 0, 0))
+        ps->cfg->global.strict_limits = true;
+}
+
+/* `no KEYWORD` in global: HAProxy 2.6 takes it for a few keywords; spillway for those it
+ * has. */
+void sp__cfg_kw_global_no(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "strict-limits")) {
+        if (sp__cfg_nargs_ok(ps, "no strict-limits", argc, 2, 0, 0))
+            ps->cfg->global.strict_limits = false;
+        return;
+    }
+    sp__cfg_alert(ps, argv[0],
+                  "'no %s': in the global section spillway supports only 'no strict-limits'",
+                  argc >= 2 ? argv[1] : "");
+}
+
+void sp__cfg_kw_zero_warning(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 0, 0))
+        ps->cfg->global.zero_warning = true;
+}
+
+/* master-worker [no-exit-on-failure]: spillway is one process (no master to restart
+ * workers, no reload yet); accepted with a warning that says so, as HAProxy's -W would
+ * change nothing a client sees. */
+void sp__cfg_kw_master_worker(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 0, 1))
+        return;
+    if (argc == 2 && strcmp(argv[1], "no-exit-on-failure")) {
+        sp__cfg_alert(ps, argv[0], "only supports the 'no-exit-on-failure' option");
+        return;
+    }
+    sp__cfg_warn(ps, argv[0],
+                 "ignored: spillway runs as one process without a master (no master CLI, no "
+                 "worker restart, no reload); it starts as if this line were absent");
+}
+
+void sp__cfg_kw_node(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    const char *p = argv[1];
+    for (; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+            break;
+    if (p == argv[1] || *p) {
+        sp__cfg_alert(ps, argv[0],
+                      "requires a valid node name: a non-empty string of digits, letters, "
+                      "'.', '-' or '_'");
+        return;
+    }
+    free(g->node);
+    g->node = sp__cfg_xstrdup(ps, argv[1]);
+}
+
+/* description TEXT...: the words joined by spaces */
+void sp__cfg_kw_description(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+    size_t len = 0;
+    char *d;
+
+    if (argc < 2 || !argv[1][0]) {
+        sp__cfg_alert(ps, argv[0], "expects a string argument");
+        return;
+    }
+    for (int i = 1; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    d = sp__cfg_xcalloc(ps, len);
+    if (!d)
+        return;
+    for (int i = 1; i < argc; i++) {
+        if (i > 1)
+            strcat(d, " ");
+        strcat(d, argv[i]);
+    }
+    free(g->description);
+    g->description = d;
+}
+
+void sp__cfg_kw_localpeer(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (!argv[1][0]) {
+        sp__cfg_alert(ps, argv[0], "expects a name as an argument");
+        return;
+    }
+    sp__cfg_warn(ps, argv[0],
+                 "'%s' ignored: spillway has no 'peers' section (no stick-table "
+                 "synchronisation), so the local peer name is not used",
+                 argv[1]);
+}
+
+void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        sp__cfg_get_int(ps, argv[0], "size", argv[1], 0, INT_MAX, &ps->cfg->global.maxrewrite);
+}
+
+void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    int v;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) ||
+        !sp__cfg_get_int(ps, argv[0], "header count", argv[1], 1, 32767, &v))
+        return;
+    if (v > SP_CFG_MAXHDR_MAX) {
+        sp__cfg_alert(ps, argv[0],
+                      "%d is more than spillway supports: at most %d (the start line and %d "
+                      "header fields, HAProxy's default)",
+                      v, SP_CFG_MAXHDR_MAX, SP_CFG_MAXHDR_MAX - 1);
+        return;
+    }
+    ps->cfg->global.http_maxhdr = v;
+}
