@@ -1,0 +1,295 @@
+/* tests/core/test_cfgglobal.c - the global keywords of core/cfgglobal.c, the `.if` blocks and
+ * messages of core/cfgparse.c and core/cfgcond.c, environment variables in the tokenizer, and
+ * the `stats socket|timeout|maxconn` lines: every value lands in its field, and every error
+ * names its file, line and keyword. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "core/config.h"
+#include "tests/unit.h"
+
+#define TAIL                                                                                       \
+    "defaults\n mode http\n timeout client 5s\n timeout server 5s\n timeout connect 1s\n"          \
+    "frontend fe\n bind 127.0.0.1:1\n"
+
+/* Parses `text`: the return code, the model (when 0) and the diagnostics (to free). */
+static int parse(const char *text, struct sp_config **cfg, char **diag)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(diag, &len);
+    int rc;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    *cfg = NULL;
+    rc = sp_config_parse_string(text, "t.cfg", f, cfg);
+    fclose(f);
+    return rc;
+}
+
+/* Loads `text` (must succeed); checks that `want` (may be NULL) is in the diagnostics. */
+static struct sp_config *ok(const char *text, const char *want)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse(text, &cfg, &diag);
+
+    CU_ASSERT_EQUAL(rc, 0);
+    if (want)
+        CU_ASSERT_PTR_NOT_NULL(strstr(diag, want));
+    if (rc != 0 || (want && !strstr(diag, want)))
+        fprintf(stderr, "\nunexpected (rc %d, want %s):\n%s\n", rc, want ? want : "-", diag);
+    free(diag);
+    return rc == 0 ? cfg : NULL;
+}
+
+/* `text` must fail with `want` in the diagnostics. */
+static void bad(const char *text, const char *want)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse(text, &cfg, &diag);
+
+    CU_ASSERT_EQUAL(rc, -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, want));
+    if (rc != -EINVAL || !strstr(diag, want))
+        fprintf(stderr, "\nwanted '%s' (rc %d) in:\n%s\n", want, rc, diag);
+    if (rc == 0)
+        sp_config_free(cfg);
+    free(diag);
+}
+
+static void test_env_expansion(void)
+{
+    struct sp_config *cfg;
+
+    unsetenv("SPT_UNSET");
+    setenv("SPT_PORT", "1234", 1);
+    setenv("SPT_WORDS", "a  b c", 1);
+    /* inside double quotes only; ${X-default}; ${X[*]} splits into words */
+    cfg = ok("global\n description \"${SPT_WORDS[*]}\" '$SPT_PORT' $SPT_PORT \"$SPT_PORT\" "
+             "\"${SPT_UNSET-dflt}\" \"[$SPT_UNSET]\" \"$.LINE:${.SECTION}\"\n" TAIL,
+             NULL);
+    if (cfg)
+        CU_ASSERT_STRING_EQUAL(cfg->global.description,
+                               "a b c $SPT_PORT $SPT_PORT 1234 dflt [] 2:global");
+    sp_config_free(cfg);
+    /* the bind address itself comes from the environment */
+    cfg = ok("global\n" TAIL " bind \"127.0.0.1:${SPT_PORT}\"\n", NULL);
+    if (cfg) {
+        const struct sp_cfg_bind *b = cfg->proxies->binds->next;
+        CU_ASSERT_EQUAL(ntohs(((const struct sockaddr_in *)&b->addr)->sin_port), 1234);
+    }
+    sp_config_free(cfg);
+    bad("global\n description \"${SPT_PORT\"\n" TAIL, "t.cfg:2: unmatched brace");
+    bad("global\n description \"$1\"\n" TAIL, "t.cfg:2: forbidden first character");
+    bad("global\n description \"${.NOPE}\"\n" TAIL, "t.cfg:2: unknown pseudo-variable");
+    bad("global\n description \"${SPT_PORT[x]}\"\n" TAIL, "t.cfg:2: truncated or invalid word");
+    unsetenv("SPT_PORT");
+    unsetenv("SPT_WORDS");
+}
+
+static void test_setenv_family(void)
+{
+    struct sp_config *cfg;
+
+    unsetenv("SPT_A");
+    setenv("SPT_KEEP", "k", 1);
+    cfg = ok("global\n setenv SPT_A one\n presetenv SPT_A two\n description \"${SPT_A}\"\n"
+             " unsetenv SPT_A\n node \"n${SPT_A}x\"\n" TAIL,
+             NULL);
+    if (cfg) {
+        CU_ASSERT_STRING_EQUAL(cfg->global.description, "one");
+        CU_ASSERT_STRING_EQUAL(cfg->global.node, "nx");
+    }
+    CU_ASSERT_PTR_NULL(getenv("SPT_A"));
+    sp_config_free(cfg);
+    /* resetenv keeps only the names given; save and restore PATH for the rest of the run */
+    char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    cfg = ok("global\n resetenv SPT_KEEP PATH\n" TAIL, NULL);
+    sp_config_free(cfg);
+    CU_ASSERT_STRING_EQUAL(getenv("SPT_KEEP"), "k");
+    CU_ASSERT_PTR_NULL(getenv("HOME"));
+    if (path) {
+        setenv("PATH", path, 1);
+        free(path);
+    }
+    unsetenv("SPT_KEEP");
+    bad("global\n setenv A\n" TAIL, "t.cfg:2: 'setenv': missing argument");
+    bad("global\n unsetenv\n" TAIL, "t.cfg:2: 'unsetenv': expects at least one variable name");
+}
+
+static void test_conditions(void)
+{
+    struct sp_config *cfg;
+
+    setenv("SPT_C", "yes", 1);
+    /* taken and dropped branches, nesting, skipped lines never checked */
+    cfg = ok("global\n"
+             ".if streq(\"$SPT_C\",yes) && version_atleast(2.6) && version_before(2.7)\n"
+             " node a\n"
+             ".elif 1\n"
+             " node b\n"
+             ".else\n"
+             " this is not a keyword\n"
+             ".endif\n"
+             ".if !defined(SPT_C) || strneq(x,x)\n"
+             " .alert \"not reached\"\n"
+             " .if 1\n"
+             "  node c\n"
+             " .else\n"
+             "  node d\n"
+             " .endif\n"
+             ".elif feature(PROMEX) && !feature(OPENSSL) && (0 || 2)\n"
+             " description taken\n"
+             ".endif\n" TAIL,
+             NULL);
+    if (cfg) {
+        CU_ASSERT_STRING_EQUAL(cfg->global.node, "a");
+        CU_ASSERT_STRING_EQUAL(cfg->global.description, "taken");
+    }
+    sp_config_free(cfg);
+    cfg = ok("global\n.if version_atleast(2.6.1) || version_before(2.6.0)\n node x\n.else\n"
+             " node y\n.endif\n" TAIL,
+             NULL);
+    if (cfg)
+        CU_ASSERT_STRING_EQUAL(cfg->global.node, "y");
+    sp_config_free(cfg);
+    cfg = ok("global\n.if version_atleast(2.4-dev19) && version_before(2.6.1) && "
+             "version_atleast(2) && !version_before(2.6-rc1)\n node v\n.endif\n" TAIL,
+             NULL);
+    if (cfg)
+        CU_ASSERT_STRING_EQUAL(cfg->global.node, "v");
+    sp_config_free(cfg);
+    bad("global\n.if 1\n node a\n" TAIL, "non-terminated '.if' block");
+    bad("global\n.endif\n" TAIL, "t.cfg:2: '.endif': '.endif' with no matching '.if'");
+    bad("global\n.if 1\n.else\n.elif 1\n.endif\n" TAIL, "'.elif' after '.else' is not permitted");
+    bad("global\n.if nosuch(1)\n.endif\n" TAIL, "t.cfg:2: '.if': unparsable conditional");
+    bad("global\n.if version_atleast(x)\n.endif\n" TAIL, "invalid version 'x'");
+    bad("global\n.if streq(a)\n.endif\n" TAIL, "missing arguments to predicate 'streq'");
+    bad("global\n.if (1\n.endif\n" TAIL, "expected ')'");
+    bad("global\n.unknown\n" TAIL, "t.cfg:2: '.unknown': unknown directive");
+    unsetenv("SPT_C");
+}
+
+static void test_messages(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+
+    cfg = ok("global\n .notice \"hello ${.LINE}\"\n" TAIL, "[NOTICE] t.cfg:2: 'hello 2'");
+    if (cfg)
+        CU_ASSERT_EQUAL(cfg->nwarnings, 0);
+    sp_config_free(cfg);
+    cfg = ok("global\n .warning careful\n" TAIL, "[WARNING] t.cfg:2: 'careful'");
+    if (cfg)
+        CU_ASSERT_EQUAL(cfg->nwarnings, 1);
+    sp_config_free(cfg);
+    /* .alert fails the load and stops reading: the bad line after it is not reported */
+    int rc = parse("global\n .alert \"stop here\"\n bogus\n" TAIL, &cfg, &diag);
+    CU_ASSERT_EQUAL(rc, -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "[ALERT] t.cfg:2: 'stop here'"));
+    CU_ASSERT_PTR_NULL(strstr(diag, "bogus"));
+    free(diag);
+    bad("global\n .warning two words\n" TAIL, "unexpected argument 'words'");
+}
+
+static void test_identity_and_limits(void)
+{
+    struct sp_config *cfg;
+
+    cfg = ok("global\n user root\n group root\n chroot /tmp\n ulimit-n 4096\n"
+             " no strict-limits\n zero-warning\n node host-1.a_b\n description a  b\n"
+             " tune.maxrewrite 2048\n tune.http.maxhdr 50\n" TAIL,
+             NULL);
+    if (cfg) {
+        const struct sp_cfg_global *g = &cfg->global;
+        CU_ASSERT_EQUAL(g->uid, 0);
+        CU_ASSERT_EQUAL(g->gid, 0);
+        CU_ASSERT_STRING_EQUAL(g->chroot, "/tmp");
+        CU_ASSERT_EQUAL(g->ulimit_n, 4096);
+        CU_ASSERT_EQUAL(g->ulimit_where.line, 5);
+        CU_ASSERT_FALSE(g->strict_limits);
+        CU_ASSERT_TRUE(g->zero_warning);
+        CU_ASSERT_STRING_EQUAL(g->node, "host-1.a_b");
+        CU_ASSERT_STRING_EQUAL(g->description, "a b");
+        CU_ASSERT_EQUAL(g->maxrewrite, 2048);
+        CU_ASSERT_EQUAL(g->http_maxhdr, 50);
+    }
+    sp_config_free(cfg);
+    cfg = ok("global\n uid 65534\n gid 65534\n strict-limits\n" TAIL, NULL);
+    if (cfg) {
+        CU_ASSERT_EQUAL(cfg->global.uid, 65534);
+        CU_ASSERT_EQUAL(cfg->global.gid, 65534);
+        CU_ASSERT_TRUE(cfg->global.strict_limits);
+        CU_ASSERT_EQUAL(cfg->global.http_maxhdr, 101);
+        CU_ASSERT_EQUAL(cfg->global.maxrewrite, -1);
+    }
+    sp_config_free(cfg);
+    bad("global\n user no-such-user-spt\n" TAIL,
+        "t.cfg:2: 'user': cannot find user id for 'no-such-user-spt'");
+    bad("global\n group no-such-group-spt\n" TAIL,
+        "t.cfg:2: 'group': cannot find group id for 'no-such-group-spt'");
+    bad("global\n uid nobody\n" TAIL, "t.cfg:2: 'uid': id: invalid value 'nobody'");
+    bad("global\n uid 1\n user root\n" TAIL, "t.cfg:3: 'user': user/uid already specified");
+    bad("global\n ulimit-n 0\n" TAIL, "t.cfg:2: 'ulimit-n'");
+    bad("global\n no nbthread\n" TAIL, "only 'no strict-limits'");
+    bad("global\n node bad/name\n" TAIL, "'node': requires a valid node name");
+    bad("global\n tune.http.maxhdr 200\n" TAIL, "'tune.http.maxhdr': 200 is more than spillway");
+    bad("global\n master-worker bogus\n" TAIL, "only supports the 'no-exit-on-failure'");
+    ok("global\n master-worker\n" TAIL, "[WARNING] t.cfg:2: 'master-worker': ignored");
+    ok("global\n localpeer p1\n" TAIL, "'localpeer': 'p1' ignored: spillway has no 'peers'");
+}
+
+static void test_stats_lines(void)
+{
+    struct sp_config *cfg;
+
+    cfg = ok("global\n stats socket /tmp/a.sock mode 640 level admin uid 1 gid 2\n"
+             " stats socket ipv4@127.0.0.1:9999 level user\n stats socket 127.0.0.1:9998\n"
+             " stats socket ipv6@[::1]:9997\n stats timeout 5s\n stats maxconn 3\n"
+             " stats socket unix@/tmp/b.sock expose-fd listeners user root group root\n" TAIL,
+             "'expose-fd listeners' accepted but nothing is exposed");
+    if (cfg) {
+        const struct sp_cfg_stats_socket *s = cfg->global.stats_sockets;
+        CU_ASSERT_EQUAL(s->addr.ss_family, AF_UNIX);
+        CU_ASSERT_EQUAL(s->mode, 0640);
+        CU_ASSERT_EQUAL(s->level, SP_CLI_LEVEL_ADMIN);
+        CU_ASSERT_EQUAL(s->uid, 1);
+        CU_ASSERT_EQUAL(s->gid, 2);
+        s = s->next;
+        CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET);
+        CU_ASSERT_EQUAL(s->level, SP_CLI_LEVEL_USER);
+        s = s->next;
+        CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET);
+        CU_ASSERT_EQUAL(s->level, SP_CLI_LEVEL_OPERATOR);
+        s = s->next;
+        CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET6);
+        s = s->next;
+        CU_ASSERT_TRUE(s->expose_fd);
+        CU_ASSERT_EQUAL(s->uid, 0);
+        CU_ASSERT_PTR_NULL(s->next);
+        CU_ASSERT_EQUAL(cfg->global.stats_timeout, 5000);
+        CU_ASSERT_EQUAL(cfg->global.stats_maxconn, 3);
+    }
+    sp_config_free(cfg);
+    bad("global\n stats socket 127.0.0.1:0\n" TAIL, "invalid address '127.0.0.1:0'");
+    bad("global\n stats socket /a user no-such-user-spt\n" TAIL, "cannot find user id");
+    bad("global\n stats socket /a expose-fd all\n" TAIL, "only supports 'listeners'");
+    bad("global\n stats timeout 0\n" TAIL, "'stats timeout': expects a positive value");
+    bad("global\n stats maxconn 0\n" TAIL, "'stats maxconn'");
+}
+
+void test_cfgglobal_register(void)
+{
+    CU_pSuite s = sp_unit_suite("config-global");
+
+    sp_unit_test(s, "environment variables in words", test_env_expansion);
+    sp_unit_test(s, "setenv, presetenv, unsetenv, resetenv", test_setenv_family);
+    sp_unit_test(s, ".if/.elif/.else/.endif and predicates", test_conditions);
+    sp_unit_test(s, ".notice, .warning, .alert", test_messages);
+    sp_unit_test(s, "identity, limits, node, tune", test_identity_and_limits);
+    sp_unit_test(s, "stats socket, timeout, maxconn", test_stats_lines);
+}
