@@ -239,8 +239,10 @@ static void test_identity_and_limits(void)
     bad("global\n node bad/name\n" TAIL, "'node': requires a valid node name");
     bad("global\n tune.http.maxhdr 200\n" TAIL, "'tune.http.maxhdr': 200 is more than spillway");
     bad("global\n master-worker bogus\n" TAIL, "only supports the 'no-exit-on-failure'");
-    ok("global\n master-worker\n" TAIL, "[WARNING] t.cfg:2: 'master-worker': ignored");
-    ok("global\n localpeer p1\n" TAIL, "'localpeer': 'p1' ignored: spillway has no 'peers'");
+    sp_config_free(
+        ok("global\n master-worker\n" TAIL, "[WARNING] t.cfg:2: 'master-worker': ignored"));
+    sp_config_free(
+        ok("global\n localpeer p1\n" TAIL, "'localpeer': 'p1' ignored: spillway has no 'peers'"));
 }
 
 static void test_stats_lines(void)
