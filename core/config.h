@@ -90,6 +90,10 @@ struct sp_cfg_bind {
     char *name;   /* NULL unless `name` */
     int shards;   /* 0 = by-thread (the default: one socket per worker) */
     bool h2_only; /* `proto h2`: HTTP/2 from the first byte, no HTTP/1 detection */
+    int v6only;   /* IPv6: -1 unset (spillway binds IPv6 only), 0 `v4v6`, 1 `v6only` */
+    int ux_mode;  /* unix@: the socket file's mode (`mode`, or unix-bind's), -1 unset */
+    int ux_uid;   /* unix@: its owner (`user`/`uid`, or unix-bind's), -1 unset */
+    int ux_gid;   /* unix@: its group (`group`/`gid`, or unix-bind's), -1 unset */
     struct sp_cfg_where where;
 };
 
@@ -110,6 +114,13 @@ struct sp_cfg_server {
     int check_port;                     /* `port`, 0 = unset */
     struct sockaddr_storage check_addr; /* `addr`: AF_UNSPEC when unset; its port, 0 = none */
     socklen_t check_addrlen;
+    int minconn; /* `minconn`: dynamic maxconn with the backend's fullconn; 0 = unset */
+    /* the address has no port (`10.0.0.1`, `10.0.0.1:+1000`): connections go to the port
+     * the client connected to (its dst), plus `port_offset` */
+    bool port_from_dst;
+    int port_offset;
+    struct sockaddr_storage source; /* `source ADDR[:PORT]`: AF_UNSPEC when unset */
+    socklen_t sourcelen;
     struct sp_cfg_where where;
 };
 
@@ -185,6 +196,14 @@ struct sp_cfg_log {
     struct sp_cfg_where where;
 };
 
+/* `option clitcpka|srvtcpka|tcpka` and `clitcpka-*` / `srvtcpka-*`: SO_KEEPALIVE on one
+ * side's sockets, with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT when set */
+struct sp_cfg_tcpka {
+    bool on;
+    int64_t idle, intvl; /* ms, SP_TIME_UNSET: the system's */
+    int cnt;             /* 0: the system's */
+};
+
 /* owner: main */
 struct sp_cfg_proxy {
     struct sp_cfg_proxy *next; /* in declaration order */
@@ -229,6 +248,30 @@ struct sp_cfg_proxy {
      * service name (the condition), NULL when absent */
     bool prometheus;
     struct sp_cfg_rule *prometheus_cond;
+    /* issue 19: the keywords every deployment carries */
+    struct sp_cfg_server defsrv; /* `default-server`: what each later server starts from */
+    char *description;           /* `description` (the stats page) */
+    bool disabled;               /* `disabled`: the proxy does not start */
+    bool srvclose;               /* option http-server-close */
+    bool abortonclose;           /* option abortonclose */
+    bool logasap;                /* option logasap */
+    bool prefer_last;            /* option prefer-last-server */
+    bool buffer_request;         /* option http-buffer-request */
+    bool ignore_probes;          /* option http-ignore-probes */
+    struct sp_cfg_tcpka clitcpka, srvtcpka;
+    struct sockaddr_storage source; /* backend `source ADDR[:PORT]`: AF_UNSPEC when unset */
+    socklen_t sourcelen;
+    char *monitor_uri;                /* `monitor-uri` */
+    struct sp_cfg_rule *monitor_fail; /* `monitor fail if|unless COND`: words from if|unless */
+    /* stats page: hide-version, realm, show-node, show-legends, show-desc, show-modules,
+     * scope */
+    bool stats_hide_version;
+    char *stats_realm; /* NULL: "HAProxy Statistics" */
+    bool stats_show_node, stats_show_legends, stats_show_desc, stats_show_modules;
+    char *stats_node;   /* show-node NAME; NULL: global `node` or the host name */
+    char *stats_desc;   /* show-desc DESC; NULL: global `description` */
+    char **stats_scope; /* proxy names ("." resolved to this proxy's name) */
+    int nstats_scope;
     struct sp_cfg_where where;
     bool _bind_seen;  /* loader only: a bind line was given, even one with errors */
     unsigned _to_bad; /* loader only: SP__CFG_TO_* of `timeout` lines that had errors */
@@ -256,6 +299,11 @@ struct sp_cfg_global {
     bool daemon;
     struct sp_cfg_log *logs;
     struct sp_cfg_where maxconn_where; /* the `maxconn` line; line 0 when there is none */
+    char *node;        /* `node` (the stats page's show-node); NULL: the host name */
+    char *description; /* `description` (the stats page's show-desc) */
+    /* `unix-bind prefix P mode M user U uid N group G gid N`: defaults of unix@ binds */
+    char *unix_prefix;
+    int unix_mode, unix_uid, unix_gid; /* -1 unset */
 };
 
 /* owner: main */
