@@ -687,6 +687,7 @@ backend be
     t.case("unix binds: unix-bind prefix and mode, bind mode/user/group on the socket file",
            unix)
     s.stop()
+    t.case("no sanitizer report", lib.no_sanitizer_report, t)
 
 
 if __name__ == "__main__":
