@@ -52,6 +52,15 @@ struct sp_server {
     socklen_t chk_addrlen;
     uint16_t chk_port; /* `port`, 0 = none */
     bool chk_follow;   /* no `addr`: the check follows the server's live address */
+    /* `minconn`: with the backend's fullconn, HAProxy's dynamic maxconn
+     * (sp_server_dynamic_maxconn()); equal to maxconn when not given */
+    int minconn;
+    /* no port in the address: connections go to the client's destination port plus
+     * port_offset, are never pooled (each goes to its own port), and the check needs `port` */
+    bool port_from_dst;
+    int port_offset;
+    struct sockaddr_storage source; /* `source` (the server's, else its backend's): AF_UNSPEC */
+    socklen_t sourcelen;
 };
 
 /* shared: immutable after publish (RCU). A backend's health check: TCP connect, or
@@ -98,6 +107,14 @@ struct sp_backend {
     struct sp_be_health *bh; /* mutable: the backend's down/up record (balance/health.h) */
     struct sp_acl_set *acls; /* compiled (checked) even though no backend rule uses them yet */
     struct sp_be_lb lb;
+    int fullconn;        /* `fullconn`, or HAProxy's default: 10% of the frontends' maxconn */
+    bool srvclose;       /* option http-server-close */
+    bool abortonclose;   /* option abortonclose */
+    bool prefer_last;    /* option prefer-last-server */
+    bool buffer_request; /* option http-buffer-request */
+    struct sp_cfg_tcpka srvtcpka;
+    bool disabled; /* `disabled`: takes no traffic (503) and runs no check */
+    char *desc;    /* `description`, NULL: none */
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
@@ -130,6 +147,25 @@ struct sp_frontend {
     int64_t stats_refresh; /* ms, 0 = none */
     char **stats_auth;     /* "user:pass" */
     int nstats_auth;
+    /* stats page settings (`stats hide-version|realm|show-node|show-legends|show-desc|
+     * scope`) */
+    bool stats_hide_version, stats_show_legends;
+    char *stats_realm;  /* NULL: "HAProxy Statistics" */
+    char *stats_node;   /* show-node: the name shown, NULL: not shown */
+    char *stats_desc;   /* show-desc: the text shown, NULL: not shown */
+    char **stats_scope; /* the proxies the page shows; none: all */
+    int nstats_scope;
+    /* issue 19 */
+    bool srvclose;       /* option http-server-close */
+    bool logasap;        /* option logasap */
+    bool buffer_request; /* option http-buffer-request */
+    bool ignore_probes;  /* option http-ignore-probes */
+    struct sp_cfg_tcpka clitcpka;
+    char *monitor_uri;                 /* monitor-uri, NULL: none */
+    struct sp_acl_cond **monitor_fail; /* monitor fail if|unless COND, in order */
+    int nmonitor_fail;
+    bool disabled; /* `disabled`: no listener */
+    char *desc;    /* `description`, NULL: none */
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */
@@ -176,6 +212,11 @@ struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *
  * matched, or -1 for the default. */
 struct sp_backend *sp_frontend_route(const struct sp_frontend *fe, const struct sp_acl_env *env,
                                      int *ret_rule);
+
+/* shared: any thread. HAProxy's srv_dynamic_maxconn(): the server's maxconn while the
+ * backend holds `beconn` >= fullconn streams, else max(minconn, beconn * maxconn /
+ * fullconn). 0: no limit. */
+int sp_server_dynamic_maxconn(const struct sp_server *s, int64_t beconn);
 
 /* shared: any thread. Usable servers of `be` right now, active ones or backups. */
 int sp_backend_usable(const struct sp_backend *be, bool backup);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
 #include "core/log.h"
@@ -31,6 +32,18 @@ static void routing_free(struct sp_routing *r)
         free(r->srv[i]);
     }
     for (int i = 0; i < r->nfe; i++) {
+        struct sp_frontend *fe = r->fe[i];
+        for (int j = 0; j < fe->nmonitor_fail; j++)
+            sp_acl_cond_free(fe->monitor_fail[j]);
+        free(fe->monitor_fail);
+        free(fe->monitor_uri);
+        free(fe->desc);
+        free(fe->stats_realm);
+        free(fe->stats_node);
+        free(fe->stats_desc);
+        for (int j = 0; j < fe->nstats_scope; j++)
+            free(fe->stats_scope[j]);
+        free(fe->stats_scope);
         sp_acl_cond_free(r->fe[i]->prom_cond);
         free(r->fe[i]->stats_uri);
         for (int j = 0; j < r->fe[i]->nstats_auth; j++)
@@ -52,6 +65,7 @@ static void routing_free(struct sp_routing *r)
         free(r->be[i]->srv);
         free(r->be[i]->fwdfor.header);
         free(r->be[i]->lb.arg.name);
+        free(r->be[i]->desc);
         free(r->be[i]);
     }
     for (int i = 0; i < r->nfe; i++) {
@@ -192,6 +206,39 @@ static int backend_lb(struct sp_backend *be, const struct sp_cfg_proxy *p, FILE 
     return 0;
 }
 
+/* HAProxy's default fullconn (proxy.c): 10% of the summed maxconn of the frontends that can
+ * route to the backend (default_backend or use_backend), rounded up, at least 1 */
+static void default_fullconn(struct sp_routing *r)
+{
+    for (int b = 0; b < r->nbe; b++) {
+        struct sp_backend *be = r->be[b];
+        int64_t sum = 0;
+        if (be->fullconn)
+            continue;
+        for (int i = 0; i < r->nfe; i++) {
+            const struct sp_frontend *fe = r->fe[i];
+            bool uses = fe->defbe == be;
+            for (int k = 0; k < fe->nrules && !uses; k++)
+                uses = fe->rules[k].be == be;
+            if (uses && !fe->disabled)
+                sum += fe->maxconn;
+        }
+        sum = (sum + 9) / 10;
+        be->fullconn = sum < 1 ? 1 : sum > INT32_MAX ? INT32_MAX : (int)sum;
+    }
+}
+
+int sp_server_dynamic_maxconn(const struct sp_server *s, int64_t beconn)
+{
+    const struct sp_backend *be = s->be;
+    int64_t max;
+
+    if (beconn >= be->fullconn || s->minconn == s->maxconn)
+        return s->maxconn;
+    max = beconn * s->maxconn / be->fullconn;
+    return (int)(max > s->minconn ? max : s->minconn);
+}
+
 static struct sp_backend *find_be(struct sp_routing *r, const char *name)
 {
     for (int i = 0; i < r->nbe; i++)
@@ -278,6 +325,21 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
             diag_rule(diag, pc, "http-request", err);
             errors++;
         }
+    }
+    int nmon = 0;
+    for (const struct sp_cfg_rule *m = p->monitor_fail; m; m = m->next)
+        nmon++;
+    if (nmon && !(fe->monitor_fail = calloc((size_t)nmon, sizeof(*fe->monitor_fail))))
+        return -ENOMEM;
+    for (const struct sp_cfg_rule *m = p->monitor_fail; m; m = m->next) {
+        struct sp_acl_cond *c =
+            sp_acl_cond_parse(fe->acls, res, m->words, m->nwords, err, sizeof(err));
+        if (!c) {
+            diag_rule(diag, m, "monitor fail", err);
+            errors++;
+            continue;
+        }
+        fe->monitor_fail[fe->nmonitor_fail++] = c;
     }
     for (const struct sp_cfg_rule *u = p->use_backends; u; u = u->next) {
         struct sp_switch_rule *rule = &fe->rules[fe->nrules];
@@ -403,6 +465,15 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->retry_on = p->retry_on;
         be->allbackups = p->allbackups;
         be->log_health_checks = p->log_health_checks;
+        be->fullconn = p->fullconn;
+        be->srvclose = p->srvclose;
+        be->abortonclose = p->abortonclose;
+        be->prefer_last = p->prefer_last;
+        be->buffer_request = p->buffer_request;
+        be->srvtcpka = p->srvtcpka;
+        be->disabled = p->disabled;
+        if (p->description && !(be->desc = strdup(p->description)))
+            goto fail;
         if (compile_check(&be->chk, p, diag) < 0 || backend_lb(be, p, diag) < 0)
             goto fail;
         fwdfor_copy(&be->fwdfor, &p->fwdfor);
@@ -426,7 +497,20 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             s->maxqueue = cs->maxqueue;
             s->disabled = cs->disabled;
             s->backup = cs->backup;
+            /* HAProxy: minconn alone, or above maxconn, becomes maxconn; maxconn alone is
+             * both */
+            s->minconn = cs->minconn;
+            if (s->minconn > s->maxconn)
+                s->maxconn = s->minconn;
+            else if (!s->minconn)
+                s->minconn = s->maxconn;
+            s->port_from_dst = cs->port_from_dst;
+            s->port_offset = cs->port_offset;
+            s->source = cs->sourcelen ? cs->source : p->source;
+            s->sourcelen = cs->sourcelen ? cs->sourcelen : p->sourcelen;
             server_check(s, cs);
+            if (p->disabled)
+                s->check = false; /* a disabled backend sends no check */
             if (s->check)
                 s->check_pos = r->nchecks++;
             s->h = &r->health[s->idx];
@@ -467,6 +551,43 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         fe->httplog_clf = p->httplog_clf;
         fe->dontlognull = p->dontlognull;
         fe->prometheus = p->prometheus;
+        fe->srvclose = p->srvclose;
+        fe->logasap = p->logasap;
+        fe->buffer_request = p->buffer_request;
+        fe->ignore_probes = p->ignore_probes;
+        fe->clitcpka = p->clitcpka;
+        fe->disabled = p->disabled;
+        fe->stats_hide_version = p->stats_hide_version;
+        fe->stats_show_legends = p->stats_show_legends;
+        if ((p->description && !(fe->desc = strdup(p->description))) ||
+            (p->monitor_uri && !(fe->monitor_uri = strdup(p->monitor_uri))) ||
+            (p->stats_realm && !(fe->stats_realm = strdup(p->stats_realm))))
+            goto fail;
+        if (p->stats_show_node) {
+            char host[256] = "";
+            const char *node = p->stats_node ? p->stats_node : cfg->global.node;
+            if (!node) {
+                gethostname(host, sizeof(host) - 1);
+                node = host;
+            }
+            if (!(fe->stats_node = strdup(node)))
+                goto fail;
+        }
+        if (p->stats_show_desc) {
+            const char *d = p->stats_desc ? p->stats_desc : cfg->global.description;
+            if (!(fe->stats_desc = strdup(d ? d : "")))
+                goto fail;
+        }
+        if (p->nstats_scope) {
+            fe->stats_scope = calloc((size_t)p->nstats_scope, sizeof(char *));
+            if (!fe->stats_scope)
+                goto fail;
+            for (int k = 0; k < p->nstats_scope; k++) {
+                if (!(fe->stats_scope[k] = strdup(p->stats_scope[k])))
+                    goto fail;
+                fe->nstats_scope = k + 1;
+            }
+        }
         fe->stats_enabled = p->stats_enabled;
         fe->stats_refresh = p->stats_refresh == SP_TIME_UNSET ? 0 : p->stats_refresh;
         if (p->stats_enabled) {
@@ -492,6 +613,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         *ret_errors = errors > 0 ? errors : 0;
         goto fail;
     }
+    default_fullconn(r);
     r->generation = ++generation;
     r->refcnt = 1;
     return r;

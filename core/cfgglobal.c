@@ -241,31 +241,6 @@ void sp__cfg_kw_node(struct sp__cfg_parser *ps, int argc, char **argv)
     g->node = sp__cfg_xstrdup(ps, argv[1]);
 }
 
-/* description TEXT...: the words joined by spaces */
-void sp__cfg_kw_description(struct sp__cfg_parser *ps, int argc, char **argv)
-{
-    struct sp_cfg_global *g = &ps->cfg->global;
-    size_t len = 0;
-    char *d;
-
-    if (argc < 2 || !argv[1][0]) {
-        sp__cfg_alert(ps, argv[0], "expects a string argument");
-        return;
-    }
-    for (int i = 1; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    d = sp__cfg_xcalloc(ps, len);
-    if (!d)
-        return;
-    for (int i = 1; i < argc; i++) {
-        if (i > 1)
-            strcat(d, " ");
-        strcat(d, argv[i]);
-    }
-    free(g->description);
-    g->description = d;
-}
-
 void sp__cfg_kw_localpeer(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))

@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -490,6 +492,75 @@ static void kw_daemon(struct sp__cfg_parser *ps, int argc, char **argv)
         ps->cfg->global.daemon = true;
 }
 
+bool sp__cfg_get_uid(struct sp__cfg_parser *ps, const char *kw, const char *opt, const char *val,
+                     int *ret)
+{
+    if (!val) {
+        sp__cfg_alert(ps, kw, "'%s' expects a value", opt);
+        return false;
+    }
+    if (strcmp(opt, "uid") == 0 || strcmp(opt, "gid") == 0)
+        return sp__cfg_get_int(ps, kw, opt, val, 0, INT_MAX, ret);
+    if (strcmp(opt, "user") == 0) {
+        struct passwd *pw = getpwnam(val);
+        if (!pw) {
+            sp__cfg_alert(ps, kw, "unknown user '%s'", val);
+            return false;
+        }
+        *ret = (int)pw->pw_uid;
+        return true;
+    }
+    struct group *gr = getgrnam(val);
+    if (!gr) {
+        sp__cfg_alert(ps, kw, "unknown group '%s'", val);
+        return false;
+    }
+    *ret = (int)gr->gr_gid;
+    return true;
+}
+
+/* unix-bind [prefix P] [mode M] [user U] [uid N] [group G] [gid N]: what every unix@ bind
+ * declared after it starts from */
+static void kw_unix_bind(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects prefix, mode, user, uid, group or gid");
+        return;
+    }
+    for (int i = 1; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) {
+            sp__cfg_alert(ps, argv[0], "'%s' expects a value", opt);
+            return;
+        }
+        if (strcmp(opt, "prefix") == 0) {
+            free(g->unix_prefix);
+            g->unix_prefix = sp__cfg_xstrdup(ps, val);
+        } else if (strcmp(opt, "mode") == 0) {
+            char *end;
+            long m = strtol(val, &end, 8);
+            if (!*val || *end || m < 0 || m > 07777) {
+                sp__cfg_alert(ps, argv[0], "bad mode '%s' (octal expected)", val);
+                return;
+            }
+            g->unix_mode = (int)m;
+        } else if (strcmp(opt, "user") == 0 || strcmp(opt, "uid") == 0) {
+            if (!sp__cfg_get_uid(ps, argv[0], opt, val, &g->unix_uid))
+                return;
+        } else if (strcmp(opt, "group") == 0 || strcmp(opt, "gid") == 0) {
+            if (!sp__cfg_get_uid(ps, argv[0], opt, val, &g->unix_gid))
+                return;
+        } else {
+            sp__cfg_alert(ps, argv[0],
+                          "unknown option '%s' (expects prefix, mode, user, uid, group or gid)",
+                          opt);
+            return;
+        }
+    }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* log */
 
@@ -633,6 +704,8 @@ static const struct kw keywords[] = {
     {"decision-log", S_GLOBAL, kw_decision_log},
     {"pidfile", S_GLOBAL, kw_pidfile},
     {"daemon", S_GLOBAL, kw_daemon},
+    {"unix-bind", S_GLOBAL, kw_unix_bind},
+    {"description", S_GLOBAL | S_FE | S_BE | S_LI, sp__cfg_kw_description},
     {"log", S_GLOBAL | S_PROXY, kw_log},
     {"setenv", S_GLOBAL, sp__cfg_kw_setenv},
     {"presetenv", S_GLOBAL, sp__cfg_kw_setenv},
@@ -649,7 +722,6 @@ static const struct kw keywords[] = {
     {"zero-warning", S_GLOBAL, sp__cfg_kw_zero_warning},
     {"master-worker", S_GLOBAL, sp__cfg_kw_master_worker},
     {"node", S_GLOBAL, sp__cfg_kw_node},
-    {"description", S_GLOBAL, sp__cfg_kw_description},
     {"localpeer", S_GLOBAL, sp__cfg_kw_localpeer},
     {"tune.maxrewrite", S_GLOBAL, sp__cfg_kw_maxrewrite},
     {"tune.http.maxhdr", S_GLOBAL, sp__cfg_kw_http_maxhdr},
@@ -667,6 +739,18 @@ static const struct kw keywords[] = {
     {"http-request", S_FE | S_LI | S_DEF, sp__cfg_kw_http_request},
     {"log-format", S_PROXY, sp__cfg_kw_log_format},
     {"server", S_BE | S_LI, sp__cfg_kw_server},
+    {"default-server", S_DEF | S_BE | S_LI, sp__cfg_kw_default_server},
+    {"source", S_DEF | S_BE | S_LI, sp__cfg_kw_source},
+    {"disabled", S_PROXY, sp__cfg_kw_disabled},
+    {"enabled", S_PROXY, sp__cfg_kw_disabled},
+    {"monitor-uri", S_DEF | S_FE | S_LI, sp__cfg_kw_monitor_uri},
+    {"monitor", S_FE | S_LI, sp__cfg_kw_monitor},
+    {"clitcpka-cnt", S_DEF | S_FE | S_LI, sp__cfg_kw_tcpka_param},
+    {"clitcpka-idle", S_DEF | S_FE | S_LI, sp__cfg_kw_tcpka_param},
+    {"clitcpka-intvl", S_DEF | S_FE | S_LI, sp__cfg_kw_tcpka_param},
+    {"srvtcpka-cnt", S_DEF | S_BE | S_LI, sp__cfg_kw_tcpka_param},
+    {"srvtcpka-idle", S_DEF | S_BE | S_LI, sp__cfg_kw_tcpka_param},
+    {"srvtcpka-intvl", S_DEF | S_BE | S_LI, sp__cfg_kw_tcpka_param},
     {"balance", S_PROXY, sp__cfg_kw_balance},
     {"hash-type", S_PROXY, sp__cfg_kw_balance}, /* the same handler: see cfgproxy.c */
     {"retries", S_PROXY, sp__cfg_kw_retries},
@@ -692,7 +776,7 @@ static const char *const global_unsupported[] = {
     "fd-hard-limit", "quiet", "busy-polling", "noepoll", "nopoll", "nosplice",
     "nogetaddrinfo", "noreuseport", "profiling.tasks", "profiling.memory", "set-dumpable",
     "grace", "close-spread-time", "mworker-max-reloads", "external-check",
-    "default-path", "unix-bind", "issuers-chain-path", "pp2-never-send-local", "stats-file",
+    "default-path", "issuers-chain-path", "pp2-never-send-local", "stats-file",
     "cluster-secret", "dns-accept-family", "limited-quic", "prealloc-fd", "debug",
     "ssl-default-bind-ciphers", "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
     "ssl-default-bind-options", "ssl-default-bind-sigalgs", "ssl-default-server-ciphers",
@@ -730,13 +814,10 @@ static const char *const proxy_unsupported[] = {
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "capture", "cookie", "dynamic-cookie-key", "stick-table", "stick", "redirect", "tcp-request",
     "tcp-response", "unique-id-format", "unique-id-header", "compression", "filter", "email-alert",
-    "description", "id", "guid", "default-server", "server-template", "monitor-uri", "monitor",
-    "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
-    "ignore-persist", "dispatch", "source", "http-reuse", "http-send-name-header", "tcp-check",
+    "id", "guid", "server-template", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
+    "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
     "external-check", "load-server-state-from-file", "server-state-file-name", "rate-limit",
-    "max-keep-alive-queue", "max-session-srv-conns", "declare", "enabled", "disabled",
-    "bind-process", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl", "srvtcpka-cnt",
-    "srvtcpka-idle", "srvtcpka-intvl", "use-fcgi-app", "default",
+    "max-keep-alive-queue", "max-session-srv-conns", "declare", "bind-process", "use-fcgi-app", "default",
 };
 /* clang-format on */
 

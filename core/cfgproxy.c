@@ -49,10 +49,8 @@ static const char *const bind_opts_unsupported[] = {
     "no-tlsv12", "no-tlsv13", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
     "force-tlsv13", "ssl-min-ver", "ssl-max-ver", "no-ca-names", "no-tls-tickets",
     "prefer-client-ciphers", "generate-certificates", "ca-sign-file", "ca-sign-pass",
-    "tls-ticket-keys", "accept-proxy", "accept-netscaler-cip", "v4v6", "v6only",
-    "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
-    "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "mode", "user", "group",
-    "uid", "gid", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
+    "tls-ticket-keys", "accept-proxy", "accept-netscaler-cip", "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
+    "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
     "quic-force-retry", "quic-socket", "set-mark", "set-tos", "nbconn",
 };
 /* clang-format on */
@@ -62,6 +60,9 @@ struct bind_opts {
     int maxconn, backlog, shards;
     const char *name;
     bool h2_only;
+    int v6only;                  /* -1 unset, 0 v4v6, 1 v6only */
+    int ux_mode, ux_uid, ux_gid; /* -1 unset */
+    const char *ux_opt;          /* the first unix-only option given, for the warning */
 };
 
 static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
@@ -94,6 +95,30 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
         }
         return sp__cfg_get_int(ps, argv[0], "'shards'", val, 1, 64, &o->shards);
     }
+    if (strcmp(opt, "v4v6") == 0 || strcmp(opt, "v6only") == 0) {
+        o->v6only = opt[1] == '6';
+        return true;
+    }
+    if (strcmp(opt, "mode") == 0) {
+        char *end;
+        long m = val ? strtol(val, &end, 8) : -1;
+        (*i)++;
+        if (!val || !*val || *end || m < 0 || m > 07777) {
+            sp__cfg_alert(ps, argv[0], "'mode' expects an octal file mode, not '%s'",
+                          val ? val : "");
+            return false;
+        }
+        o->ux_mode = (int)m;
+        o->ux_opt = o->ux_opt ? o->ux_opt : opt;
+        return true;
+    }
+    if (strcmp(opt, "user") == 0 || strcmp(opt, "uid") == 0 || strcmp(opt, "group") == 0 ||
+        strcmp(opt, "gid") == 0) {
+        bool user = opt[0] == 'u';
+        (*i)++;
+        o->ux_opt = o->ux_opt ? o->ux_opt : opt;
+        return sp__cfg_get_uid(ps, argv[0], opt, val, user ? &o->ux_uid : &o->ux_gid);
+    }
     if (strcmp(opt, "proto") == 0) {
         /* HAProxy 2.6 names a multiplexer; spillway has HTTP/2 only (HTTP/1 is the
          * default's detection, which `proto h1` would not change) */
@@ -120,11 +145,23 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
 static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text,
                      const struct bind_opts *o)
 {
+    const struct sp_cfg_global *g = &ps->cfg->global;
     struct sockaddr_storage ss;
     struct sp_cfg_bind *b, **tail;
     const char *colon = strrchr(text, ':');
+    char prefixed[256];
     socklen_t len;
 
+    /* unix-bind prefix: put in front of every unix socket path, as HAProxy does */
+    if (g->unix_prefix && strncmp(text, "unix@", 5) == 0) {
+        int n = snprintf(prefixed, sizeof(prefixed), "unix@%s%s", g->unix_prefix, text + 5);
+        if (n < 0 || (size_t)n >= sizeof(prefixed)) {
+            sp__cfg_alert(ps, kw, "unix socket path too long with the unix-bind prefix ('%s')",
+                          text);
+            return;
+        }
+        text = prefixed;
+    }
     if (sp_parse_addr(text, false, &ss, &len) < 0) {
         if (colon && strchr(colon, '-') && strncmp(text, "unix@", 5) != 0)
             sp__cfg_alert(ps, kw, "port ranges are not supported by spillway ('%s')", text);
@@ -135,6 +172,12 @@ static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text
                           text);
         return;
     }
+    if (o->ux_opt && ss.ss_family != AF_UNIX)
+        sp__cfg_warn(ps, kw, "'%s' applies to unix@ sockets only; ignored for '%s'", o->ux_opt,
+                     text);
+    if (o->v6only >= 0 && ss.ss_family != AF_INET6)
+        sp__cfg_warn(ps, kw, "'%s' applies to IPv6 addresses only; ignored for '%s'",
+                     o->v6only ? "v6only" : "v4v6", text);
     b = sp__cfg_xcalloc(ps, sizeof(*b));
     if (!b)
         return;
@@ -148,17 +191,21 @@ static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text
     b->backlog = o->backlog;
     b->shards = o->shards;
     b->h2_only = o->h2_only;
+    b->v6only = o->v6only;
+    b->ux_mode = o->ux_mode >= 0 ? o->ux_mode : g->unix_mode;
+    b->ux_uid = o->ux_uid >= 0 ? o->ux_uid : g->unix_uid;
+    b->ux_gid = o->ux_gid >= 0 ? o->ux_gid : g->unix_gid;
     b->where = sp__cfg_here(ps);
     if (o->name)
         b->name = sp__cfg_xstrdup(ps, o->name);
 }
 
 /* bind ADDR[,ADDR...] [ADDR...] [maxconn N] [backlog N] [name N] [shards N|by-thread]
- *      [proto h2]
+ *      [proto h2] [v4v6|v6only] [mode M] [user U|uid N] [group G|gid N]
  * An address is a word holding ':' or '@'; the first word without is the first option. */
 void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv)
 {
-    struct bind_opts o = {0};
+    struct bind_opts o = {.v6only = -1, .ux_mode = -1, .ux_uid = -1, .ux_gid = -1};
     bool ok = true;
     int i = 1, first_opt;
 
@@ -329,7 +376,7 @@ static void opt_http_keep_alive(struct sp__cfg_parser *ps, const char *kw, int a
         return;
     ps->cur->http_keep_alive = !neg;
     if (!neg)
-        ps->cur->httpclose = false;
+        ps->cur->httpclose = ps->cur->srvclose = false;
 }
 
 static void opt_httpclose(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
@@ -340,7 +387,94 @@ static void opt_httpclose(struct sp__cfg_parser *ps, const char *kw, int argc, c
         return;
     ps->cur->httpclose = !neg;
     if (!neg)
-        ps->cur->http_keep_alive = false;
+        ps->cur->http_keep_alive = ps->cur->srvclose = false;
+}
+
+/* option http-server-close: the server side closes after each response, the client side
+ * stays alive (HAProxy's PR_O_HTTP_SCL; the last of the three modes given wins) */
+static void opt_http_server_close(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                                  bool neg)
+{
+    (void)argv;
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0))
+        return;
+    ps->cur->srvclose = !neg;
+    if (!neg)
+        ps->cur->http_keep_alive = ps->cur->httpclose = false;
+}
+
+/* The options that are one flag of a proxy, on one side or both. */
+static const struct {
+    const char *name;
+    size_t off; /* of a bool in struct sp_cfg_proxy */
+    unsigned cap;
+} flag_opts[] = {
+    {"abortonclose", offsetof(struct sp_cfg_proxy, abortonclose), SP_CAP_BE},
+    {"logasap", offsetof(struct sp_cfg_proxy, logasap), SP_CAP_FE},
+    {"prefer-last-server", offsetof(struct sp_cfg_proxy, prefer_last), SP_CAP_BE},
+    {"http-buffer-request", offsetof(struct sp_cfg_proxy, buffer_request), SP_CAP_FE | SP_CAP_BE},
+    {"http-ignore-probes", offsetof(struct sp_cfg_proxy, ignore_probes), SP_CAP_FE},
+    {"clitcpka", offsetof(struct sp_cfg_proxy, clitcpka.on), SP_CAP_FE},
+    {"srvtcpka", offsetof(struct sp_cfg_proxy, srvtcpka.on), SP_CAP_BE},
+};
+
+static void opt_flag(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg)
+{
+    for (size_t k = 0; k < ARRAY_SIZE(flag_opts); k++) {
+        if (strcmp(argv[1], flag_opts[k].name) != 0)
+            continue;
+        if (sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) && sp__cfg_need_cap(ps, kw, flag_opts[k].cap))
+            *(bool *)((char *)ps->cur + flag_opts[k].off) = !neg;
+        return;
+    }
+}
+
+/* option tcpka: clitcpka and srvtcpka at once, on the sides the proxy has */
+static void opt_tcpka(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg)
+{
+    (void)argv;
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0))
+        return;
+    if (ps->sec == SP__CFG_SEC_DEFAULTS || (ps->cur->cap & SP_CAP_FE))
+        ps->cur->clitcpka.on = !neg;
+    if (ps->sec == SP__CFG_SEC_DEFAULTS || (ps->cur->cap & SP_CAP_BE))
+        ps->cur->srvtcpka.on = !neg;
+}
+
+/* clitcpka-cnt|idle|intvl, srvtcpka-cnt|idle|intvl: times in seconds when bare */
+void sp__cfg_kw_tcpka_param(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    bool cli = strncmp(argv[0], "cli", 3) == 0;
+    struct sp_cfg_tcpka *ka = cli ? &ps->cur->clitcpka : &ps->cur->srvtcpka;
+    const char *what = argv[0] + strlen("clitcpka-");
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (strcmp(what, "cnt") == 0) {
+        int v;
+        if (sp__cfg_get_int(ps, argv[0], "probe count", argv[1], 1, INT_MAX, &v) &&
+            sp__cfg_need_cap(ps, argv[0], cli ? SP_CAP_FE : SP_CAP_BE))
+            ka->cnt = v;
+        return;
+    }
+    int64_t ms;
+    char buf[32];
+    const char *txt = argv[1];
+    if (strspn(txt, "0123456789") == strlen(txt) && strlen(txt) < 20) {
+        snprintf(buf, sizeof(buf), "%ss", txt);
+        txt = buf;
+    }
+    if (!sp__cfg_get_time(ps, argv[0], "delay", txt, &ms) ||
+        !sp__cfg_need_cap(ps, argv[0], cli ? SP_CAP_FE : SP_CAP_BE))
+        return;
+    if (ms < 1000) {
+        sp__cfg_alert(ps, argv[0], "'%s' is below the socket option's unit of one second", argv[1]);
+        return;
+    }
+    if (strcmp(what, "idle") == 0)
+        ka->idle = ms;
+    else
+        ka->intvl = ms;
 }
 
 static void opt_httplog(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg)
@@ -509,24 +643,35 @@ static const struct {
     const char *name;
     opt_fn fn;
 } options[] = {
-    {"forwardfor", opt_forwardfor},   {"http-keep-alive", opt_http_keep_alive},
-    {"httpclose", opt_httpclose},     {"httplog", opt_httplog},
-    {"dontlognull", opt_dontlognull}, {"log-separate-errors", opt_log_separate_errors},
-    {"redispatch", opt_redispatch},   {"httpchk", opt_httpchk},
-    {"allbackups", opt_allbackups},   {"log-health-checks", opt_log_health_checks},
+    {"forwardfor", opt_forwardfor},
+    {"http-keep-alive", opt_http_keep_alive},
+    {"httpclose", opt_httpclose},
+    {"httplog", opt_httplog},
+    {"dontlognull", opt_dontlognull},
+    {"log-separate-errors", opt_log_separate_errors},
+    {"redispatch", opt_redispatch},
+    {"httpchk", opt_httpchk},
+    {"allbackups", opt_allbackups},
+    {"log-health-checks", opt_log_health_checks},
+    {"http-server-close", opt_http_server_close},
+    {"abortonclose", opt_flag},
+    {"logasap", opt_flag},
+    {"prefer-last-server", opt_flag},
+    {"http-buffer-request", opt_flag},
+    {"http-ignore-probes", opt_flag},
+    {"clitcpka", opt_flag},
+    {"srvtcpka", opt_flag},
+    {"tcpka", opt_tcpka},
 };
 
 /* clang-format off */
 static const char *const options_unsupported[] = {
-    "tcplog", "httpslog", "http-server-close", "abortonclose", "http-buffer-request", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
+    "tcplog", "httpslog", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
     "smtpchk", "ldap-check", "spop-check", "external-check", "http-pretend-keepalive",
-    "http-no-delay", "logasap", "persist", "prefer-last-server",
-    "socket-stats", "splice-auto", "splice-request", "splice-response", "srvtcpka", "clitcpka",
-    "tcpka", "tcp-smart-accept", "tcp-smart-connect", "transparent", "accept-invalid-http-request",
+    "http-no-delay", "persist", "socket-stats", "splice-auto", "splice-request", "splice-response", "tcp-smart-accept", "tcp-smart-connect", "transparent", "accept-invalid-http-request",
     "accept-invalid-http-response", "accept-unsafe-violations-in-http-request",
     "accept-unsafe-violations-in-http-response", "checkcache", "contstats", "disable-h2-upgrade",
-    "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "http-ignore-probes",
-    "http-restrict-req-hdr-names", "http-drop-request-trailers", "http-drop-response-trailers",
+    "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server", "http-restrict-req-hdr-names", "http-drop-request-trailers", "http-drop-response-trailers",
     "idle-close-on-response", "independent-streams", "nolinger", "originalto", "dontlog-normal",
     "forwarded", "http_proxy", "http-use-proxy-header", "forceclose",
 };
@@ -607,16 +752,51 @@ static const char *const server_opts_unsupported[] = {
     "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
     "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id", "init-addr",
     "init-state", "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "observe",
-    "error-limit", "on-error", "on-marked-down", "on-marked-up", "slowstart", "minconn", "track",
-    "redir", "source", "usesrc", "pool-max-conn", "pool-purge-delay", "pool-low-conn",
-    "pool-conn-name", "max-reuse", "tfo", "non-stick", "namespace", "no-check", "no-backup",
-    "socks4", "ws", "allow-0rtt", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs",
+    "error-limit", "on-error", "on-marked-down", "on-marked-up", "slowstart", "track",
+    "redir", "usesrc", "pool-max-conn", "pool-purge-delay", "pool-low-conn",
+    "pool-conn-name", "max-reuse", "tfo", "non-stick", "namespace", "socks4", "ws", "allow-0rtt", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs",
     "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
     "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12", "force-tlsv13",
     "no-tls-tickets", "tls-tickets", "ssl-reuse", "no-ssl-reuse", "set-proxy-v2-tlv-fmt", "shard",
     "guid", "hash-key", "log-proto", "strict-maxconn", "tcp-ut", "mss", "set-mark", "set-tos",
 };
 /* clang-format on */
+
+/* An address with an optional port for `source`: "10.0.0.1", "10.0.0.1:1234", "::1",
+ * "[::1]:1234", "*". Port ranges are refused. */
+static bool parse_source_addr(struct sp__cfg_parser *ps, const char *kw, const char *val,
+                              struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof(*ss));
+    if (val && (strcmp(val, "*") == 0 || strcmp(val, "0.0.0.0") == 0)) {
+        v4->sin_family = AF_INET;
+        *len = sizeof(*v4);
+        return true;
+    }
+    if (val && inet_pton(AF_INET, val, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        *len = sizeof(*v4);
+        return true;
+    }
+    if (val && inet_pton(AF_INET6, val, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        *len = sizeof(*v6);
+        return true;
+    }
+    if (val && strchr(val, '-') && strrchr(val, ':') && strchr(strrchr(val, ':'), '-')) {
+        sp__cfg_alert(ps, kw, "'source': port ranges ('%s') are not supported by spillway", val);
+        return false;
+    }
+    if (!val || sp_parse_addr(val, false, ss, len) < 0 || ss->ss_family == AF_UNIX) {
+        sp__cfg_alert(ps, kw, "'source' expects an IPv4 or IPv6 address[:port], not '%s'",
+                      val ? val : "");
+        return false;
+    }
+    return true;
+}
 
 static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
                           struct sp_cfg_server *s)
@@ -626,11 +806,9 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
         const char *name;
         int min, max;
         int *dst;
-    } ints[] = {{"weight", 0, 256, &s->weight},
-                {"maxconn", 0, INT_MAX, &s->maxconn},
-                {"maxqueue", 0, INT_MAX, &s->maxqueue},
-                {"rise", 1, INT_MAX, &s->rise},
-                {"fall", 1, INT_MAX, &s->fall}};
+    } ints[] = {{"weight", 0, 256, &s->weight},         {"maxconn", 0, INT_MAX, &s->maxconn},
+                {"maxqueue", 0, INT_MAX, &s->maxqueue}, {"minconn", 0, INT_MAX, &s->minconn},
+                {"rise", 1, INT_MAX, &s->rise},         {"fall", 1, INT_MAX, &s->fall}};
     struct {
         const char *name;
         int64_t *dst;
@@ -639,9 +817,15 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
 
     if (strcmp(opt, "check") == 0)
         return (s->check = true);
+    if (strcmp(opt, "no-check") == 0)
+        return !(s->check = false);
     if (strcmp(opt, "port") == 0) {
         (*i)++;
         return sp__cfg_get_int(ps, argv[0], "'port'", val, 1, 65535, &s->check_port);
+    }
+    if (strcmp(opt, "source") == 0) {
+        (*i)++;
+        return parse_source_addr(ps, argv[0], val, &s->source, &s->sourcelen);
     }
     if (strcmp(opt, "addr") == 0) {
         (*i)++;
@@ -669,6 +853,8 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
     }
     if (strcmp(opt, "backup") == 0)
         return (s->backup = true);
+    if (strcmp(opt, "no-backup") == 0)
+        return !(s->backup = false);
     if (strcmp(opt, "disabled") == 0)
         return (s->disabled = true);
     if (strcmp(opt, "enabled") == 0)
@@ -695,14 +881,59 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
             return true;
         }
     }
-    if (sp__cfg_in_list(opt, server_opts_unsupported, ARRAY_SIZE(server_opts_unsupported)))
+    if (strcmp(opt, "id") == 0 && strcmp(argv[0], "default-server") == 0)
+        sp__cfg_alert(ps, argv[0], "'id' is only supported on 'server' lines");
+    else if (sp__cfg_in_list(opt, server_opts_unsupported, ARRAY_SIZE(server_opts_unsupported)))
         sp__cfg_alert(ps, argv[0], "server option '%s' not supported by spillway yet", opt);
     else
         sp__cfg_alert(ps, argv[0], "unknown server option '%s'", opt);
     return false;
 }
 
-/* server NAME ADDR:PORT [options] */
+/* A server address: HOST:PORT, [IPv6]:PORT, unix@PATH, or, as HAProxy 2.6 allows, no port
+ * at all (HOST, [IPv6], HOST:) or a port offset (HOST:+N, HOST:-N): connections then go to
+ * the port the client connected to, plus the offset. Returns 0, -EINVAL or -ENOENT. */
+static int server_addr(const char *text, struct sp_cfg_server *s)
+{
+    char buf[300];
+    const char *colon = strrchr(text, ':'), *rb = strrchr(text, ']');
+    size_t hlen;
+    int r;
+
+    s->port_from_dst = false;
+    s->port_offset = 0;
+    if (strncmp(text, "unix@", 5) == 0)
+        return sp_parse_addr(text, true, &s->addr, &s->addrlen);
+    if (text[0] == '[' && rb && !rb[1]) { /* [IPv6] */
+        hlen = strlen(text);
+    } else if (!colon || (text[0] != '[' && strchr(text, ':') != colon)) {
+        /* no colon (IPv4, a name), or a bare IPv6 address: HAProxy reads its last colon as
+         * the port separator, so only the forms above are portless */
+        if (colon)
+            return sp_parse_addr(text, true, &s->addr, &s->addrlen);
+        hlen = strlen(text);
+    } else if (!colon[1] || colon[1] == '+' || colon[1] == '-') {
+        hlen = (size_t)(colon - text);
+        if (colon[1]) {
+            char *end;
+            long off = strtol(colon + 1, &end, 10);
+            if (!isdigit((unsigned char)colon[2]) || *end || off < -65535 || off > 65535)
+                return -EINVAL;
+            s->port_offset = (int)off;
+        }
+    } else {
+        return sp_parse_addr(text, true, &s->addr, &s->addrlen);
+    }
+    if (hlen + 3 > sizeof(buf))
+        return -EINVAL;
+    snprintf(buf, sizeof(buf), "%.*s:0", (int)hlen, text);
+    r = sp_parse_addr(buf, true, &s->addr, &s->addrlen);
+    if (r == 0)
+        s->port_from_dst = true;
+    return r;
+}
+
+/* server NAME ADDR[:PORT] [options]: starts from the proxy's `default-server` settings */
 void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     struct sp_cfg_proxy *px = ps->cur;
@@ -728,10 +959,8 @@ void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
     s = sp__cfg_xcalloc(ps, sizeof(*s));
     if (!s)
         return;
-    s->weight = 1;
-    s->rise = 2;
-    s->fall = 3;
-    s->inter = s->fastinter = s->downinter = SP_TIME_UNSET;
+    *s = px->defsrv; /* plain values only: nothing owned is shared */
+    s->next = NULL;
     s->where = sp__cfg_here(ps);
     s->name = sp__cfg_xstrdup(ps, argv[1]);
     s->addr_text = sp__cfg_xstrdup(ps, argv[2]);
@@ -745,19 +974,57 @@ void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
      * still gets reported */
     *tail = s;
     s->id = ++px->nservers;
-    r = sp_parse_addr(argv[2], true, &s->addr, &s->addrlen);
+    r = server_addr(argv[2], s);
     if (r == -ENOENT)
         sp__cfg_alert(ps, argv[0], "could not resolve address '%s'", argv[2]);
-    else if (r < 0 ||
-             (s->addr.ss_family != AF_UNIX && ((struct sockaddr_in *)&s->addr)->sin_port == 0))
+    else if (r < 0 || (s->addr.ss_family != AF_UNIX && !s->port_from_dst &&
+                       ((struct sockaddr_in *)&s->addr)->sin_port == 0))
         sp__cfg_alert(ps, argv[0],
-                      "invalid address '%s' (expects HOST:PORT, [IPv6]:PORT or "
-                      "unix@PATH, port 1-65535)",
+                      "invalid address '%s' (expects HOST[:PORT], [IPv6][:PORT], HOST:+N, "
+                      "HOST:-N or unix@PATH, port 1-65535)",
                       argv[2]);
     /* stop at the first wrong option: an unknown one may take arguments */
     for (int i = 3; i < argc; i++)
         if (!server_option(ps, argc, argv, &i, s))
             break;
+}
+
+/* default-server [options]: the settings of the servers declared after it in this section
+ * (and, from a defaults section, in the proxies that inherit it). Every server option may
+ * be given, `id` excepted, as in HAProxy. */
+void sp__cfg_kw_default_server(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_server tmp = ps->cur->defsrv;
+
+    for (int i = 1; i < argc; i++)
+        if (!server_option(ps, argc, argv, &i, &tmp))
+            return; /* a wrong line changes nothing */
+    ps->cur->defsrv = tmp;
+}
+
+/* source ADDR[:PORT]: the address the backend's connections to servers leave from (a
+ * server's own `source` wins) */
+void sp__cfg_kw_source(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "missing address (expects ADDR[:PORT])");
+        return;
+    }
+    if (argc > 2) {
+        if (strcmp(argv[2], "usesrc") == 0 || strcmp(argv[2], "interface") == 0)
+            sp__cfg_alert(ps, argv[0], "'%s' not supported by spillway", argv[2]);
+        else
+            sp__cfg_alert(ps, argv[0], "unexpected argument '%s'", argv[2]);
+        return;
+    }
+    if (!parse_source_addr(ps, argv[0], argv[1], &ss, &len) ||
+        !sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
+        return;
+    ps->cur->source = ss;
+    ps->cur->sourcelen = len;
 }
 
 /* clang-format off */

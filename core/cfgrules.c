@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,7 +217,8 @@ static void global_stats(struct sp__cfg_parser *ps, int argc, char **argv)
     }
 }
 
-/* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth` */
+/* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth|
+ * hide-version|realm|show-node|show-legends|show-desc|show-modules|scope` */
 void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     if (argc < 2) {
@@ -256,8 +258,58 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
         if (px->stats_auth[px->nstats_auth])
             px->nstats_auth++;
         px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "hide-version") && argc == 2) {
+        px->stats_hide_version = true;
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "realm") && argc == 3) {
+        free(px->stats_realm);
+        px->stats_realm = sp__cfg_xstrdup(ps, argv[2]);
+        px->stats_enabled = true;
+    } else if ((!strcmp(argv[1], "show-node") || !strcmp(argv[1], "show-desc")) && argc <= 3) {
+        bool node = argv[1][5] == 'n';
+        char **dst = node ? &px->stats_node : &px->stats_desc;
+        if (node && argc == 3 && !sp__cfg_valid_name(argv[2])) {
+            sp__cfg_alert(ps, argv[0], "'stats show-node': invalid node name '%s'", argv[2]);
+            return;
+        }
+        free(*dst);
+        *dst = argc == 3 ? sp__cfg_xstrdup(ps, argv[2]) : NULL;
+        if (node)
+            px->stats_show_node = true;
+        else
+            px->stats_show_desc = true;
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "show-legends") && argc == 2) {
+        px->stats_show_legends = true;
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "show-modules") && argc == 2) {
+        sp__cfg_warn(ps, argv[0],
+                     "spillway has no statistics modules: the page shows no extra column for "
+                     "them (the stats page is still enabled)");
+        px->stats_show_modules = true;
+        px->stats_enabled = true;
+    } else if (!strcmp(argv[1], "scope") && argc == 3) {
+        const char *name = strcmp(argv[2], ".") == 0 ? px->name : argv[2];
+        if (!name) {
+            sp__cfg_alert(ps, argv[0], "'stats scope .' needs a named section");
+            return;
+        }
+        char **n = realloc(px->stats_scope, sizeof(char *) * (size_t)(px->nstats_scope + 1));
+        if (!n) {
+            ps->oom = true;
+            return;
+        }
+        px->stats_scope = n;
+        px->stats_scope[px->nstats_scope] = sp__cfg_xstrdup(ps, name);
+        if (px->stats_scope[px->nstats_scope])
+            px->nstats_scope++;
+        px->stats_enabled = true;
     } else if (!strcmp(argv[1], "enable") || !strcmp(argv[1], "uri") ||
-               !strcmp(argv[1], "refresh") || !strcmp(argv[1], "auth")) {
+               !strcmp(argv[1], "refresh") || !strcmp(argv[1], "auth") ||
+               !strcmp(argv[1], "hide-version") || !strcmp(argv[1], "realm") ||
+               !strcmp(argv[1], "show-node") || !strcmp(argv[1], "show-desc") ||
+               !strcmp(argv[1], "show-legends") || !strcmp(argv[1], "show-modules") ||
+               !strcmp(argv[1], "scope")) {
         sp__cfg_alert(ps, argv[0], "wrong number of arguments to 'stats %s'", argv[1]);
     } else {
         sp__cfg_alert(ps, argv[0], "'stats %s' is not supported by spillway yet", argv[1]);
@@ -294,4 +346,69 @@ void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
     ps->cur->prometheus_cond = NULL;
     if (argc > 3)
         add_rule(ps, &ps->cur->prometheus_cond, argc - 2, argv + 2);
+}
+
+/* The words from `from` on joined by single spaces (HAProxy's way for a text argument). */
+static char *join_words(struct sp__cfg_parser *ps, int argc, char **argv, int from)
+{
+    size_t n = 1;
+    char *t, *p;
+
+    for (int i = from; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    t = p = sp__cfg_xcalloc(ps, n);
+    for (int i = from; t && i < argc; i++)
+        p += sprintf(p, "%s%s", i > from ? " " : "", argv[i]);
+    return t;
+}
+
+/* description TEXT (a proxy's, or the global one in `global`) */
+void sp__cfg_kw_description(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    char **dst =
+        ps->sec == SP__CFG_SEC_GLOBAL ? &ps->cfg->global.description : &ps->cur->description;
+
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects a string argument");
+        return;
+    }
+    free(*dst);
+    *dst = join_words(ps, argc, argv, 1);
+}
+
+/* disabled | enabled: a disabled proxy is checked, shown as STOP in the statistics, and does
+ * not start: no listener, no traffic, no health check */
+void sp__cfg_kw_disabled(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 0, 0))
+        ps->cur->disabled = argv[0][0] == 'd';
+}
+
+/* monitor-uri URI: answered 200 by spillway itself (or 503 under `monitor fail`), not logged */
+void sp__cfg_kw_monitor_uri(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (!*argv[1]) {
+        sp__cfg_alert(ps, argv[0], "expects an URI");
+        return;
+    }
+    if (!sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
+        return;
+    free(ps->cur->monitor_uri);
+    ps->cur->monitor_uri = sp__cfg_xstrdup(ps, argv[1]);
+}
+
+/* monitor fail if|unless COND */
+void sp__cfg_kw_monitor(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "fail") != 0) {
+        sp__cfg_alert(ps, argv[0], "expects 'fail'");
+        return;
+    }
+    if (argc < 4 || (strcmp(argv[2], "if") && strcmp(argv[2], "unless"))) {
+        sp__cfg_alert(ps, "monitor fail", "expects 'if' or 'unless' followed by a condition");
+        return;
+    }
+    add_rule(ps, &ps->cur->monitor_fail, argc - 1, argv + 1);
 }

@@ -43,6 +43,10 @@ void sp__cfg_diag(struct sp_config *cfg, FILE *out, bool error, const struct sp_
  * applies (HAProxy's: mode tcp, retries 3, unset timeouts...). Owns nothing afterwards. */
 void sp__cfg_proxy_init(struct sp_cfg_proxy *px);
 
+/* A server's built-in settings (weight 1, rise 2, fall 3, no check...): what a proxy's
+ * `default-server` starts from. */
+void sp__cfg_server_init(struct sp_cfg_server *s);
+
 /* Frees a proxy (or defaults section) and everything it owns. Accepts NULL. */
 void sp__cfg_proxy_free(struct sp_cfg_proxy *px);
 
@@ -111,10 +115,10 @@ bool sp__cfg_parse_network(const char *txt, struct sockaddr_storage *ss, int *re
  * (epoll, threads, accept4, getaddrinfo, CPU pinning, the Prometheus exporter), '-' for the
  * rest. `.if feature(NAME)` is true for a '+' entry only. */
 #define SP__CFG_FEATURES                                                                           \
-    "+EPOLL -KQUEUE -EVPORTS -POLL +THREAD -THREAD_DUMP -BACKTRACE -NETFILTER -PCRE -PCRE_JIT " \
-    "-PCRE2 -PCRE2_JIT -STATIC_PCRE -STATIC_PCRE2 -TPROXY -LINUX_TPROXY -LINUX_SPLICE "        \
-    "-LIBCRYPT -CRYPT_H -ENGINE +GETADDRINFO -OPENSSL -LUA +ACCEPT4 -CLOSEFROM -ZLIB -SLZ "    \
-    "+CPU_AFFINITY -TFO -NS -DL -RT -DEVICEATLAS -51DEGREES -WURFL -SYSTEMD -OBSOLETE_LINKER "  \
+    "+EPOLL -KQUEUE -EVPORTS -POLL +THREAD -THREAD_DUMP -BACKTRACE -NETFILTER -PCRE -PCRE_JIT "    \
+    "-PCRE2 -PCRE2_JIT -STATIC_PCRE -STATIC_PCRE2 -TPROXY -LINUX_TPROXY -LINUX_SPLICE "            \
+    "-LIBCRYPT -CRYPT_H -ENGINE +GETADDRINFO -OPENSSL -LUA +ACCEPT4 -CLOSEFROM -ZLIB -SLZ "        \
+    "+CPU_AFFINITY -TFO -NS -DL -RT -DEVICEATLAS -51DEGREES -WURFL -SYSTEMD -OBSOLETE_LINKER "     \
     "-PRCTL -PROCCTL -OT -QUIC +PROMEX -MEMORY_PROFILING"
 
 /* True when `name` is a '+' entry of SP__CFG_FEATURES. */
@@ -196,6 +200,10 @@ bool sp__cfg_get_time(struct sp__cfg_parser *ps, const char *kw, const char *wha
  * that the line is ignored, as HAProxy does (e.g. `timeout client` in a backend). */
 bool sp__cfg_need_cap(struct sp__cfg_parser *ps, const char *kw, unsigned cap);
 
+/* `user NAME`/`group NAME` (looked up) or `uid N`/`gid N` (`opt` says which) into *ret. */
+bool sp__cfg_get_uid(struct sp__cfg_parser *ps, const char *kw, const char *opt, const char *val,
+                     int *ret);
+
 /* A proxy, server or header name: letters, digits, '-', '_', '.' and ':', not empty. */
 bool sp__cfg_valid_name(const char *s);
 
@@ -210,6 +218,13 @@ void sp__cfg_kw_no(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_default_backend(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_log_format(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_default_server(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_source(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_description(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_disabled(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_tcpka_param(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_monitor_uri(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_monitor(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_balance(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_retries(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_retry_on(struct sp__cfg_parser *ps, int argc, char **argv);
@@ -232,7 +247,6 @@ void sp__cfg_kw_global_no(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_zero_warning(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_master_worker(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_node(struct sp__cfg_parser *ps, int argc, char **argv);
-void sp__cfg_kw_description(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_localpeer(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv);

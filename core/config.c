@@ -114,6 +114,16 @@ void sp__cfg_global_init(struct sp_cfg_global *g)
     g->strict_limits = true;
     g->maxrewrite = -1;
     g->http_maxhdr = SP_CFG_MAXHDR_DEFAULT;
+    g->unix_mode = g->unix_uid = g->unix_gid = -1;
+}
+
+void sp__cfg_server_init(struct sp_cfg_server *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->weight = 1;
+    s->rise = 2;
+    s->fall = 3;
+    s->inter = s->fastinter = s->downinter = SP_TIME_UNSET;
 }
 
 void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
@@ -137,6 +147,9 @@ void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
     px->retries = 3;
     px->retry_on = SP_RETRY_CONN;
     px->redispatch_interval = -1;
+    sp__cfg_server_init(&px->defsrv);
+    px->clitcpka.idle = px->clitcpka.intvl = SP_TIME_UNSET;
+    px->srvtcpka.idle = px->srvtcpka.intvl = SP_TIME_UNSET;
 }
 
 static const int retry_codes[] = {401, 403, 404, 408, 425, 500, 501, 502, 503, 504};
@@ -257,6 +270,39 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->stats_enabled = src->stats_enabled;
     dst->stats_uri = dup_or_null(src->stats_uri, &oom);
     dst->stats_refresh = src->stats_refresh;
+    /* issue 19 */
+    dst->defsrv = src->defsrv; /* plain values: nothing owned */
+    dst->defsrv.name = dst->defsrv.addr_text = NULL;
+    dst->defsrv.next = NULL;
+    dst->disabled = src->disabled;
+    dst->srvclose = src->srvclose;
+    dst->abortonclose = src->abortonclose;
+    dst->logasap = src->logasap;
+    dst->prefer_last = src->prefer_last;
+    dst->buffer_request = src->buffer_request;
+    dst->ignore_probes = src->ignore_probes;
+    dst->clitcpka = src->clitcpka;
+    dst->srvtcpka = src->srvtcpka;
+    dst->source = src->source;
+    dst->sourcelen = src->sourcelen;
+    dst->monitor_uri = dup_or_null(src->monitor_uri, &oom);
+    dst->stats_hide_version = src->stats_hide_version;
+    dst->stats_realm = dup_or_null(src->stats_realm, &oom);
+    dst->stats_show_node = src->stats_show_node;
+    dst->stats_show_legends = src->stats_show_legends;
+    dst->stats_show_desc = src->stats_show_desc;
+    dst->stats_show_modules = src->stats_show_modules;
+    dst->stats_node = dup_or_null(src->stats_node, &oom);
+    dst->stats_desc = dup_or_null(src->stats_desc, &oom);
+    if (src->nstats_scope) {
+        dst->stats_scope = calloc((size_t)src->nstats_scope, sizeof(char *));
+        if (!dst->stats_scope)
+            oom = true;
+        for (int i = 0; dst->stats_scope && i < src->nstats_scope; i++) {
+            dst->stats_scope[i] = dup_or_null(src->stats_scope[i], &oom);
+            dst->nstats_scope = i + 1;
+        }
+    }
     if (src->nstats_auth) {
         dst->stats_auth = calloc((size_t)src->nstats_auth, sizeof(char *));
         if (!dst->stats_auth)
@@ -306,6 +352,15 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     for (int i = 0; i < px->nstats_auth; i++)
         free(px->stats_auth[i]);
     free(px->stats_auth);
+    free(px->description);
+    free(px->monitor_uri);
+    sp__cfg_rules_free(px->monitor_fail);
+    free(px->stats_realm);
+    free(px->stats_node);
+    free(px->stats_desc);
+    for (int i = 0; i < px->nstats_scope; i++)
+        free(px->stats_scope[i]);
+    free(px->stats_scope);
     sp__cfg_rules_free(px->use_backends);
     sp__cfg_logs_free(px->logs);
     free(px->name);
@@ -332,6 +387,7 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     free(cfg->global.chroot);
     free(cfg->global.node);
     free(cfg->global.description);
+    free(cfg->global.unix_prefix);
     free(cfg->_file);
     free(cfg);
     return NULL;
@@ -344,7 +400,7 @@ int sp_config_count_listeners(const struct sp_config *cfg)
     if (!cfg)
         return 0;
     for (const struct sp_cfg_proxy *px = cfg->proxies; px; px = px->next)
-        if (px->cap & SP_CAP_FE)
+        if ((px->cap & SP_CAP_FE) && !px->disabled)
             for (const struct sp_cfg_bind *b = px->binds; b; b = b->next)
                 n++;
     return n;
@@ -1058,6 +1114,24 @@ void sp__cfg_check(struct sp_config *cfg, FILE *diag)
                              "'log')",
                              proxy_kind(px), px->name);
         }
+        for (const struct sp_cfg_server *sv = px->servers; sv; sv = sv->next) {
+            /* HAProxy's init_srv_check(): a check needs a port from somewhere */
+            bool chk_port = sv->check_port ||
+                            (sv->check_addr.ss_family == AF_INET &&
+                             ((const struct sockaddr_in *)&sv->check_addr)->sin_port) ||
+                            (sv->check_addr.ss_family == AF_INET6 &&
+                             ((const struct sockaddr_in6 *)&sv->check_addr)->sin6_port);
+            if (sv->check && sv->port_from_dst && !chk_port)
+                sp__cfg_diag(cfg, diag, true, &sv->where, "server",
+                             "%s '%s': server '%s' has neither service port nor check port",
+                             proxy_kind(px), px->name, sv->name);
+        }
+        if (px->buffer_request && px->mode == SP_MODE_HTTP)
+            sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                         "'option http-buffer-request' in %s '%s' waits for the body of "
+                         "HTTP/1 requests only: spillway streams HTTP/2 request bodies to the "
+                         "server as they arrive",
+                         proxy_kind(px), px->name);
         if (px->fwdfor.enabled && px->mode == SP_MODE_TCP)
             sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
                          "'option forwardfor' ignored for %s '%s': it needs 'mode http'",

@@ -96,6 +96,10 @@ struct sp_cfg_bind {
     char *name;   /* NULL unless `name` */
     int shards;   /* 0 = by-thread (the default: one socket per worker) */
     bool h2_only; /* `proto h2`: HTTP/2 from the first byte, no HTTP/1 detection */
+    int v6only;   /* IPv6: -1 unset (spillway binds IPv6 only), 0 `v4v6`, 1 `v6only` */
+    int ux_mode;  /* unix@: the socket file's mode (`mode`, or unix-bind's), -1 unset */
+    int ux_uid;   /* unix@: its owner (`user`/`uid`, or unix-bind's), -1 unset */
+    int ux_gid;   /* unix@: its group (`group`/`gid`, or unix-bind's), -1 unset */
     struct sp_cfg_where where;
 };
 
@@ -116,6 +120,13 @@ struct sp_cfg_server {
     int check_port;                     /* `port`, 0 = unset */
     struct sockaddr_storage check_addr; /* `addr`: AF_UNSPEC when unset; its port, 0 = none */
     socklen_t check_addrlen;
+    int minconn; /* `minconn`: dynamic maxconn with the backend's fullconn; 0 = unset */
+    /* the address has no port (`10.0.0.1`, `10.0.0.1:+1000`): connections go to the port
+     * the client connected to (its dst), plus `port_offset` */
+    bool port_from_dst;
+    int port_offset;
+    struct sockaddr_storage source; /* `source ADDR[:PORT]`: AF_UNSPEC when unset */
+    socklen_t sourcelen;
     struct sp_cfg_where where;
 };
 
@@ -191,6 +202,14 @@ struct sp_cfg_log {
     struct sp_cfg_where where;
 };
 
+/* `option clitcpka|srvtcpka|tcpka` and `clitcpka-*` / `srvtcpka-*`: SO_KEEPALIVE on one
+ * side's sockets, with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT when set */
+struct sp_cfg_tcpka {
+    bool on;
+    int64_t idle, intvl; /* ms, SP_TIME_UNSET: the system's */
+    int cnt;             /* 0: the system's */
+};
+
 /* owner: main */
 struct sp_cfg_proxy {
     struct sp_cfg_proxy *next; /* in declaration order */
@@ -235,6 +254,30 @@ struct sp_cfg_proxy {
      * service name (the condition), NULL when absent */
     bool prometheus;
     struct sp_cfg_rule *prometheus_cond;
+    /* issue 19: the keywords every deployment carries */
+    struct sp_cfg_server defsrv; /* `default-server`: what each later server starts from */
+    char *description;           /* `description` (the stats page) */
+    bool disabled;               /* `disabled`: the proxy does not start */
+    bool srvclose;               /* option http-server-close */
+    bool abortonclose;           /* option abortonclose */
+    bool logasap;                /* option logasap */
+    bool prefer_last;            /* option prefer-last-server */
+    bool buffer_request;         /* option http-buffer-request */
+    bool ignore_probes;          /* option http-ignore-probes */
+    struct sp_cfg_tcpka clitcpka, srvtcpka;
+    struct sockaddr_storage source; /* backend `source ADDR[:PORT]`: AF_UNSPEC when unset */
+    socklen_t sourcelen;
+    char *monitor_uri;                /* `monitor-uri` */
+    struct sp_cfg_rule *monitor_fail; /* `monitor fail if|unless COND`: words from if|unless */
+    /* stats page: hide-version, realm, show-node, show-legends, show-desc, show-modules,
+     * scope */
+    bool stats_hide_version;
+    char *stats_realm; /* NULL: "HAProxy Statistics" */
+    bool stats_show_node, stats_show_legends, stats_show_desc, stats_show_modules;
+    char *stats_node;   /* show-node NAME; NULL: global `node` or the host name */
+    char *stats_desc;   /* show-desc DESC; NULL: global `description` */
+    char **stats_scope; /* proxy names ("." resolved to this proxy's name) */
+    int nstats_scope;
     struct sp_cfg_where where;
     bool _bind_seen;  /* loader only: a bind line was given, even one with errors */
     unsigned _to_bad; /* loader only: SP__CFG_TO_* of `timeout` lines that had errors */
@@ -253,8 +296,8 @@ struct sp_cfg_stats_socket {
     char *text;                       /* as written: "/run/x.sock", "ipv4@127.0.0.1:9999" */
     struct sockaddr_storage addr;     /* AF_UNIX (the path), AF_INET or AF_INET6 */
     socklen_t addrlen;
-    int mode;      /* unix: file mode, -1 = default (0600) */
-    int uid, gid;  /* unix: the file's owner (`user`/`uid`, `group`/`gid`), -1 = unchanged */
+    int mode;     /* unix: file mode, -1 = default (0600) */
+    int uid, gid; /* unix: the file's owner (`user`/`uid`, `group`/`gid`), -1 = unchanged */
     enum sp_cli_level level;
     bool expose_fd; /* `expose-fd listeners`: accepted, nothing to hand over without reload */
     struct sp_cfg_where where;
@@ -262,38 +305,41 @@ struct sp_cfg_stats_socket {
 
 /* owner: main */
 struct sp_cfg_global {
-    int nbthread;                     /* 0 = online CPUs (resolved by the runtime) */
-    bool cpu_map_set;                 /* a cpu-map line was given */
-    cpu_set_t cpu_map[64];            /* per worker (index = thread number - 1) when set */
-    bool cpu_map_has[64];             /* which entries a cpu-map line covered */
-    int maxconn;                      /* 0 = derived from RLIMIT_NOFILE at start */
-    int bufsize;                      /* default 16384 */
-    int maxaccept;                    /* default 64 */
-    int h2_max_concurrent_streams;    /* default 100 */
-    int h2_fe_max_concurrent_streams; /* 0 = same as the above */
-    int server_default_maxconn;       /* tune.server.default-maxconn (spillway's): 1000 */
-    int decision_log;                 /* decision-log N (spillway's): 0 = off */
-    int spread_checks;                /* spread-checks: 0..50 percent */
+    int nbthread;                              /* 0 = online CPUs (resolved by the runtime) */
+    bool cpu_map_set;                          /* a cpu-map line was given */
+    cpu_set_t cpu_map[64];                     /* per worker (index = thread number - 1) when set */
+    bool cpu_map_has[64];                      /* which entries a cpu-map line covered */
+    int maxconn;                               /* 0 = derived from RLIMIT_NOFILE at start */
+    int bufsize;                               /* default 16384 */
+    int maxaccept;                             /* default 64 */
+    int h2_max_concurrent_streams;             /* default 100 */
+    int h2_fe_max_concurrent_streams;          /* 0 = same as the above */
+    int server_default_maxconn;                /* tune.server.default-maxconn (spillway's): 1000 */
+    int decision_log;                          /* decision-log N (spillway's): 0 = off */
+    int spread_checks;                         /* spread-checks: 0..50 percent */
     struct sp_cfg_stats_socket *stats_sockets; /* `stats socket` lines, in order */
     int64_t stats_timeout;                     /* ms: a stats client's read/write bound (2 s) */
     int stats_maxconn;                         /* `stats maxconn`: 10 */
-    int64_t hard_stop_after;          /* ms, SP_TIME_UNSET = wait forever */
+    int64_t hard_stop_after;                   /* ms, SP_TIME_UNSET = wait forever */
     char *pidfile;
     bool daemon;
     struct sp_cfg_log *logs;
     struct sp_cfg_where maxconn_where; /* the `maxconn` line; line 0 when there is none */
     /* identity: applied once the sockets are open and the logs too, before any worker runs */
-    int uid, gid;                      /* `user`/`uid`, `group`/`gid`: -1 = unchanged */
-    char *chroot;                      /* `chroot DIR`, NULL = none */
-    int ulimit_n;                      /* `ulimit-n N`: RLIMIT_NOFILE, 0 = computed */
-    struct sp_cfg_where ulimit_where;  /* the `ulimit-n` line */
-    bool strict_limits;                /* default true (HAProxy 2.6); `no strict-limits` */
-    bool zero_warning;                 /* `zero-warning`: any warning fails the start */
-    char *node;                        /* `node NAME`: `show info` Node, default the hostname */
-    char *description;                 /* `description TEXT`: `show info` Description */
-    int maxrewrite;                    /* `tune.maxrewrite`: -1 = unset (no reserve) */
-    int http_maxhdr;                   /* `tune.http.maxhdr`: HAProxy's count (fields + the
-                                        * start line), 101 by default */
+    int uid, gid;                     /* `user`/`uid`, `group`/`gid`: -1 = unchanged */
+    char *chroot;                     /* `chroot DIR`, NULL = none */
+    int ulimit_n;                     /* `ulimit-n N`: RLIMIT_NOFILE, 0 = computed */
+    struct sp_cfg_where ulimit_where; /* the `ulimit-n` line */
+    bool strict_limits;               /* default true (HAProxy 2.6); `no strict-limits` */
+    bool zero_warning;                /* `zero-warning`: any warning fails the start */
+    char *node;                       /* `node NAME`: `show info` Node, default the hostname */
+    char *description;                /* `description TEXT`: `show info` Description */
+    int maxrewrite;                   /* `tune.maxrewrite`: -1 = unset (no reserve) */
+    int http_maxhdr;                  /* `tune.http.maxhdr`: HAProxy's count (fields + the
+                                       * start line), 101 by default */
+    /* `unix-bind prefix P mode M user U uid N group G gid N`: defaults of unix@ binds */
+    char *unix_prefix;
+    int unix_mode, unix_uid, unix_gid; /* -1 unset */
 };
 
 /* owner: main */

@@ -414,6 +414,13 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
         if (!(p->cap & SP_CAP_FE))
             continue;
         struct sp_frontend *fe = sp_routing_frontend(routing, p->name);
+        if (p->disabled) {
+            /* a disabled proxy does not start: no listener (it still has its gate, for the
+             * statistics) */
+            if (fe && !(rt->fe_gates[fe->idx] = gate_new(fe->maxconn)))
+                return -ENOMEM;
+            continue;
+        }
         if (!fe)
             return -EINVAL;
         /* HAProxy: a frontend without maxconn takes the global one */
@@ -431,6 +438,10 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
             b->backlog = backlog_for(p, cb);
             b->fe_idx = fe->idx;
             b->h2_only = cb->h2_only;
+            b->v4v6 = cb->v6only == 0;
+            b->ux_mode = cb->ux_mode;
+            b->ux_uid = cb->ux_uid;
+            b->ux_gid = cb->ux_gid;
             if (cb->maxconn) {
                 rt->bind_gates[rt->nbinds] = gate_new(cb->maxconn);
                 if (!rt->bind_gates[rt->nbinds])

@@ -95,6 +95,7 @@ void sp__accesslog_txn(struct sp_txn *t)
     r.t_active = ms(t->t_req ? t->t_req : t->t_start, t->t_end ? t->t_end : hw->w->now_us);
     r.t_total = ms(t->conn->t_accept_us, t->t_end ? t->t_end : hw->w->now_us);
     r.status = t->status ? t->status : -1;
+    r.logasap = t->fe->logasap && t->state != SP_TXN_DONE;
     r.bytes_out = t->bytes_out;
     r.bytes_in = t->bytes_in;
     r.term[0] = t->term[0] == '-' ? 0 : t->term[0];

@@ -376,7 +376,7 @@ static void check_start(struct sp_timer *tm)
         else if (s->chk_port && to.ss_family == AF_INET6)
             ((struct sockaddr_in6 *)&to)->sin6_port = htons(s->chk_port);
     }
-    int fd = sp_sock_connect(&to, tolen);
+    int fd = sp_sock_connect_from(&to, tolen, &s->source, s->sourcelen);
     if (fd < 0) {
         char why[96];
         if (fd == -ECONNREFUSED || fd == -ENOENT) {

@@ -87,6 +87,12 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     sp_task_init(&c->flush_task, flush_task);
     c->t_accept_us = hw->w->now_us;
     c->x.can_write = true; /* an accepted socket has room */
+    c->last_srv = -1;
+    if (fe->clitcpka.on && peer->ss_family != AF_UNIX) {
+        struct sp_sock_ka ka;
+        sp__ka(&fe->clitcpka, &ka);
+        sp_sock_keepalive(fd, &ka);
+    }
     /* HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks nothing else */
     c->proto = l->bind->h2_only ? &sp__h2_cproto : &sp__h1_cproto;
     c->proto->start(c);

@@ -22,6 +22,7 @@ struct errpage {
     }
 
 static const struct errpage pages[] = {
+    PAGE(200, "OK", "Service ready."), /* monitor-uri's answer */
     PAGE(400, "Bad Request", "The request could not be understood."),
     PAGE(403, "Forbidden", "Access to this resource is denied."),
     PAGE(404, "Not Found", "The requested resource was not found."),

@@ -63,6 +63,10 @@ static void update_timer(struct sp_conn *c)
             arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
         break;
     case SP_CONN_TXN:
+        if (c->buffering) { /* http-buffer-request: the body within `timeout http-request` */
+            arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
+            break;
+        }
         /* the client is expected to act while it owes us body bytes or has output to take */
         if ((!c->req_done) || (sp_buf_len(&c->x.wbuf) && !c->x.can_write))
             arm(c, fe->t_client, now);
@@ -369,6 +373,42 @@ static void c_read(struct sp_conn *c)
     }
 }
 
+/* option http-buffer-request (HAProxy's http_wait_for_request_body()): whether the request
+ * body is still on its way, neither whole in the read buffer nor filling it, nor cut by the
+ * client's close. Reads what the socket has first. */
+static bool body_waiting(struct sp_conn *c)
+{
+    struct sp_buf *rb = &c->x.rbuf;
+
+    c_read(c);
+    if (c->x.rd_eof || (rb->data && sp_buf_len(rb) >= rb->size - CHUNK_OVERHEAD))
+        return false;
+    if (c->req_mode == SP_H1_BODY_CL)
+        return sp_buf_len(rb) < c->req_left;
+    /* chunked: parse a copy of the decoder's state over what is there, up to the last
+     * chunk */
+    struct sp_h1_chunk ck = c->req_chunk;
+    size_t pos = 0, len = sp_buf_len(rb);
+    const char *p = len ? sp_buf_head(rb) : NULL;
+    while (pos < len) {
+        size_t consumed = 0, doff = 0, dlen = 0;
+        int r = sp_h1_chunk_parse(&ck, p + pos, len - pos, &consumed, &doff, &dlen);
+        if (r < 0 || r == SP_H1_CHUNK_DONE)
+            return false; /* a framing error is reported by the normal path */
+        if (!consumed)
+            break;
+        pos += consumed;
+    }
+    return true;
+}
+
+/* Starts the transaction that waited for its body (or did not need to). */
+static void start_buffered(struct sp_conn *c)
+{
+    c->buffering = false;
+    sp__txn_start(c->txn);
+}
+
 static void start_txn(struct sp_conn *c, long headlen)
 {
     struct sp_http_worker *hw = c->hw;
@@ -405,10 +445,12 @@ static void start_txn(struct sp_conn *c, long headlen)
         sp_stat_add(&hw->st->fe[c->fe->idx].h1sess, 1);
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
     sp__route_h1(t, c, head, m);
+    if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL)
+        c->keepalive = false; /* HAProxy's http_reply_and_close() */
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
     if (fwd.add && fwd.if_none && sp__h1_has_field(head, m, fwd.name, fwd.name_len))
         fwd.add = false;
-    bool up_close = t->be && t->be->httpclose;
+    bool up_close = sp__txn_srv_close(t);
     if (sp__h1_build_request(&hw->headbuf, head, m, &fwd, &c->peer, up_close) < 0 ||
         sp__txn_set_head(t) < 0) {
         sp__txn_free(t);
@@ -447,7 +489,9 @@ static void start_txn(struct sp_conn *c, long headlen)
     c->txn = t;
     c->state = SP_CONN_TXN;
     c->nreq++;
-    sp__txn_start(t);
+    c->buffering = !c->req_done && (c->fe->buffer_request || (t->be && t->be->buffer_request));
+    if (!c->buffering || !body_waiting(c))
+        start_buffered(c);
 }
 
 /* Decodes the chunked body in p[0..len) as far as it goes, gathering the data of every
@@ -566,6 +610,23 @@ static void pump_req_body(struct sp_conn *c)
     }
 }
 
+/* option abortonclose: the client closed its side while its request still waits for a
+ * server (in a queue, between retries, or while the connection is being established): the
+ * request is dropped (HAProxy's CQ / CC) instead of being served to nobody. True when the
+ * transaction was aborted (the caller closes the connection). */
+static bool abort_on_close(struct sp_conn *c)
+{
+    struct sp_txn *t = c->txn;
+
+    if (!t || !t->be || !t->be->abortonclose || t->res_started)
+        return false;
+    if (t->state != SP_TXN_QUEUED && t->state != SP_TXN_CONNECTING &&
+        t->state != SP_TXN_RETRY_WAIT && t->state != SP_TXN_NEW)
+        return false;
+    sp__txn_abort(t);
+    return true;
+}
+
 /* The transaction is over on both sides: log, free, then either the next request or close. */
 static void finish_txn(struct sp_conn *c)
 {
@@ -682,12 +743,23 @@ static void h1c_process(struct sp_conn *c)
             return; /* handed over to HTTP/2 (preface or upgrade) in this very call */
 
         case SP_CONN_TXN:
+            if (c->buffering) {
+                if (body_waiting(c))
+                    goto out;
+                start_buffered(c);
+                if (c->closed)
+                    return;
+            }
             if (!c->req_done || !c->req_end_sent)
                 pump_req_body(c);
             if (c->closed)
                 return;
             if (c->req_done && !c->x.rd_eof && sp_buf_space(&c->x.rbuf))
                 c_read(c); /* notice a client that leaves while we wait */
+            if (c->x.rd_eof && abort_on_close(c)) {
+                h1c_close(c);
+                return;
+            }
             if (c->res_done && c->txn->state == SP_TXN_DONE) {
                 if (c->res_abort) {
                     flush_raw(c);
@@ -717,16 +789,50 @@ static void h1_io(struct sp_conn *c, uint32_t events)
     h1c_process(c);
 }
 
+/* A connection that sent nothing before `timeout http-request` (or client) struck: as
+ * HAProxy 2.6 (h1_handle_req_tout()), a failed request: counted, logged (`option
+ * dontlognull` drops that line) and answered 408, unless dontlognull (then just closed).
+ * `option http-ignore-probes` skips all of it: browsers' speculative pre-connections. */
+static void probe_timeout(struct sp_conn *c)
+{
+    struct sp_stats_obj *fo = &c->hw->st->fe[c->fe->idx];
+
+    if (!c->fe->dontlognull) {
+        send_error(c, 408);
+        sp_stat_add(&fo->ereq, 1); /* send_error counts 408s only with bytes received */
+        return;
+    }
+    sp_stat_add(&fo->ereq, 1);
+    sp_stat_add(&fo->hrsp[3], 1);
+    h1c_close(c);
+}
+
 static void h1_timeout(struct sp_conn *c)
 {
     switch (c->state) {
     case SP_CONN_WAIT_REQ:
         if (c->got_bytes)
             send_error(c, 408);
+        else if (!c->nreq && !c->fe->ignore_probes)
+            probe_timeout(c);
         else
-            h1c_close(c);
+            h1c_close(c); /* idle keep-alive, or `option http-ignore-probes` */
         break;
     case SP_CONN_TXN:
+        if (c->buffering) {
+            /* the body did not come in time: HAProxy's 408, the transaction never started
+             * (the line logged is the 408's) */
+            struct sp_txn *t = c->txn;
+            c->txn = NULL;
+            c->buffering = false;
+            free(t->reqline);
+            t->reqline = NULL;
+            t->logged = true;
+            sp__txn_free(t);
+            c->got_bytes = true;
+            send_error(c, 408);
+            break;
+        }
         if (c->txn && c->txn->term[0] == '-') {
             c->txn->term[0] = 'c';
             c->txn->term[1] = c->txn->res_started ? 'D' : 'H';

@@ -519,8 +519,8 @@ static void stream_start_req(struct sp_h2s *st)
     if (fwd.add && fwd.if_none && req_has_field(q, fwd.name, fwd.name_len))
         fwd.add = false;
     bool no_body = st->req_end && !sp_buf_len(&st->reqbody);
-    int err = sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer, t->be && t->be->httpclose,
-                                   no_body, &body);
+    int err =
+        sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer, sp__txn_srv_close(t), no_body, &body);
     if (!err)
         err = sp__txn_set_head(t);
     if (err < 0) {

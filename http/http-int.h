@@ -34,6 +34,7 @@
 #include "http/http.h"
 #include "net/buf.h"
 #include "net/listener.h"
+#include "net/sock.h"
 #include "net/transport.h"
 #include "net/upstream.h"
 #include "stats/stats.h"
@@ -140,7 +141,9 @@ enum sp_local {
     SP_LOCAL_STATS_HTML,
     SP_LOCAL_STATS_CSV,
     SP_LOCAL_PROMETHEUS,
-    SP_LOCAL_AUTH, /* 401: the stats page wants credentials */
+    SP_LOCAL_AUTH,         /* 401: the stats page wants credentials */
+    SP_LOCAL_MONITOR,      /* monitor-uri: 200 "Service ready." */
+    SP_LOCAL_MONITOR_FAIL, /* monitor-uri under a `monitor fail` condition: 503 */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -248,6 +251,7 @@ struct sp_txn {
     uint64_t bytes_in, bytes_out; /* request / response bytes, heads included */
     bool h2;                      /* the client side is HTTP/2 */
     bool accounted;               /* counters updated (once, at free) */
+    bool logged;                  /* the access-log line went out (`option logasap`: early) */
     int retries;                  /* connection retries done (%rc) */
     bool redispatched;
     char term[2]; /* %tsc first two characters */
@@ -299,6 +303,7 @@ struct sp_conn {
     uint64_t t_req_start;
     uint64_t t_accept_us;
     unsigned nreq;
+    int last_srv; /* idx of the server of the last request (prefer-last-server), -1: none */
     enum sp_conn_state state;
     bool got_bytes;  /* some byte of the current request arrived */
     bool want_close; /* close after the current response */
@@ -311,12 +316,31 @@ struct sp_conn {
     uint64_t req_left;
     struct sp_h1_chunk req_chunk;
     bool req_done;     /* the whole body was read from the client */
+    bool buffering;    /* option http-buffer-request: the transaction starts once the body
+                          is in (or the buffer full); it waits in c->txn, not started */
     bool req_end_sent; /* ...and its end was given to the transaction */
     /* current response */
     bool res_chunked; /* we chunk-encode it */
     bool res_done;
     bool res_abort;
 };
+
+/* pure. A side's TCP keep-alive settings in the socket layer's units (seconds). */
+static inline void sp__ka(const struct sp_cfg_tcpka *k, struct sp_sock_ka *ret)
+{
+    ret->on = k->on;
+    ret->idle_s = k->idle > 0 ? (int)(k->idle / 1000) : 0;
+    ret->intvl_s = k->intvl > 0 ? (int)(k->intvl / 1000) : 0;
+    ret->cnt = k->cnt;
+}
+
+/* pure. Whether the server side of `t` closes after its response: `option httpclose` in the
+ * backend, or `option http-server-close` in the frontend or the backend (HAProxy's
+ * http_adjust_conn_mode()). */
+static inline bool sp__txn_srv_close(const struct sp_txn *t)
+{
+    return t->be && (t->be->httpclose || t->be->srvclose || t->fe->srvclose);
+}
 
 /* ---- txn.c ---- */
 struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops, void *front,

@@ -879,12 +879,18 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
             put_i64(&o, r->t_response);
             break;
         case N_TIM_TA:
+            if (r->logasap)
+                put_c(&o, '+');
             put_i64(&o, r->t_active);
             break;
         case N_TIM_TT:
+            if (r->logasap)
+                put_c(&o, '+');
             put_i64(&o, r->t_total);
             break;
         case N_TIM_TU:
+            if (r->logasap)
+                put_c(&o, '+');
             put_i64(&o, r->t_total < 0 ? -1 : r->t_total - (r->t_idle < 0 ? 0 : r->t_idle));
             break;
         case N_TIM_TD: {
@@ -904,6 +910,8 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
             put_i64(&o, r->status);
             break;
         case N_BYTES_OUT:
+            if (r->logasap)
+                put_c(&o, '+');
             put_u64(&o, r->bytes_out);
             break;
         case N_BYTES_IN:

@@ -79,6 +79,7 @@ struct sp_log_rec {
     int32_t t_active;    /* %Ta: first request byte to last response byte */
     int32_t t_total;     /* %Tt: accept to end of stream */
 
+    bool logasap;       /* `option logasap`: an early line, %Ta %Tt %Tu %B get a '+' prefix */
     int status;         /* %ST: status sent to the client; -1 if none */
     uint64_t bytes_out; /* %B: response bytes, headers included */
     uint64_t bytes_in;  /* %U: request bytes, headers included */

@@ -149,6 +149,9 @@ static int hw_start(struct sp_worker *w)
         unsigned n = (unsigned)conf->nworkers;
         unsigned cap = (unsigned)(s->maxconn ? s->maxconn : conf->server_default_maxconn);
         sp_uppool_init(p, w, &hw->bufs, &hw->upconn_pool, &s->addr, s->addrlen);
+        p->src = s->source;
+        p->srclen = s->sourcelen;
+        sp__ka(&s->be->srvtcpka, &p->ka);
         /* a process-wide limit, split evenly: each worker owns its share */
         p->max_conns = cap ? (cap + n - 1) / n : 0;
         p->max_queue = s->maxqueue ? ((unsigned)s->maxqueue + n - 1) / n : 0;

@@ -169,6 +169,25 @@ static bool origin_form(const char *u, size_t n, const char **ret, size_t *ret_l
  * evaluated before use_backend, as in HAProxy) and the stats page (`stats uri` prefix). */
 static enum sp_local local_service(const struct sp_frontend *fe, const struct sp_acl_env *env)
 {
+    if (fe->monitor_uri) {
+        /* HAProxy: a URI starting with '/' is compared with the path, else with the whole
+         * target; before any http-request rule */
+        sp_acl_env_need_req(env);
+        const char *u = env->uri, *q;
+        size_t ul = env->uri_len, ml = strlen(fe->monitor_uri);
+        if (fe->monitor_uri[0] == '/') {
+            if (!origin_form(env->uri, env->uri_len, &u, &ul))
+                ul = 0;
+            if ((q = memchr(u, '?', ul)))
+                ul = (size_t)(q - u);
+        }
+        if (ul == ml && !memcmp(u, fe->monitor_uri, ml)) {
+            for (int i = 0; i < fe->nmonitor_fail; i++)
+                if (sp_acl_cond_eval(fe->monitor_fail[i], env))
+                    return SP_LOCAL_MONITOR_FAIL;
+            return SP_LOCAL_MONITOR;
+        }
+    }
     if (fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
         return SP_LOCAL_PROMETHEUS;
     if (fe->stats_enabled) {
@@ -208,7 +227,7 @@ static void env_init(struct sp_acl_env *env, struct sp_http_worker *hw, const st
 static bool default_only(struct sp_txn *t, const struct sp_conn *c)
 {
     t->fe_conn_seen = -1;
-    if (c->fe->nrules || c->fe->prometheus || c->fe->stats_enabled)
+    if (c->fe->nrules || c->fe->prometheus || c->fe->stats_enabled || c->fe->monitor_uri)
         return false;
     t->be = c->fe->defbe;
     t->rule = -1;

@@ -25,23 +25,6 @@ void sp_statsvc_init(void)
     start_mono_us = sp_now_us();
 }
 
-/* fullconn as HAProxy defaults it: 10% of the summed maxconn of the frontends that can route
- * to the backend */
-static int64_t fullconn(const struct sp_routing *rt, const struct sp_backend *be)
-{
-    int64_t sum = 0;
-
-    for (int i = 0; i < rt->nfe; i++) {
-        const struct sp_frontend *fe = rt->fe[i];
-        bool uses = fe->defbe == be;
-        for (int r = 0; r < fe->nrules && !uses; r++)
-            uses = fe->rules[r].be == be;
-        if (uses)
-            sum += fe->maxconn;
-    }
-    return sum / 10;
-}
-
 /* The text a server row points to, kept until the rendering is done. */
 struct srv_text {
     char addr[64];
@@ -197,7 +180,12 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             r->scur = g ? sp_gate_count_mt(g) : 0;
             r->obj.max = g ? sp_gate_peak_mt(g) : 0;
             r->slim = g ? (int64_t)g->limit : fe->maxconn; /* the global maxconn when unset */
-            r->status = "OPEN";
+            r->status = fe->disabled ? "STOP" : "OPEN";
+            r->desc = fe->desc;
+            r->cap = "frontend";
+            for (int k = 0; k < rt->nbe; k++)
+                if (rt->be[k]->id == fe->id)
+                    r->cap = "listen";
         }
         for (int i = 0; i < rt->nbe; i++) {
             const struct sp_backend *be = rt->be[i];
@@ -214,14 +202,15 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
                 r->sid = (uint32_t)s->id;
                 r->slim = s->maxconn;
                 r->qlimit = s->maxqueue;
+                r->desc = be->desc;
                 srv_row_health(r, s, &st, &txt[s->idx], now_ms);
                 be_sum_add(&sum, &st);
             }
             struct sp_stats_row *r = row_start(&rows[n++], SP_STATS_TYPE_BE, be->name, be->id,
                                                SP_STATS_BE, be->idx, now_ms);
             int64_t w = be_sum_weight(&sum, be);
-            r->slim = fullconn(rt, be);
-            r->status = w > 0 || be->nsrv == 0 ? "UP" : "DOWN";
+            r->slim = be->fullconn;
+            r->status = be->disabled ? "STOP" : w > 0 || be->nsrv == 0 ? "UP" : "DOWN";
             r->weight = (uint32_t)w;
             r->uweight = (uint32_t)w; /* no slowstart: user and effective weights agree */
             r->act = sum.act;
@@ -235,6 +224,11 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             r->chkdown = bh.chkdown;
             r->downtime = (int64_t)(down_ms / 1000);
             r->algo = algo_name(be->lb.algo);
+            r->desc = be->desc;
+            r->cap = "backend";
+            for (int k = 0; k < rt->nfe; k++)
+                if (rt->fe[k]->id == be->id)
+                    r->cap = "listen";
         }
     }
     *ret_rows = rows;
@@ -278,6 +272,18 @@ static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
     if (err)
         return err;
     sp_statsvc_proc_info(rt, conf, now_ms, &proc);
+    if (fe && fe->nstats_scope && kind != SP_LOCAL_PROMETHEUS) {
+        /* `stats scope`: the page (and its CSV) shows the listed proxies only */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            bool in = false;
+            for (int j = 0; j < fe->nstats_scope && !in; j++)
+                in = strcmp(rows[i].pxname, fe->stats_scope[j]) == 0;
+            if (in)
+                rows[k++] = rows[i];
+        }
+        n = k;
+    }
     switch (kind) {
     case SP_LOCAL_PROMETHEUS:
         err = sp_stats_prom(b, &proc, rows, n, SP_PROM_ALL);
@@ -287,6 +293,10 @@ static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
             .uri = fe ? fe->stats_uri : NULL,
             .refresh = fe ? (int)(fe->stats_refresh / 1000) : 0,
             .proc = &proc,
+            .hide_version = fe && fe->stats_hide_version,
+            .node = fe ? fe->stats_node : NULL,
+            .desc = fe ? fe->stats_desc : NULL,
+            .legends = fe && fe->stats_show_legends,
         };
         err = sp_stats_html(b, &o, rows, n);
         break;

@@ -6,7 +6,9 @@
  * may free: a client side frees its transaction only from its own task, never from inside an
  * op (so this file can keep using `t` after calling one).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stddef.h>
@@ -231,6 +233,28 @@ static const struct sp_server *lb_pick(struct sp_txn *t, const struct sp_server 
     return sp_backend_pick(t->be, t->hw->lb, &req, &t->hw->lbload, exclude);
 }
 
+/* option prefer-last-server (HAProxy's assign_server()): with an algorithm that is not a
+ * hash, the server of the client connection's previous request again, while it is usable and
+ * has room; NULL: let the algorithm pick. */
+static const struct sp_server *prefer_last(struct sp_txn *t)
+{
+    const struct sp_backend *be = t->be;
+    enum sp_balance a = be->lb.algo;
+    const struct sp_server *s;
+
+    if (!be->prefer_last || !t->conn || t->conn->last_srv < 0 ||
+        t->conn->last_srv >= t->hw->rt->nsrv || a == SP_BALANCE_SOURCE || a == SP_BALANCE_URI ||
+        a == SP_BALANCE_URL_PARAM || a == SP_BALANCE_HDR)
+        return NULL;
+    s = t->hw->rt->srv[t->conn->last_srv];
+    if (s->be != be || sp_srv_lbw(s->h) <= 0 || !sp_uppool_has_room(&t->hw->pools[s->idx]))
+        return NULL;
+    /* a backup only while no active server is usable */
+    if (s->backup && sp_backend_usable(be, false))
+        return NULL;
+    return s;
+}
+
 /* The request goes to another server than the one that failed it, when the backend has one
  * (HAProxy's round-robin passes the server to avoid): counted as a redispatch of the server
  * left. False when no other server can take it. */
@@ -396,6 +420,12 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
     t->t_res_head = t->hw->w->now_us;
     head_free(t); /* no retry after this point */
     t->bytes_out += (uint64_t)len;
+    if (t->fe->logasap) {
+        /* option logasap: the line goes out once the server's headers are in, with the
+         * bytes and times so far (HAProxy prints them with a '+') */
+        sp__accesslog_txn(t);
+        t->logged = true;
+    }
     return 0;
 }
 
@@ -407,7 +437,9 @@ int sp__txn_res_end(struct sp_txn *t, bool reusable)
     }
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now_us;
-    detach_up(t, reusable && !t->be->httpclose);
+    /* http-server-close and httpclose: the server side ends with each response; a server
+     * reached on the client's destination port keeps no connection for another client */
+    detach_up(t, reusable && !sp__txn_srv_close(t) && !t->srv->port_from_dst);
     uncount(t);
     return 0;
 }
@@ -464,10 +496,40 @@ static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
         sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)t->be->t_queue);
 }
 
+/* Where a server without a port in its address is reached: its address, on the port the
+ * client connected to plus the server's offset (HAProxy: the connection's dst port). */
+static void dst_port_addr(const struct sp_txn *t, const struct sp_uppool *pool,
+                          struct sockaddr_storage *ret)
+{
+    const struct sockaddr_storage *l = t->conn ? &t->conn->local : NULL;
+    int port = 0;
+
+    *ret = pool->addr;
+    if (l && l->ss_family == AF_INET)
+        port = ntohs(((const struct sockaddr_in *)l)->sin_port);
+    else if (l && l->ss_family == AF_INET6)
+        port = ntohs(((const struct sockaddr_in6 *)l)->sin6_port);
+    port = (port + t->srv->port_offset) & 0xffff;
+    if (ret->ss_family == AF_INET)
+        ((struct sockaddr_in *)ret)->sin_port = htons((uint16_t)port);
+    else if (ret->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ret)->sin6_port = htons((uint16_t)port);
+}
+
 static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
 {
     struct sp_http_worker *hw = t->hw;
     struct sp_uppool *pool = &hw->pools[t->srv->idx];
+    const struct sp_server *srv = t->srv;
+    if (srv->minconn != srv->maxconn) {
+        /* minconn: HAProxy's dynamic maxconn, from the backend's load over every worker,
+         * this worker's share of it */
+        unsigned n = (unsigned)hw->conf->nworkers;
+        int dyn = sp_server_dynamic_maxconn(srv, sp_stats_cur_mt(SP_STATS_BE, t->be->idx));
+        pool->max_conns = dyn > 0 ? ((unsigned)dyn + n - 1) / n : 0;
+    }
+    if (srv->port_from_dst)
+        force_new = true; /* never parked: an idle one would be to another port */
     int gen = sp_srv_addr_gen(t->srv->h);
     if (gen != pool->addr_gen) {
         /* `set server ... addr`: this worker's connections go to the new address from now */
@@ -492,7 +554,7 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
     }
     if (force_new && full) {
         /* a fresh connection is needed and the cap is reached: give up an idle one */
-        if (!pool->nidle) {
+        if (!pool->nidle || srv->port_from_dst) {
             txn_queue(t, pool, force_new);
             return;
         }
@@ -524,7 +586,13 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
         txn_queue(t, pool, false);
         return;
     }
-    c = sp_upconn_open(pool, &err);
+    if (srv->port_from_dst) {
+        struct sockaddr_storage to;
+        dst_port_addr(t, pool, &to);
+        c = sp_upconn_open_to(pool, &to, pool->addrlen, &err);
+    } else {
+        c = sp_upconn_open(pool, &err);
+    }
     if (!c) {
         if (err == -EMFILE || err == -ENFILE || err == -ENOMEM || err == -ENOBUFS) {
             /* one line a second at most: under a descriptor shortage this fires per request */
@@ -624,11 +692,12 @@ static void local_start(struct sp_txn *t)
 {
     const char *ctype = "text/plain";
     const char *extra = "";
+    char realm[192];
     int status = 200;
 
     t->state = SP_TXN_LOCAL;
     /* HAProxy's flags for an applet's answer: L(ocal) R(equest), P(roxy) for a refusal */
-    t->term[0] = t->local == SP_LOCAL_AUTH ? 'P' : 'L';
+    t->term[0] = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
     t->term[1] = 'R';
     if (t->local == SP_LOCAL_AUTH) {
         static const char body[] = "<html><body><h1>401 Unauthorized</h1>\n"
@@ -636,9 +705,21 @@ static void local_start(struct sp_txn *t)
                                    "</body></html>\n";
         status = 401;
         ctype = "text/html";
-        extra = "WWW-Authenticate: Basic realm=\"HAProxy Statistics\"\r\n";
+        snprintf(realm, sizeof(realm), "WWW-Authenticate: Basic realm=\"%.128s\"\r\n",
+                 t->fe->stats_realm ? t->fe->stats_realm : "HAProxy Statistics");
+        extra = realm;
         t->lbody = strdup(body);
         t->llen = t->lbody ? sizeof(body) - 1 : 0;
+    } else if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL) {
+        /* HAProxy: answered with its 200 or 503 page, never logged, connection closed */
+        size_t blen;
+        const char *body;
+        status = t->local == SP_LOCAL_MONITOR ? 200 : 503;
+        body = sp__http_error_body(status, &blen);
+        ctype = "text/html";
+        t->lbody = strdup(body);
+        t->llen = t->lbody ? blen : 0;
+        t->logged = true;
     } else if (sp__statsvc_body(t->hw, t->fe, t->local, &t->lbody, &t->llen, &ctype) < 0) {
         sp__txn_fail(t, 500, 'R', 'R');
         return;
@@ -671,6 +752,12 @@ void sp__txn_start(struct sp_txn *t)
         sp__txn_fail(t, 503, 'S', 'C');
         return;
     }
+    if (t->be->disabled) {
+        /* a disabled backend takes no traffic (HAProxy: a stopped proxy) */
+        record_decision(t);
+        sp__txn_fail(t, 503, 'S', 'C');
+        return;
+    }
     struct sp_stats_obj *bo = &st->be[t->be->idx];
     sp_stats_cur_inc(st, SP_STATS_BE, t->be->idx);
     sp_stat_add(&bo->stot, 1);
@@ -679,8 +766,12 @@ void sp__txn_start(struct sp_txn *t)
     sp_rate_add(st, SP_STATS_BE, t->be->idx, &bo->rate, now);
     t->counted_be = true;
     t->conn_retries = t->be->retries;
-    const struct sp_server *s = lb_pick(t, NULL);
+    const struct sp_server *s = prefer_last(t);
+    if (!s)
+        s = lb_pick(t, NULL);
     t->srv = s;
+    if (s && t->conn)
+        t->conn->last_srv = s->idx;
     record_decision(t);
     if (!s) {
         sp_stat_add(&bo->econ, 1);
@@ -846,7 +937,8 @@ void sp__txn_free(struct sp_txn *t)
     sp__txn_abort(t);
     if (!t->accounted)
         account(t);
-    sp__accesslog_txn(t);
+    if (!t->logged)
+        sp__accesslog_txn(t);
     free(t->reqline);
     free(t->lbody);
     head_free(t);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -45,8 +46,10 @@ static int open_one(struct sp_bind *b, bool reuseport, const char **ret_msg)
             close(fd);
             return err;
         }
-        if (b->addr.ss_family == AF_INET6)
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (b->addr.ss_family == AF_INET6) {
+            int v6only = !b->v4v6;
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+        }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     } else {
         /* a stale socket file from an earlier run is replaced, as HAProxy does */
@@ -57,6 +60,23 @@ static int open_one(struct sp_bind *b, bool reuseport, const char **ret_msg)
         *ret_msg = err == -EADDRINUSE ? "address already in use" : "cannot bind socket";
         close(fd);
         return err;
+    }
+    if (b->addr.ss_family == AF_UNIX) {
+        /* `mode`, `user`, `group` (or unix-bind's): the socket file's permissions */
+        const char *path = ((struct sockaddr_un *)&b->addr)->sun_path;
+        if ((b->ux_uid >= 0 || b->ux_gid >= 0) &&
+            chown(path, (uid_t)b->ux_uid, (gid_t)b->ux_gid) < 0) {
+            int err = -errno;
+            *ret_msg = "cannot change the unix socket's owner or group";
+            close(fd);
+            return err;
+        }
+        if (b->ux_mode >= 0 && chmod(path, (mode_t)b->ux_mode) < 0) {
+            int err = -errno;
+            *ret_msg = "cannot change the unix socket's mode";
+            close(fd);
+            return err;
+        }
     }
     return fd;
 }

@@ -34,10 +34,12 @@ struct sp_bind {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int backlog;
-    int fe_idx;               /* frontend index in the routing snapshot */
-    bool h2_only;             /* `proto h2`: connections speak HTTP/2 from the first byte */
-    struct sp_gate *gates[3]; /* bind, frontend, global; NULL where unlimited */
-    int nfds;                 /* shards: one per worker, or 1 for unix@ */
+    int fe_idx;                  /* frontend index in the routing snapshot */
+    bool h2_only;                /* `proto h2`: connections speak HTTP/2 from the first byte */
+    bool v4v6;                   /* IPv6: accept IPv4-mapped connections too (`v4v6`) */
+    int ux_mode, ux_uid, ux_gid; /* unix@: the socket file's mode, owner, group; -1 keep */
+    struct sp_gate *gates[3];    /* bind, frontend, global; NULL where unlimited */
+    int nfds;                    /* shards: one per worker, or 1 for unix@ */
     int *fds;
 };
 

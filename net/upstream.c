@@ -184,13 +184,21 @@ bool sp_uppool_may_open(struct sp_uppool *p)
 
 struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err)
 {
+    return sp_upconn_open_to(p, &p->addr, p->addrlen, ret_err);
+}
+
+struct sp_upconn *sp_upconn_open_to(struct sp_uppool *p, const struct sockaddr_storage *addr,
+                                    socklen_t len, int *ret_err)
+{
     SP_ASSERT_OWNER(p->w);
     struct sp_upconn *c = sp_pool_get(p->conns);
     if (!c) {
         *ret_err = -ENOMEM;
         return NULL;
     }
-    int fd = sp_sock_connect(&p->addr, p->addrlen);
+    int fd = sp_sock_connect_from(addr, len, &p->src, p->srclen);
+    if (fd >= 0 && addr->ss_family != AF_UNIX)
+        sp_sock_keepalive(fd, &p->ka);
     if (fd < 0) {
         sp_pool_put(p->conns, c);
         *ret_err = fd;

@@ -29,6 +29,7 @@
 #include "core/timer.h"
 #include "core/worker.h"
 #include "net/buf.h"
+#include "net/sock.h"
 #include "net/transport.h"
 
 enum sp_upconn_state {
@@ -87,10 +88,13 @@ struct sp_uppool {
     struct sp_upwait *defer_head, *defer_tail; /* see sp_uppool_defer() */
     uint64_t defer_gen;                        /* runs of `wake` over the deferred list */
     struct sp_task wake;                       /* dispatches freed capacity to the queue */
-    uint64_t opened;      /* connections opened since start (reuse accounting) */
-    uint64_t turn_us;     /* the loop turn (its timestamp) of the last opening */
-    unsigned turn_opened; /* connections opened in that turn */
-    uint64_t reused;      /* requests that went on an already used connection */
+    uint64_t opened;             /* connections opened since start (reuse accounting) */
+    uint64_t turn_us;            /* the loop turn (its timestamp) of the last opening */
+    unsigned turn_opened;        /* connections opened in that turn */
+    uint64_t reused;             /* requests that went on an already used connection */
+    struct sockaddr_storage src; /* `source`: where connections leave from; srclen 0: any */
+    socklen_t srclen;
+    struct sp_sock_ka ka; /* `option srvtcpka` and its settings */
 };
 
 /* owner: worker `w` (the pool is built on its thread, at its start). */
@@ -131,6 +135,10 @@ bool sp_uppool_may_open(struct sp_uppool *p);
 /* owner: worker. A new connection, CONNECTING (the owner waits for writability), or NULL with
  * *ret_err. */
 struct sp_upconn *sp_upconn_open(struct sp_uppool *p, int *ret_err);
+/* owner: worker. As sp_upconn_open(), to `addr` instead of the pool's address (a server
+ * whose port is the client's destination port): the caller never parks it. */
+struct sp_upconn *sp_upconn_open_to(struct sp_uppool *p, const struct sockaddr_storage *addr,
+                                    socklen_t len, int *ret_err);
 /* owner: worker. The owner is done with a connection that can carry another request: park it (or
  * close it when the pool has enough idle ones). Buffers must be empty. */
 void sp_upconn_park(struct sp_upconn *c);

@@ -6,6 +6,7 @@
 #include "stats/render.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1186,7 +1187,7 @@ static void put_last_check(struct sp_strbuf *b, const struct sp_stats_row *r)
     sp_strbuf_puts(b, "</td>");
 }
 
-static void put_html_row(struct sp_strbuf *b, const struct sp_stats_row *r)
+static void put_html_row(struct sp_strbuf *b, const struct sp_stats_row *r, bool legends)
 {
     struct fval name = field(r, SP_ST_SVNAME);
     bool srv = r->type == SP_STATS_TYPE_SRV;
@@ -1200,6 +1201,20 @@ static void put_html_row(struct sp_strbuf *b, const struct sp_stats_row *r)
     }
     sp_strbuf_puts(b, "<td class=\"n\">");
     put_html(b, name.s);
+    if (legends && srv) {
+        /* HAProxy's tips: the server's address and id */
+        const char *a = r->addr ? r->addr : "";
+        sp_strbuf_puts(b, "<div class=tips>");
+        if (isdigit((unsigned char)*a))
+            sp_strbuf_puts(b, "IPv4: ");
+        else if (*a == '[')
+            sp_strbuf_puts(b, "IPv6: ");
+        if (*a) {
+            put_html(b, a);
+            sp_strbuf_puts(b, ", ");
+        }
+        sp_strbuf_printf(b, "id: %u</div>", r->sid);
+    }
     sp_strbuf_puts(b, "</td>");
     for (unsigned i = 0; i < SP_ARRAY_SIZE(html_cols); i++) {
         unsigned c = html_cols[i];
@@ -1248,17 +1263,34 @@ int sp_stats_html(struct sp_strbuf *b, const struct sp_stats_html_opts *o,
         sp_strbuf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d\">\n", o->refresh);
     sp_strbuf_puts(b, "<title>");
     put_html(b, title);
+    if (o->node) {
+        sp_strbuf_puts(b, " on ");
+        put_html(b, o->node);
+    }
     sp_strbuf_printf(b, "</title>\n<style>%s</style>\n</head><body>\n<h1>", html_style);
     put_html(b, title);
+    if (o->node) {
+        sp_strbuf_puts(b, " on <span class=\"node\">");
+        put_html(b, o->node);
+        sp_strbuf_puts(b, "</span>");
+    }
+    if (o->desc) {
+        sp_strbuf_puts(b, ": <span class=\"desc\">");
+        put_html(b, o->desc);
+        sp_strbuf_puts(b, "</span>");
+    }
     sp_strbuf_puts(b, "</h1>\n<p>");
     if (o->proc) {
         const struct sp_stats_proc *p = o->proc;
         int64_t up = p->uptime_s > 0 ? p->uptime_s : 0;
-        sp_strbuf_puts(b, "version ");
-        put_html(b, p->version);
+        if (!o->hide_version) {
+            sp_strbuf_puts(b, "version ");
+            put_html(b, p->version);
+            sp_strbuf_puts(b, ", ");
+        }
         sp_strbuf_printf(b,
-                         ", uptime %" PRId64 "d %02" PRId64 "h%02" PRId64 "m%02" PRId64
-                         "s, %" PRId64 " threads, connections %" PRId64 "/%" PRId64 "<br>\n",
+                         "uptime %" PRId64 "d %02" PRId64 "h%02" PRId64 "m%02" PRId64 "s, %" PRId64
+                         " threads, connections %" PRId64 "/%" PRId64 "<br>\n",
                          up / 86400, up / 3600 % 24, up / 60 % 60, up % 60, p->nbthread,
                          p->cur_conn, p->max_conn);
         if (p->node && *p->node) {
@@ -1282,11 +1314,20 @@ int sp_stats_html(struct sp_strbuf *b, const struct sp_stats_html_opts *o,
             j++;
         sp_strbuf_puts(b, "<table>\n<caption>");
         put_html(b, rows[i].pxname);
+        if (o->legends) /* HAProxy's tips: cap, mode, id */
+            sp_strbuf_printf(b, "<div class=tips>cap: %s, mode: %s, id: %u</div>",
+                             rows[i].cap ? rows[i].cap : "", rows[i].mode ? rows[i].mode : "http",
+                             rows[i].iid);
+        if (rows[i].desc) {
+            sp_strbuf_puts(b, " <span class=\"desc\">");
+            put_html(b, rows[i].desc);
+            sp_strbuf_puts(b, "</span>");
+        }
         sp_strbuf_puts(b, "</caption>\n");
         sp_strbuf_puts(b, html_head1);
         sp_strbuf_puts(b, html_head2);
         for (; i < j; i++)
-            put_html_row(b, &rows[i]);
+            put_html_row(b, &rows[i], o->legends);
         sp_strbuf_puts(b, "</table>\n");
     }
     sp_strbuf_puts(b, "</body></html>\n");

@@ -277,6 +277,8 @@ struct sp_stats_row {
     const char *mode;   /* NULL reads as "http" */
     const char *algo;   /* be: "roundrobin"... */
     const char *addr;   /* srv: "127.0.0.1:8080" */
+    const char *desc;   /* the proxy's `description` (the stats page), NULL: none */
+    const char *cap;    /* the proxy's kind for the page's legends: "frontend", "listen"... */
 
     /* srv: the health check (balance/health.h's record, copied by the caller). `chk` says
      * which columns exist, as HAProxy 2.6's stats_fill_sv_stats(): chkfail, chkdown and
@@ -358,6 +360,10 @@ struct sp_stats_html_opts {
     int refresh;                      /* > 0: <meta http-equiv="refresh" content="N"> */
     const char *title;                /* NULL: "spillway statistics" */
     const struct sp_stats_proc *proc; /* NULL: no process line */
+    bool hide_version;                /* `stats hide-version`: no version anywhere */
+    const char *node;                 /* `stats show-node`: " on NODE" after the title */
+    const char *desc;                 /* `stats show-desc`: ": DESC" after it */
+    bool legends; /* `stats show-legends`: proxy cap, mode, id; server address and id */
 };
 
 /* Appends a self-contained page: one table per proxy (consecutive rows with the same iid and

@@ -4,6 +4,7 @@ void test_logsink_register(void);
 void test_config_register(void);
 void test_config_checks_register(void);
 void test_cfgglobal_register(void);
+void test_config_deploy_register(void);
 void test_timer_register(void);
 void test_worker_register(void);
 
@@ -11,6 +12,7 @@ int main(void)
 {
     static const sp_unit_register_fn fns[] = {test_logsink_register,       test_config_register,
                                               test_config_checks_register, test_cfgglobal_register,
-                                              test_timer_register,         test_worker_register};
+                                              test_config_deploy_register, test_timer_register,
+                                              test_worker_register};
     return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
 }
