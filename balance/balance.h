@@ -52,6 +52,10 @@ struct sp_server {
     socklen_t chk_addrlen;
     uint16_t chk_port; /* `port`, 0 = none */
     bool chk_follow;   /* no `addr`: the check follows the server's live address */
+    /* PROXY protocol: SP_CFG_PP_* for the server's connections, and for its checks
+     * (check-send-proxy, or send-proxy without `port` and `addr`, as HAProxy) */
+    unsigned pp_opts;
+    bool chk_send_proxy;
 };
 
 /* shared: immutable after publish (RCU). A backend's health check: TCP connect, or

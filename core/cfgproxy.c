@@ -49,7 +49,7 @@ static const char *const bind_opts_unsupported[] = {
     "no-tlsv12", "no-tlsv13", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
     "force-tlsv13", "ssl-min-ver", "ssl-max-ver", "no-ca-names", "no-tls-tickets",
     "prefer-client-ciphers", "generate-certificates", "ca-sign-file", "ca-sign-pass",
-    "tls-ticket-keys", "accept-proxy", "accept-netscaler-cip", "v4v6", "v6only",
+    "tls-ticket-keys", "accept-netscaler-cip", "v4v6", "v6only",
     "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
     "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "mode", "user", "group",
     "uid", "gid", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
@@ -62,6 +62,7 @@ struct bind_opts {
     int maxconn, backlog, shards;
     const char *name;
     bool h2_only;
+    bool accept_proxy;
 };
 
 static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
@@ -93,6 +94,10 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
             return false;
         }
         return sp__cfg_get_int(ps, argv[0], "'shards'", val, 1, 64, &o->shards);
+    }
+    if (strcmp(opt, "accept-proxy") == 0) {
+        o->accept_proxy = true;
+        return true;
     }
     if (strcmp(opt, "proto") == 0) {
         /* HAProxy 2.6 names a multiplexer; spillway has HTTP/2 only (HTTP/1 is the
@@ -148,6 +153,7 @@ static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text
     b->backlog = o->backlog;
     b->shards = o->shards;
     b->h2_only = o->h2_only;
+    b->accept_proxy = o->accept_proxy;
     b->where = sp__cfg_here(ps);
     if (o->name)
         b->name = sp__cfg_xstrdup(ps, o->name);
@@ -601,9 +607,9 @@ void sp__cfg_kw_log_format(struct sp__cfg_parser *ps, int argc, char **argv)
 /* clang-format off */
 static const char *const server_opts_unsupported[] = {
     "ssl", "no-ssl", "verify", "verifyhost", "no-verifyhost", "ca-file", "crl-file", "crt", "sni",
-    "alpn", "npn", "proto", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl",
-    "send-proxy-v2-ssl-cn", "proxy-v2-options", "no-send-proxy", "no-send-proxy-v2", "check-ssl",
-    "no-check-ssl", "check-send-proxy", "check-sni", "check-alpn", "check-proto",
+    "alpn", "npn", "proto", "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn", "check-ssl",
+    "no-check-ssl", "check-sni", "check-alpn", "check-proto",
     "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
     "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id", "init-addr",
     "init-state", "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "observe",
@@ -617,6 +623,52 @@ static const char *const server_opts_unsupported[] = {
     "guid", "hash-key", "log-proto", "strict-maxconn", "tcp-ut", "mss", "set-mark", "set-tos",
 };
 /* clang-format on */
+
+/* proxy-v2-options OPT[,OPT...], HAProxy 2.6's list: what spillway can send is taken, the
+ * TLS ones need a TLS client and the unique id a unique-id-format, neither of which spillway
+ * has. Every wrong element is named. */
+static bool proxy_v2_options(struct sp__cfg_parser *ps, const char *kw, const char *val,
+                             struct sp_cfg_server *s)
+{
+    static const char *const tls[] = {"cert-cn", "cert-key", "cert-sig", "ssl-cipher"};
+    bool ok = true;
+
+    if (!val || !*val) {
+        sp__cfg_alert(ps, kw, "'proxy-v2-options' expects a comma-separated list of options");
+        return false;
+    }
+    for (const char *p = val;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char opt[32];
+        snprintf(opt, sizeof(opt), "%.*s", (int)(n < sizeof(opt) ? n : sizeof(opt) - 1), p);
+        if (strcmp(opt, "crc32c") == 0) {
+            s->pp_opts |= SP_CFG_PP_CRC32C;
+        } else if (strcmp(opt, "authority") == 0) {
+            s->pp_opts |= SP_CFG_PP_AUTHORITY;
+        } else if (strcmp(opt, "ssl") == 0) {
+            s->pp_opts |= SP_CFG_PP_SSL;
+        } else if (sp__cfg_in_list(opt, tls, ARRAY_SIZE(tls))) {
+            sp__cfg_alert(ps, kw,
+                          "proxy-v2-options '%s' not supported by spillway (it has no TLS "
+                          "clients)",
+                          opt);
+            ok = false;
+        } else if (strcmp(opt, "unique-id") == 0) {
+            sp__cfg_alert(ps, kw,
+                          "proxy-v2-options 'unique-id' not supported by spillway (no "
+                          "unique-id-format)");
+            ok = false;
+        } else {
+            sp__cfg_alert(ps, kw, "'%s' : proxy v2 option not implemented", opt);
+            ok = false;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return ok;
+}
 
 static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
                           struct sp_cfg_server *s)
@@ -666,6 +718,23 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
             return false;
         }
         return true;
+    }
+    if (strcmp(opt, "send-proxy") == 0 || strcmp(opt, "no-send-proxy") == 0 ||
+        strcmp(opt, "send-proxy-v2") == 0 || strcmp(opt, "no-send-proxy-v2") == 0) {
+        unsigned bit = strstr(opt, "-v2") ? SP_CFG_PP_V2 : SP_CFG_PP_V1;
+        if (opt[0] == 'n')
+            s->pp_opts &= ~bit;
+        else
+            s->pp_opts |= bit;
+        return true;
+    }
+    if (strcmp(opt, "check-send-proxy") == 0 || strcmp(opt, "no-check-send-proxy") == 0) {
+        s->check_send_proxy = opt[0] != 'n';
+        return true;
+    }
+    if (strcmp(opt, "proxy-v2-options") == 0) {
+        (*i)++;
+        return proxy_v2_options(ps, argv[0], val, s);
     }
     if (strcmp(opt, "backup") == 0)
         return (s->backup = true);
@@ -732,6 +801,7 @@ void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
     s->rise = 2;
     s->fall = 3;
     s->inter = s->fastinter = s->downinter = SP_TIME_UNSET;
+    s->check_send_proxy = -1;
     s->where = sp__cfg_here(ps);
     s->name = sp__cfg_xstrdup(ps, argv[1]);
     s->addr_text = sp__cfg_xstrdup(ps, argv[2]);

@@ -365,6 +365,7 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
         rt->fe_gates[fe->idx] = gate_new(fe->maxconn ? fe->maxconn : cfg->global.maxconn);
         if (!rt->fe_gates[fe->idx])
             return -ENOMEM;
+        int luid = 0;
         for (struct sp_cfg_bind *cb = p->binds; cb; cb = cb->next) {
             struct sp_bind *b = &rt->binds[rt->nbinds];
             const char *msg = "";
@@ -376,6 +377,9 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
             b->backlog = backlog_for(p, cb);
             b->fe_idx = fe->idx;
             b->h2_only = cb->h2_only;
+            b->accept_proxy = cb->accept_proxy;
+            b->name = cb->name;
+            b->luid = ++luid;
             if (cb->maxconn) {
                 rt->bind_gates[rt->nbinds] = gate_new(cb->maxconn);
                 if (!rt->bind_gates[rt->nbinds])

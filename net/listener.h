@@ -36,6 +36,9 @@ struct sp_bind {
     int backlog;
     int fe_idx;               /* frontend index in the routing snapshot */
     bool h2_only;             /* `proto h2`: connections speak HTTP/2 from the first byte */
+    bool accept_proxy;        /* `accept-proxy`: a PROXY protocol header comes first */
+    const char *name;         /* `name`, NULL when unnamed */
+    int luid;                 /* HAProxy's listener id: 1, 2... per frontend, per address */
     struct sp_gate *gates[3]; /* bind, frontend, global; NULL where unlimited */
     int nfds;                 /* shards: one per worker, or 1 for unix@ */
     int *fds;
