@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/config-int.h"
+#include "core/regexcost.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -63,6 +64,7 @@ struct bind_opts {
     const char *name;
     bool h2_only;
     bool accept_proxy;
+    bool stop; /* an option whose arguments are unknown: the rest of the line is not read */
 };
 
 static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
@@ -115,10 +117,21 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
         o->h2_only = true;
         return true;
     }
-    if (sp__cfg_in_list(opt, bind_opts_unsupported, ARRAY_SIZE(bind_opts_unsupported)))
-        sp__cfg_alert(ps, argv[0], "bind option '%s' not supported by spillway yet", opt);
+    /* an option HAProxy 2.6 knows takes a known number of arguments: they are skipped and
+     * the rest of the line is still read; after an unknown one it cannot be */
+    int nargs = sp__cfg_bind_arity(opt);
+    if (sp__cfg_in_list(opt, bind_opts_unsupported, ARRAY_SIZE(bind_opts_unsupported)) ||
+        nargs >= 0)
+        sp__cfg_alert(ps, argv[0], "bind option '%s' not supported by spillway yet%s", opt,
+                      nargs < 0 ? " (the rest of the line is not checked)" : "");
     else
-        sp__cfg_alert(ps, argv[0], "unknown bind option '%s'", opt);
+        sp__cfg_alert(ps, argv[0], "unknown bind option '%s' (the rest of the line is not checked)",
+                      opt);
+    if (nargs < 0) {
+        o->stop = true;
+        return false;
+    }
+    *i += nargs;
     return false;
 }
 
@@ -176,10 +189,10 @@ void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     }
     first_opt = i;
-    /* after a wrong option the rest of the line cannot be read reliably (an unknown option
-     * may take arguments): one error per line is enough */
-    for (; i < argc && ok; i++)
-        ok = bind_option(ps, argc, argv, &i, &o);
+    /* every wrong option is reported, as long as where its arguments end is known (an
+     * unknown option may take any number: the line stops there) */
+    for (; i < argc && !o.stop; i++)
+        ok = bind_option(ps, argc, argv, &i, &o) && ok;
     if (!ok)
         return;
     for (i = 1; i < first_opt; i++) {
@@ -671,7 +684,7 @@ static bool proxy_v2_options(struct sp__cfg_parser *ps, const char *kw, const ch
 }
 
 static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
-                          struct sp_cfg_server *s)
+                          struct sp_cfg_server *s, bool *stop)
 {
     const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
     struct {
@@ -764,10 +777,19 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
             return true;
         }
     }
-    if (sp__cfg_in_list(opt, server_opts_unsupported, ARRAY_SIZE(server_opts_unsupported)))
-        sp__cfg_alert(ps, argv[0], "server option '%s' not supported by spillway yet", opt);
+    /* as bind_option(): a known option's arguments are skipped, an unknown one ends the line */
+    int nargs = sp__cfg_server_arity(opt);
+    if (sp__cfg_in_list(opt, server_opts_unsupported, ARRAY_SIZE(server_opts_unsupported)) ||
+        nargs >= 0)
+        sp__cfg_alert(ps, argv[0], "server option '%s' not supported by spillway yet%s", opt,
+                      nargs < 0 ? " (the rest of the line is not checked)" : "");
     else
-        sp__cfg_alert(ps, argv[0], "unknown server option '%s'", opt);
+        sp__cfg_alert(ps, argv[0],
+                      "unknown server option '%s' (the rest of the line is not checked)", opt);
+    if (nargs < 0)
+        *stop = true;
+    else
+        *i += nargs;
     return false;
 }
 
@@ -824,10 +846,10 @@ void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
                       "invalid address '%s' (expects HOST:PORT, [IPv6]:PORT or "
                       "unix@PATH, port 1-65535)",
                       argv[2]);
-    /* stop at the first wrong option: an unknown one may take arguments */
-    for (int i = 3; i < argc; i++)
-        if (!server_option(ps, argc, argv, &i, s))
-            break;
+    /* every wrong option is reported; an unknown one may take arguments: the line stops */
+    bool stop = false;
+    for (int i = 3; i < argc && !stop; i++)
+        server_option(ps, argc, argv, &i, s, &stop);
 }
 
 /* clang-format off */
@@ -1181,6 +1203,11 @@ static void http_check_expect(struct sp__cfg_parser *ps, int argc, char **argv)
         }
         if (kinds[k].kind == SP_EXPECT_RSTATUS || kinds[k].kind == SP_EXPECT_RSTRING) {
             regex_t re;
+            char why[160];
+            if (sp_regex_cost(pat, SP_REGEX_MAX_COPIES, why, sizeof(why)) < 0) {
+                sp__cfg_alert(ps, "http-check expect", "regex '%s' is too complex: %s", pat, why);
+                return;
+            }
             if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0) {
                 sp__cfg_alert(ps, "http-check expect", "invalid regex '%s'", pat);
                 return;
