@@ -348,7 +348,8 @@ static bool reg_match(const regex_t *re, const char *s, size_t n)
         return false;
     memcpy(buf, s, n);
     buf[n] = 0;
-    hit = regexec(re, buf, 0, NULL, 0) == 0;
+    regmatch_t m; /* unused (REG_NOSUB), but nmatch 0 is a zero-length VLA bound to UBSan */
+    hit = regexec(re, buf, 1, &m, 0) == 0;
     if (buf != stack)
         free(buf);
     return hit;
