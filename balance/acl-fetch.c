@@ -330,6 +330,30 @@ static bool sub_in(const char *s, size_t n, const struct sp__acl_pat *p)
 }
 
 /* Text methods (str sub reg beg end dir dom bin) over s[0..n). */
+
+/* regexec() on exactly s[0..n), through a NUL-terminated copy: on the stack up to 512 bytes,
+ * else on the heap (a value is at most a request head, tune.bufsize; without memory it does
+ * not match). REG_STARTEND would spare the copy, but the sanitizers' regexec interceptor
+ * (clang 14's ASan among them) ignores it and reads the subject up to a NUL that need not be
+ * there, a heap overflow report on every regex ACL of a live request; HAProxy's
+ * regex_exec_match2() makes the same copy for libc's regex. A NUL inside the value ends the
+ * subject there. glibc's regexec takes a lock inside the compiled regex: concurrent
+ * evaluations of one pattern serialize on it. */
+static bool reg_match(const regex_t *re, const char *s, size_t n)
+{
+    char stack[512], *buf = stack;
+    bool hit;
+
+    if (n >= sizeof(stack) && !(buf = malloc(n + 1)))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    regmatch_t m; /* unused (REG_NOSUB), but nmatch 0 is a zero-length VLA bound to UBSan */
+    hit = regexec(re, buf, 1, &m, 0) == 0;
+    if (buf != stack)
+        free(buf);
+    return hit;
+}
 static bool match_text(const struct sp__acl_expr *e, const char *s, size_t n)
 {
     for (size_t i = 0; i < e->npat; i++) {
@@ -364,15 +388,10 @@ static bool match_text(const struct sp__acl_expr *e, const char *s, size_t n)
             if (word_in(s, n, p, SP__ACL_DOM_DELIMS))
                 return true;
             break;
-        case SP__ACL_M_REG: {
-            /* REG_STARTEND: the value need not be NUL-terminated, so no copy. glibc's regexec
-             * takes a lock inside the compiled regex: concurrent evaluations of one regex
-             * pattern serialize on it. */
-            regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)n};
-            if (!regexec(&p->u.re, s, 1, &m, REG_STARTEND))
+        case SP__ACL_M_REG:
+            if (reg_match(&p->u.re, s, n))
                 return true;
             break;
-        }
         default:
             return false;
         }

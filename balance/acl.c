@@ -4,6 +4,7 @@
  * Everything here runs at configuration time except sp_acl_cond_eval(), which walks the
  * compiled terms and calls sp__acl_expr_exec() (balance/acl-fetch.c) for each expression. */
 #include "balance/acl-int.h"
+#include "core/regexcost.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -263,6 +264,11 @@ static int add_value(struct sp__acl_expr *e, size_t *cap, const char *w, enum op
         ret = parse_ip(w, p, err, errlen);
         break;
     case SP__ACL_M_REG: {
+        char why[160];
+        if (sp_regex_cost(w, SP_REGEX_MAX_COPIES, why, sizeof(why)) < 0) {
+            ret = sp__acl_fail(err, errlen, "regex '%s' is too complex: %s", w, why);
+            break;
+        }
         int rc = regcomp(&p->u.re, w, REG_EXTENDED | REG_NOSUB | (p->icase ? REG_ICASE : 0));
         ret = 0;
         if (rc) {

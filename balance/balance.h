@@ -61,6 +61,10 @@ struct sp_server {
     int port_offset;
     struct sockaddr_storage source; /* `source` (the server's, else its backend's): AF_UNSPEC */
     socklen_t sourcelen;
+    /* PROXY protocol: SP_CFG_PP_* for the server's connections, and for its checks
+     * (check-send-proxy, or send-proxy without `port` and `addr`, as HAProxy) */
+    unsigned pp_opts;
+    bool chk_send_proxy;
 };
 
 /* shared: immutable after publish (RCU). A backend's health check: TCP connect, or

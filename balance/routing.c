@@ -145,6 +145,13 @@ static void server_check(struct sp_server *s, const struct sp_cfg_server *cs)
     s->chk_addrlen = cs->addrlen;
     s->chk_port = (uint16_t)cs->check_port;
     s->chk_follow = true;
+    s->pp_opts = cs->pp_opts;
+    /* HAProxy's check.c: the check uses the server's PROXY setting unless it has its own
+     * port or address; check-send-proxy forces it */
+    s->chk_send_proxy =
+        cs->check_send_proxy > 0 ||
+        (cs->check_send_proxy < 0 && (cs->pp_opts & (SP_CFG_PP_V1 | SP_CFG_PP_V2)) &&
+         !cs->check_port && cs->check_addr.ss_family == AF_UNSPEC);
     if (cs->check_addr.ss_family == AF_INET || cs->check_addr.ss_family == AF_INET6) {
         s->chk_follow = false;
         uint16_t port = cs->check_addr.ss_family == AF_INET

@@ -874,6 +874,16 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
         section_start(ps, SP__CFG_SEC_LISTEN, argc, argv);
         return;
     }
+    const char *later = sp__cfg_later_keyword(SP__CFG_KW_SECTION, kw);
+    if (later) {
+        sp__cfg_alert(ps, kw,
+                      "'%s' is an HAProxy %s keyword, not supported by spillway (HAProxy 2.6 "
+                      "semantics); the section's lines are skipped",
+                      kw, later[0] == '3' ? "3.x" : later);
+        ps->sec = SP__CFG_SEC_SKIP;
+        ps->cur = NULL;
+        return;
+    }
     if (sp__cfg_in_list(kw, sections_unsupported, ARRAY_SIZE(sections_unsupported))) {
         sp__cfg_alert(ps, kw, "section not supported by spillway yet; its lines are skipped");
         ps->sec = SP__CFG_SEC_SKIP;
@@ -899,6 +909,15 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
             return;
         }
         found |= keywords[i].secs;
+    }
+    later = sp__cfg_later_keyword(
+        ps->sec == SP__CFG_SEC_GLOBAL ? SP__CFG_KW_GLOBAL : SP__CFG_KW_PROXY, kw);
+    if (later && !found) {
+        sp__cfg_alert(ps, kw,
+                      "'%s' is an HAProxy %s keyword, not supported by spillway (HAProxy "
+                      "2.6 semantics)",
+                      kw, later[0] == '3' ? "3.x" : later);
+        return;
     }
     if (ps->sec == SP__CFG_SEC_GLOBAL &&
         sp__cfg_in_list(kw, global_unsupported, ARRAY_SIZE(global_unsupported))) {

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/config-int.h"
+#include "core/regexcost.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,7 +50,7 @@ static const char *const bind_opts_unsupported[] = {
     "no-tlsv12", "no-tlsv13", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
     "force-tlsv13", "ssl-min-ver", "ssl-max-ver", "no-ca-names", "no-tls-tickets",
     "prefer-client-ciphers", "generate-certificates", "ca-sign-file", "ca-sign-pass",
-    "tls-ticket-keys", "accept-proxy", "accept-netscaler-cip", "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
+    "tls-ticket-keys", "accept-netscaler-cip", "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
     "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
     "quic-force-retry", "quic-socket", "set-mark", "set-tos", "nbconn",
 };
@@ -63,6 +64,8 @@ struct bind_opts {
     int v6only;                  /* -1 unset, 0 v4v6, 1 v6only */
     int ux_mode, ux_uid, ux_gid; /* -1 unset */
     const char *ux_opt;          /* the first unix-only option given, for the warning */
+    bool accept_proxy;
+    bool stop; /* an option whose arguments are unknown: the rest of the line is not read */
 };
 
 static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
@@ -119,6 +122,10 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
         o->ux_opt = o->ux_opt ? o->ux_opt : opt;
         return sp__cfg_get_uid(ps, argv[0], opt, val, user ? &o->ux_uid : &o->ux_gid);
     }
+    if (strcmp(opt, "accept-proxy") == 0) {
+        o->accept_proxy = true;
+        return true;
+    }
     if (strcmp(opt, "proto") == 0) {
         /* HAProxy 2.6 names a multiplexer; spillway has HTTP/2 only (HTTP/1 is the
          * default's detection, which `proto h1` would not change) */
@@ -135,10 +142,21 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
         o->h2_only = true;
         return true;
     }
-    if (sp__cfg_in_list(opt, bind_opts_unsupported, ARRAY_SIZE(bind_opts_unsupported)))
-        sp__cfg_alert(ps, argv[0], "bind option '%s' not supported by spillway yet", opt);
+    /* an option HAProxy 2.6 knows takes a known number of arguments: they are skipped and
+     * the rest of the line is still read; after an unknown one it cannot be */
+    int nargs = sp__cfg_bind_arity(opt);
+    if (sp__cfg_in_list(opt, bind_opts_unsupported, ARRAY_SIZE(bind_opts_unsupported)) ||
+        nargs >= 0)
+        sp__cfg_alert(ps, argv[0], "bind option '%s' not supported by spillway yet%s", opt,
+                      nargs < 0 ? " (the rest of the line is not checked)" : "");
     else
-        sp__cfg_alert(ps, argv[0], "unknown bind option '%s'", opt);
+        sp__cfg_alert(ps, argv[0], "unknown bind option '%s' (the rest of the line is not checked)",
+                      opt);
+    if (nargs < 0) {
+        o->stop = true;
+        return false;
+    }
+    *i += nargs;
     return false;
 }
 
@@ -195,6 +213,7 @@ static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text
     b->ux_mode = o->ux_mode >= 0 ? o->ux_mode : g->unix_mode;
     b->ux_uid = o->ux_uid >= 0 ? o->ux_uid : g->unix_uid;
     b->ux_gid = o->ux_gid >= 0 ? o->ux_gid : g->unix_gid;
+    b->accept_proxy = o->accept_proxy;
     b->where = sp__cfg_here(ps);
     if (o->name)
         b->name = sp__cfg_xstrdup(ps, o->name);
@@ -217,10 +236,10 @@ void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     }
     first_opt = i;
-    /* after a wrong option the rest of the line cannot be read reliably (an unknown option
-     * may take arguments): one error per line is enough */
-    for (; i < argc && ok; i++)
-        ok = bind_option(ps, argc, argv, &i, &o);
+    /* every wrong option is reported, as long as where its arguments end is known (an
+     * unknown option may take any number: the line stops there) */
+    for (; i < argc && !o.stop; i++)
+        ok = bind_option(ps, argc, argv, &i, &o) && ok;
     if (!ok)
         return;
     for (i = 1; i < first_opt; i++) {
@@ -746,9 +765,9 @@ void sp__cfg_kw_log_format(struct sp__cfg_parser *ps, int argc, char **argv)
 /* clang-format off */
 static const char *const server_opts_unsupported[] = {
     "ssl", "no-ssl", "verify", "verifyhost", "no-verifyhost", "ca-file", "crl-file", "crt", "sni",
-    "alpn", "npn", "proto", "send-proxy", "send-proxy-v2", "send-proxy-v2-ssl",
-    "send-proxy-v2-ssl-cn", "proxy-v2-options", "no-send-proxy", "no-send-proxy-v2", "check-ssl",
-    "no-check-ssl", "check-send-proxy", "check-sni", "check-alpn", "check-proto",
+    "alpn", "npn", "proto", "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn", "check-ssl",
+    "no-check-ssl", "check-sni", "check-alpn", "check-proto",
     "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
     "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id", "init-addr",
     "init-state", "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "observe",
@@ -798,8 +817,54 @@ static bool parse_source_addr(struct sp__cfg_parser *ps, const char *kw, const c
     return true;
 }
 
+/* proxy-v2-options OPT[,OPT...], HAProxy 2.6's list: what spillway can send is taken, the
+ * TLS ones need a TLS client and the unique id a unique-id-format, neither of which spillway
+ * has. Every wrong element is named. */
+static bool proxy_v2_options(struct sp__cfg_parser *ps, const char *kw, const char *val,
+                             struct sp_cfg_server *s)
+{
+    static const char *const tls[] = {"cert-cn", "cert-key", "cert-sig", "ssl-cipher"};
+    bool ok = true;
+
+    if (!val || !*val) {
+        sp__cfg_alert(ps, kw, "'proxy-v2-options' expects a comma-separated list of options");
+        return false;
+    }
+    for (const char *p = val;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char opt[32];
+        snprintf(opt, sizeof(opt), "%.*s", (int)(n < sizeof(opt) ? n : sizeof(opt) - 1), p);
+        if (strcmp(opt, "crc32c") == 0) {
+            s->pp_opts |= SP_CFG_PP_CRC32C;
+        } else if (strcmp(opt, "authority") == 0) {
+            s->pp_opts |= SP_CFG_PP_AUTHORITY;
+        } else if (strcmp(opt, "ssl") == 0) {
+            s->pp_opts |= SP_CFG_PP_SSL;
+        } else if (sp__cfg_in_list(opt, tls, ARRAY_SIZE(tls))) {
+            sp__cfg_alert(ps, kw,
+                          "proxy-v2-options '%s' not supported by spillway (it has no TLS "
+                          "clients)",
+                          opt);
+            ok = false;
+        } else if (strcmp(opt, "unique-id") == 0) {
+            sp__cfg_alert(ps, kw,
+                          "proxy-v2-options 'unique-id' not supported by spillway (no "
+                          "unique-id-format)");
+            ok = false;
+        } else {
+            sp__cfg_alert(ps, kw, "'%s' : proxy v2 option not implemented", opt);
+            ok = false;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return ok;
+}
+
 static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
-                          struct sp_cfg_server *s)
+                          struct sp_cfg_server *s, bool *stop)
 {
     const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
     struct {
@@ -825,7 +890,17 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
     }
     if (strcmp(opt, "source") == 0) {
         (*i)++;
-        return parse_source_addr(ps, argv[0], val, &s->source, &s->sourcelen);
+        if (!parse_source_addr(ps, argv[0], val, &s->source, &s->sourcelen))
+            return false;
+        if (*i + 1 < argc &&
+            (strcmp(argv[*i + 1], "usesrc") == 0 || strcmp(argv[*i + 1], "interface") == 0)) {
+            /* source's own sub-options (HAProxy's transparent proxying): their arguments vary,
+             * so the rest of the line is not read */
+            sp__cfg_alert(ps, argv[0], "'source': '%s' not supported by spillway", argv[*i + 1]);
+            *stop = true;
+            return false;
+        }
+        return true;
     }
     if (strcmp(opt, "addr") == 0) {
         (*i)++;
@@ -850,6 +925,23 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
             return false;
         }
         return true;
+    }
+    if (strcmp(opt, "send-proxy") == 0 || strcmp(opt, "no-send-proxy") == 0 ||
+        strcmp(opt, "send-proxy-v2") == 0 || strcmp(opt, "no-send-proxy-v2") == 0) {
+        unsigned bit = strstr(opt, "-v2") ? SP_CFG_PP_V2 : SP_CFG_PP_V1;
+        if (opt[0] == 'n')
+            s->pp_opts &= ~bit;
+        else
+            s->pp_opts |= bit;
+        return true;
+    }
+    if (strcmp(opt, "check-send-proxy") == 0 || strcmp(opt, "no-check-send-proxy") == 0) {
+        s->check_send_proxy = opt[0] != 'n';
+        return true;
+    }
+    if (strcmp(opt, "proxy-v2-options") == 0) {
+        (*i)++;
+        return proxy_v2_options(ps, argv[0], val, s);
     }
     if (strcmp(opt, "backup") == 0)
         return (s->backup = true);
@@ -881,12 +973,21 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
             return true;
         }
     }
+    /* as bind_option(): a known option's arguments are skipped, an unknown one ends the line */
+    int nargs = sp__cfg_server_arity(opt);
     if (strcmp(opt, "id") == 0 && strcmp(argv[0], "default-server") == 0)
         sp__cfg_alert(ps, argv[0], "'id' is only supported on 'server' lines");
-    else if (sp__cfg_in_list(opt, server_opts_unsupported, ARRAY_SIZE(server_opts_unsupported)))
-        sp__cfg_alert(ps, argv[0], "server option '%s' not supported by spillway yet", opt);
+    else if (sp__cfg_in_list(opt, server_opts_unsupported, ARRAY_SIZE(server_opts_unsupported)) ||
+             nargs >= 0)
+        sp__cfg_alert(ps, argv[0], "server option '%s' not supported by spillway yet%s", opt,
+                      nargs < 0 ? " (the rest of the line is not checked)" : "");
     else
-        sp__cfg_alert(ps, argv[0], "unknown server option '%s'", opt);
+        sp__cfg_alert(ps, argv[0],
+                      "unknown server option '%s' (the rest of the line is not checked)", opt);
+    if (nargs < 0)
+        *stop = true;
+    else
+        *i += nargs;
     return false;
 }
 
@@ -983,10 +1084,10 @@ void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
                       "invalid address '%s' (expects HOST[:PORT], [IPv6][:PORT], HOST:+N, "
                       "HOST:-N or unix@PATH, port 1-65535)",
                       argv[2]);
-    /* stop at the first wrong option: an unknown one may take arguments */
-    for (int i = 3; i < argc; i++)
-        if (!server_option(ps, argc, argv, &i, s))
-            break;
+    /* every wrong option is reported; an unknown one may take arguments: the line stops */
+    bool stop = false;
+    for (int i = 3; i < argc && !stop; i++)
+        server_option(ps, argc, argv, &i, s, &stop);
 }
 
 /* default-server [options]: the settings of the servers declared after it in this section
@@ -995,11 +1096,13 @@ void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
 void sp__cfg_kw_default_server(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     struct sp_cfg_server tmp = ps->cur->defsrv;
+    bool stop = false, ok = true;
 
-    for (int i = 1; i < argc; i++)
-        if (!server_option(ps, argc, argv, &i, &tmp))
-            return; /* a wrong line changes nothing */
-    ps->cur->defsrv = tmp;
+    /* every wrong option is reported; a wrong line changes nothing */
+    for (int i = 1; i < argc && !stop; i++)
+        ok = server_option(ps, argc, argv, &i, &tmp, &stop) && ok;
+    if (ok)
+        ps->cur->defsrv = tmp;
 }
 
 /* source ADDR[:PORT]: the address the backend's connections to servers leave from (a
@@ -1378,6 +1481,11 @@ static void http_check_expect(struct sp__cfg_parser *ps, int argc, char **argv)
         }
         if (kinds[k].kind == SP_EXPECT_RSTATUS || kinds[k].kind == SP_EXPECT_RSTRING) {
             regex_t re;
+            char why[160];
+            if (sp_regex_cost(pat, SP_REGEX_MAX_COPIES, why, sizeof(why)) < 0) {
+                sp__cfg_alert(ps, "http-check expect", "regex '%s' is too complex: %s", pat, why);
+                return;
+            }
             if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0) {
                 sp__cfg_alert(ps, "http-check expect", "invalid regex '%s'", pat);
                 return;

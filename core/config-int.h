@@ -183,6 +183,16 @@ char *sp__cfg_xstrdup(struct sp__cfg_parser *ps, const char *s);
 /* True when `word` is one of the `n` strings of `list`. */
 bool sp__cfg_in_list(const char *word, const char *const *list, size_t n);
 
+/* ---- cfgkw.c: HAProxy keywords spillway does not implement ---- */
+/* How many arguments HAProxy 2.6's bind (server) option `opt` takes, -1 when it has none
+ * of that name (then where its arguments end is unknown). */
+int sp__cfg_bind_arity(const char *opt);
+int sp__cfg_server_arity(const char *opt);
+enum { SP__CFG_KW_GLOBAL, SP__CFG_KW_PROXY, SP__CFG_KW_SECTION };
+/* The HAProxy version ("2.9", "3.1"...) that brought keyword `kw` of that kind, when it came
+ * after 2.6; NULL otherwise. */
+const char *sp__cfg_later_keyword(int kind, const char *kw);
+
 /* True when a keyword got between `min` and `max` arguments after its `skip` words;
  * reports the error otherwise. */
 bool sp__cfg_nargs_ok(struct sp__cfg_parser *ps, const char *kw, int argc, int skip, int min,

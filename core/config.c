@@ -124,6 +124,7 @@ void sp__cfg_server_init(struct sp_cfg_server *s)
     s->rise = 2;
     s->fall = 3;
     s->inter = s->fastinter = s->downinter = SP_TIME_UNSET;
+    s->check_send_proxy = -1;
 }
 
 void sp__cfg_proxy_init(struct sp_cfg_proxy *px)

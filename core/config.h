@@ -91,15 +91,16 @@ struct sp_cfg_bind {
     char *text;                   /* the address as written: "*:80", "unix@/run/x.sock" */
     struct sockaddr_storage addr; /* AF_INET, AF_INET6 or AF_UNIX, port set */
     socklen_t addrlen;
-    int maxconn;  /* bind-level maxconn, 0 = none */
-    int backlog;  /* 0 = unset */
-    char *name;   /* NULL unless `name` */
-    int shards;   /* 0 = by-thread (the default: one socket per worker) */
-    bool h2_only; /* `proto h2`: HTTP/2 from the first byte, no HTTP/1 detection */
-    int v6only;   /* IPv6: -1 unset (spillway binds IPv6 only), 0 `v4v6`, 1 `v6only` */
-    int ux_mode;  /* unix@: the socket file's mode (`mode`, or unix-bind's), -1 unset */
-    int ux_uid;   /* unix@: its owner (`user`/`uid`, or unix-bind's), -1 unset */
-    int ux_gid;   /* unix@: its group (`group`/`gid`, or unix-bind's), -1 unset */
+    int maxconn;       /* bind-level maxconn, 0 = none */
+    int backlog;       /* 0 = unset */
+    char *name;        /* NULL unless `name` */
+    int shards;        /* 0 = by-thread (the default: one socket per worker) */
+    bool h2_only;      /* `proto h2`: HTTP/2 from the first byte, no HTTP/1 detection */
+    int v6only;        /* IPv6: -1 unset (spillway binds IPv6 only), 0 `v4v6`, 1 `v6only` */
+    int ux_mode;       /* unix@: the socket file's mode (`mode`, or unix-bind's), -1 unset */
+    int ux_uid;        /* unix@: its owner (`user`/`uid`, or unix-bind's), -1 unset */
+    int ux_gid;        /* unix@: its group (`group`/`gid`, or unix-bind's), -1 unset */
+    bool accept_proxy; /* `accept-proxy`: a PROXY protocol header (v1 or v2) comes first */
     struct sp_cfg_where where;
 };
 
@@ -127,7 +128,18 @@ struct sp_cfg_server {
     int port_offset;
     struct sockaddr_storage source; /* `source ADDR[:PORT]`: AF_UNSPEC when unset */
     socklen_t sourcelen;
+    unsigned pp_opts;     /* send-proxy[-v2], proxy-v2-options: SP_CFG_PP_* */
+    int check_send_proxy; /* check-send-proxy 1, no-check-send-proxy 0, -1 unset */
     struct sp_cfg_where where;
+};
+
+/* what a server's PROXY protocol header carries (the values of net/proxyproto.h's SP_PP_*) */
+enum {
+    SP_CFG_PP_V1 = 1 << 0,
+    SP_CFG_PP_V2 = 1 << 1,
+    SP_CFG_PP_CRC32C = 1 << 2,
+    SP_CFG_PP_AUTHORITY = 1 << 3,
+    SP_CFG_PP_SSL = 1 << 4,
 };
 
 /* `retry-on` conditions (HAProxy 2.6's keywords) */

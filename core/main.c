@@ -427,6 +427,7 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
         rt->fe_gates[fe->idx] = gate_new(fe->maxconn ? fe->maxconn : cfg->global.maxconn);
         if (!rt->fe_gates[fe->idx])
             return -ENOMEM;
+        int luid = 0;
         for (struct sp_cfg_bind *cb = p->binds; cb; cb = cb->next) {
             struct sp_bind *b = &rt->binds[rt->nbinds];
             const char *msg = "";
@@ -442,6 +443,9 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
             b->ux_mode = cb->ux_mode;
             b->ux_uid = cb->ux_uid;
             b->ux_gid = cb->ux_gid;
+            b->accept_proxy = cb->accept_proxy;
+            b->name = cb->name;
+            b->luid = ++luid;
             if (cb->maxconn) {
                 rt->bind_gates[rt->nbinds] = gate_new(cb->maxconn);
                 if (!rt->bind_gates[rt->nbinds])

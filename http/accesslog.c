@@ -4,6 +4,7 @@
  * (core/logsink.h), which the worker flushes once per loop turn: no lock, no blocking write in
  * the request path. A full buffer drops lines and counts them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,4 +132,27 @@ void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1)
     r.term[0] = term0;
     r.term[1] = term1;
     emit(hw, l, &r);
+}
+
+void sp__accesslog_conn_error(struct sp_conn *c, const char *msg, bool null)
+{
+    struct sp_http_worker *hw = c->hw;
+    const struct sp_http_felog *l = felog(hw, c->fe->idx);
+    struct sp_log_rec r;
+    char id[16];
+
+    /* HAProxy's session_kill_embryonic(): `option dontlognull` drops a connection that
+     * closed or failed before sending anything */
+    if (!l || (null && l->dontlognull))
+        return;
+    base(&r, hw, c);
+    r.listener_id = c->bind->luid;
+    const char *bind = c->bind->name;
+    if (!bind) {
+        snprintf(id, sizeof(id), "%d", c->bind->luid);
+        bind = id;
+    }
+    size_t n = sp_log_conn_error(&r, bind, msg, hw->logline, sizeof(hw->logline));
+    for (unsigned i = 0; i < l->ntargets; i++)
+        sp_logsink_emit(hw->logbuf, l->targets[i], hw->logline, n);
 }

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http-int.h"
+#include "net/proxyproto.h"
 #include "net/sock.h"
 #include "net/transport.h"
 
@@ -299,6 +300,34 @@ static void http_read(struct sp_check *c)
     check_done(c, SP_CHK_L7OK, m->status, NULL);
 }
 
+/* The PROXY protocol header of a check (check-send-proxy, or the server's send-proxy): HAProxy
+ * 2.6's conn_send_proxy() without a stream, that is v1 with the check connection's own
+ * addresses, v2 LOCAL, each with the server's v2 options. Written at once: it is the
+ * first thing on a fresh connection, a hundred bytes at most. */
+static int send_proxy(struct sp_check *c)
+{
+    struct sp_xconn *x = &c->x;
+    const struct sp_server *s = c->s;
+    uint8_t pp[SP_PP_BUILD_MAX];
+    size_t n;
+
+    if (s->pp_opts & SP_PP_SEND_V2) {
+        n = sp_pp_build_v2(pp, sizeof(pp), NULL, NULL, s->pp_opts, NULL, 0);
+    } else {
+        struct sockaddr_storage src, dst;
+        socklen_t sl = sizeof(src), dl = sizeof(dst);
+        if (getsockname(x->ev.fd, (struct sockaddr *)&src, &sl) < 0)
+            src.ss_family = AF_UNSPEC;
+        if (getpeername(x->ev.fd, (struct sockaddr *)&dst, &dl) < 0)
+            dst.ss_family = AF_UNSPEC;
+        n = sp_pp_build_v1((char *)pp, sizeof(pp), &src, &dst);
+    }
+    if (!n || sp_buf_alloc(&x->wbuf, &c->hw->bufs) || sp_buf_append(&x->wbuf, pp, (uint32_t)n) != n)
+        return -ENOSPC;
+    ssize_t r = sp_xconn_flush(x);
+    return r < 0 && r != -EAGAIN ? (int)r : 0;
+}
+
 static void check_io(struct sp_xconn *x, uint32_t events)
 {
     struct sp_check *c = sp_container_of(x, struct sp_check, x);
@@ -314,7 +343,12 @@ static void check_io(struct sp_xconn *x, uint32_t events)
             return;
         }
         c->connected = true;
+        if (c->s->chk_send_proxy && send_proxy(c) < 0) {
+            check_done(c, SP_CHK_SOCKERR, 0, "cannot send the PROXY protocol header");
+            return;
+        }
         if (!k->http) {
+            /* with a PROXY header, the check passes once it is sent, as HAProxy's does */
             check_done(c, SP_CHK_L4OK, 0, NULL);
             return;
         }

@@ -9,6 +9,7 @@
  * table, and holds what every client connection has (the frontend, the maxconn gate slot,
  * the worker's list, the counters of an accept).
  */
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ void sp__conn_close(struct sp_conn *c)
         return;
     c->closed = true;
     c->proto->release(c);
+    free(c->pp_authority);
+    c->pp_authority = NULL;
     sp_task_cancel(w, &c->flush_task);
     sp_xconn_close(&c->x, w, &hw->bufs);
     if (c->_prev)
@@ -93,8 +96,11 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         sp__ka(&fe->clitcpka, &ka);
         sp_sock_keepalive(fd, &ka);
     }
-    /* HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks nothing else */
-    c->proto = l->bind->h2_only ? &sp__h2_cproto : &sp__h1_cproto;
+    /* HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks nothing else; an
+     * `accept-proxy` bind reads the PROXY header first, then switches to one of them */
+    c->proto = l->bind->accept_proxy ? &sp__pxp_cproto
+               : l->bind->h2_only    ? &sp__h2_cproto
+                                     : &sp__h1_cproto;
     c->proto->start(c);
     struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
     sp_stat_add(&fo->stot, 1);

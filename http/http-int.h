@@ -283,6 +283,9 @@ struct sp_cproto {
     void (*release)(struct sp_conn *c);             /* closing: free the protocol's state */
 };
 extern const struct sp_cproto sp__h1_cproto, sp__h2_cproto;
+/* `bind ... accept-proxy`: the PROXY protocol header first (pxconn.c), then HTTP/1 or, on a
+ * `proto h2` bind, HTTP/2 */
+extern const struct sp_cproto sp__pxp_cproto;
 
 /* owner: worker. A client connection (http/conn.c); the fields after `proto` up to `h2` are
  * HTTP/1's (unused once HTTP/2 runs). */
@@ -293,8 +296,10 @@ struct sp_conn {
     struct sp_bind *bind;
     const struct sp_frontend *fe;
     struct sp_conn *_next, *_prev; /* hw->conns */
-    struct sockaddr_storage peer;
-    struct sockaddr_storage local; /* our address (dst) */
+    struct sockaddr_storage peer;  /* the client (src): the PROXY header's when it gave one */
+    struct sockaddr_storage local; /* our address (dst): likewise */
+    char *pp_authority;            /* the PROXY v2 header's authority TLV (malloc), or NULL */
+    uint16_t pp_authority_len;
     struct sp_task proc_task;
     struct sp_task flush_task;
     struct sp_h1_scan scan;
@@ -425,6 +430,10 @@ void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, co
 void sp__accesslog_txn(struct sp_txn *t);
 /* One line for a request spillway rejected before any transaction (400, 408, 414, 431...). */
 void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1);
+/* HAProxy's line for a connection that failed before its first request (a bad PROXY header):
+ * "ip:port [date] frontend/bind: msg". `null`: nothing was received (option dontlognull
+ * drops it). */
+void sp__accesslog_conn_error(struct sp_conn *c, const char *msg, bool null);
 
 /* ---- statsvc.c ---- */
 /* Renders the body of a local service answer into a malloc'd buffer. Returns 0 (and the

@@ -1001,3 +1001,37 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
     *o.p = '\0';
     return (size_t)(o.p - out);
 }
+
+size_t sp_log_conn_error(const struct sp_log_rec *r, const char *bind_name, const char *msg,
+                         char *out, size_t len)
+{
+    struct out o;
+
+    if (!len)
+        return 0;
+    o.p = out;
+    o.end = out + len - 1;
+    /* HAProxy's session_prepare_log_prefix(): "ip:port [date] frontend/bind: message", the
+     * address "unknown" when there is none, the listener's id for a UNIX-socket client */
+    const struct sockaddr_storage *ss = r->cli;
+    if (!ss ||
+        (ss->ss_family != AF_INET && ss->ss_family != AF_INET6 && ss->ss_family != AF_UNIX)) {
+        put_cstr(&o, "unknown");
+    } else {
+        put_ip(&o, ss, 0);
+        put_c(&o, ':');
+        put_port(&o, ss, r->listener_id, 0);
+    }
+    put_cstr(&o, " [");
+    put_date(&o, r->ctx, r->accept_us, true, false);
+    put_c(&o, '.');
+    put_ms3(&o, r->accept_us);
+    put_cstr(&o, "] ");
+    put_cstr(&o, r->frontend ? r->frontend : "");
+    put_c(&o, '/');
+    put_cstr(&o, bind_name);
+    put_cstr(&o, ": ");
+    put_cstr(&o, msg);
+    *o.p = 0;
+    return (size_t)(o.p - out);
+}

@@ -155,4 +155,10 @@ struct sp_logfmt *sp_logfmt_free(struct sp_logfmt *f);
 size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, char *out,
                         size_t len);
 
+/* any thread (r and r->ctx belong to the caller). HAProxy's line for a connection that ended
+ * before it carried a request (a bad PROXY header): "ip:port [accept date] frontend/bind:
+ * message", from r->cli, r->accept_us and r->frontend. Writes as sp_logfmt_render(). */
+size_t sp_log_conn_error(const struct sp_log_rec *r, const char *bind_name, const char *msg,
+                         char *out, size_t len);
+
 #endif

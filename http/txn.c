@@ -18,7 +18,14 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/http-int.h"
+#include "net/proxyproto.h"
 #include "net/transport.h"
+
+_Static_assert((int)SP_CFG_PP_V1 == (int)SP_PP_SEND_V1 && (int)SP_CFG_PP_V2 == (int)SP_PP_SEND_V2 &&
+                   (int)SP_CFG_PP_CRC32C == (int)SP_PP_OPT_CRC32C &&
+                   (int)SP_CFG_PP_AUTHORITY == (int)SP_PP_OPT_AUTHORITY &&
+                   (int)SP_CFG_PP_SSL == (int)SP_PP_OPT_SSL,
+               "the config's PROXY protocol bits are net/proxyproto.h's");
 
 #define RETRY_DELAY_MAX_MS 1000
 
@@ -516,6 +523,24 @@ static void dst_port_addr(const struct sp_txn *t, const struct sp_uppool *pool,
         ((struct sockaddr_in6 *)ret)->sin6_port = htons((uint16_t)port);
 }
 
+/* The PROXY protocol header a connection to t's server begins with (send-proxy,
+ * send-proxy-v2): the client connection's addresses, as its own PROXY header gave them when
+ * it had one; v2 wins when both are set, as in HAProxy. Returns its length (at most
+ * SP_PP_BUILD_MAX), 0 when the server takes none. */
+static size_t pp_header(const struct sp_txn *t, uint8_t *buf)
+{
+    unsigned o = t->srv->pp_opts;
+    const struct sp_conn *c = t->conn;
+    const struct sockaddr_storage *src = c ? &c->peer : NULL, *dst = c ? &c->local : NULL;
+
+    if (o & SP_PP_SEND_V2)
+        return sp_pp_build_v2(buf, SP_PP_BUILD_MAX, src, dst, o, c ? c->pp_authority : NULL,
+                              c ? c->pp_authority_len : 0);
+    if (o & SP_PP_SEND_V1)
+        return sp_pp_build_v1((char *)buf, SP_PP_BUILD_MAX, src, dst);
+    return 0;
+}
+
 static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
 {
     struct sp_http_worker *hw = t->hw;
@@ -560,12 +585,23 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
         }
         sp_upconn_close(pool->idle);
     }
+    /* a connection that began with a PROXY header carries that client's requests alone: it is
+     * reused only by a request whose header would be the same */
+    uint8_t pp[SP_PP_BUILD_MAX];
+    size_t pplen = pp_header(t, pp);
     struct sp_upconn *c =
-        force_new ? NULL : sp_upconn_take(pool, !t->idempotent || t->req_body != SP_H1_BODY_NONE);
+        force_new
+            ? NULL
+            : sp_upconn_take_key(pool, !t->idempotent || t->req_body != SP_H1_BODY_NONE, pp, pplen);
     if (!c && pool->max_conns && pool->nconns >= pool->max_conns) {
-        /* the idle ones were dead and closed: capacity may still be short */
-        txn_queue(t, pool, force_new);
-        return;
+        if (pplen && pool->nidle) {
+            /* the idle ones belong to other clients: one of them makes room */
+            sp_uppool_close_oldest(pool);
+        } else {
+            /* the idle ones were dead and closed: capacity may still be short */
+            txn_queue(t, pool, force_new);
+            return;
+        }
     }
 
     if (c) {
@@ -611,6 +647,11 @@ static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue)
     t->state = SP_TXN_CONNECTING;
     if (!t->t_connect_start)
         t->t_connect_start = hw->w->now_us;
+    if (pplen && (sp_upconn_set_key(c, pp, pplen) < 0 || sp_buf_alloc(&c->x.wbuf, &hw->bufs) ||
+                  sp_buf_append(&c->x.wbuf, pp, (uint32_t)pplen) != pplen)) {
+        sp__txn_fail(t, 500, 'R', 'C');
+        return;
+    }
     if (send_head(t) < 0) {
         sp__txn_fail(t, 500, 'R', 'C');
         return;

@@ -40,6 +40,9 @@ struct sp_bind {
     int ux_mode, ux_uid, ux_gid; /* unix@: the socket file's mode, owner, group; -1 keep */
     struct sp_gate *gates[3];    /* bind, frontend, global; NULL where unlimited */
     int nfds;                    /* shards: one per worker, or 1 for unix@ */
+    bool accept_proxy;           /* `accept-proxy`: a PROXY protocol header comes first */
+    const char *name;            /* `name`, NULL when unnamed */
+    int luid;                    /* HAProxy's listener id: 1, 2... per frontend, per address */
     int *fds;
 };
 

@@ -1,6 +1,8 @@
 #include "net/upstream.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -147,6 +149,8 @@ void sp_upconn_close(struct sp_upconn *c)
         idle_unlink(c);
     /* drops the events of this batch still to come for it: the slot may be reused at once */
     sp_xconn_close(&c->x, p->w, p->bufs);
+    free(c->key);
+    c->key = NULL;
     p->nconns--;
     sp_pool_put(p->conns, c);
     capacity_freed(p);
@@ -225,11 +229,50 @@ struct sp_upconn *sp_upconn_open_to(struct sp_uppool *p, const struct sockaddr_s
 
 struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe)
 {
+    return sp_upconn_take_key(p, probe, NULL, 0);
+}
+
+static bool key_is(const struct sp_upconn *c, const void *key, size_t keylen)
+{
+    return c->keylen == keylen && (!keylen || !memcmp(c->key, key, keylen));
+}
+
+int sp_upconn_set_key(struct sp_upconn *c, const void *key, size_t keylen)
+{
+    free(c->key);
+    c->key = NULL;
+    c->keylen = 0;
+    if (!keylen)
+        return 0;
+    if (keylen > UINT16_MAX || !(c->key = malloc(keylen)))
+        return -ENOMEM;
+    memcpy(c->key, key, keylen);
+    c->keylen = (uint16_t)keylen;
+    return 0;
+}
+
+void sp_uppool_close_oldest(struct sp_uppool *p)
+{
+    struct sp_upconn *c = p->idle;
+
     SP_ASSERT_OWNER(p->w);
-    while (p->idle) {
-        struct sp_upconn *c = p->idle;
+    while (c && c->_next) /* at most max_idle steps */
+        c = c->_next;
+    sp_upconn_close(c);
+}
+
+struct sp_upconn *sp_upconn_take_key(struct sp_uppool *p, bool probe, const void *key,
+                                     size_t keylen)
+{
+    SP_ASSERT_OWNER(p->w);
+    struct sp_upconn *next = p->idle;
+    while (next) {
+        struct sp_upconn *c = next;
         char peek;
 
+        next = c->_next;
+        if (!key_is(c, key, keylen))
+            continue;
         idle_unlink(c);
         sp_timer_disarm(&p->w->tw, &c->x.timer);
         c->state = SP_UP_BUSY;

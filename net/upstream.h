@@ -56,6 +56,11 @@ struct sp_upconn {
     void (*on_timer)(struct sp_upconn *c);               /* owner's timer while busy */
     unsigned nreq;      /* requests sent on this connection (> 0 after the first: reused) */
     uint64_t parked_ms; /* when it was last parked (worker clock) */
+    /* what this connection is private to (malloc, NULL: anyone's): the PROXY protocol header
+     * it began with, so that a request from another client never reuses it (HAProxy 2.6
+     * hashes the header into the connection's reuse key, src/backend.c connect_server()) */
+    char *key;
+    uint16_t keylen;
 };
 
 /* owner: worker. A place in a pool's queue. */
@@ -127,6 +132,17 @@ void sp_uppool_unwait(struct sp_uppool *p, struct sp_upwait *w);
  * trusted (its events close it as soon as the server does; the race left is covered by the
  * retry of idempotent requests) and costs no system call. */
 struct sp_upconn *sp_upconn_take(struct sp_uppool *p, bool probe);
+/* owner: worker. As sp_upconn_take(), among the idle connections whose key (sp_upconn_set_key)
+ * is key[0..keylen) alone; a key of length 0 matches the connections without one. Idle
+ * connections with other keys are left where they are. */
+struct sp_upconn *sp_upconn_take_key(struct sp_uppool *p, bool probe, const void *key,
+                                     size_t keylen);
+/* owner: worker. Makes `c` private to key[0..keylen) (copied; 0 makes it anyone's again).
+ * 0 or -ENOMEM (then it has no key). */
+int sp_upconn_set_key(struct sp_upconn *c, const void *key, size_t keylen);
+/* owner: worker. Closes the idle connection parked longest ago, if any: room for a new one
+ * when the idle ones are all private to other keys. */
+void sp_uppool_close_oldest(struct sp_uppool *p);
 /* owner: worker. Whether a connection may be opened in this loop turn: at most SP_UP_OPENS_PER_TURN
  * per pool, so that a burst of requests that find none idle does not open one connection each while
  * responses to earlier ones are about to free some: the rest are deferred to the next batch

@@ -664,8 +664,15 @@ static void test_binds(void)
     expect_errors(TMO "frontend f\n bind :80,:90-91\n", 1, "t.cfg:7: 'bind': port ranges", NULL);
     expect_errors(TMO "frontend f\n bind :80 foo 1\n", 1,
                   "t.cfg:7: 'bind': unknown bind option 'foo'", NULL);
-    expect_errors(TMO "frontend f\n bind :443 ssl crt /x.pem\n", 1,
-                  "t.cfg:7: 'bind': bind option 'ssl' not supported by spillway yet", NULL);
+    /* every unsupported option of the line, their arguments skipped (HAProxy 2.6's counts),
+     * until one whose arguments are unknown */
+    expect_errors(TMO "frontend f\n bind :443 ssl crt /x.pem\n", 2,
+                  "t.cfg:7: 'bind': bind option 'ssl' not supported by spillway yet",
+                  "t.cfg:7: 'bind': bind option 'crt' not supported by spillway yet", NULL);
+    expect_errors(TMO "frontend f\n bind :443 ssl crt /x.pem maxconn x defer-accept bogus 1 tfo\n",
+                  5, "bind option 'ssl'", "bind option 'crt'", "'maxconn'",
+                  "bind option 'defer-accept'",
+                  "unknown bind option 'bogus' (the rest of the line is not checked)", NULL);
     expect_errors(TMO "frontend f\n bind :80 maxconn\n", 1,
                   "t.cfg:7: 'bind': option 'maxconn' needs a value", NULL);
     expect_errors(TMO "frontend f\n bind :80 maxconn -1\n", 1, "t.cfg:7: 'bind':", "'maxconn'",
@@ -895,8 +902,28 @@ static void test_servers(void)
     expect_errors(TMO "backend b\n server s1 1.2.3.4:80 rise 0\n", 1, "'rise'", NULL);
     expect_errors(TMO "backend b\n server s1 1.2.3.4:80 frobnicate\n", 1,
                   "t.cfg:7: 'server': unknown server option 'frobnicate'", NULL);
-    expect_errors(TMO "backend b\n server s1 1.2.3.4:80 ssl verify none\n", 1,
-                  "server option 'ssl' not supported by spillway yet", NULL);
+    expect_errors(TMO "backend b\n server s1 1.2.3.4:80 ssl verify none\n", 2,
+                  "server option 'ssl' not supported by spillway yet",
+                  "server option 'verify' not supported by spillway yet", NULL);
+    expect_errors(TMO "backend b\n server s1 1.2.3.4:80 ssl weight 999 cookie c source 1.2.3.4 "
+                      "usesrc client ws h2\n",
+                  4, "server option 'ssl'", "'weight'", "server option 'cookie'",
+                  "'source': 'usesrc' not supported by spillway", NULL);
+    expect_errors(TMO "backend b\n server s1 1.2.3.4:80 send-proxy-v2 proxy-v2-options "
+                      "crc32c,cert-cn,unique-id,x check-send-proxy\n",
+                  3, "proxy-v2-options 'cert-cn' not supported by spillway",
+                  "proxy-v2-options 'unique-id' not supported by spillway",
+                  "'x' : proxy v2 option not implemented", NULL);
+    /* keywords that came after 2.6 say so */
+    expect_errors("global\n cpu-policy performance\n tune.ring.queues 2\n" TMO
+                  "crt-store s\n load crt a.pem\nfrontend f\n bind :80\n log-steps any\n"
+                  "traces\n trace h1 sink stderr\nacme le\n directory x\n",
+                  6,
+                  "t.cfg:2: 'cpu-policy': 'cpu-policy' is an HAProxy 3.x keyword, not supported "
+                  "by spillway (HAProxy 2.6 semantics)",
+                  "'tune.ring.queues' is an HAProxy 3.x keyword", "'crt-store' is an HAProxy 3.x",
+                  "'log-steps' is an HAProxy 3.x keyword", "'traces' is an HAProxy 3.x",
+                  "'acme' is an HAProxy 3.x", NULL);
     expect_errors(TMO "backend b\n server s1 1.2.3.4:80\n server s1 1.2.3.5:80\n", 1,
                   "t.cfg:8: 'server': server 's1' already declared at t.cfg:7", NULL);
     /* the same server name in two backends is fine */

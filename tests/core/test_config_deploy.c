@@ -276,7 +276,7 @@ static void test_server_addresses(void)
     expect_errors(TMO "backend b\n server s 1.2.3.4:80 source nowhere\n", 1,
                   "'source' expects an IPv4 or IPv6 address[:port], not 'nowhere'", NULL);
     expect_errors(TMO "backend b\n server s 1.2.3.4:80 source 1.2.3.5 usesrc client\n", 1,
-                  "server option 'usesrc' not supported", NULL);
+                  "'source': 'usesrc' not supported by spillway", NULL);
     expect_errors(TMO "backend b\n server s 1.2.3.4:80 minconn x\n", 1, "'minconn'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n source 1.2.3.4\n", 1,
                   "'source': not allowed in a 'frontend' section", NULL);
