@@ -66,33 +66,34 @@ struct sp_h2s {
     size_t errlen, erroff;
 };
 
-/* owner: worker. The HTTP/2 side of one client connection. */
+/* owner: worker. The request head being received on a connection, from the worker's pool
+ * while a header block arrives: a header block is never interleaved with another (RFC 9113
+ * 4.3), so one per connection is enough, and the stream starts as soon as its block ends:
+ * streams waiting for a server, and idle connections, hold none. */
+struct sp_h2_hblock {
+    struct sp_buf buf;    /* the fields' bytes (a pool buffer) */
+    struct sp_h2s *owner; /* the stream whose fields are in `req` */
+    struct sp_h2_req req; /* their index (req.store is `buf`) */
+};
+
+/* owner: worker. What a short write left of an output round, written first (one malloc). */
+struct sp_h2_spill {
+    size_t len, off;
+    char data[];
+};
+
+/* owner: worker. The HTTP/2 side of one client connection, kept by idle connections too:
+ * what is needed only while a header block arrives (struct sp_h2_hblock, pooled), while a
+ * short write waits (struct sp_h2_spill) or while an output round is gathered or a read
+ * scanned (the worker's h2* fields) lives elsewhere, and the rate limits' constants are the
+ * caller's, to keep this at 152 bytes (glibc's 160-byte chunk). */
 struct sp_h2c {
     struct sp_conn *c;
     nghttp2_session *s;
     struct sp_h2s *streams;
-    unsigned nstreams;
-    /* streams whose request head is complete (not freed yet): without one the connection is
-     * idle, whatever nghttp2 holds (a header block never finished makes no request, as in
-     * HAProxy, so `timeout http-request` ends it) */
-    unsigned nheads;
-    /* streams waiting for request body bytes, and when the last of those bytes (or the first
-     * wait) came: `timeout client` runs from there */
-    unsigned nwait_body;
-    uint64_t t_body_ms;
-    const uint8_t *pend; /* output nghttp2 gave us that the write buffer could not take yet */
-    size_t pend_len;
-    char *spill; /* what a short write left of an output round (malloc), written first */
-    size_t spill_len, spill_off;
-    struct sp_h2_budget budget;
-    struct sp_h2_budget empty_data; /* DATA frames without payload nor END_STREAM */
-    struct sp_h2_fscan fscan;       /* frame boundaries of what the client sent */
-    /* the request head being received: a header block is never interleaved with another
-     * (RFC 9113 4.3), so one per connection is enough, and the stream starts as soon as its
-     * block ends: streams waiting for a server hold no header storage */
-    struct sp_buf hdrs;
-    struct sp_h2s *hdrs_owner; /* the stream whose fields are in `req` */
-    struct sp_h2_req *req;     /* its fields (from the worker's pool, with `hdrs`) */
+    struct sp_h2_hblock *hb;   /* the header block being received, NULL when none */
+    const uint8_t *pend;       /* output nghttp2 gave us that the write buffer could not take yet */
+    struct sp_h2_spill *spill; /* NULL when nothing is left */
     /* The client's streams it must know are closed (RFC 9113 5.1): a window of the last
      * CLOSED_WIN client stream ids up to the highest it opened, one bit each, ring-indexed by
      * id / 2. `used`: it opened that id (an id skipped is closed too, but a HEADERS on it is
@@ -100,17 +101,28 @@ struct sp_h2c {
      * be sending, so its frames in flight are ignored (nghttp2 forgets closed streams, and
      * would ignore every frame on them). Older ids are ignored, as nghttp2 does. 32 bytes. */
     uint64_t used[2], reset_by_us[2];
+    struct sp_h2_fscan fscan;       /* frame boundaries of what the client sent */
+    struct sp_h2_budget budget;     /* client resets (RESET_BURST, RESET_RATE) */
+    struct sp_h2_budget empty_data; /* DATA frames without payload nor END_STREAM */
+    /* streams whose request head is complete (not freed yet): without one the connection is
+     * idle, whatever nghttp2 holds (a header block never finished makes no request, as in
+     * HAProxy, so `timeout http-request` ends it). Not narrower: the streams a connection
+     * holds are bounded by tune.h2.max-concurrent-streams (up to INT_MAX) and, for those
+     * closed but not yet freed, by what one read loop brings. */
+    unsigned nheads;
+    /* streams waiting for request body bytes, and when the last of those bytes (or the first
+     * wait) came: `timeout client` runs from there. The stamp is the worker's ms clock modulo
+     * 2^32 (timer_deadline()): a body is never waited for longer than `timeout client`, at
+     * most INT_MAX ms. */
+    unsigned nwait_body;
+    uint32_t t_body_ms;
+    uint32_t pend_len; /* at most one frame nghttp2 serialised */
     int32_t max_id;    /* the highest client stream id a HEADERS opened */
-    uint32_t err_code; /* a connection error found in a callback: GOAWAY with this code */
-    /* client streams this read ends (END_STREAM, RST_STREAM), as the scanner meets them:
-     * a DATA after them in the same read is on a closed stream, though nghttp2 has not seen
-     * the end yet (at most SCAN_ENDED kept; beyond, no judgement: never a false error) */
-    int32_t scan_ended[8];
-    uint8_t nscan_ended;
+    uint8_t err_code;  /* a connection error found in a callback: GOAWAY with this code (all
+                          of RFC 9113's fit a byte) */
     bool seen_stream;
     bool goaway;
-    bool fatal;   /* close as soon as the last bytes are out */
-    bool blocked; /* send_data() found no room: nghttp2 holds a frame until there is */
+    bool fatal; /* close as soon as the last bytes are out */
 };
 
 static void stream_task(struct sp_task *tk);
@@ -133,23 +145,25 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
 
     if (!st)
         return NULL;
-    if (sp_buf_alloc(&h2->hdrs, &hw->bufs) ||
-        (!h2->req && !(h2->req = sp_pool_get(&hw->h2req_pool)))) {
+    struct sp_h2_hblock *hb = h2->hb ? h2->hb : sp_pool_get(&hw->h2hb_pool);
+    if (!hb || sp_buf_alloc(&hb->buf, &hw->bufs)) {
+        if (hb && !h2->hb)
+            sp_pool_put(&hw->h2hb_pool, hb);
         sp_pool_put(&hw->h2s_pool, st);
         return NULL;
     }
+    h2->hb = hb;
     st->h2 = h2;
     st->id = id;
     st->t_begin = hw->w->now_us;
     sp_task_init(&st->task, stream_task);
-    h2->hdrs.head = h2->hdrs.tail = 0;
-    sp__h2_req_init(h2->req, &h2->hdrs);
-    h2->hdrs_owner = st;
+    hb->buf.head = hb->buf.tail = 0;
+    sp__h2_req_init(&hb->req, &hb->buf);
+    hb->owner = st;
     st->_next = h2->streams;
     if (h2->streams)
         h2->streams->_prev = st;
     h2->streams = st;
-    h2->nstreams++;
     h2->seen_stream = true;
     return st;
 }
@@ -194,8 +208,8 @@ static void stream_free(struct sp_h2s *st)
     sp__txn_free(st->txn);
     st->txn = NULL;
     sp_task_cancel(hw->w, &st->task);
-    if (h2->hdrs_owner == st)
-        h2->hdrs_owner = NULL;
+    if (h2->hb && h2->hb->owner == st)
+        h2->hb->owner = NULL;
     if (st->headers_done)
         h2->nheads--;
     if (st->wait_body) {
@@ -210,7 +224,6 @@ static void stream_free(struct sp_h2s *st)
         h2->streams = st->_next;
     if (st->_next)
         st->_next->_prev = st->_prev;
-    h2->nstreams--;
     if (h2->s && !st->closed)
         nghttp2_session_set_stream_user_data(h2->s, st->id, NULL);
     sp_pool_put(&hw->h2s_pool, st);
@@ -304,7 +317,7 @@ static int send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, si
         hw->h2iov[hw->h2niov++] = (struct iovec){.iov_base = (void *)data, .iov_len = len};
         hw->h2ext += len;
     } else {
-        h2->blocked = true; /* the round is full: send it, then nghttp2 asks again */
+        hw->h2blocked = true; /* the round is full: send it, then nghttp2 asks again */
         return NGHTTP2_ERR_WOULDBLOCK;
     }
     sp_buf_consume(&st->resbody, (uint32_t)len); /* the bytes stay where they are */
@@ -476,13 +489,15 @@ static void stream_start_req(struct sp_h2s *st)
     enum sp_h1_body body;
     struct sp_fwd fwd;
 
+    struct sp_h2_hblock *hb = st->h2->hb;
+
     st->started = true;
-    if (st->h2->hdrs_owner != st) {
+    if (!hb || hb->owner != st) {
         submit_error(st, 500); /* cannot happen: a header block is never interleaved */
         return;
     }
-    st->h2->hdrs_owner = NULL;
-    st->head = st->h2->req->meth == SP_METH_HEAD;
+    hb->owner = NULL;
+    st->head = hb->req.meth == SP_METH_HEAD;
     if (st->err_status) {
         submit_error(st, st->err_status);
         return;
@@ -494,7 +509,7 @@ static void stream_start_req(struct sp_h2s *st)
         submit_error(st, 500);
         return;
     }
-    const struct sp_h2_req *q = st->h2->req;
+    const struct sp_h2_req *q = &hb->req;
     sp__route_h2(t, c, q);
     t->meth = q->meth;
     t->h2 = true;
@@ -544,9 +559,11 @@ static void hdrs_release(struct sp_h2c *h2)
 {
     struct sp_http_worker *hw = hw_of(h2);
 
-    sp_buf_release(&h2->hdrs, &hw->bufs, 1);
-    sp_pool_put(&hw->h2req_pool, h2->req);
-    h2->req = NULL;
+    if (!h2->hb)
+        return;
+    sp_buf_release(&h2->hb->buf, &hw->bufs, 1);
+    sp_pool_put(&hw->h2hb_pool, h2->hb);
+    h2->hb = NULL;
 }
 
 /* Starts a stream whose header block ended; the block's storage goes back to the pool as soon
@@ -556,7 +573,7 @@ static void stream_start(struct sp_h2s *st)
     struct sp_h2c *h2 = st->h2;
 
     stream_start_req(st);
-    if (!h2->hdrs_owner)
+    if (h2->hb && !h2->hb->owner)
         hdrs_release(h2);
 }
 
@@ -632,9 +649,10 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     struct sp_h2s *st = stream_of(s, f->hd.stream_id);
     if (!st || st->err_status || st->reset)
         return 0;
-    if (st->h2->hdrs_owner != st)
+    struct sp_h2_hblock *hb = st->h2->hb;
+    if (!hb || hb->owner != st)
         return 0;
-    int err = sp__h2_req_add(st->h2->req, name, nlen, value, vlen, st->h2->hdrs.size);
+    int err = sp__h2_req_add(&hb->req, name, nlen, value, vlen, hb->buf.size);
     if (err == -E2BIG)
         st->err_status = 431;
     else if (err < 0)
@@ -667,7 +685,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
             if (!st->req_end) {
                 st->wait_body = true;
                 if (!h2->nwait_body++)
-                    h2->t_body_ms = h2->c->hw->w->now;
+                    h2->t_body_ms = (uint32_t)h2->c->hw->w->now;
             }
             /* route and send now, while the header block is still in the connection's
              * buffer; nghttp2 allows submitting frames from here */
@@ -760,13 +778,14 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
 static void scan_hd(void *arg, uint8_t type, uint8_t flags, int32_t id)
 {
     struct sp_h2c *h2 = arg;
+    struct sp_http_worker *hw = hw_of(h2);
     bool data = type == NGHTTP2_DATA;
 
     if (!(id & 1) || h2->goaway || h2->err_code)
         return;
     if (data) {
-        for (unsigned i = 0; i < h2->nscan_ended; i++) {
-            if (h2->scan_ended[i] == id) {
+        for (unsigned i = 0; i < hw->h2nscan_ended; i++) {
+            if (hw->h2scan_ended[i] == id) {
                 h2->err_code = NGHTTP2_STREAM_CLOSED; /* ended earlier in this very read */
                 return;
             }
@@ -779,8 +798,8 @@ static void scan_hd(void *arg, uint8_t type, uint8_t flags, int32_t id)
     }
     if ((type == NGHTTP2_RST_STREAM ||
          ((data || type == NGHTTP2_HEADERS) && (flags & NGHTTP2_FLAG_END_STREAM))) &&
-        h2->nscan_ended < SP_ARRAY_SIZE(h2->scan_ended))
-        h2->scan_ended[h2->nscan_ended++] = id;
+        hw->h2nscan_ended < SP_ARRAY_SIZE(hw->h2scan_ended))
+        hw->h2scan_ended[hw->h2nscan_ended++] = id;
 }
 
 /* A PRIORITY frame that makes a stream depend on itself: a stream error (RFC 9113 5.3.1),
@@ -794,6 +813,8 @@ static void scan_prio(void *arg, int32_t id, int32_t dep)
     if (id && id == dep && !h2->goaway && !h2->err_code)
         h2->err_code = NGHTTP2_PROTOCOL_ERROR;
 }
+
+static const struct sp_h2_fscan_cbs scan_cbs = {.on_hd = scan_hd, .on_prio = scan_prio};
 
 /* Our END_STREAM left: a stream answered before its request ended is closed at once. */
 static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
@@ -831,7 +852,8 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
         return 0;
     }
     if (st->wait_body)
-        h2->t_body_ms = h2->c->hw->w->now; /* the body moves: `timeout client` starts again */
+        /* the body moves: `timeout client` starts again */
+        h2->t_body_ms = (uint32_t)h2->c->hw->w->now;
     sp_task_queue(h2->c->hw->w, &st->task);
     return 0;
 }
@@ -853,7 +875,8 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
     if (code != NGHTTP2_NO_ERROR && !st->reset && st->txn && st->txn->state != SP_TXN_DONE) {
         /* the client cancelled a request that already cost backend work */
         sp__txn_abort(st->txn);
-        if (!sp__h2_budget_take(&h2->budget, h2->c->hw->w->now) && !h2->fatal) {
+        if (!sp__h2_budget_take(&h2->budget, RESET_BURST, RESET_RATE, h2->c->hw->w->now) &&
+            !h2->fatal) {
             sp_log(SP_LOG_WARNING, "worker %d: HTTP/2 client resets too many streams, closing",
                    h2->c->hw->w->id);
             nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s),
@@ -889,7 +912,7 @@ int sp__h2_worker_init(struct sp_http_worker *hw)
     sp__h2mem_init(&hw->h2mem);
     sp_pool_init(&hw->h2s_pool, sizeof(struct sp_h2s), 1024);
     sp_pool_init(&hw->h2c_pool, sizeof(struct sp_h2c), 1024);
-    sp_pool_init(&hw->h2req_pool, sizeof(struct sp_h2_req), 256);
+    sp_pool_init(&hw->h2hb_pool, sizeof(struct sp_h2_hblock), 256);
     return 0;
 }
 
@@ -901,7 +924,7 @@ void sp__h2_worker_free(struct sp_http_worker *hw)
         nghttp2_option_del(hw->h2opt);
     sp_pool_destroy(&hw->h2s_pool);
     sp_pool_destroy(&hw->h2c_pool);
-    sp_pool_destroy(&hw->h2req_pool);
+    sp_pool_destroy(&hw->h2hb_pool);
     sp__h2mem_destroy(&hw->h2mem);
 }
 
@@ -920,13 +943,10 @@ static int session_new(struct sp_conn *c)
         sp_pool_put(&hw->h2c_pool, h2);
         return -ENOMEM;
     }
-    sp__h2_budget_init(&h2->budget, RESET_BURST, RESET_RATE, hw->w->now);
-    sp__h2_budget_init(&h2->empty_data, EMPTY_DATA_BURST, EMPTY_DATA_RATE, hw->w->now);
+    sp__h2_budget_init(&h2->budget, RESET_BURST, hw->w->now);
+    sp__h2_budget_init(&h2->empty_data, EMPTY_DATA_BURST, hw->w->now);
     /* the client's bytes begin with its preface, also after an upgrade (RFC 9113 3.2) */
     sp__h2_fscan_init(&h2->fscan, NGHTTP2_CLIENT_MAGIC_LEN);
-    h2->fscan.on_hd = scan_hd;
-    h2->fscan.on_prio = scan_prio;
-    h2->fscan.arg = h2;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, SP_H2_STREAM_WINDOW},
@@ -952,12 +972,12 @@ static int session_new(struct sp_conn *c)
 static bool empty_data_ok(struct sp_conn *c)
 {
     struct sp_h2c *h2 = c->h2;
-    h2->nscan_ended = 0;
-    uint32_t n =
-        sp__h2_fscan(&h2->fscan, (const uint8_t *)sp_buf_head(&c->x.rbuf), sp_buf_len(&c->x.rbuf));
+    c->hw->h2nscan_ended = 0;
+    uint32_t n = sp__h2_fscan(&h2->fscan, (const uint8_t *)sp_buf_head(&c->x.rbuf),
+                              sp_buf_len(&c->x.rbuf), &scan_cbs, h2);
 
     while (n--) {
-        if (sp__h2_budget_take(&h2->empty_data, c->hw->w->now))
+        if (sp__h2_budget_take(&h2->empty_data, EMPTY_DATA_BURST, EMPTY_DATA_RATE, c->hw->w->now))
             continue;
         sp_log(SP_LOG_WARNING, "worker %d: HTTP/2 client floods empty DATA frames, closing",
                c->hw->w->id);
@@ -1084,11 +1104,11 @@ static int round_send(struct sp_conn *c)
     int ret = 0;
     if ((size_t)w < total) {
         c->x.can_write = false;
-        h2->spill = malloc(total - (size_t)w);
+        h2->spill = malloc(sizeof(*h2->spill) + (total - (size_t)w));
         if (!h2->spill)
             return -ENOMEM;
-        h2->spill_len = total - (size_t)w;
-        h2->spill_off = 0;
+        h2->spill->len = total - (size_t)w;
+        h2->spill->off = 0;
         size_t skip = (size_t)w, o = 0;
         for (int i = 0; i < hw->h2niov; i++) {
             size_t l = hw->h2iov[i].iov_len;
@@ -1096,7 +1116,7 @@ static int round_send(struct sp_conn *c)
                 skip -= l;
                 continue;
             }
-            memcpy(h2->spill + o, (char *)hw->h2iov[i].iov_base + skip, l - skip);
+            memcpy(h2->spill->data + o, (char *)hw->h2iov[i].iov_base + skip, l - skip);
             o += l - skip;
             skip = 0;
         }
@@ -1115,18 +1135,18 @@ static int spill_send(struct sp_conn *c)
     struct sp_h2c *h2 = c->h2;
 
     while (h2->spill) {
+        struct sp_h2_spill *sp = h2->spill;
         if (!c->x.can_write)
             return 1;
-        struct iovec iov = {.iov_base = h2->spill + h2->spill_off,
-                            .iov_len = h2->spill_len - h2->spill_off};
+        struct iovec iov = {.iov_base = sp->data + sp->off, .iov_len = sp->len - sp->off};
         ssize_t w = sp_xconn_sendv(&c->x, &iov, 1);
         if (w == -EAGAIN)
             return 1;
         if (w < 0)
             return (int)w;
-        h2->spill_off += (size_t)w;
-        if (h2->spill_off == h2->spill_len) {
-            free(h2->spill);
+        sp->off += (size_t)w;
+        if (sp->off == sp->len) {
+            free(sp);
             h2->spill = NULL;
         }
     }
@@ -1155,7 +1175,7 @@ static int h2_output(struct sp_conn *c)
     hw->h2seg = 0;
     for (;;) {
         if (h2->pend_len) {
-            uint32_t n = (uint32_t)SP_MIN(h2->pend_len, (size_t)sp_buf_room(&c->x.wbuf));
+            uint32_t n = SP_MIN(h2->pend_len, sp_buf_room(&c->x.wbuf));
             sp_buf_put(&c->x.wbuf, h2->pend, n);
             h2->pend += n;
             h2->pend_len -= n;
@@ -1166,21 +1186,21 @@ static int h2_output(struct sp_conn *c)
             }
         }
         const uint8_t *data;
-        h2->blocked = false;
+        hw->h2blocked = false;
         ssize_t n = nghttp2_session_mem_send(h2->s, &data);
         if (n < 0) {
             h2->fatal = true;
             break;
         }
         if (!n) {
-            if (!h2->blocked)
+            if (!hw->h2blocked)
                 break;
             if ((r = round_send(c)) != 0)
                 return r < 0 ? r : 0;
             continue;
         }
         h2->pend = data;
-        h2->pend_len = (size_t)n;
+        h2->pend_len = (uint32_t)n; /* one frame (nghttp2's buffer is far below 4 GiB) */
     }
     r = round_send(c);
     if (!r)
@@ -1204,7 +1224,7 @@ static bool should_close(struct sp_conn *c)
         return true;
     if (!nghttp2_session_want_read(h2->s) && !nghttp2_session_want_write(h2->s))
         return true;
-    return (c->want_close || c->x.rd_eof) && !h2->nstreams;
+    return (c->want_close || c->x.rd_eof) && !h2->streams; /* no stream left to answer */
 }
 
 #define H2_LINGER_MS 1000
@@ -1279,8 +1299,9 @@ static uint64_t timer_deadline(struct sp_conn *c)
         else
             ms = fe->t_client;
     } else if (h2->nwait_body && fe->t_client != SP_TIME_UNSET) {
-        /* a request body that stopped coming: `timeout client` since its last bytes */
-        return h2->t_body_ms + (uint64_t)fe->t_client;
+        /* a request body that stopped coming: `timeout client` since its last bytes (when
+         * they came: now less the time since, modulo 2^32 ms) */
+        return now - (uint32_t)((uint32_t)now - h2->t_body_ms) + (uint64_t)fe->t_client;
     }
     return ms == SP_TIME_UNSET ? 0 : now + (uint64_t)ms;
 }

@@ -392,11 +392,15 @@ void sp__h2_fscan_init(struct sp_h2_fscan *s, uint32_t preface)
     s->skip = preface;
 }
 
-uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n)
+uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n,
+                      const struct sp_h2_fscan_cbs *cbs, void *arg)
 {
+    static const struct sp_h2_fscan_cbs none;
     uint32_t empty = 0;
     size_t i = 0;
 
+    if (!cbs)
+        cbs = &none;
     while (i < n) {
         if (s->prio_next) {
             size_t k = SP_MIN((size_t)(4 - s->prio_len), n - i);
@@ -406,11 +410,12 @@ uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n)
             if (s->prio_len < 4)
                 break;
             s->prio_next = false;
-            s->skip = 1; /* the weight */
-            s->on_prio(s->arg, s->prio_id,
-                       (int32_t)(((uint32_t)s->prio[0] << 24 | (uint32_t)s->prio[1] << 16 |
-                                  (uint32_t)s->prio[2] << 8 | s->prio[3]) &
-                                 0x7fffffffu));
+            s->skip = 1;      /* the weight */
+            if (cbs->on_prio) /* always, given the same callbacks as the frame header */
+                cbs->on_prio(arg, s->prio_id,
+                             (int32_t)(((uint32_t)s->prio[0] << 24 | (uint32_t)s->prio[1] << 16 |
+                                        (uint32_t)s->prio[2] << 8 | s->prio[3]) &
+                                       0x7fffffffu));
             continue;
         }
         if (s->pad_next) {
@@ -442,9 +447,9 @@ uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n)
         int32_t id = (int32_t)(((uint32_t)s->hd[5] << 24 | (uint32_t)s->hd[6] << 16 |
                                 (uint32_t)s->hd[7] << 8 | s->hd[8]) &
                                0x7fffffffu);
-        if (s->on_hd)
-            s->on_hd(s->arg, type, flags, id);
-        if (type == NGHTTP2_PRIORITY && len == 5 && s->on_prio) {
+        if (cbs->on_hd)
+            cbs->on_hd(arg, type, flags, id);
+        if (type == NGHTTP2_PRIORITY && len == 5 && cbs->on_prio) {
             s->prio_next = true;
             s->prio_len = 0;
             s->prio_id = id;
@@ -544,22 +549,23 @@ long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_l
     return sp__base64_decode(in, len, out, out_len, true);
 }
 
-void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms)
+void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint64_t now_ms)
 {
     b->tokens = burst;
-    b->burst = burst;
-    b->rate = rate;
-    b->last_ms = now_ms;
+    b->last_ms = (uint32_t)now_ms;
 }
 
-bool sp__h2_budget_take(struct sp_h2_budget *b, uint64_t now_ms)
+bool sp__h2_budget_take(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms)
 {
-    if (now_ms > b->last_ms) {
-        uint64_t refill = (now_ms - b->last_ms) * b->rate / 1000;
+    /* modulo 2^32: right across the stamp's wrap, the clock being monotonic */
+    uint32_t elapsed = (uint32_t)now_ms - b->last_ms;
+
+    if (elapsed) {
+        uint64_t refill = (uint64_t)elapsed * rate / 1000;
         if (refill) {
             uint64_t t = b->tokens + refill;
-            b->tokens = (uint32_t)(t > b->burst ? b->burst : t);
-            b->last_ms = now_ms;
+            b->tokens = (uint32_t)(t > burst ? burst : t);
+            b->last_ms = (uint32_t)now_ms;
         }
     }
     if (!b->tokens)

@@ -83,31 +83,38 @@ void sp__h2_view_field(const struct sp_h2_view *v, size_t i, const char **name, 
  * headers only, to count DATA frames that carry nothing and do not end their stream: a flood
  * of them costs the server work at no cost to the client (CVE-2019-9518). nghttp2 1.52 has no
  * limit of its own (1.67 counts them as "glitches") and drops those sent on a closed stream
- * without any callback, so they are counted here, before nghttp2 sees the bytes. */
+ * without any callback, so they are counted here, before nghttp2 sees the bytes. Only the
+ * scanner's position is kept (one per HTTP/2 connection); what it reports goes to the
+ * callbacks given to each sp__h2_fscan() call. */
 struct sp_h2_fscan {
     uint32_t skip;   /* bytes to pass before the next frame header (the preface first) */
     uint32_t padlen; /* the frame length of a padded DATA frame whose pad length is next */
     uint8_t hd[9];   /* a frame header split between two reads */
     uint8_t hdlen;
-    bool pad_next; /* the next byte is a padded DATA frame's pad length */
-    /* optional: told every frame header as it is found (type, flags, stream id), before the
-     * frame reaches nghttp2 (which drops DATA on streams it forgot without a callback) */
-    void (*on_hd)(void *arg, uint8_t type, uint8_t flags, int32_t id);
-    /* optional: a PRIORITY frame's stream and the stream it depends on (nghttp2 skips
-     * PRIORITY payloads unread once RFC 7540 priorities are off) */
-    void (*on_prio)(void *arg, int32_t id, int32_t dep);
-    void *arg;
+    bool pad_next;   /* the next byte is a padded DATA frame's pad length */
     uint8_t prio[4]; /* a PRIORITY payload's dependency, being read */
     uint8_t prio_len;
     bool prio_next;  /* the next bytes are a PRIORITY payload's dependency */
     int32_t prio_id; /* its stream */
 };
 
+/* shared: immutable. What a scan reports, each entry optional; `arg` is the one given to
+ * sp__h2_fscan(). A scan must be given the same callbacks on every call. */
+struct sp_h2_fscan_cbs {
+    /* every frame header as it is found (type, flags, stream id), before the frame reaches
+     * nghttp2 (which drops DATA on streams it forgot without a callback) */
+    void (*on_hd)(void *arg, uint8_t type, uint8_t flags, int32_t id);
+    /* a PRIORITY frame's stream and the stream it depends on (nghttp2 skips PRIORITY
+     * payloads unread once RFC 7540 priorities are off) */
+    void (*on_prio)(void *arg, int32_t id, int32_t dep);
+};
+
 /* `preface`: the bytes before the first frame (the 24-byte client connection preface). */
 void sp__h2_fscan_init(struct sp_h2_fscan *s, uint32_t preface);
 /* Follows p[0..n) and returns how many DATA frames without payload (padding aside) and
- * without END_STREAM begin in it. */
-uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n);
+ * without END_STREAM begin in it, telling `cbs` (NULL: nobody) what it finds. */
+uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n,
+                      const struct sp_h2_fscan_cbs *cbs, void *arg);
 
 struct sp_fwd;
 
@@ -135,15 +142,18 @@ long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_l
 
 /* owner: worker. A token bucket of client stream resets: each reset of a stream that had
  * cost backend work takes one token; tokens come back at `rate` per second up to `burst`. An
- * empty bucket means the client resets faster than any honest one: the connection ends. */
+ * empty bucket means the client resets faster than any honest one: the connection ends.
+ * burst and rate are the caller's constants, given to each call (two buckets per HTTP/2
+ * connection: 8 bytes each). The stamp is the low 32 bits of the worker's monotonic
+ * millisecond clock: the time since it is right for pauses below 2^32 ms (49.7 days); a
+ * longer one may give back fewer tokens than the burst. */
 struct sp_h2_budget {
     uint32_t tokens;
-    uint32_t burst, rate;
-    uint64_t last_ms;
+    uint32_t last_ms; /* when tokens last came back */
 };
 
-void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms);
-/* Takes one token; false when none is left. */
-bool sp__h2_budget_take(struct sp_h2_budget *b, uint64_t now_ms);
+void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint64_t now_ms);
+/* Takes one token; false when none is left. `burst` and `rate` as at init. */
+bool sp__h2_budget_take(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms);
 
 #endif

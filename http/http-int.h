@@ -87,7 +87,7 @@ struct sp_http_worker {
     nghttp2_option *h2opt;
     struct sp_h2mem h2mem;
     struct sp_pool h2s_pool, h2c_pool;
-    struct sp_pool h2req_pool;            /* field indexes of header blocks being received */
+    struct sp_pool h2hb_pool;             /* header blocks being received (h2conn.c) */
     nghttp2_nv h2nva[SP_H1_MAX_HDRS + 1]; /* response head scratch (copied by nghttp2) */
     char h2scratch[16384];
     /* the HTTP/2 output round being gathered (h2conn.c h2_output(); one connection at a
@@ -96,6 +96,13 @@ struct sp_http_worker {
     int h2niov;
     size_t h2ext;   /* payload bytes referenced */
     uint32_t h2seg; /* start of the write buffer's open segment */
+    bool h2blocked; /* send_data() found no room: nghttp2 holds a frame until there is */
+    /* the client streams that the read being scanned ends (END_STREAM, RST_STREAM), as the
+     * frame scanner meets them (h2conn.c scan_hd(); one read of one connection at a time):
+     * a DATA after them in the same read is on a closed stream, though nghttp2 has not seen
+     * the end yet (at most 8 kept; beyond, no judgement: never a false error) */
+    uint8_t h2nscan_ended;
+    int32_t h2scan_ended[8];
     /* health checks this worker owns (check.c) */
     struct sp_check **checks;
     int nchecks;

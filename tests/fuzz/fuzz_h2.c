@@ -52,17 +52,27 @@ struct stream {
     size_t body; /* DATA bytes held (the 64 KiB stream buffer of h2conn.c) */
 };
 
+/* h2conn.c's struct sp_h2_hblock: malloc'd while a block is received */
+struct hblock {
+    struct sp_buf buf;    /* the field store */
+    struct stream *owner; /* whose block is in it */
+    struct sp_h2_req req; /* its index */
+};
+
 struct conn {
     nghttp2_session *s;
     struct stream *streams;
     size_t bufsize;
     uint8_t flags;
-    struct sp_buf hdrs;        /* the field store: malloc'd while a block is received */
-    struct sp_h2_req *req;     /* its index, likewise */
-    struct stream *hdrs_owner; /* whose block is in it */
-    struct sp_buf headbuf;     /* the worker's head scratch */
+    struct hblock *hb;     /* the header block being received, NULL when none */
+    struct sp_buf headbuf; /* the worker's head scratch */
     bool fatal;
 };
+
+static struct stream *hb_owner(const struct conn *h2)
+{
+    return h2->hb ? h2->hb->owner : NULL;
+}
 
 static nghttp2_session_callbacks *cbs;
 static nghttp2_option *opt;
@@ -74,10 +84,11 @@ static bool verbose; /* FZ_VERBOSE=1: print each head built and each error answe
 
 static void hdrs_release(struct conn *h2)
 {
-    free(h2->hdrs.data);
-    h2->hdrs = (struct sp_buf){0};
-    free(h2->req);
-    h2->req = NULL;
+    if (!h2->hb)
+        return;
+    free(h2->hb->buf.data);
+    free(h2->hb);
+    h2->hb = NULL;
 }
 
 static struct stream *stream_new(struct conn *h2, int32_t id)
@@ -86,18 +97,19 @@ static struct stream *stream_new(struct conn *h2, int32_t id)
 
     if (!st)
         abort();
-    if (!h2->hdrs.data) {
-        h2->hdrs.data = malloc(h2->bufsize);
-        h2->hdrs.size = (uint32_t)h2->bufsize;
+    if (!h2->hb && !(h2->hb = calloc(1, sizeof(*h2->hb))))
+        abort();
+    struct hblock *hb = h2->hb;
+    if (!hb->buf.data) {
+        hb->buf.data = malloc(h2->bufsize);
+        hb->buf.size = (uint32_t)h2->bufsize;
     }
-    if (!h2->req)
-        h2->req = malloc(sizeof(*h2->req));
-    if (!h2->hdrs.data || !h2->req)
+    if (!hb->buf.data)
         abort();
     st->id = id;
-    h2->hdrs.head = h2->hdrs.tail = 0;
-    sp__h2_req_init(h2->req, &h2->hdrs);
-    h2->hdrs_owner = st;
+    hb->buf.head = hb->buf.tail = 0;
+    sp__h2_req_init(&hb->req, &hb->buf);
+    hb->owner = st;
     st->next = h2->streams;
     h2->streams = st;
     return st;
@@ -111,8 +123,8 @@ static void stream_free(struct conn *h2, struct stream *st)
             break;
         }
     }
-    if (h2->hdrs_owner == st)
-        h2->hdrs_owner = NULL;
+    if (hb_owner(h2) == st)
+        h2->hb->owner = NULL;
     if (h2->s)
         nghttp2_session_set_stream_user_data(h2->s, st->id, NULL);
     free(st);
@@ -297,14 +309,14 @@ static void check_head(const struct sp_h2_req *q, const char *o, size_t len, boo
 static void stream_start(struct conn *h2, struct stream *st)
 {
     st->started = true;
-    FZ_CHECK(h2->hdrs_owner == st, "stream %d ends a header block that stream %d owns", st->id,
-             h2->hdrs_owner ? h2->hdrs_owner->id : 0);
-    st->head = h2->req->meth == SP_METH_HEAD;
-    h2->hdrs_owner = NULL;
+    FZ_CHECK(hb_owner(h2) == st, "stream %d ends a header block that stream %d owns", st->id,
+             hb_owner(h2) ? hb_owner(h2)->id : 0);
+    st->head = h2->hb->req.meth == SP_METH_HEAD;
+    h2->hb->owner = NULL;
     if (st->err_status) {
         submit_error(h2, st, st->err_status);
     } else {
-        const struct sp_h2_req *q = h2->req;
+        const struct sp_h2_req *q = &h2->hb->req;
         enum sp_h1_body body = SP_H1_BODY_NONE;
         struct sp_fwd fwd = {.add = h2->flags & 4,
                              .if_none = h2->flags & 8,
@@ -330,7 +342,7 @@ static void stream_start(struct conn *h2, struct stream *st)
         }
         h2->headbuf.head = h2->headbuf.tail = 0;
     }
-    if (!h2->hdrs_owner)
+    if (!hb_owner(h2))
         hdrs_release(h2); /* a use of the fields after this is an ASan report */
 }
 
@@ -359,11 +371,12 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     struct stream *st = stream_of(s, f->hd.stream_id);
-    if (!st || st->err_status || st->reset || h2->hdrs_owner != st)
+    if (!st || st->err_status || st->reset || hb_owner(h2) != st)
         return 0;
-    int err = sp__h2_req_add(h2->req, name, nlen, value, vlen, h2->hdrs.size);
+    struct hblock *hb = h2->hb;
+    int err = sp__h2_req_add(&hb->req, name, nlen, value, vlen, hb->buf.size);
     FZ_CHECK(err == 0 || err == -E2BIG || err == -EINVAL, "req_add returned %d", err);
-    FZ_CHECK(h2->hdrs.tail <= h2->hdrs.size, "store overflow");
+    FZ_CHECK(hb->buf.tail <= hb->buf.size, "store overflow");
     if (err == -E2BIG)
         st->err_status = 431;
     else if (err < 0)
@@ -487,14 +500,14 @@ static void fscan_check(const uint8_t *all, size_t n, size_t cut)
 
     sp__h2_fscan_init(&one, NGHTTP2_CLIENT_MAGIC_LEN);
     sp__h2_fscan_init(&pieces, NGHTTP2_CLIENT_MAGIC_LEN);
-    a = sp__h2_fscan(&one, all, n);
+    a = sp__h2_fscan(&one, all, n, NULL, NULL);
     size_t cuts[3] = {NGHTTP2_CLIENT_MAGIC_LEN, cut, n};
     size_t at = 0;
     for (int i = 0; i < 3; i++) {
         if (cuts[i] < at)
             continue;
         char *piece = fz_dup(all + at, cuts[i] - at);
-        b += sp__h2_fscan(&pieces, (const uint8_t *)piece, cuts[i] - at);
+        b += sp__h2_fscan(&pieces, (const uint8_t *)piece, cuts[i] - at, NULL, NULL);
         free(piece);
         at = cuts[i];
     }

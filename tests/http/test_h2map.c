@@ -1153,18 +1153,18 @@ static void test_fscan(void)
     n += frame(buf + n, 0, NGHTTP2_DATA, 0, 9); /* empty: 4 */
 
     sp__h2_fscan_init(&sc, NGHTTP2_CLIENT_MAGIC_LEN);
-    CU_ASSERT_EQUAL(sp__h2_fscan(&sc, buf, n), 4);
+    CU_ASSERT_EQUAL(sp__h2_fscan(&sc, buf, n, NULL, NULL), 4);
 
     /* the same bytes one at a time, and in every split of two */
     sp__h2_fscan_init(&sc, NGHTTP2_CLIENT_MAGIC_LEN);
     uint32_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += sp__h2_fscan(&sc, buf + i, 1);
+        total += sp__h2_fscan(&sc, buf + i, 1, NULL, NULL);
     CU_ASSERT_EQUAL(total, 4);
     for (size_t cut = 0; cut <= n; cut++) {
         sp__h2_fscan_init(&sc, NGHTTP2_CLIENT_MAGIC_LEN);
-        total = sp__h2_fscan(&sc, buf, cut);
-        total += sp__h2_fscan(&sc, buf + cut, n - cut);
+        total = sp__h2_fscan(&sc, buf, cut, NULL, NULL);
+        total += sp__h2_fscan(&sc, buf + cut, n - cut, NULL, NULL);
         CU_ASSERT_EQUAL(total, 4);
     }
 
@@ -1173,7 +1173,7 @@ static void test_fscan(void)
     for (int i = 0; i < 300; i++)
         n += frame(buf + n, 0, NGHTTP2_DATA, 0, 1);
     sp__h2_fscan_init(&sc, 0);
-    CU_ASSERT_EQUAL(sp__h2_fscan(&sc, buf, n), 300);
+    CU_ASSERT_EQUAL(sp__h2_fscan(&sc, buf, n, NULL, NULL), 300);
 }
 
 /* the frame headers and PRIORITY dependencies a scan reports */
@@ -1201,6 +1201,8 @@ static void seen_prio(void *arg, int32_t id, int32_t dep)
     s->nprio++;
 }
 
+static const struct sp_h2_fscan_cbs seen_cbs = {.on_hd = seen_hd, .on_prio = seen_prio};
+
 /* Every frame header is reported with its stream id (reserved bit cleared), and a PRIORITY
  * frame's dependency too, whatever the splits; payload bytes never read as headers. */
 static void test_fscan_callbacks(void)
@@ -1221,11 +1223,8 @@ static void test_fscan_callbacks(void)
         struct sp_h2_fscan sc;
         struct seen seen = {0};
         sp__h2_fscan_init(&sc, 0);
-        sc.on_hd = seen_hd;
-        sc.on_prio = seen_prio;
-        sc.arg = &seen;
-        sp__h2_fscan(&sc, buf, cut);
-        sp__h2_fscan(&sc, buf + cut, n - cut);
+        sp__h2_fscan(&sc, buf, cut, &seen_cbs, &seen);
+        sp__h2_fscan(&sc, buf + cut, n - cut, &seen_cbs, &seen);
         CU_ASSERT_EQUAL(seen.nhd, 4);
         CU_ASSERT_EQUAL(seen.ids[3], 7);
         CU_ASSERT_EQUAL_FATAL(seen.nprio, 2);
@@ -1236,49 +1235,69 @@ static void test_fscan_callbacks(void)
 
 /* ---- sp__h2_budget ---- */
 
+static bool take3(struct sp_h2_budget *b, uint64_t now_ms)
+{
+    return sp__h2_budget_take(b, 3, 10, now_ms); /* 3 at once, 10 per second */
+}
+
+static bool take200(struct sp_h2_budget *b, uint64_t now_ms)
+{
+    return sp__h2_budget_take(b, 200, 100, now_ms); /* the resets' figures (h2conn.c) */
+}
+
 static void test_budget(void)
 {
     struct sp_h2_budget b;
 
-    sp__h2_budget_init(&b, 3, 10, 1000); /* 3 at once, 10 per second */
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 1000));
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 1000));
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 1000));
-    CU_ASSERT_FALSE(sp__h2_budget_take(&b, 1000)); /* burst exhausted */
-    CU_ASSERT_FALSE(sp__h2_budget_take(&b, 1000));
+    sp__h2_budget_init(&b, 3, 1000);
+    CU_ASSERT_TRUE(take3(&b, 1000));
+    CU_ASSERT_TRUE(take3(&b, 1000));
+    CU_ASSERT_TRUE(take3(&b, 1000));
+    CU_ASSERT_FALSE(take3(&b, 1000)); /* burst exhausted */
+    CU_ASSERT_FALSE(take3(&b, 1000));
     /* 50 ms at 10/s is half a token: none yet, but the half is not lost */
-    CU_ASSERT_FALSE(sp__h2_budget_take(&b, 1050));
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 1100));
-    CU_ASSERT_FALSE(sp__h2_budget_take(&b, 1100));
+    CU_ASSERT_FALSE(take3(&b, 1050));
+    CU_ASSERT_TRUE(take3(&b, 1100));
+    CU_ASSERT_FALSE(take3(&b, 1100));
     /* 200 ms: two tokens */
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 1300));
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 1300));
-    CU_ASSERT_FALSE(sp__h2_budget_take(&b, 1300));
+    CU_ASSERT_TRUE(take3(&b, 1300));
+    CU_ASSERT_TRUE(take3(&b, 1300));
+    CU_ASSERT_FALSE(take3(&b, 1300));
     /* a long pause refills to the burst, never above */
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 10000000));
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 10000000));
-    CU_ASSERT_TRUE(sp__h2_budget_take(&b, 10000000));
-    CU_ASSERT_FALSE(sp__h2_budget_take(&b, 10000000));
-    CU_ASSERT(b.tokens <= b.burst);
-    /* a clock that goes back gives nothing and breaks nothing */
-    CU_ASSERT_FALSE(sp__h2_budget_take(&b, 5000));
-    CU_ASSERT(b.tokens <= b.burst);
+    CU_ASSERT_TRUE(take3(&b, 10000000));
+    CU_ASSERT_TRUE(take3(&b, 10000000));
+    CU_ASSERT_TRUE(take3(&b, 10000000));
+    CU_ASSERT_FALSE(take3(&b, 10000000));
+    CU_ASSERT(b.tokens <= 3);
+
+    /* the stamp keeps the clock's low 32 bits: the time across their wrap counts */
+    uint64_t wrap = UINT64_C(1) << 32;
+    sp__h2_budget_init(&b, 3, wrap - 50);
+    CU_ASSERT_TRUE(take3(&b, wrap - 50));
+    CU_ASSERT_TRUE(take3(&b, wrap - 50));
+    CU_ASSERT_TRUE(take3(&b, wrap - 50));
+    CU_ASSERT_FALSE(take3(&b, wrap - 50));
+    CU_ASSERT_FALSE(take3(&b, wrap + 40)); /* 90 ms: not a token yet */
+    CU_ASSERT_TRUE(take3(&b, wrap + 50));  /* 100 ms: one */
+    CU_ASSERT_FALSE(take3(&b, wrap + 50));
+    CU_ASSERT_TRUE(take3(&b, wrap + 150)); /* and one more 100 ms later */
+    CU_ASSERT(b.tokens <= 3);
 
     /* the real-world figures: 200 burst, 100/s */
-    sp__h2_budget_init(&b, 200, 100, 0);
+    sp__h2_budget_init(&b, 200, 0);
     unsigned taken = 0;
     for (unsigned i = 0; i < 1000; i++)
-        taken += sp__h2_budget_take(&b, 0);
+        taken += take200(&b, 0);
     CU_ASSERT_EQUAL(taken, 200);
     /* over one second, one token every 10 ms */
     taken = 0;
     for (uint64_t ms = 1; ms <= 1000; ms++)
-        taken += sp__h2_budget_take(&b, ms);
+        taken += take200(&b, ms);
     CU_ASSERT_EQUAL(taken, 100);
-    /* never above the burst however long the pause */
+    /* never above the burst however long the pause (40 days: the stamp tells up to 49.7) */
     taken = 0;
     for (unsigned i = 0; i < 1000; i++)
-        taken += sp__h2_budget_take(&b, UINT64_C(1) << 40);
+        taken += take200(&b, 1000 + UINT64_C(40) * 86400000);
     CU_ASSERT_EQUAL(taken, 200);
 }
 
