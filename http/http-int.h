@@ -305,28 +305,27 @@ struct sp_conn {
     struct sp_conn *_next, *_prev; /* hw->conns */
     struct sockaddr_storage peer;  /* the client (src): the PROXY header's when it gave one */
     struct sockaddr_storage local; /* our address (dst): likewise */
-    char *pp_authority;            /* the PROXY v2 header's authority TLV (malloc), or NULL */
-    uint16_t pp_authority_len;
+    /* the PROXY v2 header's authority TLV (malloc: its length in [0], at most 255, then the
+     * bytes), or NULL */
+    uint8_t *pp_authority;
     struct sp_task proc_task;
     struct sp_task flush_task;
     struct sp_h1_scan scan;
+    int last_srv; /* idx of the server of the last request (prefer-last-server), -1: none */
     struct sp_txn *txn;
     struct sp_h2c *h2; /* HTTP/2 session state when state == SP_CONN_H2 */
     uint64_t t_req_start;
     uint64_t t_accept_us;
     unsigned nreq;
-    int last_srv; /* idx of the server of the last request (prefer-last-server), -1: none */
     enum sp_conn_state state;
     bool got_bytes;  /* some byte of the current request arrived */
     bool want_close; /* close after the current response */
     bool closed;     /* freed at the end of this call chain */
 
-    /* current request */
+    /* current request (narrow types and the flags together: an idle connection's size) */
     bool keepalive;
-    int version;
-    enum sp_h1_body req_mode;
-    uint64_t req_left;
-    struct sp_h1_chunk req_chunk;
+    uint8_t version;   /* 10 or 11 */
+    uint8_t req_mode;  /* enum sp_h1_body */
     bool req_done;     /* the whole body was read from the client */
     bool buffering;    /* option http-buffer-request: the transaction starts once the body
                           is in (or the buffer full); it waits in c->txn, not started */
@@ -335,6 +334,8 @@ struct sp_conn {
     bool res_chunked; /* we chunk-encode it */
     bool res_done;
     bool res_abort;
+    uint64_t req_left;
+    struct sp_h1_chunk req_chunk;
 };
 
 /* pure. A side's TCP keep-alive settings in the socket layer's units (seconds). */

@@ -64,12 +64,12 @@ static void accepted(struct sp_conn *c, const struct sp_pp_hdr *h, long len)
         c->peer = h->src;
         c->local = h->dst;
     }
-    if (h->authority_len) {
+    if (h->authority_len && h->authority_len <= 255) {
         /* kept for `proxy-v2-options authority`; without memory it is simply not passed on */
-        c->pp_authority = malloc(h->authority_len);
+        c->pp_authority = malloc((size_t)h->authority_len + 1);
         if (c->pp_authority) {
-            memcpy(c->pp_authority, h->authority, h->authority_len);
-            c->pp_authority_len = h->authority_len;
+            c->pp_authority[0] = (uint8_t)h->authority_len;
+            memcpy(c->pp_authority + 1, h->authority, h->authority_len);
         }
     }
     c->t_req_start = hw->w->now;

@@ -534,8 +534,9 @@ static size_t pp_header(const struct sp_txn *t, uint8_t *buf)
     const struct sockaddr_storage *src = c ? &c->peer : NULL, *dst = c ? &c->local : NULL;
 
     if (o & SP_PP_SEND_V2)
-        return sp_pp_build_v2(buf, SP_PP_BUILD_MAX, src, dst, o, c ? c->pp_authority : NULL,
-                              c ? c->pp_authority_len : 0);
+        return sp_pp_build_v2(buf, SP_PP_BUILD_MAX, src, dst, o,
+                              c && c->pp_authority ? (const char *)c->pp_authority + 1 : NULL,
+                              c && c->pp_authority ? c->pp_authority[0] : 0);
     if (o & SP_PP_SEND_V1)
         return sp_pp_build_v1((char *)buf, SP_PP_BUILD_MAX, src, dst);
     return 0;
