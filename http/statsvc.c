@@ -198,6 +198,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             r->obj.max = g ? sp_gate_peak_mt(g) : 0;
             r->slim = g ? (int64_t)g->limit : fe->maxconn; /* the global maxconn when unset */
             r->status = "OPEN";
+            r->mode = fe->mode == SP_MODE_TCP ? "tcp" : "http";
         }
         for (int i = 0; i < rt->nbe; i++) {
             const struct sp_backend *be = rt->be[i];
@@ -214,6 +215,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
                 r->sid = (uint32_t)s->id;
                 r->slim = s->maxconn;
                 r->qlimit = s->maxqueue;
+                r->mode = be->mode == SP_MODE_TCP ? "tcp" : "http";
                 srv_row_health(r, s, &st, &txt[s->idx], now_ms);
                 be_sum_add(&sum, &st);
             }
@@ -235,6 +237,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             r->chkdown = bh.chkdown;
             r->downtime = (int64_t)(down_ms / 1000);
             r->algo = algo_name(be->lb.algo);
+            r->mode = be->mode == SP_MODE_TCP ? "tcp" : "http";
         }
     }
     *ret_rows = rows;
