@@ -662,6 +662,214 @@ def blackhole():
     return None
 
 
+def named(name):
+    """Says its name, then reads until EOF and notes what it got."""
+    def h(c, srv):
+        c.sendall(name.encode() + b"\n")
+        data = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
+        srv.note(data)
+    return h
+
+
+def client_hello(sni):
+    """The first flight of a real TLS client (Python's ssl) asking for `sni`."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def first_line(port, data=b"", source=None, pause=None, more=b"", fin=True, timeout=5.0):
+    """Connects (from `source`), sends data [, waits `pause`, sends more], half-closes,
+    and returns (first line received or b'', seconds until it came)."""
+    c = socket.create_connection((HOST, port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
+    t0 = time.monotonic()
+    if data:
+        c.sendall(data)
+    if pause:
+        time.sleep(pause)
+        c.sendall(more)
+    if fin:
+        c.shutdown(socket.SHUT_WR)
+    got = b""
+    c.settimeout(timeout)
+    try:
+        while b"\n" not in got:
+            d = c.recv(4096)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    took = time.monotonic() - t0
+    c.close()
+    return got.split(b"\n")[0], took
+
+
+def routing_cases(t):
+    one, two, three = Server(named("one")), Server(named("two")), Server(named("three"))
+    p1, p2 = free_port(), free_port()
+    sock = os.path.join(t.dir, "route.sock")
+    cfg = """global
+    nbthread 2
+    log stdout format raw local0
+    stats socket %(sock)s mode 600
+defaults
+    mode tcp
+    timeout client 10s
+    timeout server 10s
+    timeout connect 2s
+    log global
+    option tcplog
+frontend route
+    bind %(h)s:%(p1)d %(h)s:%(p2)d
+    tcp-request connection reject if { src 127.0.0.2 }
+    acl held be_conn(one) ge 1
+    use_backend three if { src 127.0.0.3 } || { nbsrv(gone) eq 0 } { dst_port %(p1)d } { src_port 1-1023 }
+    use_backend two if { dst_port %(p2)d }
+    use_backend two if held { dst %(h)s }
+    default_backend one
+backend one
+    server s %(h)s:%(o)d
+backend two
+    server s %(h)s:%(w)d
+backend three
+    server s %(h)s:%(r)d
+backend gone
+    server s %(h)s:%(r)d disabled
+""" % {"sock": sock, "h": HOST, "p1": p1, "p2": p2, "o": one.port, "w": two.port,
+       "r": three.port}
+    sp = t.spillway(cfg, p1)
+    wait_until(lambda: os.path.exists(sock), 5)
+
+    def by_port_and_src():
+        assert first_line(p2)[0] == b"two"
+        assert first_line(p1, source="127.0.0.3")[0] == b"three"
+        assert first_line(p1, b"x")[0] == b"one"
+
+    def conn_reject():
+        before = one.accepts + two.accepts + three.accepts
+        c = socket.create_connection((HOST, p1), timeout=5, source_address=("127.0.0.2", 0))
+        me = c.getsockname()[1]
+        data, how = recv_all(c, timeout=5)
+        c.close()
+        assert data == b"" and how in ("eof", "reset"), (data, how)
+        time.sleep(0.3)
+        assert one.accepts + two.accepts + three.accepts == before, "a server was reached"
+        fe = stat_rows(sock)[("route", "FRONTEND")]
+        assert fe["dcon"] == "1", fe["dcon"]
+        assert int(fe["conn_tot"]) == int(fe["stot"]) + 1, (fe["conn_tot"], fe["stot"])
+        assert not log_lines(sp, r"^127\.0\.0\.2:%d " % me), "a refused connection was logged"
+
+    def load_fetches():
+        # a session held on `one` makes be_conn(one) 1: the next goes to `two`
+        c = socket.create_connection((HOST, p1), timeout=5)
+        c.settimeout(5)
+        assert c.recv(10) == b"one\n"
+        nxt = first_line(p1, b"y")[0]
+        c.close()
+        assert nxt == b"two", nxt
+        wait_until(lambda: stat_rows(sock)[("one", "BACKEND")]["scur"] == "0", 5)
+        assert first_line(p1, b"z")[0] == b"one"
+
+    t.case("use_backend on dst_port and src; default_backend", by_port_and_src)
+    t.case("tcp-request connection reject: closed before anything, dcon, no log", conn_reject)
+    t.case("use_backend on be_conn (a live session counts), nbsrv, dst", load_fetches)
+
+    ssh, tls = Server(named("ssh")), Server(named("tls"))
+    p3 = free_port()
+    cfg2 = """global
+    nbthread 2
+    log stdout format raw local0
+    stats socket %(sock)s mode 600
+defaults
+    mode tcp
+    timeout client 10s
+    timeout server 10s
+    timeout connect 2s
+    log global
+    option tcplog
+frontend sniff
+    bind %(h)s:%(p3)d
+    tcp-request inspect-delay 1s
+    tcp-request content reject if { req.payload(0,3) -m str BAD }
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    tcp-request content accept if { req.len ge 5 }
+    use_backend ssh if { req.payload(0,4) -m str SSH- }
+    use_backend tls if { req.ssl_sni -i example.test }
+    default_backend one
+backend one
+    server s %(h)s:%(o)d
+backend ssh
+    server s %(h)s:%(s)d
+backend tls
+    server s %(h)s:%(t)d
+""" % {"sock": sock + "2", "h": HOST, "p3": p3, "o": one.port, "s": ssh.port, "t": tls.port}
+    sp2 = t.spillway(cfg2, p3)
+    wait_until(lambda: os.path.exists(sock + "2"), 5)
+
+    def payload_waits():
+        name, took = first_line(p3, b"SS", pause=0.3, more=b"H-2.0\r\n")
+        assert name == b"ssh", name
+        assert 0.25 <= took < 1.0, "decided after %.2fs" % took
+        wait_until(lambda: b"SSH-2.0\r\n" in ssh.events, 5)
+        assert b"SSH-2.0\r\n" in ssh.events, ssh.events
+
+    def delay_ends():
+        name, took = first_line(p3, b"SS", fin=False)
+        assert name == b"one", name
+        assert 0.9 <= took < 3.0, "decided after %.2fs (inspect-delay 1s)" % took
+
+    def fin_decides():
+        name, took = first_line(p3, b"abc")
+        assert name == b"one" and took < 0.5, (name, took)
+
+    def content_reject():
+        c = socket.create_connection((HOST, p3), timeout=5)
+        me = c.getsockname()[1]
+        c.sendall(b"BAD request")
+        data, how = recv_all(c, timeout=5)
+        c.close()
+        assert data == b"", data
+        lines = wait_log(sp2, 1, r"^127\.0\.0\.1:%d " % me)
+        assert lines and " PR " in lines[-1] and "<NOSRV>" in lines[-1], lines
+        fe = stat_rows(sock + "2")[("sniff", "FRONTEND")]
+        assert fe["dreq"] == "1", fe["dreq"]
+
+    hello = client_hello("example.test")
+    other = client_hello("other.test")
+
+    def sni():
+        assert len(hello) > 100 and hello[0] == 0x16, hello[:8]
+        assert first_line(p3, hello, fin=False)[0] == b"tls"
+        # a hello that comes in two pieces: the rules wait for the whole of it
+        name, took = first_line(p3, hello[:30], pause=0.3, more=hello[30:], fin=False)
+        assert name == b"tls" and took < 0.9, (name, took)
+        name, took = first_line(p3, other, fin=False)
+        assert name == b"one" and took < 0.5, (name, took)
+        wait_until(lambda: hello in tls.events, 5)
+        assert hello in tls.events, "the hello did not reach the server intact"
+
+    t.case("inspect-delay: req.payload waits for its bytes, then use_backend", payload_waits)
+    t.case("inspect-delay 1s runs out: rules decide on what came", delay_ends)
+    t.case("the client's FIN ends the wait at once", fin_decides)
+    t.case("tcp-request content reject: closed, PR in the log, dreq", content_reject)
+    t.case("req.ssl_sni / req.ssl_hello_type route a real TLS ClientHello", sni)
+
+
 def config_cases(t):
     def check(cfg):
         path = os.path.join(t.dir, "c-%d.cfg" % time.monotonic_ns())
@@ -683,6 +891,22 @@ def config_cases(t):
         rc, out = check(base % (HOST, free_port(), "tcp", "http", HOST))
         assert rc == 1 and "not supported by spillway" in out and ":8:" in out, out
 
+    def http_fetch_in_tcp():
+        cfg = (base % (HOST, free_port(), "tcp", "tcp", HOST)).replace(
+            " default_backend b\n", " use_backend b if { path /x }\n default_backend b\n")
+        rc, out = check(cfg)
+        assert rc == 1 and ":8:" in out and "not supported by spillway" in out, out
+
+    def content_fetch_in_conn_rule():
+        cfg = (base % (HOST, free_port(), "tcp", "tcp", HOST)).replace(
+            " default_backend b\n",
+            " tcp-request connection reject if { req.len gt 0 }\n default_backend b\n")
+        rc, out = check(cfg)
+        assert rc == 1 and ":8:" in out and "request buffer contents" in out, out
+
+    t.case("-c: an HTTP fetch in a tcp frontend's rule is refused", http_fetch_in_tcp)
+    t.case("-c: req.len in a tcp-request connection rule is refused", content_fetch_in_conn_rule)
+
     def tcp_ok():
         rc, out = check(base % (HOST, free_port(), "tcp", "tcp", HOST))
         assert rc == 0, out
@@ -701,6 +925,7 @@ def main(t):
     maxconn_cases(t)
     server_maxconn_cases(t)
     timeout_cases(t)
+    routing_cases(t)
     config_cases(t)
     for s in _servers:
         s.stop()
