@@ -160,6 +160,20 @@ def wait_log(sp, n, pattern=r"relay ", timeout=5.0):
     return log_lines(sp, pattern)
 
 
+def sock_ready(path):
+    """The stats socket accepts connections (its file appears at bind, before listen)."""
+    def ok():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return wait_until(ok, 5)
+
+
 def stat_rows(sp_sock):
     """`show stat` on the stats socket: {(pxname, svname): {column: value}}."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -415,7 +429,7 @@ def maxconn_cases(t):
     cfg = cfg.replace("    server-maxconn-placeholder\n", "")
     cfg = cfg.replace("global\n", "global\n    stats socket %s mode 600\n" % sock, 1)
     sp = t.spillway(cfg, port)
-    wait_until(lambda: os.path.exists(sock), 5)
+    sock_ready(sock)
 
     def gate():
         wait_log(sp, 1)  # the harness's readiness probe has ended
@@ -753,7 +767,7 @@ backend gone
 """ % {"sock": sock, "h": HOST, "p1": p1, "p2": p2, "o": one.port, "w": two.port,
        "r": three.port}
     sp = t.spillway(cfg, p1)
-    wait_until(lambda: os.path.exists(sock), 5)
+    sock_ready(sock)
 
     def by_port_and_src():
         assert first_line(p2)[0] == b"two"
@@ -819,7 +833,7 @@ backend tls
     server s %(h)s:%(t)d
 """ % {"sock": sock + "2", "h": HOST, "p3": p3, "o": one.port, "s": ssh.port, "t": tls.port}
     sp2 = t.spillway(cfg2, p3)
-    wait_until(lambda: os.path.exists(sock + "2"), 5)
+    sock_ready(sock + "2")
 
     def payload_waits():
         name, took = first_line(p3, b"SS", pause=0.3, more=b"H-2.0\r\n")
@@ -868,6 +882,70 @@ backend tls
     t.case("the client's FIN ends the wait at once", fin_decides)
     t.case("tcp-request content reject: closed, PR in the log, dreq", content_reject)
     t.case("req.ssl_sni / req.ssl_hello_type route a real TLS ClientHello", sni)
+
+
+def unix_cmd(path, cmd):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(cmd.encode() + b"\n")
+    data, _ = recv_all(s, timeout=5)
+    s.close()
+    return data.decode(errors="replace")
+
+
+def stats_cases(t):
+    es = Server(echo)
+    port = free_port()
+    sock = os.path.join(t.dir, "stats-tcp.sock")
+    cfg = tcp_cfg(port, [es.port], listen=True, defaults="option dontlognull")
+    cfg = cfg.replace("global\n", "global\n    stats socket %s mode 600\n    decision-log 16\n"
+                      % sock, 1)
+    sp = t.spillway(cfg, port)
+    sock_ready(sock)
+
+    def live_and_final():
+        # the harness's readiness probe carried no byte: a session, but not logged
+        wait_until(lambda: stat_rows(sock)[("relay", "FRONTEND")]["scur"] == "0", 5)
+        blob = os.urandom(5000)
+        c = socket.create_connection((HOST, port), timeout=5)
+        me = c.getsockname()[1]
+        c.sendall(blob)
+        got = b""
+        c.settimeout(5)
+        while len(got) < len(blob):
+            d = c.recv(65536)
+            assert d, "closed early"
+            got += d
+        live = stat_rows(sock)
+        c.shutdown(socket.SHUT_WR)
+        recv_all(c, timeout=5)
+        c.close()
+        lines = wait_log(sp, 1, r"^127\.0\.0\.1:%d " % me)
+        wait_until(lambda: stat_rows(sock)[("relay", "BACKEND")]["scur"] == "0", 5)
+        final = stat_rows(sock)
+        for key in (("relay", "FRONTEND"), ("relay", "BACKEND"), ("relay", "s1")):
+            lv, fv = live[key], final[key]
+            # bytes counted while the session runs, not only at its end
+            assert lv["scur"] == "1" and int(lv["bin"]) == 5000 and int(lv["bout"]) == 5000, \
+                (key, lv["scur"], lv["bin"], lv["bout"])
+            assert fv["scur"] == "0" and fv["bin"] == "5000" and fv["bout"] == "5000", \
+                (key, fv["scur"], fv["bin"], fv["bout"])
+            assert fv["mode"] == "tcp", (key, fv["mode"])
+            # no HTTP counters for tcp (HAProxy leaves them empty)
+            assert fv["hrsp_2xx"] == "" and fv["req_tot"] == "", (key, fv["hrsp_2xx"],
+                                                                  fv["req_tot"])
+        assert final[("relay", "FRONTEND")]["stot"] == "2", final[("relay", "FRONTEND")]["stot"]
+        assert final[("relay", "BACKEND")]["stot"] == "2"
+        assert final[("relay", "s1")]["stot"] == "2"
+        m = TCPLOG.match(lines[-1])
+        assert m and m.group("B") == "5000" and m.group("ts") == "--", lines
+        assert len(log_lines(sp)) == 1, "the empty probe session was logged: %r" % log_lines(sp)
+        dec = unix_cmd(sock, "show decisions")
+        assert " relay/s1 tcp " in dec, dec
+
+    t.case("show stat: tcp sessions in stot/scur/bin/bout (live), no HTTP counters; "
+           "dontlognull; show decisions", live_and_final)
 
 
 def config_cases(t):
@@ -926,6 +1004,7 @@ def main(t):
     server_maxconn_cases(t)
     timeout_cases(t)
     routing_cases(t)
+    stats_cases(t)
     config_cases(t)
     for s in _servers:
         s.stop()
