@@ -16,7 +16,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import HOST, SPILLWAY, Suite, closed_port, curl, free_port, pattern_bytes, wait_until  # noqa: E402
+from lib import (HOST, SPILLWAY, Suite, closed_port, curl, free_port,  # noqa: E402
+                 no_sanitizer_report, pattern_bytes, wait_until)
 
 _servers = []
 
@@ -386,6 +387,21 @@ def balance_cases(t):
         assert all(names[i] != names[i + 1] for i in range(5)), names
 
     t.case("balance roundrobin over two tcp servers", roundrobin)
+
+    # health checks in a tcp backend: a dead server is taken out, no session meets it
+    port4 = free_port()
+    sp4 = t.spillway(tcp_cfg(port4, [dead, g2.port], nbthread=1,
+                             be="option redispatch\nretries 0").replace(
+        "server s1 %s:%d" % (HOST, dead), "server s1 %s:%d check inter 100ms fall 1" % (HOST, dead)),
+        port4)
+
+    def checked():
+        wait_until(lambda: "is DOWN" in sp4.log(), 5)
+        names = [ask(port4) for _ in range(4)]
+        assert names == ["two"] * 4, names
+        assert "Server pool/s1 is DOWN" in sp4.log(), sp4.log()[-500:]
+
+    t.case("health checks in a tcp backend: a DOWN server gets no session", checked)
 
     # a dead server: retries, then the client is closed without a byte; the log says SC
     port2 = free_port()
@@ -1008,6 +1024,7 @@ def main(t):
     config_cases(t)
     for s in _servers:
         s.stop()
+    t.case("no sanitizer report in any spillway's output", no_sanitizer_report, t)
 
 
 if __name__ == "__main__":
