@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REQ 64
+#define REQ   64
 #define MAXEV 256
 
 static double now_s(void)
