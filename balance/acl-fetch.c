@@ -36,7 +36,68 @@ enum fetch {
     F_DST,
     F_SRC_PORT,
     F_DST_PORT,
+    F_PROTO_HTTP,
+    F_REQ_LEN,
+    F_PAYLOAD,
+    F_SSL_SNI,
+    F_SSL_HELLO,
 };
+
+/* What a fetch reads: the connection and the process (usable anywhere), the raw request bytes
+ * (HAProxy's L6REQ: tcp frontends), or the HTTP request (L7). */
+static int fetch_layer(int f)
+{
+    switch (f) {
+    case F_REQ_LEN:
+    case F_PAYLOAD:
+    case F_SSL_SNI:
+    case F_SSL_HELLO:
+        return 6;
+    case F_PATH:
+    case F_URL:
+    case F_BASE:
+    case F_QUERY:
+    case F_URLP:
+    case F_HDR:
+    case F_FHDR:
+    case F_HDR_CNT:
+    case F_FHDR_CNT:
+    case F_METHOD:
+    case F_VER:
+    case F_COOK:
+    case F_PROTO_HTTP:
+        return 7;
+    default:
+        return 4;
+    }
+}
+
+int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, const char *kw,
+                         char *err, size_t errlen)
+{
+    int layer = fetch_layer(e->fetch);
+
+    if (layer == 7 && (what == SP_ACL_CTX_TCP || what == SP_ACL_CTX_CONN))
+        return sp__acl_fail(err, errlen,
+                            "'%s' uses fetch '%s', which reads an HTTP request: %s (HTTP fetches "
+                            "outside mode http are not supported by spillway)",
+                            kw, e->kw,
+                            what == SP_ACL_CTX_CONN ? "a connection rule runs before any byte"
+                                                    : "a tcp frontend does not parse HTTP");
+    if (layer == 6 && what == SP_ACL_CTX_HTTP)
+        return sp__acl_fail(err, errlen,
+                            "'%s' uses fetch '%s', which reads the raw request bytes, which an "
+                            "http frontend's rules do not see (not supported by spillway in mode "
+                            "http)",
+                            kw, e->kw);
+    if (layer == 6 && what == SP_ACL_CTX_CONN)
+        return sp__acl_fail(err, errlen,
+                            "'%s' uses fetch '%s', which extracts information from 'request "
+                            "buffer contents', none of which is available to a 'tcp-request "
+                            "connection' rule",
+                            kw, e->kw);
+    return 0;
+}
 
 /* What a fetch takes between its parentheses. */
 enum argk {
@@ -48,6 +109,7 @@ enum argk {
     A_HDR_OPT, /* [name] */
     A_PARAM,   /* name[,delimiter] */
     A_COOK,    /* name */
+    A_PAYLOAD, /* offset,length */
 };
 
 struct kw {
@@ -59,8 +121,8 @@ struct kw {
 static const struct kw kws[] = {
     {"always_true", F_TRUE, SP__ACL_T_BOOL, A_NONE, 0, false},
     {"always_false", F_FALSE, SP__ACL_T_BOOL, A_NONE, 0, false},
-    /* HTTP is the only mode spillway proxies */
-    {"req.proto_http", F_TRUE, SP__ACL_T_BOOL, A_NONE, 0, false},
+    /* an http frontend's requests are HTTP by definition; a tcp one cannot use it */
+    {"req.proto_http", F_PROTO_HTTP, SP__ACL_T_BOOL, A_NONE, 0, false},
     {"fe_conn", F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_CONN, false},
     {"be_conn", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN, false},
     {"be_conn_free", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN_FREE, false},
@@ -94,6 +156,15 @@ static const struct kw kws[] = {
     {"dst", F_DST, SP__ACL_T_IP, A_NONE, 0, false},
     {"src_port", F_SRC_PORT, SP__ACL_T_INT, A_NONE, 0, false},
     {"dst_port", F_DST_PORT, SP__ACL_T_INT, A_NONE, 0, false},
+    /* the request bytes (tcp frontends): HAProxy 2.6's src/payload.c */
+    {"req.len", F_REQ_LEN, SP__ACL_T_INT, A_NONE, 0, false},
+    {"req_len", F_REQ_LEN, SP__ACL_T_INT, A_NONE, 0, false},
+    {"req.payload", F_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
+    {"payload", F_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
+    {"req.ssl_sni", F_SSL_SNI, SP__ACL_T_STR, A_NONE, 0, false},
+    {"req_ssl_sni", F_SSL_SNI, SP__ACL_T_STR, A_NONE, 0, false},
+    {"req.ssl_hello_type", F_SSL_HELLO, SP__ACL_T_INT, A_NONE, 0, false},
+    {"req_ssl_hello_type", F_SSL_HELLO, SP__ACL_T_INT, A_NONE, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */
@@ -205,6 +276,20 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
         if (a1 && !*a1)
             a1 = NULL;
         break;
+    case A_PAYLOAD: {
+        char *end1 = NULL, *end2 = NULL;
+        long long off = a1 ? strtoll(a1, &end1, 10) : -1;
+        long long len = a2 ? strtoll(a2, &end2, 10) : -1;
+        if (!a1 || !a2 || !*a1 || !*a2 || *end1 || *end2 || off < 0 || len < 0 || off > INT32_MAX ||
+            len > INT32_MAX)
+            return sp__acl_fail(err, errlen,
+                                "'%s' expects two non-negative integers (offset,length), in ACL "
+                                "expression '%s'",
+                                k->name, word);
+        e->poff = (uint32_t)off;
+        e->plen = (uint32_t)len;
+        return 0;
+    }
     }
     if (a1) {
         e->arg = strdup(a1);
@@ -238,6 +323,7 @@ int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver
         return sp__acl_fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'",
                             (int)n, word, word);
     e->fetch = k->fetch;
+    e->kw = k->name;
     e->out = k->out;
     e->load = k->load;
     e->idx = -1;
@@ -276,7 +362,10 @@ int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver
     }
     if (*rest)
         return sp__acl_fail(err, errlen, "unexpected '%s' in ACL expression '%s'", rest, word);
-    return parse_args(e, k, res, a1, a2, word, err, errlen);
+    int ret = parse_args(e, k, res, a1, a2, word, err, errlen);
+    if (!ret && res)
+        ret = sp__acl_expr_allowed(e, res->what, word, err, errlen);
+    return ret;
 }
 
 /* ---- evaluation: matching ------------------------------------------------------------ */
@@ -857,13 +946,167 @@ static bool port_of(const struct sockaddr_storage *ss, int64_t *ret)
     return true;
 }
 
+/* req.payload(off,len): the bytes, or false: too short for now (*ret_short) or never (beyond
+ * the buffer). len 0 means up to the end of what arrived. */
+static bool payload_get(const struct sp__acl_expr *e, const struct sp_acl_env *env,
+                        const char **ret, size_t *ret_len, bool *ret_short)
+{
+    uint64_t end = (uint64_t)e->poff + e->plen;
+
+    *ret_short = false;
+    if (!env->payload || e->plen > env->payload_cap || end > env->payload_cap)
+        return false; /* will never match */
+    if (end > env->payload_len) {
+        *ret_short = true;
+        return false;
+    }
+    *ret = env->payload + e->poff;
+    *ret_len = e->plen ? e->plen : env->payload_len - e->poff;
+    return true;
+}
+
+/* HAProxy's smp_fetch_ssl_hello_type(): the handshake type of an SSLv3/TLS record holding a
+ * whole handshake message. 1: found; 0: not an SSL hello; -1: too short for now. */
+static int ssl_hello_type(const struct sp_acl_env *env, int64_t *ret)
+{
+    const unsigned char *d = (const unsigned char *)env->payload;
+    size_t left = env->payload_len;
+
+    if (!d || !left)
+        return -1;
+    if (!((d[0] >= 0x14 && d[0] <= 0x17) || d[0] == 0xff))
+        return 0;
+    if (left < 9)
+        return -1;
+    if ((d[1] << 16) + d[2] < 0x00030000)
+        return 0;
+    if ((d[3] << 8) + d[4] < 4)
+        return 0;
+    size_t hs_len = ((size_t)d[6] << 16) + ((size_t)d[7] << 8) + d[8];
+    if (left < 9 + hs_len)
+        return -1;
+    *ret = d[5];
+    return 1;
+}
+
+/* HAProxy's smp_fetch_ssl_hello_sni(): the host_name of the server_name extension of a
+ * complete TLS ClientHello at the start of the request. 1: found (*ret, *ret_len); 0: not
+ * a hello or no name; -1: too short for now. */
+static int ssl_sni(const struct sp_acl_env *env, const char **ret, size_t *ret_len)
+{
+    const unsigned char *d = (const unsigned char *)env->payload;
+    long left = (long)env->payload_len;
+    long hs_len, ext_len;
+
+    if (!d || !left)
+        return -1;
+    if (d[0] != 0x16)
+        return 0;
+    if (left < 3)
+        return -1;
+    if (d[1] < 0x03)
+        return 0;
+    if (left < 5)
+        return -1;
+    hs_len = (d[3] << 8) + d[4];
+    if (hs_len < 1 + 3 + 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2)
+        return 0;
+    d += 5;
+    left -= 5;
+    if (left < 1)
+        return -1;
+    if (d[0] != 0x01)
+        return 0;
+    if (left < 4)
+        return -1;
+    hs_len = ((long)d[1] << 16) + (d[2] << 8) + d[3];
+    if (hs_len < 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2)
+        return 0;
+    /* HAProxy compares with hs_len alone and may parse up to 4 bytes past what arrived;
+     * spillway waits for the whole message, its 4-byte header included */
+    if (left < hs_len + 4)
+        return -1;
+    d += 4;
+    if (d[0] < 0x03 || d[1] < 0x01)
+        return 0;
+    ext_len = d[34];
+    if (ext_len > 32 || ext_len > hs_len - 35)
+        return 0;
+    hs_len -= 35 + ext_len;
+    d += 35 + ext_len;
+    if (hs_len < 4 || (ext_len = (d[0] << 8) + d[1]) < 2 || ext_len > hs_len)
+        return 0;
+    hs_len -= 2 + ext_len;
+    d += 2 + ext_len;
+    if (hs_len < 2 || d[0] < 1 || d[0] > hs_len)
+        return 0;
+    hs_len -= 1 + d[0];
+    d += 1 + d[0];
+    if (hs_len < 2 || (ext_len = (d[0] << 8) + d[1]) > hs_len - 2)
+        return 0;
+    hs_len = ext_len;
+    d += 2;
+    while (hs_len >= 4) {
+        long type = (d[0] << 8) + d[1];
+        ext_len = (d[2] << 8) + d[3];
+        if (ext_len > hs_len - 4)
+            return 0;
+        if (type == 0) {
+            if (ext_len < 2)
+                return 0;
+            long srv_len = (d[4] << 8) + d[5];
+            if (srv_len < 4 || srv_len > hs_len - 6)
+                return 0;
+            if (d[6] == 0) {
+                /* as HAProxy: the name's length is trusted within the hello it came in */
+                *ret = (const char *)d + 9;
+                *ret_len = (size_t)((d[7] << 8) + d[8]);
+                if ((const char *)d + 9 + *ret_len > env->payload + env->payload_len)
+                    return 0;
+                return 1;
+            }
+        }
+        hs_len -= 4 + ext_len;
+        d += 4 + ext_len;
+    }
+    return 0;
+}
+
+int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    const char *s;
+    size_t n;
+    int64_t v;
+    bool shrt;
+
+    if (sp__acl_expr_exec(e, env))
+        return SP__ACL_PASS;
+    if (!env->partial)
+        return SP__ACL_FAIL;
+    /* did not pass: would more bytes change the answer? (HAProxy's SMP_F_MAY_CHANGE) */
+    switch (e->fetch) {
+    case F_REQ_LEN:
+        return SP__ACL_MISS;
+    case F_PAYLOAD:
+        if (!payload_get(e, env, &s, &n, &shrt))
+            return shrt ? SP__ACL_MISS : SP__ACL_FAIL;
+        return e->plen ? SP__ACL_FAIL : SP__ACL_MISS;
+    case F_SSL_SNI:
+        return ssl_sni(env, &s, &n) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
+    case F_SSL_HELLO:
+        return ssl_hello_type(env, &v) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
+    default:
+        return SP__ACL_FAIL;
+    }
+}
+
 bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *env)
 {
     const char *s;
     size_t n;
     int64_t v;
 
-    if (e->fetch != F_TRUE && e->fetch != F_FALSE && e->fetch != F_LOAD)
+    if (e->fetch != F_TRUE && e->fetch != F_FALSE && e->fetch != F_LOAD && e->fetch < F_REQ_LEN)
         sp_acl_env_need_req(env);
     switch (e->fetch) {
     case F_TRUE:
@@ -921,6 +1164,18 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return port_of(env->src, &v) && match_int(e, v);
     case F_DST_PORT:
         return port_of(env->dst, &v) && match_int(e, v);
+    case F_PROTO_HTTP:
+        return match_int(e, 1);
+    case F_REQ_LEN:
+        return env->payload && match_int(e, (int64_t)env->payload_len);
+    case F_PAYLOAD: {
+        bool shrt;
+        return payload_get(e, env, &s, &n, &shrt) && match_str(e, s, n);
+    }
+    case F_SSL_SNI:
+        return ssl_sni(env, &s, &n) > 0 && match_str(e, s, n);
+    case F_SSL_HELLO:
+        return ssl_hello_type(env, &v) > 0 && match_int(e, v);
     }
     return false;
 }

@@ -19,6 +19,15 @@ enum sp__acl_type {
     SP__ACL_T_INT,
     SP__ACL_T_IP,
     SP__ACL_T_STR,
+    SP__ACL_T_BIN, /* bytes (req.payload): -m bin by default */
+};
+
+/* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,
+ * PASS | anything = PASS, and negation maps PASS and FAIL onto each other (3 >> r). */
+enum {
+    SP__ACL_FAIL = 0,
+    SP__ACL_MISS = 1,
+    SP__ACL_PASS = 3,
 };
 
 /* Match methods, in HAProxy's `-m` spelling order (see sp__acl_match_name). */
@@ -64,18 +73,20 @@ struct sp__acl_pat {
 /* One `CRITERION [FLAGS] [OPERATOR] [VALUE...]`: a fetch, a match method and its patterns.
  * Several expressions declared under one name are chained through `next` and ORed. */
 struct sp__acl_expr {
-    uint8_t fetch; /* enum in acl-fetch.c */
-    uint8_t match; /* enum sp__acl_match */
-    uint8_t load;  /* enum sp_acl_load, for load fetches */
-    uint8_t out;   /* enum sp__acl_type of the fetch */
-    bool nocase;   /* patterns always compare case-insensitively (method) */
-    int idx;       /* resolved proxy/server index for load fetches */
-    int occ;       /* hdr(NAME,OCC): 0 = every value, >0 from the first, <0 from the last */
-    char *arg;     /* header, parameter or cookie name (NUL-terminated), or NULL */
+    uint8_t fetch;  /* enum in acl-fetch.c */
+    const char *kw; /* the fetch's name (static) */
+    uint8_t match;  /* enum sp__acl_match */
+    uint8_t load;   /* enum sp_acl_load, for load fetches */
+    uint8_t out;    /* enum sp__acl_type of the fetch */
+    bool nocase;    /* patterns always compare case-insensitively (method) */
+    int idx;        /* resolved proxy/server index for load fetches */
+    int occ;        /* hdr(NAME,OCC): 0 = every value, >0 from the first, <0 from the last */
+    char *arg;      /* header, parameter or cookie name (NUL-terminated), or NULL */
     size_t arg_len;
-    char *delims; /* url_param's second argument: its first character opens the parameter
-                     list instead of '?' and separates parameters as '&' and ';' do; NULL
-                     when not given */
+    char *delims;        /* url_param's second argument: its first character opens the parameter
+                            list instead of '?' and separates parameters as '&' and ';' do; NULL
+                            when not given */
+    uint32_t poff, plen; /* req.payload(offset,length) */
     size_t npat;
     struct sp__acl_pat *pat;
     struct sp__acl_expr *next;
@@ -95,6 +106,15 @@ int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver
  * with a one-line message in err. */
 int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_resolver *res,
                          char **words, int nwords, char *err, size_t errlen);
+
+/* sp__acl_expr_exec() in three values: PASS, FAIL, or MISS when it did not pass and its fetch
+ * lacked bytes that may still come (env->partial). */
+int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *env);
+
+/* 0 when the expression's fetch is available in `what`, else -EINVAL with a message naming
+ * `kw` (the fetch as written). */
+int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, const char *kw,
+                         char *err, size_t errlen);
 
 /* Frees one expression (not its `next`). Accepts NULL, returns NULL. */
 struct sp__acl_expr *sp__acl_expr_free(struct sp__acl_expr *e);

@@ -35,10 +35,8 @@ static const char *const match_names[SP__ACL_M_COUNT] = {
 };
 
 static const char *const type_names[] = {
-    [SP__ACL_T_BOOL] = "a boolean",
-    [SP__ACL_T_INT] = "an integer",
-    [SP__ACL_T_IP] = "an address",
-    [SP__ACL_T_STR] = "a string",
+    [SP__ACL_T_BOOL] = "a boolean", [SP__ACL_T_INT] = "an integer",  [SP__ACL_T_IP] = "an address",
+    [SP__ACL_T_STR] = "a string",   [SP__ACL_T_BIN] = "binary data",
 };
 
 static int find_match(const char *name)
@@ -348,10 +346,9 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
                          char **words, int nwords, char *err, size_t errlen)
 {
     static const uint8_t defaults[] = {
-        [SP__ACL_T_BOOL] = SP__ACL_M_BOOL,
-        [SP__ACL_T_INT] = SP__ACL_M_INT,
-        [SP__ACL_T_IP] = SP__ACL_M_IP,
-        [SP__ACL_T_STR] = SP__ACL_M_STR,
+        [SP__ACL_T_BOOL] = SP__ACL_M_BOOL, [SP__ACL_T_INT] = SP__ACL_M_INT,
+        [SP__ACL_T_IP] = SP__ACL_M_IP,     [SP__ACL_T_STR] = SP__ACL_M_STR,
+        [SP__ACL_T_BIN] = SP__ACL_M_BIN,
     };
     if (nwords < 1)
         return sp__acl_fail(err, errlen, "missing fetch method in ACL expression");
@@ -547,6 +544,16 @@ static bool acl_eval(const struct acl *a, const struct sp_acl_env *env)
         if (sp__acl_expr_exec(e, env))
             return true;
     return false;
+}
+
+/* HAProxy's acl_exec_cond() for one ACL: its expressions ORed, stopping at a PASS. */
+static int acl_eval3(const struct acl *a, const struct sp_acl_env *env)
+{
+    int r = SP__ACL_FAIL;
+
+    for (const struct sp__acl_expr *e = a->head; e && r != SP__ACL_PASS; e = e->next)
+        r |= sp__acl_expr_exec3(e, env);
+    return r;
 }
 
 /* Compiles one expression and appends it to the ACL called name in *head (created at the end
@@ -807,6 +814,11 @@ struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
                     goto fail;
             }
         }
+        /* a named or built-in ACL was compiled for its section: what this condition's
+         * rules can see decides whether its fetches may be used here */
+        for (const struct sp__acl_expr *e = a->head; res && e; e = e->next)
+            if (sp__acl_expr_allowed(e, res->what, w, err, errlen))
+                goto fail;
         c->terms[c->nterms++] = (struct term){.acl = a, .neg = neg};
         neg = false;
         group_empty = false;
@@ -864,6 +876,34 @@ bool sp_acl_cond_eval(const struct sp_acl_cond *c, const struct sp_acl_env *env)
         }
     }
     return c->unless;
+}
+
+/* HAProxy's acl_exec_cond(): terms ANDed within a group (a FAIL or MISS ends the group), the
+ * groups ORed (a PASS ends the condition), then a MISS means "wait" and `unless` inverts. */
+int sp_acl_cond_exec(const struct sp_acl_cond *c, const struct sp_acl_env *env)
+{
+    int cond = SP__ACL_FAIL, suite = SP__ACL_PASS;
+
+    if (!c)
+        return 1;
+    for (size_t i = 0; i < c->nterms; i++) {
+        const struct term *t = &c->terms[i];
+        if (suite == SP__ACL_PASS) {
+            int r = acl_eval3(t->acl, env);
+            if (t->neg)
+                r = 3 >> r;
+            suite &= r;
+        }
+        if (t->end_group) {
+            cond |= suite;
+            if (cond == SP__ACL_PASS)
+                break;
+            suite = SP__ACL_PASS;
+        }
+    }
+    if (cond == SP__ACL_MISS)
+        return -1;
+    return (cond == SP__ACL_PASS) != c->unless;
 }
 
 const char *sp_acl_cond_text(const struct sp_acl_cond *c)

@@ -60,6 +60,14 @@ struct sp_acl_env {
     const void *load_ctx;
     /* the proxy whose rules are evaluated: default argument of fe_* / be_* fetches */
     int fe_idx, be_idx;
+    /* mode tcp: the request bytes received so far (tcp-request content rules, use_backend),
+     * and the buffer's capacity (req.payload beyond it can never match). `partial`: more
+     * bytes may come and the caller would wait for them (an inspect-delay runs): a fetch that
+     * fails or does not match for want of bytes then makes the condition "missing" (see
+     * sp_acl_cond_exec()). */
+    const char *payload;
+    size_t payload_len, payload_cap;
+    bool partial;
     /* when set, the request fields above (uri, nhdrs, hdr, req) are filled only when a fetch
      * first needs them: the caller's prepare() fills them (the env is the caller's own
      * object, so it may write to it) and clears `prepare`. A rule set that only reads
@@ -76,12 +84,23 @@ static inline void sp_acl_env_need_req(const struct sp_acl_env *env)
 
 /* Name resolution at compile time (fetch arguments such as fe_conn(webserver) or
  * srv_is_up(be/srv)). Each returns the index, or -1 when there is no such proxy/server. */
+/* What the rules being compiled can see, which decides the fetches they may use: an HTTP
+ * request (http frontends), the raw request bytes (tcp frontends' content rules and
+ * use_backend), or the connection only (tcp-request connection). ANY: no restriction. */
+enum sp_acl_ctx {
+    SP_ACL_CTX_ANY = 0,
+    SP_ACL_CTX_HTTP,
+    SP_ACL_CTX_TCP,
+    SP_ACL_CTX_CONN,
+};
+
 struct sp_acl_resolver {
     int (*frontend)(const void *ctx, const char *name);
     int (*backend)(const void *ctx, const char *name);
     int (*server)(const void *ctx, const char *backend, const char *server);
     const void *ctx;
     int self_fe, self_be; /* the declaring proxy's own indexes, -1 when it has none */
+    enum sp_acl_ctx what; /* fetches allowed (a fetch outside it is a compile error) */
 };
 
 struct sp_acl_set;  /* the named ACLs of one proxy */
@@ -109,6 +128,13 @@ struct sp_acl_cond *sp_acl_cond_free(struct sp_acl_cond *c);
 
 /* Evaluates; a NULL condition is true. shared: any thread, concurrently. */
 bool sp_acl_cond_eval(const struct sp_acl_cond *c, const struct sp_acl_env *env);
+
+/* Evaluates a condition the way HAProxy's tcp-request content rules do (acl_exec_cond() with
+ * three-valued logic): 1 when it holds, 0 when it does not, -1 when it cannot be told yet
+ * because a fetch lacked bytes and env->partial says more may come (the caller waits; when
+ * env->partial is false this never returns -1). A NULL condition is true. shared: any
+ * thread, concurrently. */
+int sp_acl_cond_exec(const struct sp_acl_cond *c, const struct sp_acl_env *env);
 
 /* A short text of the condition for logs and `show decisions` (e.g.
  * "if too_many_connections"); points into the condition. */

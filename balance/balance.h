@@ -102,6 +102,7 @@ struct sp_backend {
     bool redispatch;
     int redispatch_after; /* option redispatch N: >0 every Nth retry, <0 the Nth from the end */
     int64_t t_connect, t_server, t_queue, t_tunnel; /* ms; SP_TIME_UNSET = none */
+    int64_t t_server_fin;                           /* timeout server-fin */
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose;         /* the backend asked for close mode */
     int retry_on;           /* SP_RETRY_* */
@@ -128,6 +129,19 @@ struct sp_switch_rule {
     int line;                 /* in the configuration file */
 };
 
+/* `tcp-request connection|content accept|reject [if|unless COND]` */
+enum sp_tcp_action {
+    SP_TCP_ACCEPT = 0,
+    SP_TCP_REJECT,
+};
+
+/* shared: immutable after publish (RCU). One tcp-request rule. */
+struct sp_tcp_rule {
+    enum sp_tcp_action action;
+    struct sp_acl_cond *cond; /* NULL: always */
+    int line;
+};
+
 /* shared: immutable after publish (RCU) */
 struct sp_frontend {
     char *name;
@@ -137,6 +151,10 @@ struct sp_frontend {
     struct sp_backend *defbe; /* NULL: every request gets 503 */
     int maxconn;              /* resolved: frontend maxconn or the global one */
     int64_t t_client, t_http_request, t_http_keep_alive, t_client_fin;
+    /* tcp-request rules (mode tcp; connection rules in either mode), in order */
+    struct sp_tcp_rule *tcp_conn, *tcp_content;
+    int ntcp_conn, ntcp_content;
+    int64_t t_inspect; /* tcp-request inspect-delay, ms; SP_TIME_UNSET = none */
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose;
     bool httplog, httplog_clf, dontlognull;

@@ -52,6 +52,12 @@ static void routing_free(struct sp_routing *r)
         for (int j = 0; j < r->fe[i]->nrules; j++)
             sp_acl_cond_free(r->fe[i]->rules[j].cond);
         free(r->fe[i]->rules);
+        for (int j = 0; j < r->fe[i]->ntcp_conn; j++)
+            sp_acl_cond_free(r->fe[i]->tcp_conn[j].cond);
+        free(r->fe[i]->tcp_conn);
+        for (int j = 0; j < r->fe[i]->ntcp_content; j++)
+            sp_acl_cond_free(r->fe[i]->tcp_content[j].cond);
+        free(r->fe[i]->tcp_content);
         sp_acl_set_free(r->fe[i]->acls);
     }
     for (int i = 0; i < r->nbe; i++) {
@@ -326,7 +332,7 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
     if (!fe->rules)
         return -ENOMEM;
     const struct sp_cfg_rule *pc = p->prometheus_cond;
-    if (pc) {
+    if (pc && fe->mode == SP_MODE_HTTP) {
         fe->prom_cond = sp_acl_cond_parse(fe->acls, res, pc->words, pc->nwords, err, sizeof(err));
         if (!fe->prom_cond) {
             diag_rule(diag, pc, "http-request", err);
@@ -358,8 +364,14 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
             continue;
         }
         if (r->be[b]->mode != fe->mode) {
-            snprintf(err, sizeof(err), "backend '%s' has another mode than frontend '%s'",
-                     u->words[0], fe->name);
+            if (fe->mode == SP_MODE_TCP)
+                snprintf(err, sizeof(err),
+                         "tcp frontend '%s' using http backend '%s' (an upgrade to HTTP) is not "
+                         "supported by spillway; set the same mode on both",
+                         fe->name, u->words[0]);
+            else
+                snprintf(err, sizeof(err), "backend '%s' has another mode than frontend '%s'",
+                         u->words[0], fe->name);
             diag_rule(diag, u, "use_backend", err);
             errors++;
             continue;
@@ -380,6 +392,40 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
     return errors;
 }
 
+/* Compiles `tcp-request connection|content` rules (words: ACTION [if|unless COND...]) into
+ * *ret (n entries); returns the number of errors, -ENOMEM. */
+static int compile_tcp_rules(const struct sp_frontend *fe, const struct sp_cfg_rule *rules,
+                             const struct sp_acl_resolver *res, const char *kw,
+                             struct sp_tcp_rule **ret, int *ret_n, FILE *diag)
+{
+    int n = 0, errors = 0;
+    char err[512];
+
+    for (const struct sp_cfg_rule *u = rules; u; u = u->next)
+        n++;
+    if (!n)
+        return 0;
+    *ret = calloc((size_t)n, sizeof(**ret));
+    if (!*ret)
+        return -ENOMEM;
+    for (const struct sp_cfg_rule *u = rules; u; u = u->next) {
+        struct sp_tcp_rule *rule = &(*ret)[*ret_n];
+        rule->action = strcmp(u->words[0], "reject") == 0 ? SP_TCP_REJECT : SP_TCP_ACCEPT;
+        rule->line = u->where.line;
+        if (u->nwords > 1) {
+            rule->cond =
+                sp_acl_cond_parse(fe->acls, res, u->words + 1, u->nwords - 1, err, sizeof(err));
+            if (!rule->cond) {
+                diag_rule(diag, u, kw, err);
+                errors++;
+                continue;
+            }
+        }
+        (*ret_n)++;
+    }
+    return errors;
+}
+
 static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag)
 {
     int errors = 0;
@@ -394,6 +440,10 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             .ctx = r,
             .self_fe = fe ? fe->idx : -1,
             .self_be = b,
+            /* a frontend's rules see what its mode parses; a backend's ACLs serve no rule */
+            .what = !fe                       ? SP_ACL_CTX_ANY
+                    : fe->mode == SP_MODE_TCP ? SP_ACL_CTX_TCP
+                                              : SP_ACL_CTX_HTTP,
         };
         struct sp_acl_set *set = sp_acl_set_new();
         if (!set)
@@ -408,6 +458,18 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             errors += compile_acls(set, &res, p->acls, diag);
         if (fe) {
             int e = compile_rules(r, fe, p, &res, diag);
+            if (e < 0)
+                return e;
+            errors += e;
+            struct sp_acl_resolver cres = res;
+            cres.what = SP_ACL_CTX_CONN;
+            e = compile_tcp_rules(fe, p->tcp_conn_rules, &cres, "tcp-request connection",
+                                  &fe->tcp_conn, &fe->ntcp_conn, diag);
+            if (e < 0)
+                return e;
+            errors += e;
+            e = compile_tcp_rules(fe, p->tcp_content_rules, &res, "tcp-request content",
+                                  &fe->tcp_content, &fe->ntcp_content, diag);
             if (e < 0)
                 return e;
             errors += e;
@@ -468,6 +530,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->t_server = p->to.server;
         be->t_queue = p->to.queue != SP_TIME_UNSET ? p->to.queue : p->to.connect;
         be->t_tunnel = p->to.tunnel;
+        be->t_server_fin = p->to.server_fin;
         be->httpclose = p->httpclose;
         be->retry_on = p->retry_on;
         be->allbackups = p->allbackups;
@@ -553,11 +616,13 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         fe->t_http_request = p->to.http_request;
         fe->t_http_keep_alive = p->to.http_keep_alive;
         fe->t_client_fin = p->to.client_fin;
+        fe->t_inspect = p->inspect_delay;
         fe->httpclose = p->httpclose;
         fe->httplog = p->httplog;
         fe->httplog_clf = p->httplog_clf;
         fe->dontlognull = p->dontlognull;
-        fe->prometheus = p->prometheus;
+        /* an http frontend's services mean nothing to a tcp one (warned about at check) */
+        fe->prometheus = p->prometheus && p->mode == SP_MODE_HTTP;
         fe->srvclose = p->srvclose;
         fe->logasap = p->logasap;
         fe->buffer_request = p->buffer_request;
@@ -595,7 +660,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
                 fe->nstats_scope = k + 1;
             }
         }
-        fe->stats_enabled = p->stats_enabled;
+        fe->stats_enabled = p->stats_enabled && p->mode == SP_MODE_HTTP;
         fe->stats_refresh = p->stats_refresh == SP_TIME_UNSET ? 0 : p->stats_refresh;
         if (p->stats_enabled) {
             fe->stats_uri = strdup(p->stats_uri ? p->stats_uri : "/haproxy?stats");

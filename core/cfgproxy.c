@@ -517,6 +517,23 @@ static void opt_httplog(struct sp__cfg_parser *ps, const char *kw, int argc, cha
         return;
     ps->cur->httplog = true;
     ps->cur->httplog_clf = clf;
+    ps->cur->tcplog = false;
+}
+
+/* HAProxy's TCP log format; in an http proxy it is used as given (the last of `option
+ * httplog` and `option tcplog` wins, as each sets the log format). */
+static void opt_tcplog(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg)
+{
+    (void)argv;
+    if (neg) {
+        sp__cfg_alert(ps, kw, "this option cannot be negated");
+        return;
+    }
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) || !sp__cfg_need_cap(ps, kw, SP_CAP_FE))
+        return;
+    ps->cur->tcplog = true;
+    ps->cur->httplog = false;
+    ps->cur->httplog_clf = false;
 }
 
 static void opt_dontlognull(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
@@ -666,6 +683,7 @@ static const struct {
     {"http-keep-alive", opt_http_keep_alive},
     {"httpclose", opt_httpclose},
     {"httplog", opt_httplog},
+    {"tcplog", opt_tcplog},
     {"dontlognull", opt_dontlognull},
     {"log-separate-errors", opt_log_separate_errors},
     {"redispatch", opt_redispatch},
@@ -685,7 +703,7 @@ static const struct {
 
 /* clang-format off */
 static const char *const options_unsupported[] = {
-    "tcplog", "httpslog", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
+    "httpslog", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
     "smtpchk", "ldap-check", "spop-check", "external-check", "http-pretend-keepalive",
     "http-no-delay", "persist", "socket-stats", "splice-auto", "splice-request", "splice-response", "tcp-smart-accept", "tcp-smart-connect", "transparent", "accept-invalid-http-request",
     "accept-invalid-http-response", "accept-unsafe-violations-in-http-request",

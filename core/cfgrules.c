@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/config-int.h"
+#include "core/util.h"
 
 /* Keeps an `acl` or `use_backend` line as words, at the tail of `list` (order matters: the
  * first matching use_backend wins). balance/ compiles them and reports their errors. */
@@ -215,6 +216,102 @@ static void global_stats(struct sp__cfg_parser *ps, int argc, char **argv)
     } else {
         sp__cfg_alert(ps, argv[0], "'stats %s' is not supported by spillway in global", argv[1]);
     }
+}
+
+/* HAProxy 2.6's tcp-request actions spillway does not carry out: named, so that the error
+ * says "not supported" rather than "unknown". */
+/* clang-format off */
+static const char *const tcp_actions_unsupported[] = {
+    "capture", "do-resolve", "expect-netscaler-cip", "expect-proxy", "lua", "sc-inc-gpc",
+    "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-dst",
+    "set-dst-port", "set-log-level", "set-mark", "set-nice", "set-priority-class",
+    "set-priority-offset", "set-src", "set-src-port", "set-tos", "set-var", "set-var-fmt",
+    "silent-drop", "switch-mode", "track-sc0", "track-sc1", "track-sc2", "unset-var",
+    "use-service", "attach-srv", "set-bandwidth-limit", "set-fc-mark", "set-fc-tos",
+};
+/* clang-format on */
+
+/* `tcp-request inspect-delay T`, `tcp-request connection|content accept|reject [if|unless
+ * COND]`: kept as words (ACTION and the condition) for balance/ to compile. Rules are the
+ * frontend's: HAProxy's backend content rules and every other action are refused. Whether
+ * the frontend is tcp is known only once its section is read (sp__cfg_check()). */
+void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    char kw[64];
+
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects 'inspect-delay', 'connection' or 'content'");
+        return;
+    }
+    snprintf(kw, sizeof(kw), "tcp-request %s", argv[1]);
+    if (strcmp(argv[1], "session") == 0) {
+        sp__cfg_not_supported(ps, kw);
+        return;
+    }
+    if (strcmp(argv[1], "inspect-delay") && strcmp(argv[1], "connection") &&
+        strcmp(argv[1], "content")) {
+        sp__cfg_alert(ps, argv[0], "expects 'inspect-delay', 'connection' or 'content' (got '%s')",
+                      argv[1]);
+        return;
+    }
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, kw, "in a defaults section is not supported by spillway");
+        return;
+    }
+    if (!(ps->cur->cap & SP_CAP_FE)) {
+        if (strcmp(argv[1], "connection") == 0)
+            sp__cfg_alert(ps, kw, "is not allowed because backend '%s' is not a frontend",
+                          ps->cur->name);
+        else
+            sp__cfg_alert(ps, kw,
+                          "in a backend section is not supported by spillway (only a "
+                          "frontend's or a listen section's)");
+        return;
+    }
+    if (strcmp(argv[1], "inspect-delay") == 0) {
+        int64_t ms;
+        if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 1, 1) ||
+            !sp__cfg_get_time(ps, kw, "delay", argv[2], &ms))
+            return;
+        if (ps->cur->inspect_delay != SP_TIME_UNSET) {
+            sp__cfg_warn(ps, kw, "ignoring %s (was already defined) in %s '%s'", kw,
+                         ps->sec == SP__CFG_SEC_LISTEN ? "listen" : "frontend", ps->cur->name);
+            return;
+        }
+        ps->cur->inspect_delay = ms;
+        return;
+    }
+    if (argc < 3) {
+        sp__cfg_alert(ps, kw, "expects an action ('accept' or 'reject')");
+        return;
+    }
+    if (strcmp(argv[2], "accept") && strcmp(argv[2], "reject")) {
+        char action[64];
+        /* set-var(NAME), sc-inc-gpc(IDX,SC)...: the action is the word before '(' */
+        snprintf(action, sizeof(action), "%.*s", (int)strcspn(argv[2], "("), argv[2]);
+        if (sp__cfg_in_list(action, tcp_actions_unsupported,
+                            SP_ARRAY_SIZE(tcp_actions_unsupported)) ||
+            !strncmp(action, "sc-", 3) || !strncmp(action, "track-sc", 8)) {
+            char full[128];
+            snprintf(full, sizeof(full), "%s %s", kw, argv[2]);
+            sp__cfg_not_supported(ps, full);
+        } else {
+            sp__cfg_alert(ps, kw, "unknown action '%s' (expects 'accept' or 'reject')", argv[2]);
+        }
+        return;
+    }
+    if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
+        sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after '%s', not '%s'", argv[2], argv[3]);
+        return;
+    }
+    if (argc == 4) {
+        sp__cfg_alert(ps, kw, "missing condition after '%s'", argv[3]);
+        return;
+    }
+    add_rule(ps,
+             strcmp(argv[1], "connection") == 0 ? &ps->cur->tcp_conn_rules
+                                                : &ps->cur->tcp_content_rules,
+             argc - 1, argv + 1);
 }
 
 /* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth|

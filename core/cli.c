@@ -65,7 +65,10 @@ static void show_decisions(const struct sp_routing *rt, struct sp_strbuf *b)
             d[i].srv >= 0 && d[i].srv < rt->nsrv ? rt->srv[d[i].srv]->name : "<NOSRV>";
         sp_strbuf_printf(b, "%s.%06uZ %d %s fe_conn=%lld %s -> %s/%s %s \"%s\"\n", when,
                          (unsigned)(d[i].wall_us % 1000000), d[i].worker, name_fe(rt, d[i].fe),
-                         (long long)d[i].fe_conn, rule, be, srv, d[i].proto == 20 ? "h2" : "h1",
+                         (long long)d[i].fe_conn, rule, be, srv,
+                         d[i].proto == 20  ? "h2"
+                         : d[i].proto == 0 ? "tcp"
+                                           : "h1",
                          d[i].target);
     }
     free(d);

@@ -143,6 +143,7 @@ void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
     px->to.client_fin = SP_TIME_UNSET;
     px->to.server_fin = SP_TIME_UNSET;
     px->to.check = SP_TIME_UNSET;
+    px->inspect_delay = SP_TIME_UNSET;
     px->balance = SP_BALANCE_ROUNDROBIN;
     px->lb.draws = 2;
     px->retries = 3;
@@ -242,6 +243,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->fwdfor.header = dup_or_null(src->fwdfor.header, &oom);
     dst->httplog = src->httplog;
     dst->httplog_clf = src->httplog_clf;
+    dst->tcplog = src->tcplog;
     dst->dontlognull = src->dontlognull;
     dst->log_separate_errors = src->log_separate_errors;
     dst->http_keep_alive = src->http_keep_alive;
@@ -363,6 +365,8 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
         free(px->stats_scope[i]);
     free(px->stats_scope);
     sp__cfg_rules_free(px->use_backends);
+    sp__cfg_rules_free(px->tcp_conn_rules);
+    sp__cfg_rules_free(px->tcp_content_rules);
     sp__cfg_logs_free(px->logs);
     free(px->name);
     free(px->fwdfor.header);
@@ -1053,6 +1057,15 @@ static void check_default_backend(struct sp_config *cfg, FILE *diag, struct sp_c
                      proxy_kind(px), px->name, be->name);
         return;
     }
+    if (px->mode == SP_MODE_TCP && be->mode == SP_MODE_HTTP) {
+        /* HAProxy upgrades such a connection to HTTP; spillway relays bytes or speaks HTTP
+         * from the accept, never both on one connection */
+        sp__cfg_diag(cfg, diag, true, &px->default_backend_where, "default_backend",
+                     "tcp %s '%s' using http backend '%s' (an upgrade to HTTP) is not supported "
+                     "by spillway; set the same mode on both",
+                     proxy_kind(px), px->name, be->name);
+        return;
+    }
     px->defbe = be;
 }
 
@@ -1081,6 +1094,41 @@ static void check_timeouts(struct sp_config *cfg, FILE *diag, const struct sp_cf
                      "which lets idle or stuck connections pile up. Set 'timeout client', "
                      "'timeout connect' and 'timeout server' to non-zero values.",
                      proxy_kind(px), px->name);
+}
+
+/* What a frontend's mode rules out: tcp-request content rules read the raw bytes that an http
+ * frontend parses (HAProxy runs them before HTTP; spillway does not), and an http frontend's
+ * services (stats page, http-request) mean nothing to a tcp one, which HAProxy ignores with
+ * a warning. */
+static void check_tcp(struct sp_config *cfg, FILE *diag, const struct sp_cfg_proxy *px)
+{
+    if (!(px->cap & SP_CAP_FE))
+        return;
+    if (px->mode == SP_MODE_HTTP) {
+        for (const struct sp_cfg_rule *r = px->tcp_content_rules; r; r = r->next)
+            sp__cfg_diag(cfg, diag, true, &r->where, "tcp-request content",
+                         "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
+                         proxy_kind(px), px->name);
+        if (px->inspect_delay != SP_TIME_UNSET && !px->tcp_content_rules)
+            sp__cfg_diag(cfg, diag, true, &px->where, "tcp-request inspect-delay",
+                         "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
+                         proxy_kind(px), px->name);
+        return;
+    }
+    if (px->stats_enabled)
+        sp__cfg_diag(cfg, diag, false, &px->where, "stats",
+                     "'stats' statement ignored for %s '%s' as it requires HTTP mode",
+                     proxy_kind(px), px->name);
+    if (px->prometheus)
+        sp__cfg_diag(cfg, diag, false, &px->where, "http-request",
+                     "'http-request' rules ignored for %s '%s' as they require HTTP mode",
+                     proxy_kind(px), px->name);
+    for (const struct sp_cfg_bind *b = px->binds; b; b = b->next)
+        if (b->h2_only)
+            sp__cfg_diag(cfg, diag, true, &b->where, "bind",
+                         "'proto h2' on %s '%s', which is in mode tcp: a tcp proxy relays bytes "
+                         "(set 'mode http')",
+                         proxy_kind(px), px->name);
 }
 
 void sp__cfg_check(struct sp_config *cfg, FILE *diag)
@@ -1133,6 +1181,7 @@ void sp__cfg_check(struct sp_config *cfg, FILE *diag)
                          "HTTP/1 requests only: spillway streams HTTP/2 request bodies to the "
                          "server as they arrive",
                          proxy_kind(px), px->name);
+        check_tcp(cfg, diag, px);
         if (px->fwdfor.enabled && px->mode == SP_MODE_TCP)
             sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
                          "'option forwardfor' ignored for %s '%s': it needs 'mode http'",

@@ -235,6 +235,7 @@ struct sp_cfg_proxy {
     struct sp_cfg_timeouts to;
     struct sp_cfg_forwardfor fwdfor;
     bool httplog, httplog_clf, dontlognull, log_separate_errors;
+    bool tcplog; /* option tcplog (the last of httplog and tcplog wins, as in HAProxy) */
     bool http_keep_alive, httpclose; /* last one given wins; neither = keep-alive */
     bool redispatch;
     int redispatch_interval;
@@ -253,9 +254,12 @@ struct sp_cfg_proxy {
     int nservers;
     struct sp_cfg_rule *acls;         /* `acl` lines */
     struct sp_cfg_rule *use_backends; /* `use_backend` lines, in order */
-    struct sp_cfg_log *logs;          /* this proxy's own `log` lines */
-    bool log_global;                  /* `log global` */
-    char *log_format;                 /* `log-format` (overrides option httplog's format) */
+    /* `tcp-request connection|content ACTION [if|unless COND]`: words from ACTION on */
+    struct sp_cfg_rule *tcp_conn_rules, *tcp_content_rules;
+    int64_t inspect_delay;   /* tcp-request inspect-delay, ms; SP_TIME_UNSET when unset */
+    struct sp_cfg_log *logs; /* this proxy's own `log` lines */
+    bool log_global;         /* `log global` */
+    char *log_format;        /* `log-format` (overrides option httplog's format) */
     /* HTTP statistics page: `stats enable|uri|refresh|auth` */
     bool stats_enabled;
     char *stats_uri;       /* NULL: "/haproxy?stats" once enabled */

@@ -309,6 +309,9 @@ static int setup_logs(const struct sp_config *cfg, const struct sp_routing *rout
                 errors++;
                 continue;
             }
+        } else if (p->tcplog || (p->httplog && p->mode == SP_MODE_TCP)) {
+            /* HAProxy falls back to tcplog for httplog in a tcp proxy (warned at check) */
+            fl->fmt = sp_logfmt_tcp();
         } else if (p->httplog) {
             fl->fmt = sp_logfmt_default(p->httplog_clf);
         }
@@ -611,29 +614,13 @@ static struct sp_routing *build_routing(const struct args *a, struct sp_config *
     return routing;
 }
 
-/* Step 4. Compiles each frontend's log format and opens the log targets (not with -c), and
- * refuses the frontends spillway cannot relay yet (mode tcp). Returns the number of
- * configuration errors, each alerted (negative: out of memory); leaves rt->http's log fields
- * for the workers and the worker count to count_workers(). */
+/* Step 4. Compiles each frontend's log format and opens the log targets (not with -c).
+ * Returns the number of configuration errors, each alerted (negative: out of memory); leaves
+ * rt->http's log fields for the workers and the worker count to count_workers(). */
 static int setup_frontends(const struct args *a, const struct sp_routing *routing,
                            struct runtime *rt)
 {
-    const struct sp_config *cfg = rt->cfg;
-    int lerr = setup_logs(cfg, routing, &rt->http, a->check);
-
-    /* HAProxy's default mode is tcp; spillway relays HTTP only so far: say so at check time
-     * too, not only when the listeners open */
-    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
-        if ((p->cap & SP_CAP_FE) && p->mode != SP_MODE_HTTP) {
-            sp_log(SP_LOG_ALERT,
-                   "%s:%d: 'mode': %s '%s' is in mode tcp, which spillway does not support yet; "
-                   "set 'mode http'",
-                   p->where.file, p->where.line, (p->cap & SP_CAP_BE) ? "listen" : "frontend",
-                   p->name);
-            lerr++;
-        }
-    }
-    return lerr;
+    return setup_logs(rt->cfg, routing, &rt->http, a->check);
 }
 
 /* Step 5. Counts the workers (`nbthread`, else one per allowed CPU, at most SP_MAX_WORKERS)

@@ -75,6 +75,10 @@ void sp__accesslog_txn(struct sp_txn *t)
 
     if (!l || !t->conn)
         return;
+    /* option dontlognull: a tcp session that carried no byte from the client (HAProxy's
+     * req.total == 0); an HTTP request always has some */
+    if (l->dontlognull && !t->bytes_in && t->sp == &sp__tcp_sproto)
+        return;
     base(&r, hw, t->conn);
     r.backend = t->be ? t->be->name : NULL;
     if (t->local)

@@ -96,22 +96,34 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         sp__ka(&fe->clitcpka, &ka);
         sp_sock_keepalive(fd, &ka);
     }
-    /* HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks nothing else; an
-     * `accept-proxy` bind reads the PROXY header first, then switches to one of them */
-    c->proto = l->bind->accept_proxy ? &sp__pxp_cproto
-               : l->bind->h2_only    ? &sp__h2_cproto
-                                     : &sp__h1_cproto;
-    c->proto->start(c);
     struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
+    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
+    /* `tcp-request connection` (either mode): a refused connection is closed before
+     * anything, counted as denied, never as a session, and not logged (HAProxy) */
+    if (fe->ntcp_conn && sp__route_tcp_conn(c) == SP_TCP_REJECT) {
+        sp_stat_add(&fo->dcon, 1);
+        sp_xconn_close(&c->x, hw->w, &hw->bufs);
+        sp_listener_release(l->bind, l->w->id);
+        sp_pool_put(&hw->h1c_pool, c);
+        return;
+    }
+    /* the one branch between the protocols: an `accept-proxy` bind reads the PROXY header
+     * first; a tcp frontend relays bytes; HTTP/1 detects HTTP/2 by its preface; a `proto h2`
+     * bind speaks nothing else */
+    c->proto = l->bind->accept_proxy     ? &sp__pxp_cproto /* then one of the others */
+               : fe->mode == SP_MODE_TCP ? &sp__tcp_cproto
+               : l->bind->h2_only        ? &sp__h2_cproto
+                                         : &sp__h1_cproto;
     sp_stat_add(&fo->stot, 1);
     sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->rate, hw->w->now);
-    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
     c->_next = hw->conns;
     if (hw->conns)
         hw->conns->_prev = c;
     hw->conns = c;
     hw->nconns++;
-    c->proto->update_timer(c);
+    c->proto->start(c);
+    if (!c->closed)
+        c->proto->update_timer(c);
 }
 
 void sp__conn_stop_all(struct sp_http_worker *hw)

@@ -197,7 +197,18 @@ struct sp_sproto {
     /* Connected: move bytes both ways, hand the response on, end or fail the exchange. */
     void (*pump)(struct sp_txn *t);
 };
-extern const struct sp_sproto sp__h1_sproto;
+extern const struct sp_sproto sp__h1_sproto, sp__tcp_sproto;
+
+/* owner: worker (the transaction's). What a tcp session (http/tcp.c) keeps beside its
+ * transaction: the relay's clocks and where its counters stand. */
+struct sp_tcps {
+    uint64_t last_cli, last_srv;    /* ms: the last byte moved to or from each side */
+    uint64_t inspect_end;           /* ms: when tcp-request content rules stop waiting */
+    uint64_t pushed_in, pushed_out; /* bytes already added to the bin/bout counters */
+    bool inspecting;                /* tcp-request content rules have not decided yet */
+    bool routed;                    /* the backend was chosen and the connection sought */
+    bool done;                      /* over: the client side closes it from its task */
+};
 
 /* owner: worker */
 struct sp_txn {
@@ -236,8 +247,11 @@ struct sp_txn {
 
     /* response */
     const struct sp_sproto *sp; /* the server side's protocol */
-    struct sp_h1s h1s;          /* ...its state when that is HTTP/1 */
-    bool res_started;           /* a final response head went to the client side */
+    union {
+        struct sp_h1s h1s;   /* ...its state when that is HTTP/1 */
+        struct sp_tcps tcps; /* ...and when it is a tcp relay (tcp.c) */
+    };
+    bool res_started; /* a final response head went to the client side */
     int status;
 
     /* retries */
@@ -289,9 +303,9 @@ struct sp_cproto {
     void (*stop)(struct sp_conn *c);                /* graceful stop; may close c */
     void (*release)(struct sp_conn *c);             /* closing: free the protocol's state */
 };
-extern const struct sp_cproto sp__h1_cproto, sp__h2_cproto;
-/* `bind ... accept-proxy`: the PROXY protocol header first (pxconn.c), then HTTP/1 or, on a
- * `proto h2` bind, HTTP/2 */
+extern const struct sp_cproto sp__h1_cproto, sp__h2_cproto, sp__tcp_cproto;
+/* `bind ... accept-proxy`: the PROXY protocol header first (pxconn.c), then HTTP/1, HTTP/2
+ * on a `proto h2` bind, or the tcp relay in a tcp frontend */
 extern const struct sp_cproto sp__pxp_cproto;
 
 /* owner: worker. A client connection (http/conn.c); the fields after `proto` up to `h2` are
@@ -363,6 +377,13 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
 int sp__txn_set_head(struct sp_txn *t);
 /* Routes and sends. The head is in t->reqhead and t->req_body says its framing. */
 void sp__txn_start(struct sp_txn *t);
+/* Mode tcp: routes (t->be set by sp__route_tcp()) and connects; the relay runs once
+ * connected (sp__tcp_sproto). */
+void sp__txn_start_tcp(struct sp_txn *t);
+/* Mode tcp: the session ends, `cause`/`state` its termination flags ('-' for a normal end;
+ * 'C' and 'S' count an abort): the server connection is closed and the counters of the
+ * stream released. Idempotent. */
+void sp__txn_close(struct sp_txn *t, char cause, char state);
 /* Request body bytes (already decoded); returns how many were taken. */
 size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len);
 /* Request body complete. 0, or -EAGAIN (the client side retries on req_resume). */
@@ -536,6 +557,15 @@ struct sp_route_h1 {
 void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
                   const struct sp_h1_msg *m);
 void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r);
+/* owner: worker. Mode tcp: the action of the first `tcp-request connection` rule whose
+ * condition holds (accept when none does). */
+enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c);
+/* owner: worker. `tcp-request content` over the bytes in c->x.rbuf: 1 accept, 0 reject, -1
+ * not yet (with `partial`: more bytes may come and the inspect-delay runs). */
+int sp__route_tcp_content(struct sp_conn *c, bool partial);
+/* owner: worker. Sets t->be and t->rule of a tcp session (use_backend over the connection
+ * and the bytes received so far). */
+void sp__route_tcp(struct sp_txn *t, struct sp_conn *c);
 /* shared read: the frontend's current connection count */
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
 

@@ -9,6 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* HAProxy 2.6's default_tcp_log_format (src/log.c) */
+const char sp_logfmt_tcplog[] = "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts "
+                                "%ac/%fc/%bc/%sc/%rc %sq/%bq";
 const char sp_logfmt_httplog[] = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS "
                                  "%tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r";
 const char sp_logfmt_httplog_clf[] = "%{+Q}o %{-Q}ci - - [%trg] %r %ST %B \"\" \"\" %cp %ms %ft %b "
@@ -342,6 +345,11 @@ fail:
     free(b.nodes);
     free(b.text);
     return NULL;
+}
+
+struct sp_logfmt *sp_logfmt_tcp(void)
+{
+    return sp_logfmt_compile(sp_logfmt_tcplog, NULL, 0);
 }
 
 struct sp_logfmt *sp_logfmt_default(bool clf)

@@ -142,7 +142,12 @@ struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen);
  * memory. */
 struct sp_logfmt *sp_logfmt_default(bool clf);
 
-/* The HAProxy strings behind sp_logfmt_default(). */
+/* owner: main. `option tcplog` (and `option httplog` in a tcp frontend, as HAProxy falls back
+ * to it). NULL only when out of memory. */
+struct sp_logfmt *sp_logfmt_tcp(void);
+
+/* The HAProxy strings behind sp_logfmt_default() and sp_logfmt_tcp(). */
+extern const char sp_logfmt_tcplog[];
 extern const char sp_logfmt_httplog[];
 extern const char sp_logfmt_httplog_clf[];
 

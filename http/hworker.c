@@ -147,7 +147,12 @@ static int hw_start(struct sp_worker *w)
         const struct sp_server *s = hw->rt->srv[i];
         struct sp_uppool *p = &hw->pools[i];
         unsigned n = (unsigned)conf->nworkers;
-        unsigned cap = (unsigned)(s->maxconn ? s->maxconn : conf->server_default_maxconn);
+        /* a tcp session is one server connection for its whole life: HAProxy caps them only
+         * with the server's maxconn, and so does spillway (an idle cap would hold tunnels
+         * in the queue) */
+        unsigned cap = (unsigned)(s->maxconn                   ? s->maxconn
+                                  : s->be->mode == SP_MODE_TCP ? 0
+                                                               : conf->server_default_maxconn);
         sp_uppool_init(p, w, &hw->bufs, &hw->upconn_pool, &s->addr, s->addrlen);
         p->src = s->source;
         p->srclen = s->sourcelen;

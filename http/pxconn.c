@@ -73,6 +73,14 @@ static void accepted(struct sp_conn *c, const struct sp_pp_hdr *h, long len)
         }
     }
     c->t_req_start = hw->w->now;
+    if (c->fe->mode == SP_MODE_TCP) {
+        /* a tcp frontend: the relay starts with what came after the header */
+        c->proto = &sp__tcp_cproto;
+        c->proto->start(c);
+        if (!c->closed)
+            c->proto->update_timer(c);
+        return;
+    }
     if (c->bind->h2_only) {
         c->proto = &sp__h2_cproto;
         if (sp__h2c_start(c) < 0) {

@@ -317,3 +317,62 @@ int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)
 {
     return hw->conf->fe_gates[fe] ? sp_gate_count_mt(hw->conf->fe_gates[fe]) : 0;
 }
+
+/* ---- mode tcp: tcp-request rules and use_backend over the connection and its bytes ---- */
+
+/* The view of a tcp connection: its addresses, the load, and the request bytes received so
+ * far (none for a connection rule). */
+static void tcp_env(struct sp_acl_env *env, struct sp_conn *c, bool bytes, bool partial)
+{
+    const struct sp_buf *rb = &c->x.rbuf;
+
+    env_init(env, c->hw, c);
+    if (!bytes)
+        return;
+    env->payload = rb->data ? sp_buf_head(rb) : "";
+    env->payload_len = rb->data ? sp_buf_len(rb) : 0;
+    env->payload_cap = c->hw->bufs.size;
+    env->partial = partial;
+}
+
+enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
+{
+    const struct sp_frontend *fe = c->fe;
+    struct sp_acl_env env;
+
+    tcp_env(&env, c, false, false);
+    for (int i = 0; i < fe->ntcp_conn; i++)
+        if (sp_acl_cond_eval(fe->tcp_conn[i].cond, &env))
+            return fe->tcp_conn[i].action;
+    return SP_TCP_ACCEPT;
+}
+
+int sp__route_tcp_content(struct sp_conn *c, bool partial)
+{
+    const struct sp_frontend *fe = c->fe;
+    struct sp_acl_env env;
+
+    tcp_env(&env, c, true, partial);
+    /* HAProxy's tcp_inspect_request(): the first rule whose condition holds decides; one
+     * that cannot tell yet stops the walk until more bytes come or the delay ends */
+    for (int i = 0; i < fe->ntcp_content; i++) {
+        int r = sp_acl_cond_exec(fe->tcp_content[i].cond, &env);
+        if (r < 0)
+            return -1;
+        if (r)
+            return fe->tcp_content[i].action == SP_TCP_ACCEPT;
+    }
+    return 1;
+}
+
+void sp__route_tcp(struct sp_txn *t, struct sp_conn *c)
+{
+    struct sp_acl_env env;
+
+    if (default_only(t, c))
+        return;
+    tcp_env(&env, c, true, false);
+    t->rule = -1;
+    t->be = sp_frontend_route(c->fe, &env, &t->rule);
+    t->fe_conn_seen = c->hw->route_fe_conn;
+}

@@ -186,6 +186,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             for (int k = 0; k < rt->nbe; k++)
                 if (rt->be[k]->id == fe->id)
                     r->cap = "listen";
+            r->mode = fe->mode == SP_MODE_TCP ? "tcp" : "http";
         }
         for (int i = 0; i < rt->nbe; i++) {
             const struct sp_backend *be = rt->be[i];
@@ -203,6 +204,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
                 r->slim = s->maxconn;
                 r->qlimit = s->maxqueue;
                 r->desc = be->desc;
+                r->mode = be->mode == SP_MODE_TCP ? "tcp" : "http";
                 srv_row_health(r, s, &st, &txt[s->idx], now_ms);
                 be_sum_add(&sum, &st);
             }
@@ -229,6 +231,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
             for (int k = 0; k < rt->nfe; k++)
                 if (rt->fe[k]->id == be->id)
                     r->cap = "listen";
+            r->mode = be->mode == SP_MODE_TCP ? "tcp" : "http";
         }
     }
     *ret_rows = rows;

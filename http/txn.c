@@ -677,7 +677,7 @@ static void record_decision(struct sp_txn *t)
     d.be = t->be ? t->be->idx : -1;
     d.srv = t->srv ? t->srv->idx : -1;
     d.worker = t->hw->w->id;
-    d.proto = t->h2 ? 20 : 11;
+    d.proto = t->sp == &sp__tcp_sproto ? 0 : t->h2 ? 20 : 11;
     /* "METHOD /target" from the request line we built */
     while (n < len && n < sizeof(d.target) - 1 && p[n] != '\r') {
         d.target[n] = p[n];
@@ -774,21 +774,13 @@ static void local_start(struct sp_txn *t)
     local_pump(t);
 }
 
-void sp__txn_start(struct sp_txn *t)
+/* The backend is chosen (t->be, t->rule; NULL: none): the stream is counted there, a server
+ * picked and a connection sought (`force_new`: never an idle one). */
+static void txn_dispatch(struct sp_txn *t, bool force_new)
 {
-    SP_ASSERT_OWNER(t->hw->w);
     struct sp_stats_worker *st = t->hw->st;
-    struct sp_stats_obj *fo = &st->fe[t->fe->idx];
     uint64_t now = t->hw->w->now;
 
-    sp_stat_add(&fo->req_tot, 1);
-    sp_stat_add(t->h2 ? &fo->h2req : &fo->h1req, 1);
-    sp_rate_add(st, SP_STATS_FE, t->fe->idx, &fo->req_rate, now);
-    t->idempotent = meth_idempotent(t->meth);
-    if (t->local) {
-        local_start(t);
-        return;
-    }
     if (!t->be) {
         record_decision(t);
         sp__txn_fail(t, 503, 'S', 'C');
@@ -821,7 +813,53 @@ void sp__txn_start(struct sp_txn *t)
         return;
     }
     assign_server(t, s);
-    txn_connect(t, false, false);
+    txn_connect(t, force_new, false);
+}
+
+void sp__txn_start(struct sp_txn *t)
+{
+    SP_ASSERT_OWNER(t->hw->w);
+    struct sp_stats_worker *st = t->hw->st;
+    struct sp_stats_obj *fo = &st->fe[t->fe->idx];
+    uint64_t now = t->hw->w->now;
+
+    sp_stat_add(&fo->req_tot, 1);
+    sp_stat_add(t->h2 ? &fo->h2req : &fo->h1req, 1);
+    sp_rate_add(st, SP_STATS_FE, t->fe->idx, &fo->req_rate, now);
+    t->idempotent = meth_idempotent(t->meth);
+    if (t->local) {
+        local_start(t);
+        return;
+    }
+    txn_dispatch(t, false);
+}
+
+void sp__txn_start_tcp(struct sp_txn *t)
+{
+    SP_ASSERT_OWNER(t->hw->w);
+    /* a tcp session has its own server connection from the start (never an idle one of the
+     * pool, and never held back for one to be parked) */
+    txn_dispatch(t, true);
+}
+
+void sp__txn_close(struct sp_txn *t, char cause, char state)
+{
+    if (t->state == SP_TXN_DONE)
+        return;
+    unqueue(t);
+    if (cause == 'C') {
+        sp_stat_add(&t->hw->st->fe[t->fe->idx].cli_abrt, 1);
+        be_srv_add(t, offsetof(struct sp_stats_obj, cli_abrt));
+    } else if (cause == 'S') {
+        be_srv_add(t, offsetof(struct sp_stats_obj, srv_abrt));
+    }
+    if (cause != '-')
+        set_term(t, cause, state);
+    detach_up(t, false);
+    sp_timer_disarm(&t->hw->w->tw, &t->timer);
+    t->state = SP_TXN_DONE;
+    t->t_end = t->hw->w->now_us;
+    uncount(t);
 }
 
 size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)

@@ -204,7 +204,7 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_CONN_RATE_MAX] = {"conn_rate_max", T_U32, "MMP"},
     [SP_ST_CONN_TOT] = {"conn_tot", T_U64, "MCP"},
     [SP_ST_INTERCEPTED] = {"intercepted", 0, ""},
-    [SP_ST_DCON] = {"dcon", 0, ""},
+    [SP_ST_DCON] = {"dcon", T_U64, "MCP"},
     [SP_ST_DSES] = {"dses", 0, ""},
     [SP_ST_WREW] = {"wrew", 0, ""},
     [SP_ST_CONNECT] = {"connect", T_U64, "MCP"},
@@ -457,8 +457,10 @@ static struct fval field(const struct sp_stats_row *r, unsigned c)
     case SP_ST_CONN_RATE_MAX:
         return t == FE ? vint((int64_t)o->conn_rate.max) : vempty;
     case SP_ST_CONN_TOT:
-        /* every accepted connection is a session here: no tcp-request connection rules */
-        return t == FE ? vint(o->stot) : vempty;
+        /* accepted connections: the sessions, and those `tcp-request connection` refused */
+        return t == FE ? vint(o->stot + o->dcon) : vempty;
+    case SP_ST_DCON:
+        return t == FE ? vint(o->dcon) : vempty;
     case SP_ST_CONNECT:
         return t & (BE | SRV) ? vint(o->connect) : vempty;
     case SP_ST_REUSE:
@@ -710,6 +712,10 @@ static const struct pfam pfams[] = {
     {"connections_rate_max", "Maximum observed number of connections per second.", FE, P_COL,
      P_GAUGE, SP_ST_CONN_RATE_MAX},
     {"connections_total", "Total number of connections.", FE, P_COL, P_COUNTER, SP_ST_CONN_TOT},
+    {"denied_connections_total",
+     "Total number of incoming connections blocked on a listener/frontend by a tcp-request "
+     "connection rule.",
+     FE, P_COL, P_COUNTER, SP_ST_DCON},
     {"connection_attempts_total", "Total number of connection establishment attempts.", BE | SRV,
      P_COL, P_COUNTER, SP_ST_CONNECT},
     {"connection_reuses_total", "Total number of connection reuses.", BE | SRV, P_COL, P_COUNTER,

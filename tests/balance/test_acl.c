@@ -147,7 +147,7 @@ static int fake_srv(const void *ctx, const char *be, const char *srv)
 }
 
 /* the declaring proxy: a `listen` whose frontend is "webserver" and backend "ade" */
-static struct sp_acl_resolver R = {fake_fe, fake_be, fake_srv, NULL, 0, 0};
+static struct sp_acl_resolver R = {fake_fe, fake_be, fake_srv, NULL, 0, 0, SP_ACL_CTX_ANY};
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -1173,6 +1173,148 @@ static void test_cond_null_and_text(void)
 
 /* ---- errors -------------------------------------------------------------------------- */
 
+/* ---- mode tcp: the request bytes --------------------------------------------------- */
+
+/* A minimal TLS ClientHello (TLS 1.2, one cipher, no compression) whose only extension is
+ * server_name = "example.test": 73 bytes, a whole record. */
+static const unsigned char hello[] = {
+    0x16, 0x03, 0x01, 0x00, 0x44, /* record: handshake, 68 bytes */
+    0x01, 0x00, 0x00, 0x40,       /* ClientHello, 64 bytes */
+    0x03, 0x03,                   /* client_version */
+    1,    2,    3,    4,    5,    6,   7,   8,   9,   10,  11,  12,  13, 14, 15, 16,
+    17,   18,   19,   20,   21,   22,  23,  24,  25,  26,  27,  28,  29, 30, 31, 32, /* random */
+    0x00,                         /* session_id */
+    0x00, 0x02, 0x13, 0x01,       /* cipher_suites */
+    0x01, 0x00,                   /* compression_methods */
+    0x00, 0x15,                   /* extensions: 21 bytes */
+    0x00, 0x00, 0x00, 0x11,       /* server_name, 17 bytes */
+    0x00, 0x0f, 0x00, 0x00, 0x0c, /* list 15, host_name, 12 */
+    'e',  'x',  'a',  'm',  'p',  'l', 'e', '.', 't', 'e', 's', 't',
+};
+
+static struct sp_acl_resolver R_TCP = {fake_fe, fake_be, fake_srv, NULL, 0, 0, SP_ACL_CTX_TCP};
+
+/* sp_acl_cond_exec() of `cond` over payload[0..len) (capacity 16384): 1, 0, -1 (wait), or -2
+ * when it does not compile. */
+static int exec_on(const char *cond, const void *payload, size_t len, bool partial)
+{
+    char cbuf[1024], *w[MAXW];
+    struct sp_acl_set *set = sp_acl_set_new();
+    snprintf(cbuf, sizeof(cbuf), "%s", cond);
+    int n = split(cbuf, w);
+    struct sp_acl_cond *c = sp_acl_cond_parse(set, &R_TCP, w, n, last_err, sizeof(last_err));
+    int ret = -2;
+    if (c) {
+        struct sp_acl_env env = make_env();
+        env.payload = payload ? payload : "";
+        env.payload_len = len;
+        env.payload_cap = 16384;
+        env.partial = partial;
+        ret = sp_acl_cond_exec(c, &env);
+        /* without `partial`, never "wait", and the same answer as sp_acl_cond_eval() */
+        env.partial = false;
+        int final = sp_acl_cond_exec(c, &env);
+        CU_ASSERT(final == 0 || final == 1);
+        CU_ASSERT_EQUAL(final, sp_acl_cond_eval(c, &env) ? 1 : 0);
+    }
+    sp_acl_cond_free(c);
+    sp_acl_set_free(set);
+    return ret;
+}
+
+static void test_fetch_payload(void)
+{
+    /* req.len: more bytes may always change it, so a miss waits while partial */
+    CU_ASSERT_EQUAL(exec_on("if { req.len ge 5 }", "abcdef", 6, true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req.len ge 5 }", "abc", 3, true), -1);
+    CU_ASSERT_EQUAL(exec_on("if { req.len ge 5 }", "abc", 3, false), 0);
+    CU_ASSERT_EQUAL(exec_on("if { req_len eq 0 }", NULL, 0, false), 1);
+    /* req.payload(off,len): binary by default (hex patterns), text methods too */
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(0,3) 535348 }", "SSH-2.0", 7, true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(0,3) -m str SSH }", "SSH-2.0", 7, true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(4,3) -m str 2.0 }", "SSH-2.0", 7, true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(0,3) -m str SSH }", "SS", 2, true), -1);
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(0,3) -m str SSH }", "SS", 2, false), 0);
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(0,3) -m str SSH }", "GET /", 5, true), 0);
+    /* length 0: to the end of what arrived, which may still grow */
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(2,0) -m sub 2.0 }", "SSH-2", 5, true), -1);
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(2,0) -m sub 2.0 }", "SSH-2.0", 7, true), 1);
+    /* beyond the buffer: never, so no waiting */
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(16380,10) -m found }", "x", 1, true), 0);
+    CU_ASSERT_EQUAL(exec_on("if { payload(0,1) -m found }", "x", 1, true), 1);
+    /* three-valued logic: a wait does not turn into a yes through `!` or `unless` */
+    CU_ASSERT_EQUAL(exec_on("if !{ req.len ge 5 }", "abc", 3, true), -1);
+    CU_ASSERT_EQUAL(exec_on("unless { req.len ge 5 }", "abc", 3, true), -1);
+    CU_ASSERT_EQUAL(exec_on("if { req.len ge 5 } or TRUE", "abc", 3, true), 1);
+    CU_ASSERT_EQUAL(exec_on("if FALSE { req.len ge 5 }", "abc", 3, true), 0);
+    CU_ASSERT_EQUAL(exec_on("if { req.len ge 5 } FALSE", "abc", 3, true), -1);
+    /* errors */
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(0) -m found }", "x", 1, true), -2);
+    CU_ASSERT_EQUAL(exec_on("if { req.payload(-1,2) -m found }", "x", 1, true), -2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_err, "two non-negative integers"));
+}
+
+static void test_fetch_ssl(void)
+{
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_hello_type 1 }", hello, sizeof(hello), true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req_ssl_hello_type 1 }", hello, 20, true), -1);
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_hello_type 1 }", hello, 20, false), 0);
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_hello_type 1 }", "GET / HTTP/1.1\r\n", 16, true), 0);
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_sni example.test }", hello, sizeof(hello), true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_sni -i EXAMPLE.test }", hello, sizeof(hello), true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req_ssl_sni -m end .test }", hello, sizeof(hello), true), 1);
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_sni other.test }", hello, sizeof(hello), true), 0);
+    /* a hello cut anywhere waits for its end, and fails once nothing more can come */
+    for (size_t cut = 0; cut < sizeof(hello); cut++) {
+        CU_ASSERT_EQUAL(exec_on("if { req.ssl_sni example.test }", hello, cut, true), -1);
+        CU_ASSERT_EQUAL(exec_on("if { req.ssl_sni -m found }", hello, cut, false), 0);
+    }
+    /* not TLS: no waiting */
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_sni -m found }", "SSH-2.0", 7, true), 0);
+    /* a server_name longer than the bytes it claims is not read past the buffer */
+    unsigned char bad[sizeof(hello)];
+    memcpy(bad, hello, sizeof(hello));
+    bad[sizeof(hello) - 13] = 0x40; /* name length 0x400c */
+    CU_ASSERT_EQUAL(exec_on("if { req.ssl_sni -m found }", bad, sizeof(bad), true), 0);
+}
+
+/* what a rule can see decides the fetches it may use */
+static void test_fetch_contexts(void)
+{
+    char cbuf[256], *w[MAXW];
+    struct sp_acl_resolver http = R, conn = R;
+    struct sp_acl_set *set = sp_acl_set_new();
+    http.what = SP_ACL_CTX_HTTP;
+    conn.what = SP_ACL_CTX_CONN;
+
+    CU_ASSERT_EQUAL(exec_on("if { path /x }", "", 0, false), -2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_err, "not supported by spillway"));
+    CU_ASSERT_EQUAL(exec_on("if METH_GET", "", 0, false), -2);
+    CU_ASSERT_EQUAL(exec_on("if HTTP", "", 0, false), -2);
+    CU_ASSERT_EQUAL(
+        exec_on("if { src 127.0.0.1 } { dst_port 80 } { fe_conn gt 1 }", "", 0, false) >= 0, 1);
+    snprintf(cbuf, sizeof(cbuf), "if { req.len gt 0 }");
+    int n = split(cbuf, w);
+    CU_ASSERT_PTR_NULL(sp_acl_cond_parse(set, &http, w, n, last_err, sizeof(last_err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_err, "mode http"));
+    snprintf(cbuf, sizeof(cbuf), "if { req.ssl_sni x }");
+    n = split(cbuf, w);
+    CU_ASSERT_PTR_NULL(sp_acl_cond_parse(set, &conn, w, n, last_err, sizeof(last_err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_err, "tcp-request connection"));
+    /* a named ACL compiled for a tcp frontend, then used by a connection rule */
+    snprintf(cbuf, sizeof(cbuf), "big req.len gt 10");
+    n = split(cbuf, w);
+    CU_ASSERT_EQUAL(sp_acl_declare(set, &R_TCP, w, n, last_err, sizeof(last_err)), 0);
+    snprintf(cbuf, sizeof(cbuf), "if big");
+    n = split(cbuf, w);
+    CU_ASSERT_PTR_NULL(sp_acl_cond_parse(set, &conn, w, n, last_err, sizeof(last_err)));
+    n = split(strcpy(cbuf, "if big"), w);
+    struct sp_acl_cond *ok = sp_acl_cond_parse(set, &R_TCP, w, n, last_err, sizeof(last_err));
+    CU_ASSERT_PTR_NOT_NULL(ok);
+    sp_acl_cond_free(ok);
+    sp_acl_set_free(set);
+}
+
 static void test_errors_declaration(void)
 {
     reset();
@@ -1343,6 +1485,9 @@ void test_acl_register(void)
     sp_unit_test(s, "req.cook: commas, quotes, $attributes", test_fetch_cook_lists);
     sp_unit_test(s, "req.fhdr_cnt", test_fetch_fhdr_cnt);
     sp_unit_test(s, "src, dst, ports", test_fetch_conn);
+    sp_unit_test(s, "req.len, req.payload: waiting for bytes", test_fetch_payload);
+    sp_unit_test(s, "req.ssl_hello_type, req.ssl_sni", test_fetch_ssl);
+    sp_unit_test(s, "fetches by what the rules see", test_fetch_contexts);
     sp_unit_test(s, "built-in ACLs and overriding", test_builtins);
     sp_unit_test(s, "conditions: AND, OR, precedence", test_cond_and_or);
     sp_unit_test(s, "conditions: negation", test_cond_neg);

@@ -1103,29 +1103,19 @@ static void test_crlf_and_no_newline(void)
 
 static void test_unsupported_keywords(void)
 {
-    static const char *const proxy_kws[] = {"use-server",
-                                            "http-after-response",
-                                            "log-tag",
-                                            "http-response",
-                                            "errorloc",
-                                            "errorfile",
-                                            "log-format-sd",
-                                            "capture",
-                                            "cookie",
-                                            "stick-table",
-                                            "stick",
-                                            "redirect",
-                                            "tcp-request",
-                                            "tcp-response",
-                                            "unique-id-format",
-                                            "compression",
-                                            "filter",
-                                            "email-alert",
-                                            "id",
+    static const char *const proxy_kws[] = {"use-server",     "http-after-response",
+                                            "log-tag",        "http-response",
+                                            "errorloc",       "errorfile",
+                                            "log-format-sd",  "capture",
+                                            "cookie",         "stick-table",
+                                            "stick",          "redirect",
+                                            "tcp-response",   "unique-id-format",
+                                            "compression",    "filter",
+                                            "email-alert",    "id",
                                             "server-template"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
-    static const char *const opts[] = {"tcp-check", "tcplog", "socket-stats", "splice-auto",
+    static const char *const opts[] = {"tcp-check", "httpslog", "socket-stats", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
     static const char *const sections[] = {"resolvers dns", "peers p", "userlist u", "program p",
@@ -1173,6 +1163,89 @@ static void test_unsupported_keywords(void)
                   "t.cfg:8: 'timeout client-hs': keyword not supported by spillway yet",
                   "t.cfg:9: 'timeout tarpit': keyword not supported by spillway yet", NULL);
     expect_errors(TMO "backend b\n clitimeout 5\n", 1, "t.cfg:7: 'clitimeout': removed", NULL);
+}
+
+/* `tcp-request` lines kept as words, refusals of what spillway does not carry out, and the
+ * log options of mode tcp */
+static void test_tcp_request(void)
+{
+    struct sp_config *cfg = load_ok("defaults\n mode tcp\n timeout client 5s\n timeout server 5s\n"
+                                    " timeout connect 1s\n"
+                                    "frontend f\n bind :1\n tcp-request inspect-delay 2s\n"
+                                    " tcp-request content accept if { req.ssl_hello_type 1 }\n"
+                                    " tcp-request content reject\n"
+                                    " tcp-request connection reject if { src 10.0.0.0/8 }\n"
+                                    " option httplog\n option tcplog\n default_backend b\n"
+                                    "backend b\n server s 127.0.0.1:1\n");
+    if (cfg) {
+        const struct sp_cfg_proxy *f = sp_config_find_proxy(cfg, "f", SP_CAP_FE);
+        CU_ASSERT_EQUAL(f->inspect_delay, 2000);
+        CU_ASSERT_TRUE(f->tcplog);
+        CU_ASSERT_FALSE(f->httplog);
+        const struct sp_cfg_rule *r = f->tcp_content_rules;
+        CU_ASSERT_EQUAL(r->nwords, 6);
+        CU_ASSERT_STRING_EQUAL(r->words[0], "accept");
+        CU_ASSERT_STRING_EQUAL(r->words[1], "if");
+        CU_ASSERT_EQUAL(r->where.line, 9);
+        CU_ASSERT_STRING_EQUAL(r->next->words[0], "reject");
+        CU_ASSERT_EQUAL(r->next->nwords, 1);
+        CU_ASSERT_STRING_EQUAL(f->tcp_conn_rules->words[0], "reject");
+        CU_ASSERT_PTR_NULL(f->tcp_conn_rules->next);
+        sp_config_free(cfg);
+    }
+    /* the last of httplog and tcplog wins */
+    cfg = load_ok_w(TMO "frontend f\n bind :1\n option tcplog\n option httplog\n", 1);
+    if (cfg) {
+        const struct sp_cfg_proxy *f = sp_config_find_proxy(cfg, "f", SP_CAP_FE);
+        CU_ASSERT_TRUE(f->httplog);
+        CU_ASSERT_FALSE(f->tcplog);
+        sp_config_free(cfg);
+    }
+    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content set-var(txn.x) "
+                      "int(1)\n",
+                  1,
+                  "t.cfg:9: 'tcp-request content set-var(txn.x)': keyword not supported by "
+                  "spillway",
+                  NULL);
+    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request session accept\n", 1,
+                  "t.cfg:9: 'tcp-request session': keyword not supported by spillway", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content drop\n", 1,
+                  "unknown action 'drop'", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content accept when x\n", 1,
+                  "expects 'if' or 'unless'", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content accept if\n", 1,
+                  "missing condition", NULL);
+    expect_errors(TMO "backend b\n mode tcp\n tcp-request content accept\n", 1,
+                  "t.cfg:8: 'tcp-request content': in a backend section is not supported by "
+                  "spillway",
+                  NULL);
+    expect_errors(TMO "backend b\n tcp-request connection accept\n", 1,
+                  "is not allowed because backend 'b' is not a frontend", NULL);
+    expect_errors(TMO " tcp-request inspect-delay 1s\n", 1,
+                  "t.cfg:6: 'tcp-request inspect-delay': in a defaults section is not supported "
+                  "by spillway",
+                  NULL);
+    expect_errors(TMO "frontend f\n bind :1\n tcp-request inspect-delay x\n", 1,
+                  "t.cfg:8: 'tcp-request inspect-delay'", NULL);
+    /* content rules read the raw bytes an http frontend parses */
+    expect_errors(TMO "frontend f\n bind :1\n tcp-request content reject\n", 1,
+                  "t.cfg:8: 'tcp-request content': in an http frontend ('f') is not supported by "
+                  "spillway (only in mode tcp)",
+                  NULL);
+    /* ...but connection rules work in either mode */
+    cfg = load_ok(TMO "frontend f\n bind :1\n tcp-request connection reject if { src_port 1 }\n");
+    sp_config_free(cfg);
+    /* a second inspect-delay is ignored with HAProxy's warning */
+    cfg = load_ok_w("defaults\n mode tcp\n timeout client 5s\nfrontend f\n bind :1\n"
+                    " tcp-request inspect-delay 1s\n tcp-request inspect-delay 2s\n",
+                    1);
+    if (cfg) {
+        CU_ASSERT_EQUAL(sp_config_find_proxy(cfg, "f", SP_CAP_FE)->inspect_delay, 1000);
+        sp_config_free(cfg);
+    }
+    /* `proto h2` means nothing to a byte relay */
+    expect_errors("defaults\n mode tcp\n timeout client 5s\nfrontend f\n bind :1 proto h2\n", 1,
+                  "t.cfg:5: 'bind': 'proto h2' on frontend 'f', which is in mode tcp", NULL);
 }
 
 static void test_unknown_and_misplaced(void)
@@ -2118,6 +2191,7 @@ void test_config_register(void)
     sp_unit_test(s, "tokenizer errors", test_tokenizer_errors);
     sp_unit_test(s, "CRLF and no final newline", test_crlf_and_no_newline);
     sp_unit_test(s, "unsupported keywords", test_unsupported_keywords);
+    sp_unit_test(s, "tcp-request and tcplog", test_tcp_request);
     sp_unit_test(s, "unknown and misplaced keywords", test_unknown_and_misplaced);
     sp_unit_test(s, "error paths", test_error_paths);
     sp_unit_test(s, "all errors reported", test_all_errors_reported);

@@ -127,6 +127,45 @@ static void test_default_reference(void)
     sp_logfmt_free(f);
 }
 
+/* option tcplog: HAProxy 2.6's default_tcp_log_format, with the accept date (%t) */
+static void test_tcplog(void)
+{
+    struct sp_log_rec r;
+    struct sp_logfmt *f = sp_logfmt_tcp();
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_STRING_EQUAL(sp_logfmt_tcplog, "%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts "
+                                             "%ac/%fc/%bc/%sc/%rc %sq/%bq");
+    set_tz("UTC");
+    base_rec(&r);
+    r.bytes_out = 1048576;
+    r.t_total = 5003;
+    r.term[0] = r.term[1] = 0;
+    CHECK_LINE(f, &r,
+               "127.0.0.1:51234 [29/Nov/2026:23:56:26.118] webserver ade/ade1 0/1/5003 1048576 -- "
+               "3/3/0/0/0 0/0");
+    /* a server that refused twice: the retries, SC, no connect time */
+    r.t_connect = -1;
+    r.bytes_out = 0;
+    r.retries = 2;
+    r.term[0] = 'S';
+    r.term[1] = 'C';
+    CHECK_LINE(f, &r,
+               "127.0.0.1:51234 [29/Nov/2026:23:56:26.118] webserver ade/ade1 0/-1/5003 0 SC "
+               "3/3/0/0/2 0/0");
+    /* refused by tcp-request content: no backend, no server */
+    r.backend = NULL;
+    r.server = NULL;
+    r.t_queue = -1;
+    r.retries = 0;
+    r.term[0] = 'P';
+    r.term[1] = 'R';
+    CHECK_LINE(f, &r,
+               "127.0.0.1:51234 [29/Nov/2026:23:56:26.118] webserver webserver/<NOSRV> -1/-1/5003 "
+               "0 PR 3/3/0/0/0 0/0");
+    sp_logfmt_free(f);
+}
+
 /* a request refused before any backend was chosen: the frontend's name, <NOSRV>, -1 timers,
  * <BADREQ> */
 static void test_default_badreq(void)
@@ -504,6 +543,7 @@ void test_httplog_register(void)
     sp_unit_test(s, "default format: IPv6, UNIX, TLS frontend", test_default_addresses);
     sp_unit_test(s, "default format: captures", test_default_captures);
     sp_unit_test(s, "clf format", test_clf);
+    sp_unit_test(s, "option tcplog", test_tcplog);
     sp_unit_test(s, "custom format: every variable", test_custom_format);
     sp_unit_test(s, "request line parts", test_h2_request_parts);
     sp_unit_test(s, "separators and %o", test_separators);

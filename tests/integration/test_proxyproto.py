@@ -466,10 +466,39 @@ def test_config(t):
     t.case("-c: proxy-v2-options spillway cannot send are named, each", case_refused)
 
 
+def test_tcp(t):
+    """accept-proxy on a mode tcp frontend: the header is read, the relay carries the rest,
+    and the tcplog line names the client the header gave."""
+    b = t.backend("t1")
+    port = free_port()
+    cfg = ("defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 5s\n"
+           "  timeout server 5s\nfrontend f\n  bind %s:%d accept-proxy\n  option tcplog\n"
+           "  log stdout format raw local0\n  default_backend b\nbackend b\n"
+           "  server s %s:%d\n" % (HOST, port, HOST, b.port))
+    sp = t.spillway(cfg, port)
+
+    def case():
+        with socket.create_connection((HOST, port), timeout=5) as c:
+            c.sendall(b"PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\nGET /name HTTP/1.1\r\n"
+                      b"Host: x\r\nConnection: close\r\n\r\n")
+            got = b""
+            for _ in range(100):
+                d = c.recv(65536)
+                if not d:
+                    break
+                got += d
+        assert got.startswith(b"HTTP/1.1 200") and got.endswith(b"t1\n"), got[:200]
+        assert wait_until(lambda: re.search(r"^1\.2\.3\.4:1111 \[.*\] f b/s ", sp.log(),
+                                            re.M), 3), sp.log()
+    t.case("accept-proxy on a tcp frontend: relayed after the header, logged with its client",
+           case)
+
+
 def main(t):
     test_config(t)
     test_accept(t)
     test_send(t)
+    test_tcp(t)
 
 
 if __name__ == "__main__":
