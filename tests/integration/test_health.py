@@ -309,6 +309,26 @@ def retry_on(t):
     sent = total() - n - idle
     t.check("a status not listed is answered at once", r.status == 404 and sent == 1,
             (r.status, sent))
+    # the layer-7 conditions: a server that never answers, one that closes without a byte,
+    # one that answers junk: each request goes out 4 times (retries 3), then the error
+    port3 = free_port()
+    t.spillway(make_config(port3, os.path.join(t.dir, "ro3.sock"),
+                           "retries 3\nretry-on response-timeout empty-response junk-response\n"
+                           "timeout server 300ms",
+                           ["s1 %s:%d" % (HOST, b1.port), "s2 %s:%d" % (HOST, b2.port)]), port3)
+    for path, status, what in (("/hang", 504, "response-timeout"),
+                               ("/raw?hex=", 502, "empty-response"),
+                               ("/raw?hex=6a756e6b0d0a0d0a", 502, "junk-response")):
+        n = total()
+        r = request(port3, "GET", path, timeout=10)
+        sent = total() - n - idle
+        t.check("retry-on %s: %s went out 4 times, then %d" % (what, path, status),
+                r.status == status and sent == 4, (r.status, sent))
+    n = total()
+    r = request(port3, "POST", "/raw?hex=", body=b"x" * 10, timeout=10)
+    sent = total() - n - idle
+    t.check("retry-on empty-response: a request with a body is never replayed (502 at once)",
+            r.status == 502 and sent == 1, (r.status, sent))
     # no conn-failure in the list: a refused server is not retried
     dead = closed_port()
     port2 = free_port()
