@@ -32,10 +32,18 @@ INTER_MS = 100
 
 
 def cli(sock, cmd, timeout=3.0):
-    """One command line on the stats socket; its whole answer."""
+    """One command line on the stats socket; its whole answer. The socket may open a moment
+    after the frontend's port (which is what the start waits for): retried, bounded."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
-        s.connect(sock)
+        for attempt in range(150):
+            try:
+                s.connect(sock)
+                break
+            except (ConnectionRefusedError, FileNotFoundError):
+                if attempt == 149:
+                    raise
+                time.sleep(0.02)
         s.sendall(cmd.encode() + b"\n")
         out = b""
         for _ in range(10000):
