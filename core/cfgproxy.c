@@ -1114,6 +1114,10 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
     unsigned list = s->init_addr ? s->init_addr : (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4);
 
+    if (text[0] == '_') {
+        sp__cfg_alert(ps, kw, "SRV records ('%s') not supported by spillway (use FQDN:PORT)", text);
+        return;
+    }
     if (!colon || colon == text || !colon[1] || *end || port < 1 || port > 65535 ||
         (size_t)(colon - text) >= sizeof(s->fqdn) || text[0] == '[' || strchr(text, '@')) {
         sp__cfg_alert(ps, kw, "invalid address '%s' (a server with 'resolvers' expects FQDN:PORT)",
