@@ -306,7 +306,7 @@ enum sp_srv_change sp_srv_set_rmaint(struct sp_srv_health *h, bool on, uint64_t 
         st.admin &= ~SP_SRV_RMAINT;
         if (!(st.admin & SP_SRV_MAINT)) {
             leave_maint(&st, now_ms);
-            ch = SP_SRV_CH_READY;
+            ch = SP_SRV_CH_RESOLVES;
         }
     }
     wr_end(h, &st);

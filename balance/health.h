@@ -140,6 +140,7 @@ enum sp_srv_change {
     SP_SRV_CH_READY,      /* leaves forced maintenance */
     SP_SRV_CH_DRAIN,      /* enters drain state */
     SP_SRV_CH_UNDRAIN,    /* leaves forced drain */
+    SP_SRV_CH_RESOLVES,   /* leaves maintenance (resolution): it resolves again */
     SP_SRV_CH_WEIGHT,     /* the weight changed; usable or not may have followed */
 };
 
@@ -180,7 +181,7 @@ void sp_srv_set_addr(struct sp_srv_health *h, const struct sockaddr_storage *add
                      uint32_t addrlen);
 /* owner: main (the resolvers). Enters (`on`) or leaves maintenance for resolution, HAProxy's
  * RMAINT: independent of the operator's flags, so `set server state ready` does not give an
- * address to a server that has none. Returns what changed (MAINT, MAINT_DOWN, READY, NONE). */
+ * address to a server that has none. Returns what changed (MAINT, MAINT_DOWN, RESOLVES, NONE). */
 enum sp_srv_change sp_srv_set_rmaint(struct sp_srv_health *h, bool on, uint64_t now_ms);
 /* shared: the address generation (0 until the first change). */
 static inline int sp_srv_addr_gen(const struct sp_srv_health *h)

@@ -157,7 +157,7 @@ static void assign(struct sp_resolvers *rs, struct resolution *r, const char *wh
         if (kept[k]) {
             enum sp_srv_change ch = sp_srv_set_rmaint(s->h, false, now_ms);
             if (ch != SP_SRV_CH_NONE)
-                rs->fn(rs->arg, s, ch, "resolves again");
+                rs->fn(rs->arg, s, ch, NULL);
             continue;
         }
         for (int i = 0; i < r->ne && !pick; i++)
@@ -204,7 +204,7 @@ static void assign(struct sp_resolvers *rs, struct resolution *r, const char *wh
         rs->fn(rs->arg, NULL, SP_SRV_CH_NONE, msg);
         enum sp_srv_change ch = sp_srv_set_rmaint(s->h, false, now_ms);
         if (ch != SP_SRV_CH_NONE)
-            rs->fn(rs->arg, s, ch, "resolves again");
+            rs->fn(rs->arg, s, ch, NULL);
     }
 }
 
@@ -218,7 +218,7 @@ static void resolution_failed(struct sp_resolvers *rs, struct resolution *r, int
     if (now_ms - r->last_valid_ms < (uint64_t)hold)
         return; /* the last answer still holds */
     r->ne = 0;
-    snprintf(why, sizeof(why), "DNS %s status", status);
+    snprintf(why, sizeof(why), "(DNS %s status)", status);
     assign(rs, r, why, now_ms);
 }
 
@@ -273,7 +273,7 @@ static void answered(struct sp_resolvers *rs, struct resolution *r, const struct
     r->waiting = false;
     r->last_valid_ms = now_ms;
     r->next_ms = now_ms + (uint64_t)c->timeout_resolve;
-    assign(rs, r, "entry removed from the DNS answer", now_ms);
+    assign(rs, r, "(No IP for server )", now_ms); /* HAProxy's words, its space included */
 }
 
 static void bad_answer(struct sp_resolvers *rs, struct section *sec, uint64_t now_ms)

@@ -129,7 +129,7 @@ static void test_rmaint(void)
     CU_ASSERT_EQUAL(st.admin, SP_SRV_FMAINT);
     CU_ASSERT_EQUAL(sp_srv_set_admin(&h, 0, 50), SP_SRV_CH_READY);
     CU_ASSERT_EQUAL(sp_srv_set_rmaint(&h, true, 60), SP_SRV_CH_MAINT);
-    CU_ASSERT_EQUAL(sp_srv_set_rmaint(&h, false, 70), SP_SRV_CH_READY);
+    CU_ASSERT_EQUAL(sp_srv_set_rmaint(&h, false, 70), SP_SRV_CH_RESOLVES);
     sp_srv_health_read(&h, &st);
     CU_ASSERT_TRUE(sp_srv_usable(&st));
 }

@@ -104,8 +104,8 @@ def run(t, dns):
     got = set(names(fe, 12))
     t.check("the dropped backend gets no traffic", got == {"b3"}, got)
     t.check("log: the slot is going DOWN for maintenance",
-            re.search(r"Server be/srv\d is going DOWN for maintenance, entry removed from the "
-                      r"DNS answer", sp.log()), sp.log())
+            re.search(r"Server be/srv\d is going DOWN for maintenance \(No IP for server \)\. "
+                      r"1 active and 0 backup servers left\.", sp.log()), sp.log())
 
     # a third address appears: a free slot comes UP with it
     dns.set("app.test", ["127.0.0.3", "127.0.0.4"])
@@ -144,12 +144,16 @@ def run(t, dns):
     ok = wait_until(lambda: slots(sock, "be2")["one"][1] & RMAINT, 3)
     t.check("NXDOMAIN past hold nx: MAINT (resolution), 503",
             ok and request(fe2, "GET", "/name").status == 503, slots(sock, "be2"))
-    t.check("log: DNS NX status", re.search(r"Server be2/one is going DOWN for maintenance, "
-                                            r"DNS NX status", sp.log()), sp.log())
+    t.check("log: DNS NX status", re.search(r"Server be2/one is going DOWN for maintenance "
+                                            r"\(DNS NX status\)\. 0 active and 0 backup "
+                                            r"servers left\.", sp.log()), sp.log())
     dns.set("single.test", ["127.0.0.4"])
     ok = wait_until(lambda: slots(sock, "be2")["one"] == ("127.0.0.4", 0), 5)
     t.check("the name comes back: UP with its new address", ok and names(fe2, 2) == ["b4", "b4"],
             slots(sock, "be2"))
+    t.check("log: resolves again, in HAProxy's words",
+            re.search(r"Server be2/one \('single\.test'\) is UP/READY \(resolves again\)\.",
+                      sp.log()), sp.log())
     empty = [k for k, v in slots(sock).items() if v[1] & RMAINT]
     out = cli(sock, "set server be/%s state ready" % empty[0]) if empty else ""
     t.check("set server state ready leaves a free slot in maintenance (resolution)",
