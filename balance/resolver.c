@@ -38,6 +38,7 @@ struct entry {
 struct slot {
     const struct sp_server *s;
     bool has;
+    bool kept; /* during an assignment: its address is still in the answer */
     int family;
     uint8_t addr[16];
 };
@@ -135,26 +136,26 @@ static void start_query(struct sp_resolvers *rs, struct resolution *r, uint64_t 
  * without an address gets in the log line. */
 static void assign(struct sp_resolvers *rs, struct resolution *r, const char *why, uint64_t now_ms)
 {
-    bool kept[1024] = {false};
     char from[64], to[64], msg[400];
 
     for (int i = 0; i < r->ne; i++)
         r->e[i].owner = -1;
-    for (int k = 0; k < r->nslots && k < 1024; k++) {
+    for (int k = 0; k < r->nslots; k++) {
         struct slot *sl = &r->slots[k];
-        for (int i = 0; sl->has && i < r->ne && !kept[k]; i++) {
+        sl->kept = false;
+        for (int i = 0; sl->has && i < r->ne && !sl->kept; i++) {
             if (r->e[i].owner < 0 &&
                 same_addr(sl->family, sl->addr, r->e[i].family, r->e[i].addr)) {
                 r->e[i].owner = k;
-                kept[k] = true;
+                sl->kept = true;
             }
         }
     }
-    for (int k = 0; k < r->nslots && k < 1024; k++) {
+    for (int k = 0; k < r->nslots; k++) {
         struct slot *sl = &r->slots[k];
         const struct sp_server *s = sl->s;
         struct entry *pick = NULL;
-        if (kept[k]) {
+        if (sl->kept) {
             enum sp_srv_change ch = sp_srv_set_rmaint(s->h, false, now_ms);
             if (ch != SP_SRV_CH_NONE)
                 rs->fn(rs->arg, s, ch, NULL);
@@ -174,6 +175,9 @@ static void assign(struct sp_resolvers *rs, struct resolution *r, const char *wh
         }
         if (pick->owner < 0)
             pick->owner = k;
+        if (sl->has && same_addr(sl->family, sl->addr, pick->family, pick->addr)) {
+            continue; /* a shared address it already has */
+        }
         struct sockaddr_storage ss;
         socklen_t len;
         memset(&ss, 0, sizeof(ss));
@@ -370,33 +374,53 @@ struct sp_resolvers *sp_resolvers_start(const struct sp_config *cfg,
             sec->ns[sec->nns++].fd = fd;
         }
     }
+    /* two passes: each server finds (or opens) its resolution, then the slots are allocated
+     * to the size of each (a backend of 1,000 names costs 1,000 slots, not a million) */
+    int *gid = calloc((size_t)routing->nsrv, sizeof(*gid));
+    if (!gid)
+        goto fail_oom;
     for (int i = 0; i < routing->nsrv; i++) {
         const struct sp_server *s = routing->srv[i];
-        struct resolution *r = NULL;
+        int k;
+        gid[i] = -1;
         if (!s->fqdn)
             continue;
-        for (int k = 0; k < rs->nres && !r; k++)
+        for (k = 0; k < rs->nres; k++)
             if (rs->res[k].be == s->be && !strcmp(rs->res[k].fqdn, s->fqdn) &&
                 !strcmp(rs->res[k].sec->cfg->name, s->resolvers))
-                r = &rs->res[k];
-        if (!r) {
-            r = &rs->res[rs->nres++];
+                break;
+        if (k == rs->nres) {
+            struct resolution *r = &rs->res[rs->nres++];
             r->sec = find_section(rs, s->resolvers);
             if (!r->sec) { /* the loader checked it */
                 *ret_err = -ENOENT;
                 snprintf(why, whysize, "server %s/%s: no resolvers '%s'", s->be->name, s->name,
                          s->resolvers);
+                free(gid);
                 return sp_resolvers_free(rs);
             }
             r->fqdn = s->fqdn;
             r->be = s->be;
             r->prefer = s->resolve_family;
-            r->slots = calloc((size_t)nsrv, sizeof(*r->slots));
-            if (!r->slots)
-                goto fail_oom;
             r->next_ms = now_ms; /* the first query goes at once */
             r->last_valid_ms = now_ms;
         }
+        gid[i] = k;
+        rs->res[k].nslots++; /* counted here, filled below */
+    }
+    for (int k = 0; k < rs->nres; k++) {
+        rs->res[k].slots = calloc((size_t)rs->res[k].nslots, sizeof(struct slot));
+        rs->res[k].nslots = 0;
+        if (!rs->res[k].slots) {
+            free(gid);
+            goto fail_oom;
+        }
+    }
+    for (int i = 0; i < routing->nsrv; i++) {
+        const struct sp_server *s = routing->srv[i];
+        if (gid[i] < 0)
+            continue;
+        struct resolution *r = &rs->res[gid[i]];
         r->tmpl = r->tmpl || s->tmpl;
         struct slot *sl = &r->slots[r->nslots++];
         struct sp_srv_hstate st;
@@ -405,6 +429,7 @@ struct sp_resolvers *sp_resolvers_start(const struct sp_config *cfg,
         if (!(st.admin & SP_SRV_RMAINT))
             slot_from_sockaddr(sl, &st.addr);
     }
+    free(gid);
     return rs;
 
 fail_oom:
