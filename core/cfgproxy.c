@@ -1152,9 +1152,16 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
                   text);
 }
 
-/* whether a server line asks for run-time resolution (its own options or default-server's) */
+/* whether a server line asks for run-time resolution (its own options or default-server's)
+ * of a NAME:PORT address: an IP literal, a unix socket, an address without a port or with an
+ * offset keep the plain path (HAProxy resolves nothing there either) */
 static bool wants_dns(const struct sp_cfg_server *s, int argc, char **argv, int first)
 {
+    const char *addr = argv[first - 1], *colon = strrchr(addr, ':');
+
+    if (strchr(addr, '@') || addr[0] == '[' || !colon || !isdigit((unsigned char)colon[1]) ||
+        strchr(addr, ':') != colon)
+        return false;
     if (s->resolvers[0] || s->init_addr)
         return true;
     for (int i = first; i < argc; i++)

@@ -84,7 +84,7 @@ struct fd_budget {
                           * never more than the servers' pools may open together */
     long long listeners; /* one SO_REUSEPORT socket per worker per address, one for unix@ */
     long long other;     /* stdio, signalfd, each worker's epoll and eventfd, the stats socket,
-                          * log targets, FD_MARGIN */
+                          * log targets, the resolvers' sockets, FD_MARGIN */
 };
 
 static long long fd_total(const struct fd_budget *b)
@@ -124,6 +124,8 @@ static void fd_budget(const struct sp_config *cfg, int nworkers, long long maxco
     b->other = 3 + 1 + 1 + 2LL * nworkers + nlogs + FD_MARGIN;
     for (const struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets; ss; ss = ss->next)
         b->other += 2; /* its listening socket and the client being served */
+    for (const struct sp_cfg_resolvers *r = cfg->resolvers; r; r = r->next)
+        b->other += r->nns; /* one connected UDP socket per nameserver */
 }
 
 static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, long long limit)

@@ -133,10 +133,40 @@ static void test_template(void)
                  "SRV records ('_http._tcp.app.test') not supported by spillway");
 }
 
+/* default-server resolvers: an IP literal, a unix socket or a portless address keep the plain
+ * path (nothing to resolve), a name is resolved at run time */
+static void test_default_server(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+                   "backend b\n default-server resolvers dns init-addr none\n"
+                   " server ip 10.0.0.1:80\n server sock unix@/tmp/x.sock\n"
+                   " server dst 10.0.0.2\n server name app.test:81\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    struct sp_cfg_server *s = cfg->proxies->servers;
+    CU_ASSERT_STRING_EQUAL(s->fqdn, "");
+    CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET);
+    CU_ASSERT_FALSE(s->no_addr);
+    s = s->next;
+    CU_ASSERT_EQUAL(s->addr.ss_family, AF_UNIX);
+    s = s->next;
+    CU_ASSERT_TRUE(s->port_from_dst);
+    s = s->next;
+    CU_ASSERT_STRING_EQUAL(s->fqdn, "app.test");
+    CU_ASSERT_TRUE(s->no_addr);
+    sp_config_free(cfg);
+    free(diag);
+}
+
 void test_cfgresolvers_register(void)
 {
     CU_pSuite s = sp_unit_suite("core/cfgresolvers");
     sp_unit_test(s, "resolvers section: every keyword, server options", test_section);
     sp_unit_test(s, "resolvers section: errors with file:line", test_section_errors);
     sp_unit_test(s, "server-template: slots, ranges, errors", test_template);
+    sp_unit_test(s, "default-server resolvers: literals and sockets stay plain",
+                 test_default_server);
 }
