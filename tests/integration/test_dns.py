@@ -15,7 +15,8 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnsserver import DnsServer  # noqa: E402
-from lib import HOST, Backend, Suite, free_port, request, wait_until  # noqa: E402
+from lib import (  # noqa: E402
+    HOST, Backend, Suite, free_port, no_sanitizer_report, request, wait_until)
 from test_health import cli, servers_state, stat_rows  # noqa: E402
 
 RMAINT = 0x20
@@ -38,6 +39,8 @@ def body(t):
     dns = DnsServer()
     try:
         run(t, dns)
+        # a stop while queries are in flight, then LeakSanitizer's word (sanitizer builds)
+        t.case("no sanitizer report", no_sanitizer_report, t)
     finally:
         dns.stop()
 
