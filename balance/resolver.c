@@ -118,7 +118,7 @@ static void send_query(struct sp_resolvers *rs, struct resolution *r, uint64_t n
     len = sp_dns_query_build(r->id, r->fqdn, r->qtype, r->sec->cfg->accepted_payload_size, pkt,
                              sizeof(pkt));
     if (len < 0)
-        return; /* checked at start: not reached */
+        return; /* the loader refuses such a name: not reached */
     /* to every nameserver: the first valid answer wins (HAProxy does the same) */
     for (int i = 0; i < r->sec->nns; i++)
         (void)send(r->sec->ns[i].fd, pkt, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -1125,6 +1125,19 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
         return;
     }
     snprintf(s->fqdn, sizeof(s->fqdn), "%.*s", (int)(colon - text), text);
+    /* what a DNS query can carry: labels of 1 to 63 bytes, 253 in all (a trailing dot
+     * allowed) */
+    size_t flen = strlen(s->fqdn) - (s->fqdn[strlen(s->fqdn) - 1] == '.');
+    for (size_t i = 0; i < flen;) {
+        size_t l = strcspn(s->fqdn + i, ".");
+        if (l == 0 || l > 63 || flen > 253) {
+            sp__cfg_alert(ps, kw, "invalid host name '%s' (labels of 1 to 63 bytes, 253 in all)",
+                          s->fqdn);
+            s->fqdn[0] = '\0';
+            return;
+        }
+        i += l + 1;
+    }
     s->dns_port = (uint16_t)port;
     s->port_from_dst = false;
     s->port_offset = 0;
@@ -1132,8 +1145,8 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
         s->fqdn[0] = '\0'; /* an IP literal: nothing to resolve */
         return;
     }
-    if (s->tmpl && !(list & 0xf0) && (list & 0xf) == SP_CFG_INIT_LIBC)
-        list = SP_CFG_INIT_LIBC; /* a template's slots start empty whatever libc says */
+    /* a template's slots start empty whatever libc would say (HAProxy would put the same
+     * first address in every slot until the first answer): `libc` counts as `none` there */
     for (; list; list >>= 4) {
         unsigned m = list & 0xf;
         if (m == SP_CFG_INIT_LIBC && !s->tmpl &&

@@ -129,6 +129,8 @@ static void test_template(void)
                  "server-template needs 'resolvers'");
     expect_error(TMO "backend b\n server-template srv 3 app.test resolvers dns\n",
                  "invalid address 'app.test'");
+    expect_error(TMO "backend b\n server s a..b:80 resolvers dns init-addr none\n",
+                 "invalid host name 'a..b'");
     expect_error(TMO "backend b\n server-template srv 3 _http._tcp.app.test resolvers dns\n",
                  "SRV records ('_http._tcp.app.test') not supported by spillway");
 }
