@@ -3,6 +3,7 @@
  * lose addresses, `hold obsolete`, retries and `hold timeout`, NX and `hold nx`, junk. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -190,9 +191,77 @@ static void test_slots(void)
     close(ns);
 }
 
+/* resolve-prefer ipv6 (HAProxy's default): AAAA first; an empty AAAA answer asks A next */
+static void test_families(void)
+{
+    int ns = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    char text[1024], why[128];
+    struct sp_config *cfg = NULL;
+    int nerr = -1, err;
+    uint8_t q[512], r[512];
+    struct sockaddr_in from;
+
+    CU_ASSERT_FATAL(ns >= 0);
+    CU_ASSERT_EQUAL_FATAL(bind(ns, (struct sockaddr *)&a, sizeof(a)), 0);
+    getsockname(ns, (struct sockaddr *)&a, &al);
+    snprintf(text, sizeof(text),
+             "resolvers dns\n nameserver ns1 127.0.0.1:%d\ndefaults\n mode http\n"
+             " timeout client 1s\n timeout server 1s\n timeout connect 1s\nbackend b\n"
+             " server six v6.test:8443 resolvers dns init-addr none\n"
+             " server four v4.test:80 resolvers dns init-addr none\n",
+             ntohs(a.sin_port));
+    CU_ASSERT_EQUAL_FATAL(sp_config_parse_string(text, "t.cfg", stderr, &cfg), 0);
+    struct sp_routing *rt = sp_routing_build(cfg, stderr, &nerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    struct sp_resolvers *rs =
+        sp_resolvers_start(cfg, rt, on_event, NULL, 0, &err, why, sizeof(why));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+    sp_resolvers_run(rs, 0); /* two AAAA queries */
+    for (int k = 0; k < 2; k++) {
+        ssize_t len = take_query(ns, q, sizeof(q), &from);
+        CU_ASSERT_FATAL(len > 12);
+        bool six = memcmp(q + 13, "v6", 2) == 0;
+        size_t qend = 12 + 1 + 2 + 1 + 4 + 1 + 4; /* 2v64test0 + type + class */
+        CU_ASSERT_EQUAL(q[qend - 3], SP_DNS_T_AAAA);
+        memcpy(r, q, qend);
+        r[2] = 0x81;
+        r[3] = 0x80;
+        r[7] = six ? 1 : 0;
+        r[11] = 0;
+        size_t off = qend;
+        if (six) {
+            uint8_t rr[12] = {0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 30, 0, 16};
+            memcpy(r + off, rr, sizeof(rr));
+            inet_pton(AF_INET6, "2001:db8::7", r + off + 12);
+            off += 28;
+        }
+        sendto(ns, r, off, 0, (struct sockaddr *)&from, sizeof(from));
+    }
+    run_at(rs, 0);
+    run_at(rs, 0);
+    /* v4.test answered no AAAA: its A question follows */
+    const char *one[] = {"10.0.0.4"};
+    answer(ns, one, 1, 0);
+    run_at(rs, 0);
+    struct sp_srv_hstate st;
+    sp_srv_health_read(rt->be[0]->srv[0]->h, &st);
+    CU_ASSERT_EQUAL(st.addr.ss_family, AF_INET6);
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in6 *)&st.addr)->sin6_port), 8443);
+    CU_ASSERT_FALSE(st.admin & SP_SRV_RMAINT);
+    CU_ASSERT_STRING_EQUAL(state(rt->be[0]), "- 10.0.0.4");
+
+    sp_resolvers_free(rs);
+    sp_routing_discard(rt);
+    sp_config_free(cfg);
+    close(ns);
+}
+
 void test_resolver_register(void)
 {
     CU_pSuite s = sp_unit_suite("balance/resolver");
     sp_unit_test(s, "template slots: take, hold obsolete, retries, hold timeout, NX, junk",
                  test_slots);
+    sp_unit_test(s, "resolve-prefer ipv6: AAAA, then A after an empty AAAA", test_families);
 }
