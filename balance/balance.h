@@ -65,6 +65,14 @@ struct sp_server {
      * (check-send-proxy, or send-proxy without `port` and `addr`, as HAProxy) */
     unsigned pp_opts;
     bool chk_send_proxy;
+    /* DNS resolution (balance/resolver.h): the name to resolve, NULL when none; the
+     * resolvers section; the preferred family; the port the answers' addresses get; the
+     * server-template group within the backend (0: a plain server) */
+    char *fqdn;
+    char *resolvers;
+    int resolve_family;
+    uint16_t dns_port;
+    int tmpl;
 };
 
 /* shared: immutable after publish (RCU). A backend's health check: TCP connect, or

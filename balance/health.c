@@ -211,6 +211,8 @@ enum sp_srv_change sp_srv_set_admin(struct sp_srv_health *h, int state, uint64_t
                 st.chk_state |= SP_CHK_ST_PAUSED;
             st.health = 0;
             set_op(&st, SP_SRV_STOPPED, now_ms);
+        } else {
+            st.admin |= SP_SRV_FMAINT; /* already in maintenance (resolution): kept after it */
         }
     } else if (state == SP_SRV_FDRAIN) {
         if (st.admin & SP_SRV_MAINT) {
@@ -223,10 +225,16 @@ enum sp_srv_change sp_srv_set_admin(struct sp_srv_health *h, int state, uint64_t
             ch = SP_SRV_CH_DRAIN;
         }
     } else {
-        if (st.admin & SP_SRV_MAINT) {
+        if ((st.admin & SP_SRV_MAINT) == SP_SRV_RMAINT) {
+            st.admin &= ~SP_SRV_FDRAIN; /* no address yet: it stays in maintenance */
+        } else if (st.admin & SP_SRV_MAINT) {
             st.admin &= ~SP_SRV_FDRAIN;
-            leave_maint(&st, now_ms);
-            ch = SP_SRV_CH_READY;
+            if (st.admin & SP_SRV_RMAINT) {
+                st.admin &= ~(SP_SRV_FMAINT | SP_SRV_CMAINT);
+            } else {
+                leave_maint(&st, now_ms);
+                ch = SP_SRV_CH_READY;
+            }
         } else if (st.admin & SP_SRV_FDRAIN) {
             st.admin &= ~SP_SRV_FDRAIN;
             st.lastchg_ms = now_ms;
@@ -279,6 +287,32 @@ void sp_srv_set_addr(struct sp_srv_health *h, const struct sockaddr_storage *add
     ck_spinlock_unlock(&h->lock);
 }
 
+enum sp_srv_change sp_srv_set_rmaint(struct sp_srv_health *h, bool on, uint64_t now_ms)
+{
+    struct sp_srv_hstate st;
+    enum sp_srv_change ch = SP_SRV_CH_NONE;
+
+    wr_begin(h, &st);
+    if (on && !(st.admin & SP_SRV_RMAINT)) {
+        if (!(st.admin & SP_SRV_MAINT)) {
+            ch = st.op == SP_SRV_STOPPED ? SP_SRV_CH_MAINT_DOWN : SP_SRV_CH_MAINT;
+            if (st.chk_state & SP_CHK_ST_CONFIGURED)
+                st.chk_state |= SP_CHK_ST_PAUSED;
+            st.health = 0;
+            set_op(&st, SP_SRV_STOPPED, now_ms);
+        }
+        st.admin |= SP_SRV_RMAINT;
+    } else if (!on && (st.admin & SP_SRV_RMAINT)) {
+        st.admin &= ~SP_SRV_RMAINT;
+        if (!(st.admin & SP_SRV_MAINT)) {
+            leave_maint(&st, now_ms);
+            ch = SP_SRV_CH_RESOLVES;
+        }
+    }
+    wr_end(h, &st);
+    return ch;
+}
+
 int sp_srv_set_check_enabled(struct sp_srv_health *h, bool on)
 {
     struct sp_srv_hstate st;
@@ -301,6 +335,10 @@ void sp_srv_status_text(const struct sp_srv_hstate *h, char *buf, size_t size)
                    (SP_CHK_ST_CONFIGURED | SP_CHK_ST_ENABLED);
     int max = h->rise + h->fall - 1;
 
+    if (h->admin & SP_SRV_RMAINT) {
+        snprintf(buf, size, "MAINT (resolution)");
+        return;
+    }
     if (h->admin & SP_SRV_MAINT) {
         snprintf(buf, size, "MAINT");
         return;

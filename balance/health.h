@@ -41,8 +41,9 @@ enum {
     SP_SRV_FMAINT = 0x01, /* forced maintenance (stats socket) */
     SP_SRV_CMAINT = 0x04, /* maintenance from the configuration (`disabled`) */
     SP_SRV_FDRAIN = 0x08, /* forced drain (stats socket) */
+    SP_SRV_RMAINT = 0x20, /* maintenance from DNS resolution: no address (HAProxy's RMAINT) */
 };
-#define SP_SRV_MAINT (SP_SRV_FMAINT | SP_SRV_CMAINT)
+#define SP_SRV_MAINT (SP_SRV_FMAINT | SP_SRV_CMAINT | SP_SRV_RMAINT)
 
 /* check status (HAProxy's HCHK_STATUS_* numbers, as `show servers state` prints them) */
 enum sp_chk_status {
@@ -139,6 +140,7 @@ enum sp_srv_change {
     SP_SRV_CH_READY,      /* leaves forced maintenance */
     SP_SRV_CH_DRAIN,      /* enters drain state */
     SP_SRV_CH_UNDRAIN,    /* leaves forced drain */
+    SP_SRV_CH_RESOLVES,   /* leaves maintenance (resolution): it resolves again */
     SP_SRV_CH_WEIGHT,     /* the weight changed; usable or not may have followed */
 };
 
@@ -177,6 +179,10 @@ enum sp_srv_change sp_srv_set_weight(struct sp_srv_health *h, int weight, uint64
  * on (each worker compares addr_gen with the one its pool was opened for). */
 void sp_srv_set_addr(struct sp_srv_health *h, const struct sockaddr_storage *addr,
                      uint32_t addrlen);
+/* owner: main (the resolvers). Enters (`on`) or leaves maintenance for resolution, HAProxy's
+ * RMAINT: independent of the operator's flags, so `set server state ready` does not give an
+ * address to a server that has none. Returns what changed (MAINT, MAINT_DOWN, RESOLVES, NONE). */
+enum sp_srv_change sp_srv_set_rmaint(struct sp_srv_health *h, bool on, uint64_t now_ms);
 /* shared: the address generation (0 until the first change). */
 static inline int sp_srv_addr_gen(const struct sp_srv_health *h)
 {

@@ -29,6 +29,8 @@ static void routing_free(struct sp_routing *r)
         return;
     for (int i = 0; i < r->nsrv; i++) {
         free(r->srv[i]->name);
+        free(r->srv[i]->fqdn);
+        free(r->srv[i]->resolvers);
         free(r->srv[i]);
     }
     for (int i = 0; i < r->nfe; i++) {
@@ -586,8 +588,19 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             s->h = &r->health[s->idx];
             sp_srv_health_init(s->h, s->weight, s->backup, s->disabled, s->check, s->rise, s->fall,
                                now_ms, &s->addr, s->addrlen);
+            if (cs->no_addr)
+                sp_srv_set_rmaint(s->h, true, now_ms); /* init-addr none: until an answer */
             if (!s->name)
                 goto fail;
+            if (cs->resolvers[0] && cs->fqdn[0]) {
+                s->fqdn = strdup(cs->fqdn);
+                s->resolvers = strdup(cs->resolvers);
+                if (!s->fqdn || !s->resolvers)
+                    goto fail;
+                s->resolve_family = cs->resolve_family;
+                s->dns_port = cs->dns_port;
+                s->tmpl = cs->tmpl;
+            }
         }
         be->bh = &r->be_health[be->idx];
         sp_be_health_init(be->bh, sp_backend_usable(be, false) + sp_backend_usable(be, true),

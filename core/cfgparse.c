@@ -41,7 +41,7 @@
 
 /* clang-format off */
 const char *const sp__cfg_sec_names[] = {
-    "none", "global", "defaults", "frontend", "backend", "listen", "skipped",
+    "none", "global", "defaults", "frontend", "backend", "listen", "skipped", "resolvers",
 };
 /* clang-format on */
 
@@ -740,6 +740,7 @@ static const struct kw keywords[] = {
     {"http-request", S_FE | S_LI | S_DEF, sp__cfg_kw_http_request},
     {"log-format", S_PROXY, sp__cfg_kw_log_format},
     {"server", S_BE | S_LI, sp__cfg_kw_server},
+    {"server-template", S_BE | S_LI, sp__cfg_kw_server_template},
     {"default-server", S_DEF | S_BE | S_LI, sp__cfg_kw_default_server},
     {"source", S_DEF | S_BE | S_LI, sp__cfg_kw_source},
     {"disabled", S_PROXY, sp__cfg_kw_disabled},
@@ -815,7 +816,7 @@ static const char *const proxy_unsupported[] = {
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "capture", "cookie", "dynamic-cookie-key", "stick-table", "stick", "redirect",
     "tcp-response", "unique-id-format", "unique-id-header", "compression", "filter", "email-alert",
-    "id", "guid", "server-template", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
+    "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
     "external-check", "load-server-state-from-file", "server-state-file-name", "rate-limit",
     "max-keep-alive-queue", "max-session-srv-conns", "declare", "bind-process", "use-fcgi-app", "default",
@@ -825,7 +826,7 @@ static const char *const proxy_unsupported[] = {
 /* Sections HAProxy has and spillway does not: reported once, their lines skipped. */
 /* clang-format off */
 static const char *const sections_unsupported[] = {
-    "resolvers", "peers", "userlist", "program", "http-errors", "ring", "mailers", "cache",
+    "peers", "userlist", "program", "http-errors", "ring", "mailers", "cache",
     "crt-store", "traces", "log-forward", "fcgi-app", "acme",
 };
 /* clang-format on */
@@ -852,7 +853,7 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
     char where[64];
 
     if (!strcmp(kw, "global") || !strcmp(kw, "defaults") || !strcmp(kw, "frontend") ||
-        !strcmp(kw, "backend") || !strcmp(kw, "listen") ||
+        !strcmp(kw, "backend") || !strcmp(kw, "listen") || !strcmp(kw, "resolvers") ||
         sp__cfg_in_list(kw, sections_unsupported, ARRAY_SIZE(sections_unsupported)))
         snprintf(ps->section, sizeof(ps->section), "%s", argc > 1 ? argv[1] : kw);
     if (strcmp(kw, "global") == 0) {
@@ -875,6 +876,12 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
         section_start(ps, SP__CFG_SEC_LISTEN, argc, argv);
         return;
     }
+    if (strcmp(kw, "resolvers") == 0) {
+        ps->cur = NULL;
+        ps->sec = SP__CFG_SEC_RESOLVERS;
+        sp__cfg_resolvers_start(ps, argc, argv);
+        return;
+    }
     const char *later = sp__cfg_later_keyword(SP__CFG_KW_SECTION, kw);
     if (later) {
         sp__cfg_alert(ps, kw,
@@ -893,6 +900,10 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
     }
     if (ps->sec == SP__CFG_SEC_SKIP)
         return;
+    if (ps->sec == SP__CFG_SEC_RESOLVERS) {
+        sp__cfg_resolvers_line(ps, argc, argv);
+        return;
+    }
     if (ps->sec == SP__CFG_SEC_NONE) {
         sp__cfg_alert(ps, kw,
                       "keyword outside of any section (expects global, defaults, frontend, "
@@ -1168,8 +1179,10 @@ static int parse(const char *buf, size_t len, const char *name, FILE *diag,
         next = d->next;
         sp__cfg_proxy_free(d);
     }
-    if (!ps.oom)
+    if (!ps.oom) {
+        sp__cfg_resolvers_check(&ps);
         sp__cfg_check(cfg, diag);
+    }
     if (ps.oom)
         ret = -ENOMEM;
     else if (cfg->nerrors)

@@ -787,8 +787,8 @@ static const char *const server_opts_unsupported[] = {
     "send-proxy-v2-ssl-cn", "check-ssl",
     "no-check-ssl", "check-sni", "check-alpn", "check-proto",
     "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
-    "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id", "init-addr",
-    "init-state", "resolvers", "resolve-prefer", "resolve-net", "resolve-opts", "observe",
+    "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id",
+    "init-state", "resolve-net", "resolve-opts", "observe",
     "error-limit", "on-error", "on-marked-down", "on-marked-up", "slowstart", "track",
     "redir", "usesrc", "pool-max-conn", "pool-purge-delay", "pool-low-conn",
     "pool-conn-name", "max-reuse", "tfo", "non-stick", "namespace", "socks4", "ws", "allow-0rtt", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs",
@@ -961,6 +961,56 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
         (*i)++;
         return proxy_v2_options(ps, argv[0], val, s);
     }
+    if (strcmp(opt, "resolvers") == 0) {
+        (*i)++;
+        if (!val || !*val || strlen(val) >= sizeof(s->resolvers)) {
+            sp__cfg_alert(ps, argv[0], "'resolvers' expects the name of a resolvers section");
+            return false;
+        }
+        snprintf(s->resolvers, sizeof(s->resolvers), "%s", val);
+        return true;
+    }
+    if (strcmp(opt, "resolve-prefer") == 0) {
+        (*i)++;
+        if (val && strcmp(val, "ipv4") == 0)
+            s->resolve_family = AF_INET;
+        else if (val && strcmp(val, "ipv6") == 0)
+            s->resolve_family = AF_INET6;
+        else {
+            sp__cfg_alert(ps, argv[0], "'resolve-prefer' expects 'ipv4' or 'ipv6'");
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(opt, "init-addr") == 0) {
+        unsigned list = 0;
+        int n = 0;
+        (*i)++;
+        for (const char *p = val; p && *p && n < 3;) {
+            size_t len = strcspn(p, ",");
+            unsigned m = len == 4 && !strncmp(p, "last", 4)   ? SP_CFG_INIT_LAST
+                         : len == 4 && !strncmp(p, "libc", 4) ? SP_CFG_INIT_LIBC
+                         : len == 4 && !strncmp(p, "none", 4) ? SP_CFG_INIT_NONE
+                                                              : 0;
+            if (!m) {
+                sp__cfg_alert(ps, argv[0],
+                              "'init-addr': '%.*s' not supported by spillway (expects "
+                              "last, libc or none, comma-separated)",
+                              (int)len, p);
+                return false;
+            }
+            list |= m << (4 * n++);
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+        if (!list) {
+            sp__cfg_alert(ps, argv[0], "'init-addr' expects last, libc or none");
+            return false;
+        }
+        s->init_addr = list;
+        return true;
+    }
     if (strcmp(opt, "backup") == 0)
         return (s->backup = true);
     if (strcmp(opt, "no-backup") == 0)
@@ -1052,60 +1102,196 @@ static int server_addr(const char *text, struct sp_cfg_server *s)
     return r;
 }
 
-/* server NAME ADDR[:PORT] [options]: starts from the proxy's `default-server` settings */
-void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
+/* A server that resolves its name at run time (`resolvers`, or a template): HOST:PORT split
+ * into fqdn and port, then the init-addr methods in order (HAProxy's default: last,libc;
+ * spillway has no state file, so `last` finds nothing). `none` leaves it without an address,
+ * in maintenance (resolution) until the first answer. An IP literal is not resolved. */
+static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const char *text,
+                            struct sp_cfg_server *s)
+{
+    const char *colon = strrchr(text, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    unsigned list = s->init_addr ? s->init_addr : (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4);
+
+    if (text[0] == '_') {
+        sp__cfg_alert(ps, kw, "SRV records ('%s') not supported by spillway (use FQDN:PORT)", text);
+        return;
+    }
+    if (!colon || colon == text || !colon[1] || *end || port < 1 || port > 65535 ||
+        (size_t)(colon - text) >= sizeof(s->fqdn) || text[0] == '[' || strchr(text, '@')) {
+        sp__cfg_alert(ps, kw, "invalid address '%s' (a server with 'resolvers' expects FQDN:PORT)",
+                      text);
+        return;
+    }
+    snprintf(s->fqdn, sizeof(s->fqdn), "%.*s", (int)(colon - text), text);
+    /* what a DNS query can carry: labels of 1 to 63 bytes, 253 in all (a trailing dot
+     * allowed) */
+    size_t flen = strlen(s->fqdn) - (s->fqdn[strlen(s->fqdn) - 1] == '.');
+    for (size_t i = 0; i < flen;) {
+        size_t l = strcspn(s->fqdn + i, ".");
+        if (l == 0 || l > 63 || flen > 253) {
+            sp__cfg_alert(ps, kw, "invalid host name '%s' (labels of 1 to 63 bytes, 253 in all)",
+                          s->fqdn);
+            s->fqdn[0] = '\0';
+            return;
+        }
+        i += l + 1;
+    }
+    s->dns_port = (uint16_t)port;
+    s->port_from_dst = false;
+    s->port_offset = 0;
+    if (sp_parse_addr(text, false, &s->addr, &s->addrlen) == 0) {
+        s->fqdn[0] = '\0'; /* an IP literal: nothing to resolve */
+        return;
+    }
+    /* a template's slots start empty whatever libc would say (HAProxy would put the same
+     * first address in every slot until the first answer): `libc` counts as `none` there */
+    for (; list; list >>= 4) {
+        unsigned m = list & 0xf;
+        if (m == SP_CFG_INIT_LIBC && !s->tmpl &&
+            sp_parse_addr(text, true, &s->addr, &s->addrlen) == 0)
+            return;
+        if (m == SP_CFG_INIT_NONE || (m == SP_CFG_INIT_LIBC && s->tmpl)) {
+            memset(&s->addr, 0, sizeof(s->addr));
+            s->addrlen = 0;
+            s->no_addr = true;
+            return;
+        }
+    }
+    sp__cfg_alert(ps, kw,
+                  "could not resolve address '%s' (init-addr found none; add 'none' to start "
+                  "without one)",
+                  text);
+}
+
+/* whether a server line asks for run-time resolution (its own options or default-server's)
+ * of a NAME:PORT address: an IP literal, a unix socket, an address without a port or with an
+ * offset keep the plain path (HAProxy resolves nothing there either) */
+static bool wants_dns(const struct sp_cfg_server *s, int argc, char **argv, int first)
+{
+    const char *addr = argv[first - 1], *colon = strrchr(addr, ':');
+
+    if (strchr(addr, '@') || addr[0] == '[' || !colon || !isdigit((unsigned char)colon[1]) ||
+        strchr(addr, ':') != colon)
+        return false;
+    if (s->resolvers[0] || s->init_addr)
+        return true;
+    for (int i = first; i < argc; i++)
+        if (!strcmp(argv[i], "resolvers") || !strcmp(argv[i], "init-addr"))
+            return true;
+    return false;
+}
+
+/* One server from a `server` or `server-template` line: options from argv[first]. */
+static struct sp_cfg_server *add_server(struct sp__cfg_parser *ps, const char *name, int argc,
+                                        char **argv, int first, int tmpl)
 {
     struct sp_cfg_proxy *px = ps->cur;
     struct sp_cfg_server *s, **tail;
+    const char *addr = argv[first - 1];
     int r;
 
-    if (argc < 3) {
-        sp__cfg_alert(ps, argv[0], "missing argument (expects NAME ADDR:PORT [options])");
-        return;
-    }
-    if (!sp__cfg_valid_name(argv[1])) {
-        sp__cfg_alert(ps, argv[0], "invalid server name '%s'", argv[1]);
-        return;
+    if (!sp__cfg_valid_name(name)) {
+        sp__cfg_alert(ps, argv[0], "invalid server name '%s'", name);
+        return NULL;
     }
     for (tail = &px->servers; *tail; tail = &(*tail)->next) {
-        if (strcmp((*tail)->name, argv[1]) == 0) {
-            sp__cfg_alert(ps, argv[0], "server '%s' already declared at %s:%d in %s '%s'", argv[1],
+        if (strcmp((*tail)->name, name) == 0) {
+            sp__cfg_alert(ps, argv[0], "server '%s' already declared at %s:%d in %s '%s'", name,
                           (*tail)->where.file, (*tail)->where.line, sp__cfg_sec_names[ps->sec],
                           px->name);
-            return;
+            return NULL;
         }
     }
     s = sp__cfg_xcalloc(ps, sizeof(*s));
     if (!s)
-        return;
+        return NULL;
     *s = px->defsrv; /* plain values only: nothing owned is shared */
     s->next = NULL;
     s->where = sp__cfg_here(ps);
-    s->name = sp__cfg_xstrdup(ps, argv[1]);
-    s->addr_text = sp__cfg_xstrdup(ps, argv[2]);
+    s->name = sp__cfg_xstrdup(ps, name);
+    s->addr_text = sp__cfg_xstrdup(ps, addr);
+    s->tmpl = tmpl;
     if (!s->name || !s->addr_text) {
         free(s->name);
         free(s->addr_text);
         free(s);
-        return;
+        return NULL;
     }
     /* the server is kept even when a part of its line is wrong, so that a later duplicate
      * still gets reported */
     *tail = s;
     s->id = ++px->nservers;
-    r = server_addr(argv[2], s);
-    if (r == -ENOENT)
-        sp__cfg_alert(ps, argv[0], "could not resolve address '%s'", argv[2]);
-    else if (r < 0 || (s->addr.ss_family != AF_UNIX && !s->port_from_dst &&
-                       ((struct sockaddr_in *)&s->addr)->sin_port == 0))
-        sp__cfg_alert(ps, argv[0],
-                      "invalid address '%s' (expects HOST[:PORT], [IPv6][:PORT], HOST:+N, "
-                      "HOST:-N or unix@PATH, port 1-65535)",
-                      argv[2]);
+    bool dns = tmpl || wants_dns(s, argc, argv, first);
+    if (!dns) {
+        r = server_addr(addr, s);
+        if (r == -ENOENT)
+            sp__cfg_alert(ps, argv[0], "could not resolve address '%s'", addr);
+        else if (r < 0 || (s->addr.ss_family != AF_UNIX && !s->port_from_dst &&
+                           ((struct sockaddr_in *)&s->addr)->sin_port == 0))
+            sp__cfg_alert(ps, argv[0],
+                          "invalid address '%s' (expects HOST[:PORT], [IPv6][:PORT], HOST:+N, "
+                          "HOST:-N or unix@PATH, port 1-65535)",
+                          addr);
+    }
     /* every wrong option is reported; an unknown one may take arguments: the line stops */
     bool stop = false;
-    for (int i = 3; i < argc && !stop; i++)
+    for (int i = first; i < argc && !stop; i++)
         server_option(ps, argc, argv, &i, s, &stop);
+    if (dns) {
+        if (tmpl && !s->resolvers[0])
+            sp__cfg_alert(ps, argv[0], "server-template needs 'resolvers' (spillway)");
+        server_dns_addr(ps, argv[0], addr, s);
+    }
+    return s;
+}
+
+/* server NAME ADDR[:PORT] [options]: starts from the proxy's `default-server` settings */
+void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc < 3) {
+        sp__cfg_alert(ps, argv[0], "missing argument (expects NAME ADDR:PORT [options])");
+        return;
+    }
+    add_server(ps, argv[1], argc, argv, 3, 0);
+}
+
+/* server-template PREFIX NUM|LOW-HIGH FQDN:PORT [options]: servers PREFIX<LOW>..PREFIX<HIGH>,
+ * slots that DNS answers fill at run time (HAProxy 2.6). */
+void sp__cfg_kw_server_template(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    long lo = 1, hi;
+    char *end, name[128];
+
+    if (argc < 4) {
+        sp__cfg_alert(ps, argv[0],
+                      "missing argument (expects PREFIX NUM|LOW-HIGH FQDN:PORT "
+                      "[options])");
+        return;
+    }
+    hi = strtol(argv[2], &end, 10);
+    if (*end == '-') {
+        lo = hi;
+        hi = strtol(end + 1, &end, 10);
+    }
+    if (*end || lo < 1 || hi < lo || hi - lo >= 1024 || !isdigit((unsigned char)argv[2][0])) {
+        sp__cfg_alert(ps, argv[0], "invalid range '%s' (expects NUM or LOW-HIGH, at most 1024)",
+                      argv[2]);
+        return;
+    }
+    if (strlen(argv[1]) > 100) {
+        sp__cfg_alert(ps, argv[0], "prefix '%s' too long", argv[1]);
+        return;
+    }
+    int tmpl = ++ps->cur->ntmpl;
+    for (long n = lo; n <= hi; n++) {
+        snprintf(name, sizeof(name), "%s%ld", argv[1], n);
+        int errs = ps->cfg->nerrors;
+        add_server(ps, name, argc, argv, 4, tmpl);
+        if (ps->cfg->nerrors != errs)
+            break; /* one report per line, not one per slot */
+    }
 }
 
 /* default-server [options]: the settings of the servers declared after it in this section

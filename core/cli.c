@@ -131,14 +131,18 @@ static void show_servers_state(const struct sp_routing *rt, const char *only, st
             struct sp_srv_hstate st;
             char ip[64], chk[64] = "-";
             sp_srv_health_read(s->h, &st);
-            sp_addr_ip(&st.addr, ip, sizeof(ip));
+            if (st.addr.ss_family == AF_UNSPEC) /* init-addr none: no answer yet */
+                snprintf(ip, sizeof(ip), "-");
+            else
+                sp_addr_ip(&st.addr, ip, sizeof(ip));
+            int port = st.addr.ss_family == AF_UNSPEC ? s->dns_port : sp_addr_port(&st.addr);
             if (s->check && !s->chk_follow)
                 sp_addr_ip(&s->chk_addr, chk, sizeof(chk));
             sp_strbuf_printf(
-                b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d 0 0 0 - %d - 0 %d %s - 0\n", be->id,
-                be->name, s->id, s->name, ip, st.op, st.admin, st.uweight, st.iweight,
+                b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d 0 0 0 %s %d - 0 %d %s - 0\n",
+                be->id, be->name, s->id, s->name, ip, st.op, st.admin, st.uweight, st.iweight,
                 (long long)((now - st.lastchg_ms) / 1000), st.status, st.result, st.health,
-                st.chk_state, sp_addr_port(&st.addr), s->check ? s->chk_port : 0, chk);
+                st.chk_state, s->fqdn ? s->fqdn : "-", port, s->check ? s->chk_port : 0, chk);
         }
     }
 }

@@ -134,13 +134,14 @@ int sp__cfg_cond_eval(const char *text, char *err, size_t errsize);
 
 /* The section a line belongs to. */
 enum sp__cfg_sec {
-    SP__CFG_SEC_NONE,     /* before the first section keyword */
-    SP__CFG_SEC_GLOBAL,   /* global */
-    SP__CFG_SEC_DEFAULTS, /* defaults [name] [from name] */
-    SP__CFG_SEC_FE,       /* frontend */
-    SP__CFG_SEC_BE,       /* backend */
-    SP__CFG_SEC_LISTEN,   /* listen */
-    SP__CFG_SEC_SKIP,     /* a section spillway does not support: its lines are skipped */
+    SP__CFG_SEC_NONE,      /* before the first section keyword */
+    SP__CFG_SEC_GLOBAL,    /* global */
+    SP__CFG_SEC_DEFAULTS,  /* defaults [name] [from name] */
+    SP__CFG_SEC_FE,        /* frontend */
+    SP__CFG_SEC_BE,        /* backend */
+    SP__CFG_SEC_LISTEN,    /* listen */
+    SP__CFG_SEC_SKIP,      /* a section spillway does not support: its lines are skipped */
+    SP__CFG_SEC_RESOLVERS, /* resolvers NAME (cfgresolvers.c) */
 };
 
 /* The parser's state across the lines of one file. */
@@ -150,6 +151,7 @@ struct sp__cfg_parser {
     int line;
     enum sp__cfg_sec sec;
     struct sp_cfg_proxy *cur;      /* the proxy or defaults section being filled */
+    struct sp_cfg_resolvers *res;  /* the resolvers section being filled */
     struct sp_cfg_proxy *defs;     /* every defaults section, newest first */
     struct sp_cfg_proxy *last_def; /* the one in effect; NULL: built-in values */
     struct sp_cfg_proxy **tail;    /* where the next proxy is appended */
@@ -160,6 +162,12 @@ struct sp__cfg_parser {
     int cond_depth;
     unsigned char cond[SP__CFG_MAX_NESTED + 1];
 };
+
+/* cfgresolvers.c: `resolvers NAME` starts a section; each of its lines; the checks at the
+ * end of the file (every server's `resolvers` names a section). */
+void sp__cfg_resolvers_start(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_resolvers_line(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_resolvers_check(struct sp__cfg_parser *ps);
 
 /* Each section's name as messages spell it, by enum sp__cfg_sec. */
 extern const char *const sp__cfg_sec_names[];
@@ -228,6 +236,7 @@ void sp__cfg_kw_no(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_default_backend(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_log_format(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_server(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_server_template(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_default_server(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_source(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_description(struct sp__cfg_parser *ps, int argc, char **argv);

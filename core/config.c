@@ -125,6 +125,7 @@ void sp__cfg_server_init(struct sp_cfg_server *s)
     s->fall = 3;
     s->inter = s->fastinter = s->downinter = SP_TIME_UNSET;
     s->check_send_proxy = -1;
+    s->resolve_family = AF_INET6; /* HAProxy's default resolve-prefer */
 }
 
 void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
@@ -393,8 +394,21 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     free(cfg->global.node);
     free(cfg->global.description);
     free(cfg->global.unix_prefix);
+    for (struct sp_cfg_resolvers *r = cfg->resolvers, *next; r; r = next) {
+        next = r->next;
+        free(r->name);
+        free(r);
+    }
     free(cfg->_file);
     free(cfg);
+    return NULL;
+}
+
+struct sp_cfg_resolvers *sp_config_find_resolvers(const struct sp_config *cfg, const char *name)
+{
+    for (struct sp_cfg_resolvers *r = cfg ? cfg->resolvers : NULL; r; r = r->next)
+        if (r->name && strcmp(r->name, name) == 0)
+            return r;
     return NULL;
 }
 

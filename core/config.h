@@ -130,6 +130,35 @@ struct sp_cfg_server {
     socklen_t sourcelen;
     unsigned pp_opts;     /* send-proxy[-v2], proxy-v2-options: SP_CFG_PP_* */
     int check_send_proxy; /* check-send-proxy 1, no-check-send-proxy 0, -1 unset */
+    /* DNS (`resolvers`, `resolve-prefer`, `init-addr`, `server-template`): plain arrays, so
+     * that default-server copies stay plain values */
+    char resolvers[64]; /* the resolvers section, "" when none */
+    int resolve_family; /* resolve-prefer: AF_INET6 (HAProxy's default) or AF_INET */
+    unsigned init_addr; /* init-addr methods in order, 4 bits each: SP_CFG_INIT_*, 0 = unset */
+    char fqdn[256];     /* the host name to resolve ("" when the address is an IP literal) */
+    uint16_t dns_port;  /* the address's port, host order */
+    bool no_addr;       /* init-addr none left it without an address: starts in RMAINT */
+    int tmpl;           /* server-template: 1-based group within the backend, 0 = plain */
+    struct sp_cfg_where where;
+};
+
+/* init-addr methods (HAProxy 2.6's SRV_IADDR_*) */
+enum { SP_CFG_INIT_LAST = 1, SP_CFG_INIT_LIBC = 2, SP_CFG_INIT_NONE = 3 };
+
+/* owner: main. A `resolvers` section (HAProxy 2.6's DNS resolution). Times are ms. */
+#define SP_CFG_MAX_NAMESERVERS 8
+struct sp_cfg_resolvers {
+    struct sp_cfg_resolvers *next;
+    char *name;
+    struct sockaddr_storage ns[SP_CFG_MAX_NAMESERVERS]; /* `nameserver ID ADDR:PORT` (UDP) */
+    socklen_t nslen[SP_CFG_MAX_NAMESERVERS];
+    int nns;
+    int resolve_retries;                    /* 3 */
+    int64_t timeout_resolve, timeout_retry; /* 1s, 1s */
+    /* hold valid|nx|obsolete|other|refused|timeout: how long a last good answer is kept
+     * after each kind of failure (valid: between good answers) */
+    int64_t hold_valid, hold_nx, hold_obsolete, hold_other, hold_refused, hold_timeout;
+    int accepted_payload_size; /* 512 .. 65535 */
     struct sp_cfg_where where;
 };
 
@@ -252,6 +281,7 @@ struct sp_cfg_proxy {
     struct sp_cfg_proxy *defbe;    /* resolved after parsing; NULL if none */
     struct sp_cfg_server *servers; /* in order */
     int nservers;
+    int ntmpl;                        /* server-template lines so far */
     struct sp_cfg_rule *acls;         /* `acl` lines */
     struct sp_cfg_rule *use_backends; /* `use_backend` lines, in order */
     /* `tcp-request connection|content ACTION [if|unless COND]`: words from ACTION on */
@@ -363,9 +393,10 @@ struct sp_config {
     struct sp_cfg_global global;
     struct sp_cfg_proxy *proxies; /* frontends, backends and listens, declaration order */
     int nproxies;
-    int nerrors;   /* errors seen by the loader */
-    int nwarnings; /* warnings seen by the loader */
-    char *_file;   /* the file name every sp_cfg_where.file points to (owned) */
+    int nerrors;                        /* errors seen by the loader */
+    int nwarnings;                      /* warnings seen by the loader */
+    struct sp_cfg_resolvers *resolvers; /* `resolvers` sections, in order */
+    char *_file; /* the file name every sp_cfg_where.file points to (owned) */
 };
 
 /* owner: main. Parses the file at `path`. Every error and warning is printed to `diag`
@@ -388,6 +419,9 @@ struct sp_config *sp_config_free(struct sp_config *cfg);
 int sp_config_count_listeners(const struct sp_config *cfg);
 
 /* Lookup by name among proxies having `cap`; NULL if none. */
+/* Lookup of a resolvers section by name; NULL if none. */
+struct sp_cfg_resolvers *sp_config_find_resolvers(const struct sp_config *cfg, const char *name);
+
 struct sp_cfg_proxy *sp_config_find_proxy(const struct sp_config *cfg, const char *name,
                                           unsigned cap);
 

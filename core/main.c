@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "balance/balance.h"
+#include "balance/resolver.h"
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/config-int.h"
@@ -83,7 +84,7 @@ struct fd_budget {
                           * never more than the servers' pools may open together */
     long long listeners; /* one SO_REUSEPORT socket per worker per address, one for unix@ */
     long long other;     /* stdio, signalfd, each worker's epoll and eventfd, the stats socket,
-                          * log targets, FD_MARGIN */
+                          * log targets, the resolvers' sockets, FD_MARGIN */
 };
 
 static long long fd_total(const struct fd_budget *b)
@@ -123,6 +124,8 @@ static void fd_budget(const struct sp_config *cfg, int nworkers, long long maxco
     b->other = 3 + 1 + 1 + 2LL * nworkers + nlogs + FD_MARGIN;
     for (const struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets; ss; ss = ss->next)
         b->other += 2; /* its listening socket and the client being served */
+    for (const struct sp_cfg_resolvers *r = cfg->resolvers; r; r = r->next)
+        b->other += r->nns; /* one connected UDP socket per nameserver */
 }
 
 static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, long long limit)
@@ -374,6 +377,7 @@ struct runtime {
     bool cli_admin[SP_CLI_MAX];
     int ncli;
     bool jailed; /* chrooted: the paths of the pidfile and unix sockets are gone */
+    struct sp_resolvers *resolvers; /* servers resolved at run time, NULL when none */
 };
 
 /* the worker count, for the gates' slot sums */
@@ -893,6 +897,35 @@ static int start_workers(struct runtime *rt)
     return 0;
 }
 
+/* What the resolvers did, in HAProxy's words: a server's state change through the health
+ * log line (and its backend's record), anything else as a notice. */
+static void resolv_event(void *arg, const struct sp_server *s, enum sp_srv_change ch,
+                         const char *msg)
+{
+    (void)arg;
+    if (s && ch != SP_SRV_CH_NONE) {
+        sp_http_srv_change_log(s, ch, false, msg);
+        sp_http_be_changed(s->be, sp_now_ms());
+    } else {
+        sp_log(SP_LOG_NOTICE, "%s", msg);
+    }
+}
+
+/* Opens the resolvers' sockets (before privileges are dropped): 0, or -1 after an alert. */
+static int start_resolvers(struct runtime *rt, const struct sp_routing *routing)
+{
+    char why[256] = "";
+    int err;
+
+    rt->resolvers = sp_resolvers_start(rt->cfg, routing, resolv_event, NULL, sp_now_ms(), &err, why,
+                                       sizeof(why));
+    if (err < 0) {
+        sp_log(SP_LOG_ALERT, "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
 /* Step 9. Serves the stats socket and waits for signals until the workers are done, then
  * joins and destroys them. Returns the exit status; leaves the sockets, counters and
  * snapshot for report_stop() and teardown(). */
@@ -904,11 +937,15 @@ static int main_loop(struct runtime *rt, const struct sp_routing *routing)
     int64_t hard_after = rt->cfg->global.hard_stop_after;
 
     for (;;) {
-        struct pollfd pfd[1 + SP_CLI_MAX] = {{.fd = sfd, .events = POLLIN}};
+        enum { NRES = SP_CFG_MAX_NAMESERVERS * 8 };
+        struct pollfd pfd[1 + SP_CLI_MAX + NRES] = {{.fd = sfd, .events = POLLIN}};
         for (int i = 0; i < rt->ncli; i++)
             pfd[1 + i] = (struct pollfd){.fd = rt->cli[i], .events = POLLIN};
-        int timeout = stopping ? 20 : 200;
-        int n = poll(pfd, (nfds_t)(1 + rt->ncli), timeout);
+        int nres = stopping ? 0 : sp_resolvers_pollfds(rt->resolvers, pfd + 1 + rt->ncli, NRES);
+        int timeout = stopping ? 20 : sp_resolvers_timeout(rt->resolvers, sp_now_ms(), 200);
+        int n = poll(pfd, (nfds_t)(1 + rt->ncli + nres), timeout);
+        if (!stopping)
+            sp_resolvers_run(rt->resolvers, sp_now_ms());
 
         for (int i = 0; n > 0 && i < rt->ncli; i++)
             if (pfd[1 + i].revents & POLLIN)
@@ -999,6 +1036,7 @@ static void teardown(struct runtime *rt)
         if (ss->addr.ss_family == AF_UNIX && !rt->jailed)
             unlink(((const struct sockaddr_un *)&ss->addr)->sun_path);
     }
+    rt->resolvers = sp_resolvers_free(rt->resolvers);
     close_binds(rt);
     sp_routing_shutdown();
     sp_stats_free();
@@ -1037,7 +1075,8 @@ int main(int argc, char **argv)
         return 1;
     sp_routing_publish(routing);
     status = 1;
-    if (open_sockets(&rt, routing) == 0 && drop_privileges(&rt) == 0 && start_workers(&rt) == 0) {
+    if (open_sockets(&rt, routing) == 0 && start_resolvers(&rt, routing) == 0 &&
+        drop_privileges(&rt) == 0 && start_workers(&rt) == 0) {
         status = main_loop(&rt, routing);
         report_stop(&rt, routing);
     }

@@ -72,6 +72,7 @@ void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bo
         [SP_SRV_CH_READY] = "is UP/READY (leaving forced maintenance)",
         [SP_SRV_CH_DRAIN] = "enters drain state",
         [SP_SRV_CH_UNDRAIN] = "is UP (leaving forced drain)",
+        [SP_SRV_CH_RESOLVES] = "is UP/READY (resolves again)",
     };
     struct sp_srv_hstate st;
     char msg[512];
@@ -80,9 +81,15 @@ void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bo
     if (ch <= SP_SRV_CH_NONE || ch >= SP_SRV_CH_WEIGHT || !what[ch])
         return;
     sp_srv_health_read(s->h, &st);
-    n = snprintf(msg, sizeof(msg), "%sServer %s/%s %s", s->backup ? "Backup " : "", s->be->name,
-                 s->name, what[ch]);
-    if (why) {
+    if (ch == SP_SRV_CH_RESOLVES && s->fqdn) /* HAProxy names the host here */
+        n = snprintf(msg, sizeof(msg), "%sServer %s/%s ('%s') %s", s->backup ? "Backup " : "",
+                     s->be->name, s->name, s->fqdn, what[ch]);
+    else
+        n = snprintf(msg, sizeof(msg), "%sServer %s/%s %s", s->backup ? "Backup " : "", s->be->name,
+                     s->name, what[ch]);
+    if (why && why[0] == '(') { /* a cause, HAProxy's adm_st_chg_cause */
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s", why);
+    } else if (why) {
         n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", %s", why);
     } else if (reason && st.status != SP_CHK_UNK && st.status != SP_CHK_INI &&
                (ch == SP_SRV_CH_DOWN || ch == SP_SRV_CH_UP || ch == SP_SRV_CH_STOPPING)) {
@@ -100,7 +107,7 @@ void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bo
                           (long long)st.duration_ms);
     }
     if (ch != SP_SRV_CH_MAINT_DOWN && ch != SP_SRV_CH_READY && ch != SP_SRV_CH_UNDRAIN &&
-        n < (int)sizeof(msg)) {
+        ch != SP_SRV_CH_RESOLVES && n < (int)sizeof(msg)) {
         int act = sp_backend_usable(s->be, false), bck = sp_backend_usable(s->be, true);
         const char *onbck = !act && bck ? " Running on backup." : "";
         long long cur = (long long)sp_stats_cur_mt(SP_STATS_SRV, s->idx);

@@ -65,7 +65,8 @@ void sp_statsvc_proc_info(const struct sp_routing *rt, const struct sp_http_conf
 /* shared: any thread (the check's owner, or main for the stats socket's commands). Logs a
  * server's state change `ch` as HAProxy words it ("Server be/s1 is DOWN, reason: ..., check
  * duration: 0ms. 1 active and 0 backup servers left. ..."): with the check's reason when
- * `reason`, or `why` instead when not NULL ("changed from CLI"). */
+ * `reason`, or `why` instead when not NULL ("changed from CLI"; in parentheses without a comma
+ * when it starts with '(': a maintenance cause, "(DNS NX status)"). */
 void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bool reason,
                             const char *why);
 /* shared: any thread that changed a server of `be`: updates the backend's down/up record

@@ -1103,23 +1103,22 @@ static void test_crlf_and_no_newline(void)
 
 static void test_unsupported_keywords(void)
 {
-    static const char *const proxy_kws[] = {"use-server",     "http-after-response",
-                                            "log-tag",        "http-response",
-                                            "errorloc",       "errorfile",
-                                            "log-format-sd",  "capture",
-                                            "cookie",         "stick-table",
-                                            "stick",          "redirect",
-                                            "tcp-response",   "unique-id-format",
-                                            "compression",    "filter",
-                                            "email-alert",    "id",
-                                            "server-template"};
+    static const char *const proxy_kws[] = {"use-server",    "http-after-response",
+                                            "log-tag",       "http-response",
+                                            "errorloc",      "errorfile",
+                                            "log-format-sd", "capture",
+                                            "cookie",        "stick-table",
+                                            "stick",         "redirect",
+                                            "tcp-response",  "unique-id-format",
+                                            "compression",   "filter",
+                                            "email-alert",   "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
     static const char *const opts[] = {"tcp-check", "httpslog", "socket-stats", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
-    static const char *const sections[] = {"resolvers dns", "peers p", "userlist u", "program p",
-                                           "http-errors e", "ring r",  "mailers m",  "cache c"};
+    static const char *const sections[] = {"peers p", "userlist u", "program p", "http-errors e",
+                                           "ring r",  "mailers m",  "cache c"};
     char text[256], msg[128];
 
     for (size_t i = 0; i < sizeof(proxy_kws) / sizeof(proxy_kws[0]); i++) {

@@ -118,15 +118,16 @@ def pattern_bytes(n, offset=0):
 class Backend:
     """One sp-testbackend process."""
 
-    def __init__(self, tmpdir, name="b1", port=0, timeout=5.0, flags=()):
-        """`flags`: extra command-line flags (--keepalive-requests K, --random-close PCT...)."""
+    def __init__(self, tmpdir, name="b1", port=0, timeout=5.0, flags=(), host=None):
+        """`flags`: extra command-line flags (--keepalive-requests K, --random-close PCT...);
+        `host`: another loopback address to listen on (127.0.0.2...), HOST when None."""
         if not BACKEND or not os.access(BACKEND, os.X_OK):
             raise SetupError("BACKEND=%r is not an executable" % BACKEND)
         self.name = name
         self.log_path = os.path.join(tmpdir, "backend-%s-%d.log" % (name, time.monotonic_ns()))
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [BACKEND, "--listen", "%s:%d" % (HOST, port), "--name", name] + list(flags),
+            [BACKEND, "--listen", "%s:%d" % (host or HOST, port), "--name", name] + list(flags),
             stdout=subprocess.PIPE,
             stderr=self._log,
             stdin=subprocess.DEVNULL,

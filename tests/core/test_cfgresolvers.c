@@ -1,0 +1,174 @@
+/* tests/core/test_cfgresolvers.c - core/cfgresolvers.c and the DNS server options of
+ * core/cfgproxy.c: `resolvers` sections, `resolvers`/`resolve-prefer`/`init-addr`, and
+ * `server-template`. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/config.h"
+#include "tests/unit.h"
+
+#define TMO "defaults\n mode http\n timeout client 5s\n timeout server 5s\n timeout connect 1s\n"
+
+static int parse(const char *text, struct sp_config **cfg, char **diag)
+{
+    size_t len = 0;
+    FILE *f = open_memstream(diag, &len);
+    int rc;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    *cfg = NULL;
+    rc = sp_config_parse_string(text, "t.cfg", f, cfg);
+    fclose(f);
+    return rc;
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+    struct sp_config *cfg;
+    char *diag;
+
+    CU_ASSERT_EQUAL(parse(text, &cfg, &diag), -EINVAL);
+    if (!strstr(diag, msg)) {
+        CU_FAIL("expected message missing");
+        fprintf(stderr, "\nmissing: %s\nin: %s", msg, diag);
+    }
+    sp_config_free(cfg);
+    free(diag);
+}
+
+static void test_section(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n nameserver ns2 "
+                   "udp@[::1]:53\n resolve_retries 5\n timeout resolve 200ms\n timeout retry "
+                   "100ms\n hold valid 5s\n hold nx 2s\n hold obsolete 1s\n hold other 3s\n"
+                   " hold refused 4s\n hold timeout 6s\n accepted_payload_size 8192\n" TMO
+                   "backend b\n server s app.test:8080 resolvers dns init-addr none "
+                   "resolve-prefer ipv4\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    struct sp_cfg_resolvers *r = sp_config_find_resolvers(cfg, "dns");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->nns, 2);
+    CU_ASSERT_EQUAL(r->ns[1].ss_family, AF_INET6);
+    CU_ASSERT_EQUAL(r->resolve_retries, 5);
+    CU_ASSERT_EQUAL(r->timeout_resolve, 200);
+    CU_ASSERT_EQUAL(r->timeout_retry, 100);
+    CU_ASSERT_EQUAL(r->hold_valid, 5000);
+    CU_ASSERT_EQUAL(r->hold_nx, 2000);
+    CU_ASSERT_EQUAL(r->hold_obsolete, 1000);
+    CU_ASSERT_EQUAL(r->hold_other, 3000);
+    CU_ASSERT_EQUAL(r->hold_refused, 4000);
+    CU_ASSERT_EQUAL(r->hold_timeout, 6000);
+    CU_ASSERT_EQUAL(r->accepted_payload_size, 8192);
+    struct sp_cfg_server *s = cfg->proxies->servers;
+    CU_ASSERT_STRING_EQUAL(s->resolvers, "dns");
+    CU_ASSERT_STRING_EQUAL(s->fqdn, "app.test");
+    CU_ASSERT_EQUAL(s->dns_port, 8080);
+    CU_ASSERT_TRUE(s->no_addr);
+    CU_ASSERT_EQUAL(s->resolve_family, AF_INET);
+    sp_config_free(cfg);
+    free(diag);
+}
+
+static void test_section_errors(void)
+{
+    expect_error("resolvers dns\n nameserver a tcp@1.1.1.1:53\n",
+                 "t.cfg:2: 'nameserver': TCP nameservers ('tcp@1.1.1.1:53') not supported by "
+                 "spillway");
+    expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n timeout foo 1s\n",
+                 "t.cfg:3: 'timeout': 'timeout foo' not supported by spillway");
+    expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n hold bar 1s\n",
+                 "t.cfg:3: 'hold': 'hold bar' not supported by spillway");
+    expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n frobnicate\n",
+                 "t.cfg:3: 'frobnicate': 'frobnicate' in a resolvers section not supported by "
+                 "spillway");
+    expect_error("resolvers dns\n", "resolvers 'dns' has no nameserver");
+    expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n accepted_payload_size 100\n",
+                 "t.cfg:3: 'accepted_payload_size'");
+    expect_error(TMO "backend b\n server s app.test:80 resolvers nope init-addr none\n",
+                 "t.cfg:7: 'server': server 'b/s': unable to find resolvers 'nope'");
+    expect_error(TMO "backend b\n server s 1.2.3.4:80 init-addr last,foo\n",
+                 "'init-addr': 'foo' not supported by spillway");
+    expect_error(TMO "backend b\n server s no-such-host.invalid:80 init-addr last,libc\n",
+                 "could not resolve address 'no-such-host.invalid:80'");
+}
+
+static void test_template(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+                   "backend b\n server-template srv 3 app.test:8080 resolvers dns init-addr none "
+                   "check\n server-template web 5-6 app.test:81 resolvers dns\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const char *names[] = {"srv1", "srv2", "srv3", "web5", "web6"};
+    int i = 0;
+    for (struct sp_cfg_server *s = cfg->proxies->servers; s; s = s->next, i++) {
+        CU_ASSERT_FATAL(i < 5);
+        CU_ASSERT_STRING_EQUAL(s->name, names[i]);
+        CU_ASSERT_EQUAL(s->id, i + 1);
+        CU_ASSERT_TRUE(s->no_addr);
+        CU_ASSERT_EQUAL(s->tmpl, i < 3 ? 1 : 2);
+        CU_ASSERT_EQUAL(s->dns_port, i < 3 ? 8080 : 81);
+        CU_ASSERT_EQUAL(s->check, i < 3);
+    }
+    CU_ASSERT_EQUAL(i, 5);
+    sp_config_free(cfg);
+    free(diag);
+    expect_error(TMO "backend b\n server-template srv 0 app.test:80 resolvers dns\n",
+                 "invalid range '0'");
+    expect_error(TMO "backend b\n server-template srv 3 app.test:80\n",
+                 "server-template needs 'resolvers'");
+    expect_error(TMO "backend b\n server-template srv 3 app.test resolvers dns\n",
+                 "invalid address 'app.test'");
+    expect_error(TMO "backend b\n server s a..b:80 resolvers dns init-addr none\n",
+                 "invalid host name 'a..b'");
+    expect_error(TMO "backend b\n server-template srv 3 _http._tcp.app.test resolvers dns\n",
+                 "SRV records ('_http._tcp.app.test') not supported by spillway");
+}
+
+/* default-server resolvers: an IP literal, a unix socket or a portless address keep the plain
+ * path (nothing to resolve), a name is resolved at run time */
+static void test_default_server(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+                   "backend b\n default-server resolvers dns init-addr none\n"
+                   " server ip 10.0.0.1:80\n server sock unix@/tmp/x.sock\n"
+                   " server dst 10.0.0.2\n server name app.test:81\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    struct sp_cfg_server *s = cfg->proxies->servers;
+    CU_ASSERT_STRING_EQUAL(s->fqdn, "");
+    CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET);
+    CU_ASSERT_FALSE(s->no_addr);
+    s = s->next;
+    CU_ASSERT_EQUAL(s->addr.ss_family, AF_UNIX);
+    s = s->next;
+    CU_ASSERT_TRUE(s->port_from_dst);
+    s = s->next;
+    CU_ASSERT_STRING_EQUAL(s->fqdn, "app.test");
+    CU_ASSERT_TRUE(s->no_addr);
+    sp_config_free(cfg);
+    free(diag);
+}
+
+void test_cfgresolvers_register(void)
+{
+    CU_pSuite s = sp_unit_suite("core/cfgresolvers");
+    sp_unit_test(s, "resolvers section: every keyword, server options", test_section);
+    sp_unit_test(s, "resolvers section: errors with file:line", test_section_errors);
+    sp_unit_test(s, "server-template: slots, ranges, errors", test_template);
+    sp_unit_test(s, "default-server resolvers: literals and sockets stay plain",
+                 test_default_server);
+}

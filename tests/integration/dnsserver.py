@@ -1,0 +1,90 @@
+"""A tiny loopback DNS responder for the integration tests: UDP on 127.0.0.1, A records only,
+an answer set the test changes while it runs.
+
+`answers` maps a name (lower case, no trailing dot) to a list of IPv4 addresses: a name that
+is absent answers NXDOMAIN, an AAAA question for a known name answers NOERROR with no record
+(what a v4-only zone says). `garbage = True` makes it answer every query with junk (the proxy
+must ignore it). Bounded: queries over 512 bytes are dropped, names are read label by label
+with no compression, and the thread stops with stop() (a socket timeout lets it notice)."""
+
+import socket
+import struct
+import threading
+
+
+class DnsServer:
+    def __init__(self, host="127.0.0.1"):
+        self.answers = {}
+        self.garbage = False
+        self.queries = 0
+        self._lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, name="dns", daemon=True)
+        self.thread.start()
+
+    def set(self, name, addrs):
+        with self._lock:
+            if addrs is None:
+                self.answers.pop(name, None)
+            else:
+                self.answers[name] = list(addrs)
+
+    def stop(self):
+        self._stop.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) > 512:
+                continue
+            reply = self._answer(data)
+            if reply:
+                try:
+                    self.sock.sendto(reply, peer)
+                except OSError:
+                    pass
+
+    def _answer(self, q):
+        if len(q) < 12:
+            return None
+        qid, _flags, qd = struct.unpack("!HHH", q[:6])
+        if qd != 1:
+            return None
+        pos, labels = 12, []
+        while pos < len(q) and q[pos] != 0 and len(labels) < 64:
+            n = q[pos]
+            if n > 63 or pos + 1 + n > len(q):
+                return None
+            labels.append(q[pos + 1:pos + 1 + n].decode(errors="replace"))
+            pos += 1 + n
+        if pos + 5 > len(q):
+            return None
+        question = q[12:pos + 5]
+        qtype = struct.unpack("!H", q[pos + 1:pos + 3])[0]
+        name = ".".join(labels).lower()
+        with self._lock:
+            self.queries += 1
+            addrs = self.answers.get(name)
+            garbage = self.garbage
+        if garbage:
+            # the right id and a question, then an answer count with nothing behind it
+            return struct.pack("!HHHHHH", qid, 0x8180, 1, 5, 0, 0) + question + b"\xc0"
+        if addrs is None:
+            return struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question
+        rrs = b""
+        if qtype == 1:
+            for a in addrs:
+                rrs += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 1, 4) + socket.inet_aton(a)
+        n = len(addrs) if qtype == 1 else 0
+        return struct.pack("!HHHHHH", qid, 0x8180, 1, n, 0, 0) + question + rrs
