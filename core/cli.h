@@ -1,7 +1,7 @@
 /* core/cli.h - the stats socket (`stats socket PATH|ADDR:PORT [mode M]...`): HAProxy's command
- * interpreter on a unix or TCP socket, one command line per connection (several commands separated by ';'), as
- * HAProxy's non-interactive mode: help, show info, show stat [typed], show servers state,
- * show decisions.
+ * interpreter on a unix or TCP socket, one command line per connection (several commands separated
+ * by ';'), as HAProxy's non-interactive mode: help, show info, show stat [typed], show servers
+ * state, show decisions.
  *
  * owner: main. Part of the daemon (linked into the spillway executable with core/main.c, not
  * into sp_core): main opens the socket and serves it between signals. The answers read the
@@ -30,7 +30,7 @@ int sp_cli_open(const struct sp_cfg_stats_socket *ss);
  * Serves the clients waiting on the listening socket `lfd` (at most 16 a call), one command
  * line each; each read and write is bounded by `timeout_ms` (`stats timeout`, 2 s by default)
  * so that a stuck client cannot hold main longer. */
-void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf,
-                  bool admin, int timeout_ms);
+void sp_cli_serve(int lfd, const struct sp_routing *rt, const struct sp_http_conf *conf, bool admin,
+                  int timeout_ms);
 
 #endif

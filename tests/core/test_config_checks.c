@@ -16,152 +16,32 @@
 #include <string.h>
 
 #include "balance/balance.h"
+#include "tests/core/cfgtest.h"
 #include "tests/unit.h"
-
-/* timeouts that keep the "missing timeouts" warning out of the way */
-#define TMO                                                                                        \
-    "defaults\n"                                                                                   \
-    "    mode http\n"                                                                              \
-    "    timeout client 5s\n"                                                                      \
-    "    timeout server 5s\n"                                                                      \
-    "    timeout connect 1s\n"
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    size_t nl = strlen(needle);
-
-    for (const char *p = hay; p && (p = strstr(p, needle)); p += nl)
-        n++;
-    return n;
-}
-
-/* Parses `text` as "t.cfg"; returns the loader's result, the model and the diagnostics. */
-static int run(const char *text, struct sp_config **cfg, char **diag)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    int rc;
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    *cfg = NULL;
-    rc = sp_config_parse_string(text, "t.cfg", f, cfg);
-    fclose(f);
-    *diag = buf;
-    return rc;
-}
-
-/* A configuration that must load without errors, with exactly `nwarn` warnings, each of the
- * NULL-terminated substrings in the diagnostics. Returns the model (the caller frees it) or
- * NULL after failing the test. */
-static struct sp_config *load_ok_w(const char *text, int nwarn, ...)
-{
-    struct sp_config *cfg;
-    char *diag;
-    int rc = run(text, &cfg, &diag);
-    bool bad = false;
-    va_list ap;
-
-    CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_EQUAL(count(diag, "[ALERT]"), 0);
-    CU_ASSERT_EQUAL(count(diag, "[WARNING]"), nwarn);
-    if (rc == 0) {
-        CU_ASSERT_EQUAL(cfg->nerrors, 0);
-        CU_ASSERT_EQUAL(cfg->nwarnings, nwarn);
-    }
-    bad = rc != 0 || count(diag, "[WARNING]") != nwarn;
-    va_start(ap, nwarn);
-    for (const char *s; (s = va_arg(ap, const char *));) {
-        if (!strstr(diag, s)) {
-            CU_FAIL("expected message missing");
-            fprintf(stderr, "\nmissing: %s", s);
-            bad = true;
-        }
-    }
-    va_end(ap);
-    if (bad)
-        fprintf(stderr, "\nunexpected diagnostics (rc %d) for:\n%s\ngot:\n%s", rc, text, diag);
-    free(diag);
-    return rc == 0 ? cfg : NULL;
-}
-
-#define load_ok(text) load_ok_w((text), 0, NULL)
-
-/* A configuration that must fail with exactly `nerr` errors, every one of the NULL-terminated
- * substrings appearing in the diagnostics. */
-static void expect_errors(const char *text, int nerr, ...)
-{
-    struct sp_config *cfg;
-    char *diag;
-    int rc = run(text, &cfg, &diag);
-    bool bad = false;
-    va_list ap;
-
-    CU_ASSERT_EQUAL(rc, -EINVAL);
-    CU_ASSERT_PTR_NULL(cfg);
-    if (rc == 0)
-        sp_config_free(cfg);
-    if (count(diag, "[ALERT]") != nerr) {
-        CU_FAIL("wrong error count");
-        bad = true;
-    }
-    va_start(ap, nerr);
-    for (const char *s; (s = va_arg(ap, const char *));) {
-        if (!strstr(diag, s)) {
-            CU_FAIL("expected message missing");
-            fprintf(stderr, "\nmissing: %s", s);
-            bad = true;
-        }
-    }
-    va_end(ap);
-    if (bad)
-        fprintf(stderr, "\nexpected %d error(s) in:\n%s\ngot:\n%s", nerr, text, diag);
-    free(diag);
-}
-
-static const struct sp_cfg_proxy *proxy(const struct sp_config *cfg, const char *name)
-{
-    for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next)
-        if (strcmp(p->name, name) == 0)
-            return p;
-    CU_FAIL("no such proxy");
-    return NULL;
-}
-
-#define ASSERT_STR(got, want)                                                                      \
-    do {                                                                                           \
-        const char *g_ = (got), *w_ = (want);                                                      \
-        bool ok_ = (g_ == NULL && w_ == NULL) || (g_ && w_ && strcmp(g_, w_) == 0);                \
-        if (!ok_)                                                                                  \
-            fprintf(stderr, "\n  %s:%d: got \"%s\", expected \"%s\"\n", __FILE__, __LINE__,        \
-                    g_ ? g_ : "(null)", w_ ? w_ : "(null)");                                       \
-        CU_ASSERT(ok_);                                                                            \
-    } while (0)
 
 /* ---- option httpchk ------------------------------------------------------------------ */
 
 static void test_httpchk_forms(void)
 {
-    struct sp_config *cfg = load_ok(TMO "backend b0\n"
-                                        "    server s 127.0.0.1:80 check\n"
-                                        "backend b1\n"
-                                        "    option httpchk\n"
-                                        "backend b2\n"
-                                        "    option httpchk /health\n"
-                                        "backend b3\n"
-                                        "    option httpchk HEAD /h\n"
-                                        "backend b4\n"
-                                        "    option httpchk GET /h HTTP/1.1\n");
+    struct sp_config *cfg = cfgt_load_ok(TMO "backend b0\n"
+                                             "    server s 127.0.0.1:80 check\n"
+                                             "backend b1\n"
+                                             "    option httpchk\n"
+                                             "backend b2\n"
+                                             "    option httpchk /health\n"
+                                             "backend b3\n"
+                                             "    option httpchk HEAD /h\n"
+                                             "backend b4\n"
+                                             "    option httpchk GET /h HTTP/1.1\n");
     const struct sp_cfg_httpchk *h;
 
     if (!cfg)
         return;
-    h = &proxy(cfg, "b0")->httpchk;
+    h = &cfgt_proxy(cfg, "b0")->httpchk;
     CU_ASSERT_FALSE(h->enabled);
     CU_ASSERT_EQUAL(h->expect, SP_EXPECT_DEFAULT);
     CU_ASSERT_FALSE(h->disable_on_404);
-    h = &proxy(cfg, "b1")->httpchk;
+    h = &cfgt_proxy(cfg, "b1")->httpchk;
     CU_ASSERT_TRUE(h->enabled);
     ASSERT_STR(h->meth, NULL); /* OPTIONS */
     ASSERT_STR(h->uri, NULL);  /* / */
@@ -169,38 +49,38 @@ static void test_httpchk_forms(void)
     ASSERT_STR(h->hdrs, NULL);
     ASSERT_STR(h->body, NULL);
     CU_ASSERT_EQUAL(h->expect, SP_EXPECT_DEFAULT); /* status 200-399 */
-    h = &proxy(cfg, "b2")->httpchk;
+    h = &cfgt_proxy(cfg, "b2")->httpchk;
     CU_ASSERT_TRUE(h->enabled);
     ASSERT_STR(h->meth, NULL);
     ASSERT_STR(h->uri, "/health");
     ASSERT_STR(h->ver, NULL);
-    h = &proxy(cfg, "b3")->httpchk;
+    h = &cfgt_proxy(cfg, "b3")->httpchk;
     ASSERT_STR(h->meth, "HEAD");
     ASSERT_STR(h->uri, "/h");
     ASSERT_STR(h->ver, NULL);
-    h = &proxy(cfg, "b4")->httpchk;
+    h = &cfgt_proxy(cfg, "b4")->httpchk;
     ASSERT_STR(h->meth, "GET");
     ASSERT_STR(h->uri, "/h");
     ASSERT_STR(h->ver, "HTTP/1.1");
     ASSERT_STR(h->hdrs, NULL);
     sp_config_free(cfg);
 
-    expect_errors(TMO "backend b\n"
-                      "    option httpchk GET / HTTP/1.1 extra\n",
-                  1,
-                  "[ALERT] t.cfg:7: 'option httpchk': too many arguments (expects at most 3, "
-                  "got 4)",
-                  NULL);
-    expect_errors(TMO "backend b\n"
-                      "    no option httpchk\n",
-                  1, "t.cfg:7: 'no option httpchk': this option cannot be negated", NULL);
+    cfgt_expect_errors(TMO "backend b\n"
+                           "    option httpchk GET / HTTP/1.1 extra\n",
+                       1,
+                       "[ALERT] t.cfg:7: 'option httpchk': too many arguments (expects at most 3, "
+                       "got 4)",
+                       NULL);
+    cfgt_expect_errors(TMO "backend b\n"
+                           "    no option httpchk\n",
+                       1, "t.cfg:7: 'no option httpchk': this option cannot be negated", NULL);
 }
 
 /* "HTTP/1.1\r\nHost:\ foo": the config parser turns the escapes into bytes; the headers
  * after the first CRLF are kept (names lower-cased), with a deprecation warning */
 static void test_httpchk_legacy(void)
 {
-    struct sp_config *cfg = load_ok_w(
+    struct sp_config *cfg = cfgt_load_ok_w(
         TMO "backend b\n"
             "    option httpchk HEAD /x?y=1 HTTP/1.1\\r\\nHost:\\ foo\n"
             "backend c\n"
@@ -215,49 +95,49 @@ static void test_httpchk_legacy(void)
 
     if (!cfg)
         return;
-    h = &proxy(cfg, "b")->httpchk;
+    h = &cfgt_proxy(cfg, "b")->httpchk;
     CU_ASSERT_TRUE(h->enabled);
     ASSERT_STR(h->meth, "HEAD");
     ASSERT_STR(h->uri, "/x?y=1");
     ASSERT_STR(h->ver, "HTTP/1.1");
     ASSERT_STR(h->hdrs, "host: foo\r\n");
     ASSERT_STR(h->body, NULL);
-    h = &proxy(cfg, "c")->httpchk;
+    h = &cfgt_proxy(cfg, "c")->httpchk;
     ASSERT_STR(h->ver, "HTTP/1.1");
     ASSERT_STR(h->hdrs, "host: a\r\nx-y: z\r\n");
     ASSERT_STR(h->body, "hi");
     sp_config_free(cfg);
 
     /* a line without a colon in the hidden headers */
-    expect_errors(TMO "backend b\n"
-                      "    option httpchk GET / HTTP/1.1\\r\\nnocolon\n",
-                  1,
-                  "t.cfg:7: 'option httpchk': invalid header line 'nocolon' in the version "
-                  "string",
-                  NULL);
+    cfgt_expect_errors(TMO "backend b\n"
+                           "    option httpchk GET / HTTP/1.1\\r\\nnocolon\n",
+                       1,
+                       "t.cfg:7: 'option httpchk': invalid header line 'nocolon' in the version "
+                       "string",
+                       NULL);
 }
 
 static void test_httpchk_defaults_and_frontend(void)
 {
     /* `option httpchk` and http-check lines in defaults are inherited by a backend */
-    struct sp_config *cfg = load_ok_w(TMO "    option httpchk GET /d HTTP/1.1\n"
-                                          "    http-check send hdr Host d.example\n"
-                                          "    http-check expect status 204\n"
-                                          "    http-check disable-on-404\n"
-                                          "    option allbackups\n"
-                                          "frontend f\n"
-                                          "    bind :8080\n"
-                                          "    default_backend b\n"
-                                          "backend b\n"
-                                          "    server s 127.0.0.1:80 check\n"
-                                          "backend c\n"
-                                          "    option httpchk HEAD /c\n",
-                                      0, NULL);
+    struct sp_config *cfg = cfgt_load_ok_w(TMO "    option httpchk GET /d HTTP/1.1\n"
+                                               "    http-check send hdr Host d.example\n"
+                                               "    http-check expect status 204\n"
+                                               "    http-check disable-on-404\n"
+                                               "    option allbackups\n"
+                                               "frontend f\n"
+                                               "    bind :8080\n"
+                                               "    default_backend b\n"
+                                               "backend b\n"
+                                               "    server s 127.0.0.1:80 check\n"
+                                               "backend c\n"
+                                               "    option httpchk HEAD /c\n",
+                                           0, NULL);
     const struct sp_cfg_httpchk *h;
 
     if (!cfg)
         return;
-    h = &proxy(cfg, "b")->httpchk;
+    h = &cfgt_proxy(cfg, "b")->httpchk;
     CU_ASSERT_TRUE(h->enabled);
     ASSERT_STR(h->meth, "GET");
     ASSERT_STR(h->uri, "/d");
@@ -267,9 +147,9 @@ static void test_httpchk_defaults_and_frontend(void)
     ASSERT_STR(h->expect_pat, "204");
     CU_ASSERT_EQUAL(h->expect_where.line, 8);
     CU_ASSERT_TRUE(h->disable_on_404);
-    CU_ASSERT_TRUE(proxy(cfg, "b")->allbackups);
+    CU_ASSERT_TRUE(cfgt_proxy(cfg, "b")->allbackups);
     /* a backend's own `option httpchk` replaces the request line (and its headers) */
-    h = &proxy(cfg, "c")->httpchk;
+    h = &cfgt_proxy(cfg, "c")->httpchk;
     CU_ASSERT_TRUE(h->enabled);
     ASSERT_STR(h->meth, "HEAD");
     ASSERT_STR(h->uri, "/c");
@@ -279,7 +159,7 @@ static void test_httpchk_defaults_and_frontend(void)
     sp_config_free(cfg);
 
     /* backend-only options in a frontend: ignored with a warning */
-    cfg = load_ok_w(
+    cfg = cfgt_load_ok_w(
         TMO "frontend f\n"
             "    bind :8080\n"
             "    option httpchk\n"
@@ -292,9 +172,9 @@ static void test_httpchk_defaults_and_frontend(void)
         "backend part",
         NULL);
     if (cfg) {
-        CU_ASSERT_FALSE(proxy(cfg, "f")->httpchk.enabled);
-        CU_ASSERT_FALSE(proxy(cfg, "f")->allbackups);
-        CU_ASSERT_FALSE(proxy(cfg, "f")->log_health_checks);
+        CU_ASSERT_FALSE(cfgt_proxy(cfg, "f")->httpchk.enabled);
+        CU_ASSERT_FALSE(cfgt_proxy(cfg, "f")->allbackups);
+        CU_ASSERT_FALSE(cfgt_proxy(cfg, "f")->log_health_checks);
         sp_config_free(cfg);
     }
 }
@@ -306,7 +186,7 @@ static void test_httpchk_defaults_and_frontend(void)
  * configuration loads with one warning per line. */
 static void test_http_check_in_frontend(void)
 {
-    struct sp_config *cfg = load_ok_w(
+    struct sp_config *cfg = cfgt_load_ok_w(
         TMO "frontend f\n"
             "    bind :8080\n"
             "    http-check expect status 200\n"
@@ -316,8 +196,8 @@ static void test_http_check_in_frontend(void)
         "part",
         "[WARNING] t.cfg:9: 'http-check send': ignored: frontend 'f' has no backend part", NULL);
     if (cfg) {
-        CU_ASSERT_EQUAL(proxy(cfg, "f")->httpchk.expect, SP_EXPECT_DEFAULT);
-        ASSERT_STR(proxy(cfg, "f")->httpchk.meth, NULL);
+        CU_ASSERT_EQUAL(cfgt_proxy(cfg, "f")->httpchk.expect, SP_EXPECT_DEFAULT);
+        ASSERT_STR(cfgt_proxy(cfg, "f")->httpchk.meth, NULL);
         sp_config_free(cfg);
     }
 }
@@ -326,7 +206,7 @@ static void test_http_check_in_frontend(void)
 
 static void test_http_check_send(void)
 {
-    struct sp_config *cfg = load_ok_w(
+    struct sp_config *cfg = cfgt_load_ok_w(
         TMO "backend b\n"
             "    option httpchk\n"
             "    http-check send meth POST uri /p ver HTTP/1.1 hdr Host h hdr X-A b body hello\n"
@@ -341,176 +221,172 @@ static void test_http_check_send(void)
 
     if (!cfg)
         return;
-    h = &proxy(cfg, "b")->httpchk;
+    h = &cfgt_proxy(cfg, "b")->httpchk;
     ASSERT_STR(h->meth, "POST");
     ASSERT_STR(h->uri, "/p");
     ASSERT_STR(h->ver, "HTTP/1.1");
     ASSERT_STR(h->hdrs, "host: h\r\nx-a: b\r\n");
     ASSERT_STR(h->body, "hello");
-    h = &proxy(cfg, "c")->httpchk;
+    h = &cfgt_proxy(cfg, "c")->httpchk;
     ASSERT_STR(h->meth, "GET");
     ASSERT_STR(h->uri, "/other"); /* send's fields override the option's */
     ASSERT_STR(h->ver, "HTTP/1.1");
     ASSERT_STR(h->hdrs, "host: www.example.com\r\n");
     /* as HAProxy merges a send into the option's request: its headers replace the option's,
      * even none */
-    h = &proxy(cfg, "d")->httpchk;
+    h = &cfgt_proxy(cfg, "d")->httpchk;
     ASSERT_STR(h->meth, "GET");
     ASSERT_STR(h->ver, "HTTP/1.1");
     ASSERT_STR(h->hdrs, NULL);
     sp_config_free(cfg);
 
     /* a second send would be a second step of HAProxy's check: refused */
-    expect_errors(TMO "backend b\n"
-                      "    option httpchk\n"
-                      "    http-check send hdr Host h\n"
-                      "    http-check send uri /x\n",
-                  1,
-                  "[ALERT] t.cfg:9: 'http-check send': only one 'http-check send' rule per proxy "
-                  "is supported by spillway (the first is at line 8)",
-                  NULL);
+    cfgt_expect_errors(
+        TMO "backend b\n"
+            "    option httpchk\n"
+            "    http-check send hdr Host h\n"
+            "    http-check send uri /x\n",
+        1,
+        "[ALERT] t.cfg:9: 'http-check send': only one 'http-check send' rule per proxy "
+        "is supported by spillway (the first is at line 8)",
+        NULL);
 
-    expect_errors(TMO "backend b\n"
-                      "    option httpchk\n"
-                      "    http-check send hdr X-A %[src]\n"
-                      "    http-check send hdr \"bad name\" v\n"
-                      "    http-check send uri-lf /x\n"
-                      "    http-check send body-lf x\n"
-                      "    http-check send foo\n"
-                      "    http-check send meth\n",
-                  6,
-                  "[ALERT] t.cfg:8: 'http-check send': log-format values ('%[src]') are not "
-                  "supported by spillway in check headers",
-                  "[ALERT] t.cfg:9: 'http-check send': invalid header name 'bad name'",
-                  "[ALERT] t.cfg:10: 'http-check send': 'uri-lf' not supported by spillway",
-                  "[ALERT] t.cfg:11: 'http-check send': 'body-lf' not supported by spillway",
-                  "[ALERT] t.cfg:12: 'http-check send': unexpected 'foo' (expects meth M, uri U, "
-                  "ver V, hdr NAME VALUE, body S)",
-                  "[ALERT] t.cfg:13: 'http-check send': unexpected 'meth'", NULL);
+    cfgt_expect_errors(
+        TMO "backend b\n"
+            "    option httpchk\n"
+            "    http-check send hdr X-A %[src]\n"
+            "    http-check send hdr \"bad name\" v\n"
+            "    http-check send uri-lf /x\n"
+            "    http-check send body-lf x\n"
+            "    http-check send foo\n"
+            "    http-check send meth\n",
+        6,
+        "[ALERT] t.cfg:8: 'http-check send': log-format values ('%[src]') are not "
+        "supported by spillway in check headers",
+        "[ALERT] t.cfg:9: 'http-check send': invalid header name 'bad name'",
+        "[ALERT] t.cfg:10: 'http-check send': 'uri-lf' not supported by spillway",
+        "[ALERT] t.cfg:11: 'http-check send': 'body-lf' not supported by spillway",
+        "[ALERT] t.cfg:12: 'http-check send': unexpected 'foo' (expects meth M, uri U, "
+        "ver V, hdr NAME VALUE, body S)",
+        "[ALERT] t.cfg:13: 'http-check send': unexpected 'meth'", NULL);
 }
 
 static void test_http_check_expect(void)
 {
-    struct sp_config *cfg = load_ok(TMO "backend b1\n"
-                                        "    option httpchk\n"
-                                        "    http-check expect status 200,301-302\n"
-                                        "backend b2\n"
-                                        "    option httpchk\n"
-                                        "    http-check expect rstatus ^2\n"
-                                        "backend b3\n"
-                                        "    option httpchk\n"
-                                        "    http-check expect ! string ok\n"
-                                        "backend b4\n"
-                                        "    option httpchk\n"
-                                        "    http-check expect rstring ^OK$\n"
-                                        "    http-check disable-on-404\n"
-                                        "backend b5\n"
-                                        "    option httpchk\n"
-                                        "    http-check expect status 200-399\n");
+    struct sp_config *cfg = cfgt_load_ok(TMO "backend b1\n"
+                                             "    option httpchk\n"
+                                             "    http-check expect status 200,301-302\n"
+                                             "backend b2\n"
+                                             "    option httpchk\n"
+                                             "    http-check expect rstatus ^2\n"
+                                             "backend b3\n"
+                                             "    option httpchk\n"
+                                             "    http-check expect ! string ok\n"
+                                             "backend b4\n"
+                                             "    option httpchk\n"
+                                             "    http-check expect rstring ^OK$\n"
+                                             "    http-check disable-on-404\n"
+                                             "backend b5\n"
+                                             "    option httpchk\n"
+                                             "    http-check expect status 200-399\n");
     const struct sp_cfg_httpchk *h;
 
     if (!cfg)
         return;
-    h = &proxy(cfg, "b1")->httpchk;
+    h = &cfgt_proxy(cfg, "b1")->httpchk;
     CU_ASSERT_EQUAL(h->expect, SP_EXPECT_STATUS);
     CU_ASSERT_FALSE(h->expect_neg);
     ASSERT_STR(h->expect_pat, "200,301-302");
     CU_ASSERT_EQUAL(h->expect_where.line, 8);
     CU_ASSERT_FALSE(h->disable_on_404);
-    h = &proxy(cfg, "b2")->httpchk;
+    h = &cfgt_proxy(cfg, "b2")->httpchk;
     CU_ASSERT_EQUAL(h->expect, SP_EXPECT_RSTATUS);
     ASSERT_STR(h->expect_pat, "^2");
-    h = &proxy(cfg, "b3")->httpchk;
+    h = &cfgt_proxy(cfg, "b3")->httpchk;
     CU_ASSERT_EQUAL(h->expect, SP_EXPECT_STRING);
     CU_ASSERT_TRUE(h->expect_neg);
     ASSERT_STR(h->expect_pat, "ok");
-    h = &proxy(cfg, "b4")->httpchk;
+    h = &cfgt_proxy(cfg, "b4")->httpchk;
     CU_ASSERT_EQUAL(h->expect, SP_EXPECT_RSTRING);
     CU_ASSERT_FALSE(h->expect_neg);
     ASSERT_STR(h->expect_pat, "^OK$");
     CU_ASSERT_TRUE(h->disable_on_404);
-    h = &proxy(cfg, "b5")->httpchk;
+    h = &cfgt_proxy(cfg, "b5")->httpchk;
     ASSERT_STR(h->expect_pat, "200-399");
     sp_config_free(cfg);
 
     /* bad status lists, bad regexes, empty pattern */
-    expect_errors(TMO "backend b1\n    http-check expect status 2x0\n"
-                      "backend b2\n    http-check expect status 99\n"
-                      "backend b3\n    http-check expect status 300-200\n"
-                      "backend b4\n    http-check expect status 600\n"
-                      "backend b5\n    http-check expect status 200,,301\n"
-                      "backend b6\n    http-check expect rstatus (\n"
-                      "backend b7\n    http-check expect rstring [a\n"
-                      "backend b8\n    http-check expect string \"\"\n",
-                  8,
-                  "[ALERT] t.cfg:7: 'http-check expect': invalid list of status codes '2x0' "
-                  "(expects codes 100-599 and ranges LOW-HIGH separated by commas)",
-                  "t.cfg:9: 'http-check expect': invalid list of status codes '99'",
-                  "t.cfg:11: 'http-check expect': invalid list of status codes '300-200'",
-                  "t.cfg:13: 'http-check expect': invalid list of status codes '600'",
-                  "t.cfg:15: 'http-check expect': invalid list of status codes '200,,301'",
-                  "[ALERT] t.cfg:17: 'http-check expect': invalid regex '('",
-                  "[ALERT] t.cfg:19: 'http-check expect': invalid regex '[a'",
-                  "[ALERT] t.cfg:21: 'http-check expect': empty pattern", NULL);
+    cfgt_expect_errors(TMO "backend b1\n    http-check expect status 2x0\n"
+                           "backend b2\n    http-check expect status 99\n"
+                           "backend b3\n    http-check expect status 300-200\n"
+                           "backend b4\n    http-check expect status 600\n"
+                           "backend b5\n    http-check expect status 200,,301\n"
+                           "backend b6\n    http-check expect rstatus (\n"
+                           "backend b7\n    http-check expect rstring [a\n"
+                           "backend b8\n    http-check expect string \"\"\n",
+                       8,
+                       "[ALERT] t.cfg:7: 'http-check expect': invalid list of status codes '2x0' "
+                       "(expects codes 100-599 and ranges LOW-HIGH separated by commas)",
+                       "t.cfg:9: 'http-check expect': invalid list of status codes '99'",
+                       "t.cfg:11: 'http-check expect': invalid list of status codes '300-200'",
+                       "t.cfg:13: 'http-check expect': invalid list of status codes '600'",
+                       "t.cfg:15: 'http-check expect': invalid list of status codes '200,,301'",
+                       "[ALERT] t.cfg:17: 'http-check expect': invalid regex '('",
+                       "[ALERT] t.cfg:19: 'http-check expect': invalid regex '[a'",
+                       "[ALERT] t.cfg:21: 'http-check expect': empty pattern", NULL);
 
     /* one expect rule per proxy: the second is refused with the line of the first */
-    expect_errors(TMO "backend b\n"
-                      "    option httpchk\n"
-                      "    http-check expect status 200\n"
-                      "    http-check expect string ok\n",
-                  1,
-                  "[ALERT] t.cfg:9: 'http-check expect': only one 'http-check expect' rule per "
-                  "proxy is supported by spillway (the first is at line 8)",
-                  NULL);
+    cfgt_expect_errors(
+        TMO "backend b\n"
+            "    option httpchk\n"
+            "    http-check expect status 200\n"
+            "    http-check expect string ok\n",
+        1,
+        "[ALERT] t.cfg:9: 'http-check expect': only one 'http-check expect' rule per "
+        "proxy is supported by spillway (the first is at line 8)",
+        NULL);
 
     /* matches and options spillway does not have */
-    expect_errors(TMO "backend b\n"
-                      "    http-check expect foo bar\n"
-                      "    http-check expect hdr name x-foo\n"
-                      "    http-check expect string-lf %[src]\n"
-                      "    http-check expect fhdr x\n"
-                      "    http-check expect status\n"
-                      "    http-check expect min-recv 10 status 200\n",
-                  6,
-                  "[ALERT] t.cfg:7: 'http-check expect': unknown match 'foo' (expects status, "
-                  "rstatus, string or rstring)",
-                  "[ALERT] t.cfg:8: 'http-check expect': expects [!] status|rstatus|string|rstring "
-                  "PATTERN (the options min-recv, comment, ok-status, error-status, tout-status, "
-                  "on-success, on-error, status-code and the hdr, fhdr and string-lf matches are "
-                  "not supported by spillway)",
-                  "[ALERT] t.cfg:9: 'http-check expect': match 'string-lf' not supported by "
-                  "spillway",
-                  "[ALERT] t.cfg:10: 'http-check expect': match 'fhdr' not supported by spillway",
-                  "[ALERT] t.cfg:11: 'http-check expect': expects [!]",
-                  "[ALERT] t.cfg:12: 'http-check expect': expects [!]", NULL);
+    cfgt_expect_errors(
+        TMO "backend b\n"
+            "    http-check expect foo bar\n"
+            "    http-check expect hdr name x-foo\n"
+            "    http-check expect string-lf %[src]\n"
+            "    http-check expect fhdr x\n"
+            "    http-check expect status\n"
+            "    http-check expect min-recv 10 status 200\n",
+        6,
+        "[ALERT] t.cfg:7: 'http-check expect': unknown match 'foo' (expects status, "
+        "rstatus, string or rstring)",
+        "[ALERT] t.cfg:8: 'http-check expect': expects [!] status|rstatus|string|rstring "
+        "PATTERN (the options min-recv, comment, ok-status, error-status, tout-status, "
+        "on-success, on-error, status-code and the hdr, fhdr and string-lf matches are "
+        "not supported by spillway)",
+        "[ALERT] t.cfg:9: 'http-check expect': match 'string-lf' not supported by "
+        "spillway",
+        "[ALERT] t.cfg:10: 'http-check expect': match 'fhdr' not supported by spillway",
+        "[ALERT] t.cfg:11: 'http-check expect': expects [!]",
+        "[ALERT] t.cfg:12: 'http-check expect': expects [!]", NULL);
 
     /* other http-check directives */
-    expect_errors(TMO "backend b\n"
-                      "    http-check connect\n"
-                      "    http-check send-state\n"
-                      "    http-check comment x\n"
-                      "    http-check\n"
-                      "    http-check foo\n"
-                      "    http-check disable-on-404 now\n",
-                  6, "[ALERT] t.cfg:7: 'http-check connect': keyword not supported by spillway yet",
-                  "[ALERT] t.cfg:8: 'http-check send-state': keyword not supported by spillway yet",
-                  "[ALERT] t.cfg:9: 'http-check comment': keyword not supported by spillway yet",
-                  "[ALERT] t.cfg:10: 'http-check': missing directive (expects expect, send or "
-                  "disable-on-404)",
-                  "[ALERT] t.cfg:11: 'http-check': unknown directive 'foo'",
-                  "[ALERT] t.cfg:12: 'http-check disable-on-404': too many arguments", NULL);
+    cfgt_expect_errors(
+        TMO "backend b\n"
+            "    http-check connect\n"
+            "    http-check send-state\n"
+            "    http-check comment x\n"
+            "    http-check\n"
+            "    http-check foo\n"
+            "    http-check disable-on-404 now\n",
+        6, "[ALERT] t.cfg:7: 'http-check connect': keyword not supported by spillway yet",
+        "[ALERT] t.cfg:8: 'http-check send-state': keyword not supported by spillway yet",
+        "[ALERT] t.cfg:9: 'http-check comment': keyword not supported by spillway yet",
+        "[ALERT] t.cfg:10: 'http-check': missing directive (expects expect, send or "
+        "disable-on-404)",
+        "[ALERT] t.cfg:11: 'http-check': unknown directive 'foo'",
+        "[ALERT] t.cfg:12: 'http-check disable-on-404': too many arguments", NULL);
 }
 
 /* ---- servers, options, global -------------------------------------------------------- */
-
-static const struct sp_cfg_server *server(const struct sp_cfg_proxy *p, const char *name)
-{
-    for (const struct sp_cfg_server *s = p ? p->servers : NULL; s; s = s->next)
-        if (strcmp(s->name, name) == 0)
-            return s;
-    CU_FAIL("no such server");
-    return NULL;
-}
 
 static bool is_v4(const struct sockaddr_storage *ss, const char *ip, int port)
 {
@@ -538,19 +414,20 @@ static bool is_v6(const struct sockaddr_storage *ss, const char *ip, int port)
 
 static void test_server_port_addr(void)
 {
-    struct sp_config *cfg = load_ok(TMO "backend b\n"
-                                        "    server s0 127.0.0.1:80 check\n"
-                                        "    server s1 127.0.0.1:80 check port 8080\n"
-                                        "    server s2 127.0.0.1:80 check addr 10.0.0.1:81\n"
-                                        "    server s3 127.0.0.1:80 check addr [::1]:82 port 83\n"
-                                        "    server s4 127.0.0.1:80 port 1 check port 65535\n");
+    struct sp_config *cfg =
+        cfgt_load_ok(TMO "backend b\n"
+                         "    server s0 127.0.0.1:80 check\n"
+                         "    server s1 127.0.0.1:80 check port 8080\n"
+                         "    server s2 127.0.0.1:80 check addr 10.0.0.1:81\n"
+                         "    server s3 127.0.0.1:80 check addr [::1]:82 port 83\n"
+                         "    server s4 127.0.0.1:80 port 1 check port 65535\n");
     const struct sp_cfg_proxy *p;
     const struct sp_cfg_server *s;
 
     if (!cfg)
         return;
-    p = proxy(cfg, "b");
-    if ((s = server(p, "s0"))) {
+    p = cfgt_proxy(cfg, "b");
+    if ((s = cfgt_server(p, "s0"))) {
         CU_ASSERT_EQUAL(s->check_port, 0);
         CU_ASSERT_EQUAL(s->check_addr.ss_family, AF_UNSPEC);
         CU_ASSERT_EQUAL(s->rise, 2);
@@ -559,48 +436,48 @@ static void test_server_port_addr(void)
         CU_ASSERT_EQUAL(s->fastinter, SP_TIME_UNSET);
         CU_ASSERT_EQUAL(s->downinter, SP_TIME_UNSET);
     }
-    if ((s = server(p, "s1"))) {
+    if ((s = cfgt_server(p, "s1"))) {
         CU_ASSERT_EQUAL(s->check_port, 8080);
         CU_ASSERT_EQUAL(s->check_addr.ss_family, AF_UNSPEC);
         CU_ASSERT(is_v4(&s->addr, "127.0.0.1", 80)); /* the service port is unchanged */
     }
-    if ((s = server(p, "s2"))) {
+    if ((s = cfgt_server(p, "s2"))) {
         CU_ASSERT_EQUAL(s->check_port, 0);
         CU_ASSERT(is_v4(&s->check_addr, "10.0.0.1", 81));
         CU_ASSERT_EQUAL(s->check_addrlen, sizeof(struct sockaddr_in));
     }
-    if ((s = server(p, "s3"))) {
+    if ((s = cfgt_server(p, "s3"))) {
         CU_ASSERT_EQUAL(s->check_port, 83);
         CU_ASSERT(is_v6(&s->check_addr, "::1", 82));
     }
-    if ((s = server(p, "s4"))) /* the last one wins */
+    if ((s = cfgt_server(p, "s4"))) /* the last one wins */
         CU_ASSERT_EQUAL(s->check_port, 65535);
     sp_config_free(cfg);
 
-    expect_errors(TMO "backend b\n"
-                      "    server s1 127.0.0.1:80 check port 0\n"
-                      "    server s2 127.0.0.1:80 check port 65536\n"
-                      "    server s3 127.0.0.1:80 check port http\n"
-                      "    server s4 127.0.0.1:80 check port\n"
-                      "    server s5 127.0.0.1:80 check addr foo.invalid:80\n"
-                      "    server s6 127.0.0.1:80 check addr unix@/run/x.sock\n"
-                      "    server s7 127.0.0.1:80 check addr\n"
-                      "    server s8 127.0.0.1:80 check addr 10.0.0.1:99999\n",
-                  8,
-                  "[ALERT] t.cfg:7: 'server': 'port': invalid value '0' (expects an integer "
-                  "between 1 and 65535)",
-                  "[ALERT] t.cfg:8: 'server': 'port': invalid value '65536'",
-                  "[ALERT] t.cfg:9: 'server': 'port': invalid value 'http'",
-                  "[ALERT] t.cfg:10: 'server': 'port': missing value",
-                  "[ALERT] t.cfg:11: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
-                  "not 'foo.invalid:80'",
-                  "[ALERT] t.cfg:12: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
-                  "not 'unix@/run/x.sock'",
-                  "[ALERT] t.cfg:13: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
-                  "not ''",
-                  "[ALERT] t.cfg:14: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
-                  "not '10.0.0.1:99999'",
-                  NULL);
+    cfgt_expect_errors(TMO "backend b\n"
+                           "    server s1 127.0.0.1:80 check port 0\n"
+                           "    server s2 127.0.0.1:80 check port 65536\n"
+                           "    server s3 127.0.0.1:80 check port http\n"
+                           "    server s4 127.0.0.1:80 check port\n"
+                           "    server s5 127.0.0.1:80 check addr foo.invalid:80\n"
+                           "    server s6 127.0.0.1:80 check addr unix@/run/x.sock\n"
+                           "    server s7 127.0.0.1:80 check addr\n"
+                           "    server s8 127.0.0.1:80 check addr 10.0.0.1:99999\n",
+                       8,
+                       "[ALERT] t.cfg:7: 'server': 'port': invalid value '0' (expects an integer "
+                       "between 1 and 65535)",
+                       "[ALERT] t.cfg:8: 'server': 'port': invalid value '65536'",
+                       "[ALERT] t.cfg:9: 'server': 'port': invalid value 'http'",
+                       "[ALERT] t.cfg:10: 'server': 'port': missing value",
+                       "[ALERT] t.cfg:11: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
+                       "not 'foo.invalid:80'",
+                       "[ALERT] t.cfg:12: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
+                       "not 'unix@/run/x.sock'",
+                       "[ALERT] t.cfg:13: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
+                       "not ''",
+                       "[ALERT] t.cfg:14: 'server': 'addr' expects an IPv4 or IPv6 address[:port], "
+                       "not '10.0.0.1:99999'",
+                       NULL);
 }
 
 /* Fixed (core/cfgproxy.c parsed `addr` with sp_parse_addr(), which requires a port, so
@@ -611,18 +488,19 @@ static void test_server_port_addr(void)
  * server's"). Expected: loads, check_addr 10.0.0.1 with port 0. */
 static void test_server_addr_no_port(void)
 {
-    struct sp_config *cfg = load_ok(TMO "backend b\n"
-                                        "    server s 127.0.0.1:80 check addr 10.0.0.1\n"
-                                        "    server t 127.0.0.1:80 check addr 10.0.0.2 port 90\n");
+    struct sp_config *cfg =
+        cfgt_load_ok(TMO "backend b\n"
+                         "    server s 127.0.0.1:80 check addr 10.0.0.1\n"
+                         "    server t 127.0.0.1:80 check addr 10.0.0.2 port 90\n");
     const struct sp_cfg_server *s;
 
     if (!cfg)
         return;
-    if ((s = server(proxy(cfg, "b"), "s"))) {
+    if ((s = cfgt_server(cfgt_proxy(cfg, "b"), "s"))) {
         CU_ASSERT(is_v4(&s->check_addr, "10.0.0.1", 0));
         CU_ASSERT_EQUAL(s->check_port, 0);
     }
-    if ((s = server(proxy(cfg, "b"), "t"))) {
+    if ((s = cfgt_server(cfgt_proxy(cfg, "b"), "t"))) {
         CU_ASSERT(is_v4(&s->check_addr, "10.0.0.2", 0));
         CU_ASSERT_EQUAL(s->check_port, 90);
     }
@@ -631,59 +509,60 @@ static void test_server_addr_no_port(void)
 
 static void test_options_global(void)
 {
-    struct sp_config *cfg = load_ok("global\n"
-                                    "    spread-checks 5\n" TMO "backend b1\n"
-                                    "    option allbackups\n"
-                                    "backend b2\n"
-                                    "    option allbackups\n"
-                                    "    no option allbackups\n"
-                                    "backend b3\n"
-                                    "    option log-health-checks\n"
-                                    "backend b4\n");
+    struct sp_config *cfg = cfgt_load_ok("global\n"
+                                         "    spread-checks 5\n" TMO "backend b1\n"
+                                         "    option allbackups\n"
+                                         "backend b2\n"
+                                         "    option allbackups\n"
+                                         "    no option allbackups\n"
+                                         "backend b3\n"
+                                         "    option log-health-checks\n"
+                                         "backend b4\n");
 
     if (!cfg)
         return;
     CU_ASSERT_EQUAL(cfg->global.spread_checks, 5);
-    CU_ASSERT_TRUE(proxy(cfg, "b1")->allbackups);
-    CU_ASSERT_FALSE(proxy(cfg, "b1")->log_health_checks);
-    CU_ASSERT_FALSE(proxy(cfg, "b2")->allbackups);
-    CU_ASSERT_TRUE(proxy(cfg, "b3")->log_health_checks);
-    CU_ASSERT_FALSE(proxy(cfg, "b3")->allbackups);
-    CU_ASSERT_FALSE(proxy(cfg, "b4")->allbackups);
-    CU_ASSERT_FALSE(proxy(cfg, "b4")->log_health_checks);
+    CU_ASSERT_TRUE(cfgt_proxy(cfg, "b1")->allbackups);
+    CU_ASSERT_FALSE(cfgt_proxy(cfg, "b1")->log_health_checks);
+    CU_ASSERT_FALSE(cfgt_proxy(cfg, "b2")->allbackups);
+    CU_ASSERT_TRUE(cfgt_proxy(cfg, "b3")->log_health_checks);
+    CU_ASSERT_FALSE(cfgt_proxy(cfg, "b3")->allbackups);
+    CU_ASSERT_FALSE(cfgt_proxy(cfg, "b4")->allbackups);
+    CU_ASSERT_FALSE(cfgt_proxy(cfg, "b4")->log_health_checks);
     sp_config_free(cfg);
 
-    cfg = load_ok("global\n    spread-checks 0\n");
+    cfg = cfgt_load_ok("global\n    spread-checks 0\n");
     if (cfg) {
         CU_ASSERT_EQUAL(cfg->global.spread_checks, 0);
         sp_config_free(cfg);
     }
-    cfg = load_ok("global\n    spread-checks 50\n");
+    cfg = cfgt_load_ok("global\n    spread-checks 50\n");
     if (cfg) {
         CU_ASSERT_EQUAL(cfg->global.spread_checks, 50);
         sp_config_free(cfg);
     }
-    cfg = load_ok("global\n");
+    cfg = cfgt_load_ok("global\n");
     if (cfg) {
         CU_ASSERT_EQUAL(cfg->global.spread_checks, 0);
         sp_config_free(cfg);
     }
-    expect_errors("global\n"
-                  "    spread-checks 51\n"
-                  "    spread-checks -1\n"
-                  "    spread-checks\n"
-                  "    spread-checks 5 6\n",
-                  4,
-                  "[ALERT] t.cfg:2: 'spread-checks': percentage: invalid value '51' (expects an "
-                  "integer between 0 and 50)",
-                  "[ALERT] t.cfg:3: 'spread-checks': percentage: invalid value '-1'",
-                  "[ALERT] t.cfg:4: 'spread-checks': missing argument",
-                  "[ALERT] t.cfg:5: 'spread-checks': too many arguments", NULL);
-    expect_errors(TMO "backend b\n"
-                      "    option allbackups 1\n"
-                      "    option log-health-checks x\n",
-                  2, "t.cfg:7: 'option allbackups': too many arguments",
-                  "t.cfg:8: 'option log-health-checks': too many arguments", NULL);
+    cfgt_expect_errors(
+        "global\n"
+        "    spread-checks 51\n"
+        "    spread-checks -1\n"
+        "    spread-checks\n"
+        "    spread-checks 5 6\n",
+        4,
+        "[ALERT] t.cfg:2: 'spread-checks': percentage: invalid value '51' (expects an "
+        "integer between 0 and 50)",
+        "[ALERT] t.cfg:3: 'spread-checks': percentage: invalid value '-1'",
+        "[ALERT] t.cfg:4: 'spread-checks': missing argument",
+        "[ALERT] t.cfg:5: 'spread-checks': too many arguments", NULL);
+    cfgt_expect_errors(TMO "backend b\n"
+                           "    option allbackups 1\n"
+                           "    option log-health-checks x\n",
+                       2, "t.cfg:7: 'option allbackups': too many arguments",
+                       "t.cfg:8: 'option log-health-checks': too many arguments", NULL);
 }
 
 /* ---- through the routing snapshot ---------------------------------------------------- */
@@ -692,7 +571,7 @@ static void test_options_global(void)
  * builder's diagnostics go to *diag_out (the caller frees). */
 static struct sp_routing *build(const char *text, char **diag_out)
 {
-    struct sp_config *cfg = load_ok(text);
+    struct sp_config *cfg = cfgt_load_ok(text);
     char *buf = NULL;
     size_t len = 0;
     FILE *diag = open_memstream(&buf, &len);
@@ -777,13 +656,13 @@ static void test_request_bytes(void)
     sp_routing_discard(r);
 
     /* the legacy form (its warning comes from the parser) */
-    struct sp_config *cfg =
-        load_ok_w(TMO "backend b3\n"
-                      "    option httpchk HEAD /x?y=1 HTTP/1.1\\r\\nHost:\\ foo\n",
-                  1,
-                  "[WARNING] t.cfg:7: 'option httpchk': hiding headers or body at the end of the "
-                  "version string is deprecated",
-                  NULL);
+    struct sp_config *cfg = cfgt_load_ok_w(
+        TMO "backend b3\n"
+            "    option httpchk HEAD /x?y=1 HTTP/1.1\\r\\nHost:\\ foo\n",
+        1,
+        "[WARNING] t.cfg:7: 'option httpchk': hiding headers or body at the end of the "
+        "version string is deprecated",
+        NULL);
     int nerr = -1;
     r = cfg ? sp_routing_build(cfg, NULL, &nerr) : NULL;
     CU_ASSERT_EQUAL(nerr, 0);
@@ -859,15 +738,15 @@ static void test_rules_without_httpchk(void)
                                      "    server s 127.0.0.1:80 check\n",
                                  &diag);
 
-    CU_ASSERT_EQUAL(count(diag, "[WARNING]"), 3);
-    CU_ASSERT_EQUAL(count(diag, "\n"), 3);
+    CU_ASSERT_EQUAL(cfgt_count(diag, "[WARNING]"), 3);
+    CU_ASSERT_EQUAL(cfgt_count(diag, "\n"), 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(diag, "[WARNING] t.cfg:6: backend 'b' uses http-check rules "
                                         "without 'option httpchk', so the rules are ignored.\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(diag, "[WARNING] t.cfg:9: backend 'c' uses http-check rules "
                                         "without 'option httpchk', so the rules are ignored.\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(diag, "[WARNING] t.cfg:11: backend 'd' uses http-check rules "
                                         "without 'option httpchk', so the rules are ignored.\n"));
-    if (count(diag, "[WARNING]") != 3)
+    if (cfgt_count(diag, "[WARNING]") != 3)
         fprintf(stderr, "\n  diagnostics:\n%s", diag ? diag : "(null)");
     if (r) {
         const struct sp_backend *be = backend(r, "b");

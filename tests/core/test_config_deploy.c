@@ -18,127 +18,8 @@
 #include <string.h>
 
 #include "balance/balance.h"
+#include "tests/core/cfgtest.h"
 #include "tests/unit.h"
-
-/* timeouts that keep the "missing timeouts" warning out of the way */
-#define TMO                                                                                        \
-    "defaults\n"                                                                                   \
-    "    mode http\n"                                                                              \
-    "    timeout client 5s\n"                                                                      \
-    "    timeout server 5s\n"                                                                      \
-    "    timeout connect 1s\n"
-
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    size_t nl = strlen(needle);
-
-    for (const char *p = hay; p && (p = strstr(p, needle)); p += nl)
-        n++;
-    return n;
-}
-
-/* Parses `text` as "t.cfg"; returns the loader's result, the model and the diagnostics. */
-static int run(const char *text, struct sp_config **cfg, char **diag)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    int rc;
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    *cfg = NULL;
-    rc = sp_config_parse_string(text, "t.cfg", f, cfg);
-    fclose(f);
-    *diag = buf;
-    return rc;
-}
-
-/* A configuration that must load without errors, with exactly `nwarn` warnings, each of the
- * NULL-terminated substrings in the diagnostics. Returns the model (the caller frees it) or
- * NULL after failing the test. */
-static struct sp_config *load_ok_w(const char *text, int nwarn, ...)
-{
-    struct sp_config *cfg;
-    char *diag;
-    int rc = run(text, &cfg, &diag);
-    bool bad = false;
-    va_list ap;
-
-    CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_EQUAL(count(diag, "[ALERT]"), 0);
-    CU_ASSERT_EQUAL(count(diag, "[WARNING]"), nwarn);
-    if (rc == 0) {
-        CU_ASSERT_EQUAL(cfg->nerrors, 0);
-        CU_ASSERT_EQUAL(cfg->nwarnings, nwarn);
-    }
-    bad = rc != 0 || count(diag, "[WARNING]") != nwarn;
-    va_start(ap, nwarn);
-    for (const char *s; (s = va_arg(ap, const char *));) {
-        if (!strstr(diag, s)) {
-            CU_FAIL("expected message missing");
-            fprintf(stderr, "\nmissing: %s", s);
-            bad = true;
-        }
-    }
-    va_end(ap);
-    if (bad)
-        fprintf(stderr, "\nunexpected diagnostics (rc %d) for:\n%s\ngot:\n%s", rc, text, diag);
-    free(diag);
-    return rc == 0 ? cfg : NULL;
-}
-
-#define load_ok(text) load_ok_w((text), 0, NULL)
-
-/* A configuration that must fail with exactly `nerr` errors, every one of the NULL-terminated
- * substrings appearing in the diagnostics. */
-static void expect_errors(const char *text, int nerr, ...)
-{
-    struct sp_config *cfg;
-    char *diag;
-    int rc = run(text, &cfg, &diag);
-    bool bad = false;
-    va_list ap;
-
-    CU_ASSERT_EQUAL(rc, -EINVAL);
-    CU_ASSERT_PTR_NULL(cfg);
-    if (rc == 0)
-        sp_config_free(cfg);
-    if (count(diag, "[ALERT]") != nerr) {
-        CU_FAIL("wrong error count");
-        bad = true;
-    }
-    va_start(ap, nerr);
-    for (const char *s; (s = va_arg(ap, const char *));) {
-        if (!strstr(diag, s)) {
-            CU_FAIL("expected message missing");
-            fprintf(stderr, "\nmissing: %s", s);
-            bad = true;
-        }
-    }
-    va_end(ap);
-    if (bad)
-        fprintf(stderr, "\nexpected %d error(s) in:\n%s\ngot:\n%s", nerr, text, diag);
-    free(diag);
-}
-
-static const struct sp_cfg_proxy *proxy(const struct sp_config *cfg, const char *name)
-{
-    for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next)
-        if (strcmp(p->name, name) == 0)
-            return p;
-    CU_FAIL("no such proxy");
-    return NULL;
-}
-
-static const struct sp_cfg_server *server(const struct sp_cfg_proxy *p, const char *name)
-{
-    for (const struct sp_cfg_server *s = p ? p->servers : NULL; s; s = s->next)
-        if (strcmp(s->name, name) == 0)
-            return s;
-    CU_FAIL("no such server");
-    return NULL;
-}
 
 static int port_of(const struct sockaddr_storage *ss)
 {
@@ -148,24 +29,26 @@ static int port_of(const struct sockaddr_storage *ss)
 
 static void test_default_server(void)
 {
-    struct sp_config *cfg = load_ok(TMO "    default-server inter 3s fall 5 rise 1 weight 7 "
-                                        "maxconn 30 maxqueue 4 check port 9000\n"
-                                        "backend b\n"
-                                        "    server s1 127.0.0.1:8001\n"
-                                        "    default-server weight 2 no-check backup\n"
-                                        "    server s2 127.0.0.1:8002\n"
-                                        "    server s3 127.0.0.1:8003 check no-backup weight 9\n"
-                                        "backend c\n"
-                                        "    server s4 127.0.0.1:8004\n"
-                                        "listen l\n"
-                                        "    bind :1\n"
-                                        "    default-server disabled minconn 3\n"
-                                        "    server s5 127.0.0.1:8005 enabled\n"
-                                        "    server s6 127.0.0.1:8006\n");
+    struct sp_config *cfg =
+        cfgt_load_ok(TMO "    default-server inter 3s fall 5 rise 1 weight 7 "
+                         "maxconn 30 maxqueue 4 check port 9000\n"
+                         "backend b\n"
+                         "    server s1 127.0.0.1:8001\n"
+                         "    default-server weight 2 no-check backup\n"
+                         "    server s2 127.0.0.1:8002\n"
+                         "    server s3 127.0.0.1:8003 check no-backup weight 9\n"
+                         "backend c\n"
+                         "    server s4 127.0.0.1:8004\n"
+                         "listen l\n"
+                         "    bind :1\n"
+                         "    default-server disabled minconn 3\n"
+                         "    server s5 127.0.0.1:8005 enabled\n"
+                         "    server s6 127.0.0.1:8006\n");
     if (!cfg)
         return;
-    const struct sp_cfg_proxy *b = proxy(cfg, "b"), *c = proxy(cfg, "c"), *l = proxy(cfg, "l");
-    const struct sp_cfg_server *s = server(b, "s1");
+    const struct sp_cfg_proxy *b = cfgt_proxy(cfg, "b"), *c = cfgt_proxy(cfg, "c"),
+                              *l = cfgt_proxy(cfg, "l");
+    const struct sp_cfg_server *s = cfgt_server(b, "s1");
     /* from the defaults section */
     CU_ASSERT_EQUAL(s->inter, 3000);
     CU_ASSERT_EQUAL(s->fall, 5);
@@ -179,71 +62,71 @@ static void test_default_server(void)
     CU_ASSERT_EQUAL(s->id, 1);
     CU_ASSERT_STRING_EQUAL(s->name, "s1");
     /* the backend's own default-server applies to the servers after it, over the defaults */
-    s = server(b, "s2");
+    s = cfgt_server(b, "s2");
     CU_ASSERT_EQUAL(s->weight, 2);
     CU_ASSERT_FALSE(s->check);
     CU_ASSERT_TRUE(s->backup);
     CU_ASSERT_EQUAL(s->inter, 3000);
     CU_ASSERT_EQUAL(s->maxconn, 30);
-    s = server(b, "s3");
+    s = cfgt_server(b, "s3");
     CU_ASSERT_EQUAL(s->weight, 9);
     CU_ASSERT_TRUE(s->check);
     CU_ASSERT_FALSE(s->backup);
     /* another backend starts from the defaults again */
-    s = server(c, "s4");
+    s = cfgt_server(c, "s4");
     CU_ASSERT_EQUAL(s->weight, 7);
     CU_ASSERT_FALSE(s->backup);
     CU_ASSERT_TRUE(s->check);
-    s = server(l, "s5");
+    s = cfgt_server(l, "s5");
     CU_ASSERT_FALSE(s->disabled);
     CU_ASSERT_EQUAL(s->minconn, 3);
-    CU_ASSERT_TRUE(server(l, "s6")->disabled);
+    CU_ASSERT_TRUE(cfgt_server(l, "s6")->disabled);
     sp_config_free(cfg);
 
-    expect_errors(TMO "backend b\n default-server id 3\n", 1,
-                  "t.cfg:7: 'default-server': 'id' is only supported on 'server' lines", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n default-server weight 1\n", 1,
-                  "'default-server': not allowed in a 'frontend' section", NULL);
-    expect_errors(TMO "backend b\n default-server weight 300\n", 1, "'weight': invalid value",
-                  NULL);
-    expect_errors(TMO "backend b\n default-server ssl\n", 1,
-                  "server option 'ssl' not supported by spillway yet", NULL);
+    cfgt_expect_errors(TMO "backend b\n default-server id 3\n", 1,
+                       "t.cfg:7: 'default-server': 'id' is only supported on 'server' lines", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n default-server weight 1\n", 1,
+                       "'default-server': not allowed in a 'frontend' section", NULL);
+    cfgt_expect_errors(TMO "backend b\n default-server weight 300\n", 1, "'weight': invalid value",
+                       NULL);
+    cfgt_expect_errors(TMO "backend b\n default-server ssl\n", 1,
+                       "server option 'ssl' not supported by spillway yet", NULL);
     /* a wrong line changes nothing */
-    cfg = load_ok(TMO "backend b\n server s 1.2.3.4:80\n");
+    cfg = cfgt_load_ok(TMO "backend b\n server s 1.2.3.4:80\n");
     sp_config_free(cfg);
 }
 
 static void test_server_addresses(void)
 {
-    struct sp_config *cfg = load_ok(TMO "backend b\n"
-                                        "    source 127.0.0.9\n"
-                                        "    server s1 127.0.0.2\n"
-                                        "    server s2 127.0.0.2:+10\n"
-                                        "    server s3 127.0.0.2:-1 source 127.0.0.3:4000\n"
-                                        "    server s4 [::1]\n"
-                                        "    server s5 127.0.0.2:\n"
-                                        "    server s6 127.0.0.2:80 minconn 5 maxconn 50\n"
-                                        "    server s7 127.0.0.2 check port 81\n");
+    struct sp_config *cfg = cfgt_load_ok(TMO "backend b\n"
+                                             "    source 127.0.0.9\n"
+                                             "    server s1 127.0.0.2\n"
+                                             "    server s2 127.0.0.2:+10\n"
+                                             "    server s3 127.0.0.2:-1 source 127.0.0.3:4000\n"
+                                             "    server s4 [::1]\n"
+                                             "    server s5 127.0.0.2:\n"
+                                             "    server s6 127.0.0.2:80 minconn 5 maxconn 50\n"
+                                             "    server s7 127.0.0.2 check port 81\n");
     if (!cfg)
         return;
-    const struct sp_cfg_proxy *b = proxy(cfg, "b");
-    const struct sp_cfg_server *s = server(b, "s1");
+    const struct sp_cfg_proxy *b = cfgt_proxy(cfg, "b");
+    const struct sp_cfg_server *s = cfgt_server(b, "s1");
     CU_ASSERT_TRUE(s->port_from_dst);
     CU_ASSERT_EQUAL(s->port_offset, 0);
     CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET);
     CU_ASSERT_EQUAL(s->sourcelen, 0);
-    s = server(b, "s2");
+    s = cfgt_server(b, "s2");
     CU_ASSERT_TRUE(s->port_from_dst);
     CU_ASSERT_EQUAL(s->port_offset, 10);
-    s = server(b, "s3");
+    s = cfgt_server(b, "s3");
     CU_ASSERT_EQUAL(s->port_offset, -1);
     CU_ASSERT_EQUAL(s->source.ss_family, AF_INET);
     CU_ASSERT_EQUAL(port_of(&s->source), 4000);
-    s = server(b, "s4");
+    s = cfgt_server(b, "s4");
     CU_ASSERT_TRUE(s->port_from_dst);
     CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET6);
-    CU_ASSERT_TRUE(server(b, "s5")->port_from_dst);
-    s = server(b, "s6");
+    CU_ASSERT_TRUE(cfgt_server(b, "s5")->port_from_dst);
+    s = cfgt_server(b, "s6");
     CU_ASSERT_FALSE(s->port_from_dst);
     CU_ASSERT_EQUAL(port_of(&s->addr), 80);
     CU_ASSERT_EQUAL(s->minconn, 5);
@@ -266,35 +149,36 @@ static void test_server_addresses(void)
     sp_routing_discard(r);
     sp_config_free(cfg);
 
-    expect_errors(TMO "backend b\n server s1 127.0.0.2 check\n", 1,
-                  "backend 'b': server 's1' has neither service port nor check port", NULL);
-    expect_errors(TMO "backend b\n server s1 127.0.0.2:+x\n", 1, "'server': invalid address", NULL);
-    expect_errors(TMO "backend b\n source 1.2.3.4 usesrc clientip\n", 1,
-                  "'source': 'usesrc' not supported by spillway", NULL);
-    expect_errors(TMO "backend b\n source 1.2.3.4:1000-2000\n", 1,
-                  "port ranges ('1.2.3.4:1000-2000') are not supported", NULL);
-    expect_errors(TMO "backend b\n server s 1.2.3.4:80 source nowhere\n", 1,
-                  "'source' expects an IPv4 or IPv6 address[:port], not 'nowhere'", NULL);
-    expect_errors(TMO "backend b\n server s 1.2.3.4:80 source 1.2.3.5 usesrc client\n", 1,
-                  "'source': 'usesrc' not supported by spillway", NULL);
-    expect_errors(TMO "backend b\n server s 1.2.3.4:80 minconn x\n", 1, "'minconn'", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n source 1.2.3.4\n", 1,
-                  "'source': not allowed in a 'frontend' section", NULL);
+    cfgt_expect_errors(TMO "backend b\n server s1 127.0.0.2 check\n", 1,
+                       "backend 'b': server 's1' has neither service port nor check port", NULL);
+    cfgt_expect_errors(TMO "backend b\n server s1 127.0.0.2:+x\n", 1, "'server': invalid address",
+                       NULL);
+    cfgt_expect_errors(TMO "backend b\n source 1.2.3.4 usesrc clientip\n", 1,
+                       "'source': 'usesrc' not supported by spillway", NULL);
+    cfgt_expect_errors(TMO "backend b\n source 1.2.3.4:1000-2000\n", 1,
+                       "port ranges ('1.2.3.4:1000-2000') are not supported", NULL);
+    cfgt_expect_errors(TMO "backend b\n server s 1.2.3.4:80 source nowhere\n", 1,
+                       "'source' expects an IPv4 or IPv6 address[:port], not 'nowhere'", NULL);
+    cfgt_expect_errors(TMO "backend b\n server s 1.2.3.4:80 source 1.2.3.5 usesrc client\n", 1,
+                       "'source': 'usesrc' not supported by spillway", NULL);
+    cfgt_expect_errors(TMO "backend b\n server s 1.2.3.4:80 minconn x\n", 1, "'minconn'", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n source 1.2.3.4\n", 1,
+                       "'source': not allowed in a 'frontend' section", NULL);
 }
 
 /* HAProxy's fullconn default and srv_dynamic_maxconn() (src/queue.c) */
 static void test_dynamic_maxconn(void)
 {
-    struct sp_config *cfg = load_ok(TMO "frontend f1\n bind :1\n maxconn 1000\n"
-                                        " default_backend b\n"
-                                        "frontend f2\n bind :2\n maxconn 991\n"
-                                        " use_backend b if TRUE\n"
-                                        "backend b\n"
-                                        " server s1 1.2.3.4:80 minconn 10 maxconn 100\n"
-                                        " server s2 1.2.3.4:81 maxconn 100\n"
-                                        " server s3 1.2.3.4:82 minconn 50\n"
-                                        "backend c\n fullconn 40\n"
-                                        " server s4 1.2.3.4:80 minconn 2 maxconn 20\n");
+    struct sp_config *cfg = cfgt_load_ok(TMO "frontend f1\n bind :1\n maxconn 1000\n"
+                                             " default_backend b\n"
+                                             "frontend f2\n bind :2\n maxconn 991\n"
+                                             " use_backend b if TRUE\n"
+                                             "backend b\n"
+                                             " server s1 1.2.3.4:80 minconn 10 maxconn 100\n"
+                                             " server s2 1.2.3.4:81 maxconn 100\n"
+                                             " server s3 1.2.3.4:82 minconn 50\n"
+                                             "backend c\n fullconn 40\n"
+                                             " server s4 1.2.3.4:80 minconn 2 maxconn 20\n");
     if (!cfg)
         return;
     int nerr = 0;
@@ -324,25 +208,25 @@ static void test_dynamic_maxconn(void)
 
 static void test_options(void)
 {
-    struct sp_config *cfg = load_ok(TMO "    option http-server-close\n"
-                                        "    option abortonclose\n"
-                                        "    option logasap\n"
-                                        "    option prefer-last-server\n"
-                                        "    option http-ignore-probes\n"
-                                        "    option tcpka\n"
-                                        "    clitcpka-idle 30\n"
-                                        "    clitcpka-intvl 5s\n"
-                                        "    clitcpka-cnt 4\n"
-                                        "    srvtcpka-idle 2m\n"
-                                        "frontend f\n bind :1\n default_backend b\n"
-                                        "backend b\n"
-                                        "    no option abortonclose\n"
-                                        "    option http-keep-alive\n"
-                                        "    no option srvtcpka\n"
-                                        "    server s 1.2.3.4:80\n");
+    struct sp_config *cfg = cfgt_load_ok(TMO "    option http-server-close\n"
+                                             "    option abortonclose\n"
+                                             "    option logasap\n"
+                                             "    option prefer-last-server\n"
+                                             "    option http-ignore-probes\n"
+                                             "    option tcpka\n"
+                                             "    clitcpka-idle 30\n"
+                                             "    clitcpka-intvl 5s\n"
+                                             "    clitcpka-cnt 4\n"
+                                             "    srvtcpka-idle 2m\n"
+                                             "frontend f\n bind :1\n default_backend b\n"
+                                             "backend b\n"
+                                             "    no option abortonclose\n"
+                                             "    option http-keep-alive\n"
+                                             "    no option srvtcpka\n"
+                                             "    server s 1.2.3.4:80\n");
     if (!cfg)
         return;
-    const struct sp_cfg_proxy *f = proxy(cfg, "f"), *b = proxy(cfg, "b");
+    const struct sp_cfg_proxy *f = cfgt_proxy(cfg, "f"), *b = cfgt_proxy(cfg, "b");
     CU_ASSERT_TRUE(f->srvclose);
     CU_ASSERT_TRUE(f->logasap);
     CU_ASSERT_TRUE(f->ignore_probes);
@@ -359,40 +243,42 @@ static void test_options(void)
     sp_config_free(cfg);
 
     /* each side's option outside its side is ignored with HAProxy's warning */
-    cfg = load_ok_w(TMO "backend b\n option logasap\n option http-ignore-probes\n"
-                        " option clitcpka\n",
-                    3, "'option logasap': ignored: backend 'b' has no frontend part", NULL);
+    cfg = cfgt_load_ok_w(TMO "backend b\n option logasap\n option http-ignore-probes\n"
+                             " option clitcpka\n",
+                         3, "'option logasap': ignored: backend 'b' has no frontend part", NULL);
     sp_config_free(cfg);
-    cfg = load_ok_w(TMO "frontend f\n bind :1\n option abortonclose\n option srvtcpka\n"
-                        " option prefer-last-server\n",
-                    3, "'option abortonclose': ignored: frontend 'f' has no backend part", NULL);
+    cfg =
+        cfgt_load_ok_w(TMO "frontend f\n bind :1\n option abortonclose\n option srvtcpka\n"
+                           " option prefer-last-server\n",
+                       3, "'option abortonclose': ignored: frontend 'f' has no backend part", NULL);
     sp_config_free(cfg);
     /* http-buffer-request says what it does not do */
-    cfg = load_ok_w(TMO "frontend f\n bind :1\n option http-buffer-request\n", 1,
-                    "waits for the body of HTTP/1 requests only", NULL);
-    CU_ASSERT_TRUE(cfg && proxy(cfg, "f")->buffer_request);
+    cfg = cfgt_load_ok_w(TMO "frontend f\n bind :1\n option http-buffer-request\n", 1,
+                         "waits for the body of HTTP/1 requests only", NULL);
+    CU_ASSERT_TRUE(cfg && cfgt_proxy(cfg, "f")->buffer_request);
     sp_config_free(cfg);
-    expect_errors(TMO "frontend f\n bind :1\n option logasap x\n", 1, "too many arguments", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n clitcpka-idle 500ms\n", 1,
-                  "below the socket option's unit", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n clitcpka-cnt 0\n", 1, "'clitcpka-cnt'", NULL);
-    expect_errors(TMO "backend b\n srvtcpka-idle x\n", 1, "invalid time", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n option socket-stats\n", 1,
-                  "'option socket-stats': keyword not supported by spillway yet", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n option logasap x\n", 1, "too many arguments",
+                       NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n clitcpka-idle 500ms\n", 1,
+                       "below the socket option's unit", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n clitcpka-cnt 0\n", 1, "'clitcpka-cnt'", NULL);
+    cfgt_expect_errors(TMO "backend b\n srvtcpka-idle x\n", 1, "invalid time", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n option socket-stats\n", 1,
+                       "'option socket-stats': keyword not supported by spillway yet", NULL);
 }
 
 static void test_monitor_and_proxy_state(void)
 {
-    struct sp_config *cfg =
-        load_ok("global\n description the  global one\n node n1\n" TMO "    monitor-uri /alive\n"
-                "frontend f\n bind :1\n description my front end\n"
-                " monitor fail if FALSE\n monitor fail unless TRUE\n"
-                " default_backend b\n"
-                "backend b\n disabled\n server s 1.2.3.4:80\n"
-                "backend c\n disabled\n enabled\n server s 1.2.3.4:80\n");
+    struct sp_config *cfg = cfgt_load_ok("global\n description the  global one\n node n1\n" TMO
+                                         "    monitor-uri /alive\n"
+                                         "frontend f\n bind :1\n description my front end\n"
+                                         " monitor fail if FALSE\n monitor fail unless TRUE\n"
+                                         " default_backend b\n"
+                                         "backend b\n disabled\n server s 1.2.3.4:80\n"
+                                         "backend c\n disabled\n enabled\n server s 1.2.3.4:80\n");
     if (!cfg)
         return;
-    const struct sp_cfg_proxy *f = proxy(cfg, "f");
+    const struct sp_cfg_proxy *f = cfgt_proxy(cfg, "f");
     CU_ASSERT_STRING_EQUAL(f->monitor_uri, "/alive");
     CU_ASSERT_STRING_EQUAL(f->description, "my front end");
     CU_ASSERT_STRING_EQUAL(cfg->global.description, "the global one");
@@ -400,22 +286,24 @@ static void test_monitor_and_proxy_state(void)
     CU_ASSERT_PTR_NOT_NULL(f->monitor_fail);
     CU_ASSERT_STRING_EQUAL(f->monitor_fail->words[0], "if");
     CU_ASSERT_STRING_EQUAL(f->monitor_fail->next->words[0], "unless");
-    CU_ASSERT_TRUE(proxy(cfg, "b")->disabled);
-    CU_ASSERT_FALSE(proxy(cfg, "c")->disabled);
+    CU_ASSERT_TRUE(cfgt_proxy(cfg, "b")->disabled);
+    CU_ASSERT_FALSE(cfgt_proxy(cfg, "c")->disabled);
     sp_config_free(cfg);
 
     /* a disabled frontend has no listener: none at all is what main refuses */
-    cfg = load_ok(TMO "frontend f\n bind :1\n bind :2\n disabled\n");
+    cfg = cfgt_load_ok(TMO "frontend f\n bind :1\n bind :2\n disabled\n");
     CU_ASSERT_EQUAL(sp_config_count_listeners(cfg), 0);
     sp_config_free(cfg);
-    expect_errors(TMO "frontend f\n bind :1\n monitor fail\n", 1, "expects 'if' or 'unless'", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n monitor x\n", 1, "'monitor': expects 'fail'", NULL);
-    expect_errors(TMO "backend b\n monitor fail if TRUE\n", 1,
-                  "'monitor': not allowed in a 'backend' section", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n description\n", 1, "expects a string", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n disabled now\n", 1, "too many arguments", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n monitor fail\n", 1, "expects 'if' or 'unless'",
+                       NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n monitor x\n", 1, "'monitor': expects 'fail'",
+                       NULL);
+    cfgt_expect_errors(TMO "backend b\n monitor fail if TRUE\n", 1,
+                       "'monitor': not allowed in a 'backend' section", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n description\n", 1, "expects a string", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n disabled now\n", 1, "too many arguments", NULL);
     /* the condition is compiled with the routing snapshot */
-    cfg = load_ok(TMO "frontend f\n bind :1\n monitor fail if nosuchacl\n");
+    cfg = cfgt_load_ok(TMO "frontend f\n bind :1\n monitor fail if nosuchacl\n");
     int nerr = 0;
     struct sp_routing *r = sp_routing_build(cfg, NULL, &nerr);
     CU_ASSERT_PTR_NULL(r);
@@ -426,18 +314,18 @@ static void test_monitor_and_proxy_state(void)
 
 static void test_stats_page_keywords(void)
 {
-    struct sp_config *cfg = load_ok(TMO "frontend f\n bind :1\n"
-                                        " stats hide-version\n"
-                                        " stats realm My\\ Realm\n"
-                                        " stats show-node\n"
-                                        " stats show-desc Front\\ desc\n"
-                                        " stats show-legends\n"
-                                        " stats scope .\n"
-                                        " stats scope b\n"
-                                        "backend b\n server s 1.2.3.4:80\n");
+    struct sp_config *cfg = cfgt_load_ok(TMO "frontend f\n bind :1\n"
+                                             " stats hide-version\n"
+                                             " stats realm My\\ Realm\n"
+                                             " stats show-node\n"
+                                             " stats show-desc Front\\ desc\n"
+                                             " stats show-legends\n"
+                                             " stats scope .\n"
+                                             " stats scope b\n"
+                                             "backend b\n server s 1.2.3.4:80\n");
     if (!cfg)
         return;
-    const struct sp_cfg_proxy *f = proxy(cfg, "f");
+    const struct sp_cfg_proxy *f = cfgt_proxy(cfg, "f");
     CU_ASSERT_TRUE(f->stats_enabled);
     CU_ASSERT_TRUE(f->stats_hide_version);
     CU_ASSERT_STRING_EQUAL(f->stats_realm, "My Realm");
@@ -451,29 +339,29 @@ static void test_stats_page_keywords(void)
     CU_ASSERT_STRING_EQUAL(f->stats_scope[1], "b");
     sp_config_free(cfg);
     /* show-modules: no module to show, and the warning says so */
-    cfg = load_ok_w(TMO "frontend f\n bind :1\n stats show-modules\n", 1,
-                    "spillway has no statistics modules", NULL);
+    cfg = cfgt_load_ok_w(TMO "frontend f\n bind :1\n stats show-modules\n", 1,
+                         "spillway has no statistics modules", NULL);
     sp_config_free(cfg);
-    expect_errors(TMO "frontend f\n bind :1\n stats realm\n", 1,
-                  "wrong number of arguments to 'stats realm'", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n stats show-node a b\n", 1,
-                  "wrong number of arguments", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n stats frobnicate\n", 1,
-                  "'stats frobnicate' is not supported", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n stats realm\n", 1,
+                       "wrong number of arguments to 'stats realm'", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n stats show-node a b\n", 1,
+                       "wrong number of arguments", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind :1\n stats frobnicate\n", 1,
+                       "'stats frobnicate' is not supported", NULL);
 }
 
 static void test_bind_and_unix_bind(void)
 {
-    struct sp_config *cfg =
-        load_ok("global\n unix-bind prefix /tmp/sp- mode 640 uid 12 gid 34\n" TMO "frontend f\n"
-                " bind [::]:1 v4v6\n"
-                " bind [::]:2 v6only\n"
-                " bind [::]:3\n"
-                " bind unix@a.sock\n"
-                " bind unix@b.sock mode 600 uid 7 gid 8\n");
+    struct sp_config *cfg = cfgt_load_ok(
+        "global\n unix-bind prefix /tmp/sp- mode 640 uid 12 gid 34\n" TMO "frontend f\n"
+        " bind [::]:1 v4v6\n"
+        " bind [::]:2 v6only\n"
+        " bind [::]:3\n"
+        " bind unix@a.sock\n"
+        " bind unix@b.sock mode 600 uid 7 gid 8\n");
     if (!cfg)
         return;
-    const struct sp_cfg_bind *b = proxy(cfg, "f")->binds;
+    const struct sp_cfg_bind *b = cfgt_proxy(cfg, "f")->binds;
     CU_ASSERT_EQUAL(b->v6only, 0);
     b = b->next;
     CU_ASSERT_EQUAL(b->v6only, 1);
@@ -490,20 +378,21 @@ static void test_bind_and_unix_bind(void)
     CU_ASSERT_EQUAL(b->ux_gid, 8);
     sp_config_free(cfg);
 
-    cfg = load_ok(TMO "frontend f\n bind unix@/tmp/x.sock user root group root\n");
+    cfg = cfgt_load_ok(TMO "frontend f\n bind unix@/tmp/x.sock user root group root\n");
     CU_ASSERT_TRUE(cfg && cfg->proxies->binds->ux_uid == 0 && cfg->proxies->binds->ux_gid == 0);
     sp_config_free(cfg);
-    cfg = load_ok_w(TMO "frontend f\n bind 127.0.0.1:1 v6only mode 600\n", 2,
-                    "'v6only' applies to IPv6 addresses only", "'mode' applies to unix@ sockets",
-                    NULL);
+    cfg = cfgt_load_ok_w(TMO "frontend f\n bind 127.0.0.1:1 v6only mode 600\n", 2,
+                         "'v6only' applies to IPv6 addresses only",
+                         "'mode' applies to unix@ sockets", NULL);
     sp_config_free(cfg);
-    expect_errors(TMO "frontend f\n bind unix@/x mode 9\n", 1, "'mode' expects an octal", NULL);
-    expect_errors(TMO "frontend f\n bind unix@/x user no-such-user-here\n", 1,
-                  "unknown user 'no-such-user-here'", NULL);
-    expect_errors(TMO "frontend f\n bind unix@/x group no-such-group-here\n", 1, "unknown group",
-                  NULL);
-    expect_errors("global\n unix-bind frob 1\n", 1, "unknown option 'frob'", NULL);
-    expect_errors("global\n unix-bind mode\n", 1, "'mode' expects a value", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind unix@/x mode 9\n", 1, "'mode' expects an octal",
+                       NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind unix@/x user no-such-user-here\n", 1,
+                       "unknown user 'no-such-user-here'", NULL);
+    cfgt_expect_errors(TMO "frontend f\n bind unix@/x group no-such-group-here\n", 1,
+                       "unknown group", NULL);
+    cfgt_expect_errors("global\n unix-bind frob 1\n", 1, "unknown option 'frob'", NULL);
+    cfgt_expect_errors("global\n unix-bind mode\n", 1, "'mode' expects a value", NULL);
 }
 
 void test_config_deploy_register(void)
