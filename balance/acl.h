@@ -34,6 +34,8 @@ enum sp_acl_load {
     SP_LOAD_ACT_CONN,     /* act_conn (idx unused) */
 };
 
+struct sp_vars; /* balance/sample.h */
+
 /* What the evaluation may look at. The request part is a view over the client side's own
  * parsed message (HTTP/1 or HTTP/2), valid for the duration of the call. */
 struct sp_acl_env {
@@ -73,6 +75,17 @@ struct sp_acl_env {
      * object, so it may write to it) and clears `prepare`. A rule set that only reads
      * counters (fe_conn) never pays for a request view. */
     void (*prepare)(const struct sp_acl_env *env);
+    /* response (http-response and http-after-response rules): status 0 when there is none;
+     * header i (0 <= i < res_nhdrs) as hdr() above */
+    int status;
+    size_t res_nhdrs;
+    void (*res_hdr)(const void *res, size_t i, const char **name, size_t *name_len,
+                    const char **value, size_t *value_len);
+    const void *res;
+    int res_version; /* 10 or 11 */
+    /* variables (balance/sample.h): the client connection's sess.* store and the
+     * transaction's txn.*, req.*, res.* store; NULL when there is none */
+    struct sp_vars *sess_vars, *txn_vars;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */
@@ -92,6 +105,7 @@ enum sp_acl_ctx {
     SP_ACL_CTX_HTTP,
     SP_ACL_CTX_TCP,
     SP_ACL_CTX_CONN,
+    SP_ACL_CTX_HTTP_RES, /* http-response rules: the request and the response */
 };
 
 struct sp_acl_resolver {
