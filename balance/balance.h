@@ -22,6 +22,7 @@
 
 #include "balance/acl.h"
 #include "balance/health.h"
+#include "balance/sample.h"
 #include "core/config.h"
 
 struct sp_backend;
@@ -235,6 +236,15 @@ void sp_routing_ref(struct sp_routing *r);
 void sp_routing_unref(struct sp_routing *r);
 
 struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *name);
+/* owner: main. The backend of that name, or NULL. */
+struct sp_backend *sp_routing_backend(const struct sp_routing *r, const char *name);
+/* owner: main. The ACL set of the proxy with frontend index `fe` (-1: none) and backend index
+ * `be` (-1: none): its frontend's for a frontend or listen section. For rules compiled
+ * outside balance/ (http/hrules.c) against this snapshot: they must be freed before it. */
+const struct sp_acl_set *sp_routing_acls(const struct sp_routing *r, int fe, int be);
+/* owner: main. A name resolver over `r` for the conditions of that proxy, allowing `what`. */
+void sp_routing_resolver(const struct sp_routing *r, int fe, int be, enum sp_acl_ctx what,
+                         struct sp_acl_resolver *ret);
 
 /* shared: any worker, concurrently. The backend for one request of `fe`: the first
  * use_backend rule whose condition holds (even when that backend has no usable server), else

@@ -758,6 +758,34 @@ struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *
     return NULL;
 }
 
+struct sp_backend *sp_routing_backend(const struct sp_routing *r, const char *name)
+{
+    int b = res_backend(r, name);
+    return b < 0 ? NULL : r->be[b];
+}
+
+const struct sp_acl_set *sp_routing_acls(const struct sp_routing *r, int fe, int be)
+{
+    if (fe >= 0 && fe < r->nfe)
+        return r->fe[fe]->acls;
+    if (be >= 0 && be < r->nbe)
+        return r->be[be]->acls;
+    return NULL;
+}
+
+void sp_routing_resolver(const struct sp_routing *r, int fe, int be, enum sp_acl_ctx what,
+                         struct sp_acl_resolver *ret)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->frontend = res_frontend;
+    ret->backend = res_backend;
+    ret->server = res_server;
+    ret->ctx = r;
+    ret->self_fe = fe;
+    ret->self_be = be;
+    ret->what = what;
+}
+
 struct sp_backend *sp_frontend_route(const struct sp_frontend *fe, const struct sp_acl_env *env,
                                      int *ret_rule)
 {

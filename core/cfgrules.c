@@ -413,36 +413,101 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
     }
 }
 
-/* only `http-request use-service prometheus-exporter [if|unless COND]` for now */
-void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
+/* `http-request ACTION [ARGS] [if|unless COND]`, `http-response ...`, `http-after-response
+ * ...`: kept as words from the action on, compiled (and checked) by http/hrules.c. Rules in
+ * a defaults section are not supported (HAProxy 2.6 allows them only in named defaults). */
+static void http_rule(struct sp__cfg_parser *ps, struct sp_cfg_rule **list, int argc, char **argv)
 {
     if (argc < 2) {
         sp__cfg_alert(ps, argv[0], "expects an action");
         return;
     }
-    if (strcmp(argv[1], "use-service")) {
-        sp__cfg_alert(ps, argv[0], "action '%s' is not supported by spillway yet", argv[1]);
-        return;
-    }
-    if (argc < 3 || strcmp(argv[2], "prometheus-exporter")) {
-        sp__cfg_alert(ps, argv[0], "'use-service' supports 'prometheus-exporter' only");
-        return;
-    }
     if (ps->sec == SP__CFG_SEC_DEFAULTS) {
-        sp__cfg_alert(ps, argv[0], "not supported in a defaults section by spillway yet");
+        sp__cfg_alert(ps, argv[0], "rules in a defaults section are not supported by spillway");
         return;
     }
-    if (!sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
-        return;
-    if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
-        sp__cfg_alert(ps, argv[0], "expects 'if' or 'unless' after the service, not '%s'", argv[3]);
+    add_rule(ps, list, argc, argv);
+}
+
+void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc >= 3 && !strcmp(argv[1], "use-service") && ps->sec != SP__CFG_SEC_DEFAULTS) {
+        if (strcmp(argv[2], "prometheus-exporter")) {
+            sp__cfg_alert(ps, argv[0], "'use-service' supports 'prometheus-exporter' only");
+            return;
+        }
+        if (!sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
+            return;
+        if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
+            sp__cfg_alert(ps, argv[0], "expects 'if' or 'unless' after the service, not '%s'",
+                          argv[3]);
+            return;
+        }
+        /* the exporter's own flag (stats, mode checks); the rule itself runs in order with
+         * the others */
+        ps->cur->prometheus = true;
+        sp__cfg_rules_free(ps->cur->prometheus_cond);
+        ps->cur->prometheus_cond = NULL;
+        if (argc > 3)
+            add_rule(ps, &ps->cur->prometheus_cond, argc - 2, argv + 2);
+    }
+    http_rule(ps, &ps->cur->http_req, argc, argv);
+}
+
+void sp__cfg_kw_http_response(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    http_rule(ps, argv[0][5] == 'a' ? &ps->cur->http_after : &ps->cur->http_res, argc, argv);
+}
+
+/* `redirect location|prefix|scheme ...`: words from the type on */
+void sp__cfg_kw_redirect(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc < 3) {
+        sp__cfg_alert(ps, argv[0],
+                      "expects 'code', 'prefix', 'location', 'scheme' and an "
+                      "argument");
         return;
     }
-    ps->cur->prometheus = true;
-    sp__cfg_rules_free(ps->cur->prometheus_cond);
-    ps->cur->prometheus_cond = NULL;
-    if (argc > 3)
-        add_rule(ps, &ps->cur->prometheus_cond, argc - 2, argv + 2);
+    add_rule(ps, &ps->cur->redirects, argc, argv);
+}
+
+/* The header-rewriting keywords HAProxy 2.1 removed, refused with 2.6's advice. */
+void sp__cfg_kw_pre21(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    static const struct {
+        const char *kw, *use;
+    } map[] = {
+        {"reqadd", "Use 'http-request add-header' instead."},
+        {"reqdel", "Use 'http-request del-header' instead."},
+        {"reqidel", "Use 'http-request del-header' instead."},
+        {"reqrep", "Use 'http-request replace-path', 'http-request replace-uri' or "
+                   "'http-request replace-header' instead."},
+        {"reqirep", "Use 'http-request replace-path', 'http-request replace-uri' or "
+                    "'http-request replace-header' instead."},
+        {"reqdeny", "Use 'http-request deny' instead."},
+        {"reqideny", "Use 'http-request deny' instead."},
+        {"reqallow", "Use 'http-request allow' instead."},
+        {"reqiallow", "Use 'http-request allow' instead."},
+        {"reqpass", ""},
+        {"reqipass", ""},
+        {"reqtarpit", "Use 'http-request tarpit' instead."},
+        {"reqitarpit", "Use 'http-request tarpit' instead."},
+        {"rspadd", "Use 'http-response add-header' instead."},
+        {"rspdel", "Use 'http-response del-header' instead."},
+        {"rspidel", "Use 'http-response del-header' instead."},
+        {"rsprep", "Use 'http-response replace-header' instead."},
+        {"rspirep", "Use 'http-response replace-header' instead."},
+        {"rspdeny", "Use 'http-response deny' instead."},
+        {"rspideny", "Use 'http-response deny' instead."},
+    };
+    (void)argc;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strcmp(argv[0], map[i].kw)) {
+            sp__cfg_alert(ps, argv[0],
+                          "The '%s' directive is not supported anymore since HAProxy 2.1.%s%s",
+                          argv[0], map[i].use[0] ? " " : "", map[i].use);
+            return;
+        }
 }
 
 /* The words from `from` on joined by single spaces (HAProxy's way for a text argument). */

@@ -279,5 +279,8 @@ void sp__cfg_kw_use_backend(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_http_response(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_redirect(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_pre21(struct sp__cfg_parser *ps, int argc, char **argv);
 
 #endif

@@ -349,6 +349,10 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     }
     sp__cfg_rules_free(px->acls);
     sp__cfg_rules_free(px->prometheus_cond);
+    sp__cfg_rules_free(px->http_req);
+    sp__cfg_rules_free(px->http_res);
+    sp__cfg_rules_free(px->http_after);
+    sp__cfg_rules_free(px->redirects);
     free(px->log_format);
     free(px->lb.name);
     sp__cfg_httpchk_free(&px->httpchk);

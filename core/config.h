@@ -300,6 +300,10 @@ struct sp_cfg_proxy {
      * service name (the condition), NULL when absent */
     bool prometheus;
     struct sp_cfg_rule *prometheus_cond;
+    /* `http-request`, `http-response`, `http-after-response` and `redirect` lines, in order,
+     * as words from the action on (redirect: from its type on); compiled by http/
+     * (http/hrules.c), which reports their errors with `where` */
+    struct sp_cfg_rule *http_req, *http_res, *http_after, *redirects;
     /* issue 19: the keywords every deployment carries */
     struct sp_cfg_server defsrv; /* `default-server`: what each later server starts from */
     char *description;           /* `description` (the stats page) */

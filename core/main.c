@@ -34,6 +34,7 @@
 #include "core/util.h"
 #include "core/worker.h"
 #include "http/h1.h"
+#include "http/hrules.h"
 #include "http/http.h"
 #include "http/httplog.h"
 #include "net/listener.h"
@@ -624,7 +625,14 @@ static struct sp_routing *build_routing(const struct args *a, struct sp_config *
 static int setup_frontends(const struct args *a, const struct sp_routing *routing,
                            struct runtime *rt)
 {
-    return setup_logs(rt->cfg, routing, &rt->http, a->check);
+    int errors = setup_logs(rt->cfg, routing, &rt->http, a->check);
+    if (errors < 0)
+        return errors;
+    /* the http rules: compiled against this snapshot, freed before it */
+    int e = sp__hrules_build(rt->cfg, routing, stderr, &rt->http.hrules);
+    if (e < 0)
+        return e;
+    return errors + e;
 }
 
 /* Step 5. Counts the workers (`nbthread`, else one per allowed CPU, at most SP_MAX_WORKERS)
@@ -684,6 +692,7 @@ static int end_check(const struct args *a, struct sp_routing *routing, struct ru
                      int status, int lerr)
 {
     free_logs(&rt->http, routing->nfe);
+    rt->http.hrules = sp__hrules_free(rt->http.hrules);
     sp_routing_discard(routing);
     sp_config_free(rt->cfg);
     if (lerr)
@@ -1038,6 +1047,7 @@ static void teardown(struct runtime *rt)
     }
     rt->resolvers = sp_resolvers_free(rt->resolvers);
     close_binds(rt);
+    rt->http.hrules = sp__hrules_free(rt->http.hrules);
     sp_routing_shutdown();
     sp_stats_free();
     sp_decisions_free();

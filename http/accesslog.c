@@ -81,7 +81,7 @@ void sp__accesslog_txn(struct sp_txn *t)
         return;
     base(&r, hw, t->conn);
     r.backend = t->be ? t->be->name : NULL;
-    if (t->local)
+    if (t->local && t->local != SP_LOCAL_REPLY)
         r.server = t->local == SP_LOCAL_PROMETHEUS ? "<PROMEX>" : "<STATS>";
     else if (t->srv && t->counted_srv_once)
         r.server = t->srv->name;

@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "http/hrules.h"
 #include "http/http-int.h"
 #include "net/sock.h"
 
@@ -444,14 +445,32 @@ static void start_txn(struct sp_conn *c, long headlen)
     if (!c->nreq)
         sp_stat_add(&hw->st->fe[c->fe->idx].h1sess, 1);
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
-    sp__route_h1(t, c, head, m);
+    /* with http rules the request is an editable message, routed between the rule sets */
+    struct sp_hmsg *hm = NULL;
+    if (sp__hrules_on_request(t)) {
+        int err;
+        hm = sp__hrules_h1(t, c, head, m, &err);
+        if (!hm) {
+            sp__txn_free(t);
+            send_error(c, err == -EINVAL ? 400 : 500);
+            return;
+        }
+    } else {
+        sp__route_h1(t, c, head, m);
+    }
     if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL)
         c->keepalive = false; /* HAProxy's http_reply_and_close() */
+    if (t->local == SP_LOCAL_REPLY && !c->req_done)
+        c->keepalive = false; /* the body of an answered request is not read */
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
-    if (fwd.add && fwd.if_none && sp__h1_has_field(head, m, fwd.name, fwd.name_len))
+    if (fwd.add && fwd.if_none &&
+        (hm ? sp__hmsg_has(hm, fwd.name, fwd.name_len)
+            : sp__h1_has_field(head, m, fwd.name, fwd.name_len)))
         fwd.add = false;
     bool up_close = sp__txn_srv_close(t);
-    if (sp__h1_build_request(&hw->headbuf, head, m, &fwd, &c->peer, up_close) < 0 ||
+    enum sp_h1_body hbody;
+    if ((hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, &c->peer, up_close, false, &hbody)
+            : sp__h1_build_request(&hw->headbuf, head, m, &fwd, &c->peer, up_close)) < 0 ||
         sp__txn_set_head(t) < 0) {
         sp__txn_free(t);
         send_error(c, 431);

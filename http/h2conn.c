@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/h2map.h"
+#include "http/hrules.h"
 #include "http/http-int.h"
 #include "net/sock.h"
 
@@ -510,7 +511,6 @@ static void stream_start_req(struct sp_h2s *st)
         return;
     }
     const struct sp_h2_req *q = &hb->req;
-    sp__route_h2(t, c, q);
     t->meth = q->meth;
     t->h2 = true;
     t->conn = c;
@@ -530,12 +530,28 @@ static void stream_start_req(struct sp_h2s *st)
     }
     t->t_req = st->t_begin;
     t->bytes_in = q->list_size;
+    /* with http rules the request is an editable message, routed between the rule sets */
+    struct sp_hmsg *hm = NULL;
+    if (sp__hrules_on_request(t)) {
+        int herr;
+        hm = sp__hrules_h2(t, c, q, &herr);
+        if (!hm) {
+            sp__txn_free(t);
+            submit_error(st, herr == -EINVAL ? 400 : 500);
+            return;
+        }
+    } else {
+        sp__route_h2(t, c, q);
+    }
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
-    if (fwd.add && fwd.if_none && req_has_field(q, fwd.name, fwd.name_len))
+    if (fwd.add && fwd.if_none &&
+        (hm ? sp__hmsg_has(hm, fwd.name, fwd.name_len) : req_has_field(q, fwd.name, fwd.name_len)))
         fwd.add = false;
     bool no_body = st->req_end && !sp_buf_len(&st->reqbody);
-    int err =
-        sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer, sp__txn_srv_close(t), no_body, &body);
+    int err = hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, &c->peer, sp__txn_srv_close(t),
+                                          no_body, &body)
+                 : sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer, sp__txn_srv_close(t),
+                                        no_body, &body);
     if (!err)
         err = sp__txn_set_head(t);
     if (err < 0) {

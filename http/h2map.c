@@ -195,15 +195,8 @@ static bool span_is(const struct sp_h2_req *r, struct sp_h2_span s, const char *
     return s.len == strlen(lit) && !memcmp(r->store->data + s.off, lit, s.len);
 }
 
-int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const struct sp_fwd *fwd,
-                         const struct sockaddr_storage *peer, bool close, bool end_stream,
-                         enum sp_h1_body *ret_body)
+int sp__h2_req_check(const struct sp_h2_req *r, int *ret_host_idx)
 {
-    struct sp__out o = {.b = out};
-    /* realign first: put() must never move bytes, or a failed build could not be undone */
-    sp_buf_realign(out);
-    uint32_t start = out->tail;
-    bool cookie_done = false;
     int host_idx = -1;
 
     if (!r->has_method || !r->has_path || !r->has_scheme || r->meth == SP_METH_CONNECT)
@@ -222,6 +215,24 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
                 return -EINVAL;
         }
     }
+    *ret_host_idx = host_idx;
+    return 0;
+}
+
+int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const struct sp_fwd *fwd,
+                         const struct sockaddr_storage *peer, bool close, bool end_stream,
+                         enum sp_h1_body *ret_body)
+{
+    struct sp__out o = {.b = out};
+    bool cookie_done = false;
+    int host_idx = -1;
+    int err = sp__h2_req_check(r, &host_idx);
+
+    if (err < 0)
+        return err;
+    /* realign first: put() must never move bytes, or a failed build could not be undone */
+    sp_buf_realign(out);
+    uint32_t start = out->tail;
     put_span(&o, r, r->method);
     put(&o, " ", 1);
     put_span(&o, r, r->path);

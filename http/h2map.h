@@ -118,6 +118,11 @@ uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n,
 
 struct sp_fwd;
 
+/* Whether a complete HTTP/2 request head can go to an HTTP/1.1 server: the pseudo-headers
+ * it needs, no CONNECT, "*" for OPTIONS alone, one valid host field at most (its index in
+ * *ret_host_idx, -1 when none). 0 or -EINVAL (400). */
+int sp__h2_req_check(const struct sp_h2_req *r, int *ret_host_idx);
+
 /* Writes the HTTP/1.1 request head for a complete HTTP/2 request head. `end_stream`: the
  * HEADERS frame ended the stream (no body). Sets *ret_body to the framing used toward the
  * server: CL when the request carried content-length, CHUNKED when it has a body of unknown

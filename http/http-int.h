@@ -30,6 +30,7 @@
 #include "core/worker.h"
 #include "http/h1.h"
 #include "http/h2map.h"
+#include "http/hmsg.h"
 #include "http/httplog.h"
 #include "http/http.h"
 #include "net/buf.h"
@@ -106,6 +107,18 @@ struct sp_http_worker {
     /* health checks this worker owns (check.c) */
     struct sp_check **checks;
     int nchecks;
+    /* http rules' scratch (hrules.c), allocated at the first rule run */
+    struct sp_hrun *hr;
+};
+
+/* owner: worker. What http rules work in (hrules.c): the message being edited, its arena, a
+ * rendering scratch, the head written back, and that head parsed again. `cap` bytes each
+ * (tune.bufsize). */
+struct sp_hrun {
+    size_t cap;
+    char *arena, *tmp, *out;
+    struct sp_hmsg hm;
+    struct sp_h1_msg msg;
 };
 
 /* owner: worker. How a transaction talks back to its client side. */
@@ -151,6 +164,7 @@ enum sp_local {
     SP_LOCAL_AUTH,         /* 401: the stats page wants credentials */
     SP_LOCAL_MONITOR,      /* monitor-uri: 200 "Service ready." */
     SP_LOCAL_MONITOR_FAIL, /* monitor-uri under a `monitor fail` condition: 503 */
+    SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lbody */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -557,6 +571,15 @@ struct sp_route_h1 {
 void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
                   const struct sp_h1_msg *m);
 void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r);
+/* The steps of the routing, for http rules (hrules.c) that run between them: an env over the
+ * connection (request fields left empty), monitor-uri, the services after the rules
+ * (`prometheus`: the exporter's own line when no rule set carries it; the stats page), and
+ * the use_backend rules. */
+void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c);
+enum sp_local sp__route_monitor(const struct sp_frontend *fe, const struct sp_acl_env *env);
+enum sp_local sp__route_services(const struct sp_frontend *fe, const struct sp_acl_env *env,
+                                 bool prometheus);
+void sp__route_switch(struct sp_txn *t, const struct sp_conn *c, const struct sp_acl_env *env);
 /* owner: worker. Mode tcp: the action of the first `tcp-request connection` rule whose
  * condition holds (accept when none does). */
 enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c);

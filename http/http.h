@@ -17,6 +17,7 @@
 
 struct sp_logsink;
 struct sp_logfmt;
+struct sp_hrules;
 struct sp_strbuf;
 struct sp_stats_proc;
 
@@ -44,6 +45,7 @@ struct sp_http_conf {
     const char *node;            /* global `node`, or the host name */
     const char *description;     /* global `description`, NULL when unset */
     int head_reserve;            /* `tune.maxrewrite`: bytes of the buffer a head may not use */
+    struct sp_hrules *hrules;    /* http-request/-response rules (hrules.c), NULL: none */
 };
 
 struct sp_routing;

@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct sp_acl_env;
+
 /* The longest request line kept for the log, as HAProxy's tune.http.logurilen (1024 with
  * its NUL). */
 #define SP_LOG_REQLINE_MAX 1023
@@ -122,8 +124,10 @@ struct sp_log_rec {
     const char *version; /* "HTTP/1.0", "HTTP/1.1", "HTTP/2.0"; NULL: absent */
 
     const char *unique_id; /* %ID; NULL prints "-" */
-    uint64_t req_counter;  /* %rt: the stream's request counter */
-    uint64_t log_counter;  /* %lc: the frontend's log counter */
+    /* what %[...] sample expressions read (balance/sample.h); NULL: they print "-" */
+    const struct sp_acl_env *env;
+    uint64_t req_counter; /* %rt: the stream's request counter */
+    uint64_t log_counter; /* %lc: the frontend's log counter */
 };
 
 /* Clears `r`, sets every timer to -1 and status to -1. */

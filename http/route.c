@@ -165,30 +165,36 @@ static bool origin_form(const char *u, size_t n, const char **ret, size_t *ret_l
     return true;
 }
 
-/* Services spillway answers itself: the Prometheus exporter (an http-request rule, so it is
- * evaluated before use_backend, as in HAProxy) and the stats page (`stats uri` prefix). */
-static enum sp_local local_service(const struct sp_frontend *fe, const struct sp_acl_env *env)
+/* monitor-uri (HAProxy: before any http-request rule): a URI starting with '/' is compared
+ * with the path, else with the whole target. */
+enum sp_local sp__route_monitor(const struct sp_frontend *fe, const struct sp_acl_env *env)
 {
-    if (fe->monitor_uri) {
-        /* HAProxy: a URI starting with '/' is compared with the path, else with the whole
-         * target; before any http-request rule */
-        sp_acl_env_need_req(env);
-        const char *u = env->uri, *q;
-        size_t ul = env->uri_len, ml = strlen(fe->monitor_uri);
-        if (fe->monitor_uri[0] == '/') {
-            if (!origin_form(env->uri, env->uri_len, &u, &ul))
-                ul = 0;
-            if ((q = memchr(u, '?', ul)))
-                ul = (size_t)(q - u);
-        }
-        if (ul == ml && !memcmp(u, fe->monitor_uri, ml)) {
-            for (int i = 0; i < fe->nmonitor_fail; i++)
-                if (sp_acl_cond_eval(fe->monitor_fail[i], env))
-                    return SP_LOCAL_MONITOR_FAIL;
-            return SP_LOCAL_MONITOR;
-        }
+    if (!fe->monitor_uri)
+        return SP_LOCAL_NONE;
+    sp_acl_env_need_req(env);
+    const char *u = env->uri, *q;
+    size_t ul = env->uri_len, ml = strlen(fe->monitor_uri);
+    if (fe->monitor_uri[0] == '/') {
+        if (!origin_form(env->uri, env->uri_len, &u, &ul))
+            ul = 0;
+        if ((q = memchr(u, '?', ul)))
+            ul = (size_t)(q - u);
     }
-    if (fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
+    if (ul == ml && !memcmp(u, fe->monitor_uri, ml)) {
+        for (int i = 0; i < fe->nmonitor_fail; i++)
+            if (sp_acl_cond_eval(fe->monitor_fail[i], env))
+                return SP_LOCAL_MONITOR_FAIL;
+        return SP_LOCAL_MONITOR;
+    }
+    return SP_LOCAL_NONE;
+}
+
+/* After the http-request rules: the Prometheus exporter when no rule set carries it (its
+ * `http-request use-service` line alone) and the stats page (`stats uri` prefix). */
+enum sp_local sp__route_services(const struct sp_frontend *fe, const struct sp_acl_env *env,
+                                 bool prometheus)
+{
+    if (prometheus && fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
         return SP_LOCAL_PROMETHEUS;
     if (fe->stats_enabled) {
         sp_acl_env_need_req(env);
@@ -210,7 +216,14 @@ static enum sp_local local_service(const struct sp_frontend *fe, const struct sp
     return SP_LOCAL_NONE;
 }
 
-static void env_init(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c)
+/* Services spillway answers itself, for a frontend without http rules. */
+static enum sp_local local_service(const struct sp_frontend *fe, const struct sp_acl_env *env)
+{
+    enum sp_local l = sp__route_monitor(fe, env);
+    return l ? l : sp__route_services(fe, env, true);
+}
+
+void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c)
 {
     memset(env, 0, sizeof(*env));
     hw->route_fe = c->fe->idx;
@@ -245,6 +258,13 @@ static void route_env(struct sp_txn *t, const struct sp_conn *c, struct sp_acl_e
     t->fe_conn_seen = c->hw->route_fe_conn;
 }
 
+void sp__route_switch(struct sp_txn *t, const struct sp_conn *c, const struct sp_acl_env *env)
+{
+    t->rule = -1;
+    t->be = sp_frontend_route(c->fe, env, &t->rule);
+    t->fe_conn_seen = c->hw->route_fe_conn;
+}
+
 void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
                   const struct sp_h1_msg *m)
 {
@@ -253,7 +273,7 @@ void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
 
     if (default_only(t, c))
         return;
-    env_init(&env, c->hw, c);
+    sp__route_env(&env, c->hw, c);
     env.method = buf + m->method_off;
     env.method_len = m->method_len;
     env.uri = buf + m->uri_off;
@@ -301,7 +321,7 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
 
     if (default_only(t, c))
         return;
-    env_init(&he.env, c->hw, c);
+    sp__route_env(&he.env, c->hw, c);
     he.r = r;
     he.scratch = &c->hw->headbuf;
     he.scratch->head = he.scratch->tail = 0;
@@ -326,7 +346,7 @@ static void tcp_env(struct sp_acl_env *env, struct sp_conn *c, bool bytes, bool 
 {
     const struct sp_buf *rb = &c->x.rbuf;
 
-    env_init(env, c->hw, c);
+    sp__route_env(env, c->hw, c);
     if (!bytes)
         return;
     env->payload = rb->data ? sp_buf_head(rb) : "";

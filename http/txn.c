@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "http/hrules.h"
 #include "http/http-int.h"
 #include "net/proxyproto.h"
 #include "net/transport.h"
@@ -416,6 +417,15 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
 
     if (bit && sp__txn_retry_on(t, bit))
         return -ECANCELED; /* the response is dropped, the request went out again */
+    if (m->status >= 200 && t->hw->conf->hrules) {
+        /* http-response and http-after-response rules (interim responses go on as they
+         * are); a deny answers 502 instead, as HAProxy does */
+        int st = sp__hrules_response(t, m, buf, len, true, &m, &buf, &len);
+        if (st) {
+            sp__txn_fail(t, st, st == 502 ? 'P' : 'I', 'H');
+            return -ECANCELED;
+        }
+    }
     if (t->ops->res_head(t, m, buf) < 0) {
         sp__txn_srv_timer(t, SP_TIME_UNSET); /* waiting on the client, not the server */
         return -EAGAIN;
@@ -696,15 +706,27 @@ static void local_pump(struct sp_txn *t)
     if (!t->lhead_sent) {
         struct sp_h1_msg *m = &t->hw->msg;
         struct sp_h1_scan scan;
+        /* a rule's answer holds its head and body in lbody; the others' head is lhead */
+        bool whole = t->local == SP_LOCAL_REPLY;
+        const char *lh = whole ? t->lbody : t->lhead;
+        size_t lhl = whole ? t->llen : strlen(t->lhead);
         sp_h1_scan_init(&scan);
-        long r =
-            sp_h1_parse_response(t->lhead, strlen(t->lhead), sizeof(t->lhead), t->meth, &scan, m);
+        long r = sp_h1_parse_response(lh, lhl, whole ? lhl : sizeof(t->lhead), t->meth, &scan, m);
         if (r <= 0) {
             sp__txn_fail(t, 500, 'P', 'R');
             return;
         }
-        if (t->ops->res_head(t, m, t->lhead) < 0)
+        if (whole && !t->loff)
+            t->loff = (size_t)r;
+        /* http-after-response applies to spillway's own answers too */
+        const struct sp_h1_msg *om = m;
+        const char *ob = lh;
+        size_t ol = (size_t)r;
+        if (sp__hrules_response(t, m, lh, (size_t)r, false, &om, &ob, &ol))
+            om = m, ob = lh, ol = (size_t)r;
+        if (t->ops->res_head(t, om, ob) < 0)
             return;
+        r = (long)ol;
         t->lhead_sent = true;
         t->res_started = true;
         t->t_res_head = t->hw->w->now_us;
@@ -738,6 +760,13 @@ static void local_start(struct sp_txn *t)
     int status = 200;
 
     t->state = SP_TXN_LOCAL;
+    if (t->local == SP_LOCAL_REPLY) {
+        /* an http rule's answer, made whole (hrules.c); its status is on its first line */
+        t->status = t->llen > 12 ? atoi(t->lbody + 9) : 500;
+        t->loff = 0;
+        local_pump(t);
+        return;
+    }
     /* HAProxy's flags for an applet's answer: L(ocal) R(equest), P(roxy) for a refusal */
     t->term[0] = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
     t->term[1] = 'R';

@@ -1103,15 +1103,10 @@ static void test_crlf_and_no_newline(void)
 
 static void test_unsupported_keywords(void)
 {
-    static const char *const proxy_kws[] = {"use-server",    "http-after-response",
-                                            "log-tag",       "http-response",
-                                            "errorloc",      "errorfile",
-                                            "log-format-sd", "capture",
-                                            "cookie",        "stick-table",
-                                            "stick",         "redirect",
-                                            "tcp-response",  "unique-id-format",
-                                            "compression",   "filter",
-                                            "email-alert",   "id"};
+    static const char *const proxy_kws[] = {
+        "use-server",       "log-tag",     "errorloc",    "errorfile",   "log-format-sd",
+        "capture",          "cookie",      "stick-table", "stick",       "tcp-response",
+        "unique-id-format", "compression", "filter",      "email-alert", "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
     static const char *const opts[] = {"tcp-check", "httpslog", "socket-stats", "splice-auto",
@@ -1456,8 +1451,8 @@ static void test_stats_keywords(void)
                   NULL);
     expect_errors(TMO "frontend f\n bind :1\n stats uri nope\n", 1, "starting with '/'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n stats auth nopass\n", 1, "user:password", NULL);
-    expect_errors(TMO "frontend f\n bind :1\n http-request deny\n", 1,
-                  "action 'deny' is not supported", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n http-request\n", 1, "expects an action", NULL);
+    expect_errors(TMO "defaults\n http-request deny\n", 1, "rules in a defaults section", NULL);
     expect_errors(TMO "frontend f\n bind :1\n http-request use-service lua.x\n", 1,
                   "prometheus-exporter", NULL);
 }

@@ -1,0 +1,361 @@
+/* http/hmsg.c - see hmsg.h. */
+#include "http/hmsg.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/util.h"
+#include "http/h2map.h"
+#include "http/http-int.h"
+
+static void init(struct sp_hmsg *hm, char *arena, uint32_t cap, bool req)
+{
+    hm->is_req = req;
+    hm->h2 = false;
+    hm->uri_normal = false;
+    hm->failed = false;
+    hm->version = 11;
+    hm->meth.p = hm->uri.p = hm->reason.p = "";
+    hm->meth.len = hm->uri.len = hm->reason.len = 0;
+    hm->status = 0;
+    hm->h1 = NULL;
+    hm->h2_clen = -1;
+    hm->n = 0;
+    hm->arena = arena;
+    hm->arena_len = 0;
+    hm->arena_cap = cap;
+}
+
+static void from_h1(struct sp_hmsg *hm, const char *buf, const struct sp_h1_msg *m, bool keep_hop)
+{
+    hm->h1 = m;
+    hm->version = m->version;
+    for (uint32_t i = 0; i < m->nhdrs && hm->n < SP_HMSG_MAX_FIELDS; i++) {
+        const struct sp_h1_hdr *h = &m->hdrs[i];
+        bool framing = (h->flags & (SP_H1_HF_HOP | SP_H1_HF_CL)) != 0;
+        /* a request's hop-by-hop fields are regenerated, never forwarded: leave them out */
+        if (framing && (h->flags & SP_H1_HF_HOP) && !keep_hop)
+            continue;
+        struct sp_hfield *f = &hm->f[hm->n++];
+        f->n.p = buf + h->name_off;
+        f->n.len = h->name_len;
+        f->v.p = buf + h->val_off;
+        f->v.len = h->val_len;
+        f->flags = framing ? SP_HF_KEEP : 0;
+    }
+}
+
+void sp__hmsg_from_h1_req(struct sp_hmsg *hm, char *arena, uint32_t cap, const char *buf,
+                          const struct sp_h1_msg *m)
+{
+    init(hm, arena, cap, true);
+    hm->meth.p = buf + m->method_off;
+    hm->meth.len = m->method_len;
+    hm->uri.p = buf + m->uri_off;
+    hm->uri.len = m->uri_len;
+    from_h1(hm, buf, m, false);
+}
+
+void sp__hmsg_from_h1_res(struct sp_hmsg *hm, char *arena, uint32_t cap, const char *buf,
+                          const struct sp_h1_msg *m)
+{
+    init(hm, arena, cap, false);
+    hm->status = m->status;
+    hm->reason.p = buf + m->reason_off;
+    hm->reason.len = m->reason_len;
+    from_h1(hm, buf, m, true);
+}
+
+void sp__hmsg_from_h2_req(struct sp_hmsg *hm, char *arena, uint32_t cap, const struct sp_h2_req *r,
+                          const struct sp_h2_view *v)
+{
+    const char *base = r->store->data;
+
+    init(hm, arena, cap, true);
+    hm->h2 = true;
+    hm->version = 11; /* HTTP/1.1 toward the server */
+    hm->meth.p = base + r->method.off;
+    hm->meth.len = r->method.len;
+    hm->uri.p = v->uri;
+    hm->uri.len = (uint32_t)v->uri_len;
+    hm->uri_normal = r->has_authority;
+    hm->h2_clen = r->content_length;
+    for (uint32_t i = 0; i < v->n && hm->n < SP_HMSG_MAX_FIELDS; i++) {
+        const char *n, *val;
+        size_t nl, vl;
+        sp__h2_view_field(v, i, &n, &nl, &val, &vl);
+        /* TE other than trailers never goes on (RFC 9113 8.2.2) */
+        if (nl == 2 && !strncasecmp(n, "te", 2) && !(vl == 8 && !strncasecmp(val, "trailers", 8)))
+            continue;
+        struct sp_hfield *f = &hm->f[hm->n++];
+        f->n.p = n;
+        f->n.len = (uint32_t)nl;
+        f->v.p = val;
+        f->v.len = (uint32_t)vl;
+        f->flags = nl == 14 && !strncasecmp(n, "content-length", 14) ? SP_HF_KEEP : 0;
+    }
+}
+
+char *sp__hmsg_dup(struct sp_hmsg *hm, const char *p, size_t len)
+{
+    if (len > hm->arena_cap - hm->arena_len) {
+        hm->failed = true;
+        return NULL;
+    }
+    char *d = hm->arena + hm->arena_len;
+    if (len)
+        memcpy(d, p, len);
+    hm->arena_len += (uint32_t)len;
+    return d;
+}
+
+/* index of the i-th visible field */
+static int visible(const struct sp_hmsg *hm, size_t i)
+{
+    for (uint32_t k = 0; k < hm->n; k++) {
+        if (hm->f[k].flags & SP_HF_KEEP)
+            continue;
+        if (!i--)
+            return (int)k;
+    }
+    return -1;
+}
+
+void sp__hmsg_field(const void *ctx, size_t i, const char **name, size_t *nlen, const char **value,
+                    size_t *vlen)
+{
+    const struct sp_hmsg *hm = ctx;
+    int k = visible(hm, i);
+
+    if (k < 0) {
+        *name = *value = "";
+        *nlen = *vlen = 0;
+        return;
+    }
+    *name = hm->f[k].n.p;
+    *nlen = hm->f[k].n.len;
+    *value = hm->f[k].v.p;
+    *vlen = hm->f[k].v.len;
+}
+
+size_t sp__hmsg_nvisible(const struct sp_hmsg *hm)
+{
+    size_t n = 0;
+
+    for (uint32_t k = 0; k < hm->n; k++)
+        n += !(hm->f[k].flags & SP_HF_KEEP);
+    return n;
+}
+
+int sp__hmsg_add(struct sp_hmsg *hm, const char *name, size_t nlen, const char *val, size_t vlen)
+{
+    if (hm->n >= SP_HMSG_MAX_FIELDS || nlen > UINT32_MAX || vlen > UINT32_MAX) {
+        hm->failed = true;
+        return -ENOSPC;
+    }
+    char *n = sp__hmsg_dup(hm, name, nlen);
+    char *v = n ? sp__hmsg_dup(hm, val, vlen) : NULL;
+    if (!v)
+        return -ENOSPC;
+    struct sp_hfield *f = &hm->f[hm->n++];
+    f->n.p = n;
+    f->n.len = (uint32_t)nlen;
+    f->v.p = v;
+    f->v.len = (uint32_t)vlen;
+    f->flags = 0;
+    return 0;
+}
+
+int sp__hmsg_del(struct sp_hmsg *hm, bool (*pred)(const void *ctx, const char *n, size_t len),
+                 const void *ctx)
+{
+    uint32_t out = 0;
+    int removed = 0;
+
+    for (uint32_t k = 0; k < hm->n; k++) {
+        const struct sp_hfield *f = &hm->f[k];
+        if (!(f->flags & SP_HF_KEEP) && pred(ctx, f->n.p, f->n.len)) {
+            removed++;
+            continue;
+        }
+        hm->f[out++] = *f;
+    }
+    hm->n = out;
+    return removed;
+}
+
+struct name_ctx {
+    const char *name;
+    size_t len;
+};
+
+static bool name_eq(const void *ctx, const char *n, size_t len)
+{
+    const struct name_ctx *c = ctx;
+    return len == c->len && !strncasecmp(n, c->name, len);
+}
+
+int sp__hmsg_del_name(struct sp_hmsg *hm, const char *name, size_t nlen)
+{
+    struct name_ctx c = {name, nlen};
+    return sp__hmsg_del(hm, name_eq, &c);
+}
+
+bool sp__hmsg_has(const struct sp_hmsg *hm, const char *name, size_t nlen)
+{
+    for (uint32_t k = 0; k < hm->n; k++)
+        if (!(hm->f[k].flags & SP_HF_KEEP) && hm->f[k].n.len == nlen &&
+            !strncasecmp(hm->f[k].n.p, name, nlen))
+            return true;
+    return false;
+}
+
+int sp__hmsg_set_uri(struct sp_hmsg *hm, const char *p, size_t len)
+{
+    char *u = sp__hmsg_dup(hm, p, len);
+    if (!u)
+        return -ENOSPC;
+    hm->uri.p = u;
+    hm->uri.len = (uint32_t)len;
+    /* a URI set by a rule goes out as written (HAProxy drops the normalized flag) */
+    hm->uri_normal = false;
+    return 0;
+}
+
+/* offset of the path in the URI: after scheme://authority for an absolute form */
+static size_t path_off(const struct sp_hmsg *hm)
+{
+    const char *u = hm->uri.p;
+    size_t n = hm->uri.len, i = 0;
+
+    if (!n || u[0] == '/' || u[0] == '*')
+        return 0;
+    const char *sep = memmem(u, n, "://", 3);
+    if (!sep)
+        return 0;
+    i = (size_t)(sep - u) + 3;
+    while (i < n && u[i] != '/' && u[i] != '?')
+        i++;
+    return i;
+}
+
+void sp__hmsg_path(const struct sp_hmsg *hm, struct sp_hspan *ret_path, struct sp_hspan *ret_query,
+                   bool *ret_has_q)
+{
+    size_t off = path_off(hm);
+    const char *p = hm->uri.p + off;
+    size_t n = hm->uri.len - off;
+    const char *q = memchr(p, '?', n);
+
+    ret_path->p = p;
+    ret_path->len = (uint32_t)(q ? (size_t)(q - p) : n);
+    *ret_has_q = q != NULL;
+    ret_query->p = q ? q + 1 : p + n;
+    ret_query->len = q ? (uint32_t)(n - (size_t)(q - p) - 1) : 0;
+}
+
+int sp__hmsg_splice_uri(struct sp_hmsg *hm, size_t off, size_t len, const char *p, size_t plen)
+{
+    size_t total = hm->uri.len - len + plen;
+    if (total > hm->arena_cap - hm->arena_len) {
+        hm->failed = true;
+        return -ENOSPC;
+    }
+    char *u = hm->arena + hm->arena_len;
+    memcpy(u, hm->uri.p, off);
+    memcpy(u + off, p, plen);
+    memcpy(u + off + plen, hm->uri.p + off + len, hm->uri.len - off - len);
+    hm->arena_len += (uint32_t)total;
+    hm->uri.p = u;
+    hm->uri.len = (uint32_t)total;
+    return 0;
+}
+
+#define put   sp__out_put
+#define puts_ sp__out_puts
+
+static void put_fields(struct sp__out *o, const struct sp_hmsg *hm, bool keep_too)
+{
+    for (uint32_t k = 0; k < hm->n; k++) {
+        const struct sp_hfield *f = &hm->f[k];
+        if ((f->flags & SP_HF_KEEP) && !keep_too)
+            continue;
+        put(o, f->n.p, f->n.len);
+        put(o, ": ", 2);
+        put(o, f->v.p, f->v.len);
+        put(o, "\r\n", 2);
+    }
+}
+
+int sp__hmsg_build_request(const struct sp_hmsg *hm, struct sp_buf *out, const struct sp_fwd *fwd,
+                           const struct sockaddr_storage *peer, bool close, bool h2_end_stream,
+                           enum sp_h1_body *ret_body)
+{
+    struct sp__out o = {.b = out};
+    sp_buf_realign(out);
+    uint32_t start = out->tail;
+    const struct sp_h1_msg *m = hm->h1;
+    int version = m ? m->version : 11;
+
+    put(&o, hm->meth.p, hm->meth.len);
+    put(&o, " ", 1);
+    if (hm->uri_normal) {
+        struct sp_hspan path, q;
+        bool has_q;
+        sp__hmsg_path(hm, &path, &q, &has_q);
+        /* the path and query of the absolute form; "*" (OPTIONS) has neither */
+        size_t off = (size_t)(path.p - hm->uri.p);
+        if (off == hm->uri.len)
+            put(&o, "/", 1);
+        else
+            put(&o, path.p, hm->uri.len - off);
+    } else {
+        put(&o, hm->uri.p, hm->uri.len);
+    }
+    puts_(&o, version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    /* Content-Length goes on with the other fields: rules cannot change it */
+    put_fields(&o, hm, true);
+    if (m) {
+        if (m->flags & SP_H1_MF_TE_TRAILERS)
+            puts_(&o, "TE: trailers\r\n");
+        if (m->body == SP_H1_BODY_CHUNKED)
+            puts_(&o, "Transfer-Encoding: chunked\r\n");
+        *ret_body = m->body;
+        if (version == 10) {
+            if (!close)
+                puts_(&o, "Connection: keep-alive\r\n");
+            close = false;
+        }
+    } else if (hm->h2_clen >= 0) {
+        *ret_body = hm->h2_clen ? SP_H1_BODY_CL : SP_H1_BODY_NONE;
+    } else if (!h2_end_stream) {
+        puts_(&o, "transfer-encoding: chunked\r\n");
+        *ret_body = SP_H1_BODY_CHUNKED;
+    } else {
+        *ret_body = SP_H1_BODY_NONE;
+        size_t ml = hm->meth.len;
+        const char *mp = hm->meth.p;
+        if ((ml == 4 && !memcmp(mp, "POST", 4)) || (ml == 3 && !memcmp(mp, "PUT", 3)) ||
+            (ml == 5 && !memcmp(mp, "PATCH", 5)))
+            puts_(&o, "content-length: 0\r\n");
+    }
+    return sp__out_end_request(&o, start, close, fwd, peer);
+}
+
+long sp__hmsg_write_response(const struct sp_hmsg *hm, char *out, size_t cap)
+{
+    struct sp_buf b = {.data = out, .size = (uint32_t)cap};
+    struct sp__out o = {.b = &b};
+    char num[24];
+
+    puts_(&o, hm->version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    sp_u64_dec((uint64_t)hm->status, num);
+    puts_(&o, num);
+    put(&o, " ", 1);
+    put(&o, hm->reason.p, hm->reason.len);
+    put(&o, "\r\n", 2);
+    put_fields(&o, hm, true);
+    put(&o, "\r\n", 2);
+    return o.full ? -ENOSPC : (long)b.tail;
+}

@@ -1,0 +1,87 @@
+/* http/hrules.h - HAProxy's HTTP rules: `http-request`, `http-response`, `http-after-response`
+ * and `redirect`, compiled from the configuration's words and run on struct sp_hmsg heads.
+ *
+ * shared: immutable after sp__hrules_build() (main, at start-up, after the routing snapshot
+ * is compiled: conditions use its ACL sets and name resolution). Any worker runs them
+ * concurrently; running allocates nothing but the answer of a final action (a redirect,
+ * deny or return body), and takes no lock (proc.* variables excepted).
+ *
+ * Order (HAProxy 2.6, http_process_req_common): monitor-uri; the frontend's http-request
+ * rules; the stats page; the frontend's `redirect` rules; use_backend; then the backend's
+ * http-request and `redirect` rules when the backend is another proxy. Responses: the
+ * backend's http-response rules, then the frontend's; http-after-response the same way, also
+ * on the answers spillway makes itself. A final action (allow, deny, return, redirect, auth,
+ * use-service) ends its rule set; allow ends only the current proxy's set.
+ */
+#ifndef SP_HTTP_HRULES_H
+#define SP_HTTP_HRULES_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "http/hmsg.h"
+
+struct sp_config;
+struct sp_routing;
+struct sp_txn;
+struct sp_conn;
+
+struct sp_hrule;
+
+/* shared: immutable. One proxy's rules of one kind, in declaration order. */
+struct sp_hruleset {
+    struct sp_hrule *r;
+    int n;
+};
+
+/* shared: immutable. A proxy's rule sets. */
+struct sp_hrules_px {
+    struct sp_hruleset req, redir, res, after;
+};
+
+/* shared: immutable. Every proxy's rules, by frontend and by backend index. A listen
+ * section's rules are its frontend's; they run again as backend rules only for another
+ * frontend that routes to it (be_is_fe says which backend is which frontend's own). */
+struct sp_hrules {
+    struct sp_hrules_px *fe, *be;
+    int *be_is_fe; /* by backend index: the frontend index of the same proxy, or -1 */
+    int nfe, nbe;
+    bool any_req, any_res; /* some proxy has request / response rules */
+};
+
+/* owner: main. Compiles the rules of every proxy of `cfg` against the published routing
+ * snapshot `rt`; errors are printed to `diag` with file:line. Returns the number of errors
+ * (*ret set even then, so it can be freed), or -ENOMEM. */
+int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, FILE *diag,
+                     struct sp_hrules **ret);
+/* Accepts NULL, returns NULL. */
+struct sp_hrules *sp__hrules_free(struct sp_hrules *h);
+
+/* owner: worker. Whether request processing must go through sp__hrules_request() for this
+ * frontend (it or some backend has request rules). */
+bool sp__hrules_on_request(const struct sp_txn *t);
+
+/* owner: worker. Runs the request rules around the routing on `hm` (made from the client's
+ * head by the caller): sets t->be and t->rule as sp__route_h1() and sp__route_h2() do, or answers
+ * the request (t->local, to be started by sp__txn_start as any local answer). Returns 0, or -ENOSPC
+ * when a rewrite failed (the caller answers 500). */
+int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm);
+
+/* owner: worker. The client's HTTP/1 request (buf, m) or HTTP/2 request `r` made into the
+ * worker's message and run through sp__hrules_request(): returns that message, for the
+ * caller to build the server's request from, or NULL with *ret_err (-ENOMEM, -ENOSPC: 500;
+ * -EINVAL: 400). */
+struct sp_hmsg *sp__hrules_h1(struct sp_txn *t, struct sp_conn *c, const char *buf,
+                              const struct sp_h1_msg *m, int *ret_err);
+struct sp_hmsg *sp__hrules_h2(struct sp_txn *t, struct sp_conn *c, const struct sp_h2_req *r,
+                              int *ret_err);
+
+/* owner: worker. The response head `m` (over `buf`) before it goes to the client: runs the
+ * http-response rules (`server`: it came from a server) and http-after-response rules. Sets
+ * ret_m, ret_buf and ret_len to the head to use (the worker's scratch when rewritten). Returns 0,
+ * or a status (502 deny, 500 failed rewrite) the caller answers instead. */
+int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len,
+                        bool server, const struct sp_h1_msg **ret_m, const char **ret_buf,
+                        size_t *ret_len);
+
+#endif
