@@ -741,6 +741,8 @@ static const struct kw keywords[] = {
     {"http-response", S_PROXY, sp__cfg_kw_http_response},
     {"http-after-response", S_PROXY, sp__cfg_kw_http_response},
     {"redirect", S_FE | S_BE | S_LI, sp__cfg_kw_redirect},
+    {"capture", S_FE | S_LI, sp__cfg_kw_capture},
+    {"declare", S_FE | S_LI, sp__cfg_kw_declare},
     {"reqadd", S_PROXY, sp__cfg_kw_pre21},
     {"reqdel", S_PROXY, sp__cfg_kw_pre21},
     {"reqidel", S_PROXY, sp__cfg_kw_pre21},
@@ -837,12 +839,12 @@ static const char *const proxy_unsupported[] = {
     "use-server",
     "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error",
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
-    "capture", "cookie", "dynamic-cookie-key", "stick-table", "stick",
+    "cookie", "dynamic-cookie-key", "stick-table", "stick",
     "tcp-response", "unique-id-format", "unique-id-header", "compression", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
     "external-check", "load-server-state-from-file", "server-state-file-name", "rate-limit",
-    "max-keep-alive-queue", "max-session-srv-conns", "declare", "bind-process", "use-fcgi-app", "default",
+    "max-keep-alive-queue", "max-session-srv-conns", "bind-process", "use-fcgi-app", "default",
 };
 /* clang-format on */
 

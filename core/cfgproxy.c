@@ -290,11 +290,12 @@ static const struct timeout_kw timeouts[] = {
     {"client-fin", offsetof(struct sp_cfg_timeouts, client_fin), SP_CAP_FE, SP__CFG_TO_OTHER},
     {"server-fin", offsetof(struct sp_cfg_timeouts, server_fin), SP_CAP_BE, SP__CFG_TO_OTHER},
     {"check", offsetof(struct sp_cfg_timeouts, check), SP_CAP_BE, SP__CFG_TO_OTHER},
+    {"tarpit", offsetof(struct sp_cfg_timeouts, tarpit), SP_CAP_FE | SP_CAP_BE, SP__CFG_TO_OTHER},
 };
 
 /* clang-format off */
 static const char *const timeouts_unsupported[] = {
-    "client-hs", "tarpit",
+    "client-hs",
 };
 /* clang-format on */
 

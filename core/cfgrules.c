@@ -429,8 +429,88 @@ static void http_rule(struct sp__cfg_parser *ps, struct sp_cfg_rule **list, int 
     add_rule(ps, list, argc, argv);
 }
 
+/* A new capture slot; returns its id among the captures of its kind, or -1. */
+static int add_capture(struct sp__cfg_parser *ps, bool response, const char *name, const char *len)
+{
+    char *end;
+    long l = strtol(len, &end, 10);
+
+    if (!*len || *end || l <= 0 || l > 65536) {
+        sp__cfg_alert(ps, "capture", "'len' expects a length from 1 to 65536, not '%s'", len);
+        return -1;
+    }
+    struct sp_cfg_capture *c = sp__cfg_xcalloc(ps, sizeof(*c)), **tail = &ps->cur->captures;
+    if (!c)
+        return -1;
+    c->response = response;
+    c->len = (int)l;
+    c->where = sp__cfg_here(ps);
+    if (name && !(c->name = sp__cfg_xstrdup(ps, name))) {
+        free(c);
+        return -1;
+    }
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    return response ? ps->cur->ncap_res++ : ps->cur->ncap_req++;
+}
+
+/* `capture request|response header NAME len N` */
+void sp__cfg_kw_capture(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "cookie")) {
+        sp__cfg_alert(ps, argv[0], "'capture cookie' is not supported by spillway yet");
+        return;
+    }
+    if (argc != 6 || (strcmp(argv[1], "request") && strcmp(argv[1], "response")) ||
+        strcmp(argv[2], "header") || strcmp(argv[4], "len")) {
+        sp__cfg_alert(ps, argv[0],
+                      "expects 'request header NAME len LENGTH', 'response header "
+                      "NAME len LENGTH' or 'cookie'");
+        return;
+    }
+    add_capture(ps, argv[1][2] == 's', argv[3], argv[5]);
+}
+
+/* `declare capture request|response len N` */
+void sp__cfg_kw_declare(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc != 5 || strcmp(argv[1], "capture") ||
+        (strcmp(argv[2], "request") && strcmp(argv[2], "response")) || strcmp(argv[3], "len")) {
+        sp__cfg_alert(ps, argv[0], "expects 'capture request|response len LENGTH'");
+        return;
+    }
+    add_capture(ps, argv[2][2] == 's', NULL, argv[4]);
+}
+
+/* `http-request|http-response capture SAMPLE len N ...`: a new slot, and the rule kept as
+ * `capture SAMPLE id K ...` */
+static void capture_rule(struct sp__cfg_parser *ps, struct sp_cfg_rule **list, int argc,
+                         char **argv, bool response)
+{
+    if (argc < 5 || strcmp(argv[3], "len")) {
+        http_rule(ps, list, argc, argv);
+        return;
+    }
+    if (!sp__cfg_need_cap(ps, argv[0], SP_CAP_FE))
+        return;
+    int id = add_capture(ps, response, NULL, argv[4]);
+    if (id < 0)
+        return;
+    char num[16], *words[SP__CFG_MAX_WORDS + 1];
+    snprintf(num, sizeof(num), "%d", id);
+    int n = 0;
+    for (int i = 0; i < argc && n < SP__CFG_MAX_WORDS; i++)
+        words[n++] = i == 3 ? "id" : i == 4 ? num : argv[i];
+    http_rule(ps, list, n, words);
+}
+
 void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "capture")) {
+        capture_rule(ps, &ps->cur->http_req, argc, argv, false);
+        return;
+    }
     if (argc >= 3 && !strcmp(argv[1], "use-service") && ps->sec != SP__CFG_SEC_DEFAULTS) {
         if (strcmp(argv[2], "prometheus-exporter")) {
             sp__cfg_alert(ps, argv[0], "'use-service' supports 'prometheus-exporter' only");
@@ -456,6 +536,10 @@ void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
 
 void sp__cfg_kw_http_response(struct sp__cfg_parser *ps, int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "capture") && argv[0][5] == 'r') {
+        capture_rule(ps, &ps->cur->http_res, argc, argv, true);
+        return;
+    }
     http_rule(ps, argv[0][5] == 'a' ? &ps->cur->http_after : &ps->cur->http_res, argc, argv);
 }
 

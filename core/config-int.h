@@ -282,5 +282,7 @@ void sp__cfg_kw_http_request(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_response(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_redirect(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_pre21(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_capture(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_declare(struct sp__cfg_parser *ps, int argc, char **argv);
 
 #endif

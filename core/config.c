@@ -144,6 +144,7 @@ void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
     px->to.client_fin = SP_TIME_UNSET;
     px->to.server_fin = SP_TIME_UNSET;
     px->to.check = SP_TIME_UNSET;
+    px->to.tarpit = SP_TIME_UNSET;
     px->inspect_delay = SP_TIME_UNSET;
     px->balance = SP_BALANCE_ROUNDROBIN;
     px->lb.draws = 2;
@@ -353,6 +354,11 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     sp__cfg_rules_free(px->http_res);
     sp__cfg_rules_free(px->http_after);
     sp__cfg_rules_free(px->redirects);
+    for (struct sp_cfg_capture *c = px->captures, *n; c; c = n) {
+        n = c->next;
+        free(c->name);
+        free(c);
+    }
     free(px->log_format);
     free(px->lb.name);
     sp__cfg_httpchk_free(&px->httpchk);

@@ -210,7 +210,7 @@ struct sp_cfg_httpchk {
 /* all in milliseconds; SP_TIME_UNSET when not configured */
 struct sp_cfg_timeouts {
     int64_t client, server, connect, http_request, http_keep_alive, queue, tunnel, client_fin,
-        server_fin, check;
+        server_fin, check, tarpit;
 };
 
 /* owner: main; copied by value into the routing snapshot */
@@ -229,6 +229,17 @@ struct sp_cfg_rule {
     struct sp_cfg_rule *next; /* declaration order */
     int nwords;
     char **words; /* acl: NAME CRITERION...; use_backend: BACKEND [if|unless COND...] */
+    struct sp_cfg_where where;
+};
+
+/* a capture slot: `capture request|response header NAME len N` (name set), `declare capture
+ * request|response len N` or `http-request|http-response capture SAMPLE len N` (name NULL);
+ * each kind numbered in declaration order, as HAProxy's capture ids */
+struct sp_cfg_capture {
+    struct sp_cfg_capture *next;
+    bool response;
+    char *name;
+    int len;
     struct sp_cfg_where where;
 };
 
@@ -304,6 +315,8 @@ struct sp_cfg_proxy {
      * as words from the action on (redirect: from its type on); compiled by http/
      * (http/hrules.c), which reports their errors with `where` */
     struct sp_cfg_rule *http_req, *http_res, *http_after, *redirects;
+    struct sp_cfg_capture *captures; /* in declaration order */
+    int ncap_req, ncap_res;
     /* issue 19: the keywords every deployment carries */
     struct sp_cfg_server defsrv; /* `default-server`: what each later server starts from */
     char *description;           /* `description` (the stats page) */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/logsink.h"
+#include "http/hrules.h"
 #include "http/http-int.h"
 
 static const struct sp_http_felog *felog(const struct sp_http_worker *hw, int fe)
@@ -116,6 +117,15 @@ void sp__accesslog_txn(struct sp_txn *t)
         r.target_len = t->reqline_tlen;
     }
     r.version = t->h2 ? "HTTP/2.0" : (t->conn->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
+    const struct sp_hrules *hr = hw->conf->hrules;
+    if (hr && t->caps) {
+        /* the frontend's captures: %hr / %hs print each slot, "" when not captured */
+        const struct sp_hrules_px *fx = &hr->fe[t->fe->idx];
+        r.req_caps = (const char *const *)t->caps;
+        r.n_req_caps = (unsigned)fx->ncap_req;
+        r.res_caps = (const char *const *)t->caps + fx->ncap_req;
+        r.n_res_caps = (unsigned)fx->ncap_res;
+    }
     emit(hw, l, &r);
 }
 

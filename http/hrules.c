@@ -18,6 +18,7 @@
 enum act {
     A_ALLOW,
     A_DENY,
+    A_TARPIT,
     A_RETURN,
     A_REDIRECT,
     A_AUTH,
@@ -38,6 +39,7 @@ enum act {
     A_SET_VAR,
     A_UNSET_VAR,
     A_SET_STATUS,
+    A_CAPTURE,
 };
 
 /* del-header -m */
@@ -82,6 +84,7 @@ struct sp_hrule {
     struct rhdr *hdrs;
     int nhdrs;
     char *realm;
+    int64_t tarpit_ms; /* tarpit: how long the request is held (timeout tarpit) */
     /* redirect */
     uint8_t rtype;
     bool drop_query, append_slash, ignore_empty;
@@ -337,10 +340,9 @@ static int parse_redirect(struct cctx *x, struct sp_hrule *r, char **w, int n, i
 }
 
 /* HAProxy 2.6 actions spillway does not carry out yet: named, so the error says so */
+/* clang-format off */
 static const char *const unsupported[] = {
-    "tarpit",
     "silent-drop",
-    "capture",
     "set-log-level",
     "set-dst",
     "set-dst-port",
@@ -381,6 +383,7 @@ static const char *const unsupported[] = {
     "deny-on",
     "send-proxy",
 };
+/* clang-format on */
 
 /* words: ACTION [ARGS...] [if|unless COND...] */
 static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool after)
@@ -398,6 +401,14 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
         r->act = A_DENY;
         r->status = response ? 502 : 403;
         e = parse_reply(x, r, w, n, &i, false);
+    } else if (!strcmp(a, "tarpit") && !response) {
+        r->act = A_TARPIT;
+        r->status = 500;
+        e = parse_reply(x, r, w, n, &i, false);
+        /* HAProxy: the proxy's timeout tarpit, its timeout connect when unset */
+        r->tarpit_ms = x->p->to.tarpit != SP_TIME_UNSET ? x->p->to.tarpit : x->p->to.connect;
+        if (r->tarpit_ms == SP_TIME_UNSET)
+            r->tarpit_ms = 0;
     } else if (!strcmp(a, "return")) {
         r->act = A_RETURN;
         r->status = 200;
@@ -513,6 +524,22 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
                 return bad(x, "%s", x->err);
             i++;
         }
+    } else if (!strcmp(a, "capture") && !after) {
+        /* `capture SAMPLE id N` (a `len` form was given its slot by the parser) */
+        r->act = A_CAPTURE;
+        char *end;
+        long id = i + 2 < n && !strcmp(w[i + 1], "id") ? strtol(w[i + 2], &end, 10) : -1;
+        int ncap = response ? x->p->ncap_res : x->p->ncap_req;
+        if (i + 2 >= n || strcmp(w[i + 1], "id") || *end || id < 0)
+            return bad(x, "expects 'SAMPLE len LENGTH' or 'SAMPLE id ID'");
+        if (id >= ncap)
+            return bad(x, "capture id %ld: the frontend declares %d %s capture%s", id, ncap,
+                       response ? "response" : "request", ncap == 1 ? "" : "s");
+        r->status = (int)id;
+        r->expr = sp_smp_compile(w[i], strlen(w[i]), &x->res, x->err, sizeof(x->err));
+        if (!r->expr)
+            return bad(x, "%s", x->err);
+        i += 3;
     } else if (response && !strcmp(a, "set-status")) {
         r->act = A_SET_STATUS;
         char *end;
@@ -659,8 +686,36 @@ static int compile_px(const struct sp_cfg_proxy *p, const struct sp_routing *rt,
     return errors + e;
 }
 
+/* the capture slots of a frontend, request ones first, each kind in declaration order */
+static int compile_caps(const struct sp_cfg_proxy *p, struct sp_hrules_px *px)
+{
+    int n = p->ncap_req + p->ncap_res, ireq = 0, ires = p->ncap_req;
+
+    px->caps = calloc((size_t)n, sizeof(*px->caps));
+    if (!px->caps)
+        return -ENOMEM;
+    px->ncap_req = p->ncap_req;
+    px->ncap_res = p->ncap_res;
+    px->caps_size = sizeof(char *) * (size_t)n;
+    for (const struct sp_cfg_capture *c = p->captures; c; c = c->next) {
+        struct sp_hcap *k = &px->caps[c->response ? ires++ : ireq++];
+        k->len = c->len;
+        k->off = px->caps_size;
+        px->caps_size += (size_t)c->len + 1;
+        if (c->name) {
+            if (!(k->name = strdup(c->name)))
+                return -ENOMEM;
+            k->nlen = strlen(c->name);
+        }
+    }
+    return 0;
+}
+
 static void px_free(struct sp_hrules_px *px)
 {
+    for (int i = 0; px->caps && i < px->ncap_req + px->ncap_res; i++)
+        free(px->caps[i].name);
+    free(px->caps);
     set_free(&px->req);
     set_free(&px->redir);
     set_free(&px->res);
@@ -689,13 +744,15 @@ int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, F
         const struct sp_frontend *fe =
             (p->cap & SP_CAP_FE) ? sp_routing_frontend(rt, p->name) : NULL;
         const struct sp_backend *be = (p->cap & SP_CAP_BE) ? sp_routing_backend(rt, p->name) : NULL;
-        if (!p->http_req && !p->http_res && !p->http_after && !p->redirects)
+        if (!p->http_req && !p->http_res && !p->http_after && !p->redirects && !p->captures)
             continue;
         if (p->mode != SP_MODE_HTTP)
             continue; /* ignored with HAProxy's warning by the configuration check */
         if (fe && be)
             h->be_is_fe[be->idx] = fe->idx;
         int e = 0;
+        if (fe && p->captures && (e = compile_caps(p, &h->fe[fe->idx])) < 0)
+            return e;
         if (fe)
             e = compile_px(p, rt, fe->idx, be ? be->idx : -1, diag, &h->fe[fe->idx]);
         if (e >= 0 && be)
@@ -705,8 +762,8 @@ int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, F
         errors += e;
     }
     for (int i = 0; i < h->nfe; i++) {
-        h->any_req |= h->fe[i].req.n || h->fe[i].redir.n;
-        h->any_res |= h->fe[i].res.n || h->fe[i].after.n;
+        h->any_req |= h->fe[i].req.n || h->fe[i].redir.n || h->fe[i].ncap_req;
+        h->any_res |= h->fe[i].res.n || h->fe[i].after.n || h->fe[i].ncap_res;
     }
     for (int i = 0; i < h->nbe; i++) {
         h->any_req |= h->be[i].req.n || h->be[i].redir.n;
@@ -1008,7 +1065,7 @@ static int reply(struct run *r, const struct sp_hrule *h, char term0)
     }
     if (h->body_set) {
         blen = render(r, &h->body, extra + cap / 2, cap / 2, &body);
-    } else if (h->act == A_DENY || h->act == A_RETURN) {
+    } else if (h->act == A_DENY || h->act == A_RETURN || h->act == A_TARPIT) {
         /* no content given: the status's own page (HAProxy's errorfile for it) */
         body = sp__http_error_body(h->status, &blen);
         ctype = "text/html";
@@ -1228,6 +1285,39 @@ static int set_var(struct run *r, const struct sp_hrule *h)
     return 0;
 }
 
+/* Keeps v[0..len) (cut to the slot's length) in capture slot k of the transaction. */
+static void cap_store(struct run *r, int k, const char *v, size_t len)
+{
+    struct sp_txn *t = r->t;
+    const struct sp_hrules_px *fx = &t->hw->conf->hrules->fe[t->fe->idx];
+    const struct sp_hcap *c = &fx->caps[k];
+
+    if (!t->caps && !(t->caps = calloc(1, fx->caps_size)))
+        return; /* the log line goes without it: never fail a request for a log */
+    char *d = (char *)t->caps + c->off;
+    if (len > (size_t)c->len)
+        len = (size_t)c->len;
+    memcpy(d, v, len);
+    d[len] = 0;
+    t->caps[k] = d;
+}
+
+/* `capture request|response header`: the last occurrence of each named field, whole */
+static void cap_headers(struct run *r, const struct sp_hmsg *hm, int first, int n)
+{
+    const struct sp_hrules_px *fx = &r->t->hw->conf->hrules->fe[r->t->fe->idx];
+
+    for (uint32_t i = 0; i < hm->n; i++) {
+        const struct sp_hfield *f = &hm->f[i];
+        if (f->flags & SP_HF_KEEP)
+            continue;
+        for (int k = first; k < first + n; k++)
+            if (fx->caps[k].name && fx->caps[k].nlen == f->n.len &&
+                !strncasecmp(fx->caps[k].name, f->n.p, f->n.len))
+                cap_store(r, k, f->v.p, f->v.len);
+    }
+}
+
 /* Runs one rule set. */
 static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
 {
@@ -1248,6 +1338,12 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
                 return V_DENY;
             count_deny(r);
             e = reply(r, h, 'P');
+            return e ? V_ERR : V_DONE;
+        case A_TARPIT:
+            count_deny(r);
+            e = reply(r, h, 'P');
+            r->t->term[1] = 'T';
+            r->t->tarpit_ms = h->tarpit_ms;
             return e ? V_ERR : V_DONE;
         case A_RETURN:
             if (r->res)
@@ -1311,6 +1407,16 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
         case A_UNSET_VAR:
             e = set_var(r, h);
             continue;
+        case A_CAPTURE: {
+            const char *v;
+            size_t vl;
+            if (sp_smp_eval_str(h->expr, &r->env, &v, &vl))
+                cap_store(r,
+                          h->status +
+                              (r->res ? r->t->hw->conf->hrules->fe[r->t->fe->idx].ncap_req : 0),
+                          v, vl);
+            continue;
+        }
         case A_SET_STATUS:
             hm->status = h->status;
             hm->reason.p = h->reason ? h->reason : sp__http_reason(h->status);
@@ -1395,6 +1501,12 @@ int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
     t->fe_conn_seen = -1;
     t->rule = -1;
     t->be = NULL;
+    /* every transaction of a frontend with captures has its slots, as in HAProxy ("{|}"
+     * when nothing was captured) */
+    if (fx->caps && !t->caps)
+        t->caps = calloc(1, fx->caps_size);
+    if (fx->ncap_req)
+        cap_headers(&r, hm, 0, fx->ncap_req);
     t->local = sp__route_monitor(c->fe, &r.env);
     if (t->local)
         return 0;
@@ -1440,7 +1552,10 @@ int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char 
         t->be && hr->be_is_fe[t->be->idx] != t->fe->idx ? &hr->be[t->be->idx] : NULL;
     bool res = server && (fx->res.n || (bx && bx->res.n));
     bool after = fx->after.n || (bx && bx->after.n);
-    if (!res && !after)
+    bool caps = server && fx->ncap_res;
+    if (fx->caps && !t->caps)
+        t->caps = calloc(1, fx->caps_size);
+    if (!res && !after && !caps)
         return 0;
     struct run r;
     if (!run_init(&r, t))
@@ -1451,6 +1566,8 @@ int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char 
     /* the request is gone by now: request fetches fail, as in HAProxy's response rules */
     r.env.method = "";
     r.env.uri = "";
+    if (caps)
+        cap_headers(&r, &w->hm, fx->ncap_req, fx->ncap_res);
     enum verdict v = V_CONT;
     if (res) {
         if (bx) {

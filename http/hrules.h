@@ -34,9 +34,22 @@ struct sp_hruleset {
     int n;
 };
 
-/* shared: immutable. A proxy's rule sets. */
+/* shared: immutable. A capture slot: a header's name (NULL: filled by a capture rule) and
+ * the length kept. */
+struct sp_hcap {
+    char *name;
+    size_t nlen;
+    int len;
+    size_t off; /* where its value goes in a transaction's capture block */
+};
+
+/* shared: immutable. A proxy's rule sets, and a frontend's capture slots (request slots
+ * first, then response slots: the order of struct sp_txn's caps). */
 struct sp_hrules_px {
     struct sp_hruleset req, redir, res, after;
+    struct sp_hcap *caps;
+    int ncap_req, ncap_res;
+    size_t caps_size; /* a transaction's capture block: the pointers, then each value */
 };
 
 /* shared: immutable. Every proxy's rules, by frontend and by backend index. A listen

@@ -289,7 +289,10 @@ struct sp_txn {
     bool logged;                  /* the access-log line went out (`option logasap`: early) */
     int retries;                  /* connection retries done (%rc) */
     bool redispatched;
-    char term[2]; /* %tsc first two characters */
+    char term[2];      /* %tsc first two characters */
+    char **caps;       /* captured values (hrules.c): request slots then response ones, NULL each
+                          when not captured; NULL: none captured */
+    int64_t tarpit_ms; /* an http-request tarpit: the answer waits this long (ms) */
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an

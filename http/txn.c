@@ -33,6 +33,7 @@ _Static_assert((int)SP_CFG_PP_V1 == (int)SP_PP_SEND_V1 && (int)SP_CFG_PP_V2 == (
 static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue);
 static void txn_pump(struct sp_txn *t);
 static void retry_timer(struct sp_timer *tm);
+static void local_pump(struct sp_txn *t);
 
 static bool meth_idempotent(enum sp_h1_meth m)
 {
@@ -336,6 +337,11 @@ static void retry_timer(struct sp_timer *tm)
 {
     struct sp_txn *t = sp_container_of(tm, struct sp_txn, timer);
 
+    if (t->state == SP_TXN_LOCAL && t->tarpit_ms > 0) {
+        t->tarpit_ms = 0; /* the tarpit's delay is over */
+        local_pump(t);
+        return;
+    }
     if (t->state == SP_TXN_QUEUED) {
         /* timeout queue: no connection to this server freed up in time */
         unqueue(t);
@@ -764,6 +770,12 @@ static void local_start(struct sp_txn *t)
         /* an http rule's answer, made whole (hrules.c); its status is on its first line */
         t->status = t->llen > 12 ? atoi(t->lbody + 9) : 500;
         t->loff = 0;
+        if (t->tarpit_ms > 0) {
+            /* http-request tarpit: the answer goes out when the delay ends */
+            struct sp_worker *w = t->hw->w;
+            sp_timer_arm(&w->tw, &t->timer, w->now + (uint64_t)t->tarpit_ms);
+            return;
+        }
         local_pump(t);
         return;
     }
@@ -1050,6 +1062,7 @@ void sp__txn_free(struct sp_txn *t)
         sp__accesslog_txn(t);
     free(t->reqline);
     free(t->lbody);
+    free(t->caps);
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);
 }

@@ -49,7 +49,11 @@ frontend fe
     bind %s:%d
     log global
     option httplog
+    timeout tarpit 400ms
+    capture request header X-Cap len 3
+    capture response header X-Backend len 10
     acl is_admin path_beg /admin
+    http-request tarpit deny_status 429 if { path /tar }
     http-request allow if { path /admin/open }
     http-request deny if is_admin
     http-request deny deny_status 429 content-type text/plain string "slow down" hdr X-Why "from %%ci" if { path /rl }
@@ -178,6 +182,22 @@ backend be2
     t.case("redirect scheme/prefix/location, code, drop-query, append-slash, set-cookie, "
            "the redirect keyword", redirects)
 
+    def tarpit():
+        import time
+        t0 = time.monotonic()
+        r = request(p, "GET", "/tar")
+        took = time.monotonic() - t0
+        assert r.status == 429, r.status
+        assert took >= 0.35, took
+
+    t.case("tarpit holds the request for timeout tarpit, then answers deny_status", tarpit)
+
+    def capture():
+        r = request(p, "GET", "/name", headers=[("X-Cap", "abcdef")])
+        assert r.status in (200, 299), r.status
+
+    t.case("capture request/response header (logged below)", capture)
+
     def auth():
         r = request(p, "GET", "/auth")
         assert r.status == 401, r.status
@@ -203,8 +223,14 @@ backend be2
         assert lines and " PR-- " in lines[0], lines
         lines = [ln for ln in text.splitlines() if '"GET /ret ' in ln]
         assert lines and " LR-- " in lines[0], lines
+        lines = [ln for ln in text.splitlines() if '"GET /tar ' in ln]
+        assert lines and " PT-- " in lines[0] and " 429 " in lines[0], lines
+        lines = [ln for ln in text.splitlines() if "{abc}" in ln]
+        assert lines and "{b1}" in lines[0], text[-1500:]
+        lines = [ln for ln in text.splitlines() if '"GET /loc ' in ln]
+        assert lines and "{} {}" in lines[0], lines
 
-    t.case("access log: deny PR, return and redirect LR, <NOSRV>", logs)
+    t.case("access log: deny PR, tarpit PT, return and redirect LR, <NOSRV>, captures", logs)
 
     def check_errors():
         bad = TMO + """
@@ -212,7 +238,7 @@ frontend fe
     bind %s:%d
     http-request set-header X-A
     http-request frobnicate
-    http-request tarpit
+    http-request silent-drop
     http-request redirect location /x code 305
     http-response set-path /x
     default_backend be
