@@ -465,6 +465,8 @@ int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *re
         }
         if (argc > 2)
             return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+        for (int k = argc; k < 3; k++)
+            argv[k] = NULL;
         used += aused;
     }
     if (used < len && text[used] != ',')

@@ -1250,7 +1250,8 @@ bool sp__conv_apply(const struct sp__conv *c, const struct sp_acl_env *env, stru
         int r = strncmp(v->u.str.ptr, var.u.str.ptr, m);
         if (!r && v->u.str.len != var.u.str.len)
             r = v->u.str.len < var.u.str.len ? -1 : 1;
-        return set_int(v, SP_SMP_SINT, r);
+        /* HAProxy returns strncmp()'s own value, whose size libc leaves open: its sign */
+        return set_int(v, SP_SMP_SINT, (r > 0) - (r < 0));
     }
     case C_SECURE_MEMCMP: {
         if (!sp_var_get(env, &c->var, &var) || !sp__smp_cast(&var, SP_SMP_BIN))

@@ -116,6 +116,13 @@ void sp__accesslog_txn(struct sp_txn *t)
         r.target_len = t->reqline_tlen;
     }
     r.version = t->h2 ? "HTTP/2.0" : (t->conn->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
+    /* %[...]: the connection, the load and the variables; the request head is gone, so
+     * request-header fetches fail here (HAProxy logs them through captures) */
+    struct sp_acl_env env;
+    if (sp_logfmt_has_samples(l->fmt)) {
+        sp__route_env_late(&env, t);
+        r.env = &env;
+    }
     emit(hw, l, &r);
 }
 
