@@ -359,7 +359,7 @@ struct sp_smp_expr *sp_smp_compile(const char *text, size_t len, const struct sp
         sp__acl_fail(err, errlen,
                      "unknown fetch method '%.*s' in sample expression '%.*s' (an ACL-only "
                      "variant)",
-                     (int)strcspn(text, "(,"), text, (int)len, text);
+                     (int)used, text, (int)len, text);
         goto fail;
     }
     e->out = sp__smp_fetch_type(&e->f);
@@ -372,6 +372,7 @@ struct sp_smp_expr *sp_smp_compile(const char *text, size_t len, const struct sp
             sp__acl_fail(err, errlen, "missing converter name after ',' in '%.*s'", (int)len, text);
             goto fail;
         }
+        size_t nl = p - nb; /* the converter's name */
         char args[1024], *argv[6] = {0};
         int argc = 0;
         if (p < len && text[p] == '(') {
@@ -380,8 +381,8 @@ struct sp_smp_expr *sp_smp_compile(const char *text, size_t len, const struct sp
                 sp__smp_args(text + p, len - p, args, sizeof(args), argv, 6, &aused, err, errlen);
             if (argc < 0) {
                 size_t l = strlen(err);
-                snprintf(err + l, errlen > l ? errlen - l : 0, " after converter '%.*s'",
-                         (int)(p - nb), text + nb);
+                snprintf(err + l, errlen > l ? errlen - l : 0, " after converter '%.*s'", (int)nl,
+                         text + nb);
                 goto fail;
             }
             if (argc > 5) {
@@ -392,13 +393,11 @@ struct sp_smp_expr *sp_smp_compile(const char *text, size_t len, const struct sp
             p += aused;
         }
         if (p < len && text[p] != ',') {
-            sp__acl_fail(err, errlen, "missing comma after converter '%.*s' in '%.*s'",
-                         (int)(p - nb), text + nb, (int)len, text);
+            sp__acl_fail(err, errlen, "missing comma after converter '%.*s' in '%.*s'", (int)nl,
+                         text + nb, (int)len, text);
             goto fail;
         }
-        struct sp__conv *c = sp__conv_compile(
-            text + nb, strcspn(text + nb, "(,") < p - nb ? strcspn(text + nb, "(,") : p - nb, argv,
-            argc, e->out, err, errlen);
+        struct sp__conv *c = sp__conv_compile(text + nb, nl, argv, argc, e->out, err, errlen);
         if (!c)
             goto fail;
         e->conv[e->nconv++] = c;

@@ -173,8 +173,8 @@ static int store_set(struct sp_vars *st, const struct sp_var_ref *ref, const str
     }
     n->v = *v;
     if (bytes) {
-        if (need)
-            memcpy(n->data, v->u.str.ptr, need);
+        if (need) /* memmove: the value may be this variable's own (var(x),set-var(x)) */
+            memmove(n->data, v->u.str.ptr, need);
         n->v.u.str.ptr = n->data;
     }
     st->_bytes = st->_bytes - old + need;

@@ -375,6 +375,10 @@ static void test_conv_vars(void)
     /* set-var as a converter passes its input through */
     EV("str(x1),set-var(txn.a)", "x1");
     EV("var(txn.a)", "x1");
+    EV("var(txn.a),set-var(txn.a)", "x1"); /* a value set from its own bytes */
+    EV("var(txn.a),bytes(1),set-var(txn.a)", "1");
+    EV("var(txn.a)", "1");
+    EV("str(x1),set-var(txn.a)", "x1");
     EV("var(txn.a),unset-var(txn.a)", "x1");
     EV("var(txn.a)", "<fail>");
     EV("var(txn.a,dflt)", "dflt");
