@@ -8,6 +8,7 @@
  * yields nothing (HAProxy's failed sample). Conversions a match method needs (an integer or an
  * address as text, text as an address) use small buffers on the evaluating thread's stack. */
 #include "balance/acl-int.h"
+#include "balance/sample-int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum fetch {
     F_TRUE,
@@ -41,7 +43,30 @@ enum fetch {
     F_PAYLOAD,
     F_SSL_SNI,
     F_SSL_HELLO,
+    /* sample fetches (also usable as ACL criteria) */
+    F_STR,
+    F_INT,
+    F_BOOL,
+    F_VAR,
+    F_HDR_NAMES,
+    F_URL_IP,
+    F_URL_PORT,
+    F_PATHQ,
+    /* the response (http-response rules only) */
+    F_STATUS,
+    F_RES_HDR,
+    F_RES_FHDR,
+    F_RES_HDR_CNT,
+    F_RES_FHDR_CNT,
+    F_RES_HDR_NAMES,
+    F_RES_VER,
 };
+
+/* Whether a fetch reads the request view that env->prepare() may fill late. */
+static inline bool reads_req(int f)
+{
+    return (f >= F_PATH && f < F_REQ_LEN) || (f >= F_HDR_NAMES && f <= F_PATHQ);
+}
 
 /* What a fetch reads: the connection and the process (usable anywhere), the raw request bytes
  * (HAProxy's L6REQ: tcp frontends), or the HTTP request (L7). */
@@ -66,7 +91,19 @@ static int fetch_layer(int f)
     case F_VER:
     case F_COOK:
     case F_PROTO_HTTP:
+    case F_HDR_NAMES:
+    case F_URL_IP:
+    case F_URL_PORT:
+    case F_PATHQ:
         return 7;
+    case F_STATUS:
+    case F_RES_HDR:
+    case F_RES_FHDR:
+    case F_RES_HDR_CNT:
+    case F_RES_FHDR_CNT:
+    case F_RES_HDR_NAMES:
+    case F_RES_VER:
+        return 8;
     default:
         return 4;
     }
@@ -77,14 +114,19 @@ int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, con
 {
     int layer = fetch_layer(e->fetch);
 
-    if (layer == 7 && (what == SP_ACL_CTX_TCP || what == SP_ACL_CTX_CONN))
+    if (layer == 8 && what != SP_ACL_CTX_ANY && what != SP_ACL_CTX_HTTP_RES)
+        return sp__acl_fail(err, errlen,
+                            "'%s': fetch method '%s' extracts information from 'HTTP response "
+                            "headers', none of which is available here",
+                            kw, e->kw);
+    if (layer >= 7 && (what == SP_ACL_CTX_TCP || what == SP_ACL_CTX_CONN))
         return sp__acl_fail(err, errlen,
                             "'%s' uses fetch '%s', which reads an HTTP request: %s (HTTP fetches "
                             "outside mode http are not supported by spillway)",
                             kw, e->kw,
                             what == SP_ACL_CTX_CONN ? "a connection rule runs before any byte"
                                                     : "a tcp frontend does not parse HTTP");
-    if (layer == 6 && what == SP_ACL_CTX_HTTP)
+    if (layer == 6 && (what == SP_ACL_CTX_HTTP || what == SP_ACL_CTX_HTTP_RES))
         return sp__acl_fail(err, errlen,
                             "'%s' uses fetch '%s', which reads the raw request bytes, which an "
                             "http frontend's rules do not see (not supported by spillway in mode "
@@ -110,6 +152,11 @@ enum argk {
     A_PARAM,   /* name[,delimiter] */
     A_COOK,    /* name */
     A_PAYLOAD, /* offset,length */
+    A_STR,     /* string (str) */
+    A_INT,     /* integer (int) */
+    A_BOOL,    /* true|false|1|0 (bool) */
+    A_VAR,     /* SCOPE.NAME[,default] */
+    A_DELIM,   /* [delimiter] (hdr_names) */
 };
 
 struct kw {
@@ -165,6 +212,27 @@ static const struct kw kws[] = {
     {"req_ssl_sni", F_SSL_SNI, SP__ACL_T_STR, A_NONE, 0, false},
     {"req.ssl_hello_type", F_SSL_HELLO, SP__ACL_T_INT, A_NONE, 0, false},
     {"req_ssl_hello_type", F_SSL_HELLO, SP__ACL_T_INT, A_NONE, 0, false},
+    /* constants, variables and more of the request (HAProxy 2.6's src/sample.c, vars.c,
+     * http_fetch.c) */
+    {"str", F_STR, SP__ACL_T_STR, A_STR, 0, false},
+    {"int", F_INT, SP__ACL_T_INT, A_INT, 0, false},
+    {"bool", F_BOOL, SP__ACL_T_BOOL, A_BOOL, 0, false},
+    {"var", F_VAR, SP__ACL_T_ANY, A_VAR, 0, false},
+    {"req.hdr_names", F_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
+    {"url_ip", F_URL_IP, SP__ACL_T_IP, A_NONE, 0, false},
+    {"url_port", F_URL_PORT, SP__ACL_T_INT, A_NONE, 0, false},
+    {"pathq", F_PATHQ, SP__ACL_T_STR, A_NONE, 0, false},
+    /* the response */
+    {"status", F_STATUS, SP__ACL_T_INT, A_NONE, 0, false},
+    {"res.hdr", F_RES_HDR, SP__ACL_T_STR, A_HDR, 0, false},
+    {"shdr", F_RES_HDR, SP__ACL_T_STR, A_HDR, 0, false},
+    {"res.fhdr", F_RES_FHDR, SP__ACL_T_STR, A_HDR, 0, false},
+    {"res.hdr_cnt", F_RES_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
+    {"shdr_cnt", F_RES_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
+    {"res.fhdr_cnt", F_RES_FHDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
+    {"res.hdr_names", F_RES_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
+    {"res.ver", F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
+    {"resp_ver", F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */
@@ -262,6 +330,55 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
         e->idx = srv;
         return 0;
     }
+    case A_STR:
+        if (!a1 || a2)
+            return sp__acl_fail(err, errlen, "'%s' expects one argument, in ACL expression '%s'",
+                                k->name, word);
+        break;
+    case A_INT: {
+        char *end;
+        errno = 0;
+        long long v = a1 ? strtoll(a1, &end, 10) : 0;
+        if (!a1 || a2 || !*a1 || *end || errno)
+            return sp__acl_fail(err, errlen,
+                                "'%s' expects an integer argument, in ACL expression '%s'", k->name,
+                                word);
+        e->cint = v;
+        return 0;
+    }
+    case A_BOOL:
+        if (a1 && !a2 && (!strcasecmp(a1, "true") || !strcmp(a1, "1")))
+            e->cint = 1;
+        else if (a1 && !a2 && (!strcasecmp(a1, "false") || !strcmp(a1, "0")))
+            e->cint = 0;
+        else
+            return sp__acl_fail(err, errlen,
+                                "'%s': Expects 'true', 'false', '0' or '1', in ACL expression '%s'",
+                                k->name, word);
+        return 0;
+    case A_VAR: {
+        char verr[200];
+        if (!a1)
+            return sp__acl_fail(err, errlen,
+                                "'%s' needs a variable name in parentheses, in ACL expression '%s'",
+                                k->name, word);
+        if (sp_var_ref_parse(a1, strlen(a1), &e->var, verr, sizeof(verr)))
+            return sp__acl_fail(err, errlen, "%s, in ACL expression '%s'", verr, word);
+        if (a2) {
+            e->has_default = true;
+            if (!(e->arg = strdup(a2)))
+                return sp__acl_fail(err, errlen, "out of memory");
+            e->arg_len = strlen(a2);
+        }
+        return 0;
+    }
+    case A_DELIM:
+        if (a2)
+            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+        if (!(e->arg = strdup(a1 && *a1 ? a1 : ",")))
+            return sp__acl_fail(err, errlen, "out of memory");
+        e->arg_len = strlen(e->arg);
+        return 0;
     case A_HDR:
     case A_PARAM:
     case A_COOK:
@@ -314,14 +431,19 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
     return 0;
 }
 
-int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res,
-                            const char *word, int *ret_forced, char *err, size_t errlen)
+int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res, const char *text,
+                        size_t len, int *ret_forced, size_t *ret_used, char *err, size_t errlen)
 {
-    size_t n = strcspn(word, "(,");
-    const struct kw *k = find_kw(word, n, ret_forced);
+    char word[512];
+    size_t n = 0;
+    while (n < len && text[n] != '(' && text[n] != ',')
+        n++;
+    /* the fetch as written, for the messages */
+    snprintf(word, sizeof(word), "%.*s", (int)len, text);
+    const struct kw *k = find_kw(text, n, ret_forced);
     if (!k)
         return sp__acl_fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'",
-                            (int)n, word, word);
+                            (int)n, text, word);
     e->fetch = k->fetch;
     e->kw = k->name;
     e->out = k->out;
@@ -330,42 +452,58 @@ int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver
     /* HTTP methods compare case-insensitively whatever the flags say */
     e->nocase = k->fetch == F_METHOD;
 
-    char args[256], *a1 = NULL, *a2 = NULL;
-    const char *rest = word + n;
-    if (*rest == '(') {
-        const char *close = strchr(rest, ')');
-        if (!close)
-            return sp__acl_fail(err, errlen, "missing ')' in ACL expression '%s'", word);
-        size_t alen = (size_t)(close - rest - 1);
-        if (alen >= sizeof(args))
-            return sp__acl_fail(err, errlen, "arguments too long in ACL expression '%s'", word);
-        memcpy(args, rest + 1, alen);
-        args[alen] = '\0';
-        if (alen) {
-            a1 = args;
-            char *comma = strchr(args, ',');
-            if (comma) {
-                *comma = '\0';
-                a2 = comma + 1;
-                if (strchr(a2, ','))
-                    return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'",
-                                        word);
-            }
+    char args[512], *argv[3] = {NULL, NULL, NULL};
+    size_t used = n;
+    if (n < len && text[n] == '(') {
+        size_t aused;
+        int argc =
+            sp__smp_args(text + n, len - n, args, sizeof(args), argv, 3, &aused, err, errlen);
+        if (argc < 0) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen > l ? errlen - l : 0, " in ACL expression '%s'", word);
+            return -EINVAL;
         }
-        rest = close + 1;
+        if (argc > 2)
+            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
+        for (int k = argc; k < 3; k++)
+            argv[k] = NULL;
+        used += aused;
     }
-    if (*rest == ',') {
-        size_t cl = strcspn(rest + 1, "(,");
-        return sp__acl_fail(err, errlen,
-                            "converters are not supported: '%.*s' in ACL expression '%s'", (int)cl,
-                            rest + 1, word);
-    }
-    if (*rest)
-        return sp__acl_fail(err, errlen, "unexpected '%s' in ACL expression '%s'", rest, word);
-    int ret = parse_args(e, k, res, a1, a2, word, err, errlen);
+    if (used < len && text[used] != ',')
+        return sp__acl_fail(err, errlen, "unexpected '%.*s' in ACL expression '%s'",
+                            (int)(len - used), text + used, word);
+    int ret = parse_args(e, k, res, argv[0], argv[1], word, err, errlen);
     if (!ret && res)
         ret = sp__acl_expr_allowed(e, res->what, word, err, errlen);
+    if (!ret)
+        *ret_used = used;
     return ret;
+}
+
+int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res,
+                            const char *word, int *ret_forced, char *err, size_t errlen)
+{
+    size_t len = strlen(word), used;
+    int ret = sp__acl_fetch_parse(e, res, word, len, ret_forced, &used, err, errlen);
+    if (ret || used == len)
+        return ret;
+    /* converters: the match runs on the expression's single value */
+    if (*ret_forced >= 0)
+        return sp__acl_fail(err, errlen,
+                            "'%.*s' sets its own match method and takes no converter, in ACL "
+                            "expression '%s'",
+                            (int)strcspn(word, "(,"), word, word);
+    char cerr[400];
+    e->conv = sp_smp_compile(word, len, res, cerr, sizeof(cerr));
+    if (!e->conv)
+        return sp__acl_fail(err, errlen, "%s in ACL expression '%s'", cerr, word);
+    static const uint8_t types[] = {
+        [SP_SMP_BOOL] = SP__ACL_T_BOOL, [SP_SMP_SINT] = SP__ACL_T_INT, [SP_SMP_IPV4] = SP__ACL_T_IP,
+        [SP_SMP_IPV6] = SP__ACL_T_IP,   [SP_SMP_STR] = SP__ACL_T_STR,  [SP_SMP_BIN] = SP__ACL_T_BIN,
+        [SP__SMP_ADDR] = SP__ACL_T_IP,  [SP__SMP_ANY] = SP__ACL_T_ANY,
+    };
+    e->out = types[sp__smp_expr_type(e->conv)];
+    return 0;
 }
 
 /* ---- evaluation: matching ------------------------------------------------------------ */
@@ -724,6 +862,7 @@ struct hdr_it {
     size_t i;
     const char *p, *end;
     bool in;
+    bool res; /* the response's headers (set before the first call) */
 };
 
 static bool hdr_next(const struct sp_acl_env *env, const char *name, size_t name_len, bool split,
@@ -733,9 +872,15 @@ static bool hdr_next(const struct sp_acl_env *env, const char *name, size_t name
         if (!it->in) {
             const char *hn, *hv;
             size_t hnl, hvl;
-            if (!env->hdr || it->i >= env->nhdrs)
-                return false;
-            env->hdr(env->req, it->i++, &hn, &hnl, &hv, &hvl);
+            if (it->res) {
+                if (!env->res_hdr || it->i >= env->res_nhdrs)
+                    return false;
+                env->res_hdr(env->res, it->i++, &hn, &hnl, &hv, &hvl);
+            } else {
+                if (!env->hdr || it->i >= env->nhdrs)
+                    return false;
+                env->hdr(env->req, it->i++, &hn, &hnl, &hv, &hvl);
+            }
             if (name && (hnl != name_len || !same(hn, name, hnl, true)))
                 continue;
             if (!split) {
@@ -759,43 +904,60 @@ static bool hdr_next(const struct sp_acl_env *env, const char *name, size_t name
     }
 }
 
-static bool exec_hdr(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split)
+/* The occ-th value (from the first when occ > 0, from the last when occ < 0) of the headers
+ * called e->arg (the response's with `res`). */
+static bool hdr_pick(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split,
+                     bool res, int occ, const char **ret, size_t *ret_len)
 {
-    struct hdr_it it = {0};
+    struct hdr_it it = {.res = res};
     const char *v;
     size_t vl;
-    int want = e->occ;
 
-    if (want < 0) {
+    if (occ < 0) {
         int total = 0;
         while (hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl))
             total++;
-        want = total + want + 1;
-        if (want < 1)
+        occ = total + occ + 1;
+        if (occ < 1)
             return false;
-        memset(&it, 0, sizeof(it));
+        it = (struct hdr_it){.res = res};
     }
     for (int n = 1; hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl); n++) {
-        if (want && n != want)
-            continue;
-        if (match_str(e, v, vl))
+        if (n == occ) {
+            *ret = v;
+            *ret_len = vl;
             return true;
-        if (want)
-            return false;
+        }
     }
     return false;
 }
 
-/* hdr_cnt counts list elements, req.fhdr_cnt whole fields. */
-static bool exec_hdr_cnt(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split)
+static bool exec_hdr(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split,
+                     bool res)
 {
-    struct hdr_it it = {0};
+    struct hdr_it it = {.res = res};
+    const char *v;
+    size_t vl;
+
+    if (e->occ)
+        return hdr_pick(e, env, split, res, e->occ, &v, &vl) && match_str(e, v, vl);
+    while (hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl))
+        if (match_str(e, v, vl))
+            return true;
+    return false;
+}
+
+/* hdr_cnt counts list elements, req.fhdr_cnt whole fields. */
+static int64_t hdr_cnt(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split,
+                       bool res)
+{
+    struct hdr_it it = {.res = res};
     const char *v;
     size_t vl;
     int64_t n = 0;
     while (hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl))
         n++;
-    return match_int(e, n);
+    return n;
 }
 
 static inline bool spht(char c)
@@ -842,10 +1004,14 @@ static const char *cookie_next(const char *p, const char *end, const char *name,
     return NULL;
 }
 
+/* A visitor of the values a fetch yields: returns true to stop. */
+typedef bool (*visit_fn)(void *ctx, const char *s, size_t n);
+
 /* Each value of each cookie of that name, in every element of every Cookie field (HAProxy
  * http_fetch.c smp_fetch_cookie(): a Cookie field is split on commas like any list, and an
- * element shorter than the name and '=' is skipped). */
-static bool exec_cook(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+ * element shorter than the name and '=' is skipped), until fn returns true. */
+static bool cook_each(const struct sp__acl_expr *e, const struct sp_acl_env *env, visit_fn fn,
+                      void *ctx)
 {
     struct hdr_it it = {0};
     const char *v, *cv;
@@ -854,10 +1020,35 @@ static bool exec_cook(const struct sp__acl_expr *e, const struct sp_acl_env *env
         if (vl < e->arg_len + 1)
             continue;
         for (const char *p = v; (p = cookie_next(p, v + vl, e->arg, e->arg_len, &cv, &cvl));)
-            if (match_str(e, cv, cvl))
+            if (fn(ctx, cv, cvl))
                 return true;
     }
     return false;
+}
+
+static bool visit_match(void *ctx, const char *s, size_t n)
+{
+    return match_str(ctx, s, n);
+}
+
+/* the sample's value: the last one (keeps going) or the first one (stops) */
+struct pick {
+    const char *s;
+    size_t n;
+    bool found;
+};
+
+static bool visit_last(void *ctx, const char *s, size_t n)
+{
+    struct pick *p = ctx;
+    *p = (struct pick){s, n, true};
+    return false;
+}
+
+static bool visit_first(void *ctx, const char *s, size_t n)
+{
+    visit_last(ctx, s, n);
+    return true;
 }
 
 /* '&' and ';' separate URL parameters, and so does the fetch's own delimiter. */
@@ -891,10 +1082,11 @@ static const char *param_find(const char *p, const char *end, const char *name, 
 }
 
 /* Each value of the URL parameter named by the argument (HAProxy http_fetch.c
- * smp_fetch_url_param()): the parameter list begins after the first '?' of the URL, or after
- * the first occurrence of the delimiter given as second argument (its first character),
- * which also separates parameters; values end at the next delimiter. */
-static bool exec_urlp(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+ * smp_fetch_url_param()), until fn returns true: the parameter list begins after the first
+ * '?' of the URL, or after the first occurrence of the delimiter given as second argument (its
+ * first character), which also separates parameters; values end at the next delimiter. */
+static bool urlp_each(const struct sp__acl_expr *e, const struct sp_acl_env *env, visit_fn fn,
+                      void *ctx)
 {
     char delim = e->delims ? e->delims[0] : '?';
     const char *start = env->uri ? memchr(env->uri, delim, env->uri_len) : NULL;
@@ -905,32 +1097,46 @@ static bool exec_urlp(const struct sp__acl_expr *e, const struct sp_acl_env *env
         const char *vb = p + e->arg_len + 1, *ve = vb;
         while (ve < end && !param_delim(*ve, delim))
             ve++;
-        if (match_str(e, vb, (size_t)(ve - vb)))
+        if (fn(ctx, vb, (size_t)(ve - vb)))
             return true;
         p = ve;
     }
     return false;
 }
 
-/* Host (first occurrence) followed by the path. The concatenation needs a buffer: it lives on
- * this frame only, so that the other fetches do not pay for its size. */
-__attribute__((noinline)) static bool exec_base(const struct sp__acl_expr *e,
-                                                const struct sp_acl_env *env)
+/* Host (first occurrence) followed by the path, into buf (at least 8192 bytes). */
+static bool get_base(const struct sp_acl_env *env, char *buf, size_t bufsz, const char **ret,
+                     size_t *ret_len)
 {
-    char buf[8192];
     struct hdr_it it = {0};
     const char *host = NULL, *path = NULL;
     size_t hl = 0, pl = 0;
     bool has_path = uri_path(env, &path, &pl);
 
-    if (!hdr_next(env, "host", 4, false, &it, &host, &hl) || !hl)
-        return has_path && match_str(e, path, pl);
-    if (hl + pl > sizeof(buf))
+    if (!hdr_next(env, "host", 4, false, &it, &host, &hl) || !hl) {
+        *ret = path;
+        *ret_len = pl;
+        return has_path;
+    }
+    if (hl + pl > bufsz)
         return false;
     memcpy(buf, host, hl);
     if (has_path)
         memcpy(buf + hl, path, pl);
-    return match_str(e, buf, hl + pl);
+    *ret = buf;
+    *ret_len = hl + pl;
+    return true;
+}
+
+/* The concatenation needs a buffer: it lives on this frame only, so that the other fetches do
+ * not pay for its size. */
+__attribute__((noinline)) static bool exec_base(const struct sp__acl_expr *e,
+                                                const struct sp_acl_env *env)
+{
+    char buf[8192];
+    const char *s;
+    size_t n;
+    return get_base(env, buf, sizeof(buf), &s, &n) && match_str(e, s, n);
 }
 
 static bool port_of(const struct sockaddr_storage *ss, int64_t *ret)
@@ -965,113 +1171,6 @@ static bool payload_get(const struct sp__acl_expr *e, const struct sp_acl_env *e
     return true;
 }
 
-/* HAProxy's smp_fetch_ssl_hello_type(): the handshake type of an SSLv3/TLS record holding a
- * whole handshake message. 1: found; 0: not an SSL hello; -1: too short for now. */
-static int ssl_hello_type(const struct sp_acl_env *env, int64_t *ret)
-{
-    const unsigned char *d = (const unsigned char *)env->payload;
-    size_t left = env->payload_len;
-
-    if (!d || !left)
-        return -1;
-    if (!((d[0] >= 0x14 && d[0] <= 0x17) || d[0] == 0xff))
-        return 0;
-    if (left < 9)
-        return -1;
-    if ((d[1] << 16) + d[2] < 0x00030000)
-        return 0;
-    if ((d[3] << 8) + d[4] < 4)
-        return 0;
-    size_t hs_len = ((size_t)d[6] << 16) + ((size_t)d[7] << 8) + d[8];
-    if (left < 9 + hs_len)
-        return -1;
-    *ret = d[5];
-    return 1;
-}
-
-/* HAProxy's smp_fetch_ssl_hello_sni(): the host_name of the server_name extension of a
- * complete TLS ClientHello at the start of the request. 1: found (*ret, *ret_len); 0: not
- * a hello or no name; -1: too short for now. */
-static int ssl_sni(const struct sp_acl_env *env, const char **ret, size_t *ret_len)
-{
-    const unsigned char *d = (const unsigned char *)env->payload;
-    long left = (long)env->payload_len;
-    long hs_len, ext_len;
-
-    if (!d || !left)
-        return -1;
-    if (d[0] != 0x16)
-        return 0;
-    if (left < 3)
-        return -1;
-    if (d[1] < 0x03)
-        return 0;
-    if (left < 5)
-        return -1;
-    hs_len = (d[3] << 8) + d[4];
-    if (hs_len < 1 + 3 + 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2)
-        return 0;
-    d += 5;
-    left -= 5;
-    if (left < 1)
-        return -1;
-    if (d[0] != 0x01)
-        return 0;
-    if (left < 4)
-        return -1;
-    hs_len = ((long)d[1] << 16) + (d[2] << 8) + d[3];
-    if (hs_len < 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2)
-        return 0;
-    /* HAProxy compares with hs_len alone and may parse up to 4 bytes past what arrived;
-     * spillway waits for the whole message, its 4-byte header included */
-    if (left < hs_len + 4)
-        return -1;
-    d += 4;
-    if (d[0] < 0x03 || d[1] < 0x01)
-        return 0;
-    ext_len = d[34];
-    if (ext_len > 32 || ext_len > hs_len - 35)
-        return 0;
-    hs_len -= 35 + ext_len;
-    d += 35 + ext_len;
-    if (hs_len < 4 || (ext_len = (d[0] << 8) + d[1]) < 2 || ext_len > hs_len)
-        return 0;
-    hs_len -= 2 + ext_len;
-    d += 2 + ext_len;
-    if (hs_len < 2 || d[0] < 1 || d[0] > hs_len)
-        return 0;
-    hs_len -= 1 + d[0];
-    d += 1 + d[0];
-    if (hs_len < 2 || (ext_len = (d[0] << 8) + d[1]) > hs_len - 2)
-        return 0;
-    hs_len = ext_len;
-    d += 2;
-    while (hs_len >= 4) {
-        long type = (d[0] << 8) + d[1];
-        ext_len = (d[2] << 8) + d[3];
-        if (ext_len > hs_len - 4)
-            return 0;
-        if (type == 0) {
-            if (ext_len < 2)
-                return 0;
-            long srv_len = (d[4] << 8) + d[5];
-            if (srv_len < 4 || srv_len > hs_len - 6)
-                return 0;
-            if (d[6] == 0) {
-                /* as HAProxy: the name's length is trusted within the hello it came in */
-                *ret = (const char *)d + 9;
-                *ret_len = (size_t)((d[7] << 8) + d[8]);
-                if ((const char *)d + 9 + *ret_len > env->payload + env->payload_len)
-                    return 0;
-                return 1;
-            }
-        }
-        hs_len -= 4 + ext_len;
-        d += 4 + ext_len;
-    }
-    return 0;
-}
-
 int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *env)
 {
     const char *s;
@@ -1092,11 +1191,38 @@ int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *en
             return shrt ? SP__ACL_MISS : SP__ACL_FAIL;
         return e->plen ? SP__ACL_FAIL : SP__ACL_MISS;
     case F_SSL_SNI:
-        return ssl_sni(env, &s, &n) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
+        return sp__ssl_sni(env, &s, &n) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
     case F_SSL_HELLO:
-        return ssl_hello_type(env, &v) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
+        return sp__ssl_hello_type(env, &v) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
     default:
         return SP__ACL_FAIL;
+    }
+}
+
+/* A single value of any type (a sample), matched as its type asks. */
+static bool match_smp(const struct sp__acl_expr *e, const struct sp_smp *v)
+{
+    char buf[INET6_ADDRSTRLEN];
+    switch (v->type) {
+    case SP_SMP_BOOL:
+    case SP_SMP_SINT:
+        return match_int(e, v->u.sint);
+    case SP_SMP_IPV4:
+        if (e->match == SP__ACL_M_FOUND)
+            return true;
+        if (e->match == SP__ACL_M_IP)
+            return match_ip4(e, ntohl(v->u.v4.s_addr));
+        inet_ntop(AF_INET, &v->u.v4, buf, sizeof(buf));
+        return match_str(e, buf, strlen(buf));
+    case SP_SMP_IPV6:
+        if (e->match == SP__ACL_M_FOUND)
+            return true;
+        if (e->match == SP__ACL_M_IP)
+            return match_ip6(e, v->u.v6.s6_addr);
+        inet_ntop(AF_INET6, &v->u.v6, buf, sizeof(buf));
+        return match_str(e, buf, strlen(buf));
+    default:
+        return match_str(e, v->u.str.ptr, v->u.str.len);
     }
 }
 
@@ -1106,7 +1232,11 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     size_t n;
     int64_t v;
 
-    if (e->fetch != F_TRUE && e->fetch != F_FALSE && e->fetch != F_LOAD && e->fetch < F_REQ_LEN)
+    if (e->conv) {
+        struct sp_smp val;
+        return sp_smp_eval(e->conv, env, &val) && match_smp(e, &val);
+    }
+    if (reads_req(e->fetch))
         sp_acl_env_need_req(env);
     switch (e->fetch) {
     case F_TRUE:
@@ -1127,32 +1257,23 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     case F_QUERY:
         return get_query(env, &s, &n) && match_str(e, s, n);
     case F_URLP:
-        return exec_urlp(e, env);
+        return urlp_each(e, env, visit_match, (void *)e);
     case F_HDR:
-        return exec_hdr(e, env, true);
+    case F_RES_HDR:
+        return exec_hdr(e, env, true, e->fetch == F_RES_HDR);
     case F_FHDR:
-        return exec_hdr(e, env, false);
+    case F_RES_FHDR:
+        return exec_hdr(e, env, false, e->fetch == F_RES_FHDR);
     case F_HDR_CNT:
-        return exec_hdr_cnt(e, env, true);
+    case F_RES_HDR_CNT:
+        return match_int(e, hdr_cnt(e, env, true, e->fetch == F_RES_HDR_CNT));
     case F_FHDR_CNT:
-        return exec_hdr_cnt(e, env, false);
+    case F_RES_FHDR_CNT:
+        return match_int(e, hdr_cnt(e, env, false, e->fetch == F_RES_FHDR_CNT));
     case F_METHOD:
         return env->method && match_str(e, env->method, env->method_len);
-    case F_VER:
-        switch (env->version) {
-        case 10:
-            return match_str(e, "1.0", 3);
-        case 11:
-            return match_str(e, "1.1", 3);
-        case 20:
-            return match_str(e, "2.0", 3);
-        case 30:
-            return match_str(e, "3.0", 3);
-        default:
-            return false;
-        }
     case F_COOK:
-        return exec_cook(e, env);
+        return cook_each(e, env, visit_match, (void *)e);
     case F_SRC:
     case F_DST: {
         const struct sockaddr_storage *ss = e->fetch == F_SRC ? env->src : env->dst;
@@ -1173,9 +1294,191 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return payload_get(e, env, &s, &n, &shrt) && match_str(e, s, n);
     }
     case F_SSL_SNI:
-        return ssl_sni(env, &s, &n) > 0 && match_str(e, s, n);
+        return sp__ssl_sni(env, &s, &n) > 0 && match_str(e, s, n);
     case F_SSL_HELLO:
-        return ssl_hello_type(env, &v) > 0 && match_int(e, v);
+        return sp__ssl_hello_type(env, &v) > 0 && match_int(e, v);
+    default: {
+        /* the fetches of one value: as a sample */
+        struct sp_smp val;
+        return sp__smp_fetch(e, env, &val) && match_smp(e, &val);
+    }
+    }
+}
+
+/* ---- evaluation: single values (samples) --------------------------------------------- */
+
+static const char *ver_text(int version)
+{
+    switch (version) {
+    case 10:
+        return "1.0";
+    case 11:
+        return "1.1";
+    case 20:
+        return "2.0";
+    case 30:
+        return "3.0";
+    default:
+        return NULL;
+    }
+}
+
+static bool smp_str(struct sp_smp *out, const char *s, size_t n)
+{
+    out->type = SP_SMP_STR;
+    out->u.str.ptr = s;
+    out->u.str.len = n;
+    return true;
+}
+
+static bool smp_int(struct sp_smp *out, enum sp_smp_type t, int64_t v)
+{
+    out->type = t;
+    out->u.sint = v;
+    return true;
+}
+
+int sp__smp_fetch_type(const struct sp__acl_expr *e)
+{
+    switch (e->fetch) {
+    case F_SRC:
+    case F_DST:
+        return SP__SMP_ADDR;
+    case F_URL_IP:
+        return SP_SMP_IPV4;
+    case F_VAR:
+        return SP__SMP_ANY;
+    case F_PAYLOAD:
+        return SP_SMP_BIN;
+    default:
+        switch (e->out) {
+        case SP__ACL_T_BOOL:
+            return SP_SMP_BOOL;
+        case SP__ACL_T_INT:
+            return SP_SMP_SINT;
+        default:
+            return SP_SMP_STR;
+        }
+    }
+}
+
+bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out)
+{
+    const char *s;
+    size_t n;
+    int64_t v;
+    struct pick pk = {0};
+
+    if (reads_req(e->fetch))
+        sp_acl_env_need_req(env);
+    switch (e->fetch) {
+    case F_TRUE:
+    case F_FALSE:
+    case F_PROTO_HTTP:
+        return smp_int(out, SP_SMP_BOOL, e->fetch != F_FALSE);
+    case F_LOAD:
+        if (!env->load)
+            return false;
+        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, e->idx);
+        return v >= 0 && smp_int(out, e->out == SP__ACL_T_BOOL ? SP_SMP_BOOL : SP_SMP_SINT, v);
+    case F_PATH:
+        return uri_path(env, &s, &n) && smp_str(out, s, n);
+    case F_URL:
+        return env->uri && smp_str(out, env->uri, env->uri_len);
+    case F_BASE:
+        return get_base(env, sp__smp_tmp(), SP__SMP_BUFSZ, &s, &n) && smp_str(out, s, n);
+    case F_QUERY:
+        return get_query(env, &s, &n) && smp_str(out, s, n);
+    case F_URLP:
+        /* the first occurrence */
+        return urlp_each(e, env, visit_first, &pk) && smp_str(out, pk.s, pk.n);
+    case F_HDR:
+    case F_FHDR:
+    case F_RES_HDR:
+    case F_RES_FHDR:
+        /* HAProxy's smp_fetch_hdr() / smp_fetch_fhdr(): the last occurrence by default */
+        return hdr_pick(e, env, e->fetch == F_HDR || e->fetch == F_RES_HDR, e->fetch >= F_RES_HDR,
+                        e->occ ? e->occ : -1, &s, &n) &&
+               smp_str(out, s, n);
+    case F_HDR_CNT:
+    case F_FHDR_CNT:
+    case F_RES_HDR_CNT:
+    case F_RES_FHDR_CNT:
+        return smp_int(out, SP_SMP_SINT,
+                       hdr_cnt(e, env, e->fetch == F_HDR_CNT || e->fetch == F_RES_HDR_CNT,
+                               e->fetch >= F_RES_HDR_CNT));
+    case F_METHOD:
+        return env->method && smp_str(out, env->method, env->method_len);
+    case F_VER:
+    case F_RES_VER:
+        s = ver_text(e->fetch == F_VER ? env->version : env->res_version);
+        return s && smp_str(out, s, 3);
+    case F_COOK:
+        /* the last occurrence, as HAProxy's smp_fetch_cookie() with a name */
+        cook_each(e, env, visit_last, &pk);
+        return pk.found && smp_str(out, pk.s, pk.n);
+    case F_SRC:
+    case F_DST: {
+        const struct sockaddr_storage *ss = e->fetch == F_SRC ? env->src : env->dst;
+        if (ss && ss->ss_family == AF_INET) {
+            out->type = SP_SMP_IPV4;
+            out->u.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+            return true;
+        }
+        if (ss && ss->ss_family == AF_INET6) {
+            out->type = SP_SMP_IPV6;
+            out->u.v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+            return true;
+        }
+        return false;
+    }
+    case F_SRC_PORT:
+        return port_of(env->src, &v) && smp_int(out, SP_SMP_SINT, v);
+    case F_DST_PORT:
+        return port_of(env->dst, &v) && smp_int(out, SP_SMP_SINT, v);
+    case F_REQ_LEN:
+        return env->payload && smp_int(out, SP_SMP_SINT, (int64_t)env->payload_len);
+    case F_PAYLOAD: {
+        bool shrt;
+        if (!payload_get(e, env, &s, &n, &shrt))
+            return false;
+        smp_str(out, s, n);
+        out->type = SP_SMP_BIN;
+        return true;
+    }
+    case F_SSL_SNI:
+        return sp__ssl_sni(env, &s, &n) > 0 && smp_str(out, s, n);
+    case F_SSL_HELLO:
+        return sp__ssl_hello_type(env, &v) > 0 && smp_int(out, SP_SMP_SINT, v);
+    case F_STR:
+        return smp_str(out, e->arg, e->arg_len);
+    case F_INT:
+        return smp_int(out, SP_SMP_SINT, e->cint);
+    case F_BOOL:
+        return smp_int(out, SP_SMP_BOOL, e->cint);
+    case F_VAR:
+        if (sp_var_get(env, &e->var, out))
+            return true;
+        return e->has_default && smp_str(out, e->arg, e->arg_len);
+    case F_HDR_NAMES:
+    case F_RES_HDR_NAMES:
+        return sp__hdr_names(e, env, e->fetch == F_RES_HDR_NAMES, out);
+    case F_URL_IP:
+    case F_URL_PORT: {
+        struct in_addr a;
+        if (!sp__url_addr(env, &a, &v))
+            return false;
+        if (e->fetch == F_URL_PORT)
+            return smp_int(out, SP_SMP_SINT, v);
+        out->type = SP_SMP_IPV4;
+        out->u.v4 = a;
+        return true;
+    }
+    case F_PATHQ:
+        /* from the path to the end of the target */
+        return uri_path(env, &s, &n) && smp_str(out, s, env->uri_len - (size_t)(s - env->uri));
+    case F_STATUS:
+        return env->status > 0 && smp_int(out, SP_SMP_SINT, env->status);
     }
     return false;
 }

@@ -7,7 +7,9 @@
 #define SP_BALANCE_ACL_INT_H
 
 #include "balance/acl.h"
+#include "balance/sample.h"
 
+#include <netinet/in.h>
 #include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +22,7 @@ enum sp__acl_type {
     SP__ACL_T_IP,
     SP__ACL_T_STR,
     SP__ACL_T_BIN, /* bytes (req.payload): -m bin by default */
+    SP__ACL_T_ANY, /* var() without converters: no default method, -m is required */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,
@@ -83,10 +86,16 @@ struct sp__acl_expr {
     int occ;        /* hdr(NAME,OCC): 0 = every value, >0 from the first, <0 from the last */
     char *arg;      /* header, parameter or cookie name (NUL-terminated), or NULL */
     size_t arg_len;
-    char *delims;        /* url_param's second argument: its first character opens the parameter
-                            list instead of '?' and separates parameters as '&' and ';' do; NULL
-                            when not given */
-    uint32_t poff, plen; /* req.payload(offset,length) */
+    char *delims;          /* url_param's second argument: its first character opens the parameter
+                              list instead of '?' and separates parameters as '&' and ';' do; NULL
+                              when not given */
+    uint32_t poff, plen;   /* req.payload(offset,length) */
+    int64_t cint;          /* int(N), bool(B) */
+    struct sp_var_ref var; /* var(SCOPE.NAME): arg holds the default value, if any */
+    bool has_default;      /* var()'s second argument was given */
+    /* the whole criterion as a sample expression when converters follow the fetch (the
+     * match then runs on its single value), else NULL */
+    struct sp_smp_expr *conv;
     size_t npat;
     struct sp__acl_pat *pat;
     struct sp__acl_expr *next;
@@ -96,9 +105,9 @@ struct sp__acl_expr {
 #define SP__ACL_DIR_DELIMS "/?"
 #define SP__ACL_DOM_DELIMS "/?.:"
 
-/* Parses the criterion `fetch[(args)]` into e (fetch, out, load, idx, arg...), resolving
- * proxy and server names; refuses converters. *ret_forced is the match method a variant such
- * as path_beg imposes, or -1. Returns 0 or -EINVAL with a message in err. */
+/* Parses the criterion `fetch[(args)][,conv...]` into e (fetch, out, load, idx, arg...),
+ * resolving proxy and server names; converters compile into e->conv. *ret_forced is the match
+ * method a variant such as path_beg imposes, or -1. Returns 0 or -EINVAL with a message in err. */
 int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res,
                             const char *word, int *ret_forced, char *err, size_t errlen);
 
@@ -125,6 +134,17 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
 
 /* Words joined by single spaces, or NULL when out of memory. */
 char *sp__acl_join(char **words, int nwords);
+
+/* fetch-raw.c. HAProxy's smp_fetch_ssl_hello_type() and smp_fetch_ssl_hello_sni() over
+ * env->payload: 1 found, 0 not there, -1 too short for now. */
+int sp__ssl_hello_type(const struct sp_acl_env *env, int64_t *ret);
+int sp__ssl_sni(const struct sp_acl_env *env, const char **ret, size_t *ret_len);
+/* The names of every header of the request (or the response) joined by e->arg, in a scratch
+ * buffer; false when they do not fit. */
+bool sp__hdr_names(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool res,
+                   struct sp_smp *out);
+/* The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
+bool sp__url_addr(const struct sp_acl_env *env, struct in_addr *ret_ip, int64_t *ret_port);
 
 /* Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */
 __attribute__((format(printf, 3, 4))) int sp__acl_fail(char *err, size_t errlen, const char *fmt,

@@ -35,8 +35,9 @@ static const char *const match_names[SP__ACL_M_COUNT] = {
 };
 
 static const char *const type_names[] = {
-    [SP__ACL_T_BOOL] = "a boolean", [SP__ACL_T_INT] = "an integer",  [SP__ACL_T_IP] = "an address",
-    [SP__ACL_T_STR] = "a string",   [SP__ACL_T_BIN] = "binary data",
+    [SP__ACL_T_BOOL] = "a boolean",  [SP__ACL_T_INT] = "an integer",
+    [SP__ACL_T_IP] = "an address",   [SP__ACL_T_STR] = "a string",
+    [SP__ACL_T_BIN] = "binary data", [SP__ACL_T_ANY] = "a value of any type",
 };
 
 static int find_match(const char *name)
@@ -342,13 +343,24 @@ static int check_method(const struct sp__acl_expr *e, const char *word, char *er
                         match_names[e->match], word, type_names[e->out]);
 }
 
+/* A fetch of no fixed type (var() without converters) has no default method, as in HAProxy. */
+static int need_method(const struct sp__acl_expr *e, bool had_m, char *err, size_t errlen)
+{
+    if (e->out != SP__ACL_T_ANY || had_m)
+        return 0;
+    return sp__acl_fail(err, errlen,
+                        "matching method must be specified first (using '-m') when using a sample "
+                        "fetch of this type ('%s')",
+                        e->kw);
+}
+
 int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_resolver *res,
                          char **words, int nwords, char *err, size_t errlen)
 {
     static const uint8_t defaults[] = {
         [SP__ACL_T_BOOL] = SP__ACL_M_BOOL, [SP__ACL_T_INT] = SP__ACL_M_INT,
         [SP__ACL_T_IP] = SP__ACL_M_IP,     [SP__ACL_T_STR] = SP__ACL_M_STR,
-        [SP__ACL_T_BIN] = SP__ACL_M_BIN,
+        [SP__ACL_T_BIN] = SP__ACL_M_BIN,   [SP__ACL_T_ANY] = SP__ACL_M_STR,
     };
     if (nwords < 1)
         return sp__acl_fail(err, errlen, "missing fetch method in ACL expression");
@@ -416,7 +428,9 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
                 e->match = (uint8_t)m;
                 had_m = true;
             } else if (w[1] == 'f') {
-                ret = check_method(e, crit, err, errlen);
+                ret = need_method(e, had_m, err, errlen);
+                if (!ret)
+                    ret = check_method(e, crit, err, errlen);
                 if (!ret && (e->match == SP__ACL_M_FOUND || e->match == SP__ACL_M_BOOL))
                     ret =
                         sp__acl_fail(err, errlen, "'-m %s' takes no pattern, not even from '-f %s'",
@@ -438,7 +452,9 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
             goto fail;
         }
     }
-    ret = check_method(e, crit, err, errlen);
+    ret = need_method(e, had_m, err, errlen);
+    if (!ret)
+        ret = check_method(e, crit, err, errlen);
     if (ret)
         goto fail;
     if (i < nwords && (e->match == SP__ACL_M_FOUND || e->match == SP__ACL_M_BOOL)) {
@@ -499,6 +515,7 @@ struct sp__acl_expr *sp__acl_expr_free(struct sp__acl_expr *e)
     free(e->pat);
     free(e->arg);
     free(e->delims);
+    sp_smp_free(e->conv);
     free(e);
     return NULL;
 }

@@ -456,8 +456,14 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             r->be[b]->acls = set;
         else
             set = sp_acl_set_free(set);
-        if (set)
-            errors += compile_acls(set, &res, p->acls, diag);
+        if (set) {
+            /* a named ACL of an http proxy may read the response (`acl is404 status 404`):
+             * whether its fetches fit is checked where a condition uses it */
+            struct sp_acl_resolver dres = res;
+            if (dres.what == SP_ACL_CTX_HTTP)
+                dres.what = SP_ACL_CTX_HTTP_RES;
+            errors += compile_acls(set, &dres, p->acls, diag);
+        }
         if (fe) {
             int e = compile_rules(r, fe, p, &res, diag);
             if (e < 0)

@@ -126,6 +126,13 @@ void sp__accesslog_txn(struct sp_txn *t)
         r.res_caps = (const char *const *)t->caps + fx->ncap_req;
         r.n_res_caps = (unsigned)fx->ncap_res;
     }
+    /* %[...]: the connection, the load and the variables; the request head is gone, so
+     * request-header fetches fail here (HAProxy logs them through captures) */
+    struct sp_acl_env env;
+    if (sp_logfmt_has_samples(l->fmt)) {
+        sp__route_env_late(&env, t);
+        r.env = &env;
+    }
     emit(hw, l, &r);
 }
 

@@ -51,6 +51,7 @@ void sp__conn_close(struct sp_conn *c)
     c->proto->release(c);
     free(c->pp_authority);
     c->pp_authority = NULL;
+    sp_vars_clear(&c->sess_vars);
     sp_task_cancel(w, &c->flush_task);
     sp_xconn_close(&c->x, w, &hw->bufs);
     if (c->_prev)
@@ -81,6 +82,7 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         return;
     }
     c->hw = hw;
+    sp_vars_init(&c->sess_vars);
     c->bind = l->bind;
     c->fe = fe;
     c->peer = *peer;
@@ -102,6 +104,7 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
      * anything, counted as denied, never as a session, and not logged (HAProxy) */
     if (fe->ntcp_conn && sp__route_tcp_conn(c) == SP_TCP_REJECT) {
         sp_stat_add(&fo->dcon, 1);
+        sp_vars_clear(&c->sess_vars);
         sp_xconn_close(&c->x, hw->w, &hw->bufs);
         sp_listener_release(l->bind, l->w->id);
         sp_pool_put(&hw->h1c_pool, c);

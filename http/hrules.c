@@ -1433,9 +1433,8 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
 /* The variable stores a rule reads and writes: the connection's and the transaction's. */
 static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
 {
-    (void)t;
-    env->sess_vars = NULL;
-    env->txn_vars = NULL;
+    env->sess_vars = &t->conn->sess_vars;
+    env->txn_vars = &t->vars;
 }
 
 /* What log-format values (%ci, %ft, %b, %H...) print while the rules run. */

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "balance/balance.h"
+#include "balance/sample.h"
 #include "core/pool.h"
 #include "core/timer.h"
 #include "core/worker.h"
@@ -293,6 +294,7 @@ struct sp_txn {
     char **caps;       /* captured values (hrules.c): request slots then response ones, NULL each
                           when not captured; NULL: none captured */
     int64_t tarpit_ms; /* an http-request tarpit: the answer waits this long (ms) */
+    struct sp_vars vars; /* txn.*, req.*, res.* variables: cleared at free, after the log line */
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
@@ -367,6 +369,7 @@ struct sp_conn {
     bool res_abort;
     uint64_t req_left;
     struct sp_h1_chunk req_chunk;
+    struct sp_vars sess_vars; /* sess.* variables: from accept to close */
 };
 
 /* pure. A side's TCP keep-alive settings in the socket layer's units (seconds). */
@@ -594,6 +597,10 @@ int sp__route_tcp_content(struct sp_conn *c, bool partial);
 void sp__route_tcp(struct sp_txn *t, struct sp_conn *c);
 /* shared read: the frontend's current connection count */
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
+/* owner: worker. The view of a transaction once its request head is gone (the access log's
+ * %[...]): the connection's addresses, the load, the status, the variable stores; no request
+ * or response (their fetches fail). t->conn must be set. */
+void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t);
 
 /* ---- h2mem.c ---- */
 /* owner: worker. nghttp2's allocator on the worker's size-class free lists. */

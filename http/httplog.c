@@ -1,5 +1,6 @@
 /* http/httplog.c - log-format compiler and renderer (see httplog.h for the rules it keeps). */
 #include "http/httplog.h"
+#include "balance/sample.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -82,6 +83,7 @@ enum node_type {
     N_HOST,
     N_RT,
     N_LC,
+    N_EXPR, /* %[sample]: off indexes the format's expressions */
 };
 
 /* the variables; those absent here are a compile error */
@@ -123,6 +125,8 @@ struct node {
 struct sp_logfmt {
     unsigned n;
     const char *text;
+    struct sp_smp_expr **exprs; /* %[...] */
+    unsigned nexpr;
     struct node nodes[];
 };
 
@@ -132,6 +136,8 @@ struct sp_logfmt {
 struct builder {
     struct node *nodes;
     unsigned n, cap;
+    struct sp_smp_expr **exprs;
+    unsigned nexpr, ecap;
     char *text;
     size_t tlen, tcap;
     bool oom;
@@ -245,7 +251,78 @@ static int var_lookup(const char *name, size_t len)
     return -1;
 }
 
+/* "[expr]" at s: compiles it into a node. False on error (written). */
+static bool add_expr(struct builder *b, const char **pp, uint8_t opts,
+                     const struct sp_acl_resolver *res, char *err, size_t errlen)
+{
+    const char *s = *pp + 1, *p = s;
+    int depth = 0;
+    char quote = 0;
+
+    /* the closing ']' outside the expression's quotes and parentheses */
+    for (; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            continue;
+        }
+        if (*p == '"' || *p == '\'')
+            quote = *p;
+        else if (*p == '(')
+            depth++;
+        else if (*p == ')' && depth)
+            depth--;
+        else if (*p == ']' && !depth)
+            break;
+    }
+    if (!*p) {
+        seterr(err, errlen, "missing ']' after '%%[%.*s'", s, (size_t)(p - s));
+        return false;
+    }
+    char msg[400];
+    struct sp_acl_resolver dflt = {.self_fe = -1, .self_be = -1, .what = SP_ACL_CTX_HTTP_RES};
+    struct sp_smp_expr *e = sp_smp_compile(s, (size_t)(p - s), res ? res : &dflt, msg, sizeof(msg));
+    if (!e) {
+        if (err && errlen)
+            snprintf(err, errlen, "sample expression '%%[%.*s]': %s", (int)(p - s), s, msg);
+        return false;
+    }
+    if (b->nexpr == b->ecap) {
+        unsigned cap = b->ecap ? b->ecap * 2 : 4;
+        struct sp_smp_expr **ne = realloc(b->exprs, cap * sizeof(*ne));
+        if (!ne) {
+            sp_smp_free(e);
+            b->oom = true;
+            return true;
+        }
+        b->exprs = ne;
+        b->ecap = cap;
+    }
+    b->exprs[b->nexpr] = e;
+    struct node *nd = add_node(b, N_EXPR, opts);
+    if (nd)
+        nd->off = b->nexpr;
+    b->nexpr++;
+    *pp = p + 1;
+    return true;
+}
+
+static void builder_free(struct builder *b)
+{
+    for (unsigned i = 0; i < b->nexpr; i++)
+        sp_smp_free(b->exprs[i]);
+    free(b->exprs);
+    free(b->nodes);
+    free(b->text);
+}
+
 struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen)
+{
+    return sp_logfmt_compile_res(fmt, NULL, err, errlen);
+}
+
+struct sp_logfmt *sp_logfmt_compile_res(const char *fmt, const struct sp_acl_resolver *res,
+                                        char *err, size_t errlen)
 {
     struct builder b = {0};
     struct sp_logfmt *f = NULL;
@@ -290,12 +367,9 @@ struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen)
             p++;
         }
         if (*p == '[') {
-            const char *s = p;
-            while (*p && *p != ']')
-                p++;
-            seterr(err, errlen, "sample expression '%%%.*s' not supported by spillway", s,
-                   (size_t)(p - s) + (*p == ']'));
-            goto fail;
+            if (!add_expr(&b, &p, opts, res, err, errlen))
+                goto fail;
+            continue;
         }
         const char *name = p;
         while (is_alnum(*p))
@@ -328,6 +402,10 @@ struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen)
     if (!f)
         goto oom;
     f->n = b.n;
+    f->exprs = b.exprs;
+    f->nexpr = b.nexpr;
+    b.exprs = NULL;
+    b.nexpr = 0;
     if (b.n)
         memcpy(f->nodes, b.nodes, b.n * sizeof(struct node));
     char *text = (char *)&f->nodes[b.n];
@@ -342,8 +420,7 @@ struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen)
 oom:
     seterr0(err, errlen, "out of memory");
 fail:
-    free(b.nodes);
-    free(b.text);
+    builder_free(&b);
     return NULL;
 }
 
@@ -357,8 +434,18 @@ struct sp_logfmt *sp_logfmt_default(bool clf)
     return sp_logfmt_compile(clf ? sp_logfmt_httplog_clf : sp_logfmt_httplog, NULL, 0);
 }
 
+bool sp_logfmt_has_samples(const struct sp_logfmt *f)
+{
+    return f && f->nexpr;
+}
+
 struct sp_logfmt *sp_logfmt_free(struct sp_logfmt *f)
 {
+    if (!f)
+        return NULL;
+    for (unsigned i = 0; i < f->nexpr; i++)
+        sp_smp_free(f->exprs[i]);
+    free(f->exprs);
     free(f);
     return NULL;
 }
@@ -794,6 +881,19 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
         case N_TEXT:
             put_s(&o, f->text + nd->off, nd->len);
             break;
+        case N_EXPR: {
+            /* HAProxy's lf_text_len(): a failed or empty sample prints "-" (or "" quoted),
+             * a value stops at a NUL byte */
+            const char *v = NULL;
+            size_t vl = 0;
+            if (r->env && sp_smp_eval_str(f->exprs[nd->off], r->env, &v, &vl)) {
+                const char *z = memchr(v, 0, vl);
+                if (z)
+                    vl = (size_t)(z - v);
+            }
+            put_text(&o, vl ? v : NULL, vl, q);
+            break;
+        }
         case N_CI:
             put_ip(&o, r->cli, q);
             break;

@@ -25,7 +25,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct sp_acl_env;
+struct sp_acl_env;      /* balance/acl.h */
+struct sp_acl_resolver; /* balance/acl.h */
 
 /* The longest request line kept for the log, as HAProxy's tune.http.logurilen (1024 with
  * its NUL). */
@@ -124,10 +125,12 @@ struct sp_log_rec {
     const char *version; /* "HTTP/1.0", "HTTP/1.1", "HTTP/2.0"; NULL: absent */
 
     const char *unique_id; /* %ID; NULL prints "-" */
-    /* what %[...] sample expressions read (balance/sample.h); NULL: they print "-" */
+    uint64_t req_counter;  /* %rt: the stream's request counter */
+    uint64_t log_counter;  /* %lc: the frontend's log counter */
+
+    /* what %[sample] nodes evaluate against (connection, load, variables; the request and
+     * response views when the caller still has them); NULL: every %[...] prints "-" */
     const struct sp_acl_env *env;
-    uint64_t req_counter; /* %rt: the stream's request counter */
-    uint64_t log_counter; /* %lc: the frontend's log counter */
 };
 
 /* Clears `r`, sets every timer to -1 and status to -1. */
@@ -138,9 +141,16 @@ struct sp_logfmt;
 
 /* owner: main. Compiles a log-format string (as found after the config parser removed
  * quotes and backslashes). On error returns NULL and writes a one-line reason naming the
- * offending variable or character into err (which may be NULL); sample expressions %[...]
- * are refused as not supported. Returns NULL with "out of memory" when allocation fails. */
+ * offending variable or character into err (which may be NULL). Sample expressions %[...]
+ * compile with balance/sample.h in the HTTP context with responses (request and response
+ * fetches allowed), without proxy names (fe_conn(NAME) does not resolve: use
+ * sp_logfmt_compile_res()). Returns NULL with "out of memory" when allocation fails. */
 struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen);
+
+/* owner: main. The same, with the resolver %[...] expressions compile against (its `what`
+ * and proxy names); res NULL: as sp_logfmt_compile(). */
+struct sp_logfmt *sp_logfmt_compile_res(const char *fmt, const struct sp_acl_resolver *res,
+                                        char *err, size_t errlen);
 
 /* owner: main. `option httplog` (clf false) or `option httplog clf`. NULL only when out of
  * memory. */
@@ -155,12 +165,18 @@ extern const char sp_logfmt_tcplog[];
 extern const char sp_logfmt_httplog[];
 extern const char sp_logfmt_httplog_clf[];
 
+/* Whether the format has %[...] nodes (which need sp_log_rec.env). f immutable: any thread. */
+bool sp_logfmt_has_samples(const struct sp_logfmt *f);
+
 /* Frees a format. Accepts NULL, returns NULL. */
 struct sp_logfmt *sp_logfmt_free(struct sp_logfmt *f);
 
 /* any thread (f is immutable; r and r->ctx belong to the caller). Renders one line into
  * out[0..len): at most len - 1 bytes and a NUL; a line that does not fit is cut at the byte
- * limit. Returns the number of bytes written before the NUL. No newline is added. */
+ * limit. Returns the number of bytes written before the NUL. No newline is added. Every
+ * field of r may be absent (sp_log_rec_init() alone): it prints "-" (text), -1 (timers) or
+ * its zero. %[...] nodes evaluate against r->env on the calling thread (a scratch value of
+ * balance/sample.h: the caller's own sample values do not survive the call). */
 size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, char *out,
                         size_t len);
 

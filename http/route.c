@@ -234,6 +234,8 @@ void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const stru
     env->load_ctx = hw;
     env->fe_idx = c->fe->idx;
     env->be_idx = -1;
+    /* the connection's own store, which rules may write: the worker owns the connection */
+    env->sess_vars = (struct sp_vars *)&c->sess_vars;
 }
 
 /* No rule and no local service to look at: the default backend, without a single fetch. */
@@ -250,6 +252,7 @@ static bool default_only(struct sp_txn *t, const struct sp_conn *c)
 /* The request is described by `env`: local services first, then the switching rules. */
 static void route_env(struct sp_txn *t, const struct sp_conn *c, struct sp_acl_env *env)
 {
+    env->txn_vars = &t->vars;
     t->local = local_service(c->fe, env);
     /* a request spillway answers itself is caught before the switching rules (HAProxy:
      * stats and services are not charged to any backend) */
@@ -331,6 +334,20 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
     he.env.prepare = h2_prepare;
     route_env(t, c, &he.env);
     he.scratch->head = he.scratch->tail = 0;
+}
+
+void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t)
+{
+    memset(env, 0, sizeof(*env));
+    env->src = &t->conn->peer;
+    env->dst = &t->conn->local;
+    env->load = load;
+    env->load_ctx = t->hw;
+    env->fe_idx = t->fe->idx;
+    env->be_idx = t->be ? t->be->idx : -1;
+    env->status = t->status;
+    env->sess_vars = &t->conn->sess_vars;
+    env->txn_vars = &t->vars;
 }
 
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)

@@ -197,6 +197,7 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
     t->fe = fe;
     t->state = SP_TXN_NEW;
     t->term[0] = t->term[1] = '-';
+    sp_vars_init(&t->vars);
     t->t_start = hw->w->now_us;
     /* HTTP/1 is the only server protocol so far: HTTP/2 to servers will choose per server */
     t->sp = &sp__h1_sproto;
@@ -1060,6 +1061,7 @@ void sp__txn_free(struct sp_txn *t)
         account(t);
     if (!t->logged)
         sp__accesslog_txn(t);
+    sp_vars_clear(&t->vars);
     free(t->reqline);
     free(t->lbody);
     free(t->caps);

@@ -1,5 +1,6 @@
 /* tests/http/test_httplog.c - the access-log line of http/httplog.c, byte for byte. */
 #include "http/httplog.h"
+#include "balance/sample.h"
 
 #include "tests/unit.h"
 
@@ -485,8 +486,9 @@ static void test_compile_errors(void)
 {
     expect_error("%ci %foo %ST", "'%foo'");
     expect_error("%ST0", "'%ST0'");
-    expect_error("%[src]", "'%[src]' not supported");
-    expect_error("%{+Q}[req.hdr(host)]", "not supported");
+    expect_error("%[nosuch]", "sample expression '%[nosuch]': unknown fetch method 'nosuch'");
+    expect_error("%{+Q}[req.hdr(host),nosuch]", "unknown converter 'nosuch'");
+    expect_error("%[src", "missing ']'");
     expect_error("%ci %", "truncated");
     expect_error("%{+Q", "missing '}'");
     expect_error("%{+X}ci", "'+X' not supported");
@@ -495,6 +497,35 @@ static void test_compile_errors(void)
     expect_error("%{+Q} %r", "unexpected character");
     /* a NULL err buffer is allowed */
     CU_ASSERT_PTR_NULL(sp_logfmt_compile("%nope", NULL, 0));
+}
+
+/* %[sample]: evaluated against r->env; "-" (or "" quoted) without one, or when it fails */
+static void test_samples(void)
+{
+    struct sp_logfmt *f =
+        compile_ok("%[str(a),upper] %{+Q}[var(txn.x)] %[src] %[hdr(host)] %{+Q}[str(\"\")] "
+                   "%[str('a,b')]x%[status]");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    struct sp_log_rec r;
+    sp_log_rec_init(&r);
+    CU_ASSERT_STRING_EQUAL(render(f, &r), "- \"\" - - \"\" -x-");
+
+    struct sp_vars txn;
+    sp_vars_init(&txn);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "10.0.0.1", &sin.sin_addr);
+    struct sockaddr_storage ss;
+    memcpy(&ss, &sin, sizeof(sin));
+    struct sp_acl_env env = {.src = &ss, .txn_vars = &txn, .status = 204};
+    struct sp_var_ref ref;
+    char err[128];
+    CU_ASSERT_FATAL(sp_var_ref_parse("txn.x", 5, &ref, err, sizeof(err)) == 0);
+    struct sp_smp v = {.type = SP_SMP_STR, .u.str = {"val ue", 6}};
+    CU_ASSERT(sp_var_set(&env, &ref, &v) == 0);
+    r.env = &env;
+    CU_ASSERT_STRING_EQUAL(render(f, &r), "A \"val ue\" 10.0.0.1 - \"\" a,bx204");
+    sp_vars_clear(&txn);
+    sp_logfmt_free(f);
 }
 
 static void test_truncation(void)
@@ -549,4 +580,5 @@ void test_httplog_register(void)
     sp_unit_test(s, "separators and %o", test_separators);
     sp_unit_test(s, "compile errors", test_compile_errors);
     sp_unit_test(s, "truncation", test_truncation);
+    sp_unit_test(s, "%[sample] nodes", test_samples);
 }

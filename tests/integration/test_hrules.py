@@ -63,6 +63,7 @@ frontend fe
     http-request redirect location /loc set-cookie SEEN=1 code 303 if { path /loc }
     http-request redirect prefix /base append-slash if { path /slash }
     http-request auth realm Zone if { path /auth }
+    http-request set-var(txn.path) path
     http-request set-header X-Forwarded-Proto https
     http-request add-header X-Client %%ci:%%cp
     http-request del-header X-Drop
@@ -82,7 +83,8 @@ frontend fe
     default_backend be
 backend be
     http-request set-header X-Backend-Rule be
-    http-response set-status 299 reason Custom if { status 200 } { res.hdr(x-backend) b1 }
+    http-response set-status 299 reason Custom if { status 200 } { res.hdr(x-backend) b1 } { var(txn.path) -m str /name }
+    http-response set-header X-Seen-Path %%[var(txn.path)]
     server s1 %s:%d
 backend be2
     http-request set-header X-Backend-Rule be2
@@ -207,7 +209,8 @@ backend be2
 
     def response_rules():
         r = request(p, "GET", "/name")
-        assert r.status == 299, r.status
+        assert r.status == 299 and r.reason == "Custom", (r.status, r.reason)
+        assert r.header("X-Seen-Path") == "/name", r.headers
         r = request(p, "GET", "/name", headers=[("X-To", "two")])
         assert r.status == 200 and r.body.strip() == b"b2", (r.status, r.body)
         r = request(p, "GET", "/nothing", headers=[("X-To", "two")])
