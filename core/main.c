@@ -354,6 +354,7 @@ static void free_logs(struct sp_http_conf *http, int nfe)
     }
     free(http->felog);
     http->felog = NULL;
+    sp_http_errors_free(http);
     http->logsink = sp_logsink_close(http->logsink);
 }
 
@@ -624,7 +625,11 @@ static struct sp_routing *build_routing(const struct args *a, struct sp_config *
 static int setup_frontends(const struct args *a, const struct sp_routing *routing,
                            struct runtime *rt)
 {
-    return setup_logs(rt->cfg, routing, &rt->http, a->check);
+    int errors = setup_logs(rt->cfg, routing, &rt->http, a->check);
+    int eerr = sp_http_errors_setup(rt->cfg, routing, &rt->http); /* errorfile & co */
+    if (errors < 0 || eerr < 0)
+        return -ENOMEM;
+    return errors + eerr;
 }
 
 /* Step 5. Counts the workers (`nbthread`, else one per allowed CPU, at most SP_MAX_WORKERS)

@@ -129,7 +129,10 @@ static void detach_up(struct sp_txn *t, bool reusable)
     }
 }
 
-/* The proxy answers by itself; nothing went to the client yet. */
+static void local_pump(struct sp_txn *t);
+
+/* The proxy answers by itself; nothing went to the client yet: the message configured for
+ * `status` (errorfile & co) or the built-in page, through the one reply path. */
 void sp__txn_fail(struct sp_txn *t, int status, char cause, char state)
 {
     if (status == 502 || status == 504)
@@ -141,7 +144,49 @@ void sp__txn_fail(struct sp_txn *t, int status, char cause, char state)
     t->status = status;
     t->t_end = t->hw->w->now_us;
     uncount(t);
-    t->ops->res_error(t, status);
+    const char *resp;
+    struct sp__reply_ctx x = {.fe = t->fe, .be = t->be, .c = t->conn, .t = t};
+    long n = t->sp == &sp__tcp_sproto ? -EPROTO : sp__errmsg_get(t->hw, status, &x, &resp);
+    if (n < 0) {
+        /* mode tcp (no answer, a close), or out of memory (the protocol's own page) */
+        t->ops->res_error(t, status);
+        return;
+    }
+    sp__txn_reply(t, resp, (size_t)n, cause, state);
+}
+
+void sp__txn_reply(struct sp_txn *t, const char *resp, size_t len, char term0, char term1)
+{
+    SP_ASSERT_OWNER(t->hw->w);
+    set_term(t, term0, term1);
+    detach_up(t, false);
+    unqueue(t);
+    sp_timer_disarm(&t->hw->w->tw, &t->timer);
+    uncount(t);
+    free(t->lresp);
+    t->lresp = NULL;
+    t->llen = t->loff = 0;
+    t->lhead_sent = false;
+    if (!len) {
+        /* HAProxy's empty errorfile: no byte, the client side closes */
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        t->ops->res_abort(t);
+        return;
+    }
+    t->lresp = malloc(len);
+    if (!t->lresp) {
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        if (!t->status)
+            t->status = 500;
+        t->ops->res_error(t, 500);
+        return;
+    }
+    memcpy(t->lresp, resp, len);
+    t->llen = len;
+    t->state = SP_TXN_LOCAL;
+    local_pump(t);
 }
 
 /* The response broke after its head went out: the client side must abort. */
@@ -697,26 +742,31 @@ static void local_pump(struct sp_txn *t)
         struct sp_h1_msg *m = &t->hw->msg;
         struct sp_h1_scan scan;
         sp_h1_scan_init(&scan);
-        long r =
-            sp_h1_parse_response(t->lhead, strlen(t->lhead), sizeof(t->lhead), t->meth, &scan, m);
+        long r = sp_h1_parse_response(t->lresp, t->llen, t->llen, t->meth, &scan, m);
         if (r <= 0) {
-            sp__txn_fail(t, 500, 'P', 'R');
+            /* cannot happen: every message was parsed at start-up */
+            free(t->lresp);
+            t->lresp = NULL;
+            t->state = SP_TXN_DONE;
+            t->status = 500;
+            t->ops->res_error(t, 500);
             return;
         }
-        if (t->ops->res_head(t, m, t->lhead) < 0)
+        if (t->ops->res_head(t, m, t->lresp) < 0)
             return;
+        if (!t->status)
+            t->status = m->status;
         t->lhead_sent = true;
         t->res_started = true;
         t->t_res_head = t->hw->w->now_us;
         t->bytes_out += (uint64_t)r;
-        if (m->body == SP_H1_BODY_NONE)
-            t->loff = t->llen; /* HEAD */
+        t->loff = m->body == SP_H1_BODY_NONE ? t->llen : (size_t)r; /* HEAD, 204, 304 */
     }
     while (t->loff < t->llen) {
         size_t room = t->ops->res_room(t);
         if (!room)
             return;
-        size_t k = t->ops->res_data(t, t->lbody + t->loff, SP_MIN(room, t->llen - t->loff));
+        size_t k = t->ops->res_data(t, t->lresp + t->loff, SP_MIN(room, t->llen - t->loff));
         if (!k)
             return;
         t->loff += k;
@@ -726,23 +776,40 @@ static void local_pump(struct sp_txn *t)
         return;
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now_us;
-    free(t->lbody);
-    t->lbody = NULL;
+    free(t->lresp);
+    t->lresp = NULL;
 }
 
 static void local_start(struct sp_txn *t)
 {
     const char *ctype = "text/plain";
     const char *extra = "";
-    char realm[192];
+    char realm[192], head[512];
+    char *body = NULL;
+    size_t blen = 0;
     int status = 200;
 
-    t->state = SP_TXN_LOCAL;
     /* HAProxy's flags for an applet's answer: L(ocal) R(equest), P(roxy) for a refusal */
-    t->term[0] = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
-    t->term[1] = 'R';
+    char term0 = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
+    if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL) {
+        /* HAProxy: answered with the 200 or 503 message (errorfile & co apply), never
+         * logged, connection closed */
+        const char *resp;
+        struct sp__reply_ctx x = {.fe = t->fe, .c = t->conn, .t = t};
+        status = t->local == SP_LOCAL_MONITOR ? 200 : 503;
+        t->status = status;
+        t->logged = true;
+        long n = sp__errmsg_get(t->hw, status, &x, &resp);
+        if (n < 0) {
+            t->state = SP_TXN_DONE;
+            t->ops->res_error(t, status);
+            return;
+        }
+        sp__txn_reply(t, resp, (size_t)n, term0, 'R');
+        return;
+    }
     if (t->local == SP_LOCAL_AUTH) {
-        static const char body[] = "<html><body><h1>401 Unauthorized</h1>\n"
+        static const char page[] = "<html><body><h1>401 Unauthorized</h1>\n"
                                    "You need a valid user and password to access this content.\n"
                                    "</body></html>\n";
         status = 401;
@@ -750,27 +817,34 @@ static void local_start(struct sp_txn *t)
         snprintf(realm, sizeof(realm), "WWW-Authenticate: Basic realm=\"%.128s\"\r\n",
                  t->fe->stats_realm ? t->fe->stats_realm : "HAProxy Statistics");
         extra = realm;
-        t->lbody = strdup(body);
-        t->llen = t->lbody ? sizeof(body) - 1 : 0;
-    } else if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL) {
-        /* HAProxy: answered with its 200 or 503 page, never logged, connection closed */
-        size_t blen;
-        const char *body;
-        status = t->local == SP_LOCAL_MONITOR ? 200 : 503;
-        body = sp__http_error_body(status, &blen);
-        ctype = "text/html";
-        t->lbody = strdup(body);
-        t->llen = t->lbody ? blen : 0;
-        t->logged = true;
-    } else if (sp__statsvc_body(t->hw, t->fe, t->local, &t->lbody, &t->llen, &ctype) < 0) {
+        body = strdup(page);
+        blen = body ? sizeof(page) - 1 : 0;
+    } else if (sp__statsvc_body(t->hw, t->fe, t->local, &body, &blen, &ctype) < 0) {
         sp__txn_fail(t, 500, 'R', 'R');
         return;
     }
     t->status = status;
-    snprintf(t->lhead, sizeof(t->lhead),
-             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-             "Cache-Control: no-cache\r\n%s\r\n",
-             status, sp__http_reason(status), ctype, t->llen, extra);
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Cache-Control: no-cache\r\n%s\r\n",
+                      status, sp__http_reason(status), ctype, blen, extra);
+    /* the page is copied once more behind its head: a stats page, not the request path */
+    char *resp = hl > 0 && (size_t)hl < sizeof(head) ? malloc((size_t)hl + blen) : NULL;
+    if (!resp) {
+        free(body);
+        sp__txn_fail(t, 500, 'R', 'R');
+        return;
+    }
+    memcpy(resp, head, (size_t)hl);
+    if (blen)
+        memcpy(resp + hl, body, blen);
+    free(body);
+    set_term(t, term0, 'R');
+    t->lresp = resp;
+    t->llen = (size_t)hl + blen;
+    t->loff = 0;
+    t->lhead_sent = false;
+    t->state = SP_TXN_LOCAL;
     local_pump(t);
 }
 
@@ -1020,7 +1094,7 @@ void sp__txn_free(struct sp_txn *t)
     if (!t->logged)
         sp__accesslog_txn(t);
     free(t->reqline);
-    free(t->lbody);
+    free(t->lresp);
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);
 }

@@ -1105,7 +1105,7 @@ static void test_unsupported_keywords(void)
 {
     static const char *const proxy_kws[] = {"use-server",    "http-after-response",
                                             "log-tag",       "http-response",
-                                            "errorloc",      "errorfile",
+                                            "persist",       "dispatch",
                                             "log-format-sd", "capture",
                                             "cookie",        "stick-table",
                                             "stick",         "redirect",
@@ -1117,7 +1117,7 @@ static void test_unsupported_keywords(void)
     static const char *const opts[] = {"tcp-check", "httpslog", "socket-stats", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
-    static const char *const sections[] = {"peers p", "userlist u", "program p", "http-errors e",
+    static const char *const sections[] = {"peers p", "userlist u", "program p", "fcgi-app f",
                                            "ring r",  "mailers m",  "cache c"};
     char text[256], msg[128];
 
