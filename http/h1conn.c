@@ -147,8 +147,9 @@ static void start_closing(struct sp_conn *c)
  * whatever the client's version, `Connection: close` when `close`, `keep-alive` for a 1.0
  * client kept open. To HEAD the fields alone go out, Content-Length still saying what a GET
  * would get (RFC 9110 9.3.2). A body without framing (close-delimited) closes the connection.
- * False, having written nothing, when it does not fit (the caller closes). */
-static bool put_reply(struct sp_conn *c, const char *resp, size_t len, bool head, bool close)
+ * Returns the bytes written, 0 (having written nothing) when it does not fit (the caller
+ * closes). */
+static size_t put_reply(struct sp_conn *c, const char *resp, size_t len, bool head, bool close)
 {
     struct sp_h1_msg *m = &c->hw->msg;
     struct sp_h1_scan scan;
@@ -156,7 +157,7 @@ static bool put_reply(struct sp_conn *c, const char *resp, size_t len, bool head
     sp_h1_scan_init(&scan);
     long h = sp_h1_parse_response(resp, len, len, head ? SP_METH_HEAD : SP_METH_GET, &scan, m);
     if (h <= 0 || sp_buf_alloc(&c->x.wbuf, &c->hw->bufs))
-        return false;
+        return 0;
     if (m->body == SP_H1_BODY_CLOSE)
         close = true;
     if (close)
@@ -170,13 +171,13 @@ static bool put_reply(struct sp_conn *c, const char *resp, size_t len, bool head
             if (sp_buf_space(&c->x.wbuf) >= blen) {
                 sp_buf_append(&c->x.wbuf, resp + h, (uint32_t)blen);
                 want_flush(c);
-                return true;
+                return c->x.wbuf.tail - mark;
             }
             c->x.wbuf.tail = mark; /* the head alone must not go out */
         }
         flush_raw(c);
     }
-    return false;
+    return 0;
 }
 
 /* Whether the request waiting in the read buffer, complete or not, is a HEAD: a request that
@@ -205,13 +206,13 @@ static void send_error(struct sp_conn *c, int status)
 
     sp_debug("worker %d: client error %d", c->hw->w->id, status);
     struct sp_stats_obj *fo = &c->hw->st->fe[c->fe->idx];
+    size_t sent = n > 0 ? put_reply(c, resp, (size_t)n, head_waiting(c), true) : 0;
     if (status != 408 || c->got_bytes)
         sp_stat_add(&fo->ereq, 1);
     if (!c->txn)
-        sp__accesslog_badreq(c, status, status == 408 ? 'c' : 'P', 'R');
+        sp__accesslog_badreq(c, status, status == 408 ? 'c' : 'P', 'R', sent);
     sp_stat_add(&fo->hrsp[status / 100 - 1], 1);
-    if (n > 0)
-        put_reply(c, resp, (size_t)n, head_waiting(c), true);
+    sp_stat_add(&fo->bout, (int64_t)sent);
     c->want_close = true;
     start_closing(c);
 }
@@ -329,7 +330,9 @@ static void op_res_error(struct sp_txn *t, int status)
     /* the request body was not read: the next bytes are not a request head */
     if (!c->req_done || !c->keepalive || c->hw->w->stopping)
         c->want_close = true;
-    if (n <= 0 || !put_reply(c, resp, (size_t)n, t->meth == SP_METH_HEAD, c->want_close)) {
+    size_t sent = n > 0 ? put_reply(c, resp, (size_t)n, t->meth == SP_METH_HEAD, c->want_close) : 0;
+    t->bytes_out += sent;
+    if (!sent) {
         c->want_close = true;
         if (n <= 0)
             c->res_abort = true; /* an empty errorfile: nothing, then the close */

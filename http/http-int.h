@@ -467,8 +467,10 @@ void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, co
                            size_t tlen);
 /* One access-log line for a transaction that ends (called by sp__txn_free). */
 void sp__accesslog_txn(struct sp_txn *t);
-/* One line for a request spillway rejected before any transaction (400, 408, 414, 431...). */
-void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1);
+/* One line for a request spillway rejected before any transaction (400, 408, 414, 431...),
+ * `bytes_out` the bytes of its answer. */
+void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1,
+                          uint64_t bytes_out);
 /* HAProxy's line for a connection that failed before its first request (a bad PROXY header):
  * "ip:port [date] frontend/bind: msg". `null`: nothing was received (option dontlognull
  * drops it). */

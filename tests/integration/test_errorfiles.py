@@ -25,6 +25,7 @@ E400 = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nX-Page: e400\r\
 E408 = b"HTTP/1.1 408 Request Time-out\r\nContent-Type: text/plain\r\nX-Page: e408\r\n" \
        b"Content-Length: 12\r\n\r\ncustom 408!\n"
 E504 = b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/plain\r\nX-Page: e504\r\n" \
+       b"Connection: close\r\n" \
        b"Content-Length: 12\r\n\r\ncustom 504!\n"
 SITE502 = b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nX-Page: site502\r\n" \
           b"Content-Length: 9\r\n\r\nsite 502\n"
