@@ -42,6 +42,7 @@
 /* clang-format off */
 const char *const sp__cfg_sec_names[] = {
     "none", "global", "defaults", "frontend", "backend", "listen", "skipped", "resolvers",
+    "http-errors",
 };
 /* clang-format on */
 
@@ -787,6 +788,12 @@ static const struct kw keywords[] = {
     {"clitimeout", S_PROXY, sp__cfg_kw_removed},
     {"srvtimeout", S_PROXY, sp__cfg_kw_removed},
     {"contimeout", S_PROXY, sp__cfg_kw_removed},
+    {"errorfile", S_PROXY, sp__cfg_kw_errorfile},
+    {"errorloc", S_PROXY, sp__cfg_kw_errorloc},
+    {"errorloc302", S_PROXY, sp__cfg_kw_errorloc},
+    {"errorloc303", S_PROXY, sp__cfg_kw_errorloc},
+    {"errorfiles", S_PROXY, sp__cfg_kw_errorfiles},
+    {"http-error", S_PROXY, sp__cfg_kw_http_error},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
@@ -837,7 +844,6 @@ static const char *const global_unsupported[] = {
 /* clang-format off */
 static const char *const proxy_unsupported[] = {
     "use-server",
-    "errorfile", "errorfiles", "errorloc", "errorloc302", "errorloc303", "http-error",
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "cookie", "dynamic-cookie-key", "stick-table", "stick",
     "tcp-response", "unique-id-format", "unique-id-header", "compression", "filter", "email-alert",
@@ -851,7 +857,7 @@ static const char *const proxy_unsupported[] = {
 /* Sections HAProxy has and spillway does not: reported once, their lines skipped. */
 /* clang-format off */
 static const char *const sections_unsupported[] = {
-    "peers", "userlist", "program", "http-errors", "ring", "mailers", "cache",
+    "peers", "userlist", "program", "ring", "mailers", "cache",
     "crt-store", "traces", "log-forward", "fcgi-app", "acme",
 };
 /* clang-format on */
@@ -879,6 +885,7 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
 
     if (!strcmp(kw, "global") || !strcmp(kw, "defaults") || !strcmp(kw, "frontend") ||
         !strcmp(kw, "backend") || !strcmp(kw, "listen") || !strcmp(kw, "resolvers") ||
+        !strcmp(kw, "http-errors") ||
         sp__cfg_in_list(kw, sections_unsupported, ARRAY_SIZE(sections_unsupported)))
         snprintf(ps->section, sizeof(ps->section), "%s", argc > 1 ? argv[1] : kw);
     if (strcmp(kw, "global") == 0) {
@@ -907,6 +914,12 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
         sp__cfg_resolvers_start(ps, argc, argv);
         return;
     }
+    if (strcmp(kw, "http-errors") == 0) {
+        ps->cur = NULL;
+        ps->sec = SP__CFG_SEC_HTTPERRS;
+        sp__cfg_httperrs_start(ps, argc, argv);
+        return;
+    }
     const char *later = sp__cfg_later_keyword(SP__CFG_KW_SECTION, kw);
     if (later) {
         sp__cfg_alert(ps, kw,
@@ -927,6 +940,10 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     if (ps->sec == SP__CFG_SEC_RESOLVERS) {
         sp__cfg_resolvers_line(ps, argc, argv);
+        return;
+    }
+    if (ps->sec == SP__CFG_SEC_HTTPERRS) {
+        sp__cfg_httperrs_line(ps, argc, argv);
         return;
     }
     if (ps->sec == SP__CFG_SEC_NONE) {
@@ -1206,6 +1223,7 @@ static int parse(const char *buf, size_t len, const char *name, FILE *diag,
     }
     if (!ps.oom) {
         sp__cfg_resolvers_check(&ps);
+        sp__cfg_errors_check(&ps);
         sp__cfg_check(cfg, diag);
     }
     if (ps.oom)

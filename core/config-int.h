@@ -142,6 +142,7 @@ enum sp__cfg_sec {
     SP__CFG_SEC_LISTEN,    /* listen */
     SP__CFG_SEC_SKIP,      /* a section spillway does not support: its lines are skipped */
     SP__CFG_SEC_RESOLVERS, /* resolvers NAME (cfgresolvers.c) */
+    SP__CFG_SEC_HTTPERRS,  /* http-errors NAME (cfgerrors.c) */
 };
 
 /* The parser's state across the lines of one file. */
@@ -152,6 +153,7 @@ struct sp__cfg_parser {
     enum sp__cfg_sec sec;
     struct sp_cfg_proxy *cur;      /* the proxy or defaults section being filled */
     struct sp_cfg_resolvers *res;  /* the resolvers section being filled */
+    struct sp_cfg_httperrs *errs;  /* the http-errors section being filled */
     struct sp_cfg_proxy *defs;     /* every defaults section, newest first */
     struct sp_cfg_proxy *last_def; /* the one in effect; NULL: built-in values */
     struct sp_cfg_proxy **tail;    /* where the next proxy is appended */
@@ -168,6 +170,23 @@ struct sp__cfg_parser {
 void sp__cfg_resolvers_start(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_resolvers_line(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_resolvers_check(struct sp__cfg_parser *ps);
+
+/* cfgerrors.c: errorfile, errorloc[302|303], errorfiles, http-error in proxies; the
+ * http-errors sections; the end-of-file resolution of each proxy's messages (px->replies);
+ * a proxy's lines copied from its defaults, and freed. */
+void sp__cfg_kw_errorfile(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_errorloc(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_errorfiles(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_http_error(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_httperrs_start(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_httperrs_line(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_errors_check(struct sp__cfg_parser *ps);
+struct sp_cfg_errline *sp__cfg_errlines_dup(const struct sp_cfg_errline *l, bool *ret_oom);
+void sp__cfg_errlines_free(struct sp_cfg_errline *l);
+void sp__cfg_errors_free(struct sp_config *cfg);
+/* pure. Whether p[0..len) is a raw HTTP/1.x response an errorfile may hold (HAProxy's
+ * http_str_to_htx() checks). 0, or -1 with the reason in err. */
+int sp__cfg_check_raw_response(const char *p, size_t len, char *err, size_t errlen);
 
 /* Each section's name as messages spell it, by enum sp__cfg_sec. */
 extern const char *const sp__cfg_sec_names[];

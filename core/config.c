@@ -277,6 +277,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->stats_refresh = src->stats_refresh;
     /* issue 19 */
     dst->defsrv = src->defsrv; /* plain values: nothing owned */
+    dst->errlines = sp__cfg_errlines_dup(src->errlines, &oom);
     dst->defsrv.name = dst->defsrv.addr_text = NULL;
     dst->defsrv.next = NULL;
     dst->disabled = src->disabled;
@@ -336,6 +337,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
 {
     if (!px)
         return;
+    sp__cfg_errlines_free(px->errlines);
     for (struct sp_cfg_bind *b = px->binds, *nb; b; b = nb) {
         nb = b->next;
         free(b->text);
@@ -394,6 +396,7 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
         sp__cfg_proxy_free(px);
     }
     sp__cfg_logs_free(cfg->global.logs);
+    sp__cfg_errors_free(cfg);
     free(cfg->global.pidfile);
     for (struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets, *next; ss; ss = next) {
         next = ss->next;

@@ -262,6 +262,59 @@ struct sp_cfg_tcpka {
     int cnt;             /* 0: the system's */
 };
 
+/* `errorfile`, `errorloc`, `errorfiles`, `http-error` and `http-errors` (core/cfgerrors.c).
+ * The status codes a message may be given for, HAProxy 2.6's http_err_codes[]: the index of a
+ * code in this list is the index of its message in every table below. */
+#define SP_CFG_NERR 19
+extern const int sp_cfg_err_codes[SP_CFG_NERR];
+/* pure. The index of `status` in sp_cfg_err_codes, -1 when it has none. */
+int sp_cfg_err_idx(int status);
+
+enum sp_cfg_reply_type {
+    SP_CFG_REPLY_RAW = 0, /* raw[0..rawlen): a whole HTTP/1.x response (errorfile, errorloc);
+                             rawlen 0: nothing is sent and the connection closes */
+    SP_CFG_REPLY_DEFAULT, /* http-error ... default-errorfiles: spillway's built-in page */
+    SP_CFG_REPLY_BUILT,   /* http-error: status, content-type, hdr lines and a body, each
+                             response built from them (body and hdr values may be log-format) */
+};
+
+/* shared: immutable once loaded (workers read it through the HTTP layer's tables). One
+ * message spillway may send for a status, owned by the configuration (cfg->replies). */
+struct sp_cfg_reply {
+    struct sp_cfg_reply *next;
+    int idx; /* its position in cfg->replies */
+    int status;
+    enum sp_cfg_reply_type type;
+    char *raw; /* RAW */
+    size_t rawlen;
+    char *ctype; /* BUILT: content-type, NULL: none (no body) */
+    char *body;  /* BUILT: payload, or log-format text when body_lf (NUL-terminated) */
+    size_t bodylen;
+    bool body_lf;
+    int nhdrs;
+    char **hdr_names, **hdr_fmts; /* BUILT: `hdr NAME FMT`, FMT a log-format */
+    struct sp_cfg_where where;
+};
+
+/* owner: main. One errorfile/errorloc/errorfiles/http-error line of a proxy, in order: later
+ * lines override earlier ones, a proxy's own lines follow those its defaults gave it. */
+struct sp_cfg_errline {
+    struct sp_cfg_errline *next;
+    const struct sp_cfg_reply *reply; /* NULL for `errorfiles` */
+    char *section;                    /* `errorfiles NAME`: the http-errors section */
+    uint32_t codes;                   /* ...the codes taken from it (bit = index) */
+    bool listed;                      /* ...named one by one (a missing one is warned) */
+    struct sp_cfg_where where;
+};
+
+/* owner: main. An `http-errors NAME` section. */
+struct sp_cfg_httperrs {
+    struct sp_cfg_httperrs *next;
+    char *name;
+    const struct sp_cfg_reply *reply[SP_CFG_NERR];
+    struct sp_cfg_where where;
+};
+
 /* owner: main */
 struct sp_cfg_proxy {
     struct sp_cfg_proxy *next; /* in declaration order */
@@ -342,6 +395,10 @@ struct sp_cfg_proxy {
     char **stats_scope; /* proxy names ("." resolved to this proxy's name) */
     int nstats_scope;
     struct sp_cfg_where where;
+    /* errorfile & co: the lines, and the message of each code they leave once the file is
+     * read (NULL: spillway's built-in page, or the frontend's for a backend) */
+    struct sp_cfg_errline *errlines;
+    const struct sp_cfg_reply *replies[SP_CFG_NERR];
     bool _bind_seen;  /* loader only: a bind line was given, even one with errors */
     unsigned _to_bad; /* loader only: SP__CFG_TO_* of `timeout` lines that had errors */
 };
@@ -413,7 +470,10 @@ struct sp_config {
     int nerrors;                        /* errors seen by the loader */
     int nwarnings;                      /* warnings seen by the loader */
     struct sp_cfg_resolvers *resolvers; /* `resolvers` sections, in order */
-    char *_file; /* the file name every sp_cfg_where.file points to (owned) */
+    char *_file;                  /* the file name every sp_cfg_where.file points to (owned) */
+    struct sp_cfg_reply *replies; /* every error message, idx order */
+    int nreplies;
+    struct sp_cfg_httperrs *http_errors; /* `http-errors` sections, in order */
 };
 
 /* owner: main. Parses the file at `path`. Every error and warning is printed to `diag`

@@ -355,6 +355,7 @@ static void free_logs(struct sp_http_conf *http, int nfe)
     }
     free(http->felog);
     http->felog = NULL;
+    sp_http_errors_free(http);
     http->logsink = sp_logsink_close(http->logsink);
 }
 
@@ -626,8 +627,10 @@ static int setup_frontends(const struct args *a, const struct sp_routing *routin
                            struct runtime *rt)
 {
     int errors = setup_logs(rt->cfg, routing, &rt->http, a->check);
-    if (errors < 0)
-        return errors;
+    int eerr = sp_http_errors_setup(rt->cfg, routing, &rt->http); /* errorfile & co */
+    if (errors < 0 || eerr < 0)
+        return -ENOMEM;
+    errors += eerr;
     /* the http rules: compiled against this snapshot, freed before it */
     int e = sp__hrules_build(rt->cfg, routing, stderr, &rt->http.hrules);
     if (e < 0)

@@ -136,7 +136,7 @@ void sp__accesslog_txn(struct sp_txn *t)
     emit(hw, l, &r);
 }
 
-void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1)
+void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1, uint64_t bytes_out)
 {
     struct sp_http_worker *hw = c->hw;
     const struct sp_http_felog *l = felog(hw, c->fe->idx);
@@ -150,6 +150,7 @@ void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1)
     r.t_active = ms(c->t_req_start * 1000, hw->w->now_us);
     r.t_total = ms(c->t_accept_us, hw->w->now_us);
     r.status = status;
+    r.bytes_out = bytes_out;
     r.term[0] = term0;
     r.term[1] = term1;
     emit(hw, l, &r);

@@ -143,37 +143,42 @@ static void start_closing(struct sp_conn *c)
     update_timer(c);
 }
 
-/* how an error reply ends the exchange */
-enum {
-    ERR_CLOSE = 1 << 0,     /* the connection closes after it */
-    ERR_KEEPALIVE = 1 << 1, /* it stays open for an HTTP/1.0 client: say so */
-    ERR_HEAD = 1 << 2,      /* it answers HEAD: fields only */
-};
-
-/* An answer spillway makes itself, as HAProxy's are: HTTP/1.1 whatever the client's version,
- * `Connection: close` when closing and `keep-alive` for a 1.0 client kept open. To HEAD the
- * fields alone go out, Content-Length still saying what a GET would get (RFC 9110 9.3.2): a
- * body there would be read as the next response. The HTTP/2 side answers with the same body
- * (sp__http_error_body()) and must end the stream with HEADERS for HEAD. */
-static size_t error_reply(int status, unsigned how, char *out, size_t len)
+/* Writes a whole response of spillway's own (resp[0..len): an errorfile, the built-in page)
+ * for this client, re-framed as proxied responses are (sp__h1_build_response()): HTTP/1.1
+ * whatever the client's version, `Connection: close` when `close`, `keep-alive` for a 1.0
+ * client kept open. To HEAD the fields alone go out, Content-Length still saying what a GET
+ * would get (RFC 9110 9.3.2). A body without framing (close-delimited) closes the connection.
+ * Returns the bytes written, 0 (having written nothing) when it does not fit (the caller
+ * closes). */
+static size_t put_reply(struct sp_conn *c, const char *resp, size_t len, bool head, bool close)
 {
-    size_t blen;
-    const char *body = sp__http_error_body(status, &blen);
-    const char *conn = how & ERR_CLOSE       ? "Connection: close\r\n"
-                       : how & ERR_KEEPALIVE ? "Connection: keep-alive\r\n"
-                                             : "";
-    int n = snprintf(out, len,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Cache-Control: no-cache\r\n"
-                     "Content-Type: text/html\r\n"
-                     "%s"
-                     "\r\n"
-                     "%s",
-                     status, sp__http_reason(status), blen, conn, how & ERR_HEAD ? "" : body);
-    if (n < 0)
+    struct sp_h1_msg *m = &c->hw->msg;
+    struct sp_h1_scan scan;
+
+    sp_h1_scan_init(&scan);
+    long h = sp_h1_parse_response(resp, len, len, head ? SP_METH_HEAD : SP_METH_GET, &scan, m);
+    if (h <= 0 || sp_buf_alloc(&c->x.wbuf, &c->hw->bufs))
         return 0;
-    return (size_t)n < len ? (size_t)n : len - 1;
+    if (m->body == SP_H1_BODY_CLOSE)
+        close = true;
+    if (close)
+        c->want_close = true;
+    size_t blen = head || m->body == SP_H1_BODY_NONE ? 0 : len - (size_t)h;
+    int version = c->version ? c->version : 11;
+    for (int tries = 0; tries < 2; tries++) {
+        sp_buf_realign(&c->x.wbuf);
+        uint32_t mark = c->x.wbuf.tail;
+        if (sp__h1_build_response(&c->x.wbuf, resp, m, version, false, close) == 0) {
+            if (sp_buf_space(&c->x.wbuf) >= blen) {
+                sp_buf_append(&c->x.wbuf, resp + h, (uint32_t)blen);
+                want_flush(c);
+                return c->x.wbuf.tail - mark;
+            }
+            c->x.wbuf.tail = mark; /* the head alone must not go out */
+        }
+        flush_raw(c);
+    }
+    return 0;
 }
 
 /* Whether the request waiting in the read buffer, complete or not, is a HEAD: a request that
@@ -191,21 +196,24 @@ static bool head_waiting(const struct sp_conn *c)
     return n - i >= 5 && !memcmp(p + i, "HEAD ", 5);
 }
 
-/* An error answered by the proxy outside of any transaction (bad request, timeout). */
+/* An error answered by the proxy outside of any transaction (bad request, timeout): the
+ * frontend's message for it (errorfile & co) or the built-in page; an empty errorfile sends
+ * nothing. */
 static void send_error(struct sp_conn *c, int status)
 {
-    char page[1024];
-    size_t n =
-        error_reply(status, ERR_CLOSE | (head_waiting(c) ? ERR_HEAD : 0), page, sizeof(page));
+    const char *resp;
+    struct sp__reply_ctx x = {.fe = c->fe, .c = c};
+    long n = sp__errmsg_get(c->hw, status, &x, &resp);
 
     sp_debug("worker %d: client error %d", c->hw->w->id, status);
     struct sp_stats_obj *fo = &c->hw->st->fe[c->fe->idx];
+    size_t sent = n > 0 ? put_reply(c, resp, (size_t)n, head_waiting(c), true) : 0;
     if (status != 408 || c->got_bytes)
         sp_stat_add(&fo->ereq, 1);
     if (!c->txn)
-        sp__accesslog_badreq(c, status, status == 408 ? 'c' : 'P', 'R');
+        sp__accesslog_badreq(c, status, status == 408 ? 'c' : 'P', 'R', sent);
     sp_stat_add(&fo->hrsp[status / 100 - 1], 1);
-    out_put(c, page, n);
+    sp_stat_add(&fo->bout, (int64_t)sent);
     c->want_close = true;
     start_closing(c);
 }
@@ -311,20 +319,25 @@ static int op_res_end(struct sp_txn *t)
     return 0;
 }
 
+/* The fallback of sp__txn_fail() (out of memory) and the answer to a request whose body
+ * framing broke: the message for `status`, written at once. */
 static void op_res_error(struct sp_txn *t, int status)
 {
     struct sp_conn *c = t->front;
-    char page[1024];
+    const char *resp;
+    struct sp__reply_ctx x = {.fe = t->fe, .be = t->be, .c = c, .t = t};
+    long n = sp__errmsg_get(c->hw, status, &x, &resp);
 
     /* the request body was not read: the next bytes are not a request head */
     if (!c->req_done || !c->keepalive || c->hw->w->stopping)
         c->want_close = true;
-    unsigned how = c->want_close ? ERR_CLOSE : c->version == 10 ? ERR_KEEPALIVE : 0;
-    if (t->meth == SP_METH_HEAD)
-        how |= ERR_HEAD;
-    size_t n = error_reply(status, how, page, sizeof(page));
-    if (!out_put(c, page, n))
+    size_t sent = n > 0 ? put_reply(c, resp, (size_t)n, t->meth == SP_METH_HEAD, c->want_close) : 0;
+    t->bytes_out += sent;
+    if (!sent) {
         c->want_close = true;
+        if (n <= 0)
+            c->res_abort = true; /* an empty errorfile: nothing, then the close */
+    }
     c->res_done = true;
     sp_task_queue(c->hw->w, &c->proc_task);
 }

@@ -63,8 +63,6 @@ struct sp_h2s {
     bool head;        /* a HEAD request: answers carry no body */
     bool wait_body;   /* its head is in, its body still expected from the client */
     bool rst_at_end;  /* answered before its body came: RST_STREAM(NO_ERROR) once sent */
-    const char *errbody;
-    size_t errlen, erroff;
 };
 
 /* owner: worker. The request head being received on a connection, from the worker's pool
@@ -255,16 +253,8 @@ static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
                          uint32_t *flags, nghttp2_data_source *src, void *user)
 {
     struct sp_h2s *st = src->ptr;
-    (void)s, (void)id, (void)user;
+    (void)s, (void)id, (void)user, (void)buf;
 
-    if (st->errbody) {
-        size_t n = SP_MIN(length, st->errlen - st->erroff);
-        memcpy(buf, st->errbody + st->erroff, n);
-        st->erroff += n;
-        if (st->erroff == st->errlen)
-            *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return (ssize_t)n;
-    }
     size_t avail = sp_buf_len(&st->resbody);
     size_t n = SP_MIN(length, avail);
     if (n)
@@ -337,35 +327,50 @@ static void resume_data(struct sp_h2s *st)
     want_flush(st->h2);
 }
 
-/* An answer made by spillway itself: status, a few fields and a small HTML body, which a
- * HEAD request does not get (HEADERS with END_STREAM; content-length still says what a GET
- * would receive, as HAProxy does: http_forward_proxy_resp() skips only the payload). */
+/* An answer made by spillway itself outside of a transaction's reply path (a request refused
+ * before it became one, a body timeout, or the fallback of sp__txn_fail()): the message for
+ * `status` (errorfile & co, else the built-in page) as a stream response, the fields of the
+ * HTTP/1 message less the connection-specific ones. A HEAD request gets HEADERS with
+ * END_STREAM, content-length still saying what a GET would receive, as HAProxy does
+ * (http_forward_proxy_resp() skips only the payload). An empty errorfile resets the stream. */
 static void submit_error(struct sp_h2s *st, int status)
 {
-    char code[4], len[24];
-    size_t blen;
-    const char *body = sp__http_error_body(status, &blen);
+    struct sp_http_worker *hw = hw_of(st->h2);
+    struct sp_h1_msg *m = &hw->msg;
+    struct sp_h1_scan scan;
+    const char *resp;
 
     if (st->closed || st->reset || st->res_submitted)
         return;
-    code[0] = (char)('0' + status / 100 % 10);
-    code[1] = (char)('0' + status / 10 % 10);
-    code[2] = (char)('0' + status % 10);
-    code[3] = 0;
-    size_t ll = sp_u64_dec(blen, len);
-    nghttp2_nv nva[] = {
-        {(uint8_t *)":status", (uint8_t *)code, 7, 3, NGHTTP2_NV_FLAG_NONE},
-        {(uint8_t *)"content-type", (uint8_t *)"text/html", 12, 9, NGHTTP2_NV_FLAG_NONE},
-        {(uint8_t *)"cache-control", (uint8_t *)"no-cache", 13, 8, NGHTTP2_NV_FLAG_NONE},
-        {(uint8_t *)"content-length", (uint8_t *)len, 14, ll, NGHTTP2_NV_FLAG_NONE},
-    };
-    st->errbody = body;
-    st->errlen = blen;
-    st->erroff = 0;
+    struct sp__reply_ctx x = {
+        .fe = st->h2->c->fe, .be = st->txn ? st->txn->be : NULL, .c = st->h2->c, .t = st->txn};
+    long n = sp__errmsg_get(hw, status, &x, &resp), h = 0;
+    int nv = -1;
+    if (n > 0) {
+        sp_h1_scan_init(&scan);
+        h = sp_h1_parse_response(resp, (size_t)n, (size_t)n, st->head ? SP_METH_HEAD : SP_METH_GET,
+                                 &scan, m);
+    }
+    if (h > 0)
+        nv = sp__h2_res_nv(resp, m, hw->h2nva, SP_ARRAY_SIZE(hw->h2nva), hw->h2scratch,
+                           sizeof(hw->h2scratch));
+    if (nv < 0) {
+        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    size_t blen = st->head || m->body == SP_H1_BODY_NONE ? 0 : (size_t)(n - h);
+    if (blen && (resbody_alloc(st, m) || sp_buf_space(&st->resbody) < blen)) {
+        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    if (blen)
+        sp_buf_append(&st->resbody, resp + h, (uint32_t)blen);
+    st->res_eof = true;
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
-    if (nghttp2_submit_response(st->h2->s, st->id, nva, SP_ARRAY_SIZE(nva),
-                                st->head ? NULL : &prd) == 0)
+    if (nghttp2_submit_response(st->h2->s, st->id, hw->h2nva, (size_t)nv, blen ? &prd : NULL) == 0)
         st->res_submitted = true;
+    else
+        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
     want_flush(st->h2);
 }
 

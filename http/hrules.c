@@ -1006,10 +1006,48 @@ static int replace_fields(struct run *r, struct sp_hmsg *hm, const struct sp_hru
 }
 
 /* Builds a complete HTTP/1.1 answer and makes it the transaction's local answer. */
+/* Makes resp[0..len) (malloc'd, taken) the transaction's local answer. */
+static int settle(struct run *r, char *resp, size_t len, int status, char term0)
+{
+    struct sp_txn *t = r->t;
+
+    free(t->lresp);
+    t->lresp = resp;
+    t->llen = len;
+    t->local = SP_LOCAL_REPLY;
+    t->status = status;
+    t->term[0] = term0;
+    t->term[1] = 'R';
+    /* HAProxy answers a deny and closes (http_reply_and_close()); an HTTP/2 connection goes
+     * on with its other streams */
+    if (term0 == 'P' && status != 401 && !t->h2 && t->conn)
+        t->conn->keepalive = false;
+    t->be = r->env.be_idx >= 0 ? t->be : NULL;
+    return 0;
+}
+
+/* The proxy's message for `status` (errorfile, errorloc, errorfiles, http-error, or the
+ * built-in page), as any error of spillway's own. */
+static int errmsg(struct run *r, int status, char term0)
+{
+    struct sp_txn *t = r->t;
+    struct sp__reply_ctx x = {
+        .fe = t->fe, .be = r->env.be_idx >= 0 ? t->be : NULL, .c = t->conn, .t = t};
+    const char *msg;
+    long n = sp__errmsg_get(r->hw, status, &x, &msg);
+
+    if (n < 0)
+        return (int)n;
+    char *resp = malloc((size_t)n + 1);
+    if (!resp)
+        return -ENOMEM;
+    memcpy(resp, msg, (size_t)n);
+    return settle(r, resp, (size_t)n, status, term0);
+}
+
 static int answer(struct run *r, int status, const char *reason, const char *ctype,
                   const char *body, size_t blen, const char *extra, size_t elen, char term0)
 {
-    struct sp_txn *t = r->t;
     size_t cap = 256 + (ctype ? strlen(ctype) : 0) + elen + blen;
     char *resp = malloc(cap);
 
@@ -1026,18 +1064,7 @@ static int answer(struct run *r, int status, const char *reason, const char *cty
     n += 2;
     memcpy(resp + n, body, blen);
     n += (int)blen;
-    free(t->lbody);
-    t->lbody = resp;
-    t->llen = (size_t)n;
-    t->local = SP_LOCAL_REPLY;
-    t->term[0] = term0;
-    t->term[1] = 'R';
-    /* HAProxy answers a deny and closes (http_reply_and_close()); an HTTP/2 connection goes
-     * on with its other streams */
-    if (term0 == 'P' && status != 401 && !t->h2 && t->conn)
-        t->conn->keepalive = false;
-    t->be = r->env.be_idx >= 0 ? t->be : NULL;
-    return 0;
+    return settle(r, resp, (size_t)n, status, term0);
 }
 
 /* deny and return: status, headers, body */
@@ -1065,15 +1092,14 @@ static int reply(struct run *r, const struct sp_hrule *h, char term0)
     }
     if (h->body_set) {
         blen = render(r, &h->body, extra + cap / 2, cap / 2, &body);
-    } else if (h->act == A_DENY || h->act == A_RETURN || h->act == A_TARPIT) {
-        /* no content given: the status's own page (HAProxy's errorfile for it) */
-        body = sp__http_error_body(h->status, &blen);
-        ctype = "text/html";
-        if (h->act == A_RETURN) {
-            body = "";
-            blen = 0;
-            ctype = NULL;
-        }
+    } else if (h->act == A_DENY || h->act == A_TARPIT) {
+        /* no content given: the proxy's message for the status (errorfile & co; HAProxy
+         * ignores `hdr` then) */
+        return errmsg(r, h->status, term0);
+    } else if (h->act == A_RETURN) {
+        body = "";
+        blen = 0;
+        ctype = NULL;
     } else {
         body = "";
         blen = 0;

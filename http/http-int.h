@@ -108,6 +108,9 @@ struct sp_http_worker {
     /* health checks this worker owns (check.c) */
     struct sp_check **checks;
     int nchecks;
+    /* where error messages with something to render are built (errors.c): 2 x bufsize,
+     * allocated at the first one */
+    char *rbuf;
     /* http rules' scratch (hrules.c), allocated at the first rule run */
     struct sp_hrun *hr;
 };
@@ -165,7 +168,7 @@ enum sp_local {
     SP_LOCAL_AUTH,         /* 401: the stats page wants credentials */
     SP_LOCAL_MONITOR,      /* monitor-uri: 200 "Service ready." */
     SP_LOCAL_MONITOR_FAIL, /* monitor-uri under a `monitor fail` condition: 503 */
-    SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lbody */
+    SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lresp */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -239,10 +242,9 @@ struct sp_txn {
     struct sp_conn *conn; /* the client connection (outlives the transaction) */
     char *reqline;        /* "METHOD\0TARGET" for the access log (malloc), NULL: no log */
     size_t reqline_mlen, reqline_tlen;
-    char *lbody; /* its body (malloc), lhead its head */
-    size_t llen, loff;
+    char *lresp;       /* an answer of spillway's own: the whole response (malloc, exact) */
+    size_t llen, loff; /* ...its length, and how much of it went to the client side */
     bool lhead_sent;
-    char lhead[320];
     struct sp_upconn *up;
     enum sp_txn_state state;
     enum sp_h1_meth meth;
@@ -290,10 +292,10 @@ struct sp_txn {
     bool logged;                  /* the access-log line went out (`option logasap`: early) */
     int retries;                  /* connection retries done (%rc) */
     bool redispatched;
-    char term[2];      /* %tsc first two characters */
-    char **caps;       /* captured values (hrules.c): request slots then response ones, NULL each
-                          when not captured; NULL: none captured */
-    int64_t tarpit_ms; /* an http-request tarpit: the answer waits this long (ms) */
+    char term[2];        /* %tsc first two characters */
+    char **caps;         /* captured values (hrules.c): request slots then response ones, NULL each
+                            when not captured; NULL: none captured */
+    int64_t tarpit_ms;   /* an http-request tarpit: the answer waits this long (ms) */
     struct sp_vars vars; /* txn.*, req.*, res.* variables: cleared at free, after the log line */
 };
 
@@ -420,6 +422,14 @@ void sp__txn_free(struct sp_txn *t);
 void sp__txn_srv_timer(struct sp_txn *t, int64_t ms);
 /* The proxy answers `status` itself (nothing of a response went out): the exchange ends. */
 void sp__txn_fail(struct sp_txn *t, int status, char cause, char state);
+/* owner: worker. Answers the transaction with a complete HTTP/1.x response of spillway's own
+ * (head and body in resp[0..len), copied: an errorfile, a redirect, a `return`): works for
+ * HTTP/1 and HTTP/2 clients, any size up to tune.bufsize, status and bytes counted and logged
+ * with %tsc term0 term1; the transaction ends after it. Must be callable right after routing
+ * instead of sp__txn_start() (t->be may be NULL or set). len 0: nothing is sent and the
+ * client side closes (HAProxy's empty errorfile). t->status, when still 0, takes the
+ * response's. */
+void sp__txn_reply(struct sp_txn *t, const char *resp, size_t len, char term0, char term1);
 /* The response broke after its head went out: the client side aborts; the exchange ends. */
 void sp__txn_break(struct sp_txn *t, char cause, char state);
 /* The server closed before the first response byte: true when the request was sent again
@@ -477,8 +487,10 @@ void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, co
                            size_t tlen);
 /* One access-log line for a transaction that ends (called by sp__txn_free). */
 void sp__accesslog_txn(struct sp_txn *t);
-/* One line for a request spillway rejected before any transaction (400, 408, 414, 431...). */
-void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1);
+/* One line for a request spillway rejected before any transaction (400, 408, 414, 431...),
+ * `bytes_out` the bytes of its answer. */
+void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1,
+                          uint64_t bytes_out);
 /* HAProxy's line for a connection that failed before its first request (a bad PROXY header):
  * "ip:port [date] frontend/bind: msg". `null`: nothing was received (option dontlognull
  * drops it). */
@@ -544,6 +556,22 @@ const char *sp__http_reason(int status);
 /* pure. The HTML body of spillway's own answer for `status` (400, 408, 414, 431, 500, 501, 502,
  * 503, 504; others get 500's). Each protocol frames it itself (h1conn.c, h2conn.c). */
 const char *sp__http_error_body(int status, size_t *ret_len);
+
+/* owner: worker. Who a response of spillway's own answers: what picks the configured
+ * message (the backend's once one was chosen, else the frontend's) and what its log-format
+ * parts may print. `c` and `t` may be NULL. */
+struct sp__reply_ctx {
+    const struct sp_frontend *fe;
+    const struct sp_backend *be;
+    struct sp_conn *c;
+    const struct sp_txn *t;
+};
+/* owner: worker. The response spillway sends for `status` (errorfile, errorloc, errorfiles,
+ * http-error, else the built-in page): a whole HTTP/1.x response at *ret, immutable or in
+ * hw->rbuf (valid until the next call). Returns its length; 0 for an empty errorfile (send
+ * nothing, close); -ENOMEM or -ENOSPC when it could not be built. */
+long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__reply_ctx *x,
+                    const char **ret);
 
 /* ---- conn.c: a client connection, whatever its protocol ---- */
 /* owner: worker. The listener's accept callback: the connection starts as HTTP/1. */

@@ -20,6 +20,8 @@ struct sp_logfmt;
 struct sp_hrules;
 struct sp_strbuf;
 struct sp_stats_proc;
+struct sp_config;
+struct sp_http_errs;
 
 /* shared: immutable once workers run. What one frontend logs, and where. */
 struct sp_http_felog {
@@ -46,7 +48,17 @@ struct sp_http_conf {
     const char *description;     /* global `description`, NULL when unset */
     int head_reserve;            /* `tune.maxrewrite`: bytes of the buffer a head may not use */
     struct sp_hrules *hrules;    /* http-request/-response rules (hrules.c), NULL: none */
+    struct sp_http_errs *errs;   /* errorfile & co by proxy (http/errors.c); NULL: none */
 };
+
+/* owner: main. Sets up the error messages of `cfg` (errorfile, errorloc, errorfiles,
+ * http-error) for the frontends and backends of `rt` into http->errs, compiling their
+ * log-format parts. Returns the number of errors (each alerted with its file:line), or
+ * -ENOMEM. */
+int sp_http_errors_setup(const struct sp_config *cfg, const struct sp_routing *rt,
+                         struct sp_http_conf *http);
+/* owner: main, once no worker runs. Frees http->errs. */
+void sp_http_errors_free(struct sp_http_conf *http);
 
 struct sp_routing;
 

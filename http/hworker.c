@@ -96,6 +96,7 @@ static void hw_free(struct sp_http_worker *hw)
     sp_pool_destroy(&hw->txn_pool);
     sp_pool_destroy(&hw->upconn_pool);
     sp_buf_release(&hw->headbuf, &hw->bufs, 1);
+    free(hw->rbuf); /* errors.c's */
     sp_bufpool_destroy(&hw->bufs);
     sp_bufpool_destroy(&hw->bufs64);
     if (hw->rt)

@@ -33,8 +33,6 @@ _Static_assert((int)SP_CFG_PP_V1 == (int)SP_PP_SEND_V1 && (int)SP_CFG_PP_V2 == (
 static void txn_connect(struct sp_txn *t, bool force_new, bool from_queue);
 static void txn_pump(struct sp_txn *t);
 static void retry_timer(struct sp_timer *tm);
-static void local_pump(struct sp_txn *t);
-
 static bool meth_idempotent(enum sp_h1_meth m)
 {
     return m == SP_METH_GET || m == SP_METH_HEAD || m == SP_METH_PUT || m == SP_METH_DELETE ||
@@ -131,7 +129,10 @@ static void detach_up(struct sp_txn *t, bool reusable)
     }
 }
 
-/* The proxy answers by itself; nothing went to the client yet. */
+static void local_pump(struct sp_txn *t);
+
+/* The proxy answers by itself; nothing went to the client yet: the message configured for
+ * `status` (errorfile & co) or the built-in page, through the one reply path. */
 void sp__txn_fail(struct sp_txn *t, int status, char cause, char state)
 {
     if (status == 502 || status == 504)
@@ -143,7 +144,49 @@ void sp__txn_fail(struct sp_txn *t, int status, char cause, char state)
     t->status = status;
     t->t_end = t->hw->w->now_us;
     uncount(t);
-    t->ops->res_error(t, status);
+    const char *resp;
+    struct sp__reply_ctx x = {.fe = t->fe, .be = t->be, .c = t->conn, .t = t};
+    long n = t->sp == &sp__tcp_sproto ? -EPROTO : sp__errmsg_get(t->hw, status, &x, &resp);
+    if (n < 0) {
+        /* mode tcp (no answer, a close), or out of memory (the protocol's own page) */
+        t->ops->res_error(t, status);
+        return;
+    }
+    sp__txn_reply(t, resp, (size_t)n, cause, state);
+}
+
+void sp__txn_reply(struct sp_txn *t, const char *resp, size_t len, char term0, char term1)
+{
+    SP_ASSERT_OWNER(t->hw->w);
+    set_term(t, term0, term1);
+    detach_up(t, false);
+    unqueue(t);
+    sp_timer_disarm(&t->hw->w->tw, &t->timer);
+    uncount(t);
+    free(t->lresp);
+    t->lresp = NULL;
+    t->llen = t->loff = 0;
+    t->lhead_sent = false;
+    if (!len) {
+        /* HAProxy's empty errorfile: no byte, the client side closes */
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        t->ops->res_abort(t);
+        return;
+    }
+    t->lresp = malloc(len);
+    if (!t->lresp) {
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        if (!t->status)
+            t->status = 500;
+        t->ops->res_error(t, 500);
+        return;
+    }
+    memcpy(t->lresp, resp, len);
+    t->llen = len;
+    t->state = SP_TXN_LOCAL;
+    local_pump(t);
 }
 
 /* The response broke after its head went out: the client side must abort. */
@@ -713,39 +756,38 @@ static void local_pump(struct sp_txn *t)
     if (!t->lhead_sent) {
         struct sp_h1_msg *m = &t->hw->msg;
         struct sp_h1_scan scan;
-        /* a rule's answer holds its head and body in lbody; the others' head is lhead */
-        bool whole = t->local == SP_LOCAL_REPLY;
-        const char *lh = whole ? t->lbody : t->lhead;
-        size_t lhl = whole ? t->llen : strlen(t->lhead);
         sp_h1_scan_init(&scan);
-        long r = sp_h1_parse_response(lh, lhl, whole ? lhl : sizeof(t->lhead), t->meth, &scan, m);
+        long r = sp_h1_parse_response(t->lresp, t->llen, t->llen, t->meth, &scan, m);
         if (r <= 0) {
-            sp__txn_fail(t, 500, 'P', 'R');
+            /* cannot happen: every message was parsed at start-up */
+            free(t->lresp);
+            t->lresp = NULL;
+            t->state = SP_TXN_DONE;
+            t->status = 500;
+            t->ops->res_error(t, 500);
             return;
         }
-        if (whole && !t->loff)
-            t->loff = (size_t)r;
         /* http-after-response applies to spillway's own answers too */
         const struct sp_h1_msg *om = m;
-        const char *ob = lh;
+        const char *ob = t->lresp;
         size_t ol = (size_t)r;
-        if (sp__hrules_response(t, m, lh, (size_t)r, false, &om, &ob, &ol))
-            om = m, ob = lh, ol = (size_t)r;
+        if (sp__hrules_response(t, m, t->lresp, (size_t)r, false, &om, &ob, &ol))
+            om = m, ob = t->lresp, ol = (size_t)r;
         if (t->ops->res_head(t, om, ob) < 0)
             return;
-        r = (long)ol;
+        if (!t->status)
+            t->status = m->status;
         t->lhead_sent = true;
         t->res_started = true;
         t->t_res_head = t->hw->w->now_us;
         t->bytes_out += (uint64_t)r;
-        if (m->body == SP_H1_BODY_NONE)
-            t->loff = t->llen; /* HEAD */
+        t->loff = m->body == SP_H1_BODY_NONE ? t->llen : (size_t)r; /* HEAD, 204, 304 */
     }
     while (t->loff < t->llen) {
         size_t room = t->ops->res_room(t);
         if (!room)
             return;
-        size_t k = t->ops->res_data(t, t->lbody + t->loff, SP_MIN(room, t->llen - t->loff));
+        size_t k = t->ops->res_data(t, t->lresp + t->loff, SP_MIN(room, t->llen - t->loff));
         if (!k)
             return;
         t->loff += k;
@@ -755,22 +797,31 @@ static void local_pump(struct sp_txn *t)
         return;
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now_us;
-    free(t->lbody);
-    t->lbody = NULL;
+    free(t->lresp);
+    t->lresp = NULL;
 }
 
 static void local_start(struct sp_txn *t)
 {
     const char *ctype = "text/plain";
     const char *extra = "";
-    char realm[192];
+    char realm[192], head[512];
+    char *body = NULL;
+    size_t blen = 0;
     int status = 200;
 
-    t->state = SP_TXN_LOCAL;
     if (t->local == SP_LOCAL_REPLY) {
-        /* an http rule's answer, made whole (hrules.c); its status is on its first line */
-        t->status = t->llen > 12 ? atoi(t->lbody + 9) : 500;
+        /* an http rule's answer, made whole in lresp (hrules.c) */
+        t->state = SP_TXN_LOCAL;
+        t->status = t->llen > 12 ? atoi(t->lresp + 9) : t->status;
         t->loff = 0;
+        if (!t->llen) {
+            /* an empty errorfile: nothing is sent, the client side closes */
+            t->state = SP_TXN_DONE;
+            t->t_end = t->hw->w->now_us;
+            t->ops->res_abort(t);
+            return;
+        }
         if (t->tarpit_ms > 0) {
             /* http-request tarpit: the answer goes out when the delay ends */
             struct sp_worker *w = t->hw->w;
@@ -781,10 +832,26 @@ static void local_start(struct sp_txn *t)
         return;
     }
     /* HAProxy's flags for an applet's answer: L(ocal) R(equest), P(roxy) for a refusal */
-    t->term[0] = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
-    t->term[1] = 'R';
+    char term0 = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
+    if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL) {
+        /* HAProxy: answered with the 200 or 503 message (errorfile & co apply), never
+         * logged, connection closed */
+        const char *resp;
+        struct sp__reply_ctx x = {.fe = t->fe, .c = t->conn, .t = t};
+        status = t->local == SP_LOCAL_MONITOR ? 200 : 503;
+        t->status = status;
+        t->logged = true;
+        long n = sp__errmsg_get(t->hw, status, &x, &resp);
+        if (n < 0) {
+            t->state = SP_TXN_DONE;
+            t->ops->res_error(t, status);
+            return;
+        }
+        sp__txn_reply(t, resp, (size_t)n, term0, 'R');
+        return;
+    }
     if (t->local == SP_LOCAL_AUTH) {
-        static const char body[] = "<html><body><h1>401 Unauthorized</h1>\n"
+        static const char page[] = "<html><body><h1>401 Unauthorized</h1>\n"
                                    "You need a valid user and password to access this content.\n"
                                    "</body></html>\n";
         status = 401;
@@ -792,27 +859,34 @@ static void local_start(struct sp_txn *t)
         snprintf(realm, sizeof(realm), "WWW-Authenticate: Basic realm=\"%.128s\"\r\n",
                  t->fe->stats_realm ? t->fe->stats_realm : "HAProxy Statistics");
         extra = realm;
-        t->lbody = strdup(body);
-        t->llen = t->lbody ? sizeof(body) - 1 : 0;
-    } else if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL) {
-        /* HAProxy: answered with its 200 or 503 page, never logged, connection closed */
-        size_t blen;
-        const char *body;
-        status = t->local == SP_LOCAL_MONITOR ? 200 : 503;
-        body = sp__http_error_body(status, &blen);
-        ctype = "text/html";
-        t->lbody = strdup(body);
-        t->llen = t->lbody ? blen : 0;
-        t->logged = true;
-    } else if (sp__statsvc_body(t->hw, t->fe, t->local, &t->lbody, &t->llen, &ctype) < 0) {
+        body = strdup(page);
+        blen = body ? sizeof(page) - 1 : 0;
+    } else if (sp__statsvc_body(t->hw, t->fe, t->local, &body, &blen, &ctype) < 0) {
         sp__txn_fail(t, 500, 'R', 'R');
         return;
     }
     t->status = status;
-    snprintf(t->lhead, sizeof(t->lhead),
-             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-             "Cache-Control: no-cache\r\n%s\r\n",
-             status, sp__http_reason(status), ctype, t->llen, extra);
+    int hl = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Cache-Control: no-cache\r\n%s\r\n",
+                      status, sp__http_reason(status), ctype, blen, extra);
+    /* the page is copied once more behind its head: a stats page, not the request path */
+    char *resp = hl > 0 && (size_t)hl < sizeof(head) ? malloc((size_t)hl + blen) : NULL;
+    if (!resp) {
+        free(body);
+        sp__txn_fail(t, 500, 'R', 'R');
+        return;
+    }
+    memcpy(resp, head, (size_t)hl);
+    if (blen)
+        memcpy(resp + hl, body, blen);
+    free(body);
+    set_term(t, term0, 'R');
+    t->lresp = resp;
+    t->llen = (size_t)hl + blen;
+    t->loff = 0;
+    t->lhead_sent = false;
+    t->state = SP_TXN_LOCAL;
     local_pump(t);
 }
 
@@ -1063,7 +1137,7 @@ void sp__txn_free(struct sp_txn *t)
         sp__accesslog_txn(t);
     sp_vars_clear(&t->vars);
     free(t->reqline);
-    free(t->lbody);
+    free(t->lresp);
     free(t->caps);
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);

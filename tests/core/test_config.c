@@ -1104,7 +1104,7 @@ static void test_crlf_and_no_newline(void)
 static void test_unsupported_keywords(void)
 {
     static const char *const proxy_kws[] = {
-        "use-server",  "log-tag", "errorloc",     "errorfile",        "log-format-sd", "cookie",
+        "use-server",  "log-tag", "persist",      "dispatch",         "log-format-sd", "cookie",
         "stick-table", "stick",   "tcp-response", "unique-id-format", "compression",   "filter",
         "email-alert", "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
@@ -1112,7 +1112,7 @@ static void test_unsupported_keywords(void)
     static const char *const opts[] = {"tcp-check", "httpslog", "socket-stats", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
-    static const char *const sections[] = {"peers p", "userlist u", "program p", "http-errors e",
+    static const char *const sections[] = {"peers p", "userlist u", "program p", "fcgi-app f",
                                            "ring r",  "mailers m",  "cache c"};
     char text[256], msg[128];
 

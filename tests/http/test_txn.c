@@ -169,6 +169,12 @@ static int f_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *b
     (void)buf;
     if (x->head_full)
         return -EAGAIN;
+    if (t->state == SP_TXN_LOCAL) {
+        /* spillway's own answer (sp__txn_fail() through sp__txn_reply()): an error */
+        x->nerror++;
+        x->error_status = m->status;
+        return 0;
+    }
     if (x->nhead < 4)
         x->heads[x->nhead] = m->status;
     x->nhead++;
@@ -197,7 +203,8 @@ static int f_res_end(struct sp_txn *t)
 
     if (x->end_full)
         return -EAGAIN;
-    x->nend++;
+    if (t->state != SP_TXN_LOCAL)
+        x->nend++;
     return 0;
 }
 

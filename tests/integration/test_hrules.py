@@ -42,6 +42,10 @@ def main(t):
     b2 = t.backend("b2")
     p = free_port()
     log = t.dir + "/access.log"
+    ef = t.dir + "/403.http"
+    with open(ef, "w") as f:
+        f.write("HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 11\r\n"
+                "\r\nbe2 denies\n")
     cfg = """global
     log %s format raw local0
 %s
@@ -88,10 +92,11 @@ backend be
     server s1 %s:%d
 backend be2
     http-request set-header X-Backend-Rule be2
-    http-request deny deny_status 451 if { path /headers/deny }
+    errorfile 403 %s
+    http-request deny if { path /headers/deny }
     http-response deny if { res.hdr(x-backend) b2 } { status 404 }
     server s2 %s:%d
-""" % (log, TMO, HOST, p, HOST, b1.port, HOST, b2.port)
+""" % (log, TMO, HOST, p, HOST, b1.port, ef, HOST, b2.port)
     s = t.spillway(cfg, port=p)
 
     def seen(r):
@@ -149,11 +154,12 @@ backend be2
         assert r.status == 429 and r.body == b"slow down", (r.status, r.body)
         assert r.header("X-Why") == "from 127.0.0.1" and r.header("Content-Type") == "text/plain"
         r = request(p, "GET", "/headers/deny", headers=[("X-To", "two")])
-        assert r.status == 451, r.status
+        assert r.status == 403 and r.body == b"be2 denies\n", (r.status, r.body)
         head, _ = h2(p, "/admin/y")
         assert head.startswith("HTTP/2 403"), head
 
-    t.case("deny (403 page, deny_status, content and hdr), allow stops the rules, backend deny",
+    t.case("deny (403 page, deny_status, content and hdr), allow stops the rules, a backend's "
+           "deny with its errorfile",
            deny)
 
     def ret():
