@@ -736,6 +736,7 @@ static const struct kw keywords[] = {
     {"acl", S_FE | S_BE | S_LI | S_DEF, sp__cfg_kw_acl},
     {"use_backend", S_FE | S_LI, sp__cfg_kw_use_backend},
     {"tcp-request", S_PROXY, sp__cfg_kw_tcp_request},
+    {"tcp-response", S_PROXY, sp__cfg_kw_tcp_response},
     {"stats", S_GLOBAL | S_PROXY, sp__cfg_kw_stats},
     {"http-request", S_FE | S_LI | S_DEF, sp__cfg_kw_http_request},
     {"log-format", S_PROXY, sp__cfg_kw_log_format},

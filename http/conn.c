@@ -98,10 +98,20 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     }
     struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
     sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
+    sp_stat_add(&fo->ctot, 1);
     /* `tcp-request connection` (either mode): a refused connection is closed before
      * anything, counted as denied, never as a session, and not logged (HAProxy) */
     if (fe->ntcp_conn && sp__route_tcp_conn(c) == SP_TCP_REJECT) {
         sp_stat_add(&fo->dcon, 1);
+        sp_xconn_close(&c->x, hw->w, &hw->bufs);
+        sp_listener_release(l->bind, l->w->id);
+        sp_pool_put(&hw->h1c_pool, c);
+        return;
+    }
+    /* `tcp-request session`: the same, counted as a denied session, once the PROXY header
+     * (if any) gave the addresses (http/pxconn.c runs them then) */
+    if (fe->ntcp_session && !l->bind->accept_proxy && sp__route_tcp_session(c) == SP_TCP_REJECT) {
+        sp_stat_add(&fo->dses, 1);
         sp_xconn_close(&c->x, hw->w, &hw->bufs);
         sp_listener_release(l->bind, l->w->id);
         sp_pool_put(&hw->h1c_pool, c);
@@ -114,8 +124,8 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
                : fe->mode == SP_MODE_TCP ? &sp__tcp_cproto
                : l->bind->h2_only        ? &sp__h2_cproto
                                          : &sp__h1_cproto;
-    sp_stat_add(&fo->stot, 1);
-    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->rate, hw->w->now);
+    if (!l->bind->accept_proxy)
+        sp__conn_count_session(c);
     c->_next = hw->conns;
     if (hw->conns)
         hw->conns->_prev = c;
@@ -124,6 +134,15 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     c->proto->start(c);
     if (!c->closed)
         c->proto->update_timer(c);
+}
+
+void sp__conn_count_session(struct sp_conn *c)
+{
+    struct sp_http_worker *hw = c->hw;
+    struct sp_stats_obj *fo = &hw->st->fe[c->fe->idx];
+
+    sp_stat_add(&fo->stot, 1);
+    sp_rate_add(hw->st, SP_STATS_FE, c->fe->idx, &fo->rate, hw->w->now);
 }
 
 void sp__conn_stop_all(struct sp_http_worker *hw)

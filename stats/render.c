@@ -205,7 +205,7 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_CONN_TOT] = {"conn_tot", T_U64, "MCP"},
     [SP_ST_INTERCEPTED] = {"intercepted", 0, ""},
     [SP_ST_DCON] = {"dcon", T_U64, "MCP"},
-    [SP_ST_DSES] = {"dses", 0, ""},
+    [SP_ST_DSES] = {"dses", T_U64, "MCP"},
     [SP_ST_WREW] = {"wrew", 0, ""},
     [SP_ST_CONNECT] = {"connect", T_U64, "MCP"},
     [SP_ST_REUSE] = {"reuse", T_U64, "MCP"},
@@ -457,10 +457,12 @@ static struct fval field(const struct sp_stats_row *r, unsigned c)
     case SP_ST_CONN_RATE_MAX:
         return t == FE ? vint((int64_t)o->conn_rate.max) : vempty;
     case SP_ST_CONN_TOT:
-        /* accepted connections: the sessions, and those `tcp-request connection` refused */
-        return t == FE ? vint(o->stot + o->dcon) : vempty;
+        /* accepted connections, before any rule (HAProxy's cum_conn) */
+        return t == FE ? vint(o->ctot) : vempty;
     case SP_ST_DCON:
         return t == FE ? vint(o->dcon) : vempty;
+    case SP_ST_DSES:
+        return t == FE ? vint(o->dses) : vempty;
     case SP_ST_CONNECT:
         return t & (BE | SRV) ? vint(o->connect) : vempty;
     case SP_ST_REUSE:

@@ -82,6 +82,8 @@ struct sp_stats_obj {
     int64_t bin, bout;
     int64_t dreq, dresp, ereq, econ, eresp, wretr, wredis, eint;
     int64_t dcon;    /* fe: connections refused by `tcp-request connection` */
+    int64_t dses;    /* fe: sessions refused by `tcp-request session` */
+    int64_t ctot;    /* fe: accepted connections (conn_tot), before any rule */
     int64_t hrsp[6]; /* 1xx 2xx 3xx 4xx 5xx other */
     int64_t req_tot; /* HTTP requests (fe) / streams (be, srv) */
     int64_t h1req, h2req, h1sess, h2sess;

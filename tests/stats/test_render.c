@@ -41,6 +41,8 @@ static void fill_fe(struct sp_stats_row *r)
     r->obj.cur = 99;
     r->obj.max = 17;
     r->obj.stot = 1234;
+    r->obj.ctot = 1234;
+    r->obj.dses = 6;
     r->obj.bin = 100000;
     r->obj.bout = 2000000;
     r->obj.ereq = 3;
@@ -294,6 +296,7 @@ static void test_csv_frontend(void)
     CU_ASSERT_STRING_EQUAL(FIELD(l, 77), "9");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 78), "90");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 79), "1234");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 82), "6"); /* dses */
     CU_ASSERT_STRING_EQUAL(FIELD(l, 84), "");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 94), "0");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 104), "0");
