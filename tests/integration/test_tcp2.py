@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Mode tcp, the rest of issue 19's TCP side: `tcp-request session` rules (after the PROXY
+header), a backend's `tcp-request content` rules, `tcp-response content accept|reject|close`
+over the server's first bytes (res.len, res.payload), and the refusals of what is not done
+yet, each driven from outside against loopback servers this test starts (test_tcp.py's echo
+server). One spillway carries every frontend, so the whole script costs one start."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import HOST, SPILLWAY, Suite, free_port, no_sanitizer_report, wait_until  # noqa: E402
+from test_tcp import (TCPLOG, Server, _servers, echo, log_lines, recv_all,  # noqa: E402
+                      sock_ready, stat_rows, wait_log)
+
+
+def rules_cases(t):
+    es = Server(echo)
+    p = {n: free_port() for n in ("sess", "pxsess", "guard", "resp")}
+    sock = os.path.join(t.dir, "tcp2.sock")
+    cfg = """global
+    nbthread 2
+    log stdout format raw local0
+    stats socket %(sock)s mode 600
+defaults
+    mode tcp
+    timeout client 10s
+    timeout server 10s
+    timeout connect 2s
+    log global
+    option tcplog
+frontend sess
+    bind %(h)s:%(sess)d
+    tcp-request session reject if { src 127.0.0.2 }
+    default_backend plain
+frontend pxsess
+    bind %(h)s:%(pxsess)d accept-proxy
+    tcp-request session reject if { src 10.9.9.9 }
+    default_backend plain
+frontend guard
+    bind %(h)s:%(guard)d
+    default_backend guarded
+frontend resp
+    bind %(h)s:%(resp)d
+    default_backend answers
+backend plain
+    server s %(h)s:%(e)d
+backend guarded
+    tcp-request inspect-delay 2s
+    tcp-request content reject if { req.payload(0,3) -m str BAD }
+    tcp-request content accept if { req.len ge 4 }
+    server s %(h)s:%(e)d
+backend answers
+    tcp-response inspect-delay 2s
+    tcp-response content reject if { res.payload(0,4) -m str EVIL }
+    tcp-response content close if { res.payload(0,5) -m str CLOSE }
+    tcp-response content accept if { res.len ge 6 }
+    server s %(h)s:%(e)d
+""" % dict(p, sock=sock, h=HOST, e=es.port)
+    sp = t.spillway(cfg, p["sess"])
+    sock_ready(sock)
+
+    def talk(port, data, source=None, pause=None, more=b"", fin=False, timeout=5.0):
+        """Sends data [, waits, sends more] and reads to EOF: (bytes, how, seconds, my port)."""
+        c = socket.create_connection((HOST, port), timeout=timeout,
+                                     source_address=(source, 0) if source else None)
+        me = c.getsockname()[1]
+        t0 = time.monotonic()
+        c.sendall(data)
+        if pause:
+            time.sleep(pause)
+            c.sendall(more)
+        if fin:
+            c.shutdown(socket.SHUT_WR)
+        got, how = recv_all(c, timeout=timeout)
+        took = time.monotonic() - t0
+        c.close()
+        return got, how, took, me
+
+    def echo_first(port, data, timeout=5.0):
+        """The echo of data on a connection kept open, then the connection (caller closes)."""
+        c = socket.create_connection((HOST, port), timeout=timeout)
+        c.sendall(data)
+        c.settimeout(timeout)
+        got = b""
+        while len(got) < len(data):
+            d = c.recv(65536)
+            assert d, "closed after %r" % got
+            got += d
+        return got, c
+
+    def session_reject():
+        got, how, _, me = talk(p["sess"], b"hello", source="127.0.0.2")
+        assert got == b"" and how in ("eof", "reset"), (got, how)
+        # an accepted session goes through, from another source
+        got, how, _, _ = talk(p["sess"], b"ok", fin=True)
+        assert got == b"ok" and how == "eof", (got, how)
+        rows = stat_rows(sock)
+        # the backend saw the harness's readiness probe and the accepted session only
+        assert rows[("plain", "BACKEND")]["stot"] == "2", rows[("plain", "BACKEND")]["stot"]
+        fe = rows[("sess", "FRONTEND")]
+        assert fe["dses"] == "1" and fe["dcon"] == "0", (fe["dses"], fe["dcon"])
+        # the refused session is a connection (conn_tot), not a session (stot): the harness's
+        # readiness probe and the accepted one are
+        assert fe["stot"] == "2" and fe["conn_tot"] == "3", (fe["stot"], fe["conn_tot"])
+        time.sleep(0.2)
+        assert not log_lines(sp, r"^127\.0\.0\.2:%d " % me), "a refused session was logged"
+
+    def session_after_proxy():
+        hdr = b"PROXY TCP4 10.9.9.9 127.0.0.1 4444 80\r\n"
+        got, how, _, _ = talk(p["pxsess"], hdr + b"hidden")
+        assert got == b"" and how in ("eof", "reset"), (got, how)
+        # HAProxy 2.6 kills the embryonic session with the text of "no error": Success
+        lines = wait_log(sp, 1, r"^10\.9\.9\.9:4444 \[[^\]]+\] pxsess/\S+: Success$")
+        assert lines, sp.log()
+        got, how, _, _ = talk(p["pxsess"], b"PROXY TCP4 10.9.9.8 127.0.0.1 4445 80\r\nseen",
+                              fin=True)
+        assert got == b"seen" and how == "eof", (got, how)
+        line = wait_log(sp, 1, r"^10\.9\.9\.8:4445 ")[-1]
+        assert " pxsess plain/s " in line, line
+        fe = stat_rows(sock)[("pxsess", "FRONTEND")]
+        assert fe["dses"] == "1" and fe["stot"] == "1", (fe["dses"], fe["stot"])
+
+    def backend_content():
+        before = es.accepts
+        got, how, _, me = talk(p["guard"], b"BAD things")
+        assert got == b"" and how in ("eof", "reset"), (got, how)
+        line = wait_log(sp, 1, r"^127\.0\.0\.1:%d " % me)[-1]
+        m = TCPLOG.match(line)
+        # refused by the backend's rule: the backend is named, no server, PR
+        assert m and m.group("ts") == "PR" and m.group("b") == "guarded" and \
+            m.group("s") == "<NOSRV>", line
+        assert es.accepts == before, "a refused session reached the server"
+        assert stat_rows(sock)[("guard", "FRONTEND")]["dreq"] == "1"
+        # the backend's own inspect-delay: 2 bytes wait, the next 2 let it through
+        got, how, took, _ = talk(p["guard"], b"go", pause=0.4, more=b"od", fin=True)
+        assert got == b"good" and how == "eof", (got, how)
+        assert took >= 0.35, "decided after %.2fs, before the bytes came" % took
+
+    def response_reject():
+        got, how, _, me = talk(p["resp"], b"EVIL payload")
+        assert got == b"" and how in ("eof", "reset"), (got, how)
+        line = wait_log(sp, 1, r"^127\.0\.0\.1:%d " % me)[-1]
+        m = TCPLOG.match(line)
+        assert m and m.group("ts") == "PD" and m.group("s") == "s", line
+        rows = stat_rows(sock)
+        for key in (("resp", "FRONTEND"), ("answers", "BACKEND"), ("answers", "s")):
+            assert rows[key]["dresp"] == "1", (key, rows[key]["dresp"])
+
+    def response_close():
+        eofs = es.events.count("eof")
+        # no FIN from the client: the rule closes the server side, the client gets what the
+        # server sent, then the end
+        got, how, took, me = talk(p["resp"], b"CLOSE me\n")
+        assert got == b"CLOSE me\n" and how == "eof" and took < 1.5, (got, how, took)
+        assert wait_until(lambda: es.events.count("eof") > eofs, 3), "the server was not closed"
+        line = wait_log(sp, 1, r"^127\.0\.0\.1:%d " % me)[-1]
+        assert TCPLOG.match(line).group("ts") == "--", line
+
+    def response_waits():
+        # 2 bytes cannot tell EVIL from CLOSE: the echo is held until 6 bytes came back
+        c = socket.create_connection((HOST, p["resp"]), timeout=5)
+        c.sendall(b"he")
+        c.settimeout(0.3)
+        try:
+            early = c.recv(100)
+        except socket.timeout:
+            early = b""
+        assert early == b"", "forwarded before the rules decided: %r" % early
+        c.sendall(b"llo!")
+        c.settimeout(5)
+        got = b""
+        while len(got) < 6:
+            d = c.recv(100)
+            assert d, got
+            got += d
+        # accepted: the relay runs both ways from now on
+        c.sendall(b" more")
+        while len(got) < 11:
+            d = c.recv(100)
+            assert d, got
+            got += d
+        c.close()
+        assert got == b"hello! more", got
+
+    t.case("tcp-request session reject by src: closed, dses, no session, not logged",
+           session_reject)
+    t.case("tcp-request session after the PROXY header: its source refused, 'Success' logged",
+           session_after_proxy)
+    t.case("a backend's tcp-request content reject on the payload: PR, guarded/<NOSRV>; its "
+           "inspect-delay waits for req.len", backend_content)
+    t.case("tcp-response content reject on res.payload: nothing forwarded, PD, dresp x3",
+           response_reject)
+    t.case("tcp-response content close: the server's bytes reach the client, then the end",
+           response_close)
+    t.case("tcp-response inspect-delay: the server's bytes wait for res.len, then flow",
+           response_waits)
+
+
+def config_cases(t):
+    def check(text):
+        path = os.path.join(t.dir, "c.cfg")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([SPILLWAY, "-c", "-f", path], capture_output=True, timeout=30)
+        return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+    base = ("defaults\n mode tcp\n timeout client 1s\n timeout server 1s\n timeout connect 1s\n"
+            "frontend f\n bind %s:%d\n default_backend b\n%s"
+            "backend b\n%s server s %s:1\n")
+
+    def later():
+        rc, out = check(base % (HOST, free_port(), " tcp-request content set-var(sess.x) int(1)\n"
+                                " tcp-request content use-service prometheus-exporter\n", "",
+                                HOST))
+        assert rc != 0
+        assert re.search(r"c\.cfg:9: 'tcp-request content set-var\(sess\.x\)': not supported by "
+                         r"spillway yet", out), out
+        assert re.search(r"c\.cfg:10: 'tcp-request content use-service': not supported by "
+                         r"spillway yet", out), out
+
+    def misplaced():
+        rc, out = check(base % (HOST, free_port(), " tcp-response content reject\n",
+                                " tcp-request session reject\n", HOST))
+        assert rc != 0
+        assert re.search(r"c\.cfg:9: 'tcp-response content': is only allowed in 'backend' "
+                         r"sections", out), out
+        assert re.search(r"c\.cfg:11: 'tcp-request session': is not allowed because backend "
+                         r"'b' is not a frontend", out), out
+        # the fetches of one direction in the rules of the other (the routing stage)
+        rc, out = check(base % (HOST, free_port(), " tcp-request content reject if { res.len gt 1 }\n",
+                                " tcp-response content accept if { req.len gt 1 }\n", HOST))
+        assert rc != 0
+        assert re.search(r"c\.cfg:9: 'tcp-request content': .*'res\.len', which extracts "
+                         r"information from 'response buffer contents'", out), out
+        assert re.search(r"c\.cfg:11: 'tcp-response content': .*'req\.len', which reads the "
+                         r"request", out), out
+
+    t.case("-c: set-var and use-service are 'not supported by spillway yet', file:line", later)
+    t.case("-c: tcp-response in a frontend, session rules in a backend, req.len on a response",
+           misplaced)
+
+
+def main(t):
+    rules_cases(t)
+    config_cases(t)
+    for s in _servers:
+        s.stop()
+    t.case("no sanitizer report in any spillway's output", no_sanitizer_report, t)
+
+
+if __name__ == "__main__":
+    Suite("tcp2").run(main)
