@@ -221,6 +221,7 @@ struct sp_routing {
     struct sp_be_health *be_health; /* by backend idx (cache-line aligned) */
     int nchecks;                    /* servers with `check` */
     int spread_checks;              /* global spread-checks, percent */
+    bool pp2_never_send_local;      /* global pp2-never-send-local */
     unsigned generation;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;

@@ -563,6 +563,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         goto fail;
     memset(r->health, 0, hsize);
     r->spread_checks = cfg->global.spread_checks;
+    r->pp2_never_send_local = cfg->global.pp2_never_send_local;
     uint64_t now_ms = sp_now_ms();
 
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {

@@ -80,7 +80,9 @@ static bool has_port(const struct sockaddr_storage *ss)
 
 /* `stats socket ADDRESS|PATH [mode M] [level L] [user U] [group G] [uid N] [gid N]
  * [expose-fd listeners]`: a unix socket (a path, `unix@PATH`) or a TCP address (`ipv4@`,
- * `ipv6@`, `ADDR:PORT`); several lines, several sockets. */
+ * `ipv6@`, `ADDR:PORT`); several lines, several sockets. `unix-bind` does not apply to it:
+ * HAProxy 2.6 passes no prefix for the CLI's frontend (str2listener()) and starts its
+ * bind settings unset (bind_conf_alloc()), so the path, mode and owner are the line's. */
 static void stats_socket(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     struct sp_cfg_global *g = &ps->cfg->global;
@@ -367,6 +369,15 @@ void sp__cfg_kw_tcp_response(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     }
     tcp_rule(ps, kw, argc, argv, actions, "'accept', 'reject' or 'close'", &ps->cur->tcp_res_rules);
+}
+
+/* global `pp2-never-send-local`: a health check sending PROXY v2 (check-send-proxy with
+ * send-proxy-v2) carries its connection's own addresses instead of the LOCAL command, as
+ * HAProxy 2.6's make_proxy_line_v2() does with the flag */
+void sp__cfg_kw_pp2_never_send_local(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 0, 0))
+        ps->cfg->global.pp2_never_send_local = true;
 }
 
 /* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth|

@@ -390,6 +390,7 @@ struct sp_cfg_global {
     /* `unix-bind prefix P mode M user U uid N group G gid N`: defaults of unix@ binds */
     char *unix_prefix;
     int unix_mode, unix_uid, unix_gid; /* -1 unset */
+    bool pp2_never_send_local;         /* health checks' PROXY v2 carries addresses, not LOCAL */
 };
 
 /* owner: main */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "balance/balance.h"
 #include "tests/core/cfgtest.h"
@@ -271,6 +272,41 @@ static void test_compiled(void)
     free(diag);
 }
 
+/* global pp2-never-send-local; unix-bind leaves the stats socket alone (HAProxy 2.6 passes
+ * no prefix for the CLI's frontend, and its bind settings start unset) */
+static void test_global_small_ones(void)
+{
+    struct sp_config *cfg = cfgt_load_ok("global\n pp2-never-send-local\n");
+    if (cfg) {
+        CU_ASSERT_TRUE(cfg->global.pp2_never_send_local);
+        sp_config_free(cfg);
+    }
+    cfg = cfgt_load_ok("global\n stats socket /tmp/x.sock\n");
+    if (cfg) {
+        CU_ASSERT_FALSE(cfg->global.pp2_never_send_local);
+        sp_config_free(cfg);
+    }
+    cfgt_expect_errors("global\n pp2-never-send-local yes\n", 1,
+                       "t.cfg:2: 'pp2-never-send-local': too many arguments (expects at most 0, "
+                       "got 1)",
+                       NULL);
+    cfgt_expect_errors(
+        TCP "frontend f\n bind :1\n pp2-never-send-local\n", 1,
+        "t.cfg:8: 'pp2-never-send-local': not allowed in a 'frontend' section (only in: global)",
+        NULL);
+    cfg = cfgt_load_ok("global\n unix-bind prefix /tmp/pfx- mode 600\n"
+                       " stats socket /tmp/admin.sock\n stats socket unix@/tmp/b.sock\n");
+    if (cfg) {
+        const struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ss);
+        ASSERT_STR(((const struct sockaddr_un *)&ss->addr)->sun_path, "/tmp/admin.sock");
+        CU_ASSERT_EQUAL(ss->mode, -1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ss->next);
+        ASSERT_STR(((const struct sockaddr_un *)&ss->next->addr)->sun_path, "/tmp/b.sock");
+        sp_config_free(cfg);
+    }
+}
+
 void test_config_tcp_register(void)
 {
     CU_pSuite s = sp_unit_suite("config-tcp");
@@ -281,4 +317,5 @@ void test_config_tcp_register(void)
     sp_unit_test(s, "tcp-response content and inspect-delay", test_response_rules);
     sp_unit_test(s, "set-var, unset-var, use-service: not supported yet", test_later_actions);
     sp_unit_test(s, "the compiled rules", test_compiled);
+    sp_unit_test(s, "pp2-never-send-local; unix-bind and stats socket", test_global_small_ones);
 }

@@ -8,6 +8,7 @@ server). One spillway carries every frontend, so the whole script costs one star
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -202,6 +203,48 @@ backend answers
            response_waits)
 
 
+def pp2_cases(t):
+    def first_bytes(c, srv):
+        c.settimeout(3)
+        data = b""
+        while len(data) < 28:
+            d = c.recv(28 - len(data))
+            if not d:
+                break
+            data += d
+        srv.note(data)
+
+    hs = Server(first_bytes)
+    port = free_port()
+    cfg = """global
+    pp2-never-send-local
+defaults
+    mode tcp
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+listen l
+    bind %(h)s:%(p)d
+    server c %(h)s:%(s)d check inter 200ms send-proxy-v2
+""" % {"h": HOST, "p": port, "s": hs.port}
+    t.spillway(cfg, port)
+
+    def checks_carry_addresses():
+        assert wait_until(lambda: any(len(e) == 28 for e in hs.events), 5), hs.events
+        pp = [e for e in hs.events if len(e) == 28][0]
+        sig = b"\r\n\r\n\x00\r\nQUIT\n"
+        # PROXY (not LOCAL), TCP over IPv4, the check connection's own addresses
+        assert pp[:12] == sig and pp[12] == 0x21 and pp[13] == 0x11, pp
+        assert struct.unpack("!H", pp[14:16])[0] == 12, pp
+        src, dst = socket.inet_ntoa(pp[16:20]), socket.inet_ntoa(pp[20:24])
+        sport, dport = struct.unpack("!HH", pp[24:28])
+        assert src == HOST and dst == HOST and dport == hs.port and sport > 0, \
+            (src, dst, sport, dport)
+
+    t.case("pp2-never-send-local: a check's PROXY v2 header carries its addresses, not LOCAL",
+           checks_carry_addresses)
+
+
 def config_cases(t):
     def check(text):
         path = os.path.join(t.dir, "c.cfg")
@@ -248,6 +291,7 @@ def config_cases(t):
 
 def main(t):
     rules_cases(t)
+    pp2_cases(t)
     config_cases(t)
     for s in _servers:
         s.stop()
