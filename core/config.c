@@ -283,6 +283,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->srvclose = src->srvclose;
     dst->abortonclose = src->abortonclose;
     dst->logasap = src->logasap;
+    dst->socket_stats = src->socket_stats;
     dst->prefer_last = src->prefer_last;
     dst->buffer_request = src->buffer_request;
     dst->ignore_probes = src->ignore_probes;

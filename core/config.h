@@ -291,6 +291,7 @@ struct sp_cfg_proxy {
      * ACTION [if|unless COND]` (backends): words from ACTION on; `tcp-response inspect-delay` */
     struct sp_cfg_rule *tcp_session_rules, *tcp_res_rules;
     int64_t res_inspect_delay; /* ms; SP_TIME_UNSET when unset */
+    bool socket_stats;         /* option socket-stats: one stats row per listener */
     struct sp_cfg_log *logs;   /* this proxy's own `log` lines */
     bool log_global;           /* `log global` */
     char *log_format;          /* `log-format` (overrides option httplog's format) */

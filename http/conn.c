@@ -49,6 +49,9 @@ void sp__conn_close(struct sp_conn *c)
         return;
     c->closed = true;
     c->proto->release(c);
+    struct sp_stats_obj *lo = sp__conn_li(c);
+    if (lo)
+        sp_stat_add(&lo->cur, -1);
     free(c->pp_authority);
     c->pp_authority = NULL;
     sp_task_cancel(w, &c->flush_task);
@@ -99,10 +102,15 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
     sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
     sp_stat_add(&fo->ctot, 1);
+    struct sp_stats_obj *lo = sp__conn_li(c);
+    if (lo)
+        sp_stat_add(&lo->stot, 1); /* HAProxy's listener cum_conn: before any rule */
     /* `tcp-request connection` (either mode): a refused connection is closed before
      * anything, counted as denied, never as a session, and not logged (HAProxy) */
     if (fe->ntcp_conn && sp__route_tcp_conn(c) == SP_TCP_REJECT) {
         sp_stat_add(&fo->dcon, 1);
+        if (lo)
+            sp_stat_add(&lo->dcon, 1);
         sp_xconn_close(&c->x, hw->w, &hw->bufs);
         sp_listener_release(l->bind, l->w->id);
         sp_pool_put(&hw->h1c_pool, c);
@@ -112,6 +120,8 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
      * (if any) gave the addresses (http/pxconn.c runs them then) */
     if (fe->ntcp_session && !l->bind->accept_proxy && sp__route_tcp_session(c) == SP_TCP_REJECT) {
         sp_stat_add(&fo->dses, 1);
+        if (lo)
+            sp_stat_add(&lo->dses, 1);
         sp_xconn_close(&c->x, hw->w, &hw->bufs);
         sp_listener_release(l->bind, l->w->id);
         sp_pool_put(&hw->h1c_pool, c);
@@ -126,6 +136,8 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
                                          : &sp__h1_cproto;
     if (!l->bind->accept_proxy)
         sp__conn_count_session(c);
+    if (lo)
+        sp_stats_cur_inc(hw->st, SP_STATS_LI, c->bind->li - 1); /* until sp__conn_close() */
     c->_next = hw->conns;
     if (hw->conns)
         hw->conns->_prev = c;

@@ -540,6 +540,12 @@ void sp__conn_close(struct sp_conn *c);
  * accept, or after the PROXY header and the `tcp-request session` rules on an accept-proxy
  * bind (HAProxy's session_count_new()). */
 void sp__conn_count_session(struct sp_conn *c);
+/* owner: worker. The counters of c's listener under `option socket-stats`, NULL without it. */
+static inline struct sp_stats_obj *sp__conn_li(const struct sp_conn *c)
+{
+    int li = c->bind->li;
+    return li && li <= c->hw->st->nli ? &c->hw->st->li[li - 1] : NULL;
+}
 /* owner: worker. Graceful stop: idle connections close now, busy ones after their current
  * response (HTTP/1) or their open streams (HTTP/2, after a GOAWAY). */
 void sp__conn_stop_all(struct sp_http_worker *hw);

@@ -80,6 +80,8 @@ static void accepted(struct sp_conn *c, const struct sp_pp_hdr *h, long len)
      * (session_kill_embryonic()); spillway writes the same line. */
     if (c->fe->ntcp_session && sp__route_tcp_session(c) == SP_TCP_REJECT) {
         sp_stat_add(&hw->st->fe[c->fe->idx].dses, 1);
+        if (sp__conn_li(c))
+            sp_stat_add(&sp__conn_li(c)->dses, 1);
         sp__accesslog_conn_error(c, "Success", true);
         sp__conn_close(c);
         return;

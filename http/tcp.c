@@ -103,6 +103,11 @@ static void push_bytes(struct sp_txn *t)
         sp_stat_add(&objs[i]->bin, din);
         sp_stat_add(&objs[i]->bout, dout);
     }
+    struct sp_stats_obj *lo = sp__conn_li(t->conn);
+    if (lo) {
+        sp_stat_add(&lo->bin, din);
+        sp_stat_add(&lo->bout, dout);
+    }
     s->pushed_in = t->bytes_in;
     s->pushed_out = t->bytes_out;
 }
@@ -228,6 +233,8 @@ static bool res_inspect(struct sp_txn *t)
     if (r == SP_TCP_REJECT) {
         struct sp_stats_worker *st = hw->st;
         sp_stat_add(&st->fe[t->fe->idx].dresp, 1);
+        if (sp__conn_li(t->conn))
+            sp_stat_add(&sp__conn_li(t->conn)->dresp, 1);
         sp_stat_add(&st->be[t->be->idx].dresp, 1);
         if (t->srv && t->counted_srv_once)
             sp_stat_add(&st->srv[t->srv->idx].dresp, 1);
@@ -599,6 +606,8 @@ static void inspect(struct sp_txn *t)
         /* HAProxy: denied_req of the frontend (a backend's rule too), PR, the connection
          * closed */
         sp_stat_add(&c->hw->st->fe[fe->idx].dreq, 1);
+        if (sp__conn_li(c))
+            sp_stat_add(&sp__conn_li(c)->dreq, 1);
         end(t, 'P', 'R');
         return;
     }

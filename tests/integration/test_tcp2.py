@@ -22,7 +22,7 @@ from test_tcp import (TCPLOG, Server, _servers, echo, log_lines, recv_all,  # no
 
 def rules_cases(t):
     es = Server(echo)
-    p = {n: free_port() for n in ("sess", "pxsess", "guard", "resp")}
+    p = {n: free_port() for n in ("sess", "sess2", "pxsess", "guard", "resp")}
     sock = os.path.join(t.dir, "tcp2.sock")
     cfg = """global
     nbthread 2
@@ -36,7 +36,9 @@ defaults
     log global
     option tcplog
 frontend sess
-    bind %(h)s:%(sess)d
+    bind %(h)s:%(sess)d name first
+    bind %(h)s:%(sess2)d maxconn 5
+    option socket-stats
     tcp-request session reject if { src 127.0.0.2 }
     default_backend plain
 frontend pxsess
@@ -189,8 +191,36 @@ backend answers
         c.close()
         assert got == b"hello! more", got
 
+    def socket_stats():
+        for i in range(3):
+            got, how, _, _ = talk(p["sess2"], b"x" * (i + 1), fin=True)
+            assert got == b"x" * (i + 1) and how == "eof", (got, how)
+        wait_until(lambda: stat_rows(sock)[("sess", "sock-2")]["scur"] == "0", 5)
+        rows = stat_rows(sock)
+        first, second = rows[("sess", "first")], rows[("sess", "sock-2")]
+        # one row per listener, after FRONTEND: type 3, named by `name` or sock-<luid>
+        keys = [k for k in rows if k[0] == "sess"]
+        assert keys == [("sess", "FRONTEND"), ("sess", "first"), ("sess", "sock-2")], keys
+        assert first["type"] == "3" and first["sid"] == "1" and second["sid"] == "2", \
+            (first["type"], first["sid"], second["sid"])
+        # first: the readiness probe, the refused session and the accepted one ("ok")
+        assert (first["stot"], first["dses"], first["bin"], first["bout"]) == \
+            ("3", "1", "2", "2"), (first["stot"], first["dses"], first["bin"], first["bout"])
+        # second: three sessions of 1, 2 and 3 bytes each way, its own maxconn
+        assert (second["stot"], second["dses"], second["bin"], second["bout"]) == \
+            ("3", "0", "6", "6"), (second["stot"], second["dses"], second["bin"], second["bout"])
+        assert second["slim"] == "5" and first["slim"] == "0", (second["slim"], first["slim"])
+        assert first["status"] == "OPEN" and second["scur"] == "0" and second["smax"] == "1", \
+            (first["status"], second["scur"], second["smax"])
+        # the frontend row is the sum of its listeners
+        fe = rows[("sess", "FRONTEND")]
+        assert fe["bin"] == "8" and fe["conn_tot"] == "6", (fe["bin"], fe["conn_tot"])
+        assert first["rate"] == "" and first["hrsp_2xx"] == "", "a column HAProxy leaves empty"
+
     t.case("tcp-request session reject by src: closed, dses, no session, not logged",
            session_reject)
+    t.case("option socket-stats: one row per listener (name / sock-N), its own counts",
+           socket_stats)
     t.case("tcp-request session after the PROXY header: its source refused, 'Success' logged",
            session_after_proxy)
     t.case("a backend's tcp-request content reject on the payload: PR, guarded/<NOSRV>; its "
