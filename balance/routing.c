@@ -374,15 +374,11 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
             errors++;
             continue;
         }
-        if (r->be[b]->mode != fe->mode) {
-            if (fe->mode == SP_MODE_TCP)
-                snprintf(err, sizeof(err),
-                         "tcp frontend '%s' using http backend '%s' (an upgrade to HTTP) is not "
-                         "supported by spillway; set the same mode on both",
-                         fe->name, u->words[0]);
-            else
-                snprintf(err, sizeof(err), "backend '%s' has another mode than frontend '%s'",
-                         u->words[0], fe->name);
+        /* a tcp frontend may route to an http backend: the connection is upgraded to HTTP
+         * (http/tcp.c); the other way round is refused, as HAProxy does */
+        if (r->be[b]->mode != fe->mode && fe->mode != SP_MODE_TCP) {
+            snprintf(err, sizeof(err), "backend '%s' has another mode than frontend '%s'",
+                     u->words[0], fe->name);
             diag_rule(diag, u, "use_backend", err);
             errors++;
             continue;

@@ -1075,15 +1075,8 @@ static void check_default_backend(struct sp_config *cfg, FILE *diag, struct sp_c
                      proxy_kind(px), px->name, be->name);
         return;
     }
-    if (px->mode == SP_MODE_TCP && be->mode == SP_MODE_HTTP) {
-        /* HAProxy upgrades such a connection to HTTP; spillway relays bytes or speaks HTTP
-         * from the accept, never both on one connection */
-        sp__cfg_diag(cfg, diag, true, &px->default_backend_where, "default_backend",
-                     "tcp %s '%s' using http backend '%s' (an upgrade to HTTP) is not supported "
-                     "by spillway; set the same mode on both",
-                     proxy_kind(px), px->name, be->name);
-        return;
-    }
+    /* a tcp frontend using an http backend: its connections are upgraded to HTTP once routed
+     * there, as HAProxy does (http/tcp.c) */
     px->defbe = be;
 }
 

@@ -128,8 +128,9 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         return;
     }
     /* the one branch between the protocols: an `accept-proxy` bind reads the PROXY header
-     * first; a tcp frontend relays bytes; HTTP/1 detects HTTP/2 by its preface; a `proto h2`
-     * bind speaks nothing else */
+     * first; a tcp frontend relays bytes (and switches to HTTP/1 when its rules pick an http
+     * backend: http/tcp.c); HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks
+     * nothing else */
     c->proto = l->bind->accept_proxy     ? &sp__pxp_cproto /* then one of the others */
                : fe->mode == SP_MODE_TCP ? &sp__tcp_cproto
                : l->bind->h2_only        ? &sp__h2_cproto

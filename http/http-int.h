@@ -211,6 +211,7 @@ struct sp_tcps {
     bool be_inspecting;             /* inspecting: the backend's rules (the frontend's ran) */
     bool res_inspecting;            /* tcp-response content rules have not decided yet */
     bool res_closed;                /* `tcp-response content close` shut the server */
+    bool upgrade;                   /* routed to an http backend: the task upgrades it */
     uint64_t res_end;               /* ms: when tcp-response content rules stop waiting */
 };
 
@@ -328,6 +329,10 @@ struct sp_conn {
     uint8_t *pp_authority;
     struct sp_task proc_task;
     struct sp_task flush_task;
+    /* a tcp frontend's connection upgraded to HTTP (http/tcp.c): every request goes to the
+     * backend its rules chose (forced_rule: the use_backend rule, -1 the default), NULL: none */
+    const struct sp_backend *forced_be;
+    int forced_rule;
     struct sp_h1_scan scan;
     int last_srv; /* idx of the server of the last request (prefer-last-server), -1: none */
     struct sp_txn *txn;

@@ -227,6 +227,11 @@ static void env_init(struct sp_acl_env *env, struct sp_http_worker *hw, const st
 static bool default_only(struct sp_txn *t, const struct sp_conn *c)
 {
     t->fe_conn_seen = -1;
+    if (c->forced_be) { /* upgraded from tcp: the rules chose already */
+        t->be = c->forced_be;
+        t->rule = c->forced_rule;
+        return true;
+    }
     if (c->fe->nrules || c->fe->prometheus || c->fe->stats_enabled || c->fe->monitor_uri)
         return false;
     t->be = c->fe->defbe;

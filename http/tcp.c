@@ -12,14 +12,18 @@
  *  2. the `tcp-request content` rules, if any, over the bytes received so far, waiting up to
  *     `tcp-request inspect-delay` for a rule that cannot tell yet (HAProxy's three-valued
  *     evaluation, sp_acl_cond_exec());
- *  3. use_backend / default_backend over the connection and those bytes, then a new server
- *     connection (never an idle one: a relay leaves nothing reusable behind);
- *  4. the relay: each side's read buffer holds what it sent and is written to the other side
+ *  3. use_backend / default_backend over the connection and those bytes, then the backend's
+ *     own `tcp-request content` rules, then a new server connection (never an idle one: a
+ *     relay leaves nothing reusable behind); an http backend upgrades the connection to
+ *     HTTP instead (upgrade());
+ *  4. the backend's `tcp-response content` rules over the server's first bytes, held in its
+ *     buffer until they decide (res_inspect());
+ *  5. the relay: each side's read buffer holds what it sent and is written to the other side
  *     straight from there, so a byte is copied once (kernel to buffer to kernel). A side is
  *     read only while its buffer has room: a slow reader stops the writer (back-pressure,
  *     at most one buffer per direction). The peer's FIN is passed on with shutdown(SHUT_WR)
  *     once its bytes are written, and the other direction keeps flowing (half-close);
- *  5. the end: both directions closed, an error or reset on a side, or a timeout. The
+ *  6. the end: both directions closed, an error or reset on a side, or a timeout. The
  *     client side closes the session from its task; the transaction logs it.
  *
  * Timeouts, as HAProxy 2.6 runs them for a tcp stream: each side has an inactivity timeout,
@@ -573,6 +577,13 @@ static void route(struct sp_txn *t)
 
     s->routed = true;
     sp__route_tcp(t, t->conn);
+    if (t->be && t->be->mode == SP_MODE_HTTP) {
+        /* the task upgrades the connection (never from inside this call chain, which still
+         * holds t) */
+        s->upgrade = true;
+        sp_task_queue(t->hw->w, &t->conn->proc_task);
+        return;
+    }
     if (t->be && t->be->ntcp_content && t->be->self_fe != t->fe->idx) {
         uint64_t now = t->hw->w->now;
         s->inspecting = s->be_inspecting = true;
@@ -617,12 +628,37 @@ static void inspect(struct sp_txn *t)
         route(t);
 }
 
+/* A tcp frontend's session routed to an http backend becomes an HTTP connection, as HAProxy
+ * 2.6 upgrades the stream (stream_set_backend()): the session's transaction goes without a
+ * log line or a count of its own (its requests will have them), the connection switches to
+ * the HTTP/1 protocol (HTTP/2 on its preface) with the bytes it buffered, and every request
+ * goes to the backend the rules chose. The frontend's log format stays its own (tcplog),
+ * as in HAProxy. */
+static void upgrade(struct sp_conn *c)
+{
+    struct sp_txn *t = c->txn;
+
+    c->forced_be = t->be;
+    c->forced_rule = t->rule;
+    t->accounted = t->logged = true;
+    sp__txn_free(t);
+    c->txn = NULL;
+    sp_task_cancel(c->hw->w, &c->proc_task);
+    c->proto = &sp__h1_cproto;
+    c->proto->start(c);
+    c->proto->io(c, 0); /* what was buffered is parsed now */
+}
+
 static void tcp_process(struct sp_conn *c)
 {
     struct sp_txn *t = c->txn;
 
     if (c->closed || !t)
         return;
+    if (t->tcps.upgrade) {
+        upgrade(c);
+        return;
+    }
     if (t->tcps.done) {
         sp__conn_close(c);
         return;

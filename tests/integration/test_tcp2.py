@@ -15,14 +15,16 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import HOST, SPILLWAY, Suite, free_port, no_sanitizer_report, wait_until  # noqa: E402
+from lib import (HOST, SPILLWAY, Suite, curl, free_port, no_sanitizer_report,  # noqa: E402
+                 wait_until)
 from test_tcp import (TCPLOG, Server, _servers, echo, log_lines, recv_all,  # noqa: E402
                       sock_ready, stat_rows, wait_log)
 
 
 def rules_cases(t):
     es = Server(echo)
-    p = {n: free_port() for n in ("sess", "sess2", "pxsess", "guard", "resp")}
+    p = {n: free_port() for n in ("sess", "sess2", "pxsess", "guard", "resp", "upg")}
+    web = t.backend("web1")
     sock = os.path.join(t.dir, "tcp2.sock")
     cfg = """global
     nbthread 2
@@ -51,6 +53,15 @@ frontend guard
 frontend resp
     bind %(h)s:%(resp)d
     default_backend answers
+frontend upg
+    bind %(h)s:%(upg)d
+    tcp-request inspect-delay 2s
+    tcp-request content accept if { req.len ge 4 }
+    use_backend web if { req.payload(0,4) -m str "GET " }
+    default_backend plain
+backend web
+    mode http
+    server w %(h)s:%(w)d
 backend plain
     server s %(h)s:%(e)d
 backend guarded
@@ -64,7 +75,7 @@ backend answers
     tcp-response content close if { res.payload(0,5) -m str CLOSE }
     tcp-response content accept if { res.len ge 6 }
     server s %(h)s:%(e)d
-""" % dict(p, sock=sock, h=HOST, e=es.port)
+""" % dict(p, sock=sock, h=HOST, e=es.port, w=web.port)
     sp = t.spillway(cfg, p["sess"])
     sock_ready(sock)
 
@@ -217,8 +228,31 @@ backend answers
         assert fe["bin"] == "8" and fe["conn_tot"] == "6", (fe["bin"], fe["conn_tot"])
         assert first["rate"] == "" and first["hrsp_2xx"] == "", "a column HAProxy leaves empty"
 
+    def upgraded():
+        url = "http://%s:%d" % (HOST, p["upg"])
+        # two requests on one connection, both answered by the http backend
+        rc, out, err = curl([url + "/name", url + "/status/404", "-w",
+                             "[%{http_code} %{num_connects}]"])
+        assert rc == 0, err
+        # the second request reused the connection (no new connect)
+        assert out.startswith(b"web1\n[200 1]") and out.endswith(b"[404 0]"), out
+        # HTTP/2 with prior knowledge: the preface starts with "PRI ", not "GET ": relayed
+        # to the echo server, which echoes it (HAProxy would do the same with this rule)
+        got, how, _, _ = talk(p["upg"], b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", fin=True)
+        assert got.startswith(b"PRI * HTTP/2.0") and how == "eof", (got, how)
+        # the frontend's log format is its own (tcplog): one line per request
+        lines = wait_log(sp, 2, r" upg web/w ")
+        m = [TCPLOG.match(ln) for ln in lines]
+        assert len(lines) == 2 and all(x and x.group("ts") == "--" for x in m), lines
+        assert wait_log(sp, 1, r" upg plain/s ")
+        # a request that is not HTTP, once upgraded: HTTP's 400
+        got, how, _, _ = talk(p["upg"], b"GET this is not http\r\n\r\n", fin=True)
+        assert got.startswith(b"HTTP/1.1 400 "), got
+
     t.case("tcp-request session reject by src: closed, dses, no session, not logged",
            session_reject)
+    t.case("a tcp frontend routing to an http backend: the connection becomes HTTP (curl, "
+           "keep-alive, tcplog lines)", upgraded)
     t.case("option socket-stats: one row per listener (name / sock-N), its own counts",
            socket_stats)
     t.case("tcp-request session after the PROXY header: its source refused, 'Success' logged",
