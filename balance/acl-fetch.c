@@ -60,6 +60,8 @@ enum fetch {
     F_RES_FHDR_CNT,
     F_RES_HDR_NAMES,
     F_RES_VER,
+    F_RES_LEN,     /* res.len */
+    F_RES_PAYLOAD, /* res.payload(off,len) */
 };
 
 /* Whether a fetch reads the request view that env->prepare() may fill late. */
@@ -78,6 +80,9 @@ static int fetch_layer(int f)
     case F_SSL_SNI:
     case F_SSL_HELLO:
         return 6;
+    case F_RES_LEN:
+    case F_RES_PAYLOAD:
+        return 9; /* HAProxy's L6RES */
     case F_PATH:
     case F_URL:
     case F_BASE:
@@ -119,7 +124,17 @@ int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, con
                             "'%s': fetch method '%s' extracts information from 'HTTP response "
                             "headers', none of which is available here",
                             kw, e->kw);
-    if (layer >= 7 && (what == SP_ACL_CTX_TCP || what == SP_ACL_CTX_CONN))
+    if (layer == 9 && what != SP_ACL_CTX_ANY && what != SP_ACL_CTX_TCP_RES)
+        return sp__acl_fail(err, errlen,
+                            "'%s' uses fetch '%s', which extracts information from 'response "
+                            "buffer contents', only available to 'tcp-response content' rules",
+                            kw, e->kw);
+    if (what == SP_ACL_CTX_TCP_RES && layer >= 6 && layer <= 8)
+        return sp__acl_fail(err, errlen,
+                            "'%s' uses fetch '%s', which reads the request, none of which is "
+                            "available to a 'tcp-response content' rule",
+                            kw, e->kw);
+    if ((layer == 7 || layer == 8) && (what == SP_ACL_CTX_TCP || what == SP_ACL_CTX_CONN))
         return sp__acl_fail(err, errlen,
                             "'%s' uses fetch '%s', which reads an HTTP request: %s (HTTP fetches "
                             "outside mode http are not supported by spillway)",
@@ -233,6 +248,9 @@ static const struct kw kws[] = {
     {"res.hdr_names", F_RES_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
     {"res.ver", F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
     {"resp_ver", F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
+    /* the response bytes (tcp-response content rules): the same view, the other channel */
+    {"res.len", F_RES_LEN, SP__ACL_T_INT, A_NONE, 0, false},
+    {"res.payload", F_RES_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */
@@ -1171,6 +1189,34 @@ static bool payload_get(const struct sp__acl_expr *e, const struct sp_acl_env *e
     return true;
 }
 
+/* res.len and res.payload(off,len): a tcp-response rule's env carries the response bytes in
+ * its payload view (HAProxy's fetches read the channel of the rule's direction the same
+ * way), so they are req.len and req.payload over that view. */
+static bool res_bytes_exec(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    const char *s;
+    size_t n;
+    bool shrt;
+
+    if (e->fetch == F_RES_LEN)
+        return env->payload && match_int(e, (int64_t)env->payload_len);
+    return payload_get(e, env, &s, &n, &shrt) && match_str(e, s, n);
+}
+
+/* The three-valued answer of a res.* fetch that did not pass (see sp__acl_expr_exec3()). */
+static int res_bytes_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    const char *s;
+    size_t n;
+    bool shrt;
+
+    if (e->fetch == F_RES_LEN)
+        return SP__ACL_MISS;
+    if (!payload_get(e, env, &s, &n, &shrt))
+        return shrt ? SP__ACL_MISS : SP__ACL_FAIL;
+    return e->plen ? SP__ACL_FAIL : SP__ACL_MISS;
+}
+
 int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *env)
 {
     const char *s;
@@ -1194,6 +1240,9 @@ int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return sp__ssl_sni(env, &s, &n) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
     case F_SSL_HELLO:
         return sp__ssl_hello_type(env, &v) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
+    case F_RES_LEN:
+    case F_RES_PAYLOAD:
+        return res_bytes_exec3(e, env);
     default:
         return SP__ACL_FAIL;
     }
@@ -1297,6 +1346,9 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return sp__ssl_sni(env, &s, &n) > 0 && match_str(e, s, n);
     case F_SSL_HELLO:
         return sp__ssl_hello_type(env, &v) > 0 && match_int(e, v);
+    case F_RES_LEN:
+    case F_RES_PAYLOAD:
+        return res_bytes_exec(e, env);
     default: {
         /* the fetches of one value: as a sample */
         struct sp_smp val;

@@ -106,6 +106,7 @@ enum sp_acl_ctx {
     SP_ACL_CTX_TCP,
     SP_ACL_CTX_CONN,
     SP_ACL_CTX_HTTP_RES, /* http-response rules: the request and the response */
+    SP_ACL_CTX_TCP_RES,  /* tcp-response content rules: the raw response bytes */
 };
 
 struct sp_acl_resolver {

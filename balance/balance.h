@@ -129,6 +129,14 @@ struct sp_backend {
     struct sp_cfg_tcpka srvtcpka;
     bool disabled; /* `disabled`: takes no traffic (503) and runs no check */
     char *desc;    /* `description`, NULL: none */
+    /* mode tcp: `tcp-request content` rules run when a session enters the backend (not for
+     * a listen section's own sessions: its frontend part ran them), and `tcp-response
+     * content` rules over the server's first bytes; `self_fe`: the frontend index of the
+     * same listen section, -1 */
+    struct sp_tcp_rule *tcp_content, *tcp_res;
+    int ntcp_content, ntcp_res;
+    int64_t t_inspect, t_res_inspect; /* inspect-delay, ms; SP_TIME_UNSET = none */
+    int self_fe;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
@@ -142,6 +150,7 @@ struct sp_switch_rule {
 enum sp_tcp_action {
     SP_TCP_ACCEPT = 0,
     SP_TCP_REJECT,
+    SP_TCP_CLOSE, /* tcp-response content close */
 };
 
 /* shared: immutable after publish (RCU). One tcp-request rule. */
@@ -163,7 +172,9 @@ struct sp_frontend {
     /* tcp-request rules (mode tcp; connection rules in either mode), in order */
     struct sp_tcp_rule *tcp_conn, *tcp_content;
     int ntcp_conn, ntcp_content;
-    int64_t t_inspect; /* tcp-request inspect-delay, ms; SP_TIME_UNSET = none */
+    int64_t t_inspect;               /* tcp-request inspect-delay, ms; SP_TIME_UNSET = none */
+    struct sp_tcp_rule *tcp_session; /* tcp-request session rules (either mode), in order */
+    int ntcp_session;
     struct sp_cfg_forwardfor fwdfor;
     bool httpclose;
     bool httplog, httplog_clf, dontlognull;
@@ -211,6 +222,7 @@ struct sp_routing {
     struct sp_be_health *be_health; /* by backend idx (cache-line aligned) */
     int nchecks;                    /* servers with `check` */
     int spread_checks;              /* global spread-checks, percent */
+    bool pp2_never_send_local;      /* global pp2-never-send-local */
     unsigned generation;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;

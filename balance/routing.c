@@ -60,6 +60,9 @@ static void routing_free(struct sp_routing *r)
         for (int j = 0; j < r->fe[i]->ntcp_content; j++)
             sp_acl_cond_free(r->fe[i]->tcp_content[j].cond);
         free(r->fe[i]->tcp_content);
+        for (int j = 0; j < r->fe[i]->ntcp_session; j++)
+            sp_acl_cond_free(r->fe[i]->tcp_session[j].cond);
+        free(r->fe[i]->tcp_session);
         sp_acl_set_free(r->fe[i]->acls);
     }
     for (int i = 0; i < r->nbe; i++) {
@@ -69,6 +72,12 @@ static void routing_free(struct sp_routing *r)
         if (c->has_re)
             regfree(&c->re);
         sp_acl_set_free(r->be[i]->acls);
+        for (int j = 0; j < r->be[i]->ntcp_content; j++)
+            sp_acl_cond_free(r->be[i]->tcp_content[j].cond);
+        free(r->be[i]->tcp_content);
+        for (int j = 0; j < r->be[i]->ntcp_res; j++)
+            sp_acl_cond_free(r->be[i]->tcp_res[j].cond);
+        free(r->be[i]->tcp_res);
         free(r->be[i]->name);
         free(r->be[i]->srv);
         free(r->be[i]->fwdfor.header);
@@ -365,15 +374,11 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
             errors++;
             continue;
         }
-        if (r->be[b]->mode != fe->mode) {
-            if (fe->mode == SP_MODE_TCP)
-                snprintf(err, sizeof(err),
-                         "tcp frontend '%s' using http backend '%s' (an upgrade to HTTP) is not "
-                         "supported by spillway; set the same mode on both",
-                         fe->name, u->words[0]);
-            else
-                snprintf(err, sizeof(err), "backend '%s' has another mode than frontend '%s'",
-                         u->words[0], fe->name);
+        /* a tcp frontend may route to an http backend: the connection is upgraded to HTTP
+         * (http/tcp.c); the other way round is refused, as HAProxy does */
+        if (r->be[b]->mode != fe->mode && fe->mode != SP_MODE_TCP) {
+            snprintf(err, sizeof(err), "backend '%s' has another mode than frontend '%s'",
+                     u->words[0], fe->name);
             diag_rule(diag, u, "use_backend", err);
             errors++;
             continue;
@@ -396,7 +401,7 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
 
 /* Compiles `tcp-request connection|content` rules (words: ACTION [if|unless COND...]) into
  * *ret (n entries); returns the number of errors, -ENOMEM. */
-static int compile_tcp_rules(const struct sp_frontend *fe, const struct sp_cfg_rule *rules,
+static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *rules,
                              const struct sp_acl_resolver *res, const char *kw,
                              struct sp_tcp_rule **ret, int *ret_n, FILE *diag)
 {
@@ -412,11 +417,13 @@ static int compile_tcp_rules(const struct sp_frontend *fe, const struct sp_cfg_r
         return -ENOMEM;
     for (const struct sp_cfg_rule *u = rules; u; u = u->next) {
         struct sp_tcp_rule *rule = &(*ret)[*ret_n];
-        rule->action = strcmp(u->words[0], "reject") == 0 ? SP_TCP_REJECT : SP_TCP_ACCEPT;
+        rule->action = strcmp(u->words[0], "reject") == 0  ? SP_TCP_REJECT
+                       : strcmp(u->words[0], "close") == 0 ? SP_TCP_CLOSE
+                                                           : SP_TCP_ACCEPT;
         rule->line = u->where.line;
         if (u->nwords > 1) {
             rule->cond =
-                sp_acl_cond_parse(fe->acls, res, u->words + 1, u->nwords - 1, err, sizeof(err));
+                sp_acl_cond_parse(acls, res, u->words + 1, u->nwords - 1, err, sizeof(err));
             if (!rule->cond) {
                 diag_rule(diag, u, kw, err);
                 errors++;
@@ -426,6 +433,35 @@ static int compile_tcp_rules(const struct sp_frontend *fe, const struct sp_cfg_r
         (*ret_n)++;
     }
     return errors;
+}
+
+/* A backend's `tcp-request content` and `tcp-response content` rules (mode tcp; an http
+ * backend's were refused by the configuration check). A listen section's request rules are
+ * its frontend part's, compiled once there: the backend part runs them only for the sessions
+ * of other frontends, so it compiles its own copy against the same ACLs. */
+static int compile_be_tcp(struct sp_backend *be, const struct sp_frontend *fe,
+                          const struct sp_cfg_proxy *p, const struct sp_acl_resolver *res,
+                          FILE *diag)
+{
+    struct sp_acl_set *acls = fe ? fe->acls : be->acls;
+    struct sp_acl_resolver rres = *res;
+    int errors = 0, e;
+    FILE *quiet = fe ? NULL : diag; /* a listen's errors were reported for its frontend */
+
+    if (be->mode != SP_MODE_TCP)
+        return 0;
+    rres.what = SP_ACL_CTX_TCP;
+    e = compile_tcp_rules(acls, p->tcp_content_rules, &rres, "tcp-request content",
+                          &be->tcp_content, &be->ntcp_content, quiet);
+    if (e < 0)
+        return e;
+    errors += fe ? 0 : e;
+    rres.what = SP_ACL_CTX_TCP_RES;
+    e = compile_tcp_rules(acls, p->tcp_res_rules, &rres, "tcp-response content", &be->tcp_res,
+                          &be->ntcp_res, diag);
+    if (e < 0)
+        return e;
+    return errors + e;
 }
 
 static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag)
@@ -471,13 +507,24 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             errors += e;
             struct sp_acl_resolver cres = res;
             cres.what = SP_ACL_CTX_CONN;
-            e = compile_tcp_rules(fe, p->tcp_conn_rules, &cres, "tcp-request connection",
+            e = compile_tcp_rules(fe->acls, p->tcp_conn_rules, &cres, "tcp-request connection",
                                   &fe->tcp_conn, &fe->ntcp_conn, diag);
             if (e < 0)
                 return e;
             errors += e;
-            e = compile_tcp_rules(fe, p->tcp_content_rules, &res, "tcp-request content",
+            e = compile_tcp_rules(fe->acls, p->tcp_session_rules, &cres, "tcp-request session",
+                                  &fe->tcp_session, &fe->ntcp_session, diag);
+            if (e < 0)
+                return e;
+            errors += e;
+            e = compile_tcp_rules(fe->acls, p->tcp_content_rules, &res, "tcp-request content",
                                   &fe->tcp_content, &fe->ntcp_content, diag);
+            if (e < 0)
+                return e;
+            errors += e;
+        }
+        if (b >= 0) {
+            int e = compile_be_tcp(r->be[b], fe, p, &res, diag);
             if (e < 0)
                 return e;
             errors += e;
@@ -518,6 +565,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         goto fail;
     memset(r->health, 0, hsize);
     r->spread_checks = cfg->global.spread_checks;
+    r->pp2_never_send_local = cfg->global.pp2_never_send_local;
     uint64_t now_ms = sp_now_ms();
 
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
@@ -538,6 +586,9 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->t_server = p->to.server;
         be->t_queue = p->to.queue != SP_TIME_UNSET ? p->to.queue : p->to.connect;
         be->t_tunnel = p->to.tunnel;
+        be->t_inspect = p->inspect_delay;
+        be->t_res_inspect = p->res_inspect_delay;
+        be->self_fe = -1;
         be->t_server_fin = p->to.server_fin;
         be->httpclose = p->httpclose;
         be->retry_on = p->retry_on;
@@ -630,6 +681,8 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             fe->defbe = find_be(r, p->defbe->name);
         else if (p->cap & SP_CAP_BE)
             fe->defbe = find_be(r, p->name);
+        if ((p->cap & SP_CAP_BE) && find_be(r, p->name))
+            find_be(r, p->name)->self_fe = fe->idx;
         fe->maxconn = p->maxconn ? p->maxconn : cfg->global.maxconn;
         fe->t_client = p->to.client;
         fe->t_http_request = p->to.http_request;

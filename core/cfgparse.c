@@ -737,6 +737,8 @@ static const struct kw keywords[] = {
     {"acl", S_FE | S_BE | S_LI | S_DEF, sp__cfg_kw_acl},
     {"use_backend", S_FE | S_LI, sp__cfg_kw_use_backend},
     {"tcp-request", S_PROXY, sp__cfg_kw_tcp_request},
+    {"tcp-response", S_PROXY, sp__cfg_kw_tcp_response},
+    {"pp2-never-send-local", S_GLOBAL, sp__cfg_kw_pp2_never_send_local},
     {"stats", S_GLOBAL | S_PROXY, sp__cfg_kw_stats},
     {"http-request", S_PROXY, sp__cfg_kw_http_request},
     {"http-response", S_PROXY, sp__cfg_kw_http_response},

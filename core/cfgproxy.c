@@ -436,6 +436,7 @@ static const struct {
     {"http-ignore-probes", offsetof(struct sp_cfg_proxy, ignore_probes), SP_CAP_FE},
     {"clitcpka", offsetof(struct sp_cfg_proxy, clitcpka.on), SP_CAP_FE},
     {"srvtcpka", offsetof(struct sp_cfg_proxy, srvtcpka.on), SP_CAP_BE},
+    {"socket-stats", offsetof(struct sp_cfg_proxy, socket_stats), SP_CAP_FE},
 };
 
 static void opt_flag(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv, bool neg)
@@ -700,6 +701,7 @@ static const struct {
     {"clitcpka", opt_flag},
     {"srvtcpka", opt_flag},
     {"tcpka", opt_tcpka},
+    {"socket-stats", opt_flag},
 };
 
 /* clang-format off */

@@ -80,7 +80,9 @@ static bool has_port(const struct sockaddr_storage *ss)
 
 /* `stats socket ADDRESS|PATH [mode M] [level L] [user U] [group G] [uid N] [gid N]
  * [expose-fd listeners]`: a unix socket (a path, `unix@PATH`) or a TCP address (`ipv4@`,
- * `ipv6@`, `ADDR:PORT`); several lines, several sockets. */
+ * `ipv6@`, `ADDR:PORT`); several lines, several sockets. `unix-bind` does not apply to it:
+ * HAProxy 2.6 passes no prefix for the CLI's frontend (str2listener()) and starts its
+ * bind settings unset (bind_conf_alloc()), so the path, mode and owner are the line's. */
 static void stats_socket(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     struct sp_cfg_global *g = &ps->cfg->global;
@@ -231,73 +233,41 @@ static const char *const tcp_actions_unsupported[] = {
 };
 /* clang-format on */
 
-/* `tcp-request inspect-delay T`, `tcp-request connection|content accept|reject [if|unless
- * COND]`: kept as words (ACTION and the condition) for balance/ to compile. Rules are the
- * frontend's: HAProxy's backend content rules and every other action are refused. Whether
- * the frontend is tcp is known only once its section is read (sp__cfg_check()). */
-void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv)
+/* The variable actions and use-service come with the sample expressions (balance/sample.h),
+ * which are another piece of work: said so, with "yet". */
+static bool action_later(const char *action)
 {
-    char kw[64];
+    return !strcmp(action, "set-var") || !strcmp(action, "set-var-fmt") ||
+           !strcmp(action, "unset-var") || !strcmp(action, "use-service");
+}
 
-    if (argc < 2) {
-        sp__cfg_alert(ps, argv[0], "expects 'inspect-delay', 'connection' or 'content'");
-        return;
-    }
-    snprintf(kw, sizeof(kw), "tcp-request %s", argv[1]);
-    if (strcmp(argv[1], "session") == 0) {
-        sp__cfg_not_supported(ps, kw);
-        return;
-    }
-    if (strcmp(argv[1], "inspect-delay") && strcmp(argv[1], "connection") &&
-        strcmp(argv[1], "content")) {
-        sp__cfg_alert(ps, argv[0], "expects 'inspect-delay', 'connection' or 'content' (got '%s')",
-                      argv[1]);
-        return;
-    }
-    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
-        sp__cfg_alert(ps, kw, "in a defaults section is not supported by spillway");
-        return;
-    }
-    if (!(ps->cur->cap & SP_CAP_FE)) {
-        if (strcmp(argv[1], "connection") == 0)
-            sp__cfg_alert(ps, kw, "is not allowed because backend '%s' is not a frontend",
-                          ps->cur->name);
-        else
-            sp__cfg_alert(ps, kw,
-                          "in a backend section is not supported by spillway (only a "
-                          "frontend's or a listen section's)");
-        return;
-    }
-    if (strcmp(argv[1], "inspect-delay") == 0) {
-        int64_t ms;
-        if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 1, 1) ||
-            !sp__cfg_get_time(ps, kw, "delay", argv[2], &ms))
-            return;
-        if (ps->cur->inspect_delay != SP_TIME_UNSET) {
-            sp__cfg_warn(ps, kw, "ignoring %s (was already defined) in %s '%s'", kw,
-                         ps->sec == SP__CFG_SEC_LISTEN ? "listen" : "frontend", ps->cur->name);
-            return;
-        }
-        ps->cur->inspect_delay = ms;
-        return;
-    }
+/* `KW ACTION [if|unless COND]` where ACTION is one of `actions` (a NULL-terminated list):
+ * kept as words (ACTION and the condition) at the tail of `list` for balance/ to compile.
+ * `what` names the actions in the error ("'accept' or 'reject'"). */
+static void tcp_rule(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                     const char *const *actions, const char *what, struct sp_cfg_rule **list)
+{
+    char action[64], full[160];
+    bool known = false;
+
     if (argc < 3) {
-        sp__cfg_alert(ps, kw, "expects an action ('accept' or 'reject')");
+        sp__cfg_alert(ps, kw, "expects an action (%s)", what);
         return;
     }
-    if (strcmp(argv[2], "accept") && strcmp(argv[2], "reject")) {
-        char action[64];
+    for (int i = 0; actions[i]; i++)
+        known |= strcmp(argv[2], actions[i]) == 0;
+    if (!known) {
         /* set-var(NAME), sc-inc-gpc(IDX,SC)...: the action is the word before '(' */
         snprintf(action, sizeof(action), "%.*s", (int)strcspn(argv[2], "("), argv[2]);
-        if (sp__cfg_in_list(action, tcp_actions_unsupported,
-                            SP_ARRAY_SIZE(tcp_actions_unsupported)) ||
-            !strncmp(action, "sc-", 3) || !strncmp(action, "track-sc", 8)) {
-            char full[128];
-            snprintf(full, sizeof(full), "%s %s", kw, argv[2]);
+        snprintf(full, sizeof(full), "%s %s", kw, argv[2]);
+        if (action_later(action))
+            sp__cfg_alert(ps, full, "not supported by spillway yet");
+        else if (sp__cfg_in_list(action, tcp_actions_unsupported,
+                                 SP_ARRAY_SIZE(tcp_actions_unsupported)) ||
+                 !strncmp(action, "sc-", 3) || !strncmp(action, "track-sc", 8))
             sp__cfg_not_supported(ps, full);
-        } else {
-            sp__cfg_alert(ps, kw, "unknown action '%s' (expects 'accept' or 'reject')", argv[2]);
-        }
+        else
+            sp__cfg_alert(ps, kw, "unknown action '%s' (expects %s)", argv[2], what);
         return;
     }
     if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
@@ -308,10 +278,106 @@ void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv)
         sp__cfg_alert(ps, kw, "missing condition after '%s'", argv[3]);
         return;
     }
-    add_rule(ps,
-             strcmp(argv[1], "connection") == 0 ? &ps->cur->tcp_conn_rules
-                                                : &ps->cur->tcp_content_rules,
-             argc - 1, argv + 1);
+    add_rule(ps, list, argc - 1, argv + 1);
+}
+
+/* `tcp-request inspect-delay T` or `tcp-response inspect-delay T` into *ms_out */
+static void inspect_delay(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                          int64_t *ms_out)
+{
+    int64_t ms;
+
+    if (!sp__cfg_nargs_ok(ps, kw, argc, 2, 1, 1) ||
+        !sp__cfg_get_time(ps, kw, "delay", argv[2], &ms))
+        return;
+    if (*ms_out != SP_TIME_UNSET) {
+        sp__cfg_warn(ps, kw, "ignoring %s (was already defined) in %s '%s'", kw,
+                     sp__cfg_sec_names[ps->sec], ps->cur->name);
+        return;
+    }
+    *ms_out = ms;
+}
+
+/* `tcp-request inspect-delay T`, `tcp-request connection|session|content accept|reject
+ * [if|unless COND]`: connection and session rules are a frontend's (HAProxy 2.6 refuses them
+ * in a backend), content rules and the delay a frontend's or a backend's (a backend's run
+ * when the session enters it: http/tcp.c). Whether the proxy is tcp is known only once its
+ * section is read (sp__cfg_check()). */
+void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    static const char *const actions[] = {"accept", "reject", NULL};
+    char kw[64];
+
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects 'inspect-delay', 'connection', 'session' or 'content'");
+        return;
+    }
+    snprintf(kw, sizeof(kw), "tcp-request %s", argv[1]);
+    if (strcmp(argv[1], "inspect-delay") && strcmp(argv[1], "connection") &&
+        strcmp(argv[1], "session") && strcmp(argv[1], "content")) {
+        sp__cfg_alert(ps, argv[0],
+                      "expects 'inspect-delay', 'connection', 'session' or 'content' (got '%s')",
+                      argv[1]);
+        return;
+    }
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, kw, "in a defaults section is not supported by spillway");
+        return;
+    }
+    bool l4 = !strcmp(argv[1], "connection"), l5 = !strcmp(argv[1], "session");
+    if ((l4 || l5) && !(ps->cur->cap & SP_CAP_FE)) {
+        sp__cfg_alert(ps, kw, "is not allowed because backend '%s' is not a frontend",
+                      ps->cur->name);
+        return;
+    }
+    if (strcmp(argv[1], "inspect-delay") == 0) {
+        inspect_delay(ps, kw, argc, argv, &ps->cur->inspect_delay);
+        return;
+    }
+    tcp_rule(ps, kw, argc, argv, actions, "'accept' or 'reject'",
+             l4   ? &ps->cur->tcp_conn_rules
+             : l5 ? &ps->cur->tcp_session_rules
+                  : &ps->cur->tcp_content_rules);
+}
+
+/* `tcp-response inspect-delay T`, `tcp-response content accept|reject|close [if|unless
+ * COND]`: a backend's (or a listen section's), run on the server's first bytes
+ * (http/tcp.c). */
+void sp__cfg_kw_tcp_response(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    static const char *const actions[] = {"accept", "reject", "close", NULL};
+    char kw[64];
+
+    if (argc < 2 || (strcmp(argv[1], "inspect-delay") && strcmp(argv[1], "content"))) {
+        sp__cfg_alert(ps, argv[0], "expects 'inspect-delay' or 'content'%s%s%s",
+                      argc < 2 ? "" : " (got '", argc < 2 ? "" : argv[1], argc < 2 ? "" : "')");
+        return;
+    }
+    snprintf(kw, sizeof(kw), "tcp-response %s", argv[1]);
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, kw, "in a defaults section is not supported by spillway");
+        return;
+    }
+    if (!(ps->cur->cap & SP_CAP_BE)) {
+        sp__cfg_alert(ps, kw,
+                      "is only allowed in 'backend' sections or 'defaults' section "
+                      "with a name");
+        return;
+    }
+    if (strcmp(argv[1], "inspect-delay") == 0) {
+        inspect_delay(ps, kw, argc, argv, &ps->cur->res_inspect_delay);
+        return;
+    }
+    tcp_rule(ps, kw, argc, argv, actions, "'accept', 'reject' or 'close'", &ps->cur->tcp_res_rules);
+}
+
+/* global `pp2-never-send-local`: a health check sending PROXY v2 (check-send-proxy with
+ * send-proxy-v2) carries its connection's own addresses instead of the LOCAL command, as
+ * HAProxy 2.6's make_proxy_line_v2() does with the flag */
+void sp__cfg_kw_pp2_never_send_local(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 0, 0))
+        ps->cfg->global.pp2_never_send_local = true;
 }
 
 /* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth|

@@ -146,6 +146,7 @@ void sp__cfg_proxy_init(struct sp_cfg_proxy *px)
     px->to.check = SP_TIME_UNSET;
     px->to.tarpit = SP_TIME_UNSET;
     px->inspect_delay = SP_TIME_UNSET;
+    px->res_inspect_delay = SP_TIME_UNSET;
     px->balance = SP_BALANCE_ROUNDROBIN;
     px->lb.draws = 2;
     px->retries = 3;
@@ -284,6 +285,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->srvclose = src->srvclose;
     dst->abortonclose = src->abortonclose;
     dst->logasap = src->logasap;
+    dst->socket_stats = src->socket_stats;
     dst->prefer_last = src->prefer_last;
     dst->buffer_request = src->buffer_request;
     dst->ignore_probes = src->ignore_probes;
@@ -380,6 +382,8 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     sp__cfg_rules_free(px->use_backends);
     sp__cfg_rules_free(px->tcp_conn_rules);
     sp__cfg_rules_free(px->tcp_content_rules);
+    sp__cfg_rules_free(px->tcp_session_rules);
+    sp__cfg_rules_free(px->tcp_res_rules);
     sp__cfg_logs_free(px->logs);
     free(px->name);
     free(px->fwdfor.header);
@@ -1084,15 +1088,8 @@ static void check_default_backend(struct sp_config *cfg, FILE *diag, struct sp_c
                      proxy_kind(px), px->name, be->name);
         return;
     }
-    if (px->mode == SP_MODE_TCP && be->mode == SP_MODE_HTTP) {
-        /* HAProxy upgrades such a connection to HTTP; spillway relays bytes or speaks HTTP
-         * from the accept, never both on one connection */
-        sp__cfg_diag(cfg, diag, true, &px->default_backend_where, "default_backend",
-                     "tcp %s '%s' using http backend '%s' (an upgrade to HTTP) is not supported "
-                     "by spillway; set the same mode on both",
-                     proxy_kind(px), px->name, be->name);
-        return;
-    }
+    /* a tcp frontend using an http backend: its connections are upgraded to HTTP once routed
+     * there, as HAProxy does (http/tcp.c) */
     px->defbe = be;
 }
 
@@ -1129,8 +1126,32 @@ static void check_timeouts(struct sp_config *cfg, FILE *diag, const struct sp_cf
  * a warning. */
 static void check_tcp(struct sp_config *cfg, FILE *diag, const struct sp_cfg_proxy *px)
 {
-    if (!(px->cap & SP_CAP_FE))
+    if (px->mode == SP_MODE_HTTP) {
+        /* a backend's tcp rules read raw bytes too (a frontend's are reported below) */
+        for (const struct sp_cfg_rule *r = px->tcp_res_rules; r; r = r->next)
+            sp__cfg_diag(cfg, diag, true, &r->where, "tcp-response content",
+                         "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
+                         proxy_kind(px), px->name);
+        if (px->res_inspect_delay != SP_TIME_UNSET && !px->tcp_res_rules)
+            sp__cfg_diag(cfg, diag, true, &px->where, "tcp-response inspect-delay",
+                         "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
+                         proxy_kind(px), px->name);
+    }
+    if (!(px->cap & SP_CAP_FE)) {
+        if (px->mode == SP_MODE_HTTP) {
+            for (const struct sp_cfg_rule *r = px->tcp_content_rules; r; r = r->next)
+                sp__cfg_diag(cfg, diag, true, &r->where, "tcp-request content",
+                             "in an http %s ('%s') is not supported by spillway (only in mode "
+                             "tcp)",
+                             proxy_kind(px), px->name);
+            if (px->inspect_delay != SP_TIME_UNSET && !px->tcp_content_rules)
+                sp__cfg_diag(cfg, diag, true, &px->where, "tcp-request inspect-delay",
+                             "in an http %s ('%s') is not supported by spillway (only in mode "
+                             "tcp)",
+                             proxy_kind(px), px->name);
+        }
         return;
+    }
     if (px->mode == SP_MODE_HTTP) {
         for (const struct sp_cfg_rule *r = px->tcp_content_rules; r; r = r->next)
             sp__cfg_diag(cfg, diag, true, &r->where, "tcp-request content",

@@ -350,10 +350,15 @@ struct sp_cfg_proxy {
     struct sp_cfg_rule *use_backends; /* `use_backend` lines, in order */
     /* `tcp-request connection|content ACTION [if|unless COND]`: words from ACTION on */
     struct sp_cfg_rule *tcp_conn_rules, *tcp_content_rules;
-    int64_t inspect_delay;   /* tcp-request inspect-delay, ms; SP_TIME_UNSET when unset */
-    struct sp_cfg_log *logs; /* this proxy's own `log` lines */
-    bool log_global;         /* `log global` */
-    char *log_format;        /* `log-format` (overrides option httplog's format) */
+    int64_t inspect_delay; /* tcp-request inspect-delay, ms; SP_TIME_UNSET when unset */
+    /* `tcp-request session ACTION [if|unless COND]` (frontends), `tcp-response content
+     * ACTION [if|unless COND]` (backends): words from ACTION on; `tcp-response inspect-delay` */
+    struct sp_cfg_rule *tcp_session_rules, *tcp_res_rules;
+    int64_t res_inspect_delay; /* ms; SP_TIME_UNSET when unset */
+    bool socket_stats;         /* option socket-stats: one stats row per listener */
+    struct sp_cfg_log *logs;   /* this proxy's own `log` lines */
+    bool log_global;           /* `log global` */
+    char *log_format;          /* `log-format` (overrides option httplog's format) */
     /* HTTP statistics page: `stats enable|uri|refresh|auth` */
     bool stats_enabled;
     char *stats_uri;       /* NULL: "/haproxy?stats" once enabled */
@@ -460,6 +465,7 @@ struct sp_cfg_global {
     /* `unix-bind prefix P mode M user U uid N group G gid N`: defaults of unix@ binds */
     char *unix_prefix;
     int unix_mode, unix_uid, unix_gid; /* -1 unset */
+    bool pp2_never_send_local;         /* health checks' PROXY v2 carries addresses, not LOCAL */
 };
 
 /* owner: main */

@@ -405,10 +405,17 @@ static int backlog_for(const struct sp_cfg_proxy *p, const struct sp_cfg_bind *b
     return 1024;
 }
 
+/* `option socket-stats`: whether the binds of `p` get listener counters (init_counters()
+ * allocates them, open_binds() numbers them, in the same order) */
+static bool socket_stats(const struct sp_cfg_proxy *p)
+{
+    return (p->cap & SP_CAP_FE) && !p->disabled && p->socket_stats;
+}
+
 static int open_binds(struct runtime *rt, struct sp_routing *routing)
 {
     struct sp_config *cfg = rt->cfg;
-    int n = 0, errors = 0;
+    int n = 0, errors = 0, li = 0;
 
     for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next)
         for (struct sp_cfg_bind *b = p->binds; b; b = b->next)
@@ -455,6 +462,10 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
             b->accept_proxy = cb->accept_proxy;
             b->name = cb->name;
             b->luid = ++luid;
+            if (socket_stats(p)) {
+                b->li = ++li;
+                snprintf(b->li_name, sizeof(b->li_name), "sock-%d", b->luid);
+            }
             if (cb->maxconn) {
                 rt->bind_gates[rt->nbinds] = gate_new(cb->maxconn);
                 if (!rt->bind_gates[rt->nbinds])
@@ -744,7 +755,12 @@ static int open_signals(void)
  * and leaves the sockets to open_sockets(). */
 static int init_counters(const struct runtime *rt, const struct sp_routing *routing)
 {
+    int nli = 0;
+    for (const struct sp_cfg_proxy *p = rt->cfg->proxies; p; p = p->next)
+        for (const struct sp_cfg_bind *b = p->binds; b && socket_stats(p); b = b->next)
+            nli++;
     if (sp_stats_init(rt->nworkers, routing->nfe, routing->nbe, routing->nsrv) < 0 ||
+        sp_stats_init_li(nli) < 0 ||
         sp_decisions_init(rt->nworkers, rt->cfg->global.decision_log) < 0) {
         sp_log(SP_LOG_ALERT, "out of memory allocating the counters");
         return -1;

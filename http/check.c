@@ -309,24 +309,27 @@ static void http_read(struct sp_check *c)
 
 /* The PROXY protocol header of a check (check-send-proxy, or the server's send-proxy): HAProxy
  * 2.6's conn_send_proxy() without a stream, that is v1 with the check connection's own
- * addresses, v2 LOCAL, each with the server's v2 options. Written at once: it is the
- * first thing on a fresh connection, a hundred bytes at most. */
+ * addresses, v2 LOCAL (or, under global `pp2-never-send-local`, v2 PROXY with those same
+ * addresses), each with the server's v2 options. Written at once: it is the first thing on
+ * a fresh connection, a hundred bytes at most. */
 static int send_proxy(struct sp_check *c)
 {
     struct sp_xconn *x = &c->x;
     const struct sp_server *s = c->s;
     uint8_t pp[SP_PP_BUILD_MAX];
     size_t n;
+    struct sockaddr_storage src, dst;
+    socklen_t sl = sizeof(src), dl = sizeof(dst);
 
+    if (getsockname(x->ev.fd, (struct sockaddr *)&src, &sl) < 0)
+        src.ss_family = AF_UNSPEC;
+    if (getpeername(x->ev.fd, (struct sockaddr *)&dst, &dl) < 0)
+        dst.ss_family = AF_UNSPEC;
     if (s->pp_opts & SP_PP_SEND_V2) {
-        n = sp_pp_build_v2(pp, sizeof(pp), NULL, NULL, s->pp_opts, NULL, 0);
+        bool addrs = c->hw->rt->pp2_never_send_local;
+        n = sp_pp_build_v2(pp, sizeof(pp), addrs ? &src : NULL, addrs ? &dst : NULL, s->pp_opts,
+                           NULL, 0);
     } else {
-        struct sockaddr_storage src, dst;
-        socklen_t sl = sizeof(src), dl = sizeof(dst);
-        if (getsockname(x->ev.fd, (struct sockaddr *)&src, &sl) < 0)
-            src.ss_family = AF_UNSPEC;
-        if (getpeername(x->ev.fd, (struct sockaddr *)&dst, &dl) < 0)
-            dst.ss_family = AF_UNSPEC;
         n = sp_pp_build_v1((char *)pp, sizeof(pp), &src, &dst);
     }
     if (!n || sp_buf_alloc(&x->wbuf, &c->hw->bufs) || sp_buf_append(&x->wbuf, pp, (uint32_t)n) != n)

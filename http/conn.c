@@ -49,6 +49,9 @@ void sp__conn_close(struct sp_conn *c)
         return;
     c->closed = true;
     c->proto->release(c);
+    struct sp_stats_obj *lo = sp__conn_li(c);
+    if (lo)
+        sp_stat_add(&lo->cur, -1);
     free(c->pp_authority);
     c->pp_authority = NULL;
     sp_vars_clear(&c->sess_vars);
@@ -100,10 +103,28 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     }
     struct sp_stats_obj *fo = &hw->st->fe[fe->idx];
     sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->conn_rate, hw->w->now);
+    sp_stat_add(&fo->ctot, 1);
+    struct sp_stats_obj *lo = sp__conn_li(c);
+    if (lo)
+        sp_stat_add(&lo->stot, 1); /* HAProxy's listener cum_conn: before any rule */
     /* `tcp-request connection` (either mode): a refused connection is closed before
      * anything, counted as denied, never as a session, and not logged (HAProxy) */
     if (fe->ntcp_conn && sp__route_tcp_conn(c) == SP_TCP_REJECT) {
         sp_stat_add(&fo->dcon, 1);
+        if (lo)
+            sp_stat_add(&lo->dcon, 1);
+        sp_vars_clear(&c->sess_vars);
+        sp_xconn_close(&c->x, hw->w, &hw->bufs);
+        sp_listener_release(l->bind, l->w->id);
+        sp_pool_put(&hw->h1c_pool, c);
+        return;
+    }
+    /* `tcp-request session`: the same, counted as a denied session, once the PROXY header
+     * (if any) gave the addresses (http/pxconn.c runs them then) */
+    if (fe->ntcp_session && !l->bind->accept_proxy && sp__route_tcp_session(c) == SP_TCP_REJECT) {
+        sp_stat_add(&fo->dses, 1);
+        if (lo)
+            sp_stat_add(&lo->dses, 1);
         sp_vars_clear(&c->sess_vars);
         sp_xconn_close(&c->x, hw->w, &hw->bufs);
         sp_listener_release(l->bind, l->w->id);
@@ -111,14 +132,17 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         return;
     }
     /* the one branch between the protocols: an `accept-proxy` bind reads the PROXY header
-     * first; a tcp frontend relays bytes; HTTP/1 detects HTTP/2 by its preface; a `proto h2`
-     * bind speaks nothing else */
+     * first; a tcp frontend relays bytes (and switches to HTTP/1 when its rules pick an http
+     * backend: http/tcp.c); HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks
+     * nothing else */
     c->proto = l->bind->accept_proxy     ? &sp__pxp_cproto /* then one of the others */
                : fe->mode == SP_MODE_TCP ? &sp__tcp_cproto
                : l->bind->h2_only        ? &sp__h2_cproto
                                          : &sp__h1_cproto;
-    sp_stat_add(&fo->stot, 1);
-    sp_rate_add(hw->st, SP_STATS_FE, fe->idx, &fo->rate, hw->w->now);
+    if (!l->bind->accept_proxy)
+        sp__conn_count_session(c);
+    if (lo)
+        sp_stats_cur_inc(hw->st, SP_STATS_LI, c->bind->li - 1); /* until sp__conn_close() */
     c->_next = hw->conns;
     if (hw->conns)
         hw->conns->_prev = c;
@@ -127,6 +151,15 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     c->proto->start(c);
     if (!c->closed)
         c->proto->update_timer(c);
+}
+
+void sp__conn_count_session(struct sp_conn *c)
+{
+    struct sp_http_worker *hw = c->hw;
+    struct sp_stats_obj *fo = &hw->st->fe[c->fe->idx];
+
+    sp_stat_add(&fo->stot, 1);
+    sp_rate_add(hw->st, SP_STATS_FE, c->fe->idx, &fo->rate, hw->w->now);
 }
 
 void sp__conn_stop_all(struct sp_http_worker *hw)

@@ -226,6 +226,11 @@ struct sp_tcps {
     bool inspecting;                /* tcp-request content rules have not decided yet */
     bool routed;                    /* the backend was chosen and the connection sought */
     bool done;                      /* over: the client side closes it from its task */
+    bool be_inspecting;             /* inspecting: the backend's rules (the frontend's ran) */
+    bool res_inspecting;            /* tcp-response content rules have not decided yet */
+    bool res_closed;                /* `tcp-response content close` shut the server */
+    bool upgrade;                   /* routed to an http backend: the task upgrades it */
+    uint64_t res_end;               /* ms: when tcp-response content rules stop waiting */
 };
 
 /* owner: worker */
@@ -345,6 +350,10 @@ struct sp_conn {
     uint8_t *pp_authority;
     struct sp_task proc_task;
     struct sp_task flush_task;
+    /* a tcp frontend's connection upgraded to HTTP (http/tcp.c): every request goes to the
+     * backend its rules chose (forced_rule: the use_backend rule, -1 the default), NULL: none */
+    const struct sp_backend *forced_be;
+    int forced_rule;
     struct sp_h1_scan scan;
     int last_srv; /* idx of the server of the last request (prefer-last-server), -1: none */
     struct sp_txn *txn;
@@ -580,6 +589,16 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
 /* owner: worker. Closes and frees a client connection (either protocol); its transactions
  * are aborted. Idempotent within one call chain (c->closed). */
 void sp__conn_close(struct sp_conn *c);
+/* owner: worker. Counts c as a session of its frontend (stot, the session rate): at the
+ * accept, or after the PROXY header and the `tcp-request session` rules on an accept-proxy
+ * bind (HAProxy's session_count_new()). */
+void sp__conn_count_session(struct sp_conn *c);
+/* owner: worker. The counters of c's listener under `option socket-stats`, NULL without it. */
+static inline struct sp_stats_obj *sp__conn_li(const struct sp_conn *c)
+{
+    int li = c->bind->li;
+    return li && li <= c->hw->st->nli ? &c->hw->st->li[li - 1] : NULL;
+}
 /* owner: worker. Graceful stop: idle connections close now, busy ones after their current
  * response (HTTP/1) or their open streams (HTTP/2, after a GOAWAY). */
 void sp__conn_stop_all(struct sp_http_worker *hw);
@@ -623,6 +642,15 @@ int sp__route_tcp_content(struct sp_conn *c, bool partial);
 /* owner: worker. Sets t->be and t->rule of a tcp session (use_backend over the connection
  * and the bytes received so far). */
 void sp__route_tcp(struct sp_txn *t, struct sp_conn *c);
+/* owner: worker. `tcp-request session` rules (either mode, after the PROXY header): the action
+ * of the first whose condition holds (accept when none does). */
+enum sp_tcp_action sp__route_tcp_session(struct sp_conn *c);
+/* owner: worker. The backend's `tcp-request content` rules (t->be's) over the bytes in the
+ * client's buffer: 1 accept, 0 reject, -1 not yet. */
+int sp__route_tcp_be_content(struct sp_txn *t, bool partial);
+/* owner: worker. t->be's `tcp-response content` rules over the server's bytes in t->up's
+ * buffer: the action (SP_TCP_ACCEPT when no rule holds), or -1: not yet. */
+int sp__route_tcp_res(struct sp_txn *t, bool partial);
 /* shared read: the frontend's current connection count */
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
 /* owner: worker. The view of a transaction once its request head is gone (the access log's

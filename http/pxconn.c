@@ -73,6 +73,20 @@ static void accepted(struct sp_conn *c, const struct sp_pp_hdr *h, long len)
         }
     }
     c->t_req_start = hw->w->now;
+    /* `tcp-request session` sees the addresses the header gave: a refused session is
+     * closed, counted as denied (dses), never as a session. HAProxy 2.6 kills such an
+     * "embryonic" session with the connection's error text, which is "Success" (no error
+     * code was set), dropped by `option dontlognull` as any session with no error code is
+     * (session_kill_embryonic()); spillway writes the same line. */
+    if (c->fe->ntcp_session && sp__route_tcp_session(c) == SP_TCP_REJECT) {
+        sp_stat_add(&hw->st->fe[c->fe->idx].dses, 1);
+        if (sp__conn_li(c))
+            sp_stat_add(&sp__conn_li(c)->dses, 1);
+        sp__accesslog_conn_error(c, "Success", true);
+        sp__conn_close(c);
+        return;
+    }
+    sp__conn_count_session(c);
     if (c->fe->mode == SP_MODE_TCP) {
         /* a tcp frontend: the relay starts with what came after the header */
         c->proto = &sp__tcp_cproto;

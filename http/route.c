@@ -242,6 +242,11 @@ void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const stru
 static bool default_only(struct sp_txn *t, const struct sp_conn *c)
 {
     t->fe_conn_seen = -1;
+    if (c->forced_be) { /* upgraded from tcp: the rules chose already */
+        t->be = c->forced_be;
+        t->rule = c->forced_rule;
+        return true;
+    }
     if (c->fe->nrules || c->fe->prometheus || c->fe->stats_enabled || c->fe->monitor_uri)
         return false;
     t->be = c->fe->defbe;
@@ -382,6 +387,55 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
         if (sp_acl_cond_eval(fe->tcp_conn[i].cond, &env))
             return fe->tcp_conn[i].action;
     return SP_TCP_ACCEPT;
+}
+
+/* HAProxy's tcp_inspect_request() / tcp_inspect_response(): the first rule whose condition
+ * holds decides; one that cannot tell yet stops the walk until more bytes come or the delay
+ * ends (-1). No rule holding: accept. */
+static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl_env *env)
+{
+    for (int i = 0; i < n; i++) {
+        int r = sp_acl_cond_exec(rules[i].cond, env);
+        if (r < 0)
+            return -1;
+        if (r)
+            return (int)rules[i].action;
+    }
+    return SP_TCP_ACCEPT;
+}
+
+enum sp_tcp_action sp__route_tcp_session(struct sp_conn *c)
+{
+    const struct sp_frontend *fe = c->fe;
+    struct sp_acl_env env;
+
+    tcp_env(&env, c, false, false);
+    return (enum sp_tcp_action)run_rules(fe->tcp_session, fe->ntcp_session, &env);
+}
+
+int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
+{
+    struct sp_acl_env env;
+    int r;
+
+    tcp_env(&env, t->conn, true, partial);
+    env.be_idx = t->be->idx;
+    r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env);
+    return r < 0 ? -1 : r == SP_TCP_ACCEPT;
+}
+
+int sp__route_tcp_res(struct sp_txn *t, bool partial)
+{
+    const struct sp_buf *rb = &t->up->x.rbuf;
+    struct sp_acl_env env;
+
+    tcp_env(&env, t->conn, false, false);
+    env.be_idx = t->be->idx;
+    env.payload = rb->data ? sp_buf_head(rb) : "";
+    env.payload_len = rb->data ? sp_buf_len(rb) : 0;
+    env.payload_cap = t->hw->bufs.size;
+    env.partial = partial;
+    return run_rules(t->be->tcp_res, t->be->ntcp_res, &env);
 }
 
 int sp__route_tcp_content(struct sp_conn *c, bool partial)

@@ -148,12 +148,40 @@ static const char *algo_name(enum sp_balance a)
     }
 }
 
+/* `option socket-stats`: one row per listener of `fe` after its FRONTEND row, as HAProxy
+ * 2.6's stats_fill_li_stats() fills it: named after the bind's `name` or "sock-N", scur the
+ * connections open on it, slim and FULL from the bind's own maxconn. Returns the rows
+ * written. */
+static size_t listener_rows(const struct sp_routing *rt, const struct sp_http_conf *conf,
+                            const struct sp_frontend *fe, uint64_t now_ms,
+                            struct sp_stats_row *rows)
+{
+    size_t n = 0;
+
+    (void)rt;
+    for (int k = 0; k < conf->nbinds; k++) {
+        const struct sp_bind *b = &conf->binds[k];
+        if (b->fe_idx != fe->idx || !b->li)
+            continue;
+        struct sp_stats_row *r = row_start(&rows[n++], SP_STATS_TYPE_LI, fe->name, fe->id,
+                                           SP_STATS_LI, b->li - 1, now_ms);
+        const struct sp_gate *g = b->gates[0]; /* the bind's maxconn, NULL: none */
+        r->svname = b->name ? b->name : b->li_name;
+        r->sid = (uint32_t)b->luid;
+        r->slim = g ? (int64_t)g->limit : 0;
+        r->status = g && sp_gate_count_mt(g) >= (int64_t)g->limit ? "FULL" : "OPEN";
+        r->mode = fe->mode == SP_MODE_TCP ? "tcp" : "http";
+        r->cap = "frontend";
+    }
+    return n;
+}
+
 /* Builds every row, in proxy id order: FRONTEND, servers, BACKEND. The strings of server rows
  * are written in `txt` (one per server, by idx). */
 static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *conf, uint64_t now_ms,
                       struct sp_stats_row **ret_rows, size_t *ret_n, struct srv_text **ret_txt)
 {
-    size_t cap = (size_t)(rt->nfe + rt->nbe + rt->nsrv);
+    size_t cap = (size_t)(rt->nfe + rt->nbe + rt->nsrv + conf->nbinds);
     struct sp_stats_row *rows = calloc(cap ? cap : 1, sizeof(*rows));
     struct srv_text *txt = calloc((size_t)(rt->nsrv ? rt->nsrv : 1), sizeof(*txt));
     size_t n = 0;
@@ -187,6 +215,7 @@ static int build_rows(const struct sp_routing *rt, const struct sp_http_conf *co
                 if (rt->be[k]->id == fe->id)
                     r->cap = "listen";
             r->mode = fe->mode == SP_MODE_TCP ? "tcp" : "http";
+            n += listener_rows(rt, conf, fe, now_ms, &rows[n]);
         }
         for (int i = 0; i < rt->nbe; i++) {
             const struct sp_backend *be = rt->be[i];

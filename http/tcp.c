@@ -12,14 +12,18 @@
  *  2. the `tcp-request content` rules, if any, over the bytes received so far, waiting up to
  *     `tcp-request inspect-delay` for a rule that cannot tell yet (HAProxy's three-valued
  *     evaluation, sp_acl_cond_exec());
- *  3. use_backend / default_backend over the connection and those bytes, then a new server
- *     connection (never an idle one: a relay leaves nothing reusable behind);
- *  4. the relay: each side's read buffer holds what it sent and is written to the other side
+ *  3. use_backend / default_backend over the connection and those bytes, then the backend's
+ *     own `tcp-request content` rules, then a new server connection (never an idle one: a
+ *     relay leaves nothing reusable behind); an http backend upgrades the connection to
+ *     HTTP instead (upgrade());
+ *  4. the backend's `tcp-response content` rules over the server's first bytes, held in its
+ *     buffer until they decide (res_inspect());
+ *  5. the relay: each side's read buffer holds what it sent and is written to the other side
  *     straight from there, so a byte is copied once (kernel to buffer to kernel). A side is
  *     read only while its buffer has room: a slow reader stops the writer (back-pressure,
  *     at most one buffer per direction). The peer's FIN is passed on with shutdown(SHUT_WR)
  *     once its bytes are written, and the other direction keeps flowing (half-close);
- *  5. the end: both directions closed, an error or reset on a side, or a timeout. The
+ *  6. the end: both directions closed, an error or reset on a side, or a timeout. The
  *     client side closes the session from its task; the transaction logs it.
  *
  * Timeouts, as HAProxy 2.6 runs them for a tcp stream: each side has an inactivity timeout,
@@ -102,6 +106,11 @@ static void push_bytes(struct sp_txn *t)
             continue;
         sp_stat_add(&objs[i]->bin, din);
         sp_stat_add(&objs[i]->bout, dout);
+    }
+    struct sp_stats_obj *lo = sp__conn_li(t->conn);
+    if (lo) {
+        sp_stat_add(&lo->bin, din);
+        sp_stat_add(&lo->bout, dout);
     }
     s->pushed_in = t->bytes_in;
     s->pushed_out = t->bytes_out;
@@ -192,6 +201,59 @@ static ssize_t move(struct sp_txn *t, struct sp_xconn *src, struct sp_xconn *dst
     return moved;
 }
 
+/* `tcp-response content` over the server's first bytes, which wait in its read buffer until
+ * a rule decides (HAProxy's tcp_inspect_response()): now when the delay is over, the buffer
+ * is full or the server sent its FIN, else when a rule cannot tell yet, later. False when
+ * the session ended. reject: both sides closed, denied_resp counted on the frontend, the
+ * backend and the server, "PD" in the log; close: the server's side is shut at once (what it
+ * sent so far still reaches the client, then the client's side is closed); accept, or no
+ * rule holding: the relay runs. */
+static bool res_inspect(struct sp_txn *t)
+{
+    struct sp_http_worker *hw = t->hw;
+    struct sp_upconn *u = t->up;
+    struct sp_buf *b = &u->x.rbuf;
+    struct sp_tcps *s = &t->tcps;
+
+    while (u->x.can_read && !u->x.rd_eof) {
+        if (sp_buf_alloc(b, &hw->bufs) || !sp_buf_space(b))
+            break;
+        ssize_t n = sp_xconn_read(&u->x);
+        if (n > 0) {
+            t->bytes_out += (uint64_t)n;
+            s->last_srv = hw->w->now;
+        } else if (n < 0 && n != -EAGAIN) {
+            push_bytes(t);
+            end(t, 'S', 'D');
+            return false;
+        }
+    }
+    bool final = t->be->t_res_inspect == SP_TIME_UNSET || hw->w->now >= s->res_end || u->x.rd_eof ||
+                 (b->data && !sp_buf_space(b));
+    int r = sp__route_tcp_res(t, !final);
+    if (r < 0)
+        return true; /* the timer comes back at res_end */
+    s->res_inspecting = false;
+    if (r == SP_TCP_REJECT) {
+        struct sp_stats_worker *st = hw->st;
+        sp_stat_add(&st->fe[t->fe->idx].dresp, 1);
+        if (sp__conn_li(t->conn))
+            sp_stat_add(&sp__conn_li(t->conn)->dresp, 1);
+        sp_stat_add(&st->be[t->be->idx].dresp, 1);
+        if (t->srv && t->counted_srv_once)
+            sp_stat_add(&st->srv[t->srv->idx].dresp, 1);
+        push_bytes(t);
+        end(t, 'P', 'D');
+        return false;
+    }
+    if (r == SP_TCP_CLOSE) {
+        sp_xconn_shutw(&u->x);
+        u->x.rd_eof = true; /* nothing more is read from it */
+        s->res_closed = true;
+    }
+    return true;
+}
+
 /* One pass of the relay, both ways. */
 static void relay(struct sp_txn *t)
 {
@@ -203,6 +265,8 @@ static void relay(struct sp_txn *t)
 
     if (s->done || t->state != SP_TXN_EXCHANGE || !u)
         return;
+    if (s->res_inspecting && !res_inspect(t))
+        return;
     for (;;) {
         ssize_t a = move(t, &c->x, &u->x, true, &s->last_cli, &s->last_srv, budget, &bad);
         if (a < 0) {
@@ -210,7 +274,10 @@ static void relay(struct sp_txn *t)
             end(t, bad ? 'S' : 'C', 'D');
             return;
         }
-        ssize_t b = move(t, &u->x, &c->x, false, &s->last_srv, &s->last_cli, budget, &bad);
+        /* the server's bytes wait for the response rules */
+        ssize_t b = s->res_inspecting
+                        ? 0
+                        : move(t, &u->x, &c->x, false, &s->last_srv, &s->last_cli, budget, &bad);
         if (b < 0) {
             push_bytes(t);
             end(t, bad ? 'C' : 'S', 'D');
@@ -226,8 +293,11 @@ static void relay(struct sp_txn *t)
         budget -= (size_t)(a + b);
     }
     push_bytes(t);
-    if (c->x.rd_eof && u->x.shut_wr && u->x.rd_eof && c->x.shut_wr) {
-        end(t, '-', '-'); /* both directions closed: a normal end */
+    if ((c->x.rd_eof && u->x.shut_wr && u->x.rd_eof && c->x.shut_wr) ||
+        (s->res_closed && c->x.shut_wr)) {
+        /* both directions closed, or a response rule closed the server's side and what it
+         * had sent reached the client: a normal end */
+        end(t, '-', '-');
         return;
     }
     tcp_update_timer(c);
@@ -292,6 +362,8 @@ static void tcp_update_timer(struct sp_conn *c)
         when = deadline(t->tcps.last_cli, cli_timeout(t));
     if (t->tcps.inspecting && t->tcps.inspect_end < when)
         when = t->tcps.inspect_end;
+    if (t->tcps.res_inspecting && t->tcps.res_end < when)
+        when = t->tcps.res_end;
     if (when == UINT64_MAX)
         sp_timer_disarm(&w->tw, &c->x.timer);
     else
@@ -321,6 +393,12 @@ static void tcp_timeout(struct sp_conn *c)
     }
     if (t->tcps.inspecting && now >= t->tcps.inspect_end) {
         inspect(t);
+        return;
+    }
+    if (t->tcps.res_inspecting && now >= t->tcps.res_end) {
+        relay(t); /* the response rules decide now */
+        if (t->tcps.done)
+            sp__conn_close(c);
         return;
     }
     tcp_update_timer(c);
@@ -383,6 +461,13 @@ static void tcps_pump(struct sp_txn *t)
         u->on_timer = srv_timer;
         t->tcps.last_srv = t->hw->w->now;
         t->tcps.last_cli = t->hw->w->now; /* the tunnel timeout starts now */
+        if (t->be->ntcp_res) {
+            /* HAProxy runs the response rules from the connection on, its delay with them */
+            t->tcps.res_inspecting = true;
+            t->tcps.res_end = t->be->t_res_inspect == SP_TIME_UNSET
+                                  ? t->hw->w->now
+                                  : t->hw->w->now + (uint64_t)t->be->t_res_inspect;
+        }
     }
     relay(t);
 }
@@ -481,11 +566,31 @@ static bool buffer_input(struct sp_txn *t)
     return true;
 }
 
-/* The content rules have accepted (or there are none): route and connect. */
+static void inspect(struct sp_txn *t);
+
+/* The content rules have accepted (or there are none): route, run the backend's content
+ * rules when it has its own (HAProxy's AN_REQ_INSPECT_BE, on the same buffered bytes, its
+ * inspect-delay counted from now), and connect. */
 static void route(struct sp_txn *t)
 {
-    t->tcps.routed = true;
+    struct sp_tcps *s = &t->tcps;
+
+    s->routed = true;
     sp__route_tcp(t, t->conn);
+    if (t->be && t->be->mode == SP_MODE_HTTP) {
+        /* the task upgrades the connection (never from inside this call chain, which still
+         * holds t) */
+        s->upgrade = true;
+        sp_task_queue(t->hw->w, &t->conn->proc_task);
+        return;
+    }
+    if (t->be && t->be->ntcp_content && t->be->self_fe != t->fe->idx) {
+        uint64_t now = t->hw->w->now;
+        s->inspecting = s->be_inspecting = true;
+        s->inspect_end = t->be->t_inspect == SP_TIME_UNSET ? now : now + (uint64_t)t->be->t_inspect;
+        inspect(t);
+        return;
+    }
     sp__txn_start_tcp(t);
 }
 
@@ -497,22 +602,51 @@ static void inspect(struct sp_txn *t)
     struct sp_conn *c = t->conn;
     const struct sp_frontend *fe = t->fe;
     const struct sp_buf *b = &c->x.rbuf;
-    bool final = fe->t_inspect == SP_TIME_UNSET || c->hw->w->now >= t->tcps.inspect_end ||
-                 c->x.rd_eof || (b->data && !sp_buf_space(b));
-    int r = sp__route_tcp_content(c, !final);
+    bool be = t->tcps.be_inspecting;
+    int64_t delay = be ? t->be->t_inspect : fe->t_inspect;
+    bool final = delay == SP_TIME_UNSET || c->hw->w->now >= t->tcps.inspect_end || c->x.rd_eof ||
+                 (b->data && !sp_buf_space(b));
+    int r = be ? sp__route_tcp_be_content(t, !final) : sp__route_tcp_content(c, !final);
 
     if (r < 0) {
         tcp_update_timer(c);
         return;
     }
-    t->tcps.inspecting = false;
+    t->tcps.inspecting = t->tcps.be_inspecting = false;
     if (!r) {
-        /* HAProxy: denied_req, PR, the connection closed */
+        /* HAProxy: denied_req of the frontend (a backend's rule too), PR, the connection
+         * closed */
         sp_stat_add(&c->hw->st->fe[fe->idx].dreq, 1);
+        if (sp__conn_li(c))
+            sp_stat_add(&sp__conn_li(c)->dreq, 1);
         end(t, 'P', 'R');
         return;
     }
-    route(t);
+    if (be)
+        sp__txn_start_tcp(t);
+    else
+        route(t);
+}
+
+/* A tcp frontend's session routed to an http backend becomes an HTTP connection, as HAProxy
+ * 2.6 upgrades the stream (stream_set_backend()): the session's transaction goes without a
+ * log line or a count of its own (its requests will have them), the connection switches to
+ * the HTTP/1 protocol (HTTP/2 on its preface) with the bytes it buffered, and every request
+ * goes to the backend the rules chose. The frontend's log format stays its own (tcplog),
+ * as in HAProxy. */
+static void upgrade(struct sp_conn *c)
+{
+    struct sp_txn *t = c->txn;
+
+    c->forced_be = t->be;
+    c->forced_rule = t->rule;
+    t->accounted = t->logged = true;
+    sp__txn_free(t);
+    c->txn = NULL;
+    sp_task_cancel(c->hw->w, &c->proc_task);
+    c->proto = &sp__h1_cproto;
+    c->proto->start(c);
+    c->proto->io(c, 0); /* what was buffered is parsed now */
 }
 
 static void tcp_process(struct sp_conn *c)
@@ -521,6 +655,10 @@ static void tcp_process(struct sp_conn *c)
 
     if (c->closed || !t)
         return;
+    if (t->tcps.upgrade) {
+        upgrade(c);
+        return;
+    }
     if (t->tcps.done) {
         sp__conn_close(c);
         return;

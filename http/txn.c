@@ -1104,6 +1104,11 @@ static void account(struct sp_txn *t)
     int cls = t->status >= 100 && t->status < 600 ? t->status / 100 - 1 : 5;
 
     t->accounted = true;
+    struct sp_stats_obj *lo = t->conn ? sp__conn_li(t->conn) : NULL;
+    if (lo) { /* option socket-stats: the listener's bytes */
+        sp_stat_add(&lo->bin, (int64_t)t->bytes_in);
+        sp_stat_add(&lo->bout, (int64_t)t->bytes_out);
+    }
     for (int i = 0; i < 3; i++) {
         struct sp_stats_obj *o = objs[i];
         if (!o)

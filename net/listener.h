@@ -43,6 +43,8 @@ struct sp_bind {
     bool accept_proxy;           /* `accept-proxy`: a PROXY protocol header comes first */
     const char *name;            /* `name`, NULL when unnamed */
     int luid;                    /* HAProxy's listener id: 1, 2... per frontend, per address */
+    int li;                      /* option socket-stats: 1 + its counters' index; 0: none */
+    char li_name[24];            /* its stats row's name when it has no `name`: "sock-N" */
     int *fds;
 };
 

@@ -205,7 +205,7 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_CONN_TOT] = {"conn_tot", T_U64, "MCP"},
     [SP_ST_INTERCEPTED] = {"intercepted", 0, ""},
     [SP_ST_DCON] = {"dcon", T_U64, "MCP"},
-    [SP_ST_DSES] = {"dses", 0, ""},
+    [SP_ST_DSES] = {"dses", T_U64, "MCP"},
     [SP_ST_WREW] = {"wrew", 0, ""},
     [SP_ST_CONNECT] = {"connect", T_U64, "MCP"},
     [SP_ST_REUSE] = {"reuse", T_U64, "MCP"},
@@ -314,6 +314,57 @@ static bool chk_counted(const struct sp_stats_row *r)
 #define BE  (1u << SP_STATS_TYPE_BE)
 #define SRV (1u << SP_STATS_TYPE_SRV)
 
+/* A listener row (`option socket-stats`): the columns HAProxy 2.6's stats_fill_li_stats()
+ * fills, less wrew and eint (not counted per listener) and addr (HAProxy shows it only with
+ * `stats show-legends`). */
+static struct fval li_field(const struct sp_stats_row *r, unsigned c)
+{
+    const struct sp_stats_obj *o = &r->obj;
+
+    switch (c) {
+    case SP_ST_PXNAME:
+        return vstr(r->pxname);
+    case SP_ST_SVNAME:
+        return vstr(r->svname);
+    case SP_ST_MODE:
+        return vstr(r->mode ? r->mode : "http");
+    case SP_ST_SCUR:
+        return vint(o->cur);
+    case SP_ST_SMAX:
+        return vint(o->max);
+    case SP_ST_SLIM:
+        return vint(r->slim); /* the bind's maxconn, 0 when it has none (as HAProxy prints) */
+    case SP_ST_STOT:
+        return vint(o->stot);
+    case SP_ST_BIN:
+        return vint(o->bin);
+    case SP_ST_BOUT:
+        return vint(o->bout);
+    case SP_ST_DREQ:
+        return vint(o->dreq);
+    case SP_ST_DRESP:
+        return vint(o->dresp);
+    case SP_ST_EREQ:
+        return vint(o->ereq);
+    case SP_ST_DCON:
+        return vint(o->dcon);
+    case SP_ST_DSES:
+        return vint(o->dses);
+    case SP_ST_STATUS:
+        return vstr(r->status);
+    case SP_ST_PID:
+        return vint(r->pid);
+    case SP_ST_IID:
+        return vint(r->iid);
+    case SP_ST_SID:
+        return vint(r->sid);
+    case SP_ST_TYPE:
+        return vint(r->type);
+    default:
+        return vempty;
+    }
+}
+
 /* What column `c` holds for row `r`; V_EMPTY where HAProxy leaves the field empty for this row
  * type or spillway does not measure it. */
 static struct fval field(const struct sp_stats_row *r, unsigned c)
@@ -322,6 +373,8 @@ static struct fval field(const struct sp_stats_row *r, unsigned c)
     unsigned t = r->type >= 0 && r->type <= SP_STATS_TYPE_SRV ? 1u << r->type : 0;
     bool http = row_http(r);
 
+    if (r->type == SP_STATS_TYPE_LI)
+        return li_field(r, c);
     if (!t)
         return vempty;
     switch (c) {
@@ -457,10 +510,12 @@ static struct fval field(const struct sp_stats_row *r, unsigned c)
     case SP_ST_CONN_RATE_MAX:
         return t == FE ? vint((int64_t)o->conn_rate.max) : vempty;
     case SP_ST_CONN_TOT:
-        /* accepted connections: the sessions, and those `tcp-request connection` refused */
-        return t == FE ? vint(o->stot + o->dcon) : vempty;
+        /* accepted connections, before any rule (HAProxy's cum_conn) */
+        return t == FE ? vint(o->ctot) : vempty;
     case SP_ST_DCON:
         return t == FE ? vint(o->dcon) : vempty;
+    case SP_ST_DSES:
+        return t == FE ? vint(o->dses) : vempty;
     case SP_ST_CONNECT:
         return t & (BE | SRV) ? vint(o->connect) : vempty;
     case SP_ST_REUSE:
@@ -558,13 +613,13 @@ int sp_stats_csv_row(struct sp_strbuf *b, const struct sp_stats_row *r)
 
 int sp_stats_typed_row(struct sp_strbuf *b, const struct sp_stats_row *r)
 {
-    static const char letter[] = {'F', 'B', 'S'};
+    static const char letter[] = {'F', 'B', 'S', 'L'};
     static const char *const tname[] = {
         [T_U32] = "u32", [T_U64] = "u64", [T_S32] = "s32", [T_STR] = "str"};
 
-    if (r->type < SP_STATS_TYPE_FE || r->type > SP_STATS_TYPE_SRV)
+    if (r->type < SP_STATS_TYPE_FE || r->type > SP_STATS_TYPE_LI)
         return done(b);
-    uint32_t sid = r->type == SP_STATS_TYPE_SRV ? r->sid : 0;
+    uint32_t sid = r->type == SP_STATS_TYPE_SRV || r->type == SP_STATS_TYPE_LI ? r->sid : 0;
     for (unsigned c = 0; c < SP_STATS_NCOLS; c++) {
         struct fval v = field(r, c);
         if (v.kind == V_EMPTY || !cols[c].type)

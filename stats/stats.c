@@ -44,11 +44,24 @@ int sp_stats_init(int nw, int nfe, int nbe, int nsrv)
     return 0;
 }
 
+int sp_stats_init_li(int nli)
+{
+    for (int i = 0; i < nworkers && nli > 0; i++) {
+        struct sp_stats_worker *w = workers[i];
+        w->li = zalloc(sizeof(*w->li) * (size_t)nli);
+        if (!w->li)
+            return -ENOMEM;
+        w->nli = nli;
+    }
+    return 0;
+}
+
 void sp_stats_free(void)
 {
     for (int i = 0; i < nworkers; i++) {
         if (!workers[i])
             continue;
+        free(workers[i]->li);
         free(workers[i]->fe);
         free(workers[i]->be);
         free(workers[i]->srv);
@@ -77,6 +90,8 @@ static struct sp_stats_obj *obj(struct sp_stats_worker *w, enum sp_stats_kind ki
         return idx >= 0 && idx < w->nbe ? &w->be[idx] : NULL;
     case SP_STATS_SRV:
         return idx >= 0 && idx < w->nsrv ? &w->srv[idx] : NULL;
+    case SP_STATS_LI:
+        return idx >= 0 && idx < w->nli ? &w->li[idx] : NULL;
     }
     return NULL;
 }

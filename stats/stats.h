@@ -82,6 +82,8 @@ struct sp_stats_obj {
     int64_t bin, bout;
     int64_t dreq, dresp, ereq, econ, eresp, wretr, wredis, eint;
     int64_t dcon;    /* fe: connections refused by `tcp-request connection` */
+    int64_t dses;    /* fe: sessions refused by `tcp-request session` */
+    int64_t ctot;    /* fe: accepted connections (conn_tot), before any rule */
     int64_t hrsp[6]; /* 1xx 2xx 3xx 4xx 5xx other */
     int64_t req_tot; /* HTTP requests (fe) / streams (be, srv) */
     int64_t h1req, h2req, h1sess, h2sess;
@@ -101,18 +103,25 @@ struct sp_stats_worker {
     struct sp_stats_obj *srv;
     int nfe, nbe, nsrv;
     int wid;
-    int64_t log_drops; /* access-log lines this worker dropped (its buffer was full) */
+    int64_t log_drops;       /* access-log lines this worker dropped (its buffer was full) */
+    struct sp_stats_obj *li; /* listeners (option socket-stats), NULL when none */
+    int nli;
 } __attribute__((aligned(SP_CACHELINE)));
 
 enum sp_stats_kind {
     SP_STATS_FE = 0,
     SP_STATS_BE,
     SP_STATS_SRV,
+    SP_STATS_LI, /* a listener of a frontend with `option socket-stats` */
 };
 
 /* owner: main. Allocates the slots of every worker; sizes from the routing snapshot. Returns
  * 0 or -ENOMEM. */
 int sp_stats_init(int nworkers, int nfe, int nbe, int nsrv);
+/* owner: main, after sp_stats_init(). The listener counters of every worker (`option
+ * socket-stats`): scur (connections open on it), smax, stot (connections accepted), bin,
+ * bout, dreq, dresp, ereq, dcon, dses. Returns 0 or -ENOMEM; nli 0 allocates nothing. */
+int sp_stats_init_li(int nli);
 void sp_stats_free(void);
 int sp_stats_nworkers(void);
 
@@ -240,11 +249,13 @@ void sp_strbuf_printf(struct sp_strbuf *b, const char *fmt, ...)
 
 /* ---- rows ---- */
 
-/* HAProxy's `type` column. Listeners (3) are not rendered. */
+/* HAProxy's `type` column. Listeners (3) are rendered in the CSV, typed and HTML forms, not in
+ * Prometheus (HAProxy 2.6's exporter has no listener family). */
 enum sp_stats_type {
     SP_STATS_TYPE_FE = 0,
     SP_STATS_TYPE_BE = 1,
     SP_STATS_TYPE_SRV = 2,
+    SP_STATS_TYPE_LI = 3, /* a listener (option socket-stats) */
 };
 
 /* owner: caller. One FRONTEND, BACKEND or server line. Strings are borrowed for the duration

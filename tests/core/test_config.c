@@ -1104,12 +1104,12 @@ static void test_crlf_and_no_newline(void)
 static void test_unsupported_keywords(void)
 {
     static const char *const proxy_kws[] = {
-        "use-server",  "log-tag", "persist",      "dispatch",         "log-format-sd", "cookie",
-        "stick-table", "stick",   "tcp-response", "unique-id-format", "compression",   "filter",
-        "email-alert", "id"};
+        "use-server", "log-tag",     "persist", "dispatch",         "log-format-sd",
+        "cookie",     "stick-table", "stick",   "unique-id-format", "compression",
+        "filter",     "email-alert", "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
-    static const char *const opts[] = {"tcp-check", "httpslog", "socket-stats", "splice-auto",
+    static const char *const opts[] = {"tcp-check", "httpslog", "nolinger", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
     static const char *const sections[] = {"peers p", "userlist u", "program p", "fcgi-app f",
@@ -1197,20 +1197,18 @@ static void test_tcp_request(void)
     expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content set-var(txn.x) "
                       "int(1)\n",
                   1,
-                  "t.cfg:9: 'tcp-request content set-var(txn.x)': keyword not supported by "
-                  "spillway",
+                  "t.cfg:9: 'tcp-request content set-var(txn.x)': not supported by spillway "
+                  "yet",
                   NULL);
-    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request session accept\n", 1,
-                  "t.cfg:9: 'tcp-request session': keyword not supported by spillway", NULL);
     expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content drop\n", 1,
                   "unknown action 'drop'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content accept when x\n", 1,
                   "expects 'if' or 'unless'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content accept if\n", 1,
                   "missing condition", NULL);
-    expect_errors(TMO "backend b\n mode tcp\n tcp-request content accept\n", 1,
-                  "t.cfg:8: 'tcp-request content': in a backend section is not supported by "
-                  "spillway",
+    expect_errors(TMO "backend b\n tcp-request content accept\n", 1,
+                  "t.cfg:7: 'tcp-request content': in an http backend ('b') is not supported by "
+                  "spillway (only in mode tcp)",
                   NULL);
     expect_errors(TMO "backend b\n tcp-request connection accept\n", 1,
                   "is not allowed because backend 'b' is not a frontend", NULL);

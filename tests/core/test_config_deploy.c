@@ -263,8 +263,14 @@ static void test_options(void)
                        "below the socket option's unit", NULL);
     cfgt_expect_errors(TMO "frontend f\n bind :1\n clitcpka-cnt 0\n", 1, "'clitcpka-cnt'", NULL);
     cfgt_expect_errors(TMO "backend b\n srvtcpka-idle x\n", 1, "invalid time", NULL);
-    cfgt_expect_errors(TMO "frontend f\n bind :1\n option socket-stats\n", 1,
-                       "'option socket-stats': keyword not supported by spillway yet", NULL);
+    /* option socket-stats: a frontend's (inherited from defaults), a warning in a backend */
+    cfg = cfgt_load_ok(TMO "    option socket-stats\nfrontend f\n bind :1\n");
+    CU_ASSERT_TRUE(cfg && cfgt_proxy(cfg, "f")->socket_stats);
+    sp_config_free(cfg);
+    sp_config_free(cfgt_load_ok_w(TMO "backend b\n option socket-stats\n", 1,
+                                  "'option socket-stats': ignored: backend 'b' has no frontend "
+                                  "part",
+                                  NULL));
 }
 
 static void test_monitor_and_proxy_state(void)

@@ -41,6 +41,8 @@ static void fill_fe(struct sp_stats_row *r)
     r->obj.cur = 99;
     r->obj.max = 17;
     r->obj.stot = 1234;
+    r->obj.ctot = 1234;
+    r->obj.dses = 6;
     r->obj.bin = 100000;
     r->obj.bout = 2000000;
     r->obj.ereq = 3;
@@ -294,6 +296,7 @@ static void test_csv_frontend(void)
     CU_ASSERT_STRING_EQUAL(FIELD(l, 77), "9");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 78), "90");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 79), "1234");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 82), "6"); /* dses */
     CU_ASSERT_STRING_EQUAL(FIELD(l, 84), "");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 94), "0");
     CU_ASSERT_STRING_EQUAL(FIELD(l, 104), "0");
@@ -561,6 +564,67 @@ static void test_csv_check(void)
     CU_ASSERT_STRING_EQUAL(FIELD(l, C_DOWNTIME), "9");
     CU_ASSERT_STRING_EQUAL(FIELD(l, C_CHECK_STATUS), "");
     free(l);
+}
+
+/* `option socket-stats`: a listener row holds HAProxy's listener columns only */
+static void test_csv_listener(void)
+{
+    struct sp_stats_row r;
+    memset(&r, 0, sizeof(r));
+    r.pxname = "web";
+    r.svname = "sock-2";
+    r.type = SP_STATS_TYPE_LI;
+    r.iid = 4;
+    r.sid = 2;
+    r.pid = 1;
+    r.status = "OPEN";
+    r.mode = "tcp";
+    r.obj.cur = 3;
+    r.obj.max = 9;
+    r.obj.stot = 40;
+    r.obj.bin = 1000;
+    r.obj.bout = 2000;
+    r.obj.dcon = 5;
+    r.obj.dses = 6;
+    r.obj.dreq = 7;
+    r.obj.hrsp[1] = 99; /* not a listener column */
+    r.obj.rate.cur = 12;
+    char *l = render_csv(&r);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    CU_ASSERT_EQUAL(csv_count(l), 113);
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 0), "web");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 1), "sock-2");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 2), "");   /* qcur */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 4), "3");  /* scur */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 5), "9");  /* smax */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 6), "0");  /* slim: the bind has no maxconn */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 7), "40"); /* stot */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 8), "1000");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 9), "2000");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 10), "7");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 17), "OPEN");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 27), "4"); /* iid */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 28), "2"); /* sid: the listener id */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 32), "3"); /* type */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 33), "");  /* rate */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 40), "");  /* hrsp_2xx */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 75), "tcp");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 79), ""); /* conn_tot: frontends only */
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 81), "5");
+    CU_ASSERT_STRING_EQUAL(FIELD(l, 82), "6");
+    free(l);
+    struct sp_strbuf b = {0};
+    CU_ASSERT_EQUAL(sp_stats_typed_row(&b, &r), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "L.4.2.1.svname.1:KNS:str:sock-2\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "L.4.2.82.dses.1:MCP:u64:6\n"));
+    CU_ASSERT_PTR_NULL(strstr(b.p, ".rate."));
+    sp_strbuf_free(&b);
+    /* the stats page shows it as a line of its proxy's table */
+    CU_ASSERT_EQUAL(sp_stats_html(&b, NULL, &r, 1), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.p);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.p, "<td class=\"n\">sock-2</td>"));
+    sp_strbuf_free(&b);
 }
 
 /* ---- typed ---- */
@@ -1486,6 +1550,7 @@ void test_render_register(void)
     sp_unit_test(s, "csv frontend row", test_csv_frontend);
     sp_unit_test(s, "csv backend row", test_csv_backend);
     sp_unit_test(s, "csv server row", test_csv_server);
+    sp_unit_test(s, "csv and typed listener row", test_csv_listener);
     sp_unit_test(s, "csv quoting", test_csv_quoting);
     sp_unit_test(s, "csv health check columns", test_csv_check);
     sp_unit_test(s, "typed", test_typed);
