@@ -104,6 +104,19 @@ struct sp_cfg_bind {
     struct sp_cfg_where where;
 };
 
+/* owner: main (copied as is into the routing snapshot: immutable there). A server's
+ * `resolve-opts` and `resolve-net` (HAProxy 2.6's resolv_options). */
+#define SP_CFG_MAX_PREF_NET 5
+struct sp_cfg_resolv_opts {
+    bool allow_dup;     /* allow-dup-ip; prevent-dup-ip (the default) clears it */
+    bool ignore_weight; /* ignore-weight: SRV answers do not set the weight */
+    int nnet;           /* resolve-net: the preferred networks, in order */
+    struct {
+        int family;
+        uint8_t addr[16], mask[16]; /* addr already masked */
+    } net[SP_CFG_MAX_PREF_NET];
+};
+
 /* owner: main */
 struct sp_cfg_server {
     struct sp_cfg_server *next;
@@ -140,6 +153,7 @@ struct sp_cfg_server {
     bool no_addr;       /* init-addr none left it without an address: starts in RMAINT */
     int tmpl;           /* server-template: 1-based group within the backend, 0 = plain */
     struct sp_cfg_where where;
+    struct sp_cfg_resolv_opts ropts; /* resolve-opts, resolve-net */
 };
 
 /* init-addr methods (HAProxy 2.6's SRV_IADDR_*) */

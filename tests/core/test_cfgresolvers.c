@@ -131,8 +131,54 @@ static void test_template(void)
                  "invalid address 'app.test'");
     expect_error(TMO "backend b\n server s a..b:80 resolvers dns init-addr none\n",
                  "invalid host name 'a..b'");
-    expect_error(TMO "backend b\n server-template srv 3 _http._tcp.app.test resolvers dns\n",
-                 "SRV records ('_http._tcp.app.test') not supported by spillway");
+    expect_error(TMO "backend b\n server-template srv 3 _http._tcp.app.test:0 resolvers dns\n",
+                 "invalid SRV record '_http._tcp.app.test:0'");
+    expect_error(TMO "backend b\n server s _http._tcp.app.test init-addr none\n",
+                 "SRV record '_http._tcp.app.test' needs 'resolvers'");
+}
+
+/* an SRV record: a name starting with '_', no port needed; resolve-opts and resolve-net */
+static void test_srv_opts(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+                   "backend b\n default-server resolve-net 10.0.0.0/8 resolve-opts allow-dup-ip\n"
+                   " server-template srv 2 _http._tcp.app.test resolvers dns resolve-opts "
+                   "ignore-weight resolve-net fd00::/8,192.168.1.0/24\n"
+                   " server one one.test:80 resolvers dns init-addr none resolve-opts "
+                   "prevent-dup-ip\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    struct sp_cfg_server *s = cfg->proxies->servers;
+    CU_ASSERT_STRING_EQUAL(s->fqdn, "_http._tcp.app.test");
+    CU_ASSERT_EQUAL(s->dns_port, 0);
+    CU_ASSERT_TRUE(s->no_addr);
+    CU_ASSERT_TRUE(s->ropts.allow_dup);
+    CU_ASSERT_TRUE(s->ropts.ignore_weight);
+    CU_ASSERT_EQUAL_FATAL(s->ropts.nnet, 3);
+    CU_ASSERT_EQUAL(s->ropts.net[0].family, AF_INET);
+    CU_ASSERT_EQUAL(s->ropts.net[0].addr[0], 10);
+    CU_ASSERT_EQUAL(s->ropts.net[0].mask[0], 0xff);
+    CU_ASSERT_EQUAL(s->ropts.net[0].mask[1], 0);
+    CU_ASSERT_EQUAL(s->ropts.net[1].family, AF_INET6);
+    CU_ASSERT_EQUAL(s->ropts.net[1].addr[0], 0xfd);
+    CU_ASSERT_EQUAL(s->ropts.net[2].mask[2], 0xff);
+    CU_ASSERT_EQUAL(s->ropts.net[2].mask[3], 0);
+    s = s->next->next;
+    CU_ASSERT_FALSE(s->ropts.allow_dup);
+    CU_ASSERT_FALSE(s->ropts.ignore_weight);
+    CU_ASSERT_EQUAL(s->ropts.nnet, 1);
+    sp_config_free(cfg);
+    free(diag);
+    expect_error(TMO "backend b\n server s 1.2.3.4:80 resolve-opts allow-dup-ip,foo\n",
+                 "unknown resolve-opts option 'foo'");
+    expect_error(TMO "backend b\n server s 1.2.3.4:80 resolve-net 10.0.0.0/8,bogus\n",
+                 "'resolve-net' invalid network 'bogus'");
+    expect_error(TMO "backend b\n server s 1.2.3.4:80 resolve-net "
+                     "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,6.0.0.0/8\n",
+                 "'resolve-net' exceed 5 networks");
 }
 
 /* default-server resolvers: an IP literal, a unix socket or a portless address keep the plain
@@ -169,6 +215,7 @@ void test_cfgresolvers_register(void)
     sp_unit_test(s, "resolvers section: every keyword, server options", test_section);
     sp_unit_test(s, "resolvers section: errors with file:line", test_section_errors);
     sp_unit_test(s, "server-template: slots, ranges, errors", test_template);
+    sp_unit_test(s, "SRV records, resolve-opts, resolve-net", test_srv_opts);
     sp_unit_test(s, "default-server resolvers: literals and sockets stay plain",
                  test_default_server);
 }

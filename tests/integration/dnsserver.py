@@ -1,5 +1,9 @@
-"""A tiny loopback DNS responder for the integration tests: UDP on 127.0.0.1, A records only,
-an answer set the test changes while it runs.
+"""A tiny loopback DNS responder for the integration tests: UDP on 127.0.0.1, A and SRV
+records, an answer set the test changes while it runs.
+
+`srv` maps an SRV name (`_http._tcp.app.test`) to a list of (priority, weight, port, target,
+addr) tuples: each becomes an SRV record, and `addr` (an IPv4 string, or None) an A record for
+the target in the Additional section. A target without one is resolved through `answers`.
 
 `answers` maps a name (lower case, no trailing dot) to a list of IPv4 addresses: a name that
 is absent answers NXDOMAIN, an AAAA question for a known name answers NOERROR with no record
@@ -15,6 +19,7 @@ import threading
 class DnsServer:
     def __init__(self, host="127.0.0.1"):
         self.answers = {}
+        self.srv = {}
         self.garbage = False
         self.queries = 0
         self._lock = threading.Lock()
@@ -32,6 +37,13 @@ class DnsServer:
                 self.answers.pop(name, None)
             else:
                 self.answers[name] = list(addrs)
+
+    def set_srv(self, name, records):
+        with self._lock:
+            if records is None:
+                self.srv.pop(name, None)
+            else:
+                self.srv[name] = list(records)
 
     def stop(self):
         self._stop.set()
@@ -76,10 +88,13 @@ class DnsServer:
         with self._lock:
             self.queries += 1
             addrs = self.answers.get(name)
+            srv = self.srv.get(name) if qtype == 33 else None
             garbage = self.garbage
         if garbage:
             # the right id and a question, then an answer count with nothing behind it
             return struct.pack("!HHHHHH", qid, 0x8180, 1, 5, 0, 0) + question + b"\xc0"
+        if srv is not None:
+            return self._srv(qid, question, srv)
         if addrs is None:
             return struct.pack("!HHHHHH", qid, 0x8183, 1, 0, 0, 0) + question
         rrs = b""
@@ -88,3 +103,19 @@ class DnsServer:
                 rrs += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 1, 4) + socket.inet_aton(a)
         n = len(addrs) if qtype == 1 else 0
         return struct.pack("!HHHHHH", qid, 0x8180, 1, n, 0, 0) + question + rrs
+
+    @staticmethod
+    def _name(n):
+        return b"".join(bytes([len(x)]) + x.encode() for x in n.split(".") if x) + b"\0"
+
+    def _srv(self, qid, question, records):
+        an = ar = b""
+        nar = 0
+        for prio, weight, port, target, addr in records:
+            rdata = struct.pack("!HHH", prio, weight, port) + self._name(target)
+            an += b"\xc0\x0c" + struct.pack("!HHIH", 33, 1, 1, len(rdata)) + rdata
+            if addr:
+                ar += self._name(target) + struct.pack("!HHIH", 1, 1, 1, 4) + \
+                    socket.inet_aton(addr)
+                nar += 1
+        return struct.pack("!HHHHHH", qid, 0x8180, 1, len(records), 0, nar) + question + an + ar
