@@ -324,6 +324,23 @@ static void assign_srv(struct sp_resolvers *rs, struct resolution *r, const char
         else
             sl->rec = -1;
     }
+    /* a slot the server state file gave a target takes that record back (its port: the live
+     * one) */
+    for (int k = 0; k < r->nslots; k++) {
+        struct slot *sl = &r->slots[k];
+        int fam, port;
+        uint8_t addr[16];
+        if (sl->rec >= 0 || !sl->s->srv_target[0] || !live_addr(sl->s, &fam, addr, &port))
+            continue;
+        for (int i = 0; i < SP_DNS_MAX_SRV && sl->rec < 0; i++) {
+            struct srvrec *rec = &r->recs[i];
+            if (rec->used && rec->owner < 0 && rec->port == port &&
+                !strcasecmp(rec->target, sl->s->srv_target)) {
+                sl->rec = i;
+                rec->owner = k;
+            }
+        }
+    }
     for (int i = 0, k = 0; i < SP_DNS_MAX_SRV; i++) {
         if (!r->recs[i].used || r->recs[i].owner >= 0)
             continue;

@@ -1221,11 +1221,26 @@ static void srv_record_addr(struct sp__cfg_parser *ps, const char *kw, const cha
     memset(&s->addr, 0, sizeof(s->addr));
     s->addrlen = 0;
     s->no_addr = true;
+    /* init-addr (default last,libc,none with resolvers): only `last`, the state file's
+     * address, can give one before the first answer; libc is skipped (HAProxy's
+     * srv_iterate_initaddr(): an SRV server has no host name yet) */
+    bool none = false;
+    for (unsigned list = s->init_addr ? s->init_addr : SP_CFG_INIT_LAST; list && !none;
+         list >>= 4) {
+        s->init_last |= (list & 0xf) == SP_CFG_INIT_LAST;
+        none = (list & 0xf) == SP_CFG_INIT_NONE;
+    }
+    if (!s->init_addr)
+        none = true;
+    if (!none && !s->init_last)
+        sp__cfg_alert(ps, kw, "no method found to resolve address '%s' (init-addr)", text);
+    s->need_last = !none;
 }
 
 /* A server that resolves its name at run time (`resolvers`, or a template): HOST:PORT split
- * into fqdn and port, then the init-addr methods in order (HAProxy's default: last,libc;
- * spillway has no state file, so `last` finds nothing). `none` leaves it without an address,
+ * into fqdn and port, then the init-addr methods in order (HAProxy's default: last,libc, then
+ * none with resolvers; `last` is the server state file's, applied at start by
+ * balance/srvstate.c). `none` leaves it without an address,
  * in maintenance (resolution) until the first answer. An IP literal is not resolved. */
 static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const char *text,
                             struct sp_cfg_server *s)
@@ -1233,7 +1248,11 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
     const char *colon = strrchr(text, ':');
     char *end;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    unsigned list = s->init_addr ? s->init_addr : (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4);
+    /* HAProxy's default: last,libc, and none after them when resolvers are set */
+    unsigned list = s->init_addr ? s->init_addr
+                    : s->resolvers[0]
+                        ? (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4 | SP_CFG_INIT_NONE << 8)
+                        : (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4);
 
     if (text[0] == '_') { /* an SRV record (HAProxy's rule): its answers give the ports */
         srv_record_addr(ps, kw, text, s);
@@ -1267,18 +1286,33 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
         return;
     }
     /* a template's slots start empty whatever libc would say (HAProxy would put the same
-     * first address in every slot until the first answer): `libc` counts as `none` there */
+     * first address in every slot until the first answer): `libc` counts as `none` there.
+     * `last` is the server state file's address, read at start (balance/srvstate.c): it is
+     * noted here, and wins there over what a later method gave */
+    bool libc_failed = false;
     for (; list; list >>= 4) {
         unsigned m = list & 0xf;
-        if (m == SP_CFG_INIT_LIBC && !s->tmpl &&
-            sp_parse_addr(text, true, &s->addr, &s->addrlen) == 0)
-            return;
+        if (m == SP_CFG_INIT_LAST)
+            s->init_last = true;
+        if (m == SP_CFG_INIT_LIBC && !s->tmpl) {
+            if (sp_parse_addr(text, true, &s->addr, &s->addrlen) == 0)
+                return;
+            libc_failed = true;
+        }
         if (m == SP_CFG_INIT_NONE || (m == SP_CFG_INIT_LIBC && s->tmpl)) {
             memset(&s->addr, 0, sizeof(s->addr));
             s->addrlen = 0;
             s->no_addr = true;
+            if (libc_failed)
+                sp__cfg_warn(ps, kw, "could not resolve address '%s', disabling server", text);
             return;
         }
+    }
+    if (s->init_last) { /* only `last` is left: the start fails without a saved address */
+        memset(&s->addr, 0, sizeof(s->addr));
+        s->addrlen = 0;
+        s->no_addr = s->need_last = true;
+        return;
     }
     sp__cfg_alert(ps, kw,
                   "could not resolve address '%s' (init-addr found none; add 'none' to start "

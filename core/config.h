@@ -154,6 +154,10 @@ struct sp_cfg_server {
     int tmpl;           /* server-template: 1-based group within the backend, 0 = plain */
     struct sp_cfg_where where;
     struct sp_cfg_resolv_opts ropts; /* resolve-opts, resolve-net */
+    /* init-addr `last` (the server state file's address, balance/srvstate.h): it comes
+     * before the method that gave the address (init_last), or no other method gave one and
+     * the start fails without it (need_last) */
+    bool init_last, need_last;
 };
 
 /* init-addr methods (HAProxy 2.6's SRV_IADDR_*) */
@@ -341,7 +345,15 @@ struct sp_cfg_proxy {
     struct sp_cfg_where where;
     bool _bind_seen;  /* loader only: a bind line was given, even one with errors */
     unsigned _to_bad; /* loader only: SP__CFG_TO_* of `timeout` lines that had errors */
+    /* `load-server-state-from-file` (SP_CFG_SSF_*) and `server-state-file-name` ("": the
+     * backend's name) */
+    int srv_state_load;
+    char srv_state_name[256];
+    struct sp_cfg_where srv_state_where;
 };
+
+/* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */
+enum { SP_CFG_SSF_UNSET = 0, SP_CFG_SSF_NONE, SP_CFG_SSF_GLOBAL, SP_CFG_SSF_LOCAL };
 
 /* the stats socket's `level` */
 enum sp_cli_level {
@@ -400,6 +412,9 @@ struct sp_cfg_global {
     /* `unix-bind prefix P mode M user U uid N group G gid N`: defaults of unix@ binds */
     char *unix_prefix;
     int unix_mode, unix_uid, unix_gid; /* -1 unset */
+    /* `server-state-file FILE` and `server-state-base DIR` ("" unset) */
+    char server_state_file[1024];
+    char server_state_base[1024];
 };
 
 /* owner: main */

@@ -25,6 +25,7 @@
 
 #include "balance/balance.h"
 #include "balance/resolver.h"
+#include "balance/srvstate.h"
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/config-int.h"
@@ -601,6 +602,10 @@ static struct sp_routing *build_routing(const struct args *a, struct sp_config *
     FILE *rdiag = open_memstream(&rdiag_buf, &rdiag_len);
     struct sp_routing *routing = sp_routing_build(cfg, rdiag ? rdiag : stderr, &rerrors);
 
+    /* the server state file, before anything reads the servers' state (`-c` too: an
+     * init-addr `last` without a saved address fails the start) */
+    if (routing && (rerrors = sp_srvstate_apply(cfg, routing, sp_now_ms(), rdiag ? rdiag : stderr)))
+        routing = sp_routing_discard(routing);
     if (rdiag) {
         fclose(rdiag);
         for (const char *p = rdiag_buf; p && (p = strstr(p, "[WARNING]")); p++)

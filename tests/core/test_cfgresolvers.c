@@ -137,6 +137,61 @@ static void test_template(void)
                  "SRV record '_http._tcp.app.test' needs 'resolvers'");
 }
 
+/* the server state file's keywords; init-addr `last` */
+static void test_state_keywords(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("global\n server-state-base /var/lib/sp\n server-state-file all.state\n"
+                   "resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+                   " load-server-state-from-file global\n"
+                   "backend b\n server s app.test:80 resolvers dns init-addr last\n"
+                   "backend c\n load-server-state-from-file local\n server-state-file-name\n"
+                   " server t 1.2.3.4:80\n"
+                   "backend d\n load-server-state-from-file local\n server-state-file-name x.st\n"
+                   " server u 1.2.3.4:80\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(cfg->global.server_state_base, "/var/lib/sp");
+    CU_ASSERT_STRING_EQUAL(cfg->global.server_state_file, "all.state");
+    struct sp_cfg_proxy *b = cfg->proxies, *c = b->next, *d = c->next;
+    CU_ASSERT_EQUAL(b->srv_state_load, SP_CFG_SSF_GLOBAL);
+    CU_ASSERT_TRUE(b->servers->init_last);
+    CU_ASSERT_TRUE(b->servers->need_last);
+    CU_ASSERT_TRUE(b->servers->no_addr);
+    CU_ASSERT_EQUAL(c->srv_state_load, SP_CFG_SSF_LOCAL);
+    CU_ASSERT_STRING_EQUAL(c->srv_state_name, "");
+    CU_ASSERT_STRING_EQUAL(d->srv_state_name, "x.st");
+    sp_config_free(cfg);
+    free(diag);
+    /* the default with resolvers: last,libc,none (a name that does not resolve is a warning) */
+    rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+               "backend b\n server s no-such-host.invalid:80 resolvers dns\n",
+               &cfg, &diag);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "could not resolve address 'no-such-host.invalid:80', "
+                                        "disabling server"));
+    CU_ASSERT_TRUE(cfg && cfg->proxies->servers->no_addr && cfg->proxies->servers->init_last &&
+                   !cfg->proxies->servers->need_last);
+    sp_config_free(cfg);
+    free(diag);
+    expect_error("global\n server-state-file a\n server-state-file b\n",
+                 "t.cfg:3: 'server-state-file': 'server-state-file' already specified");
+    expect_error(TMO "backend b\n load-server-state-from-file foo\n",
+                 "expects 'global', 'local' or 'none'. Got 'foo'");
+    expect_error(TMO "backend b\n server s app.test:80 init-addr last\n",
+                 "t.cfg:7: 'server': could not resolve address 'app.test:80' (init-addr: no state "
+                 "file to take 'last' from");
+    rc = parse(TMO "backend b\n load-server-state-from-file global\n server s 1.2.3.4:80\n", &cfg,
+               &diag);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "t.cfg:7: 'load-server-state-from-file': backend 'b' "
+                                        "configured to load server state file from global"));
+    sp_config_free(cfg);
+    free(diag);
+}
+
 /* an SRV record: a name starting with '_', no port needed; resolve-opts and resolve-net */
 static void test_srv_opts(void)
 {
@@ -216,6 +271,7 @@ void test_cfgresolvers_register(void)
     sp_unit_test(s, "resolvers section: errors with file:line", test_section_errors);
     sp_unit_test(s, "server-template: slots, ranges, errors", test_template);
     sp_unit_test(s, "SRV records, resolve-opts, resolve-net", test_srv_opts);
+    sp_unit_test(s, "server state file keywords, init-addr last", test_state_keywords);
     sp_unit_test(s, "default-server resolvers: literals and sockets stay plain",
                  test_default_server);
 }
