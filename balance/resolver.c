@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "balance/dns.h"
+#include "balance/dnstcp.h"
 
 struct ns {
-    int fd; /* a connected UDP socket: the kernel drops datagrams from anyone else */
+    int fd; /* a connected UDP socket: the kernel drops datagrams from anyone else; -1: TCP */
+    struct sp_dnstcp *tcp; /* `tcp@`: its sessions (balance/dnstcp.h), NULL for UDP */
 };
 
 struct section {
@@ -148,8 +150,12 @@ static void send_query(struct sp_resolvers *rs, struct section *sec, const char 
         return;
     }
     /* to every nameserver: the first valid answer wins (HAProxy does the same) */
-    for (int i = 0; i < sec->nns; i++)
-        (void)send(sec->ns[i].fd, pkt, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    for (int i = 0; i < sec->nns; i++) {
+        if (sec->ns[i].tcp)
+            (void)sp_dnstcp_send(sec->ns[i].tcp, pkt, (size_t)len, q->id, now_ms);
+        else
+            (void)send(sec->ns[i].fd, pkt, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
 }
 
 static void start_query(struct sp_resolvers *rs, struct resolution *r, uint64_t now_ms)
@@ -585,6 +591,44 @@ static void bad_answer(struct sp_resolvers *rs, struct section *sec, uint64_t no
     rs->fn(rs->arg, NULL, SP_SRV_CH_NONE, msg);
 }
 
+/* One message from a nameserver of `sec` (a datagram, or a TCP session's message): the
+ * answer to the question in flight with its id, if any. */
+static void handle_packet(struct sp_resolvers *rs, struct section *sec, const uint8_t *pkt,
+                          size_t len, uint64_t now_ms)
+{
+    int id = sp_dns_packet_id(pkt, len);
+
+    if (id < 0) {
+        bad_answer(rs, sec, now_ms);
+        return;
+    }
+    for (int i = 0; i < rs->nres; i++) {
+        struct resolution *r = &rs->res[i];
+        if (r->sec != sec)
+            continue;
+        struct query *q = &r->q;
+        const char *name = r->fqdn;
+        struct srvrec *rec = NULL;
+        for (int k = 0; r->srv && !(q->waiting && q->id == id) && k < SP_DNS_MAX_SRV; k++) {
+            if (r->recs[k].used && r->recs[k].q.waiting && r->recs[k].q.id == id) {
+                rec = &r->recs[k];
+                q = &rec->q;
+                name = rec->target;
+            }
+        }
+        if (!q->waiting || q->id != id)
+            continue;
+        int err = sp_dns_answer_parse(pkt, len, q->id, name, q->qtype, &rs->ans);
+        if (err == -EINVAL)
+            bad_answer(rs, sec, now_ms);
+        else if (err == 0 && rec)
+            answered_target(rs, r, rec, &rs->ans, now_ms);
+        else if (err == 0)
+            answered(rs, r, &rs->ans, now_ms);
+        return;
+    }
+}
+
 static void read_socket(struct sp_resolvers *rs, struct section *sec, int fd, uint64_t now_ms)
 {
     uint8_t pkt[65536];
@@ -593,37 +637,22 @@ static void read_socket(struct sp_resolvers *rs, struct section *sec, int fd, ui
         ssize_t len = recv(fd, pkt, sizeof(pkt), MSG_DONTWAIT);
         if (len < 0)
             return; /* EAGAIN, or an ICMP error (ECONNREFUSED): the retry timer handles it */
-        int id = sp_dns_packet_id(pkt, (size_t)len);
-        if (id < 0) {
-            bad_answer(rs, sec, now_ms);
-            continue;
-        }
-        for (int i = 0; i < rs->nres; i++) {
-            struct resolution *r = &rs->res[i];
-            if (r->sec != sec)
-                continue;
-            struct query *q = &r->q;
-            const char *name = r->fqdn;
-            struct srvrec *rec = NULL;
-            for (int k = 0; r->srv && !(q->waiting && q->id == id) && k < SP_DNS_MAX_SRV; k++) {
-                if (r->recs[k].used && r->recs[k].q.waiting && r->recs[k].q.id == id) {
-                    rec = &r->recs[k];
-                    q = &rec->q;
-                    name = rec->target;
-                }
-            }
-            if (!q->waiting || q->id != id)
-                continue;
-            int err = sp_dns_answer_parse(pkt, (size_t)len, q->id, name, q->qtype, &rs->ans);
-            if (err == -EINVAL)
-                bad_answer(rs, sec, now_ms);
-            else if (err == 0 && rec)
-                answered_target(rs, r, rec, &rs->ans, now_ms);
-            else if (err == 0)
-                answered(rs, r, &rs->ans, now_ms);
-            break;
-        }
+        handle_packet(rs, sec, pkt, (size_t)len, now_ms);
     }
+}
+
+/* a TCP session's message (sp_dnstcp_run()'s callback) */
+struct tcp_ctx {
+    struct sp_resolvers *rs;
+    struct section *sec;
+    uint64_t now_ms;
+};
+
+static void tcp_message(void *arg, const uint8_t *msg, size_t len)
+{
+    struct tcp_ctx *c = arg;
+
+    handle_packet(c->rs, c->sec, msg, len, c->now_ms);
 }
 
 static struct section *find_section(struct sp_resolvers *rs, const char *name)
@@ -663,6 +692,14 @@ struct sp_resolvers *sp_resolvers_start(const struct sp_config *cfg,
         struct section *sec = &rs->secs[rs->nsecs++];
         sec->cfg = c;
         for (int i = 0; i < c->nns; i++) {
+            if (c->ns[i].ss_family && c->ns_tcp[i]) { /* connected when a query needs it */
+                sec->ns[sec->nns].fd = -1;
+                sec->ns[sec->nns].tcp = sp_dnstcp_new(&c->ns[i], c->nslen[i], now_ms);
+                if (!sec->ns[sec->nns].tcp)
+                    goto fail_oom;
+                sec->nns++;
+                continue;
+            }
             int fd = socket(c->ns[i].ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             if (fd < 0 || connect(fd, (const struct sockaddr *)&c->ns[i], c->nslen[i]) < 0) {
                 *ret_err = -errno;
@@ -748,9 +785,15 @@ int sp_resolvers_pollfds(const struct sp_resolvers *rs, struct pollfd *pfd, int 
 {
     int n = 0;
 
-    for (int i = 0; rs && i < rs->nsecs; i++)
-        for (int k = 0; k < rs->secs[i].nns && n < max; k++)
-            pfd[n++] = (struct pollfd){.fd = rs->secs[i].ns[k].fd, .events = POLLIN};
+    for (int i = 0; rs && i < rs->nsecs; i++) {
+        for (int k = 0; k < rs->secs[i].nns && n < max; k++) {
+            const struct ns *ns = &rs->secs[i].ns[k];
+            if (ns->tcp)
+                n += sp_dnstcp_pollfds(ns->tcp, pfd + n, max - n);
+            else
+                pfd[n++] = (struct pollfd){.fd = ns->fd, .events = POLLIN};
+        }
+    }
     return n;
 }
 
@@ -758,6 +801,10 @@ int sp_resolvers_timeout(const struct sp_resolvers *rs, uint64_t now_ms, int cap
 {
     int64_t t = cap;
 
+    for (int i = 0; rs && i < rs->nsecs; i++)
+        for (int k = 0; k < rs->secs[i].nns; k++)
+            if (rs->secs[i].ns[k].tcp)
+                t = sp_dnstcp_timeout(rs->secs[i].ns[k].tcp, now_ms, (int)t);
     for (int i = 0; rs && i < rs->nres; i++) {
         const struct resolution *r = &rs->res[i];
         uint64_t retry = (uint64_t)r->sec->cfg->timeout_retry;
@@ -776,9 +823,17 @@ void sp_resolvers_run(struct sp_resolvers *rs, uint64_t now_ms)
 {
     if (!rs)
         return;
-    for (int i = 0; i < rs->nsecs; i++)
-        for (int k = 0; k < rs->secs[i].nns; k++)
-            read_socket(rs, &rs->secs[i], rs->secs[i].ns[k].fd, now_ms);
+    for (int i = 0; i < rs->nsecs; i++) {
+        for (int k = 0; k < rs->secs[i].nns; k++) {
+            struct ns *ns = &rs->secs[i].ns[k];
+            if (ns->tcp) {
+                struct tcp_ctx c = {rs, &rs->secs[i], now_ms};
+                sp_dnstcp_run(ns->tcp, now_ms, tcp_message, &c);
+            } else {
+                read_socket(rs, &rs->secs[i], ns->fd, now_ms);
+            }
+        }
+    }
     for (int i = 0; i < rs->nres; i++) {
         struct resolution *r = &rs->res[i];
         uint64_t retry = (uint64_t)r->sec->cfg->timeout_retry;
@@ -806,9 +861,14 @@ struct sp_resolvers *sp_resolvers_free(struct sp_resolvers *rs)
 {
     if (!rs)
         return NULL;
-    for (int i = 0; i < rs->nsecs; i++)
-        for (int k = 0; k < rs->secs[i].nns; k++)
-            close(rs->secs[i].ns[k].fd);
+    for (int i = 0; i < rs->nsecs; i++) {
+        for (int k = 0; k < rs->secs[i].nns; k++) {
+            if (rs->secs[i].ns[k].tcp)
+                sp_dnstcp_free(rs->secs[i].ns[k].tcp);
+            else
+                close(rs->secs[i].ns[k].fd);
+        }
+    }
     for (int i = 0; rs->res && i < rs->nres; i++) {
         free(rs->res[i].slots);
         free(rs->res[i].recs);

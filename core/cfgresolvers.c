@@ -2,8 +2,8 @@
  * end-of-file check that every server's `resolvers` names one, and the server state file's
  * keywords (`server-state-file`, `server-state-base`, `load-server-state-from-file`,
  * `server-state-file-name`; balance/srvstate.c applies the file). owner: main (the loader).
- * What spillway does not implement (TCP nameservers, `do-resolve`'s knobs, the
- * `resolution_pool_size`-era keywords) is refused with "not supported by spillway". */
+ * What spillway does not implement (`do-resolve`'s knobs, the `resolution_pool_size`-era
+ * keywords) is refused with "not supported by spillway". */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,21 +89,18 @@ void sp__cfg_resolvers_line(struct sp__cfg_parser *ps, int argc, char **argv)
             sp__cfg_alert(ps, kw, "expects ID ADDR:PORT");
             return;
         }
-        if (strncmp(argv[2], "tcp@", 4) == 0) {
-            sp__cfg_alert(ps, kw, "TCP nameservers ('%s') not supported by spillway", argv[2]);
-            return;
-        }
         if (r->nns >= SP_CFG_MAX_NAMESERVERS) {
             sp__cfg_alert(ps, kw, "at most %d nameservers", SP_CFG_MAX_NAMESERVERS);
             return;
         }
-        const char *a = strncmp(argv[2], "udp@", 4) == 0 ? argv[2] + 4 : argv[2];
+        bool tcp = strncmp(argv[2], "tcp@", 4) == 0;
+        const char *a = tcp || strncmp(argv[2], "udp@", 4) == 0 ? argv[2] + 4 : argv[2];
         if (sp_parse_addr(a, false, &r->ns[r->nns], &r->nslen[r->nns]) < 0 ||
             r->ns[r->nns].ss_family == AF_UNIX) {
             sp__cfg_alert(ps, kw, "invalid address '%s' (expects IPv4 or IPv6 ADDR:PORT)", argv[2]);
             return;
         }
-        r->nns++;
+        r->ns_tcp[r->nns++] = tcp;
     } else if (strcmp(kw, "parse-resolv-conf") == 0) {
         if (sp__cfg_nargs_ok(ps, kw, argc, 1, 0, 0))
             resolv_conf(ps, r, kw);

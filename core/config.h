@@ -164,12 +164,14 @@ struct sp_cfg_server {
 enum { SP_CFG_INIT_LAST = 1, SP_CFG_INIT_LIBC = 2, SP_CFG_INIT_NONE = 3 };
 
 /* owner: main. A `resolvers` section (HAProxy 2.6's DNS resolution). Times are ms. */
-#define SP_CFG_MAX_NAMESERVERS 8
+#define SP_CFG_MAX_NAMESERVERS  8
+#define SP_CFG_DNS_TCP_SESSIONS 4 /* TCP sessions per `tcp@` nameserver, at most */
 struct sp_cfg_resolvers {
     struct sp_cfg_resolvers *next;
     char *name;
     struct sockaddr_storage ns[SP_CFG_MAX_NAMESERVERS]; /* `nameserver ID ADDR:PORT` (UDP) */
     socklen_t nslen[SP_CFG_MAX_NAMESERVERS];
+    bool ns_tcp[SP_CFG_MAX_NAMESERVERS]; /* `tcp@ADDR:PORT`: DNS over TCP (balance/dnstcp.h) */
     int nns;
     int resolve_retries;                    /* 3 */
     int64_t timeout_resolve, timeout_retry; /* 1s, 1s */

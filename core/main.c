@@ -126,7 +126,8 @@ static void fd_budget(const struct sp_config *cfg, int nworkers, long long maxco
     for (const struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets; ss; ss = ss->next)
         b->other += 2; /* its listening socket and the client being served */
     for (const struct sp_cfg_resolvers *r = cfg->resolvers; r; r = r->next)
-        b->other += r->nns; /* one connected UDP socket per nameserver */
+        for (int i = 0; i < r->nns; i++) /* a connected UDP socket, or TCP sessions */
+            b->other += r->ns_tcp[i] ? SP_CFG_DNS_TCP_SESSIONS : 1;
 }
 
 static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, long long limit)

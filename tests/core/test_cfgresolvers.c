@@ -45,7 +45,8 @@ static void test_section(void)
     char *diag;
     int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n nameserver ns2 "
                    "udp@[::1]:53\n resolve_retries 5\n timeout resolve 200ms\n timeout retry "
-                   "100ms\n hold valid 5s\n hold nx 2s\n hold obsolete 1s\n hold other 3s\n"
+                   "100ms\n nameserver ns3 tcp@127.0.0.1:53\n hold valid 5s\n hold nx 2s\n hold "
+                   "obsolete 1s\n hold other 3s\n"
                    " hold refused 4s\n hold timeout 6s\n accepted_payload_size 8192\n" TMO
                    "backend b\n server s app.test:8080 resolvers dns init-addr none "
                    "resolve-prefer ipv4\n",
@@ -54,8 +55,10 @@ static void test_section(void)
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     struct sp_cfg_resolvers *r = sp_config_find_resolvers(cfg, "dns");
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    CU_ASSERT_EQUAL(r->nns, 2);
+    CU_ASSERT_EQUAL(r->nns, 3);
     CU_ASSERT_EQUAL(r->ns[1].ss_family, AF_INET6);
+    CU_ASSERT_FALSE(r->ns_tcp[1]);
+    CU_ASSERT_TRUE(r->ns_tcp[2]);
     CU_ASSERT_EQUAL(r->resolve_retries, 5);
     CU_ASSERT_EQUAL(r->timeout_resolve, 200);
     CU_ASSERT_EQUAL(r->timeout_retry, 100);
@@ -78,9 +81,8 @@ static void test_section(void)
 
 static void test_section_errors(void)
 {
-    expect_error("resolvers dns\n nameserver a tcp@1.1.1.1:53\n",
-                 "t.cfg:2: 'nameserver': TCP nameservers ('tcp@1.1.1.1:53') not supported by "
-                 "spillway");
+    expect_error("resolvers dns\n nameserver a tcp@1.1.1.1\n",
+                 "t.cfg:2: 'nameserver': invalid address 'tcp@1.1.1.1'");
     expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n timeout foo 1s\n",
                  "t.cfg:3: 'timeout': 'timeout foo' not supported by spillway");
     expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n hold bar 1s\n",

@@ -1,6 +1,10 @@
 """A tiny loopback DNS responder for the integration tests: UDP on 127.0.0.1, A and SRV
 records, an answer set the test changes while it runs.
 
+It also serves DNS over TCP (2-byte length prefix, RFC 1035 4.2.2) on 127.0.0.1:`tcp_port`,
+with the same answers; `tcp_queries` and `tcp_connections` count what came that way. At most
+16 connections are kept; each reads at most 64 KiB pending.
+
 `srv` maps an SRV name (`_http._tcp.app.test`) to a list of (priority, weight, port, target,
 addr) tuples: each becomes an SRV record, and `addr` (an IPv4 string, or None) an A record for
 the target in the Additional section. A target without one is resolved through `answers`.
@@ -11,6 +15,7 @@ is absent answers NXDOMAIN, an AAAA question for a known name answers NOERROR wi
 must ignore it). Bounded: queries over 512 bytes are dropped, names are read label by label
 with no compression, and the thread stops with stop() (a socket timeout lets it notice)."""
 
+import selectors
 import socket
 import struct
 import threading
@@ -27,9 +32,18 @@ class DnsServer:
         self.sock.bind((host, 0))
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
+        self.tcp_queries = 0
+        self.tcp_connections = 0
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((host, 0))
+        self.lsock.listen(16)
+        self.tcp_port = self.lsock.getsockname()[1]
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="dns", daemon=True)
         self.thread.start()
+        self.tcp_thread = threading.Thread(target=self._serve_tcp, name="dns-tcp", daemon=True)
+        self.tcp_thread.start()
 
     def set(self, name, addrs):
         with self._lock:
@@ -48,7 +62,62 @@ class DnsServer:
     def stop(self):
         self._stop.set()
         self.thread.join(timeout=2)
+        self.tcp_thread.join(timeout=2)
         self.sock.close()
+        self.lsock.close()
+
+    def _serve_tcp(self):
+        sel = selectors.DefaultSelector()
+        sel.register(self.lsock, selectors.EVENT_READ, None)
+        bufs = {}
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select(timeout=0.1):
+                    if key.data is None:
+                        try:
+                            c, _peer = self.lsock.accept()
+                        except OSError:
+                            continue
+                        if len(bufs) >= 16:
+                            c.close()
+                            continue
+                        c.setblocking(False)
+                        bufs[c] = b""
+                        sel.register(c, selectors.EVENT_READ, "conn")
+                        with self._lock:
+                            self.tcp_connections += 1
+                        continue
+                    c = key.fileobj
+                    try:
+                        data = c.recv(4096)
+                    except OSError:
+                        data = b""
+                    if not data or len(bufs[c]) > 65536:
+                        sel.unregister(c)
+                        c.close()
+                        del bufs[c]
+                        continue
+                    bufs[c] += data
+                    while len(bufs[c]) >= 2:
+                        n = struct.unpack("!H", bufs[c][:2])[0]
+                        if len(bufs[c]) < 2 + n:
+                            break
+                        q, bufs[c] = bufs[c][2:2 + n], bufs[c][2 + n:]
+                        with self._lock:
+                            self.tcp_queries += 1
+                        reply = self._answer(q) if n <= 512 else None
+                        if reply:
+                            try:
+                                c.setblocking(True)
+                                c.settimeout(1)
+                                c.sendall(struct.pack("!H", len(reply)) + reply)
+                                c.setblocking(False)
+                            except OSError:
+                                pass
+        finally:
+            for c in bufs:
+                c.close()
+            sel.close()
 
     def _serve(self):
         while not self._stop.is_set():

@@ -12,7 +12,8 @@ One spillway start:
 - `resolve-net 127.0.0.4/32` picks that address among three.
 - `set server BE/SRV addr` on a resolved server sticks while the answer keeps the address the
   resolver had given; once that address leaves, the resolver keeps the operator's address if
-  the answer has it, and replaces it otherwise (HAProxy 2.6's resolv_get_ip_from_response())."""
+  the answer has it, and replaces it otherwise (HAProxy 2.6's resolv_get_ip_from_response()).
+- `nameserver t1 tcp@127.0.0.1:PORT`: DNS over TCP, one session kept and reused."""
 
 import os
 import sys
@@ -61,6 +62,7 @@ def run(t, dns):
     dns.set("b.test", ["127.0.0.3"])
     dns.set("dup.test", ["127.0.0.2"])
     dns.set("net.test", ["127.0.0.2", "127.0.0.3", "127.0.0.4"])
+    dns.set("tcp.test", ["127.0.0.3"])
     fe = free_port()
     sock = os.path.join(t.dir, "dns2.sock")
     cfg = "\n".join([
@@ -68,6 +70,8 @@ def run(t, dns):
         "resolvers dns", "    nameserver ns1 127.0.0.1:%d" % dns.port,
         "    timeout resolve 100ms", "    timeout retry 100ms", "    hold valid 1s",
         "    hold obsolete 0s",
+        "resolvers dnstcp", "    nameserver t1 tcp@127.0.0.1:%d" % dns.tcp_port,
+        "    timeout resolve 100ms", "    timeout retry 300ms", "    hold obsolete 0s",
         "defaults", "    mode http", "    timeout client 5s", "    timeout server 5s",
         "    timeout connect 1s",
         "frontend fe", "    bind %s:%d" % (HOST, fe), "    default_backend bs",
@@ -82,6 +86,8 @@ def run(t, dns):
         "backend bnet",
         "    server n net.test:%d resolvers dns init-addr none resolve-prefer ipv4 "
         "resolve-net 10.0.0.0/8,127.0.0.4/32" % pc,
+        "backend btcp",
+        "    server t tcp.test:%d resolvers dnstcp init-addr none resolve-prefer ipv4" % pc,
     ]) + "\n"
     sp = t.spillway(cfg, fe)
 
@@ -158,6 +164,18 @@ def run(t, dns):
     dns.set("net.test", ["127.0.0.2"])
     ok = wait_until(lambda: view(sock, "bnet")["n"][0] == "127.0.0.2", 5)
     t.check("an answer without the operator's address replaces it", ok, view(sock, "bnet"))
+
+    # a TCP nameserver: resolved over TCP, one session kept and reused, answers followed
+    ok = wait_until(lambda: view(sock, "btcp")["t"][:3] == ("127.0.0.3", pc, 0), 5)
+    t.check("tcp@ nameserver: resolved over TCP", ok and dns.tcp_queries > 0,
+            (view(sock, "btcp"), dns.tcp_queries))
+    dns.set("tcp.test", ["127.0.0.2"])
+    ok = wait_until(lambda: view(sock, "btcp")["t"][0] == "127.0.0.2", 5)
+    q = dns.tcp_queries
+    wait_until(lambda: dns.tcp_queries >= q + 3, 3)
+    t.check("tcp@ nameserver: a changed answer is followed, over one reused session",
+            ok and dns.tcp_queries >= q + 3 and dns.tcp_connections == 1,
+            (view(sock, "btcp"), dns.tcp_queries, dns.tcp_connections))
 
 
 if __name__ == "__main__":
