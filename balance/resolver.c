@@ -312,6 +312,12 @@ static void assign(struct sp_resolvers *rs, struct resolution *r, const char *wh
     }
 }
 
+static void addr_clear(const struct sp_server *s)
+{
+    struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
+    sp_srv_set_addr(s->h, &none, 0);
+}
+
 /* SRV: gives the records to the slots (HAProxy's resolv_check_response()): a slot keeps the
  * record it holds while the answers have it; a free record goes to the first free slot. A
  * slot with a record takes its port, its weight scaled to 0..256 as (w + 255) / 256 (unless
@@ -361,15 +367,20 @@ static void assign_srv(struct sp_resolvers *rs, struct resolution *r, const char
         struct slot *sl = &r->slots[k];
         const struct sp_server *s = sl->s;
         if (sl->rec < 0) {
-            struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
             set_rmaint(rs, s, true, why, now_ms);
             if (s->srv_target[0] || sl->has)
-                sp_srv_set_addr(s->h, &none, 0);
+                addr_clear(s);
             s->srv_target[0] = '\0';
             sl->has = false;
             continue;
         }
         struct srvrec *rec = &r->recs[sl->rec];
+        int lfam, lport;
+        uint8_t laddr[16];
+        bool had = live_addr(s, &lfam, laddr, &lport);
+        /* an address the slot has for another target, or another record of the same
+         * target, is not this record's */
+        bool live = had && !strcmp(s->srv_target, rec->target) && lport == rec->port;
         if (strcmp(s->srv_target, rec->target) != 0) {
             char msg[600];
             snprintf(msg, sizeof(msg), "%s/%s changed its FQDN from %s to %s by 'SRV record'",
@@ -386,8 +397,15 @@ static void assign_srv(struct sp_resolvers *rs, struct resolution *r, const char
                 rs->fn(rs->arg, s, SP_SRV_CH_WEIGHT, NULL);
         }
         if (!rec->has) {
-            sl->has = false;
-            set_rmaint(rs, s, true, "(No IP for server )", now_ms);
+            /* the target's own question has not answered yet: a slot that has an address
+             * for this target (an earlier answer's, or the state file's) keeps it, as
+             * HAProxy's srvrq_update_srv_status() */
+            if (!live) {
+                set_rmaint(rs, s, true, "(No IP for server )", now_ms);
+                if (had) /* in maintenance first: no worker connects to nothing */
+                    addr_clear(s);
+                sl->has = false;
+            }
             continue;
         }
         publish_addr(rs, s, rec->family, rec->addr, rec->port,

@@ -407,6 +407,28 @@ static void test_srv(void)
 
     sp_resolvers_free(rs);
     sp_routing_discard(rt);
+
+    /* a slot the server state file gave b.test:8081 takes that record back at the first
+     * answer, though a.test comes first in it */
+    rt = sp_routing_build(cfg, stderr, &nerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    be = rt->be[0];
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(8081)};
+    inet_pton(AF_INET, "10.0.0.2", &sa.sin_addr);
+    sp_srv_set_addr(be->srv[0]->h, (struct sockaddr_storage *)&sa, sizeof(sa));
+    sp_srv_set_rmaint(be->srv[0]->h, false, 0);
+    snprintf(be->srv[0]->srv_target, 256, "b.test");
+    rs = sp_resolvers_start(cfg, rt, on_event, NULL, 0, &err, why, sizeof(why));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+    srv_nrec = 2;
+    sp_resolvers_run(rs, 0);
+    CU_ASSERT_EQUAL(serve(ns), SP_DNS_T_SRV);
+    run_at(rs, 0);
+    CU_ASSERT_STRING_EQUAL(srv_state(be->srv[0]), "10.0.0.2:8081/0 b.test");
+    CU_ASSERT_STRING_EQUAL(srv_state(be->srv[1]), "10.0.0.1:8080/2 a.test");
+
+    sp_resolvers_free(rs);
+    sp_routing_discard(rt);
     sp_config_free(cfg);
     close(ns);
 }
