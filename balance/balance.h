@@ -74,6 +74,11 @@ struct sp_server {
     int resolve_family;
     uint16_t dns_port;
     int tmpl;
+    struct sp_cfg_resolv_opts ropts; /* resolve-opts, resolve-net */
+    /* owner: main (the one mutable field outside `h`): an SRV record's server (fqdn starting
+     * with '_'), the target host name its answer gave it, "" when none; NULL otherwise.
+     * Written by the resolvers, read by `show servers state`, both on main. */
+    char *srv_target;
 };
 
 /* shared: immutable after publish (RCU). A backend's health check: TCP connect, or

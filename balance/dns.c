@@ -117,6 +117,65 @@ static bool same_name(const char *a, const char *b)
     return la == lb && strncasecmp(a, b, la) == 0;
 }
 
+/* One SRV record's rdata at buf[pos..pos+rdlen): priority, weight, port, target. A target of
+ * "." (no service there) is left out, as are records past SP_DNS_MAX_SRV. */
+static int srv_record(const uint8_t *buf, size_t len, size_t pos, size_t rdlen, uint32_t ttl,
+                      struct sp_dns_answer *out)
+{
+    struct sp_dns_srv *r = &out->srv[out->nsrv];
+    size_t p2 = pos + 6;
+
+    if (rdlen < 7)
+        return -EINVAL;
+    if (out->nsrv >= SP_DNS_MAX_SRV)
+        return 0;
+    if (read_name(buf, len, &p2, r->target, sizeof(r->target)) < 0 || p2 > pos + rdlen)
+        return -EINVAL;
+    if (!r->target[0])
+        return 0;
+    r->priority = rd16(buf + pos);
+    r->weight = rd16(buf + pos + 2);
+    r->port = rd16(buf + pos + 4);
+    r->ttl = ttl;
+    r->family = 0;
+    out->nsrv++;
+    return 0;
+}
+
+/* After the answer section at `pos` (`an` records read): skips the Authority section and
+ * gives each SRV target the first A or AAAA address the Additional section has for it. The
+ * record count over all sections stays within SP_DNS_MAX_RR. */
+static int additional(const uint8_t *buf, size_t len, size_t pos, unsigned an,
+                      struct sp_dns_answer *out)
+{
+    char owner[256];
+    unsigned ns = rd16(buf + 8), ar = rd16(buf + 10);
+
+    for (unsigned i = 0; i < ns + ar && an + i < SP_DNS_MAX_RR; i++) {
+        if (read_name(buf, len, &pos, owner, sizeof(owner)) < 0 || pos + 10 > len)
+            return -EINVAL;
+        int type = rd16(buf + pos), cls = rd16(buf + pos + 2);
+        size_t rdlen = rd16(buf + pos + 8);
+        pos += 10;
+        if (pos + rdlen > len)
+            return -EINVAL;
+        if (i >= ns && cls == 1 && (type == SP_DNS_T_A || type == SP_DNS_T_AAAA)) {
+            size_t alen = type == SP_DNS_T_A ? 4 : 16;
+            if (rdlen != alen)
+                return -EINVAL;
+            for (int k = 0; k < out->nsrv; k++) {
+                struct sp_dns_srv *r = &out->srv[k];
+                if (r->family || !same_name(owner, r->target))
+                    continue;
+                r->family = type == SP_DNS_T_A ? AF_INET : AF_INET6;
+                memcpy(r->addr, buf + pos, alen);
+            }
+        }
+        pos += rdlen;
+    }
+    return 0;
+}
+
 int sp_dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, const char *name, int qtype,
                         struct sp_dns_answer *out)
 {
@@ -159,7 +218,10 @@ int sp_dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, const char 
                 return -EINVAL;
             if (nnames < 4)
                 memcpy(names[nnames++], target, sizeof(target));
-        } else if (type == qtype && out->naddr < SP_DNS_MAX_ADDRS) {
+        } else if (type == SP_DNS_T_SRV && qtype == SP_DNS_T_SRV) {
+            if (srv_record(buf, len, pos, rdlen, ttl, out) < 0)
+                return -EINVAL;
+        } else if (type == qtype && qtype != SP_DNS_T_SRV && out->naddr < SP_DNS_MAX_ADDRS) {
             size_t alen = type == SP_DNS_T_A ? 4 : 16;
             if (rdlen != alen)
                 return -EINVAL;
@@ -170,5 +232,8 @@ int sp_dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, const char 
         }
         pos += rdlen;
     }
+    /* (an answer section longer than SP_DNS_MAX_RR was not read to its end: no Additional) */
+    if (qtype == SP_DNS_T_SRV && out->nsrv && rd16(buf + 6) == an)
+        return additional(buf, len, pos, an, out);
     return 0;
 }

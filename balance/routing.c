@@ -30,6 +30,7 @@ static void routing_free(struct sp_routing *r)
     for (int i = 0; i < r->nsrv; i++) {
         free(r->srv[i]->name);
         free(r->srv[i]->fqdn);
+        free(r->srv[i]->srv_target);
         free(r->srv[i]->resolvers);
         free(r->srv[i]);
     }
@@ -657,6 +658,9 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
                 s->resolve_family = cs->resolve_family;
                 s->dns_port = cs->dns_port;
                 s->tmpl = cs->tmpl;
+                s->ropts = cs->ropts;
+                if (cs->fqdn[0] == '_' && !(s->srv_target = calloc(1, 256)))
+                    goto fail;
             }
         }
         be->bh = &r->be_health[be->idx];

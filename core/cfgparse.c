@@ -796,6 +796,10 @@ static const struct kw keywords[] = {
     {"errorloc303", S_PROXY, sp__cfg_kw_errorloc},
     {"errorfiles", S_PROXY, sp__cfg_kw_errorfiles},
     {"http-error", S_PROXY, sp__cfg_kw_http_error},
+    {"server-state-file", S_GLOBAL, sp__cfg_kw_server_state_file},
+    {"server-state-base", S_GLOBAL, sp__cfg_kw_server_state_file},
+    {"load-server-state-from-file", S_DEF | S_BE | S_LI, sp__cfg_kw_load_server_state},
+    {"server-state-file-name", S_DEF | S_BE | S_LI, sp__cfg_kw_server_state_file_name},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
@@ -807,7 +811,7 @@ static const char *const global_unsupported[] = {
     "log-send-hostname", "log-tag",
     "lua-load", "lua-load-per-thread", "lua-prepend-path", "expose-experimental-directives",
     "insecure-fork-wanted", "insecure-setuid-wanted", "h1-case-adjust", "h1-case-adjust-file",
-    "server-state-file", "server-state-base", "numa-cpu-mapping", "cpu-policy",
+    "numa-cpu-mapping", "cpu-policy",
     "cpu-set", "thread-groups", "thread-group", "max-threads-per-group", "thread-hard-limit",
     "fd-hard-limit", "quiet", "busy-polling", "noepoll", "nopoll", "nosplice",
     "nogetaddrinfo", "noreuseport", "profiling.tasks", "profiling.memory", "set-dumpable",
@@ -851,7 +855,7 @@ static const char *const proxy_unsupported[] = {
     "tcp-response", "unique-id-format", "unique-id-header", "compression", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
-    "external-check", "load-server-state-from-file", "server-state-file-name", "rate-limit",
+    "external-check", "rate-limit",
     "max-keep-alive-queue", "max-session-srv-conns", "bind-process", "use-fcgi-app", "default",
 };
 /* clang-format on */

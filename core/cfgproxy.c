@@ -791,7 +791,7 @@ static const char *const server_opts_unsupported[] = {
     "no-check-ssl", "check-sni", "check-alpn", "check-proto",
     "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
     "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id",
-    "init-state", "resolve-net", "resolve-opts", "observe",
+    "init-state", "observe",
     "error-limit", "on-error", "on-marked-down", "on-marked-up", "slowstart", "track",
     "redir", "usesrc", "pool-max-conn", "pool-purge-delay", "pool-low-conn",
     "pool-conn-name", "max-reuse", "tfo", "non-stick", "namespace", "socks4", "ws", "allow-0rtt", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs",
@@ -884,6 +884,67 @@ static bool proxy_v2_options(struct sp__cfg_parser *ps, const char *kw, const ch
     return ok;
 }
 
+/* `resolve-opts allow-dup-ip|ignore-weight|prevent-dup-ip,...` and `resolve-net NET,...`
+ * (HAProxy 2.6's srv_parse_resolve_opts/_net; at most SP_CFG_MAX_PREF_NET networks over all
+ * the lines of a server, default-server's included). Returns -1 for another option, else
+ * whether it was right. */
+static int resolv_option(struct sp__cfg_parser *ps, const char *kw, const char *opt,
+                         const char *val, struct sp_cfg_server *s)
+{
+    struct sp_cfg_resolv_opts *o = &s->ropts;
+    char item[128];
+    bool net = strcmp(opt, "resolve-net") == 0;
+
+    if (!net && strcmp(opt, "resolve-opts") != 0)
+        return -1;
+    if (!val || !*val) {
+        sp__cfg_alert(ps, kw, "'%s' expects %s", opt,
+                      net ? "a list of networks" : "allow-dup-ip, ignore-weight or prevent-dup-ip");
+        return 0;
+    }
+    for (const char *p = val; *p;) {
+        size_t len = strcspn(p, ",");
+        snprintf(item, sizeof(item), "%.*s", (int)(len < sizeof(item) ? len : sizeof(item) - 1), p);
+        p += len + (p[len] == ',');
+        if (!net) {
+            if (strcmp(item, "allow-dup-ip") == 0)
+                o->allow_dup = true;
+            else if (strcmp(item, "prevent-dup-ip") == 0)
+                o->allow_dup = false;
+            else if (strcmp(item, "ignore-weight") == 0)
+                o->ignore_weight = true;
+            else {
+                sp__cfg_alert(ps, kw,
+                              "'%s' : unknown resolve-opts option '%s', supported methods are "
+                              "'allow-dup-ip', 'ignore-weight', and 'prevent-dup-ip'",
+                              opt, item);
+                return 0;
+            }
+            continue;
+        }
+        struct sockaddr_storage ss;
+        int prefix;
+        if (o->nnet >= SP_CFG_MAX_PREF_NET) {
+            sp__cfg_alert(ps, kw, "'%s' exceed %d networks", opt, SP_CFG_MAX_PREF_NET);
+            return 0;
+        }
+        if (len >= sizeof(item) || !sp__cfg_parse_network(item, &ss, &prefix)) {
+            sp__cfg_alert(ps, kw, "'%s' invalid network '%s'", opt, item);
+            return 0;
+        }
+        int n = o->nnet++, alen = ss.ss_family == AF_INET ? 4 : 16;
+        o->net[n].family = ss.ss_family;
+        memset(o->net[n].mask, 0, sizeof(o->net[n].mask));
+        for (int b = 0; b < prefix && b < alen * 8; b++)
+            o->net[n].mask[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+        memcpy(o->net[n].addr,
+               ss.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                                       : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr,
+               (size_t)alen);
+    }
+    return 1;
+}
+
 static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
                           struct sp_cfg_server *s, bool *stop)
 {
@@ -963,6 +1024,11 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
     if (strcmp(opt, "proxy-v2-options") == 0) {
         (*i)++;
         return proxy_v2_options(ps, argv[0], val, s);
+    }
+    int rr = resolv_option(ps, argv[0], opt, val, s);
+    if (rr >= 0) {
+        (*i)++;
+        return rr;
     }
     if (strcmp(opt, "resolvers") == 0) {
         (*i)++;
@@ -1105,9 +1171,79 @@ static int server_addr(const char *text, struct sp_cfg_server *s)
     return r;
 }
 
+/* whether `name` (no port) can go in a DNS question: labels of 1 to 63 bytes, 253 in all, a
+ * trailing dot allowed */
+static bool dns_name_ok(const char *name)
+{
+    size_t flen = strlen(name);
+
+    if (flen && name[flen - 1] == '.')
+        flen--;
+    if (!flen || flen > 253)
+        return false;
+    for (size_t i = 0; i < flen;) {
+        size_t l = strcspn(name + i, ".");
+        if (l == 0 || l > 63)
+            return false;
+        i += l + 1;
+    }
+    return true;
+}
+
+/* `_service._proto.name[:PORT]` (an SRV record, as HAProxy reads a name starting with '_'):
+ * the servers start without an address, in maintenance (resolution), and take target, port
+ * and weight from the answers (balance/resolver.c). A port, when given, is what `show servers
+ * state` prints before the first answer. */
+static void srv_record_addr(struct sp__cfg_parser *ps, const char *kw, const char *text,
+                            struct sp_cfg_server *s)
+{
+    const char *colon = strrchr(text, ':');
+    size_t nlen = colon ? (size_t)(colon - text) : strlen(text);
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+    if ((colon && (!colon[1] || *end || port < 1 || port > 65535)) || nlen >= sizeof(s->fqdn)) {
+        sp__cfg_alert(ps, kw, "invalid SRV record '%s' (expects _service._proto.name[:PORT])",
+                      text);
+        return;
+    }
+    if (!s->resolvers[0]) {
+        sp__cfg_alert(ps, kw, "SRV record '%s' needs 'resolvers'", text);
+        return;
+    }
+    snprintf(s->fqdn, sizeof(s->fqdn), "%.*s", (int)nlen, text);
+    if (!dns_name_ok(s->fqdn)) {
+        sp__cfg_alert(ps, kw, "invalid SRV record '%s' (labels of 1 to 63 bytes, 253 in all)",
+                      s->fqdn);
+        s->fqdn[0] = '\0';
+        return;
+    }
+    s->dns_port = (uint16_t)port;
+    s->port_from_dst = false;
+    s->port_offset = 0;
+    memset(&s->addr, 0, sizeof(s->addr));
+    s->addrlen = 0;
+    s->no_addr = true;
+    /* init-addr (default last,libc,none with resolvers): only `last`, the state file's
+     * address, can give one before the first answer; libc is skipped (HAProxy's
+     * srv_iterate_initaddr(): an SRV server has no host name yet) */
+    bool none = false;
+    for (unsigned list = s->init_addr ? s->init_addr : SP_CFG_INIT_LAST; list && !none;
+         list >>= 4) {
+        s->init_last |= (list & 0xf) == SP_CFG_INIT_LAST;
+        none = (list & 0xf) == SP_CFG_INIT_NONE;
+    }
+    if (!s->init_addr)
+        none = true;
+    if (!none && !s->init_last)
+        sp__cfg_alert(ps, kw, "no method found to resolve address '%s' (init-addr)", text);
+    s->need_last = !none;
+}
+
 /* A server that resolves its name at run time (`resolvers`, or a template): HOST:PORT split
- * into fqdn and port, then the init-addr methods in order (HAProxy's default: last,libc;
- * spillway has no state file, so `last` finds nothing). `none` leaves it without an address,
+ * into fqdn and port, then the init-addr methods in order (HAProxy's default: last,libc, then
+ * none with resolvers; `last` is the server state file's, applied at start by
+ * balance/srvstate.c). `none` leaves it without an address,
  * in maintenance (resolution) until the first answer. An IP literal is not resolved. */
 static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const char *text,
                             struct sp_cfg_server *s)
@@ -1115,10 +1251,14 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
     const char *colon = strrchr(text, ':');
     char *end;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    unsigned list = s->init_addr ? s->init_addr : (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4);
+    /* HAProxy's default: last,libc, and none after them when resolvers are set */
+    unsigned list = s->init_addr ? s->init_addr
+                    : s->resolvers[0]
+                        ? (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4 | SP_CFG_INIT_NONE << 8)
+                        : (SP_CFG_INIT_LAST | SP_CFG_INIT_LIBC << 4);
 
-    if (text[0] == '_') {
-        sp__cfg_alert(ps, kw, "SRV records ('%s') not supported by spillway (use FQDN:PORT)", text);
+    if (text[0] == '_') { /* an SRV record (HAProxy's rule): its answers give the ports */
+        srv_record_addr(ps, kw, text, s);
         return;
     }
     if (!colon || colon == text || !colon[1] || *end || port < 1 || port > 65535 ||
@@ -1149,18 +1289,33 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
         return;
     }
     /* a template's slots start empty whatever libc would say (HAProxy would put the same
-     * first address in every slot until the first answer): `libc` counts as `none` there */
+     * first address in every slot until the first answer): `libc` counts as `none` there.
+     * `last` is the server state file's address, read at start (balance/srvstate.c): it is
+     * noted here, and wins there over what a later method gave */
+    bool libc_failed = false;
     for (; list; list >>= 4) {
         unsigned m = list & 0xf;
-        if (m == SP_CFG_INIT_LIBC && !s->tmpl &&
-            sp_parse_addr(text, true, &s->addr, &s->addrlen) == 0)
-            return;
+        if (m == SP_CFG_INIT_LAST)
+            s->init_last = true;
+        if (m == SP_CFG_INIT_LIBC && !s->tmpl) {
+            if (sp_parse_addr(text, true, &s->addr, &s->addrlen) == 0)
+                return;
+            libc_failed = true;
+        }
         if (m == SP_CFG_INIT_NONE || (m == SP_CFG_INIT_LIBC && s->tmpl)) {
             memset(&s->addr, 0, sizeof(s->addr));
             s->addrlen = 0;
             s->no_addr = true;
+            if (libc_failed)
+                sp__cfg_warn(ps, kw, "could not resolve address '%s', disabling server", text);
             return;
         }
+    }
+    if (s->init_last) { /* only `last` is left: the start fails without a saved address */
+        memset(&s->addr, 0, sizeof(s->addr));
+        s->addrlen = 0;
+        s->no_addr = s->need_last = true;
+        return;
     }
     sp__cfg_alert(ps, kw,
                   "could not resolve address '%s' (init-addr found none; add 'none' to start "
@@ -1175,8 +1330,8 @@ static bool wants_dns(const struct sp_cfg_server *s, int argc, char **argv, int 
 {
     const char *addr = argv[first - 1], *colon = strrchr(addr, ':');
 
-    if (strchr(addr, '@') || addr[0] == '[' || !colon || !isdigit((unsigned char)colon[1]) ||
-        strchr(addr, ':') != colon)
+    if (addr[0] != '_' && (strchr(addr, '@') || addr[0] == '[' || !colon ||
+                           !isdigit((unsigned char)colon[1]) || strchr(addr, ':') != colon))
         return false;
     if (s->resolvers[0] || s->init_addr)
         return true;

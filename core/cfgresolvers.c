@@ -1,7 +1,9 @@
-/* core/cfgresolvers.c - the `resolvers` section (HAProxy 2.6, configuration.txt 5.3.2) and
- * the end-of-file check that every server's `resolvers` names one. owner: main (the loader).
- * What spillway does not implement (TCP nameservers, `do-resolve`'s knobs, the
- * `resolution_pool_size`-era keywords) is refused with "not supported by spillway". */
+/* core/cfgresolvers.c - the `resolvers` section (HAProxy 2.6, configuration.txt 5.3.2), the
+ * end-of-file check that every server's `resolvers` names one, and the server state file's
+ * keywords (`server-state-file`, `server-state-base`, `load-server-state-from-file`,
+ * `server-state-file-name`; balance/srvstate.c applies the file). owner: main (the loader).
+ * What spillway does not implement (`do-resolve`'s knobs, the `resolution_pool_size`-era
+ * keywords) is refused with "not supported by spillway". */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,21 +89,18 @@ void sp__cfg_resolvers_line(struct sp__cfg_parser *ps, int argc, char **argv)
             sp__cfg_alert(ps, kw, "expects ID ADDR:PORT");
             return;
         }
-        if (strncmp(argv[2], "tcp@", 4) == 0) {
-            sp__cfg_alert(ps, kw, "TCP nameservers ('%s') not supported by spillway", argv[2]);
-            return;
-        }
         if (r->nns >= SP_CFG_MAX_NAMESERVERS) {
             sp__cfg_alert(ps, kw, "at most %d nameservers", SP_CFG_MAX_NAMESERVERS);
             return;
         }
-        const char *a = strncmp(argv[2], "udp@", 4) == 0 ? argv[2] + 4 : argv[2];
+        bool tcp = strncmp(argv[2], "tcp@", 4) == 0;
+        const char *a = tcp || strncmp(argv[2], "udp@", 4) == 0 ? argv[2] + 4 : argv[2];
         if (sp_parse_addr(a, false, &r->ns[r->nns], &r->nslen[r->nns]) < 0 ||
             r->ns[r->nns].ss_family == AF_UNIX) {
             sp__cfg_alert(ps, kw, "invalid address '%s' (expects IPv4 or IPv6 ADDR:PORT)", argv[2]);
             return;
         }
-        r->nns++;
+        r->ns_tcp[r->nns++] = tcp;
     } else if (strcmp(kw, "parse-resolv-conf") == 0) {
         if (sp__cfg_nargs_ok(ps, kw, argc, 1, 0, 0))
             resolv_conf(ps, r, kw);
@@ -152,9 +151,82 @@ void sp__cfg_resolvers_line(struct sp__cfg_parser *ps, int argc, char **argv)
     }
 }
 
+/* global `server-state-file FILE` / `server-state-base DIR`: once each, as HAProxy */
+void sp__cfg_kw_server_state_file(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    bool base = strcmp(argv[0], "server-state-base") == 0;
+    char *dst = base ? ps->cfg->global.server_state_base : ps->cfg->global.server_state_file;
+    size_t size = base ? sizeof(ps->cfg->global.server_state_base)
+                       : sizeof(ps->cfg->global.server_state_file);
+
+    if (dst[0]) {
+        sp__cfg_alert(ps, argv[0], "'%s' already specified", argv[0]);
+        return;
+    }
+    if (argc != 2 || !argv[1][0]) {
+        sp__cfg_alert(ps, argv[0], "'%s' expects one argument: a %s path", argv[0],
+                      base ? "directory" : "file");
+        return;
+    }
+    if (strlen(argv[1]) >= size) {
+        sp__cfg_alert(ps, argv[0], "path too long");
+        return;
+    }
+    snprintf(dst, size, "%s", argv[1]);
+}
+
+/* `load-server-state-from-file global|local|none` */
+void sp__cfg_kw_load_server_state(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    static const char *const modes[] = {"none", "global", "local"};
+
+    if (argc != 2) {
+        sp__cfg_alert(ps, argv[0], "'%s' expects 'global', 'local' or 'none'", argv[0]);
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+        if (strcmp(argv[1], modes[i]) == 0) {
+            ps->cur->srv_state_load = SP_CFG_SSF_NONE + (int)i;
+            ps->cur->srv_state_where = sp__cfg_here(ps);
+            return;
+        }
+    }
+    sp__cfg_alert(ps, argv[0], "'%s' expects 'global', 'local' or 'none'. Got '%s'", argv[0],
+                  argv[1]);
+}
+
+/* `server-state-file-name [NAME|use-backend-name]`: none or use-backend-name is the
+ * backend's own name (kept as "", resolved per backend: from a defaults section it means
+ * each backend's name) */
+void sp__cfg_kw_server_state_file_name(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (argc > 2) {
+        sp__cfg_alert(ps, argv[0], "'%s' expects at most one argument", argv[0]);
+        return;
+    }
+    const char *name = argc == 2 && strcmp(argv[1], "use-backend-name") != 0 ? argv[1] : "";
+    if (strlen(name) >= sizeof(ps->cur->srv_state_name)) {
+        sp__cfg_alert(ps, argv[0], "file name too long");
+        return;
+    }
+    snprintf(ps->cur->srv_state_name, sizeof(ps->cur->srv_state_name), "%s", name);
+}
+
 void sp__cfg_resolvers_check(struct sp__cfg_parser *ps)
 {
     int line = ps->line;
+
+    for (struct sp_cfg_proxy *px = ps->cfg->proxies; px; px = px->next) {
+        if (px->srv_state_load == SP_CFG_SSF_GLOBAL && !ps->cfg->global.server_state_file[0] &&
+            (px->cap & SP_CAP_BE)) {
+            ps->line = px->srv_state_where.line;
+            sp__cfg_warn(ps, "load-server-state-from-file",
+                         "backend '%s' configured to load server state file from global section "
+                         "'server-state-file' directive. Unfortunately, 'server-state-file' is "
+                         "not set!",
+                         px->name);
+        }
+    }
 
     for (struct sp_cfg_resolvers *r = ps->cfg->resolvers; r; r = r->next) {
         if (!r->nns) {
@@ -163,6 +235,20 @@ void sp__cfg_resolvers_check(struct sp__cfg_parser *ps)
         }
     }
     for (struct sp_cfg_proxy *px = ps->cfg->proxies; px; px = px->next) {
+        /* init-addr `last` with no other way to an address: without a state file to read,
+         * it cannot start (HAProxy fails it at start; spillway knows now) */
+        bool state =
+            px->srv_state_load == SP_CFG_SSF_LOCAL ||
+            (px->srv_state_load == SP_CFG_SSF_GLOBAL && ps->cfg->global.server_state_file[0]);
+        for (struct sp_cfg_server *s = px->servers; s && !state; s = s->next) {
+            if (!s->need_last)
+                continue;
+            ps->line = s->where.line;
+            sp__cfg_alert(ps, s->tmpl ? "server-template" : "server",
+                          "could not resolve address '%s' (init-addr: no state file to take "
+                          "'last' from, no other method)",
+                          s->addr_text);
+        }
         for (struct sp_cfg_server *s = px->servers; s; s = s->next) {
             if (!s->resolvers[0] || sp_config_find_resolvers(ps->cfg, s->resolvers))
                 continue;

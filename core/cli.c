@@ -138,11 +138,15 @@ static void show_servers_state(const struct sp_routing *rt, const char *only, st
             int port = st.addr.ss_family == AF_UNSPEC ? s->dns_port : sp_addr_port(&st.addr);
             if (s->check && !s->chk_follow)
                 sp_addr_ip(&s->chk_addr, chk, sizeof(chk));
+            /* an SRV record's server: the target its answer gave it, and the record */
+            const char *fqdn = s->srv_target ? (s->srv_target[0] ? s->srv_target : "-")
+                                             : (s->fqdn ? s->fqdn : "-");
+            const char *srvrec = s->srv_target ? s->fqdn : "-";
             sp_strbuf_printf(
-                b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d 0 0 0 %s %d - 0 %d %s - 0\n",
+                b, "%d %s %d %s %s %d %d %d %d %lld %d %d %d %d 0 0 0 %s %d %s 0 %d %s - 0\n",
                 be->id, be->name, s->id, s->name, ip, st.op, st.admin, st.uweight, st.iweight,
                 (long long)((now - st.lastchg_ms) / 1000), st.status, st.result, st.health,
-                st.chk_state, s->fqdn ? s->fqdn : "-", port, s->check ? s->chk_port : 0, chk);
+                st.chk_state, fqdn, port, srvrec, s->check ? s->chk_port : 0, chk);
         }
     }
 }

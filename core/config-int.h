@@ -288,6 +288,10 @@ void sp__cfg_kw_node(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_localpeer(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv);
+/* cfgresolvers.c: the server state file's keywords */
+void sp__cfg_kw_server_state_file(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_load_server_state(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_server_state_file_name(struct sp__cfg_parser *ps, int argc, char **argv);
 /* A user or group name to its id (getpwnam/getgrnam): 0, -ENOENT when unknown, or the
  * lookup's error. */
 int sp__cfg_lookup_user(const char *name, int *ret_uid);

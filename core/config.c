@@ -302,6 +302,9 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->stats_show_modules = src->stats_show_modules;
     dst->stats_node = dup_or_null(src->stats_node, &oom);
     dst->stats_desc = dup_or_null(src->stats_desc, &oom);
+    dst->srv_state_load = src->srv_state_load;
+    memcpy(dst->srv_state_name, src->srv_state_name, sizeof(dst->srv_state_name));
+    dst->srv_state_where = src->srv_state_where;
     if (src->nstats_scope) {
         dst->stats_scope = calloc((size_t)src->nstats_scope, sizeof(char *));
         if (!dst->stats_scope)

@@ -104,6 +104,19 @@ struct sp_cfg_bind {
     struct sp_cfg_where where;
 };
 
+/* owner: main (copied as is into the routing snapshot: immutable there). A server's
+ * `resolve-opts` and `resolve-net` (HAProxy 2.6's resolv_options). */
+#define SP_CFG_MAX_PREF_NET 5
+struct sp_cfg_resolv_opts {
+    bool allow_dup;     /* allow-dup-ip; prevent-dup-ip (the default) clears it */
+    bool ignore_weight; /* ignore-weight: SRV answers do not set the weight */
+    int nnet;           /* resolve-net: the preferred networks, in order */
+    struct {
+        int family;
+        uint8_t addr[16], mask[16]; /* addr already masked */
+    } net[SP_CFG_MAX_PREF_NET];
+};
+
 /* owner: main */
 struct sp_cfg_server {
     struct sp_cfg_server *next;
@@ -140,18 +153,25 @@ struct sp_cfg_server {
     bool no_addr;       /* init-addr none left it without an address: starts in RMAINT */
     int tmpl;           /* server-template: 1-based group within the backend, 0 = plain */
     struct sp_cfg_where where;
+    struct sp_cfg_resolv_opts ropts; /* resolve-opts, resolve-net */
+    /* init-addr `last` (the server state file's address, balance/srvstate.h): it comes
+     * before the method that gave the address (init_last), or no other method gave one and
+     * the start fails without it (need_last) */
+    bool init_last, need_last;
 };
 
 /* init-addr methods (HAProxy 2.6's SRV_IADDR_*) */
 enum { SP_CFG_INIT_LAST = 1, SP_CFG_INIT_LIBC = 2, SP_CFG_INIT_NONE = 3 };
 
 /* owner: main. A `resolvers` section (HAProxy 2.6's DNS resolution). Times are ms. */
-#define SP_CFG_MAX_NAMESERVERS 8
+#define SP_CFG_MAX_NAMESERVERS  8
+#define SP_CFG_DNS_TCP_SESSIONS 4 /* TCP sessions per `tcp@` nameserver, at most */
 struct sp_cfg_resolvers {
     struct sp_cfg_resolvers *next;
     char *name;
     struct sockaddr_storage ns[SP_CFG_MAX_NAMESERVERS]; /* `nameserver ID ADDR:PORT` (UDP) */
     socklen_t nslen[SP_CFG_MAX_NAMESERVERS];
+    bool ns_tcp[SP_CFG_MAX_NAMESERVERS]; /* `tcp@ADDR:PORT`: DNS over TCP (balance/dnstcp.h) */
     int nns;
     int resolve_retries;                    /* 3 */
     int64_t timeout_resolve, timeout_retry; /* 1s, 1s */
@@ -406,7 +426,15 @@ struct sp_cfg_proxy {
     const struct sp_cfg_reply *replies[SP_CFG_NERR];
     bool _bind_seen;  /* loader only: a bind line was given, even one with errors */
     unsigned _to_bad; /* loader only: SP__CFG_TO_* of `timeout` lines that had errors */
+    /* `load-server-state-from-file` (SP_CFG_SSF_*) and `server-state-file-name` ("": the
+     * backend's name) */
+    int srv_state_load;
+    char srv_state_name[256];
+    struct sp_cfg_where srv_state_where;
 };
+
+/* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */
+enum { SP_CFG_SSF_UNSET = 0, SP_CFG_SSF_NONE, SP_CFG_SSF_GLOBAL, SP_CFG_SSF_LOCAL };
 
 /* the stats socket's `level` */
 enum sp_cli_level {
@@ -466,6 +494,9 @@ struct sp_cfg_global {
     char *unix_prefix;
     int unix_mode, unix_uid, unix_gid; /* -1 unset */
     bool pp2_never_send_local;         /* health checks' PROXY v2 carries addresses, not LOCAL */
+    /* `server-state-file FILE` and `server-state-base DIR` ("" unset) */
+    char server_state_file[1024];
+    char server_state_base[1024];
 };
 
 /* owner: main */

@@ -25,6 +25,7 @@
 
 #include "balance/balance.h"
 #include "balance/resolver.h"
+#include "balance/srvstate.h"
 #include "core/cli.h"
 #include "core/config.h"
 #include "core/config-int.h"
@@ -126,7 +127,8 @@ static void fd_budget(const struct sp_config *cfg, int nworkers, long long maxco
     for (const struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets; ss; ss = ss->next)
         b->other += 2; /* its listening socket and the client being served */
     for (const struct sp_cfg_resolvers *r = cfg->resolvers; r; r = r->next)
-        b->other += r->nns; /* one connected UDP socket per nameserver */
+        for (int i = 0; i < r->nns; i++) /* a connected UDP socket, or TCP sessions */
+            b->other += r->ns_tcp[i] ? SP_CFG_DNS_TCP_SESSIONS : 1;
 }
 
 static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, long long limit)
@@ -614,6 +616,10 @@ static struct sp_routing *build_routing(const struct args *a, struct sp_config *
     FILE *rdiag = open_memstream(&rdiag_buf, &rdiag_len);
     struct sp_routing *routing = sp_routing_build(cfg, rdiag ? rdiag : stderr, &rerrors);
 
+    /* the server state file, before anything reads the servers' state (`-c` too: an
+     * init-addr `last` without a saved address fails the start) */
+    if (routing && (rerrors = sp_srvstate_apply(cfg, routing, sp_now_ms(), rdiag ? rdiag : stderr)))
+        routing = sp_routing_discard(routing);
     if (rdiag) {
         fclose(rdiag);
         for (const char *p = rdiag_buf; p && (p = strstr(p, "[WARNING]")); p++)

@@ -104,6 +104,85 @@ static void test_malformed(void)
     }
 }
 
+/* An SRV response for `_http._tcp.app.test`: two records (a.test:8080 weight 512 priority 10,
+ * b.test:8081 weight 0 priority 20, its target compressed), one NS record in Authority, and
+ * an A record for a.test in Additional. Returns its length. */
+static size_t srv_response(uint8_t *b, uint16_t id)
+{
+    int len = sp_dns_query_build(id, "_http._tcp.app.test", SP_DNS_T_SRV, 0, b, 512);
+    size_t off = (size_t)len, atarget;
+    static const uint8_t a_name[] = {1, 'a', 4, 't', 'e', 's', 't', 0};
+
+    b[2] = 0x81;
+    b[3] = 0x80;
+    b[7] = 2;  /* answers */
+    b[9] = 1;  /* authority */
+    b[11] = 1; /* additional */
+    uint8_t rr1[] = {0xc0, 12, 0, 33, 0, 1, 0, 0, 0, 30, 0, 6 + 8, 0, 10, 2, 0, 0x1f, 0x90};
+    memcpy(b + off, rr1, sizeof(rr1));
+    off += sizeof(rr1);
+    atarget = off;
+    memcpy(b + off, a_name, sizeof(a_name));
+    off += sizeof(a_name);
+    /* b.test as "1b" + a pointer to a.test's "test" label */
+    uint8_t rr2[] = {0xc0,  12, 0,  33, 0, 1,    0,    0, 0,   30,   0,
+                     6 + 4, 0,  20, 0,  0, 0x1f, 0x91, 1, 'b', 0xc0, (uint8_t)(atarget + 2)};
+    memcpy(b + off, rr2, sizeof(rr2));
+    off += sizeof(rr2);
+    uint8_t ns[] = {0xc0, 12, 0, 2, 0, 1, 0, 0, 0, 30, 0, 2, 0xc0, (uint8_t)atarget};
+    memcpy(b + off, ns, sizeof(ns));
+    off += sizeof(ns);
+    uint8_t ar[] = {0xc0, (uint8_t)atarget, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 0, 0, 9};
+    memcpy(b + off, ar, sizeof(ar));
+    off += sizeof(ar);
+    return off;
+}
+
+static void test_srv(void)
+{
+    uint8_t b[1024];
+    struct sp_dns_answer a;
+    size_t len = srv_response(b, 5);
+
+    CU_ASSERT_EQUAL_FATAL(sp_dns_answer_parse(b, len, 5, "_http._tcp.app.test", SP_DNS_T_SRV, &a),
+                          0);
+    CU_ASSERT_EQUAL(a.naddr, 0);
+    CU_ASSERT_EQUAL_FATAL(a.nsrv, 2);
+    CU_ASSERT_STRING_EQUAL(a.srv[0].target, "a.test");
+    CU_ASSERT_EQUAL(a.srv[0].port, 8080);
+    CU_ASSERT_EQUAL(a.srv[0].weight, 512);
+    CU_ASSERT_EQUAL(a.srv[0].priority, 10);
+    CU_ASSERT_EQUAL(a.srv[0].family, AF_INET); /* from the Additional section */
+    CU_ASSERT_EQUAL(a.srv[0].addr[3], 9);
+    CU_ASSERT_STRING_EQUAL(a.srv[1].target, "b.test");
+    CU_ASSERT_EQUAL(a.srv[1].port, 8081);
+    CU_ASSERT_EQUAL(a.srv[1].weight, 0);
+    CU_ASSERT_EQUAL(a.srv[1].family, 0); /* none: resolved on its own */
+    /* an A question of the same name is another question */
+    CU_ASSERT_EQUAL(sp_dns_answer_parse(b, len, 5, "_http._tcp.app.test", SP_DNS_T_A, &a), -ESRCH);
+    /* every truncation is refused or ignored, never read past */
+    for (size_t l = 0; l < len; l++) {
+        int r = sp_dns_answer_parse(b, l, 5, "_http._tcp.app.test", SP_DNS_T_SRV, &a);
+        CU_ASSERT(r == -EINVAL || r == -ESRCH);
+    }
+    /* an SRV record too short for its fixed part */
+    len = srv_response(b, 5);
+    b[37 + 11] = 5; /* the first record's rdlength (low byte), after the 37-byte question */
+    CU_ASSERT_EQUAL(sp_dns_answer_parse(b, len, 5, "_http._tcp.app.test", SP_DNS_T_SRV, &a),
+                    -EINVAL);
+    /* random bytes in the records: never a crash */
+    for (unsigned seed = 1; seed < 2000; seed++) {
+        len = srv_response(b, 5);
+        unsigned x = seed;
+        for (int k = 0; k < 4; k++) {
+            x = x * 1103515245u + 12345u;
+            b[37 + (x >> 8) % (len - 37)] = (uint8_t)(x >> 16);
+        }
+        int r = sp_dns_answer_parse(b, len, 5, "_http._tcp.app.test", SP_DNS_T_SRV, &a);
+        CU_ASSERT(r != 0 || (a.nsrv <= SP_DNS_MAX_SRV && a.naddr == 0));
+    }
+}
+
 static void test_rmaint(void)
 {
     struct sp_srv_health h;
@@ -141,4 +220,5 @@ void test_dns_register(void)
     sp_unit_test(s, "answer: addresses, other questions, NX", test_answer);
     sp_unit_test(s, "malformed answers: refused, bounded", test_malformed);
     sp_unit_test(s, "maintenance (resolution): RMAINT", test_rmaint);
+    sp_unit_test(s, "SRV: records, Additional addresses, malformed", test_srv);
 }

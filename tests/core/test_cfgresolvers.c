@@ -45,7 +45,8 @@ static void test_section(void)
     char *diag;
     int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n nameserver ns2 "
                    "udp@[::1]:53\n resolve_retries 5\n timeout resolve 200ms\n timeout retry "
-                   "100ms\n hold valid 5s\n hold nx 2s\n hold obsolete 1s\n hold other 3s\n"
+                   "100ms\n nameserver ns3 tcp@127.0.0.1:53\n hold valid 5s\n hold nx 2s\n hold "
+                   "obsolete 1s\n hold other 3s\n"
                    " hold refused 4s\n hold timeout 6s\n accepted_payload_size 8192\n" TMO
                    "backend b\n server s app.test:8080 resolvers dns init-addr none "
                    "resolve-prefer ipv4\n",
@@ -54,8 +55,10 @@ static void test_section(void)
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     struct sp_cfg_resolvers *r = sp_config_find_resolvers(cfg, "dns");
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    CU_ASSERT_EQUAL(r->nns, 2);
+    CU_ASSERT_EQUAL(r->nns, 3);
     CU_ASSERT_EQUAL(r->ns[1].ss_family, AF_INET6);
+    CU_ASSERT_FALSE(r->ns_tcp[1]);
+    CU_ASSERT_TRUE(r->ns_tcp[2]);
     CU_ASSERT_EQUAL(r->resolve_retries, 5);
     CU_ASSERT_EQUAL(r->timeout_resolve, 200);
     CU_ASSERT_EQUAL(r->timeout_retry, 100);
@@ -78,9 +81,8 @@ static void test_section(void)
 
 static void test_section_errors(void)
 {
-    expect_error("resolvers dns\n nameserver a tcp@1.1.1.1:53\n",
-                 "t.cfg:2: 'nameserver': TCP nameservers ('tcp@1.1.1.1:53') not supported by "
-                 "spillway");
+    expect_error("resolvers dns\n nameserver a tcp@1.1.1.1\n",
+                 "t.cfg:2: 'nameserver': invalid address 'tcp@1.1.1.1'");
     expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n timeout foo 1s\n",
                  "t.cfg:3: 'timeout': 'timeout foo' not supported by spillway");
     expect_error("resolvers dns\n nameserver a 1.1.1.1:53\n hold bar 1s\n",
@@ -131,8 +133,109 @@ static void test_template(void)
                  "invalid address 'app.test'");
     expect_error(TMO "backend b\n server s a..b:80 resolvers dns init-addr none\n",
                  "invalid host name 'a..b'");
-    expect_error(TMO "backend b\n server-template srv 3 _http._tcp.app.test resolvers dns\n",
-                 "SRV records ('_http._tcp.app.test') not supported by spillway");
+    expect_error(TMO "backend b\n server-template srv 3 _http._tcp.app.test:0 resolvers dns\n",
+                 "invalid SRV record '_http._tcp.app.test:0'");
+    expect_error(TMO "backend b\n server s _http._tcp.app.test init-addr none\n",
+                 "SRV record '_http._tcp.app.test' needs 'resolvers'");
+}
+
+/* the server state file's keywords; init-addr `last` */
+static void test_state_keywords(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("global\n server-state-base /var/lib/sp\n server-state-file all.state\n"
+                   "resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+                   " load-server-state-from-file global\n"
+                   "backend b\n server s app.test:80 resolvers dns init-addr last\n"
+                   "backend c\n load-server-state-from-file local\n server-state-file-name\n"
+                   " server t 1.2.3.4:80\n"
+                   "backend d\n load-server-state-from-file local\n server-state-file-name x.st\n"
+                   " server u 1.2.3.4:80\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(cfg->global.server_state_base, "/var/lib/sp");
+    CU_ASSERT_STRING_EQUAL(cfg->global.server_state_file, "all.state");
+    struct sp_cfg_proxy *b = cfg->proxies, *c = b->next, *d = c->next;
+    CU_ASSERT_EQUAL(b->srv_state_load, SP_CFG_SSF_GLOBAL);
+    CU_ASSERT_TRUE(b->servers->init_last);
+    CU_ASSERT_TRUE(b->servers->need_last);
+    CU_ASSERT_TRUE(b->servers->no_addr);
+    CU_ASSERT_EQUAL(c->srv_state_load, SP_CFG_SSF_LOCAL);
+    CU_ASSERT_STRING_EQUAL(c->srv_state_name, "");
+    CU_ASSERT_STRING_EQUAL(d->srv_state_name, "x.st");
+    sp_config_free(cfg);
+    free(diag);
+    /* the default with resolvers: last,libc,none (a name that does not resolve is a warning) */
+    rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+               "backend b\n server s no-such-host.invalid:80 resolvers dns\n",
+               &cfg, &diag);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "could not resolve address 'no-such-host.invalid:80', "
+                                        "disabling server"));
+    CU_ASSERT_TRUE(cfg && cfg->proxies->servers->no_addr && cfg->proxies->servers->init_last &&
+                   !cfg->proxies->servers->need_last);
+    sp_config_free(cfg);
+    free(diag);
+    expect_error("global\n server-state-file a\n server-state-file b\n",
+                 "t.cfg:3: 'server-state-file': 'server-state-file' already specified");
+    expect_error(TMO "backend b\n load-server-state-from-file foo\n",
+                 "expects 'global', 'local' or 'none'. Got 'foo'");
+    expect_error(TMO "backend b\n server s app.test:80 init-addr last\n",
+                 "t.cfg:7: 'server': could not resolve address 'app.test:80' (init-addr: no state "
+                 "file to take 'last' from");
+    rc = parse(TMO "backend b\n load-server-state-from-file global\n server s 1.2.3.4:80\n", &cfg,
+               &diag);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "t.cfg:7: 'load-server-state-from-file': backend 'b' "
+                                        "configured to load server state file from global"));
+    sp_config_free(cfg);
+    free(diag);
+}
+
+/* an SRV record: a name starting with '_', no port needed; resolve-opts and resolve-net */
+static void test_srv_opts(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("resolvers dns\n nameserver ns1 127.0.0.1:5353\n" TMO
+                   "backend b\n default-server resolve-net 10.0.0.0/8 resolve-opts allow-dup-ip\n"
+                   " server-template srv 2 _http._tcp.app.test resolvers dns resolve-opts "
+                   "ignore-weight resolve-net fd00::/8,192.168.1.0/24\n"
+                   " server one one.test:80 resolvers dns init-addr none resolve-opts "
+                   "prevent-dup-ip\n",
+                   &cfg, &diag);
+
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    struct sp_cfg_server *s = cfg->proxies->servers;
+    CU_ASSERT_STRING_EQUAL(s->fqdn, "_http._tcp.app.test");
+    CU_ASSERT_EQUAL(s->dns_port, 0);
+    CU_ASSERT_TRUE(s->no_addr);
+    CU_ASSERT_TRUE(s->ropts.allow_dup);
+    CU_ASSERT_TRUE(s->ropts.ignore_weight);
+    CU_ASSERT_EQUAL_FATAL(s->ropts.nnet, 3);
+    CU_ASSERT_EQUAL(s->ropts.net[0].family, AF_INET);
+    CU_ASSERT_EQUAL(s->ropts.net[0].addr[0], 10);
+    CU_ASSERT_EQUAL(s->ropts.net[0].mask[0], 0xff);
+    CU_ASSERT_EQUAL(s->ropts.net[0].mask[1], 0);
+    CU_ASSERT_EQUAL(s->ropts.net[1].family, AF_INET6);
+    CU_ASSERT_EQUAL(s->ropts.net[1].addr[0], 0xfd);
+    CU_ASSERT_EQUAL(s->ropts.net[2].mask[2], 0xff);
+    CU_ASSERT_EQUAL(s->ropts.net[2].mask[3], 0);
+    s = s->next->next;
+    CU_ASSERT_FALSE(s->ropts.allow_dup);
+    CU_ASSERT_FALSE(s->ropts.ignore_weight);
+    CU_ASSERT_EQUAL(s->ropts.nnet, 1);
+    sp_config_free(cfg);
+    free(diag);
+    expect_error(TMO "backend b\n server s 1.2.3.4:80 resolve-opts allow-dup-ip,foo\n",
+                 "unknown resolve-opts option 'foo'");
+    expect_error(TMO "backend b\n server s 1.2.3.4:80 resolve-net 10.0.0.0/8,bogus\n",
+                 "'resolve-net' invalid network 'bogus'");
+    expect_error(TMO "backend b\n server s 1.2.3.4:80 resolve-net "
+                     "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,6.0.0.0/8\n",
+                 "'resolve-net' exceed 5 networks");
 }
 
 /* default-server resolvers: an IP literal, a unix socket or a portless address keep the plain
@@ -169,6 +272,8 @@ void test_cfgresolvers_register(void)
     sp_unit_test(s, "resolvers section: every keyword, server options", test_section);
     sp_unit_test(s, "resolvers section: errors with file:line", test_section_errors);
     sp_unit_test(s, "server-template: slots, ranges, errors", test_template);
+    sp_unit_test(s, "SRV records, resolve-opts, resolve-net", test_srv_opts);
+    sp_unit_test(s, "server state file keywords, init-addr last", test_state_keywords);
     sp_unit_test(s, "default-server resolvers: literals and sockets stay plain",
                  test_default_server);
 }
