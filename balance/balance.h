@@ -128,6 +128,8 @@ struct sp_backend {
     struct sp_cfg_tcpka srvtcpka;
     bool disabled; /* `disabled`: takes no traffic (503) and runs no check */
     char *desc;    /* `description`, NULL: none */
+    /* `compression` lines, NULL: none (http/compress.c) */
+    struct sp_cfg_comp *comp;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
@@ -196,6 +198,8 @@ struct sp_frontend {
     int nmonitor_fail;
     bool disabled; /* `disabled`: no listener */
     char *desc;    /* `description`, NULL: none */
+    /* `compression` lines, NULL: none (http/compress.c) */
+    struct sp_cfg_comp *comp;
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */

@@ -115,6 +115,9 @@ void sp__cfg_global_init(struct sp_cfg_global *g)
     g->maxrewrite = -1;
     g->http_maxhdr = SP_CFG_MAXHDR_DEFAULT;
     g->unix_mode = g->unix_uid = g->unix_gid = -1;
+    g->comp_maxlevel = 1;
+    g->zlib_memlevel = 8;
+    g->zlib_windowsize = 15;
 }
 
 void sp__cfg_server_init(struct sp_cfg_server *s)
@@ -284,6 +287,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->logasap = src->logasap;
     dst->prefer_last = src->prefer_last;
     dst->buffer_request = src->buffer_request;
+    sp__cfg_comp_inherit(&dst->comp, &src->comp, &oom);
     dst->ignore_probes = src->ignore_probes;
     dst->clitcpka = src->clitcpka;
     dst->srvtcpka = src->srvtcpka;
@@ -358,6 +362,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     free(px->stats_auth);
     free(px->description);
     free(px->monitor_uri);
+    sp__cfg_comp_clear(&px->comp);
     sp__cfg_rules_free(px->monitor_fail);
     free(px->stats_realm);
     free(px->stats_node);

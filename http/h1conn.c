@@ -445,6 +445,8 @@ static void start_txn(struct sp_conn *c, long headlen)
         sp_stat_add(&hw->st->fe[c->fe->idx].h1sess, 1);
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
     sp__route_h1(t, c, head, m);
+    if (t->be && (c->fe->comp || t->be->comp))
+        sp__comp_req_h1(t, head, &hw->msg);
     if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL)
         c->keepalive = false; /* HAProxy's http_reply_and_close() */
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);

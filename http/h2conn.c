@@ -511,6 +511,8 @@ static void stream_start_req(struct sp_h2s *st)
     }
     const struct sp_h2_req *q = &hb->req;
     sp__route_h2(t, c, q);
+    if (t->be && (c->fe->comp || t->be->comp))
+        sp__comp_req_h2(t, &hb->req);
     t->meth = q->meth;
     t->h2 = true;
     t->conn = c;

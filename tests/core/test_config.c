@@ -1110,7 +1110,7 @@ static void test_unsupported_keywords(void)
                                             "cookie",        "stick-table",
                                             "stick",         "redirect",
                                             "tcp-response",  "unique-id-format",
-                                            "compression",   "filter",
+                                            "dispatch",      "filter",
                                             "email-alert",   "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
