@@ -409,15 +409,23 @@ static bool settle(struct sp_txn *t)
     return false;
 }
 
+/* The input that res_data() takes whole into an empty output buffer of `size` bytes: the
+ * server side counts on it (a chunk's data is consumed once handed over). Deflate's worst
+ * case is stored blocks: 5 bytes per 16 KiB block and a few bits (zlib's deflateBound() says
+ * n + n/4096 + n/16384 + 13), plus the gzip header and trailer (18) and the sync flush's empty
+ * block (5); 1/256 and 64 bytes cover all of it. */
+static size_t room_for(uint32_t size)
+{
+    return size - (size >> 8) - 64;
+}
+
 static size_t op_res_room(struct sp_txn *t)
 {
     struct sp_comp *z = t->comp;
 
-    if (!settle(t))
+    if (!settle(t) || !z->inner->res_room(t))
         return 0;
-    /* input is taken by what fits in one buffer of output; incompressible bytes that do
-     * not fit stay with the server side (res_data takes less) */
-    return z->inner->res_room(t) ? z->out.size : 0;
+    return room_for(z->out.size);
 }
 
 static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)

@@ -341,6 +341,38 @@ static void test_round_trip_large(void)
     free(body);
 }
 
+/* The filter announces size - size/256 - 64 bytes of room for an empty output buffer of
+ * `size` (compress.c room_for()): that much incompressible input, in any state of the stream,
+ * must be taken whole with its sync flush (the server side has consumed what it hands over). */
+static void test_room_bound(void)
+{
+    static const uint32_t sizes[] = {1024, 4096, 16384, 65536};
+    static const enum sp_comp_algo all[] = {SP_COMP_GZIP, SP_COMP_DEFLATE, SP_COMP_RAW_DEFLATE,
+                                            SP_COMP_IDENTITY};
+    char *body = malloc(65536 * 4);
+
+    for (size_t i = 0; i < 65536 * 4; i++)
+        body[i] = (char)((i * 2654435761u) >> 13 ^ i);
+    for (size_t a = 0; a < 4; a++) {
+        for (size_t k = 0; k < 4; k++) {
+            uint32_t size = sizes[k];
+            size_t room = size - (size >> 8) - 64;
+            struct sp_deflate d;
+            struct sp_buf out = {.data = malloc(size), .size = size};
+            CU_ASSERT_EQUAL_FATAL(sp_deflate_init(&d, all[a]), 0);
+            for (int round = 0; round < 3; round++) {
+                long n = sp_deflate_data(&d, body + (size_t)round * room, room, true, &out);
+                CU_ASSERT_EQUAL(n, (long)room);
+                CU_ASSERT_FALSE(d.flushing);
+                out.head = out.tail = 0; /* the client side took it all */
+            }
+            sp_deflate_end(&d);
+            free(out.data);
+        }
+    }
+    free(body);
+}
+
 /* windowsize and memlevel take effect (a smaller state still round-trips) */
 static void test_tune(void)
 {
@@ -441,6 +473,7 @@ void test_compress_register(void)
     sp_unit_test(s, "response head rewrite", test_head_rewrite);
     sp_unit_test(s, "round trip: every split of a small body", test_round_trip_small);
     sp_unit_test(s, "round trip: large body, buffer-size splits", test_round_trip_large);
+    sp_unit_test(s, "announced room is taken whole, incompressible input", test_room_bound);
     sp_unit_test(s, "tune.zlib.* and tune.comp.maxlevel", test_tune);
     sp_unit_test(s, "configuration", test_config);
 }
