@@ -1017,7 +1017,8 @@ void sp__txn_free(struct sp_txn *t)
     if (!t)
         return;
     sp__txn_abort(t);
-    sp__comp_free(t);
+    if (t->comp)
+        sp__comp_free(t); /* a compressed response that did not end */
     if (!t->accounted)
         account(t);
     if (!t->logged)

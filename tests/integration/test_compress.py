@@ -26,6 +26,7 @@ import zlib
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h2client import H2  # noqa: E402
 from lib import (HOST, Conn, SetupError, Suite, can_connect, curl, free_port,  # noqa: E402
                  no_sanitizer_report, pattern_bytes, request, wait_until)
 
@@ -326,6 +327,39 @@ backend be_comp
         compressed_fe1[0] += 1
         print("# stalled client: RSS %d -> %d KiB" % (rss0, rss1))
     t.case("stalled client, 12 MiB incompressible: bounded RSS, every byte", stalled_client)
+
+    def aborts():
+        # the client leaves mid-body, the server cuts its body: the compressor's state goes
+        # with the transaction either way (the sanitizer build checks for leaks at exit)
+        s = socket.create_connection((HOST, p1), timeout=10)
+        s.sendall(b"GET /size/50000000 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200"), "no response"
+        s.close()
+        with H2(p1) as h:  # a stream reset once its first DATA came
+            sid, _ = h.request("GET", "/ngx/rand.bin", extra=[("accept-encoding", "gzip")])
+            st = h.streams[sid]
+            assert h.pump(lambda: len(st.data) > 0 or st.done(), 10), "no DATA"
+            assert not st.done(), "the stream ended already"
+            h.send(h.rst(sid))
+            st2 = h.get("/size/1000", extra=[("accept-encoding", "gzip")])
+            assert st2.status == 200 and gunzip(bytes(st2.data)) == pattern_bytes(1000)
+        compressed_fe1[0] += 1
+        s = socket.create_connection((HOST, p1), timeout=10)
+        s.sendall(b"GET /cut/100000?mode=chunked HTTP/1.1\r\nHost: t\r\n"
+                  b"Accept-Encoding: gzip\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+        s.close()
+        assert b"content-encoding: gzip" in data.lower(), data[:300]
+        assert not data.endswith(b"\r\n0\r\n\r\n"), "a cut body was ended as complete"
+        r = raw_get(p1, "/size/1000", ae_gzip)
+        assert gunzip(r.body) == pattern_bytes(1000), "the next request"
+        compressed_fe1[0] += 1
+    t.case("client aborts (h1, h2) and a server cut mid-body", aborts)
 
     def counters():
         rc, out, err = curl(["http://%s:%d/stats;csv" % (HOST, pst)])
