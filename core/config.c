@@ -1205,6 +1205,10 @@ void sp__cfg_check(struct sp_config *cfg, FILE *diag)
             sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
                          "'option forwardfor' ignored for %s '%s': it needs 'mode http'",
                          proxy_kind(px), px->name);
+        if (px->comp.set && px->mode == SP_MODE_TCP)
+            sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                         "'compression' ignored for %s '%s': it needs 'mode http'", proxy_kind(px),
+                         px->name);
     }
     cfg->nproxies = id;
 }

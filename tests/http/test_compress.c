@@ -447,6 +447,10 @@ static void test_config(void)
     CU_ASSERT_EQUAL(cfg->global.zlib_windowsize, 15);
     sp_config_free(cfg);
 
+    cfg = cfgt_load_ok_w(TMO "listen l\n bind :1\n mode tcp\n compression algo gzip\n"
+                             " server s 127.0.0.1:1\n",
+                         1, "'compression' ignored for listen 'l': it needs 'mode http'", NULL);
+    sp_config_free(cfg);
     cfgt_expect_errors(TMO "frontend f\n bind :1\n compression algo gzip br\n", 1,
                        "t.cfg:8: 'compression': 'br' is not a supported algorithm.", NULL);
     cfgt_expect_errors(TMO "frontend f\n bind :1\n compression\n", 1,
