@@ -392,21 +392,25 @@ static bool give(struct sp_txn *t)
     return true;
 }
 
-/* Moves what waits: pending flush output, then the client side. */
-static bool settle(struct sp_txn *t)
+/* Moves what waits: pending flush output, then the client side. 1 when nothing waits any
+ * more, 0 when the client side is full (it resumes the transaction when it drains), -1 when
+ * zlib failed (it does not on valid use) and the exchange was broken: the state is gone. */
+static int settle(struct sp_txn *t)
 {
     struct sp_comp *z = t->comp;
 
     for (int i = 0; i < 64; i++) {
         if (!give(t))
-            return false;
+            return 0;
         int r = sp_deflate_drain(&z->d, false, &z->out);
-        if (r < 0)
-            return false;
+        if (r < 0) {
+            sp__txn_break(t, 'P', 'D');
+            return -1;
+        }
         if (!r && !sp_buf_len(&z->out))
-            return true;
+            return 1;
     }
-    return false;
+    return 0;
 }
 
 /* The input that res_data() takes whole into an empty output buffer of `size` bytes: the
@@ -423,7 +427,7 @@ static size_t op_res_room(struct sp_txn *t)
 {
     struct sp_comp *z = t->comp;
 
-    if (!settle(t) || !z->inner->res_room(t))
+    if (settle(t) <= 0 || !z->inner->res_room(t))
         return 0;
     return room_for(z->out.size);
 }
@@ -433,7 +437,7 @@ static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
     struct sp_comp *z = t->comp;
     size_t taken = 0;
 
-    if (!settle(t))
+    if (settle(t) <= 0)
         return 0;
     long n = sp_deflate_data(&z->d, p, len, true, &z->out);
     if (n < 0) {
