@@ -698,20 +698,23 @@ static const struct pfam pfams[] = {
      P_COL, P_COUNTER, SP_ST_CLI_ABRT},
     {"server_aborts_total", "Total number of data transfers aborted by the server.", BE | SRV,
      P_COL, P_COUNTER, SP_ST_SRV_ABRT},
+    /* HAProxy's promex takes these helps from its stat fields' descriptions */
     {"http_comp_bytes_in_total",
-     "Total number of HTTP response bytes fed to the compressor since the worker process "
-     "started.",
+     "Total number of bytes submitted to the HTTP compressor for this object since the worker "
+     "process started",
      FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_IN},
     {"http_comp_bytes_out_total",
-     "Total number of HTTP response bytes emitted by the compressor since the worker process "
-     "started.",
+     "Total number of bytes emitted by the HTTP compressor for this object since the worker "
+     "process started",
      FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_OUT},
     {"http_comp_bytes_bypassed_total",
-     "Total number of bytes that bypassed the HTTP compressor since the worker process started "
-     "(CPU/BW limit).",
+     "Total number of bytes that bypassed HTTP compression for this object since the worker "
+     "process started (CPU/memory/bandwidth limitation)",
      FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_BYP},
-    {"http_comp_responses_total", "Total number of HTTP responses that were compressed.", FE | BE,
-     P_COMP, P_COUNTER, SP_ST_COMP_RSP},
+    {"http_comp_responses_total",
+     "Total number of HTTP responses that were compressed for this object since the worker "
+     "process started",
+     FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_RSP},
     {"last_session_seconds", "Number of seconds since last session assigned (-1: never).", BE | SRV,
      P_COL, P_GAUGE, SP_ST_LASTSESS},
     {"queue_time_average_seconds", "Average queue time (seconds).", BE | SRV, P_AVG, P_GAUGE,
