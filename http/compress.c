@@ -186,6 +186,8 @@ bool sp_comp_res_ok(const struct sp_cfg_comp *types, const char *buf, const stru
         return false;
     if (m->body != SP_H1_BODY_CL && m->body != SP_H1_BODY_CHUNKED)
         return false; /* HAProxy wants a known length (HTTP_MSGF_XFER_LEN) */
+    if (m->body == SP_H1_BODY_CL && !m->content_length)
+        return false; /* "Content-Length: 0" is bodyless to HAProxy (HTX_SL_F_BODYLESS) */
     int netag = 0, ctype = -1;
     for (uint32_t i = 0; i < m->nhdrs; i++) {
         const struct sp_h1_hdr *h = &m->hdrs[i];

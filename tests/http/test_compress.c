@@ -121,7 +121,8 @@ static void test_response_conditions(void)
 
     CU_ASSERT_TRUE(res_ok(NULL, OK200 "\r\n", G, true));
     CU_ASSERT_TRUE(res_ok(NULL, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", G, true));
-    CU_ASSERT_TRUE(res_ok(NULL, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", G, true));
+    CU_ASSERT_TRUE(res_ok(NULL, "HTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\n", G, true));
+    CU_ASSERT_FALSE(res_ok(NULL, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", G, true));
     CU_ASSERT_TRUE(res_ok(NULL, "HTTP/1.1 202 A\r\nContent-Length: 1\r\n\r\n", G, true));
     CU_ASSERT_TRUE(res_ok(NULL, "HTTP/1.1 203 N\r\nContent-Length: 1\r\n\r\n", G, true));
     /* statuses, versions, method, framing */

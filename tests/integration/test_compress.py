@@ -10,9 +10,10 @@ fe3: no compression itself; backend be_comp (paths /size/...) has `compression a
 Checks: Content-Encoding, Vary, no Content-Length, chunked framing, decoded bodies identical
 byte for byte (H1 and H2), the negotiation (q=0, "*", deflate), every skip condition (no
 Accept-Encoding, already encoded, no-transform, multipart, listed types, 304, 404, HEAD,
-HTTP/1.0 request), ETag made weak, offload (the server does not see Accept-Encoding, and does
-when nothing was chosen), a stalled client with incompressible data (back-pressure: bounded
-RSS, every byte arrives), the comp_* counters in the CSV and Prometheus, no sanitizer report.
+Content-Length: 0, HTTP/1.0 request), ETag made weak, offload (the server does not see
+Accept-Encoding, and does when nothing was chosen), a stalled client with incompressible data
+(back-pressure: bounded RSS, every byte arrives), client aborts (h1, h2) and a server cut
+mid-body, the comp_* counters in the CSV and Prometheus, no sanitizer report.
 """
 
 import os
@@ -239,6 +240,8 @@ backend be_comp
             ("HTTP/1.1 206 Partial", [("Content-Range", "bytes 0-239/999")], "206"),
             ("HTTP/1.0 200 OK", [], "HTTP/1.0 response"),
         ]
+        r = raw_get(p1, raw_hex("HTTP/1.1 200 OK", [], b""), ae_gzip)
+        assert r.header("content-encoding") is None and r.header("content-length") == "0", r
         for line, fields, why in cases:
             r = raw_get(p1, raw_hex(line, fields, body), ae_gzip)
             assert r.header("content-encoding") in (None, "br"), (why, r)
@@ -257,7 +260,7 @@ backend be_comp
         assert r.header("content-encoding") == "gzip" and r.header("etag") == 'W/"v1"', r
         assert gunzip(r.body) == body
         compressed_fe1[0] += 1
-    t.case("skips: no Accept-Encoding, encoded, no-transform, multipart, bad ETag, 206, "
+    t.case("skips: no Accept-Encoding, encoded, no-transform, multipart, bad ETag, 206, CL 0, "
            "1.0 response, 304, 404, HEAD, 1.0 request; ETag made weak", skips)
 
     def types_and_offload():
