@@ -142,6 +142,8 @@ struct sp_backend {
     int ntcp_content, ntcp_res;
     int64_t t_inspect, t_res_inspect; /* inspect-delay, ms; SP_TIME_UNSET = none */
     int self_fe;
+    /* `compression` lines, NULL: none (http/compress.c) */
+    struct sp_cfg_comp *comp;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
@@ -213,6 +215,8 @@ struct sp_frontend {
     int nmonitor_fail;
     bool disabled; /* `disabled`: no listener */
     char *desc;    /* `description`, NULL: none */
+    /* `compression` lines, NULL: none (http/compress.c) */
+    struct sp_cfg_comp *comp;
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */

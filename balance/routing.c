@@ -41,6 +41,7 @@ static void routing_free(struct sp_routing *r)
         free(fe->monitor_fail);
         free(fe->monitor_uri);
         free(fe->desc);
+        sp_cfg_comp_free(fe->comp);
         free(fe->stats_realm);
         free(fe->stats_node);
         free(fe->stats_desc);
@@ -84,6 +85,7 @@ static void routing_free(struct sp_routing *r)
         free(r->be[i]->fwdfor.header);
         free(r->be[i]->lb.arg.name);
         free(r->be[i]->desc);
+        sp_cfg_comp_free(r->be[i]->comp);
         free(r->be[i]);
     }
     for (int i = 0; i < r->nfe; i++) {
@@ -604,6 +606,10 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->disabled = p->disabled;
         if (p->description && !(be->desc = strdup(p->description)))
             goto fail;
+        bool comp_oom;
+        be->comp = sp_cfg_comp_dup(&p->comp, &comp_oom);
+        if (comp_oom)
+            goto fail;
         if (compile_check(&be->chk, p, diag) < 0 || backend_lb(be, p, diag) < 0)
             goto fail;
         fwdfor_copy(&be->fwdfor, &p->fwdfor);
@@ -710,6 +716,10 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         if ((p->description && !(fe->desc = strdup(p->description))) ||
             (p->monitor_uri && !(fe->monitor_uri = strdup(p->monitor_uri))) ||
             (p->stats_realm && !(fe->stats_realm = strdup(p->stats_realm))))
+            goto fail;
+        bool comp_oom;
+        fe->comp = sp_cfg_comp_dup(&p->comp, &comp_oom);
+        if (comp_oom)
             goto fail;
         if (p->stats_show_node) {
             char host[256] = "";

@@ -309,5 +309,13 @@ void sp__cfg_kw_redirect(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_pre21(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_capture(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_declare(struct sp__cfg_parser *ps, int argc, char **argv);
+/* cfgcomp.c: `compression algo|type|offload` and the tune.comp / tune.zlib globals */
+void sp__cfg_kw_compression(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_comp_tune(struct sp__cfg_parser *ps, int argc, char **argv);
+/* A proxy starts from its defaults: algorithms and types, not offload (HAProxy's
+ * proxy_preset_defaults()). Sets *oom when memory ran out. */
+void sp__cfg_comp_inherit(struct sp_cfg_comp *dst, const struct sp_cfg_comp *src, bool *oom);
+/* Frees what `c` owns and zeroes it. */
+void sp__cfg_comp_clear(struct sp_cfg_comp *c);
 
 #endif

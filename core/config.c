@@ -115,6 +115,9 @@ void sp__cfg_global_init(struct sp_cfg_global *g)
     g->maxrewrite = -1;
     g->http_maxhdr = SP_CFG_MAXHDR_DEFAULT;
     g->unix_mode = g->unix_uid = g->unix_gid = -1;
+    g->comp_maxlevel = 1;
+    g->zlib_memlevel = 8;
+    g->zlib_windowsize = 15;
 }
 
 void sp__cfg_server_init(struct sp_cfg_server *s)
@@ -288,6 +291,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->socket_stats = src->socket_stats;
     dst->prefer_last = src->prefer_last;
     dst->buffer_request = src->buffer_request;
+    sp__cfg_comp_inherit(&dst->comp, &src->comp, &oom);
     dst->ignore_probes = src->ignore_probes;
     dst->clitcpka = src->clitcpka;
     dst->srvtcpka = src->srvtcpka;
@@ -375,6 +379,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     free(px->stats_auth);
     free(px->description);
     free(px->monitor_uri);
+    sp__cfg_comp_clear(&px->comp);
     sp__cfg_rules_free(px->monitor_fail);
     free(px->stats_realm);
     free(px->stats_node);
@@ -1237,6 +1242,10 @@ void sp__cfg_check(struct sp_config *cfg, FILE *diag)
             sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
                          "'option forwardfor' ignored for %s '%s': it needs 'mode http'",
                          proxy_kind(px), px->name);
+        if (px->comp.set && px->mode == SP_MODE_TCP)
+            sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                         "'compression' ignored for %s '%s': it needs 'mode http'", proxy_kind(px),
+                         px->name);
     }
     cfg->nproxies = id;
 }

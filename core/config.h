@@ -334,6 +334,29 @@ struct sp_cfg_httperrs {
     const struct sp_cfg_reply *reply[SP_CFG_NERR];
     struct sp_cfg_where where;
 };
+/* `compression algo|type|offload` (core/cfgcomp.c). owner: main; the routing snapshot keeps
+ * its own copy (sp_cfg_comp_dup()), shared: immutable after publish (RCU). */
+#define SP_COMP_MAX_ALGOS 16
+enum sp_comp_algo {
+    SP_COMP_NONE = 0,
+    SP_COMP_IDENTITY,
+    SP_COMP_GZIP,
+    SP_COMP_DEFLATE,     /* zlib format (RFC 1950) */
+    SP_COMP_RAW_DEFLATE, /* raw deflate (RFC 1951), announced as "deflate" */
+};
+struct sp_cfg_comp {
+    bool set;     /* a `compression` line applies (the proxy's own or its defaults') */
+    bool offload; /* `compression offload` (never inherited from defaults, as in HAProxy) */
+    int nalgos;
+    uint8_t algos[SP_COMP_MAX_ALGOS]; /* enum sp_comp_algo in HAProxy's list order: each
+                                       * word is prepended, so the last written comes first */
+    char **types; /* `compression type` prefixes (HAProxy's list order: the last first) */
+    int ntypes;
+};
+/* owner: main. A deep copy (NULL when `c` is not set or memory ran out: *ret_oom says which),
+ * and its release (accepts NULL, returns NULL). */
+struct sp_cfg_comp *sp_cfg_comp_dup(const struct sp_cfg_comp *c, bool *ret_oom);
+struct sp_cfg_comp *sp_cfg_comp_free(struct sp_cfg_comp *c);
 
 /* owner: main */
 struct sp_cfg_proxy {
@@ -419,6 +442,7 @@ struct sp_cfg_proxy {
     char *stats_desc;   /* show-desc DESC; NULL: global `description` */
     char **stats_scope; /* proxy names ("." resolved to this proxy's name) */
     int nstats_scope;
+    struct sp_cfg_comp comp; /* `compression` lines */
     struct sp_cfg_where where;
     /* errorfile & co: the lines, and the message of each code they leave once the file is
      * read (NULL: spillway's built-in page, or the frontend's for a backend) */
@@ -497,6 +521,8 @@ struct sp_cfg_global {
     /* `server-state-file FILE` and `server-state-base DIR` ("" unset) */
     char server_state_file[1024];
     char server_state_base[1024];
+    /* `tune.comp.maxlevel` (1), `tune.zlib.memlevel` (8), `tune.zlib.windowsize` (15) */
+    int comp_maxlevel, zlib_memlevel, zlib_windowsize;
 };
 
 /* owner: main */

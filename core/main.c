@@ -34,6 +34,7 @@
 #include "core/timer.h"
 #include "core/util.h"
 #include "core/worker.h"
+#include "http/compress.h"
 #include "http/h1.h"
 #include "http/hrules.h"
 #include "http/http.h"
@@ -864,6 +865,9 @@ static void set_http_conf(struct runtime *rt)
                                 ? cfg->global.bufsize / 2
                                 : cfg->global.maxrewrite;
     sp_h1_max_hdrs = cfg->global.http_maxhdr - 1; /* HAProxy counts the start line too */
+    sp_comp_level = cfg->global.comp_maxlevel;
+    sp_comp_memlevel = cfg->global.zlib_memlevel;
+    sp_comp_windowsize = cfg->global.zlib_windowsize;
     rt->http.bufsize = cfg->global.bufsize;
     rt->http.maxaccept = cfg->global.maxaccept;
     rt->http.nworkers = rt->nworkers;

@@ -471,6 +471,12 @@ static void start_txn(struct sp_conn *c, long headlen)
     } else {
         sp__route_h1(t, c, head, m);
     }
+    if (t->be && (c->fe->comp || t->be->comp)) {
+        if (hm)
+            sp__comp_req_hmsg(t, hm);
+        else
+            sp__comp_req_h1(t, head, &hw->msg);
+    }
     if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL)
         c->keepalive = false; /* HAProxy's http_reply_and_close() */
     if (t->local == SP_LOCAL_REPLY && !c->req_done)

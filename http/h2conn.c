@@ -548,6 +548,12 @@ static void stream_start_req(struct sp_h2s *st)
     } else {
         sp__route_h2(t, c, q);
     }
+    if (t->be && (c->fe->comp || t->be->comp)) {
+        if (hm)
+            sp__comp_req_hmsg(t, hm);
+        else
+            sp__comp_req_h2(t, &hb->req);
+    }
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
     if (fwd.add && fwd.if_none &&
         (hm ? sp__hmsg_has(hm, fwd.name, fwd.name_len) : req_has_field(q, fwd.name, fwd.name_len)))

@@ -302,6 +302,13 @@ struct sp_txn {
                             when not captured; NULL: none captured */
     int64_t tarpit_ms;   /* an http-request tarpit: the answer waits this long (ms) */
     struct sp_vars vars; /* txn.*, req.*, res.* variables: cleared at free, after the log line */
+
+    /* compression (compress.c): the algorithm the request chose (enum sp_comp_algo, 0:
+     * none), whether the request was HTTP/1.1 or later, and the filter's state while a
+     * compressed response runs (NULL otherwise) */
+    uint8_t comp_algo;
+    bool comp_req11;
+    struct sp_comp *comp;
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
@@ -480,6 +487,23 @@ static inline void sp__txn_req_resume(struct sp_txn *t)
 {
     t->ops->req_resume(t);
 }
+
+/* ---- compress.c: response compression (http/compress.h) ---- */
+/* After routing, when the frontend or the backend has `compression`: the algorithm the
+ * request accepts (t->comp_algo); with `compression offload` its Accept-Encoding fields are
+ * marked (HTTP/1: hop-by-hop) or removed (HTTP/2) so that the server does not see them. */
+void sp__comp_req_h1(struct sp_txn *t, const char *buf, struct sp_h1_msg *m);
+void sp__comp_req_h2(struct sp_txn *t, struct sp_h2_req *r);
+/* The same over the request as http rules left it (http/hmsg.h), for a proxy with rules:
+ * HAProxy's compression filter sees the request after them. */
+void sp__comp_req_hmsg(struct sp_txn *t, struct sp_hmsg *hm);
+/* A final response head when t->comp_algo is set: it goes to the client side as it is, or
+ * rewritten and with the filter installed (t->comp, t->ops) when it is to be compressed.
+ * Returns what the client side's res_head returned. */
+int sp__comp_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf);
+/* Frees the filter's state (the transaction's end or abort); t->ops is the client side's
+ * again. Accepts a transaction without one. */
+void sp__comp_free(struct sp_txn *t);
 
 /* ---- check.c ---- */
 /* owner: worker. Starts the checks of the servers this worker owns (hw->rt), the first ones

@@ -476,7 +476,9 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
             return -ECANCELED;
         }
     }
-    if (t->ops->res_head(t, m, buf) < 0) {
+    int r = t->comp_algo && m->status >= 200 ? sp__comp_res_head(t, m, buf)
+                                             : t->ops->res_head(t, m, buf);
+    if (r < 0) {
         sp__txn_srv_timer(t, SP_TIME_UNSET); /* waiting on the client, not the server */
         return -EAGAIN;
     }
@@ -1136,6 +1138,8 @@ void sp__txn_free(struct sp_txn *t)
     if (!t)
         return;
     sp__txn_abort(t);
+    if (t->comp)
+        sp__comp_free(t); /* a compressed response that did not end */
     if (!t->accounted)
         account(t);
     if (!t->logged)

@@ -174,10 +174,10 @@ static const struct col cols[SP_STATS_NCOLS] = {
     [SP_ST_REQ_TOT] = {"req_tot", T_U64, "MCP"},
     [SP_ST_CLI_ABRT] = {"cli_abrt", T_U64, "MCP"},
     [SP_ST_SRV_ABRT] = {"srv_abrt", T_U64, "MCP"},
-    [SP_ST_COMP_IN] = {"comp_in", 0, ""},
-    [SP_ST_COMP_OUT] = {"comp_out", 0, ""},
-    [SP_ST_COMP_BYP] = {"comp_byp", 0, ""},
-    [SP_ST_COMP_RSP] = {"comp_rsp", 0, ""},
+    [SP_ST_COMP_IN] = {"comp_in", T_U64, "MCP"},
+    [SP_ST_COMP_OUT] = {"comp_out", T_U64, "MCP"},
+    [SP_ST_COMP_BYP] = {"comp_byp", T_U64, "MCP"},
+    [SP_ST_COMP_RSP] = {"comp_rsp", T_U64, "MCP"},
     [SP_ST_LASTSESS] = {"lastsess", T_S32, "MAP"},
     [SP_ST_LAST_CHK] = {"last_chk", T_STR, "MOP"},
     [SP_ST_LAST_AGT] = {"last_agt", 0, ""},
@@ -490,6 +490,14 @@ static struct fval field(const struct sp_stats_row *r, unsigned c)
         return t & (BE | SRV) ? vint(o->cli_abrt) : vempty;
     case SP_ST_SRV_ABRT:
         return t & (BE | SRV) ? vint(o->srv_abrt) : vempty;
+    case SP_ST_COMP_IN:
+        return t & (FE | BE) ? vint(o->comp_in) : vempty;
+    case SP_ST_COMP_OUT:
+        return t & (FE | BE) ? vint(o->comp_out) : vempty;
+    case SP_ST_COMP_BYP:
+        return t & (FE | BE) ? vint(o->comp_byp) : vempty;
+    case SP_ST_COMP_RSP:
+        return t & (FE | BE) ? vint(o->comp_rsp) : vempty;
     case SP_ST_LASTSESS:
         return t & (BE | SRV) ? vint(row_lastsess(r)) : vempty;
     case SP_ST_QTIME:
@@ -656,6 +664,7 @@ enum psrc {
     P_CHKSTS,  /* servers: one-hot state="L4OK"... of the last check (check columns shown) */
     P_CHKCODE, /* servers: check_code, 0 when the status has none (check columns shown) */
     P_CHKDUR,  /* servers: check_duration in seconds, whenever a check has finished */
+    P_COMP,    /* as P_COL, for http proxies only (HAProxy's promex skips the others) */
 };
 
 enum ptype { P_GAUGE, P_COUNTER, P_HISTOGRAM };
@@ -744,6 +753,23 @@ static const struct pfam pfams[] = {
      P_COL, P_COUNTER, SP_ST_CLI_ABRT},
     {"server_aborts_total", "Total number of data transfers aborted by the server.", BE | SRV,
      P_COL, P_COUNTER, SP_ST_SRV_ABRT},
+    /* HAProxy's promex takes these helps from its stat fields' descriptions */
+    {"http_comp_bytes_in_total",
+     "Total number of bytes submitted to the HTTP compressor for this object since the worker "
+     "process started",
+     FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_IN},
+    {"http_comp_bytes_out_total",
+     "Total number of bytes emitted by the HTTP compressor for this object since the worker "
+     "process started",
+     FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_OUT},
+    {"http_comp_bytes_bypassed_total",
+     "Total number of bytes that bypassed HTTP compression for this object since the worker "
+     "process started (CPU/memory/bandwidth limitation)",
+     FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_BYP},
+    {"http_comp_responses_total",
+     "Total number of HTTP responses that were compressed for this object since the worker "
+     "process started",
+     FE | BE, P_COMP, P_COUNTER, SP_ST_COMP_RSP},
     {"last_session_seconds", "Number of seconds since last session assigned (-1: never).", BE | SRV,
      P_COL, P_GAUGE, SP_ST_LASTSESS},
     {"queue_time_average_seconds", "Average queue time (seconds).", BE | SRV, P_AVG, P_GAUGE,
@@ -950,8 +976,11 @@ static void put_family(struct sp_strbuf *b, const struct pfam *f, int type, cons
         const struct sp_hist *h = &r->obj.hist[f->arg % SP_HIST_KINDS];
         if (r->type != type)
             continue;
-        struct fval v = f->src == P_COL ? field(r, f->arg) : vint(0);
-        if (f->src == P_COL && v.kind != V_INT)
+        bool col = f->src == P_COL || f->src == P_COMP;
+        struct fval v = col ? field(r, f->arg) : vint(0);
+        if (col && v.kind != V_INT)
+            continue;
+        if (f->src == P_COMP && !row_http(r))
             continue;
         if (f->src == P_CODES && !row_http(r))
             continue;
@@ -965,6 +994,7 @@ static void put_family(struct sp_strbuf *b, const struct pfam *f, int type, cons
         }
         switch (f->src) {
         case P_COL:
+        case P_COMP:
             put_sample(b, scope, f->name, "", r, NULL, NULL);
             sp_strbuf_printf(b, "%" PRId64 "\n", clamp(v.i, cols[f->arg].type));
             break;

@@ -88,6 +88,9 @@ struct sp_stats_obj {
     int64_t req_tot; /* HTTP requests (fe) / streams (be, srv) */
     int64_t h1req, h2req, h1sess, h2sess;
     int64_t cli_abrt, srv_abrt;
+    /* fe/be: compression (http/compress.c): body bytes fed to the compressor, bytes it
+     * produced, bytes passed through the identity algorithm, compressed responses */
+    int64_t comp_in, comp_out, comp_byp, comp_rsp;
     int64_t connect, reuse;             /* be/srv: new upstream connections, reused ones */
     int64_t lastsess;                   /* ms (monotonic) of the last stream assigned; 0 never */
     struct sp_rate rate;                /* fe: sessions/s; be/srv: streams/s */
