@@ -151,7 +151,7 @@ int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, con
         return sp__acl_fail(err, errlen,
                             "'%s' uses fetch '%s', which extracts information from 'request "
                             "buffer contents', none of which is available to a 'tcp-request "
-                            "connection' rule",
+                            "connection' or 'tcp-request session' rule",
                             kw, e->kw);
     return 0;
 }

@@ -270,6 +270,19 @@ static void test_compiled(void)
         fprintf(stderr, "\n%s", diag ? diag : "");
     sp_routing_discard(r);
     free(diag);
+
+    /* a session rule sees no byte either */
+    r = build(TCP "frontend f\n bind :1\n tcp-request session reject if { req.len gt 0 }\n"
+                  " default_backend b\nbackend b\n server s 127.0.0.1:1\n",
+              &nerr, &diag);
+    CU_ASSERT_PTR_NULL(r);
+    CU_ASSERT_EQUAL(nerr, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag, "t.cfg:8: 'tcp-request session': 'req.len' uses fetch "
+                                        "'req.len', which extracts information from 'request "
+                                        "buffer contents', none of which is available to a "
+                                        "'tcp-request connection' or 'tcp-request session' rule"));
+    sp_routing_discard(r);
+    free(diag);
 }
 
 /* global pp2-never-send-local; unix-bind leaves the stats socket alone (HAProxy 2.6 passes

@@ -23,7 +23,7 @@ from test_tcp import (TCPLOG, Server, _servers, echo, log_lines, recv_all,  # no
 
 def rules_cases(t):
     es = Server(echo)
-    p = {n: free_port() for n in ("sess", "sess2", "pxsess", "guard", "resp", "upg")}
+    p = {n: free_port() for n in ("sess", "sess2", "pxsess", "guard", "resp", "upg", "hweb")}
     web = t.backend("web1")
     sock = os.path.join(t.dir, "tcp2.sock")
     cfg = """global
@@ -59,6 +59,11 @@ frontend upg
     tcp-request content accept if { req.len ge 4 }
     use_backend web if { req.payload(0,4) -m str "GET " }
     default_backend plain
+frontend hweb
+    mode http
+    bind %(h)s:%(hweb)d name h1
+    option socket-stats
+    default_backend web
 backend web
     mode http
     server w %(h)s:%(w)d
@@ -227,6 +232,20 @@ backend answers
         fe = rows[("sess", "FRONTEND")]
         assert fe["bin"] == "8" and fe["conn_tot"] == "6", (fe["bin"], fe["conn_tot"])
         assert first["rate"] == "" and first["hrsp_2xx"] == "", "a column HAProxy leaves empty"
+        # an http frontend's listener counts its requests' bytes too
+        url = "http://%s:%d/name" % (HOST, p["hweb"])
+        rc, out, err = curl([url, url])
+        assert rc == 0 and out == b"web1\nweb1\n", (out, err)
+        # (the second request's bytes are counted as it ends, maybe after curl has them)
+        wait_until(lambda: (lambda r: r[("hweb", "h1")]["bout"] == r[("hweb", "FRONTEND")]["bout"]
+                            and r[("hweb", "h1")]["bin"] == r[("hweb", "FRONTEND")]["bin"])(
+                                stat_rows(sock)), 2)
+        rows = stat_rows(sock)
+        li, hfe = rows[("hweb", "h1")], rows[("hweb", "FRONTEND")]
+        assert li["type"] == "3" and li["mode"] == "http" and li["stot"] == "1", \
+            (li["type"], li["mode"], li["stot"])  # curl's one connection, two requests
+        assert int(li["bin"]) > 0 and (li["bin"], li["bout"]) == (hfe["bin"], hfe["bout"]), \
+            (li["bin"], li["bout"], hfe["bin"], hfe["bout"])
 
     def upgraded():
         url = "http://%s:%d" % (HOST, p["upg"])
