@@ -268,6 +268,11 @@ static void route_env(struct sp_txn *t, const struct sp_conn *c, struct sp_acl_e
 
 void sp__route_switch(struct sp_txn *t, const struct sp_conn *c, const struct sp_acl_env *env)
 {
+    if (c->forced_be) { /* upgraded from tcp: the rules chose already */
+        t->be = c->forced_be;
+        t->rule = c->forced_rule;
+        return;
+    }
     t->rule = -1;
     t->be = sp_frontend_route(c->fe, env, &t->rule);
     t->fe_conn_seen = c->hw->route_fe_conn;
