@@ -233,7 +233,8 @@ static void apply_line(const struct file *f, const struct line *ln, const struct
                        const struct sp_cfg_server *cs, uint64_t now_ms, bool *got_addr, FILE *diag)
 {
     char *const *p = ln->f;
-    long op, admin, uw, iw, lastchg, cstatus, cresult, chealth, cstate, astate, bkf, srvf;
+    long op = 0, admin = 0, uw = 0, iw = 0, lastchg = 0, cstatus = 0, cresult = 0, chealth = 0,
+         cstate = 0, astate = 0, bkf = 0, srvf = 0;
     long port = -1;
     char bad[160] = "";
     const char *fqdn = strcmp(p[F_FQDN], "-") ? p[F_FQDN] : NULL;
