@@ -289,8 +289,8 @@ static void apply_line(const struct file *f, const struct line *ln, const struct
             fprintf(diag, "[WARNING] %s:%d: server '%s/%s': invalid srv_addr '%s', not applied\n",
                     f->path, ln->lineno, s->be->name, s->name, p[F_ADDR]);
         }
-    } else if (!s->fqdn) {
-        apply_port(s, port);
+    } else {
+        apply_port(s, port); /* HAProxy restores svc_port on every server */
     }
 
     /* the operational state */
