@@ -460,7 +460,7 @@ static void start_txn(struct sp_conn *c, long headlen)
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
     /* with http rules the request is an editable message, routed between the rule sets */
     struct sp_hmsg *hm = NULL;
-    if (sp__hrules_on_request(t)) {
+    if (sp__hrules_on(hw->conf->hrules, false)) {
         int err;
         hm = sp__hrules_h1(t, c, head, m, &err);
         if (!hm) {

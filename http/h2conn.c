@@ -537,7 +537,7 @@ static void stream_start_req(struct sp_h2s *st)
     t->bytes_in = q->list_size;
     /* with http rules the request is an editable message, routed between the rule sets */
     struct sp_hmsg *hm = NULL;
-    if (sp__hrules_on_request(t)) {
+    if (sp__hrules_on(hw->conf->hrules, false)) {
         int herr;
         hm = sp__hrules_h2(t, c, q, &herr);
         if (!hm) {

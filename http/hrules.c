@@ -1506,12 +1506,6 @@ static bool run_init(struct run *r, struct sp_txn *t)
     return true;
 }
 
-bool sp__hrules_on_request(const struct sp_txn *t)
-{
-    const struct sp_hrules *h = t->hw->conf->hrules;
-    return h && h->any_req;
-}
-
 int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
 {
     const struct sp_hrules *hr = t->hw->conf->hrules;

@@ -70,9 +70,13 @@ int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, F
 /* Accepts NULL, returns NULL. */
 struct sp_hrules *sp__hrules_free(struct sp_hrules *h);
 
-/* owner: worker. Whether request processing must go through sp__hrules_request() for this
- * frontend (it or some backend has request rules). */
-bool sp__hrules_on_request(const struct sp_txn *t);
+/* owner: worker. Whether request processing must go through sp__hrules_request() (some
+ * proxy has request rules or captures), and whether responses must go through
+ * sp__hrules_response(): one load and a test each when there are none. */
+static inline bool sp__hrules_on(const struct sp_hrules *h, bool response)
+{
+    return h && (response ? h->any_res : h->any_req);
+}
 
 /* owner: worker. Runs the request rules around the routing on `hm` (made from the client's
  * head by the caller): sets t->be and t->rule as sp__route_h1() and sp__route_h2() do, or answers

@@ -167,7 +167,7 @@ static bool origin_form(const char *u, size_t n, const char **ret, size_t *ret_l
 
 /* monitor-uri (HAProxy: before any http-request rule): a URI starting with '/' is compared
  * with the path, else with the whole target. */
-enum sp_local sp__route_monitor(const struct sp_frontend *fe, const struct sp_acl_env *env)
+static inline enum sp_local monitor(const struct sp_frontend *fe, const struct sp_acl_env *env)
 {
     if (!fe->monitor_uri)
         return SP_LOCAL_NONE;
@@ -191,8 +191,8 @@ enum sp_local sp__route_monitor(const struct sp_frontend *fe, const struct sp_ac
 
 /* After the http-request rules: the Prometheus exporter when no rule set carries it (its
  * `http-request use-service` line alone) and the stats page (`stats uri` prefix). */
-enum sp_local sp__route_services(const struct sp_frontend *fe, const struct sp_acl_env *env,
-                                 bool prometheus)
+static inline enum sp_local services(const struct sp_frontend *fe, const struct sp_acl_env *env,
+                                     bool prometheus)
 {
     if (prometheus && fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
         return SP_LOCAL_PROMETHEUS;
@@ -216,11 +216,22 @@ enum sp_local sp__route_services(const struct sp_frontend *fe, const struct sp_a
     return SP_LOCAL_NONE;
 }
 
+enum sp_local sp__route_monitor(const struct sp_frontend *fe, const struct sp_acl_env *env)
+{
+    return monitor(fe, env);
+}
+
+enum sp_local sp__route_services(const struct sp_frontend *fe, const struct sp_acl_env *env,
+                                 bool prometheus)
+{
+    return services(fe, env, prometheus);
+}
+
 /* Services spillway answers itself, for a frontend without http rules. */
 static enum sp_local local_service(const struct sp_frontend *fe, const struct sp_acl_env *env)
 {
-    enum sp_local l = sp__route_monitor(fe, env);
-    return l ? l : sp__route_services(fe, env, true);
+    enum sp_local l = monitor(fe, env);
+    return l ? l : services(fe, env, true);
 }
 
 void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c)

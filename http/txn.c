@@ -467,7 +467,7 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
 
     if (bit && sp__txn_retry_on(t, bit))
         return -ECANCELED; /* the response is dropped, the request went out again */
-    if (m->status >= 200 && t->hw->conf->hrules) {
+    if (m->status >= 200 && sp__hrules_on(t->hw->conf->hrules, true)) {
         /* http-response and http-after-response rules (interim responses go on as they
          * are); a deny answers 502 instead, as HAProxy does */
         int st = sp__hrules_response(t, m, buf, len, true, &m, &buf, &len);
@@ -773,7 +773,8 @@ static void local_pump(struct sp_txn *t)
         const struct sp_h1_msg *om = m;
         const char *ob = t->lresp;
         size_t ol = (size_t)r;
-        if (sp__hrules_response(t, m, t->lresp, (size_t)r, false, &om, &ob, &ol))
+        if (sp__hrules_on(t->hw->conf->hrules, true) &&
+            sp__hrules_response(t, m, t->lresp, (size_t)r, false, &om, &ob, &ol))
             om = m, ob = t->lresp, ol = (size_t)r;
         if (t->ops->res_head(t, om, ob) < 0)
             return;
