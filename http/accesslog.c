@@ -48,12 +48,20 @@ static int32_t ms(uint64_t from, uint64_t to)
     return (int32_t)((to - from) / 1000);
 }
 
-static void emit(struct sp_http_worker *hw, const struct sp_http_felog *l,
-                 const struct sp_log_rec *r)
+/* `level`: a syslog severity (http-request set-log-level), or -1 for a request's own */
+static void emit_level(struct sp_http_worker *hw, const struct sp_http_felog *l,
+                       const struct sp_log_rec *r, int level)
 {
     size_t n = sp_logfmt_render(l->fmt, r, hw->logline, sizeof(hw->logline));
     for (unsigned i = 0; i < l->ntargets; i++)
-        sp_logsink_emit(hw->logbuf, l->targets[i], hw->logline, n);
+        sp_logsink_emit_level(hw->logbuf, l->targets[i], level < 0 ? SP_SYSLOG_INFO : level,
+                              hw->logline, n);
+}
+
+static void emit(struct sp_http_worker *hw, const struct sp_http_felog *l,
+                 const struct sp_log_rec *r)
+{
+    emit_level(hw, l, r, -1);
 }
 
 static void base(struct sp_log_rec *r, struct sp_http_worker *hw, struct sp_conn *c)
@@ -74,7 +82,7 @@ void sp__accesslog_txn(struct sp_txn *t)
     const struct sp_http_felog *l = felog(hw, t->fe->idx);
     struct sp_log_rec r;
 
-    if (!l || !t->conn)
+    if (!l || !t->conn || t->log_level == -2) /* set-log-level silent */
         return;
     /* option dontlognull: a tcp session that carried no byte from the client (HAProxy's
      * req.total == 0); an HTTP request always has some */
@@ -133,7 +141,7 @@ void sp__accesslog_txn(struct sp_txn *t)
         sp__route_env_late(&env, t);
         r.env = &env;
     }
-    emit(hw, l, &r);
+    emit_level(hw, l, &r, t->log_level);
 }
 
 void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1, uint64_t bytes_out)

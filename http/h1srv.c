@@ -263,7 +263,7 @@ static void h1s_pump(struct sp_txn *t)
             c->x.can_read = true;
             wfail = true;
         } else if (n > 0 && !t->res_started) {
-            sp__txn_srv_timer(t, t->be->t_server);
+            sp__txn_srv_timer(t, sp__txn_t_server(t));
         }
     }
     if (!wfail && !sp_buf_len(&c->x.wbuf)) {
@@ -301,7 +301,7 @@ static void h1s_pump(struct sp_txn *t)
             break;
         ssize_t n = sp_xconn_read(&c->x);
         if (n > 0) {
-            sp__txn_srv_timer(t, t->be->t_server);
+            sp__txn_srv_timer(t, sp__txn_t_server(t));
             continue;
         }
         if (n == -EAGAIN)

@@ -169,6 +169,7 @@ enum sp_local {
     SP_LOCAL_MONITOR,      /* monitor-uri: 200 "Service ready." */
     SP_LOCAL_MONITOR_FAIL, /* monitor-uri under a `monitor fail` condition: 503 */
     SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lresp */
+    SP_LOCAL_DROP,         /* http-request silent-drop: the connection goes, no answer */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -301,6 +302,9 @@ struct sp_txn {
     char **caps;         /* captured values (hrules.c): request slots then response ones, NULL each
                             when not captured; NULL: none captured */
     int64_t tarpit_ms;   /* an http-request tarpit: the answer waits this long (ms) */
+    int64_t t_server;    /* http-request set-timeout server (ms); 0: the backend's */
+    int8_t log_level;    /* http-request set-log-level: a syslog severity, -1 the default, -2
+                            silent (no line) */
     struct sp_vars vars; /* txn.*, req.*, res.* variables: cleared at free, after the log line */
 
     /* compression (compress.c): the algorithm the request chose (enum sp_comp_algo, 0:
@@ -482,6 +486,12 @@ static inline bool sp__txn_res_swap(struct sp_txn *t, struct sp_buf *rb)
     t->bytes_out += len;
     return true;
 }
+/* The server timeout of this transaction: `set-timeout server`'s, else its backend's. */
+static inline int64_t sp__txn_t_server(const struct sp_txn *t)
+{
+    return t->t_server ? t->t_server : t->be->t_server;
+}
+
 /* The server side can take more request body: the client side is asked for it. */
 static inline void sp__txn_req_resume(struct sp_txn *t)
 {

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -240,6 +241,8 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
     t->fe = fe;
     t->state = SP_TXN_NEW;
     t->term[0] = t->term[1] = '-';
+    t->log_level = -1;
+    t->t_server = 0;
     sp_vars_init(&t->vars);
     t->t_start = hw->w->now_us;
     /* HTTP/1 is the only server protocol so far: HTTP/2 to servers will choose per server */
@@ -457,7 +460,7 @@ static int send_head(struct sp_txn *t)
     int err = t->sp->send_head(t);
 
     if (!err)
-        sp__txn_srv_timer(t, t->be->t_server);
+        sp__txn_srv_timer(t, sp__txn_t_server(t));
     return err;
 }
 
@@ -813,6 +816,18 @@ static void local_start(struct sp_txn *t)
     size_t blen = 0;
     int status = 200;
 
+    if (t->local == SP_LOCAL_DROP) {
+        /* http-request silent-drop: no answer; the client's connection is reset (HTTP/1:
+         * SO_LINGER 0 then close; HTTP/2: its stream only) */
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        if (!t->h2 && t->conn) {
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(t->conn->x.ev.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        }
+        t->ops->res_abort(t);
+        return;
+    }
     if (t->local == SP_LOCAL_REPLY) {
         /* an http rule's answer, made whole in lresp (hrules.c) */
         t->state = SP_TXN_LOCAL;
@@ -1066,7 +1081,7 @@ void sp__txn_res_resume(struct sp_txn *t)
     if (t->state != SP_TXN_EXCHANGE)
         return;
     if (t->up && t->res_started)
-        sp__txn_srv_timer(t, t->be->t_server);
+        sp__txn_srv_timer(t, sp__txn_t_server(t));
     txn_pump(t);
 }
 

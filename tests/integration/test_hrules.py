@@ -58,6 +58,15 @@ frontend fe
     capture response header X-Backend len 10
     acl is_admin path_beg /admin
     http-request tarpit deny_status 429 if { path /tar }
+    http-request silent-drop if { path /drop }
+    http-request set-log-level silent if { path /quiet }
+    http-request normalize-uri path-merge-slashes
+    http-request normalize-uri path-strip-dotdot
+    http-request normalize-uri percent-decode-unreserved strict
+    http-request normalize-uri query-sort-by-name
+    http-request set-timeout server 300ms if { path_beg /hang }
+    http-request set-dst-port int(8443) if { hdr(x-dst) 1 }
+    http-request set-header X-Dst-Port %%[dst_port] if { hdr(x-dst) 1 }
     http-request allow if { path /admin/open }
     http-request deny if is_admin
     http-request deny deny_status 429 content-type text/plain string "slow down" hdr X-Why "from %%ci" if { path /rl }
@@ -206,6 +215,34 @@ backend be2
 
     t.case("capture request/response header (logged below)", capture)
 
+    def more_actions():
+        import socket
+        import time
+        # normalize-uri: merged slashes, .. resolved, %41 decoded, query sorted
+        r = request(p, "GET", "//x/../echo?z=1&a=2&%%41=3".replace("%%", "%"))
+        assert seen(r).startswith("GET /echo?A=3&a=2&z=1 HTTP/1.1"), seen(r)[:80]
+        r = request(p, "GET", "/x%zz")
+        assert r.status == 400, r.status  # percent-decode-unreserved strict
+        # set-timeout server: the backend's 5 s becomes 300 ms for /hang
+        t0 = time.monotonic()
+        r = request(p, "GET", "/hang")
+        assert r.status == 504 and time.monotonic() - t0 < 3, (r.status, time.monotonic() - t0)
+        r = request(p, "GET", "/headers", headers=[("X-Dst", "1")])
+        assert "X-Dst-Port: 8443\r\n" in seen(r), seen(r)
+        # silent-drop: the connection ends without a byte of answer
+        s2 = socket.create_connection((HOST, p), timeout=5)
+        s2.sendall(b"GET /drop HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            data = s2.recv(100)
+        except ConnectionResetError:
+            data = b""
+        s2.close()
+        assert data == b"", data
+        request(p, "GET", "/quiet")
+
+    t.case("normalize-uri, set-timeout server, set-dst-port, silent-drop, set-log-level",
+           more_actions)
+
     def auth():
         r = request(p, "GET", "/auth")
         assert r.status == 401, r.status
@@ -238,6 +275,11 @@ backend be2
         assert lines and "{b1}" in lines[0], text[-1500:]
         lines = [ln for ln in text.splitlines() if '"GET /loc ' in ln]
         assert lines and "{} {}" in lines[0], lines
+        assert '"GET /quiet ' not in text, "set-log-level silent"
+        lines = [ln for ln in text.splitlines() if '"GET /drop ' in ln]
+        assert lines and " PR-- " in lines[0], lines
+        lines = [ln for ln in text.splitlines() if '"GET /hang ' in ln]
+        assert lines and " 504 " in lines[0] and " sH-- " in lines[0], lines
 
     t.case("access log: deny PR, tarpit PT, return and redirect LR, <NOSRV>, captures", logs)
 
@@ -247,7 +289,7 @@ frontend fe
     bind %s:%d
     http-request set-header X-A
     http-request frobnicate
-    http-request silent-drop
+    http-request wait-for-body time 1s
     http-request redirect location /x code 305
     http-response set-path /x
     default_backend be
