@@ -554,6 +554,8 @@ void sp__comp_req_h1(struct sp_txn *t, const char *buf, struct sp_h1_msg *m)
     struct sp_comp_neg n = {0};
     bool named = false;
 
+    SP_ASSERT_OWNER(t->hw->w);
+
     t->comp_algo = SP_COMP_NONE;
     t->comp_req11 = m->version == 11;
     if (!c)
@@ -590,6 +592,8 @@ void sp__comp_req_h2(struct sp_txn *t, struct sp_h2_req *r)
 {
     const struct sp_cfg_comp *c = algos_of(t);
     struct sp_comp_neg n = {0};
+
+    SP_ASSERT_OWNER(t->hw->w);
 
     t->comp_algo = SP_COMP_NONE;
     t->comp_req11 = true; /* HTTP/2 is 1.1 or later to HAProxy's checks */
@@ -653,6 +657,8 @@ int sp__comp_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *b
     const struct sp_cfg_comp *b = t->be ? t->be->comp : NULL, *f = t->fe->comp;
     const struct sp_cfg_comp *types = b && b->ntypes ? b : f;
     struct sp_h1_msg nm;
+
+    SP_ASSERT_OWNER(t->hw->w);
 
     if (!sp_comp_res_ok(types, buf, m, t->meth, t->comp_req11))
         return inner->res_head(t, m, buf);
