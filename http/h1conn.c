@@ -798,6 +798,12 @@ static void h1c_process(struct sp_conn *c)
                 h1c_close(c);
                 return;
             }
+            if (c->res_abort && c->txn->state != SP_TXN_DONE) {
+                /* a write to the client failed (it reset): the exchange with the server
+                 * ends too, or both would wait on each other with no timer left (CD) */
+                sp__txn_abort(c->txn);
+                c->res_done = true;
+            }
             if (c->res_done && c->txn->state == SP_TXN_DONE) {
                 if (c->res_abort) {
                     flush_raw(c);

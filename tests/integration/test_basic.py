@@ -143,6 +143,27 @@ def main(t):
     t.case("3 pipelined requests answered in order", pipelining)
     t.case("Expect: 100-continue POST", expect_continue)
 
+    def client_reset_mid_response():
+        # a client that resets while spillway waits for room to write a large response: the
+        # server side ends too and the connection goes (it used to stay open with no timer
+        # left, holding a graceful stop)
+        import socket
+        import struct
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET /size/50000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        s.recv(1000)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        time.sleep(0.3)
+        sp = t.spillways[0]
+        sp.signal(15)
+        assert sp.wait_exit(5.0) is not None, "spillway did not stop: a connection was left"
+
+    t.case("a client reset mid-response frees both sides (graceful stop completes)",
+           client_reset_mid_response)
+
 
 if __name__ == "__main__":
     Suite("basic").run(main)
