@@ -157,7 +157,9 @@ struct sp_switch_rule {
 enum sp_tcp_action {
     SP_TCP_ACCEPT = 0,
     SP_TCP_REJECT,
-    SP_TCP_CLOSE, /* tcp-response content close */
+    SP_TCP_CLOSE,     /* tcp-response content close */
+    SP_TCP_SET_VAR,   /* set-var(SCOPE.NAME) EXPR: not final, the walk goes on */
+    SP_TCP_UNSET_VAR, /* unset-var(SCOPE.NAME): likewise */
 };
 
 /* shared: immutable after publish (RCU). One tcp-request rule. */
@@ -165,7 +167,13 @@ struct sp_tcp_rule {
     enum sp_tcp_action action;
     struct sp_acl_cond *cond; /* NULL: always */
     int line;
+    struct sp_var_ref var;    /* set-var / unset-var */
+    struct sp_smp_expr *expr; /* set-var's value */
 };
+
+/* shared: any worker, concurrently, with the stores `env` points to (their owner's thread).
+ * Carries out a set-var or unset-var tcp rule whose condition held. */
+void sp_tcp_rule_var(const struct sp_tcp_rule *r, const struct sp_acl_env *env);
 
 /* shared: immutable after publish (RCU) */
 struct sp_frontend {

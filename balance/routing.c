@@ -56,14 +56,20 @@ static void routing_free(struct sp_routing *r)
         for (int j = 0; j < r->fe[i]->nrules; j++)
             sp_acl_cond_free(r->fe[i]->rules[j].cond);
         free(r->fe[i]->rules);
-        for (int j = 0; j < r->fe[i]->ntcp_conn; j++)
+        for (int j = 0; j < r->fe[i]->ntcp_conn; j++) {
             sp_acl_cond_free(r->fe[i]->tcp_conn[j].cond);
+            sp_smp_free(r->fe[i]->tcp_conn[j].expr);
+        }
         free(r->fe[i]->tcp_conn);
-        for (int j = 0; j < r->fe[i]->ntcp_content; j++)
+        for (int j = 0; j < r->fe[i]->ntcp_content; j++) {
             sp_acl_cond_free(r->fe[i]->tcp_content[j].cond);
+            sp_smp_free(r->fe[i]->tcp_content[j].expr);
+        }
         free(r->fe[i]->tcp_content);
-        for (int j = 0; j < r->fe[i]->ntcp_session; j++)
+        for (int j = 0; j < r->fe[i]->ntcp_session; j++) {
             sp_acl_cond_free(r->fe[i]->tcp_session[j].cond);
+            sp_smp_free(r->fe[i]->tcp_session[j].expr);
+        }
         free(r->fe[i]->tcp_session);
         sp_acl_set_free(r->fe[i]->acls);
     }
@@ -74,8 +80,10 @@ static void routing_free(struct sp_routing *r)
         if (c->has_re)
             regfree(&c->re);
         sp_acl_set_free(r->be[i]->acls);
-        for (int j = 0; j < r->be[i]->ntcp_content; j++)
+        for (int j = 0; j < r->be[i]->ntcp_content; j++) {
             sp_acl_cond_free(r->be[i]->tcp_content[j].cond);
+            sp_smp_free(r->be[i]->tcp_content[j].expr);
+        }
         free(r->be[i]->tcp_content);
         for (int j = 0; j < r->be[i]->ntcp_res; j++)
             sp_acl_cond_free(r->be[i]->tcp_res[j].cond);
@@ -404,6 +412,47 @@ static int compile_rules(struct sp_routing *r, struct sp_frontend *fe, const str
 
 /* Compiles `tcp-request connection|content` rules (words: ACTION [if|unless COND...]) into
  * *ret (n entries); returns the number of errors, -ENOMEM. */
+/* `set-var(SCOPE.NAME) EXPR` or `unset-var(SCOPE.NAME)` of a tcp-request rule: proc.* and
+ * sess.* only (HAProxy refuses txn.* before a stream exists in connection and session rules;
+ * spillway's content rules run before the stream too). 0 or -EINVAL with a message. */
+static int compile_tcp_var(struct sp_tcp_rule *rule, const struct sp_cfg_rule *u,
+                           const struct sp_acl_resolver *res, const char *kw, char *err,
+                           size_t errlen)
+{
+    const char *w = u->words[0], *open = strchr(w, '('), *close = strrchr(w, ')');
+
+    rule->action = w[0] == 's' ? SP_TCP_SET_VAR : SP_TCP_UNSET_VAR;
+    if (!open || !close || close[1] || close == open + 1) {
+        snprintf(err, errlen, "'%s' expects a variable name between parentheses", w);
+        return -EINVAL;
+    }
+    if (sp_var_ref_parse(open + 1, (size_t)(close - open - 1), &rule->var, err, errlen) < 0)
+        return -EINVAL;
+    if (rule->var.scope != SP_VAR_PROC && rule->var.scope != SP_VAR_SESS) {
+        snprintf(err, errlen,
+                 "'%s': a %s rule runs before any transaction: only proc.* and sess.* "
+                 "variables (not supported by spillway for the other scopes)",
+                 w, kw);
+        return -EINVAL;
+    }
+    if (rule->action == SP_TCP_SET_VAR) {
+        rule->expr = sp_smp_compile(u->words[1], strlen(u->words[1]), res, err, errlen);
+        if (!rule->expr)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+void sp_tcp_rule_var(const struct sp_tcp_rule *r, const struct sp_acl_env *env)
+{
+    struct sp_smp v;
+
+    if (r->action == SP_TCP_UNSET_VAR)
+        sp_var_unset(env, &r->var);
+    else if (sp_smp_eval(r->expr, env, &v))
+        sp_var_set(env, &r->var, &v);
+}
+
 static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *rules,
                              const struct sp_acl_resolver *res, const char *kw,
                              struct sp_tcp_rule **ret, int *ret_n, FILE *diag)
@@ -424,9 +473,18 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
                        : strcmp(u->words[0], "close") == 0 ? SP_TCP_CLOSE
                                                            : SP_TCP_ACCEPT;
         rule->line = u->where.line;
-        if (u->nwords > 1) {
+        int first = 1;
+        if (!strncmp(u->words[0], "set-var(", 8) || !strncmp(u->words[0], "unset-var(", 10)) {
+            if (compile_tcp_var(rule, u, res, kw, err, sizeof(err)) < 0) {
+                diag_rule(diag, u, kw, err);
+                errors++;
+                continue;
+            }
+            first = rule->action == SP_TCP_SET_VAR ? 2 : 1;
+        }
+        if (u->nwords > first) {
             rule->cond =
-                sp_acl_cond_parse(acls, res, u->words + 1, u->nwords - 1, err, sizeof(err));
+                sp_acl_cond_parse(acls, res, u->words + first, u->nwords - first, err, sizeof(err));
             if (!rule->cond) {
                 diag_rule(diag, u, kw, err);
                 errors++;

@@ -237,8 +237,7 @@ static const char *const tcp_actions_unsupported[] = {
  * which are another piece of work: said so, with "yet". */
 static bool action_later(const char *action)
 {
-    return !strcmp(action, "set-var") || !strcmp(action, "set-var-fmt") ||
-           !strcmp(action, "unset-var") || !strcmp(action, "use-service");
+    return !strcmp(action, "set-var-fmt") || !strcmp(action, "use-service");
 }
 
 /* `KW ACTION [if|unless COND]` where ACTION is one of `actions` (a NULL-terminated list):
@@ -256,6 +255,23 @@ static void tcp_rule(struct sp__cfg_parser *ps, const char *kw, int argc, char *
     }
     for (int i = 0; actions[i]; i++)
         known |= strcmp(argv[2], actions[i]) == 0;
+    /* set-var(SCOPE.NAME) EXPR and unset-var(SCOPE.NAME), on request rules: the name, the
+     * expression and the scope are checked where they are compiled (balance/routing.c) */
+    bool setv = !strncmp(argv[2], "set-var(", 8), unsetv = !strncmp(argv[2], "unset-var(", 10);
+    if ((setv || unsetv) && strncmp(kw, "tcp-response", 12)) {
+        int cond = setv ? 4 : 3;
+        if (setv && argc < 4) {
+            sp__cfg_alert(ps, kw, "'%s' expects a sample expression", argv[2]);
+            return;
+        }
+        if (argc > cond && strcmp(argv[cond], "if") && strcmp(argv[cond], "unless")) {
+            sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after '%s', not '%s'", argv[2],
+                          argv[cond]);
+            return;
+        }
+        add_rule(ps, list, argc - 1, argv + 1);
+        return;
+    }
     if (!known) {
         /* set-var(NAME), sc-inc-gpc(IDX,SC)...: the action is the word before '(' */
         snprintf(action, sizeof(action), "%.*s", (int)strcspn(argv[2], "("), argv[2]);

@@ -399,9 +399,16 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
     struct sp_acl_env env;
 
     tcp_env(&env, c, false, false);
-    for (int i = 0; i < fe->ntcp_conn; i++)
-        if (sp_acl_cond_eval(fe->tcp_conn[i].cond, &env))
-            return fe->tcp_conn[i].action;
+    for (int i = 0; i < fe->ntcp_conn; i++) {
+        const struct sp_tcp_rule *r = &fe->tcp_conn[i];
+        if (!sp_acl_cond_eval(r->cond, &env))
+            continue;
+        if (r->action == SP_TCP_SET_VAR || r->action == SP_TCP_UNSET_VAR) {
+            sp_tcp_rule_var(r, &env);
+            continue;
+        }
+        return r->action;
+    }
     return SP_TCP_ACCEPT;
 }
 
@@ -414,6 +421,10 @@ static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl
         int r = sp_acl_cond_exec(rules[i].cond, env);
         if (r < 0)
             return -1;
+        if (r && (rules[i].action == SP_TCP_SET_VAR || rules[i].action == SP_TCP_UNSET_VAR)) {
+            sp_tcp_rule_var(&rules[i], env);
+            continue;
+        }
         if (r)
             return (int)rules[i].action;
     }
@@ -463,11 +474,16 @@ int sp__route_tcp_content(struct sp_conn *c, bool partial)
     /* HAProxy's tcp_inspect_request(): the first rule whose condition holds decides; one
      * that cannot tell yet stops the walk until more bytes come or the delay ends */
     for (int i = 0; i < fe->ntcp_content; i++) {
-        int r = sp_acl_cond_exec(fe->tcp_content[i].cond, &env);
+        const struct sp_tcp_rule *rule = &fe->tcp_content[i];
+        int r = sp_acl_cond_exec(rule->cond, &env);
         if (r < 0)
             return -1;
+        if (r && (rule->action == SP_TCP_SET_VAR || rule->action == SP_TCP_UNSET_VAR)) {
+            sp_tcp_rule_var(rule, &env);
+            continue;
+        }
         if (r)
-            return fe->tcp_content[i].action == SP_TCP_ACCEPT;
+            return rule->action == SP_TCP_ACCEPT;
     }
     return 1;
 }

@@ -1193,10 +1193,10 @@ static void test_tcp_request(void)
         CU_ASSERT_FALSE(f->tcplog);
         sp_config_free(cfg);
     }
-    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content set-var(txn.x) "
-                      "int(1)\n",
+    expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content set-var-fmt(txn.x) "
+                      "%[src]\n",
                   1,
-                  "t.cfg:9: 'tcp-request content set-var(txn.x)': not supported by spillway "
+                  "t.cfg:9: 'tcp-request content set-var-fmt(txn.x)': not supported by spillway "
                   "yet",
                   NULL);
     expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content drop\n", 1,

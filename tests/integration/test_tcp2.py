@@ -341,12 +341,15 @@ def config_cases(t):
             "backend b\n%s server s %s:1\n")
 
     def later():
+        rc, out = check(base % (HOST, free_port(), " tcp-request content set-var(txn.x) int(1)\n",
+                                "", HOST))
+        assert rc != 0
+        assert re.search(r"c\.cfg:9: 'tcp-request content': 'set-var\(txn\.x\)': a tcp-request "
+                         r"content rule runs before any transaction", out), out
         rc, out = check(base % (HOST, free_port(), " tcp-request content set-var(sess.x) int(1)\n"
                                 " tcp-request content use-service prometheus-exporter\n", "",
                                 HOST))
         assert rc != 0
-        assert re.search(r"c\.cfg:9: 'tcp-request content set-var\(sess\.x\)': not supported by "
-                         r"spillway yet", out), out
         assert re.search(r"c\.cfg:10: 'tcp-request content use-service': not supported by "
                          r"spillway yet", out), out
 
@@ -367,12 +370,63 @@ def config_cases(t):
         assert re.search(r"c\.cfg:11: 'tcp-response content': .*'req\.len', which reads the "
                          r"request", out), out
 
-    t.case("-c: set-var and use-service are 'not supported by spillway yet', file:line", later)
+    t.case("-c: set-var(txn.*) refused in tcp rules, use-service 'not supported by spillway "
+           "yet', file:line", later)
     t.case("-c: tcp-response in a frontend, session rules in a backend, req.len on a response",
            misplaced)
 
 
+def var_cases(t):
+    es = Server(echo)
+    port = free_port()
+    log = os.path.join(t.dir, "vars.log")
+    cfg = """global
+    log %(log)s format raw local0
+defaults
+    mode tcp
+    timeout client 5s
+    timeout server 5s
+    timeout connect 2s
+    log global
+frontend f
+    bind %(h)s:%(p)d
+    log-format "vars %%[var(sess.who)] %%[var(sess.first)]"
+    tcp-request connection set-var(sess.who) str(tcpclient)
+    tcp-request inspect-delay 2s
+    tcp-request content set-var(sess.first) req.payload(0,3) if { req.len ge 3 }
+    tcp-request content reject if { var(sess.first) -m str BAD }
+    tcp-request content unset-var(sess.who) if { var(sess.first) -m str UNS }
+    default_backend b
+backend b
+    server s %(h)s:%(e)d
+""" % {"log": log, "h": HOST, "p": port, "e": es.port}
+    s = t.spillway(cfg, port=port)
+
+    def run():
+        with socket.create_connection((HOST, port), timeout=5) as c:
+            c.sendall(b"GOOD")
+            assert c.recv(4) == b"GOOD"
+        with socket.create_connection((HOST, port), timeout=5) as c:
+            c.sendall(b"BADX")
+            try:
+                data = c.recv(10)
+            except ConnectionResetError:
+                data = b""
+            assert data == b"", data
+        with socket.create_connection((HOST, port), timeout=5) as c:
+            c.sendall(b"UNSX")
+            assert c.recv(4) == b"UNSX"
+        s.stop()
+        text = open(log).read()
+        assert "vars tcpclient GOO" in text, text
+        assert "vars - UNS" in text, text
+
+    t.case("tcp-request connection/content set-var and unset-var (sess.*): read by a rule and "
+           "by the log line", run)
+
+
 def main(t):
+    var_cases(t)
     rules_cases(t)
     pp2_cases(t)
     config_cases(t)
