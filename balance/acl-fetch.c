@@ -282,7 +282,7 @@ static int resolve_proxy(struct sp__acl_expr *e, const struct sp_acl_resolver *r
 
     if (!arg) {
         int self = res ? (fe ? res->self_fe : res->self_be) : -1;
-        if (self < 0)
+        if (self < 0 && self != SP_SMP_SELF_ENV)
             return sp__acl_fail(err, errlen,
                                 "'%s' without an argument needs a %s, and this section is not one "
                                 "(write the %s's name in parentheses)",
@@ -1199,6 +1199,21 @@ int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *en
     }
 }
 
+/* The proxy a load fetch reads: resolved at compile time, or the env's (SP_SMP_SELF_ENV). */
+static inline int load_idx(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    if (e->idx != SP_SMP_SELF_ENV)
+        return e->idx;
+    switch (e->load) {
+    case SP_LOAD_FE_CONN:
+    case SP_LOAD_FE_REQ_RATE:
+    case SP_LOAD_FE_SESS_RATE:
+        return env->fe_idx;
+    default:
+        return env->be_idx;
+    }
+}
+
 /* A single value of any type (a sample), matched as its type asks. */
 static bool match_smp(const struct sp__acl_expr *e, const struct sp_smp *v)
 {
@@ -1246,7 +1261,7 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     case F_LOAD:
         if (!env->load)
             return false;
-        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, e->idx);
+        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, load_idx(e, env));
         return v >= 0 && match_int(e, v);
     case F_PATH:
         return uri_path(env, &s, &n) && match_str(e, s, n);
@@ -1379,7 +1394,7 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
     case F_LOAD:
         if (!env->load)
             return false;
-        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, e->idx);
+        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, load_idx(e, env));
         return v >= 0 && smp_int(out, e->out == SP__ACL_T_BOOL ? SP_SMP_BOOL : SP_SMP_SINT, v);
     case F_PATH:
         return uri_path(env, &s, &n) && smp_str(out, s, n);
