@@ -25,7 +25,6 @@
 #include <sys/socket.h>
 
 #include "balance/balance.h"
-#include "balance/sample.h"
 #include "core/pool.h"
 #include "core/timer.h"
 #include "core/worker.h"

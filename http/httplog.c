@@ -1,6 +1,6 @@
 /* http/httplog.c - log-format compiler and renderer (see httplog.h for the rules it keeps). */
 #include "http/httplog.h"
-#include "balance/sample.h"
+#include "balance/balance.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
