@@ -135,15 +135,15 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
 /* Words joined by single spaces, or NULL when out of memory. */
 char *sp__acl_join(char **words, int nwords);
 
-/* fetch-raw.c. HAProxy's smp_fetch_ssl_hello_type() and smp_fetch_ssl_hello_sni() over
- * env->payload: 1 found, 0 not there, -1 too short for now. */
+/* shared: any thread (fetch-raw.c). HAProxy's smp_fetch_ssl_hello_type() and
+ * smp_fetch_ssl_hello_sni() over env->payload: 1 found, 0 not there, -1 too short for now. */
 int sp__ssl_hello_type(const struct sp_acl_env *env, int64_t *ret);
 int sp__ssl_sni(const struct sp_acl_env *env, const char **ret, size_t *ret_len);
-/* The names of every header of the request (or the response) joined by e->arg, in a scratch
- * buffer; false when they do not fit. */
+/* shared: any thread. The names of every header of the request (or the response) joined by e->arg,
+ * in a scratch buffer; false when they do not fit. */
 bool sp__hdr_names(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool res,
                    struct sp_smp *out);
-/* The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
+/* pure. The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
 bool sp__url_addr(const struct sp_acl_env *env, struct in_addr *ret_ip, int64_t *ret_port);
 
 /* Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */

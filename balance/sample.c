@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* shared: immutable after compilation. */
+/* shared: immutable after compilation. A fetch and its converters. */
 struct sp_smp_expr {
     struct sp__acl_expr f; /* the fetch */
     int out;               /* static type of the result */

@@ -166,7 +166,8 @@ extern const char sp_logfmt_tcplog[];
 extern const char sp_logfmt_httplog[];
 extern const char sp_logfmt_httplog_clf[];
 
-/* Whether the format has %[...] nodes (which need sp_log_rec.env). f immutable: any thread. */
+/* any thread (f is immutable). Whether the format has %[...] nodes (they need
+ * sp_log_rec.env). */
 bool sp_logfmt_has_samples(const struct sp_logfmt *f);
 
 /* Frees a format. Accepts NULL, returns NULL. */
