@@ -25,6 +25,51 @@ enum sp__acl_type {
     SP__ACL_T_ANY, /* var() without converters: no default method, -m is required */
 };
 
+/* The fetches (acl-kw.c's table, acl-fetch.c's evaluation). */
+enum sp__acl_fetch {
+    SP__F_TRUE,
+    SP__F_FALSE,
+    SP__F_LOAD,
+    SP__F_PATH,
+    SP__F_URL,
+    SP__F_BASE,
+    SP__F_QUERY,
+    SP__F_URLP,
+    SP__F_HDR,
+    SP__F_FHDR,
+    SP__F_HDR_CNT,
+    SP__F_FHDR_CNT,
+    SP__F_METHOD,
+    SP__F_VER,
+    SP__F_COOK,
+    SP__F_SRC,
+    SP__F_DST,
+    SP__F_SRC_PORT,
+    SP__F_DST_PORT,
+    SP__F_PROTO_HTTP,
+    SP__F_REQ_LEN,
+    SP__F_PAYLOAD,
+    SP__F_SSL_SNI,
+    SP__F_SSL_HELLO,
+    /* sample fetches (also usable as ACL criteria) */
+    SP__F_STR,
+    SP__F_INT,
+    SP__F_BOOL,
+    SP__F_VAR,
+    SP__F_HDR_NAMES,
+    SP__F_URL_IP,
+    SP__F_URL_PORT,
+    SP__F_PATHQ,
+    /* the response (http-response rules only) */
+    SP__F_STATUS,
+    SP__F_RES_HDR,
+    SP__F_RES_FHDR,
+    SP__F_RES_HDR_CNT,
+    SP__F_RES_FHDR_CNT,
+    SP__F_RES_HDR_NAMES,
+    SP__F_RES_VER,
+};
+
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,
  * PASS | anything = PASS, and negation maps PASS and FAIL onto each other (3 >> r). */
 enum {

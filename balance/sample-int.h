@@ -31,6 +31,10 @@ char *sp__smp_tmp(void);
  * hdr() the last occurrence...). False: the fetch failed. */
 bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out);
 
+/* shared: any thread. Applies the expression's converters (not its fetch) to v: false when
+ * one fails. */
+bool sp__smp_convert(const struct sp_smp_expr *e, const struct sp_acl_env *env, struct sp_smp *v);
+
 /* pure. The static output type of a compiled expression (as sp__smp_fetch_type()). */
 int sp__smp_expr_type(const struct sp_smp_expr *e);
 

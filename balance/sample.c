@@ -425,14 +425,17 @@ struct sp_smp_expr *sp_smp_free(struct sp_smp_expr *e)
 
 /* ---- evaluation ---- */
 
-bool sp_smp_eval(const struct sp_smp_expr *e, const struct sp_acl_env *env, struct sp_smp *out)
+bool sp__smp_convert(const struct sp_smp_expr *e, const struct sp_acl_env *env, struct sp_smp *v)
 {
-    if (!sp__smp_fetch(&e->f, env, out))
-        return false;
     for (size_t i = 0; i < e->nconv; i++)
-        if (!sp__conv_apply(e->conv[i], env, out))
+        if (!sp__conv_apply(e->conv[i], env, v))
             return false;
     return true;
+}
+
+bool sp_smp_eval(const struct sp_smp_expr *e, const struct sp_acl_env *env, struct sp_smp *out)
+{
+    return sp__smp_fetch(&e->f, env, out) && sp__smp_convert(e, env, out);
 }
 
 bool sp_smp_eval_str(const struct sp_smp_expr *e, const struct sp_acl_env *env, const char **ret_p,

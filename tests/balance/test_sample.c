@@ -636,6 +636,21 @@ static void test_acl_conv(void)
     CU_ASSERT(acl_true("req.hdr(x-n),mul(2),odd -m bool") == false);
     CU_ASSERT(acl_true("hdr(host),lower,length 11"));
     CU_ASSERT(acl_true("hdr(host),field(2,.) -m beg CO"));
+    /* a fetch of several values: each one is converted and matched (HAProxy iterates) */
+    add_hdr("X-L", "a, b");
+    add_hdr("x-l", "c");
+    add_hdr("Cookie", "s=1; t=2");
+    add_hdr("Cookie", "s=3");
+    F.uri = "/p?u=x&u=Y";
+    CU_ASSERT(acl_true("hdr(x-l),upper -m str A"));
+    CU_ASSERT(acl_true("hdr(x-l),upper -m str C"));
+    CU_ASSERT_FALSE(acl_true("hdr(x-l,1),upper -m str B"));
+    CU_ASSERT(acl_true("hdr(x-l,-2),upper -m str B"));
+    CU_ASSERT(acl_true("req.fhdr(x-l),length eq 4"));
+    CU_ASSERT(acl_true("req.cook(s),add(1) eq 2"));
+    CU_ASSERT(acl_true("req.cook(s),add(1) eq 4"));
+    CU_ASSERT(acl_true("url_param(u),lower -m str y"));
+    CU_ASSERT_FALSE(acl_true("url_param(u),lower -m str z"));
     set_var("txn.foo", "bar");
     CU_ASSERT(acl_true("var(txn.foo) -m str bar"));
     CU_ASSERT_FALSE(acl_true("var(txn.foo) -m str baz"));
