@@ -31,7 +31,11 @@ def cfg(port, ports, mapfile):
         "    log global",
         '    log-format "SMP %[src] %{+Q}[str(hello),upper] %[var(txn.none)] '
         '%[req.hdr(host)] %[status] %ST %[src,ipmask(8)] %[str(abc),length,mul(2)] '
-        '%{+Q}[str(\'a b\'),concat(-,,-)] %[nbsrv] %b"',
+        '%{+Q}[str(\'a b\'),concat(-,,-)] %[nbsrv] %[var(txn.p)] %[var(sess.n),add(1)] %b"',
+        # set-var as a converter: the variables live until the log line (txn) and the
+        # connection's end (sess); the rule itself never matches
+        "    acl setv path,set-var(txn.p),length,set-var(sess.n) -m found",
+        "    use_backend be_def if setv FALSE",
         "    acl host_ex hdr(host),lower -m str example.com",
         "    acl big_id req.hdr(x-id),mul(2) gt 10",
         "    acl api path,map_beg(%s) -m str be_api" % mapfile,
@@ -124,12 +128,13 @@ def main(t):
         lines = log_lines(sp, "SMP ")
         # the origins answer 404 to /x, /api/..., which %[status] and %ST both show
         assert ok, "%d log lines: %r" % (len(lines), lines[-3:])
-        want = 'SMP 127.0.0.1 "HELLO" - - 404 404 127.0.0.0 6 "a b--" 1 be_big'
+        want = 'SMP 127.0.0.1 "HELLO" - - 404 404 127.0.0.0 6 "a b--" 1 /x 3 be_big'
         assert want in lines, "no %r in %r" % (want, lines[:3])
         assert any(ln.endswith(" be_host") for ln in lines), lines
 
     t.case("log-format %[src] %{+Q}[str,upper] %[var] %[req.hdr] (gone: -) %[status] "
-           "%[src,ipmask] %[...,length,mul] %{+Q}[concat] %[nbsrv]", logs)
+           "%[src,ipmask] %[...,length,mul] %{+Q}[concat] %[nbsrv], variables set by "
+           "set-var converters in an ACL (txn and sess)", logs)
 
     def errors():
         base = ("defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n"
