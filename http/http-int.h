@@ -275,8 +275,10 @@ struct sp_txn {
     bool logged;                  /* the access-log line went out (`option logasap`: early) */
     int retries;                  /* connection retries done (%rc) */
     bool redispatched;
-    char term[2];        /* %tsc first two characters */
-    struct sp_vars vars; /* txn.*, req.*, res.* variables: cleared at free, after the log line */
+    char term[2]; /* %tsc first two characters */
+
+    /* txn.*, req.*, res.* variables: cleared at free, after the log line */
+    struct sp_vars vars;
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
@@ -351,7 +353,9 @@ struct sp_conn {
     bool res_abort;
     uint64_t req_left;
     struct sp_h1_chunk req_chunk;
-    struct sp_vars sess_vars; /* sess.* variables: from accept to close */
+
+    /* sess.* variables: from accept to close */
+    struct sp_vars sess_vars;
 };
 
 /* pure. A side's TCP keep-alive settings in the socket layer's units (seconds). */
