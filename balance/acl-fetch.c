@@ -1,5 +1,6 @@
-/* balance/acl-fetch.c - ACL criteria (fetch keywords, their arguments and variants) and the
- * evaluation of a compiled expression against a request; balance/acl.c compiles the flags and
+/* balance/acl-fetch.c - the evaluation of fetches: an ACL expression against a request (every
+ * value its fetch yields), and a fetch's single value as a sample (sp__smp_fetch()). The
+ * keywords and their arguments are balance/acl-kw.c's; balance/acl.c compiles the flags and
  * patterns.
  *
  * Evaluation allocates nothing. A fetch yields one value (load, path, src...) or several (each
@@ -18,510 +19,10 @@
 #include <string.h>
 #include <strings.h>
 
-enum fetch {
-    F_TRUE,
-    F_FALSE,
-    F_LOAD,
-    F_PATH,
-    F_URL,
-    F_BASE,
-    F_QUERY,
-    F_URLP,
-    F_HDR,
-    F_FHDR,
-    F_HDR_CNT,
-    F_FHDR_CNT,
-    F_METHOD,
-    F_VER,
-    F_COOK,
-    F_SRC,
-    F_DST,
-    F_SRC_PORT,
-    F_DST_PORT,
-    F_PROTO_HTTP,
-    F_REQ_LEN,
-    F_PAYLOAD,
-    F_SSL_SNI,
-    F_SSL_HELLO,
-    /* sample fetches (also usable as ACL criteria) */
-    F_STR,
-    F_INT,
-    F_BOOL,
-    F_VAR,
-    F_HDR_NAMES,
-    F_URL_IP,
-    F_URL_PORT,
-    F_PATHQ,
-    /* the response (http-response rules only) */
-    F_STATUS,
-    F_RES_HDR,
-    F_RES_FHDR,
-    F_RES_HDR_CNT,
-    F_RES_FHDR_CNT,
-    F_RES_HDR_NAMES,
-    F_RES_VER,
-    F_RES_LEN,     /* res.len */
-    F_RES_PAYLOAD, /* res.payload(off,len) */
-};
-
 /* Whether a fetch reads the request view that env->prepare() may fill late. */
 static inline bool reads_req(int f)
 {
-    return (f >= F_PATH && f < F_REQ_LEN) || (f >= F_HDR_NAMES && f <= F_PATHQ);
-}
-
-/* What a fetch reads: the connection and the process (usable anywhere), the raw request bytes
- * (HAProxy's L6REQ: tcp frontends), or the HTTP request (L7). */
-static int fetch_layer(int f)
-{
-    switch (f) {
-    case F_REQ_LEN:
-    case F_PAYLOAD:
-    case F_SSL_SNI:
-    case F_SSL_HELLO:
-        return 6;
-    case F_RES_LEN:
-    case F_RES_PAYLOAD:
-        return 9; /* HAProxy's L6RES */
-    case F_PATH:
-    case F_URL:
-    case F_BASE:
-    case F_QUERY:
-    case F_URLP:
-    case F_HDR:
-    case F_FHDR:
-    case F_HDR_CNT:
-    case F_FHDR_CNT:
-    case F_METHOD:
-    case F_VER:
-    case F_COOK:
-    case F_PROTO_HTTP:
-    case F_HDR_NAMES:
-    case F_URL_IP:
-    case F_URL_PORT:
-    case F_PATHQ:
-        return 7;
-    case F_STATUS:
-    case F_RES_HDR:
-    case F_RES_FHDR:
-    case F_RES_HDR_CNT:
-    case F_RES_FHDR_CNT:
-    case F_RES_HDR_NAMES:
-    case F_RES_VER:
-        return 8;
-    default:
-        return 4;
-    }
-}
-
-int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, const char *kw,
-                         char *err, size_t errlen)
-{
-    int layer = fetch_layer(e->fetch);
-
-    if (layer == 8 && what != SP_ACL_CTX_ANY && what != SP_ACL_CTX_HTTP_RES)
-        return sp__acl_fail(err, errlen,
-                            "'%s': fetch method '%s' extracts information from 'HTTP response "
-                            "headers', none of which is available here",
-                            kw, e->kw);
-    if (layer == 9 && what != SP_ACL_CTX_ANY && what != SP_ACL_CTX_TCP_RES)
-        return sp__acl_fail(err, errlen,
-                            "'%s' uses fetch '%s', which extracts information from 'response "
-                            "buffer contents', only available to 'tcp-response content' rules",
-                            kw, e->kw);
-    if (what == SP_ACL_CTX_TCP_RES && layer >= 6 && layer <= 8)
-        return sp__acl_fail(err, errlen,
-                            "'%s' uses fetch '%s', which reads the request, none of which is "
-                            "available to a 'tcp-response content' rule",
-                            kw, e->kw);
-    if ((layer == 7 || layer == 8) && (what == SP_ACL_CTX_TCP || what == SP_ACL_CTX_CONN))
-        return sp__acl_fail(err, errlen,
-                            "'%s' uses fetch '%s', which reads an HTTP request: %s (HTTP fetches "
-                            "outside mode http are not supported by spillway)",
-                            kw, e->kw,
-                            what == SP_ACL_CTX_CONN ? "a connection rule runs before any byte"
-                                                    : "a tcp frontend does not parse HTTP");
-    if (layer == 6 && (what == SP_ACL_CTX_HTTP || what == SP_ACL_CTX_HTTP_RES))
-        return sp__acl_fail(err, errlen,
-                            "'%s' uses fetch '%s', which reads the raw request bytes, which an "
-                            "http frontend's rules do not see (not supported by spillway in mode "
-                            "http)",
-                            kw, e->kw);
-    if (layer == 6 && what == SP_ACL_CTX_CONN)
-        return sp__acl_fail(err, errlen,
-                            "'%s' uses fetch '%s', which extracts information from 'request "
-                            "buffer contents', none of which is available to a 'tcp-request "
-                            "connection' or 'tcp-request session' rule",
-                            kw, e->kw);
-    return 0;
-}
-
-/* What a fetch takes between its parentheses. */
-enum argk {
-    A_NONE,
-    A_FE,      /* [frontend] */
-    A_BE,      /* [backend] */
-    A_SRV,     /* backend/server */
-    A_HDR,     /* name[,occurrence] */
-    A_HDR_OPT, /* [name] */
-    A_PARAM,   /* name[,delimiter] */
-    A_COOK,    /* name */
-    A_PAYLOAD, /* offset,length */
-    A_STR,     /* string (str) */
-    A_INT,     /* integer (int) */
-    A_BOOL,    /* true|false|1|0 (bool) */
-    A_VAR,     /* SCOPE.NAME[,default] */
-    A_DELIM,   /* [delimiter] (hdr_names) */
-};
-
-struct kw {
-    const char *name;
-    uint8_t fetch, out, argk, load;
-    bool variants; /* NAME_beg, NAME_end, ... exist */
-};
-
-static const struct kw kws[] = {
-    {"always_true", F_TRUE, SP__ACL_T_BOOL, A_NONE, 0, false},
-    {"always_false", F_FALSE, SP__ACL_T_BOOL, A_NONE, 0, false},
-    /* an http frontend's requests are HTTP by definition; a tcp one cannot use it */
-    {"req.proto_http", F_PROTO_HTTP, SP__ACL_T_BOOL, A_NONE, 0, false},
-    {"fe_conn", F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_CONN, false},
-    {"be_conn", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN, false},
-    {"be_conn_free", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN_FREE, false},
-    {"nbsrv", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_NBSRV, false},
-    {"connslots", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_CONNSLOTS, false},
-    {"queue", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_QUEUE, false},
-    {"avg_queue", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_AVG_QUEUE, false},
-    {"fe_req_rate", F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_REQ_RATE, false},
-    {"fe_sess_rate", F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_SESS_RATE, false},
-    {"be_sess_rate", F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_SESS_RATE, false},
-    {"srv_is_up", F_LOAD, SP__ACL_T_BOOL, A_SRV, SP_LOAD_SRV_IS_UP, false},
-    {"act_conn", F_LOAD, SP__ACL_T_INT, A_NONE, SP_LOAD_ACT_CONN, false},
-    {"path", F_PATH, SP__ACL_T_STR, A_NONE, 0, true},
-    {"url", F_URL, SP__ACL_T_STR, A_NONE, 0, true},
-    {"base", F_BASE, SP__ACL_T_STR, A_NONE, 0, true},
-    {"query", F_QUERY, SP__ACL_T_STR, A_NONE, 0, false},
-    {"url_param", F_URLP, SP__ACL_T_STR, A_PARAM, 0, false},
-    {"urlp", F_URLP, SP__ACL_T_STR, A_PARAM, 0, true},
-    {"hdr", F_HDR, SP__ACL_T_STR, A_HDR, 0, true},
-    {"req.hdr", F_HDR, SP__ACL_T_STR, A_HDR, 0, false},
-    {"req.fhdr", F_FHDR, SP__ACL_T_STR, A_HDR, 0, false},
-    {"hdr_cnt", F_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
-    {"req.hdr_cnt", F_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
-    {"req.fhdr_cnt", F_FHDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
-    {"method", F_METHOD, SP__ACL_T_STR, A_NONE, 0, false},
-    {"req.ver", F_VER, SP__ACL_T_STR, A_NONE, 0, false},
-    {"req_ver", F_VER, SP__ACL_T_STR, A_NONE, 0, false},
-    {"req.cook", F_COOK, SP__ACL_T_STR, A_COOK, 0, false},
-    {"cook", F_COOK, SP__ACL_T_STR, A_COOK, 0, true},
-    {"src", F_SRC, SP__ACL_T_IP, A_NONE, 0, false},
-    {"dst", F_DST, SP__ACL_T_IP, A_NONE, 0, false},
-    {"src_port", F_SRC_PORT, SP__ACL_T_INT, A_NONE, 0, false},
-    {"dst_port", F_DST_PORT, SP__ACL_T_INT, A_NONE, 0, false},
-    /* the request bytes (tcp frontends): HAProxy 2.6's src/payload.c */
-    {"req.len", F_REQ_LEN, SP__ACL_T_INT, A_NONE, 0, false},
-    {"req_len", F_REQ_LEN, SP__ACL_T_INT, A_NONE, 0, false},
-    {"req.payload", F_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
-    {"payload", F_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
-    {"req.ssl_sni", F_SSL_SNI, SP__ACL_T_STR, A_NONE, 0, false},
-    {"req_ssl_sni", F_SSL_SNI, SP__ACL_T_STR, A_NONE, 0, false},
-    {"req.ssl_hello_type", F_SSL_HELLO, SP__ACL_T_INT, A_NONE, 0, false},
-    {"req_ssl_hello_type", F_SSL_HELLO, SP__ACL_T_INT, A_NONE, 0, false},
-    /* constants, variables and more of the request (HAProxy 2.6's src/sample.c, vars.c,
-     * http_fetch.c) */
-    {"str", F_STR, SP__ACL_T_STR, A_STR, 0, false},
-    {"int", F_INT, SP__ACL_T_INT, A_INT, 0, false},
-    {"bool", F_BOOL, SP__ACL_T_BOOL, A_BOOL, 0, false},
-    {"var", F_VAR, SP__ACL_T_ANY, A_VAR, 0, false},
-    {"req.hdr_names", F_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
-    {"url_ip", F_URL_IP, SP__ACL_T_IP, A_NONE, 0, false},
-    {"url_port", F_URL_PORT, SP__ACL_T_INT, A_NONE, 0, false},
-    {"pathq", F_PATHQ, SP__ACL_T_STR, A_NONE, 0, false},
-    /* the response */
-    {"status", F_STATUS, SP__ACL_T_INT, A_NONE, 0, false},
-    {"res.hdr", F_RES_HDR, SP__ACL_T_STR, A_HDR, 0, false},
-    {"shdr", F_RES_HDR, SP__ACL_T_STR, A_HDR, 0, false},
-    {"res.fhdr", F_RES_FHDR, SP__ACL_T_STR, A_HDR, 0, false},
-    {"res.hdr_cnt", F_RES_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
-    {"shdr_cnt", F_RES_HDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
-    {"res.fhdr_cnt", F_RES_FHDR_CNT, SP__ACL_T_INT, A_HDR_OPT, 0, false},
-    {"res.hdr_names", F_RES_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
-    {"res.ver", F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
-    {"resp_ver", F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
-    /* the response bytes (tcp-response content rules): the same view, the other channel */
-    {"res.len", F_RES_LEN, SP__ACL_T_INT, A_NONE, 0, false},
-    {"res.payload", F_RES_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
-};
-
-/* ---- compilation: criterion --------------------------------------------------------- */
-
-/* Finds NAME, or NAME_SUFFIX where NAME has variants; *ret_match is the variant's method or
- * -1. */
-static const struct kw *find_kw(const char *name, size_t len, int *ret_match)
-{
-    static const struct {
-        const char *name;
-        uint8_t match;
-    } suffixes[] = {
-        {"beg", SP__ACL_M_BEG}, {"end", SP__ACL_M_END}, {"sub", SP__ACL_M_SUB},
-        {"dir", SP__ACL_M_DIR}, {"dom", SP__ACL_M_DOM}, {"reg", SP__ACL_M_REG},
-        {"len", SP__ACL_M_LEN},
-    };
-
-    *ret_match = -1;
-    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
-        if (strlen(kws[i].name) == len && !memcmp(kws[i].name, name, len))
-            return &kws[i];
-    const char *us = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (name[i] == '_')
-            us = name + i;
-    if (!us)
-        return NULL;
-    size_t blen = (size_t)(us - name), slen = len - blen - 1;
-    for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++) {
-        if (strlen(suffixes[s].name) != slen || memcmp(suffixes[s].name, us + 1, slen))
-            continue;
-        for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++) {
-            if (kws[i].variants && strlen(kws[i].name) == blen &&
-                !memcmp(kws[i].name, name, blen)) {
-                *ret_match = suffixes[s].match;
-                return &kws[i];
-            }
-        }
-    }
-    return NULL;
-}
-
-static int resolve_proxy(struct sp__acl_expr *e, const struct sp_acl_resolver *res, bool fe,
-                         const char *arg, const char *word, char *err, size_t errlen)
-{
-    const char *what = fe ? "frontend" : "backend";
-
-    if (!arg) {
-        int self = res ? (fe ? res->self_fe : res->self_be) : -1;
-        if (self < 0)
-            return sp__acl_fail(err, errlen,
-                                "'%s' without an argument needs a %s, and this section is not one "
-                                "(write the %s's name in parentheses)",
-                                word, what, what);
-        e->idx = self;
-        return 0;
-    }
-    int (*fn)(const void *, const char *) = res ? (fe ? res->frontend : res->backend) : NULL;
-    int idx = fn ? fn(res->ctx, arg) : -1;
-    if (idx < 0)
-        return sp__acl_fail(err, errlen, "no such %s '%s' in ACL expression '%s'", what, arg, word);
-    e->idx = idx;
-    return 0;
-}
-
-static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct sp_acl_resolver *res,
-                      char *a1, char *a2, const char *word, char *err, size_t errlen)
-{
-    switch (k->argk) {
-    case A_NONE:
-        if (a1)
-            return sp__acl_fail(err, errlen, "'%s' takes no argument, in ACL expression '%s'",
-                                k->name, word);
-        return 0;
-    case A_FE:
-    case A_BE:
-        if (a2)
-            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
-        return resolve_proxy(e, res, k->argk == A_FE, a1, word, err, errlen);
-    case A_SRV: {
-        char *slash = a1 ? strchr(a1, '/') : NULL;
-        if (!slash || slash == a1 || !slash[1] || a2)
-            return sp__acl_fail(err, errlen,
-                                "'%s' expects 'backend/server', in ACL expression '%s'", k->name,
-                                word);
-        *slash = '\0';
-        int be = res && res->backend ? res->backend(res->ctx, a1) : -1;
-        if (be < 0)
-            return sp__acl_fail(err, errlen, "no such backend '%s' in ACL expression '%s'", a1,
-                                word);
-        int srv = res && res->server ? res->server(res->ctx, a1, slash + 1) : -1;
-        if (srv < 0)
-            return sp__acl_fail(err, errlen, "no such server '%s/%s' in ACL expression '%s'", a1,
-                                slash + 1, word);
-        e->idx = srv;
-        return 0;
-    }
-    case A_STR:
-        if (!a1 || a2)
-            return sp__acl_fail(err, errlen, "'%s' expects one argument, in ACL expression '%s'",
-                                k->name, word);
-        break;
-    case A_INT: {
-        char *end;
-        errno = 0;
-        long long v = a1 ? strtoll(a1, &end, 10) : 0;
-        if (!a1 || a2 || !*a1 || *end || errno)
-            return sp__acl_fail(err, errlen,
-                                "'%s' expects an integer argument, in ACL expression '%s'", k->name,
-                                word);
-        e->cint = v;
-        return 0;
-    }
-    case A_BOOL:
-        if (a1 && !a2 && (!strcasecmp(a1, "true") || !strcmp(a1, "1")))
-            e->cint = 1;
-        else if (a1 && !a2 && (!strcasecmp(a1, "false") || !strcmp(a1, "0")))
-            e->cint = 0;
-        else
-            return sp__acl_fail(err, errlen,
-                                "'%s': Expects 'true', 'false', '0' or '1', in ACL expression '%s'",
-                                k->name, word);
-        return 0;
-    case A_VAR: {
-        char verr[200];
-        if (!a1)
-            return sp__acl_fail(err, errlen,
-                                "'%s' needs a variable name in parentheses, in ACL expression '%s'",
-                                k->name, word);
-        if (sp_var_ref_parse(a1, strlen(a1), &e->var, verr, sizeof(verr)))
-            return sp__acl_fail(err, errlen, "%s, in ACL expression '%s'", verr, word);
-        if (a2) {
-            e->has_default = true;
-            if (!(e->arg = strdup(a2)))
-                return sp__acl_fail(err, errlen, "out of memory");
-            e->arg_len = strlen(a2);
-        }
-        return 0;
-    }
-    case A_DELIM:
-        if (a2)
-            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
-        if (!(e->arg = strdup(a1 && *a1 ? a1 : ",")))
-            return sp__acl_fail(err, errlen, "out of memory");
-        e->arg_len = strlen(e->arg);
-        return 0;
-    case A_HDR:
-    case A_PARAM:
-    case A_COOK:
-        if (!a1 || !*a1)
-            return sp__acl_fail(err, errlen,
-                                "'%s' needs a name in parentheses, in ACL expression '%s'", k->name,
-                                word);
-        break;
-    case A_HDR_OPT:
-        if (a2)
-            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
-        if (a1 && !*a1)
-            a1 = NULL;
-        break;
-    case A_PAYLOAD: {
-        char *end1 = NULL, *end2 = NULL;
-        long long off = a1 ? strtoll(a1, &end1, 10) : -1;
-        long long len = a2 ? strtoll(a2, &end2, 10) : -1;
-        if (!a1 || !a2 || !*a1 || !*a2 || *end1 || *end2 || off < 0 || len < 0 || off > INT32_MAX ||
-            len > INT32_MAX)
-            return sp__acl_fail(err, errlen,
-                                "'%s' expects two non-negative integers (offset,length), in ACL "
-                                "expression '%s'",
-                                k->name, word);
-        e->poff = (uint32_t)off;
-        e->plen = (uint32_t)len;
-        return 0;
-    }
-    }
-    if (a1) {
-        e->arg = strdup(a1);
-        if (!e->arg)
-            return sp__acl_fail(err, errlen, "out of memory");
-        e->arg_len = strlen(a1);
-    }
-    if (k->argk == A_HDR && a2) {
-        char *end;
-        errno = 0;
-        long occ = strtol(a2, &end, 10);
-        if (!*a2 || *end || errno || occ < -1000000 || occ > 1000000)
-            return sp__acl_fail(err, errlen, "bad occurrence '%s' in ACL expression '%s'", a2,
-                                word);
-        e->occ = (int)occ;
-    } else if (k->argk == A_PARAM) {
-        if (a2 && *a2 && !(e->delims = strdup(a2)))
-            return sp__acl_fail(err, errlen, "out of memory");
-    } else if (a2) {
-        return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
-    }
-    return 0;
-}
-
-int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res, const char *text,
-                        size_t len, int *ret_forced, size_t *ret_used, char *err, size_t errlen)
-{
-    char word[512];
-    size_t n = 0;
-    while (n < len && text[n] != '(' && text[n] != ',')
-        n++;
-    /* the fetch as written, for the messages */
-    snprintf(word, sizeof(word), "%.*s", (int)len, text);
-    const struct kw *k = find_kw(text, n, ret_forced);
-    if (!k)
-        return sp__acl_fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'",
-                            (int)n, text, word);
-    e->fetch = k->fetch;
-    e->kw = k->name;
-    e->out = k->out;
-    e->load = k->load;
-    e->idx = -1;
-    /* HTTP methods compare case-insensitively whatever the flags say */
-    e->nocase = k->fetch == F_METHOD;
-
-    char args[512], *argv[3] = {NULL, NULL, NULL};
-    size_t used = n;
-    if (n < len && text[n] == '(') {
-        size_t aused;
-        int argc =
-            sp__smp_args(text + n, len - n, args, sizeof(args), argv, 3, &aused, err, errlen);
-        if (argc < 0) {
-            size_t l = strlen(err);
-            snprintf(err + l, errlen > l ? errlen - l : 0, " in ACL expression '%s'", word);
-            return -EINVAL;
-        }
-        if (argc > 2)
-            return sp__acl_fail(err, errlen, "too many arguments in ACL expression '%s'", word);
-        for (int k = argc; k < 3; k++)
-            argv[k] = NULL;
-        used += aused;
-    }
-    if (used < len && text[used] != ',')
-        return sp__acl_fail(err, errlen, "unexpected '%.*s' in ACL expression '%s'",
-                            (int)(len - used), text + used, word);
-    int ret = parse_args(e, k, res, argv[0], argv[1], word, err, errlen);
-    if (!ret && res)
-        ret = sp__acl_expr_allowed(e, res->what, word, err, errlen);
-    if (!ret)
-        *ret_used = used;
-    return ret;
-}
-
-int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res,
-                            const char *word, int *ret_forced, char *err, size_t errlen)
-{
-    size_t len = strlen(word), used;
-    int ret = sp__acl_fetch_parse(e, res, word, len, ret_forced, &used, err, errlen);
-    if (ret || used == len)
-        return ret;
-    /* converters: the match runs on the expression's single value */
-    if (*ret_forced >= 0)
-        return sp__acl_fail(err, errlen,
-                            "'%.*s' sets its own match method and takes no converter, in ACL "
-                            "expression '%s'",
-                            (int)strcspn(word, "(,"), word, word);
-    char cerr[400];
-    e->conv = sp_smp_compile(word, len, res, cerr, sizeof(cerr));
-    if (!e->conv)
-        return sp__acl_fail(err, errlen, "%s in ACL expression '%s'", cerr, word);
-    static const uint8_t types[] = {
-        [SP_SMP_BOOL] = SP__ACL_T_BOOL, [SP_SMP_SINT] = SP__ACL_T_INT, [SP_SMP_IPV4] = SP__ACL_T_IP,
-        [SP_SMP_IPV6] = SP__ACL_T_IP,   [SP_SMP_STR] = SP__ACL_T_STR,  [SP_SMP_BIN] = SP__ACL_T_BIN,
-        [SP__SMP_ADDR] = SP__ACL_T_IP,  [SP__SMP_ANY] = SP__ACL_T_ANY,
-    };
-    e->out = types[sp__smp_expr_type(e->conv)];
-    return 0;
+    return (f >= SP__F_PATH && f < SP__F_REQ_LEN) || (f >= SP__F_HDR_NAMES && f <= SP__F_PATHQ);
 }
 
 /* ---- evaluation: matching ------------------------------------------------------------ */
@@ -950,17 +451,27 @@ static bool hdr_pick(const struct sp__acl_expr *e, const struct sp_acl_env *env,
     return false;
 }
 
+/* A visitor of the values a fetch yields: returns true to stop. */
+typedef bool (*visit_fn)(void *ctx, const char *s, size_t n);
+
+static bool visit_match(void *ctx, const char *s, size_t n)
+{
+    return match_str(ctx, s, n);
+}
+
+/* Each value of the headers called e->arg (the one at e->occ when set), until fn returns
+ * true. */
 static bool exec_hdr(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool split,
-                     bool res)
+                     bool res, visit_fn fn, void *ctx)
 {
     struct hdr_it it = {.res = res};
     const char *v;
     size_t vl;
 
     if (e->occ)
-        return hdr_pick(e, env, split, res, e->occ, &v, &vl) && match_str(e, v, vl);
+        return hdr_pick(e, env, split, res, e->occ, &v, &vl) && fn(ctx, v, vl);
     while (hdr_next(env, e->arg, e->arg_len, split, &it, &v, &vl))
-        if (match_str(e, v, vl))
+        if (fn(ctx, v, vl))
             return true;
     return false;
 }
@@ -1022,9 +533,6 @@ static const char *cookie_next(const char *p, const char *end, const char *name,
     return NULL;
 }
 
-/* A visitor of the values a fetch yields: returns true to stop. */
-typedef bool (*visit_fn)(void *ctx, const char *s, size_t n);
-
 /* Each value of each cookie of that name, in every element of every Cookie field (HAProxy
  * http_fetch.c smp_fetch_cookie(): a Cookie field is split on commas like any list, and an
  * element shorter than the name and '=' is skipped), until fn returns true. */
@@ -1042,11 +550,6 @@ static bool cook_each(const struct sp__acl_expr *e, const struct sp_acl_env *env
                 return true;
     }
     return false;
-}
-
-static bool visit_match(void *ctx, const char *s, size_t n)
-{
-    return match_str(ctx, s, n);
 }
 
 /* the sample's value: the last one (keeps going) or the first one (stops) */
@@ -1198,7 +701,7 @@ static bool res_bytes_exec(const struct sp__acl_expr *e, const struct sp_acl_env
     size_t n;
     bool shrt;
 
-    if (e->fetch == F_RES_LEN)
+    if (e->fetch == SP__F_RES_LEN)
         return env->payload && match_int(e, (int64_t)env->payload_len);
     return payload_get(e, env, &s, &n, &shrt) && match_str(e, s, n);
 }
@@ -1210,7 +713,7 @@ static int res_bytes_exec3(const struct sp__acl_expr *e, const struct sp_acl_env
     size_t n;
     bool shrt;
 
-    if (e->fetch == F_RES_LEN)
+    if (e->fetch == SP__F_RES_LEN)
         return SP__ACL_MISS;
     if (!payload_get(e, env, &s, &n, &shrt))
         return shrt ? SP__ACL_MISS : SP__ACL_FAIL;
@@ -1230,21 +733,36 @@ int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return SP__ACL_FAIL;
     /* did not pass: would more bytes change the answer? (HAProxy's SMP_F_MAY_CHANGE) */
     switch (e->fetch) {
-    case F_REQ_LEN:
+    case SP__F_REQ_LEN:
         return SP__ACL_MISS;
-    case F_PAYLOAD:
+    case SP__F_PAYLOAD:
         if (!payload_get(e, env, &s, &n, &shrt))
             return shrt ? SP__ACL_MISS : SP__ACL_FAIL;
         return e->plen ? SP__ACL_FAIL : SP__ACL_MISS;
-    case F_SSL_SNI:
+    case SP__F_SSL_SNI:
         return sp__ssl_sni(env, &s, &n) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
-    case F_SSL_HELLO:
+    case SP__F_SSL_HELLO:
         return sp__ssl_hello_type(env, &v) < 0 ? SP__ACL_MISS : SP__ACL_FAIL;
-    case F_RES_LEN:
-    case F_RES_PAYLOAD:
+    case SP__F_RES_LEN:
+    case SP__F_RES_PAYLOAD:
         return res_bytes_exec3(e, env);
     default:
         return SP__ACL_FAIL;
+    }
+}
+
+/* The proxy a load fetch reads: resolved at compile time, or the env's (SP_SMP_SELF_ENV). */
+static inline int load_idx(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    if (e->idx != SP_SMP_SELF_ENV)
+        return e->idx;
+    switch (e->load) {
+    case SP_LOAD_FE_CONN:
+    case SP_LOAD_FE_REQ_RATE:
+    case SP_LOAD_FE_SESS_RATE:
+        return env->fe_idx;
+    default:
+        return env->be_idx;
     }
 }
 
@@ -1275,79 +793,114 @@ static bool match_smp(const struct sp__acl_expr *e, const struct sp_smp *v)
     }
 }
 
+/* Each value of a fetch that yields several, converted, then matched (HAProxy's
+ * acl_exec_cond() iterates the fetch and runs the converters on each value). */
+struct conv_ctx {
+    const struct sp__acl_expr *e;
+    const struct sp_acl_env *env;
+};
+
+static bool visit_conv(void *ctx, const char *s, size_t n)
+{
+    const struct conv_ctx *c = ctx;
+    struct sp_smp v = {.type = SP_SMP_STR, .u.str = {s, n}};
+    return sp__smp_convert(c->e->conv, c->env, &v) && match_smp(c->e, &v);
+}
+
+static bool exec_conv(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    struct sp_smp val;
+    struct conv_ctx c = {e, env};
+
+    if (reads_req(e->fetch))
+        sp_acl_env_need_req(env);
+    switch (e->fetch) {
+    case SP__F_HDR:
+    case SP__F_FHDR:
+    case SP__F_RES_HDR:
+    case SP__F_RES_FHDR:
+        return exec_hdr(e, env, e->fetch == SP__F_HDR || e->fetch == SP__F_RES_HDR,
+                        e->fetch >= SP__F_RES_HDR, visit_conv, &c);
+    case SP__F_COOK:
+        return cook_each(e, env, visit_conv, &c);
+    case SP__F_URLP:
+        return urlp_each(e, env, visit_conv, &c);
+    default:
+        return sp_smp_eval(e->conv, env, &val) && match_smp(e, &val);
+    }
+}
+
 bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *env)
 {
     const char *s;
     size_t n;
     int64_t v;
 
-    if (e->conv) {
-        struct sp_smp val;
-        return sp_smp_eval(e->conv, env, &val) && match_smp(e, &val);
-    }
+    if (e->conv)
+        return exec_conv(e, env);
     if (reads_req(e->fetch))
         sp_acl_env_need_req(env);
     switch (e->fetch) {
-    case F_TRUE:
+    case SP__F_TRUE:
         return match_int(e, 1);
-    case F_FALSE:
+    case SP__F_FALSE:
         return match_int(e, 0);
-    case F_LOAD:
+    case SP__F_LOAD:
         if (!env->load)
             return false;
-        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, e->idx);
+        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, load_idx(e, env));
         return v >= 0 && match_int(e, v);
-    case F_PATH:
+    case SP__F_PATH:
         return uri_path(env, &s, &n) && match_str(e, s, n);
-    case F_URL:
+    case SP__F_URL:
         return env->uri && match_str(e, env->uri, env->uri_len);
-    case F_BASE:
+    case SP__F_BASE:
         return exec_base(e, env);
-    case F_QUERY:
+    case SP__F_QUERY:
         return get_query(env, &s, &n) && match_str(e, s, n);
-    case F_URLP:
+    case SP__F_URLP:
         return urlp_each(e, env, visit_match, (void *)e);
-    case F_HDR:
-    case F_RES_HDR:
-        return exec_hdr(e, env, true, e->fetch == F_RES_HDR);
-    case F_FHDR:
-    case F_RES_FHDR:
-        return exec_hdr(e, env, false, e->fetch == F_RES_FHDR);
-    case F_HDR_CNT:
-    case F_RES_HDR_CNT:
-        return match_int(e, hdr_cnt(e, env, true, e->fetch == F_RES_HDR_CNT));
-    case F_FHDR_CNT:
-    case F_RES_FHDR_CNT:
-        return match_int(e, hdr_cnt(e, env, false, e->fetch == F_RES_FHDR_CNT));
-    case F_METHOD:
+    case SP__F_HDR:
+    case SP__F_RES_HDR:
+        return exec_hdr(e, env, true, e->fetch == SP__F_RES_HDR, visit_match, (void *)e);
+    case SP__F_FHDR:
+    case SP__F_RES_FHDR:
+        return exec_hdr(e, env, false, e->fetch == SP__F_RES_FHDR, visit_match, (void *)e);
+    case SP__F_HDR_CNT:
+    case SP__F_RES_HDR_CNT:
+        return match_int(e, hdr_cnt(e, env, true, e->fetch == SP__F_RES_HDR_CNT));
+    case SP__F_FHDR_CNT:
+    case SP__F_RES_FHDR_CNT:
+        return match_int(e, hdr_cnt(e, env, false, e->fetch == SP__F_RES_FHDR_CNT));
+    case SP__F_METHOD:
         return env->method && match_str(e, env->method, env->method_len);
-    case F_COOK:
+    case SP__F_COOK:
         return cook_each(e, env, visit_match, (void *)e);
-    case F_SRC:
-    case F_DST: {
-        const struct sockaddr_storage *ss = e->fetch == F_SRC ? env->src : env->dst;
+    case SP__F_SRC:
+    case SP__F_DST: {
+        const struct sockaddr_storage *ss = e->fetch == SP__F_SRC ? env->src : env->dst;
         if (!ss || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6))
             return false;
         return match_addr(e, ss);
     }
-    case F_SRC_PORT:
+    case SP__F_SRC_PORT:
         return port_of(env->src, &v) && match_int(e, v);
-    case F_DST_PORT:
+    case SP__F_DST_PORT:
         return port_of(env->dst, &v) && match_int(e, v);
-    case F_PROTO_HTTP:
+    case SP__F_PROTO_HTTP:
         return match_int(e, 1);
-    case F_REQ_LEN:
+    case SP__F_REQ_LEN:
         return env->payload && match_int(e, (int64_t)env->payload_len);
-    case F_PAYLOAD: {
+    case SP__F_PAYLOAD: {
         bool shrt;
         return payload_get(e, env, &s, &n, &shrt) && match_str(e, s, n);
     }
-    case F_SSL_SNI:
+    case SP__F_SSL_SNI:
         return sp__ssl_sni(env, &s, &n) > 0 && match_str(e, s, n);
-    case F_SSL_HELLO:
+    case SP__F_SSL_HELLO:
         return sp__ssl_hello_type(env, &v) > 0 && match_int(e, v);
-    case F_RES_LEN:
-    case F_RES_PAYLOAD:
+    case SP__F_RES_LEN:
+    case SP__F_RES_PAYLOAD:
         return res_bytes_exec(e, env);
     default: {
         /* the fetches of one value: as a sample */
@@ -1390,30 +943,6 @@ static bool smp_int(struct sp_smp *out, enum sp_smp_type t, int64_t v)
     return true;
 }
 
-int sp__smp_fetch_type(const struct sp__acl_expr *e)
-{
-    switch (e->fetch) {
-    case F_SRC:
-    case F_DST:
-        return SP__SMP_ADDR;
-    case F_URL_IP:
-        return SP_SMP_IPV4;
-    case F_VAR:
-        return SP__SMP_ANY;
-    case F_PAYLOAD:
-        return SP_SMP_BIN;
-    default:
-        switch (e->out) {
-        case SP__ACL_T_BOOL:
-            return SP_SMP_BOOL;
-        case SP__ACL_T_INT:
-            return SP_SMP_SINT;
-        default:
-            return SP_SMP_STR;
-        }
-    }
-}
-
 bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out)
 {
     const char *s;
@@ -1424,54 +953,54 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
     if (reads_req(e->fetch))
         sp_acl_env_need_req(env);
     switch (e->fetch) {
-    case F_TRUE:
-    case F_FALSE:
-    case F_PROTO_HTTP:
-        return smp_int(out, SP_SMP_BOOL, e->fetch != F_FALSE);
-    case F_LOAD:
+    case SP__F_TRUE:
+    case SP__F_FALSE:
+    case SP__F_PROTO_HTTP:
+        return smp_int(out, SP_SMP_BOOL, e->fetch != SP__F_FALSE);
+    case SP__F_LOAD:
         if (!env->load)
             return false;
-        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, e->idx);
+        v = env->load(env->load_ctx, (enum sp_acl_load)e->load, load_idx(e, env));
         return v >= 0 && smp_int(out, e->out == SP__ACL_T_BOOL ? SP_SMP_BOOL : SP_SMP_SINT, v);
-    case F_PATH:
+    case SP__F_PATH:
         return uri_path(env, &s, &n) && smp_str(out, s, n);
-    case F_URL:
+    case SP__F_URL:
         return env->uri && smp_str(out, env->uri, env->uri_len);
-    case F_BASE:
+    case SP__F_BASE:
         return get_base(env, sp__smp_tmp(), SP__SMP_BUFSZ, &s, &n) && smp_str(out, s, n);
-    case F_QUERY:
+    case SP__F_QUERY:
         return get_query(env, &s, &n) && smp_str(out, s, n);
-    case F_URLP:
+    case SP__F_URLP:
         /* the first occurrence */
         return urlp_each(e, env, visit_first, &pk) && smp_str(out, pk.s, pk.n);
-    case F_HDR:
-    case F_FHDR:
-    case F_RES_HDR:
-    case F_RES_FHDR:
+    case SP__F_HDR:
+    case SP__F_FHDR:
+    case SP__F_RES_HDR:
+    case SP__F_RES_FHDR:
         /* HAProxy's smp_fetch_hdr() / smp_fetch_fhdr(): the last occurrence by default */
-        return hdr_pick(e, env, e->fetch == F_HDR || e->fetch == F_RES_HDR, e->fetch >= F_RES_HDR,
-                        e->occ ? e->occ : -1, &s, &n) &&
+        return hdr_pick(e, env, e->fetch == SP__F_HDR || e->fetch == SP__F_RES_HDR,
+                        e->fetch >= SP__F_RES_HDR, e->occ ? e->occ : -1, &s, &n) &&
                smp_str(out, s, n);
-    case F_HDR_CNT:
-    case F_FHDR_CNT:
-    case F_RES_HDR_CNT:
-    case F_RES_FHDR_CNT:
+    case SP__F_HDR_CNT:
+    case SP__F_FHDR_CNT:
+    case SP__F_RES_HDR_CNT:
+    case SP__F_RES_FHDR_CNT:
         return smp_int(out, SP_SMP_SINT,
-                       hdr_cnt(e, env, e->fetch == F_HDR_CNT || e->fetch == F_RES_HDR_CNT,
-                               e->fetch >= F_RES_HDR_CNT));
-    case F_METHOD:
+                       hdr_cnt(e, env, e->fetch == SP__F_HDR_CNT || e->fetch == SP__F_RES_HDR_CNT,
+                               e->fetch >= SP__F_RES_HDR_CNT));
+    case SP__F_METHOD:
         return env->method && smp_str(out, env->method, env->method_len);
-    case F_VER:
-    case F_RES_VER:
-        s = ver_text(e->fetch == F_VER ? env->version : env->res_version);
+    case SP__F_VER:
+    case SP__F_RES_VER:
+        s = ver_text(e->fetch == SP__F_VER ? env->version : env->res_version);
         return s && smp_str(out, s, 3);
-    case F_COOK:
+    case SP__F_COOK:
         /* the last occurrence, as HAProxy's smp_fetch_cookie() with a name */
         cook_each(e, env, visit_last, &pk);
         return pk.found && smp_str(out, pk.s, pk.n);
-    case F_SRC:
-    case F_DST: {
-        const struct sockaddr_storage *ss = e->fetch == F_SRC ? env->src : env->dst;
+    case SP__F_SRC:
+    case SP__F_DST: {
+        const struct sockaddr_storage *ss = e->fetch == SP__F_SRC ? env->src : env->dst;
         if (ss && ss->ss_family == AF_INET) {
             out->type = SP_SMP_IPV4;
             out->u.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
@@ -1484,13 +1013,13 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         }
         return false;
     }
-    case F_SRC_PORT:
+    case SP__F_SRC_PORT:
         return port_of(env->src, &v) && smp_int(out, SP_SMP_SINT, v);
-    case F_DST_PORT:
+    case SP__F_DST_PORT:
         return port_of(env->dst, &v) && smp_int(out, SP_SMP_SINT, v);
-    case F_REQ_LEN:
+    case SP__F_REQ_LEN:
         return env->payload && smp_int(out, SP_SMP_SINT, (int64_t)env->payload_len);
-    case F_PAYLOAD: {
+    case SP__F_PAYLOAD: {
         bool shrt;
         if (!payload_get(e, env, &s, &n, &shrt))
             return false;
@@ -1498,38 +1027,38 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         out->type = SP_SMP_BIN;
         return true;
     }
-    case F_SSL_SNI:
+    case SP__F_SSL_SNI:
         return sp__ssl_sni(env, &s, &n) > 0 && smp_str(out, s, n);
-    case F_SSL_HELLO:
+    case SP__F_SSL_HELLO:
         return sp__ssl_hello_type(env, &v) > 0 && smp_int(out, SP_SMP_SINT, v);
-    case F_STR:
+    case SP__F_STR:
         return smp_str(out, e->arg, e->arg_len);
-    case F_INT:
+    case SP__F_INT:
         return smp_int(out, SP_SMP_SINT, e->cint);
-    case F_BOOL:
+    case SP__F_BOOL:
         return smp_int(out, SP_SMP_BOOL, e->cint);
-    case F_VAR:
+    case SP__F_VAR:
         if (sp_var_get(env, &e->var, out))
             return true;
         return e->has_default && smp_str(out, e->arg, e->arg_len);
-    case F_HDR_NAMES:
-    case F_RES_HDR_NAMES:
-        return sp__hdr_names(e, env, e->fetch == F_RES_HDR_NAMES, out);
-    case F_URL_IP:
-    case F_URL_PORT: {
+    case SP__F_HDR_NAMES:
+    case SP__F_RES_HDR_NAMES:
+        return sp__hdr_names(e, env, e->fetch == SP__F_RES_HDR_NAMES, out);
+    case SP__F_URL_IP:
+    case SP__F_URL_PORT: {
         struct in_addr a;
         if (!sp__url_addr(env, &a, &v))
             return false;
-        if (e->fetch == F_URL_PORT)
+        if (e->fetch == SP__F_URL_PORT)
             return smp_int(out, SP_SMP_SINT, v);
         out->type = SP_SMP_IPV4;
         out->u.v4 = a;
         return true;
     }
-    case F_PATHQ:
+    case SP__F_PATHQ:
         /* from the path to the end of the target */
         return uri_path(env, &s, &n) && smp_str(out, s, env->uri_len - (size_t)(s - env->uri));
-    case F_STATUS:
+    case SP__F_STATUS:
         return env->status > 0 && smp_int(out, SP_SMP_SINT, env->status);
     }
     return false;

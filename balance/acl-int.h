@@ -25,6 +25,54 @@ enum sp__acl_type {
     SP__ACL_T_ANY, /* var() without converters: no default method, -m is required */
 };
 
+/* The fetches (acl-kw.c's table, acl-fetch.c's evaluation). */
+enum sp__acl_fetch {
+    SP__F_TRUE,
+    SP__F_FALSE,
+    SP__F_LOAD,
+    SP__F_PATH,
+    SP__F_URL,
+    SP__F_BASE,
+    SP__F_QUERY,
+    SP__F_URLP,
+    SP__F_HDR,
+    SP__F_FHDR,
+    SP__F_HDR_CNT,
+    SP__F_FHDR_CNT,
+    SP__F_METHOD,
+    SP__F_VER,
+    SP__F_COOK,
+    SP__F_SRC,
+    SP__F_DST,
+    SP__F_SRC_PORT,
+    SP__F_DST_PORT,
+    SP__F_PROTO_HTTP,
+    SP__F_REQ_LEN,
+    SP__F_PAYLOAD,
+    SP__F_SSL_SNI,
+    SP__F_SSL_HELLO,
+    /* sample fetches (also usable as ACL criteria) */
+    SP__F_STR,
+    SP__F_INT,
+    SP__F_BOOL,
+    SP__F_VAR,
+    SP__F_HDR_NAMES,
+    SP__F_URL_IP,
+    SP__F_URL_PORT,
+    SP__F_PATHQ,
+    /* the response (http-response rules only) */
+    SP__F_STATUS,
+    SP__F_RES_HDR,
+    SP__F_RES_FHDR,
+    SP__F_RES_HDR_CNT,
+    SP__F_RES_FHDR_CNT,
+    SP__F_RES_HDR_NAMES,
+    SP__F_RES_VER,
+    /* the response bytes (tcp-response content rules) */
+    SP__F_RES_LEN,
+    SP__F_RES_PAYLOAD,
+};
+
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,
  * PASS | anything = PASS, and negation maps PASS and FAIL onto each other (3 >> r). */
 enum {
@@ -135,15 +183,15 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
 /* Words joined by single spaces, or NULL when out of memory. */
 char *sp__acl_join(char **words, int nwords);
 
-/* fetch-raw.c. HAProxy's smp_fetch_ssl_hello_type() and smp_fetch_ssl_hello_sni() over
- * env->payload: 1 found, 0 not there, -1 too short for now. */
+/* shared: any thread (fetch-raw.c). HAProxy's smp_fetch_ssl_hello_type() and
+ * smp_fetch_ssl_hello_sni() over env->payload: 1 found, 0 not there, -1 too short for now. */
 int sp__ssl_hello_type(const struct sp_acl_env *env, int64_t *ret);
 int sp__ssl_sni(const struct sp_acl_env *env, const char **ret, size_t *ret_len);
-/* The names of every header of the request (or the response) joined by e->arg, in a scratch
- * buffer; false when they do not fit. */
+/* shared: any thread. The names of every header of the request (or the response) joined by e->arg,
+ * in a scratch buffer; false when they do not fit. */
 bool sp__hdr_names(const struct sp__acl_expr *e, const struct sp_acl_env *env, bool res,
                    struct sp_smp *out);
-/* The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
+/* pure. The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
 bool sp__url_addr(const struct sp_acl_env *env, struct in_addr *ret_ip, int64_t *ret_port);
 
 /* Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */

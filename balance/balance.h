@@ -21,6 +21,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "balance/acl.h"
+#include "balance/sample.h"
 #include "balance/health.h"
 #include "balance/sample.h"
 #include "core/config.h"

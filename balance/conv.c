@@ -68,6 +68,7 @@ enum cid {
     C_MAP,
 };
 
+/* shared: immutable (static). A converter keyword. */
 struct ckw {
     const char *name;
     uint8_t id;

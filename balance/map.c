@@ -20,6 +20,7 @@
 /* match kinds, in map_kind()'s order (conv.c) */
 enum { M_STR, M_BEG, M_SUB, M_DIR, M_DOM, M_END, M_REG, M_REGM, M_INT, M_IP };
 
+/* shared: immutable after load. One line of a map file. */
 struct ent {
     char *key; /* NUL-terminated */
     size_t klen;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* shared: immutable after compilation. */
+/* shared: immutable after compilation. A fetch and its converters. */
 struct sp_smp_expr {
     struct sp__acl_expr f; /* the fetch */
     int out;               /* static type of the result */
@@ -425,14 +425,17 @@ struct sp_smp_expr *sp_smp_free(struct sp_smp_expr *e)
 
 /* ---- evaluation ---- */
 
-bool sp_smp_eval(const struct sp_smp_expr *e, const struct sp_acl_env *env, struct sp_smp *out)
+bool sp__smp_convert(const struct sp_smp_expr *e, const struct sp_acl_env *env, struct sp_smp *v)
 {
-    if (!sp__smp_fetch(&e->f, env, out))
-        return false;
     for (size_t i = 0; i < e->nconv; i++)
-        if (!sp__conv_apply(e->conv[i], env, out))
+        if (!sp__conv_apply(e->conv[i], env, v))
             return false;
     return true;
+}
+
+bool sp_smp_eval(const struct sp_smp_expr *e, const struct sp_acl_env *env, struct sp_smp *out)
+{
+    return sp__smp_fetch(&e->f, env, out) && sp__smp_convert(e, env, out);
 }
 
 bool sp_smp_eval_str(const struct sp_smp_expr *e, const struct sp_acl_env *env, const char **ret_p,

@@ -55,6 +55,11 @@ struct sp_smp {
 /* shared: immutable after compilation. */
 struct sp_smp_expr;
 
+/* A value for sp_acl_resolver.self_fe / self_be: the proxy is not known at compile time, and
+ * fe_conn, be_conn, nbsrv... without an argument read the evaluating env's fe_idx / be_idx
+ * (log-format expressions, compiled once for every proxy that uses them). */
+#define SP_SMP_SELF_ENV (-2)
+
 /* Compiles text[0..len) (`fetch[(args)][,conv[(args)]]...`, no surrounding spaces) against
  * what `res` allows (res->what: a fetch not available there is an error, as in ACLs). Returns
  * NULL with a one-line message in err naming the fetch or converter at fault. owner: main. */

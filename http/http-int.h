@@ -390,7 +390,9 @@ struct sp_conn {
     bool res_abort;
     uint64_t req_left;
     struct sp_h1_chunk req_chunk;
-    struct sp_vars sess_vars; /* sess.* variables: from accept to close */
+
+    /* sess.* variables: from accept to close */
+    struct sp_vars sess_vars;
 };
 
 /* pure. A side's TCP keep-alive settings in the socket layer's units (seconds). */

@@ -280,7 +280,8 @@ static bool add_expr(struct builder *b, const char **pp, uint8_t opts,
         return false;
     }
     char msg[400];
-    struct sp_acl_resolver dflt = {.self_fe = -1, .self_be = -1, .what = SP_ACL_CTX_HTTP_RES};
+    struct sp_acl_resolver dflt = {
+        .self_fe = SP_SMP_SELF_ENV, .self_be = SP_SMP_SELF_ENV, .what = SP_ACL_CTX_HTTP_RES};
     struct sp_smp_expr *e = sp_smp_compile(s, (size_t)(p - s), res ? res : &dflt, msg, sizeof(msg));
     if (!e) {
         if (err && errlen)

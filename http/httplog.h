@@ -144,7 +144,8 @@ struct sp_logfmt;
  * offending variable or character into err (which may be NULL). Sample expressions %[...]
  * compile with balance/sample.h in the HTTP context with responses (request and response
  * fetches allowed), without proxy names (fe_conn(NAME) does not resolve: use
- * sp_logfmt_compile_res()). Returns NULL with "out of memory" when allocation fails. */
+ * sp_logfmt_compile_res(); fe_conn, be_conn... without a name read the env's proxies). Returns NULL
+ * with "out of memory" when allocation fails. */
 struct sp_logfmt *sp_logfmt_compile(const char *fmt, char *err, size_t errlen);
 
 /* owner: main. The same, with the resolver %[...] expressions compile against (its `what`
@@ -165,7 +166,8 @@ extern const char sp_logfmt_tcplog[];
 extern const char sp_logfmt_httplog[];
 extern const char sp_logfmt_httplog_clf[];
 
-/* Whether the format has %[...] nodes (which need sp_log_rec.env). f immutable: any thread. */
+/* any thread (f is immutable). Whether the format has %[...] nodes (they need
+ * sp_log_rec.env). */
 bool sp_logfmt_has_samples(const struct sp_logfmt *f);
 
 /* Frees a format. Accepts NULL, returns NULL. */

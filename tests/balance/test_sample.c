@@ -542,6 +542,39 @@ static void test_errors(void)
     reset();
 }
 
+static int64_t load_x10(const void *c, enum sp_acl_load what, int idx)
+{
+    (void)c;
+    return what == SP_LOAD_ACT_CONN ? 7 : idx * 10;
+}
+
+/* SP_SMP_SELF_ENV: load fetches without a name read the env's proxies (log-format) */
+static void test_self_env(void)
+{
+    reset();
+    struct sp_acl_resolver res = {.self_fe = SP_SMP_SELF_ENV, .self_be = SP_SMP_SELF_ENV};
+    struct sp_acl_env en = env();
+    const char *p;
+    size_t n;
+    en.load = load_x10;
+    en.fe_idx = 3;
+    en.be_idx = 5;
+    static const char *const exprs[][2] = {
+        {"fe_conn", "30"}, {"be_conn", "50"}, {"nbsrv,add(1)", "51"}, {"act_conn", "7"}};
+    for (size_t i = 0; i < 4; i++) {
+        struct sp_smp_expr *e =
+            sp_smp_compile(exprs[i][0], strlen(exprs[i][0]), &res, err, sizeof(err));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        CU_ASSERT(sp_smp_eval_str(e, &en, &p, &n));
+        CU_ASSERT(n == strlen(exprs[i][1]) && !memcmp(p, exprs[i][1], n));
+        sp_smp_free(e);
+    }
+    res.self_fe = -1;
+    CU_ASSERT_PTR_NULL(sp_smp_compile("fe_conn", 7, &res, err, sizeof(err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a frontend"));
+    reset();
+}
+
 /* casts between types, through sp_smp_eval() */
 static void test_casts(void)
 {
@@ -603,6 +636,21 @@ static void test_acl_conv(void)
     CU_ASSERT(acl_true("req.hdr(x-n),mul(2),odd -m bool") == false);
     CU_ASSERT(acl_true("hdr(host),lower,length 11"));
     CU_ASSERT(acl_true("hdr(host),field(2,.) -m beg CO"));
+    /* a fetch of several values: each one is converted and matched (HAProxy iterates) */
+    add_hdr("X-L", "a, b");
+    add_hdr("x-l", "c");
+    add_hdr("Cookie", "s=1; t=2");
+    add_hdr("Cookie", "s=3");
+    F.uri = "/p?u=x&u=Y";
+    CU_ASSERT(acl_true("hdr(x-l),upper -m str A"));
+    CU_ASSERT(acl_true("hdr(x-l),upper -m str C"));
+    CU_ASSERT_FALSE(acl_true("hdr(x-l,1),upper -m str B"));
+    CU_ASSERT(acl_true("hdr(x-l,-2),upper -m str B"));
+    CU_ASSERT(acl_true("req.fhdr(x-l),length eq 4"));
+    CU_ASSERT(acl_true("req.cook(s),add(1) eq 2"));
+    CU_ASSERT(acl_true("req.cook(s),add(1) eq 4"));
+    CU_ASSERT(acl_true("url_param(u),lower -m str y"));
+    CU_ASSERT_FALSE(acl_true("url_param(u),lower -m str z"));
     set_var("txn.foo", "bar");
     CU_ASSERT(acl_true("var(txn.foo) -m str bar"));
     CU_ASSERT_FALSE(acl_true("var(txn.foo) -m str baz"));
@@ -633,4 +681,5 @@ void test_sample_register(void)
     sp_unit_test(s, "compile errors name the fetch or converter", test_errors);
     sp_unit_test(s, "casts between sample types", test_casts);
     sp_unit_test(s, "ACL criteria with converters", test_acl_conv);
+    sp_unit_test(s, "load fetches of the env's own proxies (SP_SMP_SELF_ENV)", test_self_env);
 }

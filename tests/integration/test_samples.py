@@ -11,7 +11,8 @@ import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import HOST, SPILLWAY, Suite, free_port, raw_exchange, request, wait_until  # noqa: E402
+from lib import (HOST, SPILLWAY, Suite, curl, free_port, raw_exchange, request,  # noqa: E402
+                 wait_until)
 
 NAMES = ["host", "big", "api", "bob", "def"]
 
@@ -30,7 +31,11 @@ def cfg(port, ports, mapfile):
         "    log global",
         '    log-format "SMP %[src] %{+Q}[str(hello),upper] %[var(txn.none)] '
         '%[req.hdr(host)] %[status] %ST %[src,ipmask(8)] %[str(abc),length,mul(2)] '
-        '%{+Q}[str(\'a b\'),concat(-,,-)] %b"',
+        '%{+Q}[str(\'a b\'),concat(-,,-)] %[nbsrv] %[var(txn.p)] %[var(sess.n),add(1)] %b"',
+        # set-var as a converter: the variables live until the log line (txn) and the
+        # connection's end (sess); the rule itself never matches
+        "    acl setv path,set-var(txn.p),length,set-var(sess.n) -m found",
+        "    use_backend be_def if setv FALSE",
         "    acl host_ex hdr(host),lower -m str example.com",
         "    acl big_id req.hdr(x-id),mul(2) gt 10",
         "    acl api path,map_beg(%s) -m str be_api" % mapfile,
@@ -109,17 +114,27 @@ def main(t):
     t.case("use_backend on req.hdr(x-id),mul(2), path,map_beg(FILE), url_param,regsub", routing)
     t.case("use_backend on hdr(host),lower", host_lower)
 
+    def h2():
+        # HTTP/2: the :authority is the Host the ACL lowers
+        rc, out, err = curl(["--http2-prior-knowledge", "-o", "/dev/null", "-D", "-",
+                             "-H", "Host: EXAMPLE.com", "http://%s:%d/x" % (HOST, port)])
+        assert rc == 0, "curl: %s" % err
+        assert b"x-backend: host" in out.lower(), out
+
+    t.case("HTTP/2 (curl --http2-prior-knowledge): hdr(host),lower on the :authority", h2)
+
     def logs():
-        ok = wait_until(lambda: len(log_lines(sp, "SMP ")) >= 12, 5.0)
+        ok = wait_until(lambda: len(log_lines(sp, "SMP ")) >= 13, 5.0)
         lines = log_lines(sp, "SMP ")
         # the origins answer 404 to /x, /api/..., which %[status] and %ST both show
         assert ok, "%d log lines: %r" % (len(lines), lines[-3:])
-        want = 'SMP 127.0.0.1 "HELLO" - - 404 404 127.0.0.0 6 "a b--" be_big'
+        want = 'SMP 127.0.0.1 "HELLO" - - 404 404 127.0.0.0 6 "a b--" 1 /x 3 be_big'
         assert want in lines, "no %r in %r" % (want, lines[:3])
         assert any(ln.endswith(" be_host") for ln in lines), lines
 
     t.case("log-format %[src] %{+Q}[str,upper] %[var] %[req.hdr] (gone: -) %[status] "
-           "%[src,ipmask] %[...,length,mul] %{+Q}[concat]", logs)
+           "%[src,ipmask] %[...,length,mul] %{+Q}[concat] %[nbsrv], variables set by "
+           "set-var converters in an ACL (txn and sess)", logs)
 
     def errors():
         base = ("defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n"
