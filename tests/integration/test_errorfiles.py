@@ -27,6 +27,8 @@ E408 = b"HTTP/1.1 408 Request Time-out\r\nContent-Type: text/plain\r\nX-Page: e4
 E504 = b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/plain\r\nX-Page: e504\r\n" \
        b"Connection: close\r\n" \
        b"Content-Length: 12\r\n\r\ncustom 504!\n"
+E200 = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Page: e200\r\n" \
+       b"Content-Length: 6\r\n\r\nalive\n"
 SITE502 = b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nX-Page: site502\r\n" \
           b"Content-Length: 9\r\n\r\nsite 502\n"
 SITE504 = b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/plain\r\nX-Page: site504\r\n" \
@@ -48,6 +50,8 @@ frontend fe_basic
     bind 127.0.0.1:{p_basic}
     errorfile 503 {d}/fe503.http
     errorfile 408 {d}/e408.http
+    errorfile 200 {d}/e200.http
+    monitor-uri /alive
     default_backend nosrv
 frontend fe_app
     bind 127.0.0.1:{p_app}
@@ -111,7 +115,7 @@ def get(port, path, h2=False):
 def main(t):
     d = t.dir
     for name, data in (("fe503", FE503), ("be503", BE503), ("e400", E400), ("e408", E408),
-                       ("e504", E504), ("site502", SITE502), ("site504", SITE504),
+                       ("e504", E504), ("e200", E200), ("site502", SITE502), ("site504", SITE504),
                        ("empty", b"")):
         with open(os.path.join(d, name + ".http"), "wb") as f:
             f.write(data)
@@ -146,6 +150,8 @@ def main(t):
         v = "HTTP/2" if h2 else "HTTP/1.1"
         t.case("%s: errorfile 503 of the frontend (no server)" % v,
                expect(ports["p_basic"], "/", 503, "fe503", b"frontend's 503!\n", h2))
+        t.case("%s: monitor-uri answers errorfile 200" % v,
+               expect(ports["p_basic"], "/alive", 200, "e200", b"alive\n", h2))
         t.case("%s: errorfile 504 (timeout server on /hang)" % v,
                expect(ports["p_app"], "/hang", 504, "e504", b"custom 504!\n", h2))
         t.case("%s: errorfiles site 502 takes the section's 502 (junk response)" % v,
