@@ -14,6 +14,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h2client import H2  # noqa: E402
 from lib import SPILLWAY, Conn, Suite, curl, free_port, no_sanitizer_report, raw_exchange  # noqa: E402,E501
 
 FE503 = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nX-Page: fe503\r\n" \
@@ -77,6 +78,11 @@ frontend fe_herr
     http-error status 502 content-type text/plain string "bad gateway here"
     use_backend app_plain if {{ path_beg /raw }}
     default_backend nosrv
+frontend fe_h2to
+    bind 127.0.0.1:{p_h2to}
+    timeout client 300ms
+    errorfile 408 {d}/e408.http
+    default_backend app_slow
 frontend fe_empty
     bind 127.0.0.1:{p_empty}
     errorfile 503 {d}/empty.http
@@ -87,6 +93,9 @@ backend nosrv_own
 backend app
     server s1 127.0.0.1:{bport}
 backend app_plain
+    server s1 127.0.0.1:{bport}
+backend app_slow
+    timeout server 5s
     server s1 127.0.0.1:{bport}
 """
 
@@ -121,7 +130,7 @@ def main(t):
             f.write(data)
     be = t.backend("b1")
     ports = {k: free_port() for k in ("p_basic", "p_app", "p_site", "p_be", "p_loc", "p_herr",
-                                      "p_empty")}
+                                      "p_empty", "p_h2to")}
     t.spillway(CONFIG.format(d=d, bport=be.port, **ports), ports["p_basic"])
     for p in ports.values():
         for _ in range(100):
@@ -189,6 +198,30 @@ def main(t):
             assert r.body == b"custom 408!\n", r.body
             assert took < 3, "408 after %.1fs (timeout http-request 400ms)" % took
 
+    def h2_bad_request():
+        # GET "*" (nghttp2 checks the asterisk form only for http and https): refused before a
+        # transaction exists
+        with H2(ports["p_basic"]) as h:
+            sid = h.new_stream()
+            h.send(h.headers_frames(sid, [(":method", "GET"), (":scheme", "foo"), (":path", "*"),
+                                          (":authority", "a.test")]))
+            st = h.streams[sid]
+            h.pump(lambda: st.done() or h.eof, 5)
+            assert st.status == 400 and bytes(st.data) == b"custom 400!\n", \
+                (st.status, st.rst, bytes(st.data))
+
+    def h2_body_timeout():
+        # a request body that never comes: `timeout client`, then the 408 as the stream's answer
+        with H2(ports["p_h2to"]) as h:
+            sid = h.new_stream()
+            h.send(h.headers_frames(sid, h.req_fields("POST", "/", extra=[("content-length",
+                                                                           "10")]),
+                                    end_stream=False))
+            st = h.streams[sid]
+            h.pump(lambda: st.done() or h.eof, 5)
+            assert st.status == 408 and bytes(st.data) == b"custom 408!\n", \
+                (st.status, st.rst, bytes(st.data))
+
     def empty_h1():
         s = socket.create_connection(("127.0.0.1", ports["p_empty"]), timeout=5)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -217,6 +250,10 @@ def main(t):
     t.case("HTTP/1.1: errorfile 400 (defaults) for a bad request line, then close", bad_request)
     t.case("HTTP/1.1: errorfile 408 for an idle connection (timeout http-request)",
            idle_timeout)
+    t.case("HTTP/2: errorfile 400 (defaults) for a request refused before a transaction",
+           h2_bad_request)
+    t.case("HTTP/2: errorfile 408 when the request body does not come (timeout client)",
+           h2_body_timeout)
     t.case("HTTP/1.1: empty errorfile: the connection closes without a byte", empty_h1)
     t.case("HTTP/2: empty errorfile: the stream ends without a response", empty_h2)
     t.case("HTTP/1.1: HEAD gets the errorfile's fields, no body", head_request)
