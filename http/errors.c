@@ -114,7 +114,8 @@ struct errmsg {
     char *own;               /* ...when built here */
     struct sp_logfmt *body;  /* BUILT with a log-format body */
     struct sp_logfmt **hdrs; /* BUILT: each hdr value's format */
-    bool builtin;            /* default-errorfiles */
+    int nhdrs;
+    bool builtin; /* default-errorfiles */
 };
 
 /* shared: immutable once workers run */
@@ -197,6 +198,7 @@ static int msg_setup(struct errmsg *m, const struct sp_cfg_reply *r, char *err, 
         m->hdrs = calloc((size_t)r->nhdrs, sizeof(*m->hdrs));
         if (!m->hdrs)
             return -ENOMEM;
+        m->nhdrs = r->nhdrs;
         for (int i = 0; i < r->nhdrs; i++) {
             char e[200];
             m->hdrs[i] = sp_logfmt_compile(r->hdr_fmts[i], e, sizeof(e));
@@ -215,7 +217,7 @@ static void msg_free(struct errmsg *m)
 {
     free(m->own);
     sp_logfmt_free(m->body);
-    for (int i = 0; m->hdrs && i < m->r->nhdrs; i++)
+    for (int i = 0; m->hdrs && i < m->nhdrs; i++)
         sp_logfmt_free(m->hdrs[i]);
     free(m->hdrs);
 }
