@@ -161,12 +161,16 @@ static int read_file(struct sp__cfg_parser *ps, const char *kw, const char *file
                      char **ret, size_t *ret_len)
 {
     struct stat st;
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named by mistake must not block the loader (it is refused below) */
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     char *buf = NULL;
 
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        sp__cfg_alert(ps, kw, "error opening file '%s'%s%s", file, fd < 0 ? ": " : "",
-                      fd < 0 ? strerror(errno) : "");
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        sp__cfg_alert(ps, kw, "error opening file '%s': %s", file, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        sp__cfg_alert(ps, kw, "error opening file '%s': not a regular file", file);
         goto fail;
     }
     if ((size_t)st.st_size > max) {
