@@ -65,7 +65,8 @@ static bool is_tchar(char c)
 
 /* Checks a raw response as HAProxy's http_str_to_htx() does: a status line "HTTP/x.y CODE
  * [reason]" with a final code, header fields, no chunked encoding, and a payload that agrees
- * with its framing. 0, or -1 with the reason in err. */
+ * with its framing. The length of its head (0 for an empty message), or -1 with the reason in
+ * err. */
 int sp__cfg_check_raw_response(const char *p, size_t len, char *err, size_t errlen)
 {
     size_t i = 0, eol;
@@ -157,7 +158,7 @@ int sp__cfg_check_raw_response(const char *p, size_t len, char *err, size_t errl
                  clen);
         return -1;
     }
-    return 0;
+    return (int)i;
 }
 
 /* Reads `file` whole (at most `max` bytes). 0, or -1 after an alert on the current line. */
@@ -248,10 +249,36 @@ static const struct sp_cfg_reply *load_errorfile(struct sp__cfg_parser *ps, cons
 
     if (read_file(ps, kw, file, READ_CAP, &buf, &len) < 0)
         return NULL;
-    if (sp__cfg_check_raw_response(buf, len, err, sizeof(err)) < 0) {
+    int hl = sp__cfg_check_raw_response(buf, len, err, sizeof(err));
+    if (hl < 0) {
         sp__cfg_alert(ps, kw, "'%s': %s", file, err);
         free(buf);
         return NULL;
+    }
+    /* HAProxy reads the head as HTX and sends it with CRLF line ends: a head with bare LF
+     * ones is given CRLF once, here, so that it goes out (and parses) like any other */
+    size_t bare = 0;
+    for (int k = 0; k < hl; k++)
+        if (buf[k] == '\n' && (!k || buf[k - 1] != '\r'))
+            bare++;
+    if (bare) {
+        char *n = malloc(len + bare + 1);
+        if (!n) {
+            free(buf);
+            ps->oom = true;
+            return NULL;
+        }
+        size_t o = 0;
+        for (int k = 0; k < hl; k++) {
+            if (buf[k] == '\n' && (!k || buf[k - 1] != '\r'))
+                n[o++] = '\r';
+            n[o++] = buf[k];
+        }
+        memcpy(n + o, buf + hl, len - (size_t)hl);
+        len += bare;
+        n[len] = 0;
+        free(buf);
+        buf = n;
     }
     struct sp_cfg_reply *r = reply_new(ps, kw, status);
     if (!r) {

@@ -257,7 +257,8 @@ int sp_http_errors_setup(const struct sp_config *cfg, const struct sp_routing *r
         if (rc == -ENOMEM)
             return rc;
         if (rc < 0) {
-            sp_log(SP_LOG_ALERT, "%s:%d: 'http-error': %s", r->where.file, r->where.line, err);
+            sp_log(SP_LOG_ALERT, "%s:%d: '%s': %s", r->where.file, r->where.line,
+                   r->kw ? r->kw : "http-error", err);
             errors++;
         }
     }

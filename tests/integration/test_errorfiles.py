@@ -21,8 +21,8 @@ FE503 = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nX-Page
         b"Content-Length: 16\r\n\r\nfrontend's 503!\n"
 BE503 = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nX-Page: be503\r\n" \
         b"Content-Length: 15\r\n\r\nbackend's 503!\n"
-E400 = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nX-Page: e400\r\n" \
-       b"Content-Length: 12\r\n\r\ncustom 400!\n"
+E400 = b"HTTP/1.1 400 Bad Request\nContent-Type: text/plain\nX-Page: e400\n" \
+       b"Content-Length: 12\n\ncustom 400!\n"  # bare LF line ends, as HAProxy accepts
 E408 = b"HTTP/1.1 408 Request Time-out\r\nContent-Type: text/plain\r\nX-Page: e408\r\n" \
        b"Content-Length: 12\r\n\r\ncustom 408!\n"
 E504 = b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/plain\r\nX-Page: e504\r\n" \
