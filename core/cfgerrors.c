@@ -45,6 +45,10 @@ static int status_of(const char *s)
     return (int)v;
 }
 
+/* What a file may hold at all while the file is read (tune.bufsize's largest value); the size
+ * that counts is checked at the end of the file, once `global` is known wherever it was. */
+#define READ_CAP (1u << 30)
+
 /* The largest message: tune.bufsize less what HAProxy keeps for rewriting headers
  * (tune.maxrewrite, 1024 by default or half the buffer when that is less). */
 static size_t max_msg(const struct sp_config *cfg)
@@ -61,7 +65,8 @@ static bool is_tchar(char c)
 
 /* Checks a raw response as HAProxy's http_str_to_htx() does: a status line "HTTP/x.y CODE
  * [reason]" with a final code, header fields, no chunked encoding, and a payload that agrees
- * with its framing. 0, or -1 with the reason in err. */
+ * with its framing. The length of its head (0 for an empty message), or -1 with the reason in
+ * err. */
 int sp__cfg_check_raw_response(const char *p, size_t len, char *err, size_t errlen)
 {
     size_t i = 0, eol;
@@ -153,7 +158,7 @@ int sp__cfg_check_raw_response(const char *p, size_t len, char *err, size_t errl
                  clen);
         return -1;
     }
-    return 0;
+    return (int)i;
 }
 
 /* Reads `file` whole (at most `max` bytes). 0, or -1 after an alert on the current line. */
@@ -161,12 +166,16 @@ static int read_file(struct sp__cfg_parser *ps, const char *kw, const char *file
                      char **ret, size_t *ret_len)
 {
     struct stat st;
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named by mistake must not block the loader (it is refused below) */
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     char *buf = NULL;
 
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        sp__cfg_alert(ps, kw, "error opening file '%s'%s%s", file, fd < 0 ? ": " : "",
-                      fd < 0 ? strerror(errno) : "");
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        sp__cfg_alert(ps, kw, "error opening file '%s': %s", file, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        sp__cfg_alert(ps, kw, "error opening file '%s': not a regular file", file);
         goto fail;
     }
     if ((size_t)st.st_size > max) {
@@ -204,13 +213,25 @@ fail:
     return -1;
 }
 
-static struct sp_cfg_reply *reply_new(struct sp__cfg_parser *ps, int status)
+/* The keyword's name as diagnostics spell it, in static storage. */
+static const char *kw_name(const char *kw)
+{
+    static const char *const kws[] = {"errorfile", "errorloc", "errorloc302", "errorloc303",
+                                      "http-error"};
+    for (size_t i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+        if (!strcmp(kw, kws[i]))
+            return kws[i];
+    return "errorfile";
+}
+
+static struct sp_cfg_reply *reply_new(struct sp__cfg_parser *ps, const char *kw, int status)
 {
     struct sp_cfg_reply *r = sp__cfg_xcalloc(ps, sizeof(*r)), **tail;
 
     if (!r)
         return NULL;
     r->status = status;
+    r->kw = kw_name(kw);
     r->where = sp__cfg_here(ps);
     for (tail = &ps->cfg->replies; *tail; tail = &(*tail)->next)
         ;
@@ -226,14 +247,40 @@ static const struct sp_cfg_reply *load_errorfile(struct sp__cfg_parser *ps, cons
     char *buf, err[160];
     size_t len;
 
-    if (read_file(ps, kw, file, max_msg(ps->cfg), &buf, &len) < 0)
+    if (read_file(ps, kw, file, READ_CAP, &buf, &len) < 0)
         return NULL;
-    if (sp__cfg_check_raw_response(buf, len, err, sizeof(err)) < 0) {
+    int hl = sp__cfg_check_raw_response(buf, len, err, sizeof(err));
+    if (hl < 0) {
         sp__cfg_alert(ps, kw, "'%s': %s", file, err);
         free(buf);
         return NULL;
     }
-    struct sp_cfg_reply *r = reply_new(ps, status);
+    /* HAProxy reads the head as HTX and sends it with CRLF line ends: a head with bare LF
+     * ones is given CRLF once, here, so that it goes out (and parses) like any other */
+    size_t bare = 0;
+    for (int k = 0; k < hl; k++)
+        if (buf[k] == '\n' && (!k || buf[k - 1] != '\r'))
+            bare++;
+    if (bare) {
+        char *n = malloc(len + bare + 1);
+        if (!n) {
+            free(buf);
+            ps->oom = true;
+            return NULL;
+        }
+        size_t o = 0;
+        for (int k = 0; k < hl; k++) {
+            if (buf[k] == '\n' && (!k || buf[k - 1] != '\r'))
+                n[o++] = '\r';
+            n[o++] = buf[k];
+        }
+        memcpy(n + o, buf + hl, len - (size_t)hl);
+        len += bare;
+        n[len] = 0;
+        free(buf);
+        buf = n;
+    }
+    struct sp_cfg_reply *r = reply_new(ps, kw, status);
     if (!r) {
         free(buf);
         return NULL;
@@ -241,6 +288,7 @@ static const struct sp_cfg_reply *load_errorfile(struct sp__cfg_parser *ps, cons
     r->type = SP_CFG_REPLY_RAW;
     r->raw = buf;
     r->rawlen = len;
+    r->file = sp__cfg_xstrdup(ps, file);
     return r;
 }
 
@@ -321,12 +369,12 @@ void sp__cfg_kw_errorloc(struct sp__cfg_parser *ps, int argc, char **argv)
                        "HTTP/1.1 %s\r\nCache-Control: no-cache\r\nContent-length: 0\r\n"
                        "Location: %s\r\n\r\n",
                        see_other ? "303 See Other" : "302 Found", argv[2]);
-    if (len < 0 || (size_t)len >= n || (size_t)len > max_msg(ps->cfg)) {
-        sp__cfg_alert(ps, argv[0], "URL too long for the buffer");
+    if (len < 0 || (size_t)len >= n) {
+        sp__cfg_alert(ps, argv[0], "URL too long");
         free(raw);
         return;
     }
-    struct sp_cfg_reply *r = reply_new(ps, status);
+    struct sp_cfg_reply *r = reply_new(ps, argv[0], status);
     if (!r) {
         free(raw);
         return;
@@ -516,7 +564,7 @@ void sp__cfg_kw_http_error(struct sp__cfg_parser *ps, int argc, char **argv)
                 add_reply_line(ps, r);
             goto out;
         }
-        struct sp_cfg_reply *r = reply_new(ps, status);
+        struct sp_cfg_reply *r = reply_new(ps, kw, status);
         if (r) {
             r->type = SP_CFG_REPLY_DEFAULT;
             add_reply_line(ps, r);
@@ -524,15 +572,10 @@ void sp__cfg_kw_http_error(struct sp__cfg_parser *ps, int argc, char **argv)
         goto out;
     }
     if (body == B_FILE || body == B_LFFILE) {
-        if (read_file(ps, kw, obj_arg, max_msg(ps->cfg), &obj, &objlen) < 0)
+        if (read_file(ps, kw, obj_arg, READ_CAP, &obj, &objlen) < 0)
             goto out;
     } else if (body == B_STRING || body == B_LFSTRING) {
         objlen = strlen(obj_arg);
-        if (objlen > max_msg(ps->cfg)) {
-            sp__cfg_alert(ps, kw, "payload exceeds the buffer size (%zu > %zu)", objlen,
-                          max_msg(ps->cfg));
-            goto out;
-        }
         if (!(obj = sp__cfg_xstrdup(ps, obj_arg)))
             goto out;
     }
@@ -562,10 +605,12 @@ void sp__cfg_kw_http_error(struct sp__cfg_parser *ps, int argc, char **argv)
                 sp__cfg_alert(ps, kw, "invalid content-type '%s'", ctype);
                 goto out;
             }
-    struct sp_cfg_reply *r = reply_new(ps, status);
+    struct sp_cfg_reply *r = reply_new(ps, kw, status);
     if (!r)
         goto out;
     r->type = SP_CFG_REPLY_BUILT;
+    if ((body == B_FILE || body == B_LFFILE) && !(r->file = sp__cfg_xstrdup(ps, obj_arg)))
+        goto out;
     r->body = obj;
     r->bodylen = objlen;
     r->body_lf = lf;
@@ -646,6 +691,23 @@ void sp__cfg_httperrs_line(struct sp__cfg_parser *ps, int argc, char **argv)
 void sp__cfg_errors_check(struct sp__cfg_parser *ps)
 {
     struct sp_config *cfg = ps->cfg;
+    size_t max = max_msg(cfg);
+
+    for (const struct sp_cfg_reply *r = cfg->replies; r; r = r->next) {
+        size_t len = r->type == SP_CFG_REPLY_RAW ? r->rawlen : r->bodylen;
+        if (len <= max)
+            continue;
+        if (r->file)
+            sp__cfg_diag(cfg, ps->diag, true, &r->where, r->kw,
+                         "file '%s' exceeds the buffer size (%zu > %zu: tune.bufsize less "
+                         "the space reserved for rewriting headers)",
+                         r->file, len, max);
+        else
+            sp__cfg_diag(cfg, ps->diag, true, &r->where, r->kw,
+                         "message exceeds the buffer size (%zu > %zu: tune.bufsize less the "
+                         "space reserved for rewriting headers)",
+                         len, max);
+    }
 
     for (struct sp_cfg_proxy *px = cfg->proxies; px; px = px->next) {
         for (const struct sp_cfg_errline *e = px->errlines; e; e = e->next) {
@@ -717,6 +779,7 @@ void sp__cfg_errors_free(struct sp_config *cfg)
     for (struct sp_cfg_reply *r = cfg->replies, *n; r; r = n) {
         n = r->next;
         free(r->raw);
+        free(r->file);
         free(r->ctype);
         free(r->body);
         for (int i = 0; i < r->nhdrs; i++) {

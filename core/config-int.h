@@ -185,7 +185,8 @@ struct sp_cfg_errline *sp__cfg_errlines_dup(const struct sp_cfg_errline *l, bool
 void sp__cfg_errlines_free(struct sp_cfg_errline *l);
 void sp__cfg_errors_free(struct sp_config *cfg);
 /* pure. Whether p[0..len) is a raw HTTP/1.x response an errorfile may hold (HAProxy's
- * http_str_to_htx() checks). 0, or -1 with the reason in err. */
+ * http_str_to_htx() checks): the length of its head (0 for an empty one), or -1 with the
+ * reason in err. */
 int sp__cfg_check_raw_response(const char *p, size_t len, char *err, size_t errlen);
 
 /* Each section's name as messages spell it, by enum sp__cfg_sec. */

@@ -313,6 +313,8 @@ struct sp_cfg_reply {
     bool body_lf;
     int nhdrs;
     char **hdr_names, **hdr_fmts; /* BUILT: `hdr NAME FMT`, FMT a log-format */
+    char *file;                   /* the file it was read from, NULL: none */
+    const char *kw;               /* the keyword of its line (static) */
     struct sp_cfg_where where;
 };
 

@@ -9,6 +9,7 @@
  * NULL: its error path pays one test.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +114,8 @@ struct errmsg {
     char *own;               /* ...when built here */
     struct sp_logfmt *body;  /* BUILT with a log-format body */
     struct sp_logfmt **hdrs; /* BUILT: each hdr value's format */
-    bool builtin;            /* default-errorfiles */
+    int nhdrs;
+    bool builtin; /* default-errorfiles */
 };
 
 /* shared: immutable once workers run */
@@ -196,6 +198,7 @@ static int msg_setup(struct errmsg *m, const struct sp_cfg_reply *r, char *err, 
         m->hdrs = calloc((size_t)r->nhdrs, sizeof(*m->hdrs));
         if (!m->hdrs)
             return -ENOMEM;
+        m->nhdrs = r->nhdrs;
         for (int i = 0; i < r->nhdrs; i++) {
             char e[200];
             m->hdrs[i] = sp_logfmt_compile(r->hdr_fmts[i], e, sizeof(e));
@@ -214,7 +217,7 @@ static void msg_free(struct errmsg *m)
 {
     free(m->own);
     sp_logfmt_free(m->body);
-    for (int i = 0; m->hdrs && i < m->r->nhdrs; i++)
+    for (int i = 0; m->hdrs && i < m->nhdrs; i++)
         sp_logfmt_free(m->hdrs[i]);
     free(m->hdrs);
 }
@@ -254,7 +257,8 @@ int sp_http_errors_setup(const struct sp_config *cfg, const struct sp_routing *r
         if (rc == -ENOMEM)
             return rc;
         if (rc < 0) {
-            sp_log(SP_LOG_ALERT, "%s:%d: 'http-error': %s", r->where.file, r->where.line, err);
+            sp_log(SP_LOG_ALERT, "%s:%d: '%s': %s", r->where.file, r->where.line,
+                   r->kw ? r->kw : "http-error", err);
             errors++;
         }
     }
@@ -362,18 +366,47 @@ static long build(struct sp_http_worker *hw, const struct errmsg *m, const struc
     return (long)(n + 2 + blen);
 }
 
-/* spillway's built-in page for `status` into hw->rbuf. */
-static long builtin(struct sp_http_worker *hw, int status, const char **ret)
+/* The built-in pages as whole responses, built once (any thread, pthread_once) and
+ * immutable afterwards: the common case, no errorfile, costs no copy and no allocation. */
+#define NPAGES (sizeof(pages) / sizeof(pages[0]))
+static char page_raw[NPAGES][512];
+static size_t page_len[NPAGES];
+static pthread_once_t pages_once = PTHREAD_ONCE_INIT;
+
+static int page_fmt(char *out, size_t cap, int status, const char *body, size_t blen)
+{
+    return snprintf(out, cap,
+                    "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nCache-Control: no-cache\r\n"
+                    "Content-Type: text/html\r\n\r\n%s",
+                    status, sp__http_reason(status), blen, body);
+}
+
+static void pages_build(void)
+{
+    for (size_t i = 0; i < NPAGES; i++) {
+        int n = page_fmt(page_raw[i], sizeof(page_raw[i]), pages[i].status, pages[i].body,
+                         strlen(pages[i].body));
+        page_len[i] = n > 0 && (size_t)n < sizeof(page_raw[i]) ? (size_t)n : 0;
+    }
+}
+
+/* spillway's built-in page for `status`: the immutable one, or (a status without a page of
+ * its own, given 500's text) built into hw->rbuf. */
+static long builtin(struct sp_http_worker *hw, int status, const char **ret, bool *ret_static)
 {
     size_t cap = (size_t)hw->conf->bufsize, blen;
-    const char *body = sp__http_error_body(status, &blen);
 
+    pthread_once(&pages_once, pages_build);
+    for (size_t i = 0; i < NPAGES; i++)
+        if (pages[i].status == status && page_len[i]) {
+            *ret = page_raw[i];
+            *ret_static = true;
+            return (long)page_len[i];
+        }
+    const char *body = sp__http_error_body(status, &blen);
     if (!hw->rbuf && !(hw->rbuf = malloc(2 * cap)))
         return -ENOMEM;
-    int n = snprintf(hw->rbuf, cap,
-                     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nCache-Control: no-cache\r\n"
-                     "Content-Type: text/html\r\n\r\n%s",
-                     status, sp__http_reason(status), blen, body);
+    int n = page_fmt(hw->rbuf, cap, status, body, blen);
     if (n < 0 || (size_t)n >= cap)
         return -ENOSPC;
     *ret = hw->rbuf;
@@ -381,8 +414,9 @@ static long builtin(struct sp_http_worker *hw, int status, const char **ret)
 }
 
 long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__reply_ctx *x,
-                    const char **ret)
+                    const char **ret, bool *ret_static)
 {
+    bool dummy;
     const struct sp_http_errs *e = hw->conf->errs;
     int i = sp_cfg_err_idx(status);
     const struct errmsg *m = NULL;
@@ -393,10 +427,15 @@ long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__repl
         if (!m && x->fe->idx < e->nfe)
             m = e->fe[x->fe->idx * SP_CFG_NERR + i];
     }
+    if (!ret_static)
+        ret_static = &dummy;
+    *ret_static = false;
     if (!m || m->builtin)
-        return builtin(hw, status, ret);
+        return builtin(hw, status, ret, ret_static);
     if (m->raw) {
+        /* the configuration's bytes (or ours, built at set-up): they outlive the workers */
         *ret = m->raw;
+        *ret_static = true;
         return (long)m->rawlen;
     }
     return build(hw, m, x, status, ret);

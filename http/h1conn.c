@@ -203,7 +203,7 @@ static void send_error(struct sp_conn *c, int status)
 {
     const char *resp;
     struct sp__reply_ctx x = {.fe = c->fe, .c = c};
-    long n = sp__errmsg_get(c->hw, status, &x, &resp);
+    long n = sp__errmsg_get(c->hw, status, &x, &resp, NULL);
 
     sp_debug("worker %d: client error %d", c->hw->w->id, status);
     struct sp_stats_obj *fo = &c->hw->st->fe[c->fe->idx];
@@ -326,7 +326,7 @@ static void op_res_error(struct sp_txn *t, int status)
     struct sp_conn *c = t->front;
     const char *resp;
     struct sp__reply_ctx x = {.fe = t->fe, .be = t->be, .c = c, .t = t};
-    long n = sp__errmsg_get(c->hw, status, &x, &resp);
+    long n = sp__errmsg_get(c->hw, status, &x, &resp, NULL);
 
     /* the request body was not read: the next bytes are not a request head */
     if (!c->req_done || !c->keepalive || c->hw->w->stopping)

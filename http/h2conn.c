@@ -344,7 +344,7 @@ static void submit_error(struct sp_h2s *st, int status)
         return;
     struct sp__reply_ctx x = {
         .fe = st->h2->c->fe, .be = st->txn ? st->txn->be : NULL, .c = st->h2->c, .t = st->txn};
-    long n = sp__errmsg_get(hw, status, &x, &resp), h = 0;
+    long n = sp__errmsg_get(hw, status, &x, &resp, NULL), h = 0;
     int nv = -1;
     if (n > 0) {
         sp_h1_scan_init(&scan);

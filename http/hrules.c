@@ -237,12 +237,14 @@ static int replace_fields(struct run *r, struct sp_hmsg *hm, const struct sp_hru
 
 /* Builds a complete HTTP/1.1 answer and makes it the transaction's local answer. */
 /* Makes resp[0..len) (malloc'd, taken) the transaction's local answer. */
-static int settle(struct run *r, char *resp, size_t len, int status, char term0)
+static int settle(struct run *r, const char *resp, size_t len, bool own, int status, char term0)
 {
     struct sp_txn *t = r->t;
 
-    free(t->lresp);
+    if (t->lresp_own)
+        free((char *)t->lresp);
     t->lresp = resp;
+    t->lresp_own = own;
     t->llen = len;
     t->local = SP_LOCAL_REPLY;
     t->status = status;
@@ -264,15 +266,18 @@ static int errmsg(struct run *r, int status, char term0)
     struct sp__reply_ctx x = {
         .fe = t->fe, .be = r->env.be_idx >= 0 ? t->be : NULL, .c = t->conn, .t = t};
     const char *msg;
-    long n = sp__errmsg_get(r->hw, status, &x, &msg);
+    bool borrow;
+    long n = sp__errmsg_get(r->hw, status, &x, &msg, &borrow);
 
     if (n < 0)
         return (int)n;
+    if (borrow) /* immutable for the process's life: no copy */
+        return settle(r, msg, (size_t)n, false, status, term0);
     char *resp = malloc((size_t)n + 1);
     if (!resp)
         return -ENOMEM;
     memcpy(resp, msg, (size_t)n);
-    return settle(r, resp, (size_t)n, status, term0);
+    return settle(r, resp, (size_t)n, true, status, term0);
 }
 
 static int answer(struct run *r, int status, const char *reason, const char *ctype,
@@ -294,7 +299,7 @@ static int answer(struct run *r, int status, const char *reason, const char *cty
     n += 2;
     memcpy(resp + n, body, blen);
     n += (int)blen;
-    return settle(r, resp, (size_t)n, status, term0);
+    return settle(r, resp, (size_t)n, true, status, term0);
 }
 
 /* deny and return: status, headers, body */

@@ -247,9 +247,11 @@ struct sp_txn {
     struct sp_conn *conn; /* the client connection (outlives the transaction) */
     char *reqline;        /* "METHOD\0TARGET" for the access log (malloc), NULL: no log */
     size_t reqline_mlen, reqline_tlen;
-    char *lresp;       /* an answer of spillway's own: the whole response (malloc, exact) */
+    const char *lresp; /* an answer of spillway's own: the whole response (malloc, exact; or
+                          immutable bytes borrowed when !lresp_own) */
     size_t llen, loff; /* ...its length, and how much of it went to the client side */
     bool lhead_sent;
+    bool lresp_own; /* lresp is this transaction's to free */
     struct sp_upconn *up;
     enum sp_txn_state state;
     enum sp_h1_meth meth;
@@ -612,10 +614,11 @@ struct sp__reply_ctx {
 };
 /* owner: worker. The response spillway sends for `status` (errorfile, errorloc, errorfiles,
  * http-error, else the built-in page): a whole HTTP/1.x response at *ret, immutable or in
- * hw->rbuf (valid until the next call). Returns its length; 0 for an empty errorfile (send
- * nothing, close); -ENOMEM or -ENOSPC when it could not be built. */
+ * hw->rbuf (valid until the next call); *ret_static says the former (the bytes live as long as
+ * the process's configuration: they may be borrowed, not copied). Returns its length; 0 for an
+ * empty errorfile (send nothing, close); -ENOMEM or -ENOSPC when it could not be built. */
 long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__reply_ctx *x,
-                    const char **ret);
+                    const char **ret, bool *ret_static);
 
 /* ---- conn.c: a client connection, whatever its protocol ---- */
 /* owner: worker. The listener's accept callback: the connection starts as HTTP/1. */

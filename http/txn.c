@@ -132,6 +132,18 @@ static void detach_up(struct sp_txn *t, bool reusable)
 
 static void local_pump(struct sp_txn *t);
 
+static void lresp_free(struct sp_txn *t)
+{
+    if (t->lresp_own)
+        free((char *)t->lresp);
+    t->lresp = NULL;
+    t->lresp_own = false;
+}
+
+/* sp__txn_reply(), the response borrowed when `borrow` (immutable bytes: no copy). */
+static void reply(struct sp_txn *t, const char *resp, size_t len, char term0, char term1,
+                  bool borrow);
+
 /* The proxy answers by itself; nothing went to the client yet: the message configured for
  * `status` (errorfile & co) or the built-in page, through the one reply path. */
 void sp__txn_fail(struct sp_txn *t, int status, char cause, char state)
@@ -147,16 +159,23 @@ void sp__txn_fail(struct sp_txn *t, int status, char cause, char state)
     uncount(t);
     const char *resp;
     struct sp__reply_ctx x = {.fe = t->fe, .be = t->be, .c = t->conn, .t = t};
-    long n = t->sp == &sp__tcp_sproto ? -EPROTO : sp__errmsg_get(t->hw, status, &x, &resp);
+    bool fixed = false;
+    long n = t->sp == &sp__tcp_sproto ? -EPROTO : sp__errmsg_get(t->hw, status, &x, &resp, &fixed);
     if (n < 0) {
         /* mode tcp (no answer, a close), or out of memory (the protocol's own page) */
         t->ops->res_error(t, status);
         return;
     }
-    sp__txn_reply(t, resp, (size_t)n, cause, state);
+    reply(t, resp, (size_t)n, cause, state, fixed);
 }
 
 void sp__txn_reply(struct sp_txn *t, const char *resp, size_t len, char term0, char term1)
+{
+    reply(t, resp, len, term0, term1, false);
+}
+
+static void reply(struct sp_txn *t, const char *resp, size_t len, char term0, char term1,
+                  bool borrow)
 {
     SP_ASSERT_OWNER(t->hw->w);
     set_term(t, term0, term1);
@@ -164,8 +183,7 @@ void sp__txn_reply(struct sp_txn *t, const char *resp, size_t len, char term0, c
     unqueue(t);
     sp_timer_disarm(&t->hw->w->tw, &t->timer);
     uncount(t);
-    free(t->lresp);
-    t->lresp = NULL;
+    lresp_free(t);
     t->llen = t->loff = 0;
     t->lhead_sent = false;
     if (!len) {
@@ -175,8 +193,8 @@ void sp__txn_reply(struct sp_txn *t, const char *resp, size_t len, char term0, c
         t->ops->res_abort(t);
         return;
     }
-    t->lresp = malloc(len);
-    if (!t->lresp) {
+    char *copy = borrow ? NULL : malloc(len);
+    if (!borrow && !copy) {
         t->state = SP_TXN_DONE;
         t->t_end = t->hw->w->now_us;
         if (!t->status)
@@ -184,7 +202,10 @@ void sp__txn_reply(struct sp_txn *t, const char *resp, size_t len, char term0, c
         t->ops->res_error(t, 500);
         return;
     }
-    memcpy(t->lresp, resp, len);
+    if (copy)
+        memcpy(copy, resp, len);
+    t->lresp = copy ? copy : resp;
+    t->lresp_own = copy != NULL;
     t->llen = len;
     t->state = SP_TXN_LOCAL;
     local_pump(t);
@@ -765,8 +786,7 @@ static void local_pump(struct sp_txn *t)
         long r = sp_h1_parse_response(t->lresp, t->llen, t->llen, t->meth, &scan, m);
         if (r <= 0) {
             /* cannot happen: every message was parsed at start-up */
-            free(t->lresp);
-            t->lresp = NULL;
+            lresp_free(t);
             t->state = SP_TXN_DONE;
             t->status = 500;
             t->ops->res_error(t, 500);
@@ -803,8 +823,7 @@ static void local_pump(struct sp_txn *t)
         return;
     t->state = SP_TXN_DONE;
     t->t_end = t->hw->w->now_us;
-    free(t->lresp);
-    t->lresp = NULL;
+    lresp_free(t);
 }
 
 static void local_start(struct sp_txn *t)
@@ -859,13 +878,14 @@ static void local_start(struct sp_txn *t)
         status = t->local == SP_LOCAL_MONITOR ? 200 : 503;
         t->status = status;
         t->logged = true;
-        long n = sp__errmsg_get(t->hw, status, &x, &resp);
+        bool fixed = false;
+        long n = sp__errmsg_get(t->hw, status, &x, &resp, &fixed);
         if (n < 0) {
             t->state = SP_TXN_DONE;
             t->ops->res_error(t, status);
             return;
         }
-        sp__txn_reply(t, resp, (size_t)n, term0, 'R');
+        reply(t, resp, (size_t)n, term0, 'R', fixed);
         return;
     }
     if (t->local == SP_LOCAL_AUTH) {
@@ -901,6 +921,7 @@ static void local_start(struct sp_txn *t)
     free(body);
     set_term(t, term0, 'R');
     t->lresp = resp;
+    t->lresp_own = true;
     t->llen = (size_t)hl + blen;
     t->loff = 0;
     t->lhead_sent = false;
@@ -1162,7 +1183,7 @@ void sp__txn_free(struct sp_txn *t)
         sp__accesslog_txn(t);
     sp_vars_clear(&t->vars);
     free(t->reqline);
-    free(t->lresp);
+    lresp_free(t);
     free(t->caps);
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);

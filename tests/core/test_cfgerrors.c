@@ -147,7 +147,8 @@ static void lines(void)
     CU_ASSERT_PTR_NULL(reply(fe, 400));
     /* the backend: its defaults' 400, the whole section, then its own empty 503 */
     CU_ASSERT_PTR_NOT_NULL_FATAL(reply(be, 400));
-    CU_ASSERT_PTR_NOT_NULL(strstr(reply(be, 400)->raw, "400 Bad"));
+    /* its bare LF line ends became CRLF */
+    ASSERT_STR(reply(be, 400)->raw, "HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(reply(be, 502));
     r = reply(be, 503);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -206,6 +207,17 @@ static void errors(void)
              "global\n tune.bufsize 32768\n" TMO "backend be\n errorfile 503 %s\n", fbig);
     struct sp_config *cfg = cfgt_load_ok(text);
     sp_config_free(cfg);
+    /* the sizes are judged with the global section as the whole file sets it */
+    snprintf(text, sizeof(text), TMO "backend be\n errorfile 503 %s\nglobal\n tune.bufsize 32768\n",
+             fbig);
+    cfg = cfgt_load_ok(text);
+    sp_config_free(cfg);
+    snprintf(text, sizeof(text),
+             "global\n tune.bufsize 20000\n tune.maxrewrite 8000\n" TMO "backend be\n"
+             " errorfile 503 %s\n http-error status 503 content-type t/p file %s\n",
+             fbig, fbig);
+    cfgt_expect_errors(text, 2, "t.cfg:10: 'errorfile': file '", "t.cfg:11: 'http-error': file '",
+                       "exceeds the buffer size (15541 > 12000", NULL);
 
     cfgt_expect_errors(TMO "backend be\n errorloc 302 /x\n errorloc302 503\n", 2,
                        "t.cfg:7: 'errorloc': status code '302' not handled",

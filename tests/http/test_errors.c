@@ -102,25 +102,25 @@ static void test_pick(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(fe);
     const char *resp;
     struct sp__reply_ctx x = {.fe = fe};
-    long n = sp__errmsg_get(&e.hw, 503, &x, &resp);
+    long n = sp__errmsg_get(&e.hw, 503, &x, &resp, NULL);
     CU_ASSERT_EQUAL(n, 39);
     CU_ASSERT_TRUE(n > 0 && !memcmp(resp + n - 2, "fe", 2));
     x.be = be_named(e.rt, "own");
-    n = sp__errmsg_get(&e.hw, 503, &x, &resp);
+    n = sp__errmsg_get(&e.hw, 503, &x, &resp, NULL);
     CU_ASSERT_TRUE(n > 0 && !memcmp(resp + n - 2, "be", 2));
     x.be = be_named(e.rt, "plain"); /* nothing of its own: the frontend's */
-    n = sp__errmsg_get(&e.hw, 503, &x, &resp);
+    n = sp__errmsg_get(&e.hw, 503, &x, &resp, NULL);
     CU_ASSERT_TRUE(n > 0 && !memcmp(resp + n - 2, "fe", 2));
     x.be = be_named(e.rt, "dflt"); /* default-errorfiles: no message, the frontend's */
-    n = sp__errmsg_get(&e.hw, 503, &x, &resp);
+    n = sp__errmsg_get(&e.hw, 503, &x, &resp, NULL);
     CU_ASSERT_TRUE(n > 0 && !memcmp(resp + n - 2, "fe", 2));
-    n = sp__errmsg_get(&e.hw, 502, &x, &resp); /* empty errorfile */
+    n = sp__errmsg_get(&e.hw, 502, &x, &resp, NULL); /* empty errorfile */
     CU_ASSERT_EQUAL(n, 0);
-    n = sp__errmsg_get(&e.hw, 400, &x, &resp); /* none configured: the built-in page */
+    n = sp__errmsg_get(&e.hw, 400, &x, &resp, NULL); /* none configured: the built-in page */
     CU_ASSERT_TRUE(n > 0 && !strncmp(resp, "HTTP/1.1 400 Bad Request\r\n", 26));
     CU_ASSERT_PTR_NOT_NULL(strstr(resp, "<h1>400 Bad Request</h1>"));
     x.be = be_named(e.rt, "own");
-    n = sp__errmsg_get(&e.hw, 504, &x, &resp);
+    n = sp__errmsg_get(&e.hw, 504, &x, &resp, NULL);
     CU_ASSERT_FATAL(n > 0);
     static const char want[] = "HTTP/1.1 504 Gateway Time-out\r\ncontent-length: 12\r\n"
                                "content-type: text/plain\r\nX-B: own\r\n\r\nfe=fe st=504";

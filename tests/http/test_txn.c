@@ -792,6 +792,54 @@ out:
 
 /* ---- connection errors and retries ------------------------------------------------------- */
 
+/* sp__txn_reply() right after routing, instead of sp__txn_start(): the whole response goes
+ * to the client side (head, body in pieces as room allows, end), counted and flagged; a HEAD
+ * gets the head alone; an empty response closes without a byte. */
+static void test_reply(void)
+{
+    static struct sp_h1_msg m;
+    static char resp[3200];
+    const char *reqs[] = {get_req, "HEAD /a HTTP/1.1\r\nHost: test\r\n\r\n", get_req};
+
+    REQUIRE(env_setup("", "", true) == 0);
+    int hl = snprintf(resp, sizeof(resp),
+                      "HTTP/1.1 302 Found\r\nLocation: /%0300d\r\nContent-Length: 2500\r\n\r\n", 7);
+    memset(resp + hl, 'b', 2500);
+    size_t len = (size_t)hl + 2500;
+    for (int i = 0; i < 3; i++) {
+        struct tx *x = &E.tx[i];
+        struct sp_h1_scan scan;
+        memset(x, 0, sizeof(*x));
+        sp_h1_scan_init(&scan);
+        REQUIRE(sp_h1_parse_request(reqs[i], strlen(reqs[i]), 8192, 8192, &scan, &m) > 0);
+        struct sp_txn *t = sp__txn_new(E.hw, &front_ops, x, E.fe);
+        REQUIRE(t);
+        x->t = t;
+        t->meth = m.meth;
+        sp__route_h1(t, &E.fc, reqs[i], &m);
+        sp__txn_reply(t, resp, i == 2 ? 0 : len, 'P', 'R');
+        memset(resp + hl, 'x', 2500); /* copied: what the caller does next is not sent */
+        CU_ASSERT_EQUAL(t->state, SP_TXN_DONE);
+        CU_ASSERT_TRUE(term_is(t, "PR"));
+        if (i == 2) {
+            CU_ASSERT_EQUAL(x->nabort, 1);
+            CU_ASSERT_EQUAL(x->nerror + x->blen, 0);
+            CU_ASSERT_EQUAL(t->bytes_out, 0);
+            memset(resp + hl, 'b', 2500);
+            continue;
+        }
+        CU_ASSERT_EQUAL(x->nerror, 1); /* the fake counts a local answer's head there */
+        CU_ASSERT_EQUAL(x->error_status, 302);
+        CU_ASSERT_EQUAL(t->status, 302);
+        CU_ASSERT_EQUAL(x->blen, i == 0 ? 2500u : 0u);
+        CU_ASSERT_TRUE(x->blen == 0 || (x->body[0] == 'b' && x->body[2499] == 'b'));
+        CU_ASSERT_EQUAL(t->bytes_out, i == 0 ? len : (size_t)hl);
+        memset(resp + hl, 'b', 2500);
+    }
+out:
+    env_teardown();
+}
+
 /* `retries 0`: a refused connection is answered 503 at once, "SC". */
 static void test_refused_no_retry(void)
 {
@@ -1165,6 +1213,7 @@ void test_txn_register(void)
                  test_interim_100);
     sp_unit_test(s, "no room for the head, then for the end: waits, resumes, parks",
                  test_backpressure);
+    sp_unit_test(s, "sp__txn_reply() after routing: head, body, end, HEAD, empty", test_reply);
     sp_unit_test(s, "refused, retries 0: 503 SC", test_refused_no_retry);
     sp_unit_test(s, "refused, retries 2: RETRY_WAIT twice, then 503 SC", test_refused_retries);
     sp_unit_test(s, "timeout server before the head: 504 sH", test_server_timeout);

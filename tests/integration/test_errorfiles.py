@@ -14,19 +14,22 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from h2client import H2  # noqa: E402
 from lib import SPILLWAY, Conn, Suite, curl, free_port, no_sanitizer_report, raw_exchange  # noqa: E402,E501
 
 FE503 = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nX-Page: fe503\r\n" \
         b"Content-Length: 16\r\n\r\nfrontend's 503!\n"
 BE503 = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nX-Page: be503\r\n" \
         b"Content-Length: 15\r\n\r\nbackend's 503!\n"
-E400 = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nX-Page: e400\r\n" \
-       b"Content-Length: 12\r\n\r\ncustom 400!\n"
+E400 = b"HTTP/1.1 400 Bad Request\nContent-Type: text/plain\nX-Page: e400\n" \
+       b"Content-Length: 12\n\ncustom 400!\n"  # bare LF line ends, as HAProxy accepts
 E408 = b"HTTP/1.1 408 Request Time-out\r\nContent-Type: text/plain\r\nX-Page: e408\r\n" \
        b"Content-Length: 12\r\n\r\ncustom 408!\n"
 E504 = b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/plain\r\nX-Page: e504\r\n" \
        b"Connection: close\r\n" \
        b"Content-Length: 12\r\n\r\ncustom 504!\n"
+E200 = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Page: e200\r\n" \
+       b"Content-Length: 6\r\n\r\nalive\n"
 SITE502 = b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nX-Page: site502\r\n" \
           b"Content-Length: 9\r\n\r\nsite 502\n"
 SITE504 = b"HTTP/1.1 504 Gateway Time-out\r\nContent-Type: text/plain\r\nX-Page: site504\r\n" \
@@ -48,6 +51,8 @@ frontend fe_basic
     bind 127.0.0.1:{p_basic}
     errorfile 503 {d}/fe503.http
     errorfile 408 {d}/e408.http
+    errorfile 200 {d}/e200.http
+    monitor-uri /alive
     default_backend nosrv
 frontend fe_app
     bind 127.0.0.1:{p_app}
@@ -73,6 +78,11 @@ frontend fe_herr
     http-error status 502 content-type text/plain string "bad gateway here"
     use_backend app_plain if {{ path_beg /raw }}
     default_backend nosrv
+frontend fe_h2to
+    bind 127.0.0.1:{p_h2to}
+    timeout client 300ms
+    errorfile 408 {d}/e408.http
+    default_backend app_slow
 frontend fe_empty
     bind 127.0.0.1:{p_empty}
     errorfile 503 {d}/empty.http
@@ -83,6 +93,9 @@ backend nosrv_own
 backend app
     server s1 127.0.0.1:{bport}
 backend app_plain
+    server s1 127.0.0.1:{bport}
+backend app_slow
+    timeout server 5s
     server s1 127.0.0.1:{bport}
 """
 
@@ -111,13 +124,13 @@ def get(port, path, h2=False):
 def main(t):
     d = t.dir
     for name, data in (("fe503", FE503), ("be503", BE503), ("e400", E400), ("e408", E408),
-                       ("e504", E504), ("site502", SITE502), ("site504", SITE504),
+                       ("e504", E504), ("e200", E200), ("site502", SITE502), ("site504", SITE504),
                        ("empty", b"")):
         with open(os.path.join(d, name + ".http"), "wb") as f:
             f.write(data)
     be = t.backend("b1")
     ports = {k: free_port() for k in ("p_basic", "p_app", "p_site", "p_be", "p_loc", "p_herr",
-                                      "p_empty")}
+                                      "p_empty", "p_h2to")}
     t.spillway(CONFIG.format(d=d, bport=be.port, **ports), ports["p_basic"])
     for p in ports.values():
         for _ in range(100):
@@ -146,6 +159,8 @@ def main(t):
         v = "HTTP/2" if h2 else "HTTP/1.1"
         t.case("%s: errorfile 503 of the frontend (no server)" % v,
                expect(ports["p_basic"], "/", 503, "fe503", b"frontend's 503!\n", h2))
+        t.case("%s: monitor-uri answers errorfile 200" % v,
+               expect(ports["p_basic"], "/alive", 200, "e200", b"alive\n", h2))
         t.case("%s: errorfile 504 (timeout server on /hang)" % v,
                expect(ports["p_app"], "/hang", 504, "e504", b"custom 504!\n", h2))
         t.case("%s: errorfiles site 502 takes the section's 502 (junk response)" % v,
@@ -183,6 +198,30 @@ def main(t):
             assert r.body == b"custom 408!\n", r.body
             assert took < 3, "408 after %.1fs (timeout http-request 400ms)" % took
 
+    def h2_bad_request():
+        # GET "*" (nghttp2 checks the asterisk form only for http and https): refused before a
+        # transaction exists
+        with H2(ports["p_basic"]) as h:
+            sid = h.new_stream()
+            h.send(h.headers_frames(sid, [(":method", "GET"), (":scheme", "foo"), (":path", "*"),
+                                          (":authority", "a.test")]))
+            st = h.streams[sid]
+            h.pump(lambda: st.done() or h.eof, 5)
+            assert st.status == 400 and bytes(st.data) == b"custom 400!\n", \
+                (st.status, st.rst, bytes(st.data))
+
+    def h2_body_timeout():
+        # a request body that never comes: `timeout client`, then the 408 as the stream's answer
+        with H2(ports["p_h2to"]) as h:
+            sid = h.new_stream()
+            h.send(h.headers_frames(sid, h.req_fields("POST", "/", extra=[("content-length",
+                                                                           "10")]),
+                                    end_stream=False))
+            st = h.streams[sid]
+            h.pump(lambda: st.done() or h.eof, 5)
+            assert st.status == 408 and bytes(st.data) == b"custom 408!\n", \
+                (st.status, st.rst, bytes(st.data))
+
     def empty_h1():
         s = socket.create_connection(("127.0.0.1", ports["p_empty"]), timeout=5)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -211,6 +250,10 @@ def main(t):
     t.case("HTTP/1.1: errorfile 400 (defaults) for a bad request line, then close", bad_request)
     t.case("HTTP/1.1: errorfile 408 for an idle connection (timeout http-request)",
            idle_timeout)
+    t.case("HTTP/2: errorfile 400 (defaults) for a request refused before a transaction",
+           h2_bad_request)
+    t.case("HTTP/2: errorfile 408 when the request body does not come (timeout client)",
+           h2_body_timeout)
     t.case("HTTP/1.1: empty errorfile: the connection closes without a byte", empty_h1)
     t.case("HTTP/2: empty errorfile: the stream ends without a response", empty_h2)
     t.case("HTTP/1.1: HEAD gets the errorfile's fields, no body", head_request)
