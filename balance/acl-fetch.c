@@ -375,6 +375,17 @@ static const char *elem_end(const char *p, const char *end, bool semi)
     return end;
 }
 
+/* Whether a header fetch reads the response: the res.* ones, and HAProxy's direction-free
+ * hdr(), fhdr(), hdr_cnt() and fhdr_cnt() in a response rule (an env with a response view
+ * and no request view: http-response and http-after-response rules). */
+static bool res_dir(const struct sp__acl_expr *e, const struct sp_acl_env *env)
+{
+    if (e->fetch == SP__F_RES_HDR || e->fetch == SP__F_RES_FHDR || e->fetch == SP__F_RES_HDR_CNT ||
+        e->fetch == SP__F_RES_FHDR_CNT)
+        return true;
+    return (e->kw[0] == 'h' || e->kw[0] == 'f') && env->res_hdr && !env->hdr;
+}
+
 /* Walks the values of the headers called `name` (every header when name is NULL): each
  * comma-separated element when split, else each whole occurrence. */
 struct hdr_it {
@@ -819,8 +830,8 @@ static bool exec_conv(const struct sp__acl_expr *e, const struct sp_acl_env *env
     case SP__F_FHDR:
     case SP__F_RES_HDR:
     case SP__F_RES_FHDR:
-        return exec_hdr(e, env, e->fetch == SP__F_HDR || e->fetch == SP__F_RES_HDR,
-                        e->fetch >= SP__F_RES_HDR, visit_conv, &c);
+        return exec_hdr(e, env, e->fetch == SP__F_HDR || e->fetch == SP__F_RES_HDR, res_dir(e, env),
+                        visit_conv, &c);
     case SP__F_COOK:
         return cook_each(e, env, visit_conv, &c);
     case SP__F_URLP:
@@ -862,16 +873,16 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return urlp_each(e, env, visit_match, (void *)e);
     case SP__F_HDR:
     case SP__F_RES_HDR:
-        return exec_hdr(e, env, true, e->fetch == SP__F_RES_HDR, visit_match, (void *)e);
+        return exec_hdr(e, env, true, res_dir(e, env), visit_match, (void *)e);
     case SP__F_FHDR:
     case SP__F_RES_FHDR:
-        return exec_hdr(e, env, false, e->fetch == SP__F_RES_FHDR, visit_match, (void *)e);
+        return exec_hdr(e, env, false, res_dir(e, env), visit_match, (void *)e);
     case SP__F_HDR_CNT:
     case SP__F_RES_HDR_CNT:
-        return match_int(e, hdr_cnt(e, env, true, e->fetch == SP__F_RES_HDR_CNT));
+        return match_int(e, hdr_cnt(e, env, true, res_dir(e, env)));
     case SP__F_FHDR_CNT:
     case SP__F_RES_FHDR_CNT:
-        return match_int(e, hdr_cnt(e, env, false, e->fetch == SP__F_RES_FHDR_CNT));
+        return match_int(e, hdr_cnt(e, env, false, res_dir(e, env)));
     case SP__F_METHOD:
         return env->method && match_str(e, env->method, env->method_len);
     case SP__F_COOK:
@@ -978,8 +989,8 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
     case SP__F_RES_HDR:
     case SP__F_RES_FHDR:
         /* HAProxy's smp_fetch_hdr() / smp_fetch_fhdr(): the last occurrence by default */
-        return hdr_pick(e, env, e->fetch == SP__F_HDR || e->fetch == SP__F_RES_HDR,
-                        e->fetch >= SP__F_RES_HDR, e->occ ? e->occ : -1, &s, &n) &&
+        return hdr_pick(e, env, e->fetch == SP__F_HDR || e->fetch == SP__F_RES_HDR, res_dir(e, env),
+                        e->occ ? e->occ : -1, &s, &n) &&
                smp_str(out, s, n);
     case SP__F_HDR_CNT:
     case SP__F_FHDR_CNT:
@@ -987,7 +998,7 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
     case SP__F_RES_FHDR_CNT:
         return smp_int(out, SP_SMP_SINT,
                        hdr_cnt(e, env, e->fetch == SP__F_HDR_CNT || e->fetch == SP__F_RES_HDR_CNT,
-                               e->fetch >= SP__F_RES_HDR_CNT));
+                               res_dir(e, env)));
     case SP__F_METHOD:
         return env->method && smp_str(out, env->method, env->method_len);
     case SP__F_VER:

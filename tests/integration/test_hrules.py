@@ -91,6 +91,7 @@ frontend fe
     redirect location /kw code 307 if { path /kwredir }
     use_backend be2 if { hdr(x-to) two }
     http-response set-header X-Resp yes
+    http-response set-header X-Resp-From %%[hdr(x-backend)]
     http-response del-header Server
     http-after-response add-header X-After 1
     default_backend be
@@ -127,6 +128,8 @@ backend be2
         assert "X-Client: 127.0.0.1:" in h, h
         assert "X-Backend-Rule: be\r\n" in h, h
         assert r.header("X-Resp") == "yes" and r.header("X-After") == "1", r.headers
+        # hdr() in a response rule reads the response, as HAProxy's direction-free fetches do
+        assert r.header("X-Resp-From") == "b1", r.headers
         assert r.header("Server") is None, r.headers
 
     t.case("http-request header and query actions, frontend then backend rules (HTTP/1.1)",
