@@ -54,7 +54,9 @@ from h2client import (ACK, DATA, END_HEADERS, END_STREAM, GOAWAY, H2, HEADERS,  
                       S_INITIAL_WINDOW, hp_literal, status_of)
 
 LONG = os.environ.get("SP_LONG", "") not in ("", "0")
-IDLE_N = 10000  # phase 1 clients
+# SP_QUICK (tests/run's sanitizer build): fewer clients; the timeouts are the same
+QUICK = os.environ.get("SP_QUICK", "") not in ("", "0")
+IDLE_N = 3000 if QUICK else 10000  # phase 1 clients
 IDLE_B = 2000  # phase 1b clients (timeout client)
 HR = 3.0  # timeout http-request, seconds
 TC_B = 4.0  # timeout client of phase 1b
@@ -63,7 +65,7 @@ TRICKLE_S = 1.0
 EARLY = 0.15  # a close this much before the timeout is too early (timer granularity)
 LATE = 3.0  # a close this much after the timeout is too late (2 busy cores, 10,000 timers)
 CONNECTS_IN_FLIGHT = 400  # non-blocking connects pending at once
-FD_CLIENTS = 4000 if LONG else 2000
+FD_CLIENTS = 4000 if LONG else 1000 if QUICK else 2000
 FD_LIMIT = 1024
 FD_H2_EVERY = 5  # one client in FD_H2_EVERY is h2c
 FD_H2_STREAMS = 8
