@@ -158,9 +158,10 @@ struct sp_switch_rule {
 enum sp_tcp_action {
     SP_TCP_ACCEPT = 0,
     SP_TCP_REJECT,
-    SP_TCP_CLOSE,     /* tcp-response content close */
-    SP_TCP_SET_VAR,   /* set-var(SCOPE.NAME) EXPR: not final, the walk goes on */
-    SP_TCP_UNSET_VAR, /* unset-var(SCOPE.NAME): likewise */
+    SP_TCP_CLOSE,        /* tcp-response content close */
+    SP_TCP_SET_VAR,      /* set-var(SCOPE.NAME) EXPR: not final, the walk goes on */
+    SP_TCP_UNSET_VAR,    /* unset-var(SCOPE.NAME): likewise */
+    SP_TCP_EXPECT_PROXY, /* tcp-request connection expect-proxy layer4: likewise */
 };
 
 /* shared: immutable after publish (RCU). One tcp-request rule. */

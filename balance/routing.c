@@ -474,6 +474,10 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
                                                            : SP_TCP_ACCEPT;
         rule->line = u->where.line;
         int first = 1;
+        if (!strcmp(u->words[0], "expect-proxy")) {
+            rule->action = SP_TCP_EXPECT_PROXY;
+            first = 2; /* after `layer4` */
+        }
         if (!strncmp(u->words[0], "set-var(", 8) || !strncmp(u->words[0], "unset-var(", 10)) {
             if (compile_tcp_var(rule, u, res, kw, err, sizeof(err)) < 0) {
                 diag_rule(diag, u, kw, err);

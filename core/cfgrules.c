@@ -224,7 +224,7 @@ static void global_stats(struct sp__cfg_parser *ps, int argc, char **argv)
  * says "not supported" rather than "unknown". */
 /* clang-format off */
 static const char *const tcp_actions_unsupported[] = {
-    "capture", "do-resolve", "expect-netscaler-cip", "expect-proxy", "lua", "sc-inc-gpc",
+    "capture", "do-resolve", "expect-netscaler-cip", "lua", "sc-inc-gpc",
     "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-dst",
     "set-dst-port", "set-log-level", "set-mark", "set-nice", "set-priority-class",
     "set-priority-offset", "set-src", "set-src-port", "set-tos", "set-var", "set-var-fmt",
@@ -348,6 +348,20 @@ void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv)
     }
     if (strcmp(argv[1], "inspect-delay") == 0) {
         inspect_delay(ps, kw, argc, argv, &ps->cur->inspect_delay);
+        return;
+    }
+    if (l4 && argc >= 3 && !strcmp(argv[2], "expect-proxy")) {
+        /* `tcp-request connection expect-proxy layer4 [if|unless COND]`: the PROXY header is
+         * read first, as on an accept-proxy bind, for the connections the condition picks */
+        if (argc < 4 || strcmp(argv[3], "layer4")) {
+            sp__cfg_alert(ps, kw, "'expect-proxy' expects 'layer4'");
+            return;
+        }
+        if (argc > 4 && strcmp(argv[4], "if") && strcmp(argv[4], "unless")) {
+            sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after 'layer4', not '%s'", argv[4]);
+            return;
+        }
+        add_rule(ps, &ps->cur->tcp_conn_rules, argc - 1, argv + 1);
         return;
     }
     tcp_rule(ps, kw, argc, argv, actions, "'accept' or 'reject'",

@@ -121,7 +121,8 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
     }
     /* `tcp-request session`: the same, counted as a denied session, once the PROXY header
      * (if any) gave the addresses (http/pxconn.c runs them then) */
-    if (fe->ntcp_session && !l->bind->accept_proxy && sp__route_tcp_session(c) == SP_TCP_REJECT) {
+    bool pxp = l->bind->accept_proxy || c->expect_proxy;
+    if (fe->ntcp_session && !pxp && sp__route_tcp_session(c) == SP_TCP_REJECT) {
         sp_stat_add(&fo->dses, 1);
         if (lo)
             sp_stat_add(&lo->dses, 1);
@@ -135,11 +136,11 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
      * first; a tcp frontend relays bytes (and switches to HTTP/1 when its rules pick an http
      * backend: http/tcp.c); HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks
      * nothing else */
-    c->proto = l->bind->accept_proxy     ? &sp__pxp_cproto /* then one of the others */
+    c->proto = pxp                       ? &sp__pxp_cproto /* then one of the others */
                : fe->mode == SP_MODE_TCP ? &sp__tcp_cproto
                : l->bind->h2_only        ? &sp__h2_cproto
                                          : &sp__h1_cproto;
-    if (!l->bind->accept_proxy)
+    if (!pxp)
         sp__conn_count_session(c);
     if (lo)
         sp_stats_cur_inc(hw->st, SP_STATS_LI, c->bind->li - 1); /* until sp__conn_close() */

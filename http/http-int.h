@@ -374,9 +374,10 @@ struct sp_conn {
     uint64_t t_accept_us;
     unsigned nreq;
     enum sp_conn_state state;
-    bool got_bytes;  /* some byte of the current request arrived */
-    bool want_close; /* close after the current response */
-    bool closed;     /* freed at the end of this call chain */
+    bool got_bytes;    /* some byte of the current request arrived */
+    bool want_close;   /* close after the current response */
+    bool expect_proxy; /* tcp-request connection expect-proxy: a PROXY header comes first */
+    bool closed;       /* freed at the end of this call chain */
 
     /* current request (narrow types and the flags together: an idle connection's size) */
     bool keepalive;

@@ -407,6 +407,10 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
             sp_tcp_rule_var(r, &env);
             continue;
         }
+        if (r->action == SP_TCP_EXPECT_PROXY) {
+            c->expect_proxy = true;
+            continue;
+        }
         return r->action;
     }
     return SP_TCP_ACCEPT;

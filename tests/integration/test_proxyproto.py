@@ -494,8 +494,35 @@ def test_tcp(t):
            case)
 
 
+def test_expect(t):
+    # `tcp-request connection expect-proxy layer4 if COND` on a plain bind: the connections the
+    # condition picks read a PROXY header first, the others are plain HTTP
+    port = free_port()
+    b1 = t.backend("bx")
+    sp = t.spillway(cfg(port, ["server s1 %s:%d" % (HOST, b1.port)],
+                        fe_lines=["tcp-request connection expect-proxy layer4 if { src 127.0.0.1 }"],
+                        bind_extra=""), port)
+
+    def case():
+        got, _ = exchange(port, b"PROXY TCP4 192.0.2.9 198.51.100.1 4000 80\r\n" + GET_CLOSE)
+        assert b" 200 " in got.split(b"\r\n")[0], got[:200]
+        assert body_xff(got) == "192.0.2.9", got
+        s = socket.create_connection((HOST, port), timeout=5,
+                                     source_address=("127.0.0.2", 0))
+        s.sendall(GET_CLOSE)
+        data = s.recv(4096)
+        s.close()
+        assert data.startswith(b"HTTP/1.1 200") and b"X-Forwarded-For: 127.0.0.2" in data, data
+        assert wait_until(lambda: re.search(r"ci=192\.0\.2\.9 cp=4000", sp.log()), 3), sp.log()
+
+    t.case("tcp-request connection expect-proxy layer4 if COND: a header for the chosen "
+           "clients, plain HTTP for the others", case)
+    sp.stop()
+
+
 def main(t):
     test_config(t)
+    test_expect(t)
     test_accept(t)
     test_send(t)
     test_tcp(t)
