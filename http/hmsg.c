@@ -2,6 +2,7 @@
 #include "http/hmsg.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -22,6 +23,7 @@ static void init(struct sp_hmsg *hm, char *arena, uint32_t cap, bool req)
     hm->h1 = NULL;
     hm->h2_clen = -1;
     hm->n = 0;
+    hm->nkeep = 0;
     hm->arena = arena;
     hm->arena_len = 0;
     hm->arena_cap = cap;
@@ -43,6 +45,8 @@ static void from_h1(struct sp_hmsg *hm, const char *buf, const struct sp_h1_msg 
         f->v.p = buf + h->val_off;
         f->v.len = h->val_len;
         f->flags = framing ? SP_HF_KEEP : 0;
+        f->h1flags = h->flags;
+        hm->nkeep += framing;
     }
 }
 
@@ -94,6 +98,8 @@ void sp__hmsg_from_h2_req(struct sp_hmsg *hm, char *arena, uint32_t cap, const s
         f->v.p = val;
         f->v.len = (uint32_t)vl;
         f->flags = nl == 14 && !strncasecmp(n, "content-length", 14) ? SP_HF_KEEP : 0;
+        f->h1flags = 0;
+        hm->nkeep += f->flags != 0;
     }
 }
 
@@ -113,6 +119,8 @@ char *sp__hmsg_dup(struct sp_hmsg *hm, const char *p, size_t len)
 /* index of the i-th visible field */
 static int visible(const struct sp_hmsg *hm, size_t i)
 {
+    if (!hm->nkeep) /* the usual request: no framing field among them */
+        return i < hm->n ? (int)i : -1;
     for (uint32_t k = 0; k < hm->n; k++) {
         if (hm->f[k].flags & SP_HF_KEEP)
             continue;
@@ -141,11 +149,7 @@ void sp__hmsg_field(const void *ctx, size_t i, const char **name, size_t *nlen, 
 
 size_t sp__hmsg_nvisible(const struct sp_hmsg *hm)
 {
-    size_t n = 0;
-
-    for (uint32_t k = 0; k < hm->n; k++)
-        n += !(hm->f[k].flags & SP_HF_KEEP);
-    return n;
+    return hm->n - hm->nkeep;
 }
 
 int sp__hmsg_add(struct sp_hmsg *hm, const char *name, size_t nlen, const char *val, size_t vlen)
@@ -164,6 +168,7 @@ int sp__hmsg_add(struct sp_hmsg *hm, const char *name, size_t nlen, const char *
     f->v.p = v;
     f->v.len = (uint32_t)vlen;
     f->flags = 0;
+    f->h1flags = 0;
     return 0;
 }
 
@@ -358,4 +363,112 @@ long sp__hmsg_write_response(const struct sp_hmsg *hm, char *out, size_t cap)
     put_fields(&o, hm, true);
     put(&o, "\r\n", 2);
     return o.full ? -ENOSPC : (long)b.tail;
+}
+
+/* a name spillway's framing owns (a rule adding one must not reframe the message) */
+static bool framing_name(const char *n, size_t l)
+{
+    static const char *const names[] = {"connection", "keep-alive",        "proxy-connection", "te",
+                                        "upgrade",    "transfer-encoding", "content-length"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (l == strlen(names[i]) && !strncasecmp(n, names[i], l))
+            return true;
+    return false;
+}
+
+long sp__hmsg_write_response_msg(const struct sp_hmsg *hm, char *out, size_t cap,
+                                 const struct sp_h1_msg *orig, struct sp_h1_msg *ret)
+{
+    size_t o = 0;
+    char num[24];
+
+    if (hm->n > SP_H1_MAX_HDRS)
+        return -ENOSPC;
+#define PUT(p, l)                                                                                  \
+    do {                                                                                           \
+        size_t l_ = (l);                                                                           \
+        if (l_ > cap - o)                                                                          \
+            return -ENOSPC;                                                                        \
+        memcpy(out + o, (p), l_);                                                                  \
+        o += l_;                                                                                   \
+    } while (0)
+    /* the framing is the original's; the status line and the fields are the edited ones */
+    memcpy(ret, orig, offsetof(struct sp_h1_msg, hdrs));
+    PUT(hm->version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
+    sp_u64_dec((uint64_t)hm->status, num);
+    PUT(num, strlen(num));
+    PUT(" ", 1);
+    ret->reason_off = (uint32_t)o;
+    ret->reason_len = (uint16_t)hm->reason.len;
+    PUT(hm->reason.p, hm->reason.len);
+    PUT("\r\n", 2);
+    ret->status = hm->status;
+    ret->version = hm->version;
+    ret->nhdrs = hm->n;
+    ret->host_idx = -1;
+    for (uint32_t k = 0; k < hm->n; k++) {
+        const struct sp_hfield *f = &hm->f[k];
+        struct sp_h1_hdr *h = &ret->hdrs[k];
+        if (f->n.len > UINT16_MAX || f->v.len > UINT16_MAX)
+            return -ENOSPC;
+        h->name_off = (uint32_t)o;
+        h->name_len = (uint16_t)f->n.len;
+        PUT(f->n.p, f->n.len);
+        PUT(": ", 2);
+        h->val_off = (uint32_t)o;
+        h->val_len = (uint16_t)f->v.len;
+        PUT(f->v.p, f->v.len);
+        PUT("\r\n", 2);
+        h->flags = f->h1flags;
+        if (!(f->flags & SP_HF_KEEP) && !f->h1flags && framing_name(f->n.p, f->n.len))
+            h->flags = SP_H1_HF_HOP;
+    }
+    PUT("\r\n", 2);
+#undef PUT
+    return (long)o;
+}
+
+/* byte classes: T a token character (RFC 9110), V a value byte (visible, SP, HTAB,
+ * obs-text), U a target byte (visible, obs-text) */
+enum { T = 1, V = 2, U = 4 };
+static uint8_t cls[256];
+
+static void cls_init(void)
+{
+    for (int c = 0x21; c < 0x7f; c++)
+        cls[c] = V | U;
+    for (int c = 0x80; c < 0x100; c++)
+        cls[c] = V | U;
+    cls[' '] = cls['\t'] = V;
+    for (const char *p = "!#$%&'*+-.^_`|~"; *p; p++)
+        cls[(unsigned char)*p] |= T;
+    for (int c = '0'; c <= '9'; c++)
+        cls[c] |= T;
+    for (int c = 'a'; c <= 'z'; c++)
+        cls[c] |= T, cls[c - 32] |= T;
+}
+
+static bool span_ok(struct sp_hspan s, uint8_t want)
+{
+    if ((want & T) && !s.len)
+        return false;
+    for (uint32_t i = 0; i < s.len; i++)
+        if (!(cls[(unsigned char)s.p[i]] & want))
+            return false;
+    return true;
+}
+
+bool sp__hmsg_valid(const struct sp_hmsg *hm)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, cls_init);
+    if (hm->is_req && (!span_ok(hm->meth, T) || !hm->uri.len || !span_ok(hm->uri, U)))
+        return false;
+    if (!hm->is_req && !span_ok(hm->reason, V))
+        return false;
+    for (uint32_t k = 0; k < hm->n; k++)
+        if (!(hm->f[k].flags & SP_HF_KEEP) && (!span_ok(hm->f[k].n, T) || !span_ok(hm->f[k].v, V)))
+            return false;
+    return true;
 }

@@ -45,7 +45,8 @@ enum {
 
 struct sp_hfield {
     struct sp_hspan n, v;
-    uint8_t flags; /* SP_HF_* */
+    uint8_t flags;    /* SP_HF_* */
+    uint16_t h1flags; /* the parsed field's SP_H1_HF_* (0 for a field a rule made) */
 };
 
 /* owner: worker (see above). */
@@ -62,6 +63,7 @@ struct sp_hmsg {
     const struct sp_h1_msg *h1; /* the parsed message it was made from (framing), or NULL */
     int64_t h2_clen;            /* HTTP/2 request: its content-length, -1 if none */
     uint32_t n;
+    uint32_t nkeep; /* fields with SP_HF_KEEP: none, and field i is visible field i */
     struct sp_hfield f[SP_HMSG_MAX_FIELDS];
     char *arena;
     uint32_t arena_len, arena_cap;
@@ -116,6 +118,19 @@ int sp__hmsg_build_request(const struct sp_hmsg *hm, struct sp_buf *out, const s
 /* Writes the response head back as HTTP/1.x bytes (its framing fields included) into
  * out[0..cap); returns the length, or -ENOSPC. */
 long sp__hmsg_write_response(const struct sp_hmsg *hm, char *out, size_t cap);
+
+/* The same, and *ret the parsed message of what was written without parsing it again: the
+ * framing of `orig` (the message hm was made from), the edited status line and fields (a
+ * field a rule added under a framing or hop-by-hop name is marked hop-by-hop: not sent).
+ * Returns the length, or -ENOSPC (also past SP_H1_MAX_HDRS fields). */
+long sp__hmsg_write_response_msg(const struct sp_hmsg *hm, char *out, size_t cap,
+                                 const struct sp_h1_msg *orig, struct sp_h1_msg *ret);
+
+/* Whether the edited parts can go out as HTTP/1.1 without changing the message's meaning: a
+ * method of token characters, a target without controls or spaces, field names of token
+ * characters, values and a reason without CR, LF, NUL or other controls but HTAB. A rule's
+ * value made of decoded bytes (url_dec, b64dec...) could otherwise split the message. */
+bool sp__hmsg_valid(const struct sp_hmsg *hm);
 
 /* Whether a visible field of that name exists. */
 bool sp__hmsg_has(const struct sp_hmsg *hm, const char *name, size_t nlen);

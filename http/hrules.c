@@ -824,7 +824,7 @@ static bool run_init(struct run *r, struct sp_txn *t)
     return true;
 }
 
-int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
+static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
 {
     const struct sp_hrules *hr = t->hw->conf->hrules;
     const struct sp_hrules_px *fx = &hr->fe[c->fe->idx];
@@ -933,18 +933,27 @@ int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char 
         return 500;
     if (!r.edited)
         return 0;
-    long n = sp__hmsg_write_response(&w->hm, w->out, w->cap);
+    if (!sp__hmsg_valid(&w->hm))
+        return 500; /* a rule made a field HTTP/1.1 cannot carry */
+    /* written back with its parsed form made on the way: no second parse */
+    long n = sp__hmsg_write_response_msg(&w->hm, w->out, w->cap, m, &w->msg);
     if (n < 0)
         return 500;
-    struct sp_h1_scan scan;
-    sp_h1_scan_init(&scan);
-    long pr = sp_h1_parse_response(w->out, (size_t)n, w->cap, t->meth, &scan, &w->msg);
-    if (pr <= 0)
-        return 500; /* a rule made a field HTTP/1 cannot carry */
     *ret_m = &w->msg;
     *ret_buf = w->out;
     *ret_len = (size_t)n;
     return 0;
+}
+
+int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
+{
+    int err = request_rules(t, c, hm);
+
+    /* what goes to the server must still be one HTTP/1.1 request (not checked when the
+     * request was answered: it goes nowhere) */
+    if (!err && !t->local && !sp__hmsg_valid(hm))
+        err = -EPROTO; /* answered 500, as a failed rewrite */
+    return err;
 }
 
 struct sp_hmsg *sp__hrules_h1(struct sp_txn *t, struct sp_conn *c, const char *buf,

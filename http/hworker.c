@@ -97,7 +97,7 @@ static void hw_free(struct sp_http_worker *hw)
     sp_pool_destroy(&hw->upconn_pool);
     sp_buf_release(&hw->headbuf, &hw->bufs, 1);
     free(hw->rbuf); /* errors.c's */
-    if (hw->hr) { /* hrules.c's */
+    if (hw->hr) {   /* hrules.c's */
         free(hw->hr->arena);
         free(hw->hr->tmp);
         free(hw->hr->out);

@@ -169,6 +169,41 @@ static void test_response_roundtrip(void)
     CU_ASSERT_TRUE(m2.flags & SP_H1_MF_CONN_CLOSE);
     CU_ASSERT_PTR_NULL(strstr(f->outmem, "Server"));
     CU_ASSERT_EQUAL(sp__hmsg_write_response(&f->hm, f->outmem, 20), -ENOSPC);
+    /* the parsed form made while writing equals what the parser makes of the bytes; a field
+     * a rule adds under a framing name is hop-by-hop (not sent) */
+    CU_ASSERT_EQUAL(sp__hmsg_add(&f->hm, "Content-Length", 14, "5", 1), 0);
+    struct sp_h1_msg m3;
+    char buf3[CAP];
+    n = sp__hmsg_write_response_msg(&f->hm, buf3, sizeof(buf3), &f->m, &m3);
+    CU_ASSERT_FATAL(n > 0);
+    sp_h1_scan_init(&scan);
+    CU_ASSERT_EQUAL(m3.status, 299);
+    CU_ASSERT_EQUAL(m3.body, SP_H1_BODY_CHUNKED);
+    CU_ASSERT_EQUAL(m3.nhdrs, f->hm.n);
+    CU_ASSERT_TRUE(m3.hdrs[m3.nhdrs - 1].flags & SP_H1_HF_HOP);
+    CU_ASSERT_EQUAL(memcmp(buf3 + m3.reason_off, "Custom", 6), 0);
+    for (uint32_t i = 0; i < m3.nhdrs; i++)
+        CU_ASSERT_EQUAL(buf3[m3.hdrs[i].val_off + m3.hdrs[i].val_len], '\r');
+    CU_ASSERT_EQUAL(sp__hmsg_write_response_msg(&f->hm, buf3, 30, &f->m, &m3), -ENOSPC);
+    free(f);
+}
+
+static void test_valid(void)
+{
+    struct fx *f = req("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    CU_ASSERT_TRUE(sp__hmsg_valid(&f->hm));
+    CU_ASSERT_EQUAL(sp__hmsg_add(&f->hm, "X-A", 3, "a\tb c", 5), 0);
+    CU_ASSERT_TRUE(sp__hmsg_valid(&f->hm));
+    CU_ASSERT_EQUAL(sp__hmsg_add(&f->hm, "X-B", 3, "1\r\nX-Evil: 1", 13), 0);
+    CU_ASSERT_FALSE(sp__hmsg_valid(&f->hm)); /* a decoded CR LF would split the head */
+    free(f);
+    f = req("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    CU_ASSERT_EQUAL(sp__hmsg_add(&f->hm, "X B", 3, "v", 1), 0);
+    CU_ASSERT_FALSE(sp__hmsg_valid(&f->hm)); /* not a token */
+    free(f);
+    f = req("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    CU_ASSERT_EQUAL(sp__hmsg_set_uri(&f->hm, "/a b", 4), 0);
+    CU_ASSERT_FALSE(sp__hmsg_valid(&f->hm)); /* a space in the target: another request line */
     free(f);
 }
 
@@ -182,4 +217,5 @@ void test_hmsg_register(void)
     sp_unit_test(s, "arena and field table full", test_arena_full);
     sp_unit_test(s, "HTTP/1.0 and chunked framing written as parsed", test_http10_and_chunked);
     sp_unit_test(s, "response: edited, written, parsed again", test_response_roundtrip);
+    sp_unit_test(s, "valid: controls, tokens, the target", test_valid);
 }

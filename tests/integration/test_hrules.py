@@ -65,6 +65,7 @@ frontend fe
     http-request normalize-uri percent-decode-unreserved strict
     http-request normalize-uri query-sort-by-name
     http-request set-timeout server 300ms if { path_beg /hang }
+    http-request set-header X-Dec %%[url_param(d),url_dec] if { url_param(d) -m found }
     http-request set-dst-port int(8443) if { hdr(x-dst) 1 }
     http-request set-header X-Dst-Port %%[dst_port] if { hdr(x-dst) 1 }
     http-request allow if { path /admin/open }
@@ -224,6 +225,11 @@ backend be2
         # normalize-uri: merged slashes, .. resolved, %41 decoded, query sorted
         r = request(p, "GET", "//x/../echo?z=1&a=2&%%41=3".replace("%%", "%"))
         assert seen(r).startswith("GET /echo?A=3&a=2&z=1 HTTP/1.1"), seen(r)[:80]
+        # a decoded CR LF never reaches the server as a second field (or request)
+        before = b1.counters()["requests"]
+        r = request(p, "GET", "/headers?d=%0d%0aX-Injected:%201")
+        assert r.status == 500, r.status
+        assert b1.counters()["requests"] == before, "the server got the request"
         r = request(p, "GET", "/x%zz")
         assert r.status == 400, r.status  # percent-decode-unreserved strict
         # set-timeout server: the backend's 5 s becomes 300 ms for /hang
