@@ -16,6 +16,7 @@ static void init(struct sp_hmsg *hm, char *arena, uint32_t cap, bool req)
     hm->h2 = false;
     hm->uri_normal = false;
     hm->failed = false;
+    hm->line_edited = false;
     hm->version = 11;
     hm->meth.p = hm->uri.p = hm->reason.p = "";
     hm->meth.len = hm->uri.len = hm->reason.len = 0;
@@ -167,7 +168,7 @@ int sp__hmsg_add(struct sp_hmsg *hm, const char *name, size_t nlen, const char *
     f->n.len = (uint32_t)nlen;
     f->v.p = v;
     f->v.len = (uint32_t)vlen;
-    f->flags = 0;
+    f->flags = SP_HF_EDITED;
     f->h1flags = 0;
     return 0;
 }
@@ -223,6 +224,7 @@ int sp__hmsg_set_uri(struct sp_hmsg *hm, const char *p, size_t len)
         return -ENOSPC;
     hm->uri.p = u;
     hm->uri.len = (uint32_t)len;
+    hm->line_edited = true;
     /* a URI set by a rule goes out as written (HAProxy drops the normalized flag) */
     hm->uri_normal = false;
     return 0;
@@ -274,6 +276,7 @@ int sp__hmsg_splice_uri(struct sp_hmsg *hm, size_t off, size_t len, const char *
     hm->arena_len += (uint32_t)total;
     hm->uri.p = u;
     hm->uri.len = (uint32_t)total;
+    hm->line_edited = true;
     return 0;
 }
 
@@ -463,12 +466,15 @@ bool sp__hmsg_valid(const struct sp_hmsg *hm)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
 
     pthread_once(&once, cls_init);
-    if (hm->is_req && (!span_ok(hm->meth, T) || !hm->uri.len || !span_ok(hm->uri, U)))
-        return false;
-    if (!hm->is_req && !span_ok(hm->reason, V))
-        return false;
+    /* what the parser accepted is valid: only what rules made or changed is checked */
+    if (hm->line_edited) {
+        if (hm->is_req && (!span_ok(hm->meth, T) || !hm->uri.len || !span_ok(hm->uri, U)))
+            return false;
+        if (!hm->is_req && !span_ok(hm->reason, V))
+            return false;
+    }
     for (uint32_t k = 0; k < hm->n; k++)
-        if (!(hm->f[k].flags & SP_HF_KEEP) && (!span_ok(hm->f[k].n, T) || !span_ok(hm->f[k].v, V)))
+        if ((hm->f[k].flags & SP_HF_EDITED) && (!span_ok(hm->f[k].n, T) || !span_ok(hm->f[k].v, V)))
             return false;
     return true;
 }

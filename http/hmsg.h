@@ -39,8 +39,9 @@ struct sp_hspan {
 };
 
 enum {
-    SP_HF_KEEP = 1 << 0, /* framing or hop-by-hop: not visible to rules, written out as is
-                            (responses) or regenerated (requests) */
+    SP_HF_KEEP = 1 << 0,   /* framing or hop-by-hop: not visible to rules, written out as is
+                              (responses) or regenerated (requests) */
+    SP_HF_EDITED = 1 << 1, /* made or changed by a rule: checked before it goes out */
 };
 
 struct sp_hfield {
@@ -52,11 +53,12 @@ struct sp_hfield {
 /* owner: worker (see above). */
 struct sp_hmsg {
     bool is_req;
-    bool h2;         /* made from an HTTP/2 request */
-    bool uri_normal; /* the URI is the absolute form made of :scheme and :authority: the path
-                        alone goes to an HTTP/1.1 server, as HAProxy's normalized URI */
-    bool failed;     /* an edit did not fit the arena */
-    int version;     /* 10, 11 (or 20 for an HTTP/2 request) */
+    bool h2;          /* made from an HTTP/2 request */
+    bool uri_normal;  /* the URI is the absolute form made of :scheme and :authority: the path
+                         alone goes to an HTTP/1.1 server, as HAProxy's normalized URI */
+    bool failed;      /* an edit did not fit the arena */
+    bool line_edited; /* the request or status line was changed by a rule */
+    int version;      /* 10, 11 (or 20 for an HTTP/2 request) */
     struct sp_hspan meth, uri; /* request line */
     int status;                /* response line */
     struct sp_hspan reason;

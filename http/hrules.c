@@ -229,6 +229,7 @@ static int replace_fields(struct run *r, struct sp_hmsg *hm, const struct sp_hru
         if (!v)
             return -ENOSPC;
         f->v.p = v;
+        f->flags |= SP_HF_EDITED;
         f->v.len = (uint32_t)o;
         r->edited = true;
     }
@@ -468,6 +469,7 @@ static int uri_action(struct run *r, const struct sp_hrule *h)
         if (!m)
             return -ENOSPC;
         hm->meth.p = m;
+        hm->line_edited = true;
         hm->meth.len = (uint32_t)vl;
         return 0;
     }
@@ -761,6 +763,7 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
             break;
         case A_SET_STATUS:
             hm->status = h->status;
+            hm->line_edited = true;
             hm->reason.p = h->reason ? h->reason : sp__http_reason(h->status);
             hm->reason.len = (uint32_t)strlen(hm->reason.p);
             break;
