@@ -71,6 +71,7 @@ enum sp__acl_fetch {
     /* the response bytes (tcp-response content rules) */
     SP__F_RES_LEN,
     SP__F_RES_PAYLOAD,
+    SP__F_SSL_FC, /* ssl_fc: the client connection is TLS (env->ssl_fc) */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,

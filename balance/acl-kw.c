@@ -125,6 +125,7 @@ static const struct kw kws[] = {
     {"always_false", SP__F_FALSE, SP__ACL_T_BOOL, A_NONE, 0, false},
     /* an http frontend's requests are HTTP by definition; a tcp one cannot use it */
     {"req.proto_http", SP__F_PROTO_HTTP, SP__ACL_T_BOOL, A_NONE, 0, false},
+    {"ssl_fc", SP__F_SSL_FC, SP__ACL_T_BOOL, A_NONE, 0, false},
     {"fe_conn", SP__F_LOAD, SP__ACL_T_INT, A_FE, SP_LOAD_FE_CONN, false},
     {"be_conn", SP__F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN, false},
     {"be_conn_free", SP__F_LOAD, SP__ACL_T_INT, A_BE, SP_LOAD_BE_CONN_FREE, false},
@@ -399,6 +400,11 @@ int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *re
     /* the fetch as written, for the messages */
     snprintf(word, sizeof(word), "%.*s", (int)len, text);
     const struct kw *k = find_kw(text, n, ret_forced);
+    if (!k && n > 4 && !strncmp(text, "ssl_", 4))
+        return sp__acl_fail(err, errlen,
+                            "fetch method '%.*s' reads a TLS connection: not supported by "
+                            "spillway yet (ssl_fc is)",
+                            (int)n, text);
     if (!k)
         return sp__acl_fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'",
                             (int)n, text, word);

@@ -83,6 +83,9 @@ struct sp_acl_env {
                     const char **value, size_t *value_len);
     const void *res;
     int res_version; /* 10 or 11 */
+    /* the client connection came over TLS (ssl_fc). spillway terminates no TLS yet: every
+     * caller leaves it false; the TLS transport will set it */
+    bool ssl_fc;
     /* variables (balance/sample.h): the client connection's sess.* store and the
      * transaction's txn.*, req.*, res.* store; NULL when there is none */
     struct sp_vars *sess_vars, *txn_vars;

@@ -73,6 +73,7 @@ frontend fe
     http-request deny deny_status 429 content-type text/plain string "slow down" hdr X-Why "from %%ci" if { path /rl }
     http-request return status 201 content-type text/plain lf-string "hi %%ci" hdr X-A b if { path /ret }
     http-request redirect scheme https code 301 if { path_beg /sec }
+    http-request redirect scheme https code 308 if { path /tls } !{ ssl_fc }
     http-request redirect prefix /new drop-query if { path_beg /old }
     http-request redirect location /loc set-cookie SEEN=1 code 303 if { path /loc }
     http-request redirect prefix /base append-slash if { path /slash }
@@ -194,6 +195,8 @@ backend be2
         assert r.header("Set-Cookie") == "SEEN=1; path=/;", r.headers
         r = request(p, "GET", "/slash")
         assert r.header("Location") == "/base/slash/", r.headers
+        r = request(p, "GET", "/tls")  # the usual `unless { ssl_fc }`: no TLS here
+        assert r.status == 308 and r.header("Location") == "https://localhost/tls", r.headers
         r = request(p, "GET", "/kwredir")
         assert r.status == 307 and r.header("Location") == "/kw", r.headers
         head, _ = h2(p, "/sec/z")
