@@ -62,6 +62,7 @@ enum fetch {
     F_RES_VER,
     F_RES_LEN,     /* res.len */
     F_RES_PAYLOAD, /* res.payload(off,len) */
+    F_AUTH,        /* http_auth* (fetch-auth.c): `load` holds the enum sp__auth_kind */
 };
 
 /* Whether a fetch reads the request view that env->prepare() may fill late. */
@@ -100,6 +101,7 @@ static int fetch_layer(int f)
     case F_URL_IP:
     case F_URL_PORT:
     case F_PATHQ:
+    case F_AUTH:
         return 7;
     case F_STATUS:
     case F_RES_HDR:
@@ -159,19 +161,20 @@ int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, con
 /* What a fetch takes between its parentheses. */
 enum argk {
     A_NONE,
-    A_FE,      /* [frontend] */
-    A_BE,      /* [backend] */
-    A_SRV,     /* backend/server */
-    A_HDR,     /* name[,occurrence] */
-    A_HDR_OPT, /* [name] */
-    A_PARAM,   /* name[,delimiter] */
-    A_COOK,    /* name */
-    A_PAYLOAD, /* offset,length */
-    A_STR,     /* string (str) */
-    A_INT,     /* integer (int) */
-    A_BOOL,    /* true|false|1|0 (bool) */
-    A_VAR,     /* SCOPE.NAME[,default] */
-    A_DELIM,   /* [delimiter] (hdr_names) */
+    A_FE,       /* [frontend] */
+    A_BE,       /* [backend] */
+    A_SRV,      /* backend/server */
+    A_HDR,      /* name[,occurrence] */
+    A_HDR_OPT,  /* [name] */
+    A_PARAM,    /* name[,delimiter] */
+    A_COOK,     /* name */
+    A_PAYLOAD,  /* offset,length */
+    A_STR,      /* string (str) */
+    A_INT,      /* integer (int) */
+    A_BOOL,     /* true|false|1|0 (bool) */
+    A_VAR,      /* SCOPE.NAME[,default] */
+    A_DELIM,    /* [delimiter] (hdr_names) */
+    A_USERLIST, /* userlist name (http_auth) */
 };
 
 struct kw {
@@ -251,6 +254,13 @@ static const struct kw kws[] = {
     /* the response bytes (tcp-response content rules): the same view, the other channel */
     {"res.len", F_RES_LEN, SP__ACL_T_INT, A_NONE, 0, false},
     {"res.payload", F_RES_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
+    /* the Authorization header (HAProxy 2.6's http_fetch.c) */
+    {"http_auth", F_AUTH, SP__ACL_T_BOOL, A_USERLIST, SP__AUTH_OK, false},
+    {"http_auth_group", F_AUTH, SP__ACL_T_STR, A_USERLIST, SP__AUTH_GRP, false},
+    {"http_auth_type", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_TYPE, false},
+    {"http_auth_user", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_USER, false},
+    {"http_auth_pass", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_PASS, false},
+    {"http_auth_bearer", F_AUTH, SP__ACL_T_STR, A_HDR_OPT, SP__AUTH_BEARER, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */
@@ -348,6 +358,15 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
         e->idx = srv;
         return 0;
     }
+    case A_USERLIST:
+        if (!a1 || !*a1 || a2)
+            return sp__acl_fail(err, errlen, "'%s' expects a userlist name, in ACL expression '%s'",
+                                k->name, word);
+        e->ul = res && res->userlist ? res->userlist(res->ctx, a1) : NULL;
+        if (!e->ul)
+            return sp__acl_fail(err, errlen, "no such userlist '%s' in ACL expression '%s'", a1,
+                                word);
+        return 0;
     case A_STR:
         if (!a1 || a2)
             return sp__acl_fail(err, errlen, "'%s' expects one argument, in ACL expression '%s'",
@@ -1288,6 +1307,12 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     if (reads_req(e->fetch))
         sp_acl_env_need_req(env);
     switch (e->fetch) {
+    case F_AUTH: {
+        struct sp_smp val;
+        if (e->auth_grp)
+            return sp__auth_grp_match(e, env);
+        return sp__auth_fetch(e, e->load, env, &val) && match_smp(e, &val);
+    }
     case F_TRUE:
         return match_int(e, 1);
     case F_FALSE:
@@ -1531,6 +1556,13 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return uri_path(env, &s, &n) && smp_str(out, s, env->uri_len - (size_t)(s - env->uri));
     case F_STATUS:
         return env->status > 0 && smp_int(out, SP_SMP_SINT, env->status);
+    case F_AUTH:
+        return sp__auth_fetch(e, e->load, env, out);
     }
     return false;
+}
+
+bool sp__acl_is_auth_grp(const struct sp__acl_expr *e)
+{
+    return e->fetch == F_AUTH && e->load == SP__AUTH_GRP && !e->conv;
 }

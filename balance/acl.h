@@ -109,6 +109,7 @@ enum sp_acl_ctx {
     SP_ACL_CTX_TCP_RES,  /* tcp-response content rules: the raw response bytes */
 };
 
+struct sp_userlist; /* balance/userlist.h */
 struct sp_acl_resolver {
     int (*frontend)(const void *ctx, const char *name);
     int (*backend)(const void *ctx, const char *name);
@@ -116,6 +117,9 @@ struct sp_acl_resolver {
     const void *ctx;
     int self_fe, self_be; /* the declaring proxy's own indexes, -1 when it has none */
     enum sp_acl_ctx what; /* fetches allowed (a fetch outside it is a compile error) */
+    /* http_auth(NAME) & co: the userlist of that name, which outlives what is compiled
+     * against it; NULL when there is none (or no userlists at all: callback NULL) */
+    const struct sp_userlist *(*userlist)(const void *ctx, const char *name);
 };
 
 struct sp_acl_set;  /* the named ACLs of one proxy */

@@ -232,6 +232,8 @@ struct sp_routing {
     int nchecks;                    /* servers with `check` */
     int spread_checks;              /* global spread-checks, percent */
     bool pp2_never_send_local;      /* global pp2-never-send-local */
+    struct sp_userlist **userlists; /* `userlist` sections (balance/userlist.h), in order */
+    int nuserlists;
     unsigned generation;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;

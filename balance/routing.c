@@ -1,4 +1,5 @@
 #include "balance/balance.h"
+#include "balance/userlist.h"
 
 #include <ck_pr.h>
 #include <arpa/inet.h>
@@ -98,6 +99,10 @@ static void routing_free(struct sp_routing *r)
     free(r->be_health);
     free(r->be);
     free(r->fe);
+    /* last: every expression compiled against a userlist is gone */
+    for (int i = 0; i < r->nuserlists; i++)
+        sp_userlist_free(r->userlists[i]);
+    free(r->userlists);
     free(r);
 }
 
@@ -292,6 +297,15 @@ static int res_backend(const void *ctx, const char *name)
     return -1;
 }
 
+static const struct sp_userlist *res_userlist(const void *ctx, const char *name)
+{
+    const struct sp_routing *r = ctx;
+    for (int i = 0; i < r->nuserlists; i++)
+        if (!strcmp(sp_userlist_name(r->userlists[i]), name))
+            return r->userlists[i];
+    return NULL;
+}
+
 static int res_server(const void *ctx, const char *be, const char *srv)
 {
     const struct sp_routing *r = ctx;
@@ -478,6 +492,7 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             .frontend = res_frontend,
             .backend = res_backend,
             .server = res_server,
+            .userlist = res_userlist,
             .ctx = r,
             .self_fe = fe ? fe->idx : -1,
             .self_be = b,
@@ -766,6 +781,15 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         }
         fwdfor_copy(&fe->fwdfor, &p->fwdfor);
     }
+    for (const struct sp_cfg_userlist *u = cfg->userlists; u; u = u->next) {
+        struct sp_userlist **n = realloc(r->userlists, sizeof(*n) * (size_t)(r->nuserlists + 1));
+        if (!n)
+            goto fail;
+        r->userlists = n;
+        if (!(n[r->nuserlists] = sp_userlist_build(u)))
+            goto fail;
+        r->nuserlists++;
+    }
     int errors = compile(r, cfg, diag);
     if (errors) {
         *ret_errors = errors > 0 ? errors : 0;
@@ -853,6 +877,7 @@ void sp_routing_resolver(const struct sp_routing *r, int fe, int be, enum sp_acl
     ret->frontend = res_frontend;
     ret->backend = res_backend;
     ret->server = res_server;
+    ret->userlist = res_userlist;
     ret->ctx = r;
     ret->self_fe = fe;
     ret->self_be = be;

@@ -409,6 +409,7 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     }
     sp__cfg_logs_free(cfg->global.logs);
     sp__cfg_errors_free(cfg);
+    sp__cfg_userlists_free(cfg);
     free(cfg->global.pidfile);
     for (struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets, *next; ss; ss = next) {
         next = ss->next;
