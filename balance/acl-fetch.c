@@ -161,20 +161,20 @@ int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, con
 /* What a fetch takes between its parentheses. */
 enum argk {
     A_NONE,
-    A_FE,       /* [frontend] */
-    A_BE,       /* [backend] */
-    A_SRV,      /* backend/server */
-    A_HDR,      /* name[,occurrence] */
-    A_HDR_OPT,  /* [name] */
-    A_PARAM,    /* name[,delimiter] */
-    A_COOK,     /* name */
-    A_PAYLOAD,  /* offset,length */
-    A_STR,      /* string (str) */
-    A_INT,      /* integer (int) */
-    A_BOOL,     /* true|false|1|0 (bool) */
-    A_VAR,      /* SCOPE.NAME[,default] */
-    A_DELIM,    /* [delimiter] (hdr_names) */
-    A_USERLIST, /* userlist name (http_auth) */
+    A_FE,      /* [frontend] */
+    A_BE,      /* [backend] */
+    A_SRV,     /* backend/server */
+    A_HDR,     /* name[,occurrence] */
+    A_HDR_OPT, /* [name] */
+    A_PARAM,   /* name[,delimiter] */
+    A_COOK,    /* name */
+    A_PAYLOAD, /* offset,length */
+    A_STR,     /* string (str) */
+    A_INT,     /* integer (int) */
+    A_BOOL,    /* true|false|1|0 (bool) */
+    A_VAR,     /* SCOPE.NAME[,default] */
+    A_DELIM,   /* [delimiter] (hdr_names) */
+    A_ULIST,   /* userlist name (http_auth) */
 };
 
 struct kw {
@@ -255,8 +255,8 @@ static const struct kw kws[] = {
     {"res.len", F_RES_LEN, SP__ACL_T_INT, A_NONE, 0, false},
     {"res.payload", F_RES_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
     /* the Authorization header (HAProxy 2.6's http_fetch.c) */
-    {"http_auth", F_AUTH, SP__ACL_T_BOOL, A_USERLIST, SP__AUTH_OK, false},
-    {"http_auth_group", F_AUTH, SP__ACL_T_STR, A_USERLIST, SP__AUTH_GRP, false},
+    {"http_auth", F_AUTH, SP__ACL_T_BOOL, A_ULIST, SP__AUTH_OK, false},
+    {"http_auth_group", F_AUTH, SP__ACL_T_STR, A_ULIST, SP__AUTH_GRP, false},
     {"http_auth_type", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_TYPE, false},
     {"http_auth_user", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_USER, false},
     {"http_auth_pass", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_PASS, false},
@@ -358,7 +358,7 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
         e->idx = srv;
         return 0;
     }
-    case A_USERLIST:
+    case A_ULIST:
         if (!a1 || !*a1 || a2)
             return sp__acl_fail(err, errlen, "'%s' expects a userlist name, in ACL expression '%s'",
                                 k->name, word);
