@@ -63,6 +63,7 @@ enum fetch {
     F_RES_LEN,     /* res.len */
     F_RES_PAYLOAD, /* res.payload(off,len) */
     F_AUTH,        /* http_auth* (fetch-auth.c): `load` holds the enum sp__auth_kind */
+    F_UNIQUE_ID,   /* unique-id: env->unique_id() */
 };
 
 /* Whether a fetch reads the request view that env->prepare() may fill late. */
@@ -261,6 +262,7 @@ static const struct kw kws[] = {
     {"http_auth_user", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_USER, false},
     {"http_auth_pass", F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_PASS, false},
     {"http_auth_bearer", F_AUTH, SP__ACL_T_STR, A_HDR_OPT, SP__AUTH_BEARER, false},
+    {"unique-id", F_UNIQUE_ID, SP__ACL_T_STR, A_NONE, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */
@@ -1307,6 +1309,10 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     if (reads_req(e->fetch))
         sp_acl_env_need_req(env);
     switch (e->fetch) {
+    case F_UNIQUE_ID: {
+        struct sp_smp val;
+        return sp__smp_fetch(e, env, &val) && match_smp(e, &val);
+    }
     case F_AUTH: {
         struct sp_smp val;
         if (e->auth_grp)
@@ -1558,6 +1564,10 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return env->status > 0 && smp_int(out, SP_SMP_SINT, env->status);
     case F_AUTH:
         return sp__auth_fetch(e, e->load, env, out);
+    case F_UNIQUE_ID:
+        if (!env->unique_id || !(s = env->unique_id(env, &n)))
+            return false;
+        return smp_str(out, s, n);
     }
     return false;
 }

@@ -86,6 +86,11 @@ struct sp_acl_env {
     /* variables (balance/sample.h): the client connection's sess.* store and the
      * transaction's txn.*, req.*, res.* store; NULL when there is none */
     struct sp_vars *sess_vars, *txn_vars;
+    /* the `unique-id` fetch: the transaction's unique ID, generated on this first need from
+     * its frontend's unique-id-format (http/uniqueid.c); NULL callback or NULL result: the
+     * fetch fails (no transaction, or no unique-id-format) */
+    const char *(*unique_id)(const struct sp_acl_env *env, size_t *ret_len);
+    void *uid_ctx;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */

@@ -804,6 +804,8 @@ static const struct kw keywords[] = {
     {"server-state-base", S_GLOBAL, sp__cfg_kw_server_state_file},
     {"load-server-state-from-file", S_DEF | S_BE | S_LI, sp__cfg_kw_load_server_state},
     {"server-state-file-name", S_DEF | S_BE | S_LI, sp__cfg_kw_server_state_file_name},
+    {"unique-id-format", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
+    {"unique-id-header", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
@@ -856,7 +858,7 @@ static const char *const proxy_unsupported[] = {
     "use-server",
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "cookie", "dynamic-cookie-key", "stick-table", "stick",
-    "tcp-response", "unique-id-format", "unique-id-header", "filter", "email-alert",
+    "tcp-response", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
     "external-check", "rate-limit",

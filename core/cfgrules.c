@@ -711,6 +711,28 @@ void sp__cfg_kw_monitor_uri(struct sp__cfg_parser *ps, int argc, char **argv)
     ps->cur->monitor_uri = sp__cfg_xstrdup(ps, argv[1]);
 }
 
+/* `unique-id-format FMT` (an empty one clears it) and `unique-id-header NAME` (frontend,
+ * listen, defaults); http/uniqueid.c compiles the format */
+void sp__cfg_kw_unique_id(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    bool hdr = strcmp(argv[0], "unique-id-header") == 0;
+    char **dst = hdr ? &ps->cur->unique_id_header : &ps->cur->unique_id_format;
+
+    if (argc != 2) {
+        sp__cfg_alert(ps, argv[0], "expects exactly 1 argument (%s)",
+                      hdr ? "a header name" : "a log-format string");
+        return;
+    }
+    if (hdr && !*argv[1]) {
+        sp__cfg_alert(ps, argv[0], "expects a header name");
+        return;
+    }
+    free(*dst);
+    *dst = *argv[1] ? sp__cfg_xstrdup(ps, argv[1]) : NULL;
+    if (!hdr)
+        ps->cur->uid_where = sp__cfg_here(ps);
+}
+
 /* monitor fail if|unless COND */
 void sp__cfg_kw_monitor(struct sp__cfg_parser *ps, int argc, char **argv)
 {

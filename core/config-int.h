@@ -175,6 +175,7 @@ void sp__cfg_resolvers_check(struct sp__cfg_parser *ps);
 
 /* cfguserlist.c: `userlist NAME` starts a section; each of its lines; the end-of-file check
  * (every group named exists); freeing every section. */
+void sp__cfg_kw_unique_id(struct sp__cfg_parser *ps, int argc, char **argv); /* cfgrules.c */
 void sp__cfg_userlist_start(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_userlist_line(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_userlist_check(struct sp__cfg_parser *ps);

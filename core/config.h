@@ -455,6 +455,10 @@ struct sp_cfg_proxy {
     int srv_state_load;
     char srv_state_name[256];
     struct sp_cfg_where srv_state_where;
+    /* `unique-id-format FMT` (log-format; NULL: none, "" given clears it) and
+     * `unique-id-header NAME` (NULL: none); uid_where: the format's line */
+    char *unique_id_format, *unique_id_header;
+    struct sp_cfg_where uid_where;
 };
 
 /* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */

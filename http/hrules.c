@@ -769,7 +769,8 @@ int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, F
         h->any_req |= h->be[i].req.n || h->be[i].redir.n;
         h->any_res |= h->be[i].res.n || h->be[i].after.n;
     }
-    return errors;
+    int ue = sp__uid_build(cfg, rt, diag, h); /* unique-id-format: sets any_req */
+    return ue < 0 ? ue : errors + ue;
 }
 
 struct sp_hrules *sp__hrules_free(struct sp_hrules *h)
@@ -783,6 +784,7 @@ struct sp_hrules *sp__hrules_free(struct sp_hrules *h)
     free(h->fe);
     free(h->be);
     free(h->be_is_fe);
+    sp__uid_free(h);
     free(h);
     return NULL;
 }
@@ -1461,6 +1463,8 @@ static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
 {
     env->sess_vars = &t->conn->sess_vars;
     env->txn_vars = &t->vars;
+    env->unique_id = sp__uid_fetch; /* the unique-id fetch (uniqueid.c) */
+    env->uid_ctx = t;
 }
 
 /* What log-format values (%ci, %ft, %b, %H...) print while the rules run. */
@@ -1486,6 +1490,8 @@ static void log_rec(struct sp_txn *t, struct sp_log_rec *r)
     }
     r->version = t->h2 ? "HTTP/2.0" : (c->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
     r->status = t->status ? t->status : -1;
+    r->unique_id = t->unique_id; /* %ID: made by the unique-id fetch or after the rules */
+    r->req_counter = t->req_id;
 }
 
 static bool run_init(struct run *r, struct sp_txn *t)
@@ -1546,13 +1552,15 @@ int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
     env_req(&r);
     sp__route_switch(t, c, &r.env);
     if (!t->be || hr->be_is_fe[t->be->idx] == c->fe->idx)
-        return 0;
+        return t->local ? 0 : sp__uid_request(t, hm, &r.env);
     const struct sp_hrules_px *bx = &hr->be[t->be->idx];
     r.env.be_idx = t->be->idx;
     v = run_set(&r, &bx->req);
     if (v == V_STOP || v == V_CONT)
         v = run_set(&r, &bx->redir);
-    return v == V_ERR ? -ENOSPC : 0;
+    if (v == V_ERR)
+        return -ENOSPC;
+    return t->local ? 0 : sp__uid_request(t, hm, &r.env);
 }
 
 int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len,

@@ -113,6 +113,8 @@ struct sp_http_worker {
     char *rbuf;
     /* http rules' scratch (hrules.c), allocated at the first rule run */
     struct sp_hrun *hr;
+    /* transactions started by this worker: %rt (uniqueid.c) */
+    uint64_t req_seq;
 };
 
 /* owner: worker. What http rules work in (hrules.c): the message being edited, its arena, a
@@ -309,6 +311,11 @@ struct sp_txn {
     uint8_t comp_algo;
     bool comp_req11;
     struct sp_comp *comp;
+
+    /* %rt: unique in the process (this worker's count times the worker count plus its id);
+     * the unique ID (uniqueid.c), malloc'd when first needed, NULL before or without one */
+    uint64_t req_id;
+    char *unique_id;
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an

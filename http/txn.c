@@ -242,6 +242,8 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
     t->term[0] = t->term[1] = '-';
     sp_vars_init(&t->vars);
     t->t_start = hw->w->now_us;
+    t->req_id = hw->req_seq++ * (uint64_t)(hw->conf->nworkers > 0 ? hw->conf->nworkers : 1) +
+                (uint64_t)hw->w->id;
     /* HTTP/1 is the only server protocol so far: HTTP/2 to servers will choose per server */
     t->sp = &sp__h1_sproto;
     t->sp->reset(t);
@@ -1149,6 +1151,7 @@ void sp__txn_free(struct sp_txn *t)
     free(t->reqline);
     free(t->lresp);
     free(t->caps);
+    free(t->unique_id);
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);
 }
