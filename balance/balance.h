@@ -217,6 +217,17 @@ struct sp_frontend {
     char *desc;    /* `description`, NULL: none */
     /* `compression` lines, NULL: none (http/compress.c) */
     struct sp_cfg_comp *comp;
+    /* `stats http-request` rules, in order (run when the stats URI matched) */
+    struct sp_stats_rule *stats_rules;
+    int nstats_rules;
+};
+
+/* shared: immutable after publish (RCU). One `stats http-request` line. */
+enum sp_stats_act { SP_STATS_ALLOW, SP_STATS_DENY, SP_STATS_AUTH };
+struct sp_stats_rule {
+    enum sp_stats_act action;
+    char *realm;              /* auth realm R; NULL: "HAProxy Statistics" */
+    struct sp_acl_cond *cond; /* NULL: always */
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */

@@ -50,6 +50,11 @@ static void routing_free(struct sp_routing *r)
             free(fe->stats_scope[j]);
         free(fe->stats_scope);
         sp_acl_cond_free(r->fe[i]->prom_cond);
+        for (int j = 0; j < fe->nstats_rules; j++) {
+            free(fe->stats_rules[j].realm);
+            sp_acl_cond_free(fe->stats_rules[j].cond);
+        }
+        free(fe->stats_rules);
         free(r->fe[i]->stats_uri);
         for (int j = 0; j < r->fe[i]->nstats_auth; j++)
             free(r->fe[i]->stats_auth[j]);
@@ -452,6 +457,45 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
     return errors;
 }
 
+/* `stats http-request` lines; HAProxy refuses them next to `stats auth` or `stats realm`. */
+static int compile_stats_rules(struct sp_frontend *fe, const struct sp_cfg_proxy *p,
+                               const struct sp_acl_resolver *res, FILE *diag)
+{
+    int n = 0, errors = 0;
+    char err[512];
+
+    for (const struct sp_cfg_rule *u = p->stats_http_req; u; u = u->next)
+        n++;
+    if (!n)
+        return 0;
+    if (p->nstats_auth || p->stats_realm) {
+        diag_rule(diag, p->stats_http_req, "stats http-request",
+                  "stats 'auth'/'realm' and 'http-request' can't be used at the same time");
+        return 1;
+    }
+    if (!(fe->stats_rules = calloc((size_t)n, sizeof(*fe->stats_rules))))
+        return -ENOMEM;
+    for (const struct sp_cfg_rule *u = p->stats_http_req; u; u = u->next) {
+        struct sp_stats_rule *r = &fe->stats_rules[fe->nstats_rules];
+        int i = 1;
+        r->action = !strcmp(u->words[0], "allow")  ? SP_STATS_ALLOW
+                    : !strcmp(u->words[0], "deny") ? SP_STATS_DENY
+                                                   : SP_STATS_AUTH;
+        if (r->action == SP_STATS_AUTH && i + 1 < u->nwords && !strcmp(u->words[i], "realm")) {
+            if (!(r->realm = strdup(u->words[i + 1])))
+                return -ENOMEM;
+            i += 2;
+        }
+        fe->nstats_rules++;
+        if (i < u->nwords && !(r->cond = sp_acl_cond_parse(fe->acls, res, u->words + i,
+                                                           u->nwords - i, err, sizeof(err)))) {
+            diag_rule(diag, u, "stats http-request", err);
+            errors++;
+        }
+    }
+    return errors;
+}
+
 /* A backend's `tcp-request content` and `tcp-response content` rules (mode tcp; an http
  * backend's were refused by the configuration check). A listen section's request rules are
  * its frontend part's, compiled once there: the backend part runs them only for the sessions
@@ -521,6 +565,9 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
         if (fe) {
             int e = compile_rules(r, fe, p, &res, diag);
             if (e < 0)
+                return e;
+            errors += e;
+            if ((e = compile_stats_rules(fe, p, &res, diag)) < 0)
                 return e;
             errors += e;
             struct sp_acl_resolver cres = res;

@@ -459,6 +459,9 @@ struct sp_cfg_proxy {
      * `unique-id-header NAME` (NULL: none); uid_where: the format's line */
     char *unique_id_format, *unique_id_header;
     struct sp_cfg_where uid_where;
+    /* `stats http-request allow|deny|auth [realm R] [if|unless COND]`: words from the
+     * action on, checked at parse time, compiled by balance/routing.c */
+    struct sp_cfg_rule *stats_http_req;
 };
 
 /* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */

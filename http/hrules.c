@@ -1541,7 +1541,7 @@ int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
     if (v == V_DONE)
         return 0;
     env_req(&r);
-    t->local = sp__route_services(c->fe, &r.env, fx->req.n == 0);
+    t->local = sp__route_services(t, c->fe, &r.env, fx->req.n == 0);
     if (t->local)
         return 0;
     v = run_set(&r, &fx->redir);

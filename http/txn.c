@@ -837,7 +837,24 @@ static void local_start(struct sp_txn *t)
         return;
     }
     /* HAProxy's flags for an applet's answer: L(ocal) R(equest), P(roxy) for a refusal */
-    char term0 = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
+    char term0 = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ||
+                         t->local == SP_LOCAL_STATS_DENY
+                     ? 'P'
+                     : 'L';
+    if (t->local == SP_LOCAL_STATS_DENY) {
+        /* `stats http-request deny`: the proxy's 403 message (errorfile & co), logged */
+        const char *resp;
+        struct sp__reply_ctx x = {.fe = t->fe, .c = t->conn, .t = t};
+        t->status = 403;
+        long n = sp__errmsg_get(t->hw, 403, &x, &resp);
+        if (n < 0) {
+            t->state = SP_TXN_DONE;
+            t->ops->res_error(t, 403);
+            return;
+        }
+        sp__txn_reply(t, resp, (size_t)n, term0, 'R');
+        return;
+    }
     if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL) {
         /* HAProxy: answered with the 200 or 503 message (errorfile & co apply), never
          * logged, connection closed */
@@ -862,7 +879,9 @@ static void local_start(struct sp_txn *t)
         status = 401;
         ctype = "text/html";
         snprintf(realm, sizeof(realm), "WWW-Authenticate: Basic realm=\"%.128s\"\r\n",
-                 t->fe->stats_realm ? t->fe->stats_realm : "HAProxy Statistics");
+                 t->local_realm       ? t->local_realm
+                 : t->fe->stats_realm ? t->fe->stats_realm
+                                      : "HAProxy Statistics");
         extra = realm;
         body = strdup(page);
         blen = body ? sizeof(page) - 1 : 0;

@@ -35,6 +35,7 @@ def basic(user, pw):
 def main(t):
     b1 = t.backend("b1")
     p = free_port()
+    ps = free_port()
     log = t.dir + "/access.log"
     cfg = """global
     log %s format raw local0
@@ -58,9 +59,17 @@ frontend fe
     http-request set-header X-Type %%[http_auth_type]
     http-request set-header X-Uid-Fetch %%[unique-id]
     default_backend be
+frontend st
+    bind %s:%d
+    stats uri /stats
+    acl ok http_auth(users)
+    stats http-request deny if { req.hdr(x-block) 1 }
+    stats http-request allow if { req.hdr(x-pass) letmein }
+    stats http-request auth realm StatsZone unless ok
+    default_backend be
 backend be
     server s1 %s:%d
-""" % (log, HASH6, TMO, HOST, p, HOST, b1.port)
+""" % (log, HASH6, TMO, HOST, p, HOST, ps, HOST, b1.port)
     s = t.spillway(cfg, port=p)
 
     def prompt():
@@ -100,6 +109,23 @@ backend be
         assert r.status != 401, r.status
 
     t.case("http_auth_group: a group member passes, another user gets the Admin realm", groups)
+
+    def stats_rules():
+        r = request(ps, "GET", "/stats")
+        assert r.status == 401, r.status
+        assert r.header("WWW-Authenticate") == 'Basic realm="StatsZone"', r.headers
+        r = request(ps, "GET", "/stats", headers=[basic("bob", "nope")])
+        assert r.status == 401, r.status
+        r = request(ps, "GET", "/stats", headers=[basic("bob", "hunter2"), ("X-Block", "1")])
+        assert r.status == 403, r.status  # deny comes first
+        r = request(ps, "GET", "/stats", headers=[basic("bob", "hunter2")])
+        assert r.status == 200 and b"<html" in r.body.lower(), (r.status, r.body[:200])
+        r = request(ps, "GET", "/stats;csv", headers=[("X-Pass", "letmein")])
+        assert r.status == 200 and r.body.startswith(b"# pxname,"), (r.status, r.body[:200])
+        r = request(ps, "GET", "/name")  # not the stats URI: no stats rule applies
+        assert r.status == 200 and r.body.strip() == b"b1", (r.status, r.body)
+
+    t.case("stats http-request: deny 403, auth realm 401, allow, valid users pass", stats_rules)
 
     ids = []
 
@@ -169,8 +195,16 @@ backend be
               ("bad.cfg:10: 'unique-id-format': ", "nosuchfetch"))
         check(fe % (HOST, free_port(), "acl x http_auth(other)", HOST),
               ("bad.cfg:10: 'acl': no such userlist 'other'",))
+        check(fe % (HOST, free_port(), "stats auth a:b\n    stats http-request deny", HOST),
+              ("bad.cfg:11: 'stats http-request': stats 'auth'/'realm' and 'http-request' "
+               "can't be used at the same time",))
+        check(fe % (HOST, free_port(), "stats http-request tarpit\n    stats admin if TRUE\n"
+                    "    stats http-request auth realm", HOST),
+              ("bad.cfg:10: 'stats http-request': expects 'allow', 'deny' or 'auth'",
+               "bad.cfg:11: 'stats admin': not supported by spillway",
+               "bad.cfg:12: 'stats http-request': 'realm' expects a name"))
 
-    t.case("-c: bad hash, unknown group and userlist, unique-id-header in a backend", check_errors)
+    t.case("-c: bad hash, unknown group/userlist, unique-id misuse, stats rules", check_errors)
 
 
 if __name__ == "__main__":
