@@ -43,13 +43,18 @@ void sp__cfg_userlist_start(struct sp__cfg_parser *ps, int argc, char **argv)
     ps->ul = ul;
 }
 
-/* Whether crypt(3) accepts `hash` as a setting: HAProxy's crypt("", hash) check. libxcrypt
- * reports a bad setting with NULL or with a failure token starting with '*'. */
+/* Whether crypt(3) accepts `hash` as a setting: libxcrypt's crypt_checksalt(), then
+ * HAProxy's crypt("", hash) check (a bad setting gives NULL or a failure token starting with
+ * '*'). crypt_checksalt() also keeps libcrypt linked under AddressSanitizer, which intercepts
+ * crypt_r and would otherwise let --as-needed drop the library it forwards to. */
 static bool hash_usable(const char *hash)
 {
-    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    struct crypt_data *cd;
     bool ok = false;
 
+    if (crypt_checksalt(hash) == CRYPT_SALT_INVALID)
+        return false;
+    cd = calloc(1, sizeof(*cd));
     if (!cd)
         return true; /* cannot tell: the first login attempt will */
     const char *r = crypt_r("", hash, cd);
