@@ -63,6 +63,25 @@ static bool hash_usable(const char *hash)
     return ok;
 }
 
+/* The most a hash may cost: each check runs on a worker (one crypt_r() per http_auth
+ * evaluation, as in HAProxy), so a setting whose one check takes seconds would stall every
+ * connection of that worker. bcrypt ($2a$/$2b$/$2x$/$2y$) costs above 14 (2^14 rounds, about a
+ * second) and SHA-crypt ($5$/$6$) rounds above 1,000,000 are refused; other methods are taken
+ * as they come. Returns 0, or the cost found when it is over its bound. */
+static long hash_cost_over(const char *hash)
+{
+    if (hash[0] == '$' && hash[1] == '2' && hash[2] && hash[3] == '$') {
+        long cost = strtol(hash + 4, NULL, 10);
+        return cost > 14 ? cost : 0;
+    }
+    if (hash[0] == '$' && (hash[1] == '5' || hash[1] == '6') && hash[2] == '$' &&
+        !strncmp(hash + 3, "rounds=", 7)) {
+        long rounds = strtol(hash + 10, NULL, 10);
+        return rounds > 1000000 ? rounds : 0;
+    }
+    return 0;
+}
+
 static void group_line(struct sp__cfg_parser *ps, struct sp_cfg_userlist *ul, int argc, char **argv)
 {
     struct sp_cfg_ul_group *g, **tail;
@@ -115,6 +134,15 @@ static void user_line(struct sp__cfg_parser *ps, struct sp_cfg_userlist *ul, int
                           "'%s' only supports 'password', 'insecure-password' and 'groups' "
                           "options, each followed by a value",
                           argv[0]);
+            return;
+        }
+        long cost = p ? hash_cost_over(argv[i + 1]) : 0;
+        if (cost) {
+            sp__cfg_alert(ps, argv[0],
+                          "the password hash of user '%s' costs %ld (bcrypt above 14 or "
+                          "SHA-crypt above 1000000 rounds): not supported by spillway, whose "
+                          "workers check it at each request",
+                          argv[1], cost);
             return;
         }
         if (p && !hash_usable(argv[i + 1])) {

@@ -118,6 +118,9 @@ static void test_parse_errors(void)
     expect_error("userlist u\n  user a password $9$nothing\n",
                  "t.cfg:2: 'user': the encrypted password used for user 'a' is not supported "
                  "by crypt(3)");
+    expect_error("userlist u\n  user a password $2b$31$abcdefghijklmnopqrstuu\n",
+                 "t.cfg:2: 'user': the password hash of user 'a' costs 31");
+    expect_error("userlist u\n  user a password $6$rounds=999999999$salt$x\n", "costs 999999999");
     expect_error("userlist u\n  user a insecure-password x groups g1\n",
                  "t.cfg:2: 'user': userlist 'u': no such group 'g1' specified in user 'a'");
     expect_error("userlist u\n  group g users zed\n",
