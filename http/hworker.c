@@ -97,6 +97,13 @@ static void hw_free(struct sp_http_worker *hw)
     sp_pool_destroy(&hw->upconn_pool);
     sp_buf_release(&hw->headbuf, &hw->bufs, 1);
     free(hw->rbuf); /* errors.c's */
+    if (hw->hr) { /* hrules.c's */
+        free(hw->hr->arena);
+        free(hw->hr->tmp);
+        free(hw->hr->out);
+        free(hw->hr);
+        hw->hr = NULL;
+    }
     sp_bufpool_destroy(&hw->bufs);
     sp_bufpool_destroy(&hw->bufs64);
     if (hw->rt)

@@ -205,6 +205,7 @@ backend be
                "bad.cfg:12: 'stats http-request': 'realm' expects a name"))
 
     t.case("-c: bad hash, unknown group/userlist, unique-id misuse, stats rules", check_errors)
+    t.case("no sanitizer report", lib.no_sanitizer_report, t)
 
 
 if __name__ == "__main__":
