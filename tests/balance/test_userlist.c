@@ -213,6 +213,35 @@ static void test_fetches(void)
     sp_config_free(cfg);
 }
 
+/* unique-id-format / unique-id-header: defaults inherited, "" clears, a backend refuses */
+static void test_unique_id_keywords(void)
+{
+    char diag[2048] = "";
+    struct sp_config *cfg = load("defaults\n  mode http\n"
+                                 "  unique-id-format %{+X}o\\ %ci:%cp_%rt\n"
+                                 "  unique-id-header X-ID\n"
+                                 "frontend f1\n  bind 127.0.0.1:1\n  default_backend b\n"
+                                 "frontend f2\n  bind 127.0.0.1:2\n  unique-id-format \"\"\n"
+                                 "  default_backend b\n"
+                                 "backend b\n  server s 127.0.0.1:3\n",
+                                 diag, sizeof(diag));
+    CU_ASSERT_FATAL(cfg != NULL);
+    const struct sp_cfg_proxy *f1 = sp_config_find_proxy(cfg, "f1", SP_CAP_FE);
+    const struct sp_cfg_proxy *f2 = sp_config_find_proxy(cfg, "f2", SP_CAP_FE);
+    CU_ASSERT_FATAL(f1 && f2);
+    CU_ASSERT_STRING_EQUAL(f1->unique_id_format, "%{+X}o %ci:%cp_%rt");
+    CU_ASSERT_STRING_EQUAL(f1->unique_id_header, "X-ID");
+    CU_ASSERT_PTR_NULL(f2->unique_id_format);
+    CU_ASSERT_STRING_EQUAL(f2->unique_id_header, "X-ID");
+    sp_config_free(cfg);
+    expect_error("backend b\n  unique-id-format %ci\n",
+                 "t.cfg:2: 'unique-id-format': not allowed in a 'backend' section");
+    expect_error("frontend f\n  unique-id-header\n",
+                 "t.cfg:2: 'unique-id-header': expects exactly 1 argument");
+    expect_error("frontend f\n  stats admin if TRUE\n",
+                 "t.cfg:2: 'stats admin': not supported by spillway");
+}
+
 static void test_base64(void)
 {
     char out[16];
@@ -232,4 +261,5 @@ void test_userlist_register(void)
     CU_add_test(s, "parse errors", test_parse_errors);
     CU_add_test(s, "http_auth fetches", test_fetches);
     CU_add_test(s, "base64", test_base64);
+    CU_add_test(s, "unique-id keywords", test_unique_id_keywords);
 }

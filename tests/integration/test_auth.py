@@ -99,6 +99,7 @@ backend be
         rc, out, err = lib.curl(["--http2-prior-knowledge", "-u", "alice:s3cret",
                                  "http://%s:%d/headers" % (HOST, p)])
         assert rc == 0 and b"X-User: alice" in out, (rc, err, out[:300])
+        assert re.search(rb"X-Unique-ID: 7F000001:[0-9A-F]{4}_", out), out[:400]
 
     t.case("valid insecure-password and $6$ crypt credentials pass (h1, h2)", valid)
 
