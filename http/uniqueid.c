@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "balance/acl.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
