@@ -418,8 +418,13 @@ static void stats_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
                       "the frontend or listen section)");
         return;
     }
-    if (!sp__cfg_need_cap(ps, kw, SP_CAP_FE))
+    if (!(ps->cur->cap & SP_CAP_FE)) {
+        /* HAProxy runs a backend's stats rules too; spillway serves the page from frontends */
+        sp__cfg_alert(ps, kw,
+                      "not supported by spillway in a backend (write it in the frontend "
+                      "or listen section that serves the stats page)");
         return;
+    }
     add_rule(ps, &ps->cur->stats_http_req, argc - 1, argv + 1);
     ps->cur->stats_enabled = true;
 }

@@ -240,6 +240,8 @@ static void test_unique_id_keywords(void)
                  "t.cfg:2: 'unique-id-header': expects exactly 1 argument");
     expect_error("frontend f\n  stats admin if TRUE\n",
                  "t.cfg:2: 'stats admin': not supported by spillway");
+    expect_error("backend b\n  stats http-request deny\n",
+                 "t.cfg:2: 'stats http-request': not supported by spillway in a backend");
 }
 
 static void test_base64(void)
