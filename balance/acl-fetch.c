@@ -852,6 +852,16 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     if (reads_req(e->fetch))
         sp_acl_env_need_req(env);
     switch (e->fetch) {
+    case SP__F_UNIQUE_ID: {
+        struct sp_smp val;
+        return sp__smp_fetch(e, env, &val) && match_smp(e, &val);
+    }
+    case SP__F_AUTH: {
+        struct sp_smp val;
+        if (e->auth_grp)
+            return sp__auth_grp_match(e, env);
+        return sp__auth_fetch(e, e->load, env, &val) && match_smp(e, &val);
+    }
     case SP__F_TRUE:
         return match_int(e, 1);
     case SP__F_FALSE:
@@ -1075,6 +1085,17 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return uri_path(env, &s, &n) && smp_str(out, s, env->uri_len - (size_t)(s - env->uri));
     case SP__F_STATUS:
         return env->status > 0 && smp_int(out, SP_SMP_SINT, env->status);
+    case SP__F_AUTH:
+        return sp__auth_fetch(e, e->load, env, out);
+    case SP__F_UNIQUE_ID:
+        if (!env->unique_id || !(s = env->unique_id(env, &n)))
+            return false;
+        return smp_str(out, s, n);
     }
     return false;
+}
+
+bool sp__acl_is_auth_grp(const struct sp__acl_expr *e)
+{
+    return e->fetch == SP__F_AUTH && e->load == SP__AUTH_GRP && !e->conv;
 }

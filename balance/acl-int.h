@@ -71,7 +71,9 @@ enum sp__acl_fetch {
     /* the response bytes (tcp-response content rules) */
     SP__F_RES_LEN,
     SP__F_RES_PAYLOAD,
-    SP__F_SSL_FC, /* ssl_fc: the client connection is TLS (env->ssl_fc) */
+    SP__F_SSL_FC,    /* ssl_fc: the client connection is TLS (env->ssl_fc) */
+    SP__F_AUTH,      /* http_auth* (fetch-auth.c): `load` holds the enum sp__auth_kind */
+    SP__F_UNIQUE_ID, /* unique-id: env->unique_id() */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,
@@ -148,6 +150,9 @@ struct sp__acl_expr {
     size_t npat;
     struct sp__acl_pat *pat;
     struct sp__acl_expr *next;
+    /* http_auth(USERLIST) & co (fetch-auth.c): the userlist, owned by the snapshot */
+    const struct sp_userlist *ul;
+    bool auth_grp; /* http_auth_group without -m: the patterns are group names */
 };
 
 /* delimiters of -m dir and -m dom: a matching word sits between two of them or an end */
@@ -184,8 +189,27 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
 /* Words joined by single spaces, or NULL when out of memory. */
 char *sp__acl_join(char **words, int nwords);
 
-/* shared: any thread (fetch-raw.c). HAProxy's smp_fetch_ssl_hello_type() and
- * smp_fetch_ssl_hello_sni() over env->payload: 1 found, 0 not there, -1 too short for now. */
+/* fetch-auth.c: the Authorization header's fetches (HAProxy 2.6's http_auth,
+ * http_auth_group, http_auth_type, http_auth_user, http_auth_pass, http_auth_bearer), by
+ * kind. shared: any thread; allocates nothing (see balance/userlist.h for crypt's cost). */
+enum sp__auth_kind {
+    SP__AUTH_OK,     /* http_auth(ul): bool */
+    SP__AUTH_GRP,    /* http_auth_group(ul): the user name when the credentials are valid */
+    SP__AUTH_TYPE,   /* http_auth_type: "Basic" or "Bearer" */
+    SP__AUTH_USER,   /* http_auth_user */
+    SP__AUTH_PASS,   /* http_auth_pass */
+    SP__AUTH_BEARER, /* http_auth_bearer([header]): the token */
+};
+bool sp__auth_fetch(const struct sp__acl_expr *e, int kind, const struct sp_acl_env *env,
+                    struct sp_smp *out);
+/* http_auth_group's own match (HAProxy's pat_match_auth()): valid credentials whose user
+ * belongs to one of the groups the patterns name. */
+bool sp__auth_grp_match(const struct sp__acl_expr *e, const struct sp_acl_env *env);
+/* Whether e is http_auth_group (its default match is by group). */
+bool sp__acl_is_auth_grp(const struct sp__acl_expr *e);
+
+/* fetch-raw.c. HAProxy's smp_fetch_ssl_hello_type() and smp_fetch_ssl_hello_sni() over
+ * env->payload: 1 found, 0 not there, -1 too short for now. */
 int sp__ssl_hello_type(const struct sp_acl_env *env, int64_t *ret);
 int sp__ssl_sni(const struct sp_acl_env *env, const char **ret, size_t *ret_len);
 /* shared: any thread. The names of every header of the request (or the response) joined by e->arg,

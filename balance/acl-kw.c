@@ -37,6 +37,7 @@ static int fetch_layer(int f)
     case SP__F_URL_IP:
     case SP__F_URL_PORT:
     case SP__F_PATHQ:
+    case SP__F_AUTH:
         return 7;
     case SP__F_STATUS:
     case SP__F_RES_HDR:
@@ -112,6 +113,7 @@ enum argk {
     A_BOOL,    /* true|false|1|0 (bool) */
     A_VAR,     /* SCOPE.NAME[,default] */
     A_DELIM,   /* [delimiter] (hdr_names) */
+    A_ULIST,   /* userlist name (http_auth) */
 };
 
 struct kw {
@@ -171,6 +173,14 @@ static const struct kw kws[] = {
     /* the response bytes (tcp-response content rules): the same view, the other channel */
     {"res.len", SP__F_RES_LEN, SP__ACL_T_INT, A_NONE, 0, false},
     {"res.payload", SP__F_RES_PAYLOAD, SP__ACL_T_BIN, A_PAYLOAD, 0, false},
+    /* the Authorization header (HAProxy 2.6's http_fetch.c) */
+    {"http_auth", SP__F_AUTH, SP__ACL_T_BOOL, A_ULIST, SP__AUTH_OK, false},
+    {"http_auth_group", SP__F_AUTH, SP__ACL_T_STR, A_ULIST, SP__AUTH_GRP, false},
+    {"http_auth_type", SP__F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_TYPE, false},
+    {"http_auth_user", SP__F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_USER, false},
+    {"http_auth_pass", SP__F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_PASS, false},
+    {"http_auth_bearer", SP__F_AUTH, SP__ACL_T_STR, A_HDR_OPT, SP__AUTH_BEARER, false},
+    {"unique-id", SP__F_UNIQUE_ID, SP__ACL_T_STR, A_NONE, 0, false},
     /* constants, variables and more of the request (HAProxy 2.6's src/sample.c, vars.c,
      * http_fetch.c) */
     {"str", SP__F_STR, SP__ACL_T_STR, A_STR, 0, false},
@@ -289,6 +299,15 @@ static int parse_args(struct sp__acl_expr *e, const struct kw *k, const struct s
         e->idx = srv;
         return 0;
     }
+    case A_ULIST:
+        if (!a1 || !*a1 || a2)
+            return sp__acl_fail(err, errlen, "'%s' expects a userlist name, in ACL expression '%s'",
+                                k->name, word);
+        e->ul = res && res->userlist ? res->userlist(res->ctx, a1) : NULL;
+        if (!e->ul)
+            return sp__acl_fail(err, errlen, "no such userlist '%s' in ACL expression '%s'", a1,
+                                word);
+        return 0;
     case A_STR:
         if (!a1 || a2)
             return sp__acl_fail(err, errlen, "'%s' expects one argument, in ACL expression '%s'",

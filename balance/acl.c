@@ -457,6 +457,8 @@ int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_res
         ret = check_method(e, crit, err, errlen);
     if (ret)
         goto fail;
+    /* http_auth_group's default match: the patterns name groups (HAProxy's -m auth) */
+    e->auth_grp = !had_m && sp__acl_is_auth_grp(e);
     if (i < nwords && (e->match == SP__ACL_M_FOUND || e->match == SP__ACL_M_BOOL)) {
         ret = sp__acl_fail(err, errlen, "'-m %s' takes no value, but '%s' follows '%s'",
                            match_names[e->match], words[i], crit);

@@ -89,6 +89,11 @@ struct sp_acl_env {
     /* variables (balance/sample.h): the client connection's sess.* store and the
      * transaction's txn.*, req.*, res.* store; NULL when there is none */
     struct sp_vars *sess_vars, *txn_vars;
+    /* the `unique-id` fetch: the transaction's unique ID, generated on this first need from
+     * its frontend's unique-id-format (http/uniqueid.c); NULL callback or NULL result: the
+     * fetch fails (no transaction, or no unique-id-format) */
+    const char *(*unique_id)(const struct sp_acl_env *env, size_t *ret_len);
+    void *uid_ctx;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */
@@ -112,6 +117,7 @@ enum sp_acl_ctx {
     SP_ACL_CTX_TCP_RES,  /* tcp-response content rules: the raw response bytes */
 };
 
+struct sp_userlist; /* balance/userlist.h */
 struct sp_acl_resolver {
     int (*frontend)(const void *ctx, const char *name);
     int (*backend)(const void *ctx, const char *name);
@@ -119,6 +125,9 @@ struct sp_acl_resolver {
     const void *ctx;
     int self_fe, self_be; /* the declaring proxy's own indexes, -1 when it has none */
     enum sp_acl_ctx what; /* fetches allowed (a fetch outside it is a compile error) */
+    /* http_auth(NAME) & co: the userlist of that name, which outlives what is compiled
+     * against it; NULL when there is none (or no userlists at all: callback NULL) */
+    const struct sp_userlist *(*userlist)(const void *ctx, const char *name);
 };
 
 struct sp_acl_set;  /* the named ACLs of one proxy */

@@ -227,6 +227,17 @@ struct sp_frontend {
     char *desc;    /* `description`, NULL: none */
     /* `compression` lines, NULL: none (http/compress.c) */
     struct sp_cfg_comp *comp;
+    /* `stats http-request` rules, in order (run when the stats URI matched) */
+    struct sp_stats_rule *stats_rules;
+    int nstats_rules;
+};
+
+/* shared: immutable after publish (RCU). One `stats http-request` line. */
+enum sp_stats_act { SP_STATS_ALLOW, SP_STATS_DENY, SP_STATS_AUTH };
+struct sp_stats_rule {
+    enum sp_stats_act action;
+    char *realm;              /* auth realm R; NULL: "HAProxy Statistics" */
+    struct sp_acl_cond *cond; /* NULL: always */
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */
@@ -242,6 +253,8 @@ struct sp_routing {
     int nchecks;                    /* servers with `check` */
     int spread_checks;              /* global spread-checks, percent */
     bool pp2_never_send_local;      /* global pp2-never-send-local */
+    struct sp_userlist **userlists; /* `userlist` sections (balance/userlist.h), in order */
+    int nuserlists;
     unsigned generation;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;

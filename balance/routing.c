@@ -1,4 +1,5 @@
 #include "balance/balance.h"
+#include "balance/userlist.h"
 
 #include <ck_pr.h>
 #include <arpa/inet.h>
@@ -49,6 +50,11 @@ static void routing_free(struct sp_routing *r)
             free(fe->stats_scope[j]);
         free(fe->stats_scope);
         sp_acl_cond_free(r->fe[i]->prom_cond);
+        for (int j = 0; j < fe->nstats_rules; j++) {
+            free(fe->stats_rules[j].realm);
+            sp_acl_cond_free(fe->stats_rules[j].cond);
+        }
+        free(fe->stats_rules);
         free(r->fe[i]->stats_uri);
         for (int j = 0; j < r->fe[i]->nstats_auth; j++)
             free(r->fe[i]->stats_auth[j]);
@@ -106,6 +112,10 @@ static void routing_free(struct sp_routing *r)
     free(r->be_health);
     free(r->be);
     free(r->fe);
+    /* last: every expression compiled against a userlist is gone */
+    for (int i = 0; i < r->nuserlists; i++)
+        sp_userlist_free(r->userlists[i]);
+    free(r->userlists);
     free(r);
 }
 
@@ -298,6 +308,15 @@ static int res_backend(const void *ctx, const char *name)
         if (!strcmp(r->be[i]->name, name))
             return i;
     return -1;
+}
+
+static const struct sp_userlist *res_userlist(const void *ctx, const char *name)
+{
+    const struct sp_routing *r = ctx;
+    for (int i = 0; i < r->nuserlists; i++)
+        if (!strcmp(sp_userlist_name(r->userlists[i]), name))
+            return r->userlists[i];
+    return NULL;
 }
 
 static int res_server(const void *ctx, const char *be, const char *srv)
@@ -500,6 +519,45 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
     return errors;
 }
 
+/* `stats http-request` lines; HAProxy refuses them next to `stats auth` or `stats realm`. */
+static int compile_stats_rules(struct sp_frontend *fe, const struct sp_cfg_proxy *p,
+                               const struct sp_acl_resolver *res, FILE *diag)
+{
+    int n = 0, errors = 0;
+    char err[512];
+
+    for (const struct sp_cfg_rule *u = p->stats_http_req; u; u = u->next)
+        n++;
+    if (!n)
+        return 0;
+    if (p->nstats_auth || p->stats_realm) {
+        diag_rule(diag, p->stats_http_req, "stats http-request",
+                  "stats 'auth'/'realm' and 'http-request' can't be used at the same time");
+        return 1;
+    }
+    if (!(fe->stats_rules = calloc((size_t)n, sizeof(*fe->stats_rules))))
+        return -ENOMEM;
+    for (const struct sp_cfg_rule *u = p->stats_http_req; u; u = u->next) {
+        struct sp_stats_rule *r = &fe->stats_rules[fe->nstats_rules];
+        int i = 1;
+        r->action = !strcmp(u->words[0], "allow")  ? SP_STATS_ALLOW
+                    : !strcmp(u->words[0], "deny") ? SP_STATS_DENY
+                                                   : SP_STATS_AUTH;
+        if (r->action == SP_STATS_AUTH && i + 1 < u->nwords && !strcmp(u->words[i], "realm")) {
+            if (!(r->realm = strdup(u->words[i + 1])))
+                return -ENOMEM;
+            i += 2;
+        }
+        fe->nstats_rules++;
+        if (i < u->nwords && !(r->cond = sp_acl_cond_parse(fe->acls, res, u->words + i,
+                                                           u->nwords - i, err, sizeof(err)))) {
+            diag_rule(diag, u, "stats http-request", err);
+            errors++;
+        }
+    }
+    return errors;
+}
+
 /* A backend's `tcp-request content` and `tcp-response content` rules (mode tcp; an http
  * backend's were refused by the configuration check). A listen section's request rules are
  * its frontend part's, compiled once there: the backend part runs them only for the sessions
@@ -540,6 +598,7 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             .frontend = res_frontend,
             .backend = res_backend,
             .server = res_server,
+            .userlist = res_userlist,
             .ctx = r,
             .self_fe = fe ? fe->idx : -1,
             .self_be = b,
@@ -568,6 +627,9 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
         if (fe) {
             int e = compile_rules(r, fe, p, &res, diag);
             if (e < 0)
+                return e;
+            errors += e;
+            if ((e = compile_stats_rules(fe, p, &res, diag)) < 0)
                 return e;
             errors += e;
             struct sp_acl_resolver cres = res;
@@ -828,6 +890,15 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         }
         fwdfor_copy(&fe->fwdfor, &p->fwdfor);
     }
+    for (const struct sp_cfg_userlist *u = cfg->userlists; u; u = u->next) {
+        struct sp_userlist **n = realloc(r->userlists, sizeof(*n) * (size_t)(r->nuserlists + 1));
+        if (!n)
+            goto fail;
+        r->userlists = n;
+        if (!(n[r->nuserlists] = sp_userlist_build(u)))
+            goto fail;
+        r->nuserlists++;
+    }
     int errors = compile(r, cfg, diag);
     if (errors) {
         *ret_errors = errors > 0 ? errors : 0;
@@ -915,6 +986,7 @@ void sp_routing_resolver(const struct sp_routing *r, int fe, int be, enum sp_acl
     ret->frontend = res_frontend;
     ret->backend = res_backend;
     ret->server = res_server;
+    ret->userlist = res_userlist;
     ret->ctx = r;
     ret->self_fe = fe;
     ret->self_be = be;

@@ -42,7 +42,7 @@
 /* clang-format off */
 const char *const sp__cfg_sec_names[] = {
     "none", "global", "defaults", "frontend", "backend", "listen", "skipped", "resolvers",
-    "http-errors",
+    "http-errors", "userlist",
 };
 /* clang-format on */
 
@@ -804,6 +804,8 @@ static const struct kw keywords[] = {
     {"server-state-base", S_GLOBAL, sp__cfg_kw_server_state_file},
     {"load-server-state-from-file", S_DEF | S_BE | S_LI, sp__cfg_kw_load_server_state},
     {"server-state-file-name", S_DEF | S_BE | S_LI, sp__cfg_kw_server_state_file_name},
+    {"unique-id-format", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
+    {"unique-id-header", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
@@ -856,7 +858,7 @@ static const char *const proxy_unsupported[] = {
     "use-server",
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
     "cookie", "dynamic-cookie-key", "stick-table", "stick",
-    "tcp-response", "unique-id-format", "unique-id-header", "filter", "email-alert",
+    "tcp-response", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
     "external-check", "rate-limit",
@@ -867,7 +869,7 @@ static const char *const proxy_unsupported[] = {
 /* Sections HAProxy has and spillway does not: reported once, their lines skipped. */
 /* clang-format off */
 static const char *const sections_unsupported[] = {
-    "peers", "userlist", "program", "ring", "mailers", "cache",
+    "peers", "program", "ring", "mailers", "cache",
     "crt-store", "traces", "log-forward", "fcgi-app", "acme",
 };
 /* clang-format on */
@@ -895,7 +897,7 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
 
     if (!strcmp(kw, "global") || !strcmp(kw, "defaults") || !strcmp(kw, "frontend") ||
         !strcmp(kw, "backend") || !strcmp(kw, "listen") || !strcmp(kw, "resolvers") ||
-        !strcmp(kw, "http-errors") ||
+        !strcmp(kw, "http-errors") || !strcmp(kw, "userlist") ||
         sp__cfg_in_list(kw, sections_unsupported, ARRAY_SIZE(sections_unsupported)))
         snprintf(ps->section, sizeof(ps->section), "%s", argc > 1 ? argv[1] : kw);
     if (strcmp(kw, "global") == 0) {
@@ -930,6 +932,12 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
         sp__cfg_httperrs_start(ps, argc, argv);
         return;
     }
+    if (strcmp(kw, "userlist") == 0) {
+        ps->cur = NULL;
+        ps->sec = SP__CFG_SEC_USERLIST;
+        sp__cfg_userlist_start(ps, argc, argv);
+        return;
+    }
     const char *later = sp__cfg_later_keyword(SP__CFG_KW_SECTION, kw);
     if (later) {
         sp__cfg_alert(ps, kw,
@@ -954,6 +962,10 @@ static void dispatch(struct sp__cfg_parser *ps, int argc, char **argv)
     }
     if (ps->sec == SP__CFG_SEC_HTTPERRS) {
         sp__cfg_httperrs_line(ps, argc, argv);
+        return;
+    }
+    if (ps->sec == SP__CFG_SEC_USERLIST) {
+        sp__cfg_userlist_line(ps, argc, argv);
         return;
     }
     if (ps->sec == SP__CFG_SEC_NONE) {
@@ -1234,6 +1246,7 @@ static int parse(const char *buf, size_t len, const char *name, FILE *diag,
     if (!ps.oom) {
         sp__cfg_resolvers_check(&ps);
         sp__cfg_errors_check(&ps);
+        sp__cfg_userlist_check(&ps);
         sp__cfg_check(cfg, diag);
     }
     if (ps.oom)

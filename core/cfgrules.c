@@ -410,6 +410,55 @@ void sp__cfg_kw_pp2_never_send_local(struct sp__cfg_parser *ps, int argc, char *
         ps->cfg->global.pp2_never_send_local = true;
 }
 
+/* `stats http-request allow|deny|auth [realm R] [if|unless COND]` (HAProxy 2.6): the rules
+ * the stats page runs once its URI matched; a frontend or listen (not defaults: spillway
+ * does not copy them) */
+static void stats_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    const char *kw = "stats http-request";
+    const char *act = argc > 2 ? argv[2] : "";
+    int i = 3;
+
+    if (strcmp(act, "allow") && strcmp(act, "deny") && strcmp(act, "auth")) {
+        sp__cfg_alert(ps, kw,
+                      "expects 'allow', 'deny' or 'auth' (the actions HAProxy's stats page "
+                      "runs), not '%s'",
+                      act);
+        return;
+    }
+    if (!strcmp(act, "auth") && i < argc && !strcmp(argv[i], "realm")) {
+        if (i + 1 >= argc || !*argv[i + 1]) {
+            sp__cfg_alert(ps, kw, "'realm' expects a name");
+            return;
+        }
+        i += 2;
+    }
+    if (i < argc && strcmp(argv[i], "if") && strcmp(argv[i], "unless")) {
+        sp__cfg_alert(ps, kw, "expects 'if', 'unless' or nothing after '%s', not '%s'", act,
+                      argv[i]);
+        return;
+    }
+    if (i < argc && i + 1 >= argc) {
+        sp__cfg_alert(ps, kw, "'%s' expects a condition", argv[i]);
+        return;
+    }
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, kw,
+                      "not supported by spillway in a defaults section (write it in "
+                      "the frontend or listen section)");
+        return;
+    }
+    if (!(ps->cur->cap & SP_CAP_FE)) {
+        /* HAProxy runs a backend's stats rules too; spillway serves the page from frontends */
+        sp__cfg_alert(ps, kw,
+                      "not supported by spillway in a backend (write it in the frontend "
+                      "or listen section that serves the stats page)");
+        return;
+    }
+    add_rule(ps, &ps->cur->stats_http_req, argc - 1, argv + 1);
+    ps->cur->stats_enabled = true;
+}
+
 /* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth|
  * hide-version|realm|show-node|show-legends|show-desc|show-modules|scope` */
 void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
@@ -423,7 +472,15 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     }
     struct sp_cfg_proxy *px = ps->cur;
-    if (!strcmp(argv[1], "enable") && argc == 2) {
+    if (!strcmp(argv[1], "http-request")) {
+        stats_http_request(ps, argc, argv);
+    } else if (!strcmp(argv[1], "admin")) {
+        /* the page's admin form (POST actions on servers) needs the request body, which
+         * spillway's stats page does not read */
+        sp__cfg_alert(ps, "stats admin",
+                      "not supported by spillway (the stats page has no admin form: use "
+                      "'set server BACKEND/SERVER state|weight' on the stats socket)");
+    } else if (!strcmp(argv[1], "enable") && argc == 2) {
         px->stats_enabled = true;
     } else if (!strcmp(argv[1], "uri") && argc == 3) {
         if (argv[2][0] != '/') {
@@ -739,6 +796,28 @@ void sp__cfg_kw_monitor_uri(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     free(ps->cur->monitor_uri);
     ps->cur->monitor_uri = sp__cfg_xstrdup(ps, argv[1]);
+}
+
+/* `unique-id-format FMT` (an empty one clears it) and `unique-id-header NAME` (frontend,
+ * listen, defaults); http/uniqueid.c compiles the format */
+void sp__cfg_kw_unique_id(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    bool hdr = strcmp(argv[0], "unique-id-header") == 0;
+    char **dst = hdr ? &ps->cur->unique_id_header : &ps->cur->unique_id_format;
+
+    if (argc != 2) {
+        sp__cfg_alert(ps, argv[0], "expects exactly 1 argument (%s)",
+                      hdr ? "a header name" : "a log-format string");
+        return;
+    }
+    if (hdr && !*argv[1]) {
+        sp__cfg_alert(ps, argv[0], "expects a header name");
+        return;
+    }
+    free(*dst);
+    *dst = *argv[1] ? sp__cfg_xstrdup(ps, argv[1]) : NULL;
+    if (!hdr)
+        ps->cur->uid_where = sp__cfg_here(ps);
 }
 
 /* monitor fail if|unless COND */

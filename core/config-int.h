@@ -143,6 +143,7 @@ enum sp__cfg_sec {
     SP__CFG_SEC_SKIP,      /* a section spillway does not support: its lines are skipped */
     SP__CFG_SEC_RESOLVERS, /* resolvers NAME (cfgresolvers.c) */
     SP__CFG_SEC_HTTPERRS,  /* http-errors NAME (cfgerrors.c) */
+    SP__CFG_SEC_USERLIST,  /* userlist NAME (cfguserlist.c) */
 };
 
 /* The parser's state across the lines of one file. */
@@ -154,6 +155,7 @@ struct sp__cfg_parser {
     struct sp_cfg_proxy *cur;      /* the proxy or defaults section being filled */
     struct sp_cfg_resolvers *res;  /* the resolvers section being filled */
     struct sp_cfg_httperrs *errs;  /* the http-errors section being filled */
+    struct sp_cfg_userlist *ul;    /* the userlist section being filled (NULL: ignored) */
     struct sp_cfg_proxy *defs;     /* every defaults section, newest first */
     struct sp_cfg_proxy *last_def; /* the one in effect; NULL: built-in values */
     struct sp_cfg_proxy **tail;    /* where the next proxy is appended */
@@ -170,6 +172,14 @@ struct sp__cfg_parser {
 void sp__cfg_resolvers_start(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_resolvers_line(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_resolvers_check(struct sp__cfg_parser *ps);
+
+/* cfguserlist.c: `userlist NAME` starts a section; each of its lines; the end-of-file check
+ * (every group named exists); freeing every section. */
+void sp__cfg_kw_unique_id(struct sp__cfg_parser *ps, int argc, char **argv); /* cfgrules.c */
+void sp__cfg_userlist_start(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_userlist_line(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_userlist_check(struct sp__cfg_parser *ps);
+void sp__cfg_userlists_free(struct sp_config *cfg);
 
 /* cfgerrors.c: errorfile, errorloc[302|303], errorfiles, http-error in proxies; the
  * http-errors sections; the end-of-file resolution of each proxy's messages (px->replies);

@@ -298,6 +298,9 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->source = src->source;
     dst->sourcelen = src->sourcelen;
     dst->monitor_uri = dup_or_null(src->monitor_uri, &oom);
+    dst->unique_id_format = dup_or_null(src->unique_id_format, &oom);
+    dst->unique_id_header = dup_or_null(src->unique_id_header, &oom);
+    dst->uid_where = src->uid_where;
     dst->stats_hide_version = src->stats_hide_version;
     dst->stats_realm = dup_or_null(src->stats_realm, &oom);
     dst->stats_show_node = src->stats_show_node;
@@ -379,8 +382,11 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     free(px->stats_auth);
     free(px->description);
     free(px->monitor_uri);
+    free(px->unique_id_format);
+    free(px->unique_id_header);
     sp__cfg_comp_clear(&px->comp);
     sp__cfg_rules_free(px->monitor_fail);
+    sp__cfg_rules_free(px->stats_http_req);
     free(px->stats_realm);
     free(px->stats_node);
     free(px->stats_desc);
@@ -409,6 +415,7 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     }
     sp__cfg_logs_free(cfg->global.logs);
     sp__cfg_errors_free(cfg);
+    sp__cfg_userlists_free(cfg);
     free(cfg->global.pidfile);
     for (struct sp_cfg_stats_socket *ss = cfg->global.stats_sockets, *next; ss; ss = next) {
         next = ss->next;

@@ -457,6 +457,13 @@ struct sp_cfg_proxy {
     int srv_state_load;
     char srv_state_name[256];
     struct sp_cfg_where srv_state_where;
+    /* `unique-id-format FMT` (log-format; NULL: none, "" given clears it) and
+     * `unique-id-header NAME` (NULL: none); uid_where: the format's line */
+    char *unique_id_format, *unique_id_header;
+    struct sp_cfg_where uid_where;
+    /* `stats http-request allow|deny|auth [realm R] [if|unless COND]`: words from the
+     * action on, checked at parse time, compiled by balance/routing.c */
+    struct sp_cfg_rule *stats_http_req;
 };
 
 /* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */
@@ -539,7 +546,44 @@ struct sp_config {
     struct sp_cfg_reply *replies; /* every error message, idx order */
     int nreplies;
     struct sp_cfg_httperrs *http_errors; /* `http-errors` sections, in order */
+    struct sp_cfg_userlist *userlists;   /* `userlist` sections, in order (cfguserlist.c) */
 };
+
+/* owner: main. One `user NAME [password HASH|insecure-password PASS] [groups G,...]` line. */
+struct sp_cfg_ul_user {
+    struct sp_cfg_ul_user *next; /* declaration order */
+    char *name;
+    char *pass;    /* a crypt(3) hash, the clear text when `insecure`, NULL when neither given */
+    bool insecure; /* insecure-password */
+    char *groups;  /* `groups G1,G2` as written, NULL when absent */
+    struct sp_cfg_where where;
+};
+
+/* owner: main. One `group NAME [users U,...]` line. */
+struct sp_cfg_ul_group {
+    struct sp_cfg_ul_group *next; /* declaration order */
+    char *name;
+    char *users; /* `users U1,U2` as written, NULL when absent */
+    struct sp_cfg_where where;
+};
+
+/* owner: main. A `userlist NAME` section; every group a user or a group line names was
+ * checked to exist at the end of the file. */
+struct sp_cfg_userlist {
+    struct sp_cfg_userlist *next;
+    char *name;
+    struct sp_cfg_ul_user *users;
+    struct sp_cfg_ul_group *groups;
+    struct sp_cfg_where where;
+};
+
+/* pure. Whether user `u` belongs to group `g` of the same userlist: named by the user's
+ * `groups` or by the group's `users` (HAProxy merges both). */
+bool sp_cfg_ul_member(const struct sp_cfg_ul_user *u, const struct sp_cfg_ul_group *g);
+
+/* owner: main. The userlist of that name, or NULL. */
+const struct sp_cfg_userlist *sp_config_find_userlist(const struct sp_config *cfg,
+                                                      const char *name);
 
 /* owner: main. Parses the file at `path`. Every error and warning is printed to `diag`
  * (may be NULL to stay silent). Returns 0 and sets *ret_cfg when there were no errors;

@@ -139,8 +139,13 @@ void sp__accesslog_txn(struct sp_txn *t)
     struct sp_acl_env env;
     if (sp_logfmt_has_samples(l->fmt)) {
         sp__route_env_late(&env, t);
+        env.unique_id = sp__uid_fetch;
+        env.uid_ctx = t;
         r.env = &env;
     }
+    /* %ID: made now if nothing needed it before (HAProxy's strm_log()), %rt */
+    r.unique_id = sp__uid_get(t, r.env);
+    r.req_counter = t->req_id;
     emit_level(hw, l, &r, t->log_level);
 }
 

@@ -782,6 +782,8 @@ static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
 {
     env->sess_vars = &t->conn->sess_vars;
     env->txn_vars = &t->vars;
+    env->unique_id = sp__uid_fetch; /* the unique-id fetch (uniqueid.c) */
+    env->uid_ctx = t;
 }
 
 /* What log-format values (%ci, %ft, %b, %H...) print while the rules run. */
@@ -807,6 +809,8 @@ static void log_rec(struct sp_txn *t, struct sp_log_rec *r)
     }
     r->version = t->h2 ? "HTTP/2.0" : (c->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
     r->status = t->status ? t->status : -1;
+    r->unique_id = t->unique_id; /* %ID: made by the unique-id fetch or after the rules */
+    r->req_counter = t->req_id;
 }
 
 static bool run_init(struct run *r, struct sp_txn *t)
@@ -856,7 +860,7 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
     if (v == V_DONE)
         return 0;
     env_req(&r);
-    t->local = sp__route_services(c->fe, &r.env, fx->req.n == 0);
+    t->local = sp__route_services(t, c->fe, &r.env, fx->req.n == 0);
     if (t->local)
         return 0;
     v = run_set(&r, &fx->redir);
@@ -867,13 +871,15 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
     env_req(&r);
     sp__route_switch(t, c, &r.env);
     if (!t->be || hr->be_is_fe[t->be->idx] == c->fe->idx)
-        return 0;
+        return t->local ? 0 : sp__uid_request(t, hm, &r.env);
     const struct sp_hrules_px *bx = &hr->be[t->be->idx];
     r.env.be_idx = t->be->idx;
     v = run_set(&r, &bx->req);
     if (v == V_STOP || v == V_CONT)
         v = run_set(&r, &bx->redir);
-    return v == V_BAD ? -EINVAL : v == V_ERR ? -ENOSPC : 0;
+    if (v == V_ERR || v == V_BAD)
+        return v == V_BAD ? -EINVAL : -ENOSPC;
+    return t->local ? 0 : sp__uid_request(t, hm, &r.env);
 }
 
 int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len,

@@ -60,7 +60,36 @@ struct sp_hrules {
     int *be_is_fe; /* by backend index: the frontend index of the same proxy, or -1 */
     int nfe, nbe;
     bool any_req, any_res; /* some proxy has request / response rules */
+    /* unique-id-format / unique-id-header by frontend index (uniqueid.c); NULL when no
+     * frontend has a format */
+    struct sp_uid *uid;
 };
+
+/* uniqueid.c. shared: immutable. A frontend's unique-id-format and unique-id-header. */
+struct sp_logfmt;
+struct sp_uid {
+    struct sp_logfmt *fmt; /* NULL: none */
+    char *hdr;             /* NULL: none */
+    size_t hlen;
+};
+
+/* owner: main. Compiles every frontend's unique-id-format into h->uid; errors printed to diag
+ * with file:line. Returns the number of errors or -ENOMEM; sets h->any_req when a frontend
+ * has a format (the ID is made and its header added where the request rules end). */
+int sp__uid_build(const struct sp_config *cfg, const struct sp_routing *rt, FILE *diag,
+                  struct sp_hrules *h);
+void sp__uid_free(struct sp_hrules *h);
+struct sp_acl_env;
+/* owner: worker. The transaction's unique ID, made now from `env` (the request view when
+ * there is one) if it has none yet and its frontend has a format; NULL without a format or
+ * when memory runs out. */
+const char *sp__uid_get(struct sp_txn *t, const struct sp_acl_env *env);
+/* owner: worker. HAProxy's http_process_request(): the ID made, and the frontend's
+ * unique-id-header added to the request toward the server. 0, or -ENOSPC when the header
+ * did not fit. */
+int sp__uid_request(struct sp_txn *t, struct sp_hmsg *hm, const struct sp_acl_env *env);
+/* shared: the env's unique_id callback (env->uid_ctx is the transaction). */
+const char *sp__uid_fetch(const struct sp_acl_env *env, size_t *ret_len);
 
 /* owner: main. Compiles the rules of every proxy of `cfg` against the published routing
  * snapshot `rt`; errors are printed to `diag` with file:line. Returns the number of errors

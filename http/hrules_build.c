@@ -753,7 +753,8 @@ int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, F
         h->any_req |= h->be[i].req.n || h->be[i].redir.n;
         h->any_res |= h->be[i].res.n || h->be[i].after.n;
     }
-    return errors;
+    int ue = sp__uid_build(cfg, rt, diag, h); /* unique-id-format: sets any_req */
+    return ue < 0 ? ue : errors + ue;
 }
 
 struct sp_hrules *sp__hrules_free(struct sp_hrules *h)
@@ -767,6 +768,7 @@ struct sp_hrules *sp__hrules_free(struct sp_hrules *h)
     free(h->fe);
     free(h->be);
     free(h->be_is_fe);
+    sp__uid_free(h);
     free(h);
     return NULL;
 }

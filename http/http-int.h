@@ -112,6 +112,8 @@ struct sp_http_worker {
     char *rbuf;
     /* http rules' scratch (hrules.c), allocated at the first rule run */
     struct sp_hrun *hr;
+    /* transactions started by this worker: %rt (uniqueid.c) */
+    uint64_t req_seq;
 };
 
 /* owner: worker. What http rules work in (hrules.c): the message being edited, its arena, a
@@ -169,6 +171,7 @@ enum sp_local {
     SP_LOCAL_MONITOR_FAIL, /* monitor-uri under a `monitor fail` condition: 503 */
     SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lresp */
     SP_LOCAL_DROP,         /* http-request silent-drop: the connection goes, no answer */
+    SP_LOCAL_STATS_DENY,   /* 403: a `stats http-request deny` */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -314,6 +317,14 @@ struct sp_txn {
     uint8_t comp_algo;
     bool comp_req11;
     struct sp_comp *comp;
+
+    /* %rt: unique in the process (this worker's count times the worker count plus its id);
+     * the unique ID (uniqueid.c), malloc'd when first needed, NULL before or without one */
+    uint64_t req_id;
+    char *unique_id;
+    /* SP_LOCAL_AUTH from a `stats http-request auth realm R`: R (the snapshot's), NULL:
+     * the frontend's stats realm */
+    const char *local_realm;
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
@@ -669,8 +680,8 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
  * the use_backend rules. */
 void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c);
 enum sp_local sp__route_monitor(const struct sp_frontend *fe, const struct sp_acl_env *env);
-enum sp_local sp__route_services(const struct sp_frontend *fe, const struct sp_acl_env *env,
-                                 bool prometheus);
+enum sp_local sp__route_services(const struct sp_txn *t, const struct sp_frontend *fe,
+                                 const struct sp_acl_env *env, bool prometheus);
 void sp__route_switch(struct sp_txn *t, const struct sp_conn *c, const struct sp_acl_env *env);
 /* owner: worker. Mode tcp: the action of the first `tcp-request connection` rule whose
  * condition holds (accept when none does). */

@@ -115,6 +115,7 @@ static const struct var {
 };
 
 #define OPT_QUOTE 1u
+#define OPT_HEX   2u /* %{+X}: addresses, ports, %Ts, %pid, %rt and %lc in hexadecimal */
 
 struct node {
     uint8_t type;
@@ -232,6 +233,11 @@ static bool parse_opts(const char *s, size_t len, uint8_t *opts, char *err, size
                 *opts |= OPT_QUOTE;
             else
                 *opts &= (uint8_t)~OPT_QUOTE;
+        } else if (j - i - 1 == 1 && s[i + 1] == 'X') {
+            if (sign == '+')
+                *opts |= OPT_HEX;
+            else
+                *opts &= (uint8_t)~OPT_HEX;
         } else if (j - i - 1 == 1 && s[i + 1] == 'M') {
             /* "mandatory": only changes what HAProxy does with missing sample fetches */
         } else {
@@ -590,11 +596,43 @@ static void put_ipv4(struct out *o, const struct in_addr *a)
     put_s(o, buf, n);
 }
 
+/* HAProxy's "%04X" of a number (+X): at least four upper-case hex digits */
+static void put_hex(struct out *o, uint64_t v)
+{
+    char buf[17];
+    int n = 0;
+
+    do {
+        buf[n++] = "0123456789ABCDEF"[v & 15];
+        v >>= 4;
+    } while (v || n < 4);
+    while (n)
+        put_c(o, buf[--n]);
+}
+
+/* +X on an address: its bytes in network order, two upper-case hex digits each (HAProxy's
+ * lf_ip()); a port: its two bytes the same way (lf_port()) */
+static void put_hex_bytes(struct out *o, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        put_c(o, "0123456789ABCDEF"[b[i] >> 4]);
+        put_c(o, "0123456789ABCDEF"[b[i] & 15]);
+    }
+}
+
 static void put_ip(struct out *o, const struct sockaddr_storage *ss, uint8_t opts)
 {
     if (!ss ||
         (ss->ss_family != AF_INET && ss->ss_family != AF_INET6 && ss->ss_family != AF_UNIX)) {
         put_text(o, NULL, 0, opts);
+        return;
+    }
+    if ((opts & OPT_HEX) && ss->ss_family == AF_INET) {
+        put_hex_bytes(o, (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr, 4);
+        return;
+    }
+    if ((opts & OPT_HEX) && ss->ss_family == AF_INET6) {
+        put_hex_bytes(o, ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr, 16);
         return;
     }
     if (opts & OPT_QUOTE)
@@ -617,6 +655,10 @@ static void put_port(struct out *o, const struct sockaddr_storage *ss, int liste
 {
     if (!ss || (ss->ss_family != AF_INET && ss->ss_family != AF_INET6 && ss->ss_family != AF_UNIX))
         put_text(o, NULL, 0, opts);
+    else if ((opts & OPT_HEX) && ss->ss_family == AF_INET)
+        put_hex_bytes(o, (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_port, 2);
+    else if ((opts & OPT_HEX) && ss->ss_family == AF_INET6)
+        put_hex_bytes(o, (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_port, 2);
     else if (ss->ss_family == AF_INET)
         put_u64(o, ntohs(((const struct sockaddr_in *)ss)->sin_port));
     else if (ss->ss_family == AF_INET6)
@@ -958,7 +1000,10 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
             put_date(&o, r->ctx, r->request_us, true, true);
             break;
         case N_TS:
-            put_i64(&o, floor_sec(r->accept_us));
+            if (q & OPT_HEX)
+                put_hex(&o, (uint64_t)floor_sec(r->accept_us));
+            else
+                put_i64(&o, floor_sec(r->accept_us));
             break;
         case N_MS:
             put_ms3(&o, r->accept_us);
@@ -1091,16 +1136,25 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
             put_ctext(&o, r->unique_id, q);
             break;
         case N_PID:
-            put_i64(&o, r->ctx ? r->ctx->pid : (int64_t)getpid());
+            if (q & OPT_HEX)
+                put_hex(&o, (uint64_t)(r->ctx ? r->ctx->pid : getpid()));
+            else
+                put_i64(&o, r->ctx ? r->ctx->pid : (int64_t)getpid());
             break;
         case N_HOST:
             put_ctext(&o, r->ctx ? r->ctx->hostname : NULL, q);
             break;
         case N_RT:
-            put_u64(&o, r->req_counter);
+            if (q & OPT_HEX)
+                put_hex(&o, r->req_counter);
+            else
+                put_u64(&o, r->req_counter);
             break;
         case N_LC:
-            put_u64(&o, r->log_counter);
+            if (q & OPT_HEX)
+                put_hex(&o, r->log_counter);
+            else
+                put_u64(&o, r->log_counter);
             break;
         default:
             break;

@@ -12,6 +12,9 @@
  *  - %{+Q} quotes text fields (names, addresses, cookies, the request line and its parts,
  *    captures, %ID, %H); numbers, dates and %ts/%tsc are never quoted. %{+Q}o sets options
  *    for every following variable, which may take them back with %{-Q};
+ *  - %{+X} prints addresses and ports as their network-order bytes in upper-case hex
+ *    (7F000001, 0050) and %Ts, %pid, %rt and %lc as "%04X"; other variables are unchanged
+ *    (HAProxy 2.6's LOG_OPT_HEXA);
  *  - an absent text field prints "-", or "" when quoted;
  *  - the request line (%r, %HM, %HU, %HP, %HPO, %HQ, %HV) is at most 1023 bytes of
  *    "METHOD URI VERSION" (tune.http.logurilen's default), escaped as "#XX" for bytes below

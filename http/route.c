@@ -191,8 +191,8 @@ static inline enum sp_local monitor(const struct sp_frontend *fe, const struct s
 
 /* After the http-request rules: the Prometheus exporter when no rule set carries it (its
  * `http-request use-service` line alone) and the stats page (`stats uri` prefix). */
-static inline enum sp_local services(const struct sp_frontend *fe, const struct sp_acl_env *env,
-                                     bool prometheus)
+static inline enum sp_local services(struct sp_txn *t, const struct sp_frontend *fe,
+                                     const struct sp_acl_env *env, bool prometheus)
 {
     if (prometheus && fe->prometheus && sp_acl_cond_eval(fe->prom_cond, env))
         return SP_LOCAL_PROMETHEUS;
@@ -204,6 +204,17 @@ static inline enum sp_local services(const struct sp_frontend *fe, const struct 
         if (fe->stats_uri[0] == '/' && !origin_form(env->uri, env->uri_len, &uri, &uri_len))
             return SP_LOCAL_NONE;
         if (uri_len >= ul && !memcmp(uri, fe->stats_uri, ul)) {
+            /* `stats http-request` (HAProxy 2.6: the first matching rule decides; allow,
+             * or none matching, serves the page) */
+            for (int i = 0; i < fe->nstats_rules; i++) {
+                const struct sp_stats_rule *sr = &fe->stats_rules[i];
+                if (sr->cond && !sp_acl_cond_eval(sr->cond, env))
+                    continue;
+                if (sr->action == SP_STATS_ALLOW)
+                    break;
+                t->local_realm = sr->realm ? sr->realm : "HAProxy Statistics";
+                return sr->action == SP_STATS_DENY ? SP_LOCAL_STATS_DENY : SP_LOCAL_AUTH;
+            }
             if (fe->nstats_auth && !auth_ok(fe, env))
                 return SP_LOCAL_AUTH;
             const char *rest = uri + ul;
@@ -221,17 +232,18 @@ enum sp_local sp__route_monitor(const struct sp_frontend *fe, const struct sp_ac
     return monitor(fe, env);
 }
 
-enum sp_local sp__route_services(const struct sp_frontend *fe, const struct sp_acl_env *env,
-                                 bool prometheus)
+enum sp_local sp__route_services(const struct sp_txn *t, const struct sp_frontend *fe,
+                                 const struct sp_acl_env *env, bool prometheus)
 {
-    return services(fe, env, prometheus);
+    return services((struct sp_txn *)t, fe, env, prometheus);
 }
 
 /* Services spillway answers itself, for a frontend without http rules. */
-static enum sp_local local_service(const struct sp_frontend *fe, const struct sp_acl_env *env)
+static enum sp_local local_service(struct sp_txn *t, const struct sp_frontend *fe,
+                                   const struct sp_acl_env *env)
 {
     enum sp_local l = monitor(fe, env);
-    return l ? l : services(fe, env, true);
+    return l ? l : services(t, fe, env, true);
 }
 
 void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c)
@@ -269,7 +281,7 @@ static bool default_only(struct sp_txn *t, const struct sp_conn *c)
 static void route_env(struct sp_txn *t, const struct sp_conn *c, struct sp_acl_env *env)
 {
     env->txn_vars = &t->vars;
-    t->local = local_service(c->fe, env);
+    t->local = local_service(t, c->fe, env);
     /* a request spillway answers itself is caught before the switching rules (HAProxy:
      * stats and services are not charged to any backend) */
     t->rule = -1;

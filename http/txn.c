@@ -266,6 +266,8 @@ struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops 
     t->t_server = 0;
     sp_vars_init(&t->vars);
     t->t_start = hw->w->now_us;
+    t->req_id = hw->req_seq++ * (uint64_t)(hw->conf->nworkers > 0 ? hw->conf->nworkers : 1) +
+                (uint64_t)hw->w->id;
     /* HTTP/1 is the only server protocol so far: HTTP/2 to servers will choose per server */
     t->sp = &sp__h1_sproto;
     t->sp->reset(t);
@@ -869,7 +871,25 @@ static void local_start(struct sp_txn *t)
         return;
     }
     /* HAProxy's flags for an applet's answer: L(ocal) R(equest), P(roxy) for a refusal */
-    char term0 = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ? 'P' : 'L';
+    char term0 = t->local == SP_LOCAL_AUTH || t->local == SP_LOCAL_MONITOR_FAIL ||
+                         t->local == SP_LOCAL_STATS_DENY
+                     ? 'P'
+                     : 'L';
+    if (t->local == SP_LOCAL_STATS_DENY) {
+        /* `stats http-request deny`: the proxy's 403 message (errorfile & co), logged */
+        const char *resp;
+        struct sp__reply_ctx x = {.fe = t->fe, .c = t->conn, .t = t};
+        t->status = 403;
+        bool fixed = false;
+        long n = sp__errmsg_get(t->hw, 403, &x, &resp, &fixed);
+        if (n < 0) {
+            t->state = SP_TXN_DONE;
+            t->ops->res_error(t, 403);
+            return;
+        }
+        reply(t, resp, (size_t)n, term0, 'R', fixed);
+        return;
+    }
     if (t->local == SP_LOCAL_MONITOR || t->local == SP_LOCAL_MONITOR_FAIL) {
         /* HAProxy: answered with the 200 or 503 message (errorfile & co apply), never
          * logged, connection closed */
@@ -895,7 +915,9 @@ static void local_start(struct sp_txn *t)
         status = 401;
         ctype = "text/html";
         snprintf(realm, sizeof(realm), "WWW-Authenticate: Basic realm=\"%.128s\"\r\n",
-                 t->fe->stats_realm ? t->fe->stats_realm : "HAProxy Statistics");
+                 t->local_realm       ? t->local_realm
+                 : t->fe->stats_realm ? t->fe->stats_realm
+                                      : "HAProxy Statistics");
         extra = realm;
         body = strdup(page);
         blen = body ? sizeof(page) - 1 : 0;
@@ -1185,6 +1207,7 @@ void sp__txn_free(struct sp_txn *t)
     free(t->reqline);
     lresp_free(t);
     free(t->caps);
+    free(t->unique_id);
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);
 }

@@ -1103,16 +1103,16 @@ static void test_crlf_and_no_newline(void)
 
 static void test_unsupported_keywords(void)
 {
-    static const char *const proxy_kws[] = {
-        "use-server",  "log-tag", "persist",          "dispatch", "log-format-sd", "cookie",
-        "stick-table", "stick",   "unique-id-format", "filter",   "email-alert",   "id"};
+    static const char *const proxy_kws[] = {"use-server",    "log-tag", "persist",     "dispatch",
+                                            "log-format-sd", "cookie",  "stick-table", "stick",
+                                            "http-reuse",    "filter",  "email-alert", "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
     static const char *const opts[] = {"tcp-check", "httpslog", "nolinger", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
-    static const char *const sections[] = {"peers p", "userlist u", "program p", "fcgi-app f",
-                                           "ring r",  "mailers m",  "cache c"};
+    static const char *const sections[] = {"peers p", "log-forward l", "program p", "fcgi-app f",
+                                           "ring r",  "mailers m",     "cache c"};
     char text[256], msg[128];
 
     for (size_t i = 0; i < sizeof(proxy_kws) / sizeof(proxy_kws[0]); i++) {

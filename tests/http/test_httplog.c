@@ -390,6 +390,23 @@ static void test_custom_format(void)
                "192.168.1.1:33000 100% ID-1 4242 lb1 17 9 SC SC--");
     sp_logfmt_free(f);
 
+    /* +X (HAProxy 2.6's LOG_OPT_HEXA): addresses and ports as their network-order bytes,
+     * %Ts %pid %rt %lc as "%04X"; other variables untouched; %{-X} takes it back for one
+     * variable only (the next one has the %{+X}o default again, as in HAProxy) */
+    f = compile_ok("%{+X}o %ci:%cp_%fi:%fp_%Ts_%rt:%pid %lc %ST %b %{-X}ci:%cp %{+X}ci");
+    char want[160];
+    snprintf(want, sizeof(want),
+             "7F000001:C822_0A000001:0050_%04llX_0011:1092 0009 200 ade "
+             "127.0.0.1:C822 7F000001",
+             (unsigned long long)(r.accept_us / 1000000));
+    CHECK_LINE(f, &r, want);
+    sp_logfmt_free(f);
+    r.cli = &cli6;
+    f = compile_ok("%{+X}ci:%{+X}cp");
+    CHECK_LINE(f, &r, "20010DB8000000000000000000000001:9C40");
+    sp_logfmt_free(f);
+    r.cli = &cli4;
+
     /* timers and the derived ones: Tq = Th+Ti+TR, Tu = Tt-Ti, Td = Tt-(Tq+Tw+Tc+Tr) */
     f = compile_ok("%Th %Ti %TR %Tq %Tw %Tc %Tr %Ta %Tt %Tu %Td %B %U");
     CHECK_LINE(f, &r, "0 5 0 5 0 1 2 3 9 4 1 130 77");
@@ -491,7 +508,7 @@ static void test_compile_errors(void)
     expect_error("%[src", "missing ']'");
     expect_error("%ci %", "truncated");
     expect_error("%{+Q", "missing '}'");
-    expect_error("%{+X}ci", "'+X' not supported");
+    expect_error("%{+E}ci", "'+E' not supported");
     expect_error("%{Q}ci", "must start with '+' or '-'");
     expect_error("100% sure", "unexpected character ' '");
     expect_error("%{+Q} %r", "unexpected character");
