@@ -62,6 +62,7 @@ enum fetch {
     F_RES_VER,
     F_RES_LEN,     /* res.len */
     F_RES_PAYLOAD, /* res.payload(off,len) */
+    F_STK,         /* stick tables: sc_*, scN_*, src_*, table_* (stkfetch.c) */
 };
 
 /* Whether a fetch reads the request view that env->prepare() may fill late. */
@@ -459,6 +460,9 @@ int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *re
     /* the fetch as written, for the messages */
     snprintf(word, sizeof(word), "%.*s", (int)len, text);
     const struct kw *k = find_kw(text, n, ret_forced);
+    static const struct kw stk_kw = {"stick-table fetch", F_STK, SP__ACL_T_INT, A_NONE, 0, false};
+    if (!k && sp__stk_fetch_name(text, n))
+        k = &stk_kw;
     if (!k)
         return sp__acl_fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'",
                             (int)n, text, word);
@@ -490,7 +494,11 @@ int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *re
     if (used < len && text[used] != ',')
         return sp__acl_fail(err, errlen, "unexpected '%.*s' in ACL expression '%s'",
                             (int)(len - used), text + used, word);
-    int ret = parse_args(e, k, res, argv[0], argv[1], word, err, errlen);
+    int ret = k->fetch == F_STK
+                  ? sp__stk_fetch_args(e, res, text, n, argv[0], argv[1], word, err, errlen)
+                  : parse_args(e, k, res, argv[0], argv[1], word, err, errlen);
+    if (k->fetch == F_STK && sp__stk_fetch_type(e) == SP_SMP_BOOL)
+        e->out = SP__ACL_T_BOOL;
     if (!ret && res)
         ret = sp__acl_expr_allowed(e, res->what, word, err, errlen);
     if (!ret)
@@ -1402,6 +1410,8 @@ int sp__smp_fetch_type(const struct sp__acl_expr *e)
         return SP__SMP_ANY;
     case F_PAYLOAD:
         return SP_SMP_BIN;
+    case F_STK:
+        return sp__stk_fetch_type(e);
     default:
         switch (e->out) {
         case SP__ACL_T_BOOL:
@@ -1531,6 +1541,8 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return uri_path(env, &s, &n) && smp_str(out, s, env->uri_len - (size_t)(s - env->uri));
     case F_STATUS:
         return env->status > 0 && smp_int(out, SP_SMP_SINT, env->status);
+    case F_STK:
+        return sp__stk_fetch(e, env, out);
     }
     return false;
 }

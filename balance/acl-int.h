@@ -99,6 +99,7 @@ struct sp__acl_expr {
     size_t npat;
     struct sp__acl_pat *pat;
     struct sp__acl_expr *next;
+    struct sp_stktable *stk; /* sc_*(N,T), src_*, table_*: the table (NULL: the tracked one's) */
 };
 
 /* delimiters of -m dir and -m dom: a matching word sits between two of them or an end */
@@ -145,6 +146,14 @@ bool sp__hdr_names(const struct sp__acl_expr *e, const struct sp_acl_env *env, b
                    struct sp_smp *out);
 /* The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
 bool sp__url_addr(const struct sp_acl_env *env, struct in_addr *ret_ip, int64_t *ret_port);
+
+/* stkfetch.c: the stick-table fetches. Whether `name` is one; its arguments (the counter
+ * number, the table) into e; its sample type; its value. */
+bool sp__stk_fetch_name(const char *name, size_t len);
+int sp__stk_fetch_args(struct sp__acl_expr *e, const struct sp_acl_resolver *res, const char *name,
+                       size_t len, char *a1, char *a2, const char *word, char *err, size_t errlen);
+int sp__stk_fetch_type(const struct sp__acl_expr *e);
+bool sp__stk_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out);
 
 /* Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */
 __attribute__((format(printf, 3, 4))) int sp__acl_fail(char *err, size_t errlen, const char *fmt,

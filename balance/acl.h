@@ -34,7 +34,9 @@ enum sp_acl_load {
     SP_LOAD_ACT_CONN,     /* act_conn (idx unused) */
 };
 
-struct sp_vars; /* balance/sample.h */
+struct sp_vars;     /* balance/sample.h */
+struct sp_stkctr;   /* balance/stktable.h */
+struct sp_stktable; /* balance/stktable.h */
 
 /* What the evaluation may look at. The request part is a view over the client side's own
  * parsed message (HTTP/1 or HTTP/2), valid for the duration of the call. */
@@ -86,6 +88,9 @@ struct sp_acl_env {
     /* variables (balance/sample.h): the client connection's sess.* store and the
      * transaction's txn.*, req.*, res.* store; NULL when there is none */
     struct sp_vars *sess_vars, *txn_vars;
+    /* stick tables: the stream's tracked entries (track-sc0..2, SP_STK_NCTR slots of
+     * balance/stktable.h), NULL when it tracks none */
+    const struct sp_stkctr *stkctr;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */
@@ -116,6 +121,8 @@ struct sp_acl_resolver {
     const void *ctx;
     int self_fe, self_be; /* the declaring proxy's own indexes, -1 when it has none */
     enum sp_acl_ctx what; /* fetches allowed (a fetch outside it is a compile error) */
+    /* the stick-table of that name (NULL: the declaring proxy's own), or NULL */
+    struct sp_stktable *(*table)(const struct sp_acl_resolver *res, const char *name);
 };
 
 struct sp_acl_set;  /* the named ACLs of one proxy */

@@ -220,6 +220,8 @@ struct sp_frontend {
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */
+struct sp_stktable;
+
 struct sp_routing {
     struct sp_frontend **fe;
     int nfe;
@@ -233,6 +235,8 @@ struct sp_routing {
     int spread_checks;              /* global spread-checks, percent */
     bool pp2_never_send_local;      /* global pp2-never-send-local */
     unsigned generation;
+    struct sp_stktable **stk; /* one per proxy with a stick-table (balance/stktable.h) */
+    int nstk;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;
 };

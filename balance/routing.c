@@ -1,4 +1,5 @@
 #include "balance/balance.h"
+#include "balance/stktable.h"
 
 #include <ck_pr.h>
 #include <arpa/inet.h>
@@ -27,6 +28,9 @@ static void routing_free(struct sp_routing *r)
 {
     if (!r)
         return;
+    for (int i = 0; i < r->nstk; i++)
+        sp_stktable_free(r->stk[i]);
+    free(r->stk);
     for (int i = 0; i < r->nsrv; i++) {
         free(r->srv[i]->name);
         free(r->srv[i]->fqdn);
@@ -292,6 +296,25 @@ static int res_backend(const void *ctx, const char *name)
     return -1;
 }
 
+/* The stick-table named `name` (a proxy's name), or the resolving proxy's own (NULL). */
+static struct sp_stktable *res_table(const struct sp_acl_resolver *res, const char *name)
+{
+    const struct sp_routing *r = res->ctx;
+
+    if (!name) {
+        if (res->self_fe >= 0 && res->self_fe < r->nfe)
+            name = r->fe[res->self_fe]->name;
+        else if (res->self_be >= 0 && res->self_be < r->nbe)
+            name = r->be[res->self_be]->name;
+        else
+            return NULL;
+    }
+    for (int i = 0; i < r->nstk; i++)
+        if (!strcmp(sp_stktable_name(r->stk[i]), name))
+            return r->stk[i];
+    return NULL;
+}
+
 static int res_server(const void *ctx, const char *be, const char *srv)
 {
     const struct sp_routing *r = ctx;
@@ -478,6 +501,7 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             .frontend = res_frontend,
             .backend = res_backend,
             .server = res_server,
+            .table = res_table,
             .ctx = r,
             .self_fe = fe ? fe->idx : -1,
             .self_be = b,
@@ -766,6 +790,17 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         }
         fwdfor_copy(&fe->fwdfor, &p->fwdfor);
     }
+    for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if (!p->stk.set)
+            continue;
+        struct sp_stktable **n = realloc(r->stk, (size_t)(r->nstk + 1) * sizeof(*n));
+        if (!n)
+            goto fail;
+        r->stk = n;
+        if (!(r->stk[r->nstk] = sp_stktable_new(p->name, &p->stk)))
+            goto fail;
+        r->nstk++;
+    }
     int errors = compile(r, cfg, diag);
     if (errors) {
         *ret_errors = errors > 0 ? errors : 0;
@@ -853,6 +888,7 @@ void sp_routing_resolver(const struct sp_routing *r, int fe, int be, enum sp_acl
     ret->frontend = res_frontend;
     ret->backend = res_backend;
     ret->server = res_server;
+    ret->table = res_table;
     ret->ctx = r;
     ret->self_fe = fe;
     ret->self_be = be;

@@ -1145,6 +1145,7 @@ void sp__txn_free(struct sp_txn *t)
         account(t);
     if (!t->logged)
         sp__accesslog_txn(t);
+    sp_stkctr_release(t->stkctr, t->status, t->bytes_in, t->bytes_out);
     sp_vars_clear(&t->vars);
     free(t->reqline);
     free(t->lresp);

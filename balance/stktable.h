@@ -1,0 +1,115 @@
+/* balance/stktable.h - stick tables: HAProxy 2.6's per-key counters (issue 20).
+ *
+ * shared: the one piece of request-path state every worker reads and writes. The contract:
+ *
+ *  - A table is created on main with its routing snapshot and freed with it. Its entries live
+ *    in a liburcu lock-free hash table (QSBR flavour): lookups and inserts never wait on
+ *    another worker (no lock; an insert that races another insert of the same key takes the
+ *    winner's entry). A worker must be an online QSBR reader (it is, outside epoll_wait).
+ *  - An entry a stream tracks holds a reference (atomic count) so that it is never purged;
+ *    an unreferenced entry found by a fetch is valid until the caller's next quiescent state.
+ *    A purged entry is marked dead with a CAS on its reference count (0 -> dead), unlinked and
+ *    freed after a grace period.
+ *  - Counters (conn_cur, *_cnt, gpc*, gpt0, server_id) are exact: atomic adds and stores.
+ *  - Rates are HAProxy's freq_ctr over the configured period (the current period's count
+ *    plus the previous one's times the fraction of the period still to run), updated without
+ *    a lock: the worker that sees the period over rotates it with a CAS; the others add to the
+ *    current count meanwhile, so an event that races a rotation may be counted in the
+ *    period next to its own. Accuracy bound: a rate differs from a serial count of the same
+ *    events by at most (workers - 1) events per rotation, i.e. per period.
+ *  - Memory is bounded by `size`: a new key beyond it purges the least recently touched
+ *    unreferenced entry among up to SP_STK_PURGE_SCAN scanned (HAProxy purges its oldest);
+ *    with `nopurge`, or when every scanned entry is in use, the new key is refused (tracking
+ *    does nothing, as in HAProxy). `expire`: an idle entry whose expiry has passed is treated
+ *    as absent by every lookup and recycled by the next insert of its key or a purge.
+ */
+#ifndef SP_BALANCE_STKTABLE_H
+#define SP_BALANCE_STKTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "balance/sample.h"
+#include "core/config.h"
+
+#define SP_STK_PURGE_SCAN 64
+#define SP_STK_MAXKEY     1024
+
+struct sp_stktable;
+struct sp_stkentry;
+
+/* owner: the evaluating thread. A key in a table's format. */
+struct sp_stkkey {
+    unsigned len; /* the table's key length */
+    unsigned char b[SP_STK_MAXKEY];
+};
+
+/* owner: main. A table from its configuration; NULL when out of memory. */
+struct sp_stktable *sp_stktable_new(const char *name, const struct sp_cfg_stktable *c);
+/* owner: main (or the snapshot's reclaimer, once no worker can reach it). Accepts NULL. */
+struct sp_stktable *sp_stktable_free(struct sp_stktable *t);
+
+/* shared: immutable. */
+const char *sp_stktable_name(const struct sp_stktable *t);
+const struct sp_cfg_stktable *sp_stktable_conf(const struct sp_stktable *t);
+bool sp_stktable_stores(const struct sp_stktable *t, enum sp_stk_dt dt);
+/* shared: entries in use (live and not yet purged), and `size`. */
+int64_t sp_stktable_count_mt(const struct sp_stktable *t);
+
+/* shared. Converts a sample into the table's key (HAProxy's stktable_fetch_key() casts):
+ * false when it cannot (an IPv6 address in an ip table...). */
+bool sp_stktable_key_mt(const struct sp_stktable *t, const struct sp_smp *v, struct sp_stkkey *k);
+
+/* shared. Milliseconds of the monotonic clock, as 32-bit ticks (wrapping as HAProxy's). */
+uint32_t sp_stk_now_ms(void);
+
+/* shared, online QSBR reader. The live entry of `k`, or NULL; valid until the caller's next
+ * quiescent state. */
+struct sp_stkentry *sp_stktable_lookup_mt(struct sp_stktable *t, const struct sp_stkkey *k,
+                                          uint32_t now);
+/* shared, online QSBR reader. The entry of `k`, created when absent, with a reference taken
+ * (sp_stkentry_unref_mt() gives it back); NULL when the table is full and nothing can be
+ * purged, or memory ran out. */
+struct sp_stkentry *sp_stktable_get_mt(struct sp_stktable *t, const struct sp_stkkey *k,
+                                       uint32_t now);
+/* shared. Gives a reference back and pushes the entry's expiry to now + expire. */
+void sp_stkentry_unref_mt(struct sp_stktable *t, struct sp_stkentry *e, uint32_t now);
+/* shared. Pushes the entry's expiry to now + expire. */
+void sp_stkentry_touch_mt(struct sp_stktable *t, struct sp_stkentry *e, uint32_t now);
+/* shared. Removes an unreferenced entry (clear table). True when it was removed. */
+bool sp_stkentry_kill_mt(struct sp_stktable *t, struct sp_stkentry *e);
+
+/* shared. Data of an entry; each returns false when the table does not store `dt`.
+ * add: counters and rates (a rate counts `n` events now); set: counters, gpt0, server_id;
+ * get: counters as stored, rates as HAProxy's read_freq_ctr_period() would read them. */
+bool sp_stk_add_mt(struct sp_stktable *t, struct sp_stkentry *e, enum sp_stk_dt dt, uint64_t n,
+                   uint32_t now);
+bool sp_stk_set_mt(struct sp_stktable *t, struct sp_stkentry *e, enum sp_stk_dt dt, uint64_t v);
+bool sp_stk_get_mt(const struct sp_stktable *t, const struct sp_stkentry *e, enum sp_stk_dt dt,
+                   uint32_t now, uint64_t *ret);
+/* shared. The entry's key bytes (the table's key length). */
+const unsigned char *sp_stkentry_key(const struct sp_stkentry *e);
+/* shared. The number of streams tracking the entry (HAProxy's ts->ref_cnt). */
+int64_t sp_stkentry_refs_mt(const struct sp_stkentry *e);
+
+/* owner: the stream's worker. What a stream tracks (track-sc0..2): the table and the entry,
+ * with a reference held until sp_stkctr_release(). */
+#define SP_STK_NCTR 3
+struct sp_stkctr {
+    struct sp_stktable *t;
+    struct sp_stkentry *e;
+};
+
+/* owner: worker. Starts tracking `e` (reference already taken by sp_stktable_get_mt()) in
+ * slot `c`, counting what HAProxy's stream_track_stkctr() counts: conn_cur, conn_cnt,
+ * conn_rate; and, with `http`, one HTTP request (http_req_cnt, http_req_rate). */
+void sp_stkctr_track(struct sp_stkctr *c, struct sp_stktable *t, struct sp_stkentry *e, bool http,
+                     uint32_t now);
+/* owner: worker. At the end of a response with status `status` (4xx counts an HTTP error),
+ * `bytes_in`/`bytes_out` (request/response bytes), drops every tracked entry: conn_cur goes
+ * down, the reference is given back. Slots are cleared. */
+void sp_stkctr_release(struct sp_stkctr *c, int status, uint64_t bytes_in, uint64_t bytes_out);
+
+#endif
