@@ -27,10 +27,13 @@ union word {
 struct sp_stkentry {
     struct cds_lfht_node node;
     struct rcu_head rcu;
-    uint64_t ref;     /* atomic: trackers, DEAD once purged */
-    uint32_t touched; /* atomic: last touch, ms tick */
-    uint32_t _pad;
-    union word w[]; /* the key (rounded up to 8 bytes), then the data words */
+    struct sp_stkentry *grave; /* ThreadSanitizer builds: the next parked entry */
+    uint64_t ref;              /* atomic: trackers, DEAD once purged */
+    uint32_t touched;          /* atomic: last touch, ms tick */
+    uint32_t pub;              /* 1, stored with release once the entry is built: readers acquire it
+                                * before the rest (the hash table's own publication lives in liburcu,
+                                * which sanitizers cannot see into) */
+    union word w[];            /* the key (rounded up to 8 bytes), then the data words */
 };
 
 /* shared: immutable after creation, but for the hash table and the count. */
@@ -38,10 +41,12 @@ struct sp_stktable {
     char *name;
     struct sp_cfg_stktable c;
     struct cds_lfht *ht;
-    int off[SP_STK_NDT]; /* word offset of each stored type in w[], -1 when not stored */
-    unsigned keywords;   /* words of key */
-    size_t esize;        /* bytes of one entry */
-    int64_t count;       /* atomic: entries linked and not killed */
+    int off[SP_STK_NDT];        /* word offset of each stored type in w[], -1 when not stored */
+    unsigned keywords;          /* words of key */
+    size_t esize;               /* bytes of one entry */
+    int64_t count;              /* atomic: entries linked and not killed */
+    struct sp_stkentry *graves; /* ThreadSanitizer builds only: killed entries, freed with
+                                 * the table (see retire()) */
 };
 
 uint32_t sp_stk_now_ms(void)
@@ -81,9 +86,36 @@ struct sp_stktable *sp_stktable_new(const char *name, const struct sp_cfg_stktab
     return t;
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define SP_STK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SP_STK_TSAN 1
+#endif
+#endif
+
+#ifndef SP_STK_TSAN
 static void entry_free_rcu(struct rcu_head *h)
 {
     free(caa_container_of(h, struct sp_stkentry, rcu));
+}
+#endif
+
+/* Frees an unlinked entry after a grace period. liburcu's grace periods happen inside the
+ * library, where ThreadSanitizer cannot see them: its builds park the entry until the table
+ * goes instead (more memory in those builds only, the same code path up to here). */
+static void retire(struct sp_stktable *t, struct sp_stkentry *e)
+{
+#ifdef SP_STK_TSAN
+    struct sp_stkentry *head = __atomic_load_n(&t->graves, __ATOMIC_RELAXED);
+    do
+        e->grave = head;
+    while (!__atomic_compare_exchange_n(&t->graves, &head, e, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED));
+#else
+    (void)t;
+    urcu_qsbr_call_rcu(&e->rcu, entry_free_rcu);
+#endif
 }
 
 struct sp_stktable *sp_stktable_free(struct sp_stktable *t)
@@ -102,6 +134,10 @@ struct sp_stktable *sp_stktable_free(struct sp_stktable *t)
                 free(e);
         }
         cds_lfht_destroy(t->ht, NULL);
+    }
+    for (struct sp_stkentry *g = t->graves, *n; g; g = n) {
+        n = g->grave;
+        free(g);
     }
     free(t->name);
     free(t);
@@ -220,10 +256,19 @@ static unsigned long key_hash(const struct sp_stkkey *k)
     return (unsigned long)h;
 }
 
+/* The entry behind a node found in the hash table, its construction seen. */
+static struct sp_stkentry *seen(struct cds_lfht_node *node)
+{
+    struct sp_stkentry *e = caa_container_of(node, struct sp_stkentry, node);
+
+    (void)__atomic_load_n(&e->pub, __ATOMIC_ACQUIRE);
+    return e;
+}
+
 static int key_match(struct cds_lfht_node *node, const void *key)
 {
     const struct sp_stkkey *k = key;
-    const struct sp_stkentry *e = caa_container_of(node, struct sp_stkentry, node);
+    const struct sp_stkentry *e = seen(node);
 
     return !memcmp(e->w, k->b, k->len);
 }
@@ -240,7 +285,7 @@ static struct sp_stkentry *find(struct sp_stktable *t, const struct sp_stkkey *k
 
     cds_lfht_lookup(t->ht, key_hash(k), key_match, k, &it);
     struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
-    return n ? caa_container_of(n, struct sp_stkentry, node) : NULL;
+    return n ? seen(n) : NULL;
 }
 
 /* Marks an unreferenced entry dead, unlinks it, frees it after a grace period. */
@@ -253,7 +298,7 @@ static bool kill(struct sp_stktable *t, struct sp_stkentry *e)
         return false;
     cds_lfht_del(t->ht, &e->node);
     __atomic_fetch_sub(&t->count, 1, __ATOMIC_RELAXED);
-    urcu_qsbr_call_rcu(&e->rcu, entry_free_rcu);
+    retire(t, e);
     return true;
 }
 
@@ -279,6 +324,7 @@ static bool purge_one(struct sp_stktable *t, uint32_t now)
         {
             if (++n > SP_STK_PURGE_SCAN)
                 break;
+            seen(&e->node);
             if (__atomic_load_n(&e->ref, __ATOMIC_ACQUIRE) != 0)
                 continue;
             if (expired(t, e, now) && kill(t, e))
@@ -356,6 +402,7 @@ struct sp_stkentry *sp_stktable_get_mt(struct sp_stktable *t, const struct sp_st
             if (t->off[dt] >= 0 && sp_stk_dt_is_rate(dt))
                 ne->w[t->off[dt]].h[0] = now & ~1u;
         cds_lfht_node_init(&ne->node);
+        __atomic_store_n(&ne->pub, 1, __ATOMIC_RELEASE);
         struct cds_lfht_node *got =
             cds_lfht_add_unique(t->ht, key_hash(k), key_match, k, &ne->node);
         if (got == &ne->node)
