@@ -40,6 +40,7 @@ static const struct {
     {"gpc0_rate", SP_STK_GPC0_RATE, OP_GET},
     {"gpc1_rate", SP_STK_GPC1_RATE, OP_GET},
     {"get_gpt0", SP_STK_GPT0, OP_GET},
+    {"server_id", SP_STK_SERVER_ID, OP_GET},
     {"inc_gpc0", SP_STK_GPC0, OP_INC},
     {"inc_gpc1", SP_STK_GPC1, OP_INC},
     {"clr_gpc0", SP_STK_GPC0, OP_CLR},
@@ -177,8 +178,8 @@ static bool ret_int(struct sp_smp *out, int64_t v)
 }
 
 /* The value of op on entry `en` of table `t` (NULL: no entry, the value is 0). */
-bool sp__stk_value(struct sp_stktable *t, struct sp_stkentry *en, int op, int dt,
-                   struct sp_smp *out)
+static bool stk_value(struct sp_stktable *t, struct sp_stkentry *en, int op, int dt,
+                      struct sp_smp *out)
 {
     uint32_t now = sp_stk_now_ms();
     uint64_t v = 0;
@@ -231,13 +232,13 @@ bool sp__stk_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         if (e->cint == OP_INC || e->cint == OP_CLR) {
             /* HAProxy's src_inc_gpc0 and src_clr_gpc0 create the entry */
             en = sp_stktable_get_mt(t, &k, now);
-            bool ok = sp__stk_value(t, en, e->cint, e->load, out);
+            bool ok = stk_value(t, en, e->cint, e->load, out);
             if (en)
                 sp_stkentry_unref_mt(t, en, now);
             return ok;
         }
         en = sp_stktable_lookup_mt(t, &k, now);
-        return sp__stk_value(t, en, e->cint, e->load, out);
+        return stk_value(t, en, e->cint, e->load, out);
     }
     const struct sp_stkctr *c = env->stkctr ? &env->stkctr[e->occ] : NULL;
     if (e->cint == OP_TRACKED) {
@@ -248,12 +249,75 @@ bool sp__stk_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
     if (!c || !c->e)
         return false; /* HAProxy: no tracked entry, the fetch fails */
     if (!t || t == c->t)
-        return sp__stk_value(c->t, c->e, e->cint, e->load, out);
+        return stk_value(c->t, c->e, e->cint, e->load, out);
     /* another table: the tracked entry's key looked up there */
     memset(&k, 0, sizeof(k));
     k.len = sp_stktable_conf(t)->keylen;
     unsigned kl = sp_stktable_conf(c->t)->keylen;
     memcpy(k.b, sp_stkentry_key(c->e), kl < k.len ? kl : k.len);
     en = sp_stktable_lookup_mt(t, &k, now);
-    return sp__stk_value(t, en, e->cint, e->load, out);
+    return stk_value(t, en, e->cint, e->load, out);
+}
+
+/* ---- converters: table_*(T), in_table(T) ---- */
+
+enum { OP_IN = 100 };
+
+int sp__stk_conv_parse(const char *name, size_t nlen, const char *arg, int argc,
+                       const struct sp_acl_resolver *res, struct sp_stktable **ret_t, int *ret_op,
+                       int *ret_dt, char *err, size_t errlen)
+{
+    char nm[64];
+
+    snprintf(nm, sizeof(nm), "%.*s", (int)nlen, name);
+    if (!strcmp(nm, "in_table")) {
+        *ret_op = OP_IN;
+        *ret_dt = 0;
+    } else {
+        const char *s = nm + 6;
+        size_t i;
+        for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+            if (!strcmp(ops[i].name, s) && ops[i].op != OP_INC && ops[i].op != OP_CLR &&
+                ops[i].op != OP_TRACKED && strncmp(s, "get_", 4))
+                break;
+        if (!strcmp(s, "server_id") || !strcmp(s, "gpt0")) {
+            *ret_op = OP_GET;
+            *ret_dt = s[0] == 's' ? SP_STK_SERVER_ID : SP_STK_GPT0;
+        } else if (i < sizeof(ops) / sizeof(ops[0])) {
+            *ret_op = ops[i].op;
+            *ret_dt = ops[i].dt < 0 ? 0 : ops[i].dt;
+        } else if (!strcmp(s, "expire") || !strcmp(s, "idle") || !strncmp(s, "gpc", 3) ||
+                   !strncmp(s, "gpt", 3) || !strncmp(s, "http_fail", 9)) {
+            return sp__acl_fail(err, errlen, "converter '%s' is not supported by spillway", nm);
+        } else {
+            return sp__acl_fail(err, errlen, "unknown converter '%s'", nm);
+        }
+    }
+    if (argc != 1 || !arg || !*arg)
+        return sp__acl_fail(err, errlen, "converter '%s' expects a table name", nm);
+    *ret_t = res && res->table ? res->table(res, arg) : NULL;
+    if (!*ret_t)
+        return sp__acl_fail(err, errlen, "converter '%s': no stick-table '%s'", nm, arg);
+    if (*ret_op == OP_GET || *ret_op == OP_KB) {
+        if (!sp_stktable_stores(*ret_t, (enum sp_stk_dt) * ret_dt))
+            return sp__acl_fail(err, errlen, "converter '%s': stick-table '%s' does not store '%s'",
+                                nm, arg, sp_stk_dt_name(*ret_dt));
+    }
+    return 0;
+}
+
+bool sp__stk_conv(struct sp_stktable *t, int op, int dt, struct sp_smp *v)
+{
+    struct sp_stkkey k;
+    uint32_t now = sp_stk_now_ms();
+
+    if (!sp_stktable_key_mt(t, v, &k))
+        return false;
+    struct sp_stkentry *en = sp_stktable_lookup_mt(t, &k, now);
+    if (op == OP_IN) {
+        v->type = SP_SMP_BOOL;
+        v->u.sint = en != NULL;
+        return true;
+    }
+    return stk_value(t, en, op, dt, v);
 }

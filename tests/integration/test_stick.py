@@ -63,7 +63,7 @@ frontend fx
     http-request track-sc1 req.hdr(X-User)
     http-request sc-inc-gpc0(1) if { path /inc }
     http-request sc-set-gpt0(1) 7 if { path /gpt }
-    http-request return status 200 content-type text/plain lf-string "cnt=%%[sc1_http_req_cnt] gpc0=%%[sc1_get_gpc0] gpt0=%%[sc1_get_gpt0] err=%%[sc1_http_err_cnt] errrate=%%[sc_http_err_rate(1)] cur=%%[sc1_conn_cur] tc=%%[table_cnt] avl=%%[table_avl] t0=%%[sc0_tracked] t1=%%[sc1_tracked] trk=%%[sc1_trackers] rl=%%[src_http_req_rate(rl)]" if { path /info }
+    http-request return status 200 content-type text/plain lf-string "cnt=%%[sc1_http_req_cnt] gpc0=%%[sc1_get_gpc0] gpt0=%%[sc1_get_gpt0] err=%%[sc1_http_err_cnt] errrate=%%[sc_http_err_rate(1)] cur=%%[sc1_conn_cur] tc=%%[table_cnt] avl=%%[table_avl] t0=%%[sc0_tracked] t1=%%[sc1_tracked] trk=%%[sc1_trackers] rl=%%[src_http_req_rate(rl)] conv=%%[req.hdr(X-User),table_http_req_cnt(fx)] in=%%[str(nobody),in_table(fx)] inme=%%[req.hdr(X-User),in_table(fx)] rlconv=%%[src,table_http_req_rate(rl)]" if { path /info }
     http-request deny deny_status 403 if { sc1_gpc0 gt 2 }
     http-request return status 200 content-type text/plain string ok if { path /inc } || { path /gpt }
     default_backend be
@@ -100,6 +100,9 @@ backend be
         assert f["tc"] == "1" and f["avl"] == "2", f
         # the other frontend's table, looked up by this client's address: 300+ requests
         assert int(f["rl"]) >= 300, f
+        # the same through the table_* and in_table converters
+        assert f["conv"] == "1" and f["in"] == "0" and f["inme"] == "1", f
+        assert f["rlconv"] == f["rl"], f
         for i in range(2):
             st, _ = body(p2, "/inc", user="alice")
             assert st == 200, (i, st)
