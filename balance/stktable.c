@@ -551,3 +551,207 @@ void sp_stkctr_release(struct sp_stkctr *c, int status, uint64_t bytes_in, uint6
         c[i].e = NULL;
     }
 }
+
+/* ---- the stats socket ---- */
+
+static const char *const type_names[] = {"ip", "ipv6", "integer", "string", "binary"};
+
+static bool key_parse(const struct sp_stktable *t, const char *text, struct sp_stkkey *k)
+{
+    struct sp_smp v = {.type = SP_SMP_STR};
+
+    v.u.str.ptr = text;
+    v.u.str.len = strlen(text);
+    if (t->c.type == SP_STK_T_INT) {
+        char *end;
+        long long n = strtoll(text, &end, 10);
+        if (!*text || *end)
+            return false;
+        v.type = SP_SMP_SINT;
+        v.u.sint = n;
+    } else if (t->c.type == SP_STK_T_BIN) {
+        /* HAProxy takes a binary key in hexadecimal */
+        static unsigned char raw[SP_STK_MAXKEY];
+        size_t n = strlen(text);
+        if (n % 2 || n / 2 > t->c.keylen)
+            return false;
+        for (size_t i = 0; i < n / 2; i++) {
+            unsigned b;
+            if (sscanf(text + 2 * i, "%2x", &b) != 1)
+                return false;
+            raw[i] = (unsigned char)b;
+        }
+        v.type = SP_SMP_BIN;
+        v.u.str.ptr = (const char *)raw;
+        v.u.str.len = n / 2;
+    }
+    return sp_stktable_key_mt(t, &v, k);
+}
+
+int sp_stkfilter_parse(const struct sp_stktable *t, char **w, int n, struct sp_stkfilter *f,
+                       char *err, size_t errlen)
+{
+    static const char *const ops[] = {"eq", "ne", "le", "lt", "ge", "gt"};
+
+    memset(f, 0, sizeof(*f));
+    f->dt = -1;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(w[i], "key") && i + 1 < n) {
+            if (!key_parse(t, w[i + 1], &f->key)) {
+                snprintf(err, errlen, "Invalid key\n");
+                return -1;
+            }
+            f->has_key = true;
+            i++;
+        } else if (!strncmp(w[i], "data.", 5) && i + 2 < n) {
+            int dt = sp_stk_dt_find(w[i] + 5, strlen(w[i] + 5));
+            if (dt < 0 || !sp_stktable_stores(t, (enum sp_stk_dt)dt)) {
+                snprintf(err, errlen, "Data type not stored in this table\n");
+                return -1;
+            }
+            int op = -1;
+            for (int k = 0; k < 6; k++)
+                if (!strcmp(w[i + 1], ops[k]))
+                    op = k;
+            char *end;
+            long long v = strtoll(w[i + 2], &end, 10);
+            if (op < 0 || !*w[i + 2] || *end) {
+                snprintf(err, errlen, "Require a valid integer value to compare against\n");
+                return -1;
+            }
+            f->dt = dt;
+            f->op = op;
+            f->value = v;
+            i += 2;
+        } else {
+            snprintf(err, errlen,
+                     "Optional argument only supports \"data.<store_data_type>\" <operator> "
+                     "<value> and key <key>\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void sp_stktable_head(const struct sp_stktable *t, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "# table: %s, type: %s, size:%llu, used:%lld\n", t->name,
+             type_names[t->c.type], (unsigned long long)t->c.size,
+             (long long)sp_stktable_count_mt(t));
+}
+
+static bool pass(struct sp_stktable *t, struct sp_stkentry *e, const struct sp_stkfilter *f,
+                 uint32_t now)
+{
+    uint64_t r = __atomic_load_n(&e->ref, __ATOMIC_ACQUIRE);
+
+    if (r == DEAD || (r == 0 && expired(t, e, now)))
+        return false;
+    if (f->has_key && memcmp(e->w, f->key.b, t->c.keylen))
+        return false;
+    if (f->dt >= 0) {
+        uint64_t u;
+        sp_stk_get_mt(t, e, (enum sp_stk_dt)f->dt, now, &u);
+        int64_t v = (int64_t)u;
+        bool ok[] = {v == f->value, v != f->value, v <= f->value,
+                     v<f->value, v >= f->value, v> f->value};
+        if (!ok[f->op])
+            return false;
+    }
+    return true;
+}
+
+static void key_text(const struct sp_stktable *t, const struct sp_stkentry *e, char *out,
+                     size_t cap)
+{
+    const unsigned char *k = (const unsigned char *)e->w;
+    size_t o = 0;
+
+    switch (t->c.type) {
+    case SP_STK_T_IP:
+        inet_ntop(AF_INET, k, out, (socklen_t)cap);
+        return;
+    case SP_STK_T_IPV6:
+        inet_ntop(AF_INET6, k, out, (socklen_t)cap);
+        return;
+    case SP_STK_T_INT: {
+        uint32_t u;
+        memcpy(&u, k, 4);
+        snprintf(out, cap, "%u", u);
+        return;
+    }
+    case SP_STK_T_STR:
+        /* HAProxy's dump_text(): printable characters as is, others escaped, up to NUL */
+        for (unsigned i = 0; i < t->c.keylen && k[i] && o + 5 < cap; i++) {
+            if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\' && k[i] != ' ')
+                out[o++] = (char)k[i];
+            else
+                o += (size_t)snprintf(out + o, cap - o, "\\x%02x", k[i]);
+        }
+        out[o] = '\0';
+        return;
+    case SP_STK_T_BIN:
+        for (unsigned i = 0; i < t->c.keylen && o + 3 < cap; i++)
+            o += (size_t)snprintf(out + o, cap - o, "%02x", k[i]);
+        out[o] = '\0';
+        return;
+    }
+}
+
+void sp_stktable_dump(struct sp_stktable *t, const struct sp_stkfilter *f,
+                      void (*emit)(void *ctx, const char *line), void *ctx)
+{
+    struct cds_lfht_iter it;
+    struct sp_stkentry *e;
+    uint32_t now = sp_stk_now_ms();
+    char key[SP_STK_MAXKEY * 4 + 8], line[SP_STK_MAXKEY * 4 + 1024];
+
+    cds_lfht_for_each_entry(t->ht, &it, e, node)
+    {
+        seen(&e->node);
+        if (!pass(t, e, f, now))
+            continue;
+        key_text(t, e, key, sizeof(key));
+        int64_t exp = 0;
+        if (t->c.expire > 0) {
+            exp = (int64_t)(int32_t)(__atomic_load_n(&e->touched, __ATOMIC_RELAXED) +
+                                     (uint32_t)t->c.expire - now);
+            if (exp < 0)
+                exp = 0;
+        }
+        size_t o = (size_t)snprintf(line, sizeof(line), "%p: key=%s use=%lld exp=%lld", (void *)e,
+                                    key, (long long)sp_stkentry_refs_mt(e), (long long)exp);
+        for (int dt = 0; dt < SP_STK_NDT && o < sizeof(line) - 64; dt++) {
+            uint64_t v;
+            if (!sp_stk_get_mt(t, e, (enum sp_stk_dt)dt, now, &v))
+                continue;
+            if (sp_stk_dt_is_rate(dt))
+                o += (size_t)snprintf(line + o, sizeof(line) - o, " %s(%u)=%llu",
+                                      sp_stk_dt_name(dt), t->c.period[dt], (unsigned long long)v);
+            else if (dt == SP_STK_SERVER_ID)
+                o += (size_t)snprintf(line + o, sizeof(line) - o, " %s=%d", sp_stk_dt_name(dt),
+                                      (int)v);
+            else
+                o += (size_t)snprintf(line + o, sizeof(line) - o, " %s=%llu", sp_stk_dt_name(dt),
+                                      (unsigned long long)v);
+        }
+        snprintf(line + o, sizeof(line) - o, "\n");
+        emit(ctx, line);
+    }
+}
+
+int sp_stktable_clear(struct sp_stktable *t, const struct sp_stkfilter *f)
+{
+    struct cds_lfht_iter it;
+    struct sp_stkentry *e;
+    uint32_t now = sp_stk_now_ms();
+    int n = 0;
+
+    cds_lfht_for_each_entry(t->ht, &it, e, node)
+    {
+        seen(&e->node);
+        if (pass(t, e, f, now) && kill(t, e))
+            n++;
+    }
+    return n;
+}

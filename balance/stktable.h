@@ -112,4 +112,29 @@ void sp_stkctr_track(struct sp_stkctr *c, struct sp_stktable *t, struct sp_stken
  * down, the reference is given back. Slots are cleared. */
 void sp_stkctr_release(struct sp_stkctr *c, int status, uint64_t bytes_in, uint64_t bytes_out);
 
+/* ---- the stats socket: `show table`, `clear table` (HAProxy's format) ---- */
+
+/* owner: main. A filter over entries: `key K` and/or `data.TYPE OP VALUE`. */
+struct sp_stkfilter {
+    bool has_key;
+    struct sp_stkkey key;
+    int dt; /* enum sp_stk_dt, -1: none */
+    int op; /* 0 eq, 1 ne, 2 le, 3 lt, 4 ge, 5 gt */
+    int64_t value;
+};
+
+/* owner: main. Parses `[data.TYPE OP VALUE] [key K]` words into f; 0 or -1 with a message in
+ * err. */
+int sp_stkfilter_parse(const struct sp_stktable *t, char **w, int n, struct sp_stkfilter *f,
+                       char *err, size_t errlen);
+/* The header line "# table: NAME, type: ip, size:N, used:N\n" into buf. */
+void sp_stktable_head(const struct sp_stktable *t, char *buf, size_t cap);
+/* owner: main, registered as a QSBR reader for the call (the caller registers). Emits one
+ * line per live entry passing f ("0x...: key=K use=N exp=MS DATA=V...\n"). */
+void sp_stktable_dump(struct sp_stktable *t, const struct sp_stkfilter *f,
+                      void (*emit)(void *ctx, const char *line), void *ctx);
+/* owner: main, registered as a QSBR reader. Removes the unreferenced live entries passing f;
+ * returns how many. */
+int sp_stktable_clear(struct sp_stktable *t, const struct sp_stkfilter *f);
+
 #endif

@@ -12,10 +12,14 @@ One spillway (nbthread 2) with two frontends:
 - `fx`: a string table keyed on a header, with sc-inc-gpc0, sc-set-gpt0, a ban on gpc0, HTTP
   errors counted from the server's 4xx, the sc*/src*/table_* fetches in lf-strings, and the
   table's size bound (least recently used entry purged).
-And `spillway -c` errors for what the table lines and rules get wrong.
+`show table` and `clear table` on the stats socket, and `spillway -c` errors for what the
+table lines and rules get wrong.
 """
 
+import re
+import socket
 import subprocess
+import time
 
 import lib
 from lib import HOST, SPILLWAY, Suite, free_port
@@ -40,6 +44,28 @@ def body(port, path, user=None, iface=None):
     return int(head.split()[1]), b.decode()
 
 
+def cli(sock, cmd, timeout=3.0):
+    """One command line on the stats socket; its whole answer (connect retried, bounded)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        for attempt in range(150):
+            try:
+                s.connect(sock)
+                break
+            except (ConnectionRefusedError, FileNotFoundError):
+                if attempt == 149:
+                    raise
+                time.sleep(0.02)
+        s.sendall(cmd.encode() + b"\n")
+        out = b""
+        for _ in range(10000):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        return out.decode(errors="replace")
+
+
 def fields(text):
     return dict(kv.split("=", 1) for kv in text.split())
 
@@ -47,8 +73,10 @@ def fields(text):
 def main(t):
     b1 = t.backend("b1")
     p1, p2 = free_port(), free_port()
+    sock = t.dir + "/stats.sock"
     cfg = """global
     nbthread 2
+    stats socket %s level admin
 %s
 frontend rl
     bind %s:%d
@@ -70,7 +98,7 @@ frontend fx
 
 backend be
     server s1 %s:%d
-""" % (TMO, HOST, p1, HOST, p2, HOST, b1.port)
+""" % (sock, TMO, HOST, p1, HOST, p2, HOST, b1.port)
     t.spillway(cfg, port=p1)
 
     def classic():
@@ -142,6 +170,29 @@ backend be
         st, _ = body(p2, "/name", user="alice")
         assert st == 200, st
     t.case("size 3: new keys purge the least recently used entries", size_bound)
+
+    def show_clear():
+        out = cli(sock, "show table")
+        assert "# table: rl, type: ip, size:102400, used:2\n" in out, out
+        assert "# table: fx, type: string, size:3, used:3\n" in out, out
+        out = cli(sock, "show table rl key 127.0.0.2")
+        lines = out.strip().splitlines()
+        assert len(lines) == 2 and lines[0].startswith("# table: rl"), out
+        assert re.match(r"0x[0-9a-f]+: key=127\.0\.0\.2 use=0 exp=\d+ "
+                        r"http_req_rate\(10000\)=1$", lines[1]), out
+        out = cli(sock, "show table fx data.http_req_cnt ge 2")
+        assert "key=u4 " in out and "key=u3" not in out, out
+        cli(sock, "clear table fx key u4")
+        out = cli(sock, "show table fx")
+        assert "used:2" in out and "key=u4" not in out and "key=u3 " in out, out
+        assert "No such table" in cli(sock, "show table nope")
+        assert "Data type not stored" in cli(sock, "show table rl data.gpc0 gt 1")
+        cli(sock, "clear table rl")
+        assert "used:0" in cli(sock, "show table rl")
+        # the limit went with the entry
+        assert body(p1, "/name")[0] == 200
+    t.case("show table [NAME [data.T op V] [key K]] and clear table on the stats socket",
+           show_clear)
 
     def check_errors():
         bad = t.dir + "/bad.cfg"
