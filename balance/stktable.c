@@ -521,17 +521,15 @@ void sp_stkctr_track(struct sp_stkctr *c, struct sp_stktable *t, struct sp_stken
     }
 }
 
-void sp_stkctr_release(struct sp_stkctr *c, int status, uint64_t bytes_in, uint64_t bytes_out)
+void sp_stkctr_end(struct sp_stkctr *c, int status, uint64_t bytes_in, uint64_t bytes_out)
 {
-    uint32_t now = 0;
+    uint32_t now = sp_stk_now_ms();
 
     for (int i = 0; i < SP_STK_NCTR; i++) {
-        if (!c[i].e)
-            continue;
-        if (!now)
-            now = sp_stk_now_ms();
         struct sp_stktable *t = c[i].t;
         struct sp_stkentry *e = c[i].e;
+        if (!e)
+            continue;
         if (status >= 400 && status < 500) {
             sp_stk_add_mt(t, e, SP_STK_HTTP_ERR_CNT, 1, now);
             sp_stk_add_mt(t, e, SP_STK_HTTP_ERR_RATE, 1, now);
@@ -544,6 +542,18 @@ void sp_stkctr_release(struct sp_stkctr *c, int status, uint64_t bytes_in, uint6
             sp_stk_add_mt(t, e, SP_STK_BYTES_OUT_CNT, bytes_out, now);
             sp_stk_add_mt(t, e, SP_STK_BYTES_OUT_RATE, bytes_out, now);
         }
+    }
+}
+
+void sp_stkctr_release(struct sp_stkctr *c)
+{
+    uint32_t now = sp_stk_now_ms();
+
+    for (int i = 0; i < SP_STK_NCTR; i++) {
+        struct sp_stktable *t = c[i].t;
+        struct sp_stkentry *e = c[i].e;
+        if (!e)
+            continue;
         if (sp_stktable_stores(t, SP_STK_CONN_CUR))
             __atomic_sub_fetch(&e->w[t->off[SP_STK_CONN_CUR]].u, 1, __ATOMIC_RELAXED);
         sp_stkentry_unref_mt(t, e, now);

@@ -107,10 +107,13 @@ struct sp_stkctr {
  * conn_rate; and, with `http`, one HTTP request (http_req_cnt, http_req_rate). */
 void sp_stkctr_track(struct sp_stkctr *c, struct sp_stktable *t, struct sp_stkentry *e, bool http,
                      uint32_t now);
-/* owner: worker. At the end of a response with status `status` (4xx counts an HTTP error),
- * `bytes_in`/`bytes_out` (request/response bytes), drops every tracked entry: conn_cur goes
- * down, the reference is given back. Slots are cleared. */
-void sp_stkctr_release(struct sp_stkctr *c, int status, uint64_t bytes_in, uint64_t bytes_out);
+/* owner: worker. At the end of a stream, before its log line (HAProxy counts these as the
+ * response goes): a 4xx `status` counts an HTTP error, `bytes_in`/`bytes_out` the request and
+ * response bytes, in every tracked entry. */
+void sp_stkctr_end(struct sp_stkctr *c, int status, uint64_t bytes_in, uint64_t bytes_out);
+/* owner: worker. After the log line: drops every tracked entry (conn_cur goes down, the
+ * reference is given back) and clears the slots. */
+void sp_stkctr_release(struct sp_stkctr *c);
 
 /* ---- the stats socket: `show table`, `clear table` (HAProxy's format) ---- */
 

@@ -1422,8 +1422,10 @@ static void stk_run(struct run *r, const struct sp_hrule *h)
         if (c->e || !sp_smp_eval(h->expr, &r->env, &v) || !sp_stktable_key_mt(h->stk, &v, &k))
             return;
         struct sp_stkentry *e = sp_stktable_get_mt(h->stk, &k, now);
-        if (e)
+        if (e) {
             sp_stkctr_track(c, h->stk, e, true, now);
+            r->t->stk_tracked = true;
+        }
         return;
     }
     if (!c->e)

@@ -303,7 +303,9 @@ struct sp_txn {
                             when not captured; NULL: none captured */
     int64_t tarpit_ms;   /* an http-request tarpit: the answer waits this long (ms) */
     struct sp_vars vars; /* txn.*, req.*, res.* variables: cleared at free, after the log line */
-    struct sp_stkctr stkctr[SP_STK_NCTR]; /* track-sc0..2 (balance/stktable.h): released at free */
+    /* track-sc0..2 (balance/stktable.h): released at free when `stk_tracked` */
+    struct sp_stkctr stkctr[SP_STK_NCTR];
+    bool stk_tracked;
 
     /* compression (compress.c): the algorithm the request chose (enum sp_comp_algo, 0:
      * none), whether the request was HTTP/1.1 or later, and the filter's state while a

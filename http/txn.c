@@ -1143,9 +1143,12 @@ void sp__txn_free(struct sp_txn *t)
         sp__comp_free(t); /* a compressed response that did not end */
     if (!t->accounted)
         account(t);
+    if (t->stk_tracked)
+        sp_stkctr_end(t->stkctr, t->status, t->bytes_in, t->bytes_out);
     if (!t->logged)
         sp__accesslog_txn(t);
-    sp_stkctr_release(t->stkctr, t->status, t->bytes_in, t->bytes_out);
+    if (t->stk_tracked)
+        sp_stkctr_release(t->stkctr);
     sp_vars_clear(&t->vars);
     free(t->reqline);
     free(t->lresp);

@@ -239,7 +239,8 @@ static void *hammer(void *arg)
         if (e) {
             sp_stkctr_track(&c[0], h->t, e, true, now);
             sp_stk_add_mt(h->t, e, SP_STK_GPC0, 1, now);
-            sp_stkctr_release(c, 404, 10, 20);
+            sp_stkctr_end(c, 404, 10, 20);
+            sp_stkctr_release(c);
         }
         if (!(i & 63))
             urcu_qsbr_quiescent_state();

@@ -74,9 +74,11 @@ def main(t):
     b1 = t.backend("b1")
     p1, p2 = free_port(), free_port()
     sock = t.dir + "/stats.sock"
+    log = t.dir + "/access.log"
     cfg = """global
     nbthread 2
     stats socket %s level admin
+    log %s format raw local0
 %s
 frontend rl
     bind %s:%d
@@ -87,6 +89,8 @@ frontend rl
 
 frontend fx
     bind %s:%d
+    log global
+    log-format "cnt=%%[sc1_http_req_cnt] err=%%[sc1_http_err_cnt] st=%%ST"
     stick-table type string len 16 size 3 expire 30s store http_req_cnt,gpc0,gpc0_rate(10s),gpt0,http_err_cnt,http_err_rate(10s),conn_cur,bytes_out_cnt
     http-request track-sc1 req.hdr(X-User)
     http-request sc-inc-gpc0(1) if { path /inc }
@@ -98,7 +102,7 @@ frontend fx
 
 backend be
     server s1 %s:%d
-""" % (sock, TMO, HOST, p1, HOST, p2, HOST, b1.port)
+""" % (sock, log, TMO, HOST, p1, HOST, p2, HOST, b1.port)
     t.spillway(cfg, port=p1)
 
     def classic():
@@ -150,6 +154,9 @@ backend be
         assert st == 200, st
         f = fields(body(p2, "/info", user="alice")[1])
         assert f["gpc0"] == "3" and f["err"] == "3", f  # the two 403s count as HTTP errors
+        # the access log's log-format reads the tracked counters at the end of the stream
+        want = "cnt=8 err=3 st=403"
+        assert lib.wait_until(lambda: want in open(log).read(), 5), open(log).read()
     t.case("sc-inc-gpc0, sc-set-gpt0, http_err on 4xx, the sc1/src/table fetches, a ban", counters)
 
     def untracked():
