@@ -8,11 +8,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "balance/stktable.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/regexcost.h"
 #include "core/util.h"
+#include "http/hstick.h"
 #include "http/http-int.h"
 #include "http/httplog.h"
 
@@ -41,9 +41,7 @@ enum act {
     A_UNSET_VAR,
     A_SET_STATUS,
     A_CAPTURE,
-    A_TRACK_SC,   /* track-sc0..2: slot in status, key in expr, table in stk */
-    A_SC_INC,     /* sc-inc-gpc0/1(N): slot in status, gpc in dm (0, 1) */
-    A_SC_SET_GPT, /* sc-set-gpt0(N) VALUE: slot in status, value in tarpit_ms or expr */
+    A_STICK, /* track-sc*, sc-inc-gpc0/1, sc-set-gpt0: http/hstick.c */
 };
 
 /* del-header -m */
@@ -93,7 +91,7 @@ struct sp_hrule {
     uint8_t rtype;
     bool drop_query, append_slash, ignore_empty;
     char *cookie;
-    struct sp_stktable *stk; /* track-sc: the table */
+    struct sp_hstick *stk; /* A_STICK (http/hstick.h) */
 };
 
 /* ---- compilation ---- */
@@ -387,67 +385,6 @@ static const char *const unsupported[] = {
 };
 /* clang-format on */
 
-/* ---- stick tables: track-sc0..2, sc-inc-gpc0/1, sc-set-gpt0 (HAProxy 2.6) ---- */
-
-static bool stk_action(const char *a)
-{
-    return !strncmp(a, "track-sc", 8) || !strncmp(a, "sc-inc-gpc0(", 12) ||
-           !strncmp(a, "sc-inc-gpc1(", 12) || !strncmp(a, "sc-set-gpt0(", 12);
-}
-
-/* `track-scN KEY [table T]`, `sc-inc-gpc0(N)`, `sc-inc-gpc1(N)`, `sc-set-gpt0(N) VALUE` */
-static int stk_compile(struct cctx *x, struct sp_hrule *r, char **w, int n, int *i)
-{
-    const char *a = w[0];
-    char *end;
-
-    if (!strncmp(a, "track-sc", 8)) {
-        if (a[8] < '0' || a[8] > '2' || a[9])
-            return bad(x, "'%s': sticky counters are track-sc0, track-sc1 and track-sc2", a);
-        r->act = A_TRACK_SC;
-        r->status = a[8] - '0';
-        if (*i >= n || is_cond(w[*i]))
-            return bad(x, "'%s' expects a sample expression (the key)", a);
-        r->expr = sp_smp_compile(w[*i], strlen(w[*i]), &x->res, x->err, sizeof(x->err));
-        if (!r->expr)
-            return bad(x, "%s", x->err);
-        (*i)++;
-        const char *tn = NULL;
-        if (*i < n && !strcmp(w[*i], "table")) {
-            if (*i + 1 >= n)
-                return bad(x, "'table' expects a table name");
-            tn = w[*i + 1];
-            *i += 2;
-        }
-        r->stk = x->res.table ? x->res.table(&x->res, tn) : NULL;
-        if (!r->stk)
-            return tn ? bad(x, "no stick-table '%s'", tn)
-                      : bad(x, "this proxy has no stick-table (name one with 'table')");
-        return 0;
-    }
-    long sc = strtol(a + 12, &end, 10);
-    if (end == a + 12 || strcmp(end, ")") || sc < 0 || sc > 2)
-        return bad(x, "'%s': expects a sticky counter number 0 to 2 in parentheses", a);
-    r->status = (int)sc;
-    if (a[3] == 'i') {
-        r->act = A_SC_INC;
-        r->dm = (uint8_t)(a[10] - '0');
-        return 0;
-    }
-    r->act = A_SC_SET_GPT;
-    if (*i >= n || is_cond(w[*i]))
-        return bad(x, "'%s' expects an integer or a sample expression", a);
-    long long v = strtoll(w[*i], &end, 10);
-    if (*end) {
-        r->expr = sp_smp_compile(w[*i], strlen(w[*i]), &x->res, x->err, sizeof(x->err));
-        if (!r->expr)
-            return bad(x, "%s", x->err);
-    }
-    r->tarpit_ms = v;
-    (*i)++;
-    return 0;
-}
-
 /* words: ACTION [ARGS...] [if|unless COND...] */
 static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool after)
 {
@@ -616,8 +553,10 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
                 return -ENOMEM;
             i += 2;
         }
-    } else if (!response && stk_action(a)) {
-        e = stk_compile(x, r, w, n, &i);
+    } else if (!response && sp__hstick_is(a)) {
+        r->act = A_STICK;
+        if (!(r->stk = sp__hstick_compile(&x->res, w, n, &i, x->err, sizeof(x->err))))
+            return bad(x, "%s", x->err);
     } else {
         for (size_t k = 0; k < sizeof(unsupported) / sizeof(unsupported[0]); k++)
             if (!strcmp(a, unsupported[k]) ||
@@ -659,6 +598,7 @@ static void rule_free(struct sp_hrule *r)
     if (r->has_re)
         regfree(&r->re);
     sp_smp_free(r->expr);
+    sp__hstick_free(r->stk);
     free(r->reason);
     free(r->ctype);
     fmt_free(&r->body);
@@ -1409,42 +1349,6 @@ static void cap_headers(struct run *r, const struct sp_hmsg *hm, int first, int 
     }
 }
 
-/* Runs a stick-table action. Nothing it does fails the request (HAProxy: a key that cannot be
- * made or a full table leaves the counter untracked). */
-static void stk_run(struct run *r, const struct sp_hrule *h)
-{
-    struct sp_stkctr *c = &r->t->stkctr[h->status];
-    uint32_t now = sp_stk_now_ms();
-    struct sp_smp v;
-
-    if (h->act == A_TRACK_SC) {
-        struct sp_stkkey k;
-        if (c->e || !sp_smp_eval(h->expr, &r->env, &v) || !sp_stktable_key_mt(h->stk, &v, &k))
-            return;
-        struct sp_stkentry *e = sp_stktable_get_mt(h->stk, &k, now);
-        if (e) {
-            sp_stkctr_track(c, h->stk, e, true, now);
-            r->t->stk_tracked = true;
-        }
-        return;
-    }
-    if (!c->e)
-        return;
-    if (h->act == A_SC_INC) {
-        enum sp_stk_dt g = h->dm ? SP_STK_GPC1 : SP_STK_GPC0;
-        sp_stk_add_mt(c->t, c->e, g, 1, now);
-        sp_stk_add_mt(c->t, c->e, h->dm ? SP_STK_GPC1_RATE : SP_STK_GPC0_RATE, 1, now);
-        return;
-    }
-    int64_t val = h->tarpit_ms;
-    if (h->expr) {
-        if (!sp_smp_eval(h->expr, &r->env, &v) || (v.type != SP_SMP_SINT && v.type != SP_SMP_BOOL))
-            return;
-        val = v.u.sint;
-    }
-    sp_stk_set_mt(c->t, c->e, SP_STK_GPT0, (uint64_t)(uint32_t)val);
-}
-
 /* Runs one rule set. */
 static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
 {
@@ -1544,10 +1448,8 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
                           v, vl);
             continue;
         }
-        case A_TRACK_SC:
-        case A_SC_INC:
-        case A_SC_SET_GPT:
-            stk_run(r, h);
+        case A_STICK:
+            sp__hstick_run(h->stk, r->t, &r->env);
             continue;
         case A_SET_STATUS:
             hm->status = h->status;
