@@ -13,7 +13,8 @@
 
 #include <urcu/rculfhash.h>
 
-#define DEAD UINT64_MAX
+#define DEAD              UINT64_MAX
+#define SP_STK_READ_TRIES 64
 
 /* One data word. A frequency counter (HAProxy's struct freq_ctr) takes two: h[0] of the
  * first is the tick its current period began at (bit 0: a rotation is under way), h[1] the
@@ -458,9 +459,24 @@ static void frq_add(union word *f, uint32_t period, uint32_t inc, uint32_t now)
 /* HAProxy's read_freq_ctr_period(): curr + prev * remaining / period. */
 static uint64_t frq_read(const union word *f, uint32_t period, uint32_t now)
 {
-    uint32_t tick = __atomic_load_n(&f[0].h[0], __ATOMIC_ACQUIRE) & ~1u;
-    uint64_t curr = __atomic_load_n(&f[0].h[1], __ATOMIC_RELAXED);
-    uint64_t past = __atomic_load_n(&f[1].h[0], __ATOMIC_RELAXED);
+    uint32_t tick;
+    uint64_t curr, past;
+
+    /* a stable view, as HAProxy's freq_ctr_total(): the three words read twice alike and no
+     * rotation under way. Bounded: a reader does not wait for a rotating worker that was
+     * preempted mid-rotation; after SP_STK_READ_TRIES it takes what it saw. */
+    for (int tries = 0;; tries++) {
+        tick = __atomic_load_n(&f[0].h[0], __ATOMIC_ACQUIRE);
+        curr = __atomic_load_n(&f[0].h[1], __ATOMIC_ACQUIRE);
+        past = __atomic_load_n(&f[1].h[0], __ATOMIC_ACQUIRE);
+        if (tries >= SP_STK_READ_TRIES ||
+            (!(tick & 1u) && tick == __atomic_load_n(&f[0].h[0], __ATOMIC_ACQUIRE) &&
+             curr == __atomic_load_n(&f[0].h[1], __ATOMIC_ACQUIRE) &&
+             past == __atomic_load_n(&f[1].h[0], __ATOMIC_ACQUIRE)))
+            break;
+        caa_cpu_relax();
+    }
+    tick &= ~1u;
     int64_t remain = (int64_t)(int32_t)(tick + period - now);
 
     if (remain < 0) {

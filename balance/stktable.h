@@ -13,10 +13,16 @@
  *  - Counters (conn_cur, *_cnt, gpc*, gpt0, server_id) are exact: atomic adds and stores.
  *  - Rates are HAProxy's freq_ctr over the configured period (the current period's count
  *    plus the previous one's times the fraction of the period still to run), updated without
- *    a lock: the worker that sees the period over rotates it with a CAS; the others add to the
- *    current count meanwhile, so an event that races a rotation may be counted in the
- *    period next to its own. Accuracy bound: a rate differs from a serial count of the same
- *    events by at most (workers - 1) events per rotation, i.e. per period.
+ *    a lock: the worker that sees the period over rotates it with a CAS and two atomic steps;
+ *    the others do not wait for it (HAProxy's spin) but add to the current count meanwhile,
+ *    so an event that races a rotation is counted once, possibly in the period before its
+ *    own. Accuracy bound: a rate differs from HAProxy's over the same events by at most the
+ *    events that other workers add during one rotation's window, i.e. (workers - 1) events
+ *    per period in practice (one add each: the window is a few instructions; more only when
+ *    the rotating worker is preempted inside it). Within one period a rate is its exact
+ *    count. A reader takes a stable view (no rotation under way, the words read twice alike)
+ *    in at most 64 tries, and never waits longer.
+ *  - Tables start empty when spillway starts or reloads (HAProxy without `peers` too).
  *  - Memory is bounded by `size`: a new key beyond it purges the least recently touched
  *    unreferenced entry among up to SP_STK_PURGE_SCAN scanned (HAProxy purges its oldest);
  *    with `nopurge`, or when every scanned entry is in use, the new key is refused (tracking
