@@ -144,6 +144,9 @@ struct sp_backend {
     int self_fe;
     /* `compression` lines, NULL: none (http/compress.c) */
     struct sp_cfg_comp *comp;
+    /* `stick on|match|store-request` rules, in order (balance/stkrules.c) */
+    struct sp_stick_rule *stick;
+    int nstick;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */

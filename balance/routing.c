@@ -77,6 +77,7 @@ static void routing_free(struct sp_routing *r)
         free(c->pat);
         if (c->has_re)
             regfree(&c->re);
+        sp_stick_free(r->be[i]);
         sp_acl_set_free(r->be[i]->acls);
         for (int j = 0; j < r->be[i]->ntcp_content; j++)
             sp_acl_cond_free(r->be[i]->tcp_content[j].cond);
@@ -797,11 +798,18 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         if (!n)
             goto fail;
         r->stk = n;
-        if (!(r->stk[r->nstk] = sp_stktable_new(p->name, &p->stk)))
+        struct sp_cfg_stktable sc = p->stk;
+        if (sp_stick_uses_table(cfg, p->name)) /* HAProxy adds server_id for them */
+            sc.store |= 1u << SP_STK_SERVER_ID;
+        if (!(r->stk[r->nstk] = sp_stktable_new(p->name, &sc)))
             goto fail;
         r->nstk++;
     }
     int errors = compile(r, cfg, diag);
+    if (errors >= 0) {
+        int se = sp_stick_compile(r, cfg, diag);
+        errors = se < 0 ? se : errors + se;
+    }
     if (errors) {
         *ret_errors = errors > 0 ? errors : 0;
         goto fail;

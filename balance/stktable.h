@@ -146,4 +146,35 @@ void sp_stktable_dump(struct sp_stktable *t, const struct sp_stkfilter *f,
  * returns how many. */
 int sp_stktable_clear(struct sp_stktable *t, const struct sp_stkfilter *f);
 
+/* ---- persistence: `stick on|match|store-request` (balance/stkrules.c) ---- */
+
+struct sp_backend;
+struct sp_server;
+struct sp_routing;
+struct sp_config;
+
+/* shared: immutable after publish (RCU). One compiled `stick` rule of a backend. */
+struct sp_stick_rule {
+    bool match, store;        /* on: both; match; store-request: store */
+    struct sp_smp_expr *expr; /* the key: connection fetches only */
+    struct sp_stktable *t;
+    struct sp_acl_cond *cond; /* NULL: always */
+};
+
+/* owner: main. Whether some `stick` rule of the configuration uses the table of proxy
+ * `name` (it then stores server_id, as HAProxy adds it). */
+bool sp_stick_uses_table(const struct sp_config *cfg, const char *name);
+/* owner: main. Compiles every backend's `stick` rules into r; errors go to diag as
+ * "[ALERT] file:line: 'stick': message". Returns the number of errors or -ENOMEM. */
+int sp_stick_compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag);
+/* owner: main (the snapshot's reclaimer). */
+void sp_stick_free(struct sp_backend *be);
+/* shared. HAProxy's stick match: the server stored for the first matching rule's key, when
+ * it belongs to `be` and is usable; NULL: let the algorithm choose. */
+const struct sp_server *sp_stick_match_mt(const struct sp_backend *be,
+                                          const struct sp_acl_env *env);
+/* shared. Stores `s` (its id) under the key of every storing rule that applies. */
+void sp_stick_store_mt(const struct sp_backend *be, const struct sp_acl_env *env,
+                       const struct sp_server *s);
+
 #endif

@@ -211,3 +211,47 @@ void sp__cfg_kw_stick_table(struct sp__cfg_parser *ps, int argc, char **argv)
     st.where = sp__cfg_here(ps);
     ps->cur->stk = st;
 }
+
+/* `stick on|match|store-request PATTERN [table T] [if|unless COND]`: kept as words (from the
+ * kind on) for balance/ to compile. `stick store-response` is refused (spillway stores when
+ * the server is chosen). A frontend ignores it with HAProxy's warning. */
+void sp__cfg_kw_stick(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, argv[0], "not allowed in a 'defaults' section");
+        return;
+    }
+    if (argc < 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "match") &&
+                     strcmp(argv[1], "store-request") && strcmp(argv[1], "store-response"))) {
+        sp__cfg_alert(ps, argv[0], "expects 'on', 'match', 'store-request' or 'store-response'");
+        return;
+    }
+    if (!strcmp(argv[1], "store-response")) {
+        sp__cfg_alert(ps, "stick store-response", "not supported by spillway");
+        return;
+    }
+    if (argc < 3 || !strcmp(argv[2], "if") || !strcmp(argv[2], "unless")) {
+        sp__cfg_alert(ps, argv[0], "'%s' expects a sample expression", argv[1]);
+        return;
+    }
+    if (!sp__cfg_need_cap(ps, argv[0], SP_CAP_BE))
+        return;
+    struct sp_cfg_rule *r = sp__cfg_xcalloc(ps, sizeof(*r));
+    if (!r)
+        return;
+    r->where = sp__cfg_here(ps);
+    r->words = sp__cfg_xcalloc(ps, sizeof(char *) * (size_t)(argc - 1));
+    for (int i = 1; r->words && i < argc; i++) {
+        if (!(r->words[i - 1] = sp__cfg_xstrdup(ps, argv[i])))
+            break;
+        r->nwords++;
+    }
+    if (!r->words || r->nwords != argc - 1) {
+        sp__cfg_rules_free(r);
+        return;
+    }
+    struct sp_cfg_rule **list = &ps->cur->stick_rules;
+    while (*list)
+        list = &(*list)->next;
+    *list = r;
+}

@@ -496,6 +496,9 @@ struct sp_cfg_proxy {
     char srv_state_name[256];
     struct sp_cfg_where srv_state_where;
     struct sp_cfg_stktable stk; /* `stick-table` (issue 20): stk.set when given */
+    /* `stick on|match|store-request KEY [table T] [if|unless COND]` (backends): words from
+     * on|match|store-request on */
+    struct sp_cfg_rule *stick_rules;
 };
 
 /* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */

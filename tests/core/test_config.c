@@ -1104,8 +1104,8 @@ static void test_crlf_and_no_newline(void)
 static void test_unsupported_keywords(void)
 {
     static const char *const proxy_kws[] = {
-        "use-server", "log-tag", "persist",          "dispatch", "log-format-sd", "cookie",
-        "rate-limit", "stick",   "unique-id-format", "filter",   "email-alert",   "id"};
+        "use-server", "log-tag",       "persist",          "dispatch", "log-format-sd", "cookie",
+        "rate-limit", "force-persist", "unique-id-format", "filter",   "email-alert",   "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
     static const char *const opts[] = {"tcp-check", "httpslog", "nolinger", "splice-auto",

@@ -13,7 +13,7 @@ One spillway (nbthread 2) with two frontends:
   errors counted from the server's 4xx, the sc*/src*/table_* fetches in lf-strings, and the
   table's size bound (least recently used entry purged).
 `show table` and `clear table` on the stats socket, and `spillway -c` errors for what the
-table lines and rules get wrong.
+table lines and rules get wrong. A second spillway: `stick on src` over three servers.
 """
 
 import re
@@ -234,7 +234,70 @@ backend be
             assert want in out, (want, out)
     t.case("-c: peers refused, bad counters, tables and data named with file:line", check_errors)
 
+    persistence(t)
     t.case("no sanitizer report", lib.no_sanitizer_report, t)
+
+
+def persistence(t):
+    """stick on src: a client goes back to the server stored for its address."""
+    bs = [t.backend("s%d" % i) for i in (1, 2, 3)]
+    p = free_port()
+    sock = t.dir + "/stats2.sock"
+    cfg = """global
+    stats socket %s level admin
+%s
+frontend fe
+    bind %s:%d
+    default_backend be
+backend be
+    stick-table type ip size 10 expire 30s
+    stick on src
+%s
+""" % (sock, TMO, HOST, p, "".join("    server %s %s:%d\n" % (b.name, HOST, b.port) for b in bs))
+    t.spillway(cfg, port=p)
+
+    def name(iface=None):
+        st, b = body(p, "/name", iface=iface)
+        assert st == 200, st
+        return b.strip()
+
+    def sticky():
+        first = name()
+        got = [name() for _ in range(6)]
+        assert got == [first] * 6, (first, got)
+        other = name("127.0.0.2")
+        assert [name("127.0.0.2") for _ in range(3)] == [other] * 3
+        out = cli(sock, "show table be")
+        ids = dict(re.findall(r"key=(127\.0\.0\.[12]) use=0 exp=\d+ server_id=(\d)", out))
+        sid = {"s1": "1", "s2": "2", "s3": "3"}
+        assert ids.get("127.0.0.1") == sid[first] and ids.get("127.0.0.2") == sid[other], out
+        # the stored server goes into maintenance: another one takes the client, and is stored
+        cli(sock, "disable server be/%s" % first)
+        moved = name()
+        assert moved != first, moved
+        cli(sock, "enable server be/%s" % first)
+        assert [name() for _ in range(3)] == [moved] * 3
+    t.case("stick on src: the same server for the same address; a server in maintenance "
+           "hands its clients over, who then stay", sticky)
+
+    def check_errors():
+        def check(text, wants):
+            bad = t.dir + "/bad2.cfg"
+            with open(bad, "w") as f:
+                f.write(TMO + "backend b\n    stick-table type ip size 1k\n" + text +
+                        "    server s 127.0.0.1:1\n")
+            pr = subprocess.run([SPILLWAY, "-c", "-f", bad], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, timeout=20)
+            out = pr.stdout.decode(errors="replace")
+            assert pr.returncode != 0, out
+            for want in wants:
+                assert want in out, (want, out)
+        check("    stick store-response src\n",
+              ["bad2.cfg:8: 'stick store-response': not supported by spillway"])
+        check("    stick on req.cook(SRV)\n    stick match src table nosuch\n",
+              ["bad2.cfg:8: 'stick on': pattern 'req.cook(SRV)' reads the request: not "
+               "supported by spillway", "bad2.cfg:9: 'stick match': no stick-table 'nosuch'"])
+    t.case("-c: stick rules reading the request, store-response, unknown tables", check_errors)
 
 
 if __name__ == "__main__":
