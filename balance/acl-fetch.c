@@ -1091,6 +1091,8 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         if (!env->unique_id || !(s = env->unique_id(env, &n)))
             return false;
         return smp_str(out, s, n);
+    case SP__F_STK:
+        return sp__stk_fetch(e, env, out);
     }
     return false;
 }

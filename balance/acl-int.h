@@ -74,6 +74,7 @@ enum sp__acl_fetch {
     SP__F_SSL_FC,    /* ssl_fc: the client connection is TLS (env->ssl_fc) */
     SP__F_AUTH,      /* http_auth* (fetch-auth.c): `load` holds the enum sp__auth_kind */
     SP__F_UNIQUE_ID, /* unique-id: env->unique_id() */
+    SP__F_STK,       /* stick tables: sc_*, scN_*, src_*, table_* (stkfetch.c) */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,
@@ -152,7 +153,8 @@ struct sp__acl_expr {
     struct sp__acl_expr *next;
     /* http_auth(USERLIST) & co (fetch-auth.c): the userlist, owned by the snapshot */
     const struct sp_userlist *ul;
-    bool auth_grp; /* http_auth_group without -m: the patterns are group names */
+    bool auth_grp;           /* http_auth_group without -m: the patterns are group names */
+    struct sp_stktable *stk; /* sc_*(N,T), src_*, table_*: the table (NULL: the tracked one's) */
 };
 
 /* delimiters of -m dir and -m dom: a matching word sits between two of them or an end */
@@ -218,6 +220,14 @@ bool sp__hdr_names(const struct sp__acl_expr *e, const struct sp_acl_env *env, b
                    struct sp_smp *out);
 /* pure. The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
 bool sp__url_addr(const struct sp_acl_env *env, struct in_addr *ret_ip, int64_t *ret_port);
+
+/* stkfetch.c: the stick-table fetches. Whether `name` is one; its arguments (the counter
+ * number, the table) into e; its sample type; its value. */
+bool sp__stk_fetch_name(const char *name, size_t len);
+int sp__stk_fetch_args(struct sp__acl_expr *e, const struct sp_acl_resolver *res, const char *name,
+                       size_t len, char *a1, char *a2, const char *word, char *err, size_t errlen);
+int sp__stk_fetch_type(const struct sp__acl_expr *e);
+bool sp__stk_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out);
 
 /* Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */
 __attribute__((format(printf, 3, 4))) int sp__acl_fail(char *err, size_t errlen, const char *fmt,

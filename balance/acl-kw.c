@@ -419,6 +419,10 @@ int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *re
     /* the fetch as written, for the messages */
     snprintf(word, sizeof(word), "%.*s", (int)len, text);
     const struct kw *k = find_kw(text, n, ret_forced);
+    static const struct kw stk_kw = {
+        "stick-table fetch", SP__F_STK, SP__ACL_T_INT, A_NONE, 0, false};
+    if (!k && sp__stk_fetch_name(text, n))
+        k = &stk_kw;
     if (!k && n > 4 && !strncmp(text, "ssl_", 4))
         return sp__acl_fail(err, errlen,
                             "fetch method '%.*s' reads a TLS connection: not supported by "
@@ -455,7 +459,11 @@ int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *re
     if (used < len && text[used] != ',')
         return sp__acl_fail(err, errlen, "unexpected '%.*s' in ACL expression '%s'",
                             (int)(len - used), text + used, word);
-    int ret = parse_args(e, k, res, argv[0], argv[1], word, err, errlen);
+    int ret = k->fetch == SP__F_STK
+                  ? sp__stk_fetch_args(e, res, text, n, argv[0], argv[1], word, err, errlen)
+                  : parse_args(e, k, res, argv[0], argv[1], word, err, errlen);
+    if (k->fetch == SP__F_STK && sp__stk_fetch_type(e) == SP_SMP_BOOL)
+        e->out = SP__ACL_T_BOOL;
     if (!ret && res)
         ret = sp__acl_expr_allowed(e, res->what, word, err, errlen);
     if (!ret)
@@ -501,6 +509,8 @@ int sp__smp_fetch_type(const struct sp__acl_expr *e)
         return SP__SMP_ANY;
     case SP__F_PAYLOAD:
         return SP_SMP_BIN;
+    case SP__F_STK:
+        return sp__stk_fetch_type(e);
     default:
         switch (e->out) {
         case SP__ACL_T_BOOL:

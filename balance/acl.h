@@ -34,7 +34,9 @@ enum sp_acl_load {
     SP_LOAD_ACT_CONN,     /* act_conn (idx unused) */
 };
 
-struct sp_vars; /* balance/sample.h */
+struct sp_vars;     /* balance/sample.h */
+struct sp_stkctr;   /* balance/stktable.h */
+struct sp_stktable; /* balance/stktable.h */
 
 /* What the evaluation may look at. The request part is a view over the client side's own
  * parsed message (HTTP/1 or HTTP/2), valid for the duration of the call. */
@@ -94,6 +96,9 @@ struct sp_acl_env {
      * fetch fails (no transaction, or no unique-id-format) */
     const char *(*unique_id)(const struct sp_acl_env *env, size_t *ret_len);
     void *uid_ctx;
+    /* stick tables: the stream's tracked entries (track-sc0..2, SP_STK_NCTR slots of
+     * balance/stktable.h), NULL when it tracks none */
+    const struct sp_stkctr *stkctr;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */
@@ -128,6 +133,8 @@ struct sp_acl_resolver {
     /* http_auth(NAME) & co: the userlist of that name, which outlives what is compiled
      * against it; NULL when there is none (or no userlists at all: callback NULL) */
     const struct sp_userlist *(*userlist)(const void *ctx, const char *name);
+    /* the stick-table of that name (NULL: the declaring proxy's own), or NULL */
+    struct sp_stktable *(*table)(const struct sp_acl_resolver *res, const char *name);
 };
 
 struct sp_acl_set;  /* the named ACLs of one proxy */

@@ -22,6 +22,7 @@
 
 #include "balance/acl.h"
 #include "balance/sample.h"
+#include "balance/stktable.h"
 #include "balance/health.h"
 #include "balance/sample.h"
 #include "core/config.h"
@@ -145,6 +146,9 @@ struct sp_backend {
     int self_fe;
     /* `compression` lines, NULL: none (http/compress.c) */
     struct sp_cfg_comp *comp;
+    /* `stick on|match|store-request` rules, in order (balance/stkrules.c) */
+    struct sp_stick_rule *stick;
+    int nstick;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
@@ -241,6 +245,8 @@ struct sp_stats_rule {
 };
 
 /* shared: immutable after publish (RCU), freed after grace period + last reference */
+struct sp_stktable;
+
 struct sp_routing {
     struct sp_frontend **fe;
     int nfe;
@@ -256,6 +262,8 @@ struct sp_routing {
     struct sp_userlist **userlists; /* `userlist` sections (balance/userlist.h), in order */
     int nuserlists;
     unsigned generation;
+    struct sp_stktable **stk; /* one per proxy with a stick-table (balance/stktable.h) */
+    int nstk;
     uint64_t refcnt; /* atomic (ck_pr); starts at 1 for "published" */
     struct rcu_head rcu;
 };

@@ -66,6 +66,7 @@ enum cid {
     C_SET_VAR,
     C_UNSET_VAR,
     C_MAP,
+    C_TABLE, /* table_*(T), in_table(T): stkfetch.c */
 };
 
 /* shared: immutable (static). A converter keyword. */
@@ -174,6 +175,9 @@ struct sp__conv {
     struct in_addr m4;
     uint8_t m6[16];
     bool has_m6;
+    /* table_*(T), in_table(T): the table, the fetch operation and data type (stkfetch.c) */
+    struct sp_stktable *stk;
+    int stk_op, stk_dt;
     /* maps */
     struct sp__map *map;
     int map_match, map_out;
@@ -419,6 +423,31 @@ static int compile_args(struct sp__conv *c, const char *name, char **argv, int a
     }
 }
 
+struct sp__conv *sp__conv_compile_table(const char *name, size_t nlen, char **argv, int argc,
+                                        int in_type, const struct sp_acl_resolver *res, char *err,
+                                        size_t errlen)
+{
+    static const struct ckw tablekw = {"table", C_TABLE, SP__SMP_ANY, SP_SMP_SINT, 1, 1};
+    static const struct ckw inkw = {"in_table", C_TABLE, SP__SMP_ANY, SP_SMP_BOOL, 1, 1};
+    struct sp__conv *c = calloc(1, sizeof(*c));
+
+    (void)in_type;
+    if (!c) {
+        sp__acl_fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    bool in = nlen == 8 && !memcmp(name, "in_table", 8);
+    c->kw = in ? &inkw : &tablekw;
+    c->in = SP__SMP_ANY;
+    c->out = c->kw->out;
+    if (sp__stk_conv_parse(name, nlen, argc == 1 ? argv[0] : NULL, argc, res, &c->stk, &c->stk_op,
+                           &c->stk_dt, err, errlen) < 0) {
+        sp__conv_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 struct sp__conv *sp__conv_compile(const char *name, size_t nlen, char **argv, int argc, int in_type,
                                   char *err, size_t errlen)
 {
@@ -439,10 +468,7 @@ struct sp__conv *sp__conv_compile(const char *name, size_t nlen, char **argv, in
             if (!strcmp(ckws[k].name, nm))
                 c->kw = &ckws[k];
         if (!c->kw) {
-            if (!strncmp(nm, "table_", 6) || !strcmp(nm, "in_table"))
-                sp__acl_fail(err, errlen,
-                             "converter '%s' is not supported by spillway (stick tables)", nm);
-            else if (!strcmp(nm, "set-var") || !strcmp(nm, "unset-var"))
+            if (!strcmp(nm, "set-var") || !strcmp(nm, "unset-var"))
                 sp__acl_fail(err, errlen, "converter '%s' not supported by spillway", nm);
             else {
                 bool known = false;
@@ -1291,6 +1317,8 @@ bool sp__conv_apply(const struct sp__conv *c, const struct sp_acl_env *env, stru
     case C_UNSET_VAR:
         sp_var_unset(env, &c->var);
         return true;
+    case C_TABLE:
+        return sp__stk_conv(c->stk, c->stk_op, c->stk_dt, v);
     case C_MAP:
         return conv_map(c, v);
     }

@@ -1,5 +1,6 @@
 #include "balance/balance.h"
 #include "balance/userlist.h"
+#include "balance/stktable.h"
 
 #include <ck_pr.h>
 #include <arpa/inet.h>
@@ -28,6 +29,9 @@ static void routing_free(struct sp_routing *r)
 {
     if (!r)
         return;
+    for (int i = 0; i < r->nstk; i++)
+        sp_stktable_free(r->stk[i]);
+    free(r->stk);
     for (int i = 0; i < r->nsrv; i++) {
         free(r->srv[i]->name);
         free(r->srv[i]->fqdn);
@@ -85,6 +89,7 @@ static void routing_free(struct sp_routing *r)
         free(c->pat);
         if (c->has_re)
             regfree(&c->re);
+        sp_stick_free(r->be[i]);
         sp_acl_set_free(r->be[i]->acls);
         for (int j = 0; j < r->be[i]->ntcp_content; j++) {
             sp_acl_cond_free(r->be[i]->tcp_content[j].cond);
@@ -316,6 +321,25 @@ static const struct sp_userlist *res_userlist(const void *ctx, const char *name)
     for (int i = 0; i < r->nuserlists; i++)
         if (!strcmp(sp_userlist_name(r->userlists[i]), name))
             return r->userlists[i];
+    return NULL;
+}
+
+/* The stick-table named `name` (a proxy's name), or the resolving proxy's own (NULL). */
+static struct sp_stktable *res_table(const struct sp_acl_resolver *res, const char *name)
+{
+    const struct sp_routing *r = res->ctx;
+
+    if (!name) {
+        if (res->self_fe >= 0 && res->self_fe < r->nfe)
+            name = r->fe[res->self_fe]->name;
+        else if (res->self_be >= 0 && res->self_be < r->nbe)
+            name = r->be[res->self_be]->name;
+        else
+            return NULL;
+    }
+    for (int i = 0; i < r->nstk; i++)
+        if (!strcmp(sp_stktable_name(r->stk[i]), name))
+            return r->stk[i];
     return NULL;
 }
 
@@ -599,6 +623,7 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
             .backend = res_backend,
             .server = res_server,
             .userlist = res_userlist,
+            .table = res_table,
             .ctx = r,
             .self_fe = fe ? fe->idx : -1,
             .self_be = b,
@@ -899,7 +924,25 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             goto fail;
         r->nuserlists++;
     }
+    for (const struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next) {
+        if (!p->stk.set)
+            continue;
+        struct sp_stktable **n = realloc(r->stk, (size_t)(r->nstk + 1) * sizeof(*n));
+        if (!n)
+            goto fail;
+        r->stk = n;
+        struct sp_cfg_stktable sc = p->stk;
+        if (sp_stick_uses_table(cfg, p->name)) /* HAProxy adds server_id for them */
+            sc.store |= 1u << SP_STK_SERVER_ID;
+        if (!(r->stk[r->nstk] = sp_stktable_new(p->name, &sc)))
+            goto fail;
+        r->nstk++;
+    }
     int errors = compile(r, cfg, diag);
+    if (errors >= 0) {
+        int se = sp_stick_compile(r, cfg, diag);
+        errors = se < 0 ? se : errors + se;
+    }
     if (errors) {
         *ret_errors = errors > 0 ? errors : 0;
         goto fail;
@@ -987,6 +1030,7 @@ void sp_routing_resolver(const struct sp_routing *r, int fe, int be, enum sp_acl
     ret->backend = res_backend;
     ret->server = res_server;
     ret->userlist = res_userlist;
+    ret->table = res_table;
     ret->ctx = r;
     ret->self_fe = fe;
     ret->self_be = be;

@@ -74,9 +74,18 @@ struct sp__conv;
  * Returns NULL with a message. */
 struct sp__conv *sp__conv_compile(const char *name, size_t nlen, char **argv, int argc, int in_type,
                                   char *err, size_t errlen);
-void sp__conv_free(struct sp__conv *c); /* owner: main; accepts NULL */
-/* pure. The type a converter produces (may be SP__SMP_ANY for set-var's pass-through: its input).
- */
+/* table_*(T) and in_table(T) (stick tables), resolving T through res. */
+struct sp__conv *sp__conv_compile_table(const char *name, size_t nlen, char **argv, int argc,
+                                        int in_type, const struct sp_acl_resolver *res, char *err,
+                                        size_t errlen);
+/* stkfetch.c: a table converter's table, operation and data type; its application to v (the
+ * key) */
+int sp__stk_conv_parse(const char *name, size_t nlen, const char *arg, int argc,
+                       const struct sp_acl_resolver *res, struct sp_stktable **ret_t, int *ret_op,
+                       int *ret_dt, char *err, size_t errlen);
+bool sp__stk_conv(struct sp_stktable *t, int op, int dt, struct sp_smp *v);
+void sp__conv_free(struct sp__conv *c);
+/* The type a converter produces (may be SP__SMP_ANY for set-var's pass-through: its input). */
 int sp__conv_out_type(const struct sp__conv *c, int in_type);
 /* shared: any thread (variables: the env's owner). Applies it: false when it fails. */
 bool sp__conv_apply(const struct sp__conv *c, const struct sp_acl_env *env, struct sp_smp *v);

@@ -397,7 +397,11 @@ struct sp_smp_expr *sp_smp_compile(const char *text, size_t len, const struct sp
                          text + nb, (int)len, text);
             goto fail;
         }
-        struct sp__conv *c = sp__conv_compile(text + nb, nl, argv, argc, e->out, err, errlen);
+        struct sp__conv *c =
+            (nl > 6 && !memcmp(text + nb, "table_", 6)) ||
+                    (nl == 8 && !memcmp(text + nb, "in_table", 8))
+                ? sp__conv_compile_table(text + nb, nl, argv, argc, e->out, res, err, errlen)
+                : sp__conv_compile(text + nb, nl, argv, argc, e->out, err, errlen);
         if (!c)
             goto fail;
         e->conv[e->nconv++] = c;

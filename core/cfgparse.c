@@ -741,6 +741,8 @@ static const struct kw keywords[] = {
     {"use_backend", S_FE | S_LI, sp__cfg_kw_use_backend},
     {"tcp-request", S_PROXY, sp__cfg_kw_tcp_request},
     {"tcp-response", S_PROXY, sp__cfg_kw_tcp_response},
+    {"stick-table", S_PROXY, sp__cfg_kw_stick_table},
+    {"stick", S_PROXY, sp__cfg_kw_stick},
     {"pp2-never-send-local", S_GLOBAL, sp__cfg_kw_pp2_never_send_local},
     {"stats", S_GLOBAL | S_PROXY, sp__cfg_kw_stats},
     {"http-request", S_PROXY, sp__cfg_kw_http_request},
@@ -857,7 +859,7 @@ static const char *const global_unsupported[] = {
 static const char *const proxy_unsupported[] = {
     "use-server",
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
-    "cookie", "dynamic-cookie-key", "stick-table", "stick",
+    "cookie", "dynamic-cookie-key",
     "tcp-response", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",

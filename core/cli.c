@@ -17,8 +17,10 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <urcu/urcu-qsbr.h>
 
 #include "balance/balance.h"
+#include "balance/stktable.h"
 #include "core/config.h"
 #include "core/timer.h"
 #include "core/util.h"
@@ -364,9 +366,56 @@ static const char help[] =
     "  set server BE/SRV state|health|weight|addr ... : change a server's state, weight or "
     "address\n"
     "  enable|disable server BE/SRV            : leave or enter maintenance\n"
+    "  show table [NAME [data.TYPE OP V] [key K]] : report table usage stats or dump entries\n"
+    "  clear table NAME [data.TYPE OP V] [key K] : remove entries from a stick table\n"
     "  enable|disable health BE/SRV            : start or stop a server's health checks\n"
     "  show decisions                          : the last routing decisions of every worker "
     "(decision-log)\n";
+
+/* ---- stick tables: show table [NAME [filter]], clear table NAME [filter] ---- */
+
+static void emit_line(void *ctx, const char *line)
+{
+    sp_strbuf_puts(ctx, line);
+}
+
+static void table_command(const struct sp_routing *rt, char **w, int n, struct sp_strbuf *b)
+{
+    bool show = !strcmp(w[0], "show");
+    char line[512], err[256];
+    struct sp_stkfilter f;
+
+    if (show && n == 2) {
+        for (int i = 0; i < rt->nstk; i++) {
+            sp_stktable_head(rt->stk[i], line, sizeof(line));
+            sp_strbuf_puts(b, line);
+        }
+        return;
+    }
+    struct sp_stktable *t = NULL;
+    for (int i = 0; n >= 3 && i < rt->nstk; i++)
+        if (!strcmp(sp_stktable_name(rt->stk[i]), w[2]))
+            t = rt->stk[i];
+    if (!t) {
+        sp_strbuf_puts(b, n >= 3 ? "No such table\n" : "Optional table name expected\n");
+        return;
+    }
+    if (sp_stkfilter_parse(t, w + 3, n - 3, &f, err, sizeof(err)) < 0) {
+        sp_strbuf_puts(b, err);
+        return;
+    }
+    /* the entries live in a QSBR-protected hash table: main reads it as a registered reader
+     * for the length of the command (workers never wait for it: it is online only here) */
+    urcu_qsbr_register_thread();
+    if (show) {
+        sp_stktable_head(t, line, sizeof(line));
+        sp_strbuf_puts(b, line);
+        sp_stktable_dump(t, &f, emit_line, b);
+    } else {
+        sp_stktable_clear(t, &f);
+    }
+    urcu_qsbr_unregister_thread();
+}
 
 static void run_command(const struct sp_routing *rt, const struct sp_http_conf *conf, char *cmd,
                         bool admin, struct sp_strbuf *b)
@@ -405,6 +454,9 @@ static void run_command(const struct sp_routing *rt, const struct sp_http_conf *
         server_command(rt, w, n, admin, b);
     } else if (!strcmp(w[0], "show") && n >= 2 && !strcmp(w[1], "decisions")) {
         show_decisions(rt, b);
+    } else if ((!strcmp(w[0], "show") || !strcmp(w[0], "clear")) && n >= 2 &&
+               !strcmp(w[1], "table")) {
+        table_command(rt, w, n, b);
     } else {
         sp_strbuf_printf(b, "Unknown command: '%s'\n", w[0]);
         sp_strbuf_puts(b, help);

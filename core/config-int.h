@@ -311,6 +311,10 @@ int sp__cfg_lookup_group(const char *name, int *ret_gid);
 void sp__cfg_kw_acl(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_use_backend(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv);
+/* cfgstick.c: `stick-table` (frontend, backend, listen) */
+void sp__cfg_kw_stick_table(struct sp__cfg_parser *ps, int argc, char **argv);
+/* cfgstick.c: `stick on|match|store-request` (backend, listen) */
+void sp__cfg_kw_stick(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_tcp_response(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_pp2_never_send_local(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv);

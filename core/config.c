@@ -394,6 +394,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
         free(px->stats_scope[i]);
     free(px->stats_scope);
     sp__cfg_rules_free(px->use_backends);
+    sp__cfg_rules_free(px->stick_rules);
     sp__cfg_rules_free(px->tcp_conn_rules);
     sp__cfg_rules_free(px->tcp_content_rules);
     sp__cfg_rules_free(px->tcp_session_rules);

@@ -360,6 +360,46 @@ struct sp_cfg_comp {
 struct sp_cfg_comp *sp_cfg_comp_dup(const struct sp_cfg_comp *c, bool *ret_oom);
 struct sp_cfg_comp *sp_cfg_comp_free(struct sp_cfg_comp *c);
 
+/* stick tables (issue 20): the data types a `stick-table ... store` line may name, in
+ * HAProxy 2.6's order (STKTABLE_DT_*) for those spillway keeps */
+enum sp_stk_dt {
+    SP_STK_SERVER_ID = 0,
+    SP_STK_GPT0,
+    SP_STK_GPC0,
+    SP_STK_GPC0_RATE,
+    SP_STK_CONN_CNT,
+    SP_STK_CONN_RATE,
+    SP_STK_CONN_CUR,
+    SP_STK_SESS_CNT,
+    SP_STK_SESS_RATE,
+    SP_STK_HTTP_REQ_CNT,
+    SP_STK_HTTP_REQ_RATE,
+    SP_STK_HTTP_ERR_CNT,
+    SP_STK_HTTP_ERR_RATE,
+    SP_STK_BYTES_IN_CNT,
+    SP_STK_BYTES_IN_RATE,
+    SP_STK_BYTES_OUT_CNT,
+    SP_STK_BYTES_OUT_RATE,
+    SP_STK_GPC1,
+    SP_STK_GPC1_RATE,
+    SP_STK_NDT,
+};
+
+enum sp_stk_type { SP_STK_T_IP = 0, SP_STK_T_IPV6, SP_STK_T_INT, SP_STK_T_STR, SP_STK_T_BIN };
+
+/* owner: main. A proxy's `stick-table` line (plain values). */
+struct sp_cfg_stktable {
+    bool set;
+    enum sp_stk_type type;
+    unsigned keylen; /* bytes of key: 4, 16, 4, or `len` (string, binary; 32 by default) */
+    uint64_t size;
+    int64_t expire; /* ms; 0 = never */
+    bool nopurge;
+    uint32_t store;              /* bit per enum sp_stk_dt */
+    uint32_t period[SP_STK_NDT]; /* ms, for the *_rate types */
+    struct sp_cfg_where where;
+};
+
 /* owner: main */
 struct sp_cfg_proxy {
     struct sp_cfg_proxy *next; /* in declaration order */
@@ -464,6 +504,10 @@ struct sp_cfg_proxy {
     /* `stats http-request allow|deny|auth [realm R] [if|unless COND]`: words from the
      * action on, checked at parse time, compiled by balance/routing.c */
     struct sp_cfg_rule *stats_http_req;
+    struct sp_cfg_stktable stk; /* `stick-table` (issue 20): stk.set when given */
+    /* `stick on|match|store-request KEY [table T] [if|unless COND]` (backends): words from
+     * on|match|store-request on */
+    struct sp_cfg_rule *stick_rules;
 };
 
 /* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */
@@ -617,6 +661,11 @@ struct sp_cfg_proxy *sp_config_find_proxy(const struct sp_config *cfg, const cha
  * (powers of 1024). */
 int sp_parse_time_ms(const char *text, int64_t *ret_ms);
 int sp_parse_size(const char *text, uint64_t *ret);
+/* pure. Stick-table data types (core/cfgstick.c): the name of enum sp_stk_dt `dt` (NULL when
+ * out of range), whether it is a frequency counter, and the type of a name (-1: none). */
+const char *sp_stk_dt_name(int dt);
+bool sp_stk_dt_is_rate(int dt);
+int sp_stk_dt_find(const char *name, size_t len);
 
 /* Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH" into
  * `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).

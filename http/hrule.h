@@ -44,6 +44,7 @@ enum act {
     A_SET_DST,
     A_SET_DST_PORT,
     A_NORMALIZE_URI,
+    A_STICK, /* track-sc*, sc-inc-gpc0/1, sc-set-gpt0: http/hstick.c */
 };
 
 /* del-header -m */
@@ -93,6 +94,7 @@ struct sp_hrule {
     uint8_t rtype;
     bool drop_query, append_slash, ignore_empty;
     char *cookie;
+    struct sp_hstick *stk; /* A_STICK (http/hstick.h) */
 };
 
 #endif

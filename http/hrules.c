@@ -12,10 +12,12 @@
 #include "core/log.h"
 #include "core/regexcost.h"
 #include "core/util.h"
+#include "http/hstick.h"
 #include "http/http-int.h"
 #include "http/httplog.h"
 #include "http/normuri.h"
 #include "http/hrule.h"
+#include "http/hstick.h"
 
 /* ---- the run ---- */
 
@@ -761,6 +763,9 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
         case A_NORMALIZE_URI:
             e = normalize(r, h);
             break;
+        case A_STICK:
+            sp__hstick_run(h->stk, r->t, &r->env);
+            continue;
         case A_SET_STATUS:
             hm->status = h->status;
             hm->line_edited = true;
@@ -826,6 +831,8 @@ static bool run_init(struct run *r, struct sp_txn *t)
     r->tmpcap = w->cap;
     sp__route_env(&r->env, t->hw, t->conn);
     vars_env(t, &r->env);
+    r->env.stkctr = t->stkctr;
+    r->env.stkctr = t->stkctr;
     log_rec(t, &r->rec);
     r->rec.env = &r->env;
     return true;

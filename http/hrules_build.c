@@ -16,6 +16,7 @@
 #include "http/httplog.h"
 #include "http/normuri.h"
 #include "http/hrule.h"
+#include "http/hstick.h"
 
 /* ---- compilation ---- */
 
@@ -54,7 +55,10 @@ static int fmt_compile(struct cctx *x, const char *text, struct fmt *f)
     f->litlen = strlen(text);
     if (!strchr(text, '%'))
         return 0;
-    f->lf = sp_logfmt_compile(text, x->err, sizeof(x->err));
+    /* in the proxy's context (its stick-table for the sc and src fetches) */
+    struct sp_acl_resolver lres = x->res;
+    lres.what = SP_ACL_CTX_HTTP_RES;
+    f->lf = sp_logfmt_compile_res(text, &lres, x->err, sizeof(x->err));
     if (!f->lf)
         return bad(x, "failed to parse log-format '%s': %s", text, x->err);
     return 0;
@@ -295,14 +299,8 @@ static const char *const unsupported[] = {
     "set-src",
     "set-src-port",
     "wait-for-body",
-    "track-sc0",
-    "track-sc1",
-    "track-sc2",
     "sc-inc-gpc",
-    "sc-inc-gpc0",
-    "sc-inc-gpc1",
     "sc-set-gpt",
-    "sc-set-gpt0",
     "set-map",
     "del-map",
     "add-acl",
@@ -524,6 +522,10 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
                        w[i]);
         r->status = k;
         i += (k & SP_NORMURI_OPT) ? 2 : 1;
+    } else if (!response && sp__hstick_is(a)) {
+        r->act = A_STICK;
+        if (!(r->stk = sp__hstick_compile(&x->res, w, n, &i, x->err, sizeof(x->err))))
+            return bad(x, "%s", x->err);
     } else if (response && !strcmp(a, "set-status")) {
         r->act = A_SET_STATUS;
         char *end;
@@ -578,6 +580,7 @@ static void rule_free(struct sp_hrule *r)
     if (r->has_re)
         regfree(&r->re);
     sp_smp_free(r->expr);
+    sp__hstick_free(r->stk);
     free(r->reason);
     free(r->ctype);
     fmt_free(&r->body);

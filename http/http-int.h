@@ -310,6 +310,9 @@ struct sp_txn {
     int8_t log_level;    /* http-request set-log-level: a syslog severity, -1 the default, -2
                             silent (no line) */
     struct sp_vars vars; /* txn.*, req.*, res.* variables: cleared at free, after the log line */
+    /* track-sc0..2 (balance/stktable.h): released at free when `stk_tracked` */
+    struct sp_stkctr stkctr[SP_STK_NCTR];
+    bool stk_tracked;
 
     /* compression (compress.c): the algorithm the request chose (enum sp_comp_algo, 0:
      * none), whether the request was HTTP/1.1 or later, and the filter's state while a

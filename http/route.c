@@ -381,6 +381,7 @@ void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t)
     env->status = t->status;
     env->sess_vars = &t->conn->sess_vars;
     env->txn_vars = &t->vars;
+    env->stkctr = t->stkctr;
 }
 
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)

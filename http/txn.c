@@ -334,6 +334,20 @@ static const struct sp_server *prefer_last(struct sp_txn *t)
     return s;
 }
 
+/* `stick on|match|store-request` (balance/stkrules.c), for a backend that has such rules:
+ * with s NULL, the server stored for the connection's key (NULL: none usable); with s, stores
+ * it under the keys. */
+static const struct sp_server *stick(struct sp_txn *t, const struct sp_server *s)
+{
+    struct sp_acl_env env;
+
+    sp__route_env_late(&env, t);
+    if (!s)
+        return sp_stick_match_mt(t->be, &env);
+    sp_stick_store_mt(t->be, &env, s);
+    return s;
+}
+
 /* The request goes to another server than the one that failed it, when the backend has one
  * (HAProxy's round-robin passes the server to avoid): counted as a redispatch of the server
  * left. False when no other server can take it. */
@@ -977,9 +991,13 @@ static void txn_dispatch(struct sp_txn *t, bool force_new)
     sp_rate_add(st, SP_STATS_BE, t->be->idx, &bo->rate, now);
     t->counted_be = true;
     t->conn_retries = t->be->retries;
-    const struct sp_server *s = prefer_last(t);
+    const struct sp_server *s = t->be->nstick ? stick(t, NULL) : NULL;
+    if (!s)
+        s = prefer_last(t);
     if (!s)
         s = lb_pick(t, NULL);
+    if (s && t->be->nstick)
+        stick(t, s);
     t->srv = s;
     if (s && t->conn)
         t->conn->last_srv = s->idx;
@@ -1201,8 +1219,12 @@ void sp__txn_free(struct sp_txn *t)
         sp__comp_free(t); /* a compressed response that did not end */
     if (!t->accounted)
         account(t);
+    if (t->stk_tracked)
+        sp_stkctr_end(t->stkctr, t->status, t->bytes_in, t->bytes_out);
     if (!t->logged)
         sp__accesslog_txn(t);
+    if (t->stk_tracked)
+        sp_stkctr_release(t->stkctr);
     sp_vars_clear(&t->vars);
     free(t->reqline);
     lresp_free(t);

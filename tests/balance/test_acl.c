@@ -147,7 +147,8 @@ static int fake_srv(const void *ctx, const char *be, const char *srv)
 }
 
 /* the declaring proxy: a `listen` whose frontend is "webserver" and backend "ade" */
-static struct sp_acl_resolver R = {fake_fe, fake_be, fake_srv, NULL, 0, 0, SP_ACL_CTX_ANY, NULL};
+static struct sp_acl_resolver R = {fake_fe, fake_be,        fake_srv, NULL, 0,
+                                   0,       SP_ACL_CTX_ANY, NULL,     NULL};
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -1192,8 +1193,8 @@ static const unsigned char hello[] = {
     'e',  'x',  'a',  'm',  'p',  'l', 'e', '.', 't', 'e', 's', 't',
 };
 
-static struct sp_acl_resolver R_TCP = {fake_fe, fake_be, fake_srv,       NULL,
-                                       0,       0,       SP_ACL_CTX_TCP, NULL};
+static struct sp_acl_resolver R_TCP = {fake_fe, fake_be,        fake_srv, NULL, 0,
+                                       0,       SP_ACL_CTX_TCP, NULL,     NULL};
 
 /* sp_acl_cond_exec() of `cond` over payload[0..len) (capacity 16384): 1, 0, -1 (wait), or -2
  * when it does not compile. */

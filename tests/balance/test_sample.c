@@ -508,8 +508,8 @@ static void test_errors(void)
     CERR("nosuch", "unknown fetch method 'nosuch'");
     CERR("path_beg", "unknown fetch method 'path_beg'");
     CERR("str(a),nosuch", "unknown converter 'nosuch'");
-    CERR("str(a),table_http_req_rate(t)", "not supported by spillway (stick tables)");
-    CERR("str(a),in_table(t)", "not supported by spillway (stick tables)");
+    CERR("str(a),table_http_req_rate(t)", "converter 'table_http_req_rate': no stick-table 't'");
+    CERR("str(a),in_table(t)", "converter 'in_table': no stick-table 't'");
     CERR("str(a),sha1", "converter 'sha1' is not supported by spillway");
     CERR("str(a),json_query('$.a')", "'json_query' is not supported by spillway");
     CERR("str(a),lower(x)", "converter 'lower' expects 0 arguments");

@@ -276,8 +276,8 @@ static int fake_srv(const void *ctx, const char *be, const char *srv)
     return -1;
 }
 
-const struct sp_acl_resolver fz_resolver = {fake_fe, fake_be, fake_srv,       NULL,
-                                            0,       0,       SP_ACL_CTX_ANY, NULL};
+const struct sp_acl_resolver fz_resolver = {fake_fe, fake_be,        fake_srv, NULL, 0,
+                                            0,       SP_ACL_CTX_ANY, NULL,     NULL};
 
 int64_t fz_load(const void *ctx, enum sp_acl_load what, int idx)
 {

@@ -143,7 +143,7 @@ def main(t):
         check_cfg(t, "converter", base + "    acl x hdr(host),nosuch foo\n"
                   "    use_backend b if x\n" + tail, ["unknown converter 'nosuch'", ":8"])
         check_cfg(t, "stick", base + "    acl x src,table_http_req_rate(t) gt 1\n"
-                  "    use_backend b if x\n" + tail, ["not supported by spillway (stick tables)"])
+                  "    use_backend b if x\n" + tail, ["no stick-table 't'", ":8"])
         check_cfg(t, "map", base + "    acl x path,map_beg(/nonexistent/x.map) -m found\n"
                   "    use_backend b if x\n" + tail, ["/nonexistent/x.map"])
         check_cfg(t, "var", base + "    acl x var(txn.a) foo\n    use_backend b if x\n" + tail,
