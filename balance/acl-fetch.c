@@ -1060,6 +1060,15 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return smp_str(out, e->arg, e->arg_len);
     case SP__F_INT:
         return smp_int(out, SP_SMP_SINT, e->cint);
+    case SP__F_CAP_REQ:
+    case SP__F_CAP_RES: {
+        /* HAProxy: the slot's value, the fetch fails when nothing was captured there */
+        int64_t k = e->cint + (e->fetch == SP__F_CAP_RES ? env->ncap_req : 0);
+        int64_t lim = e->fetch == SP__F_CAP_RES ? env->ncap_req + env->ncap_res : env->ncap_req;
+        if (!env->caps || e->cint < 0 || k >= lim || !env->caps[k])
+            return false;
+        return smp_str(out, env->caps[k], strlen(env->caps[k]));
+    }
     case SP__F_BOOL:
         return smp_int(out, SP_SMP_BOOL, e->cint);
     case SP__F_VAR:

@@ -75,6 +75,8 @@ enum sp__acl_fetch {
     SP__F_AUTH,      /* http_auth* (fetch-auth.c): `load` holds the enum sp__auth_kind */
     SP__F_UNIQUE_ID, /* unique-id: env->unique_id() */
     SP__F_STK,       /* stick tables: sc_*, scN_*, src_*, table_* (stkfetch.c) */
+    SP__F_CAP_REQ,   /* capture.req.hdr(N): env->caps[N] */
+    SP__F_CAP_RES,   /* capture.res.hdr(N): env->caps[ncap_req + N] */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,

@@ -181,6 +181,9 @@ static const struct kw kws[] = {
     {"http_auth_pass", SP__F_AUTH, SP__ACL_T_STR, A_NONE, SP__AUTH_PASS, false},
     {"http_auth_bearer", SP__F_AUTH, SP__ACL_T_STR, A_HDR_OPT, SP__AUTH_BEARER, false},
     {"unique-id", SP__F_UNIQUE_ID, SP__ACL_T_STR, A_NONE, 0, false},
+    /* the transaction's captures (capture request|response header, capture rules) */
+    {"capture.req.hdr", SP__F_CAP_REQ, SP__ACL_T_STR, A_INT, 0, false},
+    {"capture.res.hdr", SP__F_CAP_RES, SP__ACL_T_STR, A_INT, 0, false},
     /* constants, variables and more of the request (HAProxy 2.6's src/sample.c, vars.c,
      * http_fetch.c) */
     {"str", SP__F_STR, SP__ACL_T_STR, A_STR, 0, false},

@@ -85,6 +85,10 @@ struct sp_acl_env {
                     const char **value, size_t *value_len);
     const void *res;
     int res_version; /* 10 or 11 */
+    /* the transaction's captured values (capture.req.hdr, capture.res.hdr): request slots
+     * then response slots, each NULL when not captured; caps NULL: none */
+    const char *const *caps;
+    int ncap_req, ncap_res;
     /* the client connection came over TLS (ssl_fc). spillway terminates no TLS yet: every
      * caller leaves it false; the TLS transport will set it */
     bool ssl_fc;

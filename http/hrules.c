@@ -545,6 +545,12 @@ static int set_var(struct run *r, const struct sp_hrule *h)
         return 0;
     }
     struct sp_smp v;
+    if (h->status == 1) { /* set-var-fmt: the rendered string (copied by sp_var_set) */
+        v.type = SP_SMP_STR;
+        v.u.str.len = render(r, &h->val, r->tmp, r->tmpcap, &v.u.str.ptr);
+        sp_var_set(&r->env, &h->var, &v);
+        return 0;
+    }
     if (sp_smp_eval(h->expr, &r->env, &v))
         sp_var_set(&r->env, &h->var, &v); /* a failed set leaves the variable as it was */
     return 0;
@@ -818,6 +824,17 @@ static void log_rec(struct sp_txn *t, struct sp_log_rec *r)
     r->req_counter = t->req_id;
 }
 
+void sp__hrules_caps_env(const struct sp_txn *t, struct sp_acl_env *env)
+{
+    const struct sp_hrules *hr = t->hw->conf->hrules;
+
+    if (!hr || !t->caps)
+        return;
+    env->caps = (const char *const *)t->caps;
+    env->ncap_req = hr->fe[t->fe->idx].ncap_req;
+    env->ncap_res = hr->fe[t->fe->idx].ncap_res;
+}
+
 static bool run_init(struct run *r, struct sp_txn *t)
 {
     memset(r, 0, sizeof(*r));
@@ -832,6 +849,7 @@ static bool run_init(struct run *r, struct sp_txn *t)
     sp__route_env(&r->env, t->hw, t->conn);
     vars_env(t, &r->env);
     r->env.stkctr = t->stkctr;
+    sp__hrules_caps_env(t, &r->env);
     r->env.stkctr = t->stkctr;
     log_rec(t, &r->rec);
     r->rec.env = &r->env;

@@ -122,6 +122,9 @@ struct sp_hmsg *sp__hrules_h1(struct sp_txn *t, struct sp_conn *c, const char *b
 struct sp_hmsg *sp__hrules_h2(struct sp_txn *t, struct sp_conn *c, const struct sp_h2_req *r,
                               int *ret_err);
 
+/* owner: worker. The transaction's captures into env (capture.req.hdr / capture.res.hdr). */
+void sp__hrules_caps_env(const struct sp_txn *t, struct sp_acl_env *env);
+
 /* owner: worker. The response head `m` (over `buf`) before it goes to the client: runs the
  * http-response rules (`server`: it came from a server) and http-after-response rules. Sets
  * ret_m, ret_buf and ret_len to the head to use (the worker's scratch when rewritten). Returns 0,

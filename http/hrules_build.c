@@ -319,7 +319,6 @@ static const char *const unsupported[] = {
     "strict-mode",
     "reject",
     "disable-l7-retry",
-    "set-var-fmt",
     "set-bandwidth-limit",
     "replace-value-fmt",
     "deny-on",
@@ -450,7 +449,10 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
         if (!e)
             e = fmt_compile(x, w[i + 1], &r->val);
         i += 2;
-    } else if (!strncmp(a, "set-var(", 8) || !strncmp(a, "unset-var(", 10)) {
+    } else if (!strncmp(a, "set-var(", 8) || !strncmp(a, "unset-var(", 10) ||
+               !strncmp(a, "set-var-fmt(", 12)) {
+        /* set-var-fmt(NAME) FMT: the variable gets the rendered log-format, a string */
+        bool fmt = !strncmp(a, "set-var-fmt(", 12);
         r->act = a[0] == 's' ? A_SET_VAR : A_UNSET_VAR;
         const char *open = strchr(a, '('), *close = strrchr(a, ')');
         if (!close || close[1] || close == open + 1)
@@ -458,7 +460,15 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
         if (sp_var_ref_parse(open + 1, (size_t)(close - open - 1), &r->var, x->err,
                              sizeof(x->err)) < 0)
             return bad(x, "%s", x->err);
-        if (r->act == A_SET_VAR) {
+        if (r->act == A_SET_VAR && fmt) {
+            if (i >= n || is_cond(w[i]))
+                return bad(x, "expects a log-format string");
+            int e = fmt_compile(x, w[i], &r->val);
+            if (e < 0)
+                return e;
+            r->status = 1; /* the value is r->val, rendered */
+            i++;
+        } else if (r->act == A_SET_VAR) {
             if (i >= n || is_cond(w[i]))
                 return bad(x, "expects a sample expression");
             r->expr = sp_smp_compile(w[i], strlen(w[i]), &x->res, x->err, sizeof(x->err));

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "http/hrules.h"
 #include "http/http-int.h"
 
 static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
@@ -382,6 +383,7 @@ void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t)
     env->sess_vars = &t->conn->sess_vars;
     env->txn_vars = &t->vars;
     env->stkctr = t->stkctr;
+    sp__hrules_caps_env(t, env);
 }
 
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)

@@ -79,6 +79,8 @@ frontend fe
     http-request redirect prefix /base append-slash if { path /slash }
     http-request auth realm Zone if { path /auth }
     http-request set-var(txn.path) path
+    http-request set-var-fmt(txn.who) "%%[src]/%%ci"
+    http-request set-header X-Who %%[var(txn.who)]
     http-request set-header X-Forwarded-Proto https
     http-request add-header X-Client %%ci:%%cp
     http-request del-header X-Drop
@@ -93,6 +95,7 @@ frontend fe
     redirect location /kw code 307 if { path /kwredir }
     use_backend be2 if { hdr(x-to) two }
     http-response set-header X-Resp yes
+    http-response set-header X-Cap-Seen %%[capture.req.hdr(0)] if { capture.req.hdr(0) -m found }
     http-response set-header X-Resp-From %%[hdr(x-backend)]
     http-response del-header Server
     http-after-response add-header X-After 1
@@ -128,6 +131,7 @@ backend be2
         assert "X-List: A, b, A\r\n" in h, h
         assert "X-Forwarded-Proto: https\r\n" in h, h
         assert "X-Client: 127.0.0.1:" in h, h
+        assert "X-Who: 127.0.0.1/127.0.0.1\r\n" in h, h  # set-var-fmt
         assert "X-Backend-Rule: be\r\n" in h, h
         assert r.header("X-Resp") == "yes" and r.header("X-After") == "1", r.headers
         # hdr() in a response rule reads the response, as HAProxy's direction-free fetches do
@@ -219,8 +223,11 @@ backend be2
     def capture():
         r = request(p, "GET", "/name", headers=[("X-Cap", "abcdef")])
         assert r.status in (200, 299), r.status
+        assert r.header("X-Cap-Seen") == "abc", r.headers  # capture.req.hdr(0), cut to len 3
+        r = request(p, "GET", "/name")
+        assert r.header("X-Cap-Seen") is None, r.headers  # nothing captured: the fetch fails
 
-    t.case("capture request/response header (logged below)", capture)
+    t.case("capture request/response header (logged below), capture.req.hdr", capture)
 
     def more_actions():
         import socket
