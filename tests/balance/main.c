@@ -14,9 +14,8 @@ void test_stktable_register(void);
 int main(void)
 {
     static const sp_unit_register_fn fns[] = {
-        test_acl_register,    test_routing_register, test_health_register,
-        test_lb_register,     test_dns_register,     test_resolver_register,
-        test_sample_register, test_dnstcp_register,  test_userlist_register,
-        test_stktable_register};
+        test_acl_register,      test_routing_register,  test_health_register, test_lb_register,
+        test_dns_register,      test_resolver_register, test_sample_register, test_dnstcp_register,
+        test_userlist_register, test_stktable_register};
     return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
 }

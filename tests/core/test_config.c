@@ -1103,9 +1103,9 @@ static void test_crlf_and_no_newline(void)
 
 static void test_unsupported_keywords(void)
 {
-    static const char *const proxy_kws[] = {
-        "use-server", "log-tag", "persist", "dispatch", "log-format-sd", "cookie", "http-reuse",
-        "rate-limit", "force-persist", "filter", "email-alert", "id"};
+    static const char *const proxy_kws[] = {"use-server",    "log-tag", "persist",     "dispatch",
+                                            "log-format-sd", "cookie",  "http-reuse",  "rate-limit",
+                                            "force-persist", "filter",  "email-alert", "id"};
     static const char *const global_kws[] = {"ca-base", "crt-base", "ssl-default-bind-ciphers",
                                              "nbproc", "log-tag"};
     static const char *const opts[] = {"tcp-check", "httpslog", "nolinger", "splice-auto",
