@@ -198,36 +198,6 @@ static bool match_ip6(const struct sp__acl_expr *e, const uint8_t *a)
     return false;
 }
 
-/* A string as HAProxy casts it to an integer (sample.c c_str2int(), tools.c read_int64()):
- * an empty string does not convert; otherwise an optional sign, then the leading decimal
- * digits, none reading 0 ("abc" is 0), too many saturating to INT64_MAX (INT64_MIN with a
- * minus). */
-static bool str_to_int(const char *s, size_t n, int64_t *ret)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    bool neg = false, over = false;
-
-    if (!n)
-        return false;
-    if (s[0] == '-' || s[0] == '+') {
-        neg = s[0] == '-';
-        i++;
-    }
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            over = true;
-        else
-            v = v * 10 + d;
-    }
-    if (neg)
-        *ret = over || v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
-    else
-        *ret = over || v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
-    return true;
-}
-
 static bool match_str(const struct sp__acl_expr *e, const char *s, size_t n);
 
 /* A value that is an address (src, dst). */
@@ -259,9 +229,9 @@ static bool match_str(const struct sp__acl_expr *e, const char *s, size_t n)
     case SP__ACL_M_FOUND:
         return true;
     case SP__ACL_M_BOOL:
-        return str_to_int(s, n, &v) && v != 0;
+        return sp__smp_str2int(s, n, &v) && v != 0;
     case SP__ACL_M_INT:
-        return str_to_int(s, n, &v) && in_ranges(e, v);
+        return sp__smp_str2int(s, n, &v) && in_ranges(e, v);
     case SP__ACL_M_LEN:
         return in_ranges(e, (int64_t)n);
     case SP__ACL_M_IP: {

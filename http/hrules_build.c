@@ -269,6 +269,18 @@ static int parse_redirect(struct cctx *x, struct sp_hrule *r, char **w, int n, i
     return 0;
 }
 
+/* A sample expression at words[*i] into r->expr (set-var, set-dst, set-dst-port). */
+static int take_expr(struct cctx *x, struct sp_hrule *r, char **w, int n, int *i)
+{
+    if (*i >= n || is_cond(w[*i]))
+        return bad(x, "expects a sample expression");
+    r->expr = sp_smp_compile(w[*i], strlen(w[*i]), &x->res, x->err, sizeof(x->err));
+    if (!r->expr)
+        return bad(x, "%s", x->err);
+    ++*i;
+    return 0;
+}
+
 /* `set-timeout server|tunnel TIME|EXPR` */
 static int parse_set_timeout(struct cctx *x, struct sp_hrule *r, char **w, int n, int *i)
 {
@@ -469,12 +481,7 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
             r->status = 1; /* the value is r->val, rendered */
             i++;
         } else if (r->act == A_SET_VAR) {
-            if (i >= n || is_cond(w[i]))
-                return bad(x, "expects a sample expression");
-            r->expr = sp_smp_compile(w[i], strlen(w[i]), &x->res, x->err, sizeof(x->err));
-            if (!r->expr)
-                return bad(x, "%s", x->err);
-            i++;
+            e = take_expr(x, r, w, n, &i);
         }
     } else if (!strcmp(a, "capture") && !after) {
         /* `capture SAMPLE id N` (a `len` form was given its slot by the parser) */
@@ -512,12 +519,7 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
         i++;
     } else if ((!strcmp(a, "set-dst") || !strcmp(a, "set-dst-port")) && !response) {
         r->act = a[7] ? A_SET_DST_PORT : A_SET_DST;
-        if (i >= n || is_cond(w[i]))
-            return bad(x, "expects a sample expression");
-        r->expr = sp_smp_compile(w[i], strlen(w[i]), &x->res, x->err, sizeof(x->err));
-        if (!r->expr)
-            return bad(x, "%s", x->err);
-        i++;
+        e = take_expr(x, r, w, n, &i);
     } else if (!strcmp(a, "normalize-uri") && !response) {
         r->act = A_NORMALIZE_URI;
         if (i >= n || is_cond(w[i]))
