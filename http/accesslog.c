@@ -64,7 +64,7 @@ static void emit(struct sp_http_worker *hw, const struct sp_http_felog *l,
     emit_level(hw, l, r, -1);
 }
 
-static void base(struct sp_log_rec *r, struct sp_http_worker *hw, struct sp_conn *c)
+void sp__accesslog_base(struct sp_log_rec *r, struct sp_http_worker *hw, struct sp_conn *c)
 {
     sp_log_rec_init(r);
     r->ctx = &hw->logctx;
@@ -74,6 +74,17 @@ static void base(struct sp_log_rec *r, struct sp_http_worker *hw, struct sp_conn
     r->accept_us = (int64_t)sp_wall_us(c->t_accept_us);
     r->actconn = (unsigned)sp_gate_count_mt(hw->conf->global_gate);
     r->feconn = (unsigned)sp__fe_conn(hw, c->fe->idx);
+}
+
+void sp__accesslog_request(struct sp_log_rec *r, const struct sp_txn *t)
+{
+    if (t->reqline) {
+        r->method = t->reqline;
+        r->method_len = t->reqline_mlen;
+        r->target = t->reqline + t->reqline_mlen + 1;
+        r->target_len = t->reqline_tlen;
+    }
+    r->version = t->h2 ? "HTTP/2.0" : (t->conn->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
 }
 
 void sp__accesslog_txn(struct sp_txn *t)
@@ -88,7 +99,7 @@ void sp__accesslog_txn(struct sp_txn *t)
      * req.total == 0); an HTTP request always has some */
     if (l->dontlognull && !t->bytes_in && t->sp == &sp__tcp_sproto)
         return;
-    base(&r, hw, t->conn);
+    sp__accesslog_base(&r, hw, t->conn);
     r.backend = t->be ? t->be->name : NULL;
     if (t->local && t->local != SP_LOCAL_REPLY)
         r.server = t->local == SP_LOCAL_PROMETHEUS ? "<PROMEX>" : "<STATS>";
@@ -118,13 +129,7 @@ void sp__accesslog_txn(struct sp_txn *t)
     r.srvconn = t->srv ? (unsigned)sp_stats_cur_mt(SP_STATS_SRV, t->srv->idx) : 0;
     r.retries = (unsigned)t->retries;
     r.redispatched = t->redispatched;
-    if (t->reqline) {
-        r.method = t->reqline;
-        r.method_len = t->reqline_mlen;
-        r.target = t->reqline + t->reqline_mlen + 1;
-        r.target_len = t->reqline_tlen;
-    }
-    r.version = t->h2 ? "HTTP/2.0" : (t->conn->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
+    sp__accesslog_request(&r, t);
     const struct sp_hrules *hr = hw->conf->hrules;
     if (hr && t->caps) {
         /* the frontend's captures: %hr / %hs print each slot, "" when not captured */
@@ -157,7 +162,7 @@ void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1,
 
     if (!l || (l->dontlognull && !c->got_bytes))
         return;
-    base(&r, hw, c);
+    sp__accesslog_base(&r, hw, c);
     r.request_us = (int64_t)sp_wall_us(c->t_req_start * 1000);
     r.t_request = -1;
     r.t_active = ms(c->t_req_start * 1000, hw->w->now_us);
@@ -180,7 +185,7 @@ void sp__accesslog_conn_error(struct sp_conn *c, const char *msg, bool null)
      * closed or failed before sending anything */
     if (!l || (null && l->dontlognull))
         return;
-    base(&r, hw, c);
+    sp__accesslog_base(&r, hw, c);
     r.listener_id = c->bind->luid;
     const char *bind = c->bind->name;
     if (!bind) {

@@ -353,19 +353,9 @@ int sp__hmsg_build_request(const struct sp_hmsg *hm, struct sp_buf *out, const s
 
 long sp__hmsg_write_response(const struct sp_hmsg *hm, char *out, size_t cap)
 {
-    struct sp_buf b = {.data = out, .size = (uint32_t)cap};
-    struct sp__out o = {.b = &b};
-    char num[24];
+    struct sp_h1_msg parsed; /* made on the way, not wanted here */
 
-    puts_(&o, hm->version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-    sp_u64_dec((uint64_t)hm->status, num);
-    puts_(&o, num);
-    put(&o, " ", 1);
-    put(&o, hm->reason.p, hm->reason.len);
-    put(&o, "\r\n", 2);
-    put_fields(&o, hm, true);
-    put(&o, "\r\n", 2);
-    return o.full ? -ENOSPC : (long)b.tail;
+    return sp__hmsg_write_response_msg(hm, out, cap, hm->h1, &parsed);
 }
 
 /* a name spillway's framing owns (a rule adding one must not reframe the message) */

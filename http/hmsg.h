@@ -32,7 +32,7 @@ struct sp_h2_view;
 
 #define SP_HMSG_MAX_FIELDS (SP_H1_MAX_HDRS + 8)
 
-/* a span of bytes, in a client/server buffer or in the arena */
+/* owner: worker. A span of bytes, in a client/server buffer or in the arena. */
 struct sp_hspan {
     const char *p;
     uint32_t len;
@@ -44,6 +44,7 @@ enum {
     SP_HF_EDITED = 1 << 1, /* made or changed by a rule: checked before it goes out */
 };
 
+/* owner: worker. One field of a message: its name and value, and what it may be used for. */
 struct sp_hfield {
     struct sp_hspan n, v;
     uint8_t flags;    /* SP_HF_* */
@@ -71,70 +72,75 @@ struct sp_hmsg {
     uint32_t arena_len, arena_cap;
 };
 
-/* Starts a message over the client's HTTP/1 request head (buf, m: kept by reference). */
+/* owner: worker. Starts a message over the client's HTTP/1 request head (buf, m: kept by
+ * reference). */
 void sp__hmsg_from_h1_req(struct sp_hmsg *hm, char *arena, uint32_t cap, const char *buf,
                           const struct sp_h1_msg *m);
-/* Over an HTTP/2 request's view (sp__h2_view_init: Host made of :authority, cookie crumbs
- * joined). */
+/* owner: worker. Over an HTTP/2 request's view (sp__h2_view_init: Host made of :authority, cookie
+ * crumbs joined). */
 void sp__hmsg_from_h2_req(struct sp_hmsg *hm, char *arena, uint32_t cap, const struct sp_h2_req *r,
                           const struct sp_h2_view *v);
-/* Over a server's HTTP/1 response head. */
+/* owner: worker. Over a server's HTTP/1 response head. */
 void sp__hmsg_from_h1_res(struct sp_hmsg *hm, char *arena, uint32_t cap, const char *buf,
                           const struct sp_h1_msg *m);
 
-/* Copies bytes into the arena; NULL (and hm->failed) when they do not fit. */
+/* owner: worker. Copies bytes into the arena; NULL (and hm->failed) when they do not fit. */
 char *sp__hmsg_dup(struct sp_hmsg *hm, const char *p, size_t len);
 
-/* The fields rules see: field i of the visible ones, for struct sp_acl_env's hdr(). */
+/* owner: worker. The fields rules see: field i of the visible ones, for struct sp_acl_env's hdr().
+ */
 void sp__hmsg_field(const void *hm, size_t i, const char **name, size_t *nlen, const char **value,
                     size_t *vlen);
-/* Number of visible fields (rules never see SP_HF_KEEP ones). */
+/* owner: worker. Number of visible fields (rules never see SP_HF_KEEP ones). */
 size_t sp__hmsg_nvisible(const struct sp_hmsg *hm);
 
-/* Edits. Each returns 0, or -ENOSPC when the arena or the field table is full (hm->failed). */
+/* owner: worker. Edits. Each returns 0, or -ENOSPC when the arena or the field table is full
+ * (hm->failed). */
 int sp__hmsg_add(struct sp_hmsg *hm, const char *name, size_t nlen, const char *val, size_t vlen);
-/* Removes the visible fields whose name matches (case-insensitive) `pred`; returns how many. */
+/* owner: worker. Removes the visible fields whose name matches (case-insensitive) `pred`; returns
+ * how many. */
 int sp__hmsg_del(struct sp_hmsg *hm, bool (*pred)(const void *ctx, const char *n, size_t len),
                  const void *ctx);
-/* Removes every visible field named `name`. */
+/* owner: worker. Removes every visible field named `name`. */
 int sp__hmsg_del_name(struct sp_hmsg *hm, const char *name, size_t nlen);
+/* owner: worker. Replaces the whole URI (set-uri); HAProxy's normalized form is dropped. */
 int sp__hmsg_set_uri(struct sp_hmsg *hm, const char *p, size_t len);
 
-/* The path of the URI (origin form; without the query), its query (after '?', without it;
- * has_q false when there is no '?'). */
+/* owner: worker. The path of the URI (origin form; without the query), its query (after '?',
+ * without it; has_q false when there is no '?'). */
 void sp__hmsg_path(const struct sp_hmsg *hm, struct sp_hspan *ret_path, struct sp_hspan *ret_query,
                    bool *ret_has_q);
-/* Replaces the span [off, off+len) of the URI with `p`. */
+/* owner: worker. Replaces the span [off, off+len) of the URI with `p`. */
 int sp__hmsg_splice_uri(struct sp_hmsg *hm, size_t off, size_t len, const char *p, size_t plen);
 
 struct sp__out;
 struct sp_fwd;
 struct sockaddr_storage;
-/* Writes the request for an HTTP/1.1 server (as sp__h1_build_request / sp__h2_build_request
- * do for a message without rules): the edited line and fields, the framing of the original
- * message, `close` and X-Forwarded-For. `h2_end_stream`: an HTTP/2 request whose stream
- * already ended (no body). *ret_body: the framing toward the server. 0, -ENOSPC. */
+/* owner: worker. Writes the request for an HTTP/1.1 server (as sp__h1_build_request /
+ * sp__h2_build_request do for a message without rules): the edited line and fields, the framing of
+ * the original message, `close` and X-Forwarded-For. `h2_end_stream`: an HTTP/2 request whose
+ * stream already ended (no body). *ret_body: the framing toward the server. 0, -ENOSPC. */
 int sp__hmsg_build_request(const struct sp_hmsg *hm, struct sp_buf *out, const struct sp_fwd *fwd,
                            const struct sockaddr_storage *peer, bool close, bool h2_end_stream,
                            enum sp_h1_body *ret_body);
-/* Writes the response head back as HTTP/1.x bytes (its framing fields included) into
- * out[0..cap); returns the length, or -ENOSPC. */
+/* owner: worker. Writes the response head (a message of sp__hmsg_from_h1_res()) back as HTTP/1.x
+ * bytes, its framing fields included, into out[0..cap); returns the length, or -ENOSPC. */
 long sp__hmsg_write_response(const struct sp_hmsg *hm, char *out, size_t cap);
 
-/* The same, and *ret the parsed message of what was written without parsing it again: the
- * framing of `orig` (the message hm was made from), the edited status line and fields (a
+/* owner: worker. The same, and *ret the parsed message of what was written without parsing it
+ * again: the framing of `orig` (the message hm was made from), the edited status line and fields (a
  * field a rule added under a framing or hop-by-hop name is marked hop-by-hop: not sent).
  * Returns the length, or -ENOSPC (also past SP_H1_MAX_HDRS fields). */
 long sp__hmsg_write_response_msg(const struct sp_hmsg *hm, char *out, size_t cap,
                                  const struct sp_h1_msg *orig, struct sp_h1_msg *ret);
 
-/* Whether the edited parts can go out as HTTP/1.1 without changing the message's meaning: a
- * method of token characters, a target without controls or spaces, field names of token
+/* owner: worker. Whether the edited parts can go out as HTTP/1.1 without changing the message's
+ * meaning: a method of token characters, a target without controls or spaces, field names of token
  * characters, values and a reason without CR, LF, NUL or other controls but HTAB. A rule's
  * value made of decoded bytes (url_dec, b64dec...) could otherwise split the message. */
 bool sp__hmsg_valid(const struct sp_hmsg *hm);
 
-/* Whether a visible field of that name exists. */
+/* owner: worker. Whether a visible field of that name exists. */
 bool sp__hmsg_has(const struct sp_hmsg *hm, const char *name, size_t nlen);
 
 #endif

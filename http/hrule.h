@@ -53,18 +53,21 @@ enum { DM_STR, DM_BEG, DM_END, DM_SUB, DM_REG };
 /* redirect types */
 enum { R_LOCATION, R_PREFIX, R_SCHEME };
 
-/* A value HAProxy evaluates as log-format: kept as text when it has no '%' (no rendering). */
+/* shared: immutable. A value HAProxy evaluates as log-format: kept as text when it has no '%'
+ * (no rendering). */
 struct fmt {
     char *lit;
     size_t litlen;
     struct sp_logfmt *lf;
 };
 
+/* shared: immutable. A `hdr NAME FMT` of a deny or return. */
 struct rhdr {
     char *name;
     struct fmt v;
 };
 
+/* shared: immutable after sp__hrules_build(); any worker runs it. One compiled rule. */
 struct sp_hrule {
     uint8_t act;
     int line;

@@ -800,25 +800,10 @@ static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
 /* What log-format values (%ci, %ft, %b, %H...) print while the rules run. */
 static void log_rec(struct sp_txn *t, struct sp_log_rec *r)
 {
-    struct sp_conn *c = t->conn;
-
-    sp_log_rec_init(r);
-    r->ctx = &t->hw->logctx;
-    r->cli = &c->peer;
-    r->fe = &c->local;
-    r->frontend = t->fe->name;
+    sp__accesslog_base(r, t->hw, t->conn);
     r->backend = t->be ? t->be->name : NULL;
-    r->accept_us = (int64_t)sp_wall_us(c->t_accept_us);
     r->request_us = (int64_t)sp_wall_us(t->t_req ? t->t_req : t->t_start);
-    r->actconn = (unsigned)sp_gate_count_mt(t->hw->conf->global_gate);
-    r->feconn = (unsigned)sp__fe_conn(t->hw, t->fe->idx);
-    if (t->reqline) {
-        r->method = t->reqline;
-        r->method_len = t->reqline_mlen;
-        r->target = t->reqline + t->reqline_mlen + 1;
-        r->target_len = t->reqline_tlen;
-    }
-    r->version = t->h2 ? "HTTP/2.0" : (c->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
+    sp__accesslog_request(r, t);
     r->status = t->status ? t->status : -1;
     r->unique_id = t->unique_id; /* %ID: made by the unique-id fetch or after the rules */
     r->req_counter = t->req_id;

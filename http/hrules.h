@@ -78,6 +78,7 @@ struct sp_uid {
  * has a format (the ID is made and its header added where the request rules end). */
 int sp__uid_build(const struct sp_config *cfg, const struct sp_routing *rt, FILE *diag,
                   struct sp_hrules *h);
+/* owner: main, once no worker runs. Frees h->uid. */
 void sp__uid_free(struct sp_hrules *h);
 struct sp_acl_env;
 /* owner: worker. The transaction's unique ID, made now from `env` (the request view when
@@ -96,7 +97,8 @@ const char *sp__uid_fetch(const struct sp_acl_env *env, size_t *ret_len);
  * (*ret set even then, so it can be freed), or -ENOMEM. */
 int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, FILE *diag,
                      struct sp_hrules **ret);
-/* Accepts NULL, returns NULL. */
+/* owner: main, once no worker runs (before the routing snapshot the conditions use).
+ * Accepts NULL, returns NULL. */
 struct sp_hrules *sp__hrules_free(struct sp_hrules *h);
 
 /* owner: worker. Whether request processing must go through sp__hrules_request() (some

@@ -548,6 +548,11 @@ void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, co
                            size_t tlen);
 /* One access-log line for a transaction that ends (called by sp__txn_free). */
 void sp__accesslog_txn(struct sp_txn *t);
+/* owner: worker. The connection's part of a log record (client, frontend, dates, counters),
+ * and the request line's (method, target, version): what the access log and the values of
+ * http rules (log-format, rendered while the request runs) both print. */
+void sp__accesslog_base(struct sp_log_rec *r, struct sp_http_worker *hw, struct sp_conn *c);
+void sp__accesslog_request(struct sp_log_rec *r, const struct sp_txn *t);
 /* One line for a request spillway rejected before any transaction (400, 408, 414, 431...),
  * `bytes_out` the bytes of its answer. */
 void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1,

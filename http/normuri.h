@@ -30,11 +30,11 @@ enum {
     SP_NORMURI_OPT = 0x100, /* `full` or `strict` was given */
 };
 
-/* The normalizer named `name` (with `opt`, the next word, when it is its option): its code,
+/* pure. The normalizer named `name` (with `opt`, the next word, when it is its option): its code,
  * SP_NORMURI_OPT set when `opt` was taken, or -1 for an unknown name. */
 int sp__normuri_parse(const char *name, const char *opt);
 
-/* Applies normalizer `code` to in[0..len) (path, query and fragment) into out[0..cap).
+/* pure. Applies normalizer `code` to in[0..len) (path, query and fragment) into out[0..cap).
  * Returns the new length, -ENOSPC when it does not fit, -EINVAL for an invalid %-sequence
  * under `strict`. */
 long sp__normuri_apply(int code, const char *in, size_t len, char *out, size_t cap);
