@@ -35,6 +35,7 @@ struct run {
     char *tmp; /* bufsize bytes: rendered values */
     size_t tmpcap;
     bool edited;
+    bool rec_ready; /* rec filled (at the first log-format value rendered) */
 };
 
 static struct sp_hrun *ws(struct sp_http_worker *hw)
@@ -92,11 +93,18 @@ static void env_res(struct run *r)
 }
 
 /* Renders a value; its bytes are valid until the next render. */
+static void log_rec(struct sp_txn *t, struct sp_log_rec *r);
+
 static size_t render(struct run *r, const struct fmt *f, char *out, size_t cap, const char **ret)
 {
     if (!f->lf) {
         *ret = f->lit ? f->lit : "";
         return f->litlen;
+    }
+    if (!r->rec_ready) { /* rules with literal values only never fill it */
+        log_rec(r->t, &r->rec);
+        r->rec.env = &r->env;
+        r->rec_ready = true;
     }
     size_t n = sp_logfmt_render(f->lf, &r->rec, out, cap);
     *ret = out;
@@ -836,8 +844,6 @@ static bool run_init(struct run *r, struct sp_txn *t)
     r->env.stkctr = t->stkctr;
     sp__hrules_caps_env(t, &r->env);
     r->env.stkctr = t->stkctr;
-    log_rec(t, &r->rec);
-    r->rec.env = &r->env;
     return true;
 }
 
@@ -884,6 +890,7 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
         return t->local ? 0 : sp__uid_request(t, hm, &r.env);
     const struct sp_hrules_px *bx = &hr->be[t->be->idx];
     r.env.be_idx = t->be->idx;
+    r.rec_ready = false; /* %b and the like now name the backend */
     v = run_set(&r, &bx->req);
     if (v == V_STOP || v == V_CONT)
         v = run_set(&r, &bx->redir);
