@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_config.c - libFuzzer harness: the configuration parser (core/cfgparse.c,
- * cfgproxy.c, cfgserver.c, cfgrules.c, config.c) and, for a configuration it accepts, the routing snapshot
- * built from it (balance/routing.c: every `acl` and `use_backend` compiled).
+ * cfgproxy.c, cfgserver.c, cfgrules.c, config.c) and, for a configuration it accepts, the
+ * routing snapshot built from it (balance/routing.c: every `acl` and `use_backend` compiled).
  *
  * Input: the configuration file. Without a NUL byte it goes through sp_config_parse_string();
  * with one, through sp_config_load() on a memfd, which reads the bytes as they are (a binary
