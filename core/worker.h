@@ -111,7 +111,8 @@ void sp_worker_join(struct sp_worker *w);
 void sp_worker_destroy(struct sp_worker *w);
 /* owner: main. Requests a graceful (hard=false) or immediate stop. */
 void sp_worker_stop_mt(struct sp_worker *w, bool hard);
-/* shared: wakes the worker's loop (its wake hook runs). */
+/* shared: any thread (a write on the worker's eventfd). Wakes the worker's loop (its wake hook
+ * runs). */
 void sp_worker_wake_mt(struct sp_worker *w);
 
 /* owner: worker. Registers `ev` edge-triggered for in, out and hang-up events. */
@@ -137,6 +138,7 @@ extern __thread struct sp_worker *sp_this_worker;
 #define SP_ASSERT_OWNER(w) ((void)0)
 #endif
 
+/* owner: the worker of the object `t` is embedded in. Not queued, running `cb` once queued. */
 static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)
 {
     t->_next = 0;
