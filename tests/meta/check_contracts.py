@@ -58,13 +58,6 @@ TODO = {
     "http/http.h",
     "http/httplog.h",
     "http/normuri.h",
-    "net/buf.h",
-    "net/gate.h",
-    "net/listener.h",
-    "net/proxyproto.h",
-    "net/sock.h",
-    "net/transport.h",
-    "net/upstream.h",
     "stats/render.h",
     "stats/stats.h",
 }
