@@ -58,8 +58,6 @@ TODO = {
     "http/http.h",
     "http/httplog.h",
     "http/normuri.h",
-    "stats/render.h",
-    "stats/stats.h",
 }
 
 CONTRACT_RE = re.compile(r"owner:|shared|pure|any thread|thread", re.IGNORECASE)
