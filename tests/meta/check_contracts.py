@@ -47,17 +47,12 @@ TODO = {
     "balance/stktable.h",
     "balance/userlist.h",
     "core/config.h",
-    "http/compress.h",
-    "http/h1.h",
-    "http/h2map.h",
     "http/hmsg.h",
     "http/hrule.h",
     "http/hrules.h",
     "http/hstick.h",
     "http/http-int.h",
     "http/http.h",
-    "http/httplog.h",
-    "http/normuri.h",
 }
 
 CONTRACT_RE = re.compile(r"owner:|shared|pure|any thread|thread", re.IGNORECASE)
