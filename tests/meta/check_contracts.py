@@ -16,9 +16,9 @@ comment of the run of lines directly above it: the lines above it up to the firs
 (or the `}` that closes a previous struct or inline function), so one comment over a group of
 declarations with no blank line between them covers the whole group.
 
-Each offender is printed as file:line. Headers in TODO (being documented by other hands) are
-reported as warnings with a count and do not fail; a TODO header with no offender left is noted
-so that it can be taken off the list.
+Each offender is printed as "file:line: error: ...". Headers in TODO (being documented by
+other hands) are reported as "file:line: warning: ..." with a count per header and do not
+fail; a TODO header with no offender left is noted so that it can be taken off the list.
 
 Exit status 1 when a header outside TODO has an offender, else 0.
 
@@ -156,8 +156,8 @@ def offenders(root, header):
     out = []
     for idx, kind, name in declarations(code):
         if not covered(raw, code, comm, idx):
-            out.append(f"{header}:{idx + 1}: {kind} {name}: no thread contract in the comment "
-                       f"above it (owner:, shared, pure, any thread)")
+            out.append((f"{header}:{idx + 1}", f"{kind} {name} states no thread contract in the "
+                        f"comment above it (owner:, shared, pure, any thread)"))
     return out
 
 
@@ -181,16 +181,16 @@ def main(argv):
     for h in headers:
         bad = offenders(root, h)
         if h in TODO:
-            for line in bad:
-                print(f"warning (TODO) {line}")
+            for where, what in bad:
+                print(f"{where}: warning: {what} (TODO header)")
             if bad:
-                print(f"warning (TODO) {h}: {len(bad)} without a contract")
+                print(f"{h}: warning: {len(bad)} without a contract (TODO header)")
             else:
                 done_todo.append(h)
             warned += len(bad)
         else:
-            for line in bad:
-                print(f"FAIL {line}")
+            for where, what in bad:
+                print(f"{where}: error: {what}")
             failed += len(bad)
             print(f"{'ok  ' if not bad else 'FAIL'} {h}")
     for h in done_todo:
