@@ -36,7 +36,8 @@ struct sp_timer_wheel {
     unsigned count; /* armed timers */
 };
 
-/* owner: worker (the wheel's, from its own thread). An empty wheel whose time is `now_ms`. */
+/* owner: the wheel's worker, or main before that worker's thread starts (sp_worker_init()).
+ * An empty wheel whose time is `now_ms`. */
 void sp_timer_wheel_init(struct sp_timer_wheel *w, uint64_t now_ms);
 
 /* owner: the worker of the object `t` is embedded in. Unarmed, firing `cb` once armed. */
