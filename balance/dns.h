@@ -30,7 +30,8 @@ enum {
 #define SP_DNS_MAX_JUMPS 16  /* compression pointers followed in one name */
 #define SP_DNS_MAX_SRV   32  /* SRV records kept from one answer */
 
-/* One SRV record of an answer (RFC 2782), and the address the Additional section gave its
+/* owner: the caller (part of its struct sp_dns_answer).
+ * One SRV record of an answer (RFC 2782), and the address the Additional section gave its
  * target (the first A or AAAA record owned by the target; family 0 when none). */
 struct sp_dns_srv {
     char target[256]; /* dotted, no trailing dot; "" is "." (no service) */
@@ -40,7 +41,8 @@ struct sp_dns_srv {
     uint8_t addr[16];
 };
 
-/* What one response said: its rcode and the addresses of the asked type (network order), or
+/* owner: the caller (filled by sp_dns_answer_parse()).
+ * What one response said: its rcode and the addresses of the asked type (network order), or
  * for an SRV question its SRV records. */
 struct sp_dns_answer {
     int rcode;
@@ -54,16 +56,18 @@ struct sp_dns_answer {
     } addr[SP_DNS_MAX_ADDRS];
 };
 
-/* A query for `name` (dotted, a trailing dot allowed), type A, AAAA or SRV, recursion desired;
+/* pure: any thread, into the caller's buffer.
+ * A query for `name` (dotted, a trailing dot allowed), type A, AAAA or SRV, recursion desired;
  * with an OPT record advertising `payload` when it is above 512. Returns its length, or
  * -EINVAL (a bad name, or `size` too small). */
 int sp_dns_query_build(uint16_t id, const char *name, int qtype, int payload, uint8_t *buf,
                        size_t size);
 
-/* The transaction id of a packet, or -1 when it is too short to have one. */
+/* pure: any thread. The transaction id of a packet, or -1 when it is too short to have one. */
 int sp_dns_packet_id(const uint8_t *buf, size_t len);
 
-/* Parses the response to the query (id, name, qtype): 0 and *out filled; -ESRCH when it
+/* pure: any thread, into the caller's answer.
+ * Parses the response to the query (id, name, qtype): 0 and *out filled; -ESRCH when it
  * answers another question (id, name or type differ, or it is not a response); -EINVAL when
  * it is malformed. Records of the asked type count when their owner is the name asked or a
  * CNAME target met before them in the answer section. For SRV (qtype SP_DNS_T_SRV), the SRV

@@ -77,7 +77,8 @@ enum {
     SP_CHK_ST_PAUSED = 0x08,
 };
 
-/* A server's state as one plain record: what sp_srv_health_read() copies out. Times are
+/* owner: the caller, as a copy (inside struct sp_srv_health: shared, see there).
+ * A server's state as one plain record: what sp_srv_health_read() copies out. Times are
  * monotonic milliseconds. Its size is a multiple of 4 bytes (published word by word). */
 struct sp_srv_hstate {
     int op;               /* enum sp_srv_op */
@@ -122,10 +123,12 @@ struct sp_be_health {
 
 /* owner: main, before publish. Up (or down when `usable` is 0) since `now_ms`. */
 void sp_be_health_init(struct sp_be_health *b, int usable, uint64_t now_ms);
-/* shared. The backend has `usable` usable servers now: 1 when that made it go down (the
+/* shared: any thread that changed one of its servers (a check owner, main), under `lock`.
+ * The backend has `usable` usable servers now: 1 when that made it go down (the
  * caller logs "has no server available!"), -1 when it came back, 0 otherwise. */
 int sp_be_health_update(struct sp_be_health *b, int usable, uint64_t now_ms);
-/* shared. A copy, and the downtime until `now_ms` (current period included). */
+/* shared: any thread, under `lock`. A copy, and the downtime until `now_ms` (current period
+ * included). */
 void sp_be_health_read(struct sp_be_health *b, struct sp_be_health *out, uint64_t now_ms,
                        uint64_t *ret_downtime_ms);
 

@@ -27,6 +27,8 @@ extern int sp_log_verbosity; /* highest level printed; SP_LOG_NOTICE by default,
 
 #define sp_log_enabled(lvl) ((int)(lvl) <= sp_log_verbosity)
 
+/* shared: any thread. One line on stderr at level `lvl` when sp_log_verbosity enables it (a
+ * warning is counted either way). */
 void sp_log(enum sp_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* shared: any thread. How many warnings sp_log() was given (printed or not): `zero-warning`
@@ -62,13 +64,15 @@ struct sp_log_rl {
         0, 0                                                                                       \
     }
 
-/* shared: the decision for one line at monotonic time `now_ms`. True: print it, and
+/* shared: any thread, lock-free.
+ * The decision for one line at monotonic time `now_ms`. True: print it, and
  * *ret_suppressed says how many were dropped since the last one printed (the count restarts
  * at 0). False: dropped and counted. Exactly one caller wins each interval, even when
  * several threads race. Exposed for tests; callers use sp_log_rl_mt(). */
 bool sp_log_rl_pass_mt(struct sp_log_rl *rl, uint64_t now_ms, uint64_t *ret_suppressed);
 
-/* shared: sp_log() through the rate limit `rl` (see struct sp_log_rl). A level that is not
+/* shared: any thread.
+ * sp_log() through the rate limit `rl` (see struct sp_log_rl). A level that is not
  * enabled costs nothing and is not counted. */
 void sp_log_rl_mt(struct sp_log_rl *rl, enum sp_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -76,7 +80,8 @@ void sp_log_rl_mt(struct sp_log_rl *rl, enum sp_log_level lvl, const char *fmt, 
 /* ---------------------------------------------------------------------------------------- */
 /* escaping */
 
-/* Pure. Copies `len` bytes of `src` into `dst` (`size` bytes, NUL-terminated when size > 0)
+/* pure: any thread.
+ * Copies `len` bytes of `src` into `dst` (`size` bytes, NUL-terminated when size > 0)
  * with every byte that is not printable written as \xHH: control bytes (0x00-0x1f, 0x7f),
  * bytes that are not part of a valid UTF-8 sequence, and C1 controls (U+0080-U+009F).
  * Printable ASCII and valid UTF-8 text pass unchanged, so a name in any script still reads.

@@ -72,7 +72,7 @@ int sp_logsink_open(const struct sp_cfg_log *const *logs, unsigned n,
 /* owner: main, after every buffer on it was freed. Accepts NULL, returns NULL. */
 struct sp_logsink *sp_logsink_close(struct sp_logsink *sink);
 
-/* Number of targets. Any thread. */
+/* any thread (the sink is immutable after open). Number of targets. */
 unsigned sp_logsink_count(const struct sp_logsink *sink);
 
 /* owner: the worker that will use it (may be created on main before the worker starts).
@@ -94,7 +94,7 @@ void sp_logsink_buf_set_now(struct sp_logsink_buf *buf, int64_t now_us);
 int sp_logsink_emit_level(struct sp_logsink_buf *buf, unsigned idx, int severity, const char *msg,
                           size_t len);
 
-/* As sp_logsink_emit_level() at SP_SYSLOG_INFO, a normal request's severity. */
+/* owner: worker. As sp_logsink_emit_level() at SP_SYSLOG_INFO, a normal request's severity. */
 int sp_logsink_emit(struct sp_logsink_buf *buf, unsigned idx, const char *msg, size_t len);
 
 /* owner: worker, once per loop turn. At most one system call per target with queued lines.

@@ -34,7 +34,8 @@
 
 #define SP_POISON_BYTE 0x5b
 
-/* Marks [p + keep, p + size) as freed. */
+/* any thread, on memory the caller owns (the free list's owner). Marks [p + keep, p + size)
+ * as freed. */
 static inline void sp_poison(void *p, size_t keep, size_t size)
 {
     if (size <= keep)
@@ -48,7 +49,8 @@ static inline void sp_poison(void *p, size_t keep, size_t size)
 #endif
 }
 
-/* Makes [p, p + size) usable again (its content is undefined: the caller initialises it). */
+/* any thread, on memory the caller owns. Makes [p, p + size) usable again (its content is
+ * undefined: the caller initialises it). */
 static inline void sp_unpoison(void *p, size_t size)
 {
 #if defined(SP_POISON_ASAN)

@@ -24,6 +24,8 @@ struct sp_pool {
     size_t size;
 };
 
+/* owner: the pool's worker (from its start hook). Sets up an empty pool of `size`-byte objects
+ * caching at most `max_free`. */
 static inline void sp_pool_init(struct sp_pool *p, size_t size, unsigned max_free)
 {
     p->free = NULL;
@@ -33,7 +35,7 @@ static inline void sp_pool_init(struct sp_pool *p, size_t size, unsigned max_fre
     p->size = size < sizeof(void *) ? sizeof(void *) : size;
 }
 
-/* A zeroed object, or NULL when out of memory. */
+/* owner: the pool's worker. A zeroed object, or NULL when out of memory. */
 static inline void *sp_pool_get(struct sp_pool *p)
 {
     void *o = p->free;
@@ -51,7 +53,7 @@ static inline void *sp_pool_get(struct sp_pool *p)
     return o;
 }
 
-/* Accepts NULL. */
+/* owner: the pool's worker (the one that got `o` from it). Accepts NULL. */
 static inline void sp_pool_put(struct sp_pool *p, void *o)
 {
     if (!o)
@@ -67,6 +69,8 @@ static inline void sp_pool_put(struct sp_pool *p, void *o)
     }
 }
 
+/* owner: the pool's worker, once nothing it handed out is in use any more. Frees the cached
+ * objects. */
 static inline void sp_pool_destroy(struct sp_pool *p)
 {
     while (p->free) {

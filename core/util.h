@@ -18,20 +18,23 @@
 #define sp_likely(x)   __builtin_expect(!!(x), 1)
 #define sp_unlikely(x) __builtin_expect(!!(x), 0)
 
-/* Formats an address as "1.2.3.4", "::1" or "unix" (no port) into buf; returns buf. */
+/* pure: any thread.
+ * Formats an address as "1.2.3.4", "::1" or "unix" (no port) into buf; returns buf. */
 const char *sp_addr_ip(const struct sockaddr_storage *ss, char *buf, size_t len);
-/* Port of an AF_INET/AF_INET6 address, 0 otherwise. */
+/* pure: any thread. Port of an AF_INET/AF_INET6 address, 0 otherwise. */
 int sp_addr_port(const struct sockaddr_storage *ss);
-/* Formats "1.2.3.4:80", "[::1]:80" or "unix@PATH". */
+/* pure: any thread. Formats "1.2.3.4:80", "[::1]:80" or "unix@PATH". */
 const char *sp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
-/* True when `ss` lies in the network net/prefix (same family; a v4-mapped v6 address is
+/* pure: any thread.
+ * True when `ss` lies in the network net/prefix (same family; a v4-mapped v6 address is
  * compared as v4). */
 int sp_addr_in_net(const struct sockaddr_storage *ss, const struct sockaddr_storage *net,
                    int prefix);
 
-/* Writes `v` in lower-case hex; returns the length. buf holds at least 17 bytes. */
+/* pure: any thread.
+ * Writes `v` in lower-case hex; returns the length. buf holds at least 17 bytes. */
 size_t sp_u64_hex(uint64_t v, char *buf);
-/* Writes `v` in decimal; returns the length. buf holds at least 21 bytes. */
+/* pure: any thread. Writes `v` in decimal; returns the length. buf holds at least 21 bytes. */
 size_t sp_u64_dec(uint64_t v, char *buf);
 
 #endif

@@ -111,12 +111,14 @@ void sp_worker_join(struct sp_worker *w);
 void sp_worker_destroy(struct sp_worker *w);
 /* owner: main. Requests a graceful (hard=false) or immediate stop. */
 void sp_worker_stop_mt(struct sp_worker *w, bool hard);
-/* shared: wakes the worker's loop (its wake hook runs). */
+/* shared: any thread (a write on the worker's eventfd). Wakes the worker's loop (its wake hook
+ * runs). */
 void sp_worker_wake_mt(struct sp_worker *w);
 
 /* owner: worker. Registers `ev` edge-triggered for in, out and hang-up events. */
 int sp_worker_add(struct sp_worker *w, struct sp_ev *ev);
-/* owner: worker. Registers `ev` edge-triggered for input only (listening sockets). */
+/* owner: worker, or main in sp_worker_init() before the thread starts (the wake eventfd).
+ * Registers `ev` edge-triggered for input only (listening sockets). */
 int sp_worker_add_in(struct sp_worker *w, struct sp_ev *ev);
 /* owner: worker. Ends the registration of `ev` and closes its descriptor; ev->fd becomes -1.
  * No event for `ev` is delivered after this returns (see the rule above). */
@@ -137,6 +139,8 @@ extern __thread struct sp_worker *sp_this_worker;
 #define SP_ASSERT_OWNER(w) ((void)0)
 #endif
 
+/* owner: the worker of the object `t` is embedded in (main for the worker's own, in
+ * sp_worker_init()). Not queued, running `cb` once queued. */
 static inline void sp_task_init(struct sp_task *t, sp_task_cb cb)
 {
     t->_next = 0;

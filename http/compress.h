@@ -30,10 +30,12 @@
  * `tune.zlib.windowsize`), read-only afterwards */
 extern int sp_comp_level, sp_comp_memlevel, sp_comp_windowsize;
 
-/* The token an algorithm announces in Content-Encoding ("gzip", "deflate", "identity"). */
+/* pure: any thread.
+ * The token an algorithm announces in Content-Encoding ("gzip", "deflate", "identity"). */
 const char *sp_comp_token(enum sp_comp_algo a);
 
-/* False for the old user agents HAProxy does not compress for: "Mozilla/4" unless MSIE 6
+/* pure: any thread.
+ * False for the old user agents HAProxy does not compress for: "Mozilla/4" unless MSIE 6
  * with XP SP2, or MSIE 7 and later. */
 bool sp_comp_ua_ok(const char *ua, size_t len);
 
@@ -42,22 +44,26 @@ struct sp_comp_neg {
     int best_q; /* 0..1000 */
     enum sp_comp_algo algo;
 };
-/* One Accept-Encoding field value (its comma-separated members in order): a member whose
+/* pure: any thread, on the caller's negotiation.
+ * One Accept-Encoding field value (its comma-separated members in order): a member whose
  * q-value beats the best so far picks the first configured algorithm it names ("*": the
  * first configured one). */
 void sp_comp_neg_field(struct sp_comp_neg *n, const struct sp_cfg_comp *algos, const char *v,
                        size_t len);
-/* The algorithm chosen: the one the fields named, else `identity` when configured (it needs
+/* pure: any thread.
+ * The algorithm chosen: the one the fields named, else `identity` when configured (it needs
  * no header), else SP_COMP_NONE. */
 enum sp_comp_algo sp_comp_neg_end(const struct sp_comp_neg *n, const struct sp_cfg_comp *algos);
 
-/* Whether the final response head `m` (over `buf`) may be compressed, the request being
+/* pure: any thread.
+ * Whether the final response head `m` (over `buf`) may be compressed, the request being
  * `meth` in HTTP/1.1 or later (`req11`); `types` is the proxy whose `compression type` list
  * applies (NULL or empty: every type but multipart). */
 bool sp_comp_res_ok(const struct sp_cfg_comp *types, const char *buf, const struct sp_h1_msg *m,
                     enum sp_h1_meth meth, bool req11);
 
-/* Writes the compressed response's head into `out` (emptied first): the server's fields
+/* pure: any thread, on the caller's buffer.
+ * Writes the compressed response's head into `out` (emptied first): the server's fields
  * without Content-Length and Transfer-Encoding, a strong ETag made weak, then
  * Content-Encoding (but for identity), Transfer-Encoding: chunked and Vary: Accept-Encoding.
  * Returns its length, or -ENOSPC when it does not fit. */
@@ -71,16 +77,20 @@ struct sp_deflate {
     bool flushing; /* a sync flush did not fit in the output yet */
     bool finished; /* the stream's end was written */
 };
-/* Allocates the zlib state (the only allocation). 0 or -ENOMEM. */
+/* owner: the caller (its own deflater; reads the sp_comp_* settings).
+ * Allocates the zlib state (the only allocation). 0 or -ENOMEM. */
 int sp_deflate_init(struct sp_deflate *d, enum sp_comp_algo a);
-/* Compresses what of in[0..len) fits into `out`'s room, then a sync flush when all of it was
+/* owner: the caller (its own deflater and buffer).
+ * Compresses what of in[0..len) fits into `out`'s room, then a sync flush when all of it was
  * taken (`flush`); returns the input bytes taken, or -EIO. */
 long sp_deflate_data(struct sp_deflate *d, const char *in, size_t len, bool flush,
                      struct sp_buf *out);
-/* Goes on with a flush that did not fit (d->flushing), or writes the end of the stream
+/* owner: the caller (its own deflater and buffer).
+ * Goes on with a flush that did not fit (d->flushing), or writes the end of the stream
  * (`finish`) as far as `out` has room. 0 when done, 1 when more room is needed, or -EIO. */
 int sp_deflate_drain(struct sp_deflate *d, bool finish, struct sp_buf *out);
-/* Frees the zlib state. Accepts a never-initialised (zeroed) one. */
+/* owner: the caller (its own deflater).
+ * Frees the zlib state. Accepts a never-initialised (zeroed) one. */
 void sp_deflate_end(struct sp_deflate *d);
 
 #endif

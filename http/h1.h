@@ -111,13 +111,15 @@ struct sp_h1_msg {
     struct sp_h1_hdr hdrs[SP_H1_MAX_HDRS];
 };
 
-/* incremental end-of-head search state; zero it (or call sp_h1_scan_init) for a new message */
+/* owner: the caller (one message's scan state).
+ * incremental end-of-head search state; zero it (or call sp_h1_scan_init) for a new message */
 struct sp_h1_scan {
     uint32_t pos;      /* bytes already scanned (a head never reaches 4 GiB: bufsize) */
     int state;         /* private */
     uint32_t line_len; /* length of the first line once known, private */
 };
 
+/* owner: the caller (its own scan state; any thread). Starts the search of a new message. */
 static inline void sp_h1_scan_init(struct sp_h1_scan *s)
 {
     s->pos = 0;
@@ -125,7 +127,9 @@ static inline void sp_h1_scan_init(struct sp_h1_scan *s)
     s->line_len = 0;
 }
 
-/* Parses an HTTP/1.x request head from buf[0..len).
+/* pure: any thread, on the caller's buffer and objects (reads sp_h1_max_hdrs, fixed before
+ * the workers start).
+ * Parses an HTTP/1.x request head from buf[0..len).
  * Limits: a request line longer than `max_line` bytes -> SP_H1_E414 (as soon as it is known
  * to be longer, even incomplete); a head (request line + fields + blank line) longer than
  * `max_head` bytes -> SP_H1_E431 (also as soon as known). Empty lines (CRLF) before the
@@ -153,7 +157,8 @@ static inline void sp_h1_scan_init(struct sp_h1_scan *s)
 long sp_h1_parse_request(const char *buf, size_t len, size_t max_line, size_t max_head,
                          struct sp_h1_scan *scan, struct sp_h1_msg *msg);
 
-/* Parses an HTTP/1.x response head. `req_meth` is the method of the request it answers (HEAD
+/* pure: any thread, on the caller's buffer and objects (reads sp_h1_max_hdrs).
+ * Parses an HTTP/1.x response head. `req_meth` is the method of the request it answers (HEAD
  * means no body whatever the fields say; CONNECT 2xx too). Status 1xx, 204 and 304 have no
  * body. Otherwise chunked -> CHUNKED, Content-Length -> CL, neither -> CLOSE. Same syntax rules
  * as requests (status line "HTTP/1.x SP 3DIGIT SP reason", reason may be empty and may hold
@@ -162,14 +167,14 @@ long sp_h1_parse_request(const char *buf, size_t len, size_t max_line, size_t ma
 long sp_h1_parse_response(const char *buf, size_t len, size_t max_head, enum sp_h1_meth req_meth,
                           struct sp_h1_scan *scan, struct sp_h1_msg *msg);
 
-/* Case-insensitive comparison of a field name with a lower-case literal. */
+/* pure: any thread. Case-insensitive comparison of a field name with a lower-case literal. */
 bool sp_h1_name_is(const char *buf, const struct sp_h1_hdr *h, const char *lower);
-/* Pure. Whether `v` is a Host value HTTP/1 accepts (reg-name, IPv4 or [IPv6], an optional
- * port; empty allowed): the rule HTTP/2's :authority and host must meet too, so that what
+/* pure: any thread. Whether `v` is a Host value HTTP/1 accepts (reg-name, IPv4 or [IPv6], an
+ * optional port; empty allowed): the rule HTTP/2's :authority and host must meet too, so that what
  * routing and the server see never depends on the client's protocol. */
 bool sp_h1_host_ok(const char *v, size_t n);
 
-/* Method token to enum (exact, case-sensitive as RFC 9110 says). */
+/* pure: any thread. Method token to enum (exact, case-sensitive as RFC 9110 says). */
 enum sp_h1_meth sp_h1_meth_from(const char *p, size_t len);
 
 /* ---- chunked transfer coding (RFC 9112 7.1), incremental ---- */
@@ -191,12 +196,14 @@ struct sp_h1_chunk {
     uint64_t overhead;   /* framing bytes consumed so far */
 };
 
+/* owner: the caller (its own decoder; any thread). Starts decoding a new body. */
 static inline void sp_h1_chunk_init(struct sp_h1_chunk *c)
 {
     *c = (struct sp_h1_chunk){0};
 }
 
-/* Decodes chunked framing from in[0..len). Consumes framing bytes and stops right after
+/* pure: any thread, on the caller's decoder state.
+ * Decodes chunked framing from in[0..len). Consumes framing bytes and stops right after
  * reporting at most one run of data bytes: on return, *ret_consumed bytes of `in` were used,
  * and when *ret_data_len > 0, in[*ret_data_off .. *ret_data_off + *ret_data_len) is body data
  * (inside the consumed range). The caller loops, advancing by *ret_consumed, until the call

@@ -22,6 +22,7 @@
 
 #define SP_H2_MAX_FIELDS 100 /* regular fields per request; more: 431 */
 
+/* owner: its holder (a value: an offset and length into the request's store). */
 struct sp_h2_span {
     uint32_t off, len;
 };
@@ -40,16 +41,19 @@ struct sp_h2_req {
     enum sp_h1_meth meth;
 };
 
+/* pure: any thread, on the caller's request. An empty request whose fields go to `store`. */
 void sp__h2_req_init(struct sp_h2_req *r, struct sp_buf *store);
 
-/* Adds one field. Returns 0; -E2BIG when the list grows over `max_list` or has too many
+/* pure: any thread, on the caller's request.
+ * Adds one field. Returns 0; -E2BIG when the list grows over `max_list` or has too many
  * fields (answer 431); -EINVAL for a field HTTP/1.1 cannot carry safely (a name or value with
  * bytes outside what RFC 9110 allows, a bad content-length, a repeated pseudo-header or an
  * unknown one): the stream is reset. */
 int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const uint8_t *value,
                    size_t vlen, uint32_t max_list);
 
-/* The request as HAProxy 2.6's HTTP/2 demultiplexer hands it to rules and fetches (src/h2.c,
+/* owner: worker (a view the caller owns).
+ * The request as HAProxy 2.6's HTTP/2 demultiplexer hands it to rules and fetches (src/h2.c,
  * h2_make_htx_request): with :authority the URI is the absolute form scheme://authority
  * followed by :path (left out when it is "*"), and a host field made of the authority comes
  * first, hiding the client's own host fields; without :authority the URI is :path and host
@@ -59,6 +63,7 @@ int sp__h2_req_add(struct sp_h2_req *r, const uint8_t *name, size_t nlen, const 
 #define SP_H2_VIEW_HOST   (-1) /* the host field made of :authority */
 #define SP_H2_VIEW_COOKIE (-2) /* the joined cookie field */
 
+/* owner: worker (the caller's; see the comment above the defines). */
 struct sp_h2_view {
     const struct sp_h2_req *req;
     const char *uri; /* not NUL-terminated */
@@ -69,13 +74,14 @@ struct sp_h2_view {
     int16_t idx[SP_H2_MAX_FIELDS + 2]; /* each: a field of req, or SP_H2_VIEW_* */
 };
 
-/* Builds the view of a complete request head, writing the absolute URI and the joined
+/* pure: any thread, on the caller's objects.
+ * Builds the view of a complete request head, writing the absolute URI and the joined
  * cookie into `scratch` (appended; the caller empties it when the view is no longer used).
  * A request whose field list fits a buffer of the scratch's size always fits: both strings
  * are made of field values that the list size counts with 32 bytes more each. Returns 0, or
  * -ENOSPC when they do not fit: the view then holds :path as the URI and the crumbs apart. */
 int sp__h2_view_init(struct sp_h2_view *v, const struct sp_h2_req *r, struct sp_buf *scratch);
-/* Field i (0 <= i < v->n) of the view. */
+/* pure: any thread. Field i (0 <= i < v->n) of the view. */
 void sp__h2_view_field(const struct sp_h2_view *v, size_t i, const char **name, size_t *nlen,
                        const char **value, size_t *vlen);
 
@@ -109,21 +115,25 @@ struct sp_h2_fscan_cbs {
     void (*on_prio)(void *arg, int32_t id, int32_t dep);
 };
 
-/* `preface`: the bytes before the first frame (the 24-byte client connection preface). */
+/* pure: any thread, on the caller's scanner.
+ * `preface`: the bytes before the first frame (the 24-byte client connection preface). */
 void sp__h2_fscan_init(struct sp_h2_fscan *s, uint32_t preface);
-/* Follows p[0..n) and returns how many DATA frames without payload (padding aside) and
+/* pure: any thread, on the caller's scanner (the callbacks run on the calling thread).
+ * Follows p[0..n) and returns how many DATA frames without payload (padding aside) and
  * without END_STREAM begin in it, telling `cbs` (NULL: nobody) what it finds. */
 uint32_t sp__h2_fscan(struct sp_h2_fscan *s, const uint8_t *p, size_t n,
                       const struct sp_h2_fscan_cbs *cbs, void *arg);
 
 struct sp_fwd;
 
-/* Whether a complete HTTP/2 request head can go to an HTTP/1.1 server: the pseudo-headers
+/* pure: any thread.
+ * Whether a complete HTTP/2 request head can go to an HTTP/1.1 server: the pseudo-headers
  * it needs, no CONNECT, "*" for OPTIONS alone, one valid host field at most (its index in
  * *ret_host_idx, -1 when none). 0 or -EINVAL (400). */
 int sp__h2_req_check(const struct sp_h2_req *r, int *ret_host_idx);
 
-/* Writes the HTTP/1.1 request head for a complete HTTP/2 request head. `end_stream`: the
+/* pure: any thread, on the caller's buffer and objects.
+ * Writes the HTTP/1.1 request head for a complete HTTP/2 request head. `end_stream`: the
  * HEADERS frame ended the stream (no body). Sets *ret_body to the framing used toward the
  * server: CL when the request carried content-length, CHUNKED when it has a body of unknown
  * length, NONE otherwise. Returns 0, -ENOSPC (does not fit: 431) or -EINVAL (missing or bad
@@ -132,17 +142,20 @@ int sp__h2_build_request(struct sp_buf *out, const struct sp_h2_req *r, const st
                          const struct sockaddr_storage *peer, bool close, bool end_stream,
                          enum sp_h1_body *ret_body);
 
-/* Builds the nghttp2 header list of an HTTP/1.1 response head: ":status" first, then every
+/* pure: any thread, on the caller's buffers.
+ * Builds the nghttp2 header list of an HTTP/1.1 response head: ":status" first, then every
  * field that is not hop-by-hop, names lower-cased into `scratch`. Values point into `buf`.
  * Returns the number of entries, or -ENOSPC when `max` entries or the scratch space are too
  * few. */
 int sp__h2_res_nv(const char *buf, const struct sp_h1_msg *m, nghttp2_nv *nva, size_t max,
                   char *scratch, size_t scratch_len);
 
-/* Decodes base64 (RFC 4648: `url` selects the URL alphabet; trailing '=' padding is accepted
+/* pure: any thread.
+ * Decodes base64 (RFC 4648: `url` selects the URL alphabet; trailing '=' padding is accepted
  * with the standard one). Returns the decoded length or -EINVAL. */
 long sp__base64_decode(const char *in, size_t len, uint8_t *out, size_t out_len, bool url);
-/* Decodes base64url without padding (HTTP2-Settings). Returns the decoded length or -EINVAL. */
+/* pure: any thread.
+ * Decodes base64url without padding (HTTP2-Settings). Returns the decoded length or -EINVAL. */
 long sp__base64url_decode(const char *in, size_t len, uint8_t *out, size_t out_len);
 
 /* owner: worker. A token bucket of client stream resets: each reset of a stream that had
@@ -157,8 +170,10 @@ struct sp_h2_budget {
     uint32_t last_ms; /* when tokens last came back */
 };
 
+/* pure: any thread, on the caller's bucket (time comes in `now_ms`). A full bucket. */
 void sp__h2_budget_init(struct sp_h2_budget *b, uint32_t burst, uint64_t now_ms);
-/* Takes one token; false when none is left. `burst` and `rate` as at init. */
+/* pure: any thread, on the caller's bucket.
+ * Takes one token; false when none is left. `burst` and `rate` as at init. */
 bool sp__h2_budget_take(struct sp_h2_budget *b, uint32_t burst, uint32_t rate, uint64_t now_ms);
 
 #endif

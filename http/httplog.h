@@ -47,7 +47,8 @@ struct sp_log_ctx {
     char _gmt[24];   /* "dd/Mon/yyyy:HH:MM:SS" UTC */
 };
 
-/* Sets pid and hostname (kept by reference: it must outlive the context) and empties the
+/* owner: the context's worker (its start hook).
+ * Sets pid and hostname (kept by reference: it must outlive the context) and empties the
  * caches. */
 void sp_log_ctx_init(struct sp_log_ctx *ctx, int pid, const char *hostname);
 
@@ -136,7 +137,8 @@ struct sp_log_rec {
     const struct sp_acl_env *env;
 };
 
-/* Clears `r`, sets every timer to -1 and status to -1. */
+/* owner: the caller (its own record: the transaction's worker).
+ * Clears `r`, sets every timer to -1 and status to -1. */
 void sp_log_rec_init(struct sp_log_rec *r);
 
 /* shared: immutable after compile. A compiled log-format. */
@@ -164,7 +166,8 @@ struct sp_logfmt *sp_logfmt_default(bool clf);
  * to it). NULL only when out of memory. */
 struct sp_logfmt *sp_logfmt_tcp(void);
 
-/* The HAProxy strings behind sp_logfmt_default() and sp_logfmt_tcp(). */
+/* shared: immutable (constant strings).
+ * The HAProxy strings behind sp_logfmt_default() and sp_logfmt_tcp(). */
 extern const char sp_logfmt_tcplog[];
 extern const char sp_logfmt_httplog[];
 extern const char sp_logfmt_httplog_clf[];
@@ -173,7 +176,8 @@ extern const char sp_logfmt_httplog_clf[];
  * sp_log_rec.env). */
 bool sp_logfmt_has_samples(const struct sp_logfmt *f);
 
-/* Frees a format. Accepts NULL, returns NULL. */
+/* owner: main, once no worker renders with it any more.
+ * Frees a format. Accepts NULL, returns NULL. */
 struct sp_logfmt *sp_logfmt_free(struct sp_logfmt *f);
 
 /* any thread (f is immutable; r and r->ctx belong to the caller). Renders one line into

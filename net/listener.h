@@ -78,7 +78,8 @@ void sp_listener_resume(struct sp_listener *l);
  * workers with paused shards. */
 void sp_listener_release(struct sp_bind *b, int wid);
 
-/* shared: the workers to wake when a gate frees up; set by main before workers start. */
+/* owner: main, before the workers start (then shared: read-only). The workers to wake when a
+ * gate frees up. */
 void sp_listener_set_workers(struct sp_worker **ws, int n);
 
 #endif

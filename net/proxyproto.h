@@ -36,7 +36,7 @@ enum sp_pp_err {
     SP_PP_ERR_TOO_LONG,    /* a v2 header longer than the reader can hold */
 };
 
-/* What a header said. */
+/* owner: the caller (a parse result). What a header said. */
 struct sp_pp_hdr {
     int version;   /* 1 or 2 */
     bool has_addr; /* src and dst are set; false: LOCAL, UNKNOWN or a family kept local */

@@ -14,26 +14,32 @@
 
 #include "net/buf.h"
 
-/* Gathered write (what the raw transport's sendv is, net/transport.c; buffers and readiness
+/* owner: worker (the caller's descriptor; no state).
+ * Gathered write (what the raw transport's sendv is, net/transport.c; buffers and readiness
  * are the transport's business). */
 ssize_t sp_sock_writev(int fd, const struct iovec *iov, int n);
-/* Starts a non-blocking TCP connect. Returns the descriptor (connect in progress or done) or
+/* owner: worker (no state; the descriptor returned is the caller's).
+ * Starts a non-blocking TCP connect. Returns the descriptor (connect in progress or done) or
  * a negative errno (ECONNREFUSED may come immediately on loopback). */
 int sp_sock_connect(const struct sockaddr_storage *addr, socklen_t len);
-/* As sp_sock_connect(), the socket first bound to `src` (`source ADDR[:PORT]`; IP_BIND_
+/* owner: worker (no state; the descriptor returned is the caller's).
+ * As sp_sock_connect(), the socket first bound to `src` (`source ADDR[:PORT]`; IP_BIND_
  * ADDRESS_NO_PORT when the port is 0, so that the kernel picks it at connect time) unless
  * `srclen` is 0. An address of the other family than `addr` is ignored. */
 int sp_sock_connect_from(const struct sockaddr_storage *addr, socklen_t len,
                          const struct sockaddr_storage *src, socklen_t srclen);
 
-/* TCP keep-alive settings of one side (`option clitcpka|srvtcpka`, `*tcpka-idle|intvl|cnt`). */
+/* owner: its holder (a value, copied into a worker's upstream pool or onto the stack).
+ * TCP keep-alive settings of one side (`option clitcpka|srvtcpka`, `*tcpka-idle|intvl|cnt`). */
 struct sp_sock_ka {
     bool on;
     int idle_s, intvl_s, cnt; /* 0: the system's */
 };
-/* Sets SO_KEEPALIVE and the TCP_KEEP* values given on a TCP socket; no-op when !ka->on. */
+/* owner: worker (the caller's descriptor; no state).
+ * Sets SO_KEEPALIVE and the TCP_KEEP* values given on a TCP socket; no-op when !ka->on. */
 void sp_sock_keepalive(int fd, const struct sp_sock_ka *ka);
-/* The pending socket error (SO_ERROR) as a negative errno, or 0. */
+/* owner: worker (the caller's descriptor; no state).
+ * The pending socket error (SO_ERROR) as a negative errno, or 0. */
 int sp_sock_error(int fd);
 
 #endif

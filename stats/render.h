@@ -130,10 +130,11 @@ enum sp_stats_col {
     SP_STATS_NCOLS, /* 113 */
 };
 
-/* The wire name of a column ("pxname"), NULL past the last one. */
+/* pure: any thread. The wire name of a column ("pxname"), NULL past the last one. */
 const char *sp_stats_col_name(unsigned col);
 
-/* The histogram ladder, in microseconds, without +Inf. A fine bucket of struct sp_hist is
+/* shared: immutable (a constant table).
+ * The histogram ladder, in microseconds, without +Inf. A fine bucket of struct sp_hist is
  * counted under the smallest `le` at or above its (inclusive) upper bound. */
 extern const uint64_t sp_stats_prom_le[];
 extern const unsigned sp_stats_prom_nle;

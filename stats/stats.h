@@ -125,7 +125,10 @@ int sp_stats_init(int nworkers, int nfe, int nbe, int nsrv);
  * socket-stats`): scur (connections open on it), smax, stot (connections accepted), bin,
  * bout, dreq, dresp, ereq, dcon, dses. Returns 0 or -ENOMEM; nli 0 allocates nothing. */
 int sp_stats_init_li(int nli);
+/* owner: main, once every worker has been joined. Frees every worker's slots. */
 void sp_stats_free(void);
+/* shared: any thread once sp_stats_init() returned (set by main before the workers start). The
+ * number of workers with slots. */
 int sp_stats_nworkers(void);
 
 /* owner: worker `wid`: its own slots. */
@@ -133,47 +136,57 @@ struct sp_stats_worker *sp_stats_worker(int wid);
 
 /* ---- single-writer updates (the caller is the owning worker) ---- */
 
+/* owner: the slot's worker (its only writer; ck_pr store, no locked instruction). */
 static inline void sp_stat_add(int64_t *slot, int64_t v)
 {
     uint64_t *p = (uint64_t *)slot;
     ck_pr_store_64(p, ck_pr_load_64(p) + (uint64_t)v);
 }
 
+/* owner: the slot's worker (its only writer). */
 static inline void sp_stat_set(int64_t *slot, int64_t v)
 {
     ck_pr_store_64((uint64_t *)slot, (uint64_t)v);
 }
 
-/* Raises the current count of (kind, idx) by one and updates this worker's maximum with the
+/* owner: worker `w` (writes its own slots, reads all).
+ * Raises the current count of (kind, idx) by one and updates this worker's maximum with the
  * merged count. */
 void sp_stats_cur_inc(struct sp_stats_worker *w, enum sp_stats_kind kind, int idx);
-/* Same for the queue count. */
+/* owner: worker `w`. Same for the queue count. */
 void sp_stats_queue_inc(struct sp_stats_worker *w, enum sp_stats_kind kind, int idx);
-/* One event on a rate of (kind, idx): `r` is one of the object's sp_rate fields. */
+/* owner: worker `w`.
+ * One event on a rate of (kind, idx): `r` is one of the object's sp_rate fields. */
 void sp_rate_add(struct sp_stats_worker *w, enum sp_stats_kind kind, int idx, struct sp_rate *r,
                  uint64_t now_ms);
-/* One value (microseconds) into a histogram. */
+/* owner: the histogram's worker (its only writer). One value (microseconds) into a histogram. */
 void sp_hist_add(struct sp_hist *h, uint64_t us);
 
 /* ---- reads: any thread ---- */
 
-/* The bucket a value falls in, and the upper bound (inclusive, us) of a bucket. */
+/* pure: any thread.
+ * The bucket a value falls in, and the upper bound (inclusive, us) of a bucket. */
 unsigned sp_hist_bucket(uint64_t us);
 uint64_t sp_hist_bucket_le(unsigned b);
 
-/* Sums (kind, idx) over every worker into *ret, maxima merged, rates evaluated at now_ms
+/* shared: any thread (ck_pr loads).
+ * Sums (kind, idx) over every worker into *ret, maxima merged, rates evaluated at now_ms
  * (rate.cur then holds the current rate estimate and rate.max the highest merged one). */
 void sp_stats_read(enum sp_stats_kind kind, int idx, uint64_t now_ms, struct sp_stats_obj *ret);
 
+/* shared: any thread. The current count of (kind, idx) summed over every worker. */
 int64_t sp_stats_cur_mt(enum sp_stats_kind kind, int idx);
-/* access-log lines dropped, all workers */
+/* shared: any thread. access-log lines dropped, all workers */
 int64_t sp_stats_log_drops_mt(void);
+/* shared: any thread. The queue count of (kind, idx) summed over every worker. */
 int64_t sp_stats_qcur_mt(enum sp_stats_kind kind, int idx);
-/* The rate estimate of one field over every worker; `off` is offsetof(struct sp_stats_obj,
+/* shared: any thread.
+ * The rate estimate of one field over every worker; `off` is offsetof(struct sp_stats_obj,
  * rate|req_rate|conn_rate). */
 uint64_t sp_stats_rate_mt(enum sp_stats_kind kind, int idx, size_t off, uint64_t now_ms);
 
-/* The rate estimate of one window at `now_ms` (exported for tests). */
+/* shared: any thread (ck_pr loads of one worker's window).
+ * The rate estimate of one window at `now_ms` (exported for tests). */
 uint64_t sp_rate_read(const struct sp_rate *r, uint64_t now_ms);
 
 /* ==== Decision log ====
@@ -200,15 +213,16 @@ struct sp_decision {
 
 /* owner: main. Rings of `n` entries for `nworkers` workers; n == 0 disables the log. */
 int sp_decisions_init(int nworkers, int n);
+/* owner: main, once every worker has been joined. */
 void sp_decisions_free(void);
-/* shared: whether the log is on (n > 0). */
+/* shared: any thread (set by main before the workers start). Whether the log is on (n > 0). */
 int sp_decisions_size(void);
 
 /* owner: worker `wid`. Records one decision (no-op when the log is off). */
 void sp_decision_add(int wid, const struct sp_decision *d);
 
-/* shared: copies every complete entry of every ring into `out` (at most `max`), sorted by
- * time, oldest first. Returns the count. */
+/* shared: any thread (seqlock reads). Copies every complete entry of every ring into `out` (at most
+ * `max`), sorted by time, oldest first. Returns the count. */
 int sp_decisions_read(struct sp_decision *out, int max);
 
 /* ==== Renderings ====
@@ -239,11 +253,13 @@ struct sp_strbuf {
     bool oom;
 };
 
+/* owner: the caller (its own buffer; any thread). An empty buffer. */
 void sp_strbuf_init(struct sp_strbuf *b);
-/* Frees the storage; the buffer is empty (and usable) again. Accepts NULL. */
+/* owner: the caller. Frees the storage; the buffer is empty (and usable) again. Accepts NULL. */
 void sp_strbuf_free(struct sp_strbuf *b);
-/* Empties the buffer but keeps its storage and clears `oom`. */
+/* owner: the caller. Empties the buffer but keeps its storage and clears `oom`. */
 void sp_strbuf_reset(struct sp_strbuf *b);
+/* owner: the caller (its own buffer; any thread). Append n bytes, a string, a byte, a format. */
 void sp_strbuf_append(struct sp_strbuf *b, const char *s, size_t n);
 void sp_strbuf_puts(struct sp_strbuf *b, const char *s);
 void sp_strbuf_putc(struct sp_strbuf *b, char c);
@@ -321,15 +337,18 @@ struct sp_stats_row {
 
 /* ---- CSV (`show stat`, `<stats uri>;csv`) and typed (`show stat typed`, `;typed`) ---- */
 
-/* Appends "# pxname,svname,...,proto,\n": every name followed by a comma. Returns 0 or
+/* pure: any thread, on the caller's buffer.
+ * Appends "# pxname,svname,...,proto,\n": every name followed by a comma. Returns 0 or
  * -ENOMEM. */
 int sp_stats_csv_header(struct sp_strbuf *b);
-/* Appends one row: HAProxy's 113 columns (0..112) each followed by a comma, then "\n". Fields
+/* pure: any thread, on the caller's buffer.
+ * Appends one row: HAProxy's 113 columns (0..112) each followed by a comma, then "\n". Fields
  * HAProxy leaves empty for this row type or state (the check columns without an enabled
  * check), or that spillway does not measure (agent checks, compression, cache...), are empty.
  * Returns 0 or -ENOMEM. */
 int sp_stats_csv_row(struct sp_strbuf *b, const struct sp_stats_row *r);
-/* Appends the row in `show stat typed` form, one line per non-empty field:
+/* pure: any thread, on the caller's buffer.
+ * Appends the row in `show stat typed` form, one line per non-empty field:
  * "F.<iid>.<sid>.<col>.<name>.<pid>:<origin><nature><scope>:<type>:<value>\n". */
 int sp_stats_typed_row(struct sp_strbuf *b, const struct sp_stats_row *r);
 
@@ -356,7 +375,8 @@ struct sp_stats_proc {
 #define SP_PROM_SERVER   0x8u
 #define SP_PROM_ALL      0xfu
 
-/* Appends the exposition of `proc` (NULL: no process families) and `rows`: each family's
+/* pure: any thread, on the caller's buffer and rows.
+ * Appends the exposition of `proc` (NULL: no process families) and `rows`: each family's
  * # HELP and # TYPE once, then all its samples, families in the order process, frontend,
  * backend, server. Names and labels follow HAProxy 2.6's exporter: one-hot `state` labels on
  * the status families (DOWN, UP, then MAINT, DRAIN, NOLB for servers) and on
@@ -381,7 +401,8 @@ struct sp_stats_html_opts {
     bool legends; /* `stats show-legends`: proxy cap, mode, id; server address and id */
 };
 
-/* Appends a self-contained page: one table per proxy (consecutive rows with the same iid and
+/* pure: any thread, on the caller's buffer and rows.
+ * Appends a self-contained page: one table per proxy (consecutive rows with the same iid and
  * pxname), names HTML-escaped. A server's line is coloured as on HAProxy's page (class
  * active_up, backup_going_down, maintain...), its status followed by an arrow while it is
  * going up or down. Returns 0 or -ENOMEM. */
