@@ -57,12 +57,18 @@ struct sp_h2s {
     int err_status;   /* answer this instead of forwarding (431, 400) */
     bool headers_done, started, req_end, req_end_sent;
     bool res_submitted, res_eof, deferred;
-    bool defer_start; /* its transaction starts from the stream task */
-    bool closed;      /* nghttp2 closed the stream */
-    bool reset;       /* we reset it */
-    bool head;        /* a HEAD request: answers carry no body */
-    bool wait_body;   /* its head is in, its body still expected from the client */
-    bool rst_at_end;  /* answered before its body came: RST_STREAM(NO_ERROR) once sent */
+    bool defer_start;        /* its transaction starts from the stream task */
+    bool closed;             /* nghttp2 closed the stream */
+    bool reset;              /* we reset it */
+    bool head;               /* a HEAD request: answers carry no body */
+    bool wait_body;          /* its head is in, its body still expected from the client */
+    bool rst_at_end;         /* answered before its body came: RST_STREAM(NO_ERROR) once sent */
+    bool rwait;              /* http rules paused for the body (wait-for-body, option
+                                http-buffer-request): they go on from the stream task */
+    int64_t clen;            /* the request's content-length, -1: none (req.body_size) */
+    struct sp_h2_hblock *hb; /* its header block, kept while the rules wait (their message
+                                points into it); NULL otherwise */
+    struct sp_timer wtimer;  /* the rules' wait runs out: 408 */
 };
 
 /* owner: worker. The request head being received on a connection, from the worker's pool
@@ -126,6 +132,7 @@ struct sp_h2c {
 
 static void stream_task(struct sp_task *tk);
 static void h2_update_timer(struct sp_conn *c);
+static void stream_wait_timeout(struct sp_timer *tm);
 
 static struct sp_http_worker *hw_of(struct sp_h2c *h2)
 {
@@ -156,6 +163,10 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
     st->id = id;
     st->t_begin = hw->w->now_us;
     sp_task_init(&st->task, stream_task);
+    sp_timer_init(&st->wtimer, stream_wait_timeout);
+    st->rwait = false;
+    st->hb = NULL;
+    st->clen = -1;
     hb->buf.head = hb->buf.tail = 0;
     sp__h2_req_init(&hb->req, &hb->buf);
     hb->owner = st;
@@ -199,6 +210,16 @@ static int resbody_alloc(struct sp_h2s *st, const struct sp_h1_msg *m)
     return sp_buf_alloc(&st->resbody, &hw_of(st->h2)->bufs);
 }
 
+/* The header block a stream kept while its rules waited goes back to the pools. */
+static void hb_release(struct sp_http_worker *hw, struct sp_h2s *st)
+{
+    if (!st->hb)
+        return;
+    sp_buf_release(&st->hb->buf, &hw->bufs, 1);
+    sp_pool_put(&hw->h2hb_pool, st->hb);
+    st->hb = NULL;
+}
+
 static void stream_free(struct sp_h2s *st)
 {
     struct sp_h2c *h2 = st->h2;
@@ -207,6 +228,8 @@ static void stream_free(struct sp_h2s *st)
     sp__txn_free(st->txn);
     st->txn = NULL;
     sp_task_cancel(hw->w, &st->task);
+    sp_timer_disarm(&hw->w->tw, &st->wtimer);
+    hb_release(hw, st);
     if (h2->hb && h2->hb->owner == st)
         h2->hb->owner = NULL;
     if (st->headers_done)
@@ -467,6 +490,25 @@ static void op_req_resume(struct sp_txn *t)
     sp_task_queue(hw_of(st->h2)->w, &st->task);
 }
 
+/* The DATA the stream holds: decoded by nature, in one buffer no larger than the stream's
+ * window, which the client cannot exceed until the server side takes the bytes. */
+static unsigned op_req_body(struct sp_txn *t, const char **p, size_t *len, uint64_t *size)
+{
+    struct sp_h2s *st = t->front;
+    size_t full = SP_MIN((size_t)hw_of(st->h2)->conf->bufsize, (size_t)SP_H2_STREAM_WINDOW);
+    unsigned fl = 0;
+
+    *len = sp_buf_len(&st->reqbody);
+    if (*len)
+        *p = sp_buf_head(&st->reqbody);
+    *size = st->clen >= 0 ? (uint64_t)st->clen : *len;
+    if (st->req_end)
+        fl |= SP_BODY_COMPLETE;
+    if (st->reset || st->closed || *len >= full)
+        fl |= SP_BODY_STOP;
+    return fl;
+}
+
 static const struct sp_front_ops h2_ops = {
     .res_head = op_res_head,
     .res_room = op_res_room,
@@ -476,6 +518,7 @@ static const struct sp_front_ops h2_ops = {
     .res_error = op_res_error,
     .res_abort = op_res_abort,
     .req_resume = op_req_resume,
+    .req_body = op_req_body,
 };
 
 /* ---- streams ---- */
@@ -488,13 +531,13 @@ static bool req_has_field(const struct sp_h2_req *r, const char *name, size_t le
     return false;
 }
 
+static void stream_after_rules(struct sp_h2s *st, struct sp_txn *t, struct sp_hmsg *hm,
+                               struct sp_h2_req *q);
+
 static void stream_start_req(struct sp_h2s *st)
 {
     struct sp_conn *c = st->h2->c;
     struct sp_http_worker *hw = c->hw;
-    enum sp_h1_body body;
-    struct sp_fwd fwd;
-
     struct sp_h2_hblock *hb = st->h2->hb;
 
     st->started = true;
@@ -515,7 +558,7 @@ static void stream_start_req(struct sp_h2s *st)
         submit_error(st, 500);
         return;
     }
-    const struct sp_h2_req *q = &hb->req;
+    struct sp_h2_req *q = &hb->req;
     t->meth = q->meth;
     t->h2 = true;
     t->conn = c;
@@ -535,12 +578,27 @@ static void stream_start_req(struct sp_h2s *st)
     }
     t->t_req = st->t_begin;
     t->bytes_in = q->list_size;
+    st->clen = q->content_length;
     /* with http rules the request is an editable message, routed between the rule sets */
     struct sp_hmsg *hm = NULL;
     if (sp__hrules_on(hw->conf->hrules, false)) {
         int herr;
+        st->txn = t; /* the rules may read the body (req.body) */
         hm = sp__hrules_h2(t, c, q, &herr);
+        if (!hm && herr == -EAGAIN) {
+            /* paused for the body: the stream keeps its header block (the message points
+             * into it), the connection takes a new one for the next stream */
+            st->rwait = true;
+            st->hb = hb;
+            hb->owner = st;
+            st->h2->hb = NULL;
+            uint64_t until = sp__hrules_wait_until(t);
+            if (until)
+                sp_timer_arm(&hw->w->tw, &st->wtimer, until);
+            return;
+        }
         if (!hm) {
+            st->txn = NULL;
             sp__txn_free(t);
             submit_error(st, herr == -EINVAL ? 400 : 500);
             return;
@@ -548,11 +606,71 @@ static void stream_start_req(struct sp_h2s *st)
     } else {
         sp__route_h2(t, c, q);
     }
+    stream_after_rules(st, t, hm, q);
+}
+
+/* The rules paused for the body go on once it came (as much as they wait for). */
+static void stream_resume(struct sp_h2s *st)
+{
+    struct sp_conn *c = st->h2->c;
+    struct sp_txn *t = st->txn;
+    int err;
+
+    struct sp_hmsg *hm = sp__hrules_resume(t, c, NULL, 0, &err);
+    if (!hm && err == -EAGAIN)
+        return;
+    st->rwait = false;
+    sp_timer_disarm(&c->hw->w->tw, &st->wtimer);
+    if (!hm) {
+        st->txn = NULL;
+        sp__txn_free(t);
+        submit_error(st, err == -EINVAL ? 400 : 500);
+    } else {
+        stream_after_rules(st, t, hm, &st->hb->req);
+    }
+    hb_release(c->hw, st);
+}
+
+/* The rules' wait ran out (wait-for-body's time, `timeout http-request` for option
+ * http-buffer-request): HAProxy's 408 (http_wait_for_msg_body()), the stream reset once it
+ * went out as for a body timeout. */
+static void stream_wait_timeout(struct sp_timer *tm)
+{
+    struct sp_h2s *st = sp_container_of(tm, struct sp_h2s, wtimer);
+    struct sp_http_worker *hw = hw_of(st->h2);
+
+    if (!st->rwait)
+        return;
+    st->rwait = false;
+    struct sp_txn *t = st->txn;
+    t->status = 408;
+    t->term[0] = 'c';
+    t->term[1] = 'R';
+    sp_stat_add(&hw->st->fe[t->fe->idx].ereq, 1);
+    st->rst_at_end = true;
+    submit_error(st, 408);
+    st->txn = NULL;
+    sp__txn_free(t);
+    hb_release(hw, st);
+    sp_task_queue(hw->w, &st->task);
+    want_flush(st->h2);
+}
+
+/* After the rules (or the routing without them): the server's request is built and the
+ * transaction starts, at once or after this read (when the body still comes). */
+static void stream_after_rules(struct sp_h2s *st, struct sp_txn *t, struct sp_hmsg *hm,
+                               struct sp_h2_req *q)
+{
+    struct sp_conn *c = st->h2->c;
+    struct sp_http_worker *hw = c->hw;
+    enum sp_h1_body body;
+    struct sp_fwd fwd;
+
     if (t->be && (c->fe->comp || t->be->comp)) {
         if (hm)
             sp__comp_req_hmsg(t, hm);
         else
-            sp__comp_req_h2(t, &hb->req);
+            sp__comp_req_h2(t, q);
     }
     sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
     if (fwd.add && fwd.if_none &&
@@ -566,6 +684,7 @@ static void stream_start_req(struct sp_h2s *st)
     if (!err)
         err = sp__txn_set_head(t);
     if (err < 0) {
+        st->txn = NULL;
         sp__txn_free(t);
         submit_error(st, err == -ENOSPC ? 431 : err == -ENOMEM ? 500 : 400);
         return;
@@ -618,8 +737,10 @@ static void stream_task(struct sp_task *tk)
     }
     if (!st->started && st->headers_done && !st->reset)
         stream_start(st);
+    if (st->rwait && !st->reset)
+        stream_resume(st);
     t = st->txn;
-    if (!t || t->state == SP_TXN_DONE || st->reset)
+    if (!t || t->state == SP_TXN_DONE || st->reset || st->rwait)
         return;
     if (st->defer_start) {
         st->defer_start = false;
@@ -1360,6 +1481,11 @@ static void body_timeout(struct sp_conn *c)
             continue;
         st->wait_body = false;
         h2->nwait_body--;
+        if (st->rwait) { /* rules waiting for this body: their 408 */
+            sp_timer_disarm(&c->hw->w->tw, &st->wtimer);
+            stream_wait_timeout(&st->wtimer);
+            continue;
+        }
         struct sp_txn *t = st->txn;
         bool started = t && t->res_started;
         if (t && t->state != SP_TXN_DONE) {
