@@ -494,6 +494,16 @@ static void txn_refuse(struct sp_conn *c, struct sp_txn *t, int status)
 
 static void after_rules(struct sp_conn *c, struct sp_txn *t, struct sp_hmsg *hm, long headlen);
 
+/* Waiting for the body of an HTTP/1.1 request with `Expect: 100-continue`: HAProxy answers
+ * 100 Continue itself (http_handle_expect_hdr()), or the client would wait for it first. */
+static void expect_continue(struct sp_conn *c, const struct sp_h1_msg *m)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if ((m->flags & SP_H1_MF_EXPECT_100) && m->version == 11)
+        out_put(c, cont, sizeof(cont) - 1);
+}
+
 static void start_txn(struct sp_conn *c, long headlen)
 {
     struct sp_http_worker *hw = c->hw;
@@ -541,6 +551,7 @@ static void start_txn(struct sp_conn *c, long headlen)
         hm = sp__hrules_h1(t, c, head, m, &err);
         if (!hm && err == -EAGAIN) {
             c->rwait = true; /* paused for the body: h1c_process() resumes them */
+            expect_continue(c, m);
             return;
         }
         if (!hm) {
@@ -656,6 +667,8 @@ static void after_rules(struct sp_conn *c, struct sp_txn *t, struct sp_hmsg *hm,
                    (t->local == SP_LOCAL_STATS_HTML || t->local == SP_LOCAL_STATS_CSV);
     if (!c->buffering || !body_waiting(c))
         start_buffered(c);
+    else
+        expect_continue(c, m);
 }
 
 /* Decodes the chunked body in p[0..len) as far as it goes, gathering the data of every

@@ -912,6 +912,10 @@ static int pause_rules(struct run *r, int stage, int idx, uint64_t bytes, int64_
     p->hm = *hm;
     p->alen = hm->arena_len;
     memcpy(p->arena, hm->arena, hm->arena_len);
+    /* HAProxy's http_handle_expect_hdr(): the client side answers 100 Continue to an
+     * HTTP/1.1 `Expect: 100-continue` now, and the field goes */
+    if (!hm->h2 && hm->h1 && (hm->h1->flags & SP_H1_MF_EXPECT_100))
+        sp__hmsg_del_name(&p->hm, "expect", 6);
     free(r->t->hpause);
     r->t->hpause = p;
     return -EAGAIN;
