@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 
+import h2client
 import lib
 from lib import HOST, SPILLWAY, Suite, free_port
 
@@ -303,6 +304,59 @@ backend bbuf
         assert int(field(sh, "x-after")) >= 10, sh
 
     t.case("wait-for-body over HTTP/2", h2_wait)
+
+    def h2_frames():
+        # HTTP/2 by hand: a stream paused at-least 10 bytes goes on with 12 of its 20, a stream
+        # whose wait runs out gets its 408, and another stream is served meanwhile
+        c = h2client.H2(p2)
+        try:
+            a = c.new_stream()
+            c.send(c.headers_frames(a, c.req_fields("POST", "/echo?least",
+                                                    extra=[("content-length", "20")]),
+                                    end_stream=False))
+            b = c.new_stream()
+            t0 = time.monotonic()
+            c.send(c.headers_frames(b, c.req_fields("POST", "/echo?time",
+                                                    extra=[("content-length", "20")]),
+                                    end_stream=False) + c.frame(h2client.DATA, 0, b, b"01234"))
+            g = c.get("/echo")
+            assert g.status == 200 and time.monotonic() - t0 < 0.35, g.status
+            time.sleep(0.1)
+            c.send(c.frame(h2client.DATA, 0, a, b"0123456789ab"))
+            time.sleep(0.1)
+            c.send(c.frame(h2client.DATA, h2client.END_STREAM, a, b"cdefghij"))
+            sa, sb = c.streams[a], c.streams[b]
+            c.pump(lambda: sa.done() and sb.done(), 4)
+            el = time.monotonic() - t0
+            assert sa.status == 200, sa.status
+            sh, body = echoed(bytes(sa.data))
+            assert field(sh, "x-before") == "0" and field(sh, "x-after") == "12", sh
+            assert body == b"0123456789abcdefghij", body
+            assert sb.status == 408 and 0.3 < el < 2.5, (sb.status, el)
+        finally:
+            c.close()
+
+    t.case("HTTP/2: at-least, the wait's 408, other streams go on", h2_frames)
+
+    def keepalive():
+        # paused and buffered requests one after the other on one connection, then two
+        # chunked requests in one packet (the second waits in the buffer behind the first)
+        with lib.Conn(p1) as c:
+            for body in (b"user=bob", b"a=2&user=carol&z=" + b"9" * 3000):
+                out, r = lib.send(c, "POST", "/echo", body=body)
+                assert out == "200", out
+                sh, sb = echoed(r.body)
+                assert sb == body and field(sh, "x-len") == str(len(body)), sh
+            two = b"".join(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           b"4\r\nuser\r\n2\r\n=%d\r\n0\r\n\r\n" % i for i in (1, 2))
+            c.send(two)
+            for i in (1, 2):
+                r = c.read_response(timeout=4)
+                sh, sb = echoed(r.body)
+                assert r.status == 200 and sb == b"user=%d" % i, (r.status, sb)
+                assert field(sh, "x-user") == str(i), sh
+
+    t.case("keep-alive and pipelined requests through the buffering", keepalive)
 
     # -- the stats page's POST answers once its body is in --
     def stats_post():
