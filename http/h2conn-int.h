@@ -42,6 +42,8 @@ struct sp_h2s {
     struct sp_h2_hblock *hb; /* its header block, kept while the rules wait (their message
                                 points into it); NULL otherwise */
     struct sp_timer wtimer;  /* the rules' wait runs out: 408 */
+    bool lwait;              /* the stats page's POST answer waits for the body (with
+                                defer_start) */
 };
 
 /* owner: worker. The request head being received on a connection, from the worker's pool

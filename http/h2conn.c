@@ -65,7 +65,7 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
     st->t_begin = hw->w->now_us;
     sp_task_init(&st->task, sp__h2s_task);
     sp_timer_init(&st->wtimer, sp__h2s_wait_timeout);
-    st->rwait = false;
+    st->rwait = st->lwait = false;
     st->hb = NULL;
     st->clen = -1;
     hb->buf.head = hb->buf.tail = 0;
@@ -1012,7 +1012,7 @@ static void body_timeout(struct sp_conn *c)
             continue;
         st->wait_body = false;
         h2->nwait_body--;
-        if (st->rwait) { /* rules waiting for this body: their 408 */
+        if (st->rwait || st->lwait) { /* rules or the stats page waiting: their 408 */
             sp_timer_disarm(&c->hw->w->tw, &st->wtimer);
             sp__h2s_wait_timeout(&st->wtimer);
             continue;

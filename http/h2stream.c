@@ -241,6 +241,7 @@ static void stream_resume(struct sp_h2s *st)
     if (!hm) {
         st->txn = NULL;
         sp__txn_free(t);
+        st->rst_at_end = !st->req_end; /* the client may still be sending */
         sp__h2s_error(st, err == -EINVAL ? 400 : 500);
     } else {
         stream_after_rules(st, t, hm, &st->hb->req);
@@ -256,9 +257,10 @@ void sp__h2s_wait_timeout(struct sp_timer *tm)
     struct sp_h2s *st = sp_container_of(tm, struct sp_h2s, wtimer);
     struct sp_http_worker *hw = sp__h2_hw(st->h2);
 
-    if (!st->rwait)
+    if (!st->rwait && !st->lwait)
         return;
-    st->rwait = false;
+    st->rwait = st->lwait = false;
+    st->defer_start = false;
     struct sp_txn *t = st->txn;
     t->status = 408;
     t->term[0] = 'c';
@@ -311,10 +313,19 @@ static void stream_after_rules(struct sp_h2s *st, struct sp_txn *t, struct sp_hm
     /* a request with a body waits for the end of this read: if nghttp2 finds its DATA
      * malformed meanwhile (content-length mismatch...), the stream is reset before anything
      * reaches a server */
-    if (st->req_end)
+    if (st->req_end) {
         sp__txn_start(t);
-    else
-        st->defer_start = true;
+        return;
+    }
+    st->defer_start = true;
+    /* the stats page reads a POST's body (its admin form) before it answers, within
+     * `timeout http-request` */
+    if (t->meth == SP_METH_POST &&
+        (t->local == SP_LOCAL_STATS_HTML || t->local == SP_LOCAL_STATS_CSV)) {
+        st->lwait = true;
+        if (c->fe->t_http_request != SP_TIME_UNSET)
+            sp_timer_arm(&hw->w->tw, &st->wtimer, hw->w->now + (uint64_t)c->fe->t_http_request);
+    }
 }
 
 /* The header block's storage and field index go back to the worker's pools. */
@@ -360,6 +371,15 @@ void sp__h2s_task(struct sp_task *tk)
     if (!t || t->state == SP_TXN_DONE || st->reset || st->rwait)
         return;
     if (st->defer_start) {
+        if (st->lwait) {
+            const char *p;
+            size_t len;
+            uint64_t size;
+            if (!(op_req_body(t, &p, &len, &size) & (SP_BODY_COMPLETE | SP_BODY_STOP)))
+                return;
+            st->lwait = false;
+            sp_timer_disarm(&h2->c->hw->w->tw, &st->wtimer);
+        }
         st->defer_start = false;
         sp__txn_start(t);
         if (t->state == SP_TXN_DONE)

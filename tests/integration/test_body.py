@@ -361,7 +361,7 @@ backend bbuf
     # -- the stats page's POST answers once its body is in --
     def stats_post():
         s = raw_conn(p3)
-        s.sendall(b"POST /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 20\r\n\r\n"
+        s.sendall(b"POST /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 21\r\n\r\n"
                   b"action=x")
         s.settimeout(0.4)
         early = b""
@@ -376,6 +376,34 @@ backend bbuf
         assert out.startswith(b"HTTP/1.1 200"), out[:200]
 
     t.case("stats page POST: the answer waits for the body", stats_post)
+
+    def stats_post_h2():
+        c = h2client.H2(p3)
+        try:
+            a = c.new_stream()
+            c.send(c.headers_frames(a, c.req_fields("POST", "/stats",
+                                                    extra=[("content-length", "21")]),
+                                    end_stream=False) + c.frame(h2client.DATA, 0, a, b"action=x"))
+            sa = c.streams[a]
+            c.pump(lambda: sa.status is not None, 0.4)
+            assert sa.status is None, sa.status
+            c.send(c.frame(h2client.DATA, h2client.END_STREAM, a, b"&s=srv1&b=be1"))
+            c.pump(lambda: sa.done(), 4)
+            assert sa.status == 200, sa.status
+        finally:
+            c.close()
+
+    t.case("stats page POST over HTTP/2: the answer waits for the body", stats_post_h2)
+
+    def bad_chunk():
+        s = raw_conn(p1)
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"5\r\nhello\r\nzz\r\n")
+        out = read_all(s, 3)
+        s.close()
+        assert out.startswith(b"HTTP/1.1 400"), out[:200]
+
+    t.case("buffer-request: a chunked framing error answers 400", bad_chunk)
 
     # -- configuration errors --
     def refused(snippet, what):
