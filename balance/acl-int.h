@@ -228,9 +228,9 @@ bool sp__hdr_names(const struct sp__acl_expr *e, const struct sp_acl_env *env, b
 /* pure. The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
 bool sp__url_addr(const struct sp_acl_env *env, struct in_addr *ret_ip, int64_t *ret_port);
 
-/* fetch-body.c: the request body's fetches (HAProxy 2.6's http_fetch.c smp_fetch_body*). A
- * value (body_param: the first), and each value of req.body_param for ACLs until fn returns
- * true. shared: any thread; reads env->body only. */
+/* fetch-body.c. shared: any thread (reads env->body only). The request body's fetches
+ * (HAProxy 2.6's http_fetch.c smp_fetch_body*): a value (body_param: the first), and each
+ * value of req.body_param for ACLs until fn returns true. */
 bool sp__body_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out);
 bool sp__body_param_each(const struct sp__acl_expr *e, const struct sp_acl_env *env,
                          bool (*fn)(void *ctx, const char *s, size_t n), void *ctx);

@@ -118,32 +118,36 @@ static inline void sp__h2_want_flush(struct sp_h2c *h2)
 }
 
 /* ---- h2conn.c: owner: worker ---- */
-/* Frees a stream, its transaction and buffers. */
+/* owner: worker. Frees a stream, its transaction and buffers. */
 void sp__h2s_free(struct sp_h2s *st);
-/* Resets a stream (RST_STREAM with `code`); its transaction is aborted by the stream task. */
+/* owner: worker. Resets a stream (RST_STREAM with `code`); its transaction is aborted by the stream
+ * task. */
 void sp__h2s_reset(struct sp_h2s *st, uint32_t code);
-/* An answer of spillway's own for `status` as the stream's response (see h2conn.c). */
+/* owner: worker. An answer of spillway's own for `status` as the stream's response (see h2conn.c).
+ */
 void sp__h2s_error(struct sp_h2s *st, int status);
-/* Room for the response body (a small known-length body gets an exact allocation). 0 or
- * -ENOMEM. */
+/* owner: worker. Room for the response body (a small known-length body gets an exact allocation). 0
+ * or -ENOMEM. */
 int sp__h2s_resbody_alloc(struct sp_h2s *st, const struct sp_h1_msg *m);
-/* More response body (or its end) for nghttp2's DATA source. */
+/* owner: worker. More response body (or its end) for nghttp2's DATA source. */
 void sp__h2s_resume_data(struct sp_h2s *st);
-/* nghttp2's DATA source over the stream's response buffer. */
+/* owner: worker. nghttp2's DATA source over the stream's response buffer. */
 ssize_t sp__h2s_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
                           uint32_t *flags, nghttp2_data_source *src, void *user);
-/* The header block a stream kept while its rules waited goes back to the pools. */
+/* owner: worker. The header block a stream kept while its rules waited goes back to the pools. */
 void sp__h2s_hb_release(struct sp_http_worker *hw, struct sp_h2s *st);
 
 /* ---- h2stream.c: owner: worker ---- */
+/* shared: immutable (a static table). What a stream's transaction talks back through. */
 extern const struct sp_front_ops sp__h2_ops;
-/* A stream whose header block ended: its transaction made, the rules run (or paused). */
+/* owner: worker. A stream whose header block ended: its transaction made, the rules run (or
+ * paused). */
 void sp__h2s_start(struct sp_h2s *st);
-/* Everything a stream does outside nghttp2's callbacks (its task). */
+/* owner: worker. Everything a stream does outside nghttp2's callbacks (its task). */
 void sp__h2s_task(struct sp_task *tk);
-/* The rules' wait for the body ran out (the stream's wtimer): 408. */
+/* owner: worker. The rules' wait for the body ran out (the stream's wtimer): 408. */
 void sp__h2s_wait_timeout(struct sp_timer *tm);
-/* The connection's header block storage goes back to the pools. */
+/* owner: worker. The connection's header block storage goes back to the pools. */
 void sp__h2_hdrs_release(struct sp_h2c *h2);
 
 #endif
