@@ -574,6 +574,8 @@ static void resume_rules(struct sp_conn *c)
     int err;
 
     c_read(c);
+    if (!sp__hrules_ready(t))
+        return;
     /* the parsed head is the worker's scratch: parsed again (same bytes, same result) */
     struct sp_h1_scan scan;
     sp_h1_scan_init(&scan);

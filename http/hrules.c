@@ -1122,6 +1122,11 @@ struct sp_hmsg *sp__hrules_resume(struct sp_txn *t, struct sp_conn *c, const cha
     return *ret_err ? NULL : &w->hm;
 }
 
+bool sp__hrules_ready(const struct sp_txn *t)
+{
+    return !t->hpause || body_ready(t, t->hpause->bytes);
+}
+
 uint64_t sp__hrules_wait_until(const struct sp_txn *t)
 {
     return t->hpause ? t->hpause->until : 0;

@@ -132,6 +132,9 @@ struct sp_hmsg *sp__hrules_h2(struct sp_txn *t, struct sp_conn *c, const struct 
  * head is now (HTTP/1: its read buffer may have moved it; NULL: it did not move). */
 struct sp_hmsg *sp__hrules_resume(struct sp_txn *t, struct sp_conn *c, const char *base, size_t len,
                                   int *ret_err);
+/* owner: worker. Whether paused rules have what they wait for (sp__hrules_resume() would go
+ * on): a cheap test before the client side prepares their message again. */
+bool sp__hrules_ready(const struct sp_txn *t);
 /* owner: worker. When paused rules stop waiting (worker ms; the request is then answered
  * 408, as HAProxy's http_wait_for_msg_body()), 0: no deadline of their own. */
 uint64_t sp__hrules_wait_until(const struct sp_txn *t);
