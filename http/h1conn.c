@@ -461,6 +461,21 @@ static void c_read(struct sp_conn *c)
     }
 }
 
+/* Reads while the body is waited for: unlike c_read(), it realigns the buffer when its end is
+ * reached (nothing is consumed while a body is waited for), so that the rest of the body
+ * still in the socket comes in: edge-triggered readiness would not report it again. */
+static void fill(struct sp_conn *c)
+{
+    struct sp_buf *rb = &c->x.rbuf;
+
+    for (int i = 0; i < 4; i++) {
+        c_read(c);
+        if (!c->x.can_read || c->x.rd_eof || !rb->data || sp_buf_room(rb) || !sp_buf_space(rb))
+            return;
+        sp_buf_realign(rb); /* paused rules' message follows (sp__hrules_resume's rebase) */
+    }
+}
+
 /* The stats page's POST answer (HAProxy reads the admin form's body before it answers):
  * whether the request body is still on its way, neither whole in the read buffer nor filling
  * it, nor cut by the client's close. Reads what the socket has first. */
@@ -470,7 +485,7 @@ static bool body_waiting(struct sp_conn *c)
     size_t len;
     uint64_t size;
 
-    c_read(c);
+    fill(c);
     return !(op_req_body(c->txn, &p, &len, &size) & (SP_BODY_COMPLETE | SP_BODY_STOP));
 }
 
@@ -573,7 +588,7 @@ static void resume_rules(struct sp_conn *c)
     long headlen = c->body_off;
     int err;
 
-    c_read(c);
+    fill(c);
     if (!sp__hrules_ready(t))
         return;
     /* the parsed head is the worker's scratch: parsed again (same bytes, same result) */

@@ -110,6 +110,7 @@ frontend fe
 frontend fe2
     bind %s:%d
     http-request set-var(txn.before) req.body_len
+    http-request set-header X-Early %%[req.body_len]
     http-request wait-for-body time 600ms at-least 10 if { query least }
     http-request wait-for-body time 300ms if { query time }
     http-request wait-for-body time 3s if { query long }
@@ -250,6 +251,7 @@ backend bbuf
         assert out.startswith(b"HTTP/1.1 200"), out[:200]
         sh, sb = echoed(out.partition(b"\r\n\r\n")[2])
         assert field(sh, "x-before") == "0", sh  # the rule before the pause ran once, before
+        assert field(sh, "x-early") == "0", sh  # and its edit of the message was kept
         assert field(sh, "x-after") == "12", sh  # at-least 10: on with 12 of the 20 bytes
         assert sb == b"0123456789abcdefghij", sb
 
@@ -363,6 +365,25 @@ backend bbuf
                 assert field(sh, "x-user") == str(i), sh
 
     t.case("keep-alive and pipelined requests through the buffering", keepalive)
+
+    def pipelined_pause():
+        # the paused request's head sits behind another in the read buffer: the body that
+        # fills the buffer moves it to the front while the rules wait (their message follows)
+        body = bytes(65 + i % 26 for i in range(15000))
+        with lib.Conn(p1) as c:
+            c.send(b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 2000 + b"\r\n\r\n"
+                   b"POST /echo HTTP/1.1\r\nHost: x\r\nX-Marker: abc\r\nContent-Length: 15000\r\n\r\n")
+            r1 = c.read_response(timeout=4)
+            assert r1.status == 200, r1.status
+            time.sleep(0.05)
+            c.send(body)
+            r2 = c.read_response(timeout=4)
+            sh, sb = echoed(r2.body)
+            assert r2.status == 200 and sb == body, (r2.status, len(sb))
+            assert field(sh, "x-marker") == "abc" and field(sh, "host") == "x", sh
+            assert field(sh, "x-len") == "15000", sh
+
+    t.case("a paused request behind another in the buffer keeps its head", pipelined_pause)
 
     # -- the stats page's POST answers once its body is in --
     def stats_post():
