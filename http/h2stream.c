@@ -115,11 +115,11 @@ static unsigned op_req_body(struct sp_txn *t, const char **p, size_t *len, uint6
     size_t full = SP_MIN((size_t)sp__h2_hw(st->h2)->conf->bufsize, (size_t)SP_H2_STREAM_WINDOW);
     unsigned fl = 0;
 
-    *len = sp_buf_len(&st->reqbody);
+    *len = SP_MIN((size_t)sp_buf_len(&st->reqbody), full); /* what a buffer would hold */
     if (*len)
         *p = sp_buf_head(&st->reqbody);
     *size = st->clen >= 0 ? (uint64_t)st->clen : *len;
-    if (st->req_end)
+    if (st->req_end && *len == sp_buf_len(&st->reqbody))
         fl |= SP_BODY_COMPLETE;
     if (st->reset || st->closed || *len >= full)
         fl |= SP_BODY_STOP;
