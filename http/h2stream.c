@@ -263,8 +263,8 @@ void sp__h2s_wait_timeout(struct sp_timer *tm)
     st->defer_start = false;
     struct sp_txn *t = st->txn;
     t->status = 408;
-    t->term[0] = 'c';
-    t->term[1] = 'R';
+    t->term[0] = 'c'; /* HAProxy's SF_ERR_CLITO, SF_FINST_D */
+    t->term[1] = 'D';
     sp_stat_add(&hw->st->fe[t->fe->idx].ereq, 1);
     st->rst_at_end = true;
     sp__h2s_error(st, 408);
