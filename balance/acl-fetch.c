@@ -806,6 +806,8 @@ static bool exec_conv(const struct sp__acl_expr *e, const struct sp_acl_env *env
         return cook_each(e, env, visit_conv, &c);
     case SP__F_URLP:
         return urlp_each(e, env, visit_conv, &c);
+    case SP__F_BODY_PARAM:
+        return sp__body_param_each(e, env, visit_conv, &c);
     default:
         return sp_smp_eval(e->conv, env, &val) && match_smp(e, &val);
     }
@@ -851,6 +853,8 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return get_query(env, &s, &n) && match_str(e, s, n);
     case SP__F_URLP:
         return urlp_each(e, env, visit_match, (void *)e);
+    case SP__F_BODY_PARAM:
+        return sp__body_param_each(e, env, visit_match, (void *)e);
     case SP__F_HDR:
     case SP__F_RES_HDR:
         return exec_hdr(e, env, true, res_dir(e, env), visit_match, (void *)e);
@@ -1072,6 +1076,11 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return smp_str(out, s, n);
     case SP__F_STK:
         return sp__stk_fetch(e, env, out);
+    case SP__F_BODY:
+    case SP__F_BODY_LEN:
+    case SP__F_BODY_SIZE:
+    case SP__F_BODY_PARAM:
+        return sp__body_fetch(e, env, out);
     }
     return false;
 }

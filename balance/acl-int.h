@@ -77,6 +77,11 @@ enum sp__acl_fetch {
     SP__F_STK,       /* stick tables: sc_*, scN_*, src_*, table_* (stkfetch.c) */
     SP__F_CAP_REQ,   /* capture.req.hdr(N): env->caps[N] */
     SP__F_CAP_RES,   /* capture.res.hdr(N): env->caps[ncap_req + N] */
+    /* the request body (fetch-body.c over env->body) */
+    SP__F_BODY,       /* req.body: bin */
+    SP__F_BODY_LEN,   /* req.body_len */
+    SP__F_BODY_SIZE,  /* req.body_size */
+    SP__F_BODY_PARAM, /* req.body_param([name]) */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,
@@ -222,6 +227,18 @@ bool sp__hdr_names(const struct sp__acl_expr *e, const struct sp_acl_env *env, b
                    struct sp_smp *out);
 /* pure. The IPv4 literal host and the port (default 80 / 443) of an absolute http(s) URL. */
 bool sp__url_addr(const struct sp_acl_env *env, struct in_addr *ret_ip, int64_t *ret_port);
+
+/* fetch-body.c. shared: any thread (reads env->body only). The request body's fetches
+ * (HAProxy 2.6's http_fetch.c smp_fetch_body*): a value (body_param: the first), and each
+ * value of req.body_param for ACLs until fn returns true. */
+bool sp__body_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out);
+bool sp__body_param_each(const struct sp__acl_expr *e, const struct sp_acl_env *env,
+                         bool (*fn)(void *ctx, const char *s, size_t n), void *ctx);
+/* pure. The next value of the application/x-www-form-urlencoded parameter name[0..nl) (any
+ * parameter when nl is 0) in p[*pos..len): HAProxy's http_find_next_url_param() with '&' (and
+ * ';') as delimiters. Returns whether one was found (*ret_v, *ret_n) and moves *pos past it. */
+bool sp__form_param_next(const char *p, size_t len, size_t *pos, const char *name, size_t nl,
+                         const char **ret_v, size_t *ret_n);
 
 /* stkfetch.c: the stick-table fetches. Whether `name` is one; its arguments (the counter
  * number, the table) into e; its sample type; its value. */

@@ -38,6 +38,10 @@ static int fetch_layer(int f)
     case SP__F_URL_PORT:
     case SP__F_PATHQ:
     case SP__F_AUTH:
+    case SP__F_BODY:
+    case SP__F_BODY_LEN:
+    case SP__F_BODY_SIZE:
+    case SP__F_BODY_PARAM:
         return 7;
     case SP__F_STATUS:
     case SP__F_RES_HDR:
@@ -205,6 +209,11 @@ static const struct kw kws[] = {
     {"res.hdr_names", SP__F_RES_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
     {"res.ver", SP__F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
     {"resp_ver", SP__F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
+    /* the request body (option http-buffer-request, wait-for-body) */
+    {"req.body", SP__F_BODY, SP__ACL_T_BIN, A_NONE, 0, false},
+    {"req.body_len", SP__F_BODY_LEN, SP__ACL_T_INT, A_NONE, 0, false},
+    {"req.body_size", SP__F_BODY_SIZE, SP__ACL_T_INT, A_NONE, 0, false},
+    {"req.body_param", SP__F_BODY_PARAM, SP__ACL_T_STR, A_HDR_OPT, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */

@@ -103,6 +103,11 @@ struct sp_acl_env {
     /* stick tables: the stream's tracked entries (track-sc0..2, SP_STK_NCTR slots of
      * balance/stktable.h), NULL when it tracks none */
     const struct sp_stkctr *stkctr;
+    /* req.body, req.body_len, req.body_size, req.body_param: the request body received so
+     * far (decoded, contiguous: *p, *len) and its announced size; NULL callback or false: no
+     * body to read (the fetches fail) */
+    bool (*body)(const struct sp_acl_env *env, const char **p, size_t *len, uint64_t *size);
+    const void *body_ctx;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */

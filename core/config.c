@@ -1239,12 +1239,6 @@ void sp__cfg_check(struct sp_config *cfg, FILE *diag)
                              "%s '%s': server '%s' has neither service port nor check port",
                              proxy_kind(px), px->name, sv->name);
         }
-        if (px->buffer_request && px->mode == SP_MODE_HTTP)
-            sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
-                         "'option http-buffer-request' in %s '%s' waits for the body of "
-                         "HTTP/1 requests only: spillway streams HTTP/2 request bodies to the "
-                         "server as they arrive",
-                         proxy_kind(px), px->name);
         check_tcp(cfg, diag, px);
         if (px->fwdfor.enabled && px->mode == SP_MODE_TCP)
             sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),

@@ -64,7 +64,19 @@ static void update_timer(struct sp_conn *c)
             arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
         break;
     case SP_CONN_TXN:
-        if (c->buffering) { /* http-buffer-request: the body within `timeout http-request` */
+        if (c->rwait) {
+            /* the rules wait for the body: their time (wait-for-body's, or `timeout
+             * http-request` for option http-buffer-request), and `timeout client` */
+            uint64_t until = sp__hrules_wait_until(c->txn);
+            if (fe->t_client != SP_TIME_UNSET && (!until || now + (uint64_t)fe->t_client < until))
+                until = now + (uint64_t)fe->t_client;
+            if (until)
+                sp_timer_arm(&c->hw->w->tw, &c->x.timer, until);
+            else
+                sp_timer_disarm(&c->hw->w->tw, &c->x.timer);
+            break;
+        }
+        if (c->buffering) { /* the stats page's POST: the body within `timeout http-request` */
             arm(c, pick(fe->t_http_request, fe->t_client), c->t_req_start);
             break;
         }
@@ -358,6 +370,67 @@ static void op_req_resume(struct sp_txn *t)
     sp_task_queue(c->hw->w, &c->proc_task);
 }
 
+static int dechunk(struct sp_conn *c, char *p, size_t len, size_t *ret_consumed, size_t *ret_data);
+
+/* Chunked: decodes in place what arrived of the body after the part already decoded, so that
+ * x.rbuf holds [head: body_off][decoded: req_predec][raw framing not decoded yet]. The rules
+ * read the decoded body there; pump_req_body() sends it first. */
+static void predecode(struct sp_conn *c)
+{
+    struct sp_buf *rb = &c->x.rbuf;
+
+    if (c->req_mode != SP_H1_BODY_CHUNKED || c->req_dec_end || c->req_dec_err || c->req_done)
+        return;
+    size_t start = (size_t)c->body_off + c->req_predec;
+    if (sp_buf_len(rb) <= start)
+        return;
+    char *p = sp_buf_head(rb) + start;
+    size_t len = sp_buf_len(rb) - start, consumed = 0, dlen = 0;
+    int r = dechunk(c, p, len, &consumed, &dlen);
+    /* the framing consumed goes: what is left of the raw bytes follows the decoded ones */
+    memmove(p + dlen, p + consumed, len - consumed);
+    rb->tail -= (uint32_t)(consumed - dlen);
+    c->req_predec += (uint32_t)dlen;
+    if (r == SP_H1_CHUNK_DONE)
+        c->req_dec_end = true;
+    else if (r < 0)
+        c->req_dec_err = true;
+}
+
+/* The body for the rules: after the head while they run, at the front of x.rbuf once the
+ * transaction started (until pump_req_body() moves it on). */
+static unsigned op_req_body(struct sp_txn *t, const char **p, size_t *len, uint64_t *size)
+{
+    struct sp_conn *c = t->front;
+    struct sp_buf *rb = &c->x.rbuf;
+    unsigned fl = 0;
+
+    if (c->txn != t || c->state != SP_CONN_TXN)
+        return 0;
+    if (c->req_done && !c->req_predec)
+        return SP_BODY_COMPLETE; /* nothing, or all of it already went on */
+    predecode(c);
+    size_t avail = sp_buf_len(rb) > c->body_off ? sp_buf_len(rb) - c->body_off : 0;
+    if (c->req_mode == SP_H1_BODY_CHUNKED) {
+        *len = c->req_predec;
+        *size = c->req_predec;
+        if (c->req_dec_end)
+            fl |= SP_BODY_COMPLETE;
+        if (c->req_dec_err)
+            fl |= SP_BODY_STOP;
+    } else {
+        *len = (size_t)SP_MIN((uint64_t)avail, c->req_left);
+        *size = c->req_left;
+        if (*len == c->req_left)
+            fl |= SP_BODY_COMPLETE;
+    }
+    if (*len)
+        *p = sp_buf_head(rb) + c->body_off;
+    if (c->x.rd_eof || sp_buf_space(rb) <= CHUNK_OVERHEAD)
+        fl |= SP_BODY_STOP;
+    return fl;
+}
+
 static const struct sp_front_ops h1_ops = {
     .res_head = op_res_head,
     .res_room = op_res_room,
@@ -367,6 +440,7 @@ static const struct sp_front_ops h1_ops = {
     .res_error = op_res_error,
     .res_abort = op_res_abort,
     .req_resume = op_req_resume,
+    .req_body = op_req_body,
 };
 
 /* ---- input ---- */
@@ -387,33 +461,32 @@ static void c_read(struct sp_conn *c)
     }
 }
 
-/* option http-buffer-request (HAProxy's http_wait_for_request_body()): whether the request
- * body is still on its way, neither whole in the read buffer nor filling it, nor cut by the
- * client's close. Reads what the socket has first. */
-static bool body_waiting(struct sp_conn *c)
+/* Reads while the body is waited for: unlike c_read(), it realigns the buffer when its end is
+ * reached (nothing is consumed while a body is waited for), so that the rest of the body
+ * still in the socket comes in: edge-triggered readiness would not report it again. */
+static void fill(struct sp_conn *c)
 {
     struct sp_buf *rb = &c->x.rbuf;
 
-    c_read(c);
-    if (c->x.rd_eof || (rb->data && sp_buf_len(rb) >= rb->size - CHUNK_OVERHEAD))
-        return false;
-    if (c->req_mode == SP_H1_BODY_CL)
-        return sp_buf_len(rb) < c->req_left;
-    /* chunked: parse a copy of the decoder's state over what is there, up to the last
-     * chunk */
-    struct sp_h1_chunk ck = c->req_chunk;
-    size_t pos = 0, len = sp_buf_len(rb);
-    const char *p = len ? sp_buf_head(rb) : NULL;
-    while (pos < len) {
-        size_t consumed = 0, doff = 0, dlen = 0;
-        int r = sp_h1_chunk_parse(&ck, p + pos, len - pos, &consumed, &doff, &dlen);
-        if (r < 0 || r == SP_H1_CHUNK_DONE)
-            return false; /* a framing error is reported by the normal path */
-        if (!consumed)
-            break;
-        pos += consumed;
+    for (int i = 0; i < 4; i++) {
+        c_read(c);
+        if (!c->x.can_read || c->x.rd_eof || !rb->data || sp_buf_room(rb) || !sp_buf_space(rb))
+            return;
+        sp_buf_realign(rb); /* paused rules' message follows (sp__hrules_resume's rebase) */
     }
-    return true;
+}
+
+/* The stats page's POST answer (HAProxy reads the admin form's body before it answers):
+ * whether the request body is still on its way, neither whole in the read buffer nor filling
+ * it, nor cut by the client's close. Reads what the socket has first. */
+static bool body_waiting(struct sp_conn *c)
+{
+    const char *p;
+    size_t len;
+    uint64_t size;
+
+    fill(c);
+    return !(op_req_body(c->txn, &p, &len, &size) & (SP_BODY_COMPLETE | SP_BODY_STOP));
 }
 
 /* Starts the transaction that waited for its body (or did not need to). */
@@ -423,12 +496,34 @@ static void start_buffered(struct sp_conn *c)
     sp__txn_start(c->txn);
 }
 
+/* A request that could not start: its transaction goes, the client gets `status`. */
+static void txn_refuse(struct sp_conn *c, struct sp_txn *t, int status)
+{
+    c->txn = NULL;
+    c->rwait = false;
+    c->body_off = 0;
+    c->state = SP_CONN_WAIT_REQ;
+    sp__txn_free(t);
+    send_error(c, status);
+}
+
+static void after_rules(struct sp_conn *c, struct sp_txn *t, struct sp_hmsg *hm, long headlen);
+
+/* Waiting for the body of an HTTP/1.1 request with `Expect: 100-continue`: HAProxy answers
+ * 100 Continue itself (http_handle_expect_hdr()), or the client would wait for it first. */
+static void expect_continue(struct sp_conn *c, const struct sp_h1_msg *m)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if ((m->flags & SP_H1_MF_EXPECT_100) && m->version == 11)
+        out_put(c, cont, sizeof(cont) - 1);
+}
+
 static void start_txn(struct sp_conn *c, long headlen)
 {
     struct sp_http_worker *hw = c->hw;
     const struct sp_h1_msg *m = &hw->msg;
     const char *head = sp_buf_head(&c->x.rbuf);
-    struct sp_fwd fwd;
 
     c->version = m->version;
     /* HAProxy's h1_set_cli_conn_mode(): close wins, and 1.0 must ask for keep-alive */
@@ -442,6 +537,8 @@ static void start_txn(struct sp_conn *c, long headlen)
     c->req_done = m->body == SP_H1_BODY_NONE || (m->body == SP_H1_BODY_CL && !m->content_length);
     c->req_end_sent = false;
     c->res_chunked = c->res_done = c->res_abort = false;
+    c->req_dec_end = c->req_dec_err = c->rwait = false;
+    c->req_predec = 0;
 
     struct sp_txn *t = sp__txn_new(hw, &h1_ops, c, c->fe);
     hw->headbuf.head = hw->headbuf.tail = 0;
@@ -458,19 +555,71 @@ static void start_txn(struct sp_conn *c, long headlen)
     if (!c->nreq)
         sp_stat_add(&hw->st->fe[c->fe->idx].h1sess, 1);
     t->req_body = m->body == SP_H1_BODY_CHUNKED ? SP_H1_BODY_CHUNKED : m->body;
+    /* the rules may read the body after the head (req.body) and wait for it */
+    c->txn = t;
+    c->state = SP_CONN_TXN;
+    c->body_off = (uint32_t)headlen;
     /* with http rules the request is an editable message, routed between the rule sets */
     struct sp_hmsg *hm = NULL;
     if (sp__hrules_on(hw->conf->hrules, false)) {
         int err;
         hm = sp__hrules_h1(t, c, head, m, &err);
+        if (!hm && err == -EAGAIN) {
+            c->rwait = true; /* paused for the body: h1c_process() resumes them */
+            expect_continue(c, m);
+            return;
+        }
         if (!hm) {
-            sp__txn_free(t);
-            send_error(c, err == -EINVAL ? 400 : 500);
+            txn_refuse(c, t, err == -EINVAL ? 400 : 500);
             return;
         }
     } else {
         sp__route_h1(t, c, head, m);
     }
+    after_rules(c, t, hm, headlen);
+}
+
+/* The rules paused for the body go on when it came (as much as they wait for). */
+static void resume_rules(struct sp_conn *c)
+{
+    struct sp_http_worker *hw = c->hw;
+    struct sp_txn *t = c->txn;
+    struct sp_buf *rb = &c->x.rbuf;
+    long headlen = c->body_off;
+    int err;
+
+    fill(c);
+    if (!sp__hrules_ready(t))
+        return;
+    /* the parsed head is the worker's scratch: parsed again (same bytes, same result) */
+    struct sp_h1_scan scan;
+    sp_h1_scan_init(&scan);
+    size_t max_head = rb->size - 1 - (size_t)hw->conf->head_reserve;
+    if (sp_h1_parse_request(sp_buf_head(rb), (size_t)headlen, SP_MIN(rb->size - 2, max_head),
+                            max_head, &scan, &hw->msg) != headlen) {
+        txn_refuse(c, t, 500); /* cannot happen: the head did not change */
+        return;
+    }
+    struct sp_hmsg *hm = sp__hrules_resume(t, c, sp_buf_head(rb), (size_t)headlen, &err);
+    if (!hm && err == -EAGAIN)
+        return;
+    c->rwait = false;
+    if (!hm) {
+        txn_refuse(c, t, err == -EINVAL ? 400 : 500);
+        return;
+    }
+    after_rules(c, t, hm, headlen);
+}
+
+/* After the rules (or the routing without them): the request toward the server is built and
+ * the transaction starts (once its body is in when it must wait for it). */
+static void after_rules(struct sp_conn *c, struct sp_txn *t, struct sp_hmsg *hm, long headlen)
+{
+    struct sp_http_worker *hw = c->hw;
+    const struct sp_h1_msg *m = &hw->msg;
+    const char *head = sp_buf_head(&c->x.rbuf);
+    struct sp_fwd fwd;
+
     if (t->be && (c->fe->comp || t->be->comp)) {
         if (hm)
             sp__comp_req_hmsg(t, hm);
@@ -491,8 +640,7 @@ static void start_txn(struct sp_conn *c, long headlen)
     if ((hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, &c->peer, up_close, false, &hbody)
             : sp__h1_build_request(&hw->headbuf, head, m, &fwd, &c->peer, up_close)) < 0 ||
         sp__txn_set_head(t) < 0) {
-        sp__txn_free(t);
-        send_error(c, 431);
+        txn_refuse(c, t, 431);
         return;
     }
     /* RFC 7540 3.2: a bodyless HTTP/1.1 request may switch the connection to h2c; it is
@@ -512,6 +660,9 @@ static void start_txn(struct sp_conn *c, long headlen)
             memcpy(settings, head + h->val_off, h->val_len);
             sp_buf_consume(&c->x.rbuf, (uint32_t)headlen);
             c->nreq++;
+            c->txn = NULL;
+            c->body_off = 0;
+            c->state = SP_CONN_WAIT_REQ;
             t->req_end = true;
             if (sp__h2c_upgrade(c, settings, h->val_len, m->meth == SP_METH_HEAD, t) < 0) {
                 sp__txn_free(t);
@@ -523,13 +674,18 @@ static void start_txn(struct sp_conn *c, long headlen)
         }
     }
     sp_buf_consume(&c->x.rbuf, (uint32_t)headlen);
+    c->body_off = 0;
     sp_h1_scan_init(&c->scan);
     c->txn = t;
     c->state = SP_CONN_TXN;
     c->nreq++;
-    c->buffering = !c->req_done && (c->fe->buffer_request || (t->be && t->be->buffer_request));
+    /* the stats page reads a POST's body (its admin form) before it answers */
+    c->buffering = !c->req_done && t->meth == SP_METH_POST &&
+                   (t->local == SP_LOCAL_STATS_HTML || t->local == SP_LOCAL_STATS_CSV);
     if (!c->buffering || !body_waiting(c))
         start_buffered(c);
+    else
+        expect_continue(c, m);
 }
 
 /* Decodes the chunked body in p[0..len) as far as it goes, gathering the data of every
@@ -566,6 +722,17 @@ static void pump_req_body(struct sp_conn *c)
 {
     struct sp_txn *t = c->txn;
 
+    /* a chunked body the rules read was decoded in place: its decoded part goes first */
+    while (c->req_predec && t->state != SP_TXN_DONE) {
+        struct sp_buf *rb = &c->x.rbuf;
+        size_t k = sp__txn_req_data(t, sp_buf_head(rb), c->req_predec);
+        if (!k)
+            return; /* the server side is full: req_resume brings us back */
+        sp_buf_consume(rb, (uint32_t)k);
+        c->req_predec -= (uint32_t)k;
+    }
+    if (c->req_dec_end && !c->req_done)
+        c->req_done = true;
     while (!c->req_done && t->state != SP_TXN_DONE) {
         struct sp_buf *rb = &c->x.rbuf;
         if (!sp_buf_len(rb)) {
@@ -781,6 +948,13 @@ static void h1c_process(struct sp_conn *c)
             return; /* handed over to HTTP/2 (preface or upgrade) in this very call */
 
         case SP_CONN_TXN:
+            if (c->rwait) {
+                resume_rules(c);
+                if (c->closed)
+                    return;
+                if (c->rwait || c->state != SP_CONN_TXN)
+                    goto out;
+            }
             if (c->buffering) {
                 if (body_waiting(c))
                     goto out;
@@ -863,12 +1037,13 @@ static void h1_timeout(struct sp_conn *c)
             h1c_close(c); /* idle keep-alive, or `option http-ignore-probes` */
         break;
     case SP_CONN_TXN:
-        if (c->buffering) {
+        if (c->buffering || c->rwait) {
             /* the body did not come in time: HAProxy's 408, the transaction never started
              * (the line logged is the 408's) */
             struct sp_txn *t = c->txn;
             c->txn = NULL;
-            c->buffering = false;
+            c->buffering = c->rwait = false;
+            c->body_off = 0;
             free(t->reqline);
             t->reqline = NULL;
             t->logged = true;

@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "http/h2map.h"
+#include "http/h2conn-int.h"
 #include "http/hrules.h"
 #include "http/http-int.h"
 #include "net/sock.h"
@@ -42,104 +43,11 @@
 #define EMPTY_DATA_BURST 1000
 #define EMPTY_DATA_RATE  100 /* tokens per second */
 
-/* owner: worker. One stream. */
-struct sp_h2s {
-    struct sp_h2c *h2;
-    int32_t id;
-    struct sp_h2s *_next, *_prev;
-    struct sp_txn *txn;
-    struct sp_buf reqbody; /* DATA not yet taken by the server side */
-    struct sp_buf resbody; /* response DATA not yet taken by nghttp2: a pool buffer, or an
-                              exact-size allocation for a small body of known length */
-    bool resbody_own;      /* resbody.data is malloc'd, not from the pool */
-    struct sp_task task;
-    uint64_t t_begin; /* us: the request's HEADERS began */
-    int err_status;   /* answer this instead of forwarding (431, 400) */
-    bool headers_done, started, req_end, req_end_sent;
-    bool res_submitted, res_eof, deferred;
-    bool defer_start; /* its transaction starts from the stream task */
-    bool closed;      /* nghttp2 closed the stream */
-    bool reset;       /* we reset it */
-    bool head;        /* a HEAD request: answers carry no body */
-    bool wait_body;   /* its head is in, its body still expected from the client */
-    bool rst_at_end;  /* answered before its body came: RST_STREAM(NO_ERROR) once sent */
-};
-
-/* owner: worker. The request head being received on a connection, from the worker's pool
- * while a header block arrives: a header block is never interleaved with another (RFC 9113
- * 4.3), so one per connection is enough, and the stream starts as soon as its block ends:
- * streams waiting for a server, and idle connections, hold none. */
-struct sp_h2_hblock {
-    struct sp_buf buf;    /* the fields' bytes (a pool buffer) */
-    struct sp_h2s *owner; /* the stream whose fields are in `req` */
-    struct sp_h2_req req; /* their index (req.store is `buf`) */
-};
-
-/* owner: worker. What a short write left of an output round, written first (one malloc). */
-struct sp_h2_spill {
-    size_t len, off;
-    char data[];
-};
-
-/* owner: worker. The HTTP/2 side of one client connection, kept by idle connections too:
- * what is needed only while a header block arrives (struct sp_h2_hblock, pooled), while a
- * short write waits (struct sp_h2_spill) or while an output round is gathered or a read
- * scanned (the worker's h2* fields) lives elsewhere, and the rate limits' constants are the
- * caller's, to keep this at 152 bytes (glibc's 160-byte chunk). */
-struct sp_h2c {
-    struct sp_conn *c;
-    nghttp2_session *s;
-    struct sp_h2s *streams;
-    struct sp_h2_hblock *hb;   /* the header block being received, NULL when none */
-    const uint8_t *pend;       /* output nghttp2 gave us that the write buffer could not take yet */
-    struct sp_h2_spill *spill; /* NULL when nothing is left */
-    /* The client's streams it must know are closed (RFC 9113 5.1): a window of the last
-     * CLOSED_WIN client stream ids up to the highest it opened, one bit each, ring-indexed by
-     * id / 2. `used`: it opened that id (an id skipped is closed too, but a HEADERS on it is
-     * a PROTOCOL_ERROR, 5.1.1). `reset_by_us`: we sent RST_STREAM while the client may still
-     * be sending, so its frames in flight are ignored (nghttp2 forgets closed streams, and
-     * would ignore every frame on them). Older ids are ignored, as nghttp2 does. 32 bytes. */
-    uint64_t used[2], reset_by_us[2];
-    struct sp_h2_fscan fscan;       /* frame boundaries of what the client sent */
-    struct sp_h2_budget budget;     /* client resets (RESET_BURST, RESET_RATE) */
-    struct sp_h2_budget empty_data; /* DATA frames without payload nor END_STREAM */
-    /* streams whose request head is complete (not freed yet): without one the connection is
-     * idle, whatever nghttp2 holds (a header block never finished makes no request, as in
-     * HAProxy, so `timeout http-request` ends it). Not narrower: the streams a connection
-     * holds are bounded by tune.h2.max-concurrent-streams (up to INT_MAX) and, for those
-     * closed but not yet freed, by what one read loop brings. */
-    unsigned nheads;
-    /* streams waiting for request body bytes, and when the last of those bytes (or the first
-     * wait) came: `timeout client` runs from there. The stamp is the worker's ms clock modulo
-     * 2^32 (timer_deadline()): a body is never waited for longer than `timeout client`, at
-     * most INT_MAX ms. */
-    unsigned nwait_body;
-    uint32_t t_body_ms;
-    uint32_t pend_len; /* at most one frame nghttp2 serialised */
-    int32_t max_id;    /* the highest client stream id a HEADERS opened */
-    uint8_t err_code;  /* a connection error found in a callback: GOAWAY with this code (all
-                          of RFC 9113's fit a byte) */
-    bool seen_stream;
-    bool goaway;
-    bool fatal; /* close as soon as the last bytes are out */
-};
-
-static void stream_task(struct sp_task *tk);
 static void h2_update_timer(struct sp_conn *c);
-
-static struct sp_http_worker *hw_of(struct sp_h2c *h2)
-{
-    return h2->c->hw;
-}
-
-static void want_flush(struct sp_h2c *h2)
-{
-    sp_task_queue(h2->c->hw->w, &h2->c->flush_task);
-}
 
 static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
 {
-    struct sp_http_worker *hw = hw_of(h2);
+    struct sp_http_worker *hw = sp__h2_hw(h2);
     struct sp_h2s *st = sp_pool_get(&hw->h2s_pool);
 
     if (!st)
@@ -155,7 +63,11 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
     st->h2 = h2;
     st->id = id;
     st->t_begin = hw->w->now_us;
-    sp_task_init(&st->task, stream_task);
+    sp_task_init(&st->task, sp__h2s_task);
+    sp_timer_init(&st->wtimer, sp__h2s_wait_timeout);
+    st->rwait = st->lwait = false;
+    st->hb = NULL;
+    st->clen = -1;
     hb->buf.head = hb->buf.tail = 0;
     sp__h2_req_init(&hb->req, &hb->buf);
     hb->owner = st;
@@ -170,24 +82,24 @@ static struct sp_h2s *stream_new(struct sp_h2c *h2, int32_t id)
 static void resbody_release(struct sp_h2s *st)
 {
     if (st->resbody_own) {
-        struct sp_h2mem *m = &hw_of(st->h2)->h2mem;
+        struct sp_h2mem *m = &sp__h2_hw(st->h2)->h2mem;
         m->iface.free(st->resbody.data, m);
         st->resbody = (struct sp_buf){0};
         st->resbody_own = false;
     } else {
-        sp_buf_release(&st->resbody, &hw_of(st->h2)->bufs, 1);
+        sp_buf_release(&st->resbody, &sp__h2_hw(st->h2)->bufs, 1);
     }
 }
 
 /* Room for the response body: most responses are small and say how long they are, and
  * thousands of streams may wait at once, so those get exactly what they need instead of a
  * whole pool buffer. */
-static int resbody_alloc(struct sp_h2s *st, const struct sp_h1_msg *m)
+int sp__h2s_resbody_alloc(struct sp_h2s *st, const struct sp_h1_msg *m)
 {
     if (st->resbody.data)
         return 0;
     if (m && m->body == SP_H1_BODY_CL && m->content_length && m->content_length <= 4096) {
-        struct sp_h2mem *mem = &hw_of(st->h2)->h2mem;
+        struct sp_h2mem *mem = &sp__h2_hw(st->h2)->h2mem;
         st->resbody.data = mem->iface.malloc((size_t)m->content_length, mem);
         if (!st->resbody.data)
             return -ENOMEM;
@@ -196,17 +108,29 @@ static int resbody_alloc(struct sp_h2s *st, const struct sp_h1_msg *m)
         st->resbody_own = true;
         return 0;
     }
-    return sp_buf_alloc(&st->resbody, &hw_of(st->h2)->bufs);
+    return sp_buf_alloc(&st->resbody, &sp__h2_hw(st->h2)->bufs);
 }
 
-static void stream_free(struct sp_h2s *st)
+/* The header block a stream kept while its rules waited goes back to the pools. */
+void sp__h2s_hb_release(struct sp_http_worker *hw, struct sp_h2s *st)
+{
+    if (!st->hb)
+        return;
+    sp_buf_release(&st->hb->buf, &hw->bufs, 1);
+    sp_pool_put(&hw->h2hb_pool, st->hb);
+    st->hb = NULL;
+}
+
+void sp__h2s_free(struct sp_h2s *st)
 {
     struct sp_h2c *h2 = st->h2;
-    struct sp_http_worker *hw = hw_of(h2);
+    struct sp_http_worker *hw = sp__h2_hw(h2);
 
     sp__txn_free(st->txn);
     st->txn = NULL;
     sp_task_cancel(hw->w, &st->task);
+    sp_timer_disarm(&hw->w->tw, &st->wtimer);
+    sp__h2s_hb_release(hw, st);
     if (h2->hb && h2->hb->owner == st)
         h2->hb->owner = NULL;
     if (st->headers_done)
@@ -228,29 +152,28 @@ static void stream_free(struct sp_h2s *st)
     sp_pool_put(&hw->h2s_pool, st);
 }
 
-static void stream_reset(struct sp_h2s *st, uint32_t code)
+void sp__h2s_reset(struct sp_h2s *st, uint32_t code)
 {
     if (st->closed || st->reset)
         return;
     st->reset = true;
     nghttp2_submit_rst_stream(st->h2->s, NGHTTP2_FLAG_NONE, st->id, code);
-    want_flush(st->h2);
+    sp__h2_want_flush(st->h2);
 }
 
 /* ---- response bodies: the DATA source ----
  *
- * Response DATA is not copied into nghttp2's frame buffer: data_read() only says how much the
- * next frame carries (NGHTTP2_DATA_FLAG_NO_COPY), and send_data() adds the frame to the
- * output round (see h2_output()): the 9 header bytes go to the write buffer, the payload is
- * referenced where it lies, in the stream's buffer, and the whole round leaves in one
- * sendmsg(). Small payloads are copied to the write buffer instead: an iovec entry costs more
- * than a short copy. */
+ * Response DATA is not copied into nghttp2's frame buffer: sp__h2s_data_read() only says how much
+ * the next frame carries (NGHTTP2_DATA_FLAG_NO_COPY), and send_data() adds the frame to the output
+ * round (see h2_output()): the 9 header bytes go to the write buffer, the payload is referenced
+ * where it lies, in the stream's buffer, and the whole round leaves in one sendmsg(). Small
+ * payloads are copied to the write buffer instead: an iovec entry costs more than a short copy. */
 
 #define DATA_DIRECT_MIN 2048 /* payloads from this size are referenced, not copied */
 #define FRAME_HDLEN     9    /* an HTTP/2 frame header */
 
-static ssize_t data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-                         uint32_t *flags, nghttp2_data_source *src, void *user)
+ssize_t sp__h2s_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+                          uint32_t *flags, nghttp2_data_source *src, void *user)
 {
     struct sp_h2s *st = src->ptr;
     (void)s, (void)id, (void)user, (void)buf;
@@ -280,7 +203,7 @@ static void round_close_seg(struct sp_http_worker *hw, struct sp_conn *c)
     }
 }
 
-/* nghttp2 sends a DATA frame data_read() announced: 9 header bytes, then `len` bytes from
+/* nghttp2 sends a DATA frame sp__h2s_data_read() announced: 9 header bytes, then `len` bytes from
  * the head of the stream's buffer (spillway never pads). Called from nghttp2_session_mem_send()
  * inside h2_output(): nothing writes to a stream's buffer until the round is out. */
 static int send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, size_t len,
@@ -289,7 +212,7 @@ static int send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, si
     struct sp_h2c *h2 = user;
     struct sp_h2s *st = src->ptr;
     struct sp_conn *c = h2->c;
-    struct sp_http_worker *hw = hw_of(h2);
+    struct sp_http_worker *hw = sp__h2_hw(h2);
     struct sp_buf *wb = &c->x.wbuf;
     const char *data = sp_buf_head(&st->resbody);
     (void)s;
@@ -318,13 +241,13 @@ static int send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, si
     return 0;
 }
 
-static void resume_data(struct sp_h2s *st)
+void sp__h2s_resume_data(struct sp_h2s *st)
 {
     if (st->deferred && !st->closed) {
         st->deferred = false;
         nghttp2_session_resume_data(st->h2->s, st->id);
     }
-    want_flush(st->h2);
+    sp__h2_want_flush(st->h2);
 }
 
 /* An answer made by spillway itself outside of a transaction's reply path (a request refused
@@ -333,9 +256,9 @@ static void resume_data(struct sp_h2s *st)
  * HTTP/1 message less the connection-specific ones. A HEAD request gets HEADERS with
  * END_STREAM, content-length still saying what a GET would receive, as HAProxy does
  * (http_forward_proxy_resp() skips only the payload). An empty errorfile resets the stream. */
-static void submit_error(struct sp_h2s *st, int status)
+void sp__h2s_error(struct sp_h2s *st, int status)
 {
-    struct sp_http_worker *hw = hw_of(st->h2);
+    struct sp_http_worker *hw = sp__h2_hw(st->h2);
     struct sp_h1_msg *m = &hw->msg;
     struct sp_h1_scan scan;
     const char *resp;
@@ -355,294 +278,23 @@ static void submit_error(struct sp_h2s *st, int status)
         nv = sp__h2_res_nv(resp, m, hw->h2nva, SP_ARRAY_SIZE(hw->h2nva), hw->h2scratch,
                            sizeof(hw->h2scratch));
     if (nv < 0) {
-        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+        sp__h2s_reset(st, NGHTTP2_INTERNAL_ERROR);
         return;
     }
     size_t blen = st->head || m->body == SP_H1_BODY_NONE ? 0 : (size_t)(n - h);
-    if (blen && (resbody_alloc(st, m) || sp_buf_space(&st->resbody) < blen)) {
-        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+    if (blen && (sp__h2s_resbody_alloc(st, m) || sp_buf_space(&st->resbody) < blen)) {
+        sp__h2s_reset(st, NGHTTP2_INTERNAL_ERROR);
         return;
     }
     if (blen)
         sp_buf_append(&st->resbody, resp + h, (uint32_t)blen);
     st->res_eof = true;
-    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = sp__h2s_data_read};
     if (nghttp2_submit_response(st->h2->s, st->id, hw->h2nva, (size_t)nv, blen ? &prd : NULL) == 0)
         st->res_submitted = true;
     else
-        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
-    want_flush(st->h2);
-}
-
-/* ---- front ops: the transaction talks back ---- */
-
-static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf)
-{
-    struct sp_h2s *st = t->front;
-    struct sp_http_worker *hw = hw_of(st->h2);
-
-    if (m->status < 200 || st->closed || st->reset)
-        return 0; /* interim responses are not relayed over HTTP/2 */
-    int n = sp__h2_res_nv(buf, m, hw->h2nva, SP_ARRAY_SIZE(hw->h2nva), hw->h2scratch,
-                          sizeof(hw->h2scratch));
-    if (n < 0) {
-        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
-        return 0;
-    }
-    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read};
-    bool body = m->body != SP_H1_BODY_NONE;
-    if (body && resbody_alloc(st, m))
-        return -ENOMEM;
-    if (nghttp2_submit_response(st->h2->s, st->id, hw->h2nva, (size_t)n, body ? &prd : NULL))
-        stream_reset(st, NGHTTP2_INTERNAL_ERROR);
-    else
-        st->res_submitted = true;
-    want_flush(st->h2);
-    return 0;
-}
-
-static size_t op_res_room(struct sp_txn *t)
-{
-    struct sp_h2s *st = t->front;
-
-    if (st->closed || st->reset)
-        return 0;
-    if (resbody_alloc(st, NULL))
-        return 0;
-    return sp_buf_space(&st->resbody);
-}
-
-static size_t op_res_data(struct sp_txn *t, const char *p, size_t len)
-{
-    struct sp_h2s *st = t->front;
-    size_t n = op_res_room(t);
-
-    if (n > len)
-        n = len;
-    if (!n)
-        return 0;
-    sp_buf_append(&st->resbody, p, (uint32_t)n);
-    resume_data(st);
-    return n;
-}
-
-static bool op_res_swap(struct sp_txn *t, struct sp_buf *rb)
-{
-    struct sp_h2s *st = t->front;
-
-    if (st->closed || st->reset || st->resbody_own || sp_buf_len(&st->resbody) ||
-        rb->size != hw_of(st->h2)->bufs.size)
-        return false;
-    sp_buf_move(&st->resbody, rb);
-    resume_data(st);
-    return true;
-}
-
-static int op_res_end(struct sp_txn *t)
-{
-    struct sp_h2s *st = t->front;
-
-    st->res_eof = true;
-    resume_data(st);
-    return 0;
-}
-
-static void op_res_error(struct sp_txn *t, int status)
-{
-    struct sp_h2s *st = t->front;
-
-    if (t->meth == SP_METH_HEAD)
-        st->head = true;
-    submit_error(st, status);
-}
-
-static void op_res_abort(struct sp_txn *t)
-{
-    stream_reset(t->front, NGHTTP2_INTERNAL_ERROR);
-}
-
-static void op_req_resume(struct sp_txn *t)
-{
-    struct sp_h2s *st = t->front;
-    sp_task_queue(hw_of(st->h2)->w, &st->task);
-}
-
-static const struct sp_front_ops h2_ops = {
-    .res_head = op_res_head,
-    .res_room = op_res_room,
-    .res_data = op_res_data,
-    .res_swap = op_res_swap,
-    .res_end = op_res_end,
-    .res_error = op_res_error,
-    .res_abort = op_res_abort,
-    .req_resume = op_req_resume,
-};
-
-/* ---- streams ---- */
-
-static bool req_has_field(const struct sp_h2_req *r, const char *name, size_t len)
-{
-    for (uint32_t i = 0; i < r->nfields; i++)
-        if (r->f[i].name.len == len && !strncasecmp(r->store->data + r->f[i].name.off, name, len))
-            return true;
-    return false;
-}
-
-static void stream_start_req(struct sp_h2s *st)
-{
-    struct sp_conn *c = st->h2->c;
-    struct sp_http_worker *hw = c->hw;
-    enum sp_h1_body body;
-    struct sp_fwd fwd;
-
-    struct sp_h2_hblock *hb = st->h2->hb;
-
-    st->started = true;
-    if (!hb || hb->owner != st) {
-        submit_error(st, 500); /* cannot happen: a header block is never interleaved */
-        return;
-    }
-    hb->owner = NULL;
-    st->head = hb->req.meth == SP_METH_HEAD;
-    if (st->err_status) {
-        submit_error(st, st->err_status);
-        return;
-    }
-    struct sp_txn *t = sp__txn_new(hw, &h2_ops, st, c->fe);
-    hw->headbuf.head = hw->headbuf.tail = 0;
-    if (!t) {
-        sp__txn_free(t);
-        submit_error(st, 500);
-        return;
-    }
-    const struct sp_h2_req *q = &hb->req;
-    t->meth = q->meth;
-    t->h2 = true;
-    t->conn = c;
-    if (sp__accesslog_on(hw, c->fe->idx)) {
-        /* logged in absolute form when the request had an authority, as HAProxy does */
-        const char *base = q->store->data;
-        char target[SP_LOG_REQLINE_MAX + 1];
-        int n =
-            q->has_authority
-                ? snprintf(target, sizeof(target), "%.*s://%.*s%.*s", (int)q->scheme.len,
-                           base + q->scheme.off, (int)q->authority.len, base + q->authority.off,
-                           (int)q->path.len, base + q->path.off)
-                : snprintf(target, sizeof(target), "%.*s", (int)q->path.len, base + q->path.off);
-        if (n > (int)sizeof(target) - 1)
-            n = (int)sizeof(target) - 1;
-        sp__accesslog_reqline(t, base + q->method.off, q->method.len, target, (size_t)n);
-    }
-    t->t_req = st->t_begin;
-    t->bytes_in = q->list_size;
-    /* with http rules the request is an editable message, routed between the rule sets */
-    struct sp_hmsg *hm = NULL;
-    if (sp__hrules_on(hw->conf->hrules, false)) {
-        int herr;
-        hm = sp__hrules_h2(t, c, q, &herr);
-        if (!hm) {
-            sp__txn_free(t);
-            submit_error(st, herr == -EINVAL ? 400 : 500);
-            return;
-        }
-    } else {
-        sp__route_h2(t, c, q);
-    }
-    if (t->be && (c->fe->comp || t->be->comp)) {
-        if (hm)
-            sp__comp_req_hmsg(t, hm);
-        else
-            sp__comp_req_h2(t, &hb->req);
-    }
-    sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
-    if (fwd.add && fwd.if_none &&
-        (hm ? sp__hmsg_has(hm, fwd.name, fwd.name_len) : req_has_field(q, fwd.name, fwd.name_len)))
-        fwd.add = false;
-    bool no_body = st->req_end && !sp_buf_len(&st->reqbody);
-    int err = hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, &c->peer, sp__txn_srv_close(t),
-                                          no_body, &body)
-                 : sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer, sp__txn_srv_close(t),
-                                        no_body, &body);
-    if (!err)
-        err = sp__txn_set_head(t);
-    if (err < 0) {
-        sp__txn_free(t);
-        submit_error(st, err == -ENOSPC ? 431 : err == -ENOMEM ? 500 : 400);
-        return;
-    }
-    t->req_body = body;
-    st->txn = t;
-    /* a request with a body waits for the end of this read: if nghttp2 finds its DATA
-     * malformed meanwhile (content-length mismatch...), the stream is reset before anything
-     * reaches a server */
-    if (st->req_end)
-        sp__txn_start(t);
-    else
-        st->defer_start = true;
-}
-
-/* The header block's storage and field index go back to the worker's pools. */
-static void hdrs_release(struct sp_h2c *h2)
-{
-    struct sp_http_worker *hw = hw_of(h2);
-
-    if (!h2->hb)
-        return;
-    sp_buf_release(&h2->hb->buf, &hw->bufs, 1);
-    sp_pool_put(&hw->h2hb_pool, h2->hb);
-    h2->hb = NULL;
-}
-
-/* Starts a stream whose header block ended; the block's storage goes back to the pool as soon
- * as no block is being received (an idle connection holds none). */
-static void stream_start(struct sp_h2s *st)
-{
-    struct sp_h2c *h2 = st->h2;
-
-    stream_start_req(st);
-    if (h2->hb && !h2->hb->owner)
-        hdrs_release(h2);
-}
-
-/* Everything a stream does outside nghttp2's callbacks. */
-static void stream_task(struct sp_task *tk)
-{
-    struct sp_h2s *st = sp_container_of(tk, struct sp_h2s, task);
-    struct sp_h2c *h2 = st->h2;
-    struct sp_txn *t;
-
-    if (st->closed) {
-        stream_free(st);
-        want_flush(h2);
-        return;
-    }
-    if (!st->started && st->headers_done && !st->reset)
-        stream_start(st);
-    t = st->txn;
-    if (!t || t->state == SP_TXN_DONE || st->reset)
-        return;
-    if (st->defer_start) {
-        st->defer_start = false;
-        sp__txn_start(t);
-        if (t->state == SP_TXN_DONE)
-            return;
-    }
-    /* request body toward the server, acknowledged to the client as it leaves */
-    while (sp_buf_len(&st->reqbody)) {
-        size_t k = sp__txn_req_data(t, sp_buf_head(&st->reqbody), sp_buf_len(&st->reqbody));
-        if (!k)
-            break;
-        sp_buf_consume(&st->reqbody, (uint32_t)k);
-        nghttp2_session_consume(h2->s, st->id, k);
-        want_flush(h2);
-        if (t->state == SP_TXN_DONE)
-            return;
-    }
-    if (st->req_end && !sp_buf_len(&st->reqbody) && !st->req_end_sent && sp__txn_req_end(t) == 0)
-        st->req_end_sent = true;
-    if (t->res_started && (t->state == SP_TXN_EXCHANGE || t->state == SP_TXN_LOCAL) &&
-        sp_buf_space(&st->resbody))
-        sp__txn_res_resume(t);
+        sp__h2s_reset(st, NGHTTP2_INTERNAL_ERROR);
+    sp__h2_want_flush(st->h2);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -683,7 +335,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
     if (err == -E2BIG)
         st->err_status = 431;
     else if (err < 0)
-        stream_reset(st, NGHTTP2_PROTOCOL_ERROR);
+        sp__h2s_reset(st, NGHTTP2_PROTOCOL_ERROR);
     return 0;
 }
 
@@ -717,7 +369,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *user)
             /* route and send now, while the header block is still in the connection's
              * buffer; nghttp2 allows submitting frames from here */
             if (!st->reset)
-                stream_start(st);
+                sp__h2s_start(st);
         }
         sp_task_queue(h2->c->hw->w, &st->task);
         break;
@@ -805,7 +457,7 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
 static void scan_hd(void *arg, uint8_t type, uint8_t flags, int32_t id)
 {
     struct sp_h2c *h2 = arg;
-    struct sp_http_worker *hw = hw_of(h2);
+    struct sp_http_worker *hw = sp__h2_hw(h2);
     bool data = type == NGHTTP2_DATA;
 
     if (!(id & 1) || h2->goaway || h2->err_code)
@@ -855,7 +507,7 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *user)
         return 0;
     struct sp_h2s *st = stream_of(s, f->hd.stream_id);
     if (st && st->rst_at_end)
-        stream_reset(st, NGHTTP2_NO_ERROR);
+        sp__h2s_reset(st, NGHTTP2_NO_ERROR);
     return 0;
 }
 
@@ -875,7 +527,7 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
         sp_buf_append(&st->reqbody, data, (uint32_t)len) != len) {
         /* more than the window we advertised: the client ignores flow control */
         nghttp2_session_consume(s, id, len);
-        stream_reset(st, NGHTTP2_FLOW_CONTROL_ERROR);
+        sp__h2s_reset(st, NGHTTP2_FLOW_CONTROL_ERROR);
         return 0;
     }
     if (st->wait_body)
@@ -1064,7 +716,7 @@ int sp__h2c_start(struct sp_conn *c)
     if (err)
         return err;
     feed(c);
-    want_flush(c->h2);
+    sp__h2_want_flush(c->h2);
     return 0;
 }
 
@@ -1098,12 +750,12 @@ int sp__h2c_upgrade(struct sp_conn *c, const char *settings, size_t len, bool he
     st->headers_done = st->started = st->req_end = st->req_end_sent = true;
     st->head = head;
     st->txn = t;
-    t->ops = &h2_ops;
+    t->ops = &sp__h2_ops;
     t->front = st;
     t->h2 = true;
     /* the client's preface and SETTINGS may have come with the upgrade request */
     feed(c);
-    want_flush(h2);
+    sp__h2_want_flush(h2);
     return 0;
 }
 
@@ -1301,7 +953,7 @@ static void h2_io_read(struct sp_conn *c)
     }
     if (!sp_buf_len(&c->x.rbuf))
         sp_buf_release(&c->x.rbuf, &c->hw->bufs, 0);
-    want_flush(h2);
+    sp__h2_want_flush(h2);
 }
 
 /* When the connection's timer must fire (worker ms), or 0 for never. */
@@ -1360,6 +1012,11 @@ static void body_timeout(struct sp_conn *c)
             continue;
         st->wait_body = false;
         h2->nwait_body--;
+        if (st->rwait || st->lwait) { /* rules or the stats page waiting: their 408 */
+            sp_timer_disarm(&c->hw->w->tw, &st->wtimer);
+            sp__h2s_wait_timeout(&st->wtimer);
+            continue;
+        }
         struct sp_txn *t = st->txn;
         bool started = t && t->res_started;
         if (t && t->state != SP_TXN_DONE) {
@@ -1375,13 +1032,13 @@ static void body_timeout(struct sp_conn *c)
             /* then the client is told to stop sending (RFC 9113 8.1), which closes the
              * stream: the connection can become idle */
             st->rst_at_end = true;
-            submit_error(st, 408);
+            sp__h2s_error(st, 408);
         } else {
-            stream_reset(st, NGHTTP2_CANCEL);
+            sp__h2s_reset(st, NGHTTP2_CANCEL);
         }
         sp_task_queue(c->hw->w, &st->task);
     }
-    want_flush(h2);
+    sp__h2_want_flush(h2);
     h2_update_timer(c);
 }
 
@@ -1427,7 +1084,7 @@ static void h2_stop(struct sp_conn *c)
                               nghttp2_session_get_last_proc_stream_id(h2->s), NGHTTP2_NO_ERROR,
                               NULL, 0);
     }
-    want_flush(h2);
+    sp__h2_want_flush(h2);
 }
 
 static void h2_release(struct sp_conn *c)
@@ -1438,8 +1095,8 @@ static void h2_release(struct sp_conn *c)
     if (!h2)
         return;
     while (h2->streams)
-        stream_free(h2->streams);
-    hdrs_release(h2);
+        sp__h2s_free(h2->streams);
+    sp__h2_hdrs_release(h2);
     free(h2->spill);
     h2->spill = NULL;
     nghttp2_session_del(h2->s);
@@ -1458,7 +1115,7 @@ static void h2_io(struct sp_conn *c, uint32_t events)
      * RST_STREAM for a malformed request) leave before a deferred server connection opens,
      * so a request reset in the same read never reaches a server */
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-        want_flush(c->h2);
+        sp__h2_want_flush(c->h2);
     h2_io_read(c);
 }
 
@@ -1471,7 +1128,7 @@ static void h2_start(struct sp_conn *c)
     c->t_req_start = c->hw->w->now;
     if (session_new(c) < 0)
         return;
-    want_flush(c->h2);
+    sp__h2_want_flush(c->h2);
 }
 
 const struct sp_cproto sp__h2_cproto = {

@@ -44,7 +44,8 @@ enum act {
     A_SET_DST,
     A_SET_DST_PORT,
     A_NORMALIZE_URI,
-    A_STICK, /* track-sc*, sc-inc-gpc0/1, sc-set-gpt0: http/hstick.c */
+    A_STICK,     /* track-sc*, sc-inc-gpc0/1, sc-set-gpt0: http/hstick.c */
+    A_WAIT_BODY, /* wait-for-body: time in tarpit_ms, at-least in bytes */
 };
 
 /* del-header -m */
@@ -98,6 +99,7 @@ struct sp_hrule {
     bool drop_query, append_slash, ignore_empty;
     char *cookie;
     struct sp_hstick *stk; /* A_STICK (http/hstick.h) */
+    uint64_t bytes;        /* A_WAIT_BODY: at-least (0: none) */
 };
 
 #endif

@@ -21,7 +21,7 @@
 
 /* ---- the run ---- */
 
-enum verdict { V_CONT, V_STOP, V_DONE, V_ERR, V_DENY, V_BAD };
+enum verdict { V_CONT, V_STOP, V_DONE, V_ERR, V_DENY, V_BAD, V_WAIT };
 
 /* owner: worker. One run of rules over one head. */
 struct run {
@@ -36,7 +36,35 @@ struct run {
     size_t tmpcap;
     bool edited;
     bool rec_ready; /* rec filled (at the first log-format value rendered) */
+    int from;       /* run_set() starts at this rule (resumed), then 0 again */
+    int at;         /* V_WAIT: the rule after the wait-for-body that paused */
+    uint64_t wbytes;
+    int64_t wms;
 };
+
+/* owner: worker. Request rules paused for the body (wait-for-body, option
+ * http-buffer-request): where they go on, what they wait for, and the message they had made
+ * (its arena's bytes after it: one allocation, freed by sp__txn_free()). */
+struct sp_hpause {
+    int stage, idx;
+    uint64_t bytes;   /* at-least: go on once this much is in (0: the whole body) */
+    uint64_t until;   /* worker ms: 408 then (0: no deadline of its own) */
+    const char *base; /* where the client's head was (its fields point into it) */
+    struct sp_hmsg hm;
+    uint32_t alen;
+    char arena[];
+};
+
+/* Whether the body the rules wait for is in: whole, `bytes` of it, or no more will come. */
+static bool body_ready(const struct sp_txn *t, uint64_t bytes)
+{
+    const char *p;
+    size_t len;
+    uint64_t size;
+    unsigned fl = sp__txn_req_body_ex(t, &p, &len, &size);
+
+    return (fl & (SP_BODY_COMPLETE | SP_BODY_STOP)) || (bytes && len >= bytes);
+}
 
 static struct sp_hrun *ws(struct sp_http_worker *hw)
 {
@@ -656,8 +684,10 @@ static int normalize(struct run *r, const struct sp_hrule *h)
 static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
 {
     struct sp_hmsg *hm = r->res ? r->res : r->req;
+    int from = r->from;
 
-    for (int i = 0; i < s->n; i++) {
+    r->from = 0;
+    for (int i = from; i < s->n; i++) {
         const struct sp_hrule *h = &s->r[i];
         env_req(r);
         env_res(r);
@@ -780,6 +810,13 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
         case A_STICK:
             sp__hstick_run(h->stk, r->t, &r->env);
             continue;
+        case A_WAIT_BODY:
+            if (r->res || body_ready(r->t, h->bytes))
+                continue;
+            r->at = i + 1;
+            r->wbytes = h->bytes;
+            r->wms = h->tarpit_ms;
+            return V_WAIT;
         case A_SET_STATUS:
             hm->status = h->status;
             hm->line_edited = true;
@@ -796,6 +833,13 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
     return V_CONT;
 }
 
+/* req.body and the like: what the client side holds of the body */
+static bool env_body(const struct sp_acl_env *env, const char **p, size_t *len, uint64_t *size)
+{
+    sp__txn_req_body_ex((const struct sp_txn *)env->body_ctx, p, len, size);
+    return true;
+}
+
 /* The variable stores a rule reads and writes: the connection's and the transaction's. */
 static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
 {
@@ -803,6 +847,8 @@ static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
     env->txn_vars = &t->vars;
     env->unique_id = sp__uid_fetch; /* the unique-id fetch (uniqueid.c) */
     env->uid_ctx = t;
+    env->body = env_body;
+    env->body_ctx = t;
 }
 
 /* What log-format values (%ci, %ft, %b, %H...) print while the rules run. */
@@ -847,7 +893,36 @@ static bool run_init(struct run *r, struct sp_txn *t)
     return true;
 }
 
-static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
+/* where paused request rules go on */
+enum { ST_START, ST_FE, ST_BE };
+
+/* The rules pause: the message is kept with where they go on. -EAGAIN, or -ENOMEM. */
+static int pause_rules(struct run *r, int stage, int idx, uint64_t bytes, int64_t ms)
+{
+    const struct sp_hmsg *hm = r->req;
+    struct sp_hpause *p = malloc(sizeof(*p) + hm->arena_len);
+
+    if (!p)
+        return -ENOMEM;
+    p->stage = stage;
+    p->idx = idx;
+    p->bytes = bytes;
+    p->until = ms != SP_TIME_UNSET && ms > 0 ? r->hw->w->now + (uint64_t)ms : 0;
+    p->base = NULL;
+    p->hm = *hm;
+    p->alen = hm->arena_len;
+    memcpy(p->arena, hm->arena, hm->arena_len);
+    /* HAProxy's http_handle_expect_hdr(): the client side answers 100 Continue to an
+     * HTTP/1.1 `Expect: 100-continue` now, and the field goes */
+    if (!hm->h2 && hm->h1 && (hm->h1->flags & SP_H1_MF_EXPECT_100))
+        sp__hmsg_del_name(&p->hm, "expect", 6);
+    free(r->t->hpause);
+    r->t->hpause = p;
+    return -EAGAIN;
+}
+
+static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm, int stage,
+                         int idx)
 {
     const struct sp_hrules *hr = t->hw->conf->hrules;
     const struct sp_hrules_px *fx = &hr->fe[c->fe->idx];
@@ -858,40 +933,61 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
         return -ENOMEM;
     r.req = hm;
     env_req(&r);
-    t->fe_conn_seen = -1;
-    t->rule = -1;
-    t->be = NULL;
-    /* every transaction of a frontend with captures has its slots, as in HAProxy ("{|}"
-     * when nothing was captured) */
-    if (fx->caps && !t->caps)
-        t->caps = calloc(1, fx->caps_size);
-    if (fx->ncap_req)
-        cap_headers(&r, hm, 0, fx->ncap_req);
-    t->local = sp__route_monitor(c->fe, &r.env);
-    if (t->local)
-        return 0;
-    v = run_set(&r, &fx->req);
-    if (v == V_ERR || v == V_BAD)
-        return v == V_BAD ? -EINVAL : -ENOSPC;
-    if (v == V_DONE)
-        return 0;
-    env_req(&r);
-    t->local = sp__route_services(t, c->fe, &r.env, fx->req.n == 0);
-    if (t->local)
-        return 0;
-    v = run_set(&r, &fx->redir);
-    if (v == V_ERR || v == V_BAD)
-        return v == V_BAD ? -EINVAL : -ENOSPC;
-    if (v == V_DONE)
-        return 0;
-    env_req(&r);
-    sp__route_switch(t, c, &r.env);
-    if (!t->be || hr->be_is_fe[t->be->idx] == c->fe->idx)
-        return t->local ? 0 : sp__uid_request(t, hm, &r.env);
+    if (stage == ST_START) {
+        t->fe_conn_seen = -1;
+        t->rule = -1;
+        t->be = NULL;
+        /* every transaction of a frontend with captures has its slots, as in HAProxy ("{|}"
+         * when nothing was captured) */
+        if (fx->caps && !t->caps)
+            t->caps = calloc(1, fx->caps_size);
+        if (fx->ncap_req)
+            cap_headers(&r, hm, 0, fx->ncap_req);
+        t->local = sp__route_monitor(c->fe, &r.env);
+        if (t->local)
+            return 0;
+        /* option http-buffer-request: the body before the frontend's rules, within `timeout
+         * http-request` (HAProxy's http_wait_for_request_body()) */
+        if (c->fe->buffer_request && !body_ready(t, 0))
+            return pause_rules(&r, ST_FE, 0, 0, c->fe->t_http_request);
+        stage = ST_FE;
+        idx = 0;
+    }
+    if (stage == ST_FE) {
+        r.from = idx;
+        v = run_set(&r, &fx->req);
+        if (v == V_WAIT)
+            return pause_rules(&r, ST_FE, r.at, r.wbytes, r.wms);
+        if (v == V_ERR || v == V_BAD)
+            return v == V_BAD ? -EINVAL : -ENOSPC;
+        if (v == V_DONE)
+            return 0;
+        env_req(&r);
+        t->local = sp__route_services(t, c->fe, &r.env, fx->req.n == 0);
+        if (t->local)
+            return 0;
+        v = run_set(&r, &fx->redir);
+        if (v == V_ERR || v == V_BAD)
+            return v == V_BAD ? -EINVAL : -ENOSPC;
+        if (v == V_DONE)
+            return 0;
+        env_req(&r);
+        sp__route_switch(t, c, &r.env);
+        if (!t->be || hr->be_is_fe[t->be->idx] == c->fe->idx)
+            return t->local ? 0 : sp__uid_request(t, hm, &r.env);
+        /* the backend's option http-buffer-request: before the backend's rules (within the
+         * frontend's `timeout http-request`: the routing snapshot keeps no backend's) */
+        if (t->be->buffer_request && !body_ready(t, 0))
+            return pause_rules(&r, ST_BE, 0, 0, c->fe->t_http_request);
+        idx = 0;
+    }
     const struct sp_hrules_px *bx = &hr->be[t->be->idx];
     r.env.be_idx = t->be->idx;
     r.rec_ready = false; /* %b and the like now name the backend */
+    r.from = idx;
     v = run_set(&r, &bx->req);
+    if (v == V_WAIT)
+        return pause_rules(&r, ST_BE, r.at, r.wbytes, r.wms);
     if (v == V_STOP || v == V_CONT)
         v = run_set(&r, &bx->redir);
     if (v == V_ERR || v == V_BAD)
@@ -971,15 +1067,74 @@ int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char 
     return 0;
 }
 
-int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
+static int request_from(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm, int stage, int idx)
 {
-    int err = request_rules(t, c, hm);
+    int err = request_rules(t, c, hm, stage, idx);
 
     /* what goes to the server must still be one HTTP/1.1 request (not checked when the
      * request was answered: it goes nowhere) */
     if (!err && !t->local && !sp__hmsg_valid(hm))
         err = -EPROTO; /* answered 500, as a failed rewrite */
     return err;
+}
+
+/* span p of the old head moves with it */
+static void rebase(struct sp_hspan *sp, const char *old, size_t len, const char *now)
+{
+    uintptr_t d = (uintptr_t)sp->p - (uintptr_t)old;
+
+    if (sp->p && d < len)
+        sp->p = now + d;
+}
+
+struct sp_hmsg *sp__hrules_resume(struct sp_txn *t, struct sp_conn *c, const char *base, size_t len,
+                                  int *ret_err)
+{
+    struct sp_hpause *p = t->hpause;
+    struct sp_hrun *w = ws(t->hw);
+
+    if (!p || !w) {
+        *ret_err = p ? -ENOMEM : -EPROTO;
+        return NULL;
+    }
+    *ret_err = -EAGAIN;
+    if (!body_ready(t, p->bytes))
+        return NULL;
+    /* the message comes back in the worker's scratch, at the same arena address */
+    memcpy(w->arena, p->arena, p->alen);
+    w->hm = p->hm;
+    if (base && p->base && base != p->base) {
+        struct sp_hmsg *hm = &w->hm;
+        rebase(&hm->meth, p->base, len, base);
+        rebase(&hm->uri, p->base, len, base);
+        rebase(&hm->reason, p->base, len, base);
+        for (uint32_t i = 0; i < hm->n; i++) {
+            rebase(&hm->f[i].n, p->base, len, base);
+            rebase(&hm->f[i].v, p->base, len, base);
+        }
+    }
+    int stage = p->stage, idx = p->idx;
+    t->hpause = NULL;
+    free(p);
+    *ret_err = request_from(t, c, &w->hm, stage, idx);
+    if (*ret_err == -EAGAIN)
+        t->hpause->base = base;
+    return *ret_err ? NULL : &w->hm;
+}
+
+bool sp__hrules_ready(const struct sp_txn *t)
+{
+    return !t->hpause || body_ready(t, t->hpause->bytes);
+}
+
+uint64_t sp__hrules_wait_until(const struct sp_txn *t)
+{
+    return t->hpause ? t->hpause->until : 0;
+}
+
+int sp__hrules_request(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
+{
+    return request_from(t, c, hm, ST_START, 0);
 }
 
 struct sp_hmsg *sp__hrules_h1(struct sp_txn *t, struct sp_conn *c, const char *buf,
@@ -993,6 +1148,8 @@ struct sp_hmsg *sp__hrules_h1(struct sp_txn *t, struct sp_conn *c, const char *b
     }
     sp__hmsg_from_h1_req(&w->hm, w->arena, (uint32_t)w->cap, buf, m);
     *ret_err = sp__hrules_request(t, c, &w->hm);
+    if (*ret_err == -EAGAIN)
+        t->hpause->base = buf;
     return *ret_err ? NULL : &w->hm;
 }
 

@@ -124,6 +124,21 @@ struct sp_hmsg *sp__hrules_h1(struct sp_txn *t, struct sp_conn *c, const char *b
 struct sp_hmsg *sp__hrules_h2(struct sp_txn *t, struct sp_conn *c, const struct sp_h2_req *r,
                               int *ret_err);
 
+/* owner: worker. Request rules that returned -EAGAIN (sp__hrules_request, _h1, _h2) paused
+ * for the body (wait-for-body, option http-buffer-request: t->hpause): once the client side
+ * holds enough of it (req_body() of its front ops), they go on where they stopped, on their
+ * message as they left it; returns it as sp__hrules_h1() does, or NULL with *ret_err -EAGAIN
+ * (still waiting: call again when more came) or an error. `base`, `len`: where the client's
+ * head is now (HTTP/1: its read buffer may have moved it; NULL: it did not move). */
+struct sp_hmsg *sp__hrules_resume(struct sp_txn *t, struct sp_conn *c, const char *base, size_t len,
+                                  int *ret_err);
+/* owner: worker. Whether paused rules have what they wait for (sp__hrules_resume() would go
+ * on): a cheap test before the client side prepares their message again. */
+bool sp__hrules_ready(const struct sp_txn *t);
+/* owner: worker. When paused rules stop waiting (worker ms; the request is then answered
+ * 408, as HAProxy's http_wait_for_msg_body()), 0: no deadline of their own. */
+uint64_t sp__hrules_wait_until(const struct sp_txn *t);
+
 /* owner: worker. The transaction's captures into env (capture.req.hdr / capture.res.hdr). */
 void sp__hrules_caps_env(const struct sp_txn *t, struct sp_acl_env *env);
 

@@ -305,12 +305,32 @@ static int parse_set_timeout(struct cctx *x, struct sp_hrule *r, char **w, int n
     return 0;
 }
 
+/* `wait-for-body time <time> [at-least <bytes>]` (HAProxy 2.6 http_act.c) */
+static int parse_wait_body(struct cctx *x, struct sp_hrule *r, char **w, int n, int *i,
+                           bool response)
+{
+    if (response)
+        return bad(x, "'http-response wait-for-body' is not supported by spillway: response "
+                      "bodies stream to the client as they come, no rule reads them");
+    r->act = A_WAIT_BODY;
+    if (*i + 1 >= n || strcmp(w[*i], "time"))
+        return bad(x, "expects 'time <time> [ at-least <bytes> ]'");
+    if (sp_parse_time_ms(w[*i + 1], &r->tarpit_ms) < 0 || r->tarpit_ms < 0)
+        return bad(x, "invalid time '%s'", w[*i + 1]);
+    *i += 2;
+    if (*i < n && !strcmp(w[*i], "at-least")) {
+        if (*i + 1 >= n || sp_parse_size(w[*i + 1], &r->bytes) < 0)
+            return bad(x, "'at-least' expects a size");
+        *i += 2;
+    }
+    return 0;
+}
+
 /* HAProxy 2.6 actions spillway does not carry out yet: named, so the error says so */
 /* clang-format off */
 static const char *const unsupported[] = {
     "set-src",
     "set-src-port",
-    "wait-for-body",
     "sc-inc-gpc",
     "sc-set-gpt",
     "set-map",
@@ -538,6 +558,8 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
         r->act = A_STICK;
         if (!(r->stk = sp__hstick_compile(&x->res, w, n, &i, x->err, sizeof(x->err))))
             return bad(x, "%s", x->err);
+    } else if (!strcmp(a, "wait-for-body")) {
+        e = parse_wait_body(x, r, w, n, &i, response);
     } else if (response && !strcmp(a, "set-status")) {
         r->act = A_SET_STATUS;
         char *end;
@@ -743,6 +765,12 @@ int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, F
         const struct sp_frontend *fe =
             (p->cap & SP_CAP_FE) ? sp_routing_frontend(rt, p->name) : NULL;
         const struct sp_backend *be = (p->cap & SP_CAP_BE) ? sp_routing_backend(rt, p->name) : NULL;
+        if (p->buffer_request && p->mode == SP_MODE_HTTP) {
+            /* option http-buffer-request: the body is waited for where the rules run */
+            h->any_req = true;
+            if (fe && be)
+                h->be_is_fe[be->idx] = fe->idx;
+        }
         if (!p->http_req && !p->http_res && !p->http_after && !p->redirects && !p->captures)
             continue;
         if (p->mode != SP_MODE_HTTP)

@@ -46,6 +46,7 @@
 struct sp_txn;
 struct sp_conn;
 struct sp_h2c;
+struct sp_hpause;
 
 #define SP_H2_OUT_IOV     64           /* iovecs of one HTTP/2 output round */
 #define SP_H2_OUT_EXT     (256 * 1024) /* DATA payload bytes one round references */
@@ -148,7 +149,15 @@ struct sp_front_ops {
     void (*res_abort)(struct sp_txn *t);
     /* The server side can take more request body. */
     void (*req_resume)(struct sp_txn *t);
+    /* The request body received so far, decoded (no chunk framing) and contiguous, in *p and
+     * *len (valid until the client side runs again), and *size its announced length
+     * (content-length, else the bytes so far). Returns SP_BODY_* flags. */
+    unsigned (*req_body)(struct sp_txn *t, const char **p, size_t *len, uint64_t *size);
 };
+
+/* What a front op's req_body() says of the body: all of it is in; no more will come before
+ * the request goes on (the buffer is full, the client closed, or its framing broke). */
+enum { SP_BODY_COMPLETE = 1u, SP_BODY_STOP = 2u };
 
 enum sp_txn_state {
     SP_TXN_NEW = 0,
@@ -328,6 +337,9 @@ struct sp_txn {
     /* SP_LOCAL_AUTH from a `stats http-request auth realm R`: R (the snapshot's), NULL:
      * the frontend's stats realm */
     const char *local_realm;
+    /* http rules paused for the request body (wait-for-body, option http-buffer-request):
+     * where they go on and the message they had made (hrules.c), NULL: not paused */
+    struct sp_hpause *hpause;
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
@@ -395,12 +407,18 @@ struct sp_conn {
 
     /* current request (narrow types and the flags together: an idle connection's size) */
     bool keepalive;
-    uint8_t version;   /* 10 or 11 */
-    uint8_t req_mode;  /* enum sp_h1_body */
-    bool req_done;     /* the whole body was read from the client */
-    bool buffering;    /* option http-buffer-request: the transaction starts once the body
-                          is in (or the buffer full); it waits in c->txn, not started */
-    bool req_end_sent; /* ...and its end was given to the transaction */
+    uint8_t version;     /* 10 or 11 */
+    uint8_t req_mode;    /* enum sp_h1_body */
+    bool req_done;       /* the whole body was read from the client */
+    bool buffering;      /* option http-buffer-request: the transaction starts once the body
+                            is in (or the buffer full); it waits in c->txn, not started */
+    bool req_end_sent;   /* ...and its end was given to the transaction */
+    bool rwait;          /* http rules paused for the body: its head is still in x.rbuf, the body
+                            after it (h1conn.c resumes them as bytes come) */
+    bool req_dec_end;    /* chunked: the decoder met the last chunk (req_predec is all of it) */
+    bool req_dec_err;    /* chunked: ...or a framing error (answered once the rules are done) */
+    uint32_t body_off;   /* the request head still in x.rbuf before the body (rules paused) */
+    uint32_t req_predec; /* chunked: decoded body bytes at x.rbuf[body_off..), raw ones after */
     /* current response */
     bool res_chunked; /* we chunk-encode it */
     bool res_done;
@@ -509,6 +527,15 @@ static inline int64_t sp__txn_t_server(const struct sp_txn *t)
 {
     return t->t_server ? t->t_server : t->be->t_server;
 }
+
+/* owner: the transaction's worker. The decoded request body received so far (*p, *len: valid
+ * until the client side runs again; an empty one when there is none); returns whether it is
+ * complete. The stats page's POST answer starts only once it is (or the buffer is full, or
+ * `timeout http-request` answers 408). */
+bool sp__txn_req_body(const struct sp_txn *t, const char **p, size_t *len);
+/* owner: the transaction's worker. The same with the SP_BODY_* flags and the announced size
+ * (req.body_size); 0 and an empty body for a client side that keeps none. */
+unsigned sp__txn_req_body_ex(const struct sp_txn *t, const char **p, size_t *len, uint64_t *size);
 
 /* The server side can take more request body: the client side is asked for it. */
 static inline void sp__txn_req_resume(struct sp_txn *t)

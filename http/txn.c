@@ -1057,6 +1057,22 @@ void sp__txn_close(struct sp_txn *t, char cause, char state)
     uncount(t);
 }
 
+unsigned sp__txn_req_body_ex(const struct sp_txn *t, const char **p, size_t *len, uint64_t *size)
+{
+    *p = "";
+    *len = 0;
+    *size = 0;
+    if (!t->ops->req_body)
+        return 0;
+    return t->ops->req_body((struct sp_txn *)t, p, len, size);
+}
+
+bool sp__txn_req_body(const struct sp_txn *t, const char **p, size_t *len)
+{
+    uint64_t size;
+    return sp__txn_req_body_ex(t, p, len, &size) & SP_BODY_COMPLETE;
+}
+
 size_t sp__txn_req_data(struct sp_txn *t, const char *p, size_t len)
 {
     if (t->state != SP_TXN_EXCHANGE || !t->up)
@@ -1230,6 +1246,7 @@ void sp__txn_free(struct sp_txn *t)
     lresp_free(t);
     free(t->caps);
     free(t->unique_id);
+    free(t->hpause); /* one allocation (hrules.c) */
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);
 }

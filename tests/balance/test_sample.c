@@ -25,6 +25,8 @@ static struct {
     int status;
     struct sockaddr_storage src;
     struct sp_vars sess, txn;
+    const char *body; /* the request body the fetches see, NULL: no body callback */
+    uint64_t body_size;
 } F;
 
 static char err[512];
@@ -71,6 +73,15 @@ static void get_res(const void *res, size_t i, const char **name, size_t *name_l
     *value_len = strlen(F.rval[i]);
 }
 
+static bool get_body(const struct sp_acl_env *e, const char **p, size_t *len, uint64_t *size)
+{
+    (void)e;
+    *p = F.body;
+    *len = strlen(F.body);
+    *size = F.body_size ? F.body_size : *len;
+    return true;
+}
+
 static struct sp_acl_env env(void)
 {
     struct sp_acl_env e = {
@@ -90,6 +101,7 @@ static struct sp_acl_env env(void)
         .res_version = 11,
         .sess_vars = &F.sess,
         .txn_vars = &F.txn,
+        .body = F.body ? get_body : NULL,
     };
     return e;
 }
@@ -667,6 +679,55 @@ static void test_acl_conv(void)
     reset();
 }
 
+/* req.body, req.body_len, req.body_size and req.body_param (balance/fetch-body.c): HAProxy
+ * 2.6's http_fetch.c over the body the env shows */
+static void test_body(void)
+{
+    reset();
+    EV("req.body", "<fail>"); /* no body to read: the fetches fail */
+    EV("req.body_len", "<fail>");
+    F.body = "";
+    EV("req.body_len", "0");
+    EV("req.body_param(a)", "<fail>");
+    F.body = "a=1&user=alice&x=2";
+    EV("req.body", "a=1&user=alice&x=2");
+    EV("req.body_len", "18");
+    EV("req.body_size", "18");
+    F.body_size = 1000; /* a content-length announcing more than arrived */
+    EV("req.body_size", "1000");
+    EV("req.body_len", "18");
+    EV("req.body_param(user)", "alice");
+    EV("req.body_param(x)", "2");
+    EV("req.body_param(nope)", "<fail>");
+    EV("req.body_param", "1"); /* no name: the first parameter's value */
+    EV("req.body_param(user),upper", "ALICE");
+    /* a name matches only whole and followed by '='; ';' separates too; case matters */
+    F.body = "xuser=1&user&User=2;user=3&user=4";
+    EV("req.body_param(user)", "3");
+    EV("req.body_param(User)", "2");
+    F.body = "user=&b=1";
+    EV("req.body_param(user)", "");
+    F.body = "user";
+    EV("req.body_param(user)", "<fail>");
+    F.body = "q=a%20b";
+    EV("req.body_param(q),url_dec", "a b");
+    /* ACLs see every value */
+    F.body = "a=1&a=2&b=3";
+    CU_ASSERT_TRUE(acl_true("req.body_param(a) 2"));
+    CU_ASSERT_FALSE(acl_true("req.body_param(a) 3"));
+    CU_ASSERT_TRUE(acl_true("req.body_param 3"));
+    CU_ASSERT_TRUE(acl_true("req.body -m sub a=2"));
+    CU_ASSERT_TRUE(acl_true("req.body_len gt 10"));
+    CU_ASSERT_TRUE(acl_true("req.body_param(a),add(10) 12"));
+    /* HAProxy 2.6's req.body_param takes one argument (no case-insensitive flag yet) */
+    CERR("req.body_param(a,i)", "too many arguments");
+    CERR("req.body(1)", "takes no argument");
+    /* an HTTP fetch: refused where only the connection is known */
+    ctx = SP_ACL_CTX_TCP;
+    CU_ASSERT_STRING_NOT_EQUAL(cerr("req.body_len"), "");
+    reset();
+}
+
 void test_sample_register(void)
 {
     CU_pSuite s = sp_unit_suite("balance/sample");
@@ -682,4 +743,5 @@ void test_sample_register(void)
     sp_unit_test(s, "casts between sample types", test_casts);
     sp_unit_test(s, "ACL criteria with converters", test_acl_conv);
     sp_unit_test(s, "load fetches of the env's own proxies (SP_SMP_SELF_ENV)", test_self_env);
+    sp_unit_test(s, "request body fetches (req.body, req.body_param...)", test_body);
 }

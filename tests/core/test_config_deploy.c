@@ -252,9 +252,8 @@ static void test_options(void)
                            " option prefer-last-server\n",
                        3, "'option abortonclose': ignored: frontend 'f' has no backend part", NULL);
     sp_config_free(cfg);
-    /* http-buffer-request says what it does not do */
-    cfg = cfgt_load_ok_w(TMO "frontend f\n bind :1\n option http-buffer-request\n", 1,
-                         "waits for the body of HTTP/1 requests only", NULL);
+    /* http-buffer-request: done for both client protocols, no warning */
+    cfg = cfgt_load_ok(TMO "frontend f\n bind :1\n option http-buffer-request\n");
     CU_ASSERT_TRUE(cfg && cfgt_proxy(cfg, "f")->buffer_request);
     sp_config_free(cfg);
     cfgt_expect_errors(TMO "frontend f\n bind :1\n option logasap x\n", 1, "too many arguments",

@@ -308,7 +308,7 @@ frontend fe
     bind %s:%d
     http-request set-header X-A
     http-request frobnicate
-    http-request wait-for-body time 1s
+    http-request set-nice 10
     http-request redirect location /x code 305
     http-response set-path /x
     default_backend be
