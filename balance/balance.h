@@ -234,6 +234,10 @@ struct sp_frontend {
     /* `stats http-request` rules, in order (run when the stats URI matched) */
     struct sp_stats_rule *stats_rules;
     int nstats_rules;
+    /* `stats admin if|unless COND`, in order: the first true one gives the stats page its
+     * admin form (http/statadmin.c) */
+    struct sp_acl_cond **stats_admin;
+    int nstats_admin;
 };
 
 /* shared: immutable after publish (RCU). One `stats http-request` line. */

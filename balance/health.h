@@ -7,10 +7,11 @@
  *
  * shared: one struct sp_srv_health per server (sp_server.h in the routing snapshot, which is
  * otherwise immutable: this block is its one mutable part, kept for the snapshot's life).
- * - Writers: the worker that owns the server's check (check results), and main (start-up and
- *   the stats socket's commands). Every change holds the server's write lock (a spinlock: a
- *   change is rare, one per check interval or operator command, never on the request path)
- *   and updates the record inside a ck_sequence write section.
+ * - Writers: the worker that owns the server's check (check results), main (start-up and
+ *   the stats socket's commands), and the worker answering a stats page's admin POST.
+ *   Every change holds the server's write lock (a spinlock: a change is rare, one per check
+ *   interval or operator command, never on the request path) and updates the record inside
+ *   a ck_sequence write section.
  * - Readers: any thread, without a lock. The balancer reads `lbw` alone (one atomic load per
  *   server per pick); whoever needs a consistent record (stats, the stats socket, a log
  *   line) copies it with sp_srv_health_read(), which retries while a write is under way.
@@ -171,10 +172,12 @@ enum sp_srv_change sp_srv_check_done(struct sp_srv_health *h, enum sp_chk_status
 /* owner: the check owner. A check started or ended (the "* " in front of check_status). */
 void sp_srv_check_running(struct sp_srv_health *h, bool running);
 
-/* owner: main (the stats socket). `set server ... state ready|drain|maint`: 0 ready,
- * SP_SRV_FDRAIN, SP_SRV_FMAINT. */
+/* shared: main (the stats socket), or the worker answering a stats page's admin POST
+ * (http/statadmin.c); writers serialize on the lock. `set server ... state
+ * ready|drain|maint`: 0 ready, SP_SRV_FDRAIN, SP_SRV_FMAINT. */
 enum sp_srv_change sp_srv_set_admin(struct sp_srv_health *h, int state, uint64_t now_ms);
-/* owner: main. `set server ... health up|stopping|down`. */
+/* shared: main, or the worker of a stats admin POST (as above). `set server ... health
+ * up|stopping|down`. */
 enum sp_srv_change sp_srv_set_op(struct sp_srv_health *h, enum sp_srv_op op, uint64_t now_ms);
 /* owner: main. `set server ... weight`: 0..256. */
 enum sp_srv_change sp_srv_set_weight(struct sp_srv_health *h, int weight, uint64_t now_ms);
@@ -191,7 +194,8 @@ static inline int sp_srv_addr_gen(const struct sp_srv_health *h)
 {
     return ck_pr_load_int(&h->addr_gen);
 }
-/* owner: main. `disable health` / `enable health` (0, or -EINVAL: no check configured). */
+/* shared: main, or the worker of a stats admin POST (as above). `disable health` /
+ * `enable health` (0, or -EINVAL: no check configured). */
 int sp_srv_set_check_enabled(struct sp_srv_health *h, bool on);
 
 /* Pure (on a copy). Whether a server in this state is usable for load balancing. */

@@ -59,6 +59,9 @@ static void routing_free(struct sp_routing *r)
             sp_acl_cond_free(fe->stats_rules[j].cond);
         }
         free(fe->stats_rules);
+        for (int j = 0; j < fe->nstats_admin; j++)
+            sp_acl_cond_free(fe->stats_admin[j]);
+        free(fe->stats_admin);
         free(r->fe[i]->stats_uri);
         for (int j = 0; j < r->fe[i]->nstats_auth; j++)
             free(r->fe[i]->stats_auth[j]);
@@ -582,6 +585,32 @@ static int compile_stats_rules(struct sp_frontend *fe, const struct sp_cfg_proxy
     return errors;
 }
 
+/* `stats admin if|unless COND` lines, in order. */
+static int compile_stats_admin(struct sp_frontend *fe, const struct sp_cfg_proxy *p,
+                               const struct sp_acl_resolver *res, FILE *diag)
+{
+    int n = 0, errors = 0;
+    char err[512];
+
+    for (const struct sp_cfg_rule *u = p->stats_admin; u; u = u->next)
+        n++;
+    if (!n)
+        return 0;
+    if (!(fe->stats_admin = calloc((size_t)n, sizeof(*fe->stats_admin))))
+        return -ENOMEM;
+    for (const struct sp_cfg_rule *u = p->stats_admin; u; u = u->next) {
+        struct sp_acl_cond *c =
+            sp_acl_cond_parse(fe->acls, res, u->words, u->nwords, err, sizeof(err));
+        if (!c) {
+            diag_rule(diag, u, "stats admin", err);
+            errors++;
+            continue;
+        }
+        fe->stats_admin[fe->nstats_admin++] = c;
+    }
+    return errors;
+}
+
 /* A backend's `tcp-request content` and `tcp-response content` rules (mode tcp; an http
  * backend's were refused by the configuration check). A listen section's request rules are
  * its frontend part's, compiled once there: the backend part runs them only for the sessions
@@ -655,6 +684,9 @@ static int compile(struct sp_routing *r, const struct sp_config *cfg, FILE *diag
                 return e;
             errors += e;
             if ((e = compile_stats_rules(fe, p, &res, diag)) < 0)
+                return e;
+            errors += e;
+            if ((e = compile_stats_admin(fe, p, &res, diag)) < 0)
                 return e;
             errors += e;
             struct sp_acl_resolver cres = res;

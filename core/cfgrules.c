@@ -459,6 +459,38 @@ static void stats_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
     ps->cur->stats_enabled = true;
 }
 
+/* `stats admin if|unless COND` (HAProxy 2.6): the stats page shows its admin form, and
+ * takes its POSTs, for the requests the first true condition admits; several lines may
+ * be given. Not in defaults (HAProxy refuses it there); a backend-only section does not
+ * serve spillway's page. */
+static void stats_admin(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    const char *kw = "stats admin";
+
+    if (ps->sec == SP__CFG_SEC_DEFAULTS) {
+        sp__cfg_alert(ps, kw, "not allowed in 'defaults' section");
+        return;
+    }
+    if (argc < 3 || (strcmp(argv[2], "if") && strcmp(argv[2], "unless"))) {
+        sp__cfg_alert(ps, kw, "requires either 'if' or 'unless' followed by a condition");
+        return;
+    }
+    if (argc < 4) {
+        sp__cfg_alert(ps, kw, "'%s' expects a condition", argv[2]);
+        return;
+    }
+    if (!(ps->cur->cap & SP_CAP_FE)) {
+        /* HAProxy serves the page of the backend a request was switched to; spillway serves
+         * it from the frontend that matched the stats URI */
+        sp__cfg_alert(ps, kw,
+                      "not supported by spillway in a backend (write it in the frontend "
+                      "or listen section that serves the stats page)");
+        return;
+    }
+    add_rule(ps, &ps->cur->stats_admin, argc - 1, argv + 1);
+    ps->cur->stats_enabled = true;
+}
+
 /* global `stats socket|timeout|maxconn` and proxy `stats enable|uri|refresh|auth|
  * hide-version|realm|show-node|show-legends|show-desc|show-modules|scope` */
 void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
@@ -475,11 +507,7 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
     if (!strcmp(argv[1], "http-request")) {
         stats_http_request(ps, argc, argv);
     } else if (!strcmp(argv[1], "admin")) {
-        /* the page's admin form (POST actions on servers) needs the request body, which
-         * spillway's stats page does not read */
-        sp__cfg_alert(ps, "stats admin",
-                      "not supported by spillway (the stats page has no admin form: use "
-                      "'set server BACKEND/SERVER state|weight' on the stats socket)");
+        stats_admin(ps, argc, argv);
     } else if (!strcmp(argv[1], "enable") && argc == 2) {
         px->stats_enabled = true;
     } else if (!strcmp(argv[1], "uri") && argc == 3) {

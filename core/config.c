@@ -387,6 +387,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     sp__cfg_comp_clear(&px->comp);
     sp__cfg_rules_free(px->monitor_fail);
     sp__cfg_rules_free(px->stats_http_req);
+    sp__cfg_rules_free(px->stats_admin);
     free(px->stats_realm);
     free(px->stats_node);
     free(px->stats_desc);

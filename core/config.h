@@ -504,6 +504,9 @@ struct sp_cfg_proxy {
     /* `stats http-request allow|deny|auth [realm R] [if|unless COND]`: words from the
      * action on, checked at parse time, compiled by balance/routing.c */
     struct sp_cfg_rule *stats_http_req;
+    /* `stats admin if|unless COND` lines: the words from if|unless on, compiled by
+     * balance/routing.c (frontend and listen sections) */
+    struct sp_cfg_rule *stats_admin;
     struct sp_cfg_stktable stk; /* `stick-table` (issue 20): stk.set when given */
     /* `stick on|match|store-request KEY [table T] [if|unless COND]` (backends): words from
      * on|match|store-request on */

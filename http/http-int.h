@@ -256,6 +256,8 @@ struct sp_txn {
     int rule;             /* the use_backend rule that chose `be`, -1: default_backend */
     int64_t fe_conn_seen; /* fe_conn when the rules ran (-1: not read) */
     enum sp_local local;  /* answered by spillway itself */
+    bool stats_admin;     /* the stats page: a `stats admin` condition held (statadmin.c) */
+    uint8_t stats_st;     /* ...its URI's `;st=` (enum sp_stats_st, 0: none), for the message */
     struct sp_conn *conn; /* the client connection (outlives the transaction) */
     char *reqline;        /* "METHOD\0TARGET" for the access log (malloc), NULL: no log */
     size_t reqline_mlen, reqline_tlen;
@@ -590,10 +592,57 @@ void sp__accesslog_badreq(struct sp_conn *c, int status, char term0, char term1,
 void sp__accesslog_conn_error(struct sp_conn *c, const char *msg, bool null);
 
 /* ---- statsvc.c ---- */
-/* Renders the body of a local service answer into a malloc'd buffer. Returns 0 (and the
- * body, its length and content type) or -ENOMEM. */
-int sp__statsvc_body(struct sp_http_worker *hw, const struct sp_frontend *fe, enum sp_local kind,
-                     char **ret_body, size_t *ret_len, const char **ret_ctype);
+/* owner: the transaction's worker. Renders the body of `t`'s local service answer (t->local:
+ * the stats page, its CSV, the Prometheus exporter; the page with the admin form when
+ * t->stats_admin) into a malloc'd buffer. Returns 0 (and the body, its length and content
+ * type) or -ENOMEM. */
+int sp__statsvc_body(const struct sp_txn *t, char **ret_body, size_t *ret_len,
+                     const char **ret_ctype);
+
+/* ---- statadmin.c: the stats page's admin form ---- */
+/* the form's actions (HAProxy 2.6's ST_ADM_ACTION_*, and their older names) */
+enum {
+    SP__STADM_NONE = 0,
+    SP__STADM_READY,
+    SP__STADM_DRAIN,
+    SP__STADM_MAINT,
+    SP__STADM_SHUTDOWN,
+    SP__STADM_DHLTH,
+    SP__STADM_EHLTH,
+    SP__STADM_HRUNN,
+    SP__STADM_HNOLB,
+    SP__STADM_HDOWN,
+    SP__STADM_DAGENT,
+    SP__STADM_EAGENT,
+    SP__STADM_ARUNN,
+    SP__STADM_ADOWN,
+    SP__STADM_DISABLE,
+    SP__STADM_ENABLE,
+    SP__STADM_STOP,
+    SP__STADM_START,
+    SP__STADM_NACT,
+};
+/* owner: caller. What the parser asks of the proxies: the backend a `b=` value names
+ * (NULL: none), and an action on one of its servers (1 done, 0 not applicable to it and not
+ * counted, -1 no such server or not done: counted). */
+struct sp__stadm_ops {
+    const void *(*backend)(void *ctx, const char *name);
+    int (*server)(void *ctx, const void *be, int action, const char *name);
+};
+/* owner: caller. Parses a form body (application/x-www-form-urlencoded, `len` bytes, any
+ * content) as HAProxy's stats_process_http_post() does and applies it through `ops`.
+ * Returns the enum sp_stats_st to redirect with (DONE, PART, NONE, ERRP). */
+int sp__stats_admin_parse(const char *body, size_t len, const struct sp__stadm_ops *ops, void *ctx);
+/* owner: worker. The same on the routing snapshot `rt`: server states change through
+ * balance/health.h as the stats socket's `set server` changes them. */
+int sp__stats_admin_post(const struct sp_routing *rt, const char *body, size_t len,
+                         uint64_t now_ms);
+/* pure. The 303 to `uri;st=CODE` into `buf`: its length, -1 when it does not fit. */
+int sp__stats_admin_redirect(const char *uri, int st, char *buf, size_t size);
+/* owner: the transaction's worker. A POST to the stats page (t->local one of its kinds):
+ * applied when `stats admin` held (else DENY), answered 303; returns false for anything
+ * else, which the page answers as before. */
+bool sp__stats_admin_answer(struct sp_txn *t);
 
 /* ---- rewrite.c ---- */
 struct sp_fwd;

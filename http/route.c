@@ -190,6 +190,29 @@ static inline enum sp_local monitor(const struct sp_frontend *fe, const struct s
     return SP_LOCAL_NONE;
 }
 
+static bool stats_method(const struct sp_acl_env *env)
+{
+    const char *m = env->method;
+    size_t n = env->method_len;
+
+    return (n == 3 && !memcmp(m, "GET", 3)) || (n == 4 && !memcmp(m, "HEAD", 4)) ||
+           (n == 4 && !memcmp(m, "POST", 4));
+}
+
+/* The stats page was chosen: its `;st=` code (HAProxy: looked for after the prefix, with
+ * four characters after it), and whether a `stats admin` condition holds (the first true
+ * one: HAProxy's http_handle_stats()). */
+static void stats_admin(struct sp_txn *t, const struct sp_frontend *fe,
+                        const struct sp_acl_env *env, const char *rest, size_t rl)
+{
+    const char *st = rl >= 8 ? memmem(rest, rl - 4, ";st=", 4) : NULL;
+
+    t->stats_st = st ? (uint8_t)sp_stats_st_parse(st + 4, (size_t)(rest + rl - st - 4)) : 0;
+    t->stats_admin = false;
+    for (int i = 0; i < fe->nstats_admin && !t->stats_admin; i++)
+        t->stats_admin = sp_acl_cond_eval(fe->stats_admin[i], env);
+}
+
 /* After the http-request rules: the Prometheus exporter when no rule set carries it (its
  * `http-request use-service` line alone) and the stats page (`stats uri` prefix). */
 static inline enum sp_local services(struct sp_txn *t, const struct sp_frontend *fe,
@@ -199,6 +222,8 @@ static inline enum sp_local services(struct sp_txn *t, const struct sp_frontend 
         return SP_LOCAL_PROMETHEUS;
     if (fe->stats_enabled) {
         sp_acl_env_need_req(env);
+        if (!stats_method(env))
+            return SP_LOCAL_NONE; /* HAProxy's stats_check_uri(): GET, HEAD and POST only */
         const char *uri = env->uri;
         size_t uri_len = env->uri_len, ul = strlen(fe->stats_uri);
         /* a prefix that is a path is compared with the target's path and query */
@@ -220,6 +245,7 @@ static inline enum sp_local services(struct sp_txn *t, const struct sp_frontend 
                 return SP_LOCAL_AUTH;
             const char *rest = uri + ul;
             size_t rl = uri_len - ul;
+            stats_admin(t, fe, env, rest, rl);
             if (rl >= 4 && memmem(rest, rl, ";csv", 4))
                 return SP_LOCAL_STATS_CSV;
             return SP_LOCAL_STATS_HTML;

@@ -292,7 +292,8 @@ void sp_statsvc_proc_info(const struct sp_routing *rt, const struct sp_http_conf
 }
 
 static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
-                  const struct sp_frontend *fe, enum sp_local kind, bool typed, struct sp_strbuf *b)
+                  const struct sp_frontend *fe, const struct sp_txn *t, enum sp_local kind,
+                  bool typed, struct sp_strbuf *b)
 {
     uint64_t now_ms = sp_now_ms();
     struct sp_stats_row *rows;
@@ -329,6 +330,8 @@ static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
             .node = fe ? fe->stats_node : NULL,
             .desc = fe ? fe->stats_desc : NULL,
             .legends = fe && fe->stats_show_legends,
+            .admin = t && t->stats_admin,
+            .st = t ? t->stats_st : 0,
         };
         err = sp_stats_html(b, &o, rows, n);
         break;
@@ -345,13 +348,14 @@ static int render(const struct sp_routing *rt, const struct sp_http_conf *conf,
     return b->oom ? -ENOMEM : err;
 }
 
-int sp__statsvc_body(struct sp_http_worker *hw, const struct sp_frontend *fe, enum sp_local kind,
-                     char **ret_body, size_t *ret_len, const char **ret_ctype)
+int sp__statsvc_body(const struct sp_txn *t, char **ret_body, size_t *ret_len,
+                     const char **ret_ctype)
 {
     struct sp_strbuf b;
+    enum sp_local kind = t->local;
 
     sp_strbuf_init(&b);
-    int err = render(hw->rt, hw->conf, fe, kind, false, &b);
+    int err = render(t->hw->rt, t->hw->conf, t->fe, t, kind, false, &b);
     if (err) {
         sp_strbuf_free(&b);
         return err;
@@ -369,5 +373,5 @@ int sp__statsvc_body(struct sp_http_worker *hw, const struct sp_frontend *fe, en
 int sp_statsvc_show_stat(const struct sp_routing *rt, const struct sp_http_conf *conf, bool typed,
                          struct sp_strbuf *b)
 {
-    return render(rt, conf, NULL, SP_LOCAL_STATS_CSV, typed, b);
+    return render(rt, conf, NULL, NULL, SP_LOCAL_STATS_CSV, typed, b);
 }

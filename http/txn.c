@@ -922,6 +922,8 @@ static void local_start(struct sp_txn *t)
         reply(t, resp, (size_t)n, term0, 'R', fixed);
         return;
     }
+    if (sp__stats_admin_answer(t))
+        return; /* a POST to the stats page: its admin form (statadmin.c), a 303 */
     if (t->local == SP_LOCAL_AUTH) {
         static const char page[] = "<html><body><h1>401 Unauthorized</h1>\n"
                                    "You need a valid user and password to access this content.\n"
@@ -935,7 +937,7 @@ static void local_start(struct sp_txn *t)
         extra = realm;
         body = strdup(page);
         blen = body ? sizeof(page) - 1 : 0;
-    } else if (sp__statsvc_body(t->hw, t->fe, t->local, &body, &blen, &ctype) < 0) {
+    } else if (sp__statsvc_body(t, &body, &blen, &ctype) < 0) {
         sp__txn_fail(t, 500, 'R', 'R');
         return;
     }

@@ -1124,6 +1124,11 @@ static void put_html(struct sp_strbuf *b, const char *s)
     }
 }
 
+void sp__stats_html_escape(struct sp_strbuf *b, const char *s)
+{
+    put_html(b, s);
+}
+
 static const char html_style[] =
     "body{font-family:sans-serif;font-size:13px;margin:1em;color:#222}"
     "table{border-collapse:collapse;margin:0 0 1.5em}"
@@ -1278,7 +1283,8 @@ static void put_last_check(struct sp_strbuf *b, const struct sp_stats_row *r)
     sp_strbuf_puts(b, "</td>");
 }
 
-static void put_html_row(struct sp_strbuf *b, const struct sp_stats_row *r, bool legends)
+static void put_html_row(struct sp_strbuf *b, const struct sp_stats_row *r, bool legends,
+                         bool admin)
 {
     struct fval name = field(r, SP_ST_SVNAME);
     bool srv = r->type == SP_STATS_TYPE_SRV;
@@ -1290,6 +1296,8 @@ static void put_html_row(struct sp_strbuf *b, const struct sp_stats_row *r, bool
     } else {
         sp_strbuf_puts(b, "<tr class=\"px\">");
     }
+    if (admin)
+        sp__stats_html_admin_td(b, r->pxname, name.s, srv);
     sp_strbuf_puts(b, "<td class=\"n\">");
     put_html(b, name.s);
     if (legends && srv) {
@@ -1398,11 +1406,17 @@ int sp_stats_html(struct sp_strbuf *b, const struct sp_stats_html_opts *o,
     sp_strbuf_puts(b, "<a href=\"");
     put_html(b, uri);
     sp_strbuf_puts(b, ";csv\">CSV export</a></p>\n");
+    sp__stats_html_st_msg(b, uri, o->st);
 
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && same_proxy(&rows[i], &rows[j]))
             j++;
+        bool servers = false; /* the admin form: for a proxy with servers */
+        for (size_t k = i; k < j && !servers; k++)
+            servers = rows[k].type == SP_STATS_TYPE_SRV;
+        if (o->admin && servers)
+            sp_strbuf_puts(b, "<form method=\"post\">");
         sp_strbuf_puts(b, "<table>\n<caption>");
         put_html(b, rows[i].pxname);
         if (o->legends) /* HAProxy's tips: cap, mode, id */
@@ -1415,11 +1429,20 @@ int sp_stats_html(struct sp_strbuf *b, const struct sp_stats_html_opts *o,
             sp_strbuf_puts(b, "</span>");
         }
         sp_strbuf_puts(b, "</caption>\n");
-        sp_strbuf_puts(b, html_head1);
+        if (o->admin) { /* its column first, then the header's own cells */
+            sp_strbuf_puts(b, "<tr>");
+            sp__stats_html_admin_th(b, rows[i].pxname, servers);
+            sp_strbuf_puts(b, html_head1 + 4);
+        } else {
+            sp_strbuf_puts(b, html_head1);
+        }
         sp_strbuf_puts(b, html_head2);
+        unsigned iid = rows[i].iid;
         for (; i < j; i++)
-            put_html_row(b, &rows[i], o->legends);
+            put_html_row(b, &rows[i], o->legends, o->admin);
         sp_strbuf_puts(b, "</table>\n");
+        if (o->admin && servers)
+            sp__stats_html_admin_end(b, iid);
     }
     sp_strbuf_puts(b, "</body></html>\n");
     return done(b);

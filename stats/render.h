@@ -8,6 +8,7 @@
 #ifndef SP_STATS_RENDER_H
 #define SP_STATS_RENDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "stats/stats.h"
@@ -138,5 +139,21 @@ const char *sp_stats_col_name(unsigned col);
  * counted under the smallest `le` at or above its (inclusive) upper bound. */
 extern const uint64_t sp_stats_prom_le[];
 extern const unsigned sp_stats_prom_nle;
+
+/* ---- the stats page's admin parts (stats/htmladmin.c), for render.c ---- */
+
+/* pure. Appends `s` HTML-escaped (render.c). */
+void sp__stats_html_escape(struct sp_strbuf *b, const char *s);
+/* pure. HAProxy's message for `st` (a div with the "[X]" link back to `uri`), nothing for
+ * SP_STATS_ST_INIT. */
+void sp__stats_html_st_msg(struct sp_strbuf *b, const char *uri, int st);
+/* pure. The admin column's first header cell: a "check all" box when the proxy has servers
+ * (named after `pxname`), else an empty cell. */
+void sp__stats_html_admin_th(struct sp_strbuf *b, const char *pxname, bool servers);
+/* pure. The admin column's cell of a row: a checkbox `s=SVNAME` for a server, else empty. */
+void sp__stats_html_admin_td(struct sp_strbuf *b, const char *pxname, const char *svname,
+                             bool server);
+/* pure. Closes a backend's form: the action <select>, `b=#IID` and the Apply button. */
+void sp__stats_html_admin_end(struct sp_strbuf *b, unsigned iid);
 
 #endif

@@ -399,7 +399,29 @@ struct sp_stats_html_opts {
     const char *node;                 /* `stats show-node`: " on NODE" after the title */
     const char *desc;                 /* `stats show-desc`: ": DESC" after it */
     bool legends; /* `stats show-legends`: proxy cap, mode, id; server address and id */
+    bool admin;   /* `stats admin` held: a checkbox per server, the action form per backend */
+    int st;       /* enum sp_stats_st of the URI's `;st=` (0: none): the message shown */
 };
+
+/* The admin form's results, HAProxy 2.6's STAT_STATUS_* and their `;st=` codes. */
+enum sp_stats_st {
+    SP_STATS_ST_INIT = 0, /* no `;st=`: no message */
+    SP_STATS_ST_DENY,     /* a POST without the admin level */
+    SP_STATS_ST_DONE,     /* every server named was changed */
+    SP_STATS_ST_ERRP,     /* invalid parameters */
+    SP_STATS_ST_EXCD,     /* the body did not fit the buffer */
+    SP_STATS_ST_NONE,     /* nothing changed */
+    SP_STATS_ST_PART,     /* some servers were changed */
+    SP_STATS_ST_UNKN,     /* a `;st=` code spillway does not know */
+    SP_STATS_ST_IVAL,     /* an unsupported request */
+    SP_STATS_ST_SIZE,
+};
+
+/* pure. The four-letter code of `st` ("DONE"); "UNKN" for what is not one. */
+const char *sp_stats_st_name(int st);
+/* pure. The status of the four characters at `p` (`n` available), SP_STATS_ST_UNKN when
+ * they name none. */
+int sp_stats_st_parse(const char *p, size_t n);
 
 /* pure: any thread, on the caller's buffer and rows.
  * Appends a self-contained page: one table per proxy (consecutive rows with the same iid and

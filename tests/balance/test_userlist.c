@@ -238,8 +238,8 @@ static void test_unique_id_keywords(void)
                  "t.cfg:2: 'unique-id-format': not allowed in a 'backend' section");
     expect_error("frontend f\n  unique-id-header\n",
                  "t.cfg:2: 'unique-id-header': expects exactly 1 argument");
-    expect_error("frontend f\n  stats admin if TRUE\n",
-                 "t.cfg:2: 'stats admin': not supported by spillway");
+    expect_error("defaults\n  stats admin if TRUE\n",
+                 "t.cfg:2: 'stats admin': not allowed in 'defaults' section");
     expect_error("backend b\n  stats http-request deny\n",
                  "t.cfg:2: 'stats http-request': not supported by spillway in a backend");
 }

@@ -199,10 +199,10 @@ backend be
         check(fe % (HOST, free_port(), "stats auth a:b\n    stats http-request deny", HOST),
               ("bad.cfg:11: 'stats http-request': stats 'auth'/'realm' and 'http-request' "
                "can't be used at the same time",))
-        check(fe % (HOST, free_port(), "stats http-request tarpit\n    stats admin if TRUE\n"
+        check(fe % (HOST, free_port(), "stats http-request tarpit\n    stats admin TRUE\n"
                     "    stats http-request auth realm", HOST),
               ("bad.cfg:10: 'stats http-request': expects 'allow', 'deny' or 'auth'",
-               "bad.cfg:11: 'stats admin': not supported by spillway",
+               "bad.cfg:11: 'stats admin': requires either 'if' or 'unless'",
                "bad.cfg:12: 'stats http-request': 'realm' expects a name"))
 
     t.case("-c: bad hash, unknown group/userlist, unique-id misuse, stats rules", check_errors)
