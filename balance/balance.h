@@ -166,6 +166,7 @@ enum sp_tcp_action {
     SP_TCP_SET_VAR,      /* set-var(SCOPE.NAME) EXPR: not final, the walk goes on */
     SP_TCP_UNSET_VAR,    /* unset-var(SCOPE.NAME): likewise */
     SP_TCP_EXPECT_PROXY, /* tcp-request connection expect-proxy layer4: likewise */
+    SP_TCP_STK,          /* track-sc*, sc-inc-gpc0|1, sc-set-gpt0 (stktable.h): likewise */
 };
 
 /* shared: immutable after publish (RCU). One tcp-request rule. */
@@ -175,6 +176,7 @@ struct sp_tcp_rule {
     int line;
     struct sp_var_ref var;    /* set-var / unset-var */
     struct sp_smp_expr *expr; /* set-var's value */
+    struct sp_stkact *stk;    /* SP_TCP_STK */
 };
 
 /* shared: any worker, concurrently, with the stores `env` points to (their owner's thread).

@@ -272,6 +272,23 @@ static void tcp_rule(struct sp__cfg_parser *ps, const char *kw, int argc, char *
         add_rule(ps, list, argc - 1, argv + 1);
         return;
     }
+    /* track-sc0|1|2 KEY [table T], sc-inc-gpc0|1(N), sc-set-gpt0(N) VALUE on request rules:
+     * the arguments are checked where they are compiled (balance/stkact.c); the gpc/gpt arrays
+     * (sc-inc-gpc(I,N), sc-set-gpt(I,N)) are refused below */
+    const char *a = argv[2];
+    bool stk = !strncmp(a, "track-sc", 8) || !strncmp(a, "sc-inc-gpc0(", 12) ||
+               !strncmp(a, "sc-inc-gpc1(", 12) || !strncmp(a, "sc-set-gpt0(", 12);
+    if (stk && strncmp(kw, "tcp-response", 12)) {
+        add_rule(ps, list, argc - 1, argv + 1);
+        return;
+    }
+    if (!strncmp(a, "sc-inc-gpc(", 11) || !strncmp(a, "sc-set-gpt(", 11)) {
+        snprintf(full, sizeof(full), "%s %s", kw, a);
+        sp__cfg_alert(ps, full,
+                      "not supported by spillway (the gpc/gpt array data types are not kept: "
+                      "use sc-inc-gpc0, sc-inc-gpc1 and sc-set-gpt0)");
+        return;
+    }
     if (!known) {
         /* set-var(NAME), sc-inc-gpc(IDX,SC)...: the action is the word before '(' */
         snprintf(action, sizeof(action), "%.*s", (int)strcspn(argv[2], "("), argv[2]);

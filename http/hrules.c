@@ -847,6 +847,17 @@ static bool run_init(struct run *r, struct sp_txn *t)
     return true;
 }
 
+/* `tcp-request content reject` of an http proxy: no answer, the connection closes (HAProxy
+ * counts a denied request and logs PR) */
+static int tcp_reject(struct run *r)
+{
+    count_deny(r);
+    r->t->local = SP_LOCAL_REJECT;
+    r->t->term[0] = 'P';
+    r->t->term[1] = 'R';
+    return 0;
+}
+
 static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm)
 {
     const struct sp_hrules *hr = t->hw->conf->hrules;
@@ -861,6 +872,9 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
     t->fe_conn_seen = -1;
     t->rule = -1;
     t->be = NULL;
+    /* tcp-request content: HAProxy's INSPECT_FE analyser, before the HTTP ones */
+    if (c->fe->ntcp_content && c->fe->mode == SP_MODE_HTTP && !sp__route_tcp_http(t, &r.env, false))
+        return tcp_reject(&r);
     /* every transaction of a frontend with captures has its slots, as in HAProxy ("{|}"
      * when nothing was captured) */
     if (fx->caps && !t->caps)
@@ -886,6 +900,14 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
         return 0;
     env_req(&r);
     sp__route_switch(t, c, &r.env);
+    if (t->be && t->be->ntcp_content && t->be->mode == SP_MODE_HTTP &&
+        t->be->self_fe != c->fe->idx) { /* INSPECT_BE: a listen's ran as its frontend's */
+        int be_idx = r.env.be_idx;
+        r.env.be_idx = t->be->idx;
+        if (!sp__route_tcp_http(t, &r.env, true))
+            return tcp_reject(&r);
+        r.env.be_idx = be_idx;
+    }
     if (!t->be || hr->be_is_fe[t->be->idx] == c->fe->idx)
         return t->local ? 0 : sp__uid_request(t, hm, &r.env);
     const struct sp_hrules_px *bx = &hr->be[t->be->idx];

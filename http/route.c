@@ -414,12 +414,17 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
     struct sp_acl_env env;
 
     tcp_env(&env, c, false, false);
+    env.stkctr = c->stkctr;
     for (int i = 0; i < fe->ntcp_conn; i++) {
         const struct sp_tcp_rule *r = &fe->tcp_conn[i];
         if (!sp_acl_cond_eval(r->cond, &env))
             continue;
         if (r->action == SP_TCP_SET_VAR || r->action == SP_TCP_UNSET_VAR) {
             sp_tcp_rule_var(r, &env);
+            continue;
+        }
+        if (r->action == SP_TCP_STK) {
+            c->stk_tracked |= sp_stkact_run(r->stk, c->stkctr, &env, false);
             continue;
         }
         if (r->action == SP_TCP_EXPECT_PROXY) {
@@ -434,7 +439,8 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
 /* HAProxy's tcp_inspect_request() / tcp_inspect_response(): the first rule whose condition
  * holds decides; one that cannot tell yet stops the walk until more bytes come or the delay
  * ends (-1). No rule holding: accept. */
-static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl_env *env)
+static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl_env *env,
+                     struct sp_stkctr *slots, bool *tracked)
 {
     for (int i = 0; i < n; i++) {
         int r = sp_acl_cond_exec(rules[i].cond, env);
@@ -442,6 +448,12 @@ static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl
             return -1;
         if (r && (rules[i].action == SP_TCP_SET_VAR || rules[i].action == SP_TCP_UNSET_VAR)) {
             sp_tcp_rule_var(&rules[i], env);
+            continue;
+        }
+        if (r && rules[i].action == SP_TCP_STK) {
+            /* a track of an occupied slot does nothing: one re-run after a rule that could
+             * not tell yet tracks nothing twice */
+            *tracked |= sp_stkact_run(rules[i].stk, slots, env, false);
             continue;
         }
         if (r)
@@ -456,7 +468,9 @@ enum sp_tcp_action sp__route_tcp_session(struct sp_conn *c)
     struct sp_acl_env env;
 
     tcp_env(&env, c, false, false);
-    return (enum sp_tcp_action)run_rules(fe->tcp_session, fe->ntcp_session, &env);
+    env.stkctr = c->stkctr;
+    return (enum sp_tcp_action)run_rules(fe->tcp_session, fe->ntcp_session, &env, c->stkctr,
+                                         &c->stk_tracked);
 }
 
 int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
@@ -466,7 +480,8 @@ int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
 
     tcp_env(&env, t->conn, true, partial);
     env.be_idx = t->be->idx;
-    r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env);
+    env.stkctr = t->stkctr;
+    r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env, t->stkctr, &t->stk_tracked);
     return r < 0 ? -1 : r == SP_TCP_ACCEPT;
 }
 
@@ -481,7 +496,8 @@ int sp__route_tcp_res(struct sp_txn *t, bool partial)
     env.payload_len = rb->data ? sp_buf_len(rb) : 0;
     env.payload_cap = t->hw->bufs.size;
     env.partial = partial;
-    return run_rules(t->be->tcp_res, t->be->ntcp_res, &env);
+    env.stkctr = t->stkctr;
+    return run_rules(t->be->tcp_res, t->be->ntcp_res, &env, t->stkctr, &t->stk_tracked);
 }
 
 int sp__route_tcp_content(struct sp_conn *c, bool partial)
@@ -490,20 +506,25 @@ int sp__route_tcp_content(struct sp_conn *c, bool partial)
     struct sp_acl_env env;
 
     tcp_env(&env, c, true, partial);
+    env.stkctr = c->txn->stkctr;
     /* HAProxy's tcp_inspect_request(): the first rule whose condition holds decides; one
      * that cannot tell yet stops the walk until more bytes come or the delay ends */
-    for (int i = 0; i < fe->ntcp_content; i++) {
-        const struct sp_tcp_rule *rule = &fe->tcp_content[i];
-        int r = sp_acl_cond_exec(rule->cond, &env);
-        if (r < 0)
-            return -1;
-        if (r && (rule->action == SP_TCP_SET_VAR || rule->action == SP_TCP_UNSET_VAR)) {
-            sp_tcp_rule_var(rule, &env);
-            continue;
-        }
-        if (r)
-            return rule->action == SP_TCP_ACCEPT;
-    }
+    int r =
+        run_rules(fe->tcp_content, fe->ntcp_content, &env, c->txn->stkctr, &c->txn->stk_tracked);
+    return r < 0 ? -1 : r == SP_TCP_ACCEPT;
+}
+
+int sp__route_tcp_http(struct sp_txn *t, const struct sp_acl_env *env, bool backend)
+{
+    const struct sp_tcp_rule *rules = backend ? t->be->tcp_content : t->fe->tcp_content;
+    int n = backend ? t->be->ntcp_content : t->fe->ntcp_content;
+
+    /* the request head is whole: no rule waits (a fetch of the body fails as with no bytes) */
+    int r = run_rules(rules, n, env, t->stkctr, &t->stk_tracked);
+    if (r == SP_TCP_REJECT)
+        return 0;
+    if (!backend && t->stk_tracked) /* HAProxy's stream_inc_http_req_ctr() comes after */
+        sp_stkctr_count_http_req(t->stkctr);
     return 1;
 }
 

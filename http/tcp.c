@@ -715,6 +715,7 @@ static void tcp_start(struct sp_conn *c)
     t->sp = &sp__tcp_sproto;
     memset(&t->tcps, 0, sizeof(t->tcps));
     t->conn = c;
+    sp__stk_stream_begin(t, c, false);
     t->idempotent = true; /* nothing is sent before the connection is up: always retryable */
     t->t_req = t->t_start;
     t->tcps.last_cli = hw->w->now;

@@ -863,6 +863,17 @@ static void local_start(struct sp_txn *t)
         t->ops->res_abort(t);
         return;
     }
+    if (t->local == SP_LOCAL_REJECT) {
+        /* tcp-request content reject: no answer, the client's connection closes (HAProxy's
+         * sc_must_kill_conn(); HTTP/2: GOAWAY and RST_STREAM ENHANCE_YOUR_CALM) */
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        if (t->h2)
+            sp__h2_reject(t);
+        else
+            t->ops->res_abort(t);
+        return;
+    }
     if (t->local == SP_LOCAL_REPLY) {
         /* an http rule's answer, made whole in lresp (hrules.c) */
         t->state = SP_TXN_LOCAL;
