@@ -77,6 +77,7 @@ enum sp__acl_fetch {
     SP__F_STK,       /* stick tables: sc_*, scN_*, src_*, table_* (stkfetch.c) */
     SP__F_CAP_REQ,   /* capture.req.hdr(N): env->caps[N] */
     SP__F_CAP_RES,   /* capture.res.hdr(N): env->caps[ncap_req + N] */
+    SP__F_RES_COOK,  /* res.cook(NAME), scook: the Set-Cookie headers' first pairs */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,

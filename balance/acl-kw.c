@@ -46,6 +46,7 @@ static int fetch_layer(int f)
     case SP__F_RES_FHDR_CNT:
     case SP__F_RES_HDR_NAMES:
     case SP__F_RES_VER:
+    case SP__F_RES_COOK:
         return 8;
     case SP__F_RES_LEN:
     case SP__F_RES_PAYLOAD:
@@ -205,6 +206,8 @@ static const struct kw kws[] = {
     {"res.hdr_names", SP__F_RES_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
     {"res.ver", SP__F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
     {"resp_ver", SP__F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
+    {"res.cook", SP__F_RES_COOK, SP__ACL_T_STR, A_COOK, 0, false},
+    {"scook", SP__F_RES_COOK, SP__ACL_T_STR, A_COOK, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */

@@ -149,6 +149,9 @@ struct sp_backend {
     /* `stick on|match|store-request` rules, in order (balance/stkrules.c) */
     struct sp_stick_rule *stick;
     int nstick;
+    /* some stick rule reads the request (req.cook...): matched over the request head as it
+     * goes to the server; some is a `stick store-response` */
+    bool stick_req, stick_res;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */

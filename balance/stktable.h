@@ -204,7 +204,8 @@ struct sp_config;
 /* shared: immutable after publish (RCU). One compiled `stick` rule of a backend. */
 struct sp_stick_rule {
     bool match, store;        /* on: both; match; store-request: store */
-    struct sp_smp_expr *expr; /* the key: connection fetches only */
+    bool response;            /* store-response: stored when the response head comes */
+    struct sp_smp_expr *expr; /* the key */
     struct sp_stktable *t;
     struct sp_acl_cond *cond; /* NULL: always */
 };
@@ -224,5 +225,10 @@ const struct sp_server *sp_stick_match_mt(const struct sp_backend *be,
 /* shared. Stores `s` (its id) under the key of every storing rule that applies. */
 void sp_stick_store_mt(const struct sp_backend *be, const struct sp_acl_env *env,
                        const struct sp_server *s);
+/* shared. `stick store-response`: stores `s` under the key of every such rule that applies,
+ * `env` viewing the response head (HAProxy's process_store_rules(), before the http-response
+ * rules). */
+void sp_stick_store_res_mt(const struct sp_backend *be, const struct sp_acl_env *env,
+                           const struct sp_server *s);
 
 #endif

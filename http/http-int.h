@@ -749,6 +749,14 @@ int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
  * %[...]): the connection's addresses, the load, the status, the variable stores; no request
  * or response (their fetches fail). t->conn must be set. */
 void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t);
+/* owner: worker. The late view plus the request head as it goes to the server (t->reqhead,
+ * parsed into *m, which with *view must outlive env): a stick rule's key (req.cook...). False
+ * when there is no head (the request fetches then fail). */
+bool sp__route_env_head(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                        struct sp_h1_msg *m);
+/* owner: worker. The late view plus the response head (m, buf): `stick store-response`. */
+void sp__route_env_res(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                       const struct sp_h1_msg *m, const char *buf);
 
 /* ---- h2mem.c ---- */
 /* owner: worker. nghttp2's allocator on the worker's size-class free lists. */

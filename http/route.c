@@ -386,6 +386,46 @@ void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t)
     sp__hrules_caps_env(t, env);
 }
 
+bool sp__route_env_head(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                        struct sp_h1_msg *m)
+{
+    struct sp_h1_scan scan;
+    size_t len = sp_buf_len(&t->reqhead);
+
+    sp__route_env_late(env, t);
+    if (!len)
+        return false;
+    /* the head spillway built: parsed again only for the rules that read it */
+    const char *buf = sp_buf_head(&t->reqhead);
+    sp_h1_scan_init(&scan);
+    if (sp_h1_parse_request(buf, len, len, len, &scan, m) <= 0)
+        return false;
+    view->buf = buf;
+    view->m = m;
+    env->method = buf + m->method_off;
+    env->method_len = m->method_len;
+    env->uri = buf + m->uri_off;
+    env->uri_len = m->uri_len;
+    env->version = t->h2 ? 20 : m->version;
+    env->nhdrs = m->nhdrs;
+    env->hdr = h1_hdr;
+    env->req = view;
+    return true;
+}
+
+void sp__route_env_res(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                       const struct sp_h1_msg *m, const char *buf)
+{
+    sp__route_env_late(env, t);
+    view->buf = buf;
+    view->m = m;
+    env->status = m->status;
+    env->res_nhdrs = m->nhdrs;
+    env->res_hdr = h1_hdr;
+    env->res = view;
+    env->res_version = m->version;
+}
+
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)
 {
     return hw->conf->fe_gates[fe] ? sp_gate_count_mt(hw->conf->fe_gates[fe]) : 0;

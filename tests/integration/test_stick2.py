@@ -15,6 +15,8 @@ One spillway (nbthread 2):
   ENHANCE_YOUR_CALM), http-response sc-inc-gpc0 and track-sc2.
 - `tt`: a mode tcp frontend with tcp-request connection track-sc0 src: conn_cnt, sess_cnt,
   bytes in and out, conn_cur while the session runs, and a refusal by sc0_conn_cnt.
+- `fp`/`bp`: `stick store-response res.cook(SESSID)` + `stick match req.cook(SESSID)` (cookie
+  persistence) over two servers.
 """
 
 import re
@@ -53,7 +55,7 @@ def entry(sock, table, key):
 
 def main(t):
     b1, b2 = t.backend("b1"), t.backend("b2")
-    p1, p2, p3, ph2 = free_port(), free_port(), free_port(), free_port()
+    p1, p2, p3, p4, ph2 = free_port(), free_port(), free_port(), free_port(), free_port()
     sock = t.dir + "/stats.sock"
     cfg = """global
     nbthread 2
@@ -100,7 +102,19 @@ backend bt
 
 backend be
     server s1 %s:%d
-""" % (sock, TMO, HOST, p1, HOST, p2, HOST, ph2, HOST, p3, HOST, b1.port, HOST, b1.port)
+
+frontend fp
+    bind %s:%d
+    default_backend bp
+
+backend bp
+    stick-table type string len 32 size 1k expire 30s
+    stick store-response res.cook(SESSID)
+    stick match req.cook(SESSID)
+    server s1 %s:%d
+    server s2 %s:%d
+""" % (sock, TMO, HOST, p1, HOST, p2, HOST, ph2, HOST, p3, HOST, b1.port, HOST, b1.port, HOST,
+       p4, HOST, b1.port, HOST, b2.port)
     t.spillway(cfg, port=p1)
 
     conns = []
@@ -231,6 +245,27 @@ backend be
         c.close()
     t.case("mode tcp: tcp-request connection track-sc0 counts the session, its bytes and "
            "conn_cur; sc0_conn_cnt refuses the 4th", tcp_mode)
+
+    def store_response():
+        raw = b"HTTP/1.1 200 OK\r\nSet-Cookie: SESSID=abc123; path=/\r\nContent-Length: 2\r\n\r\nok"
+        c = lib.Conn(p4)
+        r = get(c, "/raw?hex=" + raw.hex())
+        assert r.status == 200 and r.body == b"ok", (r.status, r.body)
+        c.close()
+        e = entry(sock, "bp", "abc123")
+        assert e.get("server_id") in ("1", "2"), e
+        want = b"b%s\n" % e["server_id"].encode()
+        c = lib.Conn(p4)
+        for i in range(4):
+            r = get(c, "/name", "Cookie: x=1; SESSID=abc123\r\n")
+            assert r.status == 200 and r.body == want, (i, r.body, want)
+        # without the cookie (or with an unknown one) the servers take turns
+        seen = {get(c, "/name", "Cookie: SESSID=zzz\r\n" if i % 2 else "").body
+                for i in range(4)}
+        assert seen == {b"b1\n", b"b2\n"}, seen
+        c.close()
+    t.case("stick store-response res.cook(SESSID) + stick match req.cook(SESSID): the "
+           "server that set the cookie keeps its clients", store_response)
 
     t.case("no sanitizer report", lib.no_sanitizer_report, t)
 
