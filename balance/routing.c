@@ -100,8 +100,10 @@ static void routing_free(struct sp_routing *r)
             sp_stkact_free(r->be[i]->tcp_content[j].stk);
         }
         free(r->be[i]->tcp_content);
-        for (int j = 0; j < r->be[i]->ntcp_res; j++)
+        for (int j = 0; j < r->be[i]->ntcp_res; j++) {
             sp_acl_cond_free(r->be[i]->tcp_res[j].cond);
+            sp_stkact_free(r->be[i]->tcp_res[j].stk);
+        }
         free(r->be[i]->tcp_res);
         free(r->be[i]->name);
         free(r->be[i]->srv);

@@ -278,7 +278,8 @@ static void tcp_rule(struct sp__cfg_parser *ps, const char *kw, int argc, char *
     const char *a = argv[2];
     bool stk = !strncmp(a, "track-sc", 8) || !strncmp(a, "sc-inc-gpc0(", 12) ||
                !strncmp(a, "sc-inc-gpc1(", 12) || !strncmp(a, "sc-set-gpt0(", 12);
-    if (stk && strncmp(kw, "tcp-response", 12)) {
+    if (stk && (strncmp(kw, "tcp-response", 12) || strncmp(a, "track-sc", 8))) {
+        /* tcp-response content: the sc-* actions (HAProxy 2.6 has no track-sc there) */
         add_rule(ps, list, argc - 1, argv + 1);
         return;
     }

@@ -236,6 +236,9 @@ struct sp_tcps {
     bool res_closed;                /* `tcp-response content close` shut the server */
     bool upgrade;                   /* routed to an http backend: the task upgrades it */
     uint64_t res_end;               /* ms: when tcp-response content rules stop waiting */
+    /* the rule a walk that could not tell yet resumes at (HAProxy's current_rule): the
+     * actions before it (set-var, sc-inc-gpc0...) run once */
+    int req_at, res_at;
 };
 
 /* owner: worker */

@@ -480,19 +480,20 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
  * holds decides; one that cannot tell yet stops the walk until more bytes come or the delay
  * ends (-1). No rule holding: accept. */
 static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl_env *env,
-                     struct sp_stkctr *slots, bool *tracked)
+                     struct sp_stkctr *slots, bool *tracked, int *at)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = at ? *at : 0; i < n; i++) {
         int r = sp_acl_cond_exec(rules[i].cond, env);
-        if (r < 0)
+        if (r < 0) {
+            if (at)
+                *at = i;
             return -1;
+        }
         if (r && (rules[i].action == SP_TCP_SET_VAR || rules[i].action == SP_TCP_UNSET_VAR)) {
             sp_tcp_rule_var(&rules[i], env);
             continue;
         }
         if (r && rules[i].action == SP_TCP_STK) {
-            /* a track of an occupied slot does nothing: one re-run after a rule that could
-             * not tell yet tracks nothing twice */
             *tracked |= sp_stkact_run(rules[i].stk, slots, env, false);
             continue;
         }
@@ -510,7 +511,7 @@ enum sp_tcp_action sp__route_tcp_session(struct sp_conn *c)
     tcp_env(&env, c, false, false);
     env.stkctr = c->stkctr;
     return (enum sp_tcp_action)run_rules(fe->tcp_session, fe->ntcp_session, &env, c->stkctr,
-                                         &c->stk_tracked);
+                                         &c->stk_tracked, NULL);
 }
 
 int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
@@ -521,7 +522,8 @@ int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
     tcp_env(&env, t->conn, true, partial);
     env.be_idx = t->be->idx;
     env.stkctr = t->stkctr;
-    r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env, t->stkctr, &t->stk_tracked);
+    r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env, t->stkctr, &t->stk_tracked,
+                  &t->tcps.req_at);
     return r < 0 ? -1 : r == SP_TCP_ACCEPT;
 }
 
@@ -537,7 +539,8 @@ int sp__route_tcp_res(struct sp_txn *t, bool partial)
     env.payload_cap = t->hw->bufs.size;
     env.partial = partial;
     env.stkctr = t->stkctr;
-    return run_rules(t->be->tcp_res, t->be->ntcp_res, &env, t->stkctr, &t->stk_tracked);
+    return run_rules(t->be->tcp_res, t->be->ntcp_res, &env, t->stkctr, &t->stk_tracked,
+                     &t->tcps.res_at);
 }
 
 int sp__route_tcp_content(struct sp_conn *c, bool partial)
@@ -549,8 +552,8 @@ int sp__route_tcp_content(struct sp_conn *c, bool partial)
     env.stkctr = c->txn->stkctr;
     /* HAProxy's tcp_inspect_request(): the first rule whose condition holds decides; one
      * that cannot tell yet stops the walk until more bytes come or the delay ends */
-    int r =
-        run_rules(fe->tcp_content, fe->ntcp_content, &env, c->txn->stkctr, &c->txn->stk_tracked);
+    int r = run_rules(fe->tcp_content, fe->ntcp_content, &env, c->txn->stkctr, &c->txn->stk_tracked,
+                      &c->txn->tcps.req_at);
     return r < 0 ? -1 : r == SP_TCP_ACCEPT;
 }
 
@@ -560,7 +563,7 @@ int sp__route_tcp_http(struct sp_txn *t, const struct sp_acl_env *env, bool back
     int n = backend ? t->be->ntcp_content : t->fe->ntcp_content;
 
     /* the request head is whole: no rule waits (a fetch of the body fails as with no bytes) */
-    int r = run_rules(rules, n, env, t->stkctr, &t->stk_tracked);
+    int r = run_rules(rules, n, env, t->stkctr, &t->stk_tracked, NULL);
     if (r == SP_TCP_REJECT)
         return 0;
     if (!backend && t->stk_tracked) /* HAProxy's stream_inc_http_req_ctr() comes after */

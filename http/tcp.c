@@ -587,6 +587,7 @@ static void route(struct sp_txn *t)
     if (t->be && t->be->ntcp_content && t->be->self_fe != t->fe->idx) {
         uint64_t now = t->hw->w->now;
         s->inspecting = s->be_inspecting = true;
+        s->req_at = 0; /* the backend's rules from their first */
         s->inspect_end = t->be->t_inspect == SP_TIME_UNSET ? now : now + (uint64_t)t->be->t_inspect;
         inspect(t);
         return;

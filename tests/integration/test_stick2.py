@@ -14,7 +14,8 @@ One spillway (nbthread 2):
   set-var(txn.*), reject (HTTP/1: closed without an answer; HTTP/2: GOAWAY
   ENHANCE_YOUR_CALM), http-response sc-inc-gpc0 and track-sc2.
 - `tt`: a mode tcp frontend with tcp-request connection track-sc0 src: conn_cnt, sess_cnt,
-  bytes in and out, conn_cur while the session runs, and a refusal by sc0_conn_cnt.
+  bytes in and out, conn_cur while the session runs, and a refusal by sc0_conn_cnt; the
+  backend's tcp-response content sc-inc-gpc0(0) counts in the session's entry.
 - `fp`/`bp`: `stick store-response res.cook(SESSID)` + `stick match req.cook(SESSID)` (cookie
   persistence) over two servers.
 """
@@ -91,13 +92,14 @@ backend ct2
 frontend tt
     bind %s:%d
     mode tcp
-    stick-table type ip size 1k expire 30s store conn_cur,conn_cnt,sess_cnt,bytes_in_cnt,bytes_out_cnt
+    stick-table type ip size 1k expire 30s store conn_cur,conn_cnt,sess_cnt,bytes_in_cnt,bytes_out_cnt,gpc0
     tcp-request connection track-sc0 src
     tcp-request connection reject if { sc0_conn_cnt gt 3 }
     default_backend bt
 
 backend bt
     mode tcp
+    tcp-response content sc-inc-gpc0(0)
     server s1 %s:%d
 
 backend be
@@ -234,7 +236,7 @@ backend bp
             int(entry(sock, "tt", "127.0.0.4")["bytes_out_cnt"]) > 0, 5), \
             entry(sock, "tt", "127.0.0.4")
         e = entry(sock, "tt", "127.0.0.4")
-        assert int(e["bytes_in_cnt"]) > 20, e
+        assert int(e["bytes_in_cnt"]) > 20 and e["gpc0"] == "1", e
         for i in range(2):
             c = conn_from(p3, "127.0.0.4")
             assert get(c, "/name").status == 200, i
@@ -244,7 +246,7 @@ backend bp
         assert c.wait_closed(5), "4th connection not refused"
         c.close()
     t.case("mode tcp: tcp-request connection track-sc0 counts the session, its bytes and "
-           "conn_cur; sc0_conn_cnt refuses the 4th", tcp_mode)
+           "conn_cur; tcp-response sc-inc-gpc0; sc0_conn_cnt refuses the 4th", tcp_mode)
 
     def store_response():
         raw = b"HTTP/1.1 200 OK\r\nSet-Cookie: SESSID=abc123; path=/\r\nContent-Length: 2\r\n\r\nok"
