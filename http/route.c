@@ -282,6 +282,7 @@ static bool default_only(struct sp_txn *t, const struct sp_conn *c)
 static void route_env(struct sp_txn *t, const struct sp_conn *c, struct sp_acl_env *env)
 {
     env->txn_vars = &t->vars;
+    env->stkctr = t->stkctr; /* the session's trackers (use_backend if { sc0_... }) */
     t->local = local_service(t, c->fe, env);
     /* a request spillway answers itself is caught before the switching rules (HAProxy:
      * stats and services are not charged to any backend) */
@@ -578,6 +579,7 @@ void sp__route_tcp(struct sp_txn *t, struct sp_conn *c)
     if (default_only(t, c))
         return;
     tcp_env(&env, c, true, false);
+    env.stkctr = t->stkctr;
     t->rule = -1;
     t->be = sp_frontend_route(c->fe, &env, &t->rule);
     t->fe_conn_seen = c->hw->route_fe_conn;

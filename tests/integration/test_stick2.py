@@ -14,7 +14,8 @@ One spillway (nbthread 2):
   set-var(txn.*), reject (HTTP/1: closed without an answer; HTTP/2: GOAWAY
   ENHANCE_YOUR_CALM; a backend's reject too), http-response sc-inc-gpc0 and track-sc2.
 - `tt`: a mode tcp frontend with tcp-request connection track-sc0 src: conn_cnt, sess_cnt,
-  bytes in and out, conn_cur while the session runs, and a refusal by sc0_conn_cnt; the
+  bytes in and out, conn_cur while the session runs (use_backend reads it), and a refusal by
+  sc0_conn_cnt; the
   backend's tcp-response content sc-inc-gpc0(0) counts in the session's entry.
 - `fp`/`bp`: `stick store-response res.cook(SESSID)` + `stick match req.cook(SESSID)` (cookie
   persistence) over two servers.
@@ -111,7 +112,7 @@ frontend tt
     stick-table type ip size 1k expire 30s store conn_cur,conn_cnt,sess_cnt,bytes_in_cnt,bytes_out_cnt,gpc0
     tcp-request connection track-sc0 src
     tcp-request connection reject if { sc0_conn_cnt gt 3 }
-    default_backend bt
+    use_backend bt if { sc0_tracked } { sc0_conn_cur gt 0 }
 
 backend bt
     mode tcp
