@@ -112,7 +112,12 @@ frontend tt
     stick-table type ip size 1k expire 30s store conn_cur,conn_cnt,sess_cnt,bytes_in_cnt,bytes_out_cnt,gpc0
     tcp-request connection track-sc0 src
     tcp-request connection reject if { sc0_conn_cnt gt 3 }
+    tcp-request session track-sc1 src table ses
+    tcp-request session reject if { src_conn_rate(ses) gt 100 }
     use_backend bt if { sc0_tracked } { sc0_conn_cur gt 0 }
+
+backend ses
+    stick-table type ip size 1k expire 30s store conn_cur,conn_rate(10s),sess_cnt
 
 backend bt
     mode tcp
@@ -259,6 +264,9 @@ backend bp
             entry(sock, "tt", "127.0.0.4")
         e = entry(sock, "tt", "127.0.0.4")
         assert int(e["bytes_in_cnt"]) > 20 and e["gpc0"] == "1", e
+        # the session rule's tracker: counted once, released at the close
+        e = entry(sock, "ses", "127.0.0.4")
+        assert e["sess_cnt"] == "1" and e["conn_cur"] == "0" and e["use"] == "0", e
         for i in range(2):
             c = conn_from(p3, "127.0.0.4")
             assert get(c, "/name").status == 200, i
