@@ -847,11 +847,14 @@ static bool run_init(struct run *r, struct sp_txn *t)
     return true;
 }
 
-/* `tcp-request content reject` of an http proxy: no answer, the connection closes (HAProxy
- * counts a denied request and logs PR) */
+/* `tcp-request content reject` of an http proxy: no answer, the connection closes (HAProxy's
+ * tcp_inspect_request(): a denied request of the frontend and the listener, even for a
+ * backend's rule; logged PR) */
 static int tcp_reject(struct run *r)
 {
-    count_deny(r);
+    sp_stat_add(&r->hw->st->fe[r->t->fe->idx].dreq, 1);
+    if (sp__conn_li(r->c))
+        sp_stat_add(&sp__conn_li(r->c)->dreq, 1);
     r->t->local = SP_LOCAL_REJECT;
     r->t->term[0] = 'P';
     r->t->term[1] = 'R';

@@ -231,6 +231,11 @@ backend bp
         c.close()
         e = entry(sock, "ct", "alice")
         assert e["http_req_cnt"] == "8" and e["conn_cnt"] == "9", e
+        # denied requests of the frontend (the backend's rule too), not of the backend
+        rows = {tuple(l.split(",")[:2]): l.split(",") for l in cli(sock, "show stat").split("\n")
+                if l.count(",") > 10}
+        assert rows[("ct", "FRONTEND")][10] == "2", rows[("ct", "FRONTEND")][:12]
+        assert rows[("be", "BACKEND")][10] in ("", "0"), rows[("be", "BACKEND")][:12]
         assert lib.wait_until(lambda: entry(sock, "ct", "alice").get("conn_cur") == "0", 5)
     t.case("tcp-request content in an http frontend: track-sc1, sc-inc-gpc0 and set-var per "
            "request, reject closes; http-response sc-inc-gpc0 and track-sc2", content_http)
