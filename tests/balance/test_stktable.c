@@ -316,6 +316,13 @@ static void test_session(void)
     i = 1;
     CU_ASSERT_PTR_NULL(sp_stkact_compile(&res, bad4, 2, &i, err, sizeof(err)));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "expects an integer"));
+    /* HAProxy 2.6's gpc/gpt array fetches are named as not supported */
+    struct sp_smp_expr *x = sp_smp_compile("sc_get_gpc(0,0)", 15, &res, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(x);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'sc_get_gpc' is not supported by spillway"));
+    x = sp_smp_compile("sc0_conn_cur", 12, &res, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(x);
+    sp_smp_free(x);
     sp_stkact_free(a_track);
     sp_stkact_free(a_inc);
     sp_stkact_free(a_gpt);
