@@ -170,6 +170,8 @@ enum sp_tcp_action {
     SP_TCP_UNSET_VAR,    /* unset-var(SCOPE.NAME): likewise */
     SP_TCP_EXPECT_PROXY, /* tcp-request connection expect-proxy layer4: likewise */
     SP_TCP_STK,          /* track-sc*, sc-inc-gpc0|1, sc-set-gpt0 (stktable.h): likewise */
+    SP_TCP_SET_DST,      /* set-dst EXPR: likewise */
+    SP_TCP_SET_DST_PORT, /* set-dst-port EXPR: likewise */
 };
 
 /* shared: immutable after publish (RCU). One tcp-request rule. */
@@ -185,6 +187,10 @@ struct sp_tcp_rule {
 /* shared: any worker, concurrently, with the stores `env` points to (their owner's thread).
  * Carries out a set-var or unset-var tcp rule whose condition held. */
 void sp_tcp_rule_var(const struct sp_tcp_rule *r, const struct sp_acl_env *env);
+/* pure. set-dst / set-dst-port (tcp and http rules): the address `d` (a connection's
+ * destination) takes the address of `v` (IPv4 or IPv6, keeping the port), or with
+ * `port_only` its port (an integer 0 to 65535); another sample leaves it as it is. */
+void sp_addr_set_dst(struct sockaddr_storage *d, const struct sp_smp *v, bool port_only);
 
 /* shared: immutable after publish (RCU) */
 struct sp_frontend {

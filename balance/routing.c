@@ -505,6 +505,35 @@ void sp_tcp_rule_var(const struct sp_tcp_rule *r, const struct sp_acl_env *env)
         sp_var_set(env, &r->var, &v);
 }
 
+void sp_addr_set_dst(struct sockaddr_storage *d, const struct sp_smp *v, bool port_only)
+{
+    if (port_only) {
+        if (v->type != SP_SMP_SINT || v->u.sint < 0 || v->u.sint > 65535)
+            return;
+        if (d->ss_family == AF_INET)
+            ((struct sockaddr_in *)d)->sin_port = htons((uint16_t)v->u.sint);
+        else if (d->ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)d)->sin6_port = htons((uint16_t)v->u.sint);
+        return;
+    }
+    uint16_t port = d->ss_family == AF_INET    ? ((struct sockaddr_in *)d)->sin_port
+                    : d->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)d)->sin6_port
+                                               : 0;
+    if (v->type == SP_SMP_IPV4) {
+        struct sockaddr_in *a = (struct sockaddr_in *)d;
+        memset(d, 0, sizeof(*d));
+        a->sin_family = AF_INET;
+        a->sin_addr = v->u.v4;
+        a->sin_port = port;
+    } else if (v->type == SP_SMP_IPV6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)d;
+        memset(d, 0, sizeof(*d));
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = v->u.v6;
+        a->sin6_port = port;
+    }
+}
+
 static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *rules,
                              const struct sp_acl_resolver *res, const char *kw,
                              struct sp_tcp_rule **ret, int *ret_n, FILE *diag)
@@ -541,6 +570,29 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
                 continue;
             }
         }
+        if ((!strcmp(u->words[0], "set-dst") || !strcmp(u->words[0], "set-dst-port")) &&
+            res->what == SP_ACL_CTX_HTTP) {
+            /* HAProxy 2.6 changes the stream's own address there (each request starts from
+             * the connection's again): spillway's streams have none */
+            snprintf(err, sizeof(err),
+                     "'%s' in an http proxy's content rules is not supported by spillway (it "
+                     "would change this request's destination only: use it in tcp-request "
+                     "connection or session rules)",
+                     u->words[0]);
+            diag_rule(diag, u, kw, err);
+            errors++;
+            continue;
+        }
+        if (!strcmp(u->words[0], "set-dst") || !strcmp(u->words[0], "set-dst-port")) {
+            rule->action = u->words[0][7] ? SP_TCP_SET_DST_PORT : SP_TCP_SET_DST;
+            first = 2;
+            rule->expr = sp_smp_compile(u->words[1], strlen(u->words[1]), res, err, sizeof(err));
+            if (!rule->expr) {
+                diag_rule(diag, u, kw, err);
+                errors++;
+                continue;
+            }
+        }
         if (!strncmp(u->words[0], "set-var(", 8) || !strncmp(u->words[0], "unset-var(", 10)) {
             if (compile_tcp_var(rule, u, res, kw, err, sizeof(err)) < 0) {
                 diag_rule(diag, u, kw, err);
@@ -555,6 +607,8 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
             if (!rule->cond) {
                 diag_rule(diag, u, kw, err);
                 rule->stk = sp_stkact_free(rule->stk);
+                sp_smp_free(rule->expr);
+                rule->expr = NULL;
                 errors++;
                 continue;
             }

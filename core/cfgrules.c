@@ -278,6 +278,19 @@ static void tcp_rule(struct sp__cfg_parser *ps, const char *kw, int argc, char *
     const char *a = argv[2];
     bool stk = !strncmp(a, "track-sc", 8) || !strncmp(a, "sc-inc-gpc0(", 12) ||
                !strncmp(a, "sc-inc-gpc1(", 12) || !strncmp(a, "sc-set-gpt0(", 12);
+    /* set-dst EXPR, set-dst-port EXPR: the expression is compiled in balance/routing.c */
+    if ((!strcmp(a, "set-dst") || !strcmp(a, "set-dst-port")) && strncmp(kw, "tcp-response", 12)) {
+        if (argc < 4) {
+            sp__cfg_alert(ps, kw, "'%s' expects a sample expression", a);
+            return;
+        }
+        if (argc > 4 && strcmp(argv[4], "if") && strcmp(argv[4], "unless")) {
+            sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after '%s', not '%s'", a, argv[4]);
+            return;
+        }
+        add_rule(ps, list, argc - 1, argv + 1);
+        return;
+    }
     if (stk && (strncmp(kw, "tcp-response", 12) || strncmp(a, "track-sc", 8))) {
         /* tcp-response content: the sc-* actions (HAProxy 2.6 has no track-sc there) */
         add_rule(ps, list, argc - 1, argv + 1);

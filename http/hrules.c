@@ -602,35 +602,9 @@ static void cap_headers(struct run *r, const struct sp_hmsg *hm, int first, int 
 static void set_dst(struct run *r, const struct sp_hrule *h)
 {
     struct sp_smp v;
-    struct sockaddr_storage *d = &r->c->local;
 
-    if (!sp_smp_eval(h->expr, &r->env, &v))
-        return;
-    if (h->act == A_SET_DST_PORT) {
-        if (v.type != SP_SMP_SINT || v.u.sint < 0 || v.u.sint > 65535)
-            return;
-        if (d->ss_family == AF_INET)
-            ((struct sockaddr_in *)d)->sin_port = htons((uint16_t)v.u.sint);
-        else if (d->ss_family == AF_INET6)
-            ((struct sockaddr_in6 *)d)->sin6_port = htons((uint16_t)v.u.sint);
-        return;
-    }
-    uint16_t port = d->ss_family == AF_INET    ? ((struct sockaddr_in *)d)->sin_port
-                    : d->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)d)->sin6_port
-                                               : 0;
-    if (v.type == SP_SMP_IPV4) {
-        struct sockaddr_in *a = (struct sockaddr_in *)d;
-        memset(d, 0, sizeof(*d));
-        a->sin_family = AF_INET;
-        a->sin_addr = v.u.v4;
-        a->sin_port = port;
-    } else if (v.type == SP_SMP_IPV6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)d;
-        memset(d, 0, sizeof(*d));
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = v.u.v6;
-        a->sin6_port = port;
-    }
+    if (sp_smp_eval(h->expr, &r->env, &v))
+        sp_addr_set_dst(&r->c->local, &v, h->act == A_SET_DST_PORT); /* shared with tcp rules */
 }
 
 /* normalize-uri: the path (and query) rewritten by one normalizer (http/normuri.c) */

@@ -449,6 +449,17 @@ static void tcp_env(struct sp_acl_env *env, struct sp_conn *c, bool bytes, bool 
     env->partial = partial;
 }
 
+/* set-dst, set-dst-port: the connection's destination (env->dst is c->local, which this worker
+ * owns), as fetches, logs and servers without an address of their own see it */
+static void set_dst(const struct sp_tcp_rule *r, const struct sp_acl_env *env)
+{
+    struct sp_smp v;
+
+    if (env->dst && sp_smp_eval(r->expr, env, &v))
+        sp_addr_set_dst((struct sockaddr_storage *)(uintptr_t)env->dst, &v,
+                        r->action == SP_TCP_SET_DST_PORT);
+}
+
 enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
 {
     const struct sp_frontend *fe = c->fe;
@@ -466,6 +477,10 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
         }
         if (r->action == SP_TCP_STK) {
             c->stk_tracked |= sp_stkact_run(r->stk, c->stkctr, &env, false);
+            continue;
+        }
+        if (r->action == SP_TCP_SET_DST || r->action == SP_TCP_SET_DST_PORT) {
+            set_dst(r, &env);
             continue;
         }
         if (r->action == SP_TCP_EXPECT_PROXY) {
@@ -496,6 +511,10 @@ static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl
         }
         if (r && rules[i].action == SP_TCP_STK) {
             *tracked |= sp_stkact_run(rules[i].stk, slots, env, false);
+            continue;
+        }
+        if (r && (rules[i].action == SP_TCP_SET_DST || rules[i].action == SP_TCP_SET_DST_PORT)) {
+            set_dst(&rules[i], env);
             continue;
         }
         if (r)

@@ -1222,8 +1222,12 @@ static void test_tcp_request(void)
     /* the stick-table actions of request rules; the gpc/gpt arrays are refused */
     cfg = load_ok(TMO "frontend f\n bind :1\n tcp-request connection track-sc0 src\n"
                       " tcp-request session sc-inc-gpc0(0) if { src 10.0.0.1 }\n"
-                      " tcp-request content sc-set-gpt0(1) 3\n");
+                      " tcp-request content sc-set-gpt0(1) 3\n"
+                      " tcp-request connection set-dst ipv4(10.0.0.1)\n"
+                      " tcp-request session set-dst-port int(81) if { src 10.0.0.2 }\n");
     sp_config_free(cfg);
+    expect_errors(TMO "frontend f\n bind :1\n tcp-request content set-dst\n", 1,
+                  "t.cfg:8: 'tcp-request content': 'set-dst' expects a sample expression", NULL);
     expect_errors(TMO "frontend f\n bind :1\n tcp-request content sc-inc-gpc(0,1)\n", 1,
                   "t.cfg:8: 'tcp-request content sc-inc-gpc(0,1)': not supported by spillway "
                   "(the gpc/gpt array data types are not kept",

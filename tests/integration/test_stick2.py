@@ -12,7 +12,8 @@ One spillway (nbthread 2):
 - `ct`: tcp-request content rules in an http frontend, per request: track-sc1 of a header
   (conn_cnt and http_req_cnt per request of one keep-alive connection), sc-inc-gpc0,
   set-var(txn.*), reject (HTTP/1: closed without an answer; HTTP/2: GOAWAY
-  ENHANCE_YOUR_CALM; a backend's reject too), http-response sc-inc-gpc0 and track-sc2.
+  ENHANCE_YOUR_CALM; a backend's reject too), tcp-request session set-dst-port,
+  http-response sc-inc-gpc0 and track-sc2.
 - `tt`: a mode tcp frontend with tcp-request connection track-sc0 src: conn_cnt, sess_cnt,
   bytes in and out, conn_cur while the session runs (use_backend reads it), and a refusal by
   sc0_conn_cnt; the
@@ -94,11 +95,12 @@ frontend ct
     bind %s:%d proto h2
     stick-table type string len 16 size 1k expire 30s store conn_cur,conn_cnt,http_req_cnt,gpc0,gpt0
     tcp-request inspect-delay 5s
+    tcp-request session set-dst-port int(4242) if { src 127.0.0.1 }
     tcp-request content track-sc1 req.hdr(X-User)
     tcp-request content reject if { path /bad }
     tcp-request content sc-inc-gpc0(1) if { url_param(inc) -m found }
     tcp-request content set-var(txn.who) req.hdr(X-User),upper
-    http-request return status 200 content-type text/plain lf-string "req=%%[sc1_http_req_cnt] cnt=%%[sc1_conn_cnt] cur=%%[sc1_conn_cur] gpc0=%%[sc1_get_gpc0] who=%%[var(txn.who)] t2=%%[sc2_tracked]" if { path /info }
+    http-request return status 200 content-type text/plain lf-string "req=%%[sc1_http_req_cnt] cnt=%%[sc1_conn_cnt] cur=%%[sc1_conn_cur] gpc0=%%[sc1_get_gpc0] who=%%[var(txn.who)] t2=%%[sc2_tracked] dp=%%[dst_port]" if { path /info }
     http-response sc-inc-gpc0(1) if { status 404 }
     http-response track-sc2 src table ct2
     default_backend be
@@ -215,7 +217,8 @@ backend bp
         assert r.status == 404, r.status
         f = fields(get(c, "/info", "X-User: alice\r\n").body.decode())
         # the content rule's increment and the http-response one on the 404
-        assert f["gpc0"] == "2" and f["req"] == "6", f
+        # the session rule's set-dst-port: the connection's destination
+        assert f["gpc0"] == "2" and f["req"] == "6" and f["dp"] == "4242", f
         # http-response track-sc2 ran on the two server responses (not on the local answers
         # of http-request return, as in HAProxy): two requests, one 404
         e = entry(sock, "ct2", HOST)
@@ -238,7 +241,8 @@ backend bp
         assert rows[("be", "BACKEND")][10] in ("", "0"), rows[("be", "BACKEND")][:12]
         assert lib.wait_until(lambda: entry(sock, "ct", "alice").get("conn_cur") == "0", 5)
     t.case("tcp-request content in an http frontend: track-sc1, sc-inc-gpc0 and set-var per "
-           "request, reject closes; http-response sc-inc-gpc0 and track-sc2", content_http)
+           "request, reject closes; tcp-request session set-dst-port; http-response "
+           "sc-inc-gpc0 and track-sc2", content_http)
 
     def content_h2():
         out = subprocess.run(["nghttp", "-v", "-H", "x-user: bob",
@@ -300,6 +304,44 @@ backend bp
         c.close()
     t.case("stick store-response res.cook(SESSID) + stick match req.cook(SESSID): the "
            "server that set the cookie keeps its clients", store_response)
+
+    def check_errors():
+        bad = t.dir + "/bad.cfg"
+        with open(bad, "w") as f:
+            f.write(TMO + "frontend f\n    bind %s:%d\n"
+                    "    stick-table type ip size 1k store gpc0\n"
+                    "    tcp-request content set-dst-port int(1)\n"
+                    "    tcp-request connection sc-inc-gpc(0,0)\n"
+                    "    tcp-request session track-sc3 src\n"
+                    "    tcp-request content track-sc0 src table nosuch\n"
+                    "    default_backend b\n"
+                    "backend b\n    server s 127.0.0.1:1\n"
+                    "backend bt\n    mode tcp\n    tcp-response content track-sc0 src\n"
+                    % (HOST, free_port()))
+        p = subprocess.run([lib.SPILLWAY, "-c", "-f", bad], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=20)
+        out = p.stdout.decode(errors="replace")
+        assert p.returncode != 0, out
+        for want in ("bad.cfg:10: 'tcp-request connection sc-inc-gpc(0,0)': not supported by "
+                     "spillway (the gpc/gpt array",
+                     "bad.cfg:18: 'tcp-response content track-sc0': keyword not supported",):
+            assert want in out, (want, out)
+        # the parser's errors fixed, the compiler's
+        with open(bad) as f:
+            text = f.read()
+        text = text.replace("    tcp-request connection sc-inc-gpc(0,0)\n", "")
+        text = text.replace("    tcp-response content track-sc0 src\n", "")
+        with open(bad, "w") as f:
+            f.write(text)
+        p = subprocess.run([lib.SPILLWAY, "-c", "-f", bad], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=20)
+        out = p.stdout.decode(errors="replace")
+        assert p.returncode != 0, out
+        for want in ("bad.cfg:9:", "'set-dst-port' in an http proxy's content rules is not "
+                     "supported by spillway", "bad.cfg:10:", "track-sc0, track-sc1 and track-sc2",
+                     "bad.cfg:11:", "no stick-table 'nosuch'"):
+            assert want in out, (want, out)
+    t.case("-c: what is refused, with file:line", check_errors)
 
     t.case("no sanitizer report", lib.no_sanitizer_report, t)
 
