@@ -76,9 +76,11 @@ def main(t):
     b1, b2 = t.backend("b1"), t.backend("b2")
     p1, p2, p3, p4, ph2 = free_port(), free_port(), free_port(), free_port(), free_port()
     sock = t.dir + "/stats.sock"
+    log = t.dir + "/access.log"
     cfg = """global
     nbthread 2
     stats socket %s level admin
+    log %s format raw local0
 %s
 frontend web
     bind %s:%d
@@ -93,6 +95,8 @@ frontend web
 frontend ct
     bind %s:%d
     bind %s:%d proto h2
+    log global
+    option httplog
     stick-table type string len 16 size 1k expire 30s store conn_cur,conn_cnt,http_req_cnt,gpc0,gpt0
     tcp-request inspect-delay 5s
     tcp-request session set-dst-port int(4242) if { src 127.0.0.1 }
@@ -140,7 +144,7 @@ backend bp
     stick match req.cook(SESSID)
     server s1 %s:%d
     server s2 %s:%d
-""" % (sock, TMO, HOST, p1, HOST, p2, HOST, ph2, HOST, p3, HOST, b1.port, HOST, b1.port, HOST,
+""" % (sock, log, TMO, HOST, p1, HOST, p2, HOST, ph2, HOST, p3, HOST, b1.port, HOST, b1.port, HOST,
        p4, HOST, b1.port, HOST, b2.port)
     t.spillway(cfg, port=p1)
 
@@ -239,6 +243,9 @@ backend bp
                 if l.count(",") > 10}
         assert rows[("ct", "FRONTEND")][10] == "2", rows[("ct", "FRONTEND")][:12]
         assert rows[("be", "BACKEND")][10] in ("", "0"), rows[("be", "BACKEND")][:12]
+        # logged as HAProxy does: no server, -1, PR--
+        assert lib.wait_until(lambda: re.search(r" ct ct/<NOSRV> \S+ -1 0 - - PR-- .*/bad",
+                                                open(log).read()), 5), open(log).read()
         assert lib.wait_until(lambda: entry(sock, "ct", "alice").get("conn_cur") == "0", 5)
     t.case("tcp-request content in an http frontend: track-sc1, sc-inc-gpc0 and set-var per "
            "request, reject closes; tcp-request session set-dst-port; http-response "
