@@ -171,9 +171,9 @@ enum sp_local {
     SP_LOCAL_MONITOR_FAIL, /* monitor-uri under a `monitor fail` condition: 503 */
     SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lresp */
     SP_LOCAL_DROP,         /* http-request silent-drop: the connection goes, no answer */
+    SP_LOCAL_STATS_DENY,   /* 403: a `stats http-request deny` */
     SP_LOCAL_REJECT,       /* tcp-request content reject: the connection closes, no answer
                               (HTTP/2: GOAWAY and RST_STREAM ENHANCE_YOUR_CALM) */
-    SP_LOCAL_STATS_DENY,   /* 403: a `stats http-request deny` */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
