@@ -523,6 +523,18 @@ static bool cook_each(const struct sp__acl_expr *e, const struct sp_acl_env *env
     struct hdr_it it = {0};
     const char *v, *cv;
     size_t vl, cvl;
+    if (e->fetch == SP__F_RES_COOK) {
+        /* res.cook: each Set-Cookie header's own cookie, its first pair (the attributes
+         * after ';' are not cookies) */
+        it.res = true;
+        while (hdr_next(env, "set-cookie", 10, false, &it, &v, &vl)) {
+            const char *semi = memchr(v, ';', vl);
+            const char *end = semi ? semi : v + vl;
+            if (cookie_next(v, end, e->arg, e->arg_len, &cv, &cvl) && fn(ctx, cv, cvl))
+                return true;
+        }
+        return false;
+    }
     while (hdr_next(env, "cookie", 6, true, &it, &v, &vl)) {
         if (vl < e->arg_len + 1)
             continue;
@@ -803,6 +815,7 @@ static bool exec_conv(const struct sp__acl_expr *e, const struct sp_acl_env *env
         return exec_hdr(e, env, e->fetch == SP__F_HDR || e->fetch == SP__F_RES_HDR, res_dir(e, env),
                         visit_conv, &c);
     case SP__F_COOK:
+    case SP__F_RES_COOK:
         return cook_each(e, env, visit_conv, &c);
     case SP__F_URLP:
         return urlp_each(e, env, visit_conv, &c);
@@ -870,6 +883,7 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
     case SP__F_METHOD:
         return env->method && match_str(e, env->method, env->method_len);
     case SP__F_COOK:
+    case SP__F_RES_COOK:
         return cook_each(e, env, visit_match, (void *)e);
     case SP__F_SRC:
     case SP__F_DST: {
@@ -994,6 +1008,7 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         s = ver_text(e->fetch == SP__F_VER ? env->version : env->res_version);
         return s && smp_str(out, s, 3);
     case SP__F_COOK:
+    case SP__F_RES_COOK:
         /* the last occurrence, as HAProxy's smp_fetch_cookie() with a name */
         cook_each(e, env, visit_last, &pk);
         return pk.found && smp_str(out, pk.s, pk.n);

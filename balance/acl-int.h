@@ -82,6 +82,7 @@ enum sp__acl_fetch {
     SP__F_BODY_LEN,   /* req.body_len */
     SP__F_BODY_SIZE,  /* req.body_size */
     SP__F_BODY_PARAM, /* req.body_param([name]) */
+    SP__F_RES_COOK,  /* res.cook(NAME), scook: the Set-Cookie headers' first pairs */
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,

@@ -50,6 +50,7 @@ static int fetch_layer(int f)
     case SP__F_RES_FHDR_CNT:
     case SP__F_RES_HDR_NAMES:
     case SP__F_RES_VER:
+    case SP__F_RES_COOK:
         return 8;
     case SP__F_RES_LEN:
     case SP__F_RES_PAYLOAD:
@@ -214,6 +215,8 @@ static const struct kw kws[] = {
     {"req.body_len", SP__F_BODY_LEN, SP__ACL_T_INT, A_NONE, 0, false},
     {"req.body_size", SP__F_BODY_SIZE, SP__ACL_T_INT, A_NONE, 0, false},
     {"req.body_param", SP__F_BODY_PARAM, SP__ACL_T_STR, A_HDR_OPT, 0, false},
+    {"res.cook", SP__F_RES_COOK, SP__ACL_T_STR, A_COOK, 0, false},
+    {"scook", SP__F_RES_COOK, SP__ACL_T_STR, A_COOK, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */

@@ -149,6 +149,9 @@ struct sp_backend {
     /* `stick on|match|store-request` rules, in order (balance/stkrules.c) */
     struct sp_stick_rule *stick;
     int nstick;
+    /* some stick rule reads the request (req.cook...): matched over the request head as it
+     * goes to the server; some is a `stick store-response` */
+    bool stick_req, stick_res;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */
@@ -166,6 +169,9 @@ enum sp_tcp_action {
     SP_TCP_SET_VAR,      /* set-var(SCOPE.NAME) EXPR: not final, the walk goes on */
     SP_TCP_UNSET_VAR,    /* unset-var(SCOPE.NAME): likewise */
     SP_TCP_EXPECT_PROXY, /* tcp-request connection expect-proxy layer4: likewise */
+    SP_TCP_STK,          /* track-sc*, sc-inc-gpc0|1, sc-set-gpt0 (stktable.h): likewise */
+    SP_TCP_SET_DST,      /* set-dst EXPR: likewise */
+    SP_TCP_SET_DST_PORT, /* set-dst-port EXPR: likewise */
 };
 
 /* shared: immutable after publish (RCU). One tcp-request rule. */
@@ -175,11 +181,16 @@ struct sp_tcp_rule {
     int line;
     struct sp_var_ref var;    /* set-var / unset-var */
     struct sp_smp_expr *expr; /* set-var's value */
+    struct sp_stkact *stk;    /* SP_TCP_STK */
 };
 
 /* shared: any worker, concurrently, with the stores `env` points to (their owner's thread).
  * Carries out a set-var or unset-var tcp rule whose condition held. */
 void sp_tcp_rule_var(const struct sp_tcp_rule *r, const struct sp_acl_env *env);
+/* pure. set-dst / set-dst-port (tcp and http rules): the address `d` (a connection's
+ * destination) takes the address of `v` (IPv4 or IPv6, keeping the port), or with
+ * `port_only` its port (an integer 0 to 65535); another sample leaves it as it is. */
+void sp_addr_set_dst(struct sockaddr_storage *d, const struct sp_smp *v, bool port_only);
 
 /* shared: immutable after publish (RCU) */
 struct sp_frontend {

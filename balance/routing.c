@@ -72,16 +72,19 @@ static void routing_free(struct sp_routing *r)
         for (int j = 0; j < r->fe[i]->ntcp_conn; j++) {
             sp_acl_cond_free(r->fe[i]->tcp_conn[j].cond);
             sp_smp_free(r->fe[i]->tcp_conn[j].expr);
+            sp_stkact_free(r->fe[i]->tcp_conn[j].stk);
         }
         free(r->fe[i]->tcp_conn);
         for (int j = 0; j < r->fe[i]->ntcp_content; j++) {
             sp_acl_cond_free(r->fe[i]->tcp_content[j].cond);
             sp_smp_free(r->fe[i]->tcp_content[j].expr);
+            sp_stkact_free(r->fe[i]->tcp_content[j].stk);
         }
         free(r->fe[i]->tcp_content);
         for (int j = 0; j < r->fe[i]->ntcp_session; j++) {
             sp_acl_cond_free(r->fe[i]->tcp_session[j].cond);
             sp_smp_free(r->fe[i]->tcp_session[j].expr);
+            sp_stkact_free(r->fe[i]->tcp_session[j].stk);
         }
         free(r->fe[i]->tcp_session);
         sp_acl_set_free(r->fe[i]->acls);
@@ -97,10 +100,13 @@ static void routing_free(struct sp_routing *r)
         for (int j = 0; j < r->be[i]->ntcp_content; j++) {
             sp_acl_cond_free(r->be[i]->tcp_content[j].cond);
             sp_smp_free(r->be[i]->tcp_content[j].expr);
+            sp_stkact_free(r->be[i]->tcp_content[j].stk);
         }
         free(r->be[i]->tcp_content);
-        for (int j = 0; j < r->be[i]->ntcp_res; j++)
+        for (int j = 0; j < r->be[i]->ntcp_res; j++) {
             sp_acl_cond_free(r->be[i]->tcp_res[j].cond);
+            sp_stkact_free(r->be[i]->tcp_res[j].stk);
+        }
         free(r->be[i]->tcp_res);
         free(r->be[i]->name);
         free(r->be[i]->srv);
@@ -474,7 +480,10 @@ static int compile_tcp_var(struct sp_tcp_rule *rule, const struct sp_cfg_rule *u
     }
     if (sp_var_ref_parse(open + 1, (size_t)(close - open - 1), &rule->var, err, errlen) < 0)
         return -EINVAL;
-    if (rule->var.scope != SP_VAR_PROC && rule->var.scope != SP_VAR_SESS) {
+    /* an http proxy's content rules run per stream, with its transaction (http/route.c) */
+    bool txn = res->what == SP_ACL_CTX_HTTP &&
+               (rule->var.scope == SP_VAR_TXN || rule->var.scope == SP_VAR_REQ);
+    if (rule->var.scope != SP_VAR_PROC && rule->var.scope != SP_VAR_SESS && !txn) {
         snprintf(err, errlen,
                  "'%s': a %s rule runs before any transaction: only proc.* and sess.* "
                  "variables (not supported by spillway for the other scopes)",
@@ -497,6 +506,35 @@ void sp_tcp_rule_var(const struct sp_tcp_rule *r, const struct sp_acl_env *env)
         sp_var_unset(env, &r->var);
     else if (sp_smp_eval(r->expr, env, &v))
         sp_var_set(env, &r->var, &v);
+}
+
+void sp_addr_set_dst(struct sockaddr_storage *d, const struct sp_smp *v, bool port_only)
+{
+    if (port_only) {
+        if (v->type != SP_SMP_SINT || v->u.sint < 0 || v->u.sint > 65535)
+            return;
+        if (d->ss_family == AF_INET)
+            ((struct sockaddr_in *)d)->sin_port = htons((uint16_t)v->u.sint);
+        else if (d->ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)d)->sin6_port = htons((uint16_t)v->u.sint);
+        return;
+    }
+    uint16_t port = d->ss_family == AF_INET    ? ((struct sockaddr_in *)d)->sin_port
+                    : d->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)d)->sin6_port
+                                               : 0;
+    if (v->type == SP_SMP_IPV4) {
+        struct sockaddr_in *a = (struct sockaddr_in *)d;
+        memset(d, 0, sizeof(*d));
+        a->sin_family = AF_INET;
+        a->sin_addr = v->u.v4;
+        a->sin_port = port;
+    } else if (v->type == SP_SMP_IPV6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)d;
+        memset(d, 0, sizeof(*d));
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = v->u.v6;
+        a->sin6_port = port;
+    }
 }
 
 static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *rules,
@@ -524,6 +562,40 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
             rule->action = SP_TCP_EXPECT_PROXY;
             first = 2; /* after `layer4` */
         }
+        if (sp_stkact_is(u->words[0])) {
+            /* track-sc*, sc-inc-gpc0|1, sc-set-gpt0: the walk goes on after them */
+            rule->action = SP_TCP_STK;
+            first = 1;
+            rule->stk = sp_stkact_compile(res, u->words, u->nwords, &first, err, sizeof(err));
+            if (!rule->stk) {
+                diag_rule(diag, u, kw, err);
+                errors++;
+                continue;
+            }
+        }
+        if ((!strcmp(u->words[0], "set-dst") || !strcmp(u->words[0], "set-dst-port")) &&
+            res->what == SP_ACL_CTX_HTTP) {
+            /* HAProxy 2.6 changes the stream's own address there (each request starts from
+             * the connection's again): spillway's streams have none */
+            snprintf(err, sizeof(err),
+                     "'%s' in an http proxy's content rules is not supported by spillway (it "
+                     "would change this request's destination only: use it in tcp-request "
+                     "connection or session rules)",
+                     u->words[0]);
+            diag_rule(diag, u, kw, err);
+            errors++;
+            continue;
+        }
+        if (!strcmp(u->words[0], "set-dst") || !strcmp(u->words[0], "set-dst-port")) {
+            rule->action = u->words[0][7] ? SP_TCP_SET_DST_PORT : SP_TCP_SET_DST;
+            first = 2;
+            rule->expr = sp_smp_compile(u->words[1], strlen(u->words[1]), res, err, sizeof(err));
+            if (!rule->expr) {
+                diag_rule(diag, u, kw, err);
+                errors++;
+                continue;
+            }
+        }
         if (!strncmp(u->words[0], "set-var(", 8) || !strncmp(u->words[0], "unset-var(", 10)) {
             if (compile_tcp_var(rule, u, res, kw, err, sizeof(err)) < 0) {
                 diag_rule(diag, u, kw, err);
@@ -537,6 +609,9 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
                 sp_acl_cond_parse(acls, res, u->words + first, u->nwords - first, err, sizeof(err));
             if (!rule->cond) {
                 diag_rule(diag, u, kw, err);
+                rule->stk = sp_stkact_free(rule->stk);
+                sp_smp_free(rule->expr);
+                rule->expr = NULL;
                 errors++;
                 continue;
             }
@@ -624,14 +699,16 @@ static int compile_be_tcp(struct sp_backend *be, const struct sp_frontend *fe,
     int errors = 0, e;
     FILE *quiet = fe ? NULL : diag; /* a listen's errors were reported for its frontend */
 
-    if (be->mode != SP_MODE_TCP)
-        return 0;
-    rres.what = SP_ACL_CTX_TCP;
+    /* an http backend's content rules run per stream over the parsed request (http/route.c):
+     * they read what http rules read */
+    rres.what = be->mode == SP_MODE_TCP ? SP_ACL_CTX_TCP : SP_ACL_CTX_HTTP;
     e = compile_tcp_rules(acls, p->tcp_content_rules, &rres, "tcp-request content",
                           &be->tcp_content, &be->ntcp_content, quiet);
     if (e < 0)
         return e;
     errors += fe ? 0 : e;
+    if (be->mode != SP_MODE_TCP)
+        return errors;
     rres.what = SP_ACL_CTX_TCP_RES;
     e = compile_tcp_rules(acls, p->tcp_res_rules, &rres, "tcp-response content", &be->tcp_res,
                           &be->ntcp_res, diag);

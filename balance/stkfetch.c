@@ -77,6 +77,14 @@ static int parse_name(const char *name, size_t len, int *ret_occ, int *ret_op)
         return -1;
     }
     slen = len - (size_t)(s - name);
+    /* HAProxy 2.6's gpc/gpt arrays (sc_get_gpc(IDX,SC), sc_inc_gpc, sc_clr_gpc, sc_gpc_rate,
+     * sc_get_gpt, sc_http_fail_*...): known, not kept */
+    static const char *const arrays[] = {"get_gpc",        "inc_gpc",    "clr_gpc",
+                                         "gpc_rate",       "get_gpt",    "http_fail_cnt",
+                                         "http_fail_rate", "glitch_cnt", "glitch_rate"};
+    for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
+        if (strlen(arrays[i]) == slen && !memcmp(arrays[i], s, slen))
+            return -2;
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         if (strlen(ops[i].name) != slen || memcmp(ops[i].name, s, slen))
             continue;
@@ -91,7 +99,8 @@ static int parse_name(const char *name, size_t len, int *ret_occ, int *ret_op)
 bool sp__stk_fetch_name(const char *name, size_t len)
 {
     int occ, op;
-    return parse_name(name, len, &occ, &op) >= 0;
+    int r = parse_name(name, len, &occ, &op);
+    return r >= 0 || r == -2;
 }
 
 int sp__stk_fetch_args(struct sp__acl_expr *e, const struct sp_acl_resolver *res, const char *name,
@@ -101,6 +110,11 @@ int sp__stk_fetch_args(struct sp__acl_expr *e, const struct sp_acl_resolver *res
     int kind = parse_name(name, len, &occ, &op);
     const char *tname = a1;
 
+    if (kind == -2)
+        return sp__acl_fail(err, errlen,
+                            "fetch method '%.*s' is not supported by spillway (the gpc/gpt array "
+                            "and http_fail data types are not kept)",
+                            (int)len, name);
     if (kind < 0)
         return sp__acl_fail(err, errlen, "unknown fetch method '%.*s'", (int)len, name);
     if (occ == SC_ARG) {

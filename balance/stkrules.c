@@ -1,9 +1,13 @@
-/* balance/stkrules.c - persistence on stick tables: `stick on|match|store-request PATTERN
- * [table T] [if|unless COND]` (HAProxy 2.6), see stktable.h.
+/* balance/stkrules.c - persistence on stick tables: `stick on|match|store-request|
+ * store-response PATTERN [table T] [if|unless COND]` (HAProxy 2.6), see stktable.h.
  *
- * The key is read when the server is chosen, from the connection (src, dst, ports...):
- * patterns that read the request are refused as not supported by spillway. `stick on` matches
- * then stores; the server stored is the one chosen first (a redispatch does not rewrite it). */
+ * The key is read when the server is chosen, from the connection (src, dst, ports...) or, in
+ * an http backend, from the request as it goes to the server (after the http-request rules,
+ * as HAProxy's sticking rules run): req.cook(), hdr(), url_param()... A tcp backend's keys
+ * come from the connection only (patterns that read the bytes are refused as not supported by
+ * spillway). `stick on` matches then stores; the server stored is the one chosen first (a
+ * redispatch does not rewrite it). `stick store-response` (http backends) reads the server's
+ * response head (res.cook(), res.hdr()...) and stores the server that sent it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +50,7 @@ static int alert(FILE *diag, const struct sp_cfg_rule *u, const char *msg)
     return 1;
 }
 
-static int compile_one(struct sp_stick_rule *sr, const struct sp_cfg_rule *u,
+static int compile_one(struct sp_backend *be, struct sp_stick_rule *sr, const struct sp_cfg_rule *u,
                        const struct sp_acl_set *acls, const struct sp_acl_resolver *res, FILE *diag)
 {
     char err[512], msg[700];
@@ -55,7 +59,21 @@ static int compile_one(struct sp_stick_rule *sr, const struct sp_cfg_rule *u,
 
     sr->match = !strcmp(k, "on") || !strcmp(k, "match");
     sr->store = !strcmp(k, "on") || !strcmp(k, "store-request");
-    sr->expr = sp_smp_compile(u->words[1], strlen(u->words[1]), res, err, sizeof(err));
+    sr->response = !strcmp(k, "store-response");
+    if (sr->response && be->mode != SP_MODE_HTTP)
+        return alert(diag, u,
+                     "in a tcp backend: not supported by spillway (it reads an HTTP response "
+                     "head)");
+    struct sp_acl_resolver rres = *res;
+    if (sr->response)
+        rres.what = SP_ACL_CTX_HTTP_RES;
+    sr->expr = sp_smp_compile(u->words[1], strlen(u->words[1]), &rres, err, sizeof(err));
+    if (!sr->expr && be->mode == SP_MODE_HTTP) {
+        /* an http backend's key may read the request */
+        rres.what = SP_ACL_CTX_HTTP;
+        sr->expr = sp_smp_compile(u->words[1], strlen(u->words[1]), &rres, err, sizeof(err));
+        be->stick_req |= sr->expr != NULL;
+    }
     if (!sr->expr) {
         /* say so when the pattern is fine but reads the request */
         struct sp_acl_resolver http = *res;
@@ -64,8 +82,9 @@ static int compile_one(struct sp_stick_rule *sr, const struct sp_cfg_rule *u,
         if (e) {
             sp_smp_free(e);
             snprintf(msg, sizeof(msg),
-                     "pattern '%s' reads the request: not supported by spillway (a stick rule's "
-                     "key comes from the connection: src, dst, src_port, dst_port...)",
+                     "pattern '%s' reads the request bytes: not supported by spillway (a tcp "
+                     "backend's stick key comes from the connection: src, dst, src_port, "
+                     "dst_port...)",
                      u->words[1]);
             return alert(diag, u, msg);
         }
@@ -90,7 +109,13 @@ static int compile_one(struct sp_stick_rule *sr, const struct sp_cfg_rule *u,
                      u->words[i]);
             return alert(diag, u, msg);
         }
-        sr->cond = sp_acl_cond_parse(acls, res, u->words + i, u->nwords - i, err, sizeof(err));
+        sr->cond = sp_acl_cond_parse(acls, &rres, u->words + i, u->nwords - i, err, sizeof(err));
+        if (!sr->cond && be->mode == SP_MODE_HTTP && rres.what == SP_ACL_CTX_CONN) {
+            rres.what = SP_ACL_CTX_HTTP; /* the condition reads the request */
+            sr->cond =
+                sp_acl_cond_parse(acls, &rres, u->words + i, u->nwords - i, err, sizeof(err));
+            be->stick_req |= sr->cond != NULL;
+        }
         if (!sr->cond)
             return alert(diag, u, err);
     }
@@ -118,13 +143,14 @@ int sp_stick_compile(struct sp_routing *r, const struct sp_config *cfg, FILE *di
         const struct sp_acl_set *acls = sp_routing_acls(r, fe ? fe->idx : -1, be->idx);
         for (const struct sp_cfg_rule *u = p->stick_rules; u; u = u->next) {
             struct sp_stick_rule *sr = &be->stick[be->nstick];
-            if (compile_one(sr, u, acls, &res, diag)) {
+            if (compile_one(be, sr, u, acls, &res, diag)) {
                 sp_smp_free(sr->expr);
                 sp_acl_cond_free(sr->cond);
                 memset(sr, 0, sizeof(*sr));
                 errors++;
                 continue;
             }
+            be->stick_res |= sr->response;
             be->nstick++;
         }
     }
@@ -185,6 +211,24 @@ void sp_stick_store_mt(const struct sp_backend *be, const struct sp_acl_env *env
     for (int i = 0; i < be->nstick; i++) {
         const struct sp_stick_rule *sr = &be->stick[i];
         if (!sr->store || !rule_key(sr, env, &k))
+            continue;
+        struct sp_stkentry *e = sp_stktable_get_mt(sr->t, &k, now);
+        if (!e)
+            continue;
+        sp_stk_set_mt(sr->t, e, SP_STK_SERVER_ID, (uint64_t)s->id);
+        sp_stkentry_unref_mt(sr->t, e, now);
+    }
+}
+
+void sp_stick_store_res_mt(const struct sp_backend *be, const struct sp_acl_env *env,
+                           const struct sp_server *s)
+{
+    uint32_t now = sp_stk_now_ms();
+    struct sp_stkkey k;
+
+    for (int i = 0; i < be->nstick; i++) {
+        const struct sp_stick_rule *sr = &be->stick[i];
+        if (!sr->response || !rule_key(sr, env, &k))
             continue;
         struct sp_stkentry *e = sp_stktable_get_mt(sr->t, &k, now);
         if (!e)

@@ -528,6 +528,7 @@ void sp_stkctr_track(struct sp_stkctr *c, struct sp_stktable *t, struct sp_stken
 {
     c->t = t;
     c->e = e;
+    c->sess = false;
     sp_stk_add_mt(t, e, SP_STK_CONN_CUR, 1, now);
     sp_stk_add_mt(t, e, SP_STK_CONN_CNT, 1, now);
     sp_stk_add_mt(t, e, SP_STK_CONN_RATE, 1, now);
@@ -570,11 +571,54 @@ void sp_stkctr_release(struct sp_stkctr *c)
         struct sp_stkentry *e = c[i].e;
         if (!e)
             continue;
+        if (c[i].sess) { /* the session's: it releases it */
+            c[i].t = NULL;
+            c[i].e = NULL;
+            c[i].sess = false;
+            continue;
+        }
         if (sp_stktable_stores(t, SP_STK_CONN_CUR))
             __atomic_sub_fetch(&e->w[t->off[SP_STK_CONN_CUR]].u, 1, __ATOMIC_RELAXED);
         sp_stkentry_unref_mt(t, e, now);
         c[i].t = NULL;
         c[i].e = NULL;
+    }
+}
+
+void sp_stkctr_count_session(struct sp_stkctr *c)
+{
+    uint32_t now = sp_stk_now_ms();
+
+    for (int i = 0; i < SP_STK_NCTR; i++) {
+        if (!c[i].e)
+            continue;
+        sp_stk_add_mt(c[i].t, c[i].e, SP_STK_SESS_CNT, 1, now);
+        sp_stk_add_mt(c[i].t, c[i].e, SP_STK_SESS_RATE, 1, now);
+    }
+}
+
+bool sp_stkctr_inherit(struct sp_stkctr *dst, const struct sp_stkctr *src)
+{
+    bool any = false;
+
+    for (int i = 0; i < SP_STK_NCTR; i++) {
+        if (!src[i].e)
+            continue;
+        dst[i] = (struct sp_stkctr){.t = src[i].t, .e = src[i].e, .sess = true};
+        any = true;
+    }
+    return any;
+}
+
+void sp_stkctr_count_http_req(struct sp_stkctr *c)
+{
+    uint32_t now = sp_stk_now_ms();
+
+    for (int i = 0; i < SP_STK_NCTR; i++) {
+        if (!c[i].e)
+            continue;
+        sp_stk_add_mt(c[i].t, c[i].e, SP_STK_HTTP_REQ_CNT, 1, now);
+        sp_stk_add_mt(c[i].t, c[i].e, SP_STK_HTTP_REQ_RATE, 1, now);
     }
 }
 

@@ -106,6 +106,9 @@ int64_t sp_stkentry_refs_mt(const struct sp_stkentry *e);
 struct sp_stkctr {
     struct sp_stktable *t;
     struct sp_stkentry *e;
+    /* a stream's slot that is its session's tracker (HAProxy's stream_new() copies the
+     * session's stkctr): the session holds the reference, the stream releases nothing */
+    bool sess;
 };
 
 /* owner: worker. Starts tracking `e` (reference already taken by sp_stktable_get_mt()) in
@@ -120,6 +123,51 @@ void sp_stkctr_end(struct sp_stkctr *c, int status, uint64_t bytes_in, uint64_t 
 /* owner: worker. After the log line: drops every tracked entry (conn_cur goes down, the
  * reference is given back) and clears the slots. */
 void sp_stkctr_release(struct sp_stkctr *c);
+
+/* ---- session-level trackers: tcp-request connection|session track-sc* ----
+ *
+ * The connection (the session: every keep-alive request, every HTTP/2 stream) holds its own
+ * SP_STK_NCTR slots, tracked by sp_stkctr_track() (conn_cur for the connection's life,
+ * conn_cnt and conn_rate once) and released by sp_stkctr_release() when it closes. Each
+ * stream starts with the session's trackers in its own slots (sp_stkctr_inherit(), marked
+ * `sess`), so that a stream-level track-scN of a slot the session tracks does nothing, the
+ * stream's counters (HTTP requests, errors, bytes) go to the session's entry, and fetches read
+ * it: HAProxy's stream_new() memcpy and smp_fetch_sc_stkctr(). */
+
+/* owner: worker. HAProxy's session_count_new(): sess_cnt and sess_rate of every tracked
+ * entry of a session's slots. */
+void sp_stkctr_count_session(struct sp_stkctr *c);
+/* owner: worker. A stream's slots `dst` (empty) take the session's `src` trackers, without
+ * references; true when there was one. */
+bool sp_stkctr_inherit(struct sp_stkctr *dst, const struct sp_stkctr *src);
+/* owner: worker. One HTTP request (http_req_cnt, http_req_rate) in every tracked slot:
+ * HAProxy's stream_inc_http_req_ctr(), when the request head is parsed. */
+void sp_stkctr_count_http_req(struct sp_stkctr *c);
+
+/* ---- the stick-table actions: track-sc0|1|2 KEY [table T], sc-inc-gpc0|1(N),
+ * sc-set-gpt0(N) VALUE (balance/stkact.c), for tcp-request connection|session|content rules
+ * and the http rules (http/hstick.c) ---- */
+
+struct sp_acl_resolver;
+struct sp_acl_env;
+/* shared: immutable after publish (RCU). One compiled action. */
+struct sp_stkact;
+
+/* pure. Whether `word` (the rule's action word) is one of these actions; gpc/gpt arrays
+ * (sc-inc-gpc(I,N), sc-set-gpt(I,N)) are not. */
+bool sp_stkact_is(const char *word);
+/* owner: main. Compiles the action w[0] and its arguments from w[*i] (*i moves past them);
+ * tables and fetches resolve through res. NULL with a message in err. */
+struct sp_stkact *sp_stkact_compile(const struct sp_acl_resolver *res, char **w, int n, int *i,
+                                    char *err, size_t errlen);
+/* owner: main. Accepts NULL, returns NULL. */
+struct sp_stkact *sp_stkact_free(struct sp_stkact *a);
+/* owner: the slots' worker. Runs it on `slots` (SP_STK_NCTR); `http`: a track counts the
+ * current HTTP request (an http-request rule's). Nothing it does fails: a key that cannot be
+ * made or a full table leaves the counter untracked (HAProxy). True when it started tracking
+ * (the caller then owes a sp_stkctr_release()). */
+bool sp_stkact_run(const struct sp_stkact *a, struct sp_stkctr *slots, const struct sp_acl_env *env,
+                   bool http);
 
 /* ---- the stats socket: `show table`, `clear table` (HAProxy's format) ---- */
 
@@ -156,7 +204,8 @@ struct sp_config;
 /* shared: immutable after publish (RCU). One compiled `stick` rule of a backend. */
 struct sp_stick_rule {
     bool match, store;        /* on: both; match; store-request: store */
-    struct sp_smp_expr *expr; /* the key: connection fetches only */
+    bool response;            /* store-response: stored when the response head comes */
+    struct sp_smp_expr *expr; /* the key */
     struct sp_stktable *t;
     struct sp_acl_cond *cond; /* NULL: always */
 };
@@ -176,5 +225,10 @@ const struct sp_server *sp_stick_match_mt(const struct sp_backend *be,
 /* shared. Stores `s` (its id) under the key of every storing rule that applies. */
 void sp_stick_store_mt(const struct sp_backend *be, const struct sp_acl_env *env,
                        const struct sp_server *s);
+/* shared. `stick store-response`: stores `s` under the key of every such rule that applies,
+ * `env` viewing the response head (HAProxy's process_store_rules(), before the http-response
+ * rules). */
+void sp_stick_store_res_mt(const struct sp_backend *be, const struct sp_acl_env *env,
+                           const struct sp_server *s);
 
 #endif

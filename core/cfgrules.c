@@ -272,6 +272,37 @@ static void tcp_rule(struct sp__cfg_parser *ps, const char *kw, int argc, char *
         add_rule(ps, list, argc - 1, argv + 1);
         return;
     }
+    /* track-sc0|1|2 KEY [table T], sc-inc-gpc0|1(N), sc-set-gpt0(N) VALUE on request rules:
+     * the arguments are checked where they are compiled (balance/stkact.c); the gpc/gpt arrays
+     * (sc-inc-gpc(I,N), sc-set-gpt(I,N)) are refused below */
+    const char *a = argv[2];
+    bool stk = !strncmp(a, "track-sc", 8) || !strncmp(a, "sc-inc-gpc0(", 12) ||
+               !strncmp(a, "sc-inc-gpc1(", 12) || !strncmp(a, "sc-set-gpt0(", 12);
+    /* set-dst EXPR, set-dst-port EXPR: the expression is compiled in balance/routing.c */
+    if ((!strcmp(a, "set-dst") || !strcmp(a, "set-dst-port")) && strncmp(kw, "tcp-response", 12)) {
+        if (argc < 4) {
+            sp__cfg_alert(ps, kw, "'%s' expects a sample expression", a);
+            return;
+        }
+        if (argc > 4 && strcmp(argv[4], "if") && strcmp(argv[4], "unless")) {
+            sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after '%s', not '%s'", a, argv[4]);
+            return;
+        }
+        add_rule(ps, list, argc - 1, argv + 1);
+        return;
+    }
+    if (stk && (strncmp(kw, "tcp-response", 12) || strncmp(a, "track-sc", 8))) {
+        /* tcp-response content: the sc-* actions (HAProxy 2.6 has no track-sc there) */
+        add_rule(ps, list, argc - 1, argv + 1);
+        return;
+    }
+    if (!strncmp(a, "sc-inc-gpc(", 11) || !strncmp(a, "sc-set-gpt(", 11)) {
+        snprintf(full, sizeof(full), "%s %s", kw, a);
+        sp__cfg_alert(ps, full,
+                      "not supported by spillway (the gpc/gpt array data types are not kept: "
+                      "use sc-inc-gpc0, sc-inc-gpc1 and sc-set-gpt0)");
+        return;
+    }
     if (!known) {
         /* set-var(NAME), sc-inc-gpc(IDX,SC)...: the action is the word before '(' */
         snprintf(action, sizeof(action), "%.*s", (int)strcspn(argv[2], "("), argv[2]);

@@ -212,9 +212,9 @@ void sp__cfg_kw_stick_table(struct sp__cfg_parser *ps, int argc, char **argv)
     ps->cur->stk = st;
 }
 
-/* `stick on|match|store-request PATTERN [table T] [if|unless COND]`: kept as words (from the
- * kind on) for balance/ to compile. `stick store-response` is refused (spillway stores when
- * the server is chosen). A frontend ignores it with HAProxy's warning. */
+/* `stick on|match|store-request|store-response PATTERN [table T] [if|unless COND]`: kept as
+ * words (from the kind on) for balance/ to compile. A frontend ignores it with HAProxy's
+ * warning. */
 void sp__cfg_kw_stick(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     if (ps->sec == SP__CFG_SEC_DEFAULTS) {
@@ -224,10 +224,6 @@ void sp__cfg_kw_stick(struct sp__cfg_parser *ps, int argc, char **argv)
     if (argc < 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "match") &&
                      strcmp(argv[1], "store-request") && strcmp(argv[1], "store-response"))) {
         sp__cfg_alert(ps, argv[0], "expects 'on', 'match', 'store-request' or 'store-response'");
-        return;
-    }
-    if (!strcmp(argv[1], "store-response")) {
-        sp__cfg_alert(ps, "stick store-response", "not supported by spillway");
         return;
     }
     if (argc < 3 || !strcmp(argv[2], "if") || !strcmp(argv[2], "unless")) {

@@ -1137,14 +1137,17 @@ static void check_timeouts(struct sp_config *cfg, FILE *diag, const struct sp_cf
                      proxy_kind(px), px->name);
 }
 
-/* What a frontend's mode rules out: tcp-request content rules read the raw bytes that an http
- * frontend parses (HAProxy runs them before HTTP; spillway does not), and an http frontend's
- * services (stats page, http-request) mean nothing to a tcp one, which HAProxy ignores with
- * a warning. */
+/* What a frontend's mode rules out: an http proxy's tcp-response content rules would read the
+ * raw response bytes that it parses (refused). Its `tcp-request content` rules run per stream
+ * over the parsed request head before the http-request rules (http/route.c), as HAProxy 2.6
+ * runs them once its mux made the request; `tcp-request inspect-delay` then has nothing to
+ * wait for (the head is whole) and is accepted without effect. An http frontend's services
+ * (stats page, http-request) mean nothing to a tcp one, which HAProxy ignores with a
+ * warning. */
 static void check_tcp(struct sp_config *cfg, FILE *diag, const struct sp_cfg_proxy *px)
 {
     if (px->mode == SP_MODE_HTTP) {
-        /* a backend's tcp rules read raw bytes too (a frontend's are reported below) */
+        /* a backend's tcp-response rules read raw bytes */
         for (const struct sp_cfg_rule *r = px->tcp_res_rules; r; r = r->next)
             sp__cfg_diag(cfg, diag, true, &r->where, "tcp-response content",
                          "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
@@ -1154,32 +1157,8 @@ static void check_tcp(struct sp_config *cfg, FILE *diag, const struct sp_cfg_pro
                          "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
                          proxy_kind(px), px->name);
     }
-    if (!(px->cap & SP_CAP_FE)) {
-        if (px->mode == SP_MODE_HTTP) {
-            for (const struct sp_cfg_rule *r = px->tcp_content_rules; r; r = r->next)
-                sp__cfg_diag(cfg, diag, true, &r->where, "tcp-request content",
-                             "in an http %s ('%s') is not supported by spillway (only in mode "
-                             "tcp)",
-                             proxy_kind(px), px->name);
-            if (px->inspect_delay != SP_TIME_UNSET && !px->tcp_content_rules)
-                sp__cfg_diag(cfg, diag, true, &px->where, "tcp-request inspect-delay",
-                             "in an http %s ('%s') is not supported by spillway (only in mode "
-                             "tcp)",
-                             proxy_kind(px), px->name);
-        }
+    if (!(px->cap & SP_CAP_FE) || px->mode == SP_MODE_HTTP)
         return;
-    }
-    if (px->mode == SP_MODE_HTTP) {
-        for (const struct sp_cfg_rule *r = px->tcp_content_rules; r; r = r->next)
-            sp__cfg_diag(cfg, diag, true, &r->where, "tcp-request content",
-                         "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
-                         proxy_kind(px), px->name);
-        if (px->inspect_delay != SP_TIME_UNSET && !px->tcp_content_rules)
-            sp__cfg_diag(cfg, diag, true, &px->where, "tcp-request inspect-delay",
-                         "in an http %s ('%s') is not supported by spillway (only in mode tcp)",
-                         proxy_kind(px), px->name);
-        return;
-    }
     if (px->stats_enabled)
         sp__cfg_diag(cfg, diag, false, &px->where, "stats",
                      "'stats' statement ignored for %s '%s' as it requires HTTP mode",

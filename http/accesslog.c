@@ -101,7 +101,7 @@ void sp__accesslog_txn(struct sp_txn *t)
         return;
     sp__accesslog_base(&r, hw, t->conn);
     r.backend = t->be ? t->be->name : NULL;
-    if (t->local && t->local != SP_LOCAL_REPLY)
+    if (t->local && t->local != SP_LOCAL_REPLY && t->local != SP_LOCAL_REJECT)
         r.server = t->local == SP_LOCAL_PROMETHEUS ? "<PROMEX>" : "<STATS>";
     else if (t->srv && t->counted_srv_once)
         r.server = t->srv->name;

@@ -54,6 +54,7 @@ void sp__conn_close(struct sp_conn *c)
         sp_stat_add(&lo->cur, -1);
     free(c->pp_authority);
     c->pp_authority = NULL;
+    sp__stk_session_end(c); /* conn_cur down, the expiry pushed from now */
     sp_vars_clear(&c->sess_vars);
     sp_task_cancel(w, &c->flush_task);
     sp_xconn_close(&c->x, w, &hw->bufs);
@@ -113,6 +114,7 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         sp_stat_add(&fo->dcon, 1);
         if (lo)
             sp_stat_add(&lo->dcon, 1);
+        sp__stk_session_end(c);
         sp_vars_clear(&c->sess_vars);
         sp_xconn_close(&c->x, hw->w, &hw->bufs);
         sp_listener_release(l->bind, l->w->id);
@@ -126,6 +128,7 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         sp_stat_add(&fo->dses, 1);
         if (lo)
             sp_stat_add(&lo->dses, 1);
+        sp__stk_session_end(c);
         sp_vars_clear(&c->sess_vars);
         sp_xconn_close(&c->x, hw->w, &hw->bufs);
         sp_listener_release(l->bind, l->w->id);
@@ -161,6 +164,8 @@ void sp__conn_count_session(struct sp_conn *c)
 
     sp_stat_add(&fo->stot, 1);
     sp_rate_add(hw->st, SP_STATS_FE, c->fe->idx, &fo->rate, hw->w->now);
+    if (c->stk_tracked) /* HAProxy's session_count_new(): sess_cnt, sess_rate */
+        sp_stkctr_count_session(c->stkctr);
 }
 
 void sp__conn_stop_all(struct sp_http_worker *hw)

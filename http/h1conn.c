@@ -549,6 +549,7 @@ static void start_txn(struct sp_conn *c, long headlen)
     }
     t->meth = m->meth;
     t->conn = c;
+    sp__stk_stream_begin(t, c, true);
     sp__accesslog_reqline(t, head + m->method_off, m->method_len, head + m->uri_off, m->uri_len);
     t->t_req = c->t_req_start * 1000;
     t->bytes_in = (uint64_t)headlen;

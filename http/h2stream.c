@@ -101,6 +101,21 @@ static void op_res_abort(struct sp_txn *t)
     sp__h2s_reset(t->front, NGHTTP2_INTERNAL_ERROR);
 }
 
+void sp__h2_reject(struct sp_txn *t)
+{
+    struct sp_h2s *st = t->front;
+    struct sp_h2c *h2 = st->h2;
+
+    t->conn->want_close = true;
+    if (!h2->goaway) {
+        h2->goaway = true;
+        nghttp2_submit_goaway(h2->s, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(h2->s),
+                              NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
+    }
+    sp__h2s_reset(st, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
 static void op_req_resume(struct sp_txn *t)
 {
     struct sp_h2s *st = t->front;
@@ -179,6 +194,7 @@ static void stream_start_req(struct sp_h2s *st)
     t->meth = q->meth;
     t->h2 = true;
     t->conn = c;
+    sp__stk_stream_begin(t, c, true);
     if (sp__accesslog_on(hw, c->fe->idx)) {
         /* logged in absolute form when the request had an authority, as HAProxy does */
         const char *base = q->store->data;

@@ -630,35 +630,9 @@ static void cap_headers(struct run *r, const struct sp_hmsg *hm, int first, int 
 static void set_dst(struct run *r, const struct sp_hrule *h)
 {
     struct sp_smp v;
-    struct sockaddr_storage *d = &r->c->local;
 
-    if (!sp_smp_eval(h->expr, &r->env, &v))
-        return;
-    if (h->act == A_SET_DST_PORT) {
-        if (v.type != SP_SMP_SINT || v.u.sint < 0 || v.u.sint > 65535)
-            return;
-        if (d->ss_family == AF_INET)
-            ((struct sockaddr_in *)d)->sin_port = htons((uint16_t)v.u.sint);
-        else if (d->ss_family == AF_INET6)
-            ((struct sockaddr_in6 *)d)->sin6_port = htons((uint16_t)v.u.sint);
-        return;
-    }
-    uint16_t port = d->ss_family == AF_INET    ? ((struct sockaddr_in *)d)->sin_port
-                    : d->ss_family == AF_INET6 ? ((struct sockaddr_in6 *)d)->sin6_port
-                                               : 0;
-    if (v.type == SP_SMP_IPV4) {
-        struct sockaddr_in *a = (struct sockaddr_in *)d;
-        memset(d, 0, sizeof(*d));
-        a->sin_family = AF_INET;
-        a->sin_addr = v.u.v4;
-        a->sin_port = port;
-    } else if (v.type == SP_SMP_IPV6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)d;
-        memset(d, 0, sizeof(*d));
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = v.u.v6;
-        a->sin6_port = port;
-    }
+    if (sp_smp_eval(h->expr, &r->env, &v))
+        sp_addr_set_dst(&r->c->local, &v, h->act == A_SET_DST_PORT); /* shared with tcp rules */
 }
 
 /* normalize-uri: the path (and query) rewritten by one normalizer (http/normuri.c) */
@@ -893,6 +867,20 @@ static bool run_init(struct run *r, struct sp_txn *t)
     return true;
 }
 
+/* `tcp-request content reject` of an http proxy: no answer, the connection closes (HAProxy's
+ * tcp_inspect_request(): a denied request of the frontend and the listener, even for a
+ * backend's rule; logged PR) */
+static int tcp_reject(struct run *r)
+{
+    sp_stat_add(&r->hw->st->fe[r->t->fe->idx].dreq, 1);
+    if (sp__conn_li(r->c))
+        sp_stat_add(&sp__conn_li(r->c)->dreq, 1);
+    r->t->local = SP_LOCAL_REJECT;
+    r->t->term[0] = 'P';
+    r->t->term[1] = 'R';
+    return 0;
+}
+
 /* where paused request rules go on */
 enum { ST_START, ST_FE, ST_BE };
 
@@ -937,6 +925,10 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
         t->fe_conn_seen = -1;
         t->rule = -1;
         t->be = NULL;
+        /* tcp-request content: HAProxy's INSPECT_FE analyser, before the HTTP ones */
+        if (c->fe->ntcp_content && c->fe->mode == SP_MODE_HTTP &&
+            !sp__route_tcp_http(t, &r.env, false))
+            return tcp_reject(&r);
         /* every transaction of a frontend with captures has its slots, as in HAProxy ("{|}"
          * when nothing was captured) */
         if (fx->caps && !t->caps)
@@ -973,6 +965,14 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
             return 0;
         env_req(&r);
         sp__route_switch(t, c, &r.env);
+        if (t->be && t->be->ntcp_content && t->be->mode == SP_MODE_HTTP &&
+            t->be->self_fe != c->fe->idx) { /* INSPECT_BE: a listen's ran as its frontend's */
+            int be_idx = r.env.be_idx;
+            r.env.be_idx = t->be->idx;
+            if (!sp__route_tcp_http(t, &r.env, true))
+                return tcp_reject(&r);
+            r.env.be_idx = be_idx;
+        }
         if (!t->be || hr->be_is_fe[t->be->idx] == c->fe->idx)
             return t->local ? 0 : sp__uid_request(t, hm, &r.env);
         /* the backend's option http-buffer-request: before the backend's rules (within the

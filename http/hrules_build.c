@@ -554,7 +554,7 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
                        w[i]);
         r->status = k;
         i += (k & SP_NORMURI_OPT) ? 2 : 1;
-    } else if (!response && sp__hstick_is(a)) {
+    } else if ((!response || !after) && sp__hstick_is(a)) { /* http-response track-sc too */
         r->act = A_STICK;
         if (!(r->stk = sp__hstick_compile(&x->res, w, n, &i, x->err, sizeof(x->err))))
             return bad(x, "%s", x->err);
@@ -796,6 +796,10 @@ int sp__hrules_build(const struct sp_config *cfg, const struct sp_routing *rt, F
         h->any_req |= h->be[i].req.n || h->be[i].redir.n;
         h->any_res |= h->be[i].res.n || h->be[i].after.n;
     }
+    for (int i = 0; i < rt->nfe; i++) /* http tcp-request content: run with the request rules */
+        h->any_req |= rt->fe[i]->ntcp_content && rt->fe[i]->mode == SP_MODE_HTTP;
+    for (int i = 0; i < rt->nbe; i++)
+        h->any_req |= rt->be[i]->ntcp_content && rt->be[i]->mode == SP_MODE_HTTP;
     int ue = sp__uid_build(cfg, rt, diag, h); /* unique-id-format: sets any_req */
     return ue < 0 ? ue : errors + ue;
 }

@@ -1,107 +1,36 @@
-/* http/hstick.c - see hstick.h. */
+/* http/hstick.c - see hstick.h: the actions are balance/stkact.c's, run on the transaction's
+ * slots. */
 #include "balance/balance.h"
 #include "http/hstick.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "http/http-int.h"
 
-enum { K_TRACK, K_INC, K_SET_GPT };
-
 /* shared: immutable after compilation. */
 struct sp_hstick {
-    int kind;
-    int slot;                /* the sticky counter, 0 to 2 */
-    int gpc;                 /* sc-inc-gpc0 / gpc1 */
-    struct sp_smp_expr *key; /* track-sc: the key; sc-set-gpt0: the value when not a literal */
-    struct sp_stktable *t;   /* track-sc: the table */
-    int64_t value;           /* sc-set-gpt0: the literal value */
+    struct sp_stkact *a;
 };
 
 bool sp__hstick_is(const char *a)
 {
-    return !strncmp(a, "track-sc", 8) || !strncmp(a, "sc-inc-gpc0(", 12) ||
-           !strncmp(a, "sc-inc-gpc1(", 12) || !strncmp(a, "sc-set-gpt0(", 12);
-}
-
-static bool is_cond(const char *w)
-{
-    return !strcmp(w, "if") || !strcmp(w, "unless");
-}
-
-__attribute__((format(printf, 4, 5))) static struct sp_hstick *
-fail(struct sp_hstick *s, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    sp__hstick_free(s);
-    return NULL;
+    return sp_stkact_is(a);
 }
 
 struct sp_hstick *sp__hstick_compile(const struct sp_acl_resolver *res, char **w, int n, int *i,
                                      char *err, size_t errlen)
 {
-    const char *a = w[0];
     struct sp_hstick *s = calloc(1, sizeof(*s));
-    char *end;
 
-    if (!s)
-        return fail(s, err, errlen, "out of memory");
-    if (!strncmp(a, "track-sc", 8)) {
-        if (a[8] < '0' || a[8] > '2' || a[9])
-            return fail(s, err, errlen,
-                        "'%s': sticky counters are track-sc0, track-sc1 and track-sc2", a);
-        s->kind = K_TRACK;
-        s->slot = a[8] - '0';
-        if (*i >= n || is_cond(w[*i]))
-            return fail(s, err, errlen, "'%s' expects a sample expression (the key)", a);
-        s->key = sp_smp_compile(w[*i], strlen(w[*i]), res, err, errlen);
-        if (!s->key)
-            return fail(s, NULL, 0, "%s", ""); /* err holds the compiler's message */
-        (*i)++;
-        const char *tn = NULL;
-        if (*i < n && !strcmp(w[*i], "table")) {
-            if (*i + 1 >= n)
-                return fail(s, err, errlen, "'table' expects a table name");
-            tn = w[*i + 1];
-            *i += 2;
-        }
-        s->t = res->table ? res->table(res, tn) : NULL;
-        if (!s->t)
-            return tn ? fail(s, err, errlen, "no stick-table '%s'", tn)
-                      : fail(s, err, errlen,
-                             "this proxy has no stick-table (name one with 'table')");
-        return s;
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
     }
-    long sc = strtol(a + 12, &end, 10);
-    if (end == a + 12 || strcmp(end, ")") || sc < 0 || sc > 2)
-        return fail(s, err, errlen, "'%s': expects a sticky counter number 0 to 2 in parentheses",
-                    a);
-    s->slot = (int)sc;
-    if (a[3] == 'i') {
-        s->kind = K_INC;
-        s->gpc = a[10] - '0';
-        return s;
+    if (!(s->a = sp_stkact_compile(res, w, n, i, err, errlen))) {
+        free(s);
+        return NULL;
     }
-    s->kind = K_SET_GPT;
-    if (*i >= n || is_cond(w[*i]))
-        return fail(s, err, errlen, "'%s' expects an integer or a sample expression", a);
-    long long v = strtoll(w[*i], &end, 10);
-    if (*end || !*w[*i]) {
-        s->key = sp_smp_compile(w[*i], strlen(w[*i]), res, err, errlen);
-        if (!s->key)
-            return fail(s, NULL, 0, "%s", "");
-    }
-    s->value = v;
-    (*i)++;
     return s;
 }
 
@@ -109,39 +38,12 @@ void sp__hstick_free(struct sp_hstick *s)
 {
     if (!s)
         return;
-    sp_smp_free(s->key);
+    sp_stkact_free(s->a);
     free(s);
 }
 
 void sp__hstick_run(const struct sp_hstick *s, struct sp_txn *t, const struct sp_acl_env *env)
 {
-    struct sp_stkctr *c = &t->stkctr[s->slot];
-    uint32_t now = sp_stk_now_ms();
-    struct sp_smp v;
-
-    if (s->kind == K_TRACK) {
-        struct sp_stkkey k;
-        if (c->e || !sp_smp_eval(s->key, env, &v) || !sp_stktable_key_mt(s->t, &v, &k))
-            return;
-        struct sp_stkentry *e = sp_stktable_get_mt(s->t, &k, now);
-        if (e) {
-            sp_stkctr_track(c, s->t, e, true, now);
-            t->stk_tracked = true;
-        }
-        return;
-    }
-    if (!c->e)
-        return;
-    if (s->kind == K_INC) {
-        sp_stk_add_mt(c->t, c->e, s->gpc ? SP_STK_GPC1 : SP_STK_GPC0, 1, now);
-        sp_stk_add_mt(c->t, c->e, s->gpc ? SP_STK_GPC1_RATE : SP_STK_GPC0_RATE, 1, now);
-        return;
-    }
-    int64_t val = s->value;
-    if (s->key) {
-        if (!sp_smp_eval(s->key, env, &v) || (v.type != SP_SMP_SINT && v.type != SP_SMP_BOOL))
-            return;
-        val = v.u.sint;
-    }
-    sp_stk_set_mt(c->t, c->e, SP_STK_GPT0, (uint64_t)(uint32_t)val);
+    if (sp_stkact_run(s->a, t->stkctr, env, true))
+        t->stk_tracked = true;
 }

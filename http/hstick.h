@@ -1,6 +1,7 @@
-/* http/hstick.h - the stick-table actions of http-request rules (issue 20): `track-sc0|1|2 KEY
- * [table T]`, `sc-inc-gpc0(N)`, `sc-inc-gpc1(N)`, `sc-set-gpt0(N) VALUE`. hrules.c compiles
- * and runs them through these four calls; the table work is balance/stktable.h's.
+/* http/hstick.h - the stick-table actions of http-request and http-response rules (issue 20):
+ * `track-sc0|1|2 KEY [table T]`, `sc-inc-gpc0(N)`, `sc-inc-gpc1(N)`, `sc-set-gpt0(N) VALUE`.
+ * hrules.c compiles and runs them through these four calls; the actions are balance/stkact.c's
+ * (shared with the tcp rules), run on the transaction's slots.
  *
  * A compiled action is owner: main until the rules are published, then shared: immutable
  * (RCU, with the rules). Running one touches only the transaction's own slots (owner: its

@@ -181,6 +181,8 @@ enum sp_local {
     SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lresp */
     SP_LOCAL_DROP,         /* http-request silent-drop: the connection goes, no answer */
     SP_LOCAL_STATS_DENY,   /* 403: a `stats http-request deny` */
+    SP_LOCAL_REJECT,       /* tcp-request content reject: the connection closes, no answer
+                              (HTTP/2: GOAWAY and RST_STREAM ENHANCE_YOUR_CALM) */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -243,6 +245,9 @@ struct sp_tcps {
     bool res_closed;                /* `tcp-response content close` shut the server */
     bool upgrade;                   /* routed to an http backend: the task upgrades it */
     uint64_t res_end;               /* ms: when tcp-response content rules stop waiting */
+    /* the rule a walk that could not tell yet resumes at (HAProxy's current_rule): the
+     * actions before it (set-var, sc-inc-gpc0...) run once */
+    int req_at, res_at;
 };
 
 /* owner: worker */
@@ -430,6 +435,10 @@ struct sp_conn {
 
     /* sess.* variables: from accept to close */
     struct sp_vars sess_vars;
+    /* tcp-request connection|session track-sc* (balance/stktable.h): the session's trackers,
+     * inherited by each of its streams and released at close when `stk_tracked` */
+    struct sp_stkctr stkctr[SP_STK_NCTR];
+    bool stk_tracked;
 };
 
 /* pure. A side's TCP keep-alive settings in the socket layer's units (seconds). */
@@ -785,12 +794,48 @@ int sp__route_tcp_be_content(struct sp_txn *t, bool partial);
 /* owner: worker. t->be's `tcp-response content` rules over the server's bytes in t->up's
  * buffer: the action (SP_TCP_ACCEPT when no rule holds), or -1: not yet. */
 int sp__route_tcp_res(struct sp_txn *t, bool partial);
+/* owner: worker. An http proxy's `tcp-request content` rules (the frontend's, or with
+ * `backend` t->be's) over the parsed request that `env` views, run per stream before its
+ * http-request rules: 1 accept, 0 reject. The frontend's then count the request in every
+ * tracked slot (HAProxy counts it after its INSPECT_FE analyser). */
+int sp__route_tcp_http(struct sp_txn *t, const struct sp_acl_env *env, bool backend);
+/* owner: worker. A stream of `c` starts (an HTTP request, an HTTP/2 stream, a tcp session):
+ * it takes the session's trackers (HAProxy's stream_new()); an HTTP one (`http`) counts its
+ * request there unless the frontend's tcp-request content rules run first (they count it).
+ * A load and a branch when nothing is tracked. */
+static inline void sp__stk_stream_begin(struct sp_txn *t, const struct sp_conn *c, bool http)
+{
+    if (!c->stk_tracked)
+        return;
+    t->stk_tracked |= sp_stkctr_inherit(t->stkctr, c->stkctr);
+    if (http && !(c->fe->ntcp_content && c->fe->mode == SP_MODE_HTTP))
+        sp_stkctr_count_http_req(t->stkctr);
+}
+/* owner: worker. The session's trackers go (sp__conn_close(), a rejected session). */
+static inline void sp__stk_session_end(struct sp_conn *c)
+{
+    if (c->stk_tracked) {
+        sp_stkctr_release(c->stkctr);
+        c->stk_tracked = false;
+    }
+}
+/* owner: worker. HTTP/2: a stream rejected by `tcp-request content reject` (h2conn.c). */
+void sp__h2_reject(struct sp_txn *t);
+
 /* shared read: the frontend's current connection count */
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);
 /* owner: worker. The view of a transaction once its request head is gone (the access log's
  * %[...]): the connection's addresses, the load, the status, the variable stores; no request
  * or response (their fetches fail). t->conn must be set. */
 void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t);
+/* owner: worker. The late view plus the request head as it goes to the server (t->reqhead,
+ * parsed into *m, which with *view must outlive env): a stick rule's key (req.cook...). False
+ * when there is no head (the request fetches then fail). */
+bool sp__route_env_head(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                        struct sp_h1_msg *m);
+/* owner: worker. The late view plus the response head (m, buf): `stick store-response`. */
+void sp__route_env_res(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                       const struct sp_h1_msg *m, const char *buf);
 
 /* ---- h2mem.c ---- */
 /* owner: worker. nghttp2's allocator on the worker's size-class free lists. */

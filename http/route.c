@@ -308,6 +308,7 @@ static bool default_only(struct sp_txn *t, const struct sp_conn *c)
 static void route_env(struct sp_txn *t, const struct sp_conn *c, struct sp_acl_env *env)
 {
     env->txn_vars = &t->vars;
+    env->stkctr = t->stkctr; /* the session's trackers (use_backend if { sc0_... }) */
     t->local = local_service(t, c->fe, env);
     /* a request spillway answers itself is caught before the switching rules (HAProxy:
      * stats and services are not charged to any backend) */
@@ -412,6 +413,46 @@ void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t)
     sp__hrules_caps_env(t, env);
 }
 
+bool sp__route_env_head(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                        struct sp_h1_msg *m)
+{
+    struct sp_h1_scan scan;
+    size_t len = sp_buf_len(&t->reqhead);
+
+    sp__route_env_late(env, t);
+    if (!len)
+        return false;
+    /* the head spillway built: parsed again only for the rules that read it */
+    const char *buf = sp_buf_head(&t->reqhead);
+    sp_h1_scan_init(&scan);
+    if (sp_h1_parse_request(buf, len, len, len, &scan, m) <= 0)
+        return false;
+    view->buf = buf;
+    view->m = m;
+    env->method = buf + m->method_off;
+    env->method_len = m->method_len;
+    env->uri = buf + m->uri_off;
+    env->uri_len = m->uri_len;
+    env->version = t->h2 ? 20 : m->version;
+    env->nhdrs = m->nhdrs;
+    env->hdr = h1_hdr;
+    env->req = view;
+    return true;
+}
+
+void sp__route_env_res(struct sp_acl_env *env, struct sp_txn *t, struct sp_route_h1 *view,
+                       const struct sp_h1_msg *m, const char *buf)
+{
+    sp__route_env_late(env, t);
+    view->buf = buf;
+    view->m = m;
+    env->status = m->status;
+    env->res_nhdrs = m->nhdrs;
+    env->res_hdr = h1_hdr;
+    env->res = view;
+    env->res_version = m->version;
+}
+
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe)
 {
     return hw->conf->fe_gates[fe] ? sp_gate_count_mt(hw->conf->fe_gates[fe]) : 0;
@@ -434,18 +475,38 @@ static void tcp_env(struct sp_acl_env *env, struct sp_conn *c, bool bytes, bool 
     env->partial = partial;
 }
 
+/* set-dst, set-dst-port: the connection's destination (env->dst is c->local, which this worker
+ * owns), as fetches, logs and servers without an address of their own see it */
+static void set_dst(const struct sp_tcp_rule *r, const struct sp_acl_env *env)
+{
+    struct sp_smp v;
+
+    if (env->dst && sp_smp_eval(r->expr, env, &v))
+        sp_addr_set_dst((struct sockaddr_storage *)(uintptr_t)env->dst, &v,
+                        r->action == SP_TCP_SET_DST_PORT);
+}
+
 enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
 {
     const struct sp_frontend *fe = c->fe;
     struct sp_acl_env env;
 
     tcp_env(&env, c, false, false);
+    env.stkctr = c->stkctr;
     for (int i = 0; i < fe->ntcp_conn; i++) {
         const struct sp_tcp_rule *r = &fe->tcp_conn[i];
         if (!sp_acl_cond_eval(r->cond, &env))
             continue;
         if (r->action == SP_TCP_SET_VAR || r->action == SP_TCP_UNSET_VAR) {
             sp_tcp_rule_var(r, &env);
+            continue;
+        }
+        if (r->action == SP_TCP_STK) {
+            c->stk_tracked |= sp_stkact_run(r->stk, c->stkctr, &env, false);
+            continue;
+        }
+        if (r->action == SP_TCP_SET_DST || r->action == SP_TCP_SET_DST_PORT) {
+            set_dst(r, &env);
             continue;
         }
         if (r->action == SP_TCP_EXPECT_PROXY) {
@@ -460,14 +521,26 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
 /* HAProxy's tcp_inspect_request() / tcp_inspect_response(): the first rule whose condition
  * holds decides; one that cannot tell yet stops the walk until more bytes come or the delay
  * ends (-1). No rule holding: accept. */
-static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl_env *env)
+static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl_env *env,
+                     struct sp_stkctr *slots, bool *tracked, int *at)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = at ? *at : 0; i < n; i++) {
         int r = sp_acl_cond_exec(rules[i].cond, env);
-        if (r < 0)
+        if (r < 0) {
+            if (at)
+                *at = i;
             return -1;
+        }
         if (r && (rules[i].action == SP_TCP_SET_VAR || rules[i].action == SP_TCP_UNSET_VAR)) {
             sp_tcp_rule_var(&rules[i], env);
+            continue;
+        }
+        if (r && rules[i].action == SP_TCP_STK) {
+            *tracked |= sp_stkact_run(rules[i].stk, slots, env, false);
+            continue;
+        }
+        if (r && (rules[i].action == SP_TCP_SET_DST || rules[i].action == SP_TCP_SET_DST_PORT)) {
+            set_dst(&rules[i], env);
             continue;
         }
         if (r)
@@ -482,7 +555,9 @@ enum sp_tcp_action sp__route_tcp_session(struct sp_conn *c)
     struct sp_acl_env env;
 
     tcp_env(&env, c, false, false);
-    return (enum sp_tcp_action)run_rules(fe->tcp_session, fe->ntcp_session, &env);
+    env.stkctr = c->stkctr;
+    return (enum sp_tcp_action)run_rules(fe->tcp_session, fe->ntcp_session, &env, c->stkctr,
+                                         &c->stk_tracked, NULL);
 }
 
 int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
@@ -492,7 +567,9 @@ int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
 
     tcp_env(&env, t->conn, true, partial);
     env.be_idx = t->be->idx;
-    r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env);
+    env.stkctr = t->stkctr;
+    r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env, t->stkctr, &t->stk_tracked,
+                  &t->tcps.req_at);
     return r < 0 ? -1 : r == SP_TCP_ACCEPT;
 }
 
@@ -507,7 +584,9 @@ int sp__route_tcp_res(struct sp_txn *t, bool partial)
     env.payload_len = rb->data ? sp_buf_len(rb) : 0;
     env.payload_cap = t->hw->bufs.size;
     env.partial = partial;
-    return run_rules(t->be->tcp_res, t->be->ntcp_res, &env);
+    env.stkctr = t->stkctr;
+    return run_rules(t->be->tcp_res, t->be->ntcp_res, &env, t->stkctr, &t->stk_tracked,
+                     &t->tcps.res_at);
 }
 
 int sp__route_tcp_content(struct sp_conn *c, bool partial)
@@ -516,20 +595,25 @@ int sp__route_tcp_content(struct sp_conn *c, bool partial)
     struct sp_acl_env env;
 
     tcp_env(&env, c, true, partial);
+    env.stkctr = c->txn->stkctr;
     /* HAProxy's tcp_inspect_request(): the first rule whose condition holds decides; one
      * that cannot tell yet stops the walk until more bytes come or the delay ends */
-    for (int i = 0; i < fe->ntcp_content; i++) {
-        const struct sp_tcp_rule *rule = &fe->tcp_content[i];
-        int r = sp_acl_cond_exec(rule->cond, &env);
-        if (r < 0)
-            return -1;
-        if (r && (rule->action == SP_TCP_SET_VAR || rule->action == SP_TCP_UNSET_VAR)) {
-            sp_tcp_rule_var(rule, &env);
-            continue;
-        }
-        if (r)
-            return rule->action == SP_TCP_ACCEPT;
-    }
+    int r = run_rules(fe->tcp_content, fe->ntcp_content, &env, c->txn->stkctr, &c->txn->stk_tracked,
+                      &c->txn->tcps.req_at);
+    return r < 0 ? -1 : r == SP_TCP_ACCEPT;
+}
+
+int sp__route_tcp_http(struct sp_txn *t, const struct sp_acl_env *env, bool backend)
+{
+    const struct sp_tcp_rule *rules = backend ? t->be->tcp_content : t->fe->tcp_content;
+    int n = backend ? t->be->ntcp_content : t->fe->ntcp_content;
+
+    /* the request head is whole: no rule waits (a fetch of the body fails as with no bytes) */
+    int r = run_rules(rules, n, env, t->stkctr, &t->stk_tracked, NULL);
+    if (r == SP_TCP_REJECT)
+        return 0;
+    if (!backend && t->stk_tracked) /* HAProxy's stream_inc_http_req_ctr() comes after */
+        sp_stkctr_count_http_req(t->stkctr);
     return 1;
 }
 
@@ -540,6 +624,7 @@ void sp__route_tcp(struct sp_txn *t, struct sp_conn *c)
     if (default_only(t, c))
         return;
     tcp_env(&env, c, true, false);
+    env.stkctr = t->stkctr;
     t->rule = -1;
     t->be = sp_frontend_route(c->fe, &env, &t->rule);
     t->fe_conn_seen = c->hw->route_fe_conn;

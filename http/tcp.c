@@ -587,6 +587,7 @@ static void route(struct sp_txn *t)
     if (t->be && t->be->ntcp_content && t->be->self_fe != t->fe->idx) {
         uint64_t now = t->hw->w->now;
         s->inspecting = s->be_inspecting = true;
+        s->req_at = 0; /* the backend's rules from their first */
         s->inspect_end = t->be->t_inspect == SP_TIME_UNSET ? now : now + (uint64_t)t->be->t_inspect;
         inspect(t);
         return;
@@ -715,6 +716,7 @@ static void tcp_start(struct sp_conn *c)
     t->sp = &sp__tcp_sproto;
     memset(&t->tcps, 0, sizeof(t->tcps));
     t->conn = c;
+    sp__stk_stream_begin(t, c, false);
     t->idempotent = true; /* nothing is sent before the connection is up: always retryable */
     t->t_req = t->t_start;
     t->tcps.last_cli = hw->w->now;

@@ -340,8 +340,13 @@ static const struct sp_server *prefer_last(struct sp_txn *t)
 static const struct sp_server *stick(struct sp_txn *t, const struct sp_server *s)
 {
     struct sp_acl_env env;
+    struct sp_route_h1 view;
+    struct sp_h1_msg m;
 
-    sp__route_env_late(&env, t);
+    if (t->be->stick_req)
+        sp__route_env_head(&env, t, &view, &m);
+    else
+        sp__route_env_late(&env, t);
     if (!s)
         return sp_stick_match_mt(t->be, &env);
     sp_stick_store_mt(t->be, &env, s);
@@ -507,6 +512,13 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
 
     if (bit && sp__txn_retry_on(t, bit))
         return -ECANCELED; /* the response is dropped, the request went out again */
+    if (m->status >= 200 && t->be && t->be->stick_res && t->srv) {
+        /* stick store-response: before the http-response rules, as HAProxy's store rules */
+        struct sp_acl_env env;
+        struct sp_route_h1 view;
+        sp__route_env_res(&env, t, &view, m, buf);
+        sp_stick_store_res_mt(t->be, &env, t->srv);
+    }
     if (m->status >= 200 && sp__hrules_on(t->hw->conf->hrules, true)) {
         /* http-response and http-after-response rules (interim responses go on as they
          * are); a deny answers 502 instead, as HAProxy does */
@@ -861,6 +873,17 @@ static void local_start(struct sp_txn *t)
             setsockopt(t->conn->x.ev.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         }
         t->ops->res_abort(t);
+        return;
+    }
+    if (t->local == SP_LOCAL_REJECT) {
+        /* tcp-request content reject: no answer, the client's connection closes (HAProxy's
+         * sc_must_kill_conn(); HTTP/2: GOAWAY and RST_STREAM ENHANCE_YOUR_CALM) */
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        if (t->h2)
+            sp__h2_reject(t);
+        else
+            t->ops->res_abort(t);
         return;
     }
     if (t->local == SP_LOCAL_REPLY) {

@@ -3,6 +3,7 @@
  * threads hammering one key: counters exact, rates within the stated bound). */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,6 +223,114 @@ struct hammer {
     pthread_t th;
 };
 
+/* ---- session-level trackers and the actions (balance/stkact.c) ---- */
+
+static struct sp_stktable *the_table;
+
+static struct sp_stktable *res_table(const struct sp_acl_resolver *res, const char *name)
+{
+    (void)res;
+    return name && strcmp(name, "t") ? NULL : the_table;
+}
+
+static struct sp_stkact *act(char **w, int n)
+{
+    struct sp_acl_resolver res = {.table = res_table, .self_fe = -1, .self_be = -1};
+    char err[256] = "";
+    int i = 1;
+    struct sp_stkact *a = sp_stkact_compile(&res, w, n, &i, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(a);
+    CU_ASSERT_EQUAL(i, n);
+    if (!a)
+        fprintf(stderr, "stkact: %s\n", err);
+    return a;
+}
+
+static void test_session(void)
+{
+    struct sp_cfg_stktable c = conf(SP_STK_T_INT, 100, 0, false);
+    c.store |= (1u << SP_STK_SESS_CNT) | (1u << SP_STK_GPT0) | (1u << SP_STK_HTTP_ERR_CNT);
+    struct sp_stktable *t = the_table = sp_stktable_new("t", &c);
+    struct sp_stkctr sess[SP_STK_NCTR] = {0}, strm[SP_STK_NCTR] = {0};
+    struct sp_acl_env env = {.fe_idx = -1, .be_idx = -1};
+    char *track[] = {"track-sc1", "int(7)", "table", "t"}, *inc[] = {"sc-inc-gpc0(1)"},
+         *gpt[] = {"sc-set-gpt0(1)", "42"}, *track2[] = {"track-sc1", "int(8)"};
+    struct sp_stkact *a_track = act(track, 4), *a_inc = act(inc, 1), *a_gpt = act(gpt, 2),
+                     *a_track2 = act(track2, 2);
+    uint32_t now = sp_stk_now_ms();
+
+    CU_ASSERT_FATAL(t && a_track && a_inc && a_gpt && a_track2);
+    CU_ASSERT(sp_stkact_is("track-sc2") && sp_stkact_is("sc-set-gpt0(0)"));
+    CU_ASSERT(!sp_stkact_is("sc-inc-gpc(0,1)") && !sp_stkact_is("sc-set-gpt(0,1)"));
+    /* a session tracks: conn_cur and conn_cnt once, sess_cnt when counted */
+    CU_ASSERT(sp_stkact_run(a_track, sess, &env, false));
+    CU_ASSERT(!sp_stkact_run(a_track, sess, &env, false)); /* the slot is taken */
+    sp_stkctr_count_session(sess);
+    struct sp_stkentry *e = sess[1].e;
+    CU_ASSERT_FATAL(e != NULL);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_CONN_CUR, now), 1);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_CONN_CNT, now), 1);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_SESS_CNT, now), 1);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_HTTP_REQ_CNT, now), 0);
+    CU_ASSERT_EQUAL(sp_stkentry_refs_mt(e), 1);
+    /* two streams inherit it: their requests and errors count there; their own track of the
+     * slot does nothing; their release leaves the session's reference and conn_cur */
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT(sp_stkctr_inherit(strm, sess));
+        sp_stkctr_count_http_req(strm);
+        CU_ASSERT(!sp_stkact_run(a_track2, strm, &env, true));
+        sp_stkact_run(a_inc, strm, &env, false);
+        sp_stkctr_end(strm, 404, 1, 1);
+        sp_stkctr_release(strm);
+        CU_ASSERT_PTR_NULL(strm[1].e);
+    }
+    sp_stkact_run(a_gpt, sess, &env, false);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_CONN_CUR, now), 1);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_HTTP_REQ_CNT, now), 2);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_HTTP_ERR_CNT, now), 2);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_GPC0, now), 2);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_GPT0, now), 42);
+    CU_ASSERT_EQUAL(sp_stkentry_refs_mt(e), 1);
+    /* a stream-level track of an empty slot holds its own reference, counted once */
+    CU_ASSERT(sp_stkact_run(a_track2, strm, &env, true));
+    CU_ASSERT_EQUAL(get(t, strm[1].e, SP_STK_HTTP_REQ_CNT, now), 1);
+    sp_stkctr_release(strm);
+    /* the session ends: conn_cur down, the reference back */
+    sp_stkctr_release(sess);
+    CU_ASSERT_EQUAL(get(t, e, SP_STK_CONN_CUR, now), 0);
+    CU_ASSERT_EQUAL(sp_stkentry_refs_mt(e), 0);
+    /* compile errors */
+    struct sp_acl_resolver res = {.table = res_table, .self_fe = -1, .self_be = -1};
+    char err[256];
+    int i = 1;
+    char *bad1[] = {"track-sc3", "int(1)"}, *bad2[] = {"track-sc0", "int(1)", "table", "x"},
+         *bad3[] = {"sc-inc-gpc0(9)"}, *bad4[] = {"sc-set-gpt0(0)", "if"};
+    CU_ASSERT_PTR_NULL(sp_stkact_compile(&res, bad1, 2, &i, err, sizeof(err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "track-sc0, track-sc1 and track-sc2"));
+    i = 1;
+    CU_ASSERT_PTR_NULL(sp_stkact_compile(&res, bad2, 4, &i, err, sizeof(err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no stick-table 'x'"));
+    i = 1;
+    CU_ASSERT_PTR_NULL(sp_stkact_compile(&res, bad3, 1, &i, err, sizeof(err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 to 2"));
+    i = 1;
+    CU_ASSERT_PTR_NULL(sp_stkact_compile(&res, bad4, 2, &i, err, sizeof(err)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "expects an integer"));
+    /* HAProxy 2.6's gpc/gpt array fetches are named as not supported */
+    struct sp_smp_expr *x = sp_smp_compile("sc_get_gpc(0,0)", 15, &res, err, sizeof(err));
+    CU_ASSERT_PTR_NULL(x);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'sc_get_gpc' is not supported by spillway"));
+    x = sp_smp_compile("sc0_conn_cur", 12, &res, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(x);
+    sp_smp_free(x);
+    sp_stkact_free(a_track);
+    sp_stkact_free(a_inc);
+    sp_stkact_free(a_gpt);
+    sp_stkact_free(a_track2);
+    sp_stktable_free(t);
+    the_table = NULL;
+}
+
 static void *hammer(void *arg)
 {
     struct hammer *h = arg;
@@ -328,6 +437,8 @@ void test_stktable_register(void)
     sp_unit_test(s, "stick-table lines", test_config);
     sp_unit_test(s, "freq_ctr arithmetic", test_rate);
     sp_unit_test(s, "size, purge, nopurge, expire, keys", test_size_expire);
+    sp_unit_test(s, "session trackers, inherited by streams; the track-sc/sc-* actions",
+                 test_session);
     sp_unit_test(s, "threads on one key: counters exact", test_threads_one_key);
     sp_unit_test(s, "threads and period rotations", test_threads_rotation);
     sp_unit_test(s, "threads, many keys, small table", test_threads_purge);

@@ -1205,10 +1205,9 @@ static void test_tcp_request(void)
                   "expects 'if' or 'unless'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n mode tcp\n tcp-request content accept if\n", 1,
                   "missing condition", NULL);
-    expect_errors(TMO "backend b\n tcp-request content accept\n", 1,
-                  "t.cfg:7: 'tcp-request content': in an http backend ('b') is not supported by "
-                  "spillway (only in mode tcp)",
-                  NULL);
+    /* an http backend's content rules run per stream over the parsed request */
+    cfg = load_ok(TMO "backend b\n tcp-request content accept\n");
+    sp_config_free(cfg);
     expect_errors(TMO "backend b\n tcp-request connection accept\n", 1,
                   "is not allowed because backend 'b' is not a frontend", NULL);
     expect_errors(TMO " tcp-request inspect-delay 1s\n", 1,
@@ -1217,10 +1216,21 @@ static void test_tcp_request(void)
                   NULL);
     expect_errors(TMO "frontend f\n bind :1\n tcp-request inspect-delay x\n", 1,
                   "t.cfg:8: 'tcp-request inspect-delay'", NULL);
-    /* content rules read the raw bytes an http frontend parses */
-    expect_errors(TMO "frontend f\n bind :1\n tcp-request content reject\n", 1,
-                  "t.cfg:8: 'tcp-request content': in an http frontend ('f') is not supported by "
-                  "spillway (only in mode tcp)",
+    /* content rules of an http frontend run per stream, before its http-request rules */
+    cfg = load_ok(TMO "frontend f\n bind :1\n tcp-request content reject\n");
+    sp_config_free(cfg);
+    /* the stick-table actions of request rules; the gpc/gpt arrays are refused */
+    cfg = load_ok(TMO "frontend f\n bind :1\n tcp-request connection track-sc0 src\n"
+                      " tcp-request session sc-inc-gpc0(0) if { src 10.0.0.1 }\n"
+                      " tcp-request content sc-set-gpt0(1) 3\n"
+                      " tcp-request connection set-dst ipv4(10.0.0.1)\n"
+                      " tcp-request session set-dst-port int(81) if { src 10.0.0.2 }\n");
+    sp_config_free(cfg);
+    expect_errors(TMO "frontend f\n bind :1\n tcp-request content set-dst\n", 1,
+                  "t.cfg:8: 'tcp-request content': 'set-dst' expects a sample expression", NULL);
+    expect_errors(TMO "frontend f\n bind :1\n tcp-request content sc-inc-gpc(0,1)\n", 1,
+                  "t.cfg:8: 'tcp-request content sc-inc-gpc(0,1)': not supported by spillway "
+                  "(the gpc/gpt array data types are not kept",
                   NULL);
     /* ...but connection rules work in either mode */
     cfg = load_ok(TMO "frontend f\n bind :1\n tcp-request connection reject if { src_port 1 }\n");

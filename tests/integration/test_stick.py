@@ -284,8 +284,8 @@ backend be
         def check(text, wants):
             bad = t.dir + "/bad2.cfg"
             with open(bad, "w") as f:
-                f.write(TMO + "backend b\n    stick-table type ip size 1k\n" + text +
-                        "    server s 127.0.0.1:1\n")
+                f.write(TMO + "backend b\n    mode tcp\n    stick-table type ip size 1k\n" +
+                        text + "    server s 127.0.0.1:1\n")
             pr = subprocess.run([SPILLWAY, "-c", "-f", bad], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, timeout=20)
             out = pr.stdout.decode(errors="replace")
@@ -293,11 +293,13 @@ backend be
             for want in wants:
                 assert want in out, (want, out)
         check("    stick store-response src\n",
-              ["bad2.cfg:8: 'stick store-response': not supported by spillway"])
+              ["bad2.cfg:9: 'stick store-response': in a tcp backend: not supported by "
+               "spillway"])
         check("    stick on req.cook(SRV)\n    stick match src table nosuch\n",
-              ["bad2.cfg:8: 'stick on': pattern 'req.cook(SRV)' reads the request: not "
-               "supported by spillway", "bad2.cfg:9: 'stick match': no stick-table 'nosuch'"])
-    t.case("-c: stick rules reading the request, store-response, unknown tables", check_errors)
+              ["bad2.cfg:9: 'stick on': pattern 'req.cook(SRV)' reads the request bytes: not "
+               "supported by spillway", "bad2.cfg:10: 'stick match': no stick-table 'nosuch'"])
+    t.case("-c: a tcp backend's stick rules reading the request or the response, unknown "
+           "tables", check_errors)
 
 
 if __name__ == "__main__":
