@@ -435,9 +435,11 @@ struct sp_conn {
 
     /* sess.* variables: from accept to close */
     struct sp_vars sess_vars;
-    /* tcp-request connection|session track-sc* (balance/stktable.h): the session's trackers,
-     * inherited by each of its streams and released at close when `stk_tracked` */
-    struct sp_stkctr stkctr[SP_STK_NCTR];
+    /* tcp-request connection|session track-sc* (balance/stktable.h): the session's trackers
+     * (SP_STK_NCTR slots, allocated by the first tracking rule that runs: NULL on connections
+     * of frontends that track nothing), inherited by each of its streams and released at close
+     * when `stk_tracked` */
+    struct sp_stkctr *stkctr;
     bool stk_tracked;
 };
 
@@ -814,9 +816,12 @@ static inline void sp__stk_stream_begin(struct sp_txn *t, const struct sp_conn *
 /* owner: worker. The session's trackers go (sp__conn_close(), a rejected session). */
 static inline void sp__stk_session_end(struct sp_conn *c)
 {
-    if (c->stk_tracked) {
-        sp_stkctr_release(c->stkctr);
+    if (c->stkctr) {
+        if (c->stk_tracked)
+            sp_stkctr_release(c->stkctr);
         c->stk_tracked = false;
+        free(c->stkctr);
+        c->stkctr = NULL;
     }
 }
 /* owner: worker. HTTP/2: a stream rejected by `tcp-request content reject` (h2conn.c). */

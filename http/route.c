@@ -486,6 +486,16 @@ static void set_dst(const struct sp_tcp_rule *r, const struct sp_acl_env *env)
                         r->action == SP_TCP_SET_DST_PORT);
 }
 
+/* The connection's tracker slots, made when a rule first tracks (env sees them from then):
+ * false when memory ran out (the rule does nothing, as a full table). */
+static bool conn_slots(struct sp_conn *c, struct sp_acl_env *env)
+{
+    if (!c->stkctr)
+        c->stkctr = calloc(SP_STK_NCTR, sizeof(*c->stkctr));
+    env->stkctr = c->stkctr;
+    return c->stkctr != NULL;
+}
+
 enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
 {
     const struct sp_frontend *fe = c->fe;
@@ -502,7 +512,8 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
             continue;
         }
         if (r->action == SP_TCP_STK) {
-            c->stk_tracked |= sp_stkact_run(r->stk, c->stkctr, &env, false);
+            if (conn_slots(c, &env))
+                c->stk_tracked |= sp_stkact_run(r->stk, c->stkctr, &env, false);
             continue;
         }
         if (r->action == SP_TCP_SET_DST || r->action == SP_TCP_SET_DST_PORT) {
@@ -522,7 +533,7 @@ enum sp_tcp_action sp__route_tcp_conn(struct sp_conn *c)
  * holds decides; one that cannot tell yet stops the walk until more bytes come or the delay
  * ends (-1). No rule holding: accept. */
 static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl_env *env,
-                     struct sp_stkctr *slots, bool *tracked, int *at)
+                     struct sp_stkctr *slots, bool *tracked, int *at, struct sp_conn *sess)
 {
     for (int i = at ? *at : 0; i < n; i++) {
         int r = sp_acl_cond_exec(rules[i].cond, env);
@@ -536,6 +547,13 @@ static int run_rules(const struct sp_tcp_rule *rules, int n, const struct sp_acl
             continue;
         }
         if (r && rules[i].action == SP_TCP_STK) {
+            /* a session rule: the connection's slots, made now if they are not yet (env is
+             * sp__route_tcp_session()'s own) */
+            if (sess) {
+                if (!conn_slots(sess, (struct sp_acl_env *)(uintptr_t)env))
+                    continue;
+                slots = sess->stkctr;
+            }
             *tracked |= sp_stkact_run(rules[i].stk, slots, env, false);
             continue;
         }
@@ -557,7 +575,7 @@ enum sp_tcp_action sp__route_tcp_session(struct sp_conn *c)
     tcp_env(&env, c, false, false);
     env.stkctr = c->stkctr;
     return (enum sp_tcp_action)run_rules(fe->tcp_session, fe->ntcp_session, &env, c->stkctr,
-                                         &c->stk_tracked, NULL);
+                                         &c->stk_tracked, NULL, c);
 }
 
 int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
@@ -569,7 +587,7 @@ int sp__route_tcp_be_content(struct sp_txn *t, bool partial)
     env.be_idx = t->be->idx;
     env.stkctr = t->stkctr;
     r = run_rules(t->be->tcp_content, t->be->ntcp_content, &env, t->stkctr, &t->stk_tracked,
-                  &t->tcps.req_at);
+                  &t->tcps.req_at, NULL);
     return r < 0 ? -1 : r == SP_TCP_ACCEPT;
 }
 
@@ -586,7 +604,7 @@ int sp__route_tcp_res(struct sp_txn *t, bool partial)
     env.partial = partial;
     env.stkctr = t->stkctr;
     return run_rules(t->be->tcp_res, t->be->ntcp_res, &env, t->stkctr, &t->stk_tracked,
-                     &t->tcps.res_at);
+                     &t->tcps.res_at, NULL);
 }
 
 int sp__route_tcp_content(struct sp_conn *c, bool partial)
@@ -599,7 +617,7 @@ int sp__route_tcp_content(struct sp_conn *c, bool partial)
     /* HAProxy's tcp_inspect_request(): the first rule whose condition holds decides; one
      * that cannot tell yet stops the walk until more bytes come or the delay ends */
     int r = run_rules(fe->tcp_content, fe->ntcp_content, &env, c->txn->stkctr, &c->txn->stk_tracked,
-                      &c->txn->tcps.req_at);
+                      &c->txn->tcps.req_at, NULL);
     return r < 0 ? -1 : r == SP_TCP_ACCEPT;
 }
 
@@ -609,7 +627,7 @@ int sp__route_tcp_http(struct sp_txn *t, const struct sp_acl_env *env, bool back
     int n = backend ? t->be->ntcp_content : t->fe->ntcp_content;
 
     /* the request head is whole: no rule waits (a fetch of the body fails as with no bytes) */
-    int r = run_rules(rules, n, env, t->stkctr, &t->stk_tracked, NULL);
+    int r = run_rules(rules, n, env, t->stkctr, &t->stk_tracked, NULL, NULL);
     if (r == SP_TCP_REJECT)
         return 0;
     if (!backend && t->stk_tracked) /* HAProxy's stream_inc_http_req_ctr() comes after */
