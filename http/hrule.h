@@ -45,6 +45,14 @@ enum act {
     A_SET_DST_PORT,
     A_NORMALIZE_URI,
     A_STICK, /* track-sc*, sc-inc-gpc0/1, sc-set-gpt0: http/hstick.c */
+    A_REJECT,
+    A_SET_SRC,
+    A_SET_SRC_PORT,
+    A_SET_MARK,
+    A_SET_TOS,
+    A_EARLY_HINT,
+    A_STRICT_MODE,
+    A_DISABLE_L7_RETRY,
 };
 
 /* del-header -m */

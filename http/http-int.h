@@ -172,6 +172,7 @@ enum sp_local {
     SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lresp */
     SP_LOCAL_DROP,         /* http-request silent-drop: the connection goes, no answer */
     SP_LOCAL_STATS_DENY,   /* 403: a `stats http-request deny` */
+    SP_LOCAL_REJECT,       /* http-request reject: no answer, the connection closes */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -328,6 +329,12 @@ struct sp_txn {
     /* SP_LOCAL_AUTH from a `stats http-request auth realm R`: R (the snapshot's), NULL:
      * the frontend's stats realm */
     const char *local_realm;
+    /* http-request set-src / set-src-port (hrules.c): the source this transaction's fetches,
+     * log line, forwardfor, balance source and PROXY header see when src_set (HAProxy 2.6:
+     * the stream's address; the connection and its next requests keep theirs) */
+    struct sockaddr_storage src;
+    bool src_set;
+    bool no_l7_retry; /* http-request disable-l7-retry: only connection failures are retried */
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
@@ -642,6 +649,15 @@ long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__repl
 
 /* ---- conn.c: a client connection, whatever its protocol ---- */
 /* owner: worker. The listener's accept callback: the connection starts as HTTP/1. */
+/* pure. The client address the transaction sees: set-src's, else the connection's. */
+static inline const struct sockaddr_storage *sp__txn_src(const struct sp_txn *t)
+{
+    return t->src_set ? &t->src : &t->conn->peer;
+}
+
+/* owner: worker. http-request reject over HTTP/2 (h2conn.c): the stream and its whole
+ * connection end (RST_STREAM and GOAWAY ENHANCE_YOUR_CALM), as HAProxy's killed connection. */
+void sp__h2_reject(struct sp_txn *t);
 void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
                      socklen_t peerlen);
 /* owner: worker. Closes and frees a client connection (either protocol); its transactions

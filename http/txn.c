@@ -501,6 +501,22 @@ static int send_head(struct sp_txn *t)
     return err;
 }
 
+/* http-response return or redirect: the answer the rule made (t->lresp) goes to the client
+ * instead of the server's response, whose connection closes (its body is not read). */
+static void rule_reply(struct sp_txn *t)
+{
+    const char *resp = t->lresp;
+    size_t len = t->llen;
+    bool own = t->lresp_own;
+
+    t->lresp = NULL;
+    t->lresp_own = false;
+    t->llen = 0;
+    reply(t, resp, len, t->term[0], t->term[1], !own);
+    if (own)
+        free((char *)resp);
+}
+
 int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len)
 {
     int bit = m->status >= 200 ? sp_retry_status_bit(m->status) : 0;
@@ -511,6 +527,10 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
         /* http-response and http-after-response rules (interim responses go on as they
          * are); a deny answers 502 instead, as HAProxy does */
         int st = sp__hrules_response(t, m, buf, len, true, &m, &buf, &len);
+        if (st == SP_HRULES_REPLY) {
+            rule_reply(t);
+            return -ECANCELED;
+        }
         if (st) {
             sp__txn_fail(t, st, st == 502 ? 'P' : 'I', 'H');
             return -ECANCELED;
@@ -633,7 +653,7 @@ static size_t pp_header(const struct sp_txn *t, uint8_t *buf)
 {
     unsigned o = t->srv->pp_opts;
     const struct sp_conn *c = t->conn;
-    const struct sockaddr_storage *src = c ? &c->peer : NULL, *dst = c ? &c->local : NULL;
+    const struct sockaddr_storage *src = c ? sp__txn_src(t) : NULL, *dst = c ? &c->local : NULL;
 
     if (o & SP_PP_SEND_V2)
         return sp_pp_build_v2(buf, SP_PP_BUILD_MAX, src, dst, o,
@@ -863,6 +883,16 @@ static void local_start(struct sp_txn *t)
         t->ops->res_abort(t);
         return;
     }
+    if (t->local == SP_LOCAL_REJECT) {
+        /* http-request reject: no answer; HTTP/1 closes, HTTP/2 ends the connection */
+        t->state = SP_TXN_DONE;
+        t->t_end = t->hw->w->now_us;
+        if (t->h2)
+            sp__h2_reject(t);
+        else
+            t->ops->res_abort(t);
+        return;
+    }
     if (t->local == SP_LOCAL_REPLY) {
         /* an http rule's answer, made whole in lresp (hrules.c) */
         t->state = SP_TXN_LOCAL;
@@ -1082,6 +1112,8 @@ int sp__txn_req_end(struct sp_txn *t)
  * a buffer). The method does not matter, as in HAProxy. */
 bool sp__txn_retry_on(struct sp_txn *t, int cond)
 {
+    if (t->no_l7_retry && cond != SP_RETRY_CONN)
+        return false; /* http-request disable-l7-retry */
     if (!(t->be->retry_on & cond) || t->conn_retries <= 0 || t->res_started ||
         t->req_body != SP_H1_BODY_NONE || t->req_body_sent || !sp_buf_len(&t->reqhead))
         return false;
