@@ -836,8 +836,6 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
     for (int i = 0; i < s->n; i++) {
         const struct sp_hrule *h = &s->r[i];
         int e = 0;
-        if (r->eh_len && h->act != A_EARLY_HINT && (e = early_hint_send(r)) < 0 && !r->soft)
-            return V_ERR;
         env_req(r);
         env_res(r);
         if (h->cond && !sp_acl_cond_eval(h->cond, &r->env))
@@ -978,7 +976,13 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
             set_sockopt(r, h);
             continue;
         case A_EARLY_HINT:
-            if ((e = early_hint(r, h)) < 0)
+            /* one 103 for the fields of consecutive early-hint rules; it goes out before a
+             * rule of another kind or a conditional early-hint (HAProxy 2.6.2 and later) */
+            e = early_hint(r, h);
+            if (!e && r->eh_len &&
+                (i + 1 == s->n || s->r[i + 1].act != A_EARLY_HINT || s->r[i + 1].cond))
+                e = early_hint_send(r);
+            if (e < 0)
                 r->eh_len = 0;
             if (e < 0 && !r->soft)
                 return V_ERR;
@@ -1001,8 +1005,6 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
             return V_ERR;
         r->edited = true;
     }
-    if (r->eh_len && early_hint_send(r) < 0 && !r->soft)
-        return V_ERR;
     return V_CONT;
 }
 

@@ -60,9 +60,6 @@ frontend fe
     http-request set-header X-Src %%[src]:%%[src_port]
     http-request set-tos 0x20 if { path /tos }
     http-request set-mark 0x2a if { path /tos }
-    http-request early-hint Link "</a.css>; rel=preload; as=style" if { path /eh }
-    http-request early-hint Link "</b.js>; rel=preload; as=script" if { path /eh }
-    http-request set-path /headers if { path /eh }
     http-request strict-mode off if { path /soft }
     http-request set-header X-Big %%[req.hdr(x-fill)]%%[req.hdr(x-fill)]%%[req.hdr(x-fill)] if { req.hdr(x-fill) -m found }
     http-request set-header X-Big2 %%[req.hdr(x-fill)]%%[req.hdr(x-fill)]%%[req.hdr(x-fill)] if { req.hdr(x-fill) -m found }
@@ -71,18 +68,25 @@ frontend fe
     http-request set-var(txn.path) path
     http-after-response set-header X-After 1
     use_backend rb if { path /status/503 }
+    use_backend eh if { path /eh }
     default_backend be
 backend rb
     retry-on 503
     retries 2
     http-request disable-l7-retry if { hdr(x-noretry) 1 }
     server s2 %s:%d
+backend eh
+    http-request early-hint Link "</a.css>; rel=preload; as=style"
+    http-request early-hint Link "</b.js>; rel=preload; as=script"
+    http-request early-hint X-Two %%[req.hdr(x-two)] if { req.hdr(x-two) -m found }
+    http-request set-path /headers
+    server s3 %s:%d
 backend be
     http-response return status 203 content-type text/plain string "replaced" hdr X-R yes if { status 404 }
     http-response return status 200 content-type text/plain lf-string "small %%[var(txn.path)]" if { var(txn.path) -m beg /size/ }
     http-response redirect location /elsewhere code 303 set-cookie GONE=1 if { status 410 }
     server s1 %s:%d
-""" % (log, TMO, HOST, p, HOST, b2.port, HOST, b1.port)
+""" % (log, TMO, HOST, p, HOST, b2.port, HOST, b1.port, HOST, b1.port)
     s = t.spillway(cfg, port=p)
 
     def seen(r):
@@ -174,6 +178,15 @@ backend be
         hints = err[i103:i200]
         assert "< Link: </a.css>; rel=preload; as=style" in hints, hints
         assert "< Link: </b.js>; rel=preload; as=script" in hints, hints
+        assert hints.count("103 Early Hints") == 1, hints
+        # a conditional early-hint rule starts a 103 of its own (HAProxy 2.6.2 and later)
+        rc, out, err = lib.curl(["-v", "-o", "/dev/null", "-H", "X-Two: 2",
+                                 "http://%s:%d/eh" % (HOST, p)])
+        assert rc == 0, (rc, err)
+        hints = err[:err.find("< HTTP/1.1 200")]
+        assert hints.count("< HTTP/1.1 103 Early Hints") == 2, hints
+        assert hints.rfind("< X-Two: 2") > hints.rfind("103 Early Hints") > hints.rfind("b.js"), \
+            hints
         # an HTTP/1.0 client gets the final answer only
         with Conn(p) as c:
             r = ask(c, "/eh", version="HTTP/1.0")
