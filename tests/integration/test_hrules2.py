@@ -5,8 +5,8 @@
   connection going on) and http-response redirect, with http-after-response on the answer;
 - http-request reject: HTTP/1 gets a close and no byte, HTTP/2 a RST_STREAM and a GOAWAY
   (ENHANCE_YOUR_CALM), the log PR;
-- set-src / set-src-port: the server's X-Forwarded-For, src fetches in later rules, the log's
-  %ci:%cp; the connection's next request sees its real source again (HAProxy 2.6: the stream's);
+- set-src / set-src-port: the server's X-Forwarded-For and PROXY header, src fetches in later
+  rules, the log's %ci:%cp; the connection's next request sees its real source again (HAProxy 2.6: the stream's);
 - set-tos / set-mark: the client socket's TOS and fwmark as `ss --tos -e` reports them;
 - early-hint: a 103 with the consecutive rules' Link fields before the final answer, over
   HTTP/1.1 (curl -v) and HTTP/2 (nghttp -v), none to an HTTP/1.0 client;
@@ -21,6 +21,7 @@ import subprocess
 import lib
 from h2client import H2
 from lib import HOST, SPILLWAY, Conn, Suite, free_port, request
+from test_proxyproto import Origin
 
 ENHANCE_YOUR_CALM = 0xb
 
@@ -43,6 +44,14 @@ def ask(c, path, headers=(), version="HTTP/1.1"):
 def main(t):
     b1 = t.backend("b1")
     b2 = t.backend("b2")
+    origin = Origin()  # reads the PROXY header
+    try:
+        run(t, b1, b2, origin)
+    finally:
+        origin.close()
+
+
+def run(t, b1, b2, origin):
     p = free_port()
     log = t.dir + "/access.log"
     fill = "f" * 6000
@@ -69,12 +78,15 @@ frontend fe
     http-after-response set-header X-After 1
     use_backend rb if { path /status/503 }
     use_backend eh if { path /eh }
+    use_backend pp if { path /pp }
     default_backend be
 backend rb
     retry-on 503
     retries 2
     http-request disable-l7-retry if { hdr(x-noretry) 1 }
     server s2 %s:%d
+backend pp
+    server s4 %s:%d send-proxy
 backend eh
     http-request early-hint Link "</a.css>; rel=preload; as=style"
     http-request early-hint Link "</b.js>; rel=preload; as=script"
@@ -86,7 +98,7 @@ backend be
     http-response return status 200 content-type text/plain lf-string "small %%[var(txn.path)]" if { var(txn.path) -m beg /size/ }
     http-response redirect location /elsewhere code 303 set-cookie GONE=1 if { status 410 }
     server s1 %s:%d
-""" % (log, TMO, HOST, p, HOST, b2.port, HOST, b1.port, HOST, b1.port)
+""" % (log, TMO, HOST, p, HOST, b2.port, HOST, origin.port, HOST, b1.port, HOST, b1.port)
     s = t.spillway(cfg, port=p)
 
     def seen(r):
@@ -152,6 +164,12 @@ backend be
             assert "X-Src: 127.0.0.1:" in h and ":4242" not in h, h
         r = request(p, "GET", "/headers", headers=[("X-Real-IP", "not an address")])
         assert "X-Forwarded-For: 127.0.0.1\r\n" in seen(r), seen(r)
+        # the PROXY header to a send-proxy server
+        r = request(p, "GET", "/pp", headers=[("X-Real-IP", "10.9.8.7")])
+        assert r.status == 200, r.status
+        conns = [c for c in origin.snapshot() if "/pp" in c["paths"]]
+        assert conns and conns[0]["pp"].startswith(b"PROXY TCP4 10.9.8.7 "), conns
+        assert conns[0]["pp"].split()[4] == b"4242" and conns[0]["xff"] == ["10.9.8.7"], conns
 
     t.case("set-src / set-src-port: X-Forwarded-For, src fetches, next request", set_src)
 
