@@ -1257,7 +1257,7 @@ void sp__txn_free(struct sp_txn *t)
         sp__accesslog_txn(t);
     if (t->stk_tracked)
         sp_stkctr_release(t->stkctr);
-    sp_vars_clear(&t->vars);
+    sp_vars_clear_txn(&t->vars, t->conn ? &t->conn->sess_vars : NULL);
     free(t->reqline);
     lresp_free(t);
     free(t->caps);

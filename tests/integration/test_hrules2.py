@@ -12,6 +12,9 @@
   HTTP/1.1 (curl -v) and HTTP/2 (nghttp -v), none to an HTTP/1.0 client;
 - strict-mode: a failed rewrite answers 500, ignored under strict-mode off;
 - disable-l7-retry: the server sees one request where retry-on 503 sends three;
+- tune.vars.{txn,reqres,sess}-max-size: a set-var past its scope's limit fails, hierarchically
+  (sess includes the connection's transactions), and a transaction's share is released at
+  its end;
 - `-c` errors for the bad forms (file:line, the reasons set-nice and set-priority-* are
   refused).
 """
@@ -296,7 +299,61 @@ backend be
             assert ("bad.cfg:%d" % line) in text and what in text, (line, what, text)
 
     t.case("-c names each bad rule with file:line", check_errors)
+    tune_vars(t, b1)
     t.case("no sanitizer report", lib.no_sanitizer_report, t)
+
+
+def tune_vars(t, b1):
+    """each variable counts its entry (48 bytes in spillway) plus its value's bytes"""
+    p = free_port()
+    cfg = """global
+    tune.vars.txn-max-size 250
+    tune.vars.reqres-max-size 120
+    tune.vars.sess-max-size 300
+%s
+frontend fe
+    bind %s:%d
+    http-request set-var(txn.a) str(aaaaaaaaaa)
+    http-request set-var(txn.b) req.hdr(x-b)
+    http-request set-var(req.r) req.hdr(x-r) if { req.hdr(x-r) -m found }
+    http-request set-var(sess.s) req.hdr(x-s) if { req.hdr(x-s) -m found }
+    http-request set-header X-A %%[var(txn.a)]
+    http-request set-header X-B %%[var(txn.b)]
+    http-request set-header X-R %%[var(req.r)]
+    http-request set-header X-S %%[var(sess.s)]
+    default_backend be
+backend be
+    server s1 %s:%d
+""" % (TMO, HOST, p, HOST, b1.port)
+    t.spillway(cfg, port=p)
+
+    def got(c, hdrs):
+        r = ask(c, "/headers", hdrs)
+        assert r.status == 200, r.status
+        h = r.body.decode(errors="replace")
+        # the value each set-header gave ("-": the variable is not set)
+        return {n: h.split("\r\n%s: " % n, 1)[1].split("\r\n", 1)[0]
+                for n in ("X-A", "X-B", "X-R", "X-S")}
+
+    def limits():
+        with Conn(p) as c:
+            v = got(c, [("X-B", "b" * 10), ("X-R", "r" * 10)])
+            assert v["X-A"] == "a" * 10 and v["X-B"] == "b" * 10 and v["X-R"] == "r" * 10, v
+            v = got(c, [("X-B", "b" * 200)])  # 58 + 248 > txn 250
+            assert v["X-A"] == "a" * 10 and v["X-B"] == "-", v
+            v = got(c, [("X-B", "b"), ("X-R", "r" * 100)])  # 148 > reqres 120
+            assert v["X-B"] == "b" and v["X-R"] == "-", v
+        with Conn(p) as c:
+            # sess counts the transaction's: 116 + 148 fits in 300, 174 + 148 does not
+            v = got(c, [("X-B", "b" * 10), ("X-R", "r" * 10), ("X-S", "s" * 100)])
+            assert v["X-R"] == "r" * 10 and v["X-S"] == "-", v
+            v = got(c, [("X-B", "b" * 10), ("X-S", "s" * 100)])
+            assert v["X-S"] == "s" * 100, v
+            # the next request of the connection: the last one's share was released
+            v = got(c, [("X-B", "b" * 10)])
+            assert v["X-A"] == "a" * 10 and v["X-B"] == "b" * 10 and v["X-S"] == "s" * 100, v
+
+    t.case("tune.vars.*-max-size: txn, reqres, sess (hierarchical), released", limits)
 
 
 if __name__ == "__main__":
