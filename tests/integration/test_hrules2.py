@@ -122,6 +122,13 @@ backend be
             # the same client connection goes on, and the next response is the server's own
             r = ask(c, "/name")
             assert r.status == 200 and r.body.strip() == b"b1", (r.status, r.body)
+        # over HTTP/2: the stream gets the answer, the connection goes on
+        c = H2(p)
+        st = c.get("/size/300000")
+        assert st.status == 200 and st.data == b"small /size/300000", (st.status, st.data[:80])
+        st = c.get("/name")
+        assert st.status == 200 and st.data.strip() == b"b1", (st.status, st.data)
+        c.close()
 
     t.case("http-response return / redirect replace the server's answer", response_return)
 
