@@ -77,6 +77,9 @@ enum sp__acl_fetch {
     SP__F_STK,       /* stick tables: sc_*, scN_*, src_*, table_* (stkfetch.c) */
     SP__F_CAP_REQ,   /* capture.req.hdr(N): env->caps[N] */
     SP__F_CAP_RES,   /* capture.res.hdr(N): env->caps[ncap_req + N] */
+    /* prio_class, prio_offset: env->prio[0], env->prio[1] */
+    SP__F_PRIO_CLASS,
+    SP__F_PRIO_OFFSET,
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,

@@ -205,6 +205,9 @@ static const struct kw kws[] = {
     {"res.hdr_names", SP__F_RES_HDR_NAMES, SP__ACL_T_STR, A_DELIM, 0, false},
     {"res.ver", SP__F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
     {"resp_ver", SP__F_RES_VER, SP__ACL_T_STR, A_NONE, 0, false},
+    /* the transaction's queue priority (http-request set-priority-class / -offset) */
+    {"prio_class", SP__F_PRIO_CLASS, SP__ACL_T_INT, A_NONE, 0, false},
+    {"prio_offset", SP__F_PRIO_OFFSET, SP__ACL_T_INT, A_NONE, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */

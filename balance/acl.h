@@ -103,6 +103,9 @@ struct sp_acl_env {
     /* stick tables: the stream's tracked entries (track-sc0..2, SP_STK_NCTR slots of
      * balance/stktable.h), NULL when it tracks none */
     const struct sp_stkctr *stkctr;
+    /* prio_class, prio_offset: the transaction's [class, offset] (set-priority-*), NULL when
+     * there is no transaction (the fetches fail) */
+    const int32_t *prio;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */

@@ -53,6 +53,8 @@ enum act {
     A_EARLY_HINT,
     A_STRICT_MODE,
     A_DISABLE_L7_RETRY,
+    A_SET_PRIO_CLASS,
+    A_SET_PRIO_OFFSET,
 };
 
 /* del-header -m */

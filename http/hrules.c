@@ -993,6 +993,15 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
         case A_DISABLE_L7_RETRY:
             r->t->no_l7_retry = true;
             continue;
+        case A_SET_PRIO_CLASS:
+        case A_SET_PRIO_OFFSET: {
+            /* HAProxy's ranges; a sample that is no integer leaves it as it was */
+            struct sp_smp v;
+            int64_t k, m = h->act == A_SET_PRIO_CLASS ? 0x7ff : 0x7ffff;
+            if (sp_smp_eval(h->expr, &r->env, &v) && smp_int(&v, &k))
+                r->t->prio[h->act == A_SET_PRIO_OFFSET] = (int32_t)(k < -m ? -m : k > m ? m : k);
+            continue;
+        }
         }
         if (e == -EINVAL)
             return V_BAD; /* normalize-uri ... strict: a bad request (400) */
@@ -1015,6 +1024,7 @@ static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
     env->txn_vars = &t->vars;
     env->unique_id = sp__uid_fetch; /* the unique-id fetch (uniqueid.c) */
     env->uid_ctx = t;
+    env->prio = t->prio; /* prio_class, prio_offset */
 }
 
 /* What log-format values (%ci, %ft, %b, %H...) print while the rules run. */

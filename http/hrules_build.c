@@ -339,8 +339,8 @@ static const char *const unsupported[] = {
 /* clang-format on */
 
 /* reject, set-src, set-src-port, set-mark, set-tos, early-hint, strict-mode,
- * disable-l7-retry, and the reasons set-nice and set-priority-* are refused. Returns 1 when
- * `a` is none of them. */
+ * disable-l7-retry, set-priority-class, set-priority-offset, and the reason set-nice is
+ * refused. Returns 1 when `a` is none of them. */
 static int compile_acts2(struct cctx *x, struct sp_hrule *r, char **w, int n, int *i, bool response,
                          bool after)
 {
@@ -392,11 +392,8 @@ static int compile_acts2(struct cctx *x, struct sp_hrule *r, char **w, int n, in
                       "whose priority a request could change");
     } else if ((!strcmp(a, "set-priority-class") || !strcmp(a, "set-priority-offset")) &&
                !response) {
-        return bad(x,
-                   "action '%s' is not supported by spillway: a server's queue is served "
-                   "in arrival order (one FIFO per worker and server pool, net/upstream.c), "
-                   "with no priority to order it by",
-                   a);
+        r->act = a[13] == 'c' ? A_SET_PRIO_CLASS : A_SET_PRIO_OFFSET;
+        return take_expr(x, r, w, n, i);
     } else if (response &&
                (!strcmp(a, "reject") || !strncmp(a, "set-src", 7) || !strcmp(a, "early-hint") ||
                 !strcmp(a, "disable-l7-retry") || !strncmp(a, "set-priority-", 13))) {

@@ -335,6 +335,9 @@ struct sp_txn {
     struct sockaddr_storage src;
     bool src_set;
     bool no_l7_retry; /* http-request disable-l7-retry: only connection failures are retried */
+    /* http-request set-priority-class / set-priority-offset: [class, offset ms] (HAProxy's
+     * ranges: +-2047, +-524287), the server queue's order (prio_class / prio_offset fetches) */
+    int32_t prio[2];
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an

@@ -612,6 +612,8 @@ static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
     struct sp_worker *w = t->hw->w;
 
     t->wait.ready = queue_ready;
+    t->wait.prio_class = t->prio[0]; /* set-priority-class / -offset: the queue's order */
+    t->wait.prio_when = (int64_t)w->now + t->prio[1];
     if (sp_uppool_wait(pool, &t->wait) < 0) {
         sp__txn_fail(t, 503, 'S', 'Q'); /* maxqueue reached */
         return;

@@ -1,7 +1,7 @@
 /* tests/http/test_hrules2.c - http/hrules_build.c: the compilation of reject, set-src,
- * set-src-port, set-tos, set-mark, early-hint, strict-mode, disable-l7-retry and
- * http-response return/redirect, and the errors (file:line, the reason) for their bad forms
- * and for the actions spillway refuses (set-nice, set-priority-*). */
+ * set-src-port, set-tos, set-mark, early-hint, strict-mode, disable-l7-retry,
+ * set-priority-class/-offset and http-response return/redirect, and the errors (file:line, the
+ * reason) for their bad forms and for set-nice, which spillway refuses. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +67,8 @@ static void test_compile(void)
                             " http-request early-hint Link \"</a>; %[path]\"\n"
                             " http-request strict-mode off\n"
                             " http-request disable-l7-retry\n"
+                            " http-request set-priority-class int(-3)\n"
+                            " http-request set-priority-offset prio_class\n"
                             " http-response return status 203 string x if { status 404 }\n"
                             " http-response redirect location /l code 303\n"
                             " http-response set-tos 8\n"
@@ -78,7 +80,7 @@ static void test_compile(void)
     CU_ASSERT_EQUAL(e.errors, 0);
     const struct sp_hruleset *s = fe_req(&e);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL_FATAL(s->n, 8);
+    CU_ASSERT_EQUAL_FATAL(s->n, 10);
     CU_ASSERT_EQUAL(s->r[0].act, A_REJECT);
     CU_ASSERT_PTR_NOT_NULL(s->r[0].cond);
     CU_ASSERT_EQUAL(s->r[1].act, A_SET_SRC);
@@ -94,6 +96,9 @@ static void test_compile(void)
     CU_ASSERT_EQUAL(s->r[6].act, A_STRICT_MODE);
     CU_ASSERT_EQUAL(s->r[6].status, 0);
     CU_ASSERT_EQUAL(s->r[7].act, A_DISABLE_L7_RETRY);
+    CU_ASSERT_EQUAL(s->r[8].act, A_SET_PRIO_CLASS);
+    CU_ASSERT_EQUAL(s->r[9].act, A_SET_PRIO_OFFSET);
+    CU_ASSERT_PTR_NOT_NULL(s->r[9].expr);
     const struct sp_frontend *fe = sp_routing_frontend(e.rt, "fe");
     const struct sp_hruleset *res = &e.h->fe[fe->idx].res;
     CU_ASSERT_EQUAL_FATAL(res->n, 3);
@@ -128,10 +133,9 @@ static void expect(const char *rule, const char *what)
 static void test_errors(void)
 {
     expect(" http-request set-nice 10", "'set-nice' is not supported by spillway: a worker");
-    expect(" http-request set-priority-class int(1)",
-           "'set-priority-class' is not supported by spillway: a server's queue is served in "
-           "arrival order");
-    expect(" http-request set-priority-offset int(1)", "not supported by spillway");
+    expect(" http-request set-priority-class", "expects a sample expression");
+    expect(" http-request set-priority-offset nosuchfetch", "nosuchfetch");
+    expect(" http-response set-priority-class int(1)", "is an http-request action");
     expect(" http-request set-tos 256", "from 0 to 255");
     expect(" http-request set-tos", "expects exactly 1 argument");
     expect(" http-request set-mark 0x1g", "invalid value '0x1g'");

@@ -15,11 +15,14 @@
 - tune.vars.{txn,reqres,sess}-max-size: a set-var past its scope's limit fails, hierarchically
   (sess includes the connection's transactions), and a transaction's share is released at
   its end;
-- `-c` errors for the bad forms (file:line, the reasons set-nice and set-priority-* are
-  refused).
+- set-priority-class / set-priority-offset: the server queue (maxconn 1) serves by class,
+  then offset; prio_class / prio_offset;
+- `-c` errors for the bad forms (file:line, the reason set-nice is refused).
 """
 
 import subprocess
+import threading
+import time
 
 import lib
 from h2client import H2
@@ -59,6 +62,7 @@ def run(t, b1, b2, origin):
     log = t.dir + "/access.log"
     fill = "f" * 6000
     cfg = """global
+    nbthread 1
     log %s format raw local0
 %s
 frontend fe
@@ -82,12 +86,21 @@ frontend fe
     use_backend rb if { path /status/503 }
     use_backend eh if { path /eh }
     use_backend pp if { path /pp }
+    use_backend pq if { path_beg /pq }
     default_backend be
 backend rb
     retry-on 503
     retries 2
     http-request disable-l7-retry if { hdr(x-noretry) 1 }
     server s2 %s:%d
+backend pq
+    http-request set-timeout server 900ms if { path /pq/hang }
+    http-request set-priority-class int(-1) if { hdr(x-vip) 1 }
+    http-request set-priority-offset int(-2000) if { hdr(x-vip) 2 }
+    http-request set-header X-Prio %%[prio_class]/%%[prio_offset]
+    http-request set-path /headers if { path /pq }
+    http-request set-path /hang if { path /pq/hang }
+    server s5 %s:%d maxconn 1
 backend pp
     server s4 %s:%d send-proxy
 backend eh
@@ -101,7 +114,8 @@ backend be
     http-response return status 200 content-type text/plain lf-string "small %%[var(txn.path)]" if { var(txn.path) -m beg /size/ }
     http-response redirect location /elsewhere code 303 set-cookie GONE=1 if { status 410 }
     server s1 %s:%d
-""" % (log, TMO, HOST, p, HOST, b2.port, HOST, origin.port, HOST, b1.port, HOST, b1.port)
+""" % (log, TMO, HOST, p, HOST, b2.port, HOST, b1.port, HOST, origin.port, HOST, b1.port,
+       HOST, b1.port)
     s = t.spillway(cfg, port=p)
 
     def seen(r):
@@ -262,6 +276,43 @@ backend be
 
     t.case("disable-l7-retry: one try where retry-on 503 makes three", l7_retry)
 
+    def priority():
+        # one connection to the server: /pq/hang holds it 900 ms while three more queue; the
+        # queue serves class -1 first, then offset -2000, then the ordinary one
+        done = []
+        lock = threading.Lock()
+
+        def go(name, hdrs, path="/pq"):
+            with Conn(p) as c:
+                r = ask(c, path, hdrs)
+                with lock:
+                    done.append((name, r.status, seen(r)))
+
+        hold = threading.Thread(target=go, args=("hang", [], "/pq/hang"))
+        hold.start()
+        time.sleep(0.15)
+        th = []
+        for name, hdrs in (("plain", []), ("offset", [("X-Vip", "2")]),
+                           ("class", [("X-Vip", "1")])):
+            th.append(threading.Thread(target=go, args=(name, hdrs, "/pq?" + name)))
+            th[-1].start()
+            time.sleep(0.05)
+        for x in th + [hold]:
+            x.join(10)
+        assert len(done) == 4 and all(d[1] == 200 for d in done if d[0] != "hang"), done
+        # the order spillway served them in: its access log's (one worker)
+        def served():
+            text = open(log).read()
+            return [n for ln in text.splitlines() for n in ("plain", "offset", "class")
+                    if ('"GET /pq?%s ' % n) in ln]
+        lib.wait_until(lambda: len(served()) == 3, 5)
+        assert served() == ["class", "offset", "plain"], served()
+        prio = {d[0]: d[2].split("X-Prio: ", 1)[1].split("\r\n", 1)[0] for d in done
+                if d[0] != "hang"}
+        assert prio == {"class": "-1/0", "offset": "0/-2000", "plain": "0/0"}, prio
+
+    t.case("set-priority-class / -offset: the server queue's order, prio_* fetches", priority)
+
     def logs():
         s.stop()
         text = open(log).read()
@@ -279,7 +330,7 @@ backend be
 frontend fe
     bind %s:%d
     http-request set-nice 10
-    http-request set-priority-class int(1)
+    http-request set-priority-class
     http-request set-tos 0x300
     http-request early-hint Link
     http-request strict-mode maybe
@@ -298,7 +349,7 @@ backend be
         rc, text = proc.returncode, (proc.stdout + proc.stderr).decode(errors="replace")
         assert rc != 0, text
         for line, what in ((9, "'set-nice' is not supported by spillway"),
-                           (10, "'set-priority-class' is not supported by spillway"),
+                           (10, "expects a sample expression"),
                            (11, "from 0 to 255"), (12, "expects exactly 2 arguments"),
                            (13, "expects 'on' or 'off'"), (14, "'reject'"),
                            (15, "'return'"), (16, "expects a sample expression"),
