@@ -1151,8 +1151,8 @@ bool sp__txn_retry_empty(struct sp_txn *t)
         txn_connect(t, true, false);
         return true;
     }
-    if (t->died_retried || !t->be->redispatch || t->conn_retries <= 0)
-        return false;
+    if (t->died_retried || !t->be->redispatch || t->conn_retries <= 0 || t->no_l7_retry)
+        return false; /* disable-l7-retry: not after a response was expected */
     /* the dead connection goes first (its server's counters), whatever comes next: the
      * caller's 502 would close it too */
     detach_up(t, false);
