@@ -131,6 +131,8 @@ void sp_vars_clear_txn(struct sp_vars *v, struct sp_vars *sess);
 struct sp_vars_limits {
     uint64_t global, proc, sess, txn, reqres;
 };
+/* owner: main (before the workers start). Installs the limits (relaxed atomics: a worker sees
+ * them at its next set-var). */
 void sp_vars_limits_set(const struct sp_vars_limits *l);
 
 /* Sets (copies the value), unsets and reads a variable through the stores env points to
