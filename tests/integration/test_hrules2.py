@@ -125,6 +125,7 @@ backend be
         with Conn(p) as c:
             r = ask(c, "/status/404")
             assert r.status == 203 and r.body == b"replaced", (r.status, r.body)
+            assert r.reason == "Non-Authoritative Information", r.reason
             assert r.header("X-R") == "yes" and r.header("X-After") == "1", r.headers
             assert r.header("Content-Type") == "text/plain", r.headers
             # a big body from the server is not relayed: the answer replaces it
