@@ -900,6 +900,9 @@ bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *en
         return match_int(e, 1);
     case SP__F_SSL_FC:
         return match_int(e, env->ssl_fc);
+    case SP__F_PRIO_CLASS:
+    case SP__F_PRIO_OFFSET:
+        return env->prio && match_int(e, env->prio[e->fetch == SP__F_PRIO_OFFSET]);
     case SP__F_REQ_LEN:
         return env->payload && match_int(e, (int64_t)env->payload_len);
     case SP__F_PAYLOAD: {
@@ -970,6 +973,9 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return smp_int(out, SP_SMP_BOOL, e->fetch != SP__F_FALSE);
     case SP__F_SSL_FC:
         return smp_int(out, SP_SMP_BOOL, env->ssl_fc);
+    case SP__F_PRIO_CLASS:
+    case SP__F_PRIO_OFFSET:
+        return env->prio && smp_int(out, SP_SMP_SINT, env->prio[e->fetch == SP__F_PRIO_OFFSET]);
     case SP__F_LOAD:
         if (!env->load)
             return false;

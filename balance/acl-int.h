@@ -83,6 +83,9 @@ enum sp__acl_fetch {
     SP__F_BODY_SIZE,  /* req.body_size */
     SP__F_BODY_PARAM, /* req.body_param([name]) */
     SP__F_RES_COOK,  /* res.cook(NAME), scook: the Set-Cookie headers' first pairs */
+    /* prio_class, prio_offset: env->prio[0], env->prio[1] */
+    SP__F_PRIO_CLASS,
+    SP__F_PRIO_OFFSET,
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,

@@ -217,6 +217,9 @@ static const struct kw kws[] = {
     {"req.body_param", SP__F_BODY_PARAM, SP__ACL_T_STR, A_HDR_OPT, 0, false},
     {"res.cook", SP__F_RES_COOK, SP__ACL_T_STR, A_COOK, 0, false},
     {"scook", SP__F_RES_COOK, SP__ACL_T_STR, A_COOK, 0, false},
+    /* the transaction's queue priority (http-request set-priority-class / -offset) */
+    {"prio_class", SP__F_PRIO_CLASS, SP__ACL_T_INT, A_NONE, 0, false},
+    {"prio_offset", SP__F_PRIO_OFFSET, SP__ACL_T_INT, A_NONE, 0, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */

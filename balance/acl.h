@@ -108,6 +108,9 @@ struct sp_acl_env {
      * body to read (the fetches fail) */
     bool (*body)(const struct sp_acl_env *env, const char **p, size_t *len, uint64_t *size);
     const void *body_ctx;
+    /* prio_class, prio_offset: the transaction's [class, offset] (set-priority-*), NULL when
+     * there is no transaction (the fetches fail) */
+    const int32_t *prio;
 };
 
 /* The request fields of `env`, filled now if they were left for later. */

@@ -111,10 +111,29 @@ struct sp_var;
 struct sp_vars {
     struct sp_var *_head;
     size_t _bytes;
+    /* tune.vars.*-max-size accounting (HAProxy's, hierarchical): each variable counts its
+     * entry plus its value's bytes; a transaction's store counts txn.*, req.* and res.*
+     * (_acct_rr: req.* and res.* alone), a connection's counts sess.* and its transactions'
+     * stores; _own: what its own variables hold (released from the process's count when it is
+     * cleared). Kept only when a limit is set. */
+    size_t _acct, _acct_rr, _own;
 };
 
 void sp_vars_init(struct sp_vars *v);
 void sp_vars_clear(struct sp_vars *v);
+/* owner: the worker of the transaction. Clears a transaction's store, its accounting taken
+ * out of its connection's store `sess` (NULL: none). */
+void sp_vars_clear_txn(struct sp_vars *v, struct sp_vars *sess);
+
+/* shared: set by main before the workers start (and again at a reload), read by every
+ * worker. `tune.vars.{global,proc,sess,txn,reqres}-max-size`, 0: no limit. A set-var that
+ * would carry a scope past its limit fails (the variable is left unset or as it was). */
+struct sp_vars_limits {
+    uint64_t global, proc, sess, txn, reqres;
+};
+/* owner: main (before the workers start). Installs the limits (relaxed atomics: a worker sees
+ * them at its next set-var). */
+void sp_vars_limits_set(const struct sp_vars_limits *l);
 
 /* Sets (copies the value), unsets and reads a variable through the stores env points to
  * (env->sess_vars, env->txn_vars; NULL store: set fails, get finds nothing). sp_var_get()'s

@@ -111,10 +111,80 @@ int sp_var_ref_parse(const char *text, size_t len, struct sp_var_ref *ret, char 
 static struct sp_vars proc_vars;
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* tune.vars.*-max-size (see sp_vars_limits_set()); acct_on: some limit is set. proc_acct:
+ * every scope's accounted bytes in the process, kept when proc or global is limited (HAProxy's
+ * proc_vars.size: the one counter all workers share, an atomic add per accounted change). */
+static struct sp_vars_limits lim;
+static bool acct_on;
+static int64_t proc_acct; /* may go below 0 when limits came with a reload: read as 0 */
+
+void sp_vars_limits_set(const struct sp_vars_limits *l)
+{
+    __atomic_store_n(&lim.global, l->global, __ATOMIC_RELAXED);
+    __atomic_store_n(&lim.proc, l->proc, __ATOMIC_RELAXED);
+    __atomic_store_n(&lim.sess, l->sess, __ATOMIC_RELAXED);
+    __atomic_store_n(&lim.txn, l->txn, __ATOMIC_RELAXED);
+    __atomic_store_n(&lim.reqres, l->reqres, __ATOMIC_RELAXED);
+    __atomic_store_n(&acct_on, l->global || l->proc || l->sess || l->txn || l->reqres,
+                     __ATOMIC_RELAXED);
+}
+
+static uint64_t lim_of(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static bool over(uint64_t limit, size_t have, int64_t d)
+{
+    return limit && d > 0 && (uint64_t)have + (uint64_t)d > limit;
+}
+
+/* a store's count moved by d, never below 0 (a value set before a reload brought the limits
+ * was never counted) */
+static size_t moved(size_t have, int64_t d)
+{
+    return d >= 0 ? have + (size_t)d : have - ((size_t)-d < have ? (size_t)-d : have);
+}
+
+/* Accounts `d` bytes (negative: released) in `scope`'s store `st` and the stores that include
+ * it: false, with nothing accounted, when a limit would be passed (HAProxy's
+ * var_accounting_add()). `sess`: the connection's store, NULL when there is none. */
+static bool acct(enum sp_var_scope scope, struct sp_vars *st, struct sp_vars *sess, int64_t d)
+{
+    if (!__atomic_load_n(&acct_on, __ATOMIC_RELAXED) || !d)
+        return true;
+    bool rr = scope == SP_VAR_REQ || scope == SP_VAR_RES;
+    bool txn = rr || scope == SP_VAR_TXN;
+    uint64_t gl = lim_of(&lim.global), pl = lim_of(&lim.proc);
+    if (d > 0) {
+        if ((rr && over(lim_of(&lim.reqres), st->_acct_rr, d)) ||
+            (txn && over(lim_of(&lim.txn), st->_acct, d)) ||
+            (scope == SP_VAR_SESS && over(lim_of(&lim.sess), st->_acct, d)) ||
+            (txn && sess && over(lim_of(&lim.sess), sess->_acct, d)))
+            return false;
+        int64_t p = __atomic_load_n(&proc_acct, __ATOMIC_RELAXED);
+        size_t have = p > 0 ? (size_t)p : 0;
+        if (over(pl, have, d) || over(gl, have, d))
+            return false;
+    }
+    if (rr)
+        st->_acct_rr = moved(st->_acct_rr, d);
+    if (scope != SP_VAR_PROC) { /* proc.*: the process's counter alone */
+        st->_acct = moved(st->_acct, d);
+        st->_own = moved(st->_own, d);
+    }
+    if (txn && sess)
+        sess->_acct = moved(sess->_acct, d);
+    if (pl || gl)
+        __atomic_add_fetch(&proc_acct, d, __ATOMIC_RELAXED);
+    return true;
+}
+
 void sp_vars_init(struct sp_vars *v)
 {
     v->_head = NULL;
     v->_bytes = 0;
+    v->_acct = v->_acct_rr = v->_own = 0;
 }
 
 void sp_vars_clear(struct sp_vars *v)
@@ -123,7 +193,16 @@ void sp_vars_clear(struct sp_vars *v)
         next = n->next;
         free(n);
     }
+    if (v->_own && (lim_of(&lim.proc) || lim_of(&lim.global)))
+        __atomic_sub_fetch(&proc_acct, (int64_t)v->_own, __ATOMIC_RELAXED);
     sp_vars_init(v);
+}
+
+void sp_vars_clear_txn(struct sp_vars *v, struct sp_vars *sess)
+{
+    if (sess && v->_own)
+        sess->_acct = moved(sess->_acct, -(int64_t)v->_own);
+    sp_vars_clear(v);
 }
 
 static struct sp_vars *store_of(const struct sp_acl_env *env, enum sp_var_scope scope)
@@ -147,7 +226,8 @@ static struct sp_var **find(struct sp_vars *st, const struct sp_var_ref *ref)
     return pp;
 }
 
-static int store_set(struct sp_vars *st, const struct sp_var_ref *ref, const struct sp_smp *v)
+static int store_set(struct sp_vars *st, struct sp_vars *sess, const struct sp_var_ref *ref,
+                     const struct sp_smp *v)
 {
     bool bytes = v->type == SP_SMP_STR || v->type == SP_SMP_BIN;
     size_t need = bytes ? v->u.str.len : 0;
@@ -156,10 +236,16 @@ static int store_set(struct sp_vars *st, const struct sp_var_ref *ref, const str
 
     if (st->_bytes - old + need > SP_VARS_MAX_BYTES)
         return -ENOSPC;
+    /* tune.vars.*: a new variable counts its entry, then its value's bytes (HAProxy) */
+    int64_t d = (int64_t)need - (int64_t)old + (n ? 0 : (int64_t)sizeof(struct sp_var));
+    if (!acct(ref->scope, st, sess, d))
+        return -ENOSPC;
     if (!n || n->cap < need) {
         struct sp_var *nn = malloc(sizeof(*nn) + need);
-        if (!nn)
+        if (!nn) {
+            acct(ref->scope, st, sess, -d);
             return -ENOMEM;
+        }
         nn->cap = need;
         nn->id = ref->id;
         nn->scope = (uint8_t)ref->scope;
@@ -181,13 +267,14 @@ static int store_set(struct sp_vars *st, const struct sp_var_ref *ref, const str
     return 0;
 }
 
-static void store_unset(struct sp_vars *st, const struct sp_var_ref *ref)
+static void store_unset(struct sp_vars *st, struct sp_vars *sess, const struct sp_var_ref *ref)
 {
     struct sp_var **pp = find(st, ref), *n = *pp;
     if (!n)
         return;
-    if (n->v.type == SP_SMP_STR || n->v.type == SP_SMP_BIN)
-        st->_bytes -= n->v.u.str.len;
+    size_t len = n->v.type == SP_SMP_STR || n->v.type == SP_SMP_BIN ? n->v.u.str.len : 0;
+    st->_bytes -= len;
+    acct(ref->scope, st, sess, -(int64_t)(len + sizeof(struct sp_var)));
     *pp = n->next;
     free(n);
 }
@@ -200,9 +287,9 @@ int sp_var_set(const struct sp_acl_env *env, const struct sp_var_ref *ref, const
     if (!st)
         return -ENOENT;
     if (ref->scope != SP_VAR_PROC)
-        return store_set(st, ref, v);
+        return store_set(st, env->sess_vars, ref, v);
     pthread_mutex_lock(&proc_lock);
-    ret = store_set(st, ref, v);
+    ret = store_set(st, NULL, ref, v);
     pthread_mutex_unlock(&proc_lock);
     return ret;
 }
@@ -214,11 +301,11 @@ void sp_var_unset(const struct sp_acl_env *env, const struct sp_var_ref *ref)
     if (!st)
         return;
     if (ref->scope != SP_VAR_PROC) {
-        store_unset(st, ref);
+        store_unset(st, env->sess_vars, ref);
         return;
     }
     pthread_mutex_lock(&proc_lock);
-    store_unset(st, ref);
+    store_unset(st, NULL, ref);
     pthread_mutex_unlock(&proc_lock);
 }
 

@@ -261,6 +261,21 @@ void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv)
         sp__cfg_get_int(ps, argv[0], "size", argv[1], 0, INT_MAX, &ps->cfg->global.maxrewrite);
 }
 
+/* tune.vars.{global,proc,sess,txn,reqres}-max-size <bytes> (balance/vars.c) */
+void sp__cfg_kw_vars_max(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+    const char *s = argv[0] + 10; /* after "tune.vars." */
+    int *v = !strncmp(s, "global", 6) ? &g->vars_max_global
+             : !strncmp(s, "proc", 4) ? &g->vars_max_proc
+             : !strncmp(s, "sess", 4) ? &g->vars_max_sess
+             : !strncmp(s, "txn", 3)  ? &g->vars_max_txn
+                                      : &g->vars_max_reqres;
+
+    if (sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        sp__cfg_get_int(ps, argv[0], "size", argv[1], 0, INT_MAX, v);
+}
+
 void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv)
 {
     int v;

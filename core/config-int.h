@@ -327,6 +327,7 @@ void sp__cfg_kw_master_worker(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_node(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_localpeer(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_vars_max(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv);
 /* owner: main (the configuration loader). cfgresolvers.c: the server state file's keywords */
 void sp__cfg_kw_server_state_file(struct sp__cfg_parser *ps, int argc, char **argv);

@@ -579,6 +579,8 @@ struct sp_cfg_global {
     char server_state_base[1024];
     /* `tune.comp.maxlevel` (1), `tune.zlib.memlevel` (8), `tune.zlib.windowsize` (15) */
     int comp_maxlevel, zlib_memlevel, zlib_windowsize;
+    /* `tune.vars.{global,proc,sess,txn,reqres}-max-size` (bytes), 0: no limit */
+    int vars_max_global, vars_max_proc, vars_max_sess, vars_max_txn, vars_max_reqres;
 };
 
 /* owner: main */

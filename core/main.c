@@ -865,6 +865,11 @@ static void set_http_conf(struct runtime *rt)
                                 ? cfg->global.bufsize / 2
                                 : cfg->global.maxrewrite;
     sp_h1_max_hdrs = cfg->global.http_maxhdr - 1; /* HAProxy counts the start line too */
+    sp_vars_limits_set(&(struct sp_vars_limits){.global = (uint64_t)cfg->global.vars_max_global,
+                                                .proc = (uint64_t)cfg->global.vars_max_proc,
+                                                .sess = (uint64_t)cfg->global.vars_max_sess,
+                                                .txn = (uint64_t)cfg->global.vars_max_txn,
+                                                .reqres = (uint64_t)cfg->global.vars_max_reqres});
     sp_comp_level = cfg->global.comp_maxlevel;
     sp_comp_memlevel = cfg->global.zlib_memlevel;
     sp_comp_windowsize = cfg->global.zlib_windowsize;

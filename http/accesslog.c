@@ -85,6 +85,7 @@ void sp__accesslog_request(struct sp_log_rec *r, const struct sp_txn *t)
         r->target_len = t->reqline_tlen;
     }
     r->version = t->h2 ? "HTTP/2.0" : (t->conn->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
+    r->cli = sp__txn_src(t); /* http-request set-src */
 }
 
 void sp__accesslog_txn(struct sp_txn *t)
@@ -101,7 +102,8 @@ void sp__accesslog_txn(struct sp_txn *t)
         return;
     sp__accesslog_base(&r, hw, t->conn);
     r.backend = t->be ? t->be->name : NULL;
-    if (t->local && t->local != SP_LOCAL_REPLY && t->local != SP_LOCAL_REJECT)
+    if (t->local && t->local != SP_LOCAL_REPLY && t->local != SP_LOCAL_DROP &&
+        t->local != SP_LOCAL_REJECT)
         r.server = t->local == SP_LOCAL_PROMETHEUS ? "<PROMEX>" : "<STATS>";
     else if (t->srv && t->counted_srv_once)
         r.server = t->srv->name;

@@ -65,24 +65,58 @@ const char *sp__http_reason(int status)
     } others[] = {
         {100, "Continue"},
         {101, "Switching Protocols"},
+        {102, "Processing"},
         {200, "OK"},
         {201, "Created"},
         {202, "Accepted"},
+        {203, "Non-Authoritative Information"},
         {204, "No Content"},
+        {205, "Reset Content"},
         {206, "Partial Content"},
+        {207, "Multi-Status"},
+        {210, "Content Different"},
+        {226, "IM Used"},
+        {300, "Multiple Choices"},
         {301, "Moved Permanently"},
         {302, "Found"},
         {303, "See Other"},
         {304, "Not Modified"},
+        {305, "Use Proxy"},
         {307, "Temporary Redirect"},
         {308, "Permanent Redirect"},
+        {310, "Too many Redirects"},
         {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"},
         {409, "Conflict"},
         {410, "Gone"},
+        {411, "Length Required"},
         {412, "Precondition Failed"},
         {415, "Unsupported Media Type"},
         {416, "Range Not Satisfiable"},
         {417, "Expectation Failed"},
+        /* the rest of HAProxy 2.6's http_get_reason() (a `return status N` may name any) */
+        {418, "I'm a teapot"},
+        {422, "Unprocessable Content"},
+        {423, "Locked"},
+        {424, "Method failure"},
+        {425, "Too Early"},
+        {426, "Upgrade Required"},
+        {428, "Precondition Required"},
+        {449, "Retry With"},
+        {450, "Blocked by Windows Parental Controls"},
+        {451, "Unavailable For Legal Reasons"},
+        {456, "Unrecoverable Error"},
+        {499, "client has closed connection"},
+        {505, "HTTP Version not supported"},
+        {506, "Variant also negotiate"},
+        {507, "Insufficient storage"},
+        {508, "Loop detected"},
+        {509, "Bandwidth Limit Exceeded"},
+        {510, "Not extended"},
+        {511, "Network authentication required"},
+        {520, "Web server is returning an unknown error"},
     };
     const struct errpage *p = find(status);
 
@@ -312,6 +346,8 @@ static size_t render(struct sp_http_worker *hw, const struct sp_logfmt *f,
     }
     if (x->t) {
         const struct sp_txn *t = x->t;
+        if (t->src_set) /* http-request set-src */
+            r.cli = &t->src;
         r.server = t->srv ? t->srv->name : NULL;
         r.bytes_in = t->bytes_in;
         r.retries = (unsigned)t->retries;

@@ -631,15 +631,16 @@ static void after_rules(struct sp_conn *c, struct sp_txn *t, struct sp_hmsg *hm,
         c->keepalive = false; /* HAProxy's http_reply_and_close() */
     if (t->local == SP_LOCAL_REPLY && !c->req_done)
         c->keepalive = false; /* the body of an answered request is not read */
-    sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
+    sp__fwd_decide(c->fe, t->be, sp__txn_src(t), &fwd);
     if (fwd.add && fwd.if_none &&
         (hm ? sp__hmsg_has(hm, fwd.name, fwd.name_len)
             : sp__h1_has_field(head, m, fwd.name, fwd.name_len)))
         fwd.add = false;
     bool up_close = sp__txn_srv_close(t);
     enum sp_h1_body hbody;
-    if ((hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, &c->peer, up_close, false, &hbody)
-            : sp__h1_build_request(&hw->headbuf, head, m, &fwd, &c->peer, up_close)) < 0 ||
+    if ((hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, sp__txn_src(t), up_close, false,
+                                     &hbody)
+            : sp__h1_build_request(&hw->headbuf, head, m, &fwd, sp__txn_src(t), up_close)) < 0 ||
         sp__txn_set_head(t) < 0) {
         txn_refuse(c, t, 431);
         return;

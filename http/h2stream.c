@@ -21,10 +21,17 @@ static int op_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *
     struct sp_h2s *st = t->front;
     struct sp_http_worker *hw = sp__h2_hw(st->h2);
 
-    if (m->status < 200 || st->closed || st->reset)
-        return 0; /* interim responses are not relayed over HTTP/2 */
+    if ((m->status < 200 && m->status != 103) || st->closed || st->reset)
+        return 0; /* interim responses are not relayed over HTTP/2, but 103 Early Hints */
     int n = sp__h2_res_nv(buf, m, hw->h2nva, SP_ARRAY_SIZE(hw->h2nva), hw->h2scratch,
                           sizeof(hw->h2scratch));
+    if (n >= 0 && m->status == 103) {
+        /* a HEADERS frame that does not end the stream (the final response follows) */
+        if (!st->res_submitted && nghttp2_submit_headers(st->h2->s, NGHTTP2_FLAG_NONE, st->id, NULL,
+                                                         hw->h2nva, (size_t)n, NULL) == 0)
+            sp__h2_want_flush(st->h2);
+        return 0;
+    }
     if (n < 0) {
         sp__h2s_reset(st, NGHTTP2_INTERNAL_ERROR);
         return 0;
@@ -106,14 +113,17 @@ void sp__h2_reject(struct sp_txn *t)
     struct sp_h2s *st = t->front;
     struct sp_h2c *h2 = st->h2;
 
+    /* the stream reset, then GOAWAY, both ENHANCE_YOUR_CALM, and the connection closes once
+     * they are out (HAProxy 2.6: h2c_error() on a rejected stream) */
     t->conn->want_close = true;
-    if (!h2->goaway) {
-        h2->goaway = true;
+    sp__h2s_reset(st, NGHTTP2_ENHANCE_YOUR_CALM);
+    if (!h2->goaway)
         nghttp2_submit_goaway(h2->s, NGHTTP2_FLAG_NONE,
                               nghttp2_session_get_last_proc_stream_id(h2->s),
                               NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
-    }
-    sp__h2s_reset(st, NGHTTP2_ENHANCE_YOUR_CALM);
+    h2->goaway = true;
+    h2->fatal = true;
+    sp__h2_want_flush(h2);
 }
 
 static void op_req_resume(struct sp_txn *t)
@@ -307,14 +317,14 @@ static void stream_after_rules(struct sp_h2s *st, struct sp_txn *t, struct sp_hm
         else
             sp__comp_req_h2(t, q);
     }
-    sp__fwd_decide(c->fe, t->be, &c->peer, &fwd);
+    sp__fwd_decide(c->fe, t->be, sp__txn_src(t), &fwd);
     if (fwd.add && fwd.if_none &&
         (hm ? sp__hmsg_has(hm, fwd.name, fwd.name_len) : req_has_field(q, fwd.name, fwd.name_len)))
         fwd.add = false;
     bool no_body = st->req_end && !sp_buf_len(&st->reqbody);
-    int err = hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, &c->peer, sp__txn_srv_close(t),
-                                          no_body, &body)
-                 : sp__h2_build_request(&hw->headbuf, q, &fwd, &c->peer, sp__txn_srv_close(t),
+    int err = hm ? sp__hmsg_build_request(hm, &hw->headbuf, &fwd, sp__txn_src(t),
+                                          sp__txn_srv_close(t), no_body, &body)
+                 : sp__h2_build_request(&hw->headbuf, q, &fwd, sp__txn_src(t), sp__txn_srv_close(t),
                                         no_body, &body);
     if (!err)
         err = sp__txn_set_head(t);

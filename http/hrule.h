@@ -46,6 +46,16 @@ enum act {
     A_NORMALIZE_URI,
     A_STICK,     /* track-sc*, sc-inc-gpc0/1, sc-set-gpt0: http/hstick.c */
     A_WAIT_BODY, /* wait-for-body: time in tarpit_ms, at-least in bytes */
+    A_REJECT,
+    A_SET_SRC,
+    A_SET_SRC_PORT,
+    A_SET_MARK,
+    A_SET_TOS,
+    A_EARLY_HINT,
+    A_STRICT_MODE,
+    A_DISABLE_L7_RETRY,
+    A_SET_PRIO_CLASS,
+    A_SET_PRIO_OFFSET,
 };
 
 /* del-header -m */

@@ -1,12 +1,15 @@
 /* http/hrules.c - see hrules.h: the rules run on a request or a response (workers). */
 #include "http/hrules.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -21,7 +24,7 @@
 
 /* ---- the run ---- */
 
-enum verdict { V_CONT, V_STOP, V_DONE, V_ERR, V_DENY, V_BAD, V_WAIT };
+enum verdict { V_CONT, V_STOP, V_DONE, V_ERR, V_DENY, V_BAD, V_WAIT, V_REPLY };
 
 /* owner: worker. One run of rules over one head. */
 struct run {
@@ -40,6 +43,8 @@ struct run {
     int at;         /* V_WAIT: the rule after the wait-for-body that paused */
     uint64_t wbytes;
     int64_t wms;
+    bool soft;     /* strict-mode off: a failed rewrite is ignored (to the set's end) */
+    size_t eh_len; /* early-hint: the 103 head built so far in hr->out, 0: none */
 };
 
 /* owner: worker. Request rules paused for the body (wait-for-body, option
@@ -288,12 +293,13 @@ static int settle(struct run *r, const char *resp, size_t len, bool own, int sta
     t->local = SP_LOCAL_REPLY;
     t->status = status;
     t->term[0] = term0;
-    t->term[1] = 'R';
+    t->term[1] = r->res ? 'H' : 'R'; /* http-response return and redirect: LH */
     /* HAProxy answers a deny and closes (http_reply_and_close()); an HTTP/2 connection goes
      * on with its other streams */
     if (term0 == 'P' && status != 401 && !t->h2 && t->conn)
         t->conn->keepalive = false;
-    t->be = r->env.be_idx >= 0 ? t->be : NULL;
+    if (!r->res) /* a response's transaction keeps its backend */
+        t->be = r->env.be_idx >= 0 ? t->be : NULL;
     return 0;
 }
 
@@ -654,6 +660,175 @@ static int normalize(struct run *r, const struct sp_hrule *h)
     return sp__hmsg_splice_uri(hm, off, len, out, (size_t)n);
 }
 
+/* A sample as an address (HAProxy's cast to SMP_T_ADDR: a string holding an IPv4 or an IPv6
+ * address converts). */
+static bool smp_addr(const struct sp_smp *v, struct sockaddr_storage *ret, uint16_t port)
+{
+    char txt[INET6_ADDRSTRLEN + 1];
+    struct in_addr a4;
+    struct in6_addr a6;
+    int fam = 0;
+
+    if (v->type == SP_SMP_IPV4) {
+        a4 = v->u.v4;
+        fam = AF_INET;
+    } else if (v->type == SP_SMP_IPV6) {
+        a6 = v->u.v6;
+        fam = AF_INET6;
+    } else if ((v->type == SP_SMP_STR || v->type == SP_SMP_BIN) && v->u.str.len < sizeof(txt)) {
+        memcpy(txt, v->u.str.ptr, v->u.str.len);
+        txt[v->u.str.len] = 0;
+        fam = inet_pton(AF_INET, txt, &a4) == 1    ? AF_INET
+              : inet_pton(AF_INET6, txt, &a6) == 1 ? AF_INET6
+                                                   : 0;
+    }
+    if (fam == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)ret;
+        memset(ret, 0, sizeof(*ret));
+        a->sin_family = AF_INET;
+        a->sin_addr = a4;
+        a->sin_port = port;
+    } else if (fam == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
+        memset(ret, 0, sizeof(*ret));
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = a6;
+        a->sin6_port = port;
+    }
+    return fam != 0;
+}
+
+/* A sample as an integer (HAProxy's cast to SMP_T_SINT: a string of decimal digits). */
+static bool smp_int(const struct sp_smp *v, int64_t *ret)
+{
+    if (v->type == SP_SMP_SINT || v->type == SP_SMP_BOOL) {
+        *ret = v->u.sint;
+        return true;
+    }
+    if (v->type != SP_SMP_STR || !v->u.str.len || v->u.str.len > 20)
+        return false;
+    int64_t n = 0;
+    size_t i = v->u.str.ptr[0] == '-' || v->u.str.ptr[0] == '+';
+    if (i == v->u.str.len)
+        return false;
+    for (; i < v->u.str.len; i++) {
+        if (v->u.str.ptr[i] < '0' || v->u.str.ptr[i] > '9')
+            return false;
+        n = n * 10 + (v->u.str.ptr[i] - '0');
+    }
+    *ret = v->u.str.ptr[0] == '-' ? -n : n;
+    return true;
+}
+
+/* set-src, set-src-port: the transaction's source (HAProxy 2.6: the stream's; the connection
+ * and its next requests keep theirs). The port (the address) is kept. */
+static void set_src(struct run *r, const struct sp_hrule *h)
+{
+    struct sp_txn *t = r->t;
+    struct sp_smp v;
+    struct sockaddr_storage a = *sp__txn_src(t);
+
+    if (!sp_smp_eval(h->expr, &r->env, &v))
+        return;
+    if (h->act == A_SET_SRC_PORT) {
+        int64_t port;
+        if (!smp_int(&v, &port))
+            return;
+        if (a.ss_family == AF_INET6) {
+            ((struct sockaddr_in6 *)&a)->sin6_port = htons((uint16_t)port);
+        } else {
+            if (a.ss_family != AF_INET) { /* a unix socket: 0.0.0.0, as HAProxy */
+                memset(&a, 0, sizeof(a));
+                a.ss_family = AF_INET;
+            }
+            ((struct sockaddr_in *)&a)->sin_port = htons((uint16_t)port);
+        }
+    } else {
+        uint16_t port = a.ss_family == AF_INET    ? ((struct sockaddr_in *)&a)->sin_port
+                        : a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port
+                                                  : 0;
+        if (!smp_addr(&v, &a, port))
+            return;
+    }
+    t->src = a;
+    t->src_set = true;
+    r->env.src = &t->src; /* the next rules' src fetches */
+}
+
+/* set-tos, set-mark: on the client's socket; a failure (no CAP_NET_ADMIN for SO_MARK) is
+ * ignored, as HAProxy's conn_set_tos() / conn_set_mark() do. */
+static void set_sockopt(struct run *r, const struct sp_hrule *h)
+{
+    int fd = r->c->x.ev.fd, v = h->status, dom = 0;
+    socklen_t dl = sizeof(dom);
+
+    if (fd < 0)
+        return;
+    if (h->act == A_SET_MARK) {
+#ifdef SO_MARK
+        (void)setsockopt(fd, SOL_SOCKET, SO_MARK, &v, sizeof(v));
+#endif
+        return;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) < 0)
+        return;
+    if (dom == AF_INET)
+        (void)setsockopt(fd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+    else if (dom == AF_INET6) {
+        /* an IPv4 client on a v6 socket: its packets take IP_TOS */
+        const struct sockaddr_in6 *p = (const struct sockaddr_in6 *)&r->c->peer;
+        if (p->sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&p->sin6_addr))
+            (void)setsockopt(fd, IPPROTO_IP, IP_TOS, &v, sizeof(v));
+        else
+            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v));
+    }
+}
+
+/* early-hint: one field of the 103 that consecutive early-hint rules build (only requests in
+ * HTTP/1.1 or later get one, as in HAProxy) */
+static int early_hint(struct run *r, const struct sp_hrule *h)
+{
+    static const char line[] = "HTTP/1.1 103 Early Hints\r\n";
+    char *b = r->hw->hr->out;
+    size_t cap = r->hw->hr->cap;
+    const char *v;
+
+    if (!r->req->h2 && r->req->version < 11)
+        return 0;
+    if (!r->eh_len) {
+        memcpy(b, line, sizeof(line) - 1);
+        r->eh_len = sizeof(line) - 1;
+    }
+    size_t vl = render(r, &h->val, r->tmp, r->tmpcap, &v);
+    if (r->eh_len + h->nlen + vl + 6 > cap)
+        return -ENOSPC;
+    memcpy(b + r->eh_len, h->name, h->nlen);
+    r->eh_len += h->nlen;
+    memcpy(b + r->eh_len, ": ", 2);
+    memcpy(b + r->eh_len + 2, v, vl);
+    r->eh_len += 2 + vl;
+    memcpy(b + r->eh_len, "\r\n", 2);
+    r->eh_len += 2;
+    return 0;
+}
+
+/* The 103 the early-hint rules just before built goes to the client now. */
+static int early_hint_send(struct run *r)
+{
+    struct sp_hrun *w = r->hw->hr;
+    char *b = w->out;
+    struct sp_h1_scan scan;
+    size_t len = r->eh_len;
+
+    r->eh_len = 0;
+    memcpy(b + len, "\r\n", 2);
+    len += 2;
+    sp_h1_scan_init(&scan);
+    if (sp_h1_parse_response(b, len, len, r->t->meth, &scan, &w->msg) != (long)len)
+        return -ENOSPC; /* a value HTTP/1.1 cannot carry: a failed rewrite */
+    return r->t->ops->res_head(r->t, &w->msg, b) < 0 ? -ENOSPC : 0;
+}
+
 /* Runs one rule set. */
 static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
 {
@@ -661,13 +836,15 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
     int from = r->from;
 
     r->from = 0;
+    if (!from)
+        r->soft = false; /* each set starts in strict mode (HAProxy); a resumed one goes on */
     for (int i = from; i < s->n; i++) {
         const struct sp_hrule *h = &s->r[i];
+        int e = 0;
         env_req(r);
         env_res(r);
         if (h->cond && !sp_acl_cond_eval(h->cond, &r->env))
             continue;
-        int e = 0;
         switch (h->act) {
         case A_ALLOW:
             return V_STOP;
@@ -684,18 +861,16 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
             r->t->tarpit_ms = h->tarpit_ms;
             return e ? V_ERR : V_DONE;
         case A_RETURN:
-            if (r->res)
-                return V_DENY; /* not reached: refused in responses' compile? */
+            /* http-response return: this answer replaces the server's (not compiled in
+             * http-after-response) */
             e = reply(r, h, 'L');
-            return e ? V_ERR : V_DONE;
+            return e ? V_ERR : r->res ? V_REPLY : V_DONE;
         case A_REDIRECT: {
             bool skip;
-            if (r->res)
-                return V_DENY;
             e = redirect(r, h, &skip);
             if (skip)
                 continue;
-            return e ? V_ERR : V_DONE;
+            return e ? V_ERR : r->res ? V_REPLY : V_DONE;
         }
         case A_AUTH:
             e = auth(r, h);
@@ -797,9 +972,56 @@ static enum verdict run_set(struct run *r, const struct sp_hruleset *s)
             hm->reason.p = h->reason ? h->reason : sp__http_reason(h->status);
             hm->reason.len = (uint32_t)strlen(hm->reason.p);
             break;
+        case A_REJECT:
+            /* no answer, the connection closes (HTTP/2: all of it); denied_req */
+            count_deny(r);
+            r->t->local = SP_LOCAL_REJECT;
+            r->t->term[0] = 'P';
+            r->t->term[1] = 'R';
+            return V_DONE;
+        case A_SET_SRC:
+        case A_SET_SRC_PORT:
+            set_src(r, h);
+            continue;
+        case A_SET_MARK:
+        case A_SET_TOS:
+            set_sockopt(r, h);
+            continue;
+        case A_EARLY_HINT:
+            /* one 103 for the fields of consecutive early-hint rules; it goes out before a
+             * rule of another kind or a conditional early-hint (HAProxy 2.6.2 and later) */
+            e = early_hint(r, h);
+            if (!e && r->eh_len &&
+                (i + 1 == s->n || s->r[i + 1].act != A_EARLY_HINT || s->r[i + 1].cond))
+                e = early_hint_send(r);
+            if (e < 0)
+                r->eh_len = 0;
+            if (e < 0 && !r->soft)
+                return V_ERR;
+            continue;
+        case A_STRICT_MODE:
+            r->soft = !h->status;
+            continue;
+        case A_DISABLE_L7_RETRY:
+            r->t->no_l7_retry = true;
+            continue;
+        case A_SET_PRIO_CLASS:
+        case A_SET_PRIO_OFFSET: {
+            /* HAProxy's ranges; a sample that is no integer leaves it as it was */
+            struct sp_smp v;
+            int64_t k, m = h->act == A_SET_PRIO_CLASS ? 0x7ff : 0x7ffff;
+            if (sp_smp_eval(h->expr, &r->env, &v) && smp_int(&v, &k))
+                r->t->prio[h->act == A_SET_PRIO_OFFSET] = (int32_t)(k < -m ? -m : k > m ? m : k);
+            continue;
+        }
         }
         if (e == -EINVAL)
             return V_BAD; /* normalize-uri ... strict: a bad request (400) */
+        if ((e < 0 || hm->failed) && r->soft && e != -ENOMEM) {
+            /* strict-mode off: the failed rewrite is ignored, the rules go on */
+            hm->failed = false;
+            continue;
+        }
         if (e < 0 || hm->failed)
             return V_ERR;
         r->edited = true;
@@ -823,6 +1045,7 @@ static void vars_env(struct sp_txn *t, struct sp_acl_env *env)
     env->uid_ctx = t;
     env->body = env_body;
     env->body_ctx = t;
+    env->prio = t->prio; /* prio_class, prio_offset */
 }
 
 /* What log-format values (%ci, %ft, %b, %H...) print while the rules run. */
@@ -883,6 +1106,7 @@ static int tcp_reject(struct run *r)
 
 /* where paused request rules go on */
 enum { ST_START, ST_FE, ST_BE };
+#define ST_SOFT 0x10 /* or'ed into a paused stage: the set was in strict-mode off */
 
 /* The rules pause: the message is kept with where they go on. -EAGAIN, or -ENOMEM. */
 static int pause_rules(struct run *r, int stage, int idx, uint64_t bytes, int64_t ms)
@@ -892,7 +1116,7 @@ static int pause_rules(struct run *r, int stage, int idx, uint64_t bytes, int64_
 
     if (!p)
         return -ENOMEM;
-    p->stage = stage;
+    p->stage = stage | (r->soft ? ST_SOFT : 0);
     p->idx = idx;
     p->bytes = bytes;
     p->until = ms != SP_TIME_UNSET && ms > 0 ? r->hw->w->now + (uint64_t)ms : 0;
@@ -920,6 +1144,8 @@ static int request_rules(struct sp_txn *t, struct sp_conn *c, struct sp_hmsg *hm
     if (!run_init(&r, t))
         return -ENOMEM;
     r.req = hm;
+    r.soft = (stage & ST_SOFT) != 0; /* a resumed set goes on in its mode (run_set()) */
+    stage &= ~ST_SOFT;
     env_req(&r);
     if (stage == ST_START) {
         t->fe_conn_seen = -1;
@@ -1037,6 +1263,8 @@ int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char 
             r.env.be_idx = -1;
             v = run_set(&r, &fx->res);
         }
+        if (v == V_REPLY)
+            return SP_HRULES_REPLY; /* the after rules run on the answer (txn.c) */
         if (v == V_DENY) {
             sp_stat_add(&t->hw->st->fe[t->fe->idx].dresp, 1);
             if (t->be)

@@ -145,7 +145,9 @@ void sp__hrules_caps_env(const struct sp_txn *t, struct sp_acl_env *env);
 /* owner: worker. The response head `m` (over `buf`) before it goes to the client: runs the
  * http-response rules (`server`: it came from a server) and http-after-response rules. Sets
  * ret_m, ret_buf and ret_len to the head to use (the worker's scratch when rewritten). Returns 0,
- * or a status (502 deny, 500 failed rewrite) the caller answers instead. */
+ * or a status (502 deny, 500 failed rewrite) the caller answers instead, or SP_HRULES_REPLY:
+ * an http-response return or redirect made t->lresp the answer that replaces the response. */
+#define SP_HRULES_REPLY 1
 int sp__hrules_response(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len,
                         bool server, const struct sp_h1_msg **ret_m, const char **ret_buf,
                         size_t *ret_len);

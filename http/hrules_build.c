@@ -358,6 +358,76 @@ static const char *const unsupported[] = {
 };
 /* clang-format on */
 
+/* reject, set-src, set-src-port, set-mark, set-tos, early-hint, strict-mode,
+ * disable-l7-retry, set-priority-class, set-priority-offset, and the reason set-nice is
+ * refused. Returns 1 when `a` is none of them. */
+static int compile_acts2(struct cctx *x, struct sp_hrule *r, char **w, int n, int *i, bool response,
+                         bool after)
+{
+    const char *a = w[0];
+    bool arg = *i < n && !is_cond(w[*i]);
+
+    if (!strcmp(a, "reject") && !response) {
+        r->act = A_REJECT;
+    } else if ((!strcmp(a, "set-src") || !strcmp(a, "set-src-port")) && !response) {
+        r->act = a[7] ? A_SET_SRC_PORT : A_SET_SRC;
+        return take_expr(x, r, w, n, i);
+    } else if ((!strcmp(a, "set-mark") || !strcmp(a, "set-tos")) && !after) {
+        char *end;
+        r->act = a[4] == 'm' ? A_SET_MARK : A_SET_TOS;
+        if (!arg)
+            return bad(x, "expects exactly 1 argument (integer/hex value)");
+        errno = 0;
+        long long v = strtoll(w[*i], &end, 0);
+        if (*end || errno || v < 0 || v > (r->act == A_SET_TOS ? 255 : 0xffffffffLL))
+            return bad(x, "invalid value '%s' (expects an integer/hex value%s)", w[*i],
+                       r->act == A_SET_TOS ? " from 0 to 255" : "");
+        r->status = (int)(uint32_t)v;
+        ++*i;
+    } else if (!strcmp(a, "early-hint") && !response) {
+        r->act = A_EARLY_HINT;
+        if (!arg || *i + 1 >= n || is_cond(w[*i + 1]))
+            return bad(x, "expects exactly 2 arguments (a header name and a log-format value)");
+        if (!(r->name = strdup(w[*i])))
+            return -ENOMEM;
+        r->nlen = strlen(r->name);
+        for (size_t k = 0; k < r->nlen; k++)
+            if ((unsigned char)r->name[k] <= ' ' || strchr("\"(),/:;<=>?@[\\]{}", r->name[k]))
+                return bad(x, "'%s' is not a valid header name", r->name);
+        int e = fmt_compile(x, w[*i + 1], &r->val);
+        if (e < 0)
+            return e;
+        *i += 2;
+    } else if (!strcmp(a, "strict-mode")) {
+        r->act = A_STRICT_MODE;
+        if (!arg || (strcmp(w[*i], "on") && strcmp(w[*i], "off")))
+            return bad(x, "expects 'on' or 'off'");
+        r->status = !strcmp(w[*i], "on");
+        ++*i;
+    } else if (!strcmp(a, "disable-l7-retry") && !response) {
+        r->act = A_DISABLE_L7_RETRY;
+    } else if (!strcmp(a, "set-nice") && !after) {
+        return bad(x, "action 'set-nice' is not supported by spillway: a worker runs each "
+                      "connection's events in the order they come, with no task scheduler "
+                      "whose priority a request could change");
+    } else if ((!strcmp(a, "set-priority-class") || !strcmp(a, "set-priority-offset")) &&
+               !response) {
+        r->act = a[13] == 'c' ? A_SET_PRIO_CLASS : A_SET_PRIO_OFFSET;
+        return take_expr(x, r, w, n, i);
+    } else if (response &&
+               (!strcmp(a, "reject") || !strncmp(a, "set-src", 7) || !strcmp(a, "early-hint") ||
+                !strcmp(a, "disable-l7-retry") || !strncmp(a, "set-priority-", 13))) {
+        return bad(x, "action '%s' is an http-request action (HAProxy 2.6 has no %s form)", a,
+                   after ? "http-after-response" : "http-response");
+    } else if (after &&
+               (!strcmp(a, "set-mark") || !strcmp(a, "set-tos") || !strcmp(a, "set-nice"))) {
+        return bad(x, "action '%s' is not an http-after-response action in HAProxy 2.6", a);
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
 /* words: ACTION [ARGS...] [if|unless COND...] */
 static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool after)
 {
@@ -382,11 +452,11 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
         r->tarpit_ms = x->p->to.tarpit != SP_TIME_UNSET ? x->p->to.tarpit : x->p->to.connect;
         if (r->tarpit_ms == SP_TIME_UNSET)
             r->tarpit_ms = 0;
-    } else if (!strcmp(a, "return")) {
+    } else if (!strcmp(a, "return") && !after) {
         r->act = A_RETURN;
         r->status = 200;
         e = parse_reply(x, r, w, n, &i, true);
-    } else if (!strcmp(a, "redirect")) {
+    } else if (!strcmp(a, "redirect") && !after) {
         r->act = A_REDIRECT;
         e = parse_redirect(x, r, w, n, &i);
         if (!e && response && r->rtype != R_LOCATION)
@@ -573,6 +643,8 @@ static int compile_rule(struct cctx *x, struct sp_hrule *r, bool response, bool 
                 return -ENOMEM;
             i += 2;
         }
+    } else if ((e = compile_acts2(x, r, w, n, &i, response, after)) != 1) {
+        /* reject, set-src, early-hint, strict-mode...: compile_acts2() */
     } else {
         for (size_t k = 0; k < sizeof(unsupported) / sizeof(unsupported[0]); k++)
             if (!strcmp(a, unsupported[k]) ||

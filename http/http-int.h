@@ -181,8 +181,9 @@ enum sp_local {
     SP_LOCAL_REPLY,        /* an http rule's answer (deny, return, redirect, auth): t->lresp */
     SP_LOCAL_DROP,         /* http-request silent-drop: the connection goes, no answer */
     SP_LOCAL_STATS_DENY,   /* 403: a `stats http-request deny` */
-    SP_LOCAL_REJECT,       /* tcp-request content reject: the connection closes, no answer
-                              (HTTP/2: GOAWAY and RST_STREAM ENHANCE_YOUR_CALM) */
+    SP_LOCAL_REJECT,       /* tcp-request content reject, http-request reject: the connection
+                              closes, no answer (HTTP/2: GOAWAY and RST_STREAM
+                              ENHANCE_YOUR_CALM) */
 };
 
 /* termination flags, first character of HAProxy's %tsc */
@@ -347,6 +348,15 @@ struct sp_txn {
     /* http rules paused for the request body (wait-for-body, option http-buffer-request):
      * where they go on and the message they had made (hrules.c), NULL: not paused */
     struct sp_hpause *hpause;
+    /* http-request set-src / set-src-port (hrules.c): the source this transaction's fetches,
+     * log line, forwardfor, balance source and PROXY header see when src_set (HAProxy 2.6:
+     * the stream's address; the connection and its next requests keep theirs) */
+    struct sockaddr_storage src;
+    bool src_set;
+    bool no_l7_retry; /* http-request disable-l7-retry: only connection failures are retried */
+    /* http-request set-priority-class / set-priority-offset: [class, offset ms] (HAProxy's
+     * ranges: +-2047, +-524287), the server queue's order (prio_class / prio_offset fetches) */
+    int32_t prio[2];
 };
 
 /* owner: worker. A client connection: HTTP/1.1 (h1conn.c), or HTTP/2 once the preface or an
@@ -729,6 +739,16 @@ long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__repl
 
 /* ---- conn.c: a client connection, whatever its protocol ---- */
 /* owner: worker. The listener's accept callback: the connection starts as HTTP/1. */
+/* pure. The client address the transaction sees: set-src's, else the connection's. */
+static inline const struct sockaddr_storage *sp__txn_src(const struct sp_txn *t)
+{
+    return t->src_set ? &t->src : &t->conn->peer;
+}
+
+/* owner: worker. http-request reject and tcp-request content reject over HTTP/2 (h2stream.c):
+ * the stream and its whole connection end (RST_STREAM and GOAWAY ENHANCE_YOUR_CALM), as
+ * HAProxy's killed connection. */
+void sp__h2_reject(struct sp_txn *t);
 void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
                      socklen_t peerlen);
 /* owner: worker. Closes and frees a client connection (either protocol); its transactions
@@ -824,8 +844,6 @@ static inline void sp__stk_session_end(struct sp_conn *c)
         c->stkctr = NULL;
     }
 }
-/* owner: worker. HTTP/2: a stream rejected by `tcp-request content reject` (h2conn.c). */
-void sp__h2_reject(struct sp_txn *t);
 
 /* shared read: the frontend's current connection count */
 int64_t sp__fe_conn(const struct sp_http_worker *hw, int fe);

@@ -43,7 +43,7 @@ void sp__txn_lb_req(const struct sp_txn *t, struct sp_lb_req *ret)
     const char *p = len ? sp_buf_head(&t->reqhead) : NULL;
     const char *eol = p ? memchr(p, '\n', len) : NULL;
 
-    *ret = (struct sp_lb_req){.src = t->conn ? &t->conn->peer : NULL};
+    *ret = (struct sp_lb_req){.src = t->conn ? sp__txn_src(t) : NULL};
     if (!eol)
         return;
     /* "METHOD SP target SP version CRLF", as the client side built it: the target runs from

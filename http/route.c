@@ -400,7 +400,8 @@ void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_
 void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t)
 {
     memset(env, 0, sizeof(*env));
-    env->src = &t->conn->peer;
+    env->src = sp__txn_src(t);
+    env->prio = t->prio; /* prio_class, prio_offset in the log */
     env->dst = &t->conn->local;
     env->load = load;
     env->load_ctx = t->hw;

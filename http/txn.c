@@ -506,6 +506,22 @@ static int send_head(struct sp_txn *t)
     return err;
 }
 
+/* http-response return or redirect: the answer the rule made (t->lresp) goes to the client
+ * instead of the server's response, whose connection closes (its body is not read). */
+static void rule_reply(struct sp_txn *t)
+{
+    const char *resp = t->lresp;
+    size_t len = t->llen;
+    bool own = t->lresp_own;
+
+    t->lresp = NULL;
+    t->lresp_own = false;
+    t->llen = 0;
+    reply(t, resp, len, t->term[0], t->term[1], !own);
+    if (own)
+        free((char *)resp);
+}
+
 int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len)
 {
     int bit = m->status >= 200 ? sp_retry_status_bit(m->status) : 0;
@@ -523,6 +539,10 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
         /* http-response and http-after-response rules (interim responses go on as they
          * are); a deny answers 502 instead, as HAProxy does */
         int st = sp__hrules_response(t, m, buf, len, true, &m, &buf, &len);
+        if (st == SP_HRULES_REPLY) {
+            rule_reply(t);
+            return -ECANCELED;
+        }
         if (st) {
             sp__txn_fail(t, st, st == 502 ? 'P' : 'I', 'H');
             return -ECANCELED;
@@ -604,6 +624,8 @@ static void txn_queue(struct sp_txn *t, struct sp_uppool *pool, bool force_new)
     struct sp_worker *w = t->hw->w;
 
     t->wait.ready = queue_ready;
+    t->wait.prio_class = t->prio[0]; /* set-priority-class / -offset: the queue's order */
+    t->wait.prio_when = (int64_t)w->now + t->prio[1];
     if (sp_uppool_wait(pool, &t->wait) < 0) {
         sp__txn_fail(t, 503, 'S', 'Q'); /* maxqueue reached */
         return;
@@ -645,7 +667,7 @@ static size_t pp_header(const struct sp_txn *t, uint8_t *buf)
 {
     unsigned o = t->srv->pp_opts;
     const struct sp_conn *c = t->conn;
-    const struct sockaddr_storage *src = c ? &c->peer : NULL, *dst = c ? &c->local : NULL;
+    const struct sockaddr_storage *src = c ? sp__txn_src(t) : NULL, *dst = c ? &c->local : NULL;
 
     if (o & SP_PP_SEND_V2)
         return sp_pp_build_v2(buf, SP_PP_BUILD_MAX, src, dst, o,
@@ -876,8 +898,9 @@ static void local_start(struct sp_txn *t)
         return;
     }
     if (t->local == SP_LOCAL_REJECT) {
-        /* tcp-request content reject: no answer, the client's connection closes (HAProxy's
-         * sc_must_kill_conn(); HTTP/2: GOAWAY and RST_STREAM ENHANCE_YOUR_CALM) */
+        /* tcp-request content reject, http-request reject: no answer, the client's connection
+         * closes (HAProxy's sc_must_kill_conn(); HTTP/2: GOAWAY and RST_STREAM
+         * ENHANCE_YOUR_CALM) */
         t->state = SP_TXN_DONE;
         t->t_end = t->hw->w->now_us;
         if (t->h2)
@@ -1123,6 +1146,8 @@ int sp__txn_req_end(struct sp_txn *t)
  * a buffer). The method does not matter, as in HAProxy. */
 bool sp__txn_retry_on(struct sp_txn *t, int cond)
 {
+    if (t->no_l7_retry && cond != SP_RETRY_CONN)
+        return false; /* http-request disable-l7-retry */
     if (!(t->be->retry_on & cond) || t->conn_retries <= 0 || t->res_started ||
         t->req_body != SP_H1_BODY_NONE || t->req_body_sent || !sp_buf_len(&t->reqhead))
         return false;
@@ -1158,8 +1183,8 @@ bool sp__txn_retry_empty(struct sp_txn *t)
         txn_connect(t, true, false);
         return true;
     }
-    if (t->died_retried || !t->be->redispatch || t->conn_retries <= 0)
-        return false;
+    if (t->died_retried || !t->be->redispatch || t->conn_retries <= 0 || t->no_l7_retry)
+        return false; /* disable-l7-retry: not after a response was expected */
     /* the dead connection goes first (its server's counters), whatever comes next: the
      * caller's 502 would close it too */
     detach_up(t, false);
@@ -1266,7 +1291,7 @@ void sp__txn_free(struct sp_txn *t)
         sp__accesslog_txn(t);
     if (t->stk_tracked)
         sp_stkctr_release(t->stkctr);
-    sp_vars_clear(&t->vars);
+    sp_vars_clear_txn(&t->vars, t->conn ? &t->conn->sess_vars : NULL);
     free(t->reqline);
     lresp_free(t);
     free(t->caps);

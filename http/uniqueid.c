@@ -90,7 +90,7 @@ const char *sp__uid_get(struct sp_txn *t, const struct sp_acl_env *env)
     struct sp_log_rec r;
     sp_log_rec_init(&r);
     r.ctx = &t->hw->logctx;
-    r.cli = &c->peer;
+    r.cli = sp__txn_src(t);
     r.fe = &c->local;
     r.frontend = t->fe->name;
     r.backend = t->be ? t->be->name : NULL;

@@ -65,7 +65,24 @@ int sp_uppool_wait(struct sp_uppool *p, struct sp_upwait *w)
     SP_ASSERT_OWNER(p->w);
     if (p->max_queue && p->nwait >= p->max_queue)
         return -ENOSPC;
-    list_append(&p->wait_head, &p->wait_tail, w);
+    /* by priority, from the tail: an ordinary waiter goes there after one comparison */
+    struct sp_upwait *at = p->wait_tail;
+    while (at && (w->prio_class < at->prio_class ||
+                  (w->prio_class == at->prio_class && w->prio_when < at->prio_when)))
+        at = at->_prev;
+    if (at == p->wait_tail) {
+        list_append(&p->wait_head, &p->wait_tail, w);
+    } else { /* after `at`, or first */
+        struct sp_upwait *next = at ? at->_next : p->wait_head;
+        w->_prev = at;
+        w->_next = next;
+        next->_prev = w;
+        if (at)
+            at->_next = w;
+        else
+            p->wait_head = w;
+        w->queued = true;
+    }
     p->nwait++;
     return 0;
 }

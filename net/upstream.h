@@ -71,6 +71,11 @@ struct sp_upwait {
     uint64_t gen;  /* the pool's defer_gen when deferred: which run of its task serves it */
     /* capacity is there: the callee now takes an idle connection or opens one */
     void (*ready)(struct sp_upwait *w);
+    /* its place in the queue (HAProxy's set-priority-class / set-priority-offset): served by
+     * class, lower first, then by `when` (ms: entry time plus offset); equal keys in arrival
+     * order. Zero for both: an ordinary waiter. */
+    int32_t prio_class;
+    int64_t prio_when;
 };
 
 /* owner: worker. One per (worker, server). */

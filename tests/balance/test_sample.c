@@ -728,6 +728,90 @@ static void test_body(void)
     reset();
 }
 
+/* tune.vars.*-max-size: each scope's limit, hierarchical (sess includes its transactions',
+ * proc and global everything), released when a store is cleared */
+static void test_var_limits(void)
+{
+    char err[256], ten[10];
+    struct sp_vars sess, txn;
+    struct sp_var_ref t1, t2, rq, s1, p1;
+
+    memset(ten, 'x', sizeof(ten));
+    sp_vars_init(&sess);
+    sp_vars_init(&txn);
+    struct sp_acl_env en = {.sess_vars = &sess, .txn_vars = &txn};
+    struct sp_smp v = {.type = SP_SMP_STR, .u.str = {ten, 10}};
+    CU_ASSERT(sp_var_ref_parse("txn.t1", 6, &t1, err, sizeof(err)) == 0);
+    CU_ASSERT(sp_var_ref_parse("txn.t2", 6, &t2, err, sizeof(err)) == 0);
+    CU_ASSERT(sp_var_ref_parse("req.rq", 6, &rq, err, sizeof(err)) == 0);
+    CU_ASSERT(sp_var_ref_parse("sess.s1", 7, &s1, err, sizeof(err)) == 0);
+    CU_ASSERT(sp_var_ref_parse("proc.p1", 7, &p1, err, sizeof(err)) == 0);
+
+    /* an entry's own cost, measured */
+    sp_vars_limits_set(&(struct sp_vars_limits){.txn = 1 << 20});
+    CU_ASSERT_EQUAL_FATAL(sp_var_set(&en, &t1, &v), 0);
+    size_t e = txn._acct - 10;
+    CU_ASSERT(e >= 16 && e <= 256);
+    CU_ASSERT_EQUAL(sess._acct, e + 10); /* sess includes its transactions */
+    sp_vars_clear_txn(&txn, &sess);
+    CU_ASSERT_EQUAL(sess._acct, 0);
+
+    /* txn: the second variable fits exactly, one more byte does not */
+    sp_vars_limits_set(&(struct sp_vars_limits){.txn = 2 * e + 20});
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t1, &v), 0);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t2, &v), 0);
+    struct sp_smp v11 = {.type = SP_SMP_STR, .u.str = {"xxxxxxxxxxx", 11}}, got;
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t2, &v11), -ENOSPC);
+    CU_ASSERT(sp_var_get(&en, &t2, &got) && got.u.str.len == 10); /* left as it was */
+    sp_var_unset(&en, &t2);
+    CU_ASSERT_EQUAL(txn._acct, e + 10);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t2, &v), 0);
+    sp_vars_clear_txn(&txn, &sess);
+
+    /* reqres */
+    sp_vars_limits_set(&(struct sp_vars_limits){.reqres = e + 5});
+    CU_ASSERT_EQUAL(sp_var_set(&en, &rq, &v), -ENOSPC);
+    v.u.str.len = 5;
+    CU_ASSERT_EQUAL(sp_var_set(&en, &rq, &v), 0);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t1, &v), 0); /* txn.* is not reqres */
+    v.u.str.len = 10;
+    sp_vars_clear_txn(&txn, &sess);
+
+    /* sess counts the transaction's variables */
+    sp_vars_limits_set(&(struct sp_vars_limits){.sess = 2 * e + 20});
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t1, &v), 0);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &s1, &v), 0);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t2, &v), -ENOSPC);
+    sp_vars_clear_txn(&txn, &sess);
+    CU_ASSERT_EQUAL(sess._acct, e + 10);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t2, &v), 0);
+    sp_vars_clear_txn(&txn, &sess);
+    sp_vars_clear(&sess);
+
+    /* global: every scope of the process, proc.* included; released at clear */
+    sp_vars_limits_set(&(struct sp_vars_limits){.global = 2 * e + 20});
+    CU_ASSERT_EQUAL(sp_var_set(&en, &p1, &v), 0);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &s1, &v), 0);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t1, &v), -ENOSPC);
+    sp_vars_clear(&sess);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t1, &v), 0);
+    sp_vars_clear_txn(&txn, &sess);
+    sp_var_unset(&en, &p1);
+    /* proc: the same count */
+    sp_vars_limits_set(&(struct sp_vars_limits){.proc = e + 10});
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t1, &v), 0);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &p1, &v), -ENOSPC);
+    sp_vars_clear_txn(&txn, &sess);
+    CU_ASSERT_EQUAL(sp_var_set(&en, &p1, &v), 0);
+    sp_var_unset(&en, &p1);
+    sp_vars_clear(&sess);
+    sp_vars_limits_set(&(struct sp_vars_limits){0});
+    /* without limits nothing is counted */
+    CU_ASSERT_EQUAL(sp_var_set(&en, &t1, &v), 0);
+    CU_ASSERT_EQUAL(txn._acct, 0);
+    sp_vars_clear_txn(&txn, &sess);
+}
+
 void test_sample_register(void)
 {
     CU_pSuite s = sp_unit_suite("balance/sample");
@@ -744,4 +828,5 @@ void test_sample_register(void)
     sp_unit_test(s, "ACL criteria with converters", test_acl_conv);
     sp_unit_test(s, "load fetches of the env's own proxies (SP_SMP_SELF_ENV)", test_self_env);
     sp_unit_test(s, "request body fetches (req.body, req.body_param...)", test_body);
+    sp_unit_test(s, "tune.vars.*-max-size limits", test_var_limits);
 }

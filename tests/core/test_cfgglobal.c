@@ -238,6 +238,23 @@ static void test_identity_and_limits(void)
     bad("global\n no nbthread\n" TAIL, "only 'no strict-limits'");
     bad("global\n node bad/name\n" TAIL, "'node': requires a valid node name");
     bad("global\n tune.http.maxhdr 200\n" TAIL, "'tune.http.maxhdr': 200 is more than spillway");
+    /* tune.vars.*-max-size (bytes) */
+    cfg = ok("global\n tune.vars.global-max-size 5000\n tune.vars.proc-max-size 4000\n"
+             " tune.vars.sess-max-size 3000\n tune.vars.txn-max-size 2000\n"
+             " tune.vars.reqres-max-size 1000\n" TAIL,
+             NULL);
+    if (cfg) {
+        const struct sp_cfg_global *g = &cfg->global;
+        CU_ASSERT_EQUAL(g->vars_max_global, 5000);
+        CU_ASSERT_EQUAL(g->vars_max_proc, 4000);
+        CU_ASSERT_EQUAL(g->vars_max_sess, 3000);
+        CU_ASSERT_EQUAL(g->vars_max_txn, 2000);
+        CU_ASSERT_EQUAL(g->vars_max_reqres, 1000);
+    }
+    sp_config_free(cfg);
+    bad("global\n tune.vars.txn-max-size 1k\n" TAIL, "t.cfg:2: 'tune.vars.txn-max-size'");
+    bad("global\n tune.vars.sess-max-size\n" TAIL, "t.cfg:2: 'tune.vars.sess-max-size'");
+    bad("global\n tune.vars.proc-max-size -1\n" TAIL, "t.cfg:2: 'tune.vars.proc-max-size'");
     bad("global\n master-worker bogus\n" TAIL, "only supports the 'no-exit-on-failure'");
     sp_config_free(
         ok("global\n master-worker\n" TAIL, "[WARNING] t.cfg:2: 'master-worker': ignored"));

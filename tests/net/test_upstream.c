@@ -895,6 +895,48 @@ static void test_maxqueue(void)
     RUN(steps);
 }
 
+/* set-priority-class / -offset: the queue is served by class, then by entry time plus
+ * offset; equal keys in arrival order */
+static bool prio(void)
+{
+    struct sp_uppool *p = &E.pool;
+    static const struct {
+        int32_t cls;
+        int64_t when;
+    } k[] = {{0, 100}, {0, 100}, {-1, 500}, {0, 50}, {1, 0}, {0, 100}};
+
+    p->max_conns = 1;
+    REQUIRE(open_conn() == 0);
+    for (int i = 0; i < 6; i++) {
+        struct waiter *wt = waiter(i, W_RECORD);
+        wt->w.prio_class = k[i].cls;
+        wt->w.prio_when = k[i].when;
+        CU_ASSERT_EQUAL(sp_uppool_wait(p, &wt->w), 0);
+    }
+    static const int want[] = {2, 3, 0, 1, 5, 4};
+    int n = 0;
+    for (struct sp_upwait *w = p->wait_head; w && n < 6; w = w->_next, n++)
+        CU_ASSERT_PTR_EQUAL(w, &E.wt[want[n]].w);
+    CU_ASSERT_EQUAL(n, 6);
+    CU_ASSERT_PTR_EQUAL(p->wait_tail, &E.wt[4].w);
+    CU_ASSERT_PTR_EQUAL(p->wait_tail->_prev, &E.wt[5].w);
+    CU_ASSERT_PTR_NULL(p->wait_head->_prev);
+    /* leaving from the middle keeps the order */
+    sp_uppool_unwait(p, &E.wt[0].w);
+    CU_ASSERT_PTR_EQUAL(E.wt[3].w._next, &E.wt[1].w);
+    for (int i = 1; i < 6; i++)
+        sp_uppool_unwait(p, &E.wt[i].w);
+    CU_ASSERT_EQUAL(p->nwait, 0);
+    close_held(0);
+    return true;
+}
+
+static void test_prio(void)
+{
+    static const struct step steps[] = {STEP(prio)};
+    RUN(steps);
+}
+
 /* ---- the deferred list ------------------------------------------------------------------- */
 
 /* The client side of a request: it finds no idle connection and is deferred to the end of
@@ -1300,6 +1342,7 @@ void test_upstream_register(void)
     sp_unit_test(s, "at the cap: queue served in arrival order on park and close",
                  test_cap_and_queue);
     sp_unit_test(s, "maxqueue: -ENOSPC beyond it; deferring is not queueing", test_maxqueue);
+    sp_unit_test(s, "the queue's order: priority class, then time plus offset", test_prio);
     sp_unit_test(s, "deferred to the end of the batch: reuses what the batch parked",
                  test_defer_end_of_batch);
     sp_unit_test(s, "deferred ones after the queue, once per defer", test_defer_order);
