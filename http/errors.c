@@ -346,8 +346,8 @@ static size_t render(struct sp_http_worker *hw, const struct sp_logfmt *f,
     }
     if (x->t) {
         const struct sp_txn *t = x->t;
-        if (t->src_set) /* http-request set-src */
-            r.cli = &t->src;
+        if (t->src) /* http-request set-src */
+            r.cli = t->src;
         r.server = t->srv ? t->srv->name : NULL;
         r.bytes_in = t->bytes_in;
         r.retries = (unsigned)t->retries;

@@ -750,9 +750,10 @@ static void set_src(struct run *r, const struct sp_hrule *h)
         if (!smp_addr(&v, &a, port))
             return;
     }
-    t->src = a;
-    t->src_set = true;
-    r->env.src = &t->src; /* the next rules' src fetches */
+    if (!t->src && !(t->src = malloc(sizeof(*t->src))))
+        return; /* out of memory: the source stays (as a rule whose sample fails) */
+    *t->src = a;
+    r->env.src = t->src; /* the next rules' src fetches */
 }
 
 /* set-tos, set-mark: on the client's socket; a failure (no CAP_NET_ADMIN for SO_MARK) is

@@ -349,10 +349,10 @@ struct sp_txn {
      * where they go on and the message they had made (hrules.c), NULL: not paused */
     struct sp_hpause *hpause;
     /* http-request set-src / set-src-port (hrules.c): the source this transaction's fetches,
-     * log line, forwardfor, balance source and PROXY header see when src_set (HAProxy 2.6:
-     * the stream's address; the connection and its next requests keep theirs) */
-    struct sockaddr_storage src;
-    bool src_set;
+     * log line, forwardfor, balance source and PROXY header see (HAProxy 2.6: the stream's
+     * address; the connection and its next requests keep theirs); NULL: the connection's
+     * peer. Allocated by the first set-src, freed with the transaction. */
+    struct sockaddr_storage *src;
     bool no_l7_retry; /* http-request disable-l7-retry: only connection failures are retried */
     /* http-request set-priority-class / set-priority-offset: [class, offset ms] (HAProxy's
      * ranges: +-2047, +-524287), the server queue's order (prio_class / prio_offset fetches) */
@@ -742,7 +742,7 @@ long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__repl
 /* pure. The client address the transaction sees: set-src's, else the connection's. */
 static inline const struct sockaddr_storage *sp__txn_src(const struct sp_txn *t)
 {
-    return t->src_set ? &t->src : &t->conn->peer;
+    return t->src ? t->src : &t->conn->peer;
 }
 
 /* owner: worker. http-request reject and tcp-request content reject over HTTP/2 (h2stream.c):

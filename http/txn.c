@@ -1297,6 +1297,7 @@ void sp__txn_free(struct sp_txn *t)
     free(t->caps);
     free(t->unique_id);
     free(t->hpause); /* one allocation (hrules.c) */
+    free(t->src);    /* set-src */
     head_free(t);
     sp_pool_put(&t->hw->txn_pool, t);
 }
