@@ -259,7 +259,9 @@ struct sp_stats_rule {
     struct sp_acl_cond *cond; /* NULL: always */
 };
 
-/* shared: immutable after publish (RCU), freed after grace period + last reference */
+/* shared: its settings immutable after publish (RCU); its entries written by every worker
+ * without a lock (balance/stktable.h). Freed with its snapshot (grace period + last
+ * reference). */
 struct sp_stktable;
 
 /* shared: immutable after publish (RCU); built by main, read by every worker; refcnt:
