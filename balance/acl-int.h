@@ -82,7 +82,7 @@ enum sp__acl_fetch {
     SP__F_BODY_LEN,   /* req.body_len */
     SP__F_BODY_SIZE,  /* req.body_size */
     SP__F_BODY_PARAM, /* req.body_param([name]) */
-    SP__F_RES_COOK,  /* res.cook(NAME), scook: the Set-Cookie headers' first pairs */
+    SP__F_RES_COOK,   /* res.cook(NAME), scook: the Set-Cookie headers' first pairs */
     /* prio_class, prio_offset: env->prio[0], env->prio[1] */
     SP__F_PRIO_CLASS,
     SP__F_PRIO_OFFSET,
@@ -114,7 +114,8 @@ enum sp__acl_match {
     SP__ACL_M_COUNT,
 };
 
-/* One pattern. Which member is live follows from the expression's match method:
+/* shared: immutable after publish (RCU): compiled on main, then only read by evaluations.
+ * One pattern. Which member is live follows from the expression's match method:
  * INT/LEN range, IP ip, REG re, the string methods and BIN str. */
 struct sp__acl_pat {
     union {
@@ -136,7 +137,8 @@ struct sp__acl_pat {
     bool icase; /* -i was in effect when this pattern was read */
 };
 
-/* One `CRITERION [FLAGS] [OPERATOR] [VALUE...]`: a fetch, a match method and its patterns.
+/* shared: immutable after publish (RCU): compiled on main, then only read by evaluations.
+ * One `CRITERION [FLAGS] [OPERATOR] [VALUE...]`: a fetch, a match method and its patterns.
  * Several expressions declared under one name are chained through `next` and ORed. */
 struct sp__acl_expr {
     uint8_t fetch;  /* enum in acl-fetch.c */
@@ -172,34 +174,38 @@ struct sp__acl_expr {
 #define SP__ACL_DIR_DELIMS "/?"
 #define SP__ACL_DOM_DELIMS "/?.:"
 
-/* Parses the criterion `fetch[(args)][,conv...]` into e (fetch, out, load, idx, arg...),
- * resolving proxy and server names; converters compile into e->conv. *ret_forced is the match
- * method a variant such as path_beg imposes, or -1. Returns 0 or -EINVAL with a message in err. */
+/* owner: main (compile time). Parses the criterion `fetch[(args)][,conv...]` into e (fetch, out,
+ * load, idx, arg...), resolving proxy and server names; converters compile into e->conv.
+ * *ret_forced is the match method a variant such as path_beg imposes, or -1. Returns 0 or -EINVAL
+ * with a message in err. */
 int sp__acl_criterion_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *res,
                             const char *word, int *ret_forced, char *err, size_t errlen);
 
-/* Compiles words[0..nwords) (words[0] is the criterion) into *ret_expr. Returns 0 or -EINVAL
- * with a one-line message in err. */
+/* owner: main (compile time). Compiles words[0..nwords) (words[0] is the criterion) into *ret_expr.
+ * Returns 0 or -EINVAL with a one-line message in err. */
 int sp__acl_expr_compile(struct sp__acl_expr **ret_expr, const struct sp_acl_resolver *res,
                          char **words, int nwords, char *err, size_t errlen);
 
-/* sp__acl_expr_exec() in three values: PASS, FAIL, or MISS when it did not pass and its fetch
- * lacked bytes that may still come (env->partial). */
+/* shared: any thread, concurrently (as sp__acl_expr_exec()). sp__acl_expr_exec() in three values:
+ * PASS, FAIL, or MISS when it did not pass and its fetch lacked bytes that may still come
+ * (env->partial). */
 int sp__acl_expr_exec3(const struct sp__acl_expr *e, const struct sp_acl_env *env);
 
-/* 0 when the expression's fetch is available in `what`, else -EINVAL with a message naming
- * `kw` (the fetch as written). */
+/* owner: main (compile time). 0 when the expression's fetch is available in `what`, else -EINVAL
+ * with a message naming `kw` (the fetch as written). */
 int sp__acl_expr_allowed(const struct sp__acl_expr *e, enum sp_acl_ctx what, const char *kw,
                          char *err, size_t errlen);
 
-/* Frees one expression (not its `next`). Accepts NULL, returns NULL. */
+/* owner: the thread that frees its condition or set (see sp_acl_cond_free()). Frees one
+ * expression (not its `next`). Accepts NULL, returns NULL. */
 struct sp__acl_expr *sp__acl_expr_free(struct sp__acl_expr *e);
 
 /* True when the fetch succeeds and at least one of its values matches one pattern.
  * shared: any thread, concurrently; allocates nothing. */
 bool sp__acl_expr_exec(const struct sp__acl_expr *e, const struct sp_acl_env *env);
 
-/* Words joined by single spaces, or NULL when out of memory. */
+/* any thread (no shared state; allocates). Words joined by single spaces, or NULL when out of
+ * memory. */
 char *sp__acl_join(char **words, int nwords);
 
 /* fetch-auth.c: the Authorization header's fetches (HAProxy 2.6's http_auth,
@@ -213,16 +219,17 @@ enum sp__auth_kind {
     SP__AUTH_PASS,   /* http_auth_pass */
     SP__AUTH_BEARER, /* http_auth_bearer([header]): the token */
 };
+/* shared: any thread, concurrently; allocates nothing (as above). The fetch of `kind`. */
 bool sp__auth_fetch(const struct sp__acl_expr *e, int kind, const struct sp_acl_env *env,
                     struct sp_smp *out);
-/* http_auth_group's own match (HAProxy's pat_match_auth()): valid credentials whose user
- * belongs to one of the groups the patterns name. */
+/* shared: any thread, concurrently. http_auth_group's own match (HAProxy's pat_match_auth()): valid
+ * credentials whose user belongs to one of the groups the patterns name. */
 bool sp__auth_grp_match(const struct sp__acl_expr *e, const struct sp_acl_env *env);
-/* Whether e is http_auth_group (its default match is by group). */
+/* pure. Whether e is http_auth_group (its default match is by group). */
 bool sp__acl_is_auth_grp(const struct sp__acl_expr *e);
 
-/* fetch-raw.c. HAProxy's smp_fetch_ssl_hello_type() and smp_fetch_ssl_hello_sni() over
- * env->payload: 1 found, 0 not there, -1 too short for now. */
+/* shared: any thread (reads env->payload only). fetch-raw.c. HAProxy's smp_fetch_ssl_hello_type()
+ * and smp_fetch_ssl_hello_sni() over env->payload: 1 found, 0 not there, -1 too short for now. */
 int sp__ssl_hello_type(const struct sp_acl_env *env, int64_t *ret);
 int sp__ssl_sni(const struct sp_acl_env *env, const char **ret, size_t *ret_len);
 /* shared: any thread. The names of every header of the request (or the response) joined by e->arg,
@@ -244,7 +251,9 @@ bool sp__body_param_each(const struct sp__acl_expr *e, const struct sp_acl_env *
 bool sp__form_param_next(const char *p, size_t len, size_t *pos, const char *name, size_t nl,
                          const char **ret_v, size_t *ret_n);
 
-/* stkfetch.c: the stick-table fetches. Whether `name` is one; its arguments (the counter
+/* owner: main (compile time) for the name, the arguments and the type; sp__stk_fetch(): the
+ * evaluating worker, an online QSBR reader (the table is shared: balance/stktable.h).
+ * stkfetch.c: the stick-table fetches. Whether `name` is one; its arguments (the counter
  * number, the table) into e; its sample type; its value. */
 bool sp__stk_fetch_name(const char *name, size_t len);
 int sp__stk_fetch_args(struct sp__acl_expr *e, const struct sp_acl_resolver *res, const char *name,
@@ -252,7 +261,7 @@ int sp__stk_fetch_args(struct sp__acl_expr *e, const struct sp_acl_resolver *res
 int sp__stk_fetch_type(const struct sp__acl_expr *e);
 bool sp__stk_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, struct sp_smp *out);
 
-/* Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */
+/* pure. Writes the message to err (errlen bytes) and returns -EINVAL: the parsers' error exit. */
 __attribute__((format(printf, 3, 4))) int sp__acl_fail(char *err, size_t errlen, const char *fmt,
                                                        ...);
 

@@ -38,8 +38,9 @@ struct sp_vars;     /* balance/sample.h */
 struct sp_stkctr;   /* balance/stktable.h */
 struct sp_stktable; /* balance/stktable.h */
 
-/* What the evaluation may look at. The request part is a view over the client side's own
- * parsed message (HTTP/1 or HTTP/2), valid for the duration of the call. */
+/* owner: the caller: built by the evaluating thread for one call (prepare() writes to it),
+ * never shared. What the evaluation may look at. The request part is a view over the client side's
+ * own parsed message (HTTP/1 or HTTP/2), valid for the duration of the call. */
 struct sp_acl_env {
     /* request */
     const char *method; /* token as sent */
@@ -113,15 +114,14 @@ struct sp_acl_env {
     const int32_t *prio;
 };
 
-/* The request fields of `env`, filled now if they were left for later. */
+/* owner: the caller of the evaluation (env is its own). The request fields of `env`, filled
+ * now if they were left for later. */
 static inline void sp_acl_env_need_req(const struct sp_acl_env *env)
 {
     if (env->prepare)
         env->prepare(env);
 }
 
-/* Name resolution at compile time (fetch arguments such as fe_conn(webserver) or
- * srv_is_up(be/srv)). Each returns the index, or -1 when there is no such proxy/server. */
 /* What the rules being compiled can see, which decides the fetches they may use: an HTTP
  * request (http frontends), the raw request bytes (tcp frontends' content rules and
  * use_backend), or the connection only (tcp-request connection). ANY: no restriction. */
@@ -135,6 +135,9 @@ enum sp_acl_ctx {
 };
 
 struct sp_userlist; /* balance/userlist.h */
+/* owner: main (compile time). Name resolution at compile time (fetch arguments such as
+ * fe_conn(webserver) or srv_is_up(be/srv)). Each returns the index, or -1 when there is no
+ * such proxy/server. */
 struct sp_acl_resolver {
     int (*frontend)(const void *ctx, const char *name);
     int (*backend)(const void *ctx, const char *name);
@@ -152,23 +155,27 @@ struct sp_acl_resolver {
 struct sp_acl_set;  /* the named ACLs of one proxy */
 struct sp_acl_cond; /* one compiled condition */
 
+/* owner: main (compile time). An empty set, NULL when memory runs out. */
 struct sp_acl_set *sp_acl_set_new(void);
-/* Frees the set and every ACL in it. Accepts NULL, returns NULL. */
+/* owner: the thread that frees what holds it: main (a build that failed, a discarded
+ * snapshot), or whoever drops the routing snapshot's last reference (sp_routing_unref()).
+ * Frees the set and every ACL in it. Accepts NULL, returns NULL. */
 struct sp_acl_set *sp_acl_set_free(struct sp_acl_set *set);
 
-/* Compiles `acl NAME ...`: words[0] is the name, words[1] the criterion, the rest flags,
- * operators and values (the `acl` keyword itself is not included). On error returns -EINVAL
- * and writes a one-line message naming the word at fault into err (never NULL). `-f FILE` is
- * read relative to the current directory. */
+/* owner: main (compile time). Compiles `acl NAME ...`: words[0] is the name, words[1] the
+ * criterion, the rest flags, operators and values (the `acl` keyword itself is not included). On
+ * error returns -EINVAL and writes a one-line message naming the word at fault into err (never
+ * NULL). `-f FILE` is read relative to the current directory. */
 int sp_acl_declare(struct sp_acl_set *set, const struct sp_acl_resolver *res, char **words,
                    int nwords, char *err, size_t errlen);
 
-/* Compiles a condition: words[0] is `if` or `unless`. Named ACLs are looked up in `set` first,
- * then among the built-in ones. NULL on error, with a message in err. */
+/* owner: main (compile time). Compiles a condition: words[0] is `if` or `unless`. Named ACLs are
+ * looked up in `set` first, then among the built-in ones. NULL on error, with a message in err. */
 struct sp_acl_cond *sp_acl_cond_parse(const struct sp_acl_set *set,
                                       const struct sp_acl_resolver *res, char **words, int nwords,
                                       char *err, size_t errlen);
-/* Accepts NULL, returns NULL. A condition may reference ACLs of its set: free conditions
+/* owner: as sp_acl_set_free(): main, or whoever drops the routing snapshot's last reference.
+ * Accepts NULL, returns NULL. A condition may reference ACLs of its set: free conditions
  * before their set. */
 struct sp_acl_cond *sp_acl_cond_free(struct sp_acl_cond *c);
 
@@ -182,7 +189,8 @@ bool sp_acl_cond_eval(const struct sp_acl_cond *c, const struct sp_acl_env *env)
  * thread, concurrently. */
 int sp_acl_cond_exec(const struct sp_acl_cond *c, const struct sp_acl_env *env);
 
-/* A short text of the condition for logs and `show decisions` (e.g.
+/* shared: any thread (reads the immutable condition; main's stats socket calls it). A short
+ * text of the condition for logs and `show decisions` (e.g.
  * "if too_many_connections"); points into the condition. */
 const char *sp_acl_cond_text(const struct sp_acl_cond *c);
 

@@ -259,9 +259,13 @@ struct sp_stats_rule {
     struct sp_acl_cond *cond; /* NULL: always */
 };
 
-/* shared: immutable after publish (RCU), freed after grace period + last reference */
+/* shared: its settings immutable after publish (RCU); its entries written by every worker
+ * without a lock (balance/stktable.h). Freed with its snapshot (grace period + last
+ * reference). */
 struct sp_stktable;
 
+/* shared: immutable after publish (RCU); built by main, read by every worker; refcnt:
+ * atomic. Freed after a grace period and its last reference (see the lifetime rules above). */
 struct sp_routing {
     struct sp_frontend **fe;
     int nfe;
@@ -302,6 +306,7 @@ struct sp_routing *sp_routing_get(void);
 void sp_routing_ref(struct sp_routing *r);
 void sp_routing_unref(struct sp_routing *r);
 
+/* owner: main. The frontend of that name, or NULL. */
 struct sp_frontend *sp_routing_frontend(const struct sp_routing *r, const char *name);
 /* owner: main. The backend of that name, or NULL. */
 struct sp_backend *sp_routing_backend(const struct sp_routing *r, const char *name);
@@ -390,8 +395,9 @@ struct sp_lb_req {
     const struct sockaddr_storage *src; /* the client's address */
 };
 
-/* The live load of a server as the caller counts it: requests being served (a connection in
- * hand or on its way) and requests waiting in its queues, over every worker. Called on the
+/* owner: worker (each worker sets up its own for its picks). The live load of a server as the
+ * caller counts it: requests being served (a connection in hand or on its way) and requests
+ * waiting in its queues, over every worker. Called on the
  * picking worker, only where load matters: for servers with a maxconn under static-rr,
  * first and the hash algorithms' round-robin fallback; for every usable server under
  * leastconn (so a leastconn pick costs one call per server); for each draw of random.

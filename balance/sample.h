@@ -119,6 +119,9 @@ struct sp_vars {
     size_t _acct, _acct_rr, _own;
 };
 
+/* owner: the worker of the connection or transaction the store belongs to. Starts an empty
+ * store; sp_vars_clear() frees what it holds (its bytes leave the process's count: an atomic)
+ * and leaves it empty. */
 void sp_vars_init(struct sp_vars *v);
 void sp_vars_clear(struct sp_vars *v);
 /* owner: the worker of the transaction. Clears a transaction's store, its accounting taken

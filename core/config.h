@@ -201,7 +201,7 @@ enum {
     SP_RETRY_401 = 1 << 5,     /* then 403 404 408 425 500 501 502 503 504, in this order */
     SP_RETRY_ALL = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4), /* + 500 502 503 504 */
 };
-/* The SP_RETRY_* bit of a status retry-on can name, 0 for the others. */
+/* pure. The SP_RETRY_* bit of a status retry-on can name, 0 for the others. */
 int sp_retry_status_bit(int status);
 
 /* what `http-check expect` matches */
@@ -227,7 +227,8 @@ struct sp_cfg_httpchk {
     struct sp_cfg_where expect_where;
 };
 
-/* all in milliseconds; SP_TIME_UNSET when not configured */
+/* owner: main (the snapshot copies the values it uses). All in milliseconds; SP_TIME_UNSET when
+ * not configured */
 struct sp_cfg_timeouts {
     int64_t client, server, connect, http_request, http_keep_alive, queue, tunnel, client_fin,
         server_fin, check, tarpit;
@@ -243,7 +244,7 @@ struct sp_cfg_forwardfor {
     int except_prefix;                   /* prefix length */
 };
 
-/* an `acl` or `use_backend` line, kept as words; compiled by balance/ into the routing
+/* owner: main. An `acl` or `use_backend` line, kept as words; compiled by balance/ into the routing
  * snapshot (which reports its errors with `where`) */
 struct sp_cfg_rule {
     struct sp_cfg_rule *next; /* declaration order */
@@ -252,8 +253,8 @@ struct sp_cfg_rule {
     struct sp_cfg_where where;
 };
 
-/* a capture slot: `capture request|response header NAME len N` (name set), `declare capture
- * request|response len N` or `http-request|http-response capture SAMPLE len N` (name NULL);
+/* owner: main. A capture slot: `capture request|response header NAME len N` (name set), `declare
+ * capture request|response len N` or `http-request|http-response capture SAMPLE len N` (name NULL);
  * each kind numbered in declaration order, as HAProxy's capture ids */
 struct sp_cfg_capture {
     struct sp_cfg_capture *next;
@@ -263,7 +264,7 @@ struct sp_cfg_capture {
     struct sp_cfg_where where;
 };
 
-/* one `log` line: kept and checked now, used by the observability work */
+/* owner: main. One `log` line: kept and checked now, used by the observability work */
 struct sp_cfg_log {
     struct sp_cfg_log *next;
     char *target; /* "stdout", "stderr", "/path", "127.0.0.1:514" */
@@ -274,8 +275,9 @@ struct sp_cfg_log {
     struct sp_cfg_where where;
 };
 
-/* `option clitcpka|srvtcpka|tcpka` and `clitcpka-*` / `srvtcpka-*`: SO_KEEPALIVE on one
- * side's sockets, with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT when set */
+/* owner: main; copied by value into the routing snapshot (shared: immutable after publish
+ * (RCU) there). `option clitcpka|srvtcpka|tcpka` and `clitcpka-*` / `srvtcpka-*`: SO_KEEPALIVE on
+ * one side's sockets, with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT when set */
 struct sp_cfg_tcpka {
     bool on;
     int64_t idle, intvl; /* ms, SP_TIME_UNSET: the system's */
@@ -346,6 +348,7 @@ enum sp_comp_algo {
     SP_COMP_DEFLATE,     /* zlib format (RFC 1950) */
     SP_COMP_RAW_DEFLATE, /* raw deflate (RFC 1951), announced as "deflate" */
 };
+/* owner: main; the snapshot's copy: shared: immutable after publish (RCU) (see above). */
 struct sp_cfg_comp {
     bool set;     /* a `compression` line applies (the proxy's own or its defaults') */
     bool offload; /* `compression offload` (never inherited from defaults, as in HAProxy) */
@@ -645,22 +648,22 @@ int sp_config_load(const char *path, FILE *diag, struct sp_config **ret_cfg);
 int sp_config_parse_string(const char *text, const char *name, FILE *diag,
                            struct sp_config **ret_cfg);
 
-/* Frees the whole model. Accepts NULL, returns NULL. */
+/* owner: main. Frees the whole model. Accepts NULL, returns NULL. */
 struct sp_config *sp_config_free(struct sp_config *cfg);
 
-/* The listening addresses the configuration asks for: one per address of each `bind` line of
- * a frontend or listen section (the sockets per worker are the runtime's business). 0 means
+/* owner: main. The listening addresses the configuration asks for: one per address of each `bind`
+ * line of a frontend or listen section (the sockets per worker are the runtime's business). 0 means
  * that spillway would accept nothing: main refuses to start, as HAProxy does. */
 int sp_config_count_listeners(const struct sp_config *cfg);
 
-/* Lookup by name among proxies having `cap`; NULL if none. */
-/* Lookup of a resolvers section by name; NULL if none. */
+/* owner: main. Lookup of a resolvers section by name; NULL if none. */
 struct sp_cfg_resolvers *sp_config_find_resolvers(const struct sp_config *cfg, const char *name);
 
+/* owner: main. Lookup by name among proxies having `cap`; NULL if none. */
 struct sp_cfg_proxy *sp_config_find_proxy(const struct sp_config *cfg, const char *name,
                                           unsigned cap);
 
-/* Value parsers shared with other modules (the stats socket, tests). Return 0 or -EINVAL.
+/* pure. Value parsers shared with other modules (the stats socket, tests). Return 0 or -EINVAL.
  * Times: a decimal number with an optional unit us|ms|s|m|h|d (ms when bare), result in ms
  * (a us value is rounded up to 1 ms when non-zero). Sizes: a number with an optional k|m|g
  * (powers of 1024). */
@@ -672,7 +675,8 @@ const char *sp_stk_dt_name(int dt);
 bool sp_stk_dt_is_rate(int dt);
 int sp_stk_dt_find(const char *name, size_t len);
 
-/* Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH" into
+/* any thread (keeps no state), but `resolve` blocks in getaddrinfo(): only main passes true.
+ * Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH" into
  * `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).
  * Returns 0, -EINVAL for a malformed address, -ENOENT when a name does not resolve. */
 int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, socklen_t *ret_len);

@@ -471,6 +471,8 @@ static inline bool sp__txn_srv_close(const struct sp_txn *t)
 }
 
 /* ---- txn.c ---- */
+/* -- for client protocols (h1conn.c, h2stream.c, tcp.c): owner: the transaction's worker
+ * (sp__txn_new(): the calling worker, whose `hw` it takes) -- */
 struct sp_txn *sp__txn_new(struct sp_http_worker *hw, const struct sp_front_ops *ops, void *front,
                            const struct sp_frontend *fe);
 /* Takes the request head built in hw->headbuf (copied to an exact-size allocation; the
@@ -531,12 +533,14 @@ static inline size_t sp__txn_res_room(struct sp_txn *t)
 {
     return t->ops->res_room(t);
 }
+/* owner: the transaction's worker. */
 static inline size_t sp__txn_res_data(struct sp_txn *t, const char *p, size_t len)
 {
     size_t k = t->ops->res_data(t, p, len);
     t->bytes_out += k;
     return k;
 }
+/* owner: the transaction's worker. */
 static inline bool sp__txn_res_swap(struct sp_txn *t, struct sp_buf *rb)
 {
     uint32_t len = sp_buf_len(rb);
@@ -545,7 +549,8 @@ static inline bool sp__txn_res_swap(struct sp_txn *t, struct sp_buf *rb)
     t->bytes_out += len;
     return true;
 }
-/* The server timeout of this transaction: `set-timeout server`'s, else its backend's. */
+/* owner: the transaction's worker. The server timeout of this transaction: `set-timeout server`'s,
+ * else its backend's. */
 static inline int64_t sp__txn_t_server(const struct sp_txn *t)
 {
     return t->t_server ? t->t_server : t->be->t_server;
@@ -560,13 +565,15 @@ bool sp__txn_req_body(const struct sp_txn *t, const char **p, size_t *len);
  * (req.body_size); 0 and an empty body for a client side that keeps none. */
 unsigned sp__txn_req_body_ex(const struct sp_txn *t, const char **p, size_t *len, uint64_t *size);
 
-/* The server side can take more request body: the client side is asked for it. */
+/* owner: the transaction's worker. The server side can take more request body: the client side is
+ * asked for it. */
 static inline void sp__txn_req_resume(struct sp_txn *t)
 {
     t->ops->req_resume(t);
 }
 
 /* ---- compress.c: response compression (http/compress.h) ---- */
+/* -- owner: the transaction's worker -- */
 /* After routing, when the frontend or the backend has `compression`: the algorithm the
  * request accepts (t->comp_algo); with `compression offload` its Accept-Encoding fields are
  * marked (HTTP/1: hop-by-hop) or removed (HTTP/2) so that the server does not see them. */
@@ -591,12 +598,13 @@ int sp__checks_start(struct sp_http_worker *hw);
 void sp__checks_stop(struct sp_http_worker *hw);
 
 /* ---- accesslog.c ---- */
-/* Whether the frontend logs requests. */
+/* owner: worker. Whether the frontend logs requests. */
 bool sp__accesslog_on(const struct sp_http_worker *hw, int fe);
-/* Keeps the request line for the log when the frontend logs. */
+/* owner: the transaction's worker. Keeps the request line for the log when the frontend logs. */
 void sp__accesslog_reqline(struct sp_txn *t, const char *method, size_t mlen, const char *target,
                            size_t tlen);
-/* One access-log line for a transaction that ends (called by sp__txn_free). */
+/* owner: the transaction's worker. One access-log line for a transaction that ends (called by
+ * sp__txn_free). */
 void sp__accesslog_txn(struct sp_txn *t);
 /* owner: worker. The connection's part of a log record (client, frontend, dates, counters),
  * and the request line's (method, target, version): what the access log and the values of
@@ -667,14 +675,14 @@ bool sp__stats_admin_answer(struct sp_txn *t);
 
 /* ---- rewrite.c ---- */
 struct sp_fwd;
-/* Appends to a head being built; a head that does not fit fails as a whole (`full`) and
- * never goes out half-built. */
+/* owner: worker (on the stack of the worker building the head). Appends to a head being built; a
+ * head that does not fit fails as a whole (`full`) and never goes out half-built. */
 struct sp__out {
     struct sp_buf *b;
     bool full;
 };
-/* Appends n bytes, realigning the buffer when needed; once something did not fit, nothing
- * more is appended (o->full). */
+/* pure (writes `o` and its buffer only). Appends n bytes, realigning the buffer when needed; once
+ * something did not fit, nothing more is appended (o->full). */
 void sp__out_put_slow(struct sp__out *o, const void *p, size_t n);
 static inline void sp__out_put(struct sp__out *o, const void *p, size_t n)
 {
@@ -685,9 +693,11 @@ static inline void sp__out_put(struct sp__out *o, const void *p, size_t n)
     }
     sp__out_put_slow(o, p, n);
 }
+/* pure (writes `o` and its buffer only). */
 void sp__out_puts(struct sp__out *o, const char *s);
-/* Ends an upstream request head: `Connection: close` when asked, X-Forwarded-For, the blank
- * line. On overflow the buffer is cut back to `start` and -ENOSPC returned. */
+/* pure (writes `o` and its buffer only). Ends an upstream request head: `Connection: close` when
+ * asked, X-Forwarded-For, the blank line. On overflow the buffer is cut back to `start` and -ENOSPC
+ * returned. */
 int sp__out_end_request(struct sp__out *o, uint32_t start, bool close, const struct sp_fwd *fwd,
                         const struct sockaddr_storage *peer);
 
@@ -698,18 +708,19 @@ struct sp_fwd {
     const char *name; /* header name to use */
     size_t name_len;
 };
-/* Decides X-Forwarded-For for this request (frontend and backend settings merged as HAProxy
- * does: the backend's header name wins, if-none only when every side that enables it says
- * so, each side's `except` network checked). */
+/* pure (reads the immutable fe and be, writes *ret). Decides X-Forwarded-For for this request
+ * (frontend and backend settings merged as HAProxy does: the backend's header name wins, if-none
+ * only when every side that enables it says so, each side's `except` network checked). */
 void sp__fwd_decide(const struct sp_frontend *fe, const struct sp_backend *be,
                     const struct sockaddr_storage *peer, struct sp_fwd *ret);
-/* True when the HTTP/1 message has a field of that name (case-insensitive). */
+/* pure. True when the HTTP/1 message has a field of that name (case-insensitive). */
 bool sp__h1_has_field(const char *buf, const struct sp_h1_msg *m, const char *name, size_t len);
-/* Serialises the upstream HTTP/1.1 request head. Returns 0, or -ENOSPC when it does not fit. */
+/* pure (writes `out` only). Serialises the upstream HTTP/1.1 request head. Returns 0, or -ENOSPC
+ * when it does not fit. */
 int sp__h1_build_request(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
                          const struct sp_fwd *fwd, const struct sockaddr_storage *peer, bool close);
-/* Serialises a response head for an HTTP/1.x client. `chunked` says the body will be
- * chunk-encoded by us, `close` that the connection closes after it. */
+/* pure (writes `out` only). Serialises a response head for an HTTP/1.x client. `chunked` says the
+ * body will be chunk-encoded by us, `close` that the connection closes after it. */
 int sp__h1_build_response(struct sp_buf *out, const char *buf, const struct sp_h1_msg *m,
                           int client_version, bool chunked, bool close);
 
@@ -738,7 +749,6 @@ long sp__errmsg_get(struct sp_http_worker *hw, int status, const struct sp__repl
                     const char **ret, bool *ret_static);
 
 /* ---- conn.c: a client connection, whatever its protocol ---- */
-/* owner: worker. The listener's accept callback: the connection starts as HTTP/1. */
 /* pure. The client address the transaction sees: set-src's, else the connection's. */
 static inline const struct sockaddr_storage *sp__txn_src(const struct sp_txn *t)
 {
@@ -749,6 +759,7 @@ static inline const struct sockaddr_storage *sp__txn_src(const struct sp_txn *t)
  * the stream and its whole connection end (RST_STREAM and GOAWAY ENHANCE_YOUR_CALM), as
  * HAProxy's killed connection. */
 void sp__h2_reject(struct sp_txn *t);
+/* owner: worker. The listener's accept callback: the connection starts as HTTP/1. */
 void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
                      socklen_t peerlen);
 /* owner: worker. Closes and frees a client connection (either protocol); its transactions
@@ -781,16 +792,18 @@ void sp__http_pools_init(struct sp_http_worker *hw);
 void sp__txn_lb_req(const struct sp_txn *t, struct sp_lb_req *ret);
 
 /* ---- route.c ---- */
+/* owner: worker. A view over a request head being routed, on the caller's stack. */
 struct sp_route_h1 {
     const char *buf;
     const struct sp_h1_msg *m;
 };
-/* Sets t->be and t->rule for a complete request head. */
+/* owner: the transaction's worker. Sets t->be and t->rule for a complete request head. */
 void sp__route_h1(struct sp_txn *t, const struct sp_conn *c, const char *buf,
                   const struct sp_h1_msg *m);
 void sp__route_h2(struct sp_txn *t, const struct sp_conn *c, const struct sp_h2_req *r);
-/* The steps of the routing, for http rules (hrules.c) that run between them: an env over the
- * connection (request fields left empty), monitor-uri, the services after the rules
+/* owner: worker (the transaction's). The steps of the routing, for http rules (hrules.c) that run
+ * between them: an env over the connection (request fields left empty), monitor-uri, the services
+ * after the rules
  * (`prometheus`: the exporter's own line when no rule set carries it; the stats page), and
  * the use_backend rules. */
 void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c);
