@@ -44,7 +44,7 @@ from lib import (  # noqa: E402
 # for crashes (the figures are printed either way).
 ASSERT_H1_NO_FAILED = True
 
-RUNS_CI = 3          # runs per protocol in the default (CI) mode
+RUNS_CI = 2          # runs per protocol in the default (CI) mode (more by hand: SP_CHAOS_RUNS)
 DURATION = 4         # h2load -D, seconds
 KILL_AT = 1.0        # seconds after h2load starts: SIGKILL to one server
 DOWN_FOR = 1.0       # seconds the server stays dead before it is started again
