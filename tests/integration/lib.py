@@ -54,16 +54,74 @@ signal.signal(signal.SIGINT, _on_signal)
 
 
 _ports_given = set()
+# Ports handed out by every test process running now (meson runs the light scripts two at a
+# time): a file per port, made with O_EXCL, holding the owner's PID, removed at its exit. A
+# port picked by bind(0) and closed is free until its user binds it; the claim keeps a
+# script running beside this one from being handed the same port in that window.
+_PORT_DIR = os.path.join(tempfile.gettempdir(), "spillway-test-ports")
+_claims = []
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _claim(port):
+    """Whether this process now owns `port` among the test processes (a stale claim, left by
+    a process that died, is taken over)."""
+    path = os.path.join(_PORT_DIR, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    owner = int(f.read().strip() or "0")
+            except (OSError, ValueError):
+                owner = 0
+            if owner == os.getpid() or (owner and _pid_alive(owner)):
+                return False
+            try:
+                os.unlink(path)  # its owner is gone
+            except OSError:
+                pass
+            continue
+        except OSError:
+            return True  # no claims directory to write in: bind(0) alone, as before
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        _claims.append(path)
+        return True
+    return False
+
+
+@atexit.register
+def _release_claims():
+    for path in _claims:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def free_port():
     """A TCP port that was free on 127.0.0.1 a moment ago, never one handed out before in this
     process (two roles on one port, say a frontend and a dead server, would make a loop)."""
+    try:
+        os.makedirs(_PORT_DIR, exist_ok=True)
+    except OSError:
+        pass
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind((HOST, 0))
             port = s.getsockname()[1]
-        if port not in _ports_given:
+        if port not in _ports_given and _claim(port):
             _ports_given.add(port)
             return port
     raise SetupError("no fresh free port after 100 tries")
