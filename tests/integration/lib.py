@@ -132,6 +132,30 @@ def closed_port():
     return free_port()
 
 
+def stats_cli(sock, cmd, timeout=3.0):
+    """One command line on the stats socket at path `sock`; its whole answer. The socket may
+    open a moment after the frontend's port (which is what a start waits for): the connect
+    is retried, bounded."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        for attempt in range(150):
+            try:
+                s.connect(sock)
+                break
+            except (ConnectionRefusedError, FileNotFoundError):
+                if attempt == 149:
+                    raise
+                time.sleep(0.02)
+        s.sendall(cmd.encode() + b"\n")
+        out = b""
+        for _ in range(10000):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    return out.decode(errors="replace")
+
+
 def wait_until(pred, timeout, interval=0.02):
     """Poll pred() until true or timeout seconds pass. Returns the last pred() value."""
     deadline = time.monotonic() + timeout

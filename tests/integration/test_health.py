@@ -24,34 +24,14 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
 from lib import (  # noqa: E402
     HOST, Backend, SetupError, Suite, closed_port, free_port, parse_h2load, request, wait_until)
 from test_chaos import quiet_port, start_backend  # noqa: E402
 
 INTER_MS = 100
 
-
-def cli(sock, cmd, timeout=3.0):
-    """One command line on the stats socket; its whole answer. The socket may open a moment
-    after the frontend's port (which is what the start waits for): retried, bounded."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        for attempt in range(150):
-            try:
-                s.connect(sock)
-                break
-            except (ConnectionRefusedError, FileNotFoundError):
-                if attempt == 149:
-                    raise
-                time.sleep(0.02)
-        s.sendall(cmd.encode() + b"\n")
-        out = b""
-        for _ in range(10000):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    return out.decode(errors="replace")
+cli = lib.stats_cli  # one command line on the stats socket
 
 
 def servers_state(sock, be="be"):

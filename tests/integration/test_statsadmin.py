@@ -25,27 +25,7 @@ TMO = """defaults
     timeout connect 2s
 """
 
-
-def cli(sock, cmd, timeout=3.0):
-    """One command on the stats socket: its whole answer (bounded retries and reads)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        for attempt in range(150):
-            try:
-                s.connect(sock)
-                break
-            except (ConnectionRefusedError, FileNotFoundError):
-                if attempt == 149:
-                    raise
-                time.sleep(0.02)
-        s.sendall(cmd.encode() + b"\n")
-        out = b""
-        for _ in range(10000):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        return out.decode()
+cli = lib.stats_cli  # one command line on the stats socket
 
 
 def main(t):

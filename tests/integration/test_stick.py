@@ -43,27 +43,7 @@ def body(port, path, user=None, iface=None):
     head, _, b = out.partition(b"\r\n\r\n")
     return int(head.split()[1]), b.decode()
 
-
-def cli(sock, cmd, timeout=3.0):
-    """One command line on the stats socket; its whole answer (connect retried, bounded)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        for attempt in range(150):
-            try:
-                s.connect(sock)
-                break
-            except (ConnectionRefusedError, FileNotFoundError):
-                if attempt == 149:
-                    raise
-                time.sleep(0.02)
-        s.sendall(cmd.encode() + b"\n")
-        out = b""
-        for _ in range(10000):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        return out.decode(errors="replace")
+cli = lib.stats_cli  # one command line on the stats socket
 
 
 def fields(text):
