@@ -202,15 +202,17 @@ const struct sp_server *sp_stick_match_mt(const struct sp_backend *be, const str
     return NULL;
 }
 
-void sp_stick_store_mt(const struct sp_backend *be, const struct sp_acl_env *env,
-                       const struct sp_server *s)
+/* Stores `s` under the key of every rule that `response` selects (store-request and on, or
+ * store-response) and applies. */
+static void store(const struct sp_backend *be, const struct sp_acl_env *env,
+                  const struct sp_server *s, bool response)
 {
     uint32_t now = sp_stk_now_ms();
     struct sp_stkkey k;
 
     for (int i = 0; i < be->nstick; i++) {
         const struct sp_stick_rule *sr = &be->stick[i];
-        if (!sr->store || !rule_key(sr, env, &k))
+        if (!(response ? sr->response : sr->store) || !rule_key(sr, env, &k))
             continue;
         struct sp_stkentry *e = sp_stktable_get_mt(sr->t, &k, now);
         if (!e)
@@ -220,20 +222,14 @@ void sp_stick_store_mt(const struct sp_backend *be, const struct sp_acl_env *env
     }
 }
 
+void sp_stick_store_mt(const struct sp_backend *be, const struct sp_acl_env *env,
+                       const struct sp_server *s)
+{
+    store(be, env, s, false);
+}
+
 void sp_stick_store_res_mt(const struct sp_backend *be, const struct sp_acl_env *env,
                            const struct sp_server *s)
 {
-    uint32_t now = sp_stk_now_ms();
-    struct sp_stkkey k;
-
-    for (int i = 0; i < be->nstick; i++) {
-        const struct sp_stick_rule *sr = &be->stick[i];
-        if (!sr->response || !rule_key(sr, env, &k))
-            continue;
-        struct sp_stkentry *e = sp_stktable_get_mt(sr->t, &k, now);
-        if (!e)
-            continue;
-        sp_stk_set_mt(sr->t, e, SP_STK_SERVER_ID, (uint64_t)s->id);
-        sp_stkentry_unref_mt(sr->t, e, now);
-    }
+    store(be, env, s, true);
 }
