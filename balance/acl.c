@@ -5,6 +5,7 @@
  * compiled terms and calls sp__acl_expr_exec() (balance/acl-fetch.c) for each expression. */
 #include "balance/acl-int.h"
 #include "core/regexcost.h"
+#include "core/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -175,17 +176,6 @@ static int parse_ip(const char *w, struct sp__acl_pat *p, char *err, size_t errl
                         "'%s' is not an IP address or network (names are not resolved)", w);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int parse_str(const char *w, int match, struct sp__acl_pat *p, char *err, size_t errlen)
 {
     const char *s = w;
@@ -211,7 +201,7 @@ static int parse_str(const char *w, int match, struct sp__acl_pat *p, char *err,
         if (!p->u.str.s)
             return sp__acl_fail(err, errlen, "out of memory");
         for (size_t i = 0; i < len; i += 2) {
-            int hi = hexval(w[i]), lo = hexval(w[i + 1]);
+            int hi = sp_hexval(w[i]), lo = sp_hexval(w[i + 1]);
             if (hi < 0 || lo < 0) {
                 free(p->u.str.s);
                 return sp__acl_fail(err, errlen, "'%s' is not a hex string (pairs of hex digits)",

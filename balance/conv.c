@@ -6,6 +6,7 @@
 #include "balance/balance.h"
 #include "balance/sample-int.h"
 #include "core/regexcost.h"
+#include "core/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -983,17 +984,6 @@ static bool base64_dec(struct sp_smp *v, bool url)
     return true;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* HAProxy's url_decode(): '%XX' decoded, a bad escape fails; '+' is a space in form mode,
  * which a '?' turns on; the input ends at a NUL */
 static bool url_dec(const struct sp__conv *c, struct sp_smp *v)
@@ -1008,7 +998,7 @@ static bool url_dec(const struct sp__conv *c, struct sp_smp *v)
         if (ch == '+') {
             out[o++] = form ? ' ' : '+';
         } else if (ch == '%') {
-            int h = i + 2 < n ? hexval(p[i + 1]) : -1, l = h >= 0 ? hexval(p[i + 2]) : -1;
+            int h = i + 2 < n ? sp_hexval(p[i + 1]) : -1, l = h >= 0 ? sp_hexval(p[i + 2]) : -1;
             if (h < 0 || l < 0)
                 return false;
             out[o++] = (char)(h << 4 | l);
@@ -1182,7 +1172,7 @@ bool sp__conv_apply(const struct sp__conv *c, const struct sp_acl_env *env, stru
     case C_HEX2I: {
         int64_t n = 0;
         for (size_t i = 0; i < v->u.str.len; i++) {
-            int d = hexval(v->u.str.ptr[i]);
+            int d = sp_hexval(v->u.str.ptr[i]);
             if (d < 0)
                 return false;
             n = (int64_t)((uint64_t)n << 4) + d;

@@ -18,6 +18,7 @@
 
 #include "core/config-int.h"
 #include "core/log.h"
+#include "core/util.h"
 
 /* HAProxy's ceiling for any time value: the largest positive tick (about 24.8 days). */
 #define TIME_MAX_MS INT32_MAX
@@ -871,14 +872,6 @@ bool sp__cfg_parse_network(const char *txt, struct sockaddr_storage *ss, int *re
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Appends one byte to the word being built; false when `out` is full. */
 #define EMIT(ch)                                                                                   \
     do {                                                                                           \
@@ -1041,8 +1034,8 @@ int sp__cfg_tokenize_env(const char *line, size_t len, char *out, size_t outsize
             } else if (c == 'r') {
                 EMIT('\r');
             } else if (c == 'x') {
-                int hi = i < len ? hexval(line[i]) : -1;
-                int lo = i + 1 < len ? hexval(line[i + 1]) : -1;
+                int hi = i < len ? sp_hexval(line[i]) : -1;
+                int lo = i + 1 < len ? sp_hexval(line[i + 1]) : -1;
                 if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                     *ret_err = "invalid '\\x' escape (expects two hex digits, not 00)";
                     return -1;

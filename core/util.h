@@ -36,5 +36,16 @@ int sp_addr_in_net(const struct sockaddr_storage *ss, const struct sockaddr_stor
 size_t sp_u64_hex(uint64_t v, char *buf);
 /* pure: any thread. Writes `v` in decimal; returns the length. buf holds at least 21 bytes. */
 size_t sp_u64_dec(uint64_t v, char *buf);
+/* pure: any thread. The value of a hexadecimal digit, -1 for another character. */
+static inline int sp_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
 
 #endif

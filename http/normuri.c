@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+
 int sp__normuri_parse(const char *name, const char *opt)
 {
     static const struct {
@@ -42,17 +44,6 @@ static void put(struct out *o, const char *s, size_t n)
     }
     memcpy(o->p + o->n, s, n);
     o->n += n;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static bool unreserved(unsigned char c)
@@ -156,8 +147,8 @@ long sp__normuri_apply(int code, const char *in, size_t len, char *outp, size_t 
                 put(&o, in + i, 1);
                 continue;
             }
-            int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
+            int hi = i + 2 < len ? sp_hexval(in[i + 1]) : -1;
+            int lo = i + 2 < len ? sp_hexval(in[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 if (opt)
                     return -EINVAL;

@@ -33,17 +33,6 @@ static const char *const act_names[SP__STADM_NACT] = {
     [SP__STADM_START] = "start",
 };
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* HAProxy's url_decode(s, 1) in place: '+' is a space, %XX a byte; a bad escape fails (-1)
  * and leaves the string cut where it was met. */
 static int form_decode(char *s)
@@ -54,7 +43,7 @@ static int form_decode(char *s)
         if (*in == '+') {
             *out++ = ' ';
         } else if (*in == '%') {
-            int hi = hexval(in[1]), lo = hi < 0 ? -1 : hexval(in[2]);
+            int hi = sp_hexval(in[1]), lo = hi < 0 ? -1 : sp_hexval(in[2]);
             if (lo < 0) {
                 *out = '\0';
                 return -1;
