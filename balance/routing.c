@@ -999,7 +999,9 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             if (!fe->stats_scope)
                 goto fail;
             for (int k = 0; k < p->nstats_scope; k++) {
-                if (!(fe->stats_scope[k] = strdup(p->stats_scope[k])))
+                /* a `stats scope .` inherited from defaults: this proxy */
+                const char *sc = strcmp(p->stats_scope[k], ".") ? p->stats_scope[k] : p->name;
+                if (!(fe->stats_scope[k] = strdup(sc)))
                     goto fail;
                 fe->nstats_scope = k + 1;
             }

@@ -426,6 +426,10 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     }
     free(cfg->global.chroot);
     free(cfg->global.node);
+    free(cfg->global.log_send_hostname);
+    free(cfg->global.ca_base);
+    free(cfg->global.ssl_server_ciphers);
+    free(cfg->global.ssl_server_ciphersuites);
     free(cfg->global.description);
     free(cfg->global.unix_prefix);
     for (struct sp_cfg_resolvers *r = cfg->resolvers, *next; r; r = next) {

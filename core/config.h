@@ -584,6 +584,11 @@ struct sp_cfg_global {
     int comp_maxlevel, zlib_memlevel, zlib_windowsize;
     /* `tune.vars.{global,proc,sess,txn,reqres}-max-size` (bytes), 0: no limit */
     int vars_max_global, vars_max_proc, vars_max_sess, vars_max_txn, vars_max_reqres;
+    /* `log-send-hostname [NAME]`: NULL unset, "" this host's name */
+    char *log_send_hostname;
+    /* `ca-base DIR` (NULL unset); `ssl-default-server-ciphers/-ciphersuites` (kept, unused:
+     * no TLS to servers) */
+    char *ca_base, *ssl_server_ciphers, *ssl_server_ciphersuites;
 };
 
 /* owner: main */

@@ -342,7 +342,11 @@ static int setup_logs(const struct sp_config *cfg, const struct sp_routing *rout
     if (errors || check || !n)
         return errors;
     char err[256];
-    int rc = sp_logsink_open(targets, n, NULL, &http->logsink, err, sizeof(err));
+    /* `log-send-hostname [NAME]`: the header's host name ("": gethostname()) */
+    const char *lsh = cfg->global.log_send_hostname;
+    struct sp_logsink_opts lopts = {.hostname = lsh && lsh[0] ? lsh : NULL,
+                                    .send_hostname = lsh != NULL};
+    int rc = sp_logsink_open(targets, n, &lopts, &http->logsink, err, sizeof(err));
     if (rc < 0) {
         sp_log(SP_LOG_ALERT, "cannot open the log targets: %s", err);
         return 1;
