@@ -392,3 +392,13 @@ void sp__cfg_kw_ssl_default_server(struct sp__cfg_parser *ps, int argc, char **a
         }
     }
 }
+
+/* `lua-load FILE`, `lua-load-per-thread FILE`, `lua-prepend-path PATH`: refused, with the
+ * reason, rather than loaded and never run. */
+void sp__cfg_kw_lua(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    (void)argc;
+    sp__cfg_alert(ps, argv[0],
+                  "not supported by spillway: it embeds no Lua interpreter, so the script's "
+                  "actions, services, fetches, converters and tasks could not run");
+}

@@ -818,6 +818,9 @@ static const struct kw keywords[] = {
     {"ssl-default-server-ciphers", S_GLOBAL, sp__cfg_kw_ssl_default_server},
     {"ssl-default-server-ciphersuites", S_GLOBAL, sp__cfg_kw_ssl_default_server},
     {"ssl-default-server-options", S_GLOBAL, sp__cfg_kw_ssl_default_server},
+    {"lua-load", S_GLOBAL, sp__cfg_kw_lua},
+    {"lua-load-per-thread", S_GLOBAL, sp__cfg_kw_lua},
+    {"lua-prepend-path", S_GLOBAL, sp__cfg_kw_lua},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */

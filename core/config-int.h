@@ -329,6 +329,7 @@ void sp__cfg_kw_localpeer(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_log_send_hostname(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_ca_base(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_ssl_default_server(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_lua(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_vars_max(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv);
