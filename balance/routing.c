@@ -558,6 +558,8 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
                                                            : SP_TCP_ACCEPT;
         rule->line = u->where.line;
         int first = 1;
+        if (!strcmp(u->words[0], "silent-drop"))
+            rule->action = SP_TCP_SILENT_DROP; /* tcp-request connection only (cfgrules.c) */
         if (!strcmp(u->words[0], "expect-proxy")) {
             rule->action = SP_TCP_EXPECT_PROXY;
             first = 2; /* after `layer4` */

@@ -423,6 +423,17 @@ void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv)
         add_rule(ps, &ps->cur->tcp_conn_rules, argc - 1, argv + 1);
         return;
     }
+    if (l4 && argc >= 3 && !strcmp(argv[2], "silent-drop")) {
+        /* `tcp-request connection silent-drop [if|unless COND]`: closed without telling the
+         * client (net/sock.c); in the other rule sets it stays refused below */
+        if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
+            sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after 'silent-drop', not '%s'",
+                          argv[3]);
+            return;
+        }
+        add_rule(ps, &ps->cur->tcp_conn_rules, argc - 1, argv + 1);
+        return;
+    }
     tcp_rule(ps, kw, argc, argv, actions, "'accept' or 'reject'",
              l4   ? &ps->cur->tcp_conn_rules
              : l5 ? &ps->cur->tcp_session_rules
