@@ -3,9 +3,12 @@
 configuration whose bind port comes from `setenv` and a `.if` block, `user`/`group` and
 `chroot` (the worker threads run as nobody inside an empty directory and still serve),
 `ulimit-n`, `zero-warning`, `node`/`description` in `show info` over a TCP stats socket,
-`tune.http.maxhdr`, and the errors for an unknown user."""
+`tune.http.maxhdr`, and the errors for an unknown user; then the gaps a survey of public
+configurations found: `log-send-hostname` (syslog lines on a UDP socket), `tcp-request
+connection silent-drop`, `stats show-desc` of several words, `stats scope .` in defaults."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -168,6 +171,80 @@ def main(t):
         sp.stop()
 
     t.case("tune.http.maxhdr 11: 10 header fields pass, 11 get 431", maxhdr)
+
+    def survey_gaps():
+        # one start: log-send-hostname in both syslog framings (the lines caught on a UDP
+        # socket), tcp-request connection silent-drop on a second bind (the client is told
+        # nothing), stats show-desc of several words and stats scope . from defaults, and
+        # the global lines HAProxy 2.6 accepts without using them
+        port, dport, lport = free_port(), free_port(), free_port()
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((HOST, lport))
+        udp.settimeout(3)
+        g = ("log-send-hostname edge-7\n"
+             "log %s:%d local0\n"
+             "log %s:%d format rfc5424 local0\n"
+             "stats bind-process 1\n"
+             "ca-base /etc/ssl/certs\n"
+             "ssl-default-server-ciphers ECDHE-RSA-AES128-GCM-SHA256\n"
+             "ssl-default-server-options no-sslv3 no-tls-tickets\n" % (HOST, lport, HOST, lport))
+        fe = ("bind %s:%d\n"
+              "log global\n"
+              "option httplog\n"
+              "tcp-request connection silent-drop if { dst_port %d }\n"
+              "stats enable\n"
+              "stats uri /st\n"
+              "stats show-desc Front door  of the lab\n" % (HOST, dport, dport))
+        cfg = config(port, [("s1", be.port)], global_extra=g, defaults_extra="stats scope .",
+                     fe_extra=fe)
+        sp = t.spillway(cfg, port)
+        try:
+            r = request(port, "GET", "/name")
+            assert r.status == 200, r
+            lines = []
+            for _ in range(2):
+                try:
+                    lines.append(udp.recv(65536).decode(errors="replace"))
+                except socket.timeout:
+                    raise AssertionError("log lines: %r; spillway: %s" % (lines, sp.log()))
+            v3164 = [ln for ln in lines if not ln.startswith("<134>1 ")]
+            v5424 = [ln for ln in lines if ln.startswith("<134>1 ")]
+            assert len(v3164) == 1 and len(v5424) == 1, lines
+            assert re.match(r"<134>\w{3} [ \d]\d \d\d:\d\d:\d\d edge-7 spillway\[\d+\]: ",
+                            v3164[0]), v3164
+            assert re.match(r"<134>1 \S+ edge-7 spillway \d+ - - ", v5424[0]), v5424
+            # silent-drop: no answer, no FIN, no RST (HAProxy's TCP_REPAIR needs
+            # CAP_NET_ADMIN; without it the fallback's RST reaches a loopback client)
+            c = socket.create_connection((HOST, dport), timeout=0.8)
+            c.sendall(b"GET /name HTTP/1.1\r\nHost: a\r\n\r\n")
+            try:
+                got = c.recv(100)
+                outcome = "eof %r" % got
+            except socket.timeout:
+                outcome = "silent"
+            except ConnectionResetError:
+                outcome = "reset"
+            c.close()
+            want = "silent" if os.geteuid() == 0 else "reset"
+            assert outcome == want, "silent-drop: %s (want %s)" % (outcome, want)
+            # the other bind still serves; the stats page: the description joined, the
+            # scope '.' from defaults showing this frontend only, the drop counted as a
+            # denied connection
+            page = request(port, "GET", "/st").body.decode(errors="replace")
+            assert "Front door of the lab" in page, page[:2000]
+            csv = request(port, "GET", "/st;csv").body.decode(errors="replace").splitlines()
+            cols = csv[0].lstrip("# ").split(",")
+            rows = [dict(zip(cols, ln.split(","))) for ln in csv[1:] if ln]
+            assert {r["pxname"] for r in rows} == {"fe"}, rows
+            fr = [r for r in rows if r["svname"] == "FRONTEND"][0]
+            assert fr["dcon"] == "1", fr
+        finally:
+            udp.close()
+            sp.stop()
+
+    t.case("log-send-hostname in rfc3164 and rfc5424 lines; tcp-request connection "
+           "silent-drop tells the client nothing; stats show-desc words and scope . from "
+           "defaults", survey_gaps)
 
 
 if __name__ == "__main__":
