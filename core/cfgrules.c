@@ -104,6 +104,12 @@ static void stats_socket(struct sp__cfg_parser *ps, int argc, char **argv)
             return;
         }
     }
+    if (!strncmp(text, "abns@", 5)) {
+        sp__cfg_alert(ps, argv[0],
+                      "'stats socket': abns@ is not supported by spillway for the stats socket "
+                      "(its access rests on the socket file's owner and mode: use unix@PATH)");
+        return;
+    }
     char unix_text[128];
     if (text[0] == '/') { /* a bare path is a unix socket, as in HAProxy */
         snprintf(unix_text, sizeof(unix_text), "unix@%s", text);

@@ -381,7 +381,7 @@ static int server_addr(const char *text, struct sp_cfg_server *s)
 
     s->port_from_dst = false;
     s->port_offset = 0;
-    if (strncmp(text, "unix@", 5) == 0)
+    if (strncmp(text, "unix@", 5) == 0 || strncmp(text, "abns@", 5) == 0)
         return sp_parse_addr(text, true, &s->addr, &s->addrlen);
     if (text[0] == '[' && rb && !rb[1]) { /* [IPv6] */
         hlen = strlen(text);
@@ -638,7 +638,7 @@ static struct sp_cfg_server *add_server(struct sp__cfg_parser *ps, const char *n
                            ((struct sockaddr_in *)&s->addr)->sin_port == 0))
             sp__cfg_alert(ps, argv[0],
                           "invalid address '%s' (expects HOST[:PORT], [IPv6][:PORT], HOST:+N, "
-                          "HOST:-N or unix@PATH, port 1-65535)",
+                          "HOST:-N, unix@PATH or abns@NAME, port 1-65535)",
                           addr);
     }
     /* every wrong option is reported; an unknown one may take arguments: the line stops */

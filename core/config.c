@@ -621,6 +621,20 @@ int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, s
         len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + 1);
         goto ok;
     }
+    if (strncmp(text, "abns@", 5) == 0) {
+        /* a Linux abstract unix socket: sun_path[0] is 0 and the name follows, padded with
+         * zeros to the whole sun_path as HAProxy 2.6 binds and connects it (the full size
+         * as the length), so that its peers find it */
+        struct sockaddr_un *sun = (struct sockaddr_un *)&tmp;
+        size_t plen = strlen(text + 5);
+
+        if (plen == 0 || plen >= sizeof(sun->sun_path) - 1)
+            return -EINVAL;
+        sun->sun_family = AF_UNIX;
+        memcpy(sun->sun_path + 1, text + 5, plen);
+        len = (socklen_t)sizeof(struct sockaddr_un);
+        goto ok;
+    }
     rest = text;
     if (strncmp(rest, "ipv4@", 5) == 0) {
         family = AF_INET;

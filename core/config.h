@@ -681,8 +681,8 @@ bool sp_stk_dt_is_rate(int dt);
 int sp_stk_dt_find(const char *name, size_t len);
 
 /* any thread (keeps no state), but `resolve` blocks in getaddrinfo(): only main passes true.
- * Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH" into
- * `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).
+ * Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH", "abns@NAME"
+ * into `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).
  * Returns 0, -EINVAL for a malformed address, -ENOENT when a name does not resolve. */
 int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, socklen_t *ret_len);
 

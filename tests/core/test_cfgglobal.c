@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 
 #include "core/config.h"
 #include "tests/unit.h"
@@ -349,6 +350,21 @@ static void test_survey_gaps(void)
         CU_ASSERT_STRING_EQUAL(fe->stats_scope[0], ".");
     }
     sp_config_free(cfg);
+
+    /* abns@: an abstract unix socket, its name zero-padded to the whole sun_path (HAProxy) */
+    cfg = ok("global\n" TAIL " default_backend b\nbackend b\n server a abns@spt-x\n", NULL);
+    if (cfg) {
+        const struct sp_cfg_proxy *b = sp_config_find_proxy(cfg, "b", SP_CAP_BE);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        const struct sockaddr_un *un = (const struct sockaddr_un *)&b->servers->addr;
+        CU_ASSERT_EQUAL(un->sun_family, AF_UNIX);
+        CU_ASSERT_EQUAL(un->sun_path[0], '\0');
+        CU_ASSERT_STRING_EQUAL(un->sun_path + 1, "spt-x");
+        CU_ASSERT_EQUAL(b->servers->addrlen, sizeof(struct sockaddr_un));
+    }
+    sp_config_free(cfg);
+    bad("global\n stats socket abns@x\n" TAIL, "abns@ is not supported by spillway for the stats");
+    bad("global\n" TAIL "backend b\n server a abns@\n", "invalid address 'abns@'");
 
     bad("global\n log-send-hostname a b\n" TAIL, "'log-send-hostname'");
     bad("global\n log-send-hostname a\n log-send-hostname b\n" TAIL,

@@ -5,7 +5,8 @@ configuration whose bind port comes from `setenv` and a `.if` block, `user`/`gro
 `ulimit-n`, `zero-warning`, `node`/`description` in `show info` over a TCP stats socket,
 `tune.http.maxhdr`, and the errors for an unknown user; then the gaps a survey of public
 configurations found: `log-send-hostname` (syslog lines on a UDP socket), `tcp-request
-connection silent-drop`, `stats show-desc` of several words, `stats scope .` in defaults."""
+connection silent-drop`, `stats show-desc` of several words, `stats scope .` in defaults,
+an abns@ server and bind."""
 
 import os
 import re
@@ -194,25 +195,36 @@ def main(t):
               "tcp-request connection silent-drop if { dst_port %d }\n"
               "stats enable\n"
               "stats uri /st\n"
-              "stats show-desc Front door  of the lab\n" % (HOST, dport, dport))
+              "stats show-desc Front door  of the lab\n"
+              "use_backend ab if { path /abns }\n" % (HOST, dport, dport))
         cfg = config(port, [("s1", be.port)], global_extra=g, defaults_extra="stats scope .",
                      fe_extra=fe)
+        # abns@: a server on a Linux abstract socket that another frontend listens on
+        cfg += ("backend ab\n    server a1 abns@spt-global-%d\n"
+                "frontend inner\n    bind abns@spt-global-%d\n"
+                "    http-request return status 200 content-type text/plain string abns-ok\n"
+                % (port, port))
         sp = t.spillway(cfg, port)
         try:
             r = request(port, "GET", "/name")
             assert r.status == 200, r
-            lines = []
-            for _ in range(2):
+            r = request(port, "GET", "/abns")
+            assert r.status == 200 and r.body == b"abns-ok", r
+            lines = []  # two requests, each logged in both framings
+            for _ in range(4):
                 try:
                     lines.append(udp.recv(65536).decode(errors="replace"))
                 except socket.timeout:
                     raise AssertionError("log lines: %r; spillway: %s" % (lines, sp.log()))
             v3164 = [ln for ln in lines if not ln.startswith("<134>1 ")]
             v5424 = [ln for ln in lines if ln.startswith("<134>1 ")]
-            assert len(v3164) == 1 and len(v5424) == 1, lines
-            assert re.match(r"<134>\w{3} [ \d]\d \d\d:\d\d:\d\d edge-7 spillway\[\d+\]: ",
-                            v3164[0]), v3164
-            assert re.match(r"<134>1 \S+ edge-7 spillway \d+ - - ", v5424[0]), v5424
+            assert len(v3164) == 2 and len(v5424) == 2, lines
+            for ln in v3164:
+                assert re.match(r"<134>\w{3} [ \d]\d \d\d:\d\d:\d\d edge-7 spillway\[\d+\]: ",
+                                ln), ln
+            for ln in v5424:
+                assert re.match(r"<134>1 \S+ edge-7 spillway \d+ - - ", ln), ln
+            assert any(" fe ab/a1 " in ln for ln in lines), lines
             # silent-drop: no answer, no FIN, no RST (HAProxy's TCP_REPAIR needs
             # CAP_NET_ADMIN; without it the fallback's RST reaches a loopback client)
             c = socket.create_connection((HOST, dport), timeout=0.8)
@@ -244,7 +256,7 @@ def main(t):
 
     t.case("log-send-hostname in rfc3164 and rfc5424 lines; tcp-request connection "
            "silent-drop tells the client nothing; stats show-desc words and scope . from "
-           "defaults", survey_gaps)
+           "defaults; an abns@ server reaches an abns@ bind", survey_gaps)
 
 
 if __name__ == "__main__":
