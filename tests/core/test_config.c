@@ -1453,8 +1453,7 @@ static void test_stats_keywords(void)
     expect_errors("global\n stats socket relative.sock\n", 1,
                   "'stats': 'stats socket': invalid address 'relative.sock'", NULL);
     expect_errors("global\n stats socket /a mode 999\n", 1, "bad mode", NULL);
-    expect_errors("global\n stats bind-process 3\n", 1, "'3' is not a valid number/range",
-                  NULL);
+    expect_errors("global\n stats bind-process 3\n", 1, "'3' is not a valid number/range", NULL);
     expect_errors(TMO "frontend f\n bind :1\n stats uri nope\n", 1, "starting with '/'", NULL);
     expect_errors(TMO "frontend f\n bind :1\n stats auth nopass\n", 1, "user:password", NULL);
     expect_errors(TMO "frontend f\n bind :1\n http-request\n", 1, "expects an action", NULL);
