@@ -160,8 +160,9 @@ static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, lon
  * and covers what it cannot see (an HTTP/2 connection whose streams each hold a server
  * connection). When even the hard limit is too low, it is raised too where allowed
  * (CAP_SYS_RESOURCE). Without `global maxconn`, maxconn is derived from what is available,
- * two descriptors per connection. Returns 0, or -1 after an alert. `-c` runs it too: the
- * limits it changes die with the check. */
+ * two descriptors per connection. Returns 0, or -1 after an alert (a notice with `-c`, which
+ * does not fail on them: see limits_lvl). `-c` runs it too: the limits it changes die with
+ * the check. */
 static int setup_limits(struct sp_config *cfg, int nworkers)
 {
     const struct sp_cfg_global *g = &cfg->global;
