@@ -172,6 +172,7 @@ enum sp_tcp_action {
     SP_TCP_STK,          /* track-sc*, sc-inc-gpc0|1, sc-set-gpt0 (stktable.h): likewise */
     SP_TCP_SET_DST,      /* set-dst EXPR: likewise */
     SP_TCP_SET_DST_PORT, /* set-dst-port EXPR: likewise */
+    SP_TCP_SILENT_DROP,  /* tcp-request connection silent-drop: closed, the client told nothing */
 };
 
 /* shared: immutable after publish (RCU). One tcp-request rule. */

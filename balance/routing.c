@@ -558,6 +558,8 @@ static int compile_tcp_rules(struct sp_acl_set *acls, const struct sp_cfg_rule *
                                                            : SP_TCP_ACCEPT;
         rule->line = u->where.line;
         int first = 1;
+        if (!strcmp(u->words[0], "silent-drop"))
+            rule->action = SP_TCP_SILENT_DROP; /* tcp-request connection only (cfgrules.c) */
         if (!strcmp(u->words[0], "expect-proxy")) {
             rule->action = SP_TCP_EXPECT_PROXY;
             first = 2; /* after `layer4` */
@@ -999,7 +1001,9 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             if (!fe->stats_scope)
                 goto fail;
             for (int k = 0; k < p->nstats_scope; k++) {
-                if (!(fe->stats_scope[k] = strdup(p->stats_scope[k])))
+                /* a `stats scope .` inherited from defaults: this proxy */
+                const char *sc = strcmp(p->stats_scope[k], ".") ? p->stats_scope[k] : p->name;
+                if (!(fe->stats_scope[k] = strdup(sc)))
                     goto fail;
                 fe->nstats_scope = k + 1;
             }

@@ -292,3 +292,113 @@ void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv)
     }
     ps->cfg->global.http_maxhdr = v;
 }
+
+/* `log-send-hostname [NAME]`: the syslog header's host name field, NAME or this host's
+ * name (gethostname() when the logs open). Without it rfc3164 lines have no host name and
+ * rfc5424 lines have "-" there, as HAProxy 2.6. */
+void sp__cfg_kw_log_send_hostname(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 0, 1))
+        return;
+    if (g->log_send_hostname) {
+        sp__cfg_alert(ps, argv[0], "'%s' already specified", argv[0]);
+        return;
+    }
+    g->log_send_hostname = sp__cfg_xstrdup(ps, argc > 1 ? argv[1] : "");
+}
+
+/* `ca-base DIR`: the directory relative `ca-file`/`crl-file` paths start from. Kept for
+ * them; every keyword that reads it is refused today (spillway has no TLS client
+ * verification), so on its own it changes nothing, as in HAProxy 2.6 without them. */
+void sp__cfg_kw_ca_base(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    if (g->ca_base) {
+        sp__cfg_alert(ps, argv[0], "'%s' already specified", argv[0]);
+        return;
+    }
+    if (!argv[1][0]) {
+        sp__cfg_alert(ps, argv[0], "expects a directory path as an argument");
+        return;
+    }
+    g->ca_base = sp__cfg_xstrdup(ps, argv[1]);
+}
+
+/* a TLS protocol version name as `ssl-min-ver`/`ssl-max-ver` take it */
+static bool tls_version_name(const char *v)
+{
+    static const char *const names[] = {"SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(v, names[i]))
+            return true;
+    return false;
+}
+
+/* `ssl-default-server-ciphers LIST`, `ssl-default-server-ciphersuites LIST`,
+ * `ssl-default-server-options OPT...`: the defaults of servers with `ssl`. HAProxy 2.6
+ * stores them at parse time (the cipher lists reach OpenSSL only with an `ssl` server) and
+ * checks the option words. spillway has no TLS to servers and refuses `ssl` on a server,
+ * so they never apply: kept (ciphers) or checked (options) the same way, no warning, as
+ * HAProxy gives none for a configuration without `ssl` servers. */
+void sp__cfg_kw_ssl_default_server(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (strcmp(argv[0], "ssl-default-server-options") != 0) {
+        if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+            return;
+        if (!argv[1][0]) {
+            sp__cfg_alert(ps, argv[0], "expects a cipher suite as an argument");
+            return;
+        }
+        char **dst = strcmp(argv[0], "ssl-default-server-ciphers") == 0
+                         ? &g->ssl_server_ciphers
+                         : &g->ssl_server_ciphersuites;
+        free(*dst);
+        *dst = sp__cfg_xstrdup(ps, argv[1]);
+        return;
+    }
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects an option as an argument");
+        return;
+    }
+    static const char *const opts[] = {
+        "no-tls-tickets", "no-sslv3",     "no-tlsv10",    "no-tlsv11",
+        "no-tlsv12",      "no-tlsv13",    "force-sslv3",  "force-tlsv10",
+        "force-tlsv11",   "force-tlsv12", "force-tlsv13",
+    };
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "ssl-min-ver") || !strcmp(argv[i], "ssl-max-ver")) {
+            if (i + 1 >= argc || !tls_version_name(argv[i + 1])) {
+                sp__cfg_alert(ps, argv[0],
+                              "'%s' expects one of SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3",
+                              argv[i]);
+                return;
+            }
+            i++;
+            continue;
+        }
+        bool known = false;
+        for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]) && !known; k++)
+            known = !strcmp(argv[i], opts[k]);
+        if (!known) {
+            sp__cfg_alert(ps, argv[0], "unknown option '%s'", argv[i]);
+            return;
+        }
+    }
+}
+
+/* `lua-load FILE`, `lua-load-per-thread FILE`, `lua-prepend-path PATH`: refused, with the
+ * reason, rather than loaded and never run. */
+void sp__cfg_kw_lua(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    (void)argc;
+    sp__cfg_alert(ps, argv[0],
+                  "not supported by spillway: it embeds no Lua interpreter, so the script's "
+                  "actions, services, fetches, converters and tasks could not run");
+}

@@ -813,6 +813,14 @@ static const struct kw keywords[] = {
     {"server-state-file-name", S_DEF | S_BE | S_LI, sp__cfg_kw_server_state_file_name},
     {"unique-id-format", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
     {"unique-id-header", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
+    {"log-send-hostname", S_GLOBAL, sp__cfg_kw_log_send_hostname},
+    {"ca-base", S_GLOBAL, sp__cfg_kw_ca_base},
+    {"ssl-default-server-ciphers", S_GLOBAL, sp__cfg_kw_ssl_default_server},
+    {"ssl-default-server-ciphersuites", S_GLOBAL, sp__cfg_kw_ssl_default_server},
+    {"ssl-default-server-options", S_GLOBAL, sp__cfg_kw_ssl_default_server},
+    {"lua-load", S_GLOBAL, sp__cfg_kw_lua},
+    {"lua-load-per-thread", S_GLOBAL, sp__cfg_kw_lua},
+    {"lua-prepend-path", S_GLOBAL, sp__cfg_kw_lua},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */

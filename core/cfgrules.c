@@ -10,6 +10,7 @@
  */
 #include "core/config.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -102,6 +103,12 @@ static void stats_socket(struct sp__cfg_parser *ps, int argc, char **argv)
                           "'stats socket' expects an absolute path of less than 100 bytes");
             return;
         }
+    }
+    if (!strncmp(text, "abns@", 5)) {
+        sp__cfg_alert(ps, argv[0],
+                      "'stats socket': abns@ is not supported by spillway for the stats socket "
+                      "(its access rests on the socket file's owner and mode: use unix@PATH)");
+        return;
     }
     char unix_text[128];
     if (text[0] == '/') { /* a bare path is a unix socket, as in HAProxy */
@@ -215,6 +222,33 @@ static void global_stats(struct sp__cfg_parser *ps, int argc, char **argv)
         if (sp__cfg_nargs_ok(ps, "stats maxconn", argc, 2, 1, 1))
             sp__cfg_get_int(ps, "stats maxconn", "connection count", argv[2], 1, INT_MAX,
                             &g->stats_maxconn);
+    } else if (!strcmp(argv[1], "bind-process")) {
+        /* HAProxy 2.6 still parses it (1 to 1 processes: nbproc is gone) and keeps nothing:
+         * the stats socket serves the one process there is, as here. Only the words are
+         * checked, as parse_process_number() does. */
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "all"))
+                break;
+            if (!strcmp(argv[i], "odd") || !strcmp(argv[i], "even"))
+                continue;
+            const char *dash = NULL;
+            bool ok = argv[i][0] != '\0';
+            for (const char *c = argv[i]; *c && ok; c++) {
+                if (*c == '-' && !dash)
+                    dash = c;
+                else if (!isdigit((unsigned char)*c))
+                    ok = false;
+            }
+            long lo = ok ? strtol(argv[i], NULL, 10) : 0;
+            long hi = ok && dash ? (dash[1] ? strtol(dash + 1, NULL, 10) : 1) : lo;
+            if (!ok || SP_MIN(lo, hi) < 1 || SP_MAX(lo, hi) > 1) {
+                sp__cfg_alert(ps, "stats bind-process",
+                              "'%s' is not a valid number/range. It supports numbers from 1 "
+                              "to 1 (one process)",
+                              argv[i]);
+                return;
+            }
+        }
     } else {
         sp__cfg_alert(ps, argv[0], "'stats %s' is not supported by spillway in global", argv[1]);
     }
@@ -390,6 +424,17 @@ void sp__cfg_kw_tcp_request(struct sp__cfg_parser *ps, int argc, char **argv)
         }
         if (argc > 4 && strcmp(argv[4], "if") && strcmp(argv[4], "unless")) {
             sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after 'layer4', not '%s'", argv[4]);
+            return;
+        }
+        add_rule(ps, &ps->cur->tcp_conn_rules, argc - 1, argv + 1);
+        return;
+    }
+    if (l4 && argc >= 3 && !strcmp(argv[2], "silent-drop")) {
+        /* `tcp-request connection silent-drop [if|unless COND]`: closed without telling the
+         * client (net/sock.c); in the other rule sets it stays refused below */
+        if (argc > 3 && strcmp(argv[3], "if") && strcmp(argv[3], "unless")) {
+            sp__cfg_alert(ps, kw, "expects 'if' or 'unless' after 'silent-drop', not '%s'",
+                          argv[3]);
             return;
         }
         add_rule(ps, &ps->cur->tcp_conn_rules, argc - 1, argv + 1);
@@ -574,7 +619,7 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
         free(px->stats_realm);
         px->stats_realm = sp__cfg_xstrdup(ps, argv[2]);
         px->stats_enabled = true;
-    } else if ((!strcmp(argv[1], "show-node") || !strcmp(argv[1], "show-desc")) && argc <= 3) {
+    } else if ((!strcmp(argv[1], "show-node") && argc <= 3) || !strcmp(argv[1], "show-desc")) {
         bool node = argv[1][5] == 'n';
         char **dst = node ? &px->stats_node : &px->stats_desc;
         if (node && argc == 3 && !sp__cfg_valid_name(argv[2])) {
@@ -582,7 +627,21 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
             return;
         }
         free(*dst);
-        *dst = argc == 3 ? sp__cfg_xstrdup(ps, argv[2]) : NULL;
+        *dst = NULL;
+        if (argc >= 3) {
+            /* show-desc: every word after it, joined by one space, as HAProxy 2.6 does */
+            size_t len = 0;
+            for (int i = 2; i < argc; i++)
+                len += strlen(argv[i]) + 1;
+            *dst = malloc(len);
+            if (!*dst) {
+                ps->oom = true;
+                return;
+            }
+            size_t off = 0;
+            for (int i = 2; i < argc; i++)
+                off += (size_t)snprintf(*dst + off, len - off, "%s%s", i > 2 ? " " : "", argv[i]);
+        }
         if (node)
             px->stats_show_node = true;
         else
@@ -598,11 +657,11 @@ void sp__cfg_kw_stats(struct sp__cfg_parser *ps, int argc, char **argv)
         px->stats_show_modules = true;
         px->stats_enabled = true;
     } else if (!strcmp(argv[1], "scope") && argc == 3) {
-        const char *name = strcmp(argv[2], ".") == 0 ? px->name : argv[2];
-        if (!name) {
-            sp__cfg_alert(ps, argv[0], "'stats scope .' needs a named section");
-            return;
-        }
+        /* `.` is the proxy serving the page (HAProxy 2.6 matches it against the stream's
+         * backend when it renders). In a defaults section it is kept as written and
+         * resolved where the page is compiled (balance/routing.c): each proxy that
+         * inherits it shows itself. */
+        const char *name = !strcmp(argv[2], ".") && px->name ? px->name : argv[2];
         char **n = realloc(px->stats_scope, sizeof(char *) * (size_t)(px->nstats_scope + 1));
         if (!n) {
             ps->oom = true;

@@ -381,7 +381,7 @@ static int server_addr(const char *text, struct sp_cfg_server *s)
 
     s->port_from_dst = false;
     s->port_offset = 0;
-    if (strncmp(text, "unix@", 5) == 0)
+    if (strncmp(text, "unix@", 5) == 0 || strncmp(text, "abns@", 5) == 0)
         return sp_parse_addr(text, true, &s->addr, &s->addrlen);
     if (text[0] == '[' && rb && !rb[1]) { /* [IPv6] */
         hlen = strlen(text);
@@ -538,12 +538,13 @@ static void server_dns_addr(struct sp__cfg_parser *ps, const char *kw, const cha
         unsigned m = list & 0xf;
         if (m == SP_CFG_INIT_LAST)
             s->init_last = true;
-        if (m == SP_CFG_INIT_LIBC && !s->tmpl) {
+        bool slots = s->tmpl && s->resolvers[0]; /* filled by the answers */
+        if (m == SP_CFG_INIT_LIBC && !slots) {
             if (sp_parse_addr(text, true, &s->addr, &s->addrlen) == 0)
                 return;
             libc_failed = true;
         }
-        if (m == SP_CFG_INIT_NONE || (m == SP_CFG_INIT_LIBC && s->tmpl)) {
+        if (m == SP_CFG_INIT_NONE || (m == SP_CFG_INIT_LIBC && slots)) {
             memset(&s->addr, 0, sizeof(s->addr));
             s->addrlen = 0;
             s->no_addr = true;
@@ -622,7 +623,13 @@ static struct sp_cfg_server *add_server(struct sp__cfg_parser *ps, const char *n
      * still gets reported */
     *tail = s;
     s->id = ++px->nservers;
-    bool dns = tmpl || wants_dns(s, argc, argv, first);
+    /* a template without `resolvers` is as many plain servers, its name resolved once at
+     * start (libc) as for `server` (HAProxy 2.6: every slot gets that address); an SRV
+     * record still needs resolvers (said below) */
+    bool tmpl_dns = tmpl && (addr[0] == '_' || s->resolvers[0]);
+    for (int i = first; i < argc && tmpl && !tmpl_dns; i++)
+        tmpl_dns = !strcmp(argv[i], "resolvers");
+    bool dns = tmpl_dns || wants_dns(s, argc, argv, first);
     if (!dns) {
         r = server_addr(addr, s);
         if (r == -ENOENT)
@@ -631,18 +638,15 @@ static struct sp_cfg_server *add_server(struct sp__cfg_parser *ps, const char *n
                            ((struct sockaddr_in *)&s->addr)->sin_port == 0))
             sp__cfg_alert(ps, argv[0],
                           "invalid address '%s' (expects HOST[:PORT], [IPv6][:PORT], HOST:+N, "
-                          "HOST:-N or unix@PATH, port 1-65535)",
+                          "HOST:-N, unix@PATH or abns@NAME, port 1-65535)",
                           addr);
     }
     /* every wrong option is reported; an unknown one may take arguments: the line stops */
     bool stop = false;
     for (int i = first; i < argc && !stop; i++)
         server_option(ps, argc, argv, &i, s, &stop);
-    if (dns) {
-        if (tmpl && !s->resolvers[0])
-            sp__cfg_alert(ps, argv[0], "server-template needs 'resolvers' (spillway)");
+    if (dns)
         server_dns_addr(ps, argv[0], addr, s);
-    }
     return s;
 }
 

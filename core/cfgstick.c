@@ -169,7 +169,9 @@ void sp__cfg_kw_stick_table(struct sp__cfg_parser *ps, int argc, char **argv)
         } else if (!strcmp(a, "nopurge")) {
             st.nopurge = true;
         } else if (!strcmp(a, "peers")) {
-            sp__cfg_alert(ps, kw, "'peers': not supported by spillway");
+            sp__cfg_alert(ps, kw,
+                          "'peers': not supported by spillway (no 'peers' sections: tables are not "
+                          "synchronised with other processes)");
             return;
         } else if (!strcmp(a, "store")) {
             if (!v) {

@@ -427,6 +427,10 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     }
     free(cfg->global.chroot);
     free(cfg->global.node);
+    free(cfg->global.log_send_hostname);
+    free(cfg->global.ca_base);
+    free(cfg->global.ssl_server_ciphers);
+    free(cfg->global.ssl_server_ciphersuites);
     free(cfg->global.description);
     free(cfg->global.unix_prefix);
     for (struct sp_cfg_resolvers *r = cfg->resolvers, *next; r; r = next) {
@@ -616,6 +620,20 @@ int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, s
         sun->sun_family = AF_UNIX;
         memcpy(sun->sun_path, text + 5, plen + 1);
         len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + 1);
+        goto ok;
+    }
+    if (strncmp(text, "abns@", 5) == 0) {
+        /* a Linux abstract unix socket: sun_path[0] is 0 and the name follows, padded with
+         * zeros to the whole sun_path as HAProxy 2.6 binds and connects it (the full size
+         * as the length), so that its peers find it */
+        struct sockaddr_un *sun = (struct sockaddr_un *)&tmp;
+        size_t plen = strlen(text + 5);
+
+        if (plen == 0 || plen >= sizeof(sun->sun_path) - 1)
+            return -EINVAL;
+        sun->sun_family = AF_UNIX;
+        memcpy(sun->sun_path + 1, text + 5, plen);
+        len = (socklen_t)sizeof(struct sockaddr_un);
         goto ok;
     }
     rest = text;

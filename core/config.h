@@ -584,6 +584,11 @@ struct sp_cfg_global {
     int comp_maxlevel, zlib_memlevel, zlib_windowsize;
     /* `tune.vars.{global,proc,sess,txn,reqres}-max-size` (bytes), 0: no limit */
     int vars_max_global, vars_max_proc, vars_max_sess, vars_max_txn, vars_max_reqres;
+    /* `log-send-hostname [NAME]`: NULL unset, "" this host's name */
+    char *log_send_hostname;
+    /* `ca-base DIR` (NULL unset); `ssl-default-server-ciphers/-ciphersuites` (kept, unused:
+     * no TLS to servers) */
+    char *ca_base, *ssl_server_ciphers, *ssl_server_ciphersuites;
 };
 
 /* owner: main */
@@ -676,8 +681,8 @@ bool sp_stk_dt_is_rate(int dt);
 int sp_stk_dt_find(const char *name, size_t len);
 
 /* any thread (keeps no state), but `resolve` blocks in getaddrinfo(): only main passes true.
- * Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH" into
- * `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).
+ * Parses "ADDR:PORT", "*:PORT", ":PORT", "[v6]:PORT", "ipv4@", "ipv6@", "unix@PATH", "abns@NAME"
+ * into `ss`. For a server, `resolve` allows a host name (getaddrinfo, first IPv4/IPv6 result).
  * Returns 0, -EINVAL for a malformed address, -ENOENT when a name does not resolve. */
 int sp_parse_addr(const char *text, bool resolve, struct sockaddr_storage *ss, socklen_t *ret_len);
 

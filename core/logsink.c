@@ -295,7 +295,8 @@ int sp_logsink_open(const struct sp_cfg_log *const *logs, unsigned n,
                          "%s%s%s[%d]: ", opts && opts->send_hostname ? host : "",
                          opts && opts->send_hostname ? " " : "", tag, pid);
         else if (t->fmt == F_RFC5424)
-            k = snprintf(t->tail, sizeof(t->tail), " %s %s %d - - ", host, tag, pid);
+            k = snprintf(t->tail, sizeof(t->tail), " %s %s %d - - ",
+                         opts && opts->send_hostname ? host : "-", tag, pid);
         else
             k = 0;
         if (k < 0 || (size_t)k >= sizeof(t->tail)) {

@@ -18,7 +18,8 @@
  *   raw      msg
  *   rfc3164  <PRI>Mmm dd hh:mm:ss [hostname ]tag[pid]: msg     (local time; day space-padded;
  *            the host name only with send_hostname, HAProxy's log-send-hostname)
- *   rfc5424  <PRI>1 yyyy-mm-ddThh:mm:ss.uuuuuu+hh:mm hostname tag pid - - msg
+ *   rfc5424  <PRI>1 yyyy-mm-ddThh:mm:ss.uuuuuu+hh:mm hostname tag pid - - msg  (hostname "-"
+ *            without send_hostname)
  * PRI = facility * 8 + severity. `len N` (default 1024) caps header + message; stream targets
  * (stdout, stderr, files) then get a '\n' after each line, datagrams do not.
  *
@@ -51,9 +52,10 @@ enum {
 
 /* owner: main (read by sp_logsink_open only) */
 struct sp_logsink_opts {
-    const char *hostname; /* rfc5424's HOSTNAME and rfc3164's with send_hostname;
+    const char *hostname; /* the header's HOSTNAME with send_hostname;
                              NULL: gethostname() at open */
-    bool send_hostname;   /* rfc3164 carries the host name (off by default, as HAProxy) */
+    bool send_hostname;   /* the header carries the host name (off by default, as HAProxy:
+                             rfc3164 then has none, rfc5424 "-") */
     const char *tag;      /* NULL: "spillway" */
     int pid;              /* 0: getpid() at open */
 };

@@ -132,6 +132,11 @@ static void fd_budget(const struct sp_config *cfg, int nworkers, long long maxco
             b->other += r->ns_tcp[i] ? SP_CFG_DNS_TCP_SESSIONS : 1;
 }
 
+/* the level of setup_limits()'s refusals: an alert at start; with `-c` a notice, since
+ * HAProxy 2.6 checks the descriptor limits only when it starts (`haproxy -c` exits 0 on a
+ * configuration whose maxconn the hard limit cannot hold, and its start exits 1) */
+static enum sp_log_level limits_lvl = SP_LOG_ALERT;
+
 static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, long long limit)
 {
     char where[300] = "";
@@ -139,7 +144,7 @@ static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, lon
     if (cfg->global.maxconn_where.line)
         snprintf(where, sizeof(where), " (%s:%d)", cfg->global.maxconn_where.file,
                  cfg->global.maxconn_where.line);
-    sp_log(SP_LOG_ALERT,
+    sp_log(limits_lvl,
            "Cannot raise FD limit to %lld, limit is %lld: global 'maxconn %lld'%s needs %lld "
            "client and %lld server connections, %lld listening sockets and %lld descriptors "
            "for the workers, logs and spillway itself. Lower 'maxconn' or raise the hard "
@@ -155,8 +160,9 @@ static void fd_alert(const struct sp_config *cfg, const struct fd_budget *b, lon
  * and covers what it cannot see (an HTTP/2 connection whose streams each hold a server
  * connection). When even the hard limit is too low, it is raised too where allowed
  * (CAP_SYS_RESOURCE). Without `global maxconn`, maxconn is derived from what is available,
- * two descriptors per connection. Returns 0, or -1 after an alert. `-c` runs it too: the
- * limits it changes die with the check. */
+ * two descriptors per connection. Returns 0, or -1 after an alert (a notice with `-c`, which
+ * does not fail on them: see limits_lvl). `-c` runs it too: the limits it changes die with
+ * the check. */
 static int setup_limits(struct sp_config *cfg, int nworkers)
 {
     const struct sp_cfg_global *g = &cfg->global;
@@ -177,7 +183,7 @@ static int setup_limits(struct sp_config *cfg, int nworkers)
         if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
             long long have = rl.rlim_max == RLIM_INFINITY ? LLONG_MAX : (long long)rl.rlim_max;
             if (g->strict_limits) {
-                sp_log(SP_LOG_ALERT,
+                sp_log(limits_lvl,
                        "%s:%d: 'ulimit-n': Cannot raise FD limit to %d, limit is %lld (%s); "
                        "'no strict-limits' would start with the highest possible limit",
                        g->ulimit_where.file, g->ulimit_where.line, g->ulimit_n, have,
@@ -216,7 +222,7 @@ static int setup_limits(struct sp_config *cfg, int nworkers)
         long long fds = SP_MIN(avail, FD_CEIL);
         long long mc = (fds - SP_MAX(FD_RESERVE, b.listeners + b.other)) / 2;
         if (mc < 1) {
-            sp_log(SP_LOG_ALERT,
+            sp_log(limits_lvl,
                    "Cannot raise FD limit: it is %lld, and with no 'maxconn' in global spillway "
                    "sets %lld descriptors aside (%lld listening sockets, the workers, logs and "
                    "itself) and needs two per connection. Raise the limit (%s).",
@@ -245,7 +251,7 @@ static int setup_limits(struct sp_config *cfg, int nworkers)
         return 0;
     }
     if (g->ulimit_n) {
-        sp_log(SP_LOG_ALERT,
+        sp_log(limits_lvl,
                "%s:%d: 'ulimit-n %d' is too low for global 'maxconn %d', which needs %lld "
                "descriptors. Raise 'ulimit-n' or lower 'maxconn'.",
                g->ulimit_where.file, g->ulimit_where.line, g->ulimit_n, cfg->global.maxconn,
@@ -342,7 +348,11 @@ static int setup_logs(const struct sp_config *cfg, const struct sp_routing *rout
     if (errors || check || !n)
         return errors;
     char err[256];
-    int rc = sp_logsink_open(targets, n, NULL, &http->logsink, err, sizeof(err));
+    /* `log-send-hostname [NAME]`: the header's host name ("": gethostname()) */
+    const char *lsh = cfg->global.log_send_hostname;
+    struct sp_logsink_opts lopts = {.hostname = lsh && lsh[0] ? lsh : NULL,
+                                    .send_hostname = lsh != NULL};
+    int rc = sp_logsink_open(targets, n, &lopts, &http->logsink, err, sizeof(err));
     if (rc < 0) {
         sp_log(SP_LOG_ALERT, "cannot open the log targets: %s", err);
         return 1;
@@ -691,10 +701,17 @@ static int check_start(const struct args *a, struct runtime *rt, int lerr)
                    "exit(2).\n");
         status = a->check ? 2 : 1;
     }
+    limits_lvl = a->check ? SP_LOG_NOTICE : SP_LOG_ALERT;
     if (!status && setup_limits(cfg, rt->nworkers) < 0) {
-        sp_log(SP_LOG_ALERT, "%s: %s", a->file,
-               a->check ? "spillway would not start, check failed" : "not starting");
-        status = 1;
+        if (a->check) {
+            sp_log(SP_LOG_NOTICE,
+                   "%s: a start under these descriptor limits would fail (above); '-c' does "
+                   "not fail on them, as HAProxy 2.6 checks them only when it starts",
+                   a->file);
+        } else {
+            sp_log(SP_LOG_ALERT, "%s: not starting", a->file);
+            status = 1;
+        }
     }
     /* HAProxy's zero-warning: the warnings of the file, of the routing tables and of the
      * checks above all count */

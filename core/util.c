@@ -64,6 +64,8 @@ const char *sp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len
         snprintf(buf, len, "%s:%d", sp_addr_ip(ss, ip, sizeof(ip)), sp_addr_port(ss));
     else if (ss->ss_family == AF_INET6)
         snprintf(buf, len, "[%s]:%d", sp_addr_ip(ss, ip, sizeof(ip)), sp_addr_port(ss));
+    else if (ss->ss_family == AF_UNIX && !((const struct sockaddr_un *)ss)->sun_path[0])
+        snprintf(buf, len, "abns@%s", ((const struct sockaddr_un *)ss)->sun_path + 1);
     else if (ss->ss_family == AF_UNIX)
         snprintf(buf, len, "unix@%s", ((const struct sockaddr_un *)ss)->sun_path);
     else

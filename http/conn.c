@@ -110,7 +110,12 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
         sp_stat_add(&lo->stot, 1); /* HAProxy's listener cum_conn: before any rule */
     /* `tcp-request connection` (either mode): a refused connection is closed before
      * anything, counted as denied, never as a session, and not logged (HAProxy) */
-    if (fe->ntcp_conn && sp__route_tcp_conn(c) == SP_TCP_REJECT) {
+    enum sp_tcp_action l4 = fe->ntcp_conn ? sp__route_tcp_conn(c) : SP_TCP_ACCEPT;
+    if (l4 == SP_TCP_REJECT || l4 == SP_TCP_SILENT_DROP) {
+        /* silent-drop: the same, and the close sends the client nothing (HAProxy counts
+         * it as a denied connection too) */
+        if (l4 == SP_TCP_SILENT_DROP)
+            sp_sock_silent_drop(fd, peer->ss_family);
         sp_stat_add(&fo->dcon, 1);
         if (lo)
             sp_stat_add(&lo->dcon, 1);

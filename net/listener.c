@@ -51,8 +51,9 @@ static int open_one(struct sp_bind *b, bool reuseport, const char **ret_msg)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    } else {
-        /* a stale socket file from an earlier run is replaced, as HAProxy does */
+    } else if (((struct sockaddr_un *)&b->addr)->sun_path[0]) {
+        /* a stale socket file from an earlier run is replaced, as HAProxy does (an abns@
+         * socket has no file) */
         unlink(((struct sockaddr_un *)&b->addr)->sun_path);
     }
     if (bind(fd, (struct sockaddr *)&b->addr, b->addrlen) < 0) {
@@ -61,8 +62,9 @@ static int open_one(struct sp_bind *b, bool reuseport, const char **ret_msg)
         close(fd);
         return err;
     }
-    if (b->addr.ss_family == AF_UNIX) {
-        /* `mode`, `user`, `group` (or unix-bind's): the socket file's permissions */
+    if (b->addr.ss_family == AF_UNIX && ((struct sockaddr_un *)&b->addr)->sun_path[0]) {
+        /* `mode`, `user`, `group` (or unix-bind's): the socket file's permissions (an abns@
+         * socket has none: HAProxy ignores them there too) */
         const char *path = ((struct sockaddr_un *)&b->addr)->sun_path;
         if ((b->ux_uid >= 0 || b->ux_gid >= 0) &&
             chown(path, (uid_t)b->ux_uid, (gid_t)b->ux_gid) < 0) {

@@ -80,3 +80,20 @@ int sp_sock_error(int fd)
         return -errno;
     return -err;
 }
+
+void sp_sock_silent_drop(int fd, int family)
+{
+    int one = 1;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+    if (family != AF_INET && family != AF_INET6)
+        return;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)) == 0)
+        return; /* quiet: the close sends nothing */
+    if (family == AF_INET)
+        (void)setsockopt(fd, IPPROTO_IP, IP_TTL, &one, sizeof(one));
+    else
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}

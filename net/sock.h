@@ -41,5 +41,12 @@ void sp_sock_keepalive(int fd, const struct sp_sock_ka *ka);
 /* owner: worker (the caller's descriptor; no state).
  * The pending socket error (SO_ERROR) as a negative errno, or 0. */
 int sp_sock_error(int fd);
+/* owner: worker (the caller's descriptor, about to be closed; no state).
+ * HAProxy 2.6's silent-drop: makes the close of a client socket send nothing (neither FIN
+ * nor RST), so that the client keeps waiting. TCP_QUICKACK first (acknowledge what came);
+ * then TCP_REPAIR (root or CAP_NET_ADMIN), else a TTL (hop limit) of 1 so that the RST
+ * dies at the first router (no effect on a local network, as in HAProxy) and SO_LINGER 0
+ * (an RST, never a FIN). A unix socket is left as it is. */
+void sp_sock_silent_drop(int fd, int family);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 
 #include "core/config.h"
 #include "tests/unit.h"
@@ -301,6 +302,86 @@ static void test_stats_lines(void)
     bad("global\n stats maxconn 0\n" TAIL, "'stats maxconn'");
 }
 
+/* The gaps a survey of public configurations found: accepted as HAProxy 2.6 accepts them
+ * (no warning where it gives none), or refused with the reason. */
+static void test_survey_gaps(void)
+{
+    struct sp_config *cfg;
+    char *diag;
+    int rc = parse("global\n log-send-hostname edge-1\n ca-base /etc/ssl/certs\n"
+                   " ssl-default-server-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:kEECDH\n"
+                   " ssl-default-server-ciphersuites TLS_AES_128_GCM_SHA256\n"
+                   " ssl-default-server-options ssl-min-ver TLSv1.2 no-tls-tickets\n"
+                   " stats bind-process 1\n stats bind-process all\n" TAIL
+                   " stats enable\n stats show-desc Stats for  the ocp4 cluster\n"
+                   "backend b\n stats enable\n",
+                   &cfg, &diag);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NULL(strstr(diag, "[WARNING]"));
+    if (rc != 0 || strstr(diag, "[WARNING]"))
+        fprintf(stderr, "\nunexpected (rc %d):\n%s\n", rc, diag);
+    free(diag);
+    if (rc == 0) {
+        CU_ASSERT_STRING_EQUAL(cfg->global.log_send_hostname, "edge-1");
+        CU_ASSERT_STRING_EQUAL(cfg->global.ca_base, "/etc/ssl/certs");
+        CU_ASSERT_STRING_EQUAL(cfg->global.ssl_server_ciphers,
+                               "ECDHE-ECDSA-AES128-GCM-SHA256:kEECDH");
+        CU_ASSERT_STRING_EQUAL(cfg->global.ssl_server_ciphersuites, "TLS_AES_128_GCM_SHA256");
+        const struct sp_cfg_proxy *fe = sp_config_find_proxy(cfg, "fe", SP_CAP_FE);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fe);
+        /* every word after show-desc, joined by one space */
+        CU_ASSERT_TRUE(fe->stats_show_desc);
+        CU_ASSERT_STRING_EQUAL(fe->stats_desc, "Stats for the ocp4 cluster");
+        sp_config_free(cfg);
+    }
+    /* log-send-hostname without a name: this host's, resolved when the logs open */
+    cfg = ok("global\n log-send-hostname\n" TAIL, NULL);
+    if (cfg)
+        CU_ASSERT_STRING_EQUAL(cfg->global.log_send_hostname, "");
+    sp_config_free(cfg);
+    /* `stats scope .` in defaults is kept as written: each proxy resolves it to itself */
+    cfg = ok("defaults\n mode http\n stats scope .\n timeout client 5s\n timeout server 5s\n"
+             " timeout connect 1s\nfrontend fe\n bind 127.0.0.1:1\n stats enable\n",
+             NULL);
+    if (cfg) {
+        const struct sp_cfg_proxy *fe = sp_config_find_proxy(cfg, "fe", SP_CAP_FE);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fe);
+        CU_ASSERT_EQUAL_FATAL(fe->nstats_scope, 1);
+        CU_ASSERT_STRING_EQUAL(fe->stats_scope[0], ".");
+    }
+    sp_config_free(cfg);
+
+    /* abns@: an abstract unix socket, its name zero-padded to the whole sun_path (HAProxy) */
+    cfg = ok("global\n" TAIL " default_backend b\nbackend b\n server a abns@spt-x\n", NULL);
+    if (cfg) {
+        const struct sp_cfg_proxy *b = sp_config_find_proxy(cfg, "b", SP_CAP_BE);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        const struct sockaddr_un *un = (const struct sockaddr_un *)&b->servers->addr;
+        CU_ASSERT_EQUAL(un->sun_family, AF_UNIX);
+        CU_ASSERT_EQUAL(un->sun_path[0], '\0');
+        CU_ASSERT_STRING_EQUAL(un->sun_path + 1, "spt-x");
+        CU_ASSERT_EQUAL(b->servers->addrlen, sizeof(struct sockaddr_un));
+    }
+    sp_config_free(cfg);
+    bad("global\n stats socket abns@x\n" TAIL, "abns@ is not supported by spillway for the stats");
+    bad("global\n" TAIL "backend b\n server a abns@\n", "invalid address 'abns@'");
+
+    bad("global\n log-send-hostname a b\n" TAIL, "'log-send-hostname'");
+    bad("global\n log-send-hostname a\n log-send-hostname b\n" TAIL,
+        "t.cfg:3: 'log-send-hostname': 'log-send-hostname' already specified");
+    bad("global\n ca-base /a\n ca-base /b\n" TAIL, "t.cfg:3: 'ca-base': 'ca-base' already");
+    bad("global\n ca-base\n" TAIL, "'ca-base'");
+    bad("global\n ssl-default-server-options no-sslv4\n" TAIL, "unknown option 'no-sslv4'");
+    bad("global\n ssl-default-server-options ssl-min-ver TLSv9\n" TAIL, "'ssl-min-ver' expects");
+    bad("global\n ssl-default-server-options\n" TAIL, "expects an option");
+    bad("global\n ssl-default-server-ciphers\n" TAIL, "'ssl-default-server-ciphers'");
+    bad("global\n stats bind-process 2\n" TAIL,
+        "t.cfg:2: 'stats bind-process': '2' is not a valid number/range");
+    bad("global\n stats bind-process x\n" TAIL, "'x' is not a valid number/range");
+    bad("global\n lua-load /x.lua\n" TAIL, "t.cfg:2: 'lua-load': not supported by spillway");
+    bad("global\n stats bind-proc 1\n" TAIL, "'stats bind-proc' is not supported");
+}
+
 void test_cfgglobal_register(void)
 {
     CU_pSuite s = sp_unit_suite("config-global");
@@ -311,4 +392,6 @@ void test_cfgglobal_register(void)
     sp_unit_test(s, ".notice, .warning, .alert", test_messages);
     sp_unit_test(s, "identity, limits, node, tune", test_identity_and_limits);
     sp_unit_test(s, "stats socket, timeout, maxconn", test_stats_lines);
+    sp_unit_test(s, "survey gaps: log-send-hostname, ca-base, ssl-default-server-*, stats",
+                 test_survey_gaps);
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/config.h"
@@ -127,8 +129,37 @@ static void test_template(void)
     free(diag);
     expect_error(TMO "backend b\n server-template srv 0 app.test:80 resolvers dns\n",
                  "invalid range '0'");
+    /* without resolvers: the name resolved once at start (libc), as for `server` */
     expect_error(TMO "backend b\n server-template srv 3 app.test:80\n",
-                 "server-template needs 'resolvers'");
+                 "could not resolve address 'app.test:80'");
+    expect_error(TMO "backend b\n server-template srv 3 _http._tcp.app.test\n",
+                 "SRV record '_http._tcp.app.test' needs 'resolvers'");
+    {
+        struct sp_config *c2 = NULL;
+        char *d2 = NULL;
+        CU_ASSERT_EQUAL(parse(TMO "backend b\n server-template web 2-4 127.0.0.1:8080 check\n"
+                                  " server-template lo 2 localhost:81\n",
+                              &c2, &d2),
+                        0);
+        int n = 0;
+        for (const struct sp_cfg_server *s = c2 ? sp_config_find_proxy(c2, "b", SP_CAP_BE)->servers
+                                                : NULL;
+             s; s = s->next, n++) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *)&s->addr;
+            CU_ASSERT_FALSE(s->no_addr);
+            CU_ASSERT_EQUAL(s->addr.ss_family, AF_INET);
+            CU_ASSERT_EQUAL(ntohs(in->sin_port), n < 3 ? 8080 : 81);
+            CU_ASSERT_EQUAL(ntohl(in->sin_addr.s_addr), 0x7f000001);
+            CU_ASSERT_STRING_EQUAL(s->name, n == 0   ? "web2"
+                                            : n == 1 ? "web3"
+                                            : n == 2 ? "web4"
+                                            : n == 3 ? "lo1"
+                                                     : "lo2");
+        }
+        CU_ASSERT_EQUAL(n, 5);
+        sp_config_free(c2);
+        free(d2);
+    }
     expect_error(TMO "backend b\n server-template srv 3 app.test resolvers dns\n",
                  "invalid address 'app.test'");
     expect_error(TMO "backend b\n server s a..b:80 resolvers dns init-addr none\n",

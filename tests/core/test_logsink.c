@@ -135,17 +135,20 @@ static void test_framing(void)
              "<134>Nov 29 23:56:26 host1 spillway[4242]: hello\n");
     one_line("rfc3164", "local0", NULL, 0, &tagged, SP_SYSLOG_INFO, T1, "x",
              "<134>Mar  5 07:08:09 edge[4242]: x\n");
-    one_line("rfc5424", "local0", NULL, 0, &test_opts, SP_SYSLOG_INFO, T0, "hello",
+    one_line("rfc5424", "local0", NULL, 0, &with_host, SP_SYSLOG_INFO, T0, "hello",
              "<134>1 2026-11-29T23:56:26.123456+00:00 host1 spillway 4242 - - hello\n");
+    /* without log-send-hostname rfc5424's HOSTNAME is the nil value, as HAProxy 2.6 */
+    one_line("rfc5424", "local0", NULL, 0, &test_opts, SP_SYSLOG_INFO, T0, "hello",
+             "<134>1 2026-11-29T23:56:26.123456+00:00 - spillway 4242 - - hello\n");
     one_line("rfc5424", "user", NULL, 0, &tagged, SP_SYSLOG_INFO, T1, "x",
-             "<14>1 2026-03-05T07:08:09.000007+00:00 host1 edge 4242 - - x\n");
+             "<14>1 2026-03-05T07:08:09.000007+00:00 - edge 4242 - - x\n");
     one_line("raw", "local0", NULL, 0, &test_opts, SP_SYSLOG_INFO, T0, "just this", "just this\n");
 
     /* a local zone with a half-hour offset */
     setenv("TZ", "IST-5:30", 1);
     tzset();
     one_line("rfc5424", "local0", NULL, 0, &test_opts, SP_SYSLOG_INFO, T0, "m",
-             "<134>1 2026-11-30T05:26:26.123456+05:30 host1 spillway 4242 - - m\n");
+             "<134>1 2026-11-30T05:26:26.123456+05:30 - spillway 4242 - - m\n");
     one_line("rfc3164", "local0", NULL, 0, &test_opts, SP_SYSLOG_INFO, T0, "m",
              "<134>Nov 30 05:26:26 spillway[4242]: m\n");
     tz_utc();
@@ -437,7 +440,7 @@ static void test_udp(void)
     /* local3 = 19: PRI 19 * 8 + 6 = 158; no newline in datagrams */
     udp_case(AF_INET, "127.0.0.1:%d", NULL, "<158>Nov 29 23:56:26 spillway[4242]: msg ");
     udp_case(AF_INET, "udp@127.0.0.1:%d", "rfc5424",
-             "<158>1 2026-11-29T23:56:26.123456+00:00 host1 spillway 4242 - - msg ");
+             "<158>1 2026-11-29T23:56:26.123456+00:00 - spillway 4242 - - msg ");
     udp_case(AF_INET6, "[::1]:%d", "raw", "msg ");
     udp_case(AF_INET6, "ipv6@::1:%d", "raw", "msg ");
 }

@@ -3,9 +3,13 @@
 configuration whose bind port comes from `setenv` and a `.if` block, `user`/`group` and
 `chroot` (the worker threads run as nobody inside an empty directory and still serve),
 `ulimit-n`, `zero-warning`, `node`/`description` in `show info` over a TCP stats socket,
-`tune.http.maxhdr`, and the errors for an unknown user."""
+`tune.http.maxhdr`, and the errors for an unknown user; then the gaps a survey of public
+configurations found: `log-send-hostname` (syslog lines on a UDP socket), `tcp-request
+connection silent-drop`, `stats show-desc` of several words, `stats scope .` in defaults,
+an abns@ server and bind."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -128,14 +132,20 @@ def main(t):
         assert line.split()[3] == "3000", line
         sp.stop()
         cfg = config(free_port(), [("s1", be.port)], global_extra="ulimit-n 200\nmaxconn 5000")
+        # HAProxy 2.6 checks the limits only when it starts: -c passes with a notice
         rc, out, err = run(t, cfg, ["-c"])
-        assert rc == 1 and "'ulimit-n 200' is too low for global 'maxconn 5000'" in err, err
+        assert rc == 0 and "[NOTICE]" in err and \
+            "'ulimit-n 200' is too low for global 'maxconn 5000'" in err, (rc, err)
+        assert "[ALERT]" not in err and "Configuration file is valid" in out, (err, out)
+        rc, out, err = run(t, cfg, [], timeout=5)
+        assert rc == 1 and "[ALERT]" in err and \
+            "'ulimit-n 200' is too low for global 'maxconn 5000'" in err, (rc, err)
         rc, out, err = run(t, cfg.replace("ulimit-n 200", "ulimit-n 200\n    no strict-limits"),
                            ["-c"])
         assert rc == 0 and "too low for global 'maxconn 5000'" in err, (rc, err)
 
-    t.case("ulimit-n sets the process limit; too low for maxconn fails unless "
-           "'no strict-limits'", limits)
+    t.case("ulimit-n sets the process limit; too low for maxconn fails the start (not -c, as "
+           "HAProxy 2.6) unless 'no strict-limits'", limits)
 
     def zero_warning():
         cfg = config(free_port(), [("s1", be.port)], global_extra="zero-warning\nlocalpeer p1")
@@ -162,6 +172,92 @@ def main(t):
         sp.stop()
 
     t.case("tune.http.maxhdr 11: 10 header fields pass, 11 get 431", maxhdr)
+
+    def survey_gaps():
+        # one start: log-send-hostname in both syslog framings (the lines caught on a UDP
+        # socket), tcp-request connection silent-drop on a second bind (the client is told
+        # nothing), stats show-desc of several words and stats scope . from defaults, and
+        # the global lines HAProxy 2.6 accepts without using them
+        port, dport, lport = free_port(), free_port(), free_port()
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((HOST, lport))
+        udp.settimeout(3)
+        g = ("log-send-hostname edge-7\n"
+             "log %s:%d local0\n"
+             "log %s:%d format rfc5424 local0\n"
+             "stats bind-process 1\n"
+             "ca-base /etc/ssl/certs\n"
+             "ssl-default-server-ciphers ECDHE-RSA-AES128-GCM-SHA256\n"
+             "ssl-default-server-options no-sslv3 no-tls-tickets\n" % (HOST, lport, HOST, lport))
+        fe = ("bind %s:%d\n"
+              "log global\n"
+              "option httplog\n"
+              "tcp-request connection silent-drop if { dst_port %d }\n"
+              "stats enable\n"
+              "stats uri /st\n"
+              "stats show-desc Front door  of the lab\n"
+              "use_backend ab if { path /abns }\n" % (HOST, dport, dport))
+        cfg = config(port, [("s1", be.port)], global_extra=g, defaults_extra="stats scope .",
+                     fe_extra=fe)
+        # abns@: a server on a Linux abstract socket that another frontend listens on
+        cfg += ("backend ab\n    server a1 abns@spt-global-%d\n"
+                "frontend inner\n    bind abns@spt-global-%d\n"
+                "    http-request return status 200 content-type text/plain string abns-ok\n"
+                % (port, port))
+        sp = t.spillway(cfg, port)
+        try:
+            r = request(port, "GET", "/name")
+            assert r.status == 200, r
+            r = request(port, "GET", "/abns")
+            assert r.status == 200 and r.body == b"abns-ok", r
+            lines = []  # two requests, each logged in both framings
+            for _ in range(4):
+                try:
+                    lines.append(udp.recv(65536).decode(errors="replace"))
+                except socket.timeout:
+                    raise AssertionError("log lines: %r; spillway: %s" % (lines, sp.log()))
+            v3164 = [ln for ln in lines if not ln.startswith("<134>1 ")]
+            v5424 = [ln for ln in lines if ln.startswith("<134>1 ")]
+            assert len(v3164) == 2 and len(v5424) == 2, lines
+            for ln in v3164:
+                assert re.match(r"<134>\w{3} [ \d]\d \d\d:\d\d:\d\d edge-7 spillway\[\d+\]: ",
+                                ln), ln
+            for ln in v5424:
+                assert re.match(r"<134>1 \S+ edge-7 spillway \d+ - - ", ln), ln
+            assert any(" fe ab/a1 " in ln for ln in lines), lines
+            # silent-drop: no FIN, no RST (HAProxy's TCP_REPAIR needs CAP_NET_ADMIN; without
+            # it the fallback's RST reaches a loopback client). The client sends nothing: a
+            # segment that reaches the dropped socket gets the kernel's RST, as with HAProxy;
+            # the stats below show the drop did happen
+            c = socket.create_connection((HOST, dport), timeout=0.8)
+            try:
+                got = c.recv(100)
+                outcome = "eof %r" % got
+            except socket.timeout:
+                outcome = "silent"
+            except ConnectionResetError:
+                outcome = "reset"
+            c.close()
+            want = "silent" if os.geteuid() == 0 else "reset"
+            assert outcome == want, "silent-drop: %s (want %s)" % (outcome, want)
+            # the other bind still serves; the stats page: the description joined, the
+            # scope '.' from defaults showing this frontend only, the drop counted as a
+            # denied connection
+            page = request(port, "GET", "/st").body.decode(errors="replace")
+            assert "Front door of the lab" in page, page[:2000]
+            csv = request(port, "GET", "/st;csv").body.decode(errors="replace").splitlines()
+            cols = csv[0].lstrip("# ").split(",")
+            rows = [dict(zip(cols, ln.split(","))) for ln in csv[1:] if ln]
+            assert {r["pxname"] for r in rows} == {"fe"}, rows
+            fr = [r for r in rows if r["svname"] == "FRONTEND"][0]
+            assert fr["dcon"] == "1", fr
+        finally:
+            udp.close()
+            sp.stop()
+
+    t.case("log-send-hostname in rfc3164 and rfc5424 lines; tcp-request connection "
+           "silent-drop tells the client nothing; stats show-desc words and scope . from "
+           "defaults; an abns@ server reaches an abns@ bind", survey_gaps)
 
 
 if __name__ == "__main__":
