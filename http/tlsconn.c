@@ -46,6 +46,7 @@ static void fail(struct sp_conn *c, const char *msg, bool null)
 {
     sp_debug("worker %d: frontend %s: %s", c->hw->w->id, c->fe->name, msg);
     sp__accesslog_conn_error(c, msg, null);
+    sp_tls_discard(&c->x); /* a FIN, not a reset over the bytes OpenSSL did not read */
     sp__conn_close(c);
 }
 

@@ -568,6 +568,17 @@ int sp_tls_handshake(struct sp_xconn *x, const char **why)
     return -1;
 }
 
+void sp_tls_discard(struct sp_xconn *x)
+{
+    char sink[4096];
+
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(x->ev.fd, sink, sizeof(sink), MSG_DONTWAIT);
+        if (n <= 0 && !(n < 0 && errno == EINTR))
+            break;
+    }
+}
+
 static ssize_t tls_recv(struct sp_xconn *x, char *p, size_t len)
 {
     struct tls_conn *t = x->xctx;

@@ -59,6 +59,11 @@ int sp_tls_conn_new(struct sp_xconn *x, const struct sp_tls_ctx *ctx);
  * and the caller closes the connection. */
 int sp_tls_handshake(struct sp_xconn *x, const char **why);
 
+/* owner: worker. Reads and drops what the client of a failed handshake has already sent
+ * (bounded: 64 KB at most, never waiting), so that closing the socket sends a FIN rather than
+ * a reset over unread bytes. */
+void sp_tls_discard(struct sp_xconn *x);
+
 /* owner: worker. What the handshake of `x` settled (NULL / 0 when not a TLS connection or
  * when there is none): the server name the client asked for (SNI), the protocol version
  * ("TLSv1.3"), the cipher's name, the ALPN protocol (*len bytes, not terminated) and the
