@@ -65,7 +65,8 @@ def main(t):
     write(os.path.join(certs, "2-b.pem.ocsp"), "ignored: not a certificate\n")
     write(os.path.join(d, "a.pem"), a_pem)
     b1 = t.backend("b1")
-    tls, plain, tls13, tcptls = free_port(), free_port(), free_port(), free_port()
+    tls, plain, tls13, tcptls, pxtls = (free_port(), free_port(), free_port(), free_port(),
+                                        free_port())
     cfg = ("global\n  nbthread 2\n  log stdout format raw local0\n  crt-base %s\n"
            "  ssl-default-bind-options no-sslv3 no-tls-tickets\n" % d + TMO +
            "frontend fe\n"
@@ -73,6 +74,7 @@ def main(t):
            "  bind %s:%d ssl crt certs alpn h2,http/1.1\n"
            "  bind %s:%d\n"
            "  bind %s:%d ssl crt a.pem ssl-min-ver TLSv1.3\n"
+           "  bind %s:%d accept-proxy ssl crt a.pem\n"
            "  http-request redirect scheme https code 301 if !{ ssl_fc }\n"
            "  http-request set-header X-Forwarded-Proto https if { ssl_fc }\n"
            "  http-request set-header X-TLS %%[ssl_fc_protocol]/%%[ssl_fc_alpn]/%%[ssl_fc_sni]\n"
@@ -82,7 +84,8 @@ def main(t):
            "  default_backend betcp\n"
            "backend be\n  server s1 %s:%d\n"
            "backend betcp\n  mode tcp\n  server s1 %s:%d\n"
-           % (HOST, tls, HOST, plain, HOST, tls13, HOST, tcptls, HOST, b1.port, HOST, b1.port))
+           % (HOST, tls, HOST, plain, HOST, tls13, HOST, pxtls, HOST, tcptls, HOST, b1.port, HOST,
+              b1.port))
     sp = t.spillway(cfg, tls)
     res = lambda name, port=tls: ["--resolve", "%s:%d:%s" % (name, port, HOST)]  # noqa: E731
     url = lambda name, path, port=tls: "https://%s:%d%s" % (name, port, path)  # noqa: E731
@@ -131,6 +134,49 @@ def main(t):
         assert re.search(r"(?i)location: https://127\.0\.0\.1:%d/x\?y=1\r\n" % plain, head), head
     t.case("plain port: redirect scheme https code 301 if !{ ssl_fc }", case_redirect)
 
+    def case_proxy():
+        # the PROXY header, then TLS: the bytes after the header reach OpenSSL first
+        rc, out, err = curl(["--haproxy-protocol", "--http1.1", "--cacert", a_crt] +
+                            res("a.example.com", pxtls) +
+                            [url("a.example.com", "/headers", pxtls)])
+        body = out.decode()
+        assert rc == 0 and "X-Forwarded-Proto: https" in body, (rc, err, body)
+        # the header and the ClientHello in one write: OpenSSL must read the hello from
+        # the connection's buffer, where the header's reader left it
+        ctx = ssl.create_default_context(cafile=a_crt)
+        inc, outb = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, outb, server_hostname="a.example.com")
+        got = bytearray()
+        with socket.create_connection((HOST, pxtls), timeout=5) as sk:
+            pending = b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 443\r\n"
+            for _ in range(20):
+                try:
+                    obj.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    sk.sendall(pending + outb.read())
+                    pending = b""
+                    data = sk.recv(65536)
+                    assert data, "closed during the handshake"
+                    inc.write(data)
+            obj.write(b"GET /headers HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            sk.sendall(outb.read())
+            for _ in range(200):
+                data = sk.recv(65536)
+                if not data:
+                    break
+                inc.write(data)
+                try:
+                    for _ in range(200):
+                        chunk = obj.read(65536)
+                        if not chunk:  # close_notify
+                            break
+                        got += chunk
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    pass
+        assert got.startswith(b"HTTP/1.1 200") and b"X-Forwarded-Proto: https" in got, got
+    t.case("bind ... accept-proxy ssl: the PROXY header, then the TLS handshake", case_proxy)
+
     def case_minver():
         rc, out = s_client(tls13, "-tls1_2")
         assert rc != 0 and "alert protocol version" in out and "Cipher is (NONE)" in out, \
@@ -155,6 +201,29 @@ def main(t):
                                 res("a.example.com") + [url("a.example.com", "/echo")])
             assert rc == 0 and out.endswith(body), (v, rc, len(out), err)
     t.case("1 MB response and 1 MB POST body intact over TLS, HTTP/1.1 and HTTP/2", case_big)
+
+    def case_slow_reader():
+        # a small receive window and a pause: spillway's writes meet a full socket, and
+        # OpenSSL's retry rule (the same bytes again) holds across many partial records
+        ctx = ssl.create_default_context(cafile=a_crt)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        raw.settimeout(10)
+        raw.connect((HOST, tls))
+        with ctx.wrap_socket(raw, server_hostname="a.example.com") as s:
+            s.sendall(b"GET /size/8388608 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            time.sleep(0.3)  # spillway's socket buffer fills (8 MB is more than it holds)
+            got = bytearray()
+            for _ in range(100000):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        assert body == pattern_bytes(8 << 20), len(body)
+    t.case("8 MB to a slow TLS reader (small window): intact, the write retries hold",
+           case_slow_reader)
 
     def case_load():
         p = subprocess.run(["h2load", "-n", "2000", "-c", "10", "-m", "4",
