@@ -356,7 +356,8 @@ static void test_ssl_lines(void)
     bad("global\n ssl-default-bind-options force-tlsv12\n" TAIL,
         "t.cfg:2: 'ssl-default-bind-options': option 'force-tlsv12' not supported by spillway");
     bad("global\n tune.ssl.default-dh-param 1024\n" TAIL, "1024 not supported by spillway");
-    ok(TAIL " bind 127.0.0.1:3 crt a.pem\n", "ssl options without 'ssl' are ignored");
+    sp_config_free(
+        ok(TAIL " bind 127.0.0.1:3 crt a.pem\n", "ssl options without 'ssl' are ignored"));
 }
 
 void test_cfgglobal_register(void)
