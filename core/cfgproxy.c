@@ -306,6 +306,14 @@ static bool tls_defaults(struct sp__cfg_parser *ps, const char *kw, struct sp_cf
         t->max_ver = g->ssl_bind_max_ver;
     t->opts |= g->ssl_bind_opts;
     t->dh_param = g->ssl_dh_param;
+    /* HAProxy 2.6: the default minimum is TLSv1.2, unless a lower maximum says otherwise */
+    if (!t->min_ver && t->max_ver && t->max_ver < 0x0303) {
+        sp__cfg_warn(ps, kw,
+                     "the ssl-min-ver value is not configured and the ssl-max-ver value is lower "
+                     "than the default ssl-min-ver value (TLSv1.2): ssl-min-ver set to the "
+                     "ssl-max-ver value. Use 'ssl-min-ver' to fix this.");
+        t->min_ver = t->max_ver;
+    }
     if (t->min_ver && t->max_ver && t->min_ver > t->max_ver) {
         sp__cfg_alert(ps, kw, "'ssl-min-ver' is above 'ssl-max-ver'");
         return false;

@@ -346,6 +346,13 @@ static void test_ssl_lines(void)
         CU_ASSERT_STRING_EQUAL(b->next->tls->crt[0], "x.pem");
     }
     sp_config_free(cfg);
+    cfg = ok(TAIL " bind 127.0.0.1:3 ssl crt a ssl-max-ver TLSv1.1\n",
+             "ssl-min-ver set to the ssl-max-ver value");
+    if (cfg) {
+        CU_ASSERT_EQUAL(cfg->proxies->binds->next->tls->min_ver, 0x0302);
+        CU_ASSERT_EQUAL(cfg->proxies->binds->next->tls->max_ver, 0x0302);
+    }
+    sp_config_free(cfg);
     bad(TAIL " bind 127.0.0.1:3 ssl\n", "t.cfg:8: 'bind': 'ssl' needs at least one certificate");
     bad(TAIL " bind 127.0.0.1:3 ssl crt\n", "t.cfg:8: 'bind': option 'crt' needs a value");
     bad(TAIL " bind 127.0.0.1:3 ssl crt a ssl-min-ver TLSv9\n", "'ssl-min-ver' expects one of");
