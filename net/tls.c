@@ -168,11 +168,12 @@ static int set_dh(SSL_CTX *ctx, EVP_PKEY *key, int bits, char *err, size_t errle
     int kb = key && (EVP_PKEY_base_id(key) == EVP_PKEY_RSA || EVP_PKEY_base_id(key) == EVP_PKEY_DSA)
                  ? EVP_PKEY_get_bits(key)
                  : 0;
-    /* HAProxy: the size of the key, at most the parameter's; here an RFC 7919 group of
-     * at least 2048 bits */
+    /* HAProxy 2.6 (ssl_get_tmp_dh()): the size of an RSA/DSA key, at most the parameter's;
+     * ffdhe4096 from 4096 bits, else ffdhe2048. HAProxy falls to a 1024-bit group for an EC
+     * key or a smaller size: spillway never goes under ffdhe2048. */
     if (kb && kb < bits)
         bits = kb;
-    const char *group = bits >= 4096 ? "ffdhe4096" : bits >= 3072 ? "ffdhe3072" : "ffdhe2048";
+    const char *group = bits >= 4096 ? "ffdhe4096" : "ffdhe2048";
     EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
     EVP_PKEY *dh = NULL;
     OSSL_PARAM params[2] = {
