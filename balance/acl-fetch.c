@@ -973,6 +973,13 @@ bool sp__smp_fetch(const struct sp__acl_expr *e, const struct sp_acl_env *env, s
         return smp_int(out, SP_SMP_BOOL, e->fetch != SP__F_FALSE);
     case SP__F_SSL_FC:
         return smp_int(out, SP_SMP_BOOL, env->ssl_fc);
+    case SP__F_SSL_INFO:
+        if (!env->tls)
+            return false;
+        s = env->tls(env->tls_ctx, (enum sp_acl_tls)e->load, &n, &v);
+        if (e->load == SP_ACL_TLS_KEYSIZE)
+            return v > 0 && smp_int(out, SP_SMP_SINT, v);
+        return s && smp_str(out, s, n);
     case SP__F_PRIO_CLASS:
     case SP__F_PRIO_OFFSET:
         return env->prio && smp_int(out, SP_SMP_SINT, env->prio[e->fetch == SP__F_PRIO_OFFSET]);

@@ -86,6 +86,9 @@ enum sp__acl_fetch {
     /* prio_class, prio_offset: env->prio[0], env->prio[1] */
     SP__F_PRIO_CLASS,
     SP__F_PRIO_OFFSET,
+    /* ssl_fc_sni, ssl_fc_protocol, ssl_fc_cipher, ssl_fc_alpn, ssl_fc_use_keysize:
+     * env->tls(), `load` holds the enum sp_acl_tls */
+    SP__F_SSL_INFO,
 };
 
 /* Results of three-valued evaluation, HAProxy's ACL_TEST_* values: FAIL | MISS = MISS,

@@ -220,6 +220,11 @@ static const struct kw kws[] = {
     /* the transaction's queue priority (http-request set-priority-class / -offset) */
     {"prio_class", SP__F_PRIO_CLASS, SP__ACL_T_INT, A_NONE, 0, false},
     {"prio_offset", SP__F_PRIO_OFFSET, SP__ACL_T_INT, A_NONE, 0, false},
+    {"ssl_fc_sni", SP__F_SSL_INFO, SP__ACL_T_STR, A_NONE, SP_ACL_TLS_SNI, true},
+    {"ssl_fc_protocol", SP__F_SSL_INFO, SP__ACL_T_STR, A_NONE, SP_ACL_TLS_PROTOCOL, false},
+    {"ssl_fc_cipher", SP__F_SSL_INFO, SP__ACL_T_STR, A_NONE, SP_ACL_TLS_CIPHER, false},
+    {"ssl_fc_alpn", SP__F_SSL_INFO, SP__ACL_T_STR, A_NONE, SP_ACL_TLS_ALPN, false},
+    {"ssl_fc_use_keysize", SP__F_SSL_INFO, SP__ACL_T_INT, A_NONE, SP_ACL_TLS_KEYSIZE, false},
 };
 
 /* ---- compilation: criterion --------------------------------------------------------- */
@@ -444,7 +449,8 @@ int sp__acl_fetch_parse(struct sp__acl_expr *e, const struct sp_acl_resolver *re
     if (!k && n > 4 && !strncmp(text, "ssl_", 4))
         return sp__acl_fail(err, errlen,
                             "fetch method '%.*s' reads a TLS connection: not supported by "
-                            "spillway yet (ssl_fc is)",
+                            "spillway yet (ssl_fc, ssl_fc_sni, ssl_fc_protocol, ssl_fc_cipher, "
+                            "ssl_fc_alpn and ssl_fc_use_keysize are)",
                             (int)n, text);
     if (!k)
         return sp__acl_fail(err, errlen, "unknown fetch method '%.*s' in ACL expression '%s'",

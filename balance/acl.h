@@ -38,6 +38,15 @@ struct sp_vars;     /* balance/sample.h */
 struct sp_stkctr;   /* balance/stktable.h */
 struct sp_stktable; /* balance/stktable.h */
 
+/* pure. What env->tls answers (see struct sp_acl_env). */
+enum sp_acl_tls {
+    SP_ACL_TLS_SNI,
+    SP_ACL_TLS_PROTOCOL,
+    SP_ACL_TLS_CIPHER,
+    SP_ACL_TLS_ALPN,
+    SP_ACL_TLS_KEYSIZE,
+};
+
 /* owner: the caller: built by the evaluating thread for one call (prepare() writes to it),
  * never shared. What the evaluation may look at. The request part is a view over the client side's
  * own parsed message (HTTP/1 or HTTP/2), valid for the duration of the call. */
@@ -90,9 +99,14 @@ struct sp_acl_env {
      * then response slots, each NULL when not captured; caps NULL: none */
     const char *const *caps;
     int ncap_req, ncap_res;
-    /* the client connection came over TLS (ssl_fc). spillway terminates no TLS yet: every
-     * caller leaves it false; the TLS transport will set it */
+    /* the client connection came over TLS (ssl_fc): set by the caller for a connection
+     * accepted on a `bind ... ssl` */
     bool ssl_fc;
+    /* ssl_fc_sni, ssl_fc_protocol, ssl_fc_cipher, ssl_fc_alpn (a string, *len bytes, NULL
+     * when there is none), ssl_fc_use_keysize (*num): what the TLS handshake settled; NULL
+     * callback on a clear connection (the fetches fail) */
+    const char *(*tls)(const void *tls_ctx, enum sp_acl_tls what, size_t *len, int64_t *num);
+    const void *tls_ctx;
     /* variables (balance/sample.h): the client connection's sess.* store and the
      * transaction's txn.*, req.*, res.* store; NULL when there is none */
     struct sp_vars *sess_vars, *txn_vars;

@@ -28,7 +28,7 @@ bench_build() { # -> build-release/spillway
     # what the build itself needs, whichever script asked (bench/rules, bench/stick and
     # bench/tcp list only their peers)
     bench_install gcc pkg-config meson ninja-build libnghttp2-dev liburcu-dev libck-dev \
-        zlib1g-dev libcrypt-dev
+        zlib1g-dev libcrypt-dev libssl-dev
     echo "== building spillway (release) =="
     if [ -f build-release/build.ninja ]; then
         meson setup --reconfigure build-release --buildtype=release >/dev/null

@@ -402,3 +402,82 @@ void sp__cfg_kw_lua(struct sp__cfg_parser *ps, int argc, char **argv)
                   "not supported by spillway: it embeds no Lua interpreter, so the script's "
                   "actions, services, fetches, converters and tasks could not run");
 }
+
+/* ssl-default-bind-ciphers C | ssl-default-bind-ciphersuites C | ssl-default-bind-options
+ * OPT...: the defaults of every `bind ... ssl` line (applied at its end, HAProxy 2.6) */
+void sp__cfg_kw_ssl_default_bind(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (strcmp(argv[0], "ssl-default-bind-options") != 0) {
+        char **dst = argv[0][strlen(argv[0]) - 1] == 's' && strstr(argv[0], "ciphersuites")
+                         ? &g->ssl_bind_ciphersuites
+                         : &g->ssl_bind_ciphers;
+        if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+            return;
+        free(*dst);
+        *dst = sp__cfg_xstrdup(ps, argv[1]);
+        return;
+    }
+    if (argc < 2) {
+        sp__cfg_alert(ps, argv[0], "expects at least one option");
+        return;
+    }
+    for (int i = 1; i < argc; i++) {
+        unsigned bit = sp__cfg_tls_opt(argv[i]);
+        if (bit) {
+            g->ssl_bind_opts |= bit;
+            continue;
+        }
+        if (strcmp(argv[i], "ssl-min-ver") == 0 || strcmp(argv[i], "ssl-max-ver") == 0) {
+            int v = i + 1 < argc ? sp__cfg_tls_version(argv[i + 1]) : 0;
+            if (!v) {
+                sp__cfg_alert(ps, argv[0],
+                              "'%s' expects one of SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3",
+                              argv[i]);
+                return;
+            }
+            if (argv[i][5] == 'i')
+                g->ssl_bind_min_ver = v;
+            else
+                g->ssl_bind_max_ver = v;
+            i++;
+            continue;
+        }
+        sp__cfg_alert(ps, argv[0],
+                      "option '%s' not supported by spillway (supported: no-sslv3, no-tlsv10, "
+                      "no-tlsv11, no-tlsv12, no-tlsv13, no-tls-tickets, ssl-min-ver V, "
+                      "ssl-max-ver V)",
+                      argv[i]);
+        return;
+    }
+}
+
+/* tune.ssl.default-dh-param BITS: HAProxy 2.6 enables the DHE ciphers only with it (or DH
+ * parameters in a certificate file, which spillway does not read); spillway gives them an
+ * RFC 7919 group of the size (capped by an RSA key's, as HAProxy) */
+void sp__cfg_kw_ssl_dh_param(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    int v;
+
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1) ||
+        !sp__cfg_get_int(ps, argv[0], "size", argv[1], 1, 65536, &v))
+        return;
+    if (v < 2048) {
+        sp__cfg_alert(ps, argv[0],
+                      "%d not supported by spillway: DH groups under 2048 bits are refused (use "
+                      "2048, 3072 or 4096)",
+                      v);
+        return;
+    }
+    ps->cfg->global.ssl_dh_param = v;
+}
+
+/* crt-base DIR: in front of every relative `crt` path that follows */
+void sp__cfg_kw_crt_base(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    if (!sp__cfg_nargs_ok(ps, argv[0], argc, 1, 1, 1))
+        return;
+    free(ps->cfg->global.crt_base);
+    ps->cfg->global.crt_base = sp__cfg_xstrdup(ps, argv[1]);
+}

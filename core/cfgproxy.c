@@ -44,11 +44,11 @@ void sp__cfg_kw_mode(struct sp__cfg_parser *ps, int argc, char **argv)
 
 /* clang-format off */
 static const char *const bind_opts_unsupported[] = {
-    "ssl", "crt", "crt-list", "ca-file", "ca-verify-file", "ca-ignore-err", "crt-ignore-err",
-    "crl-file", "verify", "alpn", "npn", "no-alpn", "ciphers", "ciphersuites", "curves", "ecdhe",
-    "sigalgs", "client-sigalgs", "strict-sni", "allow-0rtt", "no-sslv3", "no-tlsv10", "no-tlsv11",
-    "no-tlsv12", "no-tlsv13", "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
-    "force-tlsv13", "ssl-min-ver", "ssl-max-ver", "no-ca-names", "no-tls-tickets",
+    "crt-list", "ca-file", "ca-verify-file", "ca-ignore-err", "crt-ignore-err",
+    "crl-file", "verify", "npn", "no-alpn", "curves", "ecdhe",
+    "sigalgs", "client-sigalgs", "strict-sni", "allow-0rtt",
+    "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
+    "force-tlsv13", "no-ca-names",
     "prefer-client-ciphers", "generate-certificates", "ca-sign-file", "ca-sign-pass",
     "tls-ticket-keys", "accept-netscaler-cip", "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
     "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
@@ -66,13 +66,137 @@ struct bind_opts {
     const char *ux_opt;          /* the first unix-only option given, for the warning */
     bool accept_proxy;
     bool stop; /* an option whose arguments are unknown: the rest of the line is not read */
+    bool ssl;  /* `ssl` */
+    struct sp_cfg_tls *tls; /* the ssl options seen (allocated at the first) */
 };
+
+/* ssl-min-ver / ssl-max-ver values: the protocol's number, 0 when unknown */
+int sp__cfg_tls_version(const char *v)
+{
+    static const struct {
+        const char *name;
+        int ver;
+    } vers[] = {{"SSLv3", 0x0300},
+                {"TLSv1.0", 0x0301},
+                {"TLSv1.1", 0x0302},
+                {"TLSv1.2", 0x0303},
+                {"TLSv1.3", 0x0304}};
+    for (size_t i = 0; i < ARRAY_SIZE(vers); i++)
+        if (strcmp(v, vers[i].name) == 0)
+            return vers[i].ver;
+    return 0;
+}
+
+/* no-sslv3 ... no-tlsv13, no-tls-tickets: their SP_CFG_TLS_* bit, 0 when `opt` is none */
+unsigned sp__cfg_tls_opt(const char *opt)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } opts[] = {{"no-sslv3", SP_CFG_TLS_NO_SSLV3},   {"no-tlsv10", SP_CFG_TLS_NO_TLSV10},
+                {"no-tlsv11", SP_CFG_TLS_NO_TLSV11}, {"no-tlsv12", SP_CFG_TLS_NO_TLSV12},
+                {"no-tlsv13", SP_CFG_TLS_NO_TLSV13}, {"no-tls-tickets", SP_CFG_TLS_NO_TICKETS}};
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+        if (strcmp(opt, opts[i].name) == 0)
+            return opts[i].bit;
+    return 0;
+}
+
+static bool str_opt(struct sp__cfg_parser *ps, const char *kw, char **dst, const char *val)
+{
+    free(*dst);
+    *dst = sp__cfg_xstrdup(ps, val);
+    (void)kw;
+    return *dst != NULL;
+}
+
+/* crt FILE|DIR: crt-base in front of a relative path (HAProxy) */
+static bool add_crt(struct sp__cfg_parser *ps, const char *kw, struct sp_cfg_tls *t,
+                    const char *val)
+{
+    const char *base = ps->cfg->global.crt_base;
+    char path[4096];
+    int n = base && val[0] != '/' ? snprintf(path, sizeof(path), "%s/%s", base, val)
+                                  : snprintf(path, sizeof(path), "%s", val);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        sp__cfg_alert(ps, kw, "certificate path too long ('%s')", val);
+        return false;
+    }
+    char **nc = realloc(t->crt, (size_t)(t->ncrt + 1) * sizeof(*nc));
+    if (nc)
+        t->crt = nc;
+    struct sp_cfg_where *nw = realloc(t->crt_where, (size_t)(t->ncrt + 1) * sizeof(*nw));
+    if (nw)
+        t->crt_where = nw;
+    if (!nc || !nw || !(t->crt[t->ncrt] = sp__cfg_xstrdup(ps, path)))
+        return false;
+    t->crt_where[t->ncrt++] = sp__cfg_here(ps);
+    return true;
+}
+
+/* The ssl bind options: true when `opt` is one (its value consumed), *ok its outcome. */
+static bool bind_ssl_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
+                            struct bind_opts *o, bool *ok)
+{
+    const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    unsigned bit = sp__cfg_tls_opt(opt);
+    bool takes = strcmp(opt, "crt") == 0 || strcmp(opt, "alpn") == 0 ||
+                 strcmp(opt, "ciphers") == 0 || strcmp(opt, "ciphersuites") == 0 ||
+                 strcmp(opt, "ssl-min-ver") == 0 || strcmp(opt, "ssl-max-ver") == 0;
+
+    if (strcmp(opt, "ssl") && !bit && !takes)
+        return false;
+    *ok = false;
+    if (!o->tls && !(o->tls = sp__cfg_xcalloc(ps, sizeof(*o->tls))))
+        return true;
+    struct sp_cfg_tls *t = o->tls;
+    if (strcmp(opt, "ssl") == 0) {
+        o->ssl = true;
+        *ok = true;
+        return true;
+    }
+    if (bit) {
+        t->opts |= bit;
+        *ok = true;
+        return true;
+    }
+    if (!val) {
+        sp__cfg_alert(ps, argv[0], "option '%s' needs a value", opt);
+        return true;
+    }
+    (*i)++;
+    if (strcmp(opt, "crt") == 0)
+        *ok = add_crt(ps, argv[0], t, val);
+    else if (strcmp(opt, "alpn") == 0)
+        *ok = str_opt(ps, argv[0], &t->alpn, val);
+    else if (strcmp(opt, "ciphers") == 0)
+        *ok = str_opt(ps, argv[0], &t->ciphers, val);
+    else if (strcmp(opt, "ciphersuites") == 0)
+        *ok = str_opt(ps, argv[0], &t->ciphersuites, val);
+    else {
+        int v = sp__cfg_tls_version(val);
+        if (!v)
+            sp__cfg_alert(ps, argv[0],
+                          "'%s' expects one of SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3, not "
+                          "'%s'",
+                          opt, val);
+        else if (opt[5] == 'i')
+            t->min_ver = v;
+        else
+            t->max_ver = v;
+        *ok = v != 0;
+    }
+    return true;
+}
 
 static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i,
                         struct bind_opts *o)
 {
     const char *opt = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    bool ssl_ok;
 
+    if (bind_ssl_option(ps, argc, argv, i, o, &ssl_ok))
+        return ssl_ok;
     if (strcmp(opt, "maxconn") == 0 || strcmp(opt, "backlog") == 0 || strcmp(opt, "name") == 0 ||
         strcmp(opt, "shards") == 0) {
         if (!val) {
@@ -160,6 +284,73 @@ static bool bind_option(struct sp__cfg_parser *ps, int argc, char **argv, int *i
     return false;
 }
 
+/* HAProxy's bind_parse_ssl(): what the line did not set comes from ssl-default-bind-*; a
+ * line without a certificate is an error. */
+static bool tls_defaults(struct sp__cfg_parser *ps, const char *kw, struct sp_cfg_tls *t)
+{
+    const struct sp_cfg_global *g = &ps->cfg->global;
+
+    if (!t->ncrt) {
+        sp__cfg_alert(ps, kw, "'ssl' needs at least one certificate ('crt FILE|DIR')");
+        return false;
+    }
+    if (!t->ciphers && g->ssl_bind_ciphers &&
+        !(t->ciphers = sp__cfg_xstrdup(ps, g->ssl_bind_ciphers)))
+        return false;
+    if (!t->ciphersuites && g->ssl_bind_ciphersuites &&
+        !(t->ciphersuites = sp__cfg_xstrdup(ps, g->ssl_bind_ciphersuites)))
+        return false;
+    if (!t->min_ver)
+        t->min_ver = g->ssl_bind_min_ver;
+    if (!t->max_ver)
+        t->max_ver = g->ssl_bind_max_ver;
+    t->opts |= g->ssl_bind_opts;
+    t->dh_param = g->ssl_dh_param;
+    /* HAProxy 2.6: the default minimum is TLSv1.2, unless a lower maximum says otherwise */
+    if (!t->min_ver && t->max_ver && t->max_ver < 0x0303) {
+        sp__cfg_warn(ps, kw,
+                     "the ssl-min-ver value is not configured and the ssl-max-ver value is lower "
+                     "than the default ssl-min-ver value (TLSv1.2): ssl-min-ver set to the "
+                     "ssl-max-ver value. Use 'ssl-min-ver' to fix this.");
+        t->min_ver = t->max_ver;
+    }
+    if (t->min_ver && t->max_ver && t->min_ver > t->max_ver) {
+        sp__cfg_alert(ps, kw, "'ssl-min-ver' is above 'ssl-max-ver'");
+        return false;
+    }
+    return true;
+}
+
+static struct sp_cfg_tls *tls_dup(struct sp__cfg_parser *ps, const struct sp_cfg_tls *t)
+{
+    struct sp_cfg_tls *d = sp__cfg_xcalloc(ps, sizeof(*d));
+
+    if (!d)
+        return NULL;
+    *d = *t;
+    d->crt = calloc((size_t)t->ncrt, sizeof(*d->crt));
+    d->crt_where = calloc((size_t)t->ncrt, sizeof(*d->crt_where));
+    d->ncrt = 0;
+    d->alpn = d->ciphers = d->ciphersuites = NULL;
+    bool ok = d->crt && d->crt_where;
+    for (int i = 0; ok && i < t->ncrt; i++) {
+        ok = (d->crt[i] = sp__cfg_xstrdup(ps, t->crt[i])) != NULL;
+        d->crt_where[i] = t->crt_where[i];
+        d->ncrt += ok;
+    }
+    if (ok && t->alpn)
+        ok = (d->alpn = sp__cfg_xstrdup(ps, t->alpn)) != NULL;
+    if (ok && t->ciphers)
+        ok = (d->ciphers = sp__cfg_xstrdup(ps, t->ciphers)) != NULL;
+    if (ok && t->ciphersuites)
+        ok = (d->ciphersuites = sp__cfg_xstrdup(ps, t->ciphersuites)) != NULL;
+    if (!ok) {
+        sp_cfg_tls_free(d);
+        return NULL;
+    }
+    return d;
+}
+
 static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text,
                      const struct bind_opts *o)
 {
@@ -215,6 +406,8 @@ static void add_bind(struct sp__cfg_parser *ps, const char *kw, const char *text
     b->ux_gid = o->ux_gid >= 0 ? o->ux_gid : g->unix_gid;
     b->accept_proxy = o->accept_proxy;
     b->where = sp__cfg_here(ps);
+    if (o->tls && !(b->tls = tls_dup(ps, o->tls)))
+        return;
     if (o->name)
         b->name = sp__cfg_xstrdup(ps, o->name);
 }
@@ -240,8 +433,17 @@ void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv)
      * unknown option may take any number: the line stops there) */
     for (; i < argc && !o.stop; i++)
         ok = bind_option(ps, argc, argv, &i, &o) && ok;
-    if (!ok)
+    if (ok && o.tls && !o.ssl) {
+        sp__cfg_warn(ps, argv[0], "ssl options without 'ssl' are ignored");
+        sp_cfg_tls_free(o.tls);
+        o.tls = NULL;
+    }
+    if (ok && o.ssl)
+        ok = tls_defaults(ps, argv[0], o.tls);
+    if (!ok) {
+        sp_cfg_tls_free(o.tls);
         return;
+    }
     for (i = 1; i < first_opt; i++) {
         char *copy = sp__cfg_xstrdup(ps, argv[i]);
 
@@ -258,6 +460,7 @@ void sp__cfg_kw_bind(struct sp__cfg_parser *ps, int argc, char **argv)
         }
         free(copy);
     }
+    sp_cfg_tls_free(o.tls);
 }
 
 void sp__cfg_kw_backlog(struct sp__cfg_parser *ps, int argc, char **argv)

@@ -333,6 +333,13 @@ void sp__cfg_kw_lua(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_maxrewrite(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_vars_max(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_maxhdr(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_ssl_default_bind(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_ssl_dh_param(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_crt_base(struct sp__cfg_parser *ps, int argc, char **argv);
+/* core/cfgproxy.c: an ssl-min-ver value (0x0300..0x0304, 0 unknown); a no-* ssl option's
+ * SP_CFG_TLS_* bit (0: not one) */
+int sp__cfg_tls_version(const char *v);
+unsigned sp__cfg_tls_opt(const char *opt);
 /* owner: main (the configuration loader). cfgresolvers.c: the server state file's keywords */
 void sp__cfg_kw_server_state_file(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_load_server_state(struct sp__cfg_parser *ps, int argc, char **argv);

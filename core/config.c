@@ -346,6 +346,20 @@ void sp__cfg_rules_free(struct sp_cfg_rule *r)
     }
 }
 
+void sp_cfg_tls_free(struct sp_cfg_tls *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < t->ncrt; i++)
+        free(t->crt[i]);
+    free(t->crt);
+    free(t->crt_where);
+    free(t->alpn);
+    free(t->ciphers);
+    free(t->ciphersuites);
+    free(t);
+}
+
 void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
 {
     if (!px)
@@ -355,6 +369,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
         nb = b->next;
         free(b->text);
         free(b->name);
+        sp_cfg_tls_free(b->tls);
         free(b);
     }
     for (struct sp_cfg_server *s = px->servers, *ns; s; s = ns) {
@@ -433,6 +448,9 @@ struct sp_config *sp_config_free(struct sp_config *cfg)
     free(cfg->global.ssl_server_ciphersuites);
     free(cfg->global.description);
     free(cfg->global.unix_prefix);
+    free(cfg->global.ssl_bind_ciphers);
+    free(cfg->global.ssl_bind_ciphersuites);
+    free(cfg->global.crt_base);
     for (struct sp_cfg_resolvers *r = cfg->resolvers, *next; r; r = next) {
         next = r->next;
         free(r->name);

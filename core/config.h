@@ -79,11 +79,36 @@ struct sp_cfg_lb {
     bool avalanche; /* full_hash() on the result: given, or `consistent` with no function */
 };
 
+struct sp_tls_ctx;
+
 /* owner: main (the whole model: built by the loader, read-only afterwards) */
 struct sp_cfg_where {
     const char *file; /* interned: lives as long as the config */
     int line;
 };
+
+/* struct sp_cfg_tls opts */
+#define SP_CFG_TLS_NO_SSLV3   0x01u
+#define SP_CFG_TLS_NO_TLSV10  0x02u
+#define SP_CFG_TLS_NO_TLSV11  0x04u
+#define SP_CFG_TLS_NO_TLSV12  0x08u
+#define SP_CFG_TLS_NO_TLSV13  0x10u
+#define SP_CFG_TLS_NO_TICKETS 0x20u
+/* owner: main. The TLS settings of a `bind ... ssl` line (HAProxy 2.6's ssl bind options), the
+ * global ssl-default-bind-* already applied; net/tls.c builds the SSL contexts from it. */
+struct sp_cfg_tls {
+    char **crt; /* certificate files or directories, crt-base applied */
+    int ncrt;
+    struct sp_cfg_where *crt_where; /* the line of each */
+    char *alpn;                     /* "h2,http/1.1" as written; NULL: none (HTTP/1.1) */
+    char *ciphers, *ciphersuites;   /* NULL: OpenSSL's defaults */
+    int min_ver, max_ver;           /* 0x0300 SSLv3, 0x0301 TLSv1.0 .. 0x0304 TLSv1.3; 0 unset */
+    unsigned opts;                  /* SP_CFG_TLS_* */
+    int dh_param;                   /* tune.ssl.default-dh-param: bits, 0 = no DHE */
+};
+
+/* owner: main. Frees `t` and what it holds (NULL: nothing). */
+void sp_cfg_tls_free(struct sp_cfg_tls *t);
 
 /* owner: main */
 struct sp_cfg_bind {
@@ -102,6 +127,8 @@ struct sp_cfg_bind {
     int ux_gid;        /* unix@: its group (`group`/`gid`, or unix-bind's), -1 unset */
     bool accept_proxy; /* `accept-proxy`: a PROXY protocol header (v1 or v2) comes first */
     struct sp_cfg_where where;
+    struct sp_cfg_tls *tls;     /* `ssl`: the TLS settings, NULL for a clear bind */
+    struct sp_tls_ctx *tls_ctx; /* built by the daemon from `tls` (net/tls.h), freed by it */
 };
 
 /* owner: main (copied as is into the routing snapshot: immutable there). A server's
@@ -589,6 +616,13 @@ struct sp_cfg_global {
     /* `ca-base DIR` (NULL unset); `ssl-default-server-ciphers/-ciphersuites` (kept, unused:
      * no TLS to servers) */
     char *ca_base, *ssl_server_ciphers, *ssl_server_ciphersuites;
+    /* ssl-default-bind-ciphers, -ciphersuites (NULL unset), -options (SP_CFG_TLS_* and the
+     * versions), tune.ssl.default-dh-param (0 unset), crt-base (NULL unset) */
+    char *ssl_bind_ciphers, *ssl_bind_ciphersuites;
+    unsigned ssl_bind_opts;
+    int ssl_bind_min_ver, ssl_bind_max_ver;
+    int ssl_dh_param;
+    char *crt_base;
 };
 
 /* owner: main */

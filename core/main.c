@@ -40,6 +40,7 @@
 #include "http/http.h"
 #include "http/httplog.h"
 #include "net/listener.h"
+#include "net/tls.h"
 #include "stats/stats.h"
 
 #ifndef SP_VERSION
@@ -473,6 +474,7 @@ static int open_binds(struct runtime *rt, struct sp_routing *routing)
             b->ux_uid = cb->ux_uid;
             b->ux_gid = cb->ux_gid;
             b->accept_proxy = cb->accept_proxy;
+            b->tls = cb->tls_ctx;
             b->name = cb->name;
             b->luid = ++luid;
             if (socket_stats(p)) {
@@ -612,6 +614,44 @@ static struct sp_config *load_config(const struct args *a)
     return cfg;
 }
 
+/* Step 2b. The TLS contexts of every `bind ... ssl` line (net/tls.h): every certificate read
+ * and checked now, so that `-c` reports a missing file, a missing key or a key that does not
+ * match with the line that named it. Returns the number of errors (said on stderr). */
+static int build_tls(const struct args *a, struct sp_config *cfg)
+{
+    int errors = 0;
+
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next)
+        for (struct sp_cfg_bind *b = p->binds; b; b = b->next) {
+            char err[512];
+            if (!b->tls || p->disabled)
+                continue;
+            b->tls_ctx = sp_tls_ctx_build(b->tls, err, sizeof(err));
+            if (!b->tls_ctx) {
+                sp_log(SP_LOG_ALERT, "%s:%d: bind '%s' in proxy '%s': %s", b->where.file,
+                       b->where.line, b->text, p->name, err);
+                errors++;
+            }
+        }
+    if (errors)
+        sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", a->file,
+               a->check ? "check failed" : "not starting");
+    return errors;
+}
+
+/* owner: main. Frees the configuration and the TLS contexts built from it. */
+static void free_config(struct sp_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (struct sp_cfg_proxy *p = cfg->proxies; p; p = p->next)
+        for (struct sp_cfg_bind *b = p->binds; b; b = b->next) {
+            sp_tls_ctx_free(b->tls_ctx);
+            b->tls_ctx = NULL;
+        }
+    sp_config_free(cfg);
+}
+
 /* warnings the routing builder printed, for `zero-warning` */
 static int routing_warnings;
 
@@ -732,7 +772,7 @@ static int end_check(const struct args *a, struct sp_routing *routing, struct ru
     free_logs(&rt->http, routing->nfe);
     rt->http.hrules = sp__hrules_free(rt->http.hrules);
     sp_routing_discard(routing);
-    sp_config_free(rt->cfg);
+    free_config(rt->cfg);
     if (lerr)
         sp_log(SP_LOG_ALERT, "%s: configuration has errors, %s", a->file,
                a->check ? "check failed" : "not starting");
@@ -1105,7 +1145,7 @@ static void teardown(struct runtime *rt)
     free_logs(&rt->http, rt->nfe);
     free_runtime(rt);
     close(rt->sfd);
-    sp_config_free(rt->cfg);
+    free_config(rt->cfg);
 }
 
 int main(int argc, char **argv)
@@ -1119,9 +1159,13 @@ int main(int argc, char **argv)
     struct sp_config *cfg = load_config(&a);
     if (!cfg)
         return 1;
+    if (build_tls(&a, cfg)) {
+        free_config(cfg);
+        return 1;
+    }
     struct sp_routing *routing = build_routing(&a, cfg);
     if (!routing) {
-        sp_config_free(cfg);
+        free_config(cfg);
         return 1;
     }
     struct runtime rt = {.cfg = cfg, .nfe = routing->nfe, .sfd = -1};

@@ -11,6 +11,7 @@
 #include "core/logsink.h"
 #include "http/hrules.h"
 #include "http/http-int.h"
+#include "net/tls.h"
 
 static const struct sp_http_felog *felog(const struct sp_http_worker *hw, int fe)
 {
@@ -71,6 +72,11 @@ void sp__accesslog_base(struct sp_log_rec *r, struct sp_http_worker *hw, struct 
     r->cli = &c->peer;
     r->fe = &c->local;
     r->frontend = c->fe->name;
+    if (c->x.xprt == &sp_xprt_tls) {
+        r->fe_ssl = true;
+        r->sslv = sp_tls_version(&c->x);
+        r->sslc = sp_tls_cipher(&c->x);
+    }
     r->accept_us = (int64_t)sp_wall_us(c->t_accept_us);
     r->actconn = (unsigned)sp_gate_count_mt(hw->conf->global_gate);
     r->feconn = (unsigned)sp__fe_conn(hw, c->fe->idx);

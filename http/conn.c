@@ -4,8 +4,9 @@
  * owner: worker. A struct sp_conn is its transport (net/transport.h: descriptor, readiness,
  * buffers, timer) plus the protocol it speaks now, a struct sp_cproto table: HTTP/1
  * (http/h1conn.c) from the accept on, HTTP/2 (http/h2conn.c) once the preface or an h2c
- * upgrade has been seen — a switch of table, not a flag inside HTTP/1's code. This file
- * knows no protocol: it routes the transport's events, the timer and the flush task to the
+ * upgrade has been seen — a switch of table, not a flag inside HTTP/1's code. On a `bind ...
+ * ssl` the TLS handshake (http/tlsconn.c) comes first and puts the TLS transport in place. This
+ * file knows no protocol: it routes the transport's events, the timer and the flush task to the
  * table, and holds what every client connection has (the frontend, the maxconn gate slot,
  * the worker's list, the counters of an accept).
  */
@@ -145,6 +146,7 @@ void sp__conn_accept(struct sp_listener *l, int fd, const struct sockaddr_storag
      * backend: http/tcp.c); HTTP/1 detects HTTP/2 by its preface; a `proto h2` bind speaks
      * nothing else */
     c->proto = pxp                       ? &sp__pxp_cproto /* then one of the others */
+               : l->bind->tls            ? &sp__tls_cproto /* then one of those below */
                : fe->mode == SP_MODE_TCP ? &sp__tcp_cproto
                : l->bind->h2_only        ? &sp__h2_cproto
                                          : &sp__h1_cproto;

@@ -388,6 +388,9 @@ extern const struct sp_cproto sp__h1_cproto, sp__h2_cproto, sp__tcp_cproto;
 /* `bind ... accept-proxy`: the PROXY protocol header first (pxconn.c), then HTTP/1, HTTP/2
  * on a `proto h2` bind, or the tcp relay in a tcp frontend */
 extern const struct sp_cproto sp__pxp_cproto;
+/* `bind ... ssl`: the TLS handshake first (tlsconn.c), then HTTP/2 (ALPN h2 or `proto h2`),
+ * HTTP/1.1, or the tcp relay in a tcp frontend */
+extern const struct sp_cproto sp__tls_cproto;
 
 /* owner: worker. A client connection (http/conn.c); the fields after `proto` up to `h2` are
  * HTTP/1's (unused once HTTP/2 runs). */

@@ -84,6 +84,8 @@ enum node_type {
     N_RT,
     N_LC,
     N_EXPR, /* %[sample]: off indexes the format's expressions */
+    N_SSLV, /* %sslv */
+    N_SSLC, /* %sslc */
 };
 
 /* the variables; those absent here are a compile error */
@@ -111,7 +113,7 @@ static const struct var {
     {"sc", N_SC},       {"si", N_SI},        {"sp", N_SP},
     {"sq", N_SQ},       {"t", N_T_LOCAL_MS}, {"tr", N_TR_LOCAL_MS},
     {"trg", N_TR_GMT},  {"trl", N_TR_LOCAL}, {"ts", N_TERM},
-    {"tsc", N_TERM_CK},
+    {"tsc", N_TERM_CK}, {"sslv", N_SSLV},    {"sslc", N_SSLC},
 };
 
 #define OPT_QUOTE 1u
@@ -964,6 +966,16 @@ size_t sp_logfmt_render(const struct sp_logfmt *f, const struct sp_log_rec *r, c
         case N_F:
             put_ctext(&o, r->frontend, q);
             break;
+        case N_SSLV:
+        case N_SSLC: {
+            const char *v = nd->type == N_SSLV ? r->sslv : r->sslc;
+            if (q & OPT_QUOTE)
+                put_c(&o, '"');
+            put_cstr(&o, v ? v : "-");
+            if (q & OPT_QUOTE)
+                put_c(&o, '"');
+            break;
+        }
         case N_FT:
             if (q & OPT_QUOTE)
                 put_c(&o, '"');

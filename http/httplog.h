@@ -69,6 +69,8 @@ struct sp_log_rec {
     /* names */
     const char *frontend; /* %f %ft: required */
     bool fe_ssl;          /* %ft gets a '~' suffix (a TLS connection) */
+    const char *sslv;     /* %sslv: the TLS version ("TLSv1.3"), NULL: "-" */
+    const char *sslc;     /* %sslc: the TLS cipher, NULL: "-" */
     const char *backend;  /* %b; NULL: the frontend's name (no backend was chosen) */
     const char *server;   /* %s; NULL: "<NOSRV>"; applets pass their own, e.g. "<STATS>" */
 

@@ -87,6 +87,15 @@ static void accepted(struct sp_conn *c, const struct sp_pp_hdr *h, long len)
         return;
     }
     sp__conn_count_session(c);
+    if (c->bind->tls) { /* then the TLS handshake, then the protocol */
+        c->proto = &sp__tls_cproto;
+        c->proto->start(c);
+        if (!c->closed) {
+            c->proto->update_timer(c);
+            c->proto->io(c, 0); /* the ClientHello may have come with the header */
+        }
+        return;
+    }
     if (c->fe->mode == SP_MODE_TCP) {
         /* a tcp frontend: the relay starts with what came after the header */
         c->proto = &sp__tcp_cproto;

@@ -11,6 +11,7 @@
 
 #include "http/hrules.h"
 #include "http/http-int.h"
+#include "net/tls.h"
 
 static int64_t load(const void *ctx, enum sp_acl_load what, int idx)
 {
@@ -273,6 +274,43 @@ static enum sp_local local_service(struct sp_txn *t, const struct sp_frontend *f
     return l ? l : services(t, fe, env, true);
 }
 
+/* env->tls: what the handshake of the client connection settled (net/tls.h) */
+static const char *env_tls(const void *ctx, enum sp_acl_tls what, size_t *len, int64_t *num)
+{
+    const struct sp_xconn *x = ctx;
+    const char *s = NULL;
+
+    *num = 0;
+    switch (what) {
+    case SP_ACL_TLS_SNI:
+        s = sp_tls_sni(x);
+        break;
+    case SP_ACL_TLS_PROTOCOL:
+        s = sp_tls_version(x);
+        break;
+    case SP_ACL_TLS_CIPHER:
+        s = sp_tls_cipher(x);
+        break;
+    case SP_ACL_TLS_ALPN:
+        return sp_tls_alpn(x, len);
+    case SP_ACL_TLS_KEYSIZE:
+        *num = sp_tls_keysize(x);
+        return NULL;
+    }
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+/* ssl_fc and its kin: a branch for a clear connection */
+static void env_conn_tls(struct sp_acl_env *env, const struct sp_conn *c)
+{
+    if (c->x.xprt != &sp_xprt_tls)
+        return;
+    env->ssl_fc = true;
+    env->tls = env_tls;
+    env->tls_ctx = &c->x;
+}
+
 void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const struct sp_conn *c)
 {
     memset(env, 0, sizeof(*env));
@@ -286,6 +324,7 @@ void sp__route_env(struct sp_acl_env *env, struct sp_http_worker *hw, const stru
     env->be_idx = -1;
     /* the connection's own store, which rules may write: the worker owns the connection */
     env->sess_vars = (struct sp_vars *)&c->sess_vars;
+    env_conn_tls(env, c);
 }
 
 /* No rule and no local service to look at: the default backend, without a single fetch. */
@@ -411,6 +450,7 @@ void sp__route_env_late(struct sp_acl_env *env, struct sp_txn *t)
     env->sess_vars = &t->conn->sess_vars;
     env->txn_vars = &t->vars;
     env->stkctr = t->stkctr;
+    env_conn_tls(env, t->conn);
     sp__hrules_caps_env(t, env);
 }
 

@@ -23,6 +23,7 @@
 #include "net/gate.h"
 
 struct sp_listener;
+struct sp_tls_ctx;
 /* owner: worker. Called for every accepted connection (fd non-blocking, gates already taken).
  * The callee owns `fd` and must call sp_listener_release() when the connection ends. */
 typedef void (*sp_accept_cb)(struct sp_listener *l, int fd, const struct sockaddr_storage *peer,
@@ -46,6 +47,8 @@ struct sp_bind {
     int li;                      /* option socket-stats: 1 + its counters' index; 0: none */
     char li_name[24];            /* its stats row's name when it has no `name`: "sock-N" */
     int *fds;
+    /* `ssl`: the contexts (net/tls.h), NULL for clear bytes */
+    const struct sp_tls_ctx *tls;
 };
 
 /* owner: worker. A worker's handle on one shard. */

@@ -57,6 +57,16 @@ static void xconn_ev(struct sp_ev *ev, uint32_t events)
         x->rdhup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         x->can_write = true;
+    if (x->xwant) { /* TLS: a read waiting for room, a write waiting for bytes */
+        if ((x->xwant & SP_XWANT_RD_ON_OUT) && x->can_write) {
+            x->xwant &= (uint8_t)~SP_XWANT_RD_ON_OUT;
+            x->can_read = true;
+        }
+        if ((x->xwant & SP_XWANT_WR_ON_IN) && x->can_read) {
+            x->xwant &= (uint8_t)~SP_XWANT_WR_ON_IN;
+            x->can_write = true;
+        }
+    }
     x->hooks->io(x, events);
 }
 
@@ -75,6 +85,8 @@ int sp_xconn_open(struct sp_xconn *x, struct sp_worker *w, int fd, const struct 
     x->xprt = xprt;
     x->hooks = hooks;
     x->can_read = x->can_write = x->rdhup = x->rd_eof = x->shut_wr = false;
+    x->xwant = 0;
+    x->xctx = NULL;
     sp_timer_init(&x->timer, xconn_timer);
     int err = sp_worker_add(w, &x->ev);
     if (err)
@@ -87,6 +99,8 @@ void sp_xconn_close(struct sp_xconn *x, struct sp_worker *w, struct sp_bufpool *
     sp_timer_disarm(&w->tw, &x->timer);
     if (x->ev.fd >= 0) {
         x->xprt->release(x);
+        x->xprt = &sp_xprt_raw;
+        x->xctx = NULL;
         sp_worker_close(w, &x->ev);
     }
     sp_buf_release(&x->rbuf, bufs, 1);

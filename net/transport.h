@@ -69,7 +69,13 @@ struct sp_xconn {
     bool rdhup;   /* the peer's FIN or an error was signalled: read to the end, no short cut */
     bool rd_eof;  /* a read met the end of the stream (or an error) */
     bool shut_wr; /* sp_xconn_shutw() was called */
+    /* the transport's own: its per-connection state (TLS: net/tls.c), NULL for raw; and
+     * SP_XWANT_*, a read that waits for room or a write that waits for bytes (TLS) */
+    uint8_t xwant;
+    void *xctx;
 };
+#define SP_XWANT_RD_ON_OUT 0x1u /* the next writable edge makes the connection readable */
+#define SP_XWANT_WR_ON_IN  0x2u /* the next readable edge makes it writable */
 
 /* owner: worker. Sets `x` up on descriptor `fd` (non-blocking, already connected or
  * connecting) and registers it with `w` for input, output and hang-up, edge-triggered. On

@@ -382,6 +382,72 @@ static void test_survey_gaps(void)
     bad("global\n stats bind-proc 1\n" TAIL, "'stats bind-proc' is not supported");
 }
 
+/* `bind ... ssl` and the ssl globals: the settings land in the bind's struct sp_cfg_tls, the
+ * globals fill what the line did not set, crt-base goes in front of relative paths; every
+ * error names its line (the certificates themselves are read by net/tls.c) */
+static void test_ssl_lines(void)
+{
+    struct sp_config *cfg =
+        ok("global\n crt-base /etc/certs\n ssl-default-bind-ciphers ECDHE+AESGCM\n"
+           " ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n"
+           " ssl-default-bind-options no-sslv3 no-tls-tickets ssl-min-ver TLSv1.2\n"
+           " tune.ssl.default-dh-param 2048\n" TAIL
+           " bind 127.0.0.1:2 ssl crt a.pem crt /abs/dir alpn h2,http/1.1 "
+           "ssl-max-ver TLSv1.3 no-tlsv11 ciphers AES256-SHA\n",
+           NULL);
+    if (cfg) {
+        const struct sp_cfg_bind *b = cfg->proxies->binds;
+        CU_ASSERT_PTR_NULL(b->tls); /* the clear bind of TAIL */
+        b = b->next;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        const struct sp_cfg_tls *t = b->tls;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        CU_ASSERT_EQUAL(t->ncrt, 2);
+        CU_ASSERT_STRING_EQUAL(t->crt[0], "/etc/certs/a.pem");
+        CU_ASSERT_STRING_EQUAL(t->crt[1], "/abs/dir");
+        CU_ASSERT_EQUAL(t->crt_where[1].line, 14);
+        CU_ASSERT_STRING_EQUAL(t->alpn, "h2,http/1.1");
+        CU_ASSERT_STRING_EQUAL(t->ciphers, "AES256-SHA"); /* the line's, not the default */
+        CU_ASSERT_STRING_EQUAL(t->ciphersuites, "TLS_AES_128_GCM_SHA256");
+        CU_ASSERT_EQUAL(t->min_ver, 0x0303);
+        CU_ASSERT_EQUAL(t->max_ver, 0x0304);
+        CU_ASSERT_EQUAL(t->opts,
+                        SP_CFG_TLS_NO_SSLV3 | SP_CFG_TLS_NO_TICKETS | SP_CFG_TLS_NO_TLSV11);
+        CU_ASSERT_EQUAL(t->dh_param, 2048);
+    }
+    sp_config_free(cfg);
+    /* two addresses on one line: each its own copy */
+    cfg = ok(TAIL " bind 127.0.0.1:3,127.0.0.1:4 ssl crt x.pem\n", NULL);
+    if (cfg) {
+        const struct sp_cfg_bind *b = cfg->proxies->binds->next;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b->next);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b->tls);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b->next->tls);
+        CU_ASSERT_PTR_NOT_EQUAL(b->tls, b->next->tls);
+        CU_ASSERT_STRING_EQUAL(b->next->tls->crt[0], "x.pem");
+    }
+    sp_config_free(cfg);
+    cfg = ok(TAIL " bind 127.0.0.1:3 ssl crt a ssl-max-ver TLSv1.1\n",
+             "ssl-min-ver set to the ssl-max-ver value");
+    if (cfg) {
+        CU_ASSERT_EQUAL(cfg->proxies->binds->next->tls->min_ver, 0x0302);
+        CU_ASSERT_EQUAL(cfg->proxies->binds->next->tls->max_ver, 0x0302);
+    }
+    sp_config_free(cfg);
+    bad(TAIL " bind 127.0.0.1:3 ssl\n", "t.cfg:8: 'bind': 'ssl' needs at least one certificate");
+    bad(TAIL " bind 127.0.0.1:3 ssl crt\n", "t.cfg:8: 'bind': option 'crt' needs a value");
+    bad(TAIL " bind 127.0.0.1:3 ssl crt a ssl-min-ver TLSv9\n", "'ssl-min-ver' expects one of");
+    bad(TAIL " bind 127.0.0.1:3 ssl crt a ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.2\n",
+        "'ssl-min-ver' is above 'ssl-max-ver'");
+    bad(TAIL " bind 127.0.0.1:3 ssl crt a strict-sni\n",
+        "bind option 'strict-sni' not supported by spillway yet");
+    bad("global\n ssl-default-bind-options force-tlsv12\n" TAIL,
+        "t.cfg:2: 'ssl-default-bind-options': option 'force-tlsv12' not supported by spillway");
+    bad("global\n tune.ssl.default-dh-param 1024\n" TAIL, "1024 not supported by spillway");
+    sp_config_free(
+        ok(TAIL " bind 127.0.0.1:3 crt a.pem\n", "ssl options without 'ssl' are ignored"));
+}
+
 void test_cfgglobal_register(void)
 {
     CU_pSuite s = sp_unit_suite("config-global");
@@ -394,4 +460,5 @@ void test_cfgglobal_register(void)
     sp_unit_test(s, "stats socket, timeout, maxconn", test_stats_lines);
     sp_unit_test(s, "survey gaps: log-send-hostname, ca-base, ssl-default-server-*, stats",
                  test_survey_gaps);
+    sp_unit_test(s, "bind ssl options, ssl globals, crt-base", test_ssl_lines);
 }

@@ -666,12 +666,11 @@ static void test_binds(void)
                   "t.cfg:7: 'bind': unknown bind option 'foo'", NULL);
     /* every unsupported option of the line, their arguments skipped (HAProxy 2.6's counts),
      * until one whose arguments are unknown */
-    expect_errors(TMO "frontend f\n bind :443 ssl crt /x.pem\n", 2,
-                  "t.cfg:7: 'bind': bind option 'ssl' not supported by spillway yet",
-                  "t.cfg:7: 'bind': bind option 'crt' not supported by spillway yet", NULL);
+    expect_errors(TMO "frontend f\n bind :443 ssl crt /x.pem verify required ca-file /c\n", 2,
+                  "t.cfg:7: 'bind': bind option 'verify' not supported by spillway yet",
+                  "t.cfg:7: 'bind': bind option 'ca-file' not supported by spillway yet", NULL);
     expect_errors(TMO "frontend f\n bind :443 ssl crt /x.pem maxconn x defer-accept bogus 1 tfo\n",
-                  5, "bind option 'ssl'", "bind option 'crt'", "'maxconn'",
-                  "bind option 'defer-accept'",
+                  3, "'maxconn'", "bind option 'defer-accept'",
                   "unknown bind option 'bogus' (the rest of the line is not checked)", NULL);
     expect_errors(TMO "frontend f\n bind :80 maxconn\n", 1,
                   "t.cfg:7: 'bind': option 'maxconn' needs a value", NULL);
@@ -1106,8 +1105,8 @@ static void test_unsupported_keywords(void)
     static const char *const proxy_kws[] = {"use-server",    "log-tag", "persist",     "dispatch",
                                             "log-format-sd", "cookie",  "http-reuse",  "rate-limit",
                                             "force-persist", "filter",  "email-alert", "id"};
-    static const char *const global_kws[] = {"maxsslconn", "crt-base", "ssl-default-bind-ciphers",
-                                             "nbproc", "log-tag"};
+    static const char *const global_kws[] = {"maxsslconn", "ssl-dh-param-file",
+                                             "ssl-default-bind-curves", "nbproc", "log-tag"};
     static const char *const opts[] = {"tcp-check", "httpslog", "nolinger", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};

@@ -98,11 +98,12 @@ def main(t):
 
     def case_options():
         rc, out, _ = check(t, TMO + "frontend f\n"
-                           "  bind 127.0.0.1:1 ssl crt /x.pem alpn h2 defer-accept accept-proxy\n"
+                           "  bind 127.0.0.1:1 ssl crt /x.pem alpn h2 verify required "
+                           "crt-list /l defer-accept accept-proxy\n"
                            "  default_backend b\nbackend b\n"
                            "  server s 127.0.0.1:2 ssl verify none sni str(x) cookie a check\n")
         assert rc != 0
-        for o in ("bind option 'ssl'", "bind option 'crt'", "bind option 'alpn'",
+        for o in ("bind option 'verify'", "bind option 'crt-list'",
                   "bind option 'defer-accept'", "server option 'ssl'", "server option 'verify'",
                   "server option 'sni'", "server option 'cookie'"):
             assert o in out, (o, out)
