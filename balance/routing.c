@@ -1,6 +1,7 @@
 #include "balance/balance.h"
 #include "balance/userlist.h"
 #include "balance/stktable.h"
+#include "balance/tcpchk.h"
 
 #include <ck_pr.h>
 #include <arpa/inet.h>
@@ -95,6 +96,7 @@ static void routing_free(struct sp_routing *r)
         free(c->pat);
         if (c->has_re)
             regfree(&c->re);
+        sp__tcpchk_free(c);
         sp_stick_free(r->be[i]);
         sp_acl_set_free(r->be[i]->acls);
         for (int j = 0; j < r->be[i]->ntcp_content; j++) {
@@ -868,7 +870,8 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->comp = sp_cfg_comp_dup(&p->comp, &comp_oom);
         if (comp_oom)
             goto fail;
-        if (compile_check(&be->chk, p, diag) < 0 || backend_lb(be, p, diag) < 0)
+        if (compile_check(&be->chk, p, diag) < 0 || sp__tcpchk_compile(&be->chk, p, diag) < 0 ||
+            backend_lb(be, p, diag) < 0)
             goto fail;
         fwdfor_copy(&be->fwdfor, &p->fwdfor);
         be->srv = calloc(p->nservers ? p->nservers : 1, sizeof(*be->srv));
