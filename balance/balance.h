@@ -68,6 +68,8 @@ struct sp_server {
      * (check-send-proxy, or send-proxy without `port` and `addr`, as HAProxy) */
     unsigned pp_opts;
     bool chk_send_proxy;
+    bool on_down_shutdown;  /* on-marked-down shutdown-sessions */
+    bool on_up_shutdown_bk; /* on-marked-up shutdown-backup-sessions */
     /* DNS resolution (balance/resolver.h): the name to resolve, NULL when none; the
      * resolvers section; the preferred family; the port the answers' addresses get; the
      * server-template group within the backend (0: a plain server) */
@@ -301,6 +303,7 @@ struct sp_routing {
     struct sp_srv_health *health;   /* by server idx (cache-line aligned) */
     struct sp_be_health *be_health; /* by backend idx (cache-line aligned) */
     int nchecks;                    /* servers with `check` */
+    bool srv_shutdowns; /* some server has on-marked-down|up shutdown-*: workers watch kill_gen */
     int spread_checks;              /* global spread-checks, percent */
     bool pp2_never_send_local;      /* global pp2-never-send-local */
     struct sp_userlist **userlists; /* `userlist` sections (balance/userlist.h), in order */

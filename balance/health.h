@@ -110,6 +110,7 @@ struct sp_srv_health {
     ck_sequence_t seq;
     int lbw;      /* the weight load balancing uses now: the weight when usable, 0 otherwise */
     int addr_gen; /* bumped by each address change: readers compare it with what they hold */
+    int kill_gen; /* bumped when the server's sessions must end (on-marked-down|up shutdown-*) */
     struct sp_srv_hstate st; /* written word by word inside `seq` write sections */
 } __attribute__((aligned(64)));
 
@@ -196,6 +197,18 @@ enum sp_srv_change sp_srv_set_rmaint(struct sp_srv_health *h, bool on, uint64_t 
 static inline int sp_srv_addr_gen(const struct sp_srv_health *h)
 {
     return ck_pr_load_int(&h->addr_gen);
+}
+/* shared: any thread. on-marked-down shutdown-sessions, on-marked-up shutdown-backup-sessions:
+ * asks every worker to end its sessions on this server (each compares kill_gen with the last
+ * one it acted on, when woken). */
+static inline void sp_srv_kill_sessions(struct sp_srv_health *h)
+{
+    ck_pr_inc_int(&h->kill_gen);
+}
+/* shared: the kill generation (0 until the first). */
+static inline int sp_srv_kill_gen(const struct sp_srv_health *h)
+{
+    return ck_pr_load_int(&h->kill_gen);
 }
 /* shared: main, or the worker of a stats admin POST (as above). `disable health` /
  * `enable health` (0, or -EINVAL: no check configured). */

@@ -200,6 +200,8 @@ static void server_check(struct sp_server *s, const struct sp_cfg_server *cs)
     s->chk_port = (uint16_t)cs->check_port;
     s->chk_follow = true;
     s->pp_opts = cs->pp_opts;
+    s->on_down_shutdown = cs->on_down_shutdown;
+    s->on_up_shutdown_bk = cs->on_up_shutdown_bk;
     /* HAProxy's check.c: the check uses the server's PROXY setting unless it has its own
      * port or address; check-send-proxy forces it */
     s->chk_send_proxy =
@@ -910,6 +912,8 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
                 s->check = false; /* a disabled backend sends no check */
             if (s->check)
                 s->check_pos = r->nchecks++;
+            if (s->check && (s->on_down_shutdown || s->on_up_shutdown_bk))
+                r->srv_shutdowns = true;
             s->h = &r->health[s->idx];
             sp_srv_health_init(s->h, s->weight, s->backup, s->disabled, s->check, s->rise, s->fall,
                                now_ms, &s->addr, s->addrlen);

@@ -143,6 +143,8 @@ struct sp_cfg_server {
     socklen_t sourcelen;
     unsigned pp_opts;     /* send-proxy[-v2], proxy-v2-options: SP_CFG_PP_* */
     int check_send_proxy; /* check-send-proxy 1, no-check-send-proxy 0, -1 unset */
+    bool on_down_shutdown;  /* on-marked-down shutdown-sessions */
+    bool on_up_shutdown_bk; /* on-marked-up shutdown-backup-sessions */
     /* DNS (`resolvers`, `resolve-prefer`, `init-addr`, `server-template`): plain arrays, so
      * that default-server copies stay plain values */
     char resolvers[64]; /* the resolvers section, "" when none */

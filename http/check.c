@@ -159,6 +159,50 @@ static void log_check(const struct sp_server *s, const struct sp_srv_hstate *bef
            sp_chk_status_desc(st->status), code, info, (long long)st->duration_ms, x, y, state);
 }
 
+/* on-marked-down shutdown-sessions: the server went DOWN, every worker ends the sessions it
+ * runs on it; on-marked-up shutdown-backup-sessions: an active server came UP, every worker
+ * ends its sessions on the backend's backup servers (HAProxy's srv_shutdown_streams() and
+ * srv_shutdown_backup_streams()). Each worker closes its own connections when woken. */
+static void shutdown_sessions(const struct sp_server *s, enum sp_srv_change ch)
+{
+    bool any = false;
+
+    if (ch == SP_SRV_CH_DOWN && s->on_down_shutdown) {
+        sp_srv_kill_sessions(s->h);
+        any = true;
+    } else if (ch == SP_SRV_CH_UP && s->on_up_shutdown_bk && !s->backup) {
+        for (int i = 0; i < s->be->nsrv; i++) {
+            if (s->be->srv[i]->backup) {
+                sp_srv_kill_sessions(s->be->srv[i]->h);
+                any = true;
+            }
+        }
+    }
+    if (any)
+        sp_listener_wake_workers();
+}
+
+void sp__checks_kill_scan(struct sp_http_worker *hw)
+{
+    const struct sp_routing *rt = hw->rt;
+    bool any = false;
+
+    for (int i = 0; i < rt->nsrv; i++) {
+        int g = sp_srv_kill_gen(rt->srv[i]->h);
+        hw->kill_now[i] = g != hw->kill_seen[i];
+        any |= hw->kill_now[i];
+        hw->kill_seen[i] = g;
+    }
+    if (!any)
+        return;
+    for (struct sp_conn *c = hw->conns, *next; c; c = next) {
+        next = c->_next;
+        /* a running session (tcp, or an HTTP/1 transaction) on one of those servers */
+        if (c->state != SP_CONN_H2 && c->txn && c->txn->srv && hw->kill_now[c->txn->srv->idx])
+            sp__conn_close(c);
+    }
+}
+
 /* The check ended with `status`: record it, log a change, schedule the next one. */
 void sp__check_done(struct sp_check *c, enum sp_chk_status status, int code, const char *info)
 {
@@ -182,6 +226,8 @@ void sp__check_done(struct sp_check *c, enum sp_chk_status status, int code, con
         sp_http_srv_change_log(s, ch, !s->be->log_health_checks, NULL);
         sp_http_be_changed(s->be, w->now);
     }
+    if (c->hw->kill_seen && (ch == SP_SRV_CH_DOWN || ch == SP_SRV_CH_UP))
+        shutdown_sessions(s, ch);
     sp_timer_arm(&w->tw, &c->next, w->now + (uint64_t)spread(c->hw->rt, interval(s, &st)));
 }
 
@@ -489,6 +535,14 @@ int sp__checks_start(struct sp_http_worker *hw)
     hw->checks = calloc((size_t)rt->nchecks, sizeof(*hw->checks));
     if (!hw->checks)
         return -ENOMEM;
+    if (rt->srv_shutdowns) {
+        hw->kill_seen = calloc((size_t)rt->nsrv, sizeof(*hw->kill_seen));
+        hw->kill_now = calloc((size_t)rt->nsrv, sizeof(*hw->kill_now));
+        if (!hw->kill_seen || !hw->kill_now)
+            return -ENOMEM;
+        for (int i = 0; i < rt->nsrv; i++)
+            hw->kill_seen[i] = sp_srv_kill_gen(rt->srv[i]->h);
+    }
     /* HAProxy spreads the first checks evenly over about one interval: the smallest one of
      * at least a second among all checks */
     for (int i = 0; i < rt->nsrv; i++) {
@@ -540,4 +594,8 @@ void sp__checks_stop(struct sp_http_worker *hw)
     free(hw->checks);
     hw->checks = NULL;
     hw->nchecks = 0;
+    free(hw->kill_seen);
+    free(hw->kill_now);
+    hw->kill_seen = NULL;
+    hw->kill_now = NULL;
 }

@@ -10,6 +10,10 @@ with error 1130), and `openssl s_server` for the TLS hello (a server that answer
 with an HTTP 400: L6RSP). All servers use `check inter 100ms fall 1 rise 1`. Then `spillway -c`
 on bad `tcp-check` / `option mysql-check` lines. Every status and message asserted here is
 what HAProxy 2.6 reports for the same servers and configuration (compared by hand): the error names the file, line and reason.
+A second spillway (nbthread 2, mode tcp) checks `on-marked-down shutdown-sessions` (tcp
+sessions through a server are closed when its check port stops answering; a server without
+the option keeps them) and `on-marked-up shutdown-backup-sessions` (sessions on a backup end
+when the active server's check passes).
 """
 
 import os
@@ -22,7 +26,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import HOST, SPILLWAY, Suite, closed_port, free_port, wait_until  # noqa: E402
+from lib import (HOST, SPILLWAY, Suite, closed_port, free_port, no_sanitizer_report,  # noqa: E402
+                 wait_until)
 from test_health_stats import Cli, expect_row, number, parse_csv  # noqa: E402
 
 CHK = "check inter 100ms fall 1 rise 1"
@@ -32,11 +37,11 @@ SETTLE_S = 10.0
 class FakeServer:
     """A listening socket whose connections are served by `handler(conn)` on threads."""
 
-    def __init__(self, handler):
+    def __init__(self, handler, port=0):
         self.handler = handler
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((HOST, 0))
+        self.sock.bind((HOST, port))
         self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -109,6 +114,20 @@ def silent(c):
                 return
         except socket.timeout:
             return
+
+
+def echo(c):
+    """Echoes until the peer closes (bounded: 200 reads, 10 s each)."""
+    c.settimeout(10)
+    for _ in range(200):
+        d = c.recv(4096)
+        if not d:
+            return
+        c.sendall(d)
+
+
+def accept_only(c):
+    """A check port: accepts and closes."""
 
 
 def http400(c):
@@ -434,5 +453,102 @@ def body(t):
            "`option tcp-check` warn", dash_c)
 
 
+def shutdown_sessions(t):
+    """on-marked-down shutdown-sessions / on-marked-up shutdown-backup-sessions, nbthread 2
+    (sessions on both workers, the check on one of them)."""
+    data = FakeServer(echo)
+    chk = FakeServer(accept_only)
+    chk_port = chk.port
+    up_port = free_port()  # b3's active server's check port: closed at first
+    p1, p2, p3 = free_port(), free_port(), free_port()
+    sock = os.path.join(t.dir, "stats2.sock")
+    srv = "    server %s %s:%d check port %d inter 100ms fall 1 rise 1"
+    cfg = "\n".join([
+        "global", "    nbthread 2", "    stats socket %s mode 600" % sock,
+        "defaults", "    mode tcp", "    timeout client 20s", "    timeout server 20s",
+        "    timeout connect 1s",
+        "listen kill", "    bind %s:%d" % (HOST, p1),
+        "    default-server on-marked-down shutdown-sessions",
+        srv % ("k1", HOST, data.port, chk_port),
+        "listen keep", "    bind %s:%d" % (HOST, p2),
+        srv % ("s1", HOST, data.port, chk_port),
+        "listen bk", "    bind %s:%d" % (HOST, p3),
+        srv % ("act", HOST, data.port, up_port) + " on-marked-up shutdown-backup-sessions",
+        srv % ("bak", HOST, data.port, chk_port) + " backup",
+    ]) + "\n"
+    late = None
+    try:
+        t.spillway(cfg, p1)
+        cli = Cli(sock)
+        rows = lambda: parse_csv(cli("show stat"))  # noqa: E731
+        ok = wait_until(lambda: rows()[("kill", "k1")]["status"] == "UP" and
+                        rows()[("bk", "act")]["status"] == "DOWN", SETTLE_S, 0.05)
+        assert ok, "initial states: %r" % {k: v["status"] for k, v in rows().items()}
+
+        def opened(port, n):
+            ss = []
+            for i in range(n):
+                s = socket.create_connection((HOST, port), timeout=5)
+                s.sendall(b"hi%d" % i)
+                assert s.recv(16) == b"hi%d" % i, "no echo through port %d" % port
+                ss.append(s)
+            return ss
+
+        def closed_soon(s, timeout=5.0):
+            s.settimeout(timeout)
+            try:
+                return s.recv(16) == b""
+            except ConnectionResetError:
+                return True
+            except socket.timeout:
+                return False
+
+        kill_ss, keep_ss, bak_ss = opened(p1, 4), opened(p2, 2), opened(p3, 2)
+        chk.stop()  # k1, s1 and bak go DOWN
+        dead = [closed_soon(s) for s in kill_ss]
+        kept = []
+        for i, s in enumerate(keep_ss):
+            s.sendall(b"x%d" % i)
+            kept.append(s.recv(16) == b"x%d" % i)
+        t.check("on-marked-down shutdown-sessions: the 4 tcp sessions on the server are "
+                "closed when its check fails (nbthread 2); a server without it keeps its "
+                "sessions", all(dead) and all(kept), "closed %r, kept %r" % (dead, kept))
+        for s in kill_ss + keep_ss:
+            s.close()
+        # bk: its active server comes UP (its check port opens): the backup's sessions end
+        late = FakeServer(accept_only, up_port)
+        dead = [closed_soon(s) for s in bak_ss]
+        st = rows()[("bk", "act")]["status"]
+        t.check("on-marked-up shutdown-backup-sessions: the sessions on the backup server are "
+                "closed when the active server comes UP", all(dead) and st == "UP",
+                "closed %r, act %s" % (dead, st))
+        for s in bak_ss:
+            s.close()
+    finally:
+        data.stop()
+        chk.stop()
+        if late:
+            late.stop()
+
+    def dash_c():
+        path = os.path.join(t.dir, "om.cfg")
+        with open(path, "w") as f:
+            f.write("defaults\n    mode tcp\n    timeout client 1s\n    timeout server 1s\n"
+                    "    timeout connect 1s\nlisten l\n    bind %s:1\n"
+                    "    server s %s:1 check on-marked-down shutdown\n" % (HOST, HOST))
+        p = subprocess.run([SPILLWAY, "-c", "-f", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=20)
+        out = p.stdout.decode(errors="replace")
+        assert p.returncode != 0 and "om.cfg:8" in out and \
+            "'on-marked-down' expects 'shutdown-sessions'" in out, out
+    t.case("spillway -c: on-marked-down with another action is an error", dash_c)
+
+
+def main(t):
+    body(t)
+    shutdown_sessions(t)
+    t.case("no sanitizer report from spillway", no_sanitizer_report, t)
+
+
 if __name__ == "__main__":
-    Suite("checks2").run(body)
+    Suite("checks2").run(main)
