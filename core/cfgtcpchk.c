@@ -24,7 +24,7 @@ static const struct {
     {"L7TOUT", 12}, {"L7RSP", 13}, {"L7OK", 15}, {"L7OKC", 16}, {"L7STS", 17},
 };
 
-void sp__cfg_tcpchk_free(struct sp_cfg_tcpchk *t)
+static void free_rules(struct sp_cfg_tcpchk *t)
 {
     for (struct sp_cfg_tcpchk_rule *r = t->rules, *n; r; r = n) {
         n = r->next;
@@ -32,9 +32,15 @@ void sp__cfg_tcpchk_free(struct sp_cfg_tcpchk *t)
         free(r->comment);
         free(r);
     }
-    free(t->mysql_user);
     t->rules = NULL;
     t->nrules = 0;
+    t->inherited = false;
+}
+
+void sp__cfg_tcpchk_free(struct sp_cfg_tcpchk *t)
+{
+    free_rules(t);
+    free(t->mysql_user);
     t->mysql_user = NULL;
 }
 
@@ -45,6 +51,7 @@ int sp__cfg_tcpchk_copy(struct sp_cfg_tcpchk *dst, const struct sp_cfg_tcpchk *s
     *dst = *src;
     dst->rules = NULL;
     dst->mysql_user = NULL;
+    dst->inherited = src->rules != NULL;
     if (src->mysql_user && !(dst->mysql_user = strdup(src->mysql_user)))
         return -1;
     for (const struct sp_cfg_tcpchk_rule *r = src->rules; r; r = r->next) {
@@ -367,6 +374,8 @@ void sp__cfg_kw_tcp_check(struct sp__cfg_parser *ps, int argc, char **argv)
         return;
     }
     snprintf(kw, sizeof(kw), "tcp-check %s", argv[1]);
+    if (t->inherited) /* HAProxy: a proxy's own lines make its own ruleset */
+        free_rules(t);
     struct sp_cfg_tcpchk_rule *r = sp__cfg_xcalloc(ps, sizeof(*r));
     if (!r)
         return;
@@ -404,7 +413,7 @@ void sp__cfg_kw_tcp_check(struct sp__cfg_parser *ps, int argc, char **argv)
         r->act = SP_TCPCHK_EXPECT;
         ok = parse_expect(ps, kw, argc, argv, r);
     } else if (strcmp(argv[1], "send-lf") == 0 || strcmp(argv[1], "send-binary-lf") == 0 ||
-               strcmp(argv[1], "set-var") == 0 || strcmp(argv[1], "unset-var") == 0) {
+               strncmp(argv[1], "set-var", 7) == 0 || strncmp(argv[1], "unset-var", 9) == 0) {
         sp__cfg_alert(ps, kw,
                       "not supported by spillway (log-format strings and variables need a "
                       "stream, which spillway's checks do not have)");

@@ -279,6 +279,7 @@ struct sp_cfg_tcpchk {
     enum sp_cfg_chk_proto proto;
     struct sp_cfg_tcpchk_rule *rules; /* the `tcp-check` lines */
     int nrules;
+    bool inherited;   /* `rules` came from the defaults section: a first own line replaces them */
     char *mysql_user; /* option mysql-check user U; NULL: no login */
     bool mysql_pre41;
     struct sp_cfg_where where; /* the option line */
