@@ -99,7 +99,8 @@ struct sp_srv_hstate {
     int64_t chkfail, chkdown; /* failed checks; transitions to DOWN */
     uint64_t lastchg_ms;      /* last state change (the start before any) */
     uint64_t downtime_ms;     /* time spent DOWN before the current period */
-    char info[72];            /* the check's detail ("Connection refused", "Not Found"), or "" */
+    char info[128]; /* the check's detail ("Connection refused"...), or "": HAProxy's HCHK_DESC_LEN
+                     */
     struct sockaddr_storage addr; /* where the server is now (`set server ... addr`) */
     uint32_t addrlen;
 };

@@ -204,7 +204,7 @@ def cfg_text(port, sock, p):
         '    tcp-check send "PING\\r\\n"',
         "    tcp-check expect string +PONG",
         '    tcp-check send "info replication\\r\\n"',
-        "    tcp-check comment 'the role'",
+        "    tcp-check comment 'the role of the node: master or replica'",
         "    tcp-check expect string role:master",
         '    tcp-check send "QUIT\\r\\n"',
         "    tcp-check expect string +OK",
@@ -313,7 +313,7 @@ def body(t):
             expect_row(row("rd", "replica"), {
                 "status": "DOWN", "check_status": "L7RSP",
                 "last_chk": "TCPCHK did not match content 'role:master' at step 6 "
-                            "comment: the role",
+                            "comment: the role of the node: master or replica",
                 "check_desc": "Layer7 invalid response"}, "rd/replica")
             expect_row(row("rd", "hang"), {
                 "status": "DOWN", "check_status": "L7TOUT",
