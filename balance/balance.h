@@ -119,7 +119,7 @@ struct sp_be_check {
     regex_t re;  /* rstatus / rstring */
     bool has_re; /* `re` compiled */
     bool disable_on_404;
-    int64_t t_check, t_connect; /* timeout check / connect, SP_TIME_UNSET when unset */
+    int64_t t_check, t_connect;  /* timeout check / connect, SP_TIME_UNSET when unset */
     enum sp_cfg_chk_proto proto; /* NONE: the connect or HTTP check above; else `steps` */
     struct sp_tcpchk_step *steps;
     int nsteps;
@@ -304,7 +304,7 @@ struct sp_routing {
     struct sp_be_health *be_health; /* by backend idx (cache-line aligned) */
     int nchecks;                    /* servers with `check` */
     bool srv_shutdowns; /* some server has on-marked-down|up shutdown-*: workers watch kill_gen */
-    int spread_checks;              /* global spread-checks, percent */
+    int spread_checks;  /* global spread-checks, percent */
     bool pp2_never_send_local;      /* global pp2-never-send-local */
     struct sp_userlist **userlists; /* `userlist` sections (balance/userlist.h), in order */
     int nuserlists;

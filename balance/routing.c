@@ -912,7 +912,7 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
                 s->check = false; /* a disabled backend sends no check */
             if (s->check)
                 s->check_pos = r->nchecks++;
-            if (s->check && (s->on_down_shutdown || s->on_up_shutdown_bk))
+            if (s->on_down_shutdown || s->on_up_shutdown_bk)
                 r->srv_shutdowns = true;
             s->h = &r->health[s->idx];
             sp_srv_health_init(s->h, s->weight, s->backup, s->disabled, s->check, s->rise, s->fall,

@@ -48,6 +48,30 @@ static int64_t spread(const struct sp_routing *rt, int64_t ms)
     return ms - rv + (int64_t)((uint64_t)random() % (uint64_t)(2 * rv + 1));
 }
 
+/* on-marked-down shutdown-sessions: the server went DOWN, every worker ends the sessions it
+ * runs on it; on-marked-up shutdown-backup-sessions: an active server came UP, every worker
+ * ends its sessions on the backend's backup servers (HAProxy's srv_shutdown_streams() and
+ * srv_shutdown_backup_streams()). Each worker closes its own connections when woken. */
+static void shutdown_sessions(const struct sp_server *s, enum sp_srv_change ch)
+{
+    bool any = false;
+
+    if ((ch == SP_SRV_CH_DOWN || ch == SP_SRV_CH_MAINT) && s->on_down_shutdown) {
+        sp_srv_kill_sessions(s->h);
+        any = true;
+    } else if ((ch == SP_SRV_CH_UP || ch == SP_SRV_CH_READY) && s->on_up_shutdown_bk &&
+               !s->backup && sp_srv_lbw(s->h) > 0) {
+        for (int i = 0; i < s->be->nsrv; i++) {
+            if (s->be->srv[i]->backup) {
+                sp_srv_kill_sessions(s->be->srv[i]->h);
+                any = true;
+            }
+        }
+    }
+    if (any)
+        sp_listener_wake_workers();
+}
+
 /* "Server be/s1 is DOWN, reason: ..., check duration: 0ms. 1 active and 0 backup servers
  * left. 0 sessions active, 0 requeued, 0 remaining in queue." */
 void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bool reason,
@@ -68,6 +92,8 @@ void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bo
     char msg[512];
     int n;
 
+    if (s->on_down_shutdown || s->on_up_shutdown_bk)
+        shutdown_sessions(s, ch); /* whoever changed it: a check, the CLI, the stats page */
     if (ch <= SP_SRV_CH_NONE || ch >= SP_SRV_CH_WEIGHT || !what[ch])
         return;
     sp_srv_health_read(s->h, &st);
@@ -159,29 +185,6 @@ static void log_check(const struct sp_server *s, const struct sp_srv_hstate *bef
            sp_chk_status_desc(st->status), code, info, (long long)st->duration_ms, x, y, state);
 }
 
-/* on-marked-down shutdown-sessions: the server went DOWN, every worker ends the sessions it
- * runs on it; on-marked-up shutdown-backup-sessions: an active server came UP, every worker
- * ends its sessions on the backend's backup servers (HAProxy's srv_shutdown_streams() and
- * srv_shutdown_backup_streams()). Each worker closes its own connections when woken. */
-static void shutdown_sessions(const struct sp_server *s, enum sp_srv_change ch)
-{
-    bool any = false;
-
-    if (ch == SP_SRV_CH_DOWN && s->on_down_shutdown) {
-        sp_srv_kill_sessions(s->h);
-        any = true;
-    } else if (ch == SP_SRV_CH_UP && s->on_up_shutdown_bk && !s->backup) {
-        for (int i = 0; i < s->be->nsrv; i++) {
-            if (s->be->srv[i]->backup) {
-                sp_srv_kill_sessions(s->be->srv[i]->h);
-                any = true;
-            }
-        }
-    }
-    if (any)
-        sp_listener_wake_workers();
-}
-
 void sp__checks_kill_scan(struct sp_http_worker *hw)
 {
     const struct sp_routing *rt = hw->rt;
@@ -226,8 +229,6 @@ void sp__check_done(struct sp_check *c, enum sp_chk_status status, int code, con
         sp_http_srv_change_log(s, ch, !s->be->log_health_checks, NULL);
         sp_http_be_changed(s->be, w->now);
     }
-    if (c->hw->kill_seen && (ch == SP_SRV_CH_DOWN || ch == SP_SRV_CH_UP))
-        shutdown_sessions(s, ch);
     sp_timer_arm(&w->tw, &c->next, w->now + (uint64_t)spread(c->hw->rt, interval(s, &st)));
 }
 
@@ -530,11 +531,6 @@ int sp__checks_start(struct sp_http_worker *hw)
     int nworkers = hw->conf->nworkers > 0 ? hw->conf->nworkers : 1;
     int64_t mininter = 0;
 
-    if (!rt->nchecks)
-        return 0;
-    hw->checks = calloc((size_t)rt->nchecks, sizeof(*hw->checks));
-    if (!hw->checks)
-        return -ENOMEM;
     if (rt->srv_shutdowns) {
         hw->kill_seen = calloc((size_t)rt->nsrv, sizeof(*hw->kill_seen));
         hw->kill_now = calloc((size_t)rt->nsrv, sizeof(*hw->kill_now));
@@ -543,6 +539,11 @@ int sp__checks_start(struct sp_http_worker *hw)
         for (int i = 0; i < rt->nsrv; i++)
             hw->kill_seen[i] = sp_srv_kill_gen(rt->srv[i]->h);
     }
+    if (!rt->nchecks)
+        return 0;
+    hw->checks = calloc((size_t)rt->nchecks, sizeof(*hw->checks));
+    if (!hw->checks)
+        return -ENOMEM;
     /* HAProxy spreads the first checks evenly over about one interval: the smallest one of
      * at least a second among all checks */
     for (int i = 0; i < rt->nsrv; i++) {

@@ -460,11 +460,11 @@ def shutdown_sessions(t):
     chk = FakeServer(accept_only)
     chk_port = chk.port
     up_port = free_port()  # b3's active server's check port: closed at first
-    p1, p2, p3 = free_port(), free_port(), free_port()
+    p1, p2, p3, p4 = free_port(), free_port(), free_port(), free_port()
     sock = os.path.join(t.dir, "stats2.sock")
     srv = "    server %s %s:%d check port %d inter 100ms fall 1 rise 1"
     cfg = "\n".join([
-        "global", "    nbthread 2", "    stats socket %s mode 600" % sock,
+        "global", "    nbthread 2", "    stats socket %s mode 600 level admin" % sock,
         "defaults", "    mode tcp", "    timeout client 20s", "    timeout server 20s",
         "    timeout connect 1s",
         "listen kill", "    bind %s:%d" % (HOST, p1),
@@ -475,6 +475,8 @@ def shutdown_sessions(t):
         "listen bk", "    bind %s:%d" % (HOST, p3),
         srv % ("act", HOST, data.port, up_port) + " on-marked-up shutdown-backup-sessions",
         srv % ("bak", HOST, data.port, chk_port) + " backup",
+        "listen cli", "    bind %s:%d" % (HOST, p4),
+        "    server c1 %s:%d on-marked-down shutdown-sessions" % (HOST, data.port),
     ]) + "\n"
     late = None
     try:
@@ -523,6 +525,15 @@ def shutdown_sessions(t):
                 "closed when the active server comes UP", all(dead) and st == "UP",
                 "closed %r, act %s" % (dead, st))
         for s in bak_ss:
+            s.close()
+        # a server without a check, put in maintenance from the stats socket
+        cli_ss = opened(p4, 2)
+        out = cli("set server cli/c1 state maint")
+        dead = [closed_soon(s) for s in cli_ss]
+        t.check("on-marked-down shutdown-sessions: also when the stats socket sets the server "
+                "to maintenance (no check on it)", all(dead), "closed %r (cli said %r)" % (
+                    dead, out))
+        for s in cli_ss:
             s.close()
     finally:
         data.stop()
