@@ -68,6 +68,8 @@ struct sp_server {
      * (check-send-proxy, or send-proxy without `port` and `addr`, as HAProxy) */
     unsigned pp_opts;
     bool chk_send_proxy;
+    bool on_down_shutdown;  /* on-marked-down shutdown-sessions */
+    bool on_up_shutdown_bk; /* on-marked-up shutdown-backup-sessions */
     /* DNS resolution (balance/resolver.h): the name to resolve, NULL when none; the
      * resolvers section; the preferred family; the port the answers' addresses get; the
      * server-template group within the backend (0: a plain server) */
@@ -83,6 +85,28 @@ struct sp_server {
     char *srv_target;
 };
 
+/* shared: immutable after publish (RCU). One step of a backend's tcp-check sequence
+ * (`option tcp-check|mysql-check|ssl-hello-chk`), compiled by balance/tcpchk.c. */
+struct sp_tcpchk_step {
+    enum sp_cfg_tcpchk_act act; /* CONNECT (the first step only), SEND or EXPECT */
+    enum sp_cfg_tcpchk_match match;
+    bool implicit;   /* the connect HAProxy adds when the sequence does not start with one */
+    bool send_proxy; /* connect: send the PROXY header */
+    bool def;        /* connect: the server's check settings (its send-proxy) */
+    bool neg;
+    bool ssl3_hello; /* send: the SSLv3 client hello, with the current time in it */
+    int port;        /* connect port, 0: the server's check port */
+    int step_id;     /* HAProxy's tcpcheck_get_step_id(), for the messages */
+    int head;        /* the first expect of the run of expects this one belongs to */
+    int min_recv;    /* -1: unset */
+    int ok_status, err_status, tout_status; /* enum sp_chk_status, 0: the default */
+    char *data;                             /* send bytes, expect pattern */
+    size_t len;
+    regex_t re; /* rstring, rbinary */
+    bool has_re;
+    char *comment;
+};
+
 /* shared: immutable after publish (RCU). A backend's health check: TCP connect, or
  * `option httpchk` with what to send and what to expect. */
 struct sp_be_check {
@@ -95,7 +119,10 @@ struct sp_be_check {
     regex_t re;  /* rstatus / rstring */
     bool has_re; /* `re` compiled */
     bool disable_on_404;
-    int64_t t_check, t_connect; /* timeout check / connect, SP_TIME_UNSET when unset */
+    int64_t t_check, t_connect;  /* timeout check / connect, SP_TIME_UNSET when unset */
+    enum sp_cfg_chk_proto proto; /* NONE: the connect or HTTP check above; else `steps` */
+    struct sp_tcpchk_step *steps;
+    int nsteps;
 };
 
 /* shared: immutable after publish (RCU). How a backend picks a server: `balance` and
@@ -277,7 +304,8 @@ struct sp_routing {
     struct sp_srv_health *health;   /* by server idx (cache-line aligned) */
     struct sp_be_health *be_health; /* by backend idx (cache-line aligned) */
     int nchecks;                    /* servers with `check` */
-    int spread_checks;              /* global spread-checks, percent */
+    bool srv_shutdowns; /* some server has on-marked-down|up shutdown-*: workers watch kill_gen */
+    int spread_checks;  /* global spread-checks, percent */
     bool pp2_never_send_local;      /* global pp2-never-send-local */
     struct sp_userlist **userlists; /* `userlist` sections (balance/userlist.h), in order */
     int nuserlists;

@@ -114,6 +114,7 @@ static int chk_result(enum sp_chk_status s)
 {
     switch (s) {
     case SP_CHK_L4OK:
+    case SP_CHK_L6OK:
     case SP_CHK_L7OK:
         return SP_CHK_RES_PASSED;
     case SP_CHK_L7OKC:
@@ -383,6 +384,9 @@ static const struct {
     [SP_CHK_L4OK] = {"L4OK", "Layer4 check passed"},
     [SP_CHK_L4TOUT] = {"L4TOUT", "Layer4 timeout"},
     [SP_CHK_L4CON] = {"L4CON", "Layer4 connection problem"},
+    [SP_CHK_L6OK] = {"L6OK", "Layer6 check passed"},
+    [SP_CHK_L6TOUT] = {"L6TOUT", "Layer6 timeout"},
+    [SP_CHK_L6RSP] = {"L6RSP", "Layer6 invalid response"},
     [SP_CHK_L7TOUT] = {"L7TOUT", "Layer7 timeout"},
     [SP_CHK_L7RSP] = {"L7RSP", "Layer7 invalid response"},
     [SP_CHK_L7OK] = {"L7OK", "Layer7 check passed"},

@@ -54,6 +54,9 @@ enum sp_chk_status {
     SP_CHK_L4OK = 6,
     SP_CHK_L4TOUT = 7,
     SP_CHK_L4CON = 8,
+    SP_CHK_L6OK = 9,
+    SP_CHK_L6TOUT = 10,
+    SP_CHK_L6RSP = 11,
     SP_CHK_L7TOUT = 12,
     SP_CHK_L7RSP = 13,
     SP_CHK_L7OK = 15,
@@ -96,7 +99,8 @@ struct sp_srv_hstate {
     int64_t chkfail, chkdown; /* failed checks; transitions to DOWN */
     uint64_t lastchg_ms;      /* last state change (the start before any) */
     uint64_t downtime_ms;     /* time spent DOWN before the current period */
-    char info[72];            /* the check's detail ("Connection refused", "Not Found"), or "" */
+    char info[128]; /* the check's detail ("Connection refused"...), or "": HAProxy's HCHK_DESC_LEN
+                     */
     struct sockaddr_storage addr; /* where the server is now (`set server ... addr`) */
     uint32_t addrlen;
 };
@@ -107,6 +111,7 @@ struct sp_srv_health {
     ck_sequence_t seq;
     int lbw;      /* the weight load balancing uses now: the weight when usable, 0 otherwise */
     int addr_gen; /* bumped by each address change: readers compare it with what they hold */
+    int kill_gen; /* bumped when the server's sessions must end (on-marked-down|up shutdown-*) */
     struct sp_srv_hstate st; /* written word by word inside `seq` write sections */
 } __attribute__((aligned(64)));
 
@@ -193,6 +198,18 @@ enum sp_srv_change sp_srv_set_rmaint(struct sp_srv_health *h, bool on, uint64_t 
 static inline int sp_srv_addr_gen(const struct sp_srv_health *h)
 {
     return ck_pr_load_int(&h->addr_gen);
+}
+/* shared: any thread. on-marked-down shutdown-sessions, on-marked-up shutdown-backup-sessions:
+ * asks every worker to end its sessions on this server (each compares kill_gen with the last
+ * one it acted on, when woken). */
+static inline void sp_srv_kill_sessions(struct sp_srv_health *h)
+{
+    ck_pr_inc_int(&h->kill_gen);
+}
+/* shared: the kill generation (0 until the first). */
+static inline int sp_srv_kill_gen(const struct sp_srv_health *h)
+{
+    return ck_pr_load_int(&h->kill_gen);
 }
 /* shared: main, or the worker of a stats admin POST (as above). `disable health` /
  * `enable health` (0, or -EINVAL: no check configured). */

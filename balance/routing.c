@@ -1,6 +1,7 @@
 #include "balance/balance.h"
 #include "balance/userlist.h"
 #include "balance/stktable.h"
+#include "balance/tcpchk.h"
 
 #include <ck_pr.h>
 #include <arpa/inet.h>
@@ -95,6 +96,7 @@ static void routing_free(struct sp_routing *r)
         free(c->pat);
         if (c->has_re)
             regfree(&c->re);
+        sp__tcpchk_free(c);
         sp_stick_free(r->be[i]);
         sp_acl_set_free(r->be[i]->acls);
         for (int j = 0; j < r->be[i]->ntcp_content; j++) {
@@ -198,6 +200,8 @@ static void server_check(struct sp_server *s, const struct sp_cfg_server *cs)
     s->chk_port = (uint16_t)cs->check_port;
     s->chk_follow = true;
     s->pp_opts = cs->pp_opts;
+    s->on_down_shutdown = cs->on_down_shutdown;
+    s->on_up_shutdown_bk = cs->on_up_shutdown_bk;
     /* HAProxy's check.c: the check uses the server's PROXY setting unless it has its own
      * port or address; check-send-proxy forces it */
     s->chk_send_proxy =
@@ -870,7 +874,8 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->comp = sp_cfg_comp_dup(&p->comp, &comp_oom);
         if (comp_oom)
             goto fail;
-        if (compile_check(&be->chk, p, diag) < 0 || backend_lb(be, p, diag) < 0)
+        if (compile_check(&be->chk, p, diag) < 0 || sp__tcpchk_compile(&be->chk, p, diag) < 0 ||
+            backend_lb(be, p, diag) < 0)
             goto fail;
         fwdfor_copy(&be->fwdfor, &p->fwdfor);
         be->srv = calloc(p->nservers ? p->nservers : 1, sizeof(*be->srv));
@@ -909,6 +914,8 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
                 s->check = false; /* a disabled backend sends no check */
             if (s->check)
                 s->check_pos = r->nchecks++;
+            if (s->on_down_shutdown || s->on_up_shutdown_bk)
+                r->srv_shutdowns = true;
             s->h = &r->health[s->idx];
             sp_srv_health_init(s->h, s->weight, s->backup, s->disabled, s->check, s->rise, s->fall,
                                now_ms, &s->addr, s->addrlen);

@@ -802,6 +802,7 @@ static const struct kw keywords[] = {
     {"retries", S_PROXY, sp__cfg_kw_retries},
     {"fullconn", S_PROXY, sp__cfg_kw_fullconn},
     {"http-check", S_PROXY, sp__cfg_kw_http_check},
+    {"tcp-check", S_PROXY, sp__cfg_kw_tcp_check},
     {"retry-on", S_PROXY, sp__cfg_kw_retry_on},
     {"clitimeout", S_PROXY, sp__cfg_kw_removed},
     {"srvtimeout", S_PROXY, sp__cfg_kw_removed},
@@ -877,7 +878,7 @@ static const char *const proxy_unsupported[] = {
     "cookie", "dynamic-cookie-key",
     "tcp-response", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
-    "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
+    "ignore-persist", "dispatch", "http-reuse", "http-send-name-header",
     "external-check", "rate-limit",
     "max-keep-alive-queue", "max-session-srv-conns", "bind-process", "use-fcgi-app", "default",
 };

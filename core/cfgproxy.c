@@ -865,6 +865,7 @@ static void opt_httpchk(struct sp__cfg_parser *ps, const char *kw, int argc, cha
     free(h->body);
     h->meth = h->uri = h->ver = h->hdrs = h->body = NULL;
     h->enabled = true;
+    ps->cur->tcpchk.proto = SP_CHK_PROTO_NONE; /* the last check option wins */
     if (argc == 3) {
         h->uri = sp__cfg_xstrdup(ps, argv[2]);
     } else if (argc >= 4) {
@@ -905,11 +906,14 @@ static const struct {
     {"srvtcpka", opt_flag},
     {"tcpka", opt_tcpka},
     {"socket-stats", opt_flag},
+    {"tcp-check", sp__cfg_opt_tcp_check},
+    {"ssl-hello-chk", sp__cfg_opt_ssl_hello_chk},
+    {"mysql-check", sp__cfg_opt_mysql_check},
 };
 
 /* clang-format off */
 static const char *const options_unsupported[] = {
-    "httpslog", "tcp-check", "ssl-hello-chk", "mysql-check", "pgsql-check", "redis-check",
+    "httpslog", "pgsql-check", "redis-check",
     "smtpchk", "ldap-check", "spop-check", "external-check", "http-pretend-keepalive",
     "http-no-delay", "persist", "socket-stats", "splice-auto", "splice-request", "splice-response", "tcp-smart-accept", "tcp-smart-connect", "transparent", "accept-invalid-http-request",
     "accept-invalid-http-response", "accept-unsafe-violations-in-http-request",

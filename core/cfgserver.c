@@ -33,7 +33,7 @@ static const char *const server_opts_unsupported[] = {
     "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
     "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id",
     "init-state", "observe",
-    "error-limit", "on-error", "on-marked-down", "on-marked-up", "slowstart", "track",
+    "error-limit", "on-error", "slowstart", "track",
     "redir", "usesrc", "pool-max-conn", "pool-purge-delay", "pool-low-conn",
     "pool-conn-name", "max-reuse", "tfo", "non-stick", "namespace", "socks4", "ws", "allow-0rtt", "ciphers", "ciphersuites", "curves", "sigalgs", "client-sigalgs",
     "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
@@ -256,6 +256,21 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
             s->pp_opts &= ~bit;
         else
             s->pp_opts |= bit;
+        return true;
+    }
+    if (strcmp(opt, "on-marked-down") == 0 || strcmp(opt, "on-marked-up") == 0) {
+        bool down = opt[10] == 'd';
+        const char *want = down ? "shutdown-sessions" : "shutdown-backup-sessions";
+        (*i)++;
+        if (!val || strcmp(val, want) != 0) {
+            sp__cfg_alert(ps, argv[0], "'%s' expects '%s' but got '%s'", opt, want,
+                          val ? val : "");
+            return false;
+        }
+        if (down)
+            s->on_down_shutdown = true;
+        else
+            s->on_up_shutdown_bk = true;
         return true;
     }
     if (strcmp(opt, "check-send-proxy") == 0 || strcmp(opt, "no-check-send-proxy") == 0) {

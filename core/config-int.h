@@ -309,6 +309,19 @@ void sp__cfg_kw_retry_on(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_check(struct sp__cfg_parser *ps, int argc, char **argv);
 /* owner: main (the configuration loader). Frees the strings of `h` (leaves them NULL). */
 void sp__cfg_httpchk_free(struct sp_cfg_httpchk *h);
+/* owner: main. cfgtcpchk.c: frees the rules and user of `t`; a deep copy of `src` into `dst`
+ * (-1: out of memory, `dst` then holds what was copied, for sp__cfg_tcpchk_free()). */
+void sp__cfg_tcpchk_free(struct sp_cfg_tcpchk *t);
+int sp__cfg_tcpchk_copy(struct sp_cfg_tcpchk *dst, const struct sp_cfg_tcpchk *src);
+/* owner: main (the configuration loader). cfgtcpchk.c: `option tcp-check`, `option
+ * ssl-hello-chk`, `option mysql-check` (the `option` table's handlers) and `tcp-check`. */
+void sp__cfg_opt_tcp_check(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                           bool neg);
+void sp__cfg_opt_ssl_hello_chk(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                               bool neg);
+void sp__cfg_opt_mysql_check(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                             bool neg);
+void sp__cfg_kw_tcp_check(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_fullconn(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_removed(struct sp__cfg_parser *ps, int argc, char **argv);
 /* owner: main (the configuration loader). cfgglobal.c: */

@@ -267,6 +267,8 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->httpchk.hdrs = dup_or_null(src->httpchk.hdrs, &oom);
     dst->httpchk.body = dup_or_null(src->httpchk.body, &oom);
     dst->httpchk.expect_pat = dup_or_null(src->httpchk.expect_pat, &oom);
+    if (sp__cfg_tcpchk_copy(&dst->tcpchk, &src->tcpchk) < 0)
+        oom = true;
     dst->balance = src->balance;
     dst->lb = src->lb;
     dst->lb.name = dup_or_null(src->lb.name, &oom);
@@ -392,6 +394,7 @@ void sp__cfg_proxy_free(struct sp_cfg_proxy *px)
     free(px->log_format);
     free(px->lb.name);
     sp__cfg_httpchk_free(&px->httpchk);
+    sp__cfg_tcpchk_free(&px->tcpchk);
     free(px->stats_uri);
     for (int i = 0; i < px->nstats_auth; i++)
         free(px->stats_auth[i]);

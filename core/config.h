@@ -170,6 +170,8 @@ struct sp_cfg_server {
     socklen_t sourcelen;
     unsigned pp_opts;     /* send-proxy[-v2], proxy-v2-options: SP_CFG_PP_* */
     int check_send_proxy; /* check-send-proxy 1, no-check-send-proxy 0, -1 unset */
+    bool on_down_shutdown;  /* on-marked-down shutdown-sessions */
+    bool on_up_shutdown_bk; /* on-marked-up shutdown-backup-sessions */
     /* DNS (`resolvers`, `resolve-prefer`, `init-addr`, `server-template`): plain arrays, so
      * that default-server copies stay plain values */
     char resolvers[64]; /* the resolvers section, "" when none */
@@ -252,6 +254,62 @@ struct sp_cfg_httpchk {
     bool disable_on_404;
     int send_line; /* the `http-check send` line, 0: none */
     struct sp_cfg_where expect_where;
+};
+
+/* what a `tcp-check` line does (comments are folded into the lines that follow them) */
+enum sp_cfg_tcpchk_act {
+    SP_TCPCHK_CONNECT = 0,
+    SP_TCPCHK_SEND,
+    SP_TCPCHK_EXPECT,
+    SP_TCPCHK_COMMENT,
+};
+
+/* what a `tcp-check expect` matches; the MYSQL ones are `option mysql-check`'s own steps */
+enum sp_cfg_tcpchk_match {
+    SP_TCPM_STRING = 0,
+    SP_TCPM_RSTRING,
+    SP_TCPM_BINARY,
+    SP_TCPM_RBINARY,
+    SP_TCPM_MYSQL_INIT, /* the server's initial handshake packet, not an error packet */
+    SP_TCPM_MYSQL_OK,   /* the packet after it (the answer to the auth packet), not an error */
+};
+
+/* owner: main. One `tcp-check` line, in declaration order */
+struct sp_cfg_tcpchk_rule {
+    struct sp_cfg_tcpchk_rule *next;
+    enum sp_cfg_tcpchk_act act;
+    int index;       /* HAProxy's rule index: the line's position among the proxy's tcp-check lines */
+    int port;        /* connect port N, 0: the server's check port */
+    bool send_proxy; /* connect send-proxy */
+    bool def;        /* connect default: the server's check settings (its send-proxy) */
+    enum sp_cfg_tcpchk_match match;
+    bool neg;                               /* expect ! */
+    int min_recv;                           /* -1: unset */
+    int ok_status, err_status, tout_status; /* enum sp_chk_status numbers, 0: HAProxy's default */
+    char *data;                             /* send bytes, or the expect pattern (NUL-terminated) */
+    size_t len;
+    char *comment;
+    struct sp_cfg_where where;
+};
+
+/* which protocol a proxy's checks speak (the last `option httpchk|tcp-check|mysql-check|
+ * ssl-hello-chk` wins, as in HAProxy) */
+enum sp_cfg_chk_proto {
+    SP_CHK_PROTO_NONE = 0, /* a connect, or `option httpchk` (struct sp_cfg_httpchk) */
+    SP_CHK_PROTO_TCP,      /* option tcp-check and the `tcp-check` lines */
+    SP_CHK_PROTO_MYSQL,    /* option mysql-check */
+    SP_CHK_PROTO_SSL3,     /* option ssl-hello-chk */
+};
+
+/* owner: main. `option tcp-check|mysql-check|ssl-hello-chk` and the `tcp-check` lines */
+struct sp_cfg_tcpchk {
+    enum sp_cfg_chk_proto proto;
+    struct sp_cfg_tcpchk_rule *rules; /* the `tcp-check` lines */
+    int nrules;
+    bool inherited;   /* `rules` came from the defaults section: a first own line replaces them */
+    char *mysql_user; /* option mysql-check user U; NULL: no login */
+    bool mysql_pre41;
+    struct sp_cfg_where where; /* the option line */
 };
 
 /* owner: main (the snapshot copies the values it uses). All in milliseconds; SP_TIME_UNSET when
@@ -451,6 +509,7 @@ struct sp_cfg_proxy {
     bool allbackups;        /* option allbackups */
     bool log_health_checks; /* option log-health-checks */
     struct sp_cfg_httpchk httpchk;
+    struct sp_cfg_tcpchk tcpchk; /* option tcp-check|mysql-check|ssl-hello-chk */
     enum sp_balance balance;
     struct sp_cfg_lb lb; /* the algorithm's arguments and hash-type */
     int retries;         /* default 3 */

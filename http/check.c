@@ -20,21 +20,11 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "http/check-int.h"
 #include "http/http-int.h"
 #include "net/proxyproto.h"
 #include "net/sock.h"
 #include "net/transport.h"
-
-/* owner: worker. One server's check. */
-struct sp_check {
-    struct sp_xconn x;    /* the connection of the check under way (fd -1 between checks) */
-    struct sp_timer next; /* start of the next check */
-    struct sp_http_worker *hw;
-    const struct sp_server *s;
-    uint64_t t_start; /* ms */
-    bool running, connected;
-    struct sp_h1_scan scan;
-};
 
 static void check_start(struct sp_timer *tm);
 
@@ -58,6 +48,30 @@ static int64_t spread(const struct sp_routing *rt, int64_t ms)
     return ms - rv + (int64_t)((uint64_t)random() % (uint64_t)(2 * rv + 1));
 }
 
+/* on-marked-down shutdown-sessions: the server went DOWN, every worker ends the sessions it
+ * runs on it; on-marked-up shutdown-backup-sessions: an active server came UP, every worker
+ * ends its sessions on the backend's backup servers (HAProxy's srv_shutdown_streams() and
+ * srv_shutdown_backup_streams()). Each worker closes its own connections when woken. */
+static void shutdown_sessions(const struct sp_server *s, enum sp_srv_change ch)
+{
+    bool any = false;
+
+    if ((ch == SP_SRV_CH_DOWN || ch == SP_SRV_CH_MAINT) && s->on_down_shutdown) {
+        sp_srv_kill_sessions(s->h);
+        any = true;
+    } else if ((ch == SP_SRV_CH_UP || ch == SP_SRV_CH_READY) && s->on_up_shutdown_bk &&
+               !s->backup && sp_srv_lbw(s->h) > 0) {
+        for (int i = 0; i < s->be->nsrv; i++) {
+            if (s->be->srv[i]->backup) {
+                sp_srv_kill_sessions(s->be->srv[i]->h);
+                any = true;
+            }
+        }
+    }
+    if (any)
+        sp_listener_wake_workers();
+}
+
 /* "Server be/s1 is DOWN, reason: ..., check duration: 0ms. 1 active and 0 backup servers
  * left. 0 sessions active, 0 requeued, 0 remaining in queue." */
 void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bool reason,
@@ -78,6 +92,8 @@ void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bo
     char msg[512];
     int n;
 
+    if (s->on_down_shutdown || s->on_up_shutdown_bk)
+        shutdown_sessions(s, ch); /* whoever changed it: a check, the CLI, the stats page */
     if (ch <= SP_SRV_CH_NONE || ch >= SP_SRV_CH_WEIGHT || !what[ch])
         return;
     sp_srv_health_read(s->h, &st);
@@ -169,19 +185,43 @@ static void log_check(const struct sp_server *s, const struct sp_srv_hstate *bef
            sp_chk_status_desc(st->status), code, info, (long long)st->duration_ms, x, y, state);
 }
 
+void sp__checks_kill_scan(struct sp_http_worker *hw)
+{
+    const struct sp_routing *rt = hw->rt;
+    bool any = false;
+
+    for (int i = 0; i < rt->nsrv; i++) {
+        int g = sp_srv_kill_gen(rt->srv[i]->h);
+        hw->kill_now[i] = g != hw->kill_seen[i];
+        any |= hw->kill_now[i];
+        hw->kill_seen[i] = g;
+    }
+    if (!any)
+        return;
+    for (struct sp_conn *c = hw->conns, *next; c; c = next) {
+        next = c->_next;
+        /* a running session (tcp, or an HTTP/1 transaction) on one of those servers */
+        if (c->state != SP_CONN_H2 && c->txn && c->txn->srv && hw->kill_now[c->txn->srv->idx])
+            sp__conn_close(c);
+    }
+}
+
 /* The check ended with `status`: record it, log a change, schedule the next one. */
-static void check_done(struct sp_check *c, enum sp_chk_status status, int code, const char *info)
+void sp__check_done(struct sp_check *c, enum sp_chk_status status, int code, const char *info)
 {
     struct sp_worker *w = c->hw->w;
     const struct sp_server *s = c->s;
     struct sp_srv_hstate before, st;
+    char copy[sizeof(st.info)];
 
+    if (info) /* it may point into the buffers released below */
+        snprintf(copy, sizeof(copy), "%s", info);
     sp_xconn_close(&c->x, w, &c->hw->bufs);
     c->x.ev.fd = -1;
     c->running = c->connected = false;
     sp_srv_health_read(s->h, &before);
-    enum sp_srv_change ch =
-        sp_srv_check_done(s->h, status, code, (int64_t)(w->now - c->t_start), info, w->now);
+    enum sp_srv_change ch = sp_srv_check_done(s->h, status, code, (int64_t)(w->now - c->t_start),
+                                              info ? copy : NULL, w->now);
     sp_srv_health_read(s->h, &st);
     if (s->be->log_health_checks)
         log_check(s, &before, &st);
@@ -261,7 +301,7 @@ static void http_read(struct sp_check *c)
     struct sp_h1_msg *m = &c->hw->msg;
 
     if (!rb->data && sp_buf_alloc(rb, &c->hw->bufs)) {
-        check_done(c, SP_CHK_SOCKERR, 0, "out of memory");
+        sp__check_done(c, SP_CHK_SOCKERR, 0, "out of memory");
         return;
     }
     while (c->x.can_read && !c->x.rd_eof && sp_buf_room(rb)) {
@@ -269,7 +309,7 @@ static void http_read(struct sp_check *c)
         if (n == -EAGAIN)
             break;
         if (n < 0 && !sp_buf_len(rb)) {
-            check_done(c, SP_CHK_SOCKERR, 0, strerror((int)-n));
+            sp__check_done(c, SP_CHK_SOCKERR, 0, strerror((int)-n));
             return;
         }
     }
@@ -277,7 +317,7 @@ static void http_read(struct sp_check *c)
         sp_h1_parse_response(sp_buf_head(rb), sp_buf_len(rb), rb->size, SP_METH_GET, &c->scan, m);
     bool full = !sp_buf_room(rb);
     if (r < 0 || (r == 0 && (c->x.rd_eof || full))) {
-        check_done(c, SP_CHK_L7RSP, 0, NULL); /* not HTTP, or closed without a response */
+        sp__check_done(c, SP_CHK_L7RSP, 0, NULL); /* not HTTP, or closed without a response */
         return;
     }
     if (r == 0)
@@ -295,16 +335,16 @@ static void http_read(struct sp_check *c)
     snprintf(reason, sizeof(reason), "%.*s", (int)m->reason_len, sp_buf_head(rb) + m->reason_off);
     if (k->disable_on_404 && m->status == 404) {
         /* conditionally passed: the server stops taking new traffic, unless it is DOWN */
-        check_done(c, SP_CHK_L7OKC, 404, reason);
+        sp__check_done(c, SP_CHK_L7OKC, 404, reason);
         return;
     }
     int status = SP_CHK_L7OK;
     const char *msg = NULL;
     if (!expect_ok(k, m, sp_buf_head(rb), body, blen, &status, &msg)) {
-        check_done(c, status, m->status, msg ? msg : reason);
+        sp__check_done(c, status, m->status, msg ? msg : reason);
         return;
     }
-    check_done(c, SP_CHK_L7OK, m->status, NULL);
+    sp__check_done(c, SP_CHK_L7OK, m->status, NULL);
 }
 
 /* The PROXY protocol header of a check (check-send-proxy, or the server's send-proxy): HAProxy
@@ -344,22 +384,43 @@ static void check_io(struct sp_xconn *x, uint32_t events)
     const struct sp_be_check *k = &c->s->be->chk;
     struct sp_worker *w = c->hw->w;
 
+    if (c->connected && k->proto != SP_CHK_PROTO_NONE) {
+        sp__tcpchk_run(c);
+        return;
+    }
     if (!c->connected) {
         if (!x->can_write && !(events & (EPOLLERR | EPOLLHUP)))
             return;
         int err = sp_xconn_error(x);
         if (err < 0 || (events & EPOLLERR)) {
-            check_done(c, SP_CHK_L4CON, 0, strerror(err < 0 ? -err : ECONNREFUSED));
+            if (k->proto != SP_CHK_PROTO_NONE)
+                sp__tcpchk_conn_failed(c, err < 0 ? -err : ECONNREFUSED);
+            else
+                sp__check_done(c, SP_CHK_L4CON, 0, strerror(err < 0 ? -err : ECONNREFUSED));
             return;
         }
         c->connected = true;
-        if (c->s->chk_send_proxy && send_proxy(c) < 0) {
-            check_done(c, SP_CHK_SOCKERR, 0, "cannot send the PROXY protocol header");
+        /* a tcp-check's connect sends the PROXY header when it says so, or with `default`
+         * when the server's check does */
+        bool pp = k->proto == SP_CHK_PROTO_NONE
+                      ? c->s->chk_send_proxy
+                      : k->steps[0].send_proxy || (k->steps[0].def && c->s->chk_send_proxy);
+        if (pp && send_proxy(c) < 0) {
+            sp__check_done(c, SP_CHK_SOCKERR, 0, "cannot send the PROXY protocol header");
+            return;
+        }
+        if (k->proto != SP_CHK_PROTO_NONE) {
+            if (k->t_check != SP_TIME_UNSET)
+                sp_timer_arm(&w->tw, &x->timer, w->now + (uint64_t)k->t_check);
+            c->step = 1;
+            c->must_read = true;
+            c->last_read = c->sending = false;
+            sp__tcpchk_run(c);
             return;
         }
         if (!k->http) {
             /* with a PROXY header, the check passes once it is sent, as HAProxy's does */
-            check_done(c, SP_CHK_L4OK, 0, NULL);
+            sp__check_done(c, SP_CHK_L4OK, 0, NULL);
             return;
         }
         /* connected: from now on `timeout check` bounds the rest, when set */
@@ -367,14 +428,14 @@ static void check_io(struct sp_xconn *x, uint32_t events)
             sp_timer_arm(&w->tw, &x->timer, w->now + (uint64_t)k->t_check);
         if (sp_buf_alloc(&x->wbuf, &c->hw->bufs) ||
             sp_buf_append(&x->wbuf, k->req, (uint32_t)k->reqlen) != k->reqlen) {
-            check_done(c, SP_CHK_SOCKERR, 0, "request does not fit in a buffer");
+            sp__check_done(c, SP_CHK_SOCKERR, 0, "request does not fit in a buffer");
             return;
         }
     }
     if (sp_buf_len(&x->wbuf) && x->can_write) {
         ssize_t n = sp_xconn_flush(x);
         if (n < 0 && n != -EAGAIN && !x->can_read) {
-            check_done(c, SP_CHK_SOCKERR, 0, strerror((int)-n));
+            sp__check_done(c, SP_CHK_SOCKERR, 0, strerror((int)-n));
             return;
         }
     }
@@ -386,7 +447,11 @@ static void check_timeout(struct sp_xconn *x)
 {
     struct sp_check *c = sp_container_of(x, struct sp_check, x);
 
-    check_done(c, c->connected ? SP_CHK_L7TOUT : SP_CHK_L4TOUT, 0, NULL);
+    if (c->s->be->chk.proto != SP_CHK_PROTO_NONE) {
+        sp__tcpchk_timeout(c);
+        return;
+    }
+    sp__check_done(c, c->connected ? SP_CHK_L7TOUT : SP_CHK_L4TOUT, 0, NULL);
 }
 
 static const struct sp_xconn_hooks check_hooks = {.io = check_io, .timer = check_timeout};
@@ -420,15 +485,26 @@ static void check_start(struct sp_timer *tm)
         else if (s->chk_port && to.ss_family == AF_INET6)
             ((struct sockaddr_in6 *)&to)->sin6_port = htons(s->chk_port);
     }
+    if (k->proto != SP_CHK_PROTO_NONE && k->steps[0].port) { /* tcp-check connect port N */
+        if (to.ss_family == AF_INET)
+            ((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)k->steps[0].port);
+        else if (to.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)k->steps[0].port);
+    }
+    c->step = 0;
     int fd = sp_sock_connect_from(&to, tolen, &s->source, s->sourcelen);
     if (fd < 0) {
         char why[96];
+        if ((fd == -ECONNREFUSED || fd == -ENOENT) && k->proto != SP_CHK_PROTO_NONE) {
+            sp__tcpchk_conn_failed(c, -fd);
+            return;
+        }
         if (fd == -ECONNREFUSED || fd == -ENOENT) {
-            check_done(c, SP_CHK_L4CON, 0, strerror(-fd));
+            sp__check_done(c, SP_CHK_L4CON, 0, strerror(-fd));
             return;
         }
         snprintf(why, sizeof(why), "General socket error (%s)", strerror(-fd));
-        check_done(c, SP_CHK_SOCKERR, 0, why);
+        sp__check_done(c, SP_CHK_SOCKERR, 0, why);
         return;
     }
     int err = sp_xconn_open(&c->x, w, fd, &sp_xprt_raw, &check_hooks);
@@ -436,7 +512,7 @@ static void check_start(struct sp_timer *tm)
         char why[96];
         close(fd);
         snprintf(why, sizeof(why), "General socket error (%s)", strerror(-err));
-        check_done(c, SP_CHK_SOCKERR, 0, why);
+        sp__check_done(c, SP_CHK_SOCKERR, 0, why);
         return;
     }
     /* the connect gets `inter` (the configured one), or `timeout connect` when both it and
@@ -455,6 +531,14 @@ int sp__checks_start(struct sp_http_worker *hw)
     int nworkers = hw->conf->nworkers > 0 ? hw->conf->nworkers : 1;
     int64_t mininter = 0;
 
+    if (rt->srv_shutdowns) {
+        hw->kill_seen = calloc((size_t)rt->nsrv, sizeof(*hw->kill_seen));
+        hw->kill_now = calloc((size_t)rt->nsrv, sizeof(*hw->kill_now));
+        if (!hw->kill_seen || !hw->kill_now)
+            return -ENOMEM;
+        for (int i = 0; i < rt->nsrv; i++)
+            hw->kill_seen[i] = sp_srv_kill_gen(rt->srv[i]->h);
+    }
     if (!rt->nchecks)
         return 0;
     hw->checks = calloc((size_t)rt->nchecks, sizeof(*hw->checks));
@@ -511,4 +595,8 @@ void sp__checks_stop(struct sp_http_worker *hw)
     free(hw->checks);
     hw->checks = NULL;
     hw->nchecks = 0;
+    free(hw->kill_seen);
+    free(hw->kill_now);
+    hw->kill_seen = NULL;
+    hw->kill_now = NULL;
 }

@@ -108,6 +108,10 @@ struct sp_http_worker {
     /* health checks this worker owns (check.c) */
     struct sp_check **checks;
     int nchecks;
+    /* on-marked-down|up shutdown-*: each server's kill_gen last acted on, and the servers
+     * whose sessions end in this scan (check.c); NULL when no server asks for it */
+    int *kill_seen;
+    uint8_t *kill_now;
     /* where error messages with something to render are built (errors.c): 2 x bufsize,
      * allocated at the first one */
     char *rbuf;
@@ -599,6 +603,10 @@ void sp__comp_free(struct sp_txn *t);
 int sp__checks_start(struct sp_http_worker *hw);
 /* owner: worker. Stops and frees them (connections under way are closed). */
 void sp__checks_stop(struct sp_http_worker *hw);
+/* owner: worker. on-marked-down shutdown-sessions, on-marked-up shutdown-backup-sessions:
+ * closes this worker's client connections whose session runs on a server another thread
+ * asked to clear (sp_srv_kill_sessions()); called when the worker is woken. */
+void sp__checks_kill_scan(struct sp_http_worker *hw);
 
 /* ---- accesslog.c ---- */
 /* owner: worker. Whether the frontend logs requests. */

@@ -80,7 +80,9 @@ void sp_statsvc_proc_info(const struct sp_routing *rt, const struct sp_http_conf
  * server's state change `ch` as HAProxy words it ("Server be/s1 is DOWN, reason: ..., check
  * duration: 0ms. 1 active and 0 backup servers left. ..."): with the check's reason when
  * `reason`, or `why` instead when not NULL ("changed from CLI"; in parentheses without a comma
- * when it starts with '(': a maintenance cause, "(DNS NX status)"). */
+ * when it starts with '(': a maintenance cause, "(DNS NX status)"). Also applies the server's
+ * on-marked-down shutdown-sessions / on-marked-up shutdown-backup-sessions (every worker is
+ * woken to close its own sessions), whoever made the change. */
 void sp_http_srv_change_log(const struct sp_server *s, enum sp_srv_change ch, bool reason,
                             const char *why);
 /* shared: any thread that changed a server of `be`: updates the backend's down/up record

@@ -210,6 +210,8 @@ static void hw_wake(struct sp_worker *w)
         return;
     for (int i = 0; i < hw->nlisteners; i++)
         sp_listener_resume(&hw->listeners[i]);
+    if (hw->kill_seen)
+        sp__checks_kill_scan(hw);
 }
 
 static void hw_finish(struct sp_worker *w)

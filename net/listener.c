@@ -29,6 +29,12 @@ void sp_listener_set_workers(struct sp_worker **ws, int n)
     nworkers = n;
 }
 
+void sp_listener_wake_workers(void)
+{
+    for (int i = 0; i < nworkers; i++)
+        sp_worker_wake_mt(workers[i]);
+}
+
 static int open_one(struct sp_bind *b, bool reuseport, const char **ret_msg)
 {
     int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

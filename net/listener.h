@@ -84,5 +84,8 @@ void sp_listener_release(struct sp_bind *b, int wid);
 /* owner: main, before the workers start (then shared: read-only). The workers to wake when a
  * gate frees up. */
 void sp_listener_set_workers(struct sp_worker **ws, int n);
+/* shared: any thread, once the workers run. Wakes every worker (its wake hook runs): health
+ * checks ending sessions on every worker (on-marked-down shutdown-sessions). */
+void sp_listener_wake_workers(void);
 
 #endif

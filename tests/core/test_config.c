@@ -1107,7 +1107,7 @@ static void test_unsupported_keywords(void)
                                             "force-persist", "filter",  "email-alert", "id"};
     static const char *const global_kws[] = {"maxsslconn", "ssl-dh-param-file",
                                              "ssl-default-bind-curves", "nbproc", "log-tag"};
-    static const char *const opts[] = {"tcp-check", "httpslog", "nolinger", "splice-auto",
+    static const char *const opts[] = {"pgsql-check", "httpslog", "nolinger", "splice-auto",
                                        "http-pretend-keepalive"};
     static const char *const algos[] = {"rdp-cookie", "rdp-cookie(mstshash)", "hash"};
     static const char *const sections[] = {"peers p", "log-forward l", "program p", "fcgi-app f",
