@@ -813,6 +813,7 @@ static const struct kw keywords[] = {
     {"server-state-file-name", S_DEF | S_BE | S_LI, sp__cfg_kw_server_state_file_name},
     {"unique-id-format", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
     {"unique-id-header", S_DEF | S_FE | S_LI, sp__cfg_kw_unique_id},
+    {"cookie", S_DEF | S_BE | S_LI, sp__cfg_kw_cookie},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
@@ -863,7 +864,7 @@ static const char *const global_unsupported[] = {
 static const char *const proxy_unsupported[] = {
     "use-server",
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
-    "cookie", "dynamic-cookie-key",
+    "dynamic-cookie-key",
     "tcp-response", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header", "tcp-check",
