@@ -83,6 +83,9 @@ struct sp_server {
      * with '_'), the target host name its answer gave it, "" when none; NULL otherwise.
      * Written by the resolvers, read by `show servers state`, both on main. */
     char *srv_target;
+    /* `cookie VALUE` (http/cookie.c): NULL when none */
+    char *cookie;
+    uint32_t cklen;
 };
 
 /* shared: immutable after publish (RCU). One step of a backend's tcp-check sequence
@@ -179,6 +182,8 @@ struct sp_backend {
     /* some stick rule reads the request (req.cook...): matched over the request head as it
      * goes to the server; some is a `stick store-response` */
     bool stick_req, stick_res;
+    /* `cookie` persistence (http/cookie.c), mode http only: NULL when none */
+    struct sp_cfg_cookie *ck;
 };
 
 /* shared: immutable after publish (RCU). `use_backend NAME [if|unless COND]` */

@@ -37,6 +37,7 @@ static void routing_free(struct sp_routing *r)
         free(r->srv[i]->name);
         free(r->srv[i]->fqdn);
         free(r->srv[i]->srv_target);
+        free(r->srv[i]->cookie);
         free(r->srv[i]->resolvers);
         free(r->srv[i]);
     }
@@ -115,6 +116,7 @@ static void routing_free(struct sp_routing *r)
         free(r->be[i]->fwdfor.header);
         free(r->be[i]->lb.arg.name);
         free(r->be[i]->desc);
+        free(r->be[i]->ck);
         sp_cfg_comp_free(r->be[i]->comp);
         free(r->be[i]);
     }
@@ -868,6 +870,12 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
         be->buffer_request = p->buffer_request;
         be->srvtcpka = p->srvtcpka;
         be->disabled = p->disabled;
+        if (p->ck.name[0] && p->mode == SP_MODE_HTTP) {
+            be->ck = malloc(sizeof(*be->ck));
+            if (!be->ck)
+                goto fail;
+            *be->ck = p->ck;
+        }
         if (p->description && !(be->desc = strdup(p->description)))
             goto fail;
         bool comp_oom;
@@ -898,6 +906,12 @@ struct sp_routing *sp_routing_build(const struct sp_config *cfg, FILE *diag, int
             s->maxqueue = cs->maxqueue;
             s->disabled = cs->disabled;
             s->backup = cs->backup;
+            if (cs->cookie[0]) {
+                s->cookie = strdup(cs->cookie);
+                if (!s->cookie)
+                    goto fail;
+                s->cklen = (uint32_t)strlen(cs->cookie);
+            }
             /* HAProxy: minconn alone, or above maxconn, becomes maxconn; maxconn alone is
              * both */
             s->minconn = cs->minconn;

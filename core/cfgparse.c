@@ -827,6 +827,7 @@ static const struct kw keywords[] = {
     {"lua-load", S_GLOBAL, sp__cfg_kw_lua},
     {"lua-load-per-thread", S_GLOBAL, sp__cfg_kw_lua},
     {"lua-prepend-path", S_GLOBAL, sp__cfg_kw_lua},
+    {"cookie", S_DEF | S_BE | S_LI, sp__cfg_kw_cookie},
 };
 
 /* HAProxy keywords spillway does not support yet: an error naming the keyword. */
@@ -875,7 +876,7 @@ static const char *const global_unsupported[] = {
 static const char *const proxy_unsupported[] = {
     "use-server",
     "log-format-sd", "error-log-format", "log-tag", "log-steps",
-    "cookie", "dynamic-cookie-key",
+    "dynamic-cookie-key",
     "tcp-response", "filter", "email-alert",
     "id", "guid", "hash-balance-factor", "hash-preserve-affinity", "persist", "force-persist",
     "ignore-persist", "dispatch", "http-reuse", "http-send-name-header",

@@ -1509,3 +1509,104 @@ void sp__cfg_kw_retry_on(struct sp__cfg_parser *ps, int argc, char **argv)
     }
     ps->cur->retry_on = bits;
 }
+
+/* Appends "; PFX VAL" to a fixed buffer of a `cookie` line; false when it does not fit. */
+static bool ck_append(char *buf, size_t size, const char *pfx, const char *val)
+{
+    size_t off = strlen(buf);
+    int n = snprintf(buf + off, size - off, "; %s%s", pfx, val);
+    return n >= 0 && (size_t)n < size - off;
+}
+
+/* `cookie NAME [rewrite|insert|prefix] [indirect] [nocache] [postonly] [preserve] [httponly]
+ * [secure] [domain D]* [attr A]*` (HAProxy 2.6 cfgparse-listen.c); maxidle, maxlife and
+ * dynamic are refused. The last line given wins, as in HAProxy. */
+void sp__cfg_kw_cookie(struct sp__cfg_parser *ps, int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } flags[] = {{"rewrite", SP_CK_RW},  {"indirect", SP_CK_IND},      {"insert", SP_CK_INS},
+                 {"nocache", SP_CK_NOC}, {"postonly", SP_CK_POST},     {"preserve", SP_CK_PSV},
+                 {"prefix", SP_CK_PFX},  {"httponly", SP_CK_HTTPONLY}, {"secure", SP_CK_SECURE}};
+    struct sp_cfg_cookie ck = {0};
+
+    if (argc < 2 || !*argv[1]) {
+        sp__cfg_alert(ps, argv[0], "'cookie' expects <cookie_name> as argument");
+        return;
+    }
+    if (strlen(argv[1]) >= sizeof(ck.name) || strpbrk(argv[1], ";,= \t\"")) {
+        sp__cfg_alert(ps, argv[0],
+                      "'cookie' expects a name of 1 to %zu characters without ';', ',', '=', "
+                      "'\"' or blanks",
+                      sizeof(ck.name) - 1);
+        return;
+    }
+    snprintf(ck.name, sizeof(ck.name), "%s", argv[1]);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        size_t f = 0;
+        while (f < ARRAY_SIZE(flags) && strcmp(a, flags[f].name) != 0)
+            f++;
+        if (f < ARRAY_SIZE(flags)) {
+            ck.opts |= flags[f].bit;
+            continue;
+        }
+        if (!strcmp(a, "domain") || !strcmp(a, "attr")) {
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            bool dom = a[0] == 'd';
+            if (!v || !*v) {
+                sp__cfg_alert(ps, argv[0], "'cookie': '%s' expects <%s> as argument", a,
+                              dom ? "domain" : "value");
+                return;
+            }
+            for (const char *p = v; *p; p++) {
+                bool bad = dom ? !(isalnum((unsigned char)*p) || *p == '.' || *p == '-')
+                               : ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ';');
+                if (bad) {
+                    sp__cfg_alert(ps, argv[0],
+                                  "'cookie': character '%c' is not permitted in %s '%s'", *p,
+                                  dom ? "domain name" : "attribute value", v);
+                    return;
+                }
+            }
+            if (!(dom ? ck_append(ck.domains, sizeof(ck.domains), "domain=", v)
+                      : ck_append(ck.attrs, sizeof(ck.attrs), "", v))) {
+                sp__cfg_alert(ps, argv[0],
+                              "'cookie': the %s values are too long (%zu bytes at most)", a,
+                              sizeof(ck.domains) - 1);
+                return;
+            }
+            continue;
+        }
+        if (!strcmp(a, "maxidle") || !strcmp(a, "maxlife") || !strcmp(a, "dynamic")) {
+            sp__cfg_alert(ps, argv[0],
+                          "'cookie': '%s' not supported by spillway (the date-stamped and "
+                          "dynamic cookie formats are not implemented)",
+                          a);
+            return;
+        }
+        sp__cfg_alert(ps, argv[0],
+                      "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', "
+                      "'postonly', 'preserve', 'httponly', 'secure', 'domain' and 'attr' options "
+                      "(got '%s')",
+                      a);
+        return;
+    }
+    unsigned m = ck.opts & (SP_CK_RW | SP_CK_IND);
+    if (m & (m - 1)) {
+        sp__cfg_alert(ps, argv[0], "cookie 'rewrite' and 'indirect' modes are incompatible");
+        return;
+    }
+    m = ck.opts & (SP_CK_RW | SP_CK_INS | SP_CK_PFX);
+    if (m & (m - 1)) {
+        sp__cfg_alert(ps, argv[0],
+                      "cookie 'rewrite', 'insert' and 'prefix' modes are incompatible");
+        return;
+    }
+    if ((ck.opts & (SP_CK_PSV | SP_CK_INS | SP_CK_IND)) == SP_CK_PSV) {
+        sp__cfg_alert(ps, argv[0], "cookie 'preserve' requires at least 'insert' or 'indirect'");
+        return;
+    }
+    ps->cur->ck = ck;
+}

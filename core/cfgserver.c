@@ -31,7 +31,7 @@ static const char *const server_opts_unsupported[] = {
     "send-proxy-v2-ssl-cn", "check-ssl",
     "no-check-ssl", "check-sni", "check-alpn", "check-proto",
     "check-via-socks4", "check-reuse-pool", "agent-check", "no-agent-check",
-    "agent-port", "agent-inter", "agent-addr", "agent-send", "cookie", "id",
+    "agent-port", "agent-inter", "agent-addr", "agent-send", "id",
     "init-state", "observe",
     "error-limit", "on-error", "slowstart", "track",
     "redir", "usesrc", "pool-max-conn", "pool-purge-delay", "pool-low-conn",
@@ -334,6 +334,19 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
             return false;
         }
         s->init_addr = list;
+        return true;
+    }
+    if (strcmp(opt, "cookie") == 0) {
+        (*i)++;
+        /* the value the persistence cookie carries for this server (http/cookie.c) */
+        if (!val || !*val || strlen(val) >= sizeof(s->cookie) || strpbrk(val, ";,= \t\"")) {
+            sp__cfg_alert(ps, argv[0],
+                          "'cookie' expects a value of 1 to %zu characters without ';', ',', "
+                          "'=', '\"' or blanks",
+                          sizeof(s->cookie) - 1);
+            return false;
+        }
+        snprintf(s->cookie, sizeof(s->cookie), "%s", val);
         return true;
     }
     if (strcmp(opt, "backup") == 0)

@@ -304,6 +304,7 @@ void sp__cfg_kw_tcpka_param(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_monitor_uri(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_monitor(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_balance(struct sp__cfg_parser *ps, int argc, char **argv);
+void sp__cfg_kw_cookie(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_retries(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_retry_on(struct sp__cfg_parser *ps, int argc, char **argv);
 void sp__cfg_kw_http_check(struct sp__cfg_parser *ps, int argc, char **argv);

@@ -257,6 +257,7 @@ int sp__cfg_proxy_inherit(struct sp_cfg_proxy *dst, const struct sp_cfg_proxy *s
     dst->httpclose = src->httpclose;
     dst->redispatch = src->redispatch;
     dst->redispatch_interval = src->redispatch_interval;
+    dst->ck = src->ck;
     dst->retry_on = src->retry_on;
     dst->allbackups = src->allbackups;
     dst->log_health_checks = src->log_health_checks;
@@ -1260,6 +1261,10 @@ void sp__cfg_check(struct sp_config *cfg, FILE *diag)
             sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
                          "'compression' ignored for %s '%s': it needs 'mode http'", proxy_kind(px),
                          px->name);
+        if (px->ck.name[0] && px->mode == SP_MODE_TCP && (px->cap & SP_CAP_BE))
+            sp__cfg_diag(cfg, diag, false, &px->where, proxy_kind(px),
+                         "'cookie' statement ignored for %s '%s': it needs 'mode http'",
+                         proxy_kind(px), px->name);
     }
     cfg->nproxies = id;
 }

@@ -187,6 +187,7 @@ struct sp_cfg_server {
      * before the method that gave the address (init_last), or no other method gave one and
      * the start fails without it (need_last) */
     bool init_last, need_last;
+    char cookie[64]; /* `cookie VALUE` (cookie persistence), "" when none */
 };
 
 /* init-addr methods (HAProxy 2.6's SRV_IADDR_*) */
@@ -488,6 +489,28 @@ struct sp_cfg_stktable {
     struct sp_cfg_where where;
 };
 
+/* `cookie NAME [rewrite|insert|prefix] [indirect] [nocache] [postonly] [preserve] [httponly]
+ * [secure] [domain D]* [attr A]*` (http/cookie.c): plain values, so that defaults copy them */
+enum {
+    SP_CK_RW = 1 << 0,  /* rewrite */
+    SP_CK_INS = 1 << 1, /* insert */
+    SP_CK_PFX = 1 << 2, /* prefix */
+    SP_CK_IND = 1 << 3, /* indirect */
+    SP_CK_NOC = 1 << 4, /* nocache */
+    SP_CK_POST = 1 << 5,
+    SP_CK_PSV = 1 << 6, /* preserve */
+    SP_CK_HTTPONLY = 1 << 7,
+    SP_CK_SECURE = 1 << 8,
+};
+/* owner: main; the snapshot's copy (struct sp_backend's ck): shared: immutable after publish
+ * (RCU). */
+struct sp_cfg_cookie {
+    char name[64];     /* "" when the proxy has no `cookie` line */
+    unsigned opts;     /* SP_CK_* */
+    char domains[256]; /* "; domain=A; domain=B", "" when none */
+    char attrs[256];   /* "; A; B" (`attr` values), "" when none */
+};
+
 /* owner: main */
 struct sp_cfg_proxy {
     struct sp_cfg_proxy *next; /* in declaration order */
@@ -600,6 +623,7 @@ struct sp_cfg_proxy {
     /* `stick on|match|store-request KEY [table T] [if|unless COND]` (backends): words from
      * on|match|store-request on */
     struct sp_cfg_rule *stick_rules;
+    struct sp_cfg_cookie ck; /* `cookie`: ck.name[0] when given */
 };
 
 /* load-server-state-from-file (HAProxy 2.6's PR_SRV_STATE_FILE_*): unset means none */

@@ -133,6 +133,11 @@ void sp__accesslog_txn(struct sp_txn *t)
     r.bytes_in = t->bytes_in;
     r.term[0] = t->term[0] == '-' ? 0 : t->term[0];
     r.term[1] = t->term[1] == '-' ? 0 : t->term[1];
+    if (t->be && t->be->ck) {
+        /* cookie persistence's status letters (HAProxy: only when the backend has one) */
+        r.term[2] = t->ck_cli ? t->ck_cli : 'N';
+        r.term[3] = t->ck_srv ? t->ck_srv : 'N';
+    }
     r.beconn = t->be ? (unsigned)sp_stats_cur_mt(SP_STATS_BE, t->be->idx) : 0;
     r.srvconn = t->srv ? (unsigned)sp_stats_cur_mt(SP_STATS_SRV, t->srv->idx) : 0;
     r.retries = (unsigned)t->retries;

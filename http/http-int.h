@@ -117,6 +117,8 @@ struct sp_http_worker {
     char *rbuf;
     /* http rules' scratch (hrules.c), allocated at the first rule run */
     struct sp_hrun *hr;
+    /* cookie persistence's response scratch (cookie.c), allocated at the first edit */
+    struct sp_hrun *ck;
     /* transactions started by this worker: %rt (uniqueid.c) */
     uint64_t req_seq;
 };
@@ -324,6 +326,10 @@ struct sp_txn {
     int retries;                  /* connection retries done (%rc) */
     bool redispatched;
     char term[2];        /* %tsc first two characters */
+    /* cookie persistence (cookie.c): %tsc's third and fourth characters (0: '-'), and
+     * whether the client's cookie chose the server (HAProxy's SF_DIRECT) */
+    char ck_cli, ck_srv;
+    bool ck_direct;
     char **caps;         /* captured values (hrules.c): request slots then response ones, NULL each
                             when not captured; NULL: none captured */
     int64_t tarpit_ms;   /* an http-request tarpit: the answer waits this long (ms) */
@@ -531,6 +537,16 @@ bool sp__txn_retry_on(struct sp_txn *t, int cond);
  * -EAGAIN when it has no room yet (sp__txn_res_resume() comes back), or -ECANCELED when its
  * status is one `retry-on` lists and the request went out again (the connection is gone). */
 int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *buf, size_t len);
+/* owner: worker. Cookie persistence (cookie.c), for a backend with a `cookie` line: the
+ * server the request's cookie names (NULL: none usable; t->ck_cli says why), its Cookie
+ * fields edited in the request head that goes to the server (indirect, prefix). */
+const struct sp_server *sp__cookie_request(struct sp_txn *t);
+/* owner: worker. The response side: the server's Set-Cookie rewritten, prefixed or removed,
+ * ours inserted; *m, *buf, *len replaced when the head changed. 0, or 500 (no room). */
+int sp__cookie_response(struct sp_txn *t, const struct sp_h1_msg **m, const char **buf,
+                        size_t *len);
+/* owner: worker. Frees the worker's cookie scratch (at its end). */
+void sp__cookie_worker_free(struct sp_http_worker *hw);
 /* The response is complete; `reusable`: the connection may be parked. 0, or -EAGAIN when the
  * client side cannot take the end yet (call again on the next pump). */
 int sp__txn_res_end(struct sp_txn *t, bool reusable);

@@ -104,6 +104,7 @@ static void hw_free(struct sp_http_worker *hw)
         free(hw->hr);
         hw->hr = NULL;
     }
+    sp__cookie_worker_free(hw); /* cookie.c's */
     sp_bufpool_destroy(&hw->bufs);
     sp_bufpool_destroy(&hw->bufs64);
     if (hw->rt)

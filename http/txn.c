@@ -365,6 +365,7 @@ static bool redispatch(struct sp_txn *t)
     be_srv_add(t, offsetof(struct sp_stats_obj, wredis));
     assign_server(t, s);
     t->redispatched = true;
+    t->ck_direct = false; /* HAProxy drops SF_DIRECT: the new server's cookie is set */
     return true;
 }
 
@@ -545,6 +546,14 @@ int sp__txn_res_head(struct sp_txn *t, const struct sp_h1_msg *m, const char *bu
         }
         if (st) {
             sp__txn_fail(t, st, st == 502 ? 'P' : 'I', 'H');
+            return -ECANCELED;
+        }
+    }
+    if (m->status >= 200 && t->be && t->be->ck && t->srv) {
+        /* cookie persistence: after the http-response rules, as HAProxy */
+        int st = sp__cookie_response(t, &m, &buf, &len);
+        if (st) {
+            sp__txn_fail(t, st, 'P', 'H');
             return -ECANCELED;
         }
     }
@@ -1039,7 +1048,10 @@ static void txn_dispatch(struct sp_txn *t, bool force_new)
     sp_rate_add(st, SP_STATS_BE, t->be->idx, &bo->rate, now);
     t->counted_be = true;
     t->conn_retries = t->be->retries;
-    const struct sp_server *s = t->be->nstick ? stick(t, NULL) : NULL;
+    /* a cookie naming a running server comes first (HAProxy: SF_ASSIGNED skips stick match) */
+    const struct sp_server *s = t->be->ck ? sp__cookie_request(t) : NULL;
+    if (!s && t->be->nstick)
+        s = stick(t, NULL);
     if (!s)
         s = prefer_last(t);
     if (!s)

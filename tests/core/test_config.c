@@ -906,7 +906,7 @@ static void test_servers(void)
                   "server option 'verify' not supported by spillway yet", NULL);
     expect_errors(TMO "backend b\n server s1 1.2.3.4:80 ssl weight 999 cookie c source 1.2.3.4 "
                       "usesrc client ws h2\n",
-                  4, "server option 'ssl'", "'weight'", "server option 'cookie'",
+                  3, "server option 'ssl'", "'weight'",
                   "'source': 'usesrc' not supported by spillway", NULL);
     expect_errors(TMO "backend b\n server s1 1.2.3.4:80 send-proxy-v2 proxy-v2-options "
                       "crc32c,cert-cn,unique-id,x check-send-proxy\n",
@@ -1102,9 +1102,10 @@ static void test_crlf_and_no_newline(void)
 
 static void test_unsupported_keywords(void)
 {
-    static const char *const proxy_kws[] = {"use-server",    "log-tag", "persist",     "dispatch",
-                                            "log-format-sd", "cookie",  "http-reuse",  "rate-limit",
-                                            "force-persist", "filter",  "email-alert", "id"};
+    static const char *const proxy_kws[] = {"use-server", "log-tag",       "persist",
+                                            "dispatch",   "log-format-sd", "dynamic-cookie-key",
+                                            "http-reuse", "rate-limit",    "force-persist",
+                                            "filter",     "email-alert",   "id"};
     static const char *const global_kws[] = {"maxsslconn", "ssl-dh-param-file",
                                              "ssl-default-bind-curves", "nbproc", "log-tag"};
     static const char *const opts[] = {"pgsql-check", "httpslog", "nolinger", "splice-auto",
