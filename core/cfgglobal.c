@@ -446,7 +446,8 @@ void sp__cfg_kw_ssl_default_bind(struct sp__cfg_parser *ps, int argc, char **arg
         }
         sp__cfg_alert(ps, argv[0],
                       "option '%s' not supported by spillway (supported: no-sslv3, no-tlsv10, "
-                      "no-tlsv11, no-tlsv12, no-tlsv13, no-tls-tickets, ssl-min-ver V, "
+                      "no-tlsv11, no-tlsv12, no-tlsv13, no-tls-tickets, prefer-client-ciphers, "
+                      "ssl-min-ver V, "
                       "ssl-max-ver V)",
                       argv[i]);
         return;

@@ -49,7 +49,7 @@ static const char *const bind_opts_unsupported[] = {
     "sigalgs", "client-sigalgs", "strict-sni", "allow-0rtt",
     "force-sslv3", "force-tlsv10", "force-tlsv11", "force-tlsv12",
     "force-tlsv13", "no-ca-names",
-    "prefer-client-ciphers", "generate-certificates", "ca-sign-file", "ca-sign-pass",
+    "generate-certificates", "ca-sign-file", "ca-sign-pass",
     "tls-ticket-keys", "accept-netscaler-cip", "transparent", "interface", "defer-accept", "tfo", "process", "thread", "mss", "tcp-ut",
     "tcp-md5sig", "idle-ping", "level", "severity-output", "expose-fd", "id", "nice", "namespace", "label", "guid-prefix", "quic-cc-algo",
     "quic-force-retry", "quic-socket", "set-mark", "set-tos", "nbconn",
@@ -87,15 +87,20 @@ int sp__cfg_tls_version(const char *v)
     return 0;
 }
 
-/* no-sslv3 ... no-tlsv13, no-tls-tickets: their SP_CFG_TLS_* bit, 0 when `opt` is none */
+/* no-sslv3 ... no-tlsv13, no-tls-tickets, prefer-client-ciphers: their SP_CFG_TLS_* bit, 0
+ * when `opt` is none */
 unsigned sp__cfg_tls_opt(const char *opt)
 {
     static const struct {
         const char *name;
         unsigned bit;
-    } opts[] = {{"no-sslv3", SP_CFG_TLS_NO_SSLV3},   {"no-tlsv10", SP_CFG_TLS_NO_TLSV10},
-                {"no-tlsv11", SP_CFG_TLS_NO_TLSV11}, {"no-tlsv12", SP_CFG_TLS_NO_TLSV12},
-                {"no-tlsv13", SP_CFG_TLS_NO_TLSV13}, {"no-tls-tickets", SP_CFG_TLS_NO_TICKETS}};
+    } opts[] = {{"no-sslv3", SP_CFG_TLS_NO_SSLV3},
+                {"no-tlsv10", SP_CFG_TLS_NO_TLSV10},
+                {"no-tlsv11", SP_CFG_TLS_NO_TLSV11},
+                {"no-tlsv12", SP_CFG_TLS_NO_TLSV12},
+                {"no-tlsv13", SP_CFG_TLS_NO_TLSV13},
+                {"no-tls-tickets", SP_CFG_TLS_NO_TICKETS},
+                {"prefer-client-ciphers", SP_CFG_TLS_PREFER_CLIENT}};
     for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
         if (strcmp(opt, opts[i].name) == 0)
             return opts[i].bit;

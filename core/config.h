@@ -88,12 +88,13 @@ struct sp_cfg_where {
 };
 
 /* struct sp_cfg_tls opts */
-#define SP_CFG_TLS_NO_SSLV3   0x01u
-#define SP_CFG_TLS_NO_TLSV10  0x02u
-#define SP_CFG_TLS_NO_TLSV11  0x04u
-#define SP_CFG_TLS_NO_TLSV12  0x08u
-#define SP_CFG_TLS_NO_TLSV13  0x10u
-#define SP_CFG_TLS_NO_TICKETS 0x20u
+#define SP_CFG_TLS_NO_SSLV3      0x01u
+#define SP_CFG_TLS_NO_TLSV10     0x02u
+#define SP_CFG_TLS_NO_TLSV11     0x04u
+#define SP_CFG_TLS_NO_TLSV12     0x08u
+#define SP_CFG_TLS_NO_TLSV13     0x10u
+#define SP_CFG_TLS_NO_TICKETS    0x20u
+#define SP_CFG_TLS_PREFER_CLIENT 0x40u /* prefer-client-ciphers */
 /* owner: main. The TLS settings of a `bind ... ssl` line (HAProxy 2.6's ssl bind options), the
  * global ssl-default-bind-* already applied; net/tls.c builds the SSL contexts from it. */
 struct sp_cfg_tls {
@@ -168,8 +169,8 @@ struct sp_cfg_server {
     int port_offset;
     struct sockaddr_storage source; /* `source ADDR[:PORT]`: AF_UNSPEC when unset */
     socklen_t sourcelen;
-    unsigned pp_opts;     /* send-proxy[-v2], proxy-v2-options: SP_CFG_PP_* */
-    int check_send_proxy; /* check-send-proxy 1, no-check-send-proxy 0, -1 unset */
+    unsigned pp_opts;       /* send-proxy[-v2], proxy-v2-options: SP_CFG_PP_* */
+    int check_send_proxy;   /* check-send-proxy 1, no-check-send-proxy 0, -1 unset */
     bool on_down_shutdown;  /* on-marked-down shutdown-sessions */
     bool on_up_shutdown_bk; /* on-marked-up shutdown-backup-sessions */
     /* DNS (`resolvers`, `resolve-prefer`, `init-addr`, `server-template`): plain arrays, so
@@ -279,8 +280,8 @@ enum sp_cfg_tcpchk_match {
 struct sp_cfg_tcpchk_rule {
     struct sp_cfg_tcpchk_rule *next;
     enum sp_cfg_tcpchk_act act;
-    int index;       /* HAProxy's rule index: the line's position among the proxy's tcp-check lines */
-    int port;        /* connect port N, 0: the server's check port */
+    int index; /* HAProxy's rule index: the line's position among the proxy's tcp-check lines */
+    int port;  /* connect port N, 0: the server's check port */
     bool send_proxy; /* connect send-proxy */
     bool def;        /* connect default: the server's check settings (its send-proxy) */
     enum sp_cfg_tcpchk_match match;

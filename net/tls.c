@@ -195,8 +195,11 @@ static int set_dh(SSL_CTX *ctx, EVP_PKEY *key, int bits, char *err, size_t errle
 static int config_ctx(struct sp_tls_ctx *tc, SSL_CTX *ctx, const struct sp_cfg_tls *conf, char *err,
                       size_t errlen)
 {
-    uint64_t opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                    SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF;
+    uint64_t opts = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF;
+
+    /* the server's order of ciphers and TLS 1.3 suites, unless prefer-client-ciphers */
+    if (!(conf->opts & SP_CFG_TLS_PREFER_CLIENT))
+        opts |= SSL_OP_CIPHER_SERVER_PREFERENCE;
 
     if (conf->opts & SP_CFG_TLS_NO_SSLV3)
         opts |= SSL_OP_NO_SSLv3;

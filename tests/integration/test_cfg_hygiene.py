@@ -101,11 +101,11 @@ def main(t):
                            "  bind 127.0.0.1:1 ssl crt /x.pem alpn h2 verify required "
                            "crt-list /l defer-accept accept-proxy\n"
                            "  default_backend b\nbackend b\n"
-                           "  server s 127.0.0.1:2 ssl verify none sni str(x) cookie a check\n")
+                           "  server s 127.0.0.1:2 ssl verify none sni str(x) slowstart 10s check\n")
         assert rc != 0
         for o in ("bind option 'verify'", "bind option 'crt-list'",
                   "bind option 'defer-accept'", "server option 'ssl'", "server option 'verify'",
-                  "server option 'sni'", "server option 'cookie'"):
+                  "server option 'sni'", "server option 'slowstart'"):
             assert o in out, (o, out)
     t.case("-c lists every unsupported option of a bind and a server line", case_options)
 

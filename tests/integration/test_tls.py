@@ -73,7 +73,7 @@ def main(t):
            "  log-format \"fe=%%ft sni=%%[ssl_fc_sni] v=%%sslv c=%%sslc st=%%ST\"\n"
            "  bind %s:%d ssl crt certs alpn h2,http/1.1\n"
            "  bind %s:%d\n"
-           "  bind %s:%d ssl crt a.pem ssl-min-ver TLSv1.3\n"
+           "  bind %s:%d ssl crt a.pem ssl-min-ver TLSv1.3 prefer-client-ciphers\n"
            "  bind %s:%d accept-proxy ssl crt a.pem\n"
            "  http-request redirect scheme https code 301 if !{ ssl_fc }\n"
            "  http-request set-header X-Forwarded-Proto https if { ssl_fc }\n"
@@ -185,7 +185,15 @@ def main(t):
         assert rc == 0 and "New, TLSv1.3, Cipher is TLS_" in out, out[-1500:]
         rc, out = s_client(tls, "-tls1_2")  # the default floor is TLSv1.2: accepted there
         assert rc == 0 and "New, TLSv1.2, Cipher is ECDHE-" in out, out[-1500:]
-    t.case("ssl-min-ver TLSv1.3 refuses a TLS 1.2 client; the default bind takes it", case_minver)
+        # the server's order of TLS 1.3 suites (AES-256 first), or the client's with
+        # prefer-client-ciphers
+        suites = ["-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"]
+        rc, out = s_client(tls, "-tls1_3", *suites)
+        assert rc == 0 and "Cipher is TLS_AES_256_GCM_SHA384" in out, out[-1500:]
+        rc, out = s_client(tls13, "-tls1_3", *suites)
+        assert rc == 0 and "Cipher is TLS_CHACHA20_POLY1305_SHA256" in out, out[-1500:]
+    t.case("ssl-min-ver TLSv1.3 refuses a TLS 1.2 client; the default bind takes it; "
+           "prefer-client-ciphers: the client's order of TLS 1.3 suites", case_minver)
 
     def case_big():
         want = pattern_bytes(1 << 20)
