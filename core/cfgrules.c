@@ -486,6 +486,19 @@ void sp__cfg_kw_pp2_never_send_local(struct sp__cfg_parser *ps, int argc, char *
         ps->cfg->global.pp2_never_send_local = true;
 }
 
+/* A stats rule's section serves the page: HAProxy also runs a backend's stats rules (the page
+ * of the backend a request was switched to); spillway serves the page from the frontend that
+ * matched the stats URI, so a backend-only section's are refused. */
+static bool stats_frontend(struct sp__cfg_parser *ps, const char *kw)
+{
+    if (ps->cur->cap & SP_CAP_FE)
+        return true;
+    sp__cfg_alert(ps, kw,
+                  "not supported by spillway in a backend (write it in the frontend or listen "
+                  "section that serves the stats page)");
+    return false;
+}
+
 /* `stats http-request allow|deny|auth [realm R] [if|unless COND]` (HAProxy 2.6): the rules
  * the stats page runs once its URI matched; a frontend or listen (not defaults: spillway
  * does not copy them) */
@@ -524,13 +537,8 @@ static void stats_http_request(struct sp__cfg_parser *ps, int argc, char **argv)
                       "the frontend or listen section)");
         return;
     }
-    if (!(ps->cur->cap & SP_CAP_FE)) {
-        /* HAProxy runs a backend's stats rules too; spillway serves the page from frontends */
-        sp__cfg_alert(ps, kw,
-                      "not supported by spillway in a backend (write it in the frontend "
-                      "or listen section that serves the stats page)");
+    if (!stats_frontend(ps, kw))
         return;
-    }
     add_rule(ps, &ps->cur->stats_http_req, argc - 1, argv + 1);
     ps->cur->stats_enabled = true;
 }
@@ -555,14 +563,8 @@ static void stats_admin(struct sp__cfg_parser *ps, int argc, char **argv)
         sp__cfg_alert(ps, kw, "'%s' expects a condition", argv[2]);
         return;
     }
-    if (!(ps->cur->cap & SP_CAP_FE)) {
-        /* HAProxy serves the page of the backend a request was switched to; spillway serves
-         * it from the frontend that matched the stats URI */
-        sp__cfg_alert(ps, kw,
-                      "not supported by spillway in a backend (write it in the frontend "
-                      "or listen section that serves the stats page)");
+    if (!stats_frontend(ps, kw))
         return;
-    }
     add_rule(ps, &ps->cur->stats_admin, argc - 1, argv + 1);
     ps->cur->stats_enabled = true;
 }

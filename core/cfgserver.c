@@ -263,8 +263,7 @@ static bool server_option(struct sp__cfg_parser *ps, int argc, char **argv, int 
         const char *want = down ? "shutdown-sessions" : "shutdown-backup-sessions";
         (*i)++;
         if (!val || strcmp(val, want) != 0) {
-            sp__cfg_alert(ps, argv[0], "'%s' expects '%s' but got '%s'", opt, want,
-                          val ? val : "");
+            sp__cfg_alert(ps, argv[0], "'%s' expects '%s' but got '%s'", opt, want, val ? val : "");
             return false;
         }
         if (down)

@@ -84,28 +84,29 @@ static void set_proto(struct sp__cfg_parser *ps, enum sp_cfg_chk_proto proto)
     ps->cur->tcpchk.mysql_pre41 = false;
 }
 
-void sp__cfg_opt_tcp_check(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
-                           bool neg)
+/* `option tcp-check`, `option ssl-hello-chk`: no argument, not negated; a backend's */
+static void proto_option(struct sp__cfg_parser *ps, const char *kw, int argc, bool neg, int proto)
 {
-    (void)argv;
     if (neg) {
         sp__cfg_alert(ps, kw, "this option cannot be negated");
         return;
     }
     if (sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) && sp__cfg_need_cap(ps, kw, SP_CAP_BE))
-        set_proto(ps, SP_CHK_PROTO_TCP);
+        set_proto(ps, proto);
+}
+
+void sp__cfg_opt_tcp_check(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
+                           bool neg)
+{
+    (void)argv;
+    proto_option(ps, kw, argc, neg, SP_CHK_PROTO_TCP);
 }
 
 void sp__cfg_opt_ssl_hello_chk(struct sp__cfg_parser *ps, const char *kw, int argc, char **argv,
                                bool neg)
 {
     (void)argv;
-    if (neg) {
-        sp__cfg_alert(ps, kw, "this option cannot be negated");
-        return;
-    }
-    if (sp__cfg_nargs_ok(ps, kw, argc, 2, 0, 0) && sp__cfg_need_cap(ps, kw, SP_CAP_BE))
-        set_proto(ps, SP_CHK_PROTO_SSL3);
+    proto_option(ps, kw, argc, neg, SP_CHK_PROTO_SSL3);
 }
 
 /* option mysql-check [ user <username> [ { post-41 | pre-41 } ] ] */

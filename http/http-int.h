@@ -325,7 +325,7 @@ struct sp_txn {
     bool logged;                  /* the access-log line went out (`option logasap`: early) */
     int retries;                  /* connection retries done (%rc) */
     bool redispatched;
-    char term[2];        /* %tsc first two characters */
+    char term[2]; /* %tsc first two characters */
     /* cookie persistence (cookie.c): %tsc's third and fourth characters (0: '-'), and
      * whether the client's cookie chose the server (HAProxy's SF_DIRECT) */
     char ck_cli, ck_srv;

@@ -19,7 +19,6 @@ int main(void)
         test_logsink_register,   test_config_register,        test_config_checks_register,
         test_cfgglobal_register, test_config_deploy_register, test_timer_register,
         test_worker_register,    test_regexcost_register,     test_cfgresolvers_register,
-        test_cfgerrors_register, test_config_tcp_register,
-        test_cfgtcpchk_register};
+        test_cfgerrors_register, test_config_tcp_register,    test_cfgtcpchk_register};
     return sp_unit_run(fns, sizeof(fns) / sizeof(fns[0]));
 }
