@@ -401,6 +401,10 @@ extern const struct sp_cproto sp__pxp_cproto;
 /* `bind ... ssl`: the TLS handshake first (tlsconn.c), then HTTP/2 (ALPN h2 or `proto h2`),
  * HTTP/1.1, or the tcp relay in a tcp frontend */
 extern const struct sp_cproto sp__tls_cproto;
+/* owner: the connection's worker. After a first stage (the PROXY header, the TLS handshake):
+ * the protocol the connection speaks from now on, started over what its buffer holds: the
+ * tcp relay in a tcp frontend, else HTTP/2 when `h2`, else HTTP/1.1 (pxconn.c). May close c. */
+void sp__conn_start_proto(struct sp_conn *c, bool h2);
 
 /* owner: worker. A client connection (http/conn.c); the fields after `proto` up to `h2` are
  * HTTP/1's (unused once HTTP/2 runs). */

@@ -96,15 +96,21 @@ static void accepted(struct sp_conn *c, const struct sp_pp_hdr *h, long len)
         }
         return;
     }
+    sp__conn_start_proto(c, c->bind->h2_only);
+}
+
+void sp__conn_start_proto(struct sp_conn *c, bool h2)
+{
     if (c->fe->mode == SP_MODE_TCP) {
-        /* a tcp frontend: the relay starts with what came after the header */
+        /* a tcp frontend: the relay starts with what came before (after the header, with the
+         * last handshake flight) */
         c->proto = &sp__tcp_cproto;
         c->proto->start(c);
         if (!c->closed)
             c->proto->update_timer(c);
         return;
     }
-    if (c->bind->h2_only) {
+    if (h2) {
         c->proto = &sp__h2_cproto;
         if (sp__h2c_start(c) < 0) {
             sp__conn_close(c);
@@ -115,7 +121,7 @@ static void accepted(struct sp_conn *c, const struct sp_pp_hdr *h, long len)
     }
     c->proto = &sp__h1_cproto;
     c->proto->start(c);
-    c->proto->io(c, 0); /* what came with the header is parsed now */
+    c->proto->io(c, 0); /* what came before is parsed now */
 }
 
 static void pxp_io(struct sp_conn *c, uint32_t events)

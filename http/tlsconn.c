@@ -64,25 +64,7 @@ static void established(struct sp_conn *c)
     const char *alpn = sp_tls_alpn(&c->x, &alen);
 
     c->t_req_start = c->hw->w->now;
-    if (c->fe->mode == SP_MODE_TCP) {
-        c->proto = &sp__tcp_cproto;
-        c->proto->start(c);
-        if (!c->closed)
-            c->proto->update_timer(c); /* its task reads what came with the last flight */
-        return;
-    }
-    if (c->bind->h2_only || (alpn && alen == 2 && memcmp(alpn, "h2", 2) == 0)) {
-        c->proto = &sp__h2_cproto;
-        if (sp__h2c_start(c) < 0) {
-            sp__conn_close(c);
-            return;
-        }
-        c->proto->update_timer(c);
-        return;
-    }
-    c->proto = &sp__h1_cproto;
-    c->proto->start(c);
-    c->proto->io(c, 0);
+    sp__conn_start_proto(c, c->bind->h2_only || (alpn && alen == 2 && memcmp(alpn, "h2", 2) == 0));
 }
 
 static void tls_io(struct sp_conn *c, uint32_t events)
